@@ -1,0 +1,37 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+DB     ?= data/clinic.duckdb
+PORT   ?= 8501
+
+.PHONY: run test db bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The embedded default database, built once from the synthetic sample clinic.
+$(DB): $(VENV)/.installed
+	mkdir -p $(dir $(DB))
+	$(VENV)/bin/ketamine-outcomes ingest sample_data/patients.csv sample_data/sessions.csv sample_data/outcomes.csv --db $(DB) --quiet
+
+db: $(DB)
+
+run: $(DB)
+	$(VENV)/bin/ketamine-outcomes dashboard --db $(DB) --port $(PORT)
+
+# Browser tests need Debian's chromium; Playwright's own browser download cannot work offline.
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium
+
+test: $(VENV)/.installed-test /usr/bin/chromium
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) data test-artifacts

@@ -1,0 +1,187 @@
+"""Every clinical definition, threshold and alias the product uses, each with its source.
+
+This module is the one place they live. `store.write_definitions` copies them into the database's
+config tables (`instruments`, `settings`, `aliases`) so the SQL reads them from there, and
+`docs/metrics.md` and the dashboard's Definitions page describe the same values (a test keeps them in step).
+"""
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Instrument:
+    name: str
+    key: str  # header spelling with punctuation removed: "phq9"
+    min_score: int
+    max_score: int
+    remission_max: int  # remission when score <= this
+    remission_label: str
+    reliable_change: int | None  # points; None: Jacobson-Truax when a reliability is configured
+    reliability: float | None  # test-retest r for the Jacobson-Truax index
+    bands: tuple[tuple[int, str], ...]  # (lowest score of the band, label)
+    source: str
+
+
+INSTRUMENTS: dict[str, Instrument] = {
+    i.name: i
+    for i in (
+        Instrument(
+            "PHQ-9", "phq9", 0, 27, 4, "< 5", 6, None,
+            ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe")),
+            "Kroenke 2001 (bands); remission < 5; reliable change 6 points (NHS Talking Therapies)",
+        ),
+        Instrument(
+            "GAD-7", "gad7", 0, 21, 4, "< 5", 4, None,
+            ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")),
+            "Spitzer 2006 (bands); remission < 5; reliable change 4 points (NHS Talking Therapies)",
+        ),
+        Instrument(
+            "PCL-5", "pcl5", 0, 80, 32, "< 33 (below the probable-PTSD cut-off)", 10, None,
+            ((0, "below cut-off"), (33, "probable PTSD")),
+            "National Center for PTSD: probable PTSD at 31-33; 10 points clinically meaningful",
+        ),
+        Instrument(
+            "MADRS", "madrs", 0, 60, 10, "<= 10", None, None, (),
+            "Remission <= 10 (esketamine trials used <= 12)",
+        ),
+        Instrument(
+            "QIDS-SR16", "qidssr16", 0, 27, 5, "<= 5", None, None,
+            ((0, "none"), (6, "mild"), (11, "moderate"), (16, "severe"), (21, "very severe")),
+            "Rush 2003 (bands); remission <= 5",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: float
+    description: str
+    source: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("series_gap_days", 60,
+                "A gap of more than this many days between two completed sessions starts a new treatment series.",
+                "Product default; re-inductions follow months off (DOMAIN.md, Treatment course)"),
+        Setting("baseline_window_days", 14,
+                "Baseline: the latest score from this many days before the series' first session up to that day. "
+                "An assessment belongs to the latest series that starts no more than this many days after it.",
+                "Product default; ORKA and Mindbloom baselines are taken just before the first session"),
+        Setting("response_fraction", 0.5,
+                "Response: baseline > 0 and score <= this fraction of baseline (a fall of 50% or more).",
+                "McInnes 2022; Hietamies 2023; Hull 2022"),
+        Setting("induction_sessions", 6,
+                "End of induction starts at the day of this completed session.",
+                "IV induction: usually 6 infusions within about 21 days (Oliver 2022; McInnes 2022)"),
+        Setting("end_of_induction_days", 21,
+                "End-of-induction score: the last score from the day of the induction's last session to this many days after it.",
+                "McInnes 2022 assessed 14-31 days after induction"),
+        Setting("dropout_quiet_days", 28,
+                "Dropped out: fewer completed sessions than the induction and none in this many days before the data's last day.",
+                "Product default; ORKA-2: about half did not complete six infusions"),
+        Setting("min_cell_size", 11,
+                "Counts from 1 to (this - 1), and rates built on them, are suppressed in anything shown to a meeting. 0 turns it off.",
+                "CMS cell-size suppression policy (1-10 never shown); PCORnet uses 11"),
+        Setting("phq9_caseness", 10, "NHS Talking Therapies caseness: PHQ-9 >= 10.", "NHS Talking Therapies manual"),
+        Setting("gad7_caseness", 8, "NHS Talking Therapies caseness: GAD-7 >= 8.", "NHS Talking Therapies manual"),
+    )
+}
+
+SOURCES = {
+    "McInnes 2022": "McInnes LA et al. ORKA-1, J Affect Disord 2022, doi 10.1016/j.jad.2021.12.097",
+    "Oliver 2022": "Oliver PA et al., J Clin Psychiatry 2022;83(6):21m14336",
+    "Hull 2022": "Hull TD et al. (Mindbloom), at-home sublingual ketamine, 2022",
+    "Hietamies 2023": "Hietamies TM et al. ORKA-2, 2023",
+    "Simon 2013": "Simon GE et al., Psychiatr Serv 2013 (PHQ-9 item 9 and suicide attempts)",
+    "Spiegelhalter 2005": "Spiegelhalter DJ, Funnel plots for comparing institutional performance, Stat Med 2005",
+}
+
+# Published real-world results a director compares with: end-of-induction response and remission.
+REFERENCE_RESULTS = (
+    {"study": "McInnes 2022 (ORKA-1)", "route": "IV", "instrument": "PHQ-9", "n": 537,
+     "response_rate": 0.536, "remission_rate": 0.289},
+    {"study": "Hietamies 2023 (ORKA-2)", "route": "IV", "instrument": "QIDS-SR16", "n": 714,
+     "response_rate": 0.50, "remission_rate": 0.25},
+    {"study": "Oliver 2022", "route": "IV", "instrument": "PHQ-9", "n": 424,
+     "response_rate": 0.50, "remission_rate": 0.20},
+    {"study": "Hull 2022 (Mindbloom)", "route": "oral", "instrument": "PHQ-9", "n": 1247,
+     "response_rate": 0.628, "remission_rate": 0.326},
+    {"study": "Hull 2022 (Mindbloom)", "route": "oral", "instrument": "GAD-7", "n": 1247,
+     "response_rate": 0.629, "remission_rate": 0.313},
+)
+
+ROUTES = ("IV", "IM", "intranasal", "oral")
+STATUSES = ("completed", "cancelled", "no_show")
+ADVERSE_EVENTS = ("nausea", "vomiting", "dizziness", "dissociation", "headache", "elevated_bp",
+                  "sedation", "anxiety", "other")
+
+
+def alias_key(text: str) -> str:
+    """How a header or a coded value is compared: case, spaces and punctuation ignored."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+# Coded values an export may use, by what they mean. Keys are compared with alias_key; SQL applies
+# the same normalisation (lower, strip non-alphanumerics) before looking them up.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "route": {
+        "IV": ("iv", "intravenous", "ketamine iv", "iv ketamine", "infusion", "ketamine infusion"),
+        "IM": ("im", "intramuscular", "ketamine im", "im ketamine", "injection"),
+        "intranasal": ("intranasal", "in", "nasal", "esketamine", "spravato", "esketamine nasal spray"),
+        "oral": ("oral", "sublingual", "sl", "po", "troche", "rdt", "at-home sublingual", "oral ketamine"),
+    },
+    "status": {
+        "completed": ("completed", "complete", "done", "attended", "given", "administered"),
+        "cancelled": ("cancelled", "canceled", "cancel", "cancellation"),
+        "no_show": ("no_show", "no show", "noshow", "dna", "did not attend", "missed"),
+    },
+    "adverse_event": {
+        "nausea": ("nausea", "nauseous"),
+        "vomiting": ("vomiting", "emesis", "vomit"),
+        "dizziness": ("dizziness", "dizzy", "vertigo", "lightheaded"),
+        "dissociation": ("dissociation", "dissociative", "dissociative symptoms"),
+        "headache": ("headache",),
+        "elevated_bp": ("elevated_bp", "elevated bp", "hypertension", "high bp", "high blood pressure",
+                        "increased blood pressure", "elevated blood pressure"),
+        "sedation": ("sedation", "sedated", "somnolence", "drowsiness"),
+        "anxiety": ("anxiety", "anxious", "panic"),
+        "other": ("other",),
+    },
+    "instrument": {
+        "PHQ-9": ("phq9", "phq 9", "phq-9"),
+        "GAD-7": ("gad7", "gad 7", "gad-7"),
+        "PCL-5": ("pcl5", "pcl 5", "pcl-5"),
+        "MADRS": ("madrs",),
+        "QIDS-SR16": ("qids-sr16", "qidssr16", "qids-sr", "qids sr 16", "qids16", "qids"),
+    },
+    "sex": {
+        "female": ("female", "f", "woman"),
+        "male": ("male", "m", "man"),
+        "other": ("other", "nonbinary", "non-binary", "x"),
+        "unknown": ("unknown", "u", "not stated", "declined"),
+    },
+    "indication": {
+        "depression": ("depression", "mdd", "trd", "major depressive disorder", "treatment-resistant depression",
+                       "bipolar depression"),
+        "anxiety": ("anxiety", "gad", "generalized anxiety disorder", "generalised anxiety disorder"),
+        "PTSD": ("ptsd", "post-traumatic stress disorder", "posttraumatic stress disorder"),
+        "OCD": ("ocd", "obsessive-compulsive disorder"),
+        "other": ("other",),
+    },
+}
+
+# Words in a column name that mark a direct identifier (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)).
+# Matched against the column's alias_key; "zip" is allowed when every value has at most 3 digits.
+IDENTIFIER_COLUMNS = (
+    "name", "firstname", "lastname", "fullname", "surname", "givenname", "middlename", "patientname",
+    "email", "emailaddress", "phone", "phonenumber", "telephone", "mobile", "cellphone", "fax",
+    "address", "streetaddress", "street", "addressline1", "addressline2",
+    "ssn", "socialsecuritynumber", "mrn", "medicalrecordnumber",
+    "dob", "dateofbirth", "birthdate", "birthday",
+    "zip", "zipcode", "postcode", "postalcode",
+)

@@ -1,0 +1,403 @@
+"""Ingest of CSV exports: one file, one transaction, every line stored, replaced, counted or rejected.
+
+A file is read by DuckDB as text, checked for direct identifiers (refused whole, before anything is
+stored), cleaned and checked line by line by queries/staging/<kind>.sql, and merged on its natural
+key: an identical row is a duplicate, a changed row replaces the stored one (recorded in
+`replacements`), a new row is inserted. Lines that cannot be stored go to `rejects` with their line
+number, column, value and reason. Line numbers count the header as line 1, as DuckDB does; a quoted
+value spanning several lines counts as one.
+"""
+
+import codecs
+import hashlib
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import store
+from .contract import Layout, RefusedFile, read_layout
+from .definitions import IDENTIFIER_COLUMNS, alias_key
+
+# Natural key and stored values of each table; identifiers in generated SQL come only from here.
+KEYS = {
+    "sessions": ("patient_id", "session_day", "session_id"),
+    "assessments": ("patient_id", "instrument", "assessment_day"),
+    "patients": ("patient_id",),
+}
+VALUES = {
+    "sessions": ("session_date", "route", "status", "dose_mg", "dose_mg_per_kg", "site", "clinician_id",
+                 "adverse_events", "systolic_bp_peak"),
+    "assessments": ("assessment_date", "score", "item9"),
+    "patients": ("age_band", "sex", "primary_indication", "site"),
+}
+RAW_COLUMNS = {  # the text columns each staging query reads from raw_export
+    "sessions": ("patient_id", "date_text", "day_text", "route", "status", "dose_mg", "dose_mg_per_kg", "site",
+                 "clinician_id", "adverse_events", "systolic_bp_peak", "session_id"),
+    "outcomes": ("patient_id", "date_text", "day_text", "instrument", "score", "item9"),
+    "outcomes_wide": ("patient_id", "date_text", "day_text", "item9", "score_phq9", "score_gad7", "score_pcl5",
+                      "score_madrs", "score_qidssr16"),
+    "patients": ("patient_id", "age_band", "sex", "primary_indication", "site"),
+}
+DATE_COLUMNS = {"session_date": "date_text", "assessment_date": "date_text",
+                "session_day": "day_text", "assessment_day": "day_text"}
+
+# What looks like a direct identifier in a value. Phone numbers need separators, so that numeric
+# pseudonymous ids and ISO dates do not match.
+IDENTIFIER_VALUES = {
+    "email addresses": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    "social security numbers": r"(^|[^0-9])\d{3}-\d{2}-\d{4}([^0-9]|$)",
+    "phone numbers": r"(^|[^0-9])(\+?1[ .-]?)?(\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}([^0-9]|$)",
+}
+NAME_COLUMNS_ALLOWED = ("sitename", "clinicname", "locationname", "instrumentname", "scalename", "drugname",
+                        "medicationname", "filename", "eventname")
+STRUCTURAL_REASONS = {
+    "TOO MANY COLUMNS": "line has more fields than the header",
+    "MISSING COLUMNS": "line has fewer fields than the header",
+    "UNQUOTED VALUE": "a quote character inside an unquoted value",
+    "INVALID ENCODING": "text that is not valid UTF-8",
+    "LINE SIZE OVER MAXIMUM": "line is longer than 2 MB",
+}
+PROGRESS_BYTES = 5 * 1024 * 1024
+_load_counter = itertools.count(1)
+
+
+@dataclass
+class BatchResult:
+    file_name: str
+    kind: str | None = None
+    batch_id: int | None = None
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_replaced: int = 0
+    rows_duplicate: int = 0
+    rows_rejected: int = 0
+    columns_ignored: list[str] = field(default_factory=list)
+    date_style: str | None = None
+    refused: str | None = None
+    rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def summary(self) -> str:
+        if self.refused:
+            return f"{self.file_name}: refused, nothing stored. {self.refused}"
+        text = (f"{self.file_name}: {self.kind.replace('_', ' ')}, batch {self.batch_id}: {self.rows_read} lines read, "
+                f"{self.rows_inserted} inserted, {self.rows_replaced} replaced, {self.rows_duplicate} duplicate, "
+                f"{self.rows_rejected} rejected")
+        if self.columns_ignored:
+            text += f"; columns ignored: {', '.join(self.columns_ignored)}"
+        return text
+
+
+@dataclass
+class FileScan:
+    sha256: str
+    size: int
+    header: str
+    encoding: str
+    blank_lines: list[int]
+
+
+def scan_file(path: Path) -> FileScan:
+    """One pass over the bytes: checksum, header line, encoding and the blank lines DuckDB skips."""
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8"
+    blank: set[int] = set()
+    line, tail, first = 1, b"", b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            digest.update(chunk)
+            if encoding == "utf-8":
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    encoding = "latin-1"  # what spreadsheet exports on Windows write instead
+            if not first:
+                first = chunk[: chunk.find(b"\n") + 1 or None]
+            buf = tail + chunk
+            if b"\n\n" in buf or b"\n\r\n" in buf:
+                start_line = line - tail.count(b"\n")
+                for m in re.finditer(rb"\n(?=\r?\n)", buf):
+                    blank.add(start_line + buf.count(b"\n", 0, m.start()) + 1)
+            line += chunk.count(b"\n")
+            tail = buf[-2:]
+    header = first.rstrip(b"\r\n").decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, sorted(blank))
+
+
+def _is_zip(key: str) -> bool:
+    return "zip" in key or "postcode" in key or "postalcode" in key
+
+
+def identifier_columns(layout: Layout) -> list[str]:
+    """Headers that name a direct identifier (HIPAA Safe Harbor). Short words (ssn, mrn, dob) must be a
+    whole word of the header; longer ones may be part of it. ZIP columns are checked by their values."""
+    refused = []
+    for header in layout.headers:
+        key = alias_key(header)
+        words = {alias_key(w) for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", header)}
+        if _is_zip(key) or key in NAME_COLUMNS_ALLOWED:
+            continue
+        if any(word in key if len(word) > 4 else word in words or word == key for word in IDENTIFIER_COLUMNS) or (
+            key.endswith("name") and key not in NAME_COLUMNS_ALLOWED
+        ):
+            refused.append(header)
+    return refused
+
+
+def _check_identifier_values(con, layout: Layout, errors_table: str) -> None:
+    """Refuse the file when any cell (or any malformed line) holds an email, phone number or SSN,
+    or a ZIP column has more than 3 digits. Runs before anything is stored; never echoes the value."""
+    patterns = {f"p{n}": p for n, p in enumerate(IDENTIFIER_VALUES.values())}
+    checks, labels = [], []
+    for i, header in enumerate(layout.headers):
+        for n, label in enumerate(IDENTIFIER_VALUES):
+            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $p{n}))")
+            labels.append((header, label))
+        if _is_zip(alias_key(header)):
+            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $zip))")
+            patterns["zip"] = r"\d{4}"
+            labels.append((header, "ZIP codes longer than 3 digits"))
+    first_lines = con.execute(f"select {', '.join(checks)} from raw_export_positional", patterns).fetchall()[0]
+    for (header, label), line in zip(labels, first_lines):
+        if line is not None:
+            raise RefusedFile(
+                f"column '{header}' holds values that look like {label} (first at line {line}). Exports must be "
+                "de-identified (HIPAA Safe Harbor): remove or mask the column and export again."
+            )
+    pattern = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
+    line = con.execute(f"select min(line) from {errors_table} where regexp_matches(csv_line, $p)",
+                       {"p": pattern}).fetchall()[0][0]
+    if line is not None:
+        raise RefusedFile(f"line {line} holds a value that looks like an email, phone number or SSN. "
+                          "Exports must be de-identified (HIPAA Safe Harbor).")
+
+
+def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int) -> str:
+    """Read every field as text into raw_export_positional (c0, c1, ...); malformed lines go to the
+    rejects tables DuckDB fills. Returns the name of the errors table."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout.headers))) + "}"
+    errors = f"load_errors_{load}"
+    con.execute(
+        f"""create or replace temp table raw_file as
+            select * from read_csv($path, auto_detect = false, header = true, delim = $delim, quote = '"',
+                escape = '"', columns = {columns}, encoding = $encoding, store_rejects = true,
+                rejects_scan = 'load_scans_{load}', rejects_table = '{errors}')""",
+        {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding},
+    )
+    rejected = [r[0] for r in con.execute(f"select distinct line from {errors}").fetchall()]
+    excluded = sorted(set(rejected) | set(scan.blank_lines))
+    (n_rows,) = con.execute("select count(*) from raw_file").fetchall()[0]
+    if not excluded:
+        con.execute("create or replace temp table raw_export_positional as "
+                    "select rowid + 2 as line_number, * from raw_file")
+    else:
+        # Valid rows take, in order, the line numbers that were neither rejected nor blank.
+        con.execute(
+            """create or replace temp table raw_export_positional as
+               with lines as (
+                   select l from range(2, $last + 1) as t(l) where l not in (select unnest($excluded::integer[]))
+               ),
+               numbered as (select l, row_number() over (order by l) - 1 as r from lines)
+               select numbered.l as line_number, raw_file.*
+               from raw_file join numbered on numbered.r = raw_file.rowid
+               order by line_number""",
+            {"last": n_rows + len(excluded) + 1, "excluded": excluded},
+        )
+    return errors
+
+
+def _name_contract_columns(con, layout: Layout) -> None:
+    """raw_export: the positional columns under the contract's names (missing optional ones as null)."""
+    positions = {}
+    for i, canonical in enumerate(layout.canonical):
+        if canonical:
+            positions[DATE_COLUMNS.get(canonical, canonical)] = i
+    select = ", ".join(
+        f"c{positions[c]} as {c}" if c in positions else f"null::varchar as {c}" for c in RAW_COLUMNS[layout.kind]
+    )
+    con.execute(f"create or replace temp table raw_export as select line_number, {select} from raw_export_positional")
+
+
+def _stage(con, layout: Layout, date_style: str) -> None:
+    if layout.kind == "outcomes_wide":
+        con.execute("create or replace temp view raw_outcomes as " + store.sql("staging/outcomes_wide_to_long"))
+    elif layout.kind == "outcomes":
+        con.execute("create or replace temp view raw_outcomes as select *, 'score' as score_column from raw_export")
+    staging = "outcomes" if layout.kind.startswith("outcomes") else layout.kind
+    store.run(con, f"staging/{staging}", {"date_style": date_style}, into="staged")
+
+
+def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None:
+    """Malformed lines (from DuckDB) and lines with problems (from staging) into `rejects`, with the
+    column named as the export names it."""
+    header_of = pd.DataFrame(
+        [(c, h) for c, h in zip(layout.canonical, layout.headers) if c],
+        columns=["canonical", "header"],
+    )
+    con.register("header_of", header_of)
+    con.execute(
+        f"""insert into rejects
+            select $batch, errors.line, null, left(errors.csv_line, 200),
+                   coalesce(reasons.reason, lower(errors.error_type)) || ' (' || errors.error_message || ')'
+            from {errors_table} as errors
+            left join (select unnest($types) as error_type, unnest($reasons) as reason) as reasons using (error_type)""",
+        {"batch": batch_id, "types": list(STRUCTURAL_REASONS), "reasons": list(STRUCTURAL_REASONS.values())},
+    )
+    con.execute(
+        """insert into rejects
+           select $batch, s.line_number, coalesce(h.header, p.column_name), p.value, p.reason
+           from (select line_number, unnest(problems) as p from staged) as s
+           left join header_of as h on h.canonical = s.p.column_name""",
+        {"batch": batch_id},
+    )
+    con.unregister("header_of")
+
+
+def _merge(con, table: str, batch_id: int) -> dict[str, int]:
+    """Merge the good staged rows into `table` on its natural key; returns the counts."""
+    keys, values = KEYS[table], VALUES[table]
+    key_list, value_list = ", ".join(keys), ", ".join(values)
+    con.execute(f"""
+        create or replace temp table ranked as
+        select {key_list}, {value_list}, line_number,
+               first_value(line_number) over same_key as first_line,
+               row_number() over same_key as nth,
+               row({value_list}) is not distinct from first_value(row({value_list})) over same_key as same_as_first,
+        from staged
+        where len(problems) = 0
+        window same_key as (partition by {key_list} order by line_number)
+    """)
+    key_label = ", ".join(k.removesuffix("_id").replace("_", " ") for k in keys)
+    con.execute(
+        "insert into rejects select $batch, line_number, null, null, "
+        "format('same {} as line {} but different values; line {} is kept', $key_label, first_line, first_line) "
+        "from ranked where nth > 1 and not same_as_first",
+        {"batch": batch_id, "key_label": key_label},
+    )
+    on_key = " and ".join(f"stored.{k} = incoming.{k}" for k in keys)
+    incoming_values = ", ".join(f"incoming.{v}" for v in values)
+    stored_values = ", ".join(f"stored.{v}" for v in values)
+    con.execute(f"""
+        create or replace temp table classified as
+        select incoming.*,
+               case when stored.{keys[0]} is null then 'new'
+                    when row({incoming_values}) is not distinct from row({stored_values}) then 'duplicate'
+                    else 'replace' end as action,
+               to_json(struct_pack({", ".join(f"{v} := stored.{v}" for v in values)})) as old_values,
+        from (select * from ranked where nth = 1) as incoming
+        left join {table} as stored on {on_key}
+    """)
+    con.execute(f"""
+        insert into replacements
+        select $batch, line_number, $table,
+               to_json(struct_pack({", ".join(f"{k} := {k}" for k in keys)})),
+               old_values,
+               to_json(struct_pack({", ".join(f"{v} := {v}" for v in values)}))
+        from classified where action = 'replace'
+    """, {"batch": batch_id, "table": table})
+    con.execute(f"delete from {table} as stored using (select {key_list} from classified where action = 'replace') "
+                f"as incoming where {on_key}")
+    con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number) "
+                f"select {key_list}, {value_list}, $batch, line_number from classified where action <> 'duplicate'",
+                {"batch": batch_id})
+    new, replaced, duplicate = con.execute(
+        "select count(*) filter (where action = 'new'), count(*) filter (where action = 'replace'), "
+        "count(*) filter (where action = 'duplicate') + (select count(*) from ranked where nth > 1 and same_as_first) "
+        "from classified"
+    ).fetchall()[0]
+    return {"rows_inserted": new, "rows_replaced": replaced, "rows_duplicate": duplicate}
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    date_format: str | None = None,
+    file_name: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BatchResult:
+    """Ingest one export in one transaction. A refused file stores nothing and says why."""
+    path = Path(path)
+    result = BatchResult(file_name or path.name)
+    say = progress or (lambda message: None)
+    load = next(_load_counter)
+    errors_table = None
+    try:
+        say(f"{result.file_name}: reading {path.stat().st_size / 1e6:.1f} MB")
+        scan = scan_file(path)
+        layout = read_layout(scan.header)
+        result.kind, result.columns_ignored = layout.kind, layout.ignored
+        named = identifier_columns(layout)
+        if named:
+            raise RefusedFile(
+                f"column{'s' if len(named) > 1 else ''} {', '.join(repr(n) for n in named)} look{'' if len(named) > 1 else 's'} "
+                "like a direct identifier (HIPAA Safe Harbor). Remove it and export again."
+            )
+        try:
+            errors_table = _read_positional(con, path, layout, scan, load)
+        except duckdb.Error as error:
+            raise RefusedFile(f"could not be read as CSV: {str(error).splitlines()[0]}") from error
+        say(f"{result.file_name}: checking for direct identifiers")
+        _check_identifier_values(con, layout, errors_table)
+        _name_contract_columns(con, layout)
+        date_style = None
+        if "date_text" in RAW_COLUMNS[layout.kind]:
+            declared = date_format or layout.date_format or "auto"
+            date_style = store.run(con, "staging/date_style", {"declared": declared}).fetchall()[0][0]
+        result.date_style = date_style
+        say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines")
+        _stage(con, layout, date_style)
+        say(f"{result.file_name}: storing")
+        con.execute("begin transaction")
+        try:
+            (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
+            _file_rejects(con, layout, batch_id, errors_table)
+            counts = _merge(con, layout.table, batch_id)
+            rows_read, rejected = con.execute(
+                f"select (select count(*) from raw_export) + (select count(distinct line) from {errors_table}), "
+                "(select count(distinct line_number) from rejects where batch_id = $batch)",
+                {"batch": batch_id},
+            ).fetchall()[0]
+            con.execute(
+                "insert into batches values ($batch, $name, $sha, $kind, $read, $inserted, $replaced, $duplicate, "
+                "$rejected, $ignored, $date_style, current_timestamp::timestamp)",
+                {"batch": batch_id, "name": result.file_name, "sha": scan.sha256, "kind": layout.kind,
+                 "read": rows_read, "inserted": counts["rows_inserted"], "replaced": counts["rows_replaced"],
+                 "duplicate": counts["rows_duplicate"], "rejected": rejected, "ignored": layout.ignored,
+                 "date_style": date_style},
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        result.batch_id, result.rows_read, result.rows_rejected = batch_id, rows_read, rejected
+        for name, value in counts.items():
+            setattr(result, name, value)
+        result.rejects = con.execute(
+            "select line_number, column_name, value, reason from rejects where batch_id = $batch "
+            "order by line_number, column_name", {"batch": batch_id}
+        ).df()
+    except RefusedFile as refusal:
+        result.refused = str(refusal)
+    finally:
+        con.execute("drop view if exists temp.raw_outcomes")
+        for table in ("raw_file", "raw_export_positional", "raw_export", "staged", "ranked", "classified"):
+            con.execute(f"drop table if exists temp.{table}")
+        if errors_table:
+            con.execute(f"drop table if exists temp.{errors_table}")
+            con.execute(f"drop table if exists temp.load_scans_{load}")
+    return result
+
+
+def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[BatchResult]:
+    """Ingest several files into the database at db_path, each in its own transaction."""
+    con = store.connect(db_path)
+    try:
+        return [ingest_file(con, p, date_format=date_format, progress=progress) for p in paths]
+    finally:
+        con.close()

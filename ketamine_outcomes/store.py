@@ -1,0 +1,93 @@
+"""The embedded DuckDB store: opening it, creating its schema, and running the project's SQL files."""
+
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import definitions as d
+
+QUERIES = Path(__file__).resolve().parent.parent / "queries"
+DEFAULT_DB = Path("data/clinic.duckdb")
+
+
+def sql(name: str) -> str:
+    """The text of queries/<name>.sql."""
+    return (QUERIES / f"{name}.sql").read_text()
+
+
+def connect(path: str | Path = DEFAULT_DB, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database file, creating it with its schema and definitions when opened for writing."""
+    path = Path(path)
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    initialise(con)
+    return con
+
+
+def initialise(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(sql("schema"))
+    write_definitions(con)
+    con.execute(sql("macros"))
+
+
+def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy definitions.py into config tables so SQL reads each definition from one place."""
+    instruments = pd.DataFrame([
+        {"instrument": i.name, "key": i.key, "min_score": i.min_score, "max_score": i.max_score,
+         "remission_max": i.remission_max, "remission_label": i.remission_label,
+         "reliable_change": i.reliable_change, "reliability": i.reliability, "source": i.source}
+        for i in d.INSTRUMENTS.values()
+    ]).astype({"reliable_change": "Int64", "reliability": "Float64"})
+    bands = pd.DataFrame(
+        [{"instrument": i.name, "band_min": lo, "band": label,
+          "band_max": (i.bands[n + 1][0] - 1) if n + 1 < len(i.bands) else i.max_score}
+         for i in d.INSTRUMENTS.values() for n, (lo, label) in enumerate(i.bands)],
+        columns=["instrument", "band_min", "band", "band_max"],
+    )
+    settings = pd.DataFrame([vars(s) for s in d.SETTINGS.values()]).astype({"value": "float64"})
+    aliases = pd.DataFrame(
+        [{"kind": kind, "alias_key": d.alias_key(text), "value": value}
+         for kind, values in d.ALIASES.items() for value, texts in values.items()
+         for text in (value, *texts)]
+    ).drop_duplicates(["kind", "alias_key"])
+    references = pd.DataFrame(list(d.REFERENCE_RESULTS))
+    con.execute("create table if not exists setting_overrides (name varchar primary key, value double not null)")
+    for name, frame in (("instruments", instruments), ("severity_bands", bands), ("default_settings", settings),
+                        ("aliases", aliases), ("reference_results", references)):
+        con.register("frame", frame)
+        con.execute(f"create or replace table {name} as select * from frame")
+        con.unregister("frame")
+    con.execute("""
+        create or replace view settings as
+        select s.name, coalesce(o.value, s.value) as value, s.value as default_value, s.description, s.source,
+        from default_settings as s
+        left join setting_overrides as o using (name)
+    """)
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
+    """Changes whenever stored data or a setting changes: the key for cached query results."""
+    return con.execute(
+        "select (select coalesce(max(batch_id), 0) from batches), "
+        "(select coalesce(list(value order by name), []) from setting_overrides)"
+    ).fetchall()[0]
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
+        into: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Execute queries/<name>.sql with the DuckDB parameters it names (others in `params` are left out);
+    with `into`, keep the rows as that temporary table."""
+    text = sql(name)
+    used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", text)}
+    if into:
+        text = f"create or replace temp table {into} as {text}"
+    return con.execute(text, used)
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> pd.DataFrame:
+    """Run queries/<name>.sql and return its rows as a DataFrame."""
+    return run(con, name, params).df()

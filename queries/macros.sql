@@ -1,0 +1,31 @@
+-- Small rules shared by the staging and metric queries, created in the database at start-up.
+
+-- How a header or coded value is compared (same as definitions.alias_key).
+create or replace macro alias_key(v) as regexp_replace(lower(v), '[^a-z0-9]', '', 'g');
+
+-- Empty and blank cells are missing values.
+create or replace macro clean(v) as nullif(trim(v), '');
+
+-- ISO YYYY-MM-DD (a time after it is ignored); MM/DD/YYYY only when style = 'us'.
+create or replace macro parse_date(v, style) as case
+    when regexp_matches(v, '^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$')
+        then try_strptime(regexp_extract(v, '^\d{4}-\d{1,2}-\d{1,2}'), '%Y-%m-%d')::date
+    when style = 'us' and regexp_matches(v, '^\d{1,2}/\d{1,2}/\d{4}$')
+        then try_strptime(v, '%m/%d/%Y')::date
+end;
+
+-- Whole numbers; "12.0" (as spreadsheets write them) counts, "12.5" does not.
+create or replace macro parse_int(v) as case
+    when regexp_matches(v, '^[+-]?\d+(\.0*)?$') then try_cast(try_cast(v as double) as integer)
+end;
+
+create or replace macro parse_number(v) as try_cast(v as double);
+
+-- A setting in force (definitions.SETTINGS, or its override).
+create or replace macro setting(setting_name) as (
+    select value from settings where name = setting_name
+);
+
+-- One problem with one field of a line, as filed in `rejects`.
+create or replace macro problem(column_name, value, reason) as
+    {'column_name': column_name, 'value': value, 'reason': reason};

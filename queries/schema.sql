@@ -1,0 +1,81 @@
+-- The store: what an ingest writes. Created on first use; every statement is idempotent.
+-- Times are kept as integer days (`*_day`) per patient so that exports with real dates and exports
+-- with day offsets behave alike; a dated row's day is days since 1970-01-01 and its date is kept too.
+
+create sequence if not exists batch_ids start 1;
+
+-- One row per ingest of one file that was not refused.
+create table if not exists batches (
+    batch_id integer primary key,
+    file_name varchar not null,
+    sha256 varchar not null,
+    kind varchar not null,
+    rows_read integer not null,
+    rows_inserted integer not null,
+    rows_replaced integer not null,
+    rows_duplicate integer not null,
+    rows_rejected integer not null,
+    columns_ignored varchar[],
+    date_style varchar,
+    loaded_at timestamp not null,
+);
+
+-- One row per patient: the optional patients export.
+create table if not exists patients (
+    patient_id varchar not null,
+    age_band varchar,
+    sex varchar,
+    primary_indication varchar,
+    site varchar,
+    batch_id integer not null,
+    line_number integer not null,
+);
+
+-- One row per scheduled treatment session. Natural key: patient_id, session_day, session_id.
+create table if not exists sessions (
+    patient_id varchar not null,
+    session_day integer not null,
+    session_date date,
+    session_id varchar not null,
+    route varchar not null,
+    status varchar not null,
+    dose_mg double,
+    dose_mg_per_kg double,
+    site varchar,
+    clinician_id varchar,
+    adverse_events varchar[] not null,
+    systolic_bp_peak integer,
+    batch_id integer not null,
+    line_number integer not null,
+);
+
+-- One row per questionnaire administration. Natural key: patient_id, instrument, assessment_day.
+create table if not exists assessments (
+    patient_id varchar not null,
+    instrument varchar not null,
+    assessment_day integer not null,
+    assessment_date date,
+    score integer not null,
+    item9 integer,
+    batch_id integer not null,
+    line_number integer not null,
+);
+
+-- One row per problem with a line that was not stored.
+create table if not exists rejects (
+    batch_id integer not null,
+    line_number integer not null,
+    column_name varchar,
+    value varchar,
+    reason varchar not null,
+);
+
+-- One row per stored row that a later export replaced with different values.
+create table if not exists replacements (
+    batch_id integer not null,
+    line_number integer not null,
+    kind varchar not null,
+    natural_key json not null,
+    old_values json not null,
+    new_values json not null,
+);

@@ -1,0 +1,84 @@
+-- Staging for an outcomes export (long form, or a wide one unpivoted): trim, normalise the instrument
+-- name, cast, and say why a line cannot be stored.
+-- Grain: one row per questionnaire administration (raw_outcomes). `problems` is empty for a good row.
+-- Score must be a whole number within the instrument's range; item 9 (0-3) is kept for PHQ-9 only.
+with
+
+raw as (
+    select * from raw_outcomes
+),
+
+cleaned as (
+    select
+        line_number,
+        clean(patient_id) as patient_id,
+        clean(date_text) as date_text,
+        clean(day_text) as day_text,
+        clean(instrument) as instrument_text,
+        clean(score) as score_text,
+        clean(item9) as item9_text,
+        score_column,
+    from raw
+),
+
+parsed as (
+    select
+        cleaned.*,
+        parse_date(date_text, $date_style) as assessment_date,
+        coalesce(parse_date(date_text, $date_style) - date '1970-01-01', parse_int(day_text)) as assessment_day,
+        names.value as instrument,
+        instruments.min_score,
+        instruments.max_score,
+        parse_int(score_text) as score,
+        case when names.value = 'PHQ-9' then parse_int(item9_text) end as item9,
+    from cleaned
+    left join aliases as names on names.kind = 'instrument' and names.alias_key = alias_key(cleaned.instrument_text)
+    left join instruments on instruments.instrument = names.value
+),
+
+checked as (
+    select
+        *,
+        list_filter([
+            case when patient_id is null then problem('patient_id', null, 'patient_id is missing') end,
+            case when date_text is null and day_text is null
+                then problem('assessment_date', null, 'assessment_date (or assessment_day) is missing') end,
+            case when date_text is not null and assessment_date is null
+                then problem('assessment_date', date_text, case
+                    when $date_style = 'ambiguous' and date_text like '%/%'
+                        then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us'
+                    else 'not a date: expected YYYY-MM-DD' || case when $date_style = 'us' then ' or MM/DD/YYYY' else '' end
+                end) end,
+            case when date_text is null and day_text is not null and assessment_day is null
+                then problem('assessment_day', day_text, 'not a whole number of days') end,
+            case when instrument_text is null then problem('instrument', null, 'instrument is missing') end,
+            case when instrument_text is not null and instrument is null
+                then problem('instrument', instrument_text, 'unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16') end,
+            case when score_text is null then problem(score_column, null, 'score is missing') end,
+            case when score_text is not null and score is null
+                then problem(score_column, score_text, 'score is not a whole number') end,
+            case when score not between min_score and max_score
+                then problem(score_column, score_text,
+                    format('score out of range: {} is scored {} to {}', instrument, min_score, max_score)) end,
+            case when instrument = 'PHQ-9' and item9_text is not null and (item9 is null or item9 not between 0 and 3)
+                then problem('item9', item9_text, 'item9 is not a whole number from 0 to 3') end,
+            case when item9 between 0 and 3 and score between 0 and 27 and item9 > score
+                then problem('item9', item9_text, format('item9 ({}) is more than the PHQ-9 total ({})', item9, score)) end,
+        ], lambda p: p is not null) as problems,
+    from parsed
+),
+
+final as (
+    select
+        line_number,
+        patient_id,
+        instrument,
+        assessment_day,
+        assessment_date,
+        score,
+        item9,
+        problems,
+    from checked
+)
+
+select * from final

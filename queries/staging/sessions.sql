@@ -1,0 +1,109 @@
+-- Staging for a sessions export: trim, map aliases, cast, and say why a line cannot be stored.
+-- Grain: one row per data line of the file (raw_export). `problems` is empty for a good line; the
+-- ingest stores good lines and files each problem in `rejects`. Empty status means completed.
+with
+
+raw as (
+    select * from raw_export
+),
+
+adverse_event_names as (
+    select map(list(alias_key), list(value)) as lookup,
+    from aliases
+    where kind = 'adverse_event'
+),
+
+cleaned as (
+    select
+        line_number,
+        clean(patient_id) as patient_id,
+        clean(date_text) as date_text,
+        clean(day_text) as day_text,
+        clean(route) as route_text,
+        clean(status) as status_text,
+        clean(dose_mg) as dose_mg_text,
+        clean(dose_mg_per_kg) as dose_mg_per_kg_text,
+        clean(site) as site,
+        clean(clinician_id) as clinician_id,
+        clean(adverse_events) as adverse_events_text,
+        clean(systolic_bp_peak) as systolic_bp_peak_text,
+        coalesce(clean(session_id), '') as session_id,
+    from raw
+),
+
+parsed as (
+    select
+        cleaned.*,
+        parse_date(date_text, $date_style) as session_date,
+        coalesce(parse_date(date_text, $date_style) - date '1970-01-01', parse_int(day_text)) as session_day,
+        routes.value as route,
+        case when status_text is null then 'completed' else statuses.value end as status,
+        parse_number(dose_mg_text) as dose_mg,
+        parse_number(dose_mg_per_kg_text) as dose_mg_per_kg,
+        parse_int(systolic_bp_peak_text) as systolic_bp_peak,
+        list_filter(
+            list_transform(string_split(adverse_events_text, ';'), lambda e: trim(e)),
+            lambda e: e <> '' and alias_key(e) not in ('none', 'no', 'nil', 'na')
+        ) as event_texts,
+        list_transform(event_texts, lambda e: adverse_event_names.lookup[alias_key(e)]) as event_names,
+    from cleaned
+    cross join adverse_event_names
+    left join aliases as routes on routes.kind = 'route' and routes.alias_key = alias_key(cleaned.route_text)
+    left join aliases as statuses on statuses.kind = 'status' and statuses.alias_key = alias_key(cleaned.status_text)
+),
+
+checked as (
+    select
+        *,
+        list_filter([
+            case when patient_id is null then problem('patient_id', null, 'patient_id is missing') end,
+            case when date_text is null and day_text is null
+                then problem('session_date', null, 'session_date (or session_day) is missing') end,
+            case when date_text is not null and session_date is null
+                then problem('session_date', date_text, case
+                    when $date_style = 'ambiguous' and date_text like '%/%'
+                        then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us'
+                    else 'not a date: expected YYYY-MM-DD' || case when $date_style = 'us' then ' or MM/DD/YYYY' else '' end
+                end) end,
+            case when date_text is null and day_text is not null and session_day is null
+                then problem('session_day', day_text, 'not a whole number of days') end,
+            case when route_text is null then problem('route', null, 'route is missing') end,
+            case when route_text is not null and route is null
+                then problem('route', route_text, 'unknown route: expected IV, IM, intranasal or oral') end,
+            case when status_text is not null and status is null
+                then problem('status', status_text, 'unknown status: expected completed, cancelled or no_show') end,
+            case when dose_mg_text is not null and (dose_mg is null or dose_mg < 0)
+                then problem('dose_mg', dose_mg_text, 'dose_mg is not a non-negative number') end,
+            case when dose_mg_per_kg_text is not null and (dose_mg_per_kg is null or dose_mg_per_kg < 0)
+                then problem('dose_mg_per_kg', dose_mg_per_kg_text, 'dose_mg_per_kg is not a non-negative number') end,
+            case when systolic_bp_peak_text is not null
+                and (systolic_bp_peak is null or systolic_bp_peak not between 50 and 300)
+                then problem('systolic_bp_peak', systolic_bp_peak_text, 'systolic_bp_peak is not a whole number from 50 to 300') end,
+            case when len(list_filter(event_names, lambda e: e is null)) > 0
+                then problem('adverse_events', adverse_events_text,
+                    'unknown adverse event: expected a semicolon list of nausea, vomiting, dizziness, '
+                    || 'dissociation, headache, elevated_bp, sedation, anxiety, other') end,
+        ], lambda p: p is not null) as problems,
+    from parsed
+),
+
+final as (
+    select
+        line_number,
+        patient_id,
+        session_day,
+        session_date,
+        session_id,
+        route,
+        status,
+        dose_mg,
+        dose_mg_per_kg,
+        site,
+        clinician_id,
+        coalesce(list_sort(list_distinct(event_names)), []) as adverse_events,
+        systolic_bp_peak,
+        problems,
+    from checked
+)
+
+select * from final

@@ -1,0 +1,130 @@
+"""Fixtures shared by the suite: a real DuckDB file per test, exports written from text, the sample
+clinic database, and a real Streamlit server with Debian's chromium for the browser tests."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ketamine_outcomes import store
+from ketamine_outcomes.ingest import ingest_file
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+SAMPLE_FILES = [SAMPLE / "patients.csv", SAMPLE / "sessions.csv", SAMPLE / "outcomes.csv"]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    """A fresh database file on disk, with the schema and definitions, for one test."""
+    path = tmp_path / "clinic.duckdb"
+    store.connect(path).close()
+    return path
+
+
+@pytest.fixture
+def con(db_path):
+    """A writable connection to the test's database."""
+    connection = store.connect(db_path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def export(tmp_path):
+    """Write an export from text (as an EHR would) and return its path: export("a.csv", "x,y\\n1,2\\n")."""
+
+    def write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def load(con, export):
+    """Write an export and ingest it into the test's database; returns the BatchResult."""
+
+    def run(name: str, text: str, **options):
+        return ingest_file(con, export(name, text), **options)
+
+    return run
+
+
+def table_snapshot(con) -> dict:
+    """Every stored table's rows, sorted, to compare the database before and after."""
+    tables = ("batches", "patients", "sessions", "assessments", "rejects", "replacements")
+    return {t: sorted(map(repr, con.execute(f"select * from {t}").fetchall())) for t in tables}
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The synthetic sample clinic ingested once into a database file, shared read-only by the session."""
+    path = tmp_path_factory.mktemp("sample") / "clinic.duckdb"
+    con = store.connect(path)
+    for file in SAMPLE_FILES:
+        result = ingest_file(con, file)
+        assert result.refused is None and result.rows_rejected == 0, result.summary()
+    con.close()
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_dashboard(db: Path, port: int) -> subprocess.Popen:
+    """A real `streamlit run` of the dashboard on `db`, ready when its health check answers."""
+    entry = ROOT / "dashboard" / "app.py"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(entry), "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
+         "--server.fileWatcherType=none"],
+        env={**os.environ, "KETAMINE_OUTCOMES_DB": str(db)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.3)
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(tmp_path_factory, sample_db):
+    """The dashboard served by a real Streamlit server on a copy of the sample database."""
+    db = tmp_path_factory.mktemp("served") / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    port = free_port()
+    process = start_dashboard(db, port)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium: Playwright's own browser download cannot work on this network."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": shutil.which("chromium") or "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    }

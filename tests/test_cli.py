@@ -1,0 +1,42 @@
+"""Guards the command line an analyst schedules: summaries, first rejected lines, exit codes, batches."""
+
+import json
+import subprocess
+import sys
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_ingest_prints_a_summary_per_file_and_the_rejected_lines(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    good = export("sessions.csv", "patient_id,session_day,route\nP1,0,IV\nP2,1,laser\n")
+    run = cli("ingest", good, "--db", db)
+    assert run.returncode == 0
+    assert run.stdout.splitlines() == [
+        "sessions.csv: sessions, batch 1: 2 lines read, 1 inserted, 0 replaced, 0 duplicate, 1 rejected",
+        "  line 3, route 'laser': unknown route: expected IV, IM, intranasal or oral",
+    ]
+
+
+def test_refused_file_gives_a_non_zero_exit_and_other_files_still_land(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    refused = export("people.csv", "patient_id,email,session_day,route\nP1,a@b.org,0,IV\n")
+    good = export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\n")
+    run = cli("ingest", refused, good, "--db", db)
+    assert run.returncode == 1
+    assert "people.csv: refused, nothing stored. column 'email' looks like a direct identifier" in run.stderr
+    assert "o.csv: outcomes, batch 1: 1 lines read, 1 inserted" in run.stdout
+
+
+def test_batches_lists_every_ingest(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    path = export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\n")
+    cli("ingest", path, "--db", db)
+    cli("ingest", path, "--db", db)
+    run = cli("batches", "--db", db, "--json")
+    batches = json.loads(run.stdout)
+    assert [(b["batch_id"], b["file_name"], b["rows_inserted"], b["rows_duplicate"]) for b in batches] == [
+        (1, "o.csv", 1, 0), (2, "o.csv", 0, 1)]

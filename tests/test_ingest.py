@@ -1,0 +1,244 @@
+"""Guards the ingest: every export kind and alias lands as the contract says, every bad line is
+rejected with its line number, column, value and reason, and re-uploads neither lose nor double count."""
+
+import pytest
+
+from ketamine_outcomes.ingest import ingest_file
+
+
+def rows(con, sql, params=None):
+    return con.execute(sql, params or {}).fetchall()
+
+
+def test_sessions_export_stores_each_field(load, con):
+    result = load("sessions.csv",
+                  "patient_id,session_date,route,status,dose_mg,dose_mg_per_kg,site,clinician_id,"
+                  "adverse_events,systolic_bp_peak,session_id\n"
+                  "P1,2024-03-01,IV,completed,40,0.5,North,C1,nausea; dissociation,152,S1\n"
+                  "P1,2024-03-03,IV,,,,North,C1,,,S2\n")
+    assert (result.kind, result.rows_read, result.rows_inserted, result.rows_rejected) == ("sessions", 2, 2, 0)
+    assert rows(con, "select patient_id, session_date::varchar, session_day, route, status, dose_mg, dose_mg_per_kg, "
+                     "site, clinician_id, adverse_events, systolic_bp_peak, session_id from sessions "
+                     "order by session_day") == [
+        ("P1", "2024-03-01", 19783, "IV", "completed", 40.0, 0.5, "North", "C1", ["dissociation", "nausea"], 152, "S1"),
+        ("P1", "2024-03-03", 19785, "IV", "completed", None, None, "North", "C1", [], None, "S2"),
+    ]
+
+
+@pytest.mark.parametrize("text, route", [
+    ("IV", "IV"), ("ketamine IV", "IV"), ("Intravenous", "IV"), ("IM", "IM"), ("intramuscular", "IM"),
+    ("esketamine", "intranasal"), ("Spravato", "intranasal"), ("intranasal", "intranasal"),
+    ("sublingual", "oral"), ("Oral", "oral"),
+])
+def test_route_aliases(load, con, text, route):
+    load("s.csv", f"patient_id,session_day,route\nP1,0,{text}\n")
+    assert rows(con, "select route from sessions") == [(route,)]
+
+
+@pytest.mark.parametrize("text, status", [
+    ("", "completed"), ("Completed", "completed"), ("cancelled", "cancelled"), ("Canceled", "cancelled"),
+    ("no_show", "no_show"), ("No Show", "no_show"), ("no-show", "no_show"),
+])
+def test_status_aliases_and_empty_means_completed(load, con, text, status):
+    load("s.csv", f"patient_id,session_day,route,status\nP1,0,IV,{text}\n")
+    assert rows(con, "select status from sessions") == [(status,)]
+
+
+def test_adverse_event_aliases(load, con):
+    load("s.csv", "patient_id,session_day,route,adverse_events\n"
+                  "P1,0,IV,Nausea;high blood pressure;Dizzy\nP1,3,IV,none\n")
+    assert rows(con, "select adverse_events from sessions order by session_day") == [
+        (["dizziness", "elevated_bp", "nausea"],), ([],)]
+
+
+@pytest.mark.parametrize("text", ["PHQ-9", "phq9", "PHQ 9", "Phq-9"])
+def test_instrument_aliases(load, con, text):
+    load("o.csv", f"patient_id,assessment_day,instrument,score\nP1,0,{text},14\n")
+    assert rows(con, "select instrument, score from assessments") == [("PHQ-9", 14)]
+
+
+def test_all_five_instruments_and_their_ranges(load, con):
+    result = load("o.csv", "patient_id,assessment_day,instrument,score\n"
+                           "P1,0,PHQ-9,27\nP1,0,GAD-7,21\nP1,0,PCL-5,80\nP1,0,MADRS,60\nP1,0,QIDS-SR16,27\n")
+    assert result.rows_inserted == 5
+    assert rows(con, "select instrument from assessments order by 1") == [
+        ("GAD-7",), ("MADRS",), ("PCL-5",), ("PHQ-9",), ("QIDS-SR16",)]
+
+
+def test_wide_outcomes_export_is_stored_in_long_form(load, con):
+    result = load("visits.csv", "patient_id,assessment_date,PHQ-9 Total Score,gad7_total,phq9_item9\n"
+                                "P1,2024-03-01,18,12,1\nP1,2024-03-08,9,,0\n")
+    assert (result.kind, result.rows_read, result.rows_inserted) == ("outcomes_wide", 2, 3)
+    assert rows(con, "select assessment_date::varchar, instrument, score, item9, line_number from assessments "
+                     "order by 1, 2") == [
+        ("2024-03-01", "GAD-7", 12, None, 2), ("2024-03-01", "PHQ-9", 18, 1, 2), ("2024-03-08", "PHQ-9", 9, 0, 3)]
+
+
+def test_patients_export(load, con):
+    result = load("p.csv", "patient_id,age_band,sex,primary_indication,site\n"
+                           "P1,35-44,F,TRD,North\nP2,90+,male,ptsd,South\n")
+    assert result.rows_inserted == 2
+    assert rows(con, "select * exclude (batch_id, line_number) from patients order by 1") == [
+        ("P1", "35-44", "female", "depression", "North"), ("P2", "90+", "male", "PTSD", "South")]
+
+
+def test_semicolon_file_with_bom_and_crlf(load, con):
+    result = load("s.csv", "\ufeffPatient ID;Session Day;Route\r\nP1;0;IV\r\nP2;1;IM\r\n")
+    assert (result.rows_inserted, result.rows_rejected) == (2, 0)
+
+
+def test_tab_delimited_latin1_file(load, con, export):
+    path = export("s.tsv", "patient_id\tsession_day\troute\tsite\nP1\t0\tIV\tSão Paulo\n", encoding="latin-1")
+    result = ingest_file(con, path)
+    assert result.rows_inserted == 1
+    assert rows(con, "select site from sessions") == [("São Paulo",)]
+
+
+# Dates -----------------------------------------------------------------------------------------
+
+def test_iso_dates_and_day_offsets_give_days(load, con):
+    load("a.csv", "patient_id,session_date,route\nP1,2024-01-02,IV\nP1,2024-01-02T10:30:00,IV\n")
+    load("b.csv", "patient_id,session_day,route\nP2,-3,IV\nP2,12,IV\n")
+    assert rows(con, "select patient_id, session_day, session_date::varchar from sessions order by 1, 2") == [
+        ("P1", 19724, "2024-01-02"), ("P2", -3, None), ("P2", 12, None)]
+
+
+def test_us_dates_are_read_when_unambiguous(load, con):
+    result = load("s.csv", "patient_id,session_date,route\nP1,03/04/2024,IV\nP1,03/14/2024,IV\n")
+    assert (result.date_style, result.rows_inserted) == ("us", 2)
+    assert rows(con, "select session_date::varchar from sessions order by 1") == [("2024-03-04",), ("2024-03-14",)]
+
+
+def test_us_dates_are_read_when_declared(load, con):
+    result = load("s.csv", "patient_id,session_date,route\nP1,03/04/2024,IV\n", date_format="us")
+    assert rows(con, "select session_date::varchar from sessions") == [("2024-03-04",)]
+    assert result.date_style == "us"
+
+
+def test_ambiguous_slash_dates_are_rejected_not_guessed(load, con):
+    result = load("s.csv", "patient_id,session_date,route\nP1,03/04/2024,IV\nP1,2024-03-05,IV\n")
+    assert (result.date_style, result.rows_inserted, result.rows_rejected) == ("ambiguous", 1, 1)
+    assert result.rejects.iloc[0].line_number == 2
+    assert result.rejects.iloc[0].reason.startswith("ambiguous date")
+
+
+# Rejections ------------------------------------------------------------------------------------
+
+SESSIONS_HEADER = "patient_id,session_date,route,status,dose_mg,adverse_events,systolic_bp_peak\n"
+
+
+@pytest.mark.parametrize("line, column, value, reason", [
+    (",2024-01-02,IV,,,,", "patient_id", None, "patient_id is missing"),
+    ("P1,,IV,,,,", "session_date", None, "session_date (or session_day) is missing"),
+    ("P1,2024-02-30,IV,,,,", "session_date", "2024-02-30", "not a date: expected YYYY-MM-DD"),
+    ("P1,2024-01-02,,,,,", "route", None, "route is missing"),
+    ("P1,2024-01-02,laser,,,,", "route", "laser", "unknown route: expected IV, IM, intranasal or oral"),
+    ("P1,2024-01-02,IV,rescheduled,,,", "status", "rescheduled",
+     "unknown status: expected completed, cancelled or no_show"),
+    ("P1,2024-01-02,IV,,-5,,", "dose_mg", "-5", "dose_mg is not a non-negative number"),
+    ("P1,2024-01-02,IV,,,itching,", "adverse_events", "itching", "unknown adverse event: expected a semicolon list"),
+    ("P1,2024-01-02,IV,,,,400", "systolic_bp_peak", "400", "systolic_bp_peak is not a whole number from 50 to 300"),
+])
+def test_each_session_rejection_reason(load, con, line, column, value, reason):
+    result = load("s.csv", SESSIONS_HEADER + "P0,2024-01-01,IV,,,,\n" + line + "\n")
+    assert (result.rows_read, result.rows_inserted, result.rows_rejected) == (2, 1, 1)
+    reject = result.rejects.iloc[0]
+    assert (reject.line_number, reject.column_name) == (3, column)
+    assert (None if reject.value is None or reject.value != reject.value else reject.value) == value
+    assert reject.reason.startswith(reason)
+    assert rows(con, "select count(*) from rejects where batch_id = $b", {"b": result.batch_id}) == [(1,)]
+
+
+OUTCOMES_HEADER = "patient_id,assessment_day,instrument,score,item9\n"
+
+
+@pytest.mark.parametrize("line, column, value, reason", [
+    ("P1,0,BDI,20,", "instrument", "BDI", "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16"),
+    ("P1,0,PHQ-9,28,", "score", "28", "score out of range: PHQ-9 is scored 0 to 27"),
+    ("P1,0,GAD-7,-1,", "score", "-1", "score out of range: GAD-7 is scored 0 to 21"),
+    ("P1,0,PHQ-9,12.5,", "score", "12.5", "score is not a whole number"),
+    ("P1,0,PHQ-9,,", "score", None, "score is missing"),
+    ("P1,x,PHQ-9,12,", "assessment_day", "x", "not a whole number of days"),
+    ("P1,0,PHQ-9,12,4", "item9", "4", "item9 is not a whole number from 0 to 3"),
+    ("P1,0,PHQ-9,2,3", "item9", "3", "item9 (3) is more than the PHQ-9 total (2)"),
+])
+def test_each_outcome_rejection_reason(load, line, column, value, reason):
+    result = load("o.csv", OUTCOMES_HEADER + line + "\n")
+    assert (result.rows_inserted, result.rows_rejected) == (0, 1)
+    reject = result.rejects.iloc[0]
+    assert (reject.line_number, reject.column_name, reject.reason) == (2, column, reason)
+    assert (None if reject.value != reject.value else reject.value) == value
+
+
+def test_wide_rejection_names_the_instruments_column(load, con):
+    result = load("w.csv", "patient_id,assessment_day,phq9_total,GAD-7 Score\nP1,0,30,9\n")
+    assert (result.rows_inserted, result.rows_rejected) == (1, 1)
+    assert result.rejects.iloc[0][["column_name", "value"]].tolist() == ["phq9_total", "30"]
+    assert rows(con, "select instrument, score from assessments") == [("GAD-7", 9)]
+
+
+def test_age_over_89_must_be_aggregated(load):
+    result = load("p.csv", "patient_id,age_band\nP1,90-94\nP2,90+\nP3,92\n")
+    assert result.rows_inserted == 1
+    assert result.rejects.line_number.tolist() == [2, 4]
+    assert set(result.rejects.reason) == {"ages over 89 must be reported as 90+ (HIPAA Safe Harbor)"}
+
+
+def test_malformed_lines_are_rejected_with_their_line_numbers_around_a_blank_line(load, con):
+    result = load("s.csv", "patient_id,session_day,route\nP1,0,IV\nP2,1\n\nP3,2,IV,extra\nP4,3,IM\n")
+    assert (result.rows_read, result.rows_inserted, result.rows_rejected) == (4, 2, 2)
+    assert result.rejects.line_number.tolist() == [3, 5]
+    assert result.rejects.reason.str.split(" \\(").str[0].tolist() == [
+        "line has fewer fields than the header", "line has more fields than the header"]
+    assert rows(con, "select patient_id, line_number from sessions order by 1") == [("P1", 2), ("P4", 6)]
+
+
+def test_conflicting_lines_within_one_file_keep_the_first(load, con):
+    result = load("o.csv", OUTCOMES_HEADER + "P1,0,PHQ-9,12,\nP1,0,PHQ-9,12,\nP1,0,PHQ-9,14,\n")
+    assert (result.rows_inserted, result.rows_duplicate, result.rows_rejected) == (1, 1, 1)
+    assert result.rejects.iloc[0].line_number == 4
+    assert "as line 2 but different values" in result.rejects.iloc[0].reason
+    assert rows(con, "select score from assessments") == [(12,)]
+
+
+# Re-uploads ------------------------------------------------------------------------------------
+
+def test_identical_file_again_changes_no_data(load, con):
+    text = OUTCOMES_HEADER + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\n"
+    first = load("o.csv", text)
+    before = rows(con, "select * from assessments order by all")
+    again = load("o.csv", text)
+    assert (again.rows_inserted, again.rows_replaced, again.rows_duplicate) == (0, 0, 2)
+    assert first.batch_id != again.batch_id
+    assert rows(con, "select * from assessments order by all") == before
+
+
+def test_cumulative_export_adds_only_new_rows(load, con):
+    load("jan.csv", OUTCOMES_HEADER + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\n")
+    later = load("feb.csv", OUTCOMES_HEADER + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\nP1,14,PHQ-9,9,0\n")
+    assert (later.rows_inserted, later.rows_duplicate, later.rows_replaced) == (1, 2, 0)
+    assert rows(con, "select count(*) from assessments") == [(3,)]
+
+
+def test_corrected_row_replaces_the_old_one_and_the_replacement_is_recorded(load, con):
+    load("jan.csv", OUTCOMES_HEADER + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\n")
+    fix = load("fix.csv", OUTCOMES_HEADER + "P1,7,PHQ-9,13,1\n")
+    assert (fix.rows_inserted, fix.rows_replaced) == (0, 1)
+    assert rows(con, "select assessment_day, score, item9 from assessments order by 1") == [(0, 20, 0), (7, 13, 1)]
+    ((key, old, new),) = rows(con, "select natural_key::varchar, old_values::varchar, new_values::varchar "
+                                   "from replacements where batch_id = $b", {"b": fix.batch_id})
+    assert '"assessment_day":7' in key and '"score":15' in old and '"score":13' in new
+
+
+def test_session_key_includes_session_id_when_present(load, con):
+    load("s.csv", "patient_id,session_day,route,session_id\nP1,0,IV,A\nP1,0,IV,B\n")
+    again = load("s2.csv", "patient_id,session_day,route,session_id\nP1,0,IM,A\n")
+    assert again.rows_replaced == 1
+    assert rows(con, "select session_id, route from sessions order by 1") == [("A", "IM"), ("B", "IV")]
+
+
+def test_batch_history_counts_every_line(load, con):
+    load("s.csv", "patient_id,session_day,route,Notes\nP1,0,IV,x\nP1,0,IV,x\nP2,1,laser,y\n")
+    assert rows(con, "select file_name, kind, rows_read, rows_inserted, rows_replaced, rows_duplicate, rows_rejected, "
+                     "columns_ignored, length(sha256) from batches") == [
+        ("s.csv", "sessions", 3, 1, 0, 1, 1, ["Notes"], 64)]
