@@ -5,11 +5,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from . import store
+from . import metrics, store
+from .definitions import INSTRUMENTS
 from .ingest import PROGRESS_BYTES, ingest_files
 
 SHOWN_REJECTS = 10
@@ -67,6 +69,70 @@ def _rejects(args) -> int:
     return 0
 
 
+def _cohort(args) -> metrics.Cohort:
+    return metrics.Cohort(
+        sites=tuple(args.site), routes=tuple(args.route), indications=tuple(args.indication),
+        clinicians=tuple(args.clinician), age_bands=tuple(args.age_band), sexes=tuple(args.sex),
+        first_series_only=args.first_series_only, start_from=args.start_from, start_to=args.start_to,
+        min_baseline=args.min_baseline,
+    )
+
+
+def _open_built(db: str):
+    """A connection whose intermediate tables are up to date (building them needs write access)."""
+    if not Path(db).exists():
+        raise SystemExit(f"{db}: no such database")
+    con = store.connect(db)
+    metrics.ensure_built(con)
+    return con
+
+
+# The stable JSON form of the weekly table: other tools read it.
+WEEKLY_COUNTS = ("n_scored", "n_paired", "responders", "remitters", "reliably_improved", "reliably_deteriorated")
+WEEKLY_MEANS = ("mean_score", "mean_change")
+WEEKLY_RATES = ("response_rate", "remission_rate")
+
+
+def weekly_records(frame: pd.DataFrame) -> list[dict]:
+    records = []
+    for row in frame.to_dict(orient="records"):
+        record = {"week": int(row["week"])}
+        for name in WEEKLY_COUNTS + WEEKLY_MEANS + WEEKLY_RATES:
+            value = row[name]
+            if pd.isna(value):
+                continue
+            record[name] = int(value) if name in WEEKLY_COUNTS else round(float(value), 2 if name in WEEKLY_MEANS else 4)
+        records.append(record)
+    return records
+
+
+def _weekly(args) -> int:
+    con = _open_built(args.db)
+    frame = metrics.weekly_outcomes(con, args.instrument, _cohort(args))
+    if args.json:
+        print(json.dumps(weekly_records(frame), indent=1))
+    else:
+        print(f"{args.instrument} by week of treatment series ({_cohort(args).describe()}); week 0 = baseline")
+        print(frame[["week", *WEEKLY_COUNTS[:4], *WEEKLY_MEANS, *WEEKLY_RATES]].round(2).to_string(index=False))
+    return 0
+
+
+def _mart(args) -> int:
+    con = _open_built(args.db)
+    function = getattr(metrics, args.name)
+    options = {"cohort": _cohort(args)}
+    if args.name not in ("adverse_events", "blood_pressure", "item9_flags"):
+        options["instrument"] = args.instrument
+    if args.name in ("adverse_events", "cohort_comparison"):
+        options["by"] = args.by
+    frame = function(con, **options)
+    if args.json:
+        _print_table(frame, True)
+    else:
+        print(frame.to_csv(index=False), end="")
+    return 0
+
+
 def _dashboard(args) -> int:
     entry = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     db = Path(args.db).resolve()
@@ -102,6 +168,24 @@ def parser() -> argparse.ArgumentParser:
     sub = command("rejects", _rejects, "List rejected lines with their line number, column, value and reason.")
     sub.add_argument("--batch", type=int, default=None)
     sub.add_argument("--json", action="store_true")
+
+    def cohort_options(sub):
+        sub.add_argument("--instrument", default="PHQ-9", choices=tuple(INSTRUMENTS))
+        for option in ("site", "route", "indication", "clinician", "age-band", "sex"):
+            sub.add_argument(f"--{option}", action="append", default=[], help="repeat to include several")
+        sub.add_argument("--first-series-only", action="store_true")
+        sub.add_argument("--start-from", type=date.fromisoformat, help="first session on or after (YYYY-MM-DD)")
+        sub.add_argument("--start-to", type=date.fromisoformat, help="first session on or before (YYYY-MM-DD)")
+        sub.add_argument("--min-baseline", type=int, help="lowest baseline score, e.g. 10 for PHQ-9 moderate")
+        sub.add_argument("--json", action="store_true")
+
+    sub = command("weekly", _weekly, "Print outcomes by week of treatment series for one instrument.")
+    cohort_options(sub)
+
+    sub = command("mart", _mart, "Print any mart as CSV (or JSON) for a cohort.")
+    sub.add_argument("name", choices=metrics.MARTS)
+    sub.add_argument("--by", default="all", help="split for cohort_comparison and adverse_events")
+    cohort_options(sub)
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=int, default=8501)

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import store
+from . import metrics, store
 from .contract import Layout, RefusedFile, read_layout
 from .definitions import IDENTIFIER_COLUMNS, alias_key
 
@@ -395,9 +395,14 @@ def ingest_file(
 
 def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                  progress: Callable[[str], None] | None = None) -> list[BatchResult]:
-    """Ingest several files into the database at db_path, each in its own transaction."""
+    """Ingest several files into the database at db_path, each in its own transaction, then rebuild
+    the metrics' intermediate tables once."""
     con = store.connect(db_path)
     try:
-        return [ingest_file(con, p, date_format=date_format, progress=progress) for p in paths]
+        results = [ingest_file(con, p, date_format=date_format, progress=progress) for p in paths]
+        if progress:
+            progress("building treatment series and weekly outcomes")
+        metrics.ensure_built(con)
+        return results
     finally:
         con.close()

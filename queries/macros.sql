@@ -29,3 +29,17 @@ create or replace macro setting(setting_name) as (
 -- One problem with one field of a line, as filed in `rejects`.
 create or replace macro problem(column_name, value, reason) as
     {'column_name': column_name, 'value': value, 'reason': reason};
+
+-- Wilson score 95% interval for k successes out of n (Wilson 1927): sound at small n and at 0% / 100%.
+create or replace macro wilson_low(k, n) as case when n > 0 then
+    ((k / n) + 1.96 ^ 2 / (2 * n) - 1.96 * sqrt((k / n) * (1 - k / n) / n + 1.96 ^ 2 / (4 * n ^ 2)))
+    / (1 + 1.96 ^ 2 / n)
+end;
+
+create or replace macro wilson_high(k, n) as case when n > 0 then
+    ((k / n) + 1.96 ^ 2 / (2 * n) + 1.96 * sqrt((k / n) * (1 - k / n) / n + 1.96 ^ 2 / (4 * n ^ 2)))
+    / (1 + 1.96 ^ 2 / n)
+end;
+
+-- k / n as a fraction 0-1, null when there is no denominator.
+create or replace macro rate(k, n) as case when n > 0 then k / n end;

@@ -162,7 +162,7 @@ class Clinic:
                 score = clamp(baseline * (1 - improvement * progress) + drift + rng.gauss(0, 0.07 * top), 0, top)
                 item9 = ""
                 if name == "PHQ-9":
-                    p_flag = min(0.35, max(0.0, (score - 9) / 35))
+                    p_flag = min(0.12, max(0.0, (score - 12) / 80))
                     item9 = str(min(score, pick(rng, ((1, 0.75), (2, 0.2), (3, 0.05))))) if rng.random() < p_flag else "0"
                 self.outcomes.writerow((patient_id, when.isoformat(), name, score, item9))
 

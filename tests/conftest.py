@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes import store
+from ketamine_outcomes import metrics, store
 from ketamine_outcomes.ingest import ingest_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 SAMPLE_FILES = [SAMPLE / "patients.csv", SAMPLE / "sessions.csv", SAMPLE / "outcomes.csv"]
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the sample clinic")
 
 
 @pytest.fixture
@@ -73,6 +77,7 @@ def sample_db(tmp_path_factory) -> Path:
     for file in SAMPLE_FILES:
         result = ingest_file(con, file)
         assert result.refused is None and result.rows_rejected == 0, result.summary()
+    metrics.build(con)
     con.close()
     return path
 

@@ -1,5 +1,6 @@
 """Guards what a person sees: the real dashboard, served by `streamlit run`, in Debian's chromium."""
 
+import duckdb
 import pytest
 
 from conftest import ARTIFACTS
@@ -7,11 +8,16 @@ from conftest import ARTIFACTS
 pytestmark = pytest.mark.browser
 
 
-def test_overview_shows_the_sample_clinic(page, dashboard_url):
+def test_overview_shows_the_sample_clinic(page, dashboard_url, sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    expected = con.execute("select (select count(*) from patients), "
+                           "(select count(*) from sessions where status = 'completed'), "
+                           "(select count(*) from assessments)").fetchall()[0]
+    con.close()
     page.goto(dashboard_url)
     values = page.get_by_test_id("stMetricValue")
     values.first.wait_for(timeout=30_000)
-    assert values.all_text_contents()[:3] == ["600", "3,580", "5,120"]
+    assert values.all_text_contents()[:3] == [f"{n:,}" for n in expected]
     assert page.get_by_test_id("stException").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)

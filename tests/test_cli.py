@@ -40,3 +40,21 @@ def test_batches_lists_every_ingest(tmp_path, export):
     batches = json.loads(run.stdout)
     assert [(b["batch_id"], b["file_name"], b["rows_inserted"], b["rows_duplicate"]) for b in batches] == [
         (1, "o.csv", 1, 0), (2, "o.csv", 0, 1)]
+
+
+def test_weekly_json_is_the_stable_contract_scripts_read(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    sessions = export("s.csv", "patient_id,session_day,route,site\nP1,0,IV,North\nP2,0,IV,South\nP3,0,IM,South\n")
+    outcomes = export("o.csv", "patient_id,assessment_day,instrument,score\n"
+                               "P1,0,PHQ-9,20\nP1,7,PHQ-9,9\nP2,0,PHQ-9,15\nP2,7,PHQ-9,14\nP3,7,PHQ-9,3\n")
+    assert cli("ingest", sessions, outcomes, "--db", db).returncode == 0
+    run = cli("weekly", "--db", db, "--instrument", "PHQ-9", "--json")
+    weeks = json.loads(run.stdout)
+    assert weeks[0] == {"week": 0, "n_scored": 2, "mean_score": 17.5}
+    week1 = weeks[1]
+    assert {k: week1[k] for k in ("week", "n_scored", "mean_score", "n_paired", "mean_change", "responders",
+                                  "remitters")} == {
+        "week": 1, "n_scored": 3, "mean_score": 8.67, "n_paired": 2, "mean_change": -6.0, "responders": 1,
+        "remitters": 0}
+    south = json.loads(cli("weekly", "--db", db, "--site", "South", "--json").stdout)
+    assert south[1]["n_scored"] == 2

@@ -1,0 +1,123 @@
+"""Outcome metrics: builds the intermediate tables (queries/intermediate/) and runs the marts
+(queries/marts/) for an instrument and a cohort. Pages, the report and the CLI call these functions;
+none of them computes a metric itself. Definitions: docs/metrics.md."""
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from . import store
+
+# Built in this order: each reads the ones before it.
+INTERMEDIATE = ("series_sessions", "treatment_series", "series_assessments", "baselines", "weekly_scores",
+                "end_of_induction")
+MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
+         "blood_pressure", "item9_flags", "cohort_comparison")
+COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "series_number",
+                     "start_quarter", "start_month")
+SAFETY_DIMENSIONS = ("all", "route", "session_number", "dose_band")
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The cohort filters every mart applies; an empty tuple or None means no filter."""
+
+    sites: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    clinicians: tuple[str, ...] = ()
+    age_bands: tuple[str, ...] = ()
+    sexes: tuple[str, ...] = ()
+    first_series_only: bool = False
+    start_from: date | None = None
+    start_to: date | None = None
+    min_baseline: int | None = None
+
+    def as_parameter(self) -> dict:
+        return {k: (list(v) if v else None) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def describe(self) -> str:
+        """The filters in force, in words, for the line printed above every chart."""
+        labels = {"sites": "site", "routes": "route", "indications": "indication", "clinicians": "clinician",
+                  "age_bands": "age band", "sexes": "sex"}
+        parts = [f"{label}: {', '.join(getattr(self, name))}" for name, label in labels.items() if getattr(self, name)]
+        if self.first_series_only:
+            parts.append("first series only")
+        if self.start_from or self.start_to:
+            parts.append(f"started {self.start_from or '...'} to {self.start_to or '...'}")
+        if self.min_baseline is not None:
+            parts.append(f"baseline >= {self.min_baseline}")
+        return "; ".join(parts) or "all series"
+
+
+def build(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the intermediate tables and the cohort macro from the stored data, in one transaction."""
+    con.execute("begin transaction")
+    try:
+        for name in INTERMEDIATE:
+            con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
+        con.execute(store.sql("cohort_series"))
+        con.execute("create or replace table build_state as select $version as data_version",
+                    {"version": str(store.data_version(con))})
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def is_built(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        (built,) = con.execute("select data_version from build_state").fetchall()[0]
+    except (duckdb.CatalogException, IndexError):
+        return False
+    return built == str(store.data_version(con))
+
+
+def ensure_built(con: duckdb.DuckDBPyConnection) -> None:
+    """Build when the stored data or settings changed since the last build (e.g. an ingest was killed
+    between its commit and its build)."""
+    if not is_built(con):
+        build(con)
+
+
+def _mart(con, name: str, instrument: str | None, cohort: Cohort | None, **params) -> pd.DataFrame:
+    cohort = cohort or Cohort()
+    return store.query(con, f"marts/{name}", {"instrument": instrument, "cohort": cohort.as_parameter(), **params})
+
+
+def weekly_outcomes(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "weekly_outcomes", instrument, cohort)
+
+
+def weekly_outcomes_itt(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "weekly_outcomes_itt", instrument, cohort)
+
+
+def series_summary(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "series_summary", instrument, cohort)
+
+
+def attrition(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "attrition", instrument, cohort)
+
+
+def adverse_events(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    if by not in SAFETY_DIMENSIONS:
+        raise ValueError(f"adverse events are split by one of {', '.join(SAFETY_DIMENSIONS)}, not {by!r}")
+    return _mart(con, "adverse_events", None, cohort, by=by)
+
+
+def blood_pressure(con, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "blood_pressure", None, cohort)
+
+
+def item9_flags(con, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "item9_flags", None, cohort)
+
+
+def cohort_comparison(con, instrument: str, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    if by not in COHORT_DIMENSIONS:
+        raise ValueError(f"cohorts are split by one of {', '.join(COHORT_DIMENSIONS)}, not {by!r}")
+    return _mart(con, "cohort_comparison", instrument, cohort, by=by)

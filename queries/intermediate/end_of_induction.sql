@@ -1,0 +1,58 @@
+-- The end-of-induction score: the figure directors compare with published real-world results.
+-- Grain: one row per series and instrument with a baseline. The score is the last one from the day
+-- of the setting('induction_sessions')-th completed session (default 6) to
+-- setting('end_of_induction_days') (default 21) days after it (McInnes 2022 assessed 14-31 days
+-- after induction). A series that never reaches that session has no score and, in the
+-- intention-to-treat view, counts as not responding. A series is evaluable once its window has
+-- closed (or it dropped out): only evaluable series enter the intention-to-treat denominator.
+with
+
+series as (
+    select * from int_treatment_series
+),
+
+baselines as (
+    select * from int_baselines
+),
+
+placed as (
+    select * from int_series_assessments
+),
+
+instruments as (
+    select * from main.instruments
+),
+
+in_window as (
+    select
+        placed.series_id,
+        placed.instrument,
+        arg_max(placed.score, placed.assessment_day) as score,
+        max(placed.assessment_day) as assessment_day,
+    from placed
+    join series using (series_id)
+    where placed.assessment_day between series.induction_day
+        and series.induction_day + setting('end_of_induction_days')
+    group by placed.series_id, placed.instrument
+),
+
+final as (
+    select
+        baselines.series_id,
+        baselines.instrument,
+        baselines.baseline_score,
+        in_window.score as end_score,
+        in_window.assessment_day as end_day,
+        series.induction_day is not null as reached_induction_end,
+        coalesce(series.is_dropped_out
+            or series.induction_day + setting('end_of_induction_days') <= series.data_last_day, false) as is_evaluable,
+        coalesce(baselines.baseline_score > 0
+            and in_window.score <= setting('response_fraction') * baselines.baseline_score, false) as is_response,
+        coalesce(in_window.score <= instruments.remission_max, false) as is_remission,
+    from baselines
+    join series using (series_id)
+    join instruments using (instrument)
+    left join in_window using (series_id, instrument)
+)
+
+select * from final

@@ -1,0 +1,77 @@
+-- The score that counts for each week of a series, with its change from baseline and the
+-- response, remission and reliable-change rules applied.
+-- Grain: one row per series, instrument and week >= 1 with a score. When an instrument is scored
+-- more than once in a week, the last one counts.
+-- Response: baseline > 0 and score <= setting('response_fraction') (0.5) x baseline.
+-- Remission: score <= the instrument's remission_max (PHQ-9 < 5, GAD-7 < 5, PCL-5 < 33, MADRS <= 10,
+-- QIDS-SR16 <= 5). Reliable change: instruments.reliable_change points (PHQ-9 6, GAD-7 4, PCL-5 10),
+-- else the Jacobson-Truax threshold 1.96 x sqrt(2) x SD(baselines) x sqrt(1 - reliability).
+with
+
+placed as (
+    select * from int_series_assessments
+),
+
+baselines as (
+    select * from int_baselines
+),
+
+instruments as (
+    select * from main.instruments
+),
+
+baseline_spread as (
+    select instrument, stddev_samp(baseline_score) as sd_baseline,
+    from baselines
+    group by instrument
+),
+
+reliable_change as (
+    select
+        instruments.instrument,
+        instruments.remission_max,
+        coalesce(
+            instruments.reliable_change::double,
+            1.96 * sqrt(2) * baseline_spread.sd_baseline * sqrt(1 - instruments.reliability)
+        ) as reliable_change_points,
+    from instruments
+    left join baseline_spread using (instrument)
+),
+
+last_in_week as (
+    select
+        series_id,
+        instrument,
+        week,
+        arg_max(score, assessment_day) as score,
+        arg_max(item9, assessment_day) as item9,
+        max(assessment_day) as assessment_day,
+    from placed
+    where week >= 1
+    group by series_id, instrument, week
+),
+
+final as (
+    select
+        last_in_week.series_id,
+        last_in_week.instrument,
+        last_in_week.week,
+        last_in_week.assessment_day,
+        last_in_week.score,
+        last_in_week.item9,
+        baselines.baseline_score,
+        last_in_week.score - baselines.baseline_score as change,
+        baselines.baseline_score is not null as is_paired,
+        baselines.baseline_score > 0
+            and last_in_week.score <= setting('response_fraction') * baselines.baseline_score as is_response,
+        last_in_week.score <= reliable_change.remission_max as is_remission,
+        baselines.baseline_score - last_in_week.score >= reliable_change.reliable_change_points
+            as is_reliable_improvement,
+        last_in_week.score - baselines.baseline_score >= reliable_change.reliable_change_points
+            as is_reliable_deterioration,
+    from last_in_week
+    join reliable_change using (instrument)
+    left join baselines using (series_id, instrument)
+)
+
+select * from final

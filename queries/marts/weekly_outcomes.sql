@@ -1,0 +1,89 @@
+-- Outcomes by week of treatment series, observed cases (every score that was taken).
+-- Grain: one row per week for one instrument ($instrument) and cohort ($cohort); week 0 is the
+-- baseline. n_scored: series scored that week; n_paired: of those, series with a baseline.
+-- Response, remission and reliable change are counted among paired series (definitions in
+-- int_weekly_scores); each rate has a Wilson 95% interval, the mean a normal 95% interval.
+with
+
+cohort as (
+    select * from cohort_series($cohort, $instrument)
+),
+
+weekly as (
+    select weekly.*
+    from int_weekly_scores as weekly
+    join cohort using (series_id)
+    where weekly.instrument = $instrument
+),
+
+baseline_week as (
+    select
+        0 as week,
+        count(*) as n_scored,
+        avg(baseline_score) as mean_score,
+        stddev_samp(baseline_score) as sd_score,
+        median(baseline_score) as median_score,
+        quantile_cont(baseline_score, 0.25) as q1_score,
+        quantile_cont(baseline_score, 0.75) as q3_score,
+    from cohort
+    where baseline_score is not null
+),
+
+follow_up_weeks as (
+    select
+        week,
+        count(*) as n_scored,
+        avg(score) as mean_score,
+        stddev_samp(score) as sd_score,
+        median(score) as median_score,
+        quantile_cont(score, 0.25) as q1_score,
+        quantile_cont(score, 0.75) as q3_score,
+        count(*) filter (where is_paired) as n_paired,
+        avg(change) filter (where is_paired) as mean_change,
+        count(*) filter (where is_response) as responders,
+        count(*) filter (where is_paired and is_remission) as remitters,
+        count(*) filter (where is_reliable_improvement) as reliably_improved,
+        count(*) filter (where is_reliable_deterioration) as reliably_deteriorated,
+    from weekly
+    group by week
+),
+
+stacked as (
+    select * from baseline_week where n_scored > 0
+    union all by name
+    select * from follow_up_weeks
+),
+
+final as (
+    select
+        week,
+        n_scored,
+        mean_score,
+        median_score,
+        q1_score,
+        q3_score,
+        mean_score - 1.96 * sd_score / sqrt(n_scored) as mean_ci_low,
+        mean_score + 1.96 * sd_score / sqrt(n_scored) as mean_ci_high,
+        n_paired,
+        mean_change,
+        responders,
+        rate(responders, n_paired) as response_rate,
+        wilson_low(responders, n_paired) as response_rate_low,
+        wilson_high(responders, n_paired) as response_rate_high,
+        remitters,
+        rate(remitters, n_paired) as remission_rate,
+        wilson_low(remitters, n_paired) as remission_rate_low,
+        wilson_high(remitters, n_paired) as remission_rate_high,
+        reliably_improved,
+        rate(reliably_improved, n_paired) as reliable_improvement_rate,
+        wilson_low(reliably_improved, n_paired) as reliable_improvement_rate_low,
+        wilson_high(reliably_improved, n_paired) as reliable_improvement_rate_high,
+        reliably_deteriorated,
+        rate(reliably_deteriorated, n_paired) as reliable_deterioration_rate,
+        wilson_low(reliably_deteriorated, n_paired) as reliable_deterioration_rate_low,
+        wilson_high(reliably_deteriorated, n_paired) as reliable_deterioration_rate_high,
+    from stacked
+)
+
+select * from final
+order by week

@@ -1,0 +1,50 @@
+"""Guards 'clinical definitions live once and are shown': docs/metrics.md defines every column every
+mart exposes, states every setting and instrument cut-off exactly as definitions.py does, and
+catalogues every SQL file, each of which opens with a comment saying what it is."""
+
+import re
+
+import duckdb
+import pytest
+
+from conftest import ROOT
+from ketamine_outcomes import definitions, metrics
+
+METRICS_DOC = (ROOT / "docs" / "metrics.md").read_text()
+DOCUMENTED = set(re.findall(r"`([a-z0-9_]+)`", METRICS_DOC))
+
+
+def run_mart(con, name):
+    options = {"instrument": "PHQ-9"} if name not in ("adverse_events", "blood_pressure", "item9_flags") else {}
+    return getattr(metrics, name)(con, **options)
+
+
+@pytest.mark.parametrize("mart", metrics.MARTS)
+def test_every_mart_column_is_defined(sample_db, mart):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    columns = set(run_mart(con, mart).columns)
+    con.close()
+    assert f"### `{mart}`" in METRICS_DOC
+    assert columns - DOCUMENTED == set()
+
+
+@pytest.mark.parametrize("setting", definitions.SETTINGS.values(), ids=lambda s: s.name)
+def test_every_setting_is_documented_with_its_default(setting):
+    value = int(setting.value) if float(setting.value).is_integer() else setting.value
+    assert f"| `{setting.name}` | {value} |" in METRICS_DOC
+
+
+@pytest.mark.parametrize("instrument", definitions.INSTRUMENTS.values(), ids=lambda i: i.name)
+def test_instrument_row_matches_the_code(instrument):
+    change = instrument.reliable_change or "Jacobson-Truax when a reliability is configured"
+    row = f"| {instrument.name} | {instrument.min_score}-{instrument.max_score} | {instrument.remission_label} | {change} |"
+    assert row in METRICS_DOC
+    bands = ", ".join(f"{low} {label}" for low, label in instrument.bands) or "none"
+    assert f"| {bands} |" in METRICS_DOC
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "queries").rglob("*.sql")), ids=lambda p: p.name)
+def test_every_query_file_is_catalogued_and_opens_with_its_purpose(path):
+    relative = path.relative_to(ROOT).as_posix()
+    assert f"`{relative}`" in METRICS_DOC
+    assert path.read_text().startswith("-- ")
