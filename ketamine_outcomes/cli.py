@@ -121,7 +121,7 @@ def _mart(args) -> int:
     con = _open_built(args.db)
     function = getattr(metrics, args.name)
     options = {"cohort": _cohort(args)}
-    if args.name not in ("adverse_events", "blood_pressure", "item9_flags"):
+    if args.name not in metrics.WITHOUT_INSTRUMENT:
         options["instrument"] = args.instrument
     if args.name in ("adverse_events", "cohort_comparison"):
         options["by"] = args.by

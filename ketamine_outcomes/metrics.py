@@ -14,7 +14,10 @@ from . import store
 INTERMEDIATE = ("series_sessions", "treatment_series", "series_assessments", "baselines", "weekly_scores",
                 "end_of_induction")
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
-         "blood_pressure", "item9_flags", "cohort_comparison")
+         "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
+         "severity_transitions", "coverage")
+# Marts that take no instrument.
+WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage")
 COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "series_number",
                      "start_quarter", "start_month")
 SAFETY_DIMENSIONS = ("all", "route", "session_number", "dose_band")
@@ -121,3 +124,20 @@ def cohort_comparison(con, instrument: str, by: str = "all", cohort: Cohort | No
     if by not in COHORT_DIMENSIONS:
         raise ValueError(f"cohorts are split by one of {', '.join(COHORT_DIMENSIONS)}, not {by!r}")
     return _mart(con, "cohort_comparison", instrument, cohort, by=by)
+
+
+def activity(con, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "activity", None, cohort)
+
+
+def series_trajectories(con, instrument: str, cohort: Cohort | None = None, max_series: int = 200) -> pd.DataFrame:
+    return _mart(con, "series_trajectories", instrument, cohort, max_series=max_series)
+
+
+def severity_transitions(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "severity_transitions", instrument, cohort)
+
+
+def coverage(con, cohort: Cohort | None = None) -> pd.DataFrame:
+    """What the database holds; not filtered by cohort (the argument is accepted for a uniform call)."""
+    return store.query(con, "marts/coverage")

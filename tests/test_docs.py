@@ -15,7 +15,7 @@ DOCUMENTED = set(re.findall(r"`([a-z0-9_]+)`", METRICS_DOC))
 
 
 def run_mart(con, name):
-    options = {"instrument": "PHQ-9"} if name not in ("adverse_events", "blood_pressure", "item9_flags") else {}
+    options = {} if name in metrics.WITHOUT_INSTRUMENT else {"instrument": "PHQ-9"}
     return getattr(metrics, name)(con, **options)
 
 

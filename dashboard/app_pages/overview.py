@@ -1,0 +1,66 @@
+"""Overview: is the clinic helping? Activity, end-of-induction results beside published ones,
+the trajectory, and attrition."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data, suppress, ui
+from ketamine_outcomes.definitions import INSTRUMENTS
+
+view = ui.page("Overview", "Is the clinic helping, and how does it compare with published real-world results?")
+ui.filters_line(view)
+
+activity = data.mart("activity", cohort=view.cohort).iloc[0]
+tiles = st.columns(4)
+tiles[0].metric("Treatment series", suppress.count_text(activity.n_series, view.min_cell))
+tiles[1].metric("Active series (last 28 days)", suppress.count_text(activity.n_active_series, view.min_cell))
+tiles[2].metric("Patients", suppress.count_text(activity.n_patients, view.min_cell))
+tiles[3].metric("Completed sessions", suppress.count_text(activity.n_sessions, view.min_cell))
+if activity.n_series == 0:
+    ui.nothing_selected()
+    st.stop()
+
+st.subheader("End of induction")
+rates = data.mart("cohort_comparison", instrument=view.instrument, by="all", cohort=view.cohort)
+shown = suppress.for_chart(rates, "cohort_comparison", view.min_cell)
+if rates.empty or rates.n_evaluable.iloc[0] == 0:
+    st.info(f"No series with a {view.instrument} baseline has reached the end of its induction window yet.")
+else:
+    row, original = shown.iloc[0], rates.iloc[0]
+    tiles = st.columns(4)
+    for column, label, key, numerator, denominator in (
+        (tiles[0], "Response (observed)", "response_rate", "responders", "n_scored"),
+        (tiles[1], "Remission (observed)", "remission_rate", "remitters", "n_scored"),
+        (tiles[2], "Response (intention to treat)", "itt_response_rate", "responders", "n_evaluable"),
+        (tiles[3], "Remission (intention to treat)", "itt_remission_rate", "remitters", "n_evaluable"),
+    ):
+        value, n = row[key], suppress.count_text(original[denominator], view.min_cell)
+        interval = "" if pd.isna(value) else f" · 95% CI {row[key + '_low']:.0%}-{row[key + '_high']:.0%}"
+        column.metric(label, "suppressed" if pd.isna(value) else f"{value:.0%}",
+                      help=f"{suppress.count_text(original[numerator], view.min_cell)} of {n} series")
+        column.caption(f"n = {n}{interval}")
+    references = data.table("select * from reference_results")
+    ui.filters_line(view)
+    st.plotly_chart(charts.end_of_induction(shown, references, view.instrument), key="overview_end_of_induction")
+    reference_rows = references[references.instrument == view.instrument]
+    if not reference_rows.empty:
+        st.caption("Published range: " + "; ".join(
+            f"{r.study} ({r.route}, n={r.n:,}): response {r.response_rate:.0%}, remission {r.remission_rate:.0%}"
+            for r in reference_rows.itertuples()))
+    ui.suppression_note(suppress.suppressed(rates, "cohort_comparison", view.min_cell), view)
+ui.definitions_link("end of induction")
+
+st.subheader(f"{view.instrument} trajectory")
+weekly = data.mart("weekly_outcomes", instrument=view.instrument, cohort=view.cohort)
+bands = data.table("select * from severity_bands order by band_min")
+ui.filters_line(view)
+st.plotly_chart(charts.trajectory({"observed": suppress.for_chart(weekly, "weekly_outcomes", view.min_cell)},
+                                  bands[bands.instrument == view.instrument], view.instrument,
+                                  INSTRUMENTS[view.instrument].max_score), key="overview_trajectory")
+ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell), view)
+
+st.subheader("Attrition")
+attrition = data.mart("attrition", instrument=view.instrument, cohort=view.cohort)
+ui.filters_line(view)
+st.plotly_chart(charts.attrition(suppress.for_chart(attrition, "attrition", view.min_cell)), key="overview_attrition")
+ui.definitions_link("dropout")

@@ -1,0 +1,45 @@
+"""Response and remission: rates by week, change per series, severity transitions, time to response."""
+
+import streamlit as st
+
+from dashboard import charts, data, suppress, ui
+
+view = ui.page("Response & remission", "Who gets better, how much, and how fast.")
+
+weekly = data.mart("weekly_outcomes", instrument=view.instrument, cohort=view.cohort)
+if weekly.empty:
+    ui.nothing_selected()
+    st.stop()
+itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.cohort)
+ui.filters_line(view)
+st.plotly_chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes", view.min_cell),
+                                     suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell), view.instrument),
+                key="response_rates")
+ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell), view)
+ui.definitions_link("response")
+
+summary = data.mart("series_summary", instrument=view.instrument, cohort=view.cohort)
+if view.meeting_mode:
+    st.caption("Per-series waterfall hidden in meeting mode (patient-level).")
+else:
+    ui.filters_line(view)
+    st.plotly_chart(charts.waterfall(summary, view.instrument), key="response_waterfall")
+
+transitions = data.mart("severity_transitions", instrument=view.instrument, cohort=view.cohort)
+if not transitions.empty:
+    ui.filters_line(view)
+    st.plotly_chart(charts.band_transitions(suppress.for_chart(transitions, "severity_transitions", view.min_cell),
+                                            view.instrument), key="response_transitions")
+    ui.suppression_note(suppress.suppressed(transitions, "severity_transitions", view.min_cell), view)
+
+st.subheader("Time to first response")
+ui.filters_line(view)
+first = summary.first_response_week.dropna().astype(int).value_counts().sort_index()
+first = first.rename_axis("week").reset_index(name="n_series")
+st.plotly_chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell)),
+                key="response_time_to_response")
+ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
+
+st.subheader("End-of-induction status")
+status = summary.end_status.value_counts().rename_axis("end_status").reset_index(name="n_series")
+st.dataframe(suppress.for_table(status, "series_counts", view.min_cell), hide_index=True, key="response_status")

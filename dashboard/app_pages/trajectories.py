@@ -1,0 +1,60 @@
+"""Symptom trajectories: mean score by week of series, split by a cohort dimension, with individual
+series and the intention-to-treat line on request."""
+
+from dataclasses import replace
+
+import streamlit as st
+
+from dashboard import charts, data, suppress, ui
+from ketamine_outcomes.definitions import INSTRUMENTS
+
+view = ui.page("Symptom trajectories", "How scores move across the weeks of a treatment series.")
+SPLITS = {"none": None, "site": "sites", "route": "routes", "indication": "indications"}
+OPTIONS = {"site": "site", "route": "route", "indication": "indication"}
+
+left, middle, right = st.columns(3)
+split = left.selectbox("One line per", list(SPLITS), key="trajectories_split")
+show_itt = middle.toggle("Intention to treat (LOCF)", key="trajectories_itt",
+                         help="Carry each series' last score forward, so dropouts stay in the mean.")
+show_series = right.toggle("Individual series", key="trajectories_spaghetti", disabled=view.meeting_mode,
+                           help="Up to 200 series, sampled; hidden in meeting mode.")
+
+lines = {}
+if SPLITS[split] is None:
+    lines["all series"] = data.mart("weekly_outcomes", instrument=view.instrument, cohort=view.cohort)
+else:
+    values = data.table(f"select distinct {OPTIONS[split]} as value from int_treatment_series order by 1").value
+    chosen = getattr(view.cohort, SPLITS[split]) or tuple(values)
+    for value in chosen:
+        cohort = replace(view.cohort, **{SPLITS[split]: (value,)})
+        lines[value] = data.mart("weekly_outcomes", instrument=view.instrument, cohort=cohort)
+
+if all(frame.empty for frame in lines.values()):
+    ui.nothing_selected()
+    st.stop()
+
+itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.cohort) if show_itt else None
+spaghetti = (data.mart("series_trajectories", instrument=view.instrument, cohort=view.cohort, max_series=200)
+             if show_series and not view.meeting_mode else None)
+bands = data.table("select * from severity_bands order by band_min")
+ui.filters_line(view)
+st.plotly_chart(charts.trajectory(
+    {name: suppress.for_chart(frame, "weekly_outcomes", view.min_cell) for name, frame in lines.items()},
+    bands[bands.instrument == view.instrument], view.instrument, INSTRUMENTS[view.instrument].max_score,
+    spaghetti=spaghetti,
+    itt=suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell) if itt is not None else None,
+), key="trajectories_chart")
+hidden = any(suppress.suppressed(frame, "weekly_outcomes", view.min_cell) for frame in lines.values())
+ui.suppression_note(hidden, view)
+st.caption("Shaded: severity bands. Band around each line: 95% confidence interval of the mean. "
+           "n under each point: series scored that week.")
+ui.definitions_link("a week of treatment series")
+
+st.subheader("Weekly table")
+for name, frame in lines.items():
+    if len(lines) > 1:
+        st.markdown(f"**{name}**")
+    table = suppress.for_table(frame, "weekly_outcomes", view.min_cell)
+    st.dataframe(table[["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
+                        "responders", "response_rate", "remitters", "remission_rate"]].round(2),
+                 hide_index=True, key=f"trajectories_table_{name}")

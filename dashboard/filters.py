@@ -1,0 +1,90 @@
+"""The sidebar every page shares: instrument, cohort filters, meeting mode and small-cell threshold.
+Widgets live in the entry file, so their values persist while the user moves between pages; pages
+read them through current()."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.metrics import Cohort
+
+MEETING_MIN_CELL = 11
+
+
+@dataclass(frozen=True)
+class View:
+    instrument: str
+    cohort: Cohort
+    meeting_mode: bool
+    min_cell: int  # counts 1..min_cell-1 are suppressed; 0 turns suppression off
+
+    def caption(self) -> str:
+        suppression = f"counts under {self.min_cell} suppressed" if self.min_cell > 1 else "no suppression"
+        return f"{self.instrument} · {self.cohort.describe()} · {suppression}"
+
+
+def _options(column: str) -> list[str]:
+    frame = data.table(f"select distinct {column} as value from int_treatment_series order by 1")
+    return [v for v in frame.value.tolist() if v is not None]
+
+
+def sidebar() -> None:
+    """Draw the shared filters (call from the entry file on every run)."""
+    with st.sidebar:
+        st.selectbox("Instrument", list(INSTRUMENTS), key="filters_instrument",
+                     help="The questionnaire every outcome chart uses.")
+        st.multiselect("Site", _options("site"), key="filters_sites")
+        st.multiselect("Route", _options("route"), key="filters_routes")
+        st.multiselect("Indication", _options("indication"), key="filters_indications")
+        st.multiselect("Clinician", _options("clinician_id"), key="filters_clinicians")
+        st.multiselect("Age band", _options("age_band"), key="filters_age_bands")
+        st.multiselect("Sex", _options("sex"), key="filters_sexes")
+        st.checkbox("First series only", key="filters_first_series_only",
+                    help="Leave out re-inductions (a patient's second and later series).")
+        extent = data.table("select min(start_date) as first, max(start_date) as last from int_treatment_series")
+        first, last = extent["first"].iloc[0], extent["last"].iloc[0]
+        if first is not None and first == first:
+            st.date_input("Series started between", value=(first, last), min_value=first, max_value=last,
+                          key="filters_start_range")
+        st.number_input("Minimum baseline score", min_value=0, max_value=80, value=0, step=1,
+                        key="filters_min_baseline",
+                        help="e.g. 10 on PHQ-9 keeps moderate or worse depression. 0: no minimum.")
+        st.divider()
+        meeting = st.toggle("Meeting mode", key="filters_meeting_mode",
+                            help="Larger text, no patient-level rows, small-cell suppression forced on.")
+        default_cell = int(data.settings().get("min_cell_size", MEETING_MIN_CELL))
+        st.number_input("Suppress counts below", min_value=0, max_value=100, value=default_cell, step=1,
+                        key="filters_min_cell", disabled=meeting,
+                        help="Counts from 1 to this minus 1, and rates built on them, are hidden. 0: off.")
+    if meeting:
+        st.markdown("<style>html, body, [class*='st-'] {font-size: 1.15rem;}</style>", unsafe_allow_html=True)
+
+
+def current() -> View:
+    state = st.session_state
+    start_range = state.get("filters_start_range") or ()
+    start_from, start_to = (tuple(start_range) + (None, None))[:2] if start_range else (None, None)
+    extent = data.table("select min(start_date) as first, max(start_date) as last from int_treatment_series")
+    # The full default range is "no filter": series from day-offset exports have no date.
+    if (start_from, start_to) == (_as_date(extent["first"].iloc[0]), _as_date(extent["last"].iloc[0])):
+        start_from = start_to = None
+    cohort = Cohort(
+        sites=tuple(state.get("filters_sites", ())), routes=tuple(state.get("filters_routes", ())),
+        indications=tuple(state.get("filters_indications", ())),
+        clinicians=tuple(state.get("filters_clinicians", ())), age_bands=tuple(state.get("filters_age_bands", ())),
+        sexes=tuple(state.get("filters_sexes", ())), first_series_only=bool(state.get("filters_first_series_only")),
+        start_from=start_from, start_to=start_to, min_baseline=(state.get("filters_min_baseline") or None),
+    )
+    meeting = bool(state.get("filters_meeting_mode"))
+    min_cell = int(state.get("filters_min_cell", MEETING_MIN_CELL))
+    if meeting:
+        min_cell = max(min_cell, MEETING_MIN_CELL)
+    return View(state.get("filters_instrument", "PHQ-9"), cohort, meeting, min_cell)
+
+
+def _as_date(value) -> date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()

@@ -1,0 +1,40 @@
+"""Pieces every page uses: the title with the filters in force, the link to the definitions, the
+suppression note, and the message for an empty database or an empty cohort."""
+
+import streamlit as st
+
+from dashboard import data, filters
+
+DEFINITIONS_PAGE = "app_pages/definitions.py"
+
+
+def page(title: str, intro: str) -> filters.View:
+    """Title, one line of purpose, and the view (instrument, cohort, mode) the sidebar selected.
+    Stops the page with a helpful message when the database holds no treatment series yet."""
+    st.title(title)
+    st.caption(intro)
+    if data.is_empty():
+        st.info("The database holds no treatment series yet. Upload session and outcome exports on the "
+                "**Data** page (or run `ketamine-outcomes ingest`), and the charts will appear here.")
+        st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload:")
+        st.stop()
+    return filters.current()
+
+
+def filters_line(view: filters.View) -> None:
+    """Printed above each chart so a screenshot explains itself."""
+    st.caption(f"Filters: {view.caption()}")
+
+
+def definitions_link(topic: str) -> None:
+    st.page_link(DEFINITIONS_PAGE, label=f"How is {topic} defined?", icon=":material/menu_book:")
+
+
+def suppression_note(hidden: bool, view: filters.View) -> None:
+    if hidden:
+        st.caption(f"Some cells are hidden: counts from 1 to {view.min_cell - 1}, and rates built on them, are "
+                   "not shown (small-cell suppression).")
+
+
+def nothing_selected() -> None:
+    st.warning("No treatment series match these filters. Widen the filters in the sidebar.")

@@ -1,0 +1,97 @@
+"""Quality-review statistics on mart output: p-charts with NHS "Making Data Count" special-cause rules,
+and funnel-plot limits for comparing sites or clinicians without a league table (Spiegelhalter 2005)."""
+
+import math
+
+import pandas as pd
+
+RUN_LENGTH = 7  # points in a row on one side of the mean, or steadily rising or falling
+FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}
+
+
+def p_chart(frame: pd.DataFrame, period: str, k: str, n: str) -> pd.DataFrame:
+    """One row per period with rate, centre line, 3-sigma limits and the special-cause rules it meets.
+
+    Limits: p_bar +/- 3 sqrt(p_bar (1 - p_bar) / n_i), clipped to 0-1. Rules (NHS England, Making Data
+    Count): a point outside the limits; 7 or more in a row on one side of the centre line; 7 in a row
+    steadily rising or falling; 2 of 3 in a row beyond two-thirds of the way to a limit, on one side.
+    Periods with n = 0 are left out.
+    """
+    chart = frame[[period, k, n]].rename(columns={period: "period", k: "k", n: "n"})
+    chart = chart[chart.n > 0].sort_values("period").reset_index(drop=True)
+    if chart.empty:
+        return chart.assign(rate=[], centre=[], lower=[], upper=[], inner_lower=[], inner_upper=[], signals=[])
+    p_bar = chart.k.sum() / chart.n.sum()
+    sigma = (p_bar * (1 - p_bar) / chart.n).pow(0.5)
+    chart["rate"] = chart.k / chart.n
+    chart["centre"] = p_bar
+    chart["upper"] = (p_bar + 3 * sigma).clip(upper=1)
+    chart["lower"] = (p_bar - 3 * sigma).clip(lower=0)
+    chart["inner_upper"] = p_bar + 2 * sigma
+    chart["inner_lower"] = p_bar - 2 * sigma
+    signals: list[list[str]] = [[] for _ in range(len(chart))]
+
+    def mark(indices, rule):
+        for i in indices:
+            if rule not in signals[i]:
+                signals[i].append(rule)
+
+    rates = chart.rate.tolist()
+    for i, row in chart.iterrows():
+        if row.rate > row.upper or row.rate < row.lower:
+            mark([i], "outside limits")
+    side = [0 if r == p_bar else (1 if r > p_bar else -1) for r in rates]
+    _runs(side, lambda a, b: a == b != 0, RUN_LENGTH, lambda run: mark(run, "run of 7 on one side"))
+    steps = [0] + [(1 if b > a else -1 if b < a else 0) for a, b in zip(rates, rates[1:])]
+    # 7 points steadily rising = 6 rises in a row.
+    _runs(steps, lambda a, b: a == b != 0, RUN_LENGTH - 1,
+          lambda run: mark([run[0] - 1, *run], "trend of 7"))
+    for start in range(len(chart) - 2):
+        window = range(start, start + 3)
+        for sign, beyond in ((1, lambda i: rates[i] > chart.inner_upper[i]), (-1, lambda i: rates[i] < chart.inner_lower[i])):
+            hits = [i for i in window if beyond(i)]
+            if len(hits) >= 2:
+                mark(hits, "2 of 3 near a limit")
+    chart["signals"] = [", ".join(s) for s in signals]
+    return chart
+
+
+def _runs(values, same, length, on_run) -> None:
+    """Call on_run(indices) for every maximal run of at least `length` values where same(prev, next)."""
+    start = 0
+    for i in range(1, len(values) + 1):
+        if i == len(values) or not same(values[i - 1], values[i]):
+            if i - start >= length and values[start] != 0:
+                on_run(list(range(start, i)))
+            start = i
+
+
+def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Units with their rate and which limits they fall outside, and the limit curves over n.
+
+    Limits around the overall rate p: p +/- z sqrt(p (1 - p) / n) for 95% and 99.8%, clipped to 0-1
+    (the normal approximation to Spiegelhalter's binomial limits).
+    """
+    units = frame[[group, k, n]].rename(columns={group: "group", k: "k", n: "n"})
+    units = units[units.n > 0].reset_index(drop=True)
+    if units.empty:
+        return units.assign(rate=[], outside=[]), pd.DataFrame(columns=["n", "centre"])
+    p = units.k.sum() / units.n.sum()
+    units["rate"] = units.k / units.n
+
+    def limits(n_values):
+        return {f"{side}_{name}": [min(1, max(0, p + sign * z * math.sqrt(p * (1 - p) / m))) for m in n_values]
+                for name, z in FUNNEL_Z.items() for side, sign in (("lower", -1), ("upper", 1))}
+
+    unit_limits = pd.DataFrame(limits(units.n))
+    units["outside"] = [
+        "above 99.8%" if r > unit_limits.at[i, "upper_99.8%"] else
+        "below 99.8%" if r < unit_limits.at[i, "lower_99.8%"] else
+        "above 95%" if r > unit_limits.at[i, "upper_95%"] else
+        "below 95%" if r < unit_limits.at[i, "lower_95%"] else ""
+        for i, r in enumerate(units.rate)
+    ]
+    top = max(int(units.n.max() * 1.1), 10)
+    grid = sorted({max(1, round(top * i / points)) for i in range(points + 1)})
+    curves = pd.DataFrame({"n": grid, "centre": p, **limits(grid)})
+    return units, curves
