@@ -205,7 +205,7 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
                    x_title="series scored at end of induction (n)", percent=True)
 
 
-def p_chart(chart: pd.DataFrame, title: str) -> go.Figure:
+def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure:
     """Monthly rate with centre line, 3-sigma limits, and special-cause points flagged."""
     fig = go.Figure()
     if chart.empty:
@@ -216,9 +216,11 @@ def p_chart(chart: pd.DataFrame, title: str) -> go.Figure:
                              showlegend=False, line_shape="hv"))
     fig.add_trace(go.Scatter(x=chart.period, y=chart.centre, mode="lines", line=dict(color="#333"), name="mean"))
     special = chart.signals != ""
-    fig.add_trace(go.Scatter(x=chart.period, y=chart.rate, mode="lines+markers", name="monthly rate",
+    fig.add_trace(go.Scatter(x=chart.period, y=chart.rate, mode="lines+markers", name="rate",
                              line=dict(color=PALETTE[0]),
                              marker=dict(size=10, color=[PALETTE[1] if s else PALETTE[0] for s in special]),
                              customdata=chart[["n", "signals"]].values,
                              hovertemplate="%{x}: %{y:.0%} of %{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
-    return _layout(fig, title, "response rate", x_title="month the series started", percent=True)
+    fig = _layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
+    fig.update_xaxes(type="category")
+    return fig

@@ -1,23 +1,83 @@
-"""Guards what a person sees: the real dashboard, served by `streamlit run`, in Debian's chromium."""
+"""Guards what a person sees: the real dashboard, served by `streamlit run`, in Debian's chromium.
+Every page draws its charts without an exception; uploading exports through the file input fills
+the Overview; a malformed file shows its reasons. Screenshots go to test-artifacts/."""
 
 import duckdb
 import pytest
 
-from conftest import ARTIFACTS
-from ketamine_outcomes import metrics
+from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard
+from ketamine_outcomes import metrics, store
 
 pytestmark = pytest.mark.browser
+CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
+PAGES = {"": 3, "trajectories": 1, "response": 3, "compare": 1, "quality_review": 1, "safety": 2, "data": 0,
+         "definitions": 0}
 
 
-def test_overview_shows_the_sample_clinic(page, dashboard_url, sample_db):
+def wait_for_app(page) -> None:
+    page.get_by_test_id("stApp").wait_for(timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_draws_its_charts_without_an_exception(page, dashboard_url, path):
+    page.goto(f"{dashboard_url}/{path}")
+    wait_for_app(page)
+    if PAGES[path]:
+        page.locator(CHART).nth(PAGES[path] - 1).wait_for(timeout=30_000)
+    else:
+        page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
+    assert page.locator(CHART).count() >= PAGES[path]
+    assert page.get_by_test_id("stException").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
+
+
+def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):
     con = duckdb.connect(str(sample_db), read_only=True)
     activity = metrics.activity(con).iloc[0]
     con.close()
     page.goto(dashboard_url)
-    values = page.get_by_test_id("stMetricValue")
-    values.first.wait_for(timeout=30_000)
-    assert values.all_text_contents()[:4] == [f"{int(n):,}" for n in (
+    page.locator(CHART).first.wait_for(timeout=30_000)
+    assert page.get_by_test_id("stMetricValue").all_text_contents()[:4] == [f"{int(n):,}" for n in (
         activity.n_series, activity.n_active_series, activity.n_patients, activity.n_sessions)]
-    assert page.get_by_test_id("stException").count() == 0
+
+
+@pytest.fixture
+def empty_dashboard(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    store.connect(db).close()
+    port = free_port()
+    process = start_dashboard(db, port)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_uploading_the_sample_exports_fills_the_overview(page, empty_dashboard):
+    page.goto(empty_dashboard)
+    page.get_by_text("holds no treatment series yet").wait_for(timeout=30_000)
+    page.goto(f"{empty_dashboard}/data")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(
+        [str(p) for p in SAMPLE_FILES])
+    page.get_by_text("outcomes.csv: outcomes, batch").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "data-upload.png"), full_page=True)
+    page.goto(empty_dashboard)
+    page.locator(CHART).first.wait_for(timeout=30_000)
+    assert page.get_by_test_id("stMetricValue").all_text_contents()[2] == "600"
+
+
+def test_a_malformed_file_shows_its_rejection_reasons(page, empty_dashboard, tmp_path):
+    bad = tmp_path / "bad_outcomes.csv"
+    bad.write_text("patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,30\nP2,0,PHQ-9,12\n")
+    page.goto(f"{empty_dashboard}/data")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(bad))
+    page.get_by_text("bad_outcomes.csv: outcomes, batch 1: 2 lines read, 1 inserted").first.wait_for(timeout=60_000)
+    page.get_by_test_id("stDataFrame").first.wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "data-rejects.png"), full_page=True)
+    refused = tmp_path / "people.csv"
+    refused.write_text("patient_id,First Name,session_day,route\nP1,Ann,0,IV\n")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(refused))
+    page.get_by_text("people.csv: refused, nothing stored. column 'First Name' looks like a direct identifier"
+                     ).first.wait_for(timeout=60_000)

@@ -7,7 +7,10 @@ from dashboard import charts, data, suppress, ui
 from ketamine_outcomes import quality
 
 view = ui.page("Quality review", "Month by month: is end-of-induction response stable, or is something changing?")
-monthly = data.mart("cohort_comparison", instrument=view.instrument, by="start_month", cohort=view.cohort)
+PERIODS = {"month": "start_month", "quarter": "start_quarter"}
+period = st.radio("One point per", list(PERIODS), horizontal=True, key="quality_period",
+                  help="Smaller clinics score few series a month; quarters keep points above the suppression limit.")
+monthly = data.mart("cohort_comparison", instrument=view.instrument, by=PERIODS[period], cohort=view.cohort)
 monthly = monthly[monthly.group_value != "unknown"]
 if monthly.empty:
     ui.nothing_selected()
@@ -19,9 +22,11 @@ chart = quality.p_chart(monthly, "group_value", "responders", "n_scored")
 hidden_months = set(monthly[shown.response_rate.isna()].group_value)
 chart.loc[chart.period.isin(hidden_months), ["rate", "signals"]] = [None, ""]
 ui.filters_line(view)
-st.plotly_chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by month the series started"),
-                key="quality_p_chart")
+st.plotly_chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {period} the series started",
+                               period), key="quality_p_chart")
 ui.suppression_note(bool(hidden_months), view)
+if period == "month" and len(hidden_months) > len(monthly) / 2:
+    st.info("Most months have fewer series than the suppression limit: choose one point per quarter.")
 st.caption("p-chart: centre line is the overall rate; limits are 3 standard errors for each month's n. Orange "
            "points meet a special-cause rule (NHS England, Making Data Count): outside the limits, 7 in a row "
            "on one side, 7 steadily rising or falling, or 2 of 3 beyond two-thirds of the way to a limit.")
@@ -36,7 +41,7 @@ else:
                  key="quality_signals")
 
 latest = monthly.sort_values("group_value").iloc[[-1]]
-st.subheader(f"Series started in {latest.group_value.iloc[0]}")
+st.subheader(f"Series started in {latest.group_value.iloc[0]} (the latest {period})")
 st.dataframe(suppress.for_table(latest, "cohort_comparison", view.min_cell)[
     ["group_value", "n_series", "n_evaluable", "n_scored", "responders", "response_rate", "remitters",
      "remission_rate", "itt_response_rate"]], hide_index=True, key="quality_latest")

@@ -1,0 +1,184 @@
+"""Guards every dashboard page through Streamlit's AppTest: it renders with default filters and after a
+filter change, the numbers it shows are the marts' numbers, suppressed cells never show a count from 1
+to 10, and empty databases, empty cohorts, meeting mode and uploads behave as a user expects."""
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, SAMPLE_FILES
+from ketamine_outcomes import metrics, store
+from ketamine_outcomes.metrics import Cohort
+
+ENTRY = str(ROOT / "dashboard" / "app.py")
+PAGES = ["overview", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
+CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 1, "quality_review": 1, "safety": 2}
+COUNT_COLUMNS = ("n_scored", "n_paired", "responders", "remitters", "n_series", "n_evaluable", "n_events",
+                 "n_sessions", "n_measured", "n_peaks_180")
+
+
+@pytest.fixture
+def clinic_db(tmp_path, sample_db) -> Path:
+    """A private copy of the sample clinic: the app holds its own write connection to it."""
+    path = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, path)
+    return path
+
+
+def open_app(db: Path, monkeypatch, page: str = "overview") -> AppTest:
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    app = AppTest.from_file(ENTRY, default_timeout=60).run()
+    return app.switch_page(f"app_pages/{page}.py").run()
+
+
+def expected(db: Path, function, *args, **kwargs):
+    """A mart's value through the same kind of connection the app uses."""
+    con = store.connect(db)
+    try:
+        return function(con, *args, **kwargs)
+    finally:
+        con.close()
+
+
+def chart_traces(app: AppTest, index: int) -> list[dict]:
+    spec = json.loads(app.get("plotly_chart")[index].proto.spec)
+
+    def decode(values):
+        if isinstance(values, dict) and "bdata" in values:
+            return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+        return values
+
+    return [{k: decode(v) for k, v in trace.items()} for trace in spec["data"]]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_default_and_changed_filters(clinic_db, monkeypatch, page):
+    app = open_app(clinic_db, monkeypatch, page)
+    assert not app.exception, [e.value for e in app.exception]
+    assert len(app.get("plotly_chart")) >= CHART_PAGES.get(page, 0)
+    app.multiselect(key="filters_routes").set_value(["IV"]).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.multiselect(key="filters_routes").value == ["IV"]
+
+
+def test_overview_tiles_are_the_marts_numbers(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch)
+    activity = expected(clinic_db, metrics.activity).iloc[0]
+    assert [m.value for m in app.metric][:4] == [f"{int(n):,}" for n in (
+        activity.n_series, activity.n_active_series, activity.n_patients, activity.n_sessions)]
+    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9").iloc[0]
+    assert [m.value for m in app.metric][4:8] == [f"{rates[c]:.0%}" for c in (
+        "response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate")]
+
+
+def test_filters_are_kept_across_pages_and_change_the_numbers(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    app.multiselect(key="filters_sites").set_value(["Northside"]).run()
+    app.switch_page("app_pages/overview.py").run()
+    assert app.multiselect(key="filters_sites").value == ["Northside"]
+    activity = expected(clinic_db, metrics.activity, Cohort(sites=("Northside",))).iloc[0]
+    assert app.metric[0].value == f"{int(activity.n_series):,}"
+    assert any("site: Northside" in c.value for c in app.caption)
+
+
+def test_trajectory_points_are_the_weekly_means(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "trajectories")
+    weekly = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9")
+    visible = weekly[weekly.n_scored >= 11]
+    line = next(t for t in chart_traces(app, 0) if t.get("name") == "all series")
+    assert list(line["x"]) == visible.week.tolist()
+    assert np.allclose(line["y"], visible.mean_score)
+    assert line["text"] == [f"n={n}" for n in visible.n_scored]
+
+
+def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch)
+    app.multiselect(key="filters_sites").set_value(["Lakeview"]).run()
+    app.multiselect(key="filters_routes").set_value(["IM"]).run()
+    small = {str(n) for n in range(1, 11)}
+    for page in PAGES:
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception
+        assert not small & {m.value for m in app.metric}, page
+        if page == "data":
+            continue  # the analysts' own upload results and batch history are not meeting material
+        for frame in app.dataframe:
+            table = frame.value
+            for column in set(COUNT_COLUMNS) & set(table.columns):
+                values = {str(v).replace(",", "") for v in table[column]}
+                assert not small & values, (page, column)
+
+
+def test_meeting_mode_hides_patient_level_rows_and_forces_suppression(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    assert any("item9" in frame.value.columns for frame in app.dataframe)
+    app.number_input(key="filters_min_cell").set_value(0).run()
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    assert not any("item9" in frame.value.columns for frame in app.dataframe)
+    assert any("Hidden in meeting mode" in c.value for c in app.caption)
+    assert any("counts under 11 suppressed" in c.value for c in app.caption)
+
+
+def test_an_empty_database_explains_what_to_do(tmp_path, monkeypatch):
+    db = tmp_path / "empty.duckdb"
+    store.connect(db).close()
+    app = open_app(db, monkeypatch)
+    assert not app.exception
+    assert "holds no treatment series yet" in app.info[0].value
+
+
+def test_filters_that_leave_nothing_say_so(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch)
+    app.number_input(key="filters_min_baseline").set_value(27).run()
+    app.multiselect(key="filters_sites").set_value(["Lakeview"]).run()
+    app.multiselect(key="filters_routes").set_value(["oral"]).run()
+    for page in ("overview", "trajectories", "response", "compare", "quality_review"):
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, page
+        assert any("No treatment series match" in w.value for w in app.warning), page
+
+
+def test_upload_on_the_data_page_fills_an_empty_database(tmp_path, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    store.connect(db).close()
+    app = open_app(db, monkeypatch, "data")
+    files = [(p.name, p.read_bytes(), "text/csv") for p in SAMPLE_FILES]
+    app.file_uploader(key="data_upload").set_value(files).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [s.value.split(":")[0] for s in app.success] == [p.name for p in SAMPLE_FILES]
+    app.switch_page("app_pages/overview.py").run()
+    activity = expected(db, metrics.activity).iloc[0]
+    assert app.metric[2].value == f"{int(activity.n_patients):,}" == "600"
+
+
+def test_a_malformed_upload_shows_each_rejected_line_and_why(tmp_path, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    store.connect(db).close()
+    app = open_app(db, monkeypatch, "data")
+    bad = b"patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,30\nP2,0,BDI,10\nP3,0,PHQ-9,12\n"
+    app.file_uploader(key="data_upload").set_value([("bad.csv", bad, "text/csv")]).run()
+    assert "1 inserted" in app.warning[0].value and "2 rejected" in app.warning[0].value
+    rejects = app.dataframe[0].value
+    assert rejects[["line_number", "reason"]].values.tolist() == [
+        [2, "score out of range: PHQ-9 is scored 0 to 27"],
+        [3, "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16"]]
+    refused = b"patient_id,email,session_day,route\nP1,a@b.org,0,IV\n"
+    app.file_uploader(key="data_upload").set_value([("people.csv", refused, "text/csv")]).run()
+    assert any("refused, nothing stored" in e.value and "'email'" in e.value for e in app.error)
+
+
+def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "quality_review")
+    app.radio(key="quality_period").set_value("quarter").run()
+    assert not app.exception
+    quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter")
+    quarters = quarters[(quarters.group_value != "unknown") & (quarters.n_scored > 0)]
+    rate_line = next(t for t in chart_traces(app, 0) if t.get("name") == "rate")
+    assert list(rate_line["x"]) == quarters.group_value.tolist()
+    shown = [None if r is None or r != r else round(r, 6) for r in rate_line["y"]]
+    assert shown == [round(r, 6) if n >= 11 else None for r, n in zip(quarters.response_rate, quarters.n_scored)]

@@ -1,0 +1,58 @@
+"""Guards the quality-review statistics: p-chart limits and each NHS Making Data Count special-cause
+rule at its boundary, and funnel-plot limits (Spiegelhalter 2005), on numbers worked by hand."""
+
+import pandas as pd
+
+from ketamine_outcomes import quality
+
+
+def chart(ks, n=100):
+    frame = pd.DataFrame({"month": [f"2025-{i:02d}" if i < 100 else str(i) for i in range(1, len(ks) + 1)],
+                          "k": ks, "n": [n] * len(ks)})
+    return quality.p_chart(frame, "month", "k", "n")
+
+
+def test_limits_are_three_standard_errors_around_the_mean():
+    result = chart([50] * 9 + [80])
+    # p_bar = 530 / 1000 = 0.53; 3 * sqrt(0.53 * 0.47 / 100) = 0.1497.
+    assert round(result.centre[0], 4) == 0.53
+    assert round(result.upper[0], 4) == round(0.53 + 3 * (0.53 * 0.47 / 100) ** 0.5, 4) == 0.6797
+    assert "outside limits" in result.signals[9]
+    assert "outside limits" not in result.signals[8]
+
+
+def test_seven_in_a_row_on_one_side_is_a_signal_and_six_is_not():
+    seven = chart([40] * 7 + [60] * 7)
+    assert all("run of 7 on one side" in s for s in seven.signals)
+    six = chart([40] * 6 + [60] * 6 + [50])
+    assert not any("run of 7" in s for s in six.signals)
+
+
+def test_seven_steadily_rising_is_a_signal_and_six_is_not():
+    rising = chart([44, 46, 48, 50, 52, 54, 56])
+    assert all("trend of 7" in s for s in rising.signals)
+    six = chart([44, 46, 48, 50, 52, 54, 50])
+    assert not any("trend" in s for s in six.signals)
+
+
+def test_two_of_three_beyond_two_thirds_of_the_way_to_a_limit():
+    # n = 400: p_bar = 2660 / 5200 = 0.5115, 2 SE = 0.0500, 3 SE = 0.0750; 230/400 = 0.575 lies between.
+    result = chart([200] * 10 + [230, 200, 230], n=400)
+    assert "2 of 3 near a limit" in result.signals[10] and "2 of 3 near a limit" in result.signals[12]
+    assert "2 of 3" not in result.signals[11]
+    assert "outside limits" not in result.signals[10]
+
+
+def test_months_without_evaluable_series_are_left_out():
+    frame = pd.DataFrame({"month": ["a", "b", "c"], "k": [5, 0, 7], "n": [10, 0, 10]})
+    assert quality.p_chart(frame, "month", "k", "n").period.tolist() == ["a", "c"]
+
+
+def test_funnel_flags_units_outside_95_and_99_8_percent_limits():
+    frame = pd.DataFrame({"site": ["A", "B", "C"], "k": [50, 10, 60], "n": [100, 100, 100]})
+    units, curves = quality.funnel(frame, "site", "k", "n")
+    # p = 0.4; at n = 100 the 95% limits are 0.4 +/- 0.096, the 99.8% limits 0.4 +/- 0.151.
+    assert units.set_index("group").outside.to_dict() == {"A": "above 95%", "B": "below 99.8%", "C": "above 99.8%"}
+    at_100 = curves[curves.n == 100].iloc[0]
+    assert round(at_100["upper_95%"], 3) == 0.496 and round(at_100["lower_99.8%"], 3) == 0.249
+    assert (curves.centre == 0.4).all()
