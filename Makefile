@@ -35,3 +35,7 @@ test: $(VENV)/.installed-test /usr/bin/chromium
 
 clean:
 	rm -rf $(VENV) data test-artifacts
+
+# Benchmark at clinic-network scale (not part of `make test`): writes bench/RESULTS.md.
+bench: $(VENV)/.installed-test /usr/bin/chromium
+	$(PY) -m bench.run

@@ -1,0 +1,114 @@
+"""The benchmark's baseline: the Overview's marts written the way an analyst would in pandas, from the
+same definitions (docs/metrics.md), starting from in-memory frames of the stored tables.
+
+It is deliberately plain (groupby, merge_asof, vectorised columns; no Python loops over rows), so the
+ratio measures the design, not a strawman. tests/test_bench_baseline.py proves it gives the marts'
+numbers on sample_data/.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ketamine_outcomes.definitions import INSTRUMENTS, SETTINGS
+
+GAP = SETTINGS["series_gap_days"].value
+WINDOW = SETTINGS["baseline_window_days"].value
+RESPONSE = SETTINGS["response_fraction"].value
+INDUCTION = int(SETTINGS["induction_sessions"].value)
+END_DAYS = SETTINGS["end_of_induction_days"].value
+QUIET = SETTINGS["dropout_quiet_days"].value
+
+
+def intermediate(sessions: pd.DataFrame, assessments: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Series, placed assessments, baselines and weekly scores (the int_* tables)."""
+    done = sessions[sessions.status == "completed"].sort_values(["patient_id", "session_day", "session_id"])
+    gap = done.groupby("patient_id").session_day.diff()
+    done = done.assign(series_number=(gap.isna() | (gap > GAP)).astype(int).groupby(done.patient_id).cumsum())
+    done["session_number"] = done.groupby(["patient_id", "series_number"]).cumcount() + 1
+    grouped = done.groupby(["patient_id", "series_number"])
+    series = grouped.agg(start_day=("session_day", "min"), last_session_day=("session_day", "max"),
+                         sessions_completed=("session_day", "size")).reset_index()
+    induction = done[done.session_number == INDUCTION][["patient_id", "series_number", "session_day"]]
+    series = series.merge(induction.rename(columns={"session_day": "induction_day"}), how="left",
+                          on=["patient_id", "series_number"])
+    last_day = max(sessions.session_day.max(), assessments.assessment_day.max())
+    series["data_last_day"] = last_day
+    series["series_id"] = series.patient_id + "#" + series.series_number.astype(str)
+    series["is_dropped_out"] = (series.sessions_completed < INDUCTION) & (series.last_session_day < last_day - QUIET)
+
+    windows = series.assign(window_start=series.start_day - WINDOW).sort_values("window_start")
+    placed = pd.merge_asof(assessments.sort_values("assessment_day"), windows, left_on="assessment_day",
+                           right_on="window_start", by="patient_id", direction="backward").dropna(subset=["series_id"])
+    placed["series_day"] = placed.assessment_day - placed.start_day
+    placed["week"] = np.where(placed.series_day <= 0, 0, np.ceil(placed.series_day / 7)).astype(int)
+
+    in_window = placed[placed.series_day.between(-WINDOW, 0)].sort_values("assessment_day")
+    baselines = in_window.groupby(["series_id", "instrument"]).tail(1)[["series_id", "instrument", "score"]]
+    baselines = baselines.rename(columns={"score": "baseline_score"})
+
+    follow = placed[placed.week >= 1].sort_values("assessment_day")
+    weekly = follow.groupby(["series_id", "instrument", "week"]).tail(1)[["series_id", "instrument", "week", "score",
+                                                                          "assessment_day"]]
+    weekly = weekly.merge(baselines, how="left", on=["series_id", "instrument"])
+    remission = weekly.instrument.map({i.name: i.remission_max for i in INSTRUMENTS.values()})
+    weekly["is_paired"] = weekly.baseline_score.notna()
+    weekly["change"] = weekly.score - weekly.baseline_score
+    weekly["is_response"] = (weekly.baseline_score > 0) & (weekly.score <= RESPONSE * weekly.baseline_score)
+    weekly["is_remission"] = weekly.score <= remission
+    return {"series": series, "placed": placed, "baselines": baselines, "weekly": weekly,
+            "completed": done}
+
+
+def weekly_outcomes(parts: dict, instrument: str) -> pd.DataFrame:
+    baselines = parts["baselines"][parts["baselines"].instrument == instrument]
+    week0 = pd.DataFrame({"week": [0], "n_scored": [len(baselines)], "mean_score": [baselines.baseline_score.mean()]})
+    weekly = parts["weekly"][parts["weekly"].instrument == instrument]
+    paired = weekly[weekly.is_paired]
+    follow = weekly.groupby("week").agg(n_scored=("score", "size"), mean_score=("score", "mean")).join(
+        paired.groupby("week").agg(n_paired=("score", "size"), mean_change=("change", "mean"),
+                                   responders=("is_response", "sum"), remitters=("is_remission", "sum"))
+    ).reset_index()
+    return pd.concat([week0, follow], ignore_index=True)
+
+
+def end_of_induction(parts: dict, instrument: str) -> pd.DataFrame:
+    series = parts["series"]
+    baselines = parts["baselines"][parts["baselines"].instrument == instrument]
+    placed = parts["placed"][parts["placed"].instrument == instrument]
+    window = placed.merge(series[["series_id", "induction_day"]], on="series_id", suffixes=("", "_s"))
+    window = window[window.assessment_day.between(window.induction_day_s, window.induction_day_s + END_DAYS)]
+    ends = window.sort_values("assessment_day").groupby("series_id").tail(1)[["series_id", "score"]]
+    rows = baselines.merge(series, on="series_id").merge(ends.rename(columns={"score": "end_score"}), how="left",
+                                                         on="series_id")
+    remission = INSTRUMENTS[instrument].remission_max
+    rows["is_evaluable"] = rows.is_dropped_out | (rows.induction_day + END_DAYS <= rows.data_last_day)
+    rows["is_response"] = (rows.baseline_score > 0) & (rows.end_score <= RESPONSE * rows.baseline_score)
+    rows["is_remission"] = rows.end_score <= remission
+    evaluable = rows[rows.is_evaluable]
+    return pd.DataFrame({
+        "n_series": [len(rows)], "n_evaluable": [len(evaluable)], "n_scored": [evaluable.end_score.notna().sum()],
+        "responders": [evaluable.is_response.sum()], "remitters": [evaluable.is_remission.sum()],
+    })
+
+
+def attrition_sessions(parts: dict) -> pd.DataFrame:
+    completed = parts["series"].sessions_completed
+    steps = np.arange(1, completed.max() + 1)
+    return pd.DataFrame({"step": steps, "n_series": [(completed >= s).sum() for s in steps]})
+
+
+def activity(parts: dict) -> pd.DataFrame:
+    series = parts["series"]
+    return pd.DataFrame({
+        "n_series": [len(series)],
+        "n_active_series": [(series.last_session_day >= series.data_last_day - QUIET).sum()],
+        "n_patients": [series.patient_id.nunique()],
+        "n_sessions": [len(parts["completed"])],
+    })
+
+
+def overview(sessions: pd.DataFrame, assessments: pd.DataFrame, instrument: str = "PHQ-9") -> dict[str, pd.DataFrame]:
+    """Everything the Overview page needs, from the stored tables."""
+    parts = intermediate(sessions, assessments)
+    return {"weekly_outcomes": weekly_outcomes(parts, instrument), "end_of_induction": end_of_induction(parts, instrument),
+            "attrition": attrition_sessions(parts), "activity": activity(parts)}
