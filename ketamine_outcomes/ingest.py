@@ -151,7 +151,24 @@ def identifier_columns(layout: Layout) -> list[str]:
 
 def _check_identifier_values(con, layout: Layout, errors_table: str) -> None:
     """Refuse the file when any cell (or any malformed line) holds an email, phone number or SSN,
-    or a ZIP column has more than 3 digits. Runs before anything is stored; never echoes the value."""
+    or a ZIP column has more than 3 digits. Runs before anything is stored; never echoes the value.
+    One pattern runs over each whole line first; only when it matches are columns told apart."""
+    anything = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
+    cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
+    (hit,) = con.execute(f"select bool_or(regexp_matches(concat_ws(chr(31), {cells}), $p)) from raw_file",
+                         {"p": anything}).fetchall()[0]
+    zips = [i for i, h in enumerate(layout.headers) if _is_zip(alias_key(h))]
+    if hit or zips:
+        _name_identifier_column(con, layout)
+    line = con.execute(f"select min(line) from {errors_table} where regexp_matches(csv_line, $p)",
+                       {"p": anything}).fetchall()[0][0]
+    if line is not None:
+        raise RefusedFile(f"line {line} holds a value that looks like an email, phone number or SSN. "
+                          "Exports must be de-identified (HIPAA Safe Harbor).")
+
+
+def _name_identifier_column(con, layout: Layout) -> None:
+    """Which column holds the identifier, and from which line (the refusal message)."""
     patterns = {f"p{n}": p for n, p in enumerate(IDENTIFIER_VALUES.values())}
     checks, labels = [], []
     for i, header in enumerate(layout.headers):
@@ -169,12 +186,6 @@ def _check_identifier_values(con, layout: Layout, errors_table: str) -> None:
                 f"column '{header}' holds values that look like {label} (first at line {line}). Exports must be "
                 "de-identified (HIPAA Safe Harbor): remove or mask the column and export again."
             )
-    pattern = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
-    line = con.execute(f"select min(line) from {errors_table} where regexp_matches(csv_line, $p)",
-                       {"p": pattern}).fetchall()[0][0]
-    if line is not None:
-        raise RefusedFile(f"line {line} holds a value that looks like an email, phone number or SSN. "
-                          "Exports must be de-identified (HIPAA Safe Harbor).")
 
 
 def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int) -> str:
@@ -193,7 +204,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int)
     excluded = sorted(set(rejected) | set(scan.blank_lines))
     (n_rows,) = con.execute("select count(*) from raw_file").fetchall()[0]
     if not excluded:
-        con.execute("create or replace temp table raw_export_positional as "
+        con.execute("create or replace temp view raw_export_positional as "
                     "select rowid + 2 as line_number, * from raw_file")
     else:
         # Valid rows take, in order, the line numbers that were neither rejected nor blank.
@@ -220,7 +231,7 @@ def _name_contract_columns(con, layout: Layout) -> None:
     select = ", ".join(
         f"c{positions[c]} as {c}" if c in positions else f"null::varchar as {c}" for c in RAW_COLUMNS[layout.kind]
     )
-    con.execute(f"create or replace temp table raw_export as select line_number, {select} from raw_export_positional")
+    con.execute(f"create or replace temp view raw_export as select line_number, {select} from raw_export_positional")
 
 
 def _stage(con, layout: Layout, date_style: str) -> None:
@@ -251,7 +262,7 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
     con.execute(
         """insert into rejects
            select $batch, s.line_number, coalesce(h.header, p.column_name), p.value, p.reason
-           from (select line_number, unnest(problems) as p from staged) as s
+           from (select line_number, unnest(problems) as p from staged where len(problems) > 0) as s
            left join header_of as h on h.canonical = s.p.column_name""",
         {"batch": batch_id},
     )
@@ -262,14 +273,23 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
     """Merge the good staged rows into `table` on its natural key; returns the counts."""
     keys, values = KEYS[table], VALUES[table]
     key_list, value_list = ", ".join(keys), ", ".join(values)
+    # Most keys appear once in a file; only repeated keys need ranking against their first line.
     con.execute(f"""
         create or replace temp table ranked as
+        with good as (
+            select {key_list}, {value_list}, line_number from staged where len(problems) = 0
+        ),
+        repeated as (
+            select {key_list} from good group by {key_list} having count(*) > 1
+        )
+        select *, line_number as first_line, 1 as nth, true as same_as_first,
+        from good anti join repeated using ({key_list})
+        union all by name
         select {key_list}, {value_list}, line_number,
                first_value(line_number) over same_key as first_line,
                row_number() over same_key as nth,
                row({value_list}) is not distinct from first_value(row({value_list})) over same_key as same_as_first,
-        from staged
-        where len(problems) = 0
+        from good semi join repeated using ({key_list})
         window same_key as (partition by {key_list} order by line_number)
     """)
     key_label = ", ".join(k.removesuffix("_id").replace("_", " ") for k in keys)
@@ -384,9 +404,12 @@ def ingest_file(
     except RefusedFile as refusal:
         result.refused = str(refusal)
     finally:
-        con.execute("drop view if exists temp.raw_outcomes")
-        for table in ("raw_file", "raw_export_positional", "raw_export", "staged", "ranked", "classified"):
-            con.execute(f"drop table if exists temp.{table}")
+        temporary = con.execute("select table_name, table_type from information_schema.tables "
+                                "where table_schema = 'main' and table_catalog = 'temp'").fetchall()
+        for name, kind in sorted(temporary, key=lambda t: t[1] != "VIEW"):  # views before what they read
+            if name in ("raw_outcomes", "raw_export", "raw_export_positional", "raw_file", "staged", "ranked",
+                        "classified"):
+                con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists temp.{name}")
         if errors_table:
             con.execute(f"drop table if exists temp.{errors_table}")
             con.execute(f"drop table if exists temp.load_scans_{load}")

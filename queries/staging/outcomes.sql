@@ -21,19 +21,45 @@ cleaned as (
     from raw
 ),
 
+-- Each distinct text is parsed once: an export repeats the same dates, names and scores on many lines.
+date_values as (
+    select date_text, parse_date(date_text, $date_style) as assessment_date,
+    from (select distinct date_text from cleaned)
+),
+
+day_values as (
+    select day_text, parse_int(day_text) as day_offset,
+    from (select distinct day_text from cleaned)
+),
+
+instrument_values as (
+    select texts.instrument_text, instruments.instrument, instruments.min_score, instruments.max_score,
+    from (select distinct instrument_text from cleaned) as texts
+    left join aliases as names on names.kind = 'instrument' and names.alias_key = alias_key(texts.instrument_text)
+    left join instruments on instruments.instrument = names.value
+),
+
+number_values as (
+    select number_text, parse_int(number_text) as number,
+    from (select distinct score_text as number_text from cleaned union select distinct item9_text from cleaned)
+),
+
 parsed as (
     select
         cleaned.*,
-        parse_date(date_text, $date_style) as assessment_date,
-        coalesce(parse_date(date_text, $date_style) - date '1970-01-01', parse_int(day_text)) as assessment_day,
-        names.value as instrument,
-        instruments.min_score,
-        instruments.max_score,
-        parse_int(score_text) as score,
-        case when names.value = 'PHQ-9' then parse_int(item9_text) end as item9,
+        date_values.assessment_date,
+        coalesce(date_values.assessment_date - date '1970-01-01', day_values.day_offset) as assessment_day,
+        instrument_values.instrument,
+        instrument_values.min_score,
+        instrument_values.max_score,
+        scores.number as score,
+        case when instrument_values.instrument = 'PHQ-9' then items.number end as item9,
     from cleaned
-    left join aliases as names on names.kind = 'instrument' and names.alias_key = alias_key(cleaned.instrument_text)
-    left join instruments on instruments.instrument = names.value
+    left join date_values using (date_text)
+    left join day_values using (day_text)
+    left join instrument_values using (instrument_text)
+    left join number_values as scores on scores.number_text = cleaned.score_text
+    left join number_values as items on items.number_text = cleaned.item9_text
 ),
 
 checked as (

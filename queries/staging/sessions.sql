@@ -31,25 +31,64 @@ cleaned as (
     from raw
 ),
 
-parsed as (
+-- Each distinct text is parsed once: an export repeats the same dates, codes and numbers on many lines.
+date_values as (
+    select date_text, parse_date(date_text, $date_style) as session_date,
+    from (select distinct date_text from cleaned)
+),
+
+day_values as (
+    select day_text, parse_int(day_text) as day_offset,
+    from (select distinct day_text from cleaned)
+),
+
+route_values as (
+    select texts.route_text, aliases.value as route,
+    from (select distinct route_text from cleaned) as texts
+    left join aliases on aliases.kind = 'route' and aliases.alias_key = alias_key(texts.route_text)
+),
+
+status_values as (
+    select texts.status_text, aliases.value as status,
+    from (select distinct status_text from cleaned) as texts
+    left join aliases on aliases.kind = 'status' and aliases.alias_key = alias_key(texts.status_text)
+),
+
+peak_values as (
+    select systolic_bp_peak_text, parse_int(systolic_bp_peak_text) as systolic_bp_peak,
+    from (select distinct systolic_bp_peak_text from cleaned)
+),
+
+event_values as (
     select
-        cleaned.*,
-        parse_date(date_text, $date_style) as session_date,
-        coalesce(parse_date(date_text, $date_style) - date '1970-01-01', parse_int(day_text)) as session_day,
-        routes.value as route,
-        case when status_text is null then 'completed' else statuses.value end as status,
-        parse_number(dose_mg_text) as dose_mg,
-        parse_number(dose_mg_per_kg_text) as dose_mg_per_kg,
-        parse_int(systolic_bp_peak_text) as systolic_bp_peak,
+        texts.adverse_events_text,
         list_filter(
-            list_transform(string_split(adverse_events_text, ';'), lambda e: trim(e)),
+            list_transform(string_split(texts.adverse_events_text, ';'), lambda e: trim(e)),
             lambda e: e <> '' and alias_key(e) not in ('none', 'no', 'nil', 'na')
         ) as event_texts,
         list_transform(event_texts, lambda e: adverse_event_names.lookup[alias_key(e)]) as event_names,
-    from cleaned
+    from (select distinct adverse_events_text from cleaned) as texts
     cross join adverse_event_names
-    left join aliases as routes on routes.kind = 'route' and routes.alias_key = alias_key(cleaned.route_text)
-    left join aliases as statuses on statuses.kind = 'status' and statuses.alias_key = alias_key(cleaned.status_text)
+),
+
+parsed as (
+    select
+        cleaned.*,
+        date_values.session_date,
+        coalesce(date_values.session_date - date '1970-01-01', day_values.day_offset) as session_day,
+        route_values.route,
+        case when cleaned.status_text is null then 'completed' else status_values.status end as status,
+        parse_number(cleaned.dose_mg_text) as dose_mg,
+        parse_number(cleaned.dose_mg_per_kg_text) as dose_mg_per_kg,
+        peak_values.systolic_bp_peak,
+        event_values.event_names,
+    from cleaned
+    left join date_values using (date_text)
+    left join day_values using (day_text)
+    left join route_values using (route_text)
+    left join status_values using (status_text)
+    left join peak_values using (systolic_bp_peak_text)
+    left join event_values using (adverse_events_text)
 ),
 
 checked as (
