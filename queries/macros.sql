@@ -43,3 +43,22 @@ end;
 
 -- k / n as a fraction 0-1, null when there is no denominator.
 create or replace macro rate(k, n) as case when n > 0 then k / n end;
+
+-- Whether a series belongs to the cohort a user selected. `cohort` is a struct of optional filters,
+-- null meaning "all": sites, routes, indications, clinicians, age_bands, sexes (lists);
+-- first_series_only (boolean); start_from, start_to (dates of the series' first session);
+-- min_baseline (lowest baseline score of the chosen instrument, e.g. PHQ-9 >= 10 for moderate or
+-- worse; series without a baseline are then left out). Any table carrying these columns can be
+-- filtered with it: int_treatment_series (through cohort_series) and int_weekly_scores.
+create or replace macro in_cohort(cohort, site, route, indication, clinician_id, age_band, sex, series_number,
+                                  start_date, baseline_score) as
+    (cohort['sites'] is null or list_contains(cohort['sites'], site))
+    and (cohort['routes'] is null or list_contains(cohort['routes'], route))
+    and (cohort['indications'] is null or list_contains(cohort['indications'], indication))
+    and (cohort['clinicians'] is null or list_contains(cohort['clinicians'], clinician_id))
+    and (cohort['age_bands'] is null or list_contains(cohort['age_bands'], age_band))
+    and (cohort['sexes'] is null or list_contains(cohort['sexes'], sex))
+    and (not coalesce(cohort['first_series_only'], false) or series_number = 1)
+    and (cohort['start_from'] is null or start_date >= cohort['start_from'])
+    and (cohort['start_to'] is null or start_date <= cohort['start_to'])
+    and (cohort['min_baseline'] is null or baseline_score >= cohort['min_baseline']);

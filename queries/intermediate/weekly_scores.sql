@@ -6,6 +6,7 @@
 -- Remission: score <= the instrument's remission_max (PHQ-9 < 5, GAD-7 < 5, PCL-5 < 33, MADRS <= 10,
 -- QIDS-SR16 <= 5). Reliable change: instruments.reliable_change points (PHQ-9 6, GAD-7 4, PCL-5 10),
 -- else the Jacobson-Truax threshold 1.96 x sqrt(2) x SD(baselines) x sqrt(1 - reliability).
+-- Each row carries its series' cohort attributes, so the weekly marts filter without a join.
 with
 
 placed as (
@@ -18,6 +19,10 @@ baselines as (
 
 instruments as (
     select * from main.instruments
+),
+
+series as (
+    select * from int_treatment_series
 ),
 
 baseline_spread as (
@@ -69,8 +74,17 @@ final as (
             as is_reliable_improvement,
         last_in_week.score - baselines.baseline_score >= reliable_change.reliable_change_points
             as is_reliable_deterioration,
+        series.site,
+        series.route,
+        series.indication,
+        series.clinician_id,
+        series.age_band,
+        series.sex,
+        series.series_number,
+        series.start_date,
     from last_in_week
     join reliable_change using (instrument)
+    join series using (series_id)
     left join baselines using (series_id, instrument)
 )
 

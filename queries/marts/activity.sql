@@ -6,19 +6,13 @@ cohort as (
     select * from cohort_series($cohort, null)
 ),
 
-sessions as (
-    select series_sessions.*
-    from int_series_sessions as series_sessions
-    join cohort using (patient_id, series_number)
-),
-
 final as (
     select
         (select count(*) from cohort) as n_series,
         (select count(*) from cohort
             where last_session_day >= data_last_day - setting('dropout_quiet_days')) as n_active_series,
         (select count(distinct patient_id) from cohort) as n_patients,
-        (select count(*) from sessions) as n_sessions,
+        (select coalesce(sum(sessions_completed), 0)::bigint from cohort) as n_sessions,
         (select min(start_date) from cohort) as first_start_date,
         (select max(start_date) from cohort) as last_start_date,
 )

@@ -9,25 +9,34 @@ cohort as (
 ),
 
 weekly as (
-    select weekly.series_id, weekly.week
-    from int_weekly_scores as weekly
-    join cohort using (series_id)
-    where weekly.instrument = $instrument
+    select series_id, week from int_weekly_scores
+    where instrument = $instrument
+        and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date,
+                      baseline_score)
 ),
 
 started as (
     select count(*) as n_started from cohort
 ),
 
+by_sessions as (
+    select sessions_completed, count(*) as n_ending_here, from cohort group by sessions_completed
+),
+
+steps as (
+    select unnest(range(1, (select coalesce(max(sessions_completed), 0) from cohort) + 1)) as step
+),
+
 session_steps as (
-    select 'session' as stage, step, count(*) filter (where cohort.sessions_completed >= step) as n_series,
-    from cohort
-    cross join (select unnest(range(1, (select coalesce(max(sessions_completed), 0) from cohort) + 1)) as step)
-    group by step
+    -- Series reaching session n: those that completed n or more.
+    select 'session' as stage, steps.step, coalesce(sum(by_sessions.n_ending_here), 0)::bigint as n_series,
+    from steps
+    left join by_sessions on by_sessions.sessions_completed >= steps.step
+    group by steps.step
 ),
 
 week_steps as (
-    select 'week' as stage, week as step, count(distinct series_id) as n_series,
+    select 'week' as stage, week as step, count(*) as n_series,
     from weekly
     group by week
 ),

@@ -10,10 +10,10 @@ cohort as (
 ),
 
 weekly as (
-    select weekly.*
-    from int_weekly_scores as weekly
-    join cohort using (series_id)
-    where weekly.instrument = $instrument
+    select * from int_weekly_scores
+    where instrument = $instrument
+        and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date,
+                      baseline_score)
 ),
 
 baseline_week as (
@@ -22,9 +22,7 @@ baseline_week as (
         count(*) as n_scored,
         avg(baseline_score) as mean_score,
         stddev_samp(baseline_score) as sd_score,
-        median(baseline_score) as median_score,
-        quantile_cont(baseline_score, 0.25) as q1_score,
-        quantile_cont(baseline_score, 0.75) as q3_score,
+        quantile_cont(baseline_score, [0.25, 0.5, 0.75]) as quartiles,
     from cohort
     where baseline_score is not null
 ),
@@ -35,9 +33,7 @@ follow_up_weeks as (
         count(*) as n_scored,
         avg(score) as mean_score,
         stddev_samp(score) as sd_score,
-        median(score) as median_score,
-        quantile_cont(score, 0.25) as q1_score,
-        quantile_cont(score, 0.75) as q3_score,
+        quantile_cont(score, [0.25, 0.5, 0.75]) as quartiles,
         count(*) filter (where is_paired) as n_paired,
         avg(change) filter (where is_paired) as mean_change,
         count(*) filter (where is_response) as responders,
@@ -59,9 +55,9 @@ final as (
         week,
         n_scored,
         mean_score,
-        median_score,
-        q1_score,
-        q3_score,
+        quartiles[2] as median_score,
+        quartiles[1] as q1_score,
+        quartiles[3] as q3_score,
         mean_score - 1.96 * sd_score / sqrt(n_scored) as mean_ci_low,
         mean_score + 1.96 * sd_score / sqrt(n_scored) as mean_ci_high,
         n_paired,
