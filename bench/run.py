@@ -11,6 +11,7 @@ Networks come from sample_data/generate.py and are cached in bench/cache/. Resul
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -150,11 +151,12 @@ def bench_browser(db: Path, runs: int) -> dict:
                 if n:
                     loads.append(time.perf_counter() - start)
                 # A different minimum baseline every run, so the marts are computed, not cached.
-                box = page.get_by_label("Minimum baseline score")
+                box = page.get_by_role("spinbutton", name="Minimum baseline score")
                 start = time.perf_counter()
                 box.fill(str(5 + n))
                 box.press("Enter")
-                page.get_by_text(f"baseline >= {5 + n}").first.wait_for(timeout=120_000)
+                # Streamlit's markdown prints ">=" as "≥".
+                page.get_by_text(re.compile(f"baseline (>=|≥) {5 + n}")).first.wait_for(timeout=120_000)
                 page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                                        timeout=120_000)
                 page.locator(chart).nth(2).wait_for(timeout=120_000)
@@ -236,6 +238,7 @@ def main() -> None:
         folder = network(size)
         results[size] = bench_ingest(folder, args.runs) | bench_marts(folder, args.runs)
         print("  ", {k: round(v, 4) for k, v in results[size].items()}, flush=True)
+        args.out.write_text(report(results, browser, args.runs))  # a later failure keeps what was measured
     if args.browser_size:
         sample = CACHE / "sample"
         sample.mkdir(parents=True, exist_ok=True)

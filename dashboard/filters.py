@@ -78,6 +78,7 @@ def current() -> View:
         clinicians=tuple(state.get("filters_clinicians", ())), age_bands=tuple(state.get("filters_age_bands", ())),
         sexes=tuple(state.get("filters_sexes", ())), first_series_only=bool(state.get("filters_first_series_only")),
         start_from=start_from, start_to=start_to, min_baseline=(state.get("filters_min_baseline") or None),
+        baseline_instrument=state.get("filters_instrument", "PHQ-9"),
     )
     meeting = bool(state.get("filters_meeting_mode"))
     min_cell = int(state.get("filters_min_cell", MEETING_MIN_CELL))

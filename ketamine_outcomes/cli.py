@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from . import metrics, store
@@ -74,7 +75,7 @@ def _cohort(args) -> metrics.Cohort:
         sites=tuple(args.site), routes=tuple(args.route), indications=tuple(args.indication),
         clinicians=tuple(args.clinician), age_bands=tuple(args.age_band), sexes=tuple(args.sex),
         first_series_only=args.first_series_only, start_from=args.start_from, start_to=args.start_to,
-        min_baseline=args.min_baseline,
+        min_baseline=args.min_baseline, baseline_instrument=args.instrument,
     )
 
 
@@ -194,7 +195,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        print(f"{args.db} is in use by another process (a running dashboard?). DuckDB lets one process "
+              "write a database: upload through the dashboard's Data page, or stop it and run this again.",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -273,14 +273,16 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
     """Merge the good staged rows into `table` on its natural key; returns the counts."""
     keys, values = KEYS[table], VALUES[table]
     key_list, value_list = ", ".join(keys), ", ".join(values)
-    # Most keys appear once in a file; only repeated keys need ranking against their first line.
+    # Most keys appear once in a file; only repeated keys (a small table, usually empty) are ranked
+    # against their first line. Everything else reads the good staged rows once.
     con.execute(f"""
-        create or replace temp table ranked as
+        create or replace temp table repeated as
+        select {key_list} from staged where len(problems) = 0 group by {key_list} having count(*) > 1
+    """)
+    con.execute(f"""
+        create or replace temp view ranked as
         with good as (
             select {key_list}, {value_list}, line_number from staged where len(problems) = 0
-        ),
-        repeated as (
-            select {key_list} from good group by {key_list} having count(*) > 1
         )
         select *, line_number as first_line, 1 as nth, true as same_as_first,
         from good anti join repeated using ({key_list})
@@ -308,7 +310,8 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
                case when stored.{keys[0]} is null then 'new'
                     when row({incoming_values}) is not distinct from row({stored_values}) then 'duplicate'
                     else 'replace' end as action,
-               to_json(struct_pack({", ".join(f"{v} := stored.{v}" for v in values)})) as old_values,
+               case when action = 'replace'
+                    then to_json(struct_pack({", ".join(f"{v} := stored.{v}" for v in values)})) end as old_values,
         from (select * from ranked where nth = 1) as incoming
         left join {table} as stored on {on_key}
     """)
@@ -408,7 +411,7 @@ def ingest_file(
                                 "where table_schema = 'main' and table_catalog = 'temp'").fetchall()
         for name, kind in sorted(temporary, key=lambda t: t[1] != "VIEW"):  # views before what they read
             if name in ("raw_outcomes", "raw_export", "raw_export_positional", "raw_file", "staged", "ranked",
-                        "classified"):
+                        "repeated", "classified"):
                 con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists temp.{name}")
         if errors_table:
             con.execute(f"drop table if exists temp.{errors_table}")

@@ -37,6 +37,7 @@ class Cohort:
     start_from: date | None = None
     start_to: date | None = None
     min_baseline: int | None = None
+    baseline_instrument: str = "PHQ-9"  # the instrument min_baseline refers to
 
     def as_parameter(self) -> dict:
         return {k: (list(v) if v else None) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -51,7 +52,7 @@ class Cohort:
         if self.start_from or self.start_to:
             parts.append(f"started {self.start_from or '...'} to {self.start_to or '...'}")
         if self.min_baseline is not None:
-            parts.append(f"baseline >= {self.min_baseline}")
+            parts.append(f"{self.baseline_instrument} baseline >= {self.min_baseline}")
         return "; ".join(parts) or "all series"
 
 
@@ -61,7 +62,9 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     try:
         for name in INTERMEDIATE:
             con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
-        con.execute(store.sql("cohort_series"))
+        for statement in store.sql("cohort_series").split(";\n"):
+            if statement.strip():
+                con.execute(statement)
         con.execute("create or replace table build_state as select $version as data_version",
                     {"version": str(store.data_version(con))})
         con.execute("commit")

@@ -1,5 +1,6 @@
 """The embedded DuckDB store: opening it, creating its schema, and running the project's SQL files."""
 
+import os
 import re
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from . import definitions as d
 
 QUERIES = Path(__file__).resolve().parent.parent / "queries"
 DEFAULT_DB = Path("data/clinic.duckdb")
+# DuckDB's own default is 80% of the machine's memory; a clinic's desktop shares it with other work.
+# Past this limit DuckDB spills to a temporary folder beside the database file.
+MEMORY_LIMIT = os.environ.get("KETAMINE_OUTCOMES_MEMORY_LIMIT", "3GB")
 
 
 def sql(name: str) -> str:
@@ -20,10 +24,11 @@ def sql(name: str) -> str:
 def connect(path: str | Path = DEFAULT_DB, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the database file, creating it with its schema and definitions when opened for writing."""
     path = Path(path)
+    config = {"memory_limit": MEMORY_LIMIT}
     if read_only:
-        return duckdb.connect(str(path), read_only=True)
+        return duckdb.connect(str(path), read_only=True, config=config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config=config)
     initialise(con)
     return con
 

@@ -1,5 +1,14 @@
--- The cohort every mart reads: the treatment series a user selected (macros.sql, in_cohort), with the
--- chosen instrument's baseline. Created as a table macro after the intermediate tables are built.
+-- The cohort every mart reads. Created after the intermediate tables are built (macros bind then).
+-- meets_min_baseline: the series' baseline on cohort['baseline_instrument'] is at least
+-- cohort['min_baseline'] (e.g. PHQ-9 >= 10 for moderate or worse); with a minimum set, series with
+-- no baseline on that instrument are left out. cohort_series: the series whose attributes match
+-- (macros.sql, in_cohort) and that meet the minimum, with the baseline of `instrument_name`.
+create or replace macro meets_min_baseline(cohort, series) as
+    cohort['min_baseline'] is null or series in (
+        select series_id from int_baselines
+        where instrument = cohort['baseline_instrument'] and baseline_score >= cohort['min_baseline']
+    );
+
 create or replace macro cohort_series(cohort, instrument_name) as table
 select
     series.*,
@@ -8,4 +17,5 @@ from int_treatment_series as series
 left join int_baselines as baselines
     on baselines.series_id = series.series_id and baselines.instrument = instrument_name
 where in_cohort(cohort, series.site, series.route, series.indication, series.clinician_id, series.age_band,
-                series.sex, series.series_number, series.start_date, baselines.baseline_score)
+                series.sex, series.series_number, series.start_date)
+    and meets_min_baseline(cohort, series.series_id);

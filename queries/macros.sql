@@ -44,14 +44,13 @@ end;
 -- k / n as a fraction 0-1, null when there is no denominator.
 create or replace macro rate(k, n) as case when n > 0 then k / n end;
 
--- Whether a series belongs to the cohort a user selected. `cohort` is a struct of optional filters,
--- null meaning "all": sites, routes, indications, clinicians, age_bands, sexes (lists);
--- first_series_only (boolean); start_from, start_to (dates of the series' first session);
--- min_baseline (lowest baseline score of the chosen instrument, e.g. PHQ-9 >= 10 for moderate or
--- worse; series without a baseline are then left out). Any table carrying these columns can be
--- filtered with it: int_treatment_series (through cohort_series) and int_weekly_scores.
+-- Whether a series' attributes match the cohort a user selected. `cohort` is a struct of optional
+-- filters, null meaning "all": sites, routes, indications, clinicians, age_bands, sexes (lists);
+-- first_series_only (boolean); start_from, start_to (dates of the series' first session). Any table
+-- carrying these columns can be filtered with it: int_treatment_series (through cohort_series) and
+-- int_weekly_scores. The minimum baseline is the other half of the cohort: meets_min_baseline.
 create or replace macro in_cohort(cohort, site, route, indication, clinician_id, age_band, sex, series_number,
-                                  start_date, baseline_score) as
+                                  start_date) as
     (cohort['sites'] is null or list_contains(cohort['sites'], site))
     and (cohort['routes'] is null or list_contains(cohort['routes'], route))
     and (cohort['indications'] is null or list_contains(cohort['indications'], indication))
@@ -60,5 +59,24 @@ create or replace macro in_cohort(cohort, site, route, indication, clinician_id,
     and (cohort['sexes'] is null or list_contains(cohort['sexes'], sex))
     and (not coalesce(cohort['first_series_only'], false) or series_number = 1)
     and (cohort['start_from'] is null or start_date >= cohort['start_from'])
-    and (cohort['start_to'] is null or start_date <= cohort['start_to'])
-    and (cohort['min_baseline'] is null or baseline_score >= cohort['min_baseline']);
+    and (cohort['start_to'] is null or start_date <= cohort['start_to']);
+
+-- Whether a line's date (or day offset) is missing or unreadable.
+create or replace macro date_is_bad(date_text, day_text, parsed_date, day_offset) as
+    (date_text is null and day_text is null)
+    or (date_text is not null and parsed_date is null)
+    or (date_text is null and day_text is not null and day_offset is null);
+
+-- What is wrong with a line's date, for the lines date_is_bad flags. `kind`: 'session' or 'assessment'.
+create or replace macro date_problems(kind, date_text, day_text, parsed_date, day_offset, style) as list_filter([
+    case when date_text is null and day_text is null
+        then problem(kind || '_date', null, kind || '_date (or ' || kind || '_day) is missing') end,
+    case when date_text is not null and parsed_date is null
+        then problem(kind || '_date', date_text, case
+            when style = 'ambiguous' and date_text like '%/%'
+                then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us'
+            else 'not a date: expected YYYY-MM-DD' || case when style = 'us' then ' or MM/DD/YYYY' else '' end
+        end) end,
+    case when date_text is null and day_text is not null and day_offset is null
+        then problem(kind || '_day', day_text, 'not a whole number of days') end,
+], lambda p: p is not null);

@@ -288,3 +288,15 @@ def test_ensure_built_rebuilds_after_new_data(clinic, export):
     assert not metrics.is_built(con)
     metrics.ensure_built(con)
     assert table(con, "select count(*) from int_treatment_series") == [(2,)]
+
+
+def test_minimum_baseline_filters_marts_that_chart_no_instrument(clinic):
+    con = clinic("P1,0\nP2,0\nP3,0", "P1,0,PHQ-9,22\nP1,0,GAD-7,5\nP1,7,GAD-7,4\nP2,0,PHQ-9,8\nP2,0,GAD-7,15\n"
+                                     "P2,7,GAD-7,6\nP3,7,GAD-7,9")
+    moderate = Cohort(min_baseline=10, baseline_instrument="PHQ-9")
+    assert metrics.activity(con, moderate).n_series.iloc[0] == 1
+    assert metrics.adverse_events(con, cohort=moderate).n_sessions.iloc[0] == 1
+    # The minimum follows its own instrument, whatever instrument the weekly table shows.
+    gad7 = metrics.weekly_outcomes(con, "GAD-7", moderate).set_index("week")
+    assert gad7.loc[1, "n_scored"] == 1 and gad7.loc[1, "mean_score"] == 4
+    assert metrics.weekly_outcomes(con, "GAD-7").set_index("week").loc[1, "n_scored"] == 3

@@ -182,3 +182,12 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     assert list(rate_line["x"]) == quarters.group_value.tolist()
     shown = [None if r is None or r != r else round(r, 6) for r in rate_line["y"]]
     assert shown == [round(r, 6) if n >= 11 else None for r, n in zip(quarters.response_rate, quarters.n_scored)]
+
+
+def test_minimum_baseline_keeps_the_overview_filled(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch)
+    app.number_input(key="filters_min_baseline").set_value(10).run()
+    activity = expected(clinic_db, metrics.activity, Cohort(min_baseline=10, baseline_instrument="PHQ-9")).iloc[0]
+    assert 0 < activity.n_series < expected(clinic_db, metrics.activity).iloc[0].n_series
+    assert app.metric[0].value == f"{int(activity.n_series):,}"
+    assert not app.warning

@@ -8,32 +8,30 @@ completed as (
     select * from sessions where status = 'completed'
 ),
 
-gaps as (
+ordered as (
+    -- One ordering per patient serves every step below (DuckDB sorts once for windows that share it).
     select
         *,
-        coalesce(
-            session_day - lag(session_day) over (partition by patient_id order by session_day, session_id)
-                > setting('series_gap_days'),
-            true
-        ) as starts_series,
+        row_number() over in_order as position,
+        coalesce(session_day - lag(session_day) over in_order > setting('series_gap_days'), true) as starts_series,
     from completed
+    window in_order as (partition by patient_id order by session_day, session_id)
 ),
 
 numbered as (
     select
         *,
-        sum(starts_series::integer) over (
-            partition by patient_id order by session_day, session_id rows unbounded preceding
-        )::integer as series_number,
-    from gaps
+        sum(starts_series::integer) over in_order::integer as series_number,
+        max(case when starts_series then position end) over in_order as series_start_position,
+    from ordered
+    window in_order as (partition by patient_id order by session_day, session_id rows unbounded preceding)
 ),
 
 final as (
     select
         patient_id,
         series_number,
-        row_number() over (partition by patient_id, series_number order by session_day, session_id)::integer
-            as session_number,
+        (position - series_start_position + 1)::integer as session_number,
         session_day,
         session_date,
         session_id,

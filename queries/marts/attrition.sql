@@ -11,8 +11,8 @@ cohort as (
 weekly as (
     select series_id, week from int_weekly_scores
     where instrument = $instrument
-        and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date,
-                      baseline_score)
+        and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date)
+        and meets_min_baseline($cohort, series_id)
 ),
 
 started as (

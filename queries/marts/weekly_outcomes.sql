@@ -12,8 +12,8 @@ cohort as (
 weekly as (
     select * from int_weekly_scores
     where instrument = $instrument
-        and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date,
-                      baseline_score)
+        and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date)
+        and meets_min_baseline($cohort, series_id)
 ),
 
 baseline_week as (

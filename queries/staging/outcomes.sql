@@ -48,6 +48,7 @@ parsed as (
     select
         cleaned.*,
         date_values.assessment_date,
+        day_values.day_offset,
         coalesce(date_values.assessment_date - date '1970-01-01', day_values.day_offset) as assessment_day,
         instrument_values.instrument,
         instrument_values.min_score,
@@ -63,35 +64,49 @@ parsed as (
 ),
 
 checked as (
+    -- Each check once, as a flag; the messages are built only for the few lines that fail one.
     select
         *,
-        list_filter([
-            case when patient_id is null then problem('patient_id', null, 'patient_id is missing') end,
-            case when date_text is null and day_text is null
-                then problem('assessment_date', null, 'assessment_date (or assessment_day) is missing') end,
-            case when date_text is not null and assessment_date is null
-                then problem('assessment_date', date_text, case
-                    when $date_style = 'ambiguous' and date_text like '%/%'
-                        then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us'
-                    else 'not a date: expected YYYY-MM-DD' || case when $date_style = 'us' then ' or MM/DD/YYYY' else '' end
-                end) end,
-            case when date_text is null and day_text is not null and assessment_day is null
-                then problem('assessment_day', day_text, 'not a whole number of days') end,
-            case when instrument_text is null then problem('instrument', null, 'instrument is missing') end,
-            case when instrument_text is not null and instrument is null
-                then problem('instrument', instrument_text, 'unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16') end,
-            case when score_text is null then problem(score_column, null, 'score is missing') end,
-            case when score_text is not null and score is null
-                then problem(score_column, score_text, 'score is not a whole number') end,
-            case when score not between min_score and max_score
-                then problem(score_column, score_text,
-                    format('score out of range: {} is scored {} to {}', instrument, min_score, max_score)) end,
-            case when instrument = 'PHQ-9' and item9_text is not null and (item9 is null or item9 not between 0 and 3)
-                then problem('item9', item9_text, 'item9 is not a whole number from 0 to 3') end,
-            case when item9 between 0 and 3 and score between 0 and 27 and item9 > score
-                then problem('item9', item9_text, format('item9 ({}) is more than the PHQ-9 total ({})', item9, score)) end,
-        ], lambda p: p is not null) as problems,
+        patient_id is null as no_patient,
+        date_is_bad(date_text, day_text, assessment_date, day_offset) as bad_date,
+        instrument is null as bad_instrument,
+        score is null as bad_score,
+        score not between min_score and max_score as score_out_of_range,
+        instrument = 'PHQ-9' and item9_text is not null and (item9 is null or item9 not between 0 and 3) as bad_item9,
+        item9 between 0 and 3 and score between 0 and 27 and item9 > score as item9_above_total,
     from parsed
+),
+
+problems as (
+    select
+        *,
+        case when no_patient or bad_date or bad_instrument or bad_score or score_out_of_range or bad_item9
+            or item9_above_total then list_concat(
+                list_filter([
+                    case when no_patient then problem('patient_id', null, 'patient_id is missing') end,
+                ], lambda p: p is not null),
+                case when bad_date then date_problems('assessment', date_text, day_text, assessment_date,
+                                                      day_offset, $date_style) end,
+                list_filter([
+                    case when bad_instrument and instrument_text is null
+                        then problem('instrument', null, 'instrument is missing') end,
+                    case when bad_instrument and instrument_text is not null
+                        then problem('instrument', instrument_text,
+                                     'unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16') end,
+                    case when bad_score and score_text is null then problem(score_column, null, 'score is missing') end,
+                    case when bad_score and score_text is not null
+                        then problem(score_column, score_text, 'score is not a whole number') end,
+                    case when score_out_of_range
+                        then problem(score_column, score_text,
+                            format('score out of range: {} is scored {} to {}', instrument, min_score, max_score)) end,
+                    case when bad_item9 then problem('item9', item9_text, 'item9 is not a whole number from 0 to 3') end,
+                    case when item9_above_total
+                        then problem('item9', item9_text, format('item9 ({}) is more than the PHQ-9 total ({})', item9, score)) end,
+                ], lambda p: p is not null)
+            )
+            else []
+        end as problems,
+    from checked
 ),
 
 final as (
@@ -104,7 +119,7 @@ final as (
         score,
         item9,
         problems,
-    from checked
+    from problems
 )
 
 select * from final

@@ -75,6 +75,7 @@ parsed as (
     select
         cleaned.*,
         date_values.session_date,
+        day_values.day_offset,
         coalesce(date_values.session_date - date '1970-01-01', day_values.day_offset) as session_day,
         route_values.route,
         case when cleaned.status_text is null then 'completed' else status_values.status end as status,
@@ -92,38 +93,52 @@ parsed as (
 ),
 
 checked as (
+    -- Each check once, as a flag; the messages are built only for the few lines that fail one.
     select
         *,
-        list_filter([
-            case when patient_id is null then problem('patient_id', null, 'patient_id is missing') end,
-            case when date_text is null and day_text is null
-                then problem('session_date', null, 'session_date (or session_day) is missing') end,
-            case when date_text is not null and session_date is null
-                then problem('session_date', date_text, case
-                    when $date_style = 'ambiguous' and date_text like '%/%'
-                        then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us'
-                    else 'not a date: expected YYYY-MM-DD' || case when $date_style = 'us' then ' or MM/DD/YYYY' else '' end
-                end) end,
-            case when date_text is null and day_text is not null and session_day is null
-                then problem('session_day', day_text, 'not a whole number of days') end,
-            case when route_text is null then problem('route', null, 'route is missing') end,
-            case when route_text is not null and route is null
-                then problem('route', route_text, 'unknown route: expected IV, IM, intranasal or oral') end,
-            case when status_text is not null and status is null
-                then problem('status', status_text, 'unknown status: expected completed, cancelled or no_show') end,
-            case when dose_mg_text is not null and (dose_mg is null or dose_mg < 0)
-                then problem('dose_mg', dose_mg_text, 'dose_mg is not a non-negative number') end,
-            case when dose_mg_per_kg_text is not null and (dose_mg_per_kg is null or dose_mg_per_kg < 0)
-                then problem('dose_mg_per_kg', dose_mg_per_kg_text, 'dose_mg_per_kg is not a non-negative number') end,
-            case when systolic_bp_peak_text is not null
-                and (systolic_bp_peak is null or systolic_bp_peak not between 50 and 300)
-                then problem('systolic_bp_peak', systolic_bp_peak_text, 'systolic_bp_peak is not a whole number from 50 to 300') end,
-            case when len(list_filter(event_names, lambda e: e is null)) > 0
-                then problem('adverse_events', adverse_events_text,
-                    'unknown adverse event: expected a semicolon list of nausea, vomiting, dizziness, '
-                    || 'dissociation, headache, elevated_bp, sedation, anxiety, other') end,
-        ], lambda p: p is not null) as problems,
+        patient_id is null as no_patient,
+        date_is_bad(date_text, day_text, session_date, day_offset) as bad_date,
+        route is null as bad_route,
+        status is null as bad_status,
+        dose_mg_text is not null and (dose_mg is null or dose_mg < 0) as bad_dose,
+        dose_mg_per_kg_text is not null and (dose_mg_per_kg is null or dose_mg_per_kg < 0) as bad_dose_per_kg,
+        systolic_bp_peak_text is not null and (systolic_bp_peak is null or systolic_bp_peak not between 50 and 300)
+            as bad_peak,
+        coalesce(len(list_filter(event_names, lambda e: e is null)) > 0, false) as bad_events,
     from parsed
+),
+
+problems as (
+    select
+        *,
+        case when no_patient or bad_date or bad_route or bad_status or bad_dose or bad_dose_per_kg or bad_peak
+            or bad_events then list_concat(
+                list_filter([
+                    case when no_patient then problem('patient_id', null, 'patient_id is missing') end,
+                ], lambda p: p is not null),
+                case when bad_date then date_problems('session', date_text, day_text, session_date, day_offset,
+                                                      $date_style) end,
+                list_filter([
+                    case when bad_route and route_text is null then problem('route', null, 'route is missing') end,
+                    case when bad_route and route_text is not null
+                        then problem('route', route_text, 'unknown route: expected IV, IM, intranasal or oral') end,
+                    case when bad_status
+                        then problem('status', status_text, 'unknown status: expected completed, cancelled or no_show') end,
+                    case when bad_dose then problem('dose_mg', dose_mg_text, 'dose_mg is not a non-negative number') end,
+                    case when bad_dose_per_kg
+                        then problem('dose_mg_per_kg', dose_mg_per_kg_text, 'dose_mg_per_kg is not a non-negative number') end,
+                    case when bad_peak
+                        then problem('systolic_bp_peak', systolic_bp_peak_text,
+                                     'systolic_bp_peak is not a whole number from 50 to 300') end,
+                    case when bad_events
+                        then problem('adverse_events', adverse_events_text,
+                            'unknown adverse event: expected a semicolon list of nausea, vomiting, dizziness, '
+                            || 'dissociation, headache, elevated_bp, sedation, anxiety, other') end,
+                ], lambda p: p is not null)
+            )
+            else []
+        end as problems,
+    from checked
 ),
 
 final as (
@@ -142,7 +157,7 @@ final as (
         coalesce(list_sort(list_distinct(event_names)), []) as adverse_events,
         systolic_bp_peak,
         problems,
-    from checked
+    from problems
 )
 
 select * from final
