@@ -9,6 +9,7 @@ Networks come from sample_data/generate.py and are cached in bench/cache/. Resul
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -29,6 +30,7 @@ from sample_data.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "cache"
+RESULTS_CACHE = CACHE / "results.json"
 FILES = ("patients.csv", "sessions.csv", "outcomes.csv")
 OVERVIEW_MARTS = {
     "activity": lambda con: metrics.activity(con),
@@ -123,12 +125,16 @@ def bench_marts(folder: Path, runs: int) -> dict:
     return result
 
 
+DONE = ("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') "
+        "=== 'notRunning' && !document.querySelector('[data-stale=\"true\"]')")
+
+
 def bench_browser(db: Path, runs: int) -> dict:
     """Navigation to the Overview's last chart, and a filter change's redraw, in Debian's chromium."""
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import free_port, start_dashboard
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_dashboard
 
     served = db.with_name("served.duckdb")
     shutil.copy(db, served)
@@ -138,16 +144,13 @@ def bench_browser(db: Path, runs: int) -> dict:
     loads, changes = [], []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for n in range(runs + 1):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 start = time.perf_counter()
                 page.goto(f"http://127.0.0.1:{port}/")
                 page.locator(chart).nth(2).wait_for(timeout=120_000)
-                page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                       timeout=120_000)
+                page.wait_for_function(DONE, timeout=120_000)
                 if n:
                     loads.append(time.perf_counter() - start)
                 # A different minimum baseline every run, so the marts are computed, not cached.
@@ -156,9 +159,10 @@ def bench_browser(db: Path, runs: int) -> dict:
                 box.fill(str(5 + n))
                 box.press("Enter")
                 # Streamlit's markdown prints ">=" as "≥".
+                # The rerun has begun once the filter line shows the new minimum; it has ended when the app is
+                # not running and no element is stale (Streamlit's own end-to-end tests wait the same way).
                 page.get_by_text(re.compile(f"baseline (>=|≥) {5 + n}")).first.wait_for(timeout=120_000)
-                page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                       timeout=120_000)
+                page.wait_for_function(DONE, timeout=120_000)
                 page.locator(chart).nth(2).wait_for(timeout=120_000)
                 if n:
                     changes.append(time.perf_counter() - start)
@@ -227,18 +231,26 @@ def report(results: dict, browser: dict, runs: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
+                        help="networks to measure (none: only the browser); results of others are kept")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--browser-size", type=int, default=100_000, help="0 skips the browser measurements")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
-    results, browser = {}, {}
+    saved = json.loads(RESULTS_CACHE.read_text()) if RESULTS_CACHE.exists() else {}
+    results = {int(k): v for k, v in saved.get("sizes", {}).items()}
+    browser = saved.get("browser", {})
+
+    def save():
+        RESULTS_CACHE.write_text(json.dumps({"sizes": results, "browser": browser}, indent=1))
+        args.out.write_text(report(results, browser, args.runs))  # a later failure keeps what was measured
+
     for size in args.sizes:
         print(f"{size:,} patients", flush=True)
         folder = network(size)
         results[size] = bench_ingest(folder, args.runs) | bench_marts(folder, args.runs)
         print("  ", {k: round(v, 4) for k, v in results[size].items()}, flush=True)
-        args.out.write_text(report(results, browser, args.runs))  # a later failure keeps what was measured
+        save()
     if args.browser_size:
         sample = CACHE / "sample"
         sample.mkdir(parents=True, exist_ok=True)
@@ -251,9 +263,8 @@ def main() -> None:
             bench_ingest(large, 1)
         browser[f"{args.browser_size:,} patients"] = bench_browser(large / "product.duckdb", args.runs)
         print("  ", browser, flush=True)
-    text = report(results, browser, args.runs)
-    args.out.write_text(text)
-    print(text)
+    save()
+    print(args.out.read_text())
 
 
 if __name__ == "__main__":
