@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import filters
+from dashboard import data, filters
 
 st.set_page_config(page_title="Ketamine outcomes", page_icon=":material/monitoring:", layout="wide")
 
@@ -23,5 +23,6 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
-filters.sidebar()
-navigation.run()
+with data.held_for_this_run():
+    filters.sidebar()
+    navigation.run()

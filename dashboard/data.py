@@ -1,8 +1,14 @@
-"""The dashboard's access to the database: one shared connection, a cursor per query, and mart
-results cached on the database's data version, so an upload invalidates exactly what it changed."""
+"""The dashboard's access to the database: a connection for each use, and mart results cached on the
+database's data version, so an upload invalidates exactly what it changed.
+
+The file is held only while a script run reads or writes it (opening costs about 15 ms, even at 1M
+patients): DuckDB lets one process write a file, and a scheduled `ketamine-outcomes ingest` must be
+able to run while the dashboard is up. While such an ingest holds the file, a run waits for it."""
 
 import os
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -17,25 +23,68 @@ def database_path() -> str:
     return os.environ.get("KETAMINE_OUTCOMES_DB", str(store.DEFAULT_DB))
 
 
-@st.cache_resource
-def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    con = store.connect(path)
-    metrics.ensure_built(con)
-    return con
+WAIT_SECONDS = 60
 
 
-def cursor() -> duckdb.DuckDBPyConnection:
-    """A cursor of the shared connection: DuckDB connections are not shared between threads."""
-    return _connection(database_path()).cursor()
+@st.cache_resource(show_spinner=False)
+def _prepared(path: str) -> bool:
+    """Create the schema (a new database) and build the metric tables, once per server process."""
+    con = store.connect(path, wait_seconds=WAIT_SECONDS)
+    try:
+        metrics.ensure_built(con)
+    finally:
+        con.close()
+    return True
+
+
+_this_run = threading.local()
+
+
+@contextmanager
+def held_for_this_run():
+    """Hold the database for one script run (the entry file wraps the page in this), so every query of
+    the run shares one connection; it is released when the run ends, even on st.stop()."""
+    with connection() as con:
+        _this_run.con = con
+        try:
+            yield
+        finally:
+            _this_run.con = None
+
+
+@contextmanager
+def connection():
+    """The database: the run's connection when one is held, else one for this use. Waits while another
+    process (a scheduled ingest) writes the file."""
+    held = getattr(_this_run, "con", None)
+    if held is not None:
+        yield held
+        return
+    path = database_path()
+    _prepared(path)
+    try:
+        con = store.open_file(path, wait_seconds=WAIT_SECONDS)
+    except duckdb.IOException:
+        st.warning("The database is being updated by another process (a scheduled ingest?). "
+                   "Refresh this page in a minute.")
+        st.stop()
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def data_version() -> tuple:
-    return store.data_version(cursor())
+    """The data version; rebuilds the metric tables when another process stored data without them."""
+    with connection() as con:
+        metrics.ensure_built(con)
+        return store.data_version(con)
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _mart(path: str, version: tuple, name: str, options: tuple) -> pd.DataFrame:
-    return getattr(metrics, name)(cursor(), **dict(options))
+    with connection() as con:
+        return getattr(metrics, name)(con, **dict(options))
 
 
 def mart(name: str, **options) -> pd.DataFrame:
@@ -45,7 +94,8 @@ def mart(name: str, **options) -> pd.DataFrame:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _query(path: str, version: tuple, sql: str) -> pd.DataFrame:
-    return cursor().execute(sql).df()
+    with connection() as con:
+        return con.execute(sql).df()
 
 
 def table(sql: str) -> pd.DataFrame:
@@ -67,8 +117,8 @@ def ingest_upload(name: str, content: bytes, progress=None) -> BatchResult:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(content)
-        con = cursor()
-        result = ingest_file(con, path, file_name=name, progress=progress)
-        if result.batch_id is not None:
-            metrics.build(con)
+        with connection() as con:
+            result = ingest_file(con, path, file_name=name, progress=progress)
+            if result.batch_id is not None:
+                metrics.build(con)
     return result

@@ -28,7 +28,12 @@ def _ingest(args) -> int:
     missing = [p for p in args.files if not Path(p).is_file()]
     for p in missing:
         print(f"{p}: refused, nothing stored. No such file.", file=sys.stderr)
-    results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress)
+    def waiting() -> None:
+        print(f"  ... waiting for {args.db}: in use by another process (up to {args.wait:.0f} s)",
+              file=sys.stderr, flush=True)
+
+    results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
+                           wait_seconds=args.wait, on_wait=waiting)
     for result in results:
         print(result.summary(), file=sys.stderr if result.refused else sys.stdout)
         if result.rows_rejected and not args.quiet:
@@ -83,7 +88,7 @@ def _open_built(db: str):
     """A connection whose intermediate tables are up to date (building them needs write access)."""
     if not Path(db).exists():
         raise SystemExit(f"{db}: no such database")
-    con = store.connect(db)
+    con = store.connect(db, wait_seconds=120)
     metrics.ensure_built(con)
     return con
 
@@ -162,6 +167,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--date-format", choices=("iso", "us"), default=None,
                      help="declare the dates' format; by default ISO, or MM/DD/YYYY when unambiguous")
     sub.add_argument("--quiet", action="store_true", help="print only the one-line summaries")
+    sub.add_argument("--wait", type=float, default=120, metavar="SECONDS",
+                     help="how long to wait while another process (the dashboard) uses the database "
+                          "(default: %(default)s)")
 
     sub = command("batches", _batches, "List every ingest batch with its counts.")
     sub.add_argument("--json", action="store_true")
@@ -200,9 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     except duckdb.IOException as error:
         if "lock" not in str(error).lower():
             raise
-        print(f"{args.db} is in use by another process (a running dashboard?). DuckDB lets one process "
-              "write a database: upload through the dashboard's Data page, or stop it and run this again.",
-              file=sys.stderr)
+        print(f"{args.db} is in use by another process. DuckDB lets one process write a database at a "
+              "time; try again, or upload through the dashboard's Data page.", file=sys.stderr)
         return 2
 
 

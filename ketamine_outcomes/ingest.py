@@ -420,10 +420,11 @@ def ingest_file(
 
 
 def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
-                 progress: Callable[[str], None] | None = None) -> list[BatchResult]:
+                 progress: Callable[[str], None] | None = None, wait_seconds: float = 0,
+                 on_wait: Callable[[], None] | None = None) -> list[BatchResult]:
     """Ingest several files into the database at db_path, each in its own transaction, then rebuild
-    the metrics' intermediate tables once."""
-    con = store.connect(db_path)
+    the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock."""
+    con = store.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait)
     try:
         results = [ingest_file(con, p, date_format=date_format, progress=progress) for p in paths]
         if progress:

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 from pathlib import Path
 
 import duckdb
@@ -21,14 +22,31 @@ def sql(name: str) -> str:
     return (QUERIES / f"{name}.sql").read_text()
 
 
-def connect(path: str | Path = DEFAULT_DB, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def open_file(path: str | Path, read_only: bool = False, wait_seconds: float = 0,
+              on_wait=None) -> duckdb.DuckDBPyConnection:
+    """Open the database file. DuckDB lets one process write a file at a time: when another holds it
+    (the dashboard between two clicks, a scheduled ingest), wait up to `wait_seconds` for it."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                raise
+            if on_wait:
+                on_wait()
+                on_wait = None
+            time.sleep(0.2)
+
+
+def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds: float = 0,
+            on_wait=None) -> duckdb.DuckDBPyConnection:
     """Open the database file, creating it with its schema and definitions when opened for writing."""
     path = Path(path)
-    config = {"memory_limit": MEMORY_LIMIT}
     if read_only:
-        return duckdb.connect(str(path), read_only=True, config=config)
+        return open_file(path, True, wait_seconds, on_wait)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), config=config)
+    con = open_file(path, False, wait_seconds, on_wait)
     initialise(con)
     return con
 

@@ -2,6 +2,9 @@
 Every page draws its charts without an exception; uploading exports through the file input fills
 the Overview; a malformed file shows its reasons. Screenshots go to test-artifacts/."""
 
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
@@ -44,14 +47,20 @@ def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):
 
 
 @pytest.fixture
-def empty_dashboard(tmp_path):
+def empty_served(tmp_path):
+    """A real dashboard server on a new, empty database: (its URL, the database file)."""
     db = tmp_path / "empty.duckdb"
     store.connect(db).close()
     port = free_port()
     process = start_dashboard(db, port)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", db
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture
+def empty_dashboard(empty_served):
+    return empty_served[0]
 
 
 def test_uploading_the_sample_exports_fills_the_overview(page, empty_dashboard):
@@ -81,3 +90,16 @@ def test_a_malformed_file_shows_its_rejection_reasons(page, empty_dashboard, tmp
     page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(refused))
     page.get_by_text("people.csv: refused, nothing stored. column 'First Name' looks like a direct identifier"
                      ).first.wait_for(timeout=60_000)
+
+
+def test_a_scheduled_ingest_runs_while_the_dashboard_is_open(page, empty_served):
+    url, db = empty_served
+    page.goto(url)
+    page.get_by_text("holds no treatment series yet").wait_for(timeout=30_000)
+    run = subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", "ingest", *map(str, SAMPLE_FILES),
+                          "--db", str(db), "--wait", "60"], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert "outcomes.csv: outcomes, batch 3" in run.stdout
+    page.reload()
+    page.locator(CHART).first.wait_for(timeout=30_000)
+    assert page.get_by_test_id("stMetricValue").all_text_contents()[2] == "600"
