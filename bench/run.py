@@ -15,6 +15,7 @@ import platform
 import re
 import shutil
 import statistics
+from functools import partial
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ import duckdb
 
 from bench import pandas_baseline
 from ketamine_outcomes import metrics, store
-from ketamine_outcomes.ingest import ingest_file
+from ketamine_outcomes.ingest import ingest_files
 from sample_data.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,12 +74,8 @@ def bench_ingest(folder: Path, runs: int) -> dict:
     db = folder / "product.duckdb"
 
     def product_ingest():
-        con = store.connect(db)
-        for file in files:
-            result = ingest_file(con, file)
+        for result in ingest_files(db, files):
             assert result.refused is None and result.rows_rejected == 0, result.summary()
-        metrics.build(con)
-        con.close()
 
     def floor():
         con = duckdb.connect(str(folder / "floor.duckdb"))
@@ -111,7 +108,7 @@ def ingest_peak_rss(folder: Path, files) -> float:
 
 def bench_marts(folder: Path, runs: int) -> dict:
     con = duckdb.connect(str(folder / "product.duckdb"), read_only=True)
-    result = {f"{name}_s": median_time(lambda: query(con), runs) for name, query in OVERVIEW_MARTS.items()}
+    result = {f"{name}_s": median_time(partial(query, con), runs) for name, query in OVERVIEW_MARTS.items()}
     result["overview_marts_s"] = sum(result.values())
     result["scan_floor_s"] = median_time(
         lambda: con.execute("select count(*), sum(score) from assessments").fetchall(), runs)

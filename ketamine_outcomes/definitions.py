@@ -92,15 +92,6 @@ SETTINGS: dict[str, Setting] = {
     )
 }
 
-SOURCES = {
-    "McInnes 2022": "McInnes LA et al. ORKA-1, J Affect Disord 2022, doi 10.1016/j.jad.2021.12.097",
-    "Oliver 2022": "Oliver PA et al., J Clin Psychiatry 2022;83(6):21m14336",
-    "Hull 2022": "Hull TD et al. (Mindbloom), at-home sublingual ketamine, 2022",
-    "Hietamies 2023": "Hietamies TM et al. ORKA-2, 2023",
-    "Simon 2013": "Simon GE et al., Psychiatr Serv 2013 (PHQ-9 item 9 and suicide attempts)",
-    "Spiegelhalter 2005": "Spiegelhalter DJ, Funnel plots for comparing institutional performance, Stat Med 2005",
-}
-
 # Published real-world results a director compares with: end-of-induction response and remission.
 REFERENCE_RESULTS = (
     {"study": "McInnes 2022 (ORKA-1)", "route": "IV", "instrument": "PHQ-9", "n": 537,
@@ -114,12 +105,6 @@ REFERENCE_RESULTS = (
     {"study": "Hull 2022 (Mindbloom)", "route": "oral", "instrument": "GAD-7", "n": 1247,
      "response_rate": 0.629, "remission_rate": 0.313},
 )
-
-ROUTES = ("IV", "IM", "intranasal", "oral")
-STATUSES = ("completed", "cancelled", "no_show")
-ADVERSE_EVENTS = ("nausea", "vomiting", "dizziness", "dissociation", "headache", "elevated_bp",
-                  "sedation", "anxiety", "other")
-
 
 def alias_key(text: str) -> str:
     """How a header or a coded value is compared: case, spaces and punctuation ignored."""

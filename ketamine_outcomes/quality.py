@@ -48,7 +48,7 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str) -> pd.DataFrame:
           lambda run: mark([run[0] - 1, *run], "trend of 7"))
     for start in range(len(chart) - 2):
         window = range(start, start + 3)
-        for sign, beyond in ((1, lambda i: rates[i] > chart.inner_upper[i]), (-1, lambda i: rates[i] < chart.inner_lower[i])):
+        for beyond in (lambda i: rates[i] > chart.inner_upper[i], lambda i: rates[i] < chart.inner_lower[i]):
             hits = [i for i in window if beyond(i)]
             if len(hits) >= 2:
                 mark(hits, "2 of 3 near a limit")

@@ -3,6 +3,7 @@
 -- cohort['min_baseline'] (e.g. PHQ-9 >= 10 for moderate or worse); with a minimum set, series with
 -- no baseline on that instrument are left out. cohort_series: the series whose attributes match
 -- (macros.sql, in_cohort) and that meet the minimum, with the baseline of `instrument_name`.
+-- cohort_sessions: the completed sessions of those series.
 create or replace macro meets_min_baseline(cohort, series) as
     cohort['min_baseline'] is null or series in (
         select series_id from int_baselines
@@ -19,3 +20,8 @@ left join int_baselines as baselines
 where in_cohort(cohort, series.site, series.route, series.indication, series.clinician_id, series.age_band,
                 series.sex, series.series_number, series.start_date)
     and meets_min_baseline(cohort, series.series_id);
+
+create or replace macro cohort_sessions(cohort) as table
+select series_sessions.*
+from int_series_sessions as series_sessions
+join cohort_series(cohort, null) as cohort using (patient_id, series_number);

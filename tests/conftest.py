@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes import metrics, store
-from ketamine_outcomes.ingest import ingest_file
+from ketamine_outcomes import store
+from ketamine_outcomes.ingest import ingest_file, ingest_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -77,12 +77,8 @@ def table_snapshot(con) -> dict:
 def sample_db(tmp_path_factory) -> Path:
     """The synthetic sample clinic ingested once into a database file, shared read-only by the session."""
     path = tmp_path_factory.mktemp("sample") / "clinic.duckdb"
-    con = store.connect(path)
-    for file in SAMPLE_FILES:
-        result = ingest_file(con, file)
+    for result in ingest_files(path, SAMPLE_FILES):
         assert result.refused is None and result.rows_rejected == 0, result.summary()
-    metrics.build(con)
-    con.close()
     return path
 
 

@@ -4,14 +4,8 @@
 -- Compare with the Spravato label (dissociation 41%, dizziness 29%, nausea 28% per esketamine arm).
 with
 
-cohort as (
-    select * from cohort_series($cohort, null)
-),
-
 sessions as (
-    select series_sessions.*
-    from int_series_sessions as series_sessions
-    join cohort using (patient_id, series_number)
+    select * from cohort_sessions($cohort)
 ),
 
 events as (

@@ -3,14 +3,8 @@
 -- monitoring; 180 is the usual threshold to hold a dose).
 with
 
-cohort as (
-    select * from cohort_series($cohort, null)
-),
-
 sessions as (
-    select series_sessions.*
-    from int_series_sessions as series_sessions
-    join cohort using (patient_id, series_number)
+    select * from cohort_sessions($cohort)
 ),
 
 final as (
