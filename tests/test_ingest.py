@@ -51,7 +51,7 @@ def test_adverse_event_aliases(load, con):
         (["dizziness", "elevated_bp", "nausea"],), ([],)]
 
 
-@pytest.mark.parametrize("text", ["PHQ-9", "phq9", "PHQ 9", "Phq-9"])
+@pytest.mark.parametrize("text", ["PHQ-9", "phq9", "PHQ 9", "Phq-9", "PHQ-9 Total Score", "phq9_total"])
 def test_instrument_aliases(load, con, text):
     load("o.csv", f"patient_id,assessment_day,instrument,score\nP1,0,{text},14\n")
     assert rows(con, "select instrument, score from assessments") == [("PHQ-9", 14)]

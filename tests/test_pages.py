@@ -191,3 +191,18 @@ def test_minimum_baseline_keeps_the_overview_filled(clinic_db, monkeypatch):
     assert 0 < activity.n_series < expected(clinic_db, metrics.activity).iloc[0].n_series
     assert app.metric[0].value == f"{int(activity.n_series):,}"
     assert not app.warning
+
+
+def test_quality_review_explains_exports_without_dates(tmp_path, monkeypatch, export):
+    db = tmp_path / "days.duckdb"
+    sessions = export("s.csv", "patient_id,session_day,route\n" + "\n".join(
+        f"P{p},{d}" + ",IV" for p in range(12) for d in (0, 2, 4, 7, 9, 11)) + "\nP99,200,IV\n")
+    outcomes = export("o.csv", "patient_id,assessment_day,instrument,score\n" + "\n".join(
+        f"P{p},0,PHQ-9,20\nP{p},14,PHQ-9,{8 if p % 2 else 15}" for p in range(12)) + "\n")
+    from ketamine_outcomes.ingest import ingest_files
+    ingest_files(db, [sessions, outcomes])
+    app = open_app(db, monkeypatch, "quality_review")
+    assert not app.exception
+    assert "day offsets instead of dates" in app.info[0].value
+    app.switch_page("app_pages/overview.py").run()
+    assert app.metric[0].value == "13" and not app.exception  # 12 patients plus P99

@@ -11,7 +11,12 @@ PERIODS = {"month": "start_month", "quarter": "start_quarter"}
 period = st.radio("One point per", list(PERIODS), horizontal=True, key="quality_period",
                   help="Smaller clinics score few series a month; quarters keep points above the suppression limit.")
 monthly = data.mart("cohort_comparison", instrument=view.instrument, by=PERIODS[period], cohort=view.cohort)
+undated = monthly[monthly.group_value == "unknown"]
 monthly = monthly[monthly.group_value != "unknown"]
+if monthly.empty and not undated.empty:
+    st.info("These series come from exports with day offsets instead of dates, so they cannot be placed in "
+            "calendar months. A monthly review needs dated exports (a limited data set under a data use agreement).")
+    st.stop()
 if monthly.empty:
     ui.nothing_selected()
     st.stop()

@@ -33,9 +33,12 @@ day_values as (
 ),
 
 instrument_values as (
+    -- "PHQ-9 Total Score" and "GAD7 total" name the instrument as the wide form's columns do.
     select texts.instrument_text, instruments.instrument, instruments.min_score, instruments.max_score,
     from (select distinct instrument_text from cleaned) as texts
-    left join aliases as names on names.kind = 'instrument' and names.alias_key = alias_key(texts.instrument_text)
+    left join aliases as names
+        on names.kind = 'instrument'
+        and names.alias_key = regexp_replace(alias_key(texts.instrument_text), '(totalscore|total|score|sum)$', '')
     left join instruments on instruments.instrument = names.value
 ),
 
