@@ -147,8 +147,10 @@ def _dashboard(args) -> int:
               file=sys.stderr)
         return 1
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    print(f"Dashboard on http://localhost:{args.port} (database {db})")
+               "--server.address", args.address, "--server.headless", "true",
+               "--browser.gatherUsageStats", "false"]
+    print(f"Dashboard on http://{'localhost' if args.address == '127.0.0.1' else args.address}:{args.port} "
+          f"(database {db})")
     return subprocess.call(command, env={**os.environ, "KETAMINE_OUTCOMES_DB": str(db)})
 
 
@@ -198,6 +200,9 @@ def parser() -> argparse.ArgumentParser:
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=int, default=8501)
+    sub.add_argument("--address", default="127.0.0.1",
+                     help="interface to serve on; the default keeps patient-level pages on this machine "
+                          "(0.0.0.0 shares them with the network)")
     return top
 
 

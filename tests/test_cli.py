@@ -58,3 +58,8 @@ def test_weekly_json_is_the_stable_contract_scripts_read(tmp_path, export):
         "remitters": 0}
     south = json.loads(cli("weekly", "--db", db, "--site", "South", "--json").stdout)
     assert south[1]["n_scored"] == 2
+
+
+def test_dashboard_serves_this_machine_only_by_default():
+    from ketamine_outcomes.cli import parser
+    assert parser().parse_args(["dashboard"]).address == "127.0.0.1"
