@@ -139,6 +139,27 @@ def _mart(args) -> int:
     return 0
 
 
+def _settings(args) -> int:
+    con = store.connect(args.db, wait_seconds=120)
+    if args.action in ("set", "reset"):
+        known = [r[0] for r in con.execute("select name from default_settings").fetchall()]
+        if args.name not in known:
+            print(f"unknown setting {args.name!r}; settings: {', '.join(sorted(known))}", file=sys.stderr)
+            return 2
+        if args.action == "set":
+            if args.value is None:
+                print("set needs a value", file=sys.stderr)
+                return 2
+            con.execute("insert or replace into setting_overrides values ($name, $value)",
+                        {"name": args.name, "value": args.value})
+        else:
+            con.execute("delete from setting_overrides where name = $name", {"name": args.name})
+        metrics.ensure_built(con)  # the metric tables follow the new definition
+    frame = con.execute("select name, value, default_value, description from settings order by name").df()
+    _print_table(frame, args.json)
+    return 0
+
+
 def _dashboard(args) -> int:
     entry = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     db = Path(args.db).resolve()
@@ -197,6 +218,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("name", choices=metrics.MARTS)
     sub.add_argument("--by", default="all", help="split for cohort_comparison and adverse_events")
     cohort_options(sub)
+
+    sub = command("settings", _settings, "List the settings in force, or change one (the metrics are rebuilt).")
+    sub.add_argument("action", nargs="?", default="list", choices=("list", "set", "reset"))
+    sub.add_argument("name", nargs="?")
+    sub.add_argument("value", nargs="?", type=float)
+    sub.add_argument("--json", action="store_true")
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=int, default=8501)

@@ -63,3 +63,23 @@ def test_weekly_json_is_the_stable_contract_scripts_read(tmp_path, export):
 def test_dashboard_serves_this_machine_only_by_default():
     from ketamine_outcomes.cli import parser
     assert parser().parse_args(["dashboard"]).address == "127.0.0.1"
+
+
+def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    sessions = export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP1,61,IV\n")
+    assert cli("ingest", sessions, "--db", db).returncode == 0
+
+    def series_count():
+        run = cli("mart", "activity", "--db", db, "--json")
+        return json.loads(run.stdout)[0]["n_series"]
+
+    assert series_count() == 2  # a 61-day gap starts a new series
+    changed = cli("settings", "set", "series_gap_days", "90", "--db", db, "--json")
+    gap = next(s for s in json.loads(changed.stdout) if s["name"] == "series_gap_days")
+    assert (gap["value"], gap["default_value"]) == (90.0, 60.0)
+    assert series_count() == 1
+    assert cli("settings", "reset", "series_gap_days", "--db", db).returncode == 0
+    assert series_count() == 2
+    refused = cli("settings", "set", "gap", "90", "--db", db)
+    assert refused.returncode == 2 and "unknown setting 'gap'" in refused.stderr
