@@ -18,7 +18,8 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "sessions": {
         "patient_id": PATIENT_ID,
         "session_date": ("sessiondate", "date", "treatmentdate", "visitdate", "servicedate", "infusiondate",
-                         "dosedate", "appointmentdate"),
+                         "dosedate", "appointmentdate", "dateofservice", "encounterdate", "sessiondatetime",
+                         "administrationdate", "treatmentdatetime", "appointmentdatetime"),
         "session_day": ("sessionday", "day", "studyday", "dayoffset", "treatmentday"),
         "route": ("route", "modality", "routeofadministration"),
         "status": ("status", "sessionstatus", "appointmentstatus", "visitstatus"),
@@ -34,7 +35,8 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "outcomes": {
         "patient_id": PATIENT_ID,
         "assessment_date": ("assessmentdate", "date", "surveydate", "administereddate", "completeddate",
-                            "completiondate", "visitdate"),
+                            "completiondate", "visitdate", "dateofassessment", "assessmentdatetime",
+                            "responsedate", "submitteddate", "encounterdate"),
         "assessment_day": ("assessmentday", "day", "studyday", "dayoffset"),
         "instrument": ("instrument", "measure", "questionnaire", "scale"),
         "score": ("score", "totalscore", "total", "value"),

@@ -122,8 +122,11 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "status": {
         "completed": ("completed", "complete", "done", "attended", "given", "administered"),
-        "cancelled": ("cancelled", "canceled", "cancel", "cancellation"),
-        "no_show": ("no_show", "no show", "noshow", "dna", "did not attend", "missed"),
+        "cancelled": ("cancelled", "canceled", "cancel", "cancellation", "cancelled by patient",
+                      "cancelled by clinic", "canceled by patient", "canceled by clinic", "patient cancelled",
+                      "clinic cancelled", "late cancel", "late cancellation", "late cancelled"),
+        "no_show": ("no_show", "no show", "noshow", "dna", "did not attend", "missed", "no show no call",
+                    "missed appointment"),
     },
     "adverse_event": {
         "nausea": ("nausea", "nauseous"),

@@ -6,12 +6,12 @@ create or replace macro alias_key(v) as regexp_replace(lower(v), '[^a-z0-9]', ''
 -- Empty and blank cells are missing values.
 create or replace macro clean(v) as nullif(trim(v), '');
 
--- ISO YYYY-MM-DD (a time after it is ignored); MM/DD/YYYY only when style = 'us'.
+-- ISO YYYY-MM-DD; MM/DD/YYYY only when style = 'us'. A time after either is ignored.
 create or replace macro parse_date(v, style) as case
     when regexp_matches(v, '^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$')
         then try_strptime(regexp_extract(v, '^\d{4}-\d{1,2}-\d{1,2}'), '%Y-%m-%d')::date
-    when style = 'us' and regexp_matches(v, '^\d{1,2}/\d{1,2}/\d{4}$')
-        then try_strptime(v, '%m/%d/%Y')::date
+    when style = 'us' and regexp_matches(v, '^\d{1,2}/\d{1,2}/\d{4}([ T].*)?$')
+        then try_strptime(regexp_extract(v, '^\d{1,2}/\d{1,2}/\d{4}'), '%m/%d/%Y')::date
 end;
 
 -- Whole numbers; "12.0" (as spreadsheets write them) counts, "12.5" does not.

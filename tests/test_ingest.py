@@ -38,6 +38,7 @@ def test_route_aliases(load, con, text, route):
 @pytest.mark.parametrize("text, status", [
     ("", "completed"), ("Completed", "completed"), ("cancelled", "cancelled"), ("Canceled", "cancelled"),
     ("no_show", "no_show"), ("No Show", "no_show"), ("no-show", "no_show"),
+    ("Cancelled by patient", "cancelled"), ("Late cancel", "cancelled"), ("DNA", "no_show"),
 ])
 def test_status_aliases_and_empty_means_completed(load, con, text, status):
     load("s.csv", f"patient_id,session_day,route,status\nP1,0,IV,{text}\n")
@@ -105,6 +106,12 @@ def test_iso_dates_and_day_offsets_give_days(load, con):
 
 def test_us_dates_are_read_when_unambiguous(load, con):
     result = load("s.csv", "patient_id,session_date,route\nP1,03/04/2024,IV\nP1,03/14/2024,IV\n")
+    assert (result.date_style, result.rows_inserted) == ("us", 2)
+    assert rows(con, "select session_date::varchar from sessions order by 1") == [("2024-03-04",), ("2024-03-14",)]
+
+
+def test_us_dates_with_a_time_and_other_date_column_names(load, con):
+    result = load("s.csv", "patient_id,Date of Service,route\nP1,03/04/2024 10:30,IV\nP1,03/14/2024 09:00 AM,IV\n")
     assert (result.date_style, result.rows_inserted) == ("us", 2)
     assert rows(con, "select session_date::varchar from sessions order by 1") == [("2024-03-04",), ("2024-03-14",)]
 

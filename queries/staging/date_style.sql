@@ -8,7 +8,7 @@ with
 slash_dates as (
     select
         try_cast(split_part(clean(date_text), '/', 1) as integer) as first_part,
-        try_cast(split_part(clean(date_text), '/', 2) as integer) as second_part,
+        try_cast(regexp_extract(split_part(clean(date_text), '/', 2), '^\d+') as integer) as second_part,
     from raw_export
     where clean(date_text) like '%/%/%'
 ),
