@@ -120,6 +120,14 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "intranasal": ("intranasal", "in", "nasal", "esketamine", "spravato", "esketamine nasal spray"),
         "oral": ("oral", "sublingual", "sl", "po", "troche", "rdt", "at-home sublingual", "oral ketamine"),
     },
+    # Words that name a route inside a longer text ("Ketamine infusion (IV)", "Spravato 84mg"), used
+    # when no alias matches the whole text and exactly one route's words appear in it.
+    "route_word": {
+        "IV": ("iv", "intravenous", "infusion"),
+        "IM": ("im", "intramuscular"),
+        "intranasal": ("intranasal", "nasal", "esketamine", "spravato"),
+        "oral": ("oral", "sublingual", "troche", "rdt", "lozenge"),
+    },
     "status": {
         "completed": ("completed", "complete", "done", "attended", "given", "administered"),
         "cancelled": ("cancelled", "canceled", "cancel", "cancellation", "cancelled by patient",

@@ -29,10 +29,18 @@ def test_sessions_export_stores_each_field(load, con):
     ("IV", "IV"), ("ketamine IV", "IV"), ("Intravenous", "IV"), ("IM", "IM"), ("intramuscular", "IM"),
     ("esketamine", "intranasal"), ("Spravato", "intranasal"), ("intranasal", "intranasal"),
     ("sublingual", "oral"), ("Oral", "oral"),
+    ("Ketamine Infusion (IV)", "IV"), ("Spravato 84mg", "intranasal"), ("IM ketamine 0.75 mg/kg", "IM"),
+    ("at-home sublingual troche", "oral"),
 ])
 def test_route_aliases(load, con, text, route):
     load("s.csv", f"patient_id,session_day,route\nP1,0,{text}\n")
     assert rows(con, "select route from sessions") == [(route,)]
+
+
+@pytest.mark.parametrize("text", ["IV/IM", "ketamine", "infusion or nasal spray"])
+def test_a_route_text_naming_no_route_or_two_is_rejected(load, con, text):
+    result = load("s.csv", f"patient_id,session_day,route\nP1,0,{text}\n")
+    assert result.rows_rejected == 1 and result.rejects.reason[0].startswith("unknown route")
 
 
 @pytest.mark.parametrize("text, status", [

@@ -42,10 +42,26 @@ day_values as (
     from (select distinct day_text from cleaned)
 ),
 
+route_texts as (
+    select distinct route_text, regexp_split_to_array(lower(route_text), '[^a-z0-9]+') as words,
+    from cleaned
+),
+
+route_by_word as (
+    -- The one route whose words appear in the text; a text naming two routes ("IV/IM") gets none.
+    select route_texts.route_text, min(aliases.value) as route,
+    from route_texts
+    join aliases on aliases.kind = 'route_word' and list_contains(route_texts.words, aliases.alias_key)
+    group by route_texts.route_text
+    having count(distinct aliases.value) = 1
+),
+
 route_values as (
-    select texts.route_text, aliases.value as route,
-    from (select distinct route_text from cleaned) as texts
-    left join aliases on aliases.kind = 'route' and aliases.alias_key = alias_key(texts.route_text)
+    -- An alias of the whole text first ("ketamine IV", "Spravato"), else a route word.
+    select route_texts.route_text, coalesce(exact.value, route_by_word.route) as route,
+    from route_texts
+    left join aliases as exact on exact.kind = 'route' and exact.alias_key = alias_key(route_texts.route_text)
+    left join route_by_word using (route_text)
 ),
 
 status_values as (
