@@ -17,7 +17,7 @@ from ketamine_outcomes.metrics import Cohort
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
-CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 1, "quality_review": 1, "safety": 2}
+CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "quality_review": 1, "safety": 2}
 COUNT_COLUMNS = ("n_scored", "n_paired", "responders", "remitters", "n_series", "n_evaluable", "n_events",
                  "n_sessions", "n_measured", "n_peaks_180")
 
@@ -206,3 +206,14 @@ def test_quality_review_explains_exports_without_dates(tmp_path, monkeypatch, ex
     assert "day offsets instead of dates" in app.info[0].value
     app.switch_page("app_pages/overview.py").run()
     assert app.metric[0].value == "13" and not app.exception  # 12 patients plus P99
+
+
+def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "compare")
+    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="site")
+    lines = [t["name"] for t in chart_traces(app, 1) if t.get("mode") == "lines+markers+text"]
+    assert lines == rates[rates.n_scored >= 11].group_value.tolist()
+    northside = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=("Northside",)))
+    line = next(t for t in chart_traces(app, 1) if t.get("name") == "Northside")
+    visible = northside[northside.n_scored >= 11]
+    assert list(line["x"]) == visible.week.tolist()

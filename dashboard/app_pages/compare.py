@@ -1,15 +1,21 @@
 """Compare cohorts: a funnel plot of end-of-induction response by site or clinician (not a league
 table), and side-by-side numbers."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from dashboard import charts, data, suppress, ui
 from ketamine_outcomes import quality
+from ketamine_outcomes.definitions import INSTRUMENTS
 
 view = ui.page("Compare cohorts", "Do sites, clinicians or routes differ by more than chance? "
                                   "Points outside the funnel's limits deserve a closer look.")
 BY = {"site": "site", "clinician": "clinician", "route": "route", "indication": "indication", "age band": "age_band",
       "sex": "sex", "series number": "series_number", "start quarter": "start_quarter"}
+# The cohort filter that selects one group of each dimension, for side-by-side trajectories.
+FILTER_OF = {"site": "sites", "clinician": "clinicians", "route": "routes", "indication": "indications",
+             "age_band": "age_bands", "sex": "sexes"}
 by = st.selectbox("Compare by", list(BY), key="compare_by")
 rates = data.mart("cohort_comparison", instrument=view.instrument, by=BY[by], cohort=view.cohort)
 if rates.empty:
@@ -33,3 +39,18 @@ table = suppress.for_table(rates, "cohort_comparison", view.min_cell)
 st.dataframe(table[["group_value", "n_series", "n_evaluable", "n_scored", "responders", "response_rate",
                     "remitters", "remission_rate", "itt_response_rate", "itt_remission_rate"]],
              hide_index=True, key="compare_table")
+
+if BY[by] in FILTER_OF:
+    st.subheader(f"{view.instrument} trajectories by {by}")
+    lines = {
+        group: suppress.for_chart(
+            data.mart("weekly_outcomes", instrument=view.instrument,
+                      cohort=replace(view.cohort, **{FILTER_OF[BY[by]]: (group,)})),
+            "weekly_outcomes", view.min_cell)
+        for group in visible.group_value
+    }
+    bands = data.table("select * from severity_bands order by band_min")
+    ui.filters_line(view)
+    st.plotly_chart(charts.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
+                                      INSTRUMENTS[view.instrument].max_score), key="compare_trajectories")
+    st.caption("One line per group shown in the funnel; groups with a suppressed n are left out.")
