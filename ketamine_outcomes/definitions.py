@@ -17,8 +17,7 @@ class Instrument:
     max_score: int
     remission_max: int  # remission when score <= this
     remission_label: str
-    reliable_change: int | None  # points; None: Jacobson-Truax when a reliability is configured
-    reliability: float | None  # test-retest r for the Jacobson-Truax index
+    reliable_change: int | None  # points; None: Jacobson-Truax when the setting reliability_<key> is above 0
     bands: tuple[tuple[int, str], ...]  # (lowest score of the band, label)
     source: str
 
@@ -27,26 +26,26 @@ INSTRUMENTS: dict[str, Instrument] = {
     i.name: i
     for i in (
         Instrument(
-            "PHQ-9", "phq9", 0, 27, 4, "< 5", 6, None,
+            "PHQ-9", "phq9", 0, 27, 4, "< 5", 6,
             ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe")),
             "Kroenke 2001 (bands); remission < 5; reliable change 6 points (NHS Talking Therapies)",
         ),
         Instrument(
-            "GAD-7", "gad7", 0, 21, 4, "< 5", 4, None,
+            "GAD-7", "gad7", 0, 21, 4, "< 5", 4,
             ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")),
             "Spitzer 2006 (bands); remission < 5; reliable change 4 points (NHS Talking Therapies)",
         ),
         Instrument(
-            "PCL-5", "pcl5", 0, 80, 32, "< 33 (below the probable-PTSD cut-off)", 10, None,
+            "PCL-5", "pcl5", 0, 80, 32, "< 33 (below the probable-PTSD cut-off)", 10,
             ((0, "below cut-off"), (33, "probable PTSD")),
             "National Center for PTSD: probable PTSD at 31-33; 10 points clinically meaningful",
         ),
         Instrument(
-            "MADRS", "madrs", 0, 60, 10, "<= 10", None, None, (),
+            "MADRS", "madrs", 0, 60, 10, "<= 10", None, (),
             "Remission <= 10 (esketamine trials used <= 12)",
         ),
         Instrument(
-            "QIDS-SR16", "qidssr16", 0, 27, 5, "<= 5", None, None,
+            "QIDS-SR16", "qidssr16", 0, 27, 5, "<= 5", None,
             ((0, "none"), (6, "mild"), (11, "moderate"), (16, "severe"), (21, "very severe")),
             "Rush 2003 (bands); remission <= 5",
         ),
@@ -87,6 +86,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("min_cell_size", 11,
                 "Counts from 1 to (this - 1), and rates built on them, are suppressed in anything shown to a meeting. 0 turns it off.",
                 "CMS cell-size suppression policy (1-10 never shown); PCORnet uses 11"),
+        Setting("reliability_madrs", 0,
+                "Test-retest reliability r of MADRS for the Jacobson-Truax reliable change index; 0: not configured.",
+                "Jacobson & Truax 1991; take r from a published study of the clinic's population"),
+        Setting("reliability_qidssr16", 0,
+                "Test-retest reliability r of QIDS-SR16 for the Jacobson-Truax reliable change index; 0: not configured.",
+                "Jacobson & Truax 1991; take r from a published study of the clinic's population"),
         Setting("phq9_caseness", 10, "NHS Talking Therapies caseness: PHQ-9 >= 10.", "NHS Talking Therapies manual"),
         Setting("gad7_caseness", 8, "NHS Talking Therapies caseness: GAD-7 >= 8.", "NHS Talking Therapies manual"),
     )

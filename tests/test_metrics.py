@@ -146,8 +146,9 @@ def test_reliable_change_from_jacobson_truax_when_a_reliability_is_configured(cl
     # MADRS has no points threshold; with r = 0.75 and baselines 20 and 30 (SD 7.07), the threshold
     # is 1.96 * sqrt(2) * 7.07 * sqrt(0.25) = 9.8 points.
     con = clinic("P1,0\nP2,0", "P1,0,MADRS,20\nP1,7,MADRS,10\nP2,0,MADRS,30\nP2,7,MADRS,21")
-    con.execute("update instruments set reliability = 0.75 where instrument = 'MADRS'")
-    metrics.build(con)
+    assert table(con, "select is_reliable_improvement from int_weekly_scores") == [(None,), (None,)]
+    con.execute("insert or replace into setting_overrides values ('reliability_madrs', 0.75)")
+    metrics.ensure_built(con)
     assert table(con, "select series_id, is_reliable_improvement from int_weekly_scores order by 1") == [
         ("P1#1", True), ("P2#1", False)]
 

@@ -5,7 +5,8 @@
 -- Response: baseline > 0 and score <= setting('response_fraction') (0.5) x baseline.
 -- Remission: score <= the instrument's remission_max (PHQ-9 < 5, GAD-7 < 5, PCL-5 < 33, MADRS <= 10,
 -- QIDS-SR16 <= 5). Reliable change: instruments.reliable_change points (PHQ-9 6, GAD-7 4, PCL-5 10),
--- else the Jacobson-Truax threshold 1.96 x sqrt(2) x SD(baselines) x sqrt(1 - reliability).
+-- else the Jacobson-Truax threshold 1.96 x sqrt(2) x SD(baselines) x sqrt(1 - r), with r the setting
+-- reliability_<instrument key> when it is above 0 (Jacobson & Truax 1991).
 -- Each row carries its series' cohort attributes, so the weekly marts filter without a join.
 with
 
@@ -37,7 +38,9 @@ reliable_change as (
         instruments.remission_max,
         coalesce(
             instruments.reliable_change::double,
-            1.96 * sqrt(2) * baseline_spread.sd_baseline * sqrt(1 - instruments.reliability)
+            case when setting('reliability_' || instruments.key) > 0
+                then 1.96 * sqrt(2) * baseline_spread.sd_baseline * sqrt(1 - setting('reliability_' || instruments.key))
+            end
         ) as reliable_change_points,
     from instruments
     left join baseline_spread using (instrument)
