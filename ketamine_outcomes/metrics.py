@@ -15,7 +15,7 @@ INTERMEDIATE = ("series_sessions", "treatment_series", "series_assessments", "ba
                 "end_of_induction")
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
-         "severity_transitions", "coverage")
+         "severity_transitions", "coverage", "response_timing")
 # Marts that take no instrument.
 WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage")
 COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "series_number",
@@ -144,3 +144,7 @@ def severity_transitions(con, instrument: str, cohort: Cohort | None = None) -> 
 def coverage(con, cohort: Cohort | None = None) -> pd.DataFrame:
     """What the database holds; not filtered by cohort (the argument is accepted for a uniform call)."""
     return store.query(con, "marts/coverage")
+
+
+def response_timing(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "response_timing", instrument, cohort)

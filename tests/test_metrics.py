@@ -301,3 +301,16 @@ def test_minimum_baseline_filters_marts_that_chart_no_instrument(clinic):
     gad7 = metrics.weekly_outcomes(con, "GAD-7", moderate).set_index("week")
     assert gad7.loc[1, "n_scored"] == 1 and gad7.loc[1, "mean_score"] == 4
     assert metrics.weekly_outcomes(con, "GAD-7").set_index("week").loc[1, "n_scored"] == 3
+
+
+def test_response_timing_counts_statuses_and_first_response_weeks(clinic):
+    five = "\n".join(f"P2,{d}" for d in (0, 2, 4, 7, 9))
+    con = clinic(SIX_SESSIONS + "\n" + five + "\nP3,0\nP9,200",
+                 "P1,0,PHQ-9,20\nP1,7,PHQ-9,12\nP1,14,PHQ-9,9\nP1,21,PHQ-9,3\nP2,0,PHQ-9,20\nP2,7,PHQ-9,8")
+    timing = metrics.response_timing(con, "PHQ-9")
+    statuses = dict(timing[timing.measure == "end_status"][["value", "n_series"]].values.tolist())
+    assert statuses == {"remission": 1, "not reached": 1, "no baseline": 2}
+    weeks = dict(timing[timing.measure == "first_response_week"][["value", "n_series"]].values.tolist())
+    assert weeks == {"1": 1, "2": 1}
+    summary = metrics.series_summary(con, "PHQ-9")
+    assert summary.end_status.value_counts().to_dict() == statuses

@@ -32,14 +32,14 @@ if not transitions.empty:
                                             view.instrument), key="response_transitions")
     ui.suppression_note(suppress.suppressed(transitions, "severity_transitions", view.min_cell), view)
 
+timing = data.mart("response_timing", instrument=view.instrument, cohort=view.cohort)
+first = timing[timing.measure == "first_response_week"].assign(week=lambda t: t.value.astype(int))
 st.subheader("Time to first response")
 ui.filters_line(view)
-first = summary.first_response_week.dropna().astype(int).value_counts().sort_index()
-first = first.rename_axis("week").reset_index(name="n_series")
 st.plotly_chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell)),
                 key="response_time_to_response")
 ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
 
 st.subheader("End-of-induction status")
-status = summary.end_status.value_counts().rename_axis("end_status").reset_index(name="n_series")
+status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
 st.dataframe(suppress.for_table(status, "series_counts", view.min_cell), hide_index=True, key="response_status")

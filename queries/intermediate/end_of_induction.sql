@@ -5,6 +5,8 @@
 -- after induction). A series that never reaches that session has no score and, in the
 -- intention-to-treat view, counts as not responding. A series is evaluable once its window has
 -- closed (or it dropped out): only evaluable series enter the intention-to-treat denominator.
+-- end_status: remission, response, no response, no score (reached the induction's end but not
+-- scored in its window) or not reached (fewer completed sessions than the induction).
 with
 
 series as (
@@ -36,7 +38,7 @@ in_window as (
     group by placed.series_id, placed.instrument
 ),
 
-final as (
+scored as (
     select
         baselines.series_id,
         baselines.instrument,
@@ -53,6 +55,19 @@ final as (
     join series using (series_id)
     join instruments using (instrument)
     left join in_window using (series_id, instrument)
+),
+
+final as (
+    select
+        *,
+        case
+            when not reached_induction_end then 'not reached'
+            when end_score is null then 'no score'
+            when is_remission then 'remission'
+            when is_response then 'response'
+            else 'no response'
+        end as end_status,
+    from scored
 )
 
 select * from final

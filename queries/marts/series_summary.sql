@@ -3,7 +3,7 @@
 -- (last - baseline) / baseline as a fraction; end_status is the end-of-induction result
 -- (int_end_of_induction): remission, response, no response, no score (reached the induction's end
 -- but was not scored in its window), not reached (fewer completed sessions than the induction), or
--- no baseline. Dropped out: fewer completed sessions than the induction and none in the last
+-- no baseline (int_end_of_induction defines them). Dropped out: fewer completed sessions than the induction and none in the last
 -- setting('dropout_quiet_days') days of the data.
 with
 
@@ -49,14 +49,7 @@ final as (
         case when cohort.baseline_score > 0
             then (per_series.last_score - cohort.baseline_score) / cohort.baseline_score end as pct_change,
         end_of_induction.end_score,
-        case
-            when cohort.baseline_score is null then 'no baseline'
-            when not end_of_induction.reached_induction_end then 'not reached'
-            when end_of_induction.end_score is null then 'no score'
-            when end_of_induction.is_remission then 'remission'
-            when end_of_induction.is_response then 'response'
-            else 'no response'
-        end as end_status,
+        coalesce(end_of_induction.end_status, 'no baseline') as end_status,
         case when end_of_induction.end_score is not null and cohort.baseline_score > 0
             then (end_of_induction.end_score - cohort.baseline_score) / cohort.baseline_score end as end_pct_change,
         per_series.first_response_week,
