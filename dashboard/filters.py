@@ -45,9 +45,8 @@ def sidebar() -> None:
         st.multiselect("Sex", _options("sex"), key="filters_sexes")
         st.checkbox("First series only", key="filters_first_series_only",
                     help="Leave out re-inductions (a patient's second and later series).")
-        extent = data.table("select min(start_date) as first, max(start_date) as last from int_treatment_series")
-        first, last = extent["first"].iloc[0], extent["last"].iloc[0]
-        if first is not None and first == first:
+        first, last = _start_extent()
+        if first is not None:
             st.date_input("Series started between", value=(first, last), min_value=first, max_value=last,
                           key="filters_start_range")
         st.number_input("Minimum baseline score", min_value=0, max_value=80, value=0, step=1,
@@ -68,9 +67,8 @@ def current() -> View:
     state = st.session_state
     start_range = state.get("filters_start_range") or ()
     start_from, start_to = (tuple(start_range) + (None, None))[:2] if start_range else (None, None)
-    extent = data.table("select min(start_date) as first, max(start_date) as last from int_treatment_series")
     # The full default range is "no filter": series from day-offset exports have no date.
-    if (start_from, start_to) == (_as_date(extent["first"].iloc[0]), _as_date(extent["last"].iloc[0])):
+    if (start_from, start_to) == _start_extent():
         start_from = start_to = None
     cohort = Cohort(
         sites=tuple(state.get("filters_sites", ())), routes=tuple(state.get("filters_routes", ())),
@@ -85,6 +83,12 @@ def current() -> View:
     if meeting:
         min_cell = max(min_cell, MEETING_MIN_CELL)
     return View(state.get("filters_instrument", "PHQ-9"), cohort, meeting, min_cell)
+
+
+def _start_extent() -> tuple[date | None, date | None]:
+    """The first and last series start dates (None for exports with day offsets)."""
+    extent = data.table("select min(start_date) as first, max(start_date) as last from int_treatment_series")
+    return _as_date(extent["first"].iloc[0]), _as_date(extent["last"].iloc[0])
 
 
 def _as_date(value) -> date | None:
