@@ -98,16 +98,15 @@ class FileScan:
     size: int
     header: str
     encoding: str
-    blank_lines: list[int]
+    lines: int  # as an editor counts them, header included
 
 
 def scan_file(path: Path) -> FileScan:
-    """One pass over the bytes: checksum, header line, encoding and the blank lines DuckDB skips."""
+    """One pass over the bytes: checksum, header line, encoding and number of lines."""
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     encoding = "utf-8"
-    blank: set[int] = set()
-    line, tail, first = 1, b"", b""
+    first, newlines, last = b"", 0, b""
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 24), b""):
             digest.update(chunk)
@@ -118,6 +117,20 @@ def scan_file(path: Path) -> FileScan:
                     encoding = "latin-1"  # what spreadsheet exports on Windows write instead
             if not first:
                 first = chunk[: chunk.find(b"\n") + 1 or None]
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    header = first.rstrip(b"\r\n").decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, newlines + (last not in (b"\n", b"")))
+
+
+def _blank_lines(path: Path) -> list[int]:
+    """The numbers of the blank lines (DuckDB skips them; the lines after them keep their numbers).
+    A second pass over the bytes, only for the few files that need it: searching for blank lines costs
+    more than the checksum."""
+    blank: set[int] = set()
+    line, tail = 1, b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
             buf = tail + chunk
             if b"\n\n" in buf or b"\n\r\n" in buf:
                 start_line = line - tail.count(b"\n")
@@ -125,8 +138,7 @@ def scan_file(path: Path) -> FileScan:
                     blank.add(start_line + buf.count(b"\n", 0, m.start()) + 1)
             line += chunk.count(b"\n")
             tail = buf[-2:]
-    header = first.rstrip(b"\r\n").decode("utf-8-sig" if encoding == "utf-8" else encoding)
-    return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, sorted(blank))
+    return sorted(blank)
 
 
 def _is_zip(key: str) -> bool:
@@ -201,8 +213,11 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int)
         {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding},
     )
     rejected = [r[0] for r in con.execute(f"select distinct line from {errors}").fetchall()]
-    excluded = sorted(set(rejected) | set(scan.blank_lines))
     (n_rows,) = con.execute("select count(*) from raw_file").fetchall()[0]
+    # Every line after the header is a row or a rejected line, unless some are blank (or a quoted value
+    # spans lines, when the search finds no blank line).
+    blank = [] if n_rows + len(rejected) == scan.lines - 1 else _blank_lines(path)
+    excluded = sorted(set(rejected) | set(blank))
     if not excluded:
         con.execute("create or replace temp view raw_export_positional as "
                     "select rowid + 2 as line_number, * from raw_file")
@@ -301,6 +316,15 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
         "from ranked where nth > 1 and not same_as_first",
         {"batch": batch_id, "key_label": key_label},
     )
+    (same_as_first,) = con.execute("select count(*) from ranked where nth > 1 and same_as_first").fetchall()[0]
+    (stored_rows,) = con.execute(f"select count(*) from {table}").fetchall()[0]
+    if not stored_rows:
+        # Nothing stored yet (a network's first load): every first line of a key is new, and nothing is
+        # compared or copied on the way in.
+        (inserted,) = con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number) "
+                                  f"select {key_list}, {value_list}, $batch, line_number from ranked where nth = 1",
+                                  {"batch": batch_id}).fetchall()[0]
+        return {"rows_inserted": inserted, "rows_replaced": 0, "rows_duplicate": same_as_first}
     on_key = " and ".join(f"stored.{k} = incoming.{k}" for k in keys)
     incoming_values = ", ".join(f"incoming.{v}" for v in values)
     stored_values = ", ".join(f"stored.{v}" for v in values)
@@ -330,10 +354,9 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
                 {"batch": batch_id})
     new, replaced, duplicate = con.execute(
         "select count(*) filter (where action = 'new'), count(*) filter (where action = 'replace'), "
-        "count(*) filter (where action = 'duplicate') + (select count(*) from ranked where nth > 1 and same_as_first) "
-        "from classified"
+        "count(*) filter (where action = 'duplicate') from classified"
     ).fetchall()[0]
-    return {"rows_inserted": new, "rows_replaced": replaced, "rows_duplicate": duplicate}
+    return {"rows_inserted": new, "rows_replaced": replaced, "rows_duplicate": duplicate + same_as_first}
 
 
 def ingest_file(

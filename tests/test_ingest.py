@@ -207,6 +207,13 @@ def test_malformed_lines_are_rejected_with_their_line_numbers_around_a_blank_lin
         "line has fewer fields than the header", "line has more fields than the header"]
     assert rows(con, "select patient_id, line_number from sessions order by 1") == [("P1", 2), ("P4", 6)]
 
+def test_line_numbers_stay_right_after_windows_blank_lines_and_without_a_final_newline(load, con):
+    result = load("s.csv", "patient_id,session_day,route\r\nP1,0,IV\r\n\r\n\r\nP2,1,XX\r\nP3,2,IM")
+    assert (result.rows_read, result.rows_inserted) == (3, 2)
+    assert result.rejects[["line_number", "value"]].values.tolist() == [[5, "XX"]]
+    assert rows(con, "select patient_id, line_number from sessions order by 1") == [("P1", 2), ("P3", 6)]
+
+
 
 def test_conflicting_lines_within_one_file_keep_the_first(load, con):
     result = load("o.csv", OUTCOMES_HEADER + "P1,0,PHQ-9,12,\nP1,0,PHQ-9,12,\nP1,0,PHQ-9,14,\n")
