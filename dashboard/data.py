@@ -112,13 +112,13 @@ def settings() -> dict[str, float]:
     return dict(zip(frame.name, frame.value))
 
 
-def ingest_upload(name: str, content: bytes, progress=None) -> BatchResult:
+def ingest_upload(name: str, content: bytes, progress=None, date_format: str | None = None) -> BatchResult:
     """Ingest one uploaded file (written to a temporary file for DuckDB to read), then rebuild the metrics."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(content)
         with connection() as con:
-            result = ingest_file(con, path, file_name=name, progress=progress)
+            result = ingest_file(con, path, date_format=date_format, file_name=name, progress=progress)
             if result.batch_id is not None:
                 metrics.build(con)
     return result

@@ -187,8 +187,9 @@ def parser() -> argparse.ArgumentParser:
 
     sub = command("ingest", _ingest, "Ingest CSV exports (sessions, outcomes, patients), one transaction per file.")
     sub.add_argument("files", nargs="+", metavar="FILE")
-    sub.add_argument("--date-format", choices=("iso", "us"), default=None,
-                     help="declare the dates' format; by default ISO, or MM/DD/YYYY when unambiguous")
+    sub.add_argument("--date-format", choices=("iso", "us", "dmy"), default=None,
+                     help="declare the dates' format (us: MM/DD/YYYY, dmy: DD/MM/YYYY); by default ISO, or "
+                          "a slash format when the file's dates are unambiguous")
     sub.add_argument("--quiet", action="store_true", help="print only the one-line summaries")
     sub.add_argument("--wait", type=float, default=120, metavar="SECONDS",
                      help="how long to wait while another process (the dashboard) uses the database "

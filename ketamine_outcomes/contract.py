@@ -80,7 +80,7 @@ REQUIRED = {
 }
 
 # A date column may say its format in its header: "session_date (MM/DD/YYYY)".
-DATE_HINTS = {"mmddyyyy": "us", "yyyymmdd": "iso"}
+DATE_HINTS = {"mmddyyyy": "us", "ddmmyyyy": "dmy", "yyyymmdd": "iso"}
 DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -94,7 +94,7 @@ class Layout:
     delimiter: str
     headers: list[str]
     canonical: list[str | None]  # per position: the contract column, or None when ignored
-    date_format: str | None = None  # "us" / "iso" when a header says so
+    date_format: str | None = None  # "us" / "dmy" / "iso" when a header says so
     ignored: list[str] = field(default_factory=list)
 
     @property

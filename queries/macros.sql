@@ -6,12 +6,15 @@ create or replace macro alias_key(v) as regexp_replace(lower(v), '[^a-z0-9]', ''
 -- Empty and blank cells are missing values.
 create or replace macro clean(v) as nullif(trim(v), '');
 
--- ISO YYYY-MM-DD; MM/DD/YYYY only when style = 'us'. A time after either is ignored.
+-- ISO YYYY-MM-DD; MM/DD/YYYY only when style = 'us', DD/MM/YYYY only when style = 'dmy'. A time after
+-- any of them is ignored.
 create or replace macro parse_date(v, style) as case
     when regexp_matches(v, '^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$')
         then try_strptime(regexp_extract(v, '^\d{4}-\d{1,2}-\d{1,2}'), '%Y-%m-%d')::date
     when style = 'us' and regexp_matches(v, '^\d{1,2}/\d{1,2}/\d{4}([ T].*)?$')
         then try_strptime(regexp_extract(v, '^\d{1,2}/\d{1,2}/\d{4}'), '%m/%d/%Y')::date
+    when style = 'dmy' and regexp_matches(v, '^\d{1,2}/\d{1,2}/\d{4}([ T].*)?$')
+        then try_strptime(regexp_extract(v, '^\d{1,2}/\d{1,2}/\d{4}'), '%d/%m/%Y')::date
 end;
 
 -- Whole numbers; "12.0" (as spreadsheets write them) counts, "12.5" does not.
@@ -74,8 +77,8 @@ create or replace macro date_problems(kind, date_text, day_text, parsed_date, da
     case when date_text is not null and parsed_date is null
         then problem(kind || '_date', date_text, case
             when style = 'ambiguous' and date_text like '%/%'
-                then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us'
-            else 'not a date: expected YYYY-MM-DD' || case when style = 'us' then ' or MM/DD/YYYY' else '' end
+                then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us or dmy'
+            else 'not a date: expected YYYY-MM-DD' || case style when 'us' then ' or MM/DD/YYYY' when 'dmy' then ' or DD/MM/YYYY' else '' end
         end) end,
     case when date_text is null and day_text is not null and day_offset is null
         then problem(kind || '_day', day_text, 'not a whole number of days') end,

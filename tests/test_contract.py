@@ -50,6 +50,7 @@ def test_patients_header():
 
 def test_date_format_declared_in_the_header():
     assert read_layout("patient_id,session_date (MM/DD/YYYY),route").date_format == "us"
+    assert read_layout("patient_id,session_date (DD/MM/YYYY),route").date_format == "dmy"
     assert read_layout("patient_id,session_date,route").date_format is None
 
 

@@ -130,6 +130,26 @@ def test_us_dates_are_read_when_declared(load, con):
     assert result.date_style == "us"
 
 
+def test_day_first_dates_are_read_when_unambiguous(load, con):
+    result = load("s.csv", "patient_id,session_date,route\nP1,03/04/2024,IV\nP1,14/03/2024 10:30,IV\n")
+    assert (result.date_style, result.rows_inserted) == ("dmy", 2)
+    assert rows(con, "select session_date::varchar from sessions order by 1") == [("2024-03-14",), ("2024-04-03",)]
+
+
+def test_day_first_dates_are_read_when_declared_on_the_command_line_or_in_the_header(load, con):
+    declared = load("a.csv", "patient_id,session_date,route\nP1,03/04/2024,IV\n", date_format="dmy")
+    hinted = load("b.csv", "patient_id,Session Date (DD/MM/YYYY),route\nP2,05/06/2024,IV\n")
+    assert (declared.date_style, hinted.date_style) == ("dmy", "dmy")
+    assert rows(con, "select patient_id, session_date::varchar from sessions order by 1") == [
+        ("P1", "2024-04-03"), ("P2", "2024-06-05")]
+
+
+def test_slash_dates_that_fit_neither_order_are_ambiguous(load, con):
+    result = load("s.csv", "patient_id,session_date,route\nP1,13/04/2024,IV\nP1,04/13/2024,IV\n")
+    assert (result.date_style, result.rows_inserted, result.rows_rejected) == ("ambiguous", 0, 2)
+    assert result.rejects.reason.str.contains("--date-format us or dmy").all()
+
+
 def test_ambiguous_slash_dates_are_rejected_not_guessed(load, con):
     result = load("s.csv", "patient_id,session_date,route\nP1,03/04/2024,IV\nP1,2024-03-05,IV\n")
     assert (result.date_style, result.rows_inserted, result.rows_rejected) == ("ambiguous", 1, 1)

@@ -172,6 +172,19 @@ def test_a_malformed_upload_shows_each_rejected_line_and_why(tmp_path, monkeypat
     assert any("refused, nothing stored" in e.value and "'email'" in e.value for e in app.error)
 
 
+def test_an_upload_reads_slash_dates_in_the_order_the_analyst_chose(tmp_path, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    store.connect(db).close()
+    app = open_app(db, monkeypatch, "data")
+    app.selectbox(key="data_date_format").set_value("Day first: DD/MM/YYYY").run()
+    sessions = b"patient_id,session_date,route\nP1,03/04/2024,IV\nP1,05/04/2024,IV\n"
+    app.file_uploader(key="data_upload").set_value([("s.csv", sessions, "text/csv")]).run()
+    assert "2 inserted" in app.success[0].value
+    with store.open_file(db, read_only=True) as con:
+        assert con.execute("select min(session_date)::varchar, max(session_date)::varchar from sessions"
+                           ).fetchall() == [("2024-04-03", "2024-04-05")]
+
+
 def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "quality_review")
     app.radio(key="quality_period").set_value("quarter").run()

@@ -9,13 +9,19 @@ st.title("Data")
 st.caption("Upload session, outcome and patient exports (CSV). Each file lands whole or not at all; "
            "nothing is dropped silently. The contract: docs/data-contract.md.")
 
+DATE_FORMATS = {"Detect: ISO, or a slash format when the dates leave no doubt": None,
+                "US: MM/DD/YYYY": "us", "Day first: DD/MM/YYYY": "dmy"}
+date_format = st.selectbox("Date format of slash dates (03/04/2024)", DATE_FORMATS, key="data_date_format",
+                           help="ISO dates (YYYY-MM-DD) are always read. Slash dates that could be either order "
+                                "are rejected, never guessed, unless you say which order the files use.")
 uploads = st.file_uploader("CSV exports", type=["csv", "tsv", "txt"], accept_multiple_files=True, key="data_upload")
 done = st.session_state.setdefault("data_ingested", {})
 for upload in uploads or []:
     if upload.file_id in done:
         continue
     with st.status(f"Ingesting {upload.name} ({upload.size / 1e6:.1f} MB)", expanded=False) as status:
-        result = data.ingest_upload(upload.name, upload.getvalue(), progress=status.write)
+        result = data.ingest_upload(upload.name, upload.getvalue(), progress=status.write,
+                                    date_format=DATE_FORMATS[date_format])
         status.update(label=result.summary(), state="error" if result.refused else "complete")
     done[upload.file_id] = result
 

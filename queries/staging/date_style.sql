@@ -1,8 +1,9 @@
 -- Which date style an export uses. Grain: one row for the file in raw_export.
--- ISO (YYYY-MM-DD) always parses. MM/DD/YYYY is read when the file says so ($declared = 'us', from
--- the command line or a header such as "session_date (MM/DD/YYYY)") or when it is unambiguous: no
--- first part above 12 and at least one second part above 12. Otherwise slash dates are 'ambiguous'
--- and their lines are rejected rather than guessed (docs/data-contract.md, Dates).
+-- ISO (YYYY-MM-DD) always parses. MM/DD/YYYY ('us') is read when the file says so ($declared, from
+-- the command line, the upload or a header such as "session_date (MM/DD/YYYY)") or when it is
+-- unambiguous: no first part above 12 and at least one second part above 12. DD/MM/YYYY ('dmy') the
+-- same way round. Otherwise slash dates are 'ambiguous' and their lines are rejected rather than
+-- guessed (docs/data-contract.md, Dates).
 with
 
 slash_dates as (
@@ -16,10 +17,12 @@ slash_dates as (
 final as (
     select
         case
-            when $declared in ('us', 'iso') then $declared
+            when $declared in ('us', 'dmy', 'iso') then $declared
             when count(*) = 0 then 'iso'
             when count(*) filter (where first_part > 12) = 0
                 and count(*) filter (where second_part > 12) > 0 then 'us'
+            when count(*) filter (where second_part > 12) = 0
+                and count(*) filter (where first_part > 12) > 0 then 'dmy'
             else 'ambiguous'
         end as date_style,
     from slash_dates
