@@ -12,8 +12,9 @@ import duckdb
 import pandas as pd
 
 from . import metrics, store
-from .definitions import INSTRUMENTS
+from .definitions import INSTRUMENTS, check_setting
 from .ingest import PROGRESS_BYTES, ingest_files
+from .safe_text import csv_text
 
 SHOWN_REJECTS = 10
 
@@ -135,7 +136,7 @@ def _mart(args) -> int:
     if args.json:
         _print_table(frame, True)
     else:
-        print(frame.to_csv(index=False), end="")
+        print(csv_text(frame), end="")
     return 0
 
 
@@ -147,15 +148,17 @@ def _settings(args) -> int:
             print(f"unknown setting {args.name!r}; settings: {', '.join(sorted(known))}", file=sys.stderr)
             return 2
         if args.action == "set":
-            if args.value is None:
-                print("set needs a value", file=sys.stderr)
+            try:
+                value = check_setting(args.name, args.value)
+            except ValueError as refusal:
+                print(f"refused, nothing changed: {refusal}", file=sys.stderr)
                 return 2
             con.execute("insert or replace into setting_overrides values ($name, $value)",
-                        {"name": args.name, "value": args.value})
+                        {"name": args.name, "value": value})
         else:
             con.execute("delete from setting_overrides where name = $name", {"name": args.name})
         metrics.ensure_built(con)  # the metric tables follow the new definition
-    frame = con.execute("select name, value, default_value, description from settings order by name").df()
+    frame = con.execute("select name, value, default_value, minimum, maximum, description from settings order by name").df()
     _print_table(frame, args.json)
     return 0
 
@@ -223,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     sub = command("settings", _settings, "List the settings in force, or change one (the metrics are rebuilt).")
     sub.add_argument("action", nargs="?", default="list", choices=("list", "set", "reset"))
     sub.add_argument("name", nargs="?")
-    sub.add_argument("value", nargs="?", type=float)
+    sub.add_argument("value", nargs="?", help="the new value; each setting has a range (settings list shows them)")
     sub.add_argument("--json", action="store_true")
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")

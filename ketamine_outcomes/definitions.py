@@ -5,6 +5,7 @@ config tables (`instruments`, `settings`, `aliases`) so the SQL reads them from 
 `docs/metrics.md` and the dashboard's Definitions page describe the same values (a test keeps them in step).
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -59,6 +60,9 @@ class Setting:
     value: float
     description: str
     source: str
+    minimum: float = 0  # the allowed range, inclusive; `settings set` refuses a value outside it
+    maximum: float = 365
+    integer: bool = True  # a whole number (days, sessions, points, a count)
 
 
 SETTINGS: dict[str, Setting] = {
@@ -66,36 +70,66 @@ SETTINGS: dict[str, Setting] = {
     for s in (
         Setting("series_gap_days", 60,
                 "A gap of more than this many days between two completed sessions starts a new treatment series.",
-                "Product default; re-inductions follow months off (DOMAIN.md, Treatment course)"),
+                "Product default; re-inductions follow months off (DOMAIN.md, Treatment course)",
+                minimum=1, maximum=3650),
         Setting("baseline_window_days", 14,
                 "Baseline: the latest score from this many days before the series' first session up to that day. "
                 "An assessment belongs to the latest series that starts no more than this many days after it.",
-                "Product default; ORKA and Mindbloom baselines are taken just before the first session"),
+                "Product default; ORKA and Mindbloom baselines are taken just before the first session",
+                minimum=0, maximum=90),
         Setting("response_fraction", 0.5,
                 "Response: baseline > 0 and score <= this fraction of baseline (a fall of 50% or more).",
-                "McInnes 2022; Hietamies 2023; Hull 2022"),
+                "McInnes 2022; Hietamies 2023; Hull 2022",
+                minimum=0.01, maximum=0.99, integer=False),
         Setting("induction_sessions", 6,
                 "End of induction starts at the day of this completed session.",
-                "IV induction: usually 6 infusions within about 21 days (Oliver 2022; McInnes 2022)"),
+                "IV induction: usually 6 infusions within about 21 days (Oliver 2022; McInnes 2022)",
+                minimum=1, maximum=50),
         Setting("end_of_induction_days", 21,
                 "End-of-induction score: the last score from the day of the induction's last session to this many days after it.",
-                "McInnes 2022 assessed 14-31 days after induction"),
+                "McInnes 2022 assessed 14-31 days after induction",
+                minimum=0, maximum=365),
         Setting("dropout_quiet_days", 28,
                 "Dropped out: fewer completed sessions than the induction and none in this many days before the data's last day.",
-                "Product default; ORKA-2: about half did not complete six infusions"),
+                "Product default; ORKA-2: about half did not complete six infusions",
+                minimum=1, maximum=365),
         Setting("min_cell_size", 11,
                 "Counts from 1 to (this - 1), and rates built on them, are suppressed in anything shown to a meeting. 0 turns it off.",
-                "CMS cell-size suppression policy (1-10 never shown); PCORnet uses 11"),
+                "CMS cell-size suppression policy (1-10 never shown); PCORnet uses 11",
+                minimum=0, maximum=100),
         Setting("reliability_madrs", 0,
                 "Test-retest reliability r of MADRS for the Jacobson-Truax reliable change index; 0: not configured.",
-                "Jacobson & Truax 1991; take r from a published study of the clinic's population"),
+                "Jacobson & Truax 1991; take r from a published study of the clinic's population",
+                minimum=0, maximum=0.99, integer=False),
         Setting("reliability_qidssr16", 0,
                 "Test-retest reliability r of QIDS-SR16 for the Jacobson-Truax reliable change index; 0: not configured.",
-                "Jacobson & Truax 1991; take r from a published study of the clinic's population"),
-        Setting("phq9_caseness", 10, "NHS Talking Therapies caseness: PHQ-9 >= 10.", "NHS Talking Therapies manual"),
-        Setting("gad7_caseness", 8, "NHS Talking Therapies caseness: GAD-7 >= 8.", "NHS Talking Therapies manual"),
+                "Jacobson & Truax 1991; take r from a published study of the clinic's population",
+                minimum=0, maximum=0.99, integer=False),
+        Setting("phq9_caseness", 10, "NHS Talking Therapies caseness: PHQ-9 >= 10.", "NHS Talking Therapies manual",
+                minimum=0, maximum=27),
+        Setting("gad7_caseness", 8, "NHS Talking Therapies caseness: GAD-7 >= 8.", "NHS Talking Therapies manual",
+                minimum=0, maximum=21),
     )
 }
+
+
+def check_setting(name: str, value) -> float:
+    """The value as stored, or ValueError naming the setting's range (a bad value would silently empty
+    or distort every metric: `nan` sessions, a negative gap, a negative cell size)."""
+    if name not in SETTINGS:
+        raise ValueError(f"unknown setting {name!r}; settings: {', '.join(sorted(SETTINGS))}")
+    setting = SETTINGS[name]
+    kind = "a whole number" if setting.integer else "a number"
+    limits = f"{setting.minimum:g} to {setting.maximum:g}"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or not setting.minimum <= number <= setting.maximum or (
+            setting.integer and not number.is_integer()):
+        raise ValueError(f"{name} must be {kind} from {limits}; got {value!r}")
+    return number
+
 
 # Published real-world results a director compares with: end-of-induction response and remission.
 REFERENCE_RESULTS = (

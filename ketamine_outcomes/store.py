@@ -86,7 +86,8 @@ def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("frame")
     con.execute("""
         create or replace view settings as
-        select s.name, coalesce(o.value, s.value) as value, s.value as default_value, s.description, s.source,
+        select s.name, coalesce(o.value, s.value) as value, s.value as default_value, s.minimum, s.maximum,
+               s.description, s.source,
         from default_settings as s
         left join setting_overrides as o using (name)
     """)

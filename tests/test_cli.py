@@ -1,8 +1,12 @@
 """Guards the command line an analyst schedules: summaries, first rejected lines, exit codes, batches."""
 
+import csv
+import io
 import json
 import subprocess
 import sys
+
+import pytest
 
 
 def cli(*args, cwd=None):
@@ -83,3 +87,42 @@ def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path,
     assert series_count() == 2
     refused = cli("settings", "set", "gap", "90", "--db", db)
     assert refused.returncode == 2 and "unknown setting 'gap'" in refused.stderr
+
+
+@pytest.mark.parametrize("name, value, reason", [
+    ("min_cell_size", "-3", "min_cell_size must be a whole number from 0 to 100; got '-3'"),
+    ("induction_sessions", "nan", "induction_sessions must be a whole number from 1 to 50; got 'nan'"),
+    ("series_gap_days", "-5", "series_gap_days must be a whole number from 1 to 3650; got '-5'"),
+    ("induction_sessions", "6.5", "induction_sessions must be a whole number from 1 to 50; got '6.5'"),
+    ("response_fraction", "1.5", "response_fraction must be a number from 0.01 to 0.99; got '1.5'"),
+    ("end_of_induction_days", "inf", "end_of_induction_days must be a whole number from 0 to 365; got 'inf'"),
+    ("dropout_quiet_days", "many", "dropout_quiet_days must be a whole number from 1 to 365; got 'many'"),
+])
+def test_a_setting_outside_its_range_is_refused_and_nothing_changes(tmp_path, export, name, value, reason):
+    db = tmp_path / "c.duckdb"
+    assert cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db).returncode == 0
+    refused = cli("settings", "set", name, value, "--db", db)
+    assert refused.returncode == 2 and reason in refused.stderr
+    listed = json.loads(cli("settings", "--db", db, "--json").stdout)
+    setting = next(s for s in listed if s["name"] == name)
+    assert setting["value"] == setting["default_value"]
+
+
+def test_a_setting_at_the_edge_of_its_range_is_accepted(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    assert cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db).returncode == 0
+    changed = cli("settings", "set", "min_cell_size", "0", "--db", db, "--json")
+    assert changed.returncode == 0
+    assert next(s for s in json.loads(changed.stdout) if s["name"] == "min_cell_size")["value"] == 0.0
+
+
+def test_mart_csv_neutralises_formulas_in_export_text(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    sessions = export("s.csv", 'patient_id,session_day,route,site\nP1,0,IV,"=HYPERLINK(""http://x"",""y"")"\n'
+                               "P2,0,IV,@SUM(1)\nP3,0,IV,Northside\n")
+    outcomes = export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\nP2,0,PHQ-9,20\n"
+                               "P3,0,PHQ-9,20\n")
+    assert cli("ingest", sessions, outcomes, "--db", db).returncode == 0
+    rows = list(csv.DictReader(io.StringIO(cli("mart", "cohort_comparison", "--by", "site", "--db", db).stdout)))
+    assert sorted(r["group_value"] for r in rows) == ["'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(1)", "Northside"]
+    assert {r["n_series"] for r in rows} == {"1"}  # numbers untouched

@@ -29,9 +29,10 @@ def test_every_mart_column_is_defined(sample_db, mart):
 
 
 @pytest.mark.parametrize("setting", definitions.SETTINGS.values(), ids=lambda s: s.name)
-def test_every_setting_is_documented_with_its_default(setting):
+def test_every_setting_is_documented_with_its_default_and_range(setting):
     value = int(setting.value) if float(setting.value).is_integer() else setting.value
-    assert f"| `{setting.name}` | {value} |" in METRICS_DOC
+    kind = "whole number" if setting.integer else "number"
+    assert f"| `{setting.name}` | {value} | {setting.minimum:g}-{setting.maximum:g} ({kind}) |" in METRICS_DOC
 
 
 @pytest.mark.parametrize("instrument", definitions.INSTRUMENTS.values(), ids=lambda i: i.name)

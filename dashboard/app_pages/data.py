@@ -4,6 +4,7 @@ the database covers, and download every mart."""
 import streamlit as st
 
 from dashboard import data, filters
+from ketamine_outcomes.safe_text import csv_text
 
 st.title("Data")
 st.caption("Upload session, outcome and patient exports (CSV). Each file lands whole or not at all; "
@@ -57,5 +58,5 @@ for i, (name, options) in enumerate({
     if view.meeting_mode and name in ("series_summary", "item9_flags"):
         continue
     frame = data.mart(name, cohort=view.cohort, **options)
-    columns[i % 4].download_button(f"{name}.csv", frame.to_csv(index=False), file_name=f"{name}.csv",
+    columns[i % 4].download_button(f"{name}.csv", csv_text(frame), file_name=f"{name}.csv",
                                    mime="text/csv", key=f"data_download_{name}")
