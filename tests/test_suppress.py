@@ -3,7 +3,7 @@ mean built on them; zero and larger counts show; 0 turns suppression off."""
 
 import pandas as pd
 
-from dashboard import suppress
+from ketamine_outcomes import suppress
 
 WEEKLY = pd.DataFrame({
     "week": [1, 2, 3],

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import charts, data, suppress, ui
+from dashboard import charts, data, ui
+from ketamine_outcomes import suppress
 
 view = ui.page("Response & remission", "Who gets better, how much, and how fast.")
 

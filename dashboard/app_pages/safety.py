@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import charts, data, suppress, ui
+from dashboard import charts, data, ui
+from ketamine_outcomes import suppress
 
 view = ui.page("Safety", "Adverse events, blood pressure and self-harm item flags.")
 BY = {"route": "route", "session number": "session_number", "dose band": "dose_band"}
