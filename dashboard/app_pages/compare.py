@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import charts, data, ui
-from ketamine_outcomes import quality, suppress
+from dashboard import data, ui
+from ketamine_outcomes import charts, quality, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
 view = ui.page("Compare cohorts", "Do sites, clinicians or routes differ by more than chance? "

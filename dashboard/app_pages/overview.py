@@ -4,8 +4,8 @@ the trajectory, and attrition."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, ui
-from ketamine_outcomes import suppress
+from dashboard import data, ui
+from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
 view = ui.page("Overview", "Is the clinic helping, and how does it compare with published real-world results?")

@@ -3,8 +3,8 @@ latest month's numbers, ready for a meeting."""
 
 import streamlit as st
 
-from dashboard import charts, data, ui
-from ketamine_outcomes import quality, suppress
+from dashboard import data, ui
+from ketamine_outcomes import charts, quality, suppress
 
 view = ui.page("Quality review", "Month by month: is end-of-induction response stable, or is something changing?")
 PERIODS = {"month": "start_month", "quarter": "start_quarter"}

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard import charts, data, ui
-from ketamine_outcomes import suppress
+from dashboard import data, ui
+from ketamine_outcomes import charts, suppress
 
 view = ui.page("Response & remission", "Who gets better, how much, and how fast.")
 

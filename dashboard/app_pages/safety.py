@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard import charts, data, ui
-from ketamine_outcomes import suppress
+from dashboard import data, ui
+from ketamine_outcomes import charts, suppress
 
 view = ui.page("Safety", "Adverse events, blood pressure and self-harm item flags.")
 BY = {"route": "route", "session number": "session_number", "dose band": "dose_band"}

@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import charts, data, ui
-from ketamine_outcomes import suppress
+from dashboard import data, ui
+from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
 view = ui.page("Symptom trajectories", "How scores move across the weeks of a treatment series.")
