@@ -3,7 +3,6 @@
 import argparse
 import json
 import os
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -163,19 +162,24 @@ def _settings(args) -> int:
     return 0
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def _dashboard(args) -> int:
     entry = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     db = Path(args.db).resolve()
     if not db.exists():
-        print(f"{db}: no such database. Create it with: ketamine-outcomes ingest FILE... --db {args.db}",
-              file=sys.stderr)
-        return 1
+        # An empty clinic starts in the browser: the Data page says what to upload.
+        store.connect(db).close()
+        print(f"{db}: created an empty database")
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(args.port),
                "--server.address", args.address, "--server.headless", "true",
                "--browser.gatherUsageStats", "false"]
-    print(f"Dashboard on http://{'localhost' if args.address == '127.0.0.1' else args.address}:{args.port} "
-          f"(database {db})")
-    return subprocess.call(command, env={**os.environ, "KETAMINE_OUTCOMES_DB": str(db)})
+    print(f"Dashboard on http://{'localhost' if args.address in LOOPBACK else args.address}:{args.port} "
+          f"(database {db})", flush=True)
+    # Streamlit replaces this process, so a SIGTERM (systemd, Ctrl-C, kill) reaches the server itself
+    # instead of leaving it running behind a dead parent.
+    os.execve(sys.executable, command, {**os.environ, "KETAMINE_OUTCOMES_DB": str(db)})
 
 
 def parser() -> argparse.ArgumentParser:
