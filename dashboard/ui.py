@@ -3,7 +3,7 @@ suppression note, and the message for an empty database or an empty cohort."""
 
 import streamlit as st
 
-from dashboard import data, filters
+from dashboard import data, filters, glossary
 
 DEFINITIONS_PAGE = "app_pages/definitions.py"
 
@@ -27,7 +27,10 @@ def filters_line(view: filters.View) -> None:
 
 
 def definitions_link(topic: str) -> None:
-    st.page_link(DEFINITIONS_PAGE, label=f"How is {topic} defined?", icon=":material/menu_book:")
+    """A link that opens the Definitions page at the topic's card (shown first)."""
+    card = glossary.card_for(topic)
+    st.page_link(DEFINITIONS_PAGE, label=f"How is {topic} defined?", icon=":material/menu_book:",
+                 query_params={"card": card.anchor} if card else None)
 
 
 def suppression_note(hidden: bool, view: filters.View) -> None:

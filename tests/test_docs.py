@@ -49,3 +49,12 @@ def test_every_query_file_is_catalogued_and_opens_with_its_purpose(path):
     relative = path.relative_to(ROOT).as_posix()
     assert f"`{relative}`" in METRICS_DOC
     assert path.read_text().startswith("-- ")
+
+
+def test_every_definitions_link_opens_a_card_and_every_card_names_real_settings():
+    from dashboard import glossary
+
+    pages = "".join(p.read_text() for p in (ROOT / "dashboard" / "app_pages").glob("*.py"))
+    topics = re.findall(r'definitions_link\(f?"([^"{]+)"\)', pages)
+    assert topics and [t for t in topics if glossary.card_for(t) is None] == []
+    assert {s for card in glossary.CARDS for s in card.settings} - set(definitions.SETTINGS) == set()

@@ -18,8 +18,8 @@ from ketamine_outcomes.metrics import Cohort
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
 CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "quality_review": 1, "safety": 2}
-COUNT_COLUMNS = ("n_scored", "n_paired", "responders", "remitters", "n_series", "n_evaluable", "n_events",
-                 "n_sessions", "n_measured", "n_peaks_180")
+COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
+                 "Sessions", "Sessions measured", "Peaks of 180 mmHg or more")
 
 
 @pytest.fixture
@@ -109,17 +109,18 @@ def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch
             continue  # the analysts' own upload results and batch history are not meeting material
         for frame in app.dataframe:
             table = frame.value
+            assert not any("_" in str(c) for c in table.columns), (page, list(table.columns))  # human headers
             for column in set(COUNT_COLUMNS) & set(table.columns):
-                values = {str(v).replace(",", "") for v in table[column]}
+                values = {str(int(v)) for v in table[column].dropna()}
                 assert not small & values, (page, column)
 
 
 def test_meeting_mode_hides_patient_level_rows_and_forces_suppression(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
-    assert any("item9" in frame.value.columns for frame in app.dataframe)
+    assert any("Item 9 answer" in frame.value.columns for frame in app.dataframe)
     app.number_input(key="filters_min_cell").set_value(0).run()
     app.toggle(key="filters_meeting_mode").set_value(True).run()
-    assert not any("item9" in frame.value.columns for frame in app.dataframe)
+    assert not any("Item 9 answer" in frame.value.columns for frame in app.dataframe)
     assert any("Hidden in meeting mode" in c.value for c in app.caption)
     assert any("counts under 11 suppressed" in c.value for c in app.caption)
 
@@ -230,3 +231,17 @@ def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, mo
     line = next(t for t in chart_traces(app, 1) if t.get("name") == "Northside")
     visible = northside[northside.n_scored >= 11]
     assert list(line["x"]) == visible.week.tolist()
+
+
+def test_a_definitions_link_opens_its_card_first_with_the_setting_in_force(clinic_db, monkeypatch):
+    with store.open_file(clinic_db) as con:
+        con.execute("insert or replace into setting_overrides values ('response_fraction', 0.6)")
+        metrics.ensure_built(con)
+    app = open_app(clinic_db, monkeypatch, "response")
+    link = next(p for p in app.get("page_link") if p.proto.label == "How is response defined?")
+    assert "card=response" in str(link.proto)
+    app.query_params["card"] = "response"
+    app.switch_page("app_pages/definitions.py").run()
+    assert not app.exception
+    assert app.subheader[0].value == "Response"
+    assert "`response_fraction` = **0.6** (changed from the default, 0.5)" in app.markdown[2].value

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, tables, ui
 from ketamine_outcomes import charts, quality, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
@@ -35,10 +35,10 @@ st.caption("Funnel plot (Spiegelhalter 2005): each point is a group's observed e
 ui.definitions_link("end-of-induction response")
 
 st.subheader("Numbers by group")
-table = suppress.for_table(rates, "cohort_comparison", view.min_cell)
-st.dataframe(table[["group_value", "n_series", "n_evaluable", "n_scored", "responders", "response_rate",
-                    "remitters", "remission_rate", "itt_response_rate", "itt_remission_rate"]],
-             hide_index=True, key="compare_table")
+tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", view, key="compare_table",
+            title=f"numbers by {by}",
+            columns=[by, "n_series", "n_evaluable", "n_scored", "responders", "response_rate", "remitters",
+                     "remission_rate", "itt_response_rate", "itt_remission_rate"])
 
 if BY[by] in FILTER_OF:
     st.subheader(f"{view.instrument} trajectories by {by}")

@@ -1,23 +1,58 @@
-"""Definitions: every metric and setting in force, with its source (docs/metrics.md and the settings table)."""
+"""Definitions: what every number means, in plain words first (one card per idea, with its source and the
+setting in force), then the full reference for analysts and the export contract."""
 
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, glossary
+from ketamine_outcomes.definitions import SETTINGS
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 st.title("Definitions")
-st.caption("What every number on these pages means, and where the definition comes from.")
+st.caption("What every number on these pages means, in plain words, and where each definition comes from.")
+in_force = data.settings()
 
-st.subheader("Settings in force")
-st.dataframe(data.table("select name, value, default_value, description, source from settings order by name"),
-             hide_index=True, key="definitions_settings")
-st.subheader("Instruments")
-st.dataframe(data.table("select instrument, min_score, max_score, remission_label as remission, reliable_change, "
-                        "source from instruments"), hide_index=True, key="definitions_instruments")
 
-text = DOC.read_text()
-# The settings and instrument tables above come from the database; the rest of the page is the document.
-st.markdown(text[text.index("## Definitions"):])
+def card(entry: glossary.Card, anchor: str | bool) -> None:
+    with st.container(border=True):
+        st.subheader(entry.title, anchor=anchor)
+        st.write(entry.text)
+        for name in entry.settings:
+            value, default = in_force.get(name, SETTINGS[name].value), SETTINGS[name].value
+            changed = "" if value == default else f" (changed from the default, {default:g})"
+            st.markdown(f"Setting in force: `{name}` = **{value:g}**{changed}. {SETTINGS[name].description}")
+        st.caption(f"Source: {entry.source}")
+
+
+asked = glossary.card_for_anchor(st.query_params.get("card", ""))
+if asked:
+    st.markdown("**The definition you asked for**")
+    card(asked, anchor=False)
+    st.divider()
+
+left, right = st.columns(2)
+for i, entry in enumerate(glossary.CARDS):
+    with (left if i % 2 == 0 else right):
+        card(entry, anchor=entry.anchor)
+
+st.header("Reference for analysts", anchor="reference")
+st.caption("Every mart column, the cohort filters and the SQL files: docs/metrics.md.")
+with st.expander("Settings in force, with defaults and sources"):
+    st.dataframe(data.table('select name as "Setting", value as "In force", default_value as "Default", '
+                            'description as "Meaning", source as "Source" from settings order by name'),
+                 hide_index=True, key="definitions_settings")
+with st.expander("Instruments: ranges, remission and reliable change"):
+    st.dataframe(data.table('select instrument as "Instrument", min_score as "Lowest score", max_score as '
+                            '"Highest score", remission_label as "Remission", reliable_change as '
+                            '"Reliable change (points)", source as "Source" from instruments'),
+                 hide_index=True, key="definitions_instruments")
+with st.expander("Every metric, mart column and SQL file (docs/metrics.md)"):
+    text = (DOCS / "metrics.md").read_text()
+    st.markdown(text[text.index("## Definitions"):])
+
+st.header("Data contract", anchor="data-contract")
+st.caption("What an export must contain for the product to read it: docs/data-contract.md.")
+with st.expander("The export contract: columns, spellings, dates and coded values"):
+    st.markdown((DOCS / "data-contract.md").read_text())

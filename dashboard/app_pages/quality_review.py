@@ -3,7 +3,7 @@ latest month's numbers, ready for a meeting."""
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, tables, ui
 from ketamine_outcomes import charts, quality, suppress
 
 view = ui.page("Quality review", "Month by month: is end-of-induction response stable, or is something changing?")
@@ -42,11 +42,11 @@ st.subheader("Special-cause signals")
 if signals.empty:
     st.write("None: the variation month to month is what chance alone would give (common cause).")
 else:
-    st.dataframe(signals.assign(rate=signals.rate.map(lambda v: f"{v:.0%}")), hide_index=True,
-                 key="quality_signals")
+    tables.show(signals.rename(columns={"period": period}), None, view, key="quality_signals",
+                title="special-cause signals")
 
 latest = monthly.sort_values("group_value").iloc[[-1]]
 st.subheader(f"Series started in {latest.group_value.iloc[0]} (the latest {period})")
-st.dataframe(suppress.for_table(latest, "cohort_comparison", view.min_cell)[
-    ["group_value", "n_series", "n_evaluable", "n_scored", "responders", "response_rate", "remitters",
-     "remission_rate", "itt_response_rate"]], hide_index=True, key="quality_latest")
+tables.show(latest.rename(columns={"group_value": period}), "cohort_comparison", view, key="quality_latest",
+            title=f"latest {period}", columns=[period, "n_series", "n_evaluable", "n_scored", "responders",
+                                               "response_rate", "remitters", "remission_rate", "itt_response_rate"])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, tables, ui
 from ketamine_outcomes import charts, suppress
 
 view = ui.page("Response & remission", "Who gets better, how much, and how fast.")
@@ -43,4 +43,4 @@ ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), 
 
 st.subheader("End-of-induction status")
 status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
-st.dataframe(suppress.for_table(status, "series_counts", view.min_cell), hide_index=True, key="response_status")
+tables.show(status, "series_counts", view, key="response_status", title="end-of-induction status")

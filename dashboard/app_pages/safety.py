@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, tables, ui
 from ketamine_outcomes import charts, suppress
 
 view = ui.page("Safety", "Adverse events, blood pressure and self-harm item flags.")
@@ -27,7 +27,7 @@ pressure = data.mart("blood_pressure", cohort=view.cohort)
 ui.filters_line(view)
 st.plotly_chart(charts.blood_pressure(suppress.for_chart(pressure, "blood_pressure", view.min_cell)),
                 key="safety_bp")
-st.dataframe(suppress.for_table(pressure, "blood_pressure", view.min_cell), hide_index=True, key="safety_bp_table")
+tables.show(pressure, "blood_pressure", view, key="safety_bp_table", title="blood pressure")
 
 st.subheader("PHQ-9 item 9 flags")
 if view.meeting_mode:
@@ -36,5 +36,5 @@ else:
     flags = data.mart("item9_flags", cohort=view.cohort)
     st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more, newest first. "
                "Any non-zero item 9 calls for clinical follow-up.")
-    st.dataframe(flags, hide_index=True, key="safety_item9")
+    tables.show(flags, None, view, key="safety_item9", title="item 9 flags")
 ui.definitions_link("an item 9 flag")

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, tables, ui
 from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
@@ -55,7 +55,6 @@ st.subheader("Weekly table")
 for name, frame in lines.items():
     if len(lines) > 1:
         st.markdown(f"**{name}**")
-    table = suppress.for_table(frame, "weekly_outcomes", view.min_cell)
-    st.dataframe(table[["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
-                        "responders", "response_rate", "remitters", "remission_rate"]].round(2),
-                 hide_index=True, key=f"trajectories_table_{name}")
+    tables.show(frame, "weekly_outcomes", view, key=f"trajectories_table_{name}", title=f"weekly {name}",
+                columns=["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
+                         "responders", "response_rate", "remitters", "remission_rate"])

@@ -1,0 +1,92 @@
+"""The dashboard's definitions in plain words: one card per idea a director meets on a chart, with the
+settings it depends on and where it comes from. The exact values live once in
+ketamine_outcomes/definitions.py (the Definitions page shows the value in force beside each card);
+docs/metrics.md is the full reference."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Card:
+    anchor: str  # the card's place on the Definitions page: /definitions#response, ?card=response
+    title: str
+    text: str
+    source: str
+    settings: tuple[str, ...] = ()
+
+
+CARDS: tuple[Card, ...] = (
+    Card("treatment-series", "Treatment series",
+         "One patient's run of completed sessions. A long break (more than the gap below) starts a new series, "
+         "so a re-induction months later is counted as a second series. Cancelled and missed sessions do not count.",
+         "Product default; re-inductions follow months off (Oliver 2022; McInnes 2022).", ("series_gap_days",)),
+    Card("baseline", "Baseline",
+         "The score a series starts from: the latest questionnaire in the days before the first session, up to and "
+         "including that day.", "ORKA and Mindbloom took baselines just before the first session.",
+         ("baseline_window_days",)),
+    Card("week", "Week of treatment series",
+         "Week 0 is the baseline. Days 1 to 7 after the first session are week 1, days 8 to 14 week 2, and so on. "
+         "When a questionnaire was filled in twice in a week, the later score counts.", "Product definition."),
+    Card("response", "Response",
+         "The score has fallen to a set share of the baseline or lower: by default half (for example PHQ-9 from 20 "
+         "to 10). A baseline of 0 cannot respond.", "McInnes 2022; Hietamies 2023; Hull 2022.", ("response_fraction",)),
+    Card("remission", "Remission",
+         "The score is below the questionnaire's remission cut-off: under 5 on PHQ-9 and GAD-7, under 33 on PCL-5, "
+         "10 or less on MADRS, 5 or less on QIDS-SR16.", "Kroenke 2001; Spitzer 2006; National Center for PTSD; Rush 2003."),
+    Card("end-of-induction", "End of induction",
+         "The result to compare with published studies: the last score from the day of the induction's last session "
+         "to a few weeks after it. A series counts once its window has closed (or it dropped out), so series still in "
+         "treatment are not counted as failures.", "McInnes 2022 assessed 14-31 days after induction.",
+         ("induction_sessions", "end_of_induction_days")),
+    Card("intention-to-treat", "Observed and intention to treat",
+         "Observed rates divide by the series that were scored. Intention-to-treat rates divide by every series that "
+         "could have been, counting a series with no score as not responding (weekly: its last score carried "
+         "forward). The gap between the two shows how much dropout flatters the observed figure.",
+         "Standard trial reporting (CONSORT)."),
+    Card("dropout", "Dropout",
+         "A series that stopped before the induction was complete, with no session for several weeks before the "
+         "latest data.", "Product default; ORKA-2 (Hietamies 2023): about half did not complete six infusions.",
+         ("induction_sessions", "dropout_quiet_days")),
+    Card("reliable-change", "Reliable improvement and deterioration",
+         "A change larger than the questionnaire's measurement error: 6 points on PHQ-9, 4 on GAD-7, 10 on PCL-5. "
+         "MADRS and QIDS-SR16 use the Jacobson-Truax index when the clinic sets a test-retest reliability.",
+         "Jacobson & Truax 1991; NHS Talking Therapies.", ("reliability_madrs", "reliability_qidssr16")),
+    Card("caseness", "Caseness",
+         "A score at or above the level where a questionnaire counts as a clinical case.", "NHS Talking Therapies manual.",
+         ("phq9_caseness", "gad7_caseness")),
+    Card("adverse-events", "Adverse-event rate",
+         "The share of completed sessions at which an adverse event (for example dissociation or nausea) was "
+         "recorded. Compare with the Spravato label's rates.", "Spravato prescribing information."),
+    Card("blood-pressure", "Blood-pressure peak",
+         "The share of sessions with a blood-pressure reading whose highest systolic value reached 180 mmHg, the "
+         "usual level at which a dose is held.", "Spravato prescribing information (monitoring)."),
+    Card("item-9", "Item 9 flag",
+         "PHQ-9 question 9 asks about thoughts of self-harm. Any answer above 0 calls for clinical follow-up; the "
+         "list is patient-level and never shown in meeting mode.", "Kroenke 2001; clinical practice."),
+    Card("funnel-plot", "Funnel plot and special-cause signals",
+         "A funnel plot shows each group's rate against its size, with limits for what chance alone would give; a "
+         "point outside the outer limits deserves a closer look. On the month-by-month chart, a special-cause signal "
+         "marks a change larger than chance.", "Spiegelhalter 2005; NHS England, Making Data Count."),
+    Card("suppression", "Small-cell suppression",
+         "Counts from 1 to 10, and every rate built on them, are hidden (shown as \"<11\") so no patient can be "
+         "recognised. Zero may be shown.", "CMS cell-size suppression policy; PCORnet.", ("min_cell_size",)),
+)
+
+# The topic a page's "How is X defined?" link names -> the card it opens.
+TOPICS: dict[str, str] = {
+    "end of induction": "end-of-induction", "end-of-induction response": "end-of-induction",
+    "response": "response", "remission": "remission", "a week of treatment series": "week",
+    "an adverse-event rate": "adverse-events", "an item 9 flag": "item-9", "dropout": "dropout",
+    "a treatment series": "treatment-series", "baseline": "baseline", "caseness": "caseness",
+    "a blood-pressure peak": "blood-pressure", "small-cell suppression": "suppression",
+    "a funnel plot": "funnel-plot", "reliable change": "reliable-change",
+}
+
+
+def card_for_anchor(anchor: str) -> Card | None:
+    return next((c for c in CARDS if c.anchor == anchor), None)
+
+
+def card_for(topic: str) -> Card | None:
+    """The card a "How is <topic> defined?" link opens (None: the page's top)."""
+    return card_for_anchor(TOPICS.get(topic, ""))

@@ -1,0 +1,168 @@
+"""Every table the dashboard shows: a mart's rows with human headers, numbers kept as numbers (right-aligned,
+sortable, thousands separators, rates as percents), suppressed cells marked "<11" (never a blank that reads
+as zero, never text that sorts as text), rows in clinical order, and a download that says its filters.
+
+Rates are shown and downloaded as percents (0-100) so a spreadsheet reads the same figure as the screen."""
+
+import csv
+import io
+import re
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import filters
+from ketamine_outcomes import suppress
+from ketamine_outcomes.safe_text import csv_text
+
+# Column name -> (header, help). Headers are what a director reads; help says what the number is.
+LABELS: dict[str, tuple[str, str]] = {
+    "group_value": ("Group", ""),
+    "week": ("Week", "Week of the treatment series; week 0 is baseline."),
+    "n_scored": ("Series scored", "Series with a score that week (or at the end of induction)."),
+    "n_paired": ("Series paired", "Series with a baseline and a score that week."),
+    "n_series": ("Series", "Treatment series."),
+    "n_evaluable": ("Series evaluable", "Series whose end-of-induction window has closed, or that dropped out."),
+    "n_sessions": ("Sessions", "Completed sessions."),
+    "n_events": ("Events", "Sessions with this adverse event."),
+    "n_measured": ("Sessions measured", "Sessions with a systolic peak recorded."),
+    "n_peaks_180": ("Peaks of 180 mmHg or more", "Sessions whose systolic peak reached 180 mmHg."),
+    "mean_score": ("Mean score", ""),
+    "mean_ci_low": ("Mean, 95% CI low", ""),
+    "mean_ci_high": ("Mean, 95% CI high", ""),
+    "mean_change": ("Mean change from baseline", "Points; negative is better."),
+    "responders": ("Responders", "Score at most half of baseline."),
+    "remitters": ("Remitters", "Score within the instrument's remission cut-off."),
+    "response_rate": ("Response %", "Responders out of the series scored (observed cases)."),
+    "remission_rate": ("Remission %", "Remitters out of the series scored (observed cases)."),
+    "itt_response_rate": ("Response %, intention to treat", "Responders out of every evaluable series."),
+    "itt_remission_rate": ("Remission %, intention to treat", "Remitters out of every evaluable series."),
+    "event": ("Adverse event", ""),
+    "event_rate": ("Event %", "Share of completed sessions with this event."),
+    "route": ("Route", ""),
+    "median_peak": ("Median systolic peak (mmHg)", ""),
+    "max_peak": ("Highest systolic peak (mmHg)", ""),
+    "peak_180_rate": ("Peaks of 180 or more %", "Share of measured sessions."),
+    "end_status": ("Status at end of induction", ""),
+    "period": ("Period", ""),
+    "n": ("Series scored", ""),
+    "rate": ("Response %", ""),
+    "signals": ("Special-cause signal", ""),
+    "patient_id": ("Patient", "The export's de-identified patient code."),
+    "series_number": ("Series number", "1 for a patient's first series, 2 for a re-induction, ..."),
+    "assessment_date": ("Date", ""),
+    "assessment_day": ("Day", "Day number, for exports with day offsets instead of dates."),
+    "score": ("PHQ-9 score", ""),
+    "item9": ("Item 9 answer", "Thoughts of self-harm: 0 not at all to 3 nearly every day."),
+    "baseline_item9": ("Item 9 at baseline", ""),
+    "is_rise": ("Higher than at baseline", ""),
+}
+# Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
+ORDERS: dict[str, list[str]] = {
+    "end_status": ["remission", "response", "no response", "no score", "not reached", "no baseline"],
+}
+SUPPRESSED = "<{min_cell}"
+INTEGERS = ("responders", "remitters", "week", "n", "series_number", "assessment_day", "score", "item9",
+            "baseline_item9", "max_peak")
+
+
+def label(column: str) -> str:
+    return LABELS.get(column, (column.replace("_", " ").capitalize(), ""))[0]
+
+
+def is_rate(column: str) -> bool:
+    return column.endswith(("_rate", "_rate_low", "_rate_high")) or column in ("share_of_started", "rate")
+
+
+def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None = None
+          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The numbers to show (suppressed cells missing, rates in percent, clinical order, human headers) and a
+    same-shaped mask of the cells suppression hid."""
+    frame = frame[columns] if columns else frame
+    numbers = suppress.for_chart(frame, mart, view.min_cell) if mart else frame.copy()
+    hidden = numbers.isna() & frame.notna()
+    for column in numbers.columns:
+        if is_rate(column):
+            numbers[column] = (numbers[column].astype("float64") * 100).round(2)
+        elif column in suppress.RULES.get(mart, {}).get("counts", ()):
+            numbers[column] = numbers[column].astype("Float64").round().astype("Int64")
+    for column, order in ORDERS.items():
+        if column in numbers:
+            rank = numbers[column].map({v: i for i, v in enumerate(order)}).fillna(len(order))
+            keep = rank.sort_values(kind="stable").index
+            numbers, hidden = numbers.loc[keep], hidden.loc[keep]
+    names = {c: label(c) for c in numbers.columns}
+    return numbers.rename(columns=names).reset_index(drop=True), hidden.rename(columns=names).reset_index(drop=True)
+
+
+def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
+         title: str = "table") -> None:
+    """Draw a mart's rows as a table a director can read, with its download beneath."""
+    numbers, hidden = shown(frame, mart, view, columns)
+    marker = SUPPRESSED.format(min_cell=view.min_cell)
+    config = {}
+    formats = {}
+    for column, header in zip(frame[columns] if columns else frame, numbers.columns):
+        help_text = LABELS.get(column, ("", ""))[1]
+        if is_rate(column):
+            formats[header] = "{:.1f}%"
+            config[header] = st.column_config.NumberColumn(header, help=help_text or None, format="%.1f%%")
+        elif pd.api.types.is_numeric_dtype(numbers[header]):
+            integer = column.startswith("n_") or column in INTEGERS
+            formats[header] = "{:,.0f}" if integer else "{:,.1f}"
+            config[header] = st.column_config.NumberColumn(header, help=help_text or None,
+                                                           format="localized" if integer else "%.1f")
+        elif help_text:
+            config[header] = st.column_config.TextColumn(header, help=help_text)
+    any_hidden = bool(hidden.to_numpy().any())
+    if any_hidden:
+        # The Styler only chooses what each cell reads; the column stays numeric (right-aligned, sorted as
+        # numbers). Only small tables have suppressed cells, so its cost stays small.
+        styled = numbers.style.format(formats, na_rep="")
+        for header in numbers.columns:
+            rows = hidden.index[hidden[header]]
+            if len(rows):
+                styled = styled.format(lambda _: marker, subset=pd.IndexSlice[rows, [header]])
+    st.dataframe(styled if any_hidden else numbers, hide_index=True, column_config=config, key=key, placeholder="",
+                 alt=f"Table: {title}")
+    if any_hidden:
+        st.caption(f"{marker}: suppressed, fewer than {view.min_cell} series or sessions (or a rate built on them).")
+    download(numbers, view, title, key)
+
+
+def file_name(title: str, view: filters.View) -> str:
+    """e.g. weekly-table_PHQ-9_site-Northside_route-IV.csv: the filters a reader needs to trust the file."""
+    cohort = view.cohort
+    parts = [title, view.instrument]
+    for name, short in (("sites", "site"), ("routes", "route"), ("indications", "indication"),
+                        ("clinicians", "clinician"), ("age_bands", "age"), ("sexes", "sex")):
+        values = getattr(cohort, name)
+        if values:
+            parts.append(f"{short}-{'+'.join(values)}")
+    if cohort.first_series_only:
+        parts.append("first-series")
+    if cohort.start_from or cohort.start_to:
+        parts.append(f"started-{cohort.start_from or ''}-to-{cohort.start_to or ''}")
+    if cohort.min_baseline:
+        parts.append(f"baseline-{cohort.min_baseline}")
+    if view.min_cell > 1:
+        parts.append(f"suppressed-under-{view.min_cell}")
+    name = "_".join(re.sub(r"[^A-Za-z0-9.+-]+", "-", p).strip("-") for p in parts)
+    return name[:180] + ".csv"
+
+
+def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str) -> str:
+    """The table as CSV (formulas neutralised) under one line that names the filters it was made with."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\r\n").writerow([f"# {title}. Filters: {view.caption()}. "
+                                                       "Suppressed cells are blank."])
+    return header.getvalue() + csv_text(numbers)
+
+
+def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str) -> None:
+    """The one download control for a shown table; meeting mode shows nothing to take away."""
+    if view.meeting_mode:
+        return
+    st.download_button("Download this table (CSV)", csv_with_filters(numbers, view, title),
+                       file_name=file_name(title, view), mime="text/csv", key=f"{key}_download",
+                       icon=":material/download:")

@@ -1,0 +1,48 @@
+"""Guards the tables a director reads and downloads: human headers, counts and rates kept as numbers
+(rates in percent), suppressed cells marked and blank in the file, statuses in clinical order, and a
+download whose name and first line say the filters it was made with, with formulas neutralised."""
+
+import csv
+import io
+
+import pandas as pd
+
+from dashboard import tables
+from dashboard.filters import View
+from ketamine_outcomes.metrics import Cohort
+
+VIEW = View("PHQ-9", Cohort(sites=("Northside",), routes=("IV",)), meeting_mode=False, min_cell=11)
+
+
+def test_counts_stay_numbers_and_a_small_group_is_hidden_with_its_rates():
+    rows = pd.DataFrame({"group_value": ["=HYPERLINK(1)", "Lakeview"], "n_series": [40, 5], "n_evaluable": [30, 5],
+                         "n_scored": [30, 4], "responders": [12, 2], "response_rate": [0.4, 0.5]})
+    numbers, hidden = tables.shown(rows, "cohort_comparison", VIEW)
+    assert list(numbers.columns) == ["Group", "Series", "Series evaluable", "Series scored", "Responders", "Response %"]
+    assert numbers["Series"].tolist()[0] == 40 and pd.api.types.is_numeric_dtype(numbers["Series"])
+    assert numbers["Response %"].tolist()[0] == 40.0
+    # Lakeview: every count is 1-10, so its counts and its rate are hidden, and marked as hidden.
+    assert numbers.iloc[1, 1:].isna().all()
+    assert hidden.iloc[1, 1:].all() and not hidden.iloc[0].any()
+
+
+def test_end_of_induction_statuses_read_in_clinical_order():
+    status = pd.DataFrame({"end_status": ["no response", "not reached", "remission", "response"],
+                           "n_series": [30, 12, 25, 40]})
+    numbers, _ = tables.shown(status, "series_counts", VIEW)
+    assert numbers["Status at end of induction"].tolist() == ["remission", "response", "no response", "not reached"]
+    assert numbers["Series"].tolist() == [25, 40, 30, 12]
+
+
+def test_the_download_names_its_filters_and_neutralises_formulas():
+    rows = pd.DataFrame({"group_value": ["=HYPERLINK(1)", "Lakeview"], "n_scored": [30, 4], "responders": [12, 2],
+                         "response_rate": [0.4, 0.5]})
+    numbers, _ = tables.shown(rows, "cohort_comparison", VIEW)
+    text = tables.csv_with_filters(numbers, VIEW, "numbers by site")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0] == ["# numbers by site. Filters: PHQ-9 · site: Northside; route: IV · counts under 11 suppressed. "
+                        "Suppressed cells are blank."]
+    assert lines[1] == ["Group", "Series scored", "Responders", "Response %"]
+    assert lines[2] == ["'=HYPERLINK(1)", "30", "12", "40.0"]
+    assert lines[3] == ["Lakeview", "", "", ""]
+    assert tables.file_name("numbers by site", VIEW) == "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11.csv"
