@@ -28,6 +28,8 @@ def test_page_draws_its_charts_without_an_exception(page, dashboard_url, path):
     wait_for_app(page)
     if PAGES[path]:
         page.locator(CHART).nth(PAGES[path] - 1).wait_for(timeout=30_000)
+    elif path == "definitions":
+        page.get_by_role("heading", name="Response", exact=True).first.wait_for(timeout=30_000)
     else:
         page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
     assert page.locator(CHART).count() >= PAGES[path]
