@@ -14,7 +14,8 @@ from ketamine_outcomes.definitions import INSTRUMENTS, SETTINGS
 GAP = SETTINGS["series_gap_days"].value
 WINDOW = SETTINGS["baseline_window_days"].value
 RESPONSE = SETTINGS["response_fraction"].value
-INDUCTION = int(SETTINGS["induction_sessions"].value)
+INDUCTION = {route: int(SETTINGS[f"induction_sessions_{route.lower()}"].value)
+             for route in ("IV", "IM", "intranasal", "oral")}
 END_DAYS = SETTINGS["end_of_induction_days"].value
 QUIET = SETTINGS["dropout_quiet_days"].value
 
@@ -28,13 +29,22 @@ def intermediate(sessions: pd.DataFrame, assessments: pd.DataFrame) -> dict[str,
     grouped = done.groupby(["patient_id", "series_number"])
     series = grouped.agg(start_day=("session_day", "min"), last_session_day=("session_day", "max"),
                          sessions_completed=("session_day", "size")).reset_index()
-    induction = done[done.session_number == INDUCTION][["patient_id", "series_number", "session_day"]]
+    # The series' route: its most frequent (ties: earliest) among its sessions; it sets the induction length.
+    route_counts = done.groupby(["patient_id", "series_number", "route"]).agg(
+        n=("session_day", "size"), first=("session_day", "min")).reset_index()
+    route = route_counts.sort_values(["n", "first"], ascending=[False, True]).drop_duplicates(
+        ["patient_id", "series_number"])[["patient_id", "series_number", "route"]]
+    series = series.merge(route, on=["patient_id", "series_number"])
+    series["induction_sessions"] = series.route.map(INDUCTION).fillna(INDUCTION["IV"]).astype(int)
+    done = done.merge(series[["patient_id", "series_number", "induction_sessions"]], on=["patient_id", "series_number"])
+    induction = done[done.session_number == done.induction_sessions][["patient_id", "series_number", "session_day"]]
     series = series.merge(induction.rename(columns={"session_day": "induction_day"}), how="left",
                           on=["patient_id", "series_number"])
     last_day = max(sessions.session_day.max(), assessments.assessment_day.max())
     series["data_last_day"] = last_day
     series["series_id"] = series.patient_id + "#" + series.series_number.astype(str)
-    series["is_dropped_out"] = (series.sessions_completed < INDUCTION) & (series.last_session_day < last_day - QUIET)
+    series["is_dropped_out"] = ((series.sessions_completed < series.induction_sessions)
+                                & (series.last_session_day < last_day - QUIET))
 
     windows = series.assign(window_start=series.start_day - WINDOW).sort_values("window_start")
     placed = pd.merge_asof(assessments.sort_values("assessment_day"), windows, left_on="assessment_day",

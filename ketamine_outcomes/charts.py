@@ -54,7 +54,7 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
             hovertemplate="week %{x}: mean %{y:.1f}<br>%{text}<extra>" + name + "</extra>"))
     if itt is not None and not itt.dropna(subset=["mean_score"]).empty:
         itt = itt.dropna(subset=["mean_score"])
-        fig.add_trace(go.Scatter(x=itt.week, y=itt.mean_score, mode="lines", name="intention to treat (LOCF)",
+        fig.add_trace(go.Scatter(x=itt.week, y=itt.mean_score, mode="lines", name="intention to treat (limited LOCF, then BOCF)",
                                  line=dict(color="#3d405b", dash="dash", width=2)))
     fig = _layout(fig, f"{instrument}: mean score by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
@@ -76,7 +76,7 @@ def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: st
         if itt is not None:
             rows = itt[itt.week > 0].dropna(subset=[column])
             if not rows.empty:
-                fig.add_trace(go.Scatter(x=rows.week, y=rows[column], mode="lines", name=f"{label} (intention to treat)",
+                fig.add_trace(go.Scatter(x=rows.week, y=rows[column], mode="lines", name=f"{label} (intention to treat, NRI)",
                                          line=dict(color=colour, dash="dash")))
     return _layout(fig, f"{instrument}: response and remission by week", "share of series", percent=True)
 

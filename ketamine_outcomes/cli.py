@@ -1,6 +1,7 @@
 """The `ketamine-outcomes` command: ingest exports, list batches, print marts, start the dashboard."""
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -11,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from . import metrics, store
-from .definitions import INSTRUMENTS, check_setting
+from .definitions import INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
 from .ingest import PROGRESS_BYTES, ingest_files
 from .safe_text import csv_text
 
@@ -129,7 +130,7 @@ def _mart(args) -> int:
     options = {"cohort": _cohort(args)}
     if args.name not in metrics.WITHOUT_INSTRUMENT:
         options["instrument"] = args.instrument
-    if args.name in ("adverse_events", "cohort_comparison"):
+    if args.by is not None and "by" in inspect.signature(function).parameters:
         options["by"] = args.by
     frame = function(con, **options)
     if args.json:
@@ -143,6 +144,10 @@ def _settings(args) -> int:
     con = store.connect(args.db, wait_seconds=120)
     if args.action in ("set", "reset"):
         known = [r[0] for r in con.execute("select name from default_settings").fetchall()]
+        if args.name in RENAMED_SETTINGS:
+            new_names = ", ".join(n for n in SETTINGS if n.startswith(args.name + "_"))
+            print(f"refused, nothing changed: {args.name} is now per route: {new_names}", file=sys.stderr)
+            return 2
         if args.name not in known:
             print(f"unknown setting {args.name!r}; settings: {', '.join(sorted(known))}", file=sys.stderr)
             return 2
@@ -224,7 +229,8 @@ def parser() -> argparse.ArgumentParser:
 
     sub = command("mart", _mart, "Print any mart as CSV (or JSON) for a cohort.")
     sub.add_argument("name", choices=metrics.MARTS)
-    sub.add_argument("--by", default="all", help="split for cohort_comparison and adverse_events")
+    sub.add_argument("--by", default=None, help="split for the marts that take one (cohort_comparison, adverse_events, "
+                     "sustained_response, time_to_response, maintenance, protocol_adherence); default: the mart's own")
     cohort_options(sub)
 
     sub = command("settings", _settings, "List the settings in force, or change one (the metrics are rebuilt).")

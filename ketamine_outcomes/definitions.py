@@ -81,10 +81,38 @@ SETTINGS: dict[str, Setting] = {
                 "Response: baseline > 0 and score <= this fraction of baseline (a fall of 50% or more).",
                 "McInnes 2022; Hietamies 2023; Hull 2022",
                 minimum=0.01, maximum=0.99, integer=False),
-        Setting("induction_sessions", 6,
-                "End of induction starts at the day of this completed session.",
+        # Induction length by route: a series' induction ends at its route's n-th completed session; a
+        # route with no setting of its own uses the IV value.
+        Setting("induction_sessions_iv", 6,
+                "IV series: the induction ends at the day of this completed session (also any route without its own setting).",
                 "IV induction: usually 6 infusions within about 21 days (Oliver 2022; McInnes 2022)",
                 minimum=1, maximum=50),
+        Setting("induction_sessions_im", 6,
+                "IM series: the induction ends at the day of this completed session.",
+                "IM series follow the IV schedule (DOMAIN.md, Treatment course); no separate published standard found",
+                minimum=1, maximum=50),
+        Setting("induction_sessions_intranasal", 8,
+                "Intranasal esketamine series: the induction ends at the day of this completed dose.",
+                "Spravato label: induction twice weekly in weeks 1-4 (8 doses); TRANSFORM-1/2 endpoint day 28",
+                minimum=1, maximum=50),
+        Setting("induction_sessions_oral", 4,
+                "Oral/sublingual (at-home) series: the induction ends at the day of this completed session.",
+                "Hull 2022 (Mindbloom): four sublingual doses over four weeks",
+                minimum=1, maximum=50),
+        # Protocol adherence: the induction's last session no more than this many days after its first.
+        Setting("induction_window_days_iv", 21,
+                "IV protocol adherence: the induction's last session at most this many days after its first "
+                "(also any route without its own setting).",
+                "Oliver 2022: 6 infusions in 21 days", minimum=1, maximum=365),
+        Setting("induction_window_days_im", 21,
+                "IM protocol adherence: the induction's last session at most this many days after its first.",
+                "IM series follow the IV schedule; no separate published standard found", minimum=1, maximum=365),
+        Setting("induction_window_days_intranasal", 28,
+                "Intranasal protocol adherence: the induction's last dose at most this many days after its first.",
+                "Spravato label: induction in weeks 1-4", minimum=1, maximum=365),
+        Setting("induction_window_days_oral", 28,
+                "Oral/sublingual protocol adherence: the induction's last session at most this many days after its first.",
+                "Hull 2022: four doses over four weeks", minimum=1, maximum=365),
         Setting("end_of_induction_days", 21,
                 "End-of-induction score: the last score from the day of the induction's last session to this many days after it.",
                 "McInnes 2022 assessed 14-31 days after induction",
@@ -93,6 +121,13 @@ SETTINGS: dict[str, Setting] = {
                 "Dropped out: fewer completed sessions than the induction and none in this many days before the data's last day.",
                 "Product default; ORKA-2: about half did not complete six infusions",
                 minimum=1, maximum=365),
+        Setting("itt_carry_days", 14,
+                "Weekly intention to treat: a series' last score is carried forward to a week ending at most this many days "
+                "after its last completed session; later weeks count as not responding and not remitting "
+                "(non-responder imputation) and carry the baseline into means (BOCF).",
+                "Limited LOCF: NRC 2010 panel on missing data, Lachin 2016 and the Cochrane Handbook advise against "
+                "unlimited LOCF; product default 14 days",
+                minimum=0, maximum=365),
         Setting("min_cell_size", 11,
                 "Counts from 1 to (this - 1), and rates built on them, are suppressed in anything shown to a meeting. 0 turns it off.",
                 "CMS cell-size suppression policy (1-10 never shown); PCORnet uses 11",
@@ -110,6 +145,14 @@ SETTINGS: dict[str, Setting] = {
         Setting("gad7_caseness", 8, "NHS Talking Therapies caseness: GAD-7 >= 8.", "NHS Talking Therapies manual",
                 minimum=0, maximum=21),
     )
+}
+
+
+# Settings that were replaced: old name -> the settings that now hold its value. A database that set
+# the old one keeps its value in the new ones (store.write_definitions) and the CLI names them.
+# `induction_sessions` applied to every route; its source was IV, so IV and IM keep a value set there.
+RENAMED_SETTINGS: dict[str, tuple[str, ...]] = {
+    "induction_sessions": ("induction_sessions_iv", "induction_sessions_im"),
 }
 
 

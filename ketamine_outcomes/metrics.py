@@ -15,12 +15,16 @@ INTERMEDIATE = ("series_sessions", "treatment_series", "series_assessments", "ba
                 "end_of_induction")
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
-         "severity_transitions", "coverage", "response_timing")
+         "severity_transitions", "coverage", "response_timing", "sustained_response", "time_to_response",
+         "maintenance", "protocol_adherence")
 # Marts that take no instrument.
-WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage")
+WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
+                      "protocol_adherence")
 COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "series_number",
                      "start_quarter", "start_month")
 SAFETY_DIMENSIONS = ("all", "route", "session_number", "dose_band")
+DURABILITY_DIMENSIONS = ("all", "route", "site")
+ADHERENCE_DIMENSIONS = ("site", "all", "route", "clinician")
 
 
 @dataclass(frozen=True)
@@ -148,3 +152,27 @@ def coverage(con, cohort: Cohort | None = None) -> pd.DataFrame:
 
 def response_timing(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
     return _mart(con, "response_timing", instrument, cohort)
+
+
+def _split(by: str, allowed: tuple[str, ...], what: str) -> str:
+    if by not in allowed:
+        raise ValueError(f"{what} is split by one of {', '.join(allowed)}, not {by!r}")
+    return by
+
+
+def sustained_response(con, instrument: str, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    """Kaplan-Meier of sustained response after an end-of-induction response."""
+    return _mart(con, "sustained_response", instrument, cohort, by=_split(by, DURABILITY_DIMENSIONS, "durability"))
+
+
+def time_to_response(con, instrument: str, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    """Kaplan-Meier of time to first response over every series with a baseline."""
+    return _mart(con, "time_to_response", instrument, cohort, by=_split(by, DURABILITY_DIMENSIONS, "time to response"))
+
+
+def maintenance(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "maintenance", None, cohort, by=_split(by, DURABILITY_DIMENSIONS, "maintenance"))
+
+
+def protocol_adherence(con, by: str = "site", cohort: Cohort | None = None) -> pd.DataFrame:
+    return _mart(con, "protocol_adherence", None, cohort, by=_split(by, ADHERENCE_DIMENSIONS, "adherence"))

@@ -79,6 +79,10 @@ def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
     ).drop_duplicates(["kind", "alias_key"])
     references = pd.DataFrame(list(d.REFERENCE_RESULTS))
     con.execute("create table if not exists setting_overrides (name varchar primary key, value double not null)")
+    for old_name, new_names in d.RENAMED_SETTINGS.items():  # an older database's override keeps its meaning
+        con.execute("insert or ignore into setting_overrides select unnest($new), value from setting_overrides "
+                    "where name = $old", {"new": list(new_names), "old": old_name})
+        con.execute("delete from setting_overrides where name = $old", {"old": old_name})
     for name, frame in (("instruments", instruments), ("severity_bands", bands), ("default_settings", settings),
                         ("aliases", aliases), ("reference_results", references)):
         con.register("frame", frame)

@@ -18,7 +18,7 @@ RULES: dict[str, dict] = {
         },
     },
     "weekly_outcomes_itt": {
-        "counts": ["n_series", "responders", "remitters"],
+        "counts": ["n_series", "n_observed", "n_carried", "n_imputed", "responders", "remitters"],
         "derived": {
             "mean_score": ["n_series"], "mean_change": ["n_series"],
             **{f"response_rate{s}": ["responders", "n_series"] for s in ("", "_low", "_high")},

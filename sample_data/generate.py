@@ -38,6 +38,9 @@ SCHEDULES = {
     "intranasal": (0, 3, 7, 10, 14, 17, 21, 24, 28, 35, 42, 49),
     "oral": (0, 7, 14, 21),
 }
+# Sessions in an induction, by route (docs/metrics.md: induction_sessions_<route>); the end-of-induction
+# score is taken a few days to three weeks after the last of them.
+INDUCTION = {"IV": 6, "IM": 6, "intranasal": 8, "oral": 4}
 FIRST_START = date(2024, 1, 1)
 LAST_START = date(2025, 9, 30)
 DATA_END = date(2025, 10, 31)
@@ -106,7 +109,8 @@ class Clinic:
                     break
         if not completed_days:
             return None
-        self.assessments(patient_id, indication, start, completed_days, dropped=bool(stop_after))
+        self.assessments(patient_id, indication, start, completed_days, dropped=bool(stop_after),
+                         induction=INDUCTION[route])
         return completed_days[-1]
 
     def session(self, patient_id, when, route, status, weight, sbp, site, clinician, n_before) -> None:
@@ -127,7 +131,7 @@ class Clinic:
         self.sessions.writerow((patient_id, when.isoformat(), route, status, dose_mg, dose_per_kg, site, clinician,
                                 events, peak, f"S{self.session_count:07d}"))
 
-    def assessments(self, patient_id, indication, start, completed_days, dropped) -> None:
+    def assessments(self, patient_id, indication, start, completed_days, dropped, induction) -> None:
         rng = self.rng
         responder = rng.random() < (0.40 if dropped else 0.60)
         improvement = rng.uniform(0.5, 0.95) if responder else rng.uniform(-0.1, 0.45)
@@ -148,8 +152,8 @@ class Clinic:
             if week not in seen_weeks and rng.random() < 0.85:
                 seen_weeks.add(week)
                 days.append(day)
-        if len(completed_days) >= 6 and rng.random() < 0.7:
-            days.append((completed_days[5] - start).days + rng.randint(3, 20))
+        if len(completed_days) >= induction and rng.random() < 0.7:
+            days.append((completed_days[induction - 1] - start).days + rng.randint(3, 20))
 
         for name, baseline, top in instruments:
             baseline = clamp(baseline, 5 if name != "PCL-5" else 25, top)

@@ -91,9 +91,9 @@ def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path,
 
 @pytest.mark.parametrize("name, value, reason", [
     ("min_cell_size", "-3", "min_cell_size must be a whole number from 0 to 100; got '-3'"),
-    ("induction_sessions", "nan", "induction_sessions must be a whole number from 1 to 50; got 'nan'"),
+    ("induction_sessions_iv", "nan", "induction_sessions_iv must be a whole number from 1 to 50; got 'nan'"),
     ("series_gap_days", "-5", "series_gap_days must be a whole number from 1 to 3650; got '-5'"),
-    ("induction_sessions", "6.5", "induction_sessions must be a whole number from 1 to 50; got '6.5'"),
+    ("induction_sessions_oral", "6.5", "induction_sessions_oral must be a whole number from 1 to 50; got '6.5'"),
     ("response_fraction", "1.5", "response_fraction must be a number from 0.01 to 0.99; got '1.5'"),
     ("end_of_induction_days", "inf", "end_of_induction_days must be a whole number from 0 to 365; got 'inf'"),
     ("dropout_quiet_days", "many", "dropout_quiet_days must be a whole number from 1 to 365; got 'many'"),

@@ -199,6 +199,112 @@ def test_intention_to_treat_counts_a_series_only_once_it_started_w_weeks_ago(cli
     assert itt.loc[0, "n_series"] == 2 and itt.loc[1, "n_series"] == 2 and itt.loc[2, "n_series"] == 1
 
 
+def test_an_oral_series_completing_4_sessions_reaches_its_end_of_induction(clinic):
+    # Data end day 200 (P9). Oral induction: 4 sessions (Hull 2022); intranasal: 8 doses (Spravato label).
+    oral = "\n".join(f"P1,{d},,oral" for d in (0, 7, 14, 21))
+    three_oral = "\n".join(f"P2,{d},,oral" for d in (0, 7, 14))
+    six_intranasal = "\n".join(f"P3,{d},,intranasal" for d in (0, 3, 7, 10, 14, 17))
+    con = clinic(f"{oral}\n{three_oral}\n{six_intranasal}\nP9,200",
+                 "P1,0,PHQ-9,20\nP1,21,PHQ-9,8\nP2,0,PHQ-9,20\nP2,14,PHQ-9,8\nP3,0,PHQ-9,20\nP3,17,PHQ-9,8")
+    assert table(con, "select patient_id, induction_sessions, induction_day, is_dropped_out from int_treatment_series "
+                      "where patient_id <> 'P9' order by 1") == [
+        ("P1", 4, 21, False), ("P2", 4, None, True), ("P3", 8, None, True)]
+    status = metrics.series_summary(con, "PHQ-9").set_index("series_id").end_status.to_dict()
+    assert (status["P1#1"], status["P2#1"], status["P3#1"]) == ("response", "not reached", "not reached")
+    by_route = metrics.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
+    assert by_route.loc["oral", ["n_evaluable", "n_scored", "responders", "itt_response_rate"]].tolist() == [
+        2, 1, 1, 0.5]
+    attrition = metrics.attrition(con, "PHQ-9")
+    assert attrition[attrition.stage == "induction"].n_series.tolist() == [1]  # P1 only (P9: 1 of 6 IV)
+
+
+def test_each_route_has_its_own_induction_setting(clinic):
+    oral = "\n".join(f"P1,{d},,oral" for d in (0, 7, 14, 21))
+    con = clinic(oral + "\n" + SIX_SESSIONS.replace("P1", "P2"))
+    con.execute("insert or replace into setting_overrides values ('induction_sessions_oral', 6)")
+    metrics.build(con)
+    assert table(con, "select route, induction_sessions, induction_day from int_treatment_series order by 1") == [
+        ("IV", 6, 11), ("oral", 6, None)]
+
+
+def test_an_older_database_keeps_its_induction_sessions_override_for_iv_and_im(con):
+    from ketamine_outcomes import store
+    con.execute("insert into setting_overrides values ('induction_sessions', 8)")
+    store.write_definitions(con)
+    assert table(con, "select name, value from settings where name like 'induction_sessions%' order by 1") == [
+        ("induction_sessions_im", 8), ("induction_sessions_intranasal", 8), ("induction_sessions_iv", 8),
+        ("induction_sessions_oral", 4)]
+
+
+def test_intention_to_treat_carries_a_score_at_most_14_days_after_the_last_session(clinic):
+    # P1's last session is day 14: a week ending by day 28 carries its score, week 5 (to day 35) does not.
+    # P2's last session is day 13: its week 4 (to day 28) is already past the 14 days. P3 (one session,
+    # day 0) is scored again only in week 5, without change. Data end day 100.
+    con = clinic("P1,0\nP1,14\nP2,0\nP2,13\nP3,0\nP9,100",
+                 "P1,0,PHQ-9,20\nP1,7,PHQ-9,8\nP2,0,PHQ-9,20\nP2,7,PHQ-9,8\nP3,0,PHQ-9,20\nP3,35,PHQ-9,20")
+    itt = metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
+    assert itt.loc[1, ["n_observed", "n_carried", "responders"]].tolist() == [2, 1, 2]
+    assert itt.loc[4, ["n_series", "n_observed", "n_carried", "n_imputed", "responders"]].tolist() == [3, 0, 1, 2, 1]
+    assert itt.loc[4, "mean_score"] == (8 + 20 + 20) / 3  # P2 and P3 imputed: baseline carried (BOCF)
+    assert itt.loc[5, ["n_observed", "n_carried", "n_imputed", "responders", "remitters"]].tolist() == [1, 0, 2, 0, 0]
+    assert itt.loc[5, "mean_change"] == 0
+    con.execute("insert or replace into setting_overrides values ('itt_carry_days', 7)")
+    metrics.build(con)
+    assert metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week").loc[3, "n_carried"] == 1  # P1, to day 21
+
+
+# Durability and maintenance (Kaplan-Meier by hand) --------------------------------------------
+
+def test_sustained_response_kaplan_meier_with_censoring_and_a_reinduction(clinic):
+    # Five IV series of six sessions (last day 11), baseline 20; end-of-induction score day 14 (its
+    # window runs to day 32). P1 responds, loses it on day 40 (12 > 10): event at 26 days. P2 still
+    # responding at day 50: censored at 36 days. P3 still responding at day 40, re-inducted on day 80:
+    # event at 66 days. P4 responds with no later score: censored at 0. P5 does not respond: not in the curve.
+    sessions = "\n".join(f"P{n},{d}" for n in range(1, 6) for d in (0, 2, 4, 7, 9, 11)) + "\nP3,80\nP9,200"
+    outcomes = "\n".join(f"P{n},0,PHQ-9,20" for n in range(1, 6)) + "\n" + "\n".join(
+        f"P{n},14,PHQ-9,{8 if n < 5 else 15}" for n in range(1, 6)) + "\nP1,40,PHQ-9,12\nP2,40,PHQ-9,9\nP2,50,PHQ-9,9\nP3,40,PHQ-9,8"
+    con = clinic(sessions, outcomes)
+    curve = metrics.sustained_response(con, "PHQ-9")
+    assert curve[["day", "n_at_risk", "n_events", "n_censored"]].values.tolist() == [
+        [0, 4, 0, 1], [26, 3, 1, 0], [36, 2, 0, 1], [66, 1, 1, 0]]
+    assert [round(s, 4) for s in curve.survival] == [1.0, 0.6667, 0.6667, 0.0]
+    assert curve.median_days.tolist() == [66] * 4
+
+
+def test_time_to_first_response_kaplan_meier_censors_series_that_stopped(clinic):
+    # A responds at day 14; B is last scored (not responding) at day 7; C is never scored after
+    # baseline (censored at 0); D responds at day 7; E has no baseline (not counted).
+    con = clinic("A,0\nB,0\nC,0\nD,0\nE,0", "A,0,PHQ-9,20\nA,7,PHQ-9,15\nA,14,PHQ-9,9\nB,0,PHQ-9,20\n"
+                 "B,7,PHQ-9,18\nC,0,PHQ-9,20\nD,0,PHQ-9,20\nD,7,PHQ-9,10\nE,7,PHQ-9,5")
+    curve = metrics.time_to_response(con, "PHQ-9")
+    assert curve[["day", "n_at_risk", "n_events", "n_censored"]].values.tolist() == [
+        [0, 4, 0, 1], [7, 3, 1, 1], [14, 1, 1, 0]]
+    assert [round(s, 4) for s in curve.share_responded] == [0.0, 0.3333, 1.0]
+    assert curve.median_days.tolist() == [14] * 3
+
+
+def test_maintenance_counts_boosters_after_the_route_induction_and_reinductions(clinic):
+    iv = "\n".join(f"P{n},{d}" for n in (1, 2) for d in (0, 2, 4, 7, 9, 11))
+    oral = "\n".join(f"P3,{d},,oral" for d in (0, 7, 14, 21, 50))
+    con = clinic(f"{iv}\nP1,40\nP1,70\nP2,200\n{oral}")
+    row = metrics.maintenance(con).iloc[0]
+    assert (row.n_series, row.n_with_boosters, row.n_boosters, row.mean_boosters) == (3, 2, 3, 1.0)
+    assert (row.median_days_to_first_booster, row.median_days_between_boosters) == (29, 30)
+    assert (row.n_reinducted, round(row.reinduction_rate, 4)) == (1, 0.3333)
+    by_route = metrics.maintenance(con, by="route").set_index("group_value")
+    assert by_route.n_boosters.to_dict() == {"IV": 2, "oral": 1}
+
+
+def test_protocol_adherence_counts_inductions_completed_within_the_route_window(clinic):
+    # IV: six sessions, the sixth 21 days after the first counts, 22 does not; oral: four in 28 days.
+    con = clinic("\n".join(f"P1,{d}" for d in (0, 4, 8, 12, 16, 21)) + "\n"
+                 + "\n".join(f"P2,{d}" for d in (0, 4, 8, 12, 16, 22)) + "\n"
+                 + "\n".join(f"P3,{d},,oral" for d in (0, 9, 18, 28)) + "\nP4,0\nP4,3\nP9,200")
+    row = metrics.protocol_adherence(con).iloc[0]
+    assert (row.group_value, row.n_series, row.n_completed, row.n_within_window) == ("North", 4, 3, 2)
+    assert (row.completion_rate, row.adherence_rate) == (0.75, 0.5)
+
+
 # Weekly table, intervals, cohorts --------------------------------------------------------------
 
 def test_weekly_table_counts_and_wilson_interval(clinic):

@@ -17,6 +17,10 @@ st.plotly_chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes
                                      suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell), view.instrument),
                 key="response_rates")
 ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell), view)
+st.caption(f"Solid: observed cases (series scored that week). Dashed: intention to treat, every series with a "
+           f"baseline; a week without a score carries the last score only up to "
+           f"{int(data.settings()['itt_carry_days'])} days after the series' last completed session, then counts as "
+           "not responding and not remitting (non-responder imputation).")
 ui.definitions_link("response")
 
 summary = data.mart("series_summary", instrument=view.instrument, cohort=view.cohort)

@@ -15,8 +15,10 @@ OPTIONS = {"site": "site", "route": "route", "indication": "indication"}
 
 left, middle, right = st.columns(3)
 split = left.selectbox("One line per", list(SPLITS), key="trajectories_split")
-show_itt = middle.toggle("Intention to treat (LOCF)", key="trajectories_itt",
-                         help="Carry each series' last score forward, so dropouts stay in the mean.")
+carry_days = int(data.settings()["itt_carry_days"])
+show_itt = middle.toggle("Intention to treat (limited LOCF, then BOCF)", key="trajectories_itt",
+                         help=f"Every series stays in the mean: a week without a score takes the series' last score "
+                              f"up to {carry_days} days after its last session, then its baseline (BOCF).")
 show_series = right.toggle("Individual series", key="trajectories_spaghetti", disabled=view.meeting_mode,
                            help="Up to 200 series, sampled; hidden in meeting mode.")
 
@@ -47,6 +49,10 @@ st.plotly_chart(charts.trajectory(
 ), key="trajectories_chart")
 hidden = any(suppress.suppressed(frame, "weekly_outcomes", view.min_cell) for frame in lines.values())
 ui.suppression_note(hidden, view)
+if show_itt:
+    st.caption(f"Intention to treat (dashed): a week without a score carries the series' last score only up to "
+               f"{carry_days} days after its last completed session; after that its baseline is carried (BOCF), so "
+               "the mean does not keep a fading response for ever. Observed cases: the solid line.")
 st.caption("Shaded: severity bands. Band around each line: 95% confidence interval of the mean. "
            "n under each point: series scored that week.")
 ui.definitions_link("a week of treatment series")

@@ -1,6 +1,7 @@
 -- The end-of-induction score: the figure directors compare with published real-world results.
 -- Grain: one row per series and instrument with a baseline. The score is the last one from the day
--- of the setting('induction_sessions')-th completed session (default 6) to
+-- of the series' own induction_sessions-th completed session (int_treatment_series: IV 6, IM 6,
+-- intranasal 8, oral 4) to
 -- setting('end_of_induction_days') (default 21) days after it (McInnes 2022 assessed 14-31 days
 -- after induction). A series that never reaches that session has no score and, in the
 -- intention-to-treat view, counts as not responding. A series is evaluable once its window has

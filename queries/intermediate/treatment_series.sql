@@ -1,7 +1,10 @@
 -- Treatment series with the attributes cohorts are filtered and split by.
 -- Grain: one row per patient and series number. Route, site and clinician are the most frequent
 -- among the series' completed sessions (ties: the earliest); site falls back to the patients export.
--- The induction ends at the setting('induction_sessions')-th completed session (default 6).
+-- The induction ends at the series' route's n-th completed session: induction_sessions is
+-- setting('induction_sessions_<route>') (IV 6, IM 6, intranasal 8, oral 4; a route without a setting
+-- of its own uses the IV value). Dropped out: fewer completed sessions than that and none in the
+-- setting('dropout_quiet_days') (28) days before the data's last day.
 with
 
 series_sessions as (
@@ -10,6 +13,13 @@ series_sessions as (
 
 patients as (
     select * from main.patients
+),
+
+induction_lengths as (
+    -- 'induction_sessions_oral' -> 'oral'; compared with the route in lower case.
+    select substr(name, length('induction_sessions_') + 1) as route_key, value::integer as induction_sessions,
+    from settings
+    where name like 'induction\_sessions\_%' escape '\'
 ),
 
 data_extent as (
@@ -31,9 +41,19 @@ per_series as (
         mode(route order by session_day) as route,
         mode(site order by session_day) as session_site,
         mode(clinician_id order by session_day) as clinician_id,
-        max(session_day) filter (where session_number = setting('induction_sessions')) as induction_day,
+        list(session_day order by session_number) as session_days,
     from series_sessions
     group by patient_id, series_number
+),
+
+with_induction as (
+    select
+        per_series.*,
+        coalesce(lengths.induction_sessions, setting('induction_sessions_iv'))::integer as induction_sessions,
+        per_series.session_days[coalesce(lengths.induction_sessions, setting('induction_sessions_iv'))::integer]
+            as induction_day,
+    from per_series
+    left join induction_lengths as lengths on lengths.route_key = lower(per_series.route)
 ),
 
 final as (
@@ -45,6 +65,7 @@ final as (
         per_series.start_date,
         per_series.last_session_day,
         per_series.sessions_completed,
+        per_series.induction_sessions,
         per_series.induction_day,
         per_series.route,
         coalesce(per_series.session_site, patients.site, 'unknown') as site,
@@ -56,10 +77,10 @@ final as (
             as start_quarter,
         coalesce(strftime(per_series.start_date, '%Y-%m'), 'unknown') as start_month,
         data_extent.data_last_day,
-        per_series.sessions_completed < setting('induction_sessions')
+        per_series.sessions_completed < per_series.induction_sessions
             and per_series.last_session_day < data_extent.data_last_day - setting('dropout_quiet_days')
             as is_dropped_out,
-    from per_series
+    from with_induction as per_series
     cross join data_extent
     left join patients using (patient_id)
 )

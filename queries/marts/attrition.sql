@@ -1,7 +1,9 @@
 -- How many series reach each completed session and each week with a score: the attrition a
 -- completers-only figure hides (ORKA-2: about half never complete six infusions).
--- Grain: one row per stage ('session' or 'week') and step number, for the cohort ($cohort) and
--- $instrument. share_of_started: n_series / all series in the cohort.
+-- Grain: one row per stage ('session', 'week' or 'induction') and step number, for the cohort
+-- ($cohort) and $instrument. share_of_started: n_series / all series in the cohort. Stage
+-- 'induction' has one row (step 1): series that completed their own route's induction
+-- (int_treatment_series.induction_sessions: IV 6, IM 6, intranasal 8, oral 4).
 with
 
 cohort as (
@@ -35,6 +37,11 @@ session_steps as (
     group by steps.step
 ),
 
+induction_step as (
+    select 'induction' as stage, 1 as step, count(*) filter (where sessions_completed >= induction_sessions) as n_series,
+    from cohort
+),
+
 week_steps as (
     select 'week' as stage, week as step, count(*) as n_series,
     from weekly
@@ -47,7 +54,7 @@ final as (
         steps.step,
         steps.n_series,
         rate(steps.n_series, started.n_started) as share_of_started,
-    from (select * from session_steps union all select * from week_steps) as steps
+    from (select * from session_steps union all select * from week_steps union all select * from induction_step) as steps
     cross join started
 )
 

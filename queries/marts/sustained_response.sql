@@ -1,0 +1,105 @@
+-- How long an end-of-induction response lasts: a Kaplan-Meier estimate (Kaplan & Meier 1958), as
+-- McInnes 2022 followed sustained response after induction.
+-- Grain: one row per group ($by: 'all', 'route' or 'site') and day since the end-of-induction score at
+-- which a series lost its response or was censored, for $instrument and the cohort ($cohort).
+-- Who: series whose end-of-induction score met response (int_end_of_induction). Event: the first later
+-- score of the series above the response threshold (score > setting('response_fraction') x baseline),
+-- or the start of the patient's next series (a re-induction), whichever comes first. Censored: at the
+-- series' last score when neither happened (day 0 when it has no later score).
+-- survival: the share still responding, the product over event days of (1 - n_events / n_at_risk).
+-- median_days: the first day survival is 0.5 or less (null when not reached), on every row of the group.
+with
+
+cohort as (
+    select * from cohort_series($cohort, $instrument)
+),
+
+responders as (
+    select
+        cohort.series_id,
+        cohort.patient_id,
+        cohort.series_number,
+        end_of_induction.end_day,
+        end_of_induction.baseline_score,
+        case $by when 'route' then cohort.route when 'site' then cohort.site else 'all' end as group_value,
+    from int_end_of_induction as end_of_induction
+    join cohort using (series_id)
+    where end_of_induction.instrument = $instrument and end_of_induction.is_response
+),
+
+later_scores as (
+    select
+        responders.series_id,
+        placed.assessment_day - responders.end_day as day,
+        placed.score > setting('response_fraction') * responders.baseline_score as is_lost,
+    from responders
+    join int_series_assessments as placed
+        on placed.series_id = responders.series_id
+        and placed.instrument = $instrument
+        and placed.assessment_day > responders.end_day
+),
+
+followed as (
+    select
+        series_id,
+        min(day) filter (where is_lost) as lost_day,
+        max(day) as last_score_day,
+    from later_scores
+    group by series_id
+),
+
+reinductions as (
+    select responders.series_id, next_series.start_day - responders.end_day as reinduction_day,
+    from responders
+    join int_treatment_series as next_series
+        on next_series.patient_id = responders.patient_id
+        and next_series.series_number = responders.series_number + 1
+),
+
+durations as (
+    select
+        responders.group_value,
+        least(followed.lost_day, reinductions.reinduction_day) is not null as is_event,
+        coalesce(least(followed.lost_day, reinductions.reinduction_day), followed.last_score_day, 0) as day,
+    from responders
+    left join followed using (series_id)
+    left join reinductions using (series_id)
+),
+
+by_day as (
+    select
+        group_value,
+        day,
+        count(*) filter (where is_event) as n_events,
+        count(*) filter (where not is_event) as n_censored,
+    from durations
+    group by group_value, day
+),
+
+at_risk as (
+    select
+        *,
+        sum(n_events + n_censored) over (partition by group_value order by day desc) as n_at_risk,
+    from by_day
+),
+
+estimated as (
+    select
+        group_value,
+        day,
+        n_at_risk::bigint as n_at_risk,
+        n_events,
+        n_censored,
+        product(1 - n_events / n_at_risk) over (partition by group_value order by day) as survival,
+    from at_risk
+),
+
+final as (
+    select
+        *,
+        min(day) filter (where survival <= 0.5) over (partition by group_value) as median_days,
+    from estimated
+)
+
+select * from final
+order by group_value, day
