@@ -35,18 +35,24 @@ CARDS: tuple[Card, ...] = (
          "10 or less on MADRS, 5 or less on QIDS-SR16.", "Kroenke 2001; Spitzer 2006; National Center for PTSD; Rush 2003."),
     Card("end-of-induction", "End of induction",
          "The result to compare with published studies: the last score from the day of the induction's last session "
-         "to a few weeks after it. A series counts once its window has closed (or it dropped out), so series still in "
-         "treatment are not counted as failures.", "McInnes 2022 assessed 14-31 days after induction.",
-         ("induction_sessions", "end_of_induction_days")),
+         "to a few weeks after it. The induction's length follows the route: 6 sessions IV and IM, 8 intranasal "
+         "esketamine doses, 4 oral/sublingual sessions. A series counts once its window has closed (or it dropped "
+         "out), so series still in treatment are not counted as failures.",
+         "McInnes 2022 assessed 14-31 days after induction; Spravato label (intranasal); Hull 2022 (oral).",
+         ("induction_sessions_iv", "induction_sessions_im", "induction_sessions_intranasal",
+          "induction_sessions_oral", "end_of_induction_days")),
     Card("intention-to-treat", "Observed and intention to treat",
          "Observed rates divide by the series that were scored. Intention-to-treat rates divide by every series that "
-         "could have been, counting a series with no score as not responding (weekly: its last score carried "
-         "forward). The gap between the two shows how much dropout flatters the observed figure.",
-         "Standard trial reporting (CONSORT)."),
+         "could have been, counting a series with no score as not responding. Weekly, a series' last score is carried "
+         "forward only up to a limit after its last session; after that it counts as not responding and its baseline "
+         "is carried into the mean, so a fading response is not kept for ever. The gap between the two shows how "
+         "much dropout flatters the observed figure.",
+         "Standard trial reporting (CONSORT); NRC 2010 and Lachin 2016 on missing data.", ("itt_carry_days",)),
     Card("dropout", "Dropout",
          "A series that stopped before the induction was complete, with no session for several weeks before the "
          "latest data.", "Product default; ORKA-2 (Hietamies 2023): about half did not complete six infusions.",
-         ("induction_sessions", "dropout_quiet_days")),
+         ("induction_sessions_iv", "induction_sessions_im", "induction_sessions_intranasal",
+          "induction_sessions_oral", "dropout_quiet_days")),
     Card("reliable-change", "Reliable improvement and deterioration",
          "A change larger than the questionnaire's measurement error: 6 points on PHQ-9, 4 on GAD-7, 10 on PCL-5. "
          "MADRS and QIDS-SR16 use the Jacobson-Truax index when the clinic sets a test-retest reliability.",
