@@ -4,6 +4,8 @@ figure. No Streamlit here, so each can be tested and reused by a report."""
 import pandas as pd
 import plotly.graph_objects as go
 
+from ketamine_outcomes import safe_text
+
 PALETTE = ("#1f6f8b", "#e07a5f", "#3d405b", "#81b29a", "#f2cc8f", "#9c6644", "#6d597a", "#457b9d")
 BAND_COLOURS = ("#eef6ee", "#f7f4e6", "#fbeedd", "#f9e0d4", "#f5d0cd")
 
@@ -37,25 +39,32 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
         for series_id, rows in spaghetti.groupby("series_id", sort=False):
             fig.add_trace(go.Scatter(x=rows.week, y=rows.score, mode="lines", line=dict(color="#999", width=0.6),
                                      opacity=0.35, hoverinfo="skip", showlegend=False, name=str(series_id)))
+    # Weeks hidden by small-cell suppression keep their row with a missing mean: the line breaks there
+    # (no straight segment across them) and the gap is labelled.
+    gaps: set = set()
     for i, (name, weekly) in enumerate(lines.items()):
         colour = PALETTE[i % len(PALETTE)]
-        weekly = weekly.dropna(subset=["mean_score"])
-        if weekly.empty:
+        weekly = weekly.sort_values("week")
+        if weekly.mean_score.isna().all():
             continue
-        fig.add_trace(go.Scatter(
-            x=list(weekly.week) + list(weekly.week[::-1]),
-            y=list(weekly.mean_ci_high) + list(weekly.mean_ci_low[::-1]),
-            fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
-            showlegend=False, name=f"{name} 95% CI"))
+        for segment in _runs_shown(weekly, "mean_score"):
+            fig.add_trace(go.Scatter(
+                x=list(segment.week) + list(segment.week[::-1]),
+                y=list(segment.mean_ci_high) + list(segment.mean_ci_low[::-1]),
+                fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
+                showlegend=False, name=f"{name} 95% CI"))
         fig.add_trace(go.Scatter(
             x=weekly.week, y=weekly.mean_score, mode="lines+markers+text", name=name, line=dict(color=colour, width=3),
-            text=[f"n={int(n)}" for n in weekly.n_scored], textposition="bottom center",
-            textfont=dict(size=9, color=colour),
+            text=["" if pd.isna(m) or pd.isna(n) else f"n={int(n)}" for m, n in zip(weekly.mean_score, weekly.n_scored)],
+            textposition="bottom center", textfont=dict(size=9, color=colour),
             hovertemplate="week %{x}: mean %{y:.1f}<br>%{text}<extra>" + name + "</extra>"))
-    if itt is not None and not itt.dropna(subset=["mean_score"]).empty:
-        itt = itt.dropna(subset=["mean_score"])
+        gaps |= _interior_gaps(weekly, "mean_score")
+    if itt is not None and not itt.mean_score.isna().all():
+        itt = itt.sort_values("week")
         fig.add_trace(go.Scatter(x=itt.week, y=itt.mean_score, mode="lines", name="intention to treat (limited LOCF, then BOCF)",
                                  line=dict(color="#3d405b", dash="dash", width=2)))
+        gaps |= _interior_gaps(itt, "mean_score")
+    _mark_gaps(fig, sorted(gaps))
     fig = _layout(fig, f"{instrument}: mean score by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
     return fig
@@ -64,9 +73,11 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
 def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: str) -> go.Figure:
     """Response and remission rate by week with Wilson 95% intervals (observed; ITT dashed)."""
     fig = go.Figure()
+    gaps: set = set()
     for column, label, colour in (("response_rate", "response", PALETTE[0]), ("remission_rate", "remission", PALETTE[1])):
-        rows = weekly[weekly.week > 0].dropna(subset=[column])
-        if not rows.empty:
+        rows = weekly[weekly.week > 0].sort_values("week")
+        gaps |= _interior_gaps(rows, column)
+        if not rows[column].isna().all():
             fig.add_trace(go.Scatter(
                 x=rows.week, y=rows[column], mode="lines+markers", name=f"{label} (observed)",
                 line=dict(color=colour, width=3),
@@ -74,10 +85,12 @@ def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: st
                              arrayminus=rows[column] - rows[f"{column}_low"], thickness=1),
                 customdata=rows.n_paired, hovertemplate="week %{x}: %{y:.0%} of %{customdata} paired<extra></extra>"))
         if itt is not None:
-            rows = itt[itt.week > 0].dropna(subset=[column])
-            if not rows.empty:
+            rows = itt[itt.week > 0].sort_values("week")
+            gaps |= _interior_gaps(rows, column)
+            if not rows[column].isna().all():
                 fig.add_trace(go.Scatter(x=rows.week, y=rows[column], mode="lines", name=f"{label} (intention to treat, NRI)",
                                          line=dict(color=colour, dash="dash")))
+    _mark_gaps(fig, sorted(gaps))
     return _layout(fig, f"{instrument}: response and remission by week", "share of series", percent=True)
 
 
@@ -197,7 +210,8 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
         fig.add_trace(go.Scatter(x=curves.n, y=curves.centre, mode="lines", line=dict(color="#333"),
                                  name="overall rate", hoverinfo="skip"))
     colours = [PALETTE[1] if o.startswith(("above", "below")) else PALETTE[0] for o in units.outside]
-    fig.add_trace(go.Scatter(x=units.n, y=units.rate, mode="markers+text", text=units.group, textposition="top center",
+    fig.add_trace(go.Scatter(x=units.n, y=units.rate, mode="markers+text", text=[safe_text.plotly(g) for g in units.group],
+                             textposition="top center",
                              marker=dict(size=12, color=colours), name=label,
                              customdata=units.outside,
                              hovertemplate="%{text}: %{y:.0%} of %{x}<br>%{customdata}<extra></extra>"))
@@ -221,6 +235,31 @@ def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure
                              marker=dict(size=10, color=[PALETTE[1] if s else PALETTE[0] for s in special]),
                              customdata=chart[["n", "signals"]].values,
                              hovertemplate="%{x}: %{y:.0%} of %{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
+    _mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])
     fig = _layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
     fig.update_xaxes(type="category")
     return fig
+
+
+def _runs_shown(frame: pd.DataFrame, column: str) -> list[pd.DataFrame]:
+    """The stretches of consecutive rows where `column` is shown (a band is drawn per stretch)."""
+    shown = frame[column].notna()
+    return [rows for _, rows in frame[shown].groupby((~shown).cumsum()[shown])]
+
+
+def _interior_gaps(frame: pd.DataFrame, column: str) -> set:
+    """x values hidden between two shown points (a hidden tail is simply where the line stops)."""
+    shown = frame[frame[column].notna()]
+    if shown.empty:
+        return set()
+    x = "week" if "week" in frame else "period"
+    inside = frame[(frame[x] > shown[x].min()) & (frame[x] < shown[x].max())]
+    return set(inside[inside[column].isna()][x])
+
+
+def _mark_gaps(fig: go.Figure, xs) -> None:
+    """Label the places where a point is hidden by small-cell suppression (lines break there: the
+    traces carry a missing value and Plotly does not connect across it)."""
+    for x in xs:
+        fig.add_annotation(x=x, y=0, yref="paper", yanchor="bottom", text="hidden", showarrow=False,
+                           font=dict(color="#777"), textangle=-90)

@@ -9,16 +9,33 @@ RUN_LENGTH = 7  # points in a row on one side of the mean, or steadily rising or
 FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}
 
 
-def p_chart(frame: pd.DataFrame, period: str, k: str, n: str) -> pd.DataFrame:
+def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series | None = None) -> pd.DataFrame:
     """One row per period with rate, centre line, 3-sigma limits and the special-cause rules it meets.
 
     Limits: p_bar +/- 3 sqrt(p_bar (1 - p_bar) / n_i), clipped to 0-1. Rules (NHS England, Making Data
     Count): a point outside the limits; 7 or more in a row on one side of the centre line; 7 in a row
     steadily rising or falling; 2 of 3 in a row beyond two-thirds of the way to a limit, on one side.
     Periods with n = 0 are left out.
+
+    `hidden` (suppress.hidden_cells) marks periods that must not be drawn: they stay as rows so a chart
+    can show the gap, with no k, n, rate, limits or signal, and the centre line and the runs are
+    computed from the shown periods only, so nothing drawn depends on a hidden count.
     """
-    chart = frame[[period, k, n]].rename(columns={period: "period", k: "k", n: "n"})
+    hidden = pd.Series(False, index=frame.index) if hidden is None else hidden.reindex(frame.index, fill_value=False)
+    chart = frame[[period, k, n]].rename(columns={period: "period", k: "k", n: "n"}).assign(hidden=hidden.astype(bool))
     chart = chart[chart.n > 0].sort_values("period").reset_index(drop=True)
+    shown = _p_chart(chart[~chart.hidden].drop(columns="hidden").reset_index(drop=True))
+    gaps = chart[chart.hidden][["period"]].assign(hidden=True)
+    columns = ["period", "k", "n", "rate", "centre", "lower", "upper", "inner_lower", "inner_upper", "signals"]
+    merged = pd.concat([shown.assign(hidden=False), gaps], ignore_index=True) if not gaps.empty else \
+        shown.assign(hidden=False)
+    merged = merged.reindex(columns=[*columns, "hidden"]).sort_values("period").reset_index(drop=True)
+    merged["centre"] = shown.centre.iloc[0] if not shown.empty else float("nan")
+    merged["signals"] = merged.signals.astype(object).fillna("")
+    return merged
+
+
+def _p_chart(chart: pd.DataFrame) -> pd.DataFrame:
     if chart.empty:
         return chart.assign(rate=[], centre=[], lower=[], upper=[], inner_lower=[], inner_upper=[], signals=[])
     p_bar = chart.k.sum() / chart.n.sum()
@@ -66,13 +83,18 @@ def _runs(values, same, length, on_run) -> None:
             start = i
 
 
-def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
+def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100,
+           hidden: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Units with their rate and which limits they fall outside, and the limit curves over n.
 
     Limits around the overall rate p: p +/- z sqrt(p (1 - p) / n) for 95% and 99.8%, clipped to 0-1
-    (the normal approximation to Spiegelhalter's binomial limits).
+    (the normal approximation to Spiegelhalter's binomial limits). Units marked `hidden`
+    (suppress.hidden_cells) are left out, and p is the rate of the units shown, so neither a point nor
+    a line depends on a hidden count.
     """
     units = frame[[group, k, n]].rename(columns={group: "group", k: "k", n: "n"})
+    if hidden is not None:
+        units = units[~hidden.reindex(frame.index, fill_value=False).astype(bool)]
     units = units[units.n > 0].reset_index(drop=True)
     if units.empty:
         return units.assign(rate=[], outside=[]), pd.DataFrame(columns=["n", "centre"])
@@ -95,3 +117,20 @@ def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100) -
     grid = sorted({max(1, round(top * i / points)) for i in range(points + 1)})
     curves = pd.DataFrame({"n": grid, "centre": p, **limits(grid)})
     return units, curves
+
+
+def choose_grain(monthly: pd.DataFrame, min_cell: int, n: str = "n_scored") -> str:
+    """'month' when most months with series scored have at least min_cell of them, else 'quarter': a
+    p-chart of mostly hidden months says nothing, so a small clinic gets one point per quarter."""
+    months = monthly[monthly[n] > 0]
+    if months.empty:
+        return "quarter"
+    return "month" if (months[n] >= min_cell).mean() > 0.5 else "quarter"
+
+
+def closed_periods(periods: pd.DataFrame, period: str = "group_value") -> list[str]:
+    """Periods whose end-of-induction window has closed: every series started in them is evaluable
+    (scored or past the end of its window, relative to the data's last day, or dropped out). A period
+    still in progress would show an end-of-induction rate on the few series that finished early."""
+    closed = periods[(periods.n_series > 0) & (periods.n_evaluable == periods.n_series)]
+    return sorted(closed[period])

@@ -1,5 +1,10 @@
 """Small-cell suppression for anything shown: counts from 1 to min_cell - 1 (CMS: 1-10) and every rate,
-interval or mean built on them are hidden. Zero may be shown. The rules for each mart live here once."""
+interval or mean built on them are hidden. Zero may be shown. The rules for each mart live here once.
+
+Secondary suppression (docs/metrics.md, "Small cells"): a count that is the difference of two shown
+counts (non-responders = scored - responders) is a cell too, so the numerator is hidden when the difference
+is small; and in a chart whose cells add up to a total shown elsewhere (periods of a p-chart, groups
+of a funnel), a single hidden cell would be that total minus the shown ones, so a second is hidden."""
 
 import pandas as pd
 
@@ -50,6 +55,19 @@ RULES: dict[str, dict] = {
 }
 
 
+# For each mart: (numerator, denominator) pairs whose difference is itself a count of people (scored
+# series that did not respond). When the difference is small the numerator is hidden, since numerator
+# and denominator would give it.
+COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
+    "weekly_outcomes": [("responders", "n_paired"), ("remitters", "n_paired"), ("reliably_improved", "n_paired"),
+                        ("reliably_deteriorated", "n_paired")],
+    "weekly_outcomes_itt": [("responders", "n_series"), ("remitters", "n_series")],
+    "cohort_comparison": [("responders", "n_scored"), ("remitters", "n_scored")],
+    "adverse_events": [("n_events", "n_sessions")],
+    "blood_pressure": [("n_peaks_180", "n_measured")],
+}
+
+
 def is_small(count, min_cell: int) -> bool:
     return min_cell > 1 and not pd.isna(count) and 0 < count < min_cell
 
@@ -60,7 +78,7 @@ def for_chart(frame: pd.DataFrame, mart: str, min_cell: int) -> pd.DataFrame:
     out = frame.copy()
     if min_cell <= 1 or out.empty:
         return out
-    small = {c: out[c].map(lambda v: is_small(v, min_cell)) for c in rules["counts"] if c in out}
+    small = _small_counts(frame, mart, min_cell)
     for column, bases in rules["derived"].items():
         if column in out:
             hidden = pd.concat([small[b] for b in bases if b in small], axis=1).any(axis=1)
@@ -70,25 +88,57 @@ def for_chart(frame: pd.DataFrame, mart: str, min_cell: int) -> pd.DataFrame:
     return out
 
 
+def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int) -> dict[str, pd.Series]:
+    """For each count column, which rows hide it: the count is small, or the part of a small difference."""
+    small = {c: frame[c].map(lambda v: is_small(v, min_cell)).astype(bool) for c in RULES[mart]["counts"] if c in frame}
+    for part, whole in COMPLEMENTS.get(mart, []):
+        if part in frame and whole in frame:
+            difference = (frame[whole] - frame[part]).map(lambda v: is_small(v, min_cell)).astype(bool)
+            # A hidden denominator already hides every rate; its numerator shows as "<11" or not at all.
+            small[part] = small[part] | difference
+    return small
+
+
 def suppressed(frame: pd.DataFrame, mart: str, min_cell: int) -> bool:
     """Whether any count of this frame is suppressed (to print the note under a chart)."""
-    return min_cell > 1 and any(
-        frame[c].map(lambda v: is_small(v, min_cell)).any() for c in RULES[mart]["counts"] if c in frame)
+    return min_cell > 1 and not frame.empty and any(s.any() for s in _small_counts(frame, mart, min_cell).values())
+
+
+def hidden_cells(frame: pd.DataFrame, mart: str, min_cell: int, k: str, n: str) -> pd.Series:
+    """Which rows (periods of a p-chart, groups of a funnel) a chart of k / n must not draw at all.
+
+    A row is hidden when k or n is suppressed (including through a small difference). The rows add up
+    to a total shown elsewhere, so when exactly one is hidden the smallest other one is hidden too:
+    otherwise the total minus the shown rows would give it."""
+    if min_cell <= 1 or frame.empty:
+        return pd.Series(False, index=frame.index)
+    small = _small_counts(frame, mart, min_cell)
+    hidden = (small[k] | small[n]).astype(bool)
+    drawn = frame[n] > 0
+    if (hidden & drawn).sum() == 1 and (~hidden & drawn).any():
+        hidden[frame[n].where(~hidden & drawn).idxmin()] = True
+    return hidden
 
 
 def for_table(frame: pd.DataFrame, mart: str, min_cell: int) -> pd.DataFrame:
     """A table to show: suppressed counts read "<11", numbers built on them are blank, rates are percents."""
     shown = for_chart(frame, mart, min_cell)
+    small = _small_counts(frame, mart, min_cell) if min_cell > 1 and not frame.empty else {}
     for column in RULES[mart]["counts"]:
         if column in shown:
             shown[column] = [
-                f"<{min_cell}" if is_small(original, min_cell) else ("" if pd.isna(v) else f"{int(v):,}")
-                for original, v in zip(frame[column], shown[column])
+                _hidden_text(original, min_cell) if column in small and hide else ("" if pd.isna(v) else f"{int(v):,}")
+                for original, v, hide in zip(frame[column], shown[column], small.get(column, [False] * len(frame)))
             ]
     for column in shown.columns:
         if column.endswith(("_rate", "_rate_low", "_rate_high")) or column == "share_of_started":
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
     return shown
+
+
+def _hidden_text(count, min_cell: int) -> str:
+    """A hidden count reads "<11" when it is small, "hidden" when it is hidden for a small difference."""
+    return f"<{min_cell}" if is_small(count, min_cell) else "hidden"
 
 
 def count_text(count: int, min_cell: int) -> str:

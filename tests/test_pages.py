@@ -192,10 +192,20 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     assert not app.exception
     quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter")
     quarters = quarters[(quarters.group_value != "unknown") & (quarters.n_scored > 0)]
-    rate_line = next(t for t in chart_traces(app, 0) if t.get("name") == "rate")
+    traces = chart_traces(app, 0)
+    rate_line = next(t for t in traces if t.get("name") == "rate")
     assert list(rate_line["x"]) == quarters.group_value.tolist()
     shown = [None if r is None or r != r else round(r, 6) for r in rate_line["y"]]
-    assert shown == [round(r, 6) if n >= 11 else None for r, n in zip(quarters.response_rate, quarters.n_scored)]
+    # 2025-Q2: 23 of 31 responded, so 8 did not (a small cell): hidden, and 2025-Q3, the smallest other
+    # quarter, with it (the clinic's total minus the quarters shown would give 2025-Q2 away).
+    hidden = {"2025-Q2", "2025-Q3"}
+    assert shown == [None if q in hidden else round(r, 6) for q, r in zip(quarters.group_value, quarters.response_rate)]
+    for limit in (traces[0], traces[1]):  # the upper and lower control limits
+        assert [y is None or y != y for y in limit["y"]] == [q in hidden for q in quarters.group_value]
+    shown_quarters = quarters[~quarters.group_value.isin(hidden)]
+    centre = next(t for t in traces if t.get("name") == "mean")["y"][0]
+    assert round(centre, 6) == round(shown_quarters.responders.sum() / shown_quarters.n_scored.sum(), 6)
+    assert "2 of 7 quarters hidden" in " ".join(c.value for c in app.caption)
 
 
 def test_minimum_baseline_keeps_the_overview_filled(clinic_db, monkeypatch):
@@ -229,8 +239,15 @@ def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, mo
     assert lines == rates[rates.n_scored >= 11].group_value.tolist()
     northside = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=("Northside",)))
     line = next(t for t in chart_traces(app, 1) if t.get("name") == "Northside")
-    visible = northside[northside.n_scored >= 11]
-    assert list(line["x"]) == visible.week.tolist()
+    # Weeks 9 and 10 (8 series each) are hidden between shown weeks: the line breaks there (a missing
+    # value, not a straight segment across), without a point or an n label, and the gap is labelled.
+    assert list(line["x"]) == northside.week.tolist()
+    drawn = [y is not None and y == y for y in line["y"]]
+    assert drawn == (northside.n_scored >= 11).tolist()
+    assert [t for t, d in zip(line["text"], drawn) if not d] == [""] * drawn.count(False)
+    gaps = [a for a in json.loads(app.get("plotly_chart")[1].proto.spec)["layout"]["annotations"]
+            if a.get("text") == "hidden"]
+    assert sorted(a["x"] for a in gaps) == [9, 10]
 
 
 def test_a_definitions_link_opens_its_card_first_with_the_setting_in_force(clinic_db, monkeypatch):

@@ -3,7 +3,7 @@ rule at its boundary, and funnel-plot limits (Spiegelhalter 2005), on numbers wo
 
 import pandas as pd
 
-from ketamine_outcomes import quality
+from ketamine_outcomes import quality, suppress
 
 
 def chart(ks, n=100):
@@ -56,3 +56,31 @@ def test_funnel_flags_units_outside_95_and_99_8_percent_limits():
     at_100 = curves[curves.n == 100].iloc[0]
     assert round(at_100["upper_95%"], 3) == 0.496 and round(at_100["lower_99.8%"], 3) == 0.249
     assert (curves.centre == 0.4).all()
+
+
+def test_hidden_periods_draw_nothing_their_n_can_be_solved_from():
+    # 2024-03 has 9 series scored (the issue's example: a lower limit of 8.6% gave n = 9 exactly).
+    frame = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05"],
+                          "k": [12, 15, 9, 20, 14], "n": [25, 30, 9, 40, 28]})
+    hidden = suppress.hidden_cells(frame.rename(columns={"k": "responders", "n": "n_scored"}),
+                                   "cohort_comparison", 11, "responders", "n_scored")
+    assert hidden.tolist() == [True, False, True, False, False]  # 2024-03 and, for the total, 2024-01
+    result = quality.p_chart(frame, "month", "k", "n", hidden)
+    gone = result[result.hidden]
+    assert gone.period.tolist() == ["2024-01", "2024-03"]
+    assert gone[["k", "n", "rate", "lower", "upper", "inner_lower", "inner_upper"]].isna().all().all()
+    assert (gone.signals == "").all()
+    # The centre line is the shown periods' rate: (15 + 20 + 14) / (30 + 40 + 28) = 0.5.
+    assert result.centre.unique().tolist() == [0.5]
+    # Solving p +/- 3 sqrt(p (1 - p) / n) for n gives back only the shown periods' n.
+    drawn = result[result.upper.notna() & (result.upper < 1)]
+    solved = sorted(round(9 * 0.25 / (u - 0.5) ** 2) for u in drawn.upper)
+    assert solved == sorted(frame.n[~hidden]) == [28, 30, 40]
+
+
+def test_funnel_leaves_hidden_groups_out_of_points_and_limits():
+    frame = pd.DataFrame({"site": ["a", "b", "c", "d"], "k": [20, 5, 30, 12], "n": [40, 8, 60, 30]})
+    hidden = pd.Series([False, True, False, True])
+    units, curves = quality.funnel(frame, "site", "k", "n", hidden=hidden)
+    assert units.group.tolist() == ["a", "c"]
+    assert curves.centre.unique().tolist() == [0.5]  # (20 + 30) / (40 + 60), not counting b or d

@@ -43,3 +43,27 @@ def test_threshold_zero_turns_suppression_off():
 
 def test_count_text():
     assert [suppress.count_text(n, 11) for n in (0, 1, 10, 11, 1234)] == ["0", "<11", "<11", "11", "1,234"]
+
+
+def test_a_numerator_is_hidden_when_the_denominator_minus_it_is_small():
+    # 45 of 50 responded: showing 45 and 50 would give the 5 who did not.
+    frame = pd.DataFrame({"group_value": ["a", "b"], "n_series": [60, 60], "n_evaluable": [55, 55],
+                          "n_scored": [50, 50], "responders": [45, 30], "remitters": [20, 50],
+                          "response_rate": [0.9, 0.6], "remission_rate": [0.4, 1.0]})
+    shown = suppress.for_chart(frame, "cohort_comparison", 11)
+    assert pd.isna(shown.responders[0]) and pd.isna(shown.response_rate[0])
+    assert shown.responders[1] == 30 and shown.response_rate[1] == 0.6
+    assert shown.remission_rate[1] == 1.0  # 50 of 50: nobody is left to single out
+    assert suppress.for_table(frame, "cohort_comparison", 11).responders.tolist() == ["hidden", "30"]
+
+
+def test_a_single_hidden_period_takes_the_smallest_shown_one_with_it():
+    # The total (24 + 8 + 30 + 25 = 87) is shown elsewhere: with only 8 hidden, 87 - 79 would give it.
+    frame = pd.DataFrame({"group_value": ["Q1", "Q2", "Q3", "Q4"], "n_scored": [24, 8, 30, 25],
+                          "responders": [12, 4, 15, 12]})
+    hidden = suppress.hidden_cells(frame, "cohort_comparison", 11, "responders", "n_scored")
+    assert hidden.tolist() == [True, True, False, False]
+    two = frame.assign(n_scored=[24, 8, 5, 25], responders=[12, 4, 0, 12])
+    assert suppress.hidden_cells(two, "cohort_comparison", 11, "responders", "n_scored").tolist() == [
+        False, True, True, False]
+    assert not suppress.hidden_cells(frame, "cohort_comparison", 0, "responders", "n_scored").any()

@@ -22,10 +22,11 @@ if rates.empty:
     ui.nothing_selected()
     st.stop()
 
-# Groups whose n is suppressed are left off the funnel; their count still adds to the overall rate.
-visible = rates[~rates.n_scored.map(lambda n: suppress.is_small(n, view.min_cell))]
-units, curves = quality.funnel(rates, "group_value", "responders", "n_scored")
-units = units[units.group.isin(visible.group_value)]
+# Hidden groups (a suppressed count, or the one a total would give away) are left off the funnel, and its
+# centre and limits are computed from the groups shown.
+hidden = suppress.hidden_cells(rates, "cohort_comparison", view.min_cell, "responders", "n_scored")
+visible = rates[~hidden]
+units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
 ui.filters_line(view)
 st.plotly_chart(charts.funnel(units, curves, by), key="compare_funnel")
 ui.suppression_note(len(visible) < len(rates), view)

@@ -1,52 +1,78 @@
-"""Quality review: a monthly p-chart of end-of-induction response with special-cause signals, and the
-latest month's numbers, ready for a meeting."""
+"""Quality review: a p-chart of end-of-induction response with special-cause signals, one point per
+month or quarter (chosen by the clinic's size), and the latest closed period's numbers, ready for a
+meeting. Hidden periods leave a gap and draw nothing their n could be worked out from."""
 
 import streamlit as st
 
 from dashboard import data, tables, ui
 from ketamine_outcomes import charts, quality, suppress
 
-view = ui.page("Quality review", "Month by month: is end-of-induction response stable, or is something changing?")
-PERIODS = {"month": "start_month", "quarter": "start_quarter"}
-period = st.radio("One point per", list(PERIODS), horizontal=True, key="quality_period",
-                  help="Smaller clinics score few series a month; quarters keep points above the suppression limit.")
-monthly = data.mart("cohort_comparison", instrument=view.instrument, by=PERIODS[period], cohort=view.cohort)
-undated = monthly[monthly.group_value == "unknown"]
-monthly = monthly[monthly.group_value != "unknown"]
-if monthly.empty and not undated.empty:
+view = ui.page("Quality review", "Period by period: is end-of-induction response stable, or is something changing?")
+GRAINS = {"month": "start_month", "quarter": "start_quarter"}
+periods = {grain: data.mart("cohort_comparison", instrument=view.instrument, by=by, cohort=view.cohort)
+           for grain, by in GRAINS.items()}
+undated = periods["month"][periods["month"].group_value == "unknown"]
+periods = {grain: frame[frame.group_value != "unknown"].reset_index(drop=True) for grain, frame in periods.items()}
+if periods["month"].empty and not undated.empty:
     st.info("These series come from exports with day offsets instead of dates, so they cannot be placed in "
-            "calendar months. A monthly review needs dated exports (a limited data set under a data use agreement).")
+            "calendar months. A quality review by period needs dated exports (a limited data set under a data "
+            "use agreement).")
     st.stop()
-if monthly.empty:
+if periods["month"].empty:
     ui.nothing_selected()
     st.stop()
 
-# Months with a suppressed n are plotted as missing, never as a rate built on fewer than min_cell series.
-shown = suppress.for_chart(monthly, "cohort_comparison", view.min_cell)
-chart = quality.p_chart(monthly, "group_value", "responders", "n_scored")
-hidden_months = set(monthly[shown.response_rate.isna()].group_value)
-chart.loc[chart.period.isin(hidden_months), ["rate", "signals"]] = [None, ""]
+
+def _keep_choice():
+    # A widget's state is dropped when the user moves to another page; this key is not.
+    st.session_state["quality_grain_choice"] = st.session_state["quality_period"]
+
+
+suggested = quality.choose_grain(periods["month"], max(view.min_cell, 1))
+chosen = st.session_state.get("quality_grain_choice", suggested)
+grain = st.radio("One point per", list(GRAINS), index=list(GRAINS).index(chosen), horizontal=True,
+                 key="quality_period", on_change=_keep_choice,
+                 help=f"Suggested for this clinic: {suggested} (months when most months have at least "
+                      f"{max(view.min_cell, 1)} series scored, else quarters).")
+frame = periods[grain]
+hidden = suppress.hidden_cells(frame, "cohort_comparison", view.min_cell, "responders", "n_scored")
+chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden)
 ui.filters_line(view)
-st.plotly_chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {period} the series started",
-                               period), key="quality_p_chart")
-ui.suppression_note(bool(hidden_months), view)
-if period == "month" and len(hidden_months) > len(monthly) / 2:
-    st.info("Most months have fewer series than the suppression limit: choose one point per quarter.")
-st.caption("p-chart: centre line is the overall rate; limits are 3 standard errors for each month's n. Orange "
-           "points meet a special-cause rule (NHS England, Making Data Count): outside the limits, 7 in a row "
-           "on one side, 7 steadily rising or falling, or 2 of 3 beyond two-thirds of the way to a limit.")
+st.plotly_chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {grain} the series started",
+                               grain), key="quality_p_chart")
+n_hidden = int(chart.hidden.sum())
+if n_hidden:
+    st.caption(f"{n_hidden} of {len(chart)} {grain}s hidden (small-cell suppression): fewer than {view.min_cell} "
+               "series scored, fewer than that responding or not responding, or the one a total would give "
+               "away. Hidden periods draw no point and no limits; the centre line is the rate of the periods shown.")
+if grain == "month" and n_hidden > len(chart) / 2:
+    st.info("Most months are hidden at this clinic's size: choose one point per quarter.")
+st.caption("p-chart: centre line is the overall rate of the periods shown; limits are 3 standard errors for each "
+           "period's n. Orange points meet a special-cause rule (NHS England, Making Data Count): outside the "
+           "limits, 7 in a row on one side, 7 steadily rising or falling, or 2 of 3 beyond two-thirds of the way "
+           "to a limit.")
 ui.definitions_link("end-of-induction response")
 
-signals = chart[chart.signals != ""][["period", "n", "rate", "signals"]]
+signals = chart[(chart.signals != "") & ~chart.hidden][["period", "n", "rate", "signals"]]
 st.subheader("Special-cause signals")
 if signals.empty:
-    st.write("None: the variation month to month is what chance alone would give (common cause).")
+    st.write(f"None: the variation {grain} to {grain} is what chance alone would give (common cause).")
 else:
-    tables.show(signals.rename(columns={"period": period}), None, view, key="quality_signals",
+    tables.show(signals.rename(columns={"period": grain}), None, view, key="quality_signals",
                 title="special-cause signals")
 
-latest = monthly.sort_values("group_value").iloc[[-1]]
-st.subheader(f"Series started in {latest.group_value.iloc[0]} (the latest {period})")
-tables.show(latest.rename(columns={"group_value": period}), "cohort_comparison", view, key="quality_latest",
-            title=f"latest {period}", columns=[period, "n_series", "n_evaluable", "n_scored", "responders",
-                                               "response_rate", "remitters", "remission_rate", "itt_response_rate"])
+closed = quality.closed_periods(frame)
+if not closed:
+    st.info(f"No {grain} has closed yet: series started in it are still within their end-of-induction window.")
+    st.stop()
+latest = closed[-1]
+st.subheader(f"Series started in {latest} (the latest closed {grain})")
+st.caption(f"Closed: every series started in it has had its end-of-induction window close before the data's "
+           f"last day. Later {grain}s are still being scored.")
+row = frame[frame.group_value == latest]
+if bool(hidden[row.index[0]]):
+    st.write(f"Hidden: {latest} has too few series (or too few in a cell) to show under small-cell suppression.")
+else:
+    tables.show(row.rename(columns={"group_value": grain}), "cohort_comparison", view, key="quality_latest",
+                title=f"latest {grain}", columns=[grain, "n_series", "n_evaluable", "n_scored", "responders",
+                                                  "response_rate", "remitters", "remission_rate", "itt_response_rate"])
