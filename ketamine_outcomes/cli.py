@@ -140,6 +140,26 @@ def _mart(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from . import report  # plotly and jinja2 load only for this command
+
+    try:
+        period = report.parse_period(args.period, args.period_from, args.period_to)
+        if not Path(args.db).exists():
+            raise report.ReportError(f"{args.db}: no such database")
+        con = store.connect(args.db, read_only=True)
+        if not metrics.is_built(con):  # a database ingested by an older version, or mid-rebuild
+            con.close()
+            con = _open_built(args.db)
+        out = report.write(con, args.out, instrument=args.instrument, cohort=_cohort(args), period=period,
+                           min_cell=args.min_cell, clinic=args.clinic)
+    except report.ReportError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    print(f"{out}: meeting pack written")
+    return 0
+
+
 def _settings(args) -> int:
     con = store.connect(args.db, wait_seconds=120)
     if args.action in ("set", "reset"):
@@ -231,6 +251,19 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("name", choices=metrics.MARTS)
     sub.add_argument("--by", default=None, help="split for the marts that take one (cohort_comparison, adverse_events, "
                      "sustained_response, time_to_response, maintenance, protocol_adherence); default: the mart's own")
+    cohort_options(sub)
+
+    sub = command("report", _report, "Write the meeting pack (HTML, or PDF through chromium) for one period.")
+    sub.add_argument("--out", required=True, metavar="FILE.html|FILE.pdf")
+    sub.add_argument("--period", help="a quarter (2025-Q3) or a month (2025-09) of series starts; default: the "
+                                      "latest quarter whose end-of-induction window has closed")
+    sub.add_argument("--from", dest="period_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="instead of --period: first day of the series starts reported on")
+    sub.add_argument("--to", dest="period_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="instead of --period: last day of the series starts reported on")
+    sub.add_argument("--min-cell", type=int, default=None,
+                     help="suppress counts below this (never below the min_cell_size setting, and at least 11)")
+    sub.add_argument("--clinic", default=None, help="clinic name on the cover (default: $KETAMINE_OUTCOMES_CLINIC)")
     cohort_options(sub)
 
     sub = command("settings", _settings, "List the settings in force, or change one (the metrics are rebuilt).")

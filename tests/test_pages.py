@@ -89,11 +89,14 @@ def test_filters_are_kept_across_pages_and_change_the_numbers(clinic_db, monkeyp
 def test_trajectory_points_are_the_weekly_means(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "trajectories")
     weekly = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9")
-    visible = weekly[weekly.n_scored >= 11]
+    visible = weekly.n_scored >= 11
     line = next(t for t in chart_traces(app, 0) if t.get("name") == "all series")
-    assert list(line["x"]) == visible.week.tolist()
-    assert np.allclose(line["y"], visible.mean_score)
-    assert line["text"] == [f"n={n}" for n in visible.n_scored]
+    # Every week keeps its place; a hidden week has no value (the line breaks) and no n label.
+    assert list(line["x"]) == weekly.week.tolist()
+    drawn = np.array([np.nan if y is None else y for y in line["y"]], dtype=float)
+    assert np.allclose(drawn[visible.to_numpy()], weekly.mean_score[visible])
+    assert np.isnan(drawn[~visible.to_numpy()]).all()
+    assert line["text"] == [f"n={n}" if shown else "" for n, shown in zip(weekly.n_scored, visible)]
 
 
 def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch):

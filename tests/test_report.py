@@ -1,0 +1,206 @@
+"""Guards the meeting pack (`ketamine-outcomes report`): the HTML opens offline in chromium without a
+single network request; the PDF's text holds the marts' end-of-induction rates for the same filters,
+with the suppression header and the period on every page; an empty period says so; no figure or table
+of the pack lets a hidden count be worked out; export text is escaped."""
+
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+from pypdf import PdfReader
+
+from ketamine_outcomes import metrics, report, store
+from ketamine_outcomes.ingest import ingest_files
+
+Q4 = metrics.Cohort(start_from=date(2024, 10, 1), start_to=date(2024, 12, 31))
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", "report", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def sample_con(sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    yield con
+    con.close()
+
+
+def test_periods_are_quarters_months_or_ranges():
+    assert report.parse_period("2025-q3") == report.Period("2025-Q3", date(2025, 7, 1), date(2025, 9, 30), "quarter")
+    assert report.parse_period("2024-02").end == date(2024, 2, 29)
+    assert report.parse_period("2025-Q1").previous().label == "2024-Q4"
+    assert report.parse_period("2025-01").previous().label == "2024-12"
+    span = report.parse_period(None, date(2025, 1, 10), date(2025, 1, 19))
+    assert (span.previous().start, span.previous().end) == (date(2024, 12, 31), date(2025, 1, 9))
+    for bad in ("2025-Q5", "2025-13", "last quarter"):
+        with pytest.raises(report.ReportError, match="not a quarter"):
+            report.parse_period(bad)
+
+
+def test_default_period_is_the_latest_closed_quarter(sample_con):
+    # 2025-Q3: 84 of 88 series evaluable on the data's last day (2025-10-31), so 2025-Q2 is the latest closed.
+    assert report.latest_closed_quarter(sample_con, "PHQ-9", metrics.Cohort()).label == "2025-Q2"
+
+
+def test_min_cell_is_never_below_eleven_or_the_setting(sample_con):
+    assert report.effective_min_cell(sample_con, 5) == 11
+    assert report.effective_min_cell(sample_con, None) == 11
+    assert report.effective_min_cell(sample_con, 20) == 20
+
+
+@pytest.mark.browser
+def test_html_pack_opens_offline_without_a_network_request(page, sample_db, tmp_path):
+    out = tmp_path / "pack.html"
+    assert cli("--db", str(sample_db), "--out", str(out), "--period", "2024-Q4").returncode == 0
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(out.as_uri())
+    page.wait_for_function("[...document.querySelectorAll('.plotly-graph-div')]"
+                           ".every(div => div.querySelector('.main-svg'))")
+    # Headline, trajectory, p-chart and the clinician funnel (every site is shown in 2024-Q4 too).
+    assert page.locator(".plotly-graph-div .main-svg").count() >= 5
+    assert requests == [out.as_uri()]
+
+
+def test_pdf_holds_the_marts_end_of_induction_rates(sample_db, sample_con, tmp_path):
+    out = tmp_path / "pack.pdf"
+    run = cli("--db", str(sample_db), "--out", str(out), "--period", "2024-Q4", "--clinic", "Sample clinic")
+    assert run.returncode == 0, run.stderr
+    pages = [p.extract_text() for p in PdfReader(out).pages]
+    text = "\n".join(pages)
+    rates = metrics.cohort_comparison(sample_con, "PHQ-9", by="all", cohort=Q4).iloc[0]
+    # 28 of 49 scored responded, 17 remitted; 110 evaluable.
+    assert (rates.responders, rates.remitters, rates.n_scored, rates.n_evaluable) == (28, 17, 49, 110)
+    for column in ("response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate"):
+        assert f"{rates[column]:.1%} (95% CI {rates[column + '_low']:.1%} to {rates[column + '_high']:.1%})" in text
+    assert "57.1%" in text and "25.5%" in text
+    for number, page_text in enumerate(pages, start=1):
+        assert "De-identified · counts under 11 suppressed · 2024-Q4" in page_text.replace("ﬁ", "fi")
+        assert f"page {number} of {len(pages)}" in page_text
+    assert "Sample clinic" in pages[0]
+
+
+def test_an_empty_period_gives_a_pack_that_says_so(sample_con):
+    document = report.html_pack(sample_con, period=report.parse_period("2020-Q1"))
+    assert "No treatment series started in 2020-Q1 match these filters." in document
+    assert 'id="p-chart"' not in document and "plotly-graph-div" not in document
+
+
+def test_pdf_without_chromium_names_the_install_command(sample_db, tmp_path):
+    env_run = subprocess.run(
+        [sys.executable, "-m", "ketamine_outcomes.cli", "report", "--db", str(sample_db), "--out",
+         str(tmp_path / "pack.pdf"), "--period", "2024-Q4"],
+        capture_output=True, text=True, timeout=300,
+        env={"PATH": str(tmp_path), "KETAMINE_OUTCOMES_CHROMIUM": str(tmp_path / "no-chromium"),
+             "HOME": str(tmp_path), "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path)})
+    assert env_run.returncode == 2
+    assert "apt-get install -y chromium" in env_run.stderr
+    assert not (tmp_path / "pack.pdf").exists()
+    assert cli("--db", str(sample_db), "--out", str(tmp_path / "pack.html"), "--period", "2024-Q4").returncode == 0
+
+
+# --- nothing hidden can be worked out -----------------------------------------------------------------
+
+def _values(values):
+    return [None if v is None or v != v else v for v in (list(values) if values is not None else [])]
+
+
+def assert_nothing_hidden_is_derivable(pack: dict) -> None:
+    """Check every figure and table of a pack for a way back to a count from 1 to min_cell - 1."""
+    min_cell = pack["min_cell"]
+
+    def small(count) -> bool:
+        return 0 < round(count) < min_cell
+
+    for fig in pack["figures"]:
+        title = fig.layout.title.text or ""
+        for trace in fig.data:
+            for label in _values(trace.text) if isinstance(trace.text, (list, tuple)) else []:
+                match = re.fullmatch(r"n=(\d+)", str(label or ""))
+                assert not (match and small(int(match.group(1)))), (title, label)
+        if title.startswith("End-of-induction response ("):
+            rate = next(t for t in fig.data if t.name == "rate")
+            upper = next(t for t in fig.data if t.name == "control limits")
+            centre = next(t for t in fig.data if t.name == "mean").y[0]
+            shown = [(x, r, c[0]) for x, r, c in zip(rate.x, _values(rate.y), rate.customdata) if r is not None]
+            hidden = [x for x, r in zip(rate.x, _values(rate.y)) if r is None]
+            assert len(hidden) != 1, "one hidden period: the total minus the shown ones gives it"
+            for x, r, n in shown:
+                k = round(r * n)
+                assert not small(n) and not small(k) and not small(n - k), (x, n, k)
+            limits = dict(zip(upper.x, _values(upper.y)))
+            assert all(limits[x] is None for x in hidden), "a limit drawn for a hidden period gives its n"
+            for x, limit in limits.items():
+                if limit is not None and 0 < centre < 1 and limit < 1:
+                    solved = round(9 * centre * (1 - centre) / (limit - centre) ** 2)
+                    assert not small(solved) and solved in {n for _, _, n in shown}, (x, solved)
+            if not shown:
+                assert centre is None or centre != centre, "no period shown: no centre line"
+                continue
+            total_k = sum(round(r * n) for _, r, n in shown)
+            total_n = sum(n for _, _, n in shown)
+            assert centre == pytest.approx(total_k / total_n), "the centre line must be the shown periods' rate"
+        if title.startswith("Funnel plot"):
+            points = next(t for t in fig.data if t.mode == "markers+text")
+            for n, r in zip(points.x, points.y):
+                assert not small(n) and not small(round(r * n)) and not small(n - round(r * n))
+            centre = next(t for t in fig.data if t.name == "overall rate").y[0]
+            assert centre == pytest.approx(sum(round(r * n) for n, r in zip(points.x, points.y)) / sum(points.x))
+    for funnel in pack.get("funnels", []):
+        assert funnel["n_hidden"] != 1
+    document = report.render(pack)
+    for cell in re.findall(r'<td class="count">([^<]*|&lt;\d+)</td>', document):
+        assert cell in ("", "0", "hidden", f"&lt;{min_cell}") or int(cell.replace(",", "")) >= min_cell, cell
+
+
+@pytest.mark.parametrize("period, cohort", [
+    ("2024-Q4", metrics.Cohort()),
+    ("2025-Q2", metrics.Cohort()),  # 23 of 31 responded: the 8 who did not are a small cell
+    ("2024-Q4", metrics.Cohort(sites=("Northside",))),
+    ("2025-03", metrics.Cohort(routes=("IV",))),
+])
+def test_no_hidden_count_can_be_worked_out_from_the_pack(sample_con, period, cohort):
+    pack = report.build(sample_con, cohort=cohort, period=report.parse_period(period))
+    assert pack["figures"], "the pack draws charts for this period"
+    assert_nothing_hidden_is_derivable(pack)
+
+
+def test_the_checker_catches_a_limit_drawn_for_a_hidden_period(sample_con):
+    pack = report.build(sample_con, period=report.parse_period("2025-Q2"))
+    p_chart = next(f for f in pack["figures"] if (f.layout.title.text or "").startswith("End-of-induction response"))
+    upper = next(t for t in p_chart.data if t.name == "control limits")
+    rate = next(t for t in p_chart.data if t.name == "rate")
+    hidden_at = [i for i, r in enumerate(_values(rate.y)) if r is None][0]
+    leaked = list(upper.y)
+    leaked[hidden_at] = 0.9  # what the chart drew before: a limit for the hidden quarter
+    upper.y = leaked
+    with pytest.raises(AssertionError, match="limit drawn for a hidden period"):
+        assert_nothing_hidden_is_derivable(pack)
+
+
+def test_export_text_in_the_pack_is_escaped(tmp_path, export):
+    """Two clinicians named with markup, 12 series each, all scored and all responding (12 of 12: no
+    small cell), so both appear on the funnel."""
+    sessions, outcomes = ["patient_id,session_date,route,status,site,clinician_id"], \
+        ["patient_id,assessment_date,instrument,score"]
+    names = ['<img src=x onerror=alert(1)>', 'Dr "B" & <b>co</b>']
+    for p in range(24):
+        start = date(2025, 1, 6) + timedelta(days=p)
+        for s in range(6):
+            sessions.append(f'P{p},{start + timedelta(days=2 * s)},IV,completed,Main,"{names[p % 2].replace(chr(34), chr(34) * 2)}"')
+        outcomes.append(f"P{p},{start},PHQ-9,20")
+        outcomes.append(f"P{p},{start + timedelta(days=14)},PHQ-9,5")
+    sessions.append(f"Z,{date(2025, 6, 30)},IV,completed,Main,x")
+    db = tmp_path / "escape.duckdb"
+    ingest_files(db, [export("sessions.csv", "\n".join(sessions) + "\n"),
+                      export("outcomes.csv", "\n".join(outcomes) + "\n")])
+    con = store.connect(db)
+    metrics.ensure_built(con)
+    document = report.html_pack(con, period=report.parse_period("2025-Q1"))
+    assert "<img src=x" not in document and "<b>co</b>" not in document
+    assert "&lt;img src=x onerror=alert(1)&gt;" in document  # in the funnel's labels
