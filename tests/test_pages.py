@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -195,20 +196,40 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     assert not app.exception
     quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter")
     quarters = quarters[(quarters.group_value != "unknown") & (quarters.n_scored > 0)]
+    rate_line = next(t for t in chart_traces(app, 0) if t.get("name") == "rate")
+    assert list(rate_line["x"]) == quarters.group_value.tolist()
+    # Every quarter has at least 11 series scored, responding and not responding: all are drawn.
+    assert [round(r, 6) for r in rate_line["y"]] == [round(r, 6) for r in quarters.response_rate]
+
+
+def test_quality_review_by_month_draws_nothing_a_hidden_month_could_be_solved_from(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "quality_review")
+    # At the default 11 every month of the sample clinic is hidden; at 6 some are shown and some are not.
+    app.number_input(key="filters_min_cell").set_value(6).run()
+    app.radio(key="quality_period").set_value("month").run()
+    months = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_month")
+    months = months[(months.group_value != "unknown") & (months.n_scored > 0)].reset_index(drop=True)
+
+    def small(v):
+        return 0 < v < 6
+
+    hidden = [small(n) or small(k) or small(n - k) for n, k in zip(months.n_scored, months.responders)]
+    if hidden.count(True) == 1:  # the clinic's total minus the shown months would give it: one more goes
+        hidden[months.n_scored.where(~pd.Series(hidden)).idxmin()] = True
     traces = chart_traces(app, 0)
     rate_line = next(t for t in traces if t.get("name") == "rate")
-    assert list(rate_line["x"]) == quarters.group_value.tolist()
-    shown = [None if r is None or r != r else round(r, 6) for r in rate_line["y"]]
-    # 2025-Q2: 23 of 31 responded, so 8 did not (a small cell): hidden, and 2025-Q3, the smallest other
-    # quarter, with it (the clinic's total minus the quarters shown would give 2025-Q2 away).
-    hidden = {"2025-Q2", "2025-Q3"}
-    assert shown == [None if q in hidden else round(r, 6) for q, r in zip(quarters.group_value, quarters.response_rate)]
+    assert [y is None or y != y for y in rate_line["y"]] == hidden
     for limit in (traces[0], traces[1]):  # the upper and lower control limits
-        assert [y is None or y != y for y in limit["y"]] == [q in hidden for q in quarters.group_value]
-    shown_quarters = quarters[~quarters.group_value.isin(hidden)]
+        assert [y is None or y != y for y in limit["y"]] == hidden
+    shown = months[[not h for h in hidden]]
+    assert 0 < len(shown) < len(months)
     centre = next(t for t in traces if t.get("name") == "mean")["y"][0]
-    assert round(centre, 6) == round(shown_quarters.responders.sum() / shown_quarters.n_scored.sum(), 6)
-    assert "2 of 7 quarters hidden" in " ".join(c.value for c in app.caption)
+    assert round(centre, 6) == round(shown.responders.sum() / shown.n_scored.sum(), 6)
+    assert f"{sum(hidden)} of {len(months)} months hidden" in " ".join(c.value for c in app.caption)
+    # The choice survives a visit to another page (the radio's own state does not).
+    app.switch_page("app_pages/overview.py").run()
+    app.switch_page("app_pages/quality_review.py").run()
+    assert app.radio(key="quality_period").value == "month"
 
 
 def test_minimum_baseline_keeps_the_overview_filled(clinic_db, monkeypatch):
