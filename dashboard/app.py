@@ -1,28 +1,37 @@
-"""The dashboard's frame: page config, the shared sidebar, and navigation. Pages live in pages/."""
+"""The dashboard's frame: page config, sign-in, the shared sidebar, and navigation. Pages live in app_pages/.
+
+Access control is decided here, once per run: the navigation holds only the pages the signed-in role may
+open (ketamine_outcomes/access.py), so another page is neither listed nor reachable by its URL."""
 
 import streamlit as st
 
-from dashboard import data, filters
+from dashboard import data, filters, signin
 
 st.set_page_config(page_title="Ketamine outcomes", page_icon=":material/monitoring:", layout="wide")
 
-pages = {
+# (the group access control knows a page by, the page)
+PAGES = {
     "Directors": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("app_pages/trajectories.py", title="Symptom trajectories", icon=":material/show_chart:"),
-        st.Page("app_pages/response.py", title="Response & remission", icon=":material/trending_down:"),
-        st.Page("app_pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:"),
+        ("charts", st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True)),
+        ("charts", st.Page("app_pages/trajectories.py", title="Symptom trajectories", icon=":material/show_chart:")),
+        ("charts", st.Page("app_pages/response.py", title="Response & remission", icon=":material/trending_down:")),
+        ("charts", st.Page("app_pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:")),
     ],
     "Quality review": [
-        st.Page("app_pages/quality_review.py", title="Quality review", icon=":material/fact_check:"),
-        st.Page("app_pages/safety.py", title="Safety", icon=":material/health_and_safety:"),
+        ("charts", st.Page("app_pages/quality_review.py", title="Quality review", icon=":material/fact_check:")),
+        ("charts", st.Page("app_pages/safety.py", title="Safety", icon=":material/health_and_safety:")),
     ],
     "Analysts": [
-        st.Page("app_pages/data.py", title="Data", icon=":material/upload:"),
-        st.Page("app_pages/definitions.py", title="Definitions", icon=":material/menu_book:"),
+        ("data", st.Page("app_pages/data.py", title="Data", icon=":material/upload:")),
+        ("definitions", st.Page("app_pages/definitions.py", title="Definitions", icon=":material/menu_book:")),
     ],
 }
-navigation = st.navigation(pages)
+user = signin.current_user()  # stops here for a visitor not signed in, or an address without a role
+allowed = {section: [page for group, page in entries if group in user.role.pages] for section, entries in PAGES.items()}
+navigation = st.navigation({section: pages for section, pages in allowed.items() if pages})
+signin.refuse_other_pages([p for pages in allowed.values() for p in pages],
+                          [page for entries in PAGES.values() for _, page in entries])
 with data.held_for_this_run():
-    filters.sidebar()
+    filters.sidebar(meeting_forced=user.role.meeting_mode)
+    signin.sidebar(user)
     navigation.run()

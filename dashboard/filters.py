@@ -32,8 +32,9 @@ def _options(column: str) -> list[str]:
     return [v for v in frame.value.tolist() if v is not None]
 
 
-def sidebar() -> None:
-    """Draw the shared filters (call from the entry file on every run)."""
+def sidebar(meeting_forced: bool = False) -> None:
+    """Draw the shared filters (call from the entry file on every run). `meeting_forced`: the role may
+    only see the meeting view (set on the server each run, so the browser cannot turn it off)."""
     with st.sidebar:
         st.selectbox("Instrument", list(INSTRUMENTS), key="filters_instrument",
                      help="The questionnaire every outcome chart uses.")
@@ -53,7 +54,9 @@ def sidebar() -> None:
                         key="filters_min_baseline",
                         help="e.g. 10 on PHQ-9 keeps moderate or worse depression. 0: no minimum.")
         st.divider()
-        meeting = st.toggle("Meeting mode", key="filters_meeting_mode",
+        if meeting_forced:
+            st.session_state["filters_meeting_mode"] = True
+        meeting = st.toggle("Meeting mode", key="filters_meeting_mode", disabled=meeting_forced,
                             help="Larger text, no patient-level rows, small-cell suppression forced on.")
         default_cell = int(data.settings().get("min_cell_size", MEETING_MIN_CELL))
         st.number_input("Suppress counts below", min_value=0, max_value=100, value=default_cell, step=1,

@@ -3,7 +3,7 @@ suppression note, and the message for an empty database or an empty cohort."""
 
 import streamlit as st
 
-from dashboard import data, filters, glossary
+from dashboard import data, filters, glossary, signin
 
 DEFINITIONS_PAGE = "app_pages/definitions.py"
 
@@ -16,7 +16,8 @@ def page(title: str, intro: str) -> filters.View:
     if data.is_empty():
         st.info("The database holds no treatment series yet. Upload session and outcome exports on the "
                 "**Data** page (or run `ketamine-outcomes ingest`), and the charts will appear here.")
-        st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload:")
+        if signin.may("upload"):
+            st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload:")
         st.stop()
     return filters.current()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import metrics, store
+from . import access, audit, metrics, store
 from .definitions import INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
 from .ingest import PROGRESS_BYTES, ingest_files
 from .safe_text import csv_text
@@ -35,6 +35,7 @@ def _ingest(args) -> int:
 
     results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
                            wait_seconds=args.wait, on_wait=waiting)
+    _record_ingests(args, results)
     for result in results:
         print(result.summary(), file=sys.stderr if result.refused else sys.stdout)
         if result.rows_rejected and not args.quiet:
@@ -46,6 +47,22 @@ def _ingest(args) -> int:
             if more > 0:
                 print(f"  ... and {more} more problems: ketamine-outcomes rejects --batch {result.batch_id}")
     return 1 if missing or any(r.refused for r in results) else 0
+
+
+def _record_ingests(args, results) -> None:
+    """The audit trail names who ingested what: from the command line, the operating-system user."""
+    if not results:
+        return
+    con = store.connect(args.db, wait_seconds=args.wait)
+    try:
+        for result in results:
+            audit.record(con, audit.os_user(), audit.CLI, "upload", _upload_detail(result))
+    finally:
+        con.close()
+
+
+def _upload_detail(result) -> str:
+    return f"{result.file_name}: " + ("refused" if result.batch_id is None else f"batch {result.batch_id}")
 
 
 def _print_table(frame, as_json: bool) -> None:
@@ -179,10 +196,24 @@ def _settings(args) -> int:
                 return 2
             con.execute("insert or replace into setting_overrides values ($name, $value)",
                         {"name": args.name, "value": value})
+            change = f"{args.name} = {value:g}"
         else:
             con.execute("delete from setting_overrides where name = $name", {"name": args.name})
+            change = f"{args.name} reset"
+        audit.record(con, audit.os_user(), audit.CLI, "settings", change)
         metrics.ensure_built(con)  # the metric tables follow the new definition
     frame = con.execute("select name, value, default_value, minimum, maximum, description from settings order by name").df()
+    _print_table(frame, args.json)
+    return 0
+
+
+def _audit(args) -> int:
+    if not Path(args.db).is_file():
+        print(f"{args.db}: no such database", file=sys.stderr)
+        return 1
+    con = store.connect(args.db, read_only=True)
+    frame = audit.entries(con, args.since)
+    frame["logged_at"] = frame["logged_at"].astype(str).str[:19]
     _print_table(frame, args.json)
     return 0
 
@@ -193,18 +224,41 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def _dashboard(args) -> int:
     entry = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     db = Path(args.db).resolve()
+    environment = {**os.environ, "KETAMINE_OUTCOMES_DB": str(db)}
+    options = []
+    if args.access and args.no_sign_in:
+        print("--access and --no-sign-in contradict each other: give one", file=sys.stderr)
+        return 2
+    if args.access:
+        try:
+            access_file = access.read(args.access).path.resolve()
+        except access.AccessFileError as error:
+            print(error, file=sys.stderr)
+            return 2
+        # Streamlit reads [auth] from its secrets file: the access file is that file, so the keys live in
+        # one place. Tables' own CSV buttons are off: row downloads go through the audited Data page.
+        options += ["--secrets.files", str(access_file), "--client.disableDataExport", "true"]
+        environment["KETAMINE_OUTCOMES_ACCESS"] = str(access_file)
+    elif args.address not in LOOPBACK and not args.no_sign_in:
+        print(f"--address {args.address} would show every page, upload and patient-level download to anyone "
+              "who can reach it. Give --access ACCESS.toml (sign-in and roles: docs/deploy.md), or "
+              "--no-sign-in if something in front of the dashboard already signs people in.", file=sys.stderr)
+        return 2
+    elif args.no_sign_in:
+        print(f"WARNING: --no-sign-in: anyone who reaches {args.address}:{args.port} sees every page and may "
+              "upload, download patient-level rows and change settings.", file=sys.stderr, flush=True)
     if not db.exists():
         # An empty clinic starts in the browser: the Data page says what to upload.
         store.connect(db).close()
         print(f"{db}: created an empty database")
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(args.port),
                "--server.address", args.address, "--server.headless", "true",
-               "--browser.gatherUsageStats", "false"]
+               "--browser.gatherUsageStats", "false", *options]
     print(f"Dashboard on http://{'localhost' if args.address in LOOPBACK else args.address}:{args.port} "
-          f"(database {db})", flush=True)
+          f"(database {db}{', sign-in and roles from ' + str(args.access) if args.access else ''})", flush=True)
     # Streamlit replaces this process, so a SIGTERM (systemd, Ctrl-C, kill) reaches the server itself
     # instead of leaving it running behind a dead parent.
-    os.execve(sys.executable, command, {**os.environ, "KETAMINE_OUTCOMES_DB": str(db)})
+    os.execve(sys.executable, command, environment)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -272,11 +326,22 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("value", nargs="?", help="the new value; each setting has a range (settings list shows them)")
     sub.add_argument("--json", action="store_true")
 
+    sub = command("audit", _audit, "Print the audit trail: sign-ins, refusals, uploads, downloads, settings "
+                                   "changes and report exports, with who and when (UTC).")
+    sub.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="from this day on (YYYY-MM-DD)")
+    sub.add_argument("--json", action="store_true")
+
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=int, default=8501)
     sub.add_argument("--address", default="127.0.0.1",
                      help="interface to serve on; the default keeps patient-level pages on this machine "
-                          "(0.0.0.0 shares them with the network)")
+                          "(any other address needs --access, or --no-sign-in)")
+    sub.add_argument("--access", metavar="ACCESS.toml", default=None,
+                     help="sign in with your identity provider ([auth]) and give roles by e-mail address "
+                          "([roles]): docs/deploy.md")
+    sub.add_argument("--no-sign-in", action="store_true",
+                     help="serve a non-loopback --address without sign-in (only behind something that already "
+                          "signs people in); warns on every start")
     return top
 
 

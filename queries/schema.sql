@@ -79,3 +79,13 @@ create table if not exists replacements (
     old_values json not null,
     new_values json not null,
 );
+
+-- One row per thing a person did that a clinic must be able to account for: signing in, being refused
+-- a page, uploading, downloading, changing a setting, exporting a report. Times are UTC.
+create table if not exists audit_log (
+    logged_at timestamp not null,
+    email varchar not null,
+    role varchar not null,
+    action varchar not null,
+    detail varchar,
+);

@@ -3,6 +3,7 @@ clinic database, and a real Streamlit server with Debian's chromium for the brow
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -110,6 +111,40 @@ def start_dashboard(db: Path, port: int) -> subprocess.Popen:
             break
     process.kill()
     raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
+
+
+def start_command(*args, cwd=None, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`ketamine-outcomes dashboard --port <free> ARGS` as a clinic starts it, in its own process group (so a
+    test can see anything it leaves behind), ready when its health check answers: (process, URL)."""
+    port = port or free_port()
+    process = subprocess.Popen([sys.executable, "-m", "ketamine_outcomes.cli", "dashboard", "--port", str(port),
+                                *map(str, args)], cwd=cwd, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    stop_group(process)
+    raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
+
+
+def group_alive(process: subprocess.Popen) -> bool:
+    try:
+        os.killpg(process.pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """End a start_command() process and anything it started (by its own process group)."""
+    if group_alive(process):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -1,55 +1,21 @@
 """Guards `ketamine-outcomes dashboard` as a clinic starts it: from any folder, on a new database, with the
-repo's Streamlit settings (no developer toolbar, no traceback in the browser), and stopped by one SIGTERM
-with nothing left running."""
+repo's Streamlit settings (no developer toolbar, no traceback in the browser), stopped by one SIGTERM with
+nothing left running, and never serving the network without sign-in by accident."""
 
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
-
 import tomllib
+import urllib.request
 
 import duckdb
 import pytest
 
-from conftest import ROOT, free_port
+from conftest import ROOT, group_alive, start_command, stop_group
 
 pytestmark = pytest.mark.browser
-
-
-def start_command(*args, cwd) -> tuple[subprocess.Popen, str]:
-    """`ketamine-outcomes dashboard ...` in its own process group (so the test can see anything it leaves
-    behind), ready when the health check answers: (the process, its URL)."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "ketamine_outcomes.cli", "dashboard", "--port", str(port),
-                                *map(str, args)], cwd=cwd, start_new_session=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    stop_group(process)
-    raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
-
-
-def group_alive(process) -> bool:
-    try:
-        os.killpg(process.pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def stop_group(process) -> None:
-    if group_alive(process):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=20)
 
 
 @pytest.fixture
@@ -93,5 +59,36 @@ def test_sigterm_stops_the_server_and_leaves_nothing_running(sample_db, elsewher
         assert not group_alive(process)
         with pytest.raises(OSError):
             urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+    finally:
+        stop_group(process)
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.20", "clinic-server.local", "::"])
+def test_a_network_address_without_access_is_refused_naming_access(tmp_path, address):
+    db = tmp_path / "clinic.duckdb"
+    run = cli("dashboard", "--db", db, "--address", address)
+    assert run.returncode == 2
+    assert f"--address {address}" in run.stderr and "--access ACCESS.toml" in run.stderr
+    assert not db.exists()  # refused before anything was created
+
+
+def test_an_unusable_access_file_is_refused_with_its_problem(tmp_path):
+    access = tmp_path / "access.toml"
+    access.write_text('[auth]\nredirect_uri = "http://127.0.0.1:8501/"\n')
+    run = cli("dashboard", "--db", tmp_path / "c.duckdb", "--access", access)
+    assert run.returncode == 2
+    assert "[auth] needs cookie_secret, client_id, client_secret, server_metadata_url" in run.stderr
+    assert cli("dashboard", "--access", tmp_path / "missing.toml").stderr.strip().endswith("no such access file")
+
+
+def test_no_sign_in_warns_when_it_starts(sample_db, elsewhere):
+    process, _url = start_command("--db", sample_db, "--no-sign-in", cwd=elsewhere)
+    try:
+        assert b"WARNING: --no-sign-in: anyone who reaches 127.0.0.1" in process.stdout.readline()
     finally:
         stop_group(process)

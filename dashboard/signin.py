@@ -1,0 +1,165 @@
+"""The frame's side of access control: who is signed in and with which role (decided once per run by
+ketamine_outcomes/access.py), the sign-in and no-access screens, and the audit calls pages make.
+
+Without `--access` (the command sets KETAMINE_OUTCOMES_ACCESS) there is no sign-in: the dashboard serves
+this machine only and whoever sits at it may do everything, recorded as the operating-system user."""
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import data
+from ketamine_outcomes import access, audit
+
+ACCESS_ENV = "KETAMINE_OUTCOMES_ACCESS"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    role: access.Role
+
+    @property
+    def audit_role(self) -> str:
+        return audit.LOCAL if self.role is access.LOCAL else self.role.name
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _access_file(path: str, modified: int) -> access.Access:
+    """Read once per version of the file: an edited [roles] applies from the next page view on."""
+    return access.read(path)
+
+
+def _configured() -> access.Access | None:
+    path = os.environ.get(ACCESS_ENV)
+    if not path:
+        return None
+    try:
+        return _access_file(path, Path(path).stat().st_mtime_ns)
+    except (OSError, access.AccessFileError) as error:
+        # Fail closed: a broken access file shows no data to anyone. The reason (with server paths) goes
+        # to the server's log, not to the browser.
+        log.error("access file unusable: %s", error)
+        st.error("Sign-in is not available: the dashboard's access file cannot be used. The person who runs "
+                 "the dashboard finds the reason in its log.")
+        st.stop()
+
+
+def current_user() -> User:
+    """The signed-in user and role for this run. Shows the sign-in page, or the no-access page, and stops
+    the run when there is no one with a role: nothing after this call runs for them."""
+    configured = _configured()
+    if configured is None:
+        return _remember(User(audit.os_user(), access.LOCAL))
+    if not st.user.get("is_logged_in", False):
+        st.navigation([st.Page(_sign_in_page, title="Sign in", icon=":material/login:")]).run()
+        st.stop()
+    email = str(st.user.get("email") or "")
+    role = configured.role_of(email, st.user.get("email_verified"))
+    if role is None:
+        _record_once(User(email or f"(no e-mail: {st.user.get('sub', '?')})", access.Role("none", frozenset(),
+                     frozenset(), True)), "denied", "no role for this address")
+        st.navigation([st.Page(_no_access_page, title="No access", icon=":material/block:")]).run()
+        st.stop()
+    user = _remember(User(email, role))
+    # One row per sign-in (one identity token), not per page view, reload or browser tab.
+    token = f"identity token issued {st.user.get('iat', '?')}"
+    if st.session_state.get("signin_token") != token:
+        with data.connection() as con:
+            if not audit.has_signed_in(con, email, token):
+                audit.record(con, email, role.name, "sign-in", token)
+        st.session_state["signin_token"] = token
+    return user
+
+
+def _remember(user: User) -> User:
+    # Set by the frame on every run before any page runs; pages read it through user()/may().
+    st.session_state["signin_user"] = user
+    return user
+
+
+def user() -> User:
+    return st.session_state["signin_user"]
+
+
+def may(action: str) -> bool:
+    """Whether the signed-in role may do this ("upload", "download_rows", "patient_rows", ...)."""
+    return user().role.allows(action)
+
+
+def record(action: str, detail: str = "") -> None:
+    """Add a row to the audit trail for the signed-in user (usable as a widget's on_click callback)."""
+    current = user()
+    with data.connection() as con:
+        audit.record(con, current.email, current.audit_role, action, detail)
+
+
+def trail(latest: int):
+    """The newest rows of the audit trail, newest first (read each time: the trail is not cached)."""
+    with data.connection() as con:
+        return audit.entries(con).iloc[::-1].head(latest)
+
+
+def _sign_out() -> None:
+    record("sign-out")
+    st.logout()
+
+
+def _record_once(who: User, action: str, detail: str) -> None:
+    key = ("signin_recorded", action, detail)
+    if not st.session_state.get(key):
+        with data.connection() as con:
+            audit.record(con, who.email, who.role.name, action, detail)
+        st.session_state[key] = True
+
+
+def refuse_other_pages(allowed: list, every: list) -> None:
+    """A URL to a page this role may not open runs the role's first page instead (Streamlit's navigation
+    knows only the allowed pages); say so, and record the attempt."""
+    requested = _requested_path()
+    if not requested or requested in {p.url_path for p in allowed}:
+        return
+    if requested in {p.url_path for p in every}:
+        record("denied", f"page /{requested}")
+        st.warning("Your role does not include that page.")
+
+
+def _requested_path() -> str:
+    url = st.context.url or ""
+    path = url.split("://", 1)[-1].partition("/")[2]
+    return path.strip("/").split("/")[-1] if path else ""
+
+
+def sidebar(current: User) -> None:
+    """Who is signed in, with which role, and the way out."""
+    if current.role is access.LOCAL:
+        return
+    with st.sidebar:
+        st.divider()
+        st.caption(f"Signed in as {_escaped(current.email)} ({current.role.name})")
+        if st.button("Sign out", key="signin_sign_out", icon=":material/logout:"):
+            _sign_out()
+
+
+def _sign_in_page() -> None:
+    st.title("Ketamine outcomes")
+    st.write("Sign in with your clinic account to see the dashboard.")
+    if st.button("Sign in", key="signin_sign_in", type="primary", icon=":material/login:"):
+        st.login()
+
+
+def _no_access_page() -> None:
+    st.title("No access")
+    st.write(f"You are signed in as **{_escaped(st.user.get('email') or st.user.get('sub') or 'unknown')}**. "
+             "This address has no role on this dashboard. Ask the clinic's analyst to add it to the access file.")
+    if st.button("Sign out", key="signin_sign_out", icon=":material/logout:"):
+        st.logout()
+
+
+def _escaped(text: str) -> str:
+    # An address comes from the identity provider: shown as text, never as markdown.
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|$:~" else c for c in str(text))

@@ -1,0 +1,128 @@
+"""Guards who may see what: the access file is read strictly (a mistake is refused with what to fix,
+never half-applied), each address gets the most specific role, and the audit trail records the command
+line's ingests and settings changes as the operating-system user."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ketamine_outcomes import access, audit, store
+
+AUTH = """[auth]
+redirect_uri = "https://outcomes.clinic.example/oauth2callback"
+cookie_secret = "5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e"
+client_id = "ketamine-outcomes"
+client_secret = "s3cret"
+server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"
+"""
+ROLES = """[roles]
+analyst  = ["ana@clinic.example"]
+director = ["@clinic.example"]
+viewer   = ["board@partner.example", "Intern@Clinic.example"]
+"""
+
+
+@pytest.fixture
+def access_file(tmp_path):
+    """Write an access file from text and return its path."""
+
+    def write(text: str):
+        path = tmp_path / "access.toml"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+@pytest.mark.parametrize("email, role", [
+    ("ana@clinic.example", "analyst"),
+    ("ANA@Clinic.Example", "analyst"),  # addresses compare case-insensitively
+    ("dan@clinic.example", "director"),  # by the @domain entry
+    ("intern@clinic.example", "viewer"),  # an address wins over its domain, even a lower role
+    ("board@partner.example", "viewer"),
+    ("other@partner.example", None),  # only that address of the partner's domain
+    ("dan@sub.clinic.example", None),  # a domain entry is that domain, not its subdomains
+    ("eve@clinic.example.evil.org", None),
+    ("", None),
+    ("not-an-address", None),
+])
+def test_each_address_gets_the_most_specific_role(access_file, email, role):
+    rules = access.read(access_file(AUTH + ROLES))
+    found = rules.role_of(email)
+    assert (found.name if found else None) == role
+
+
+def test_an_address_the_provider_has_not_verified_gets_no_role(access_file):
+    rules = access.read(access_file(AUTH + ROLES))
+    assert rules.role_of("ana@clinic.example", verified=False) is None
+    assert rules.role_of("ana@clinic.example", verified=True).name == "analyst"
+
+
+def test_each_role_includes_the_one_below():
+    viewer, director, analyst = (access.ROLES[n] for n in ("viewer", "director", "analyst"))
+    assert viewer.pages <= director.pages <= analyst.pages and viewer.may <= director.may <= analyst.may
+    assert viewer.meeting_mode and not director.meeting_mode
+    assert "data" not in viewer.pages and not viewer.allows("patient_rows")
+    assert director.allows("patient_rows") and not director.allows("upload") and not director.allows("download_rows")
+    assert not director.allows("change_settings") and not director.allows("audit_log")
+    assert all(analyst.allows(a) for a in ("upload", "download_rows", "change_settings", "audit_log"))
+
+
+@pytest.mark.parametrize("text, problem", [
+    (ROLES, "no [auth] table"),
+    (AUTH.replace('client_secret = "s3cret"\n', ""), "[auth] needs client_secret"),
+    (AUTH.replace("/oauth2callback", "/callback"), "redirect_uri must end with /oauth2callback"),
+    (AUTH.replace("5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e", "short"), "cookie_secret is shorter than 32"),
+    (AUTH, "no [roles] table"),
+    (AUTH + ROLES.replace("director", "directors"), "unknown role(s) directors"),
+    (AUTH + '[roles]\nanalyst = "ana@clinic.example"\n', "analyst must be a list of addresses"),
+    (AUTH + '[roles]\nanalyst = ["ana at clinic"]\n', "'ana at clinic' is neither an e-mail address nor an @domain"),
+    (AUTH + '[roles]\nanalyst = ["ana@clinic.example"]\nviewer = ["ANA@clinic.example"]\n',
+     "'ANA@clinic.example' is listed as both analyst and viewer"),
+    (AUTH + ROLES + "[role]\n", "unknown table(s) role"),
+    (AUTH + "[roles\n", "not valid TOML"),
+])
+def test_a_mistaken_access_file_is_refused_with_what_to_fix(access_file, text, problem):
+    with pytest.raises(access.AccessFileError) as refused:
+        access.read(access_file(text))
+    assert problem in str(refused.value)
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_command_line_ingests_and_settings_are_recorded_as_the_os_user(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    good = export("sessions.csv", "patient_id,session_day,route\nP1,0,IV\n")
+    refused = export("people.csv", "patient_id,email,session_day,route\nP1,a@b.org,0,IV\n")
+    cli("ingest", good, refused, "--db", db)
+    cli("settings", "set", "series_gap_days", "90", "--db", db)
+    cli("settings", "reset", "series_gap_days", "--db", db)
+    run = cli("audit", "--db", db, "--json")
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)
+    assert [(r["email"], r["role"], r["action"], r["detail"]) for r in rows] == [
+        (audit.os_user(), "command line", "upload", "sessions.csv: batch 1"),
+        (audit.os_user(), "command line", "upload", "people.csv: refused"),
+        (audit.os_user(), "command line", "settings", "series_gap_days = 90"),
+        (audit.os_user(), "command line", "settings", "series_gap_days reset"),
+    ]
+
+
+def test_audit_since_leaves_out_earlier_rows(db_path):
+    con = store.connect(db_path)
+    con.execute("insert into audit_log values ('2026-01-31 23:59:59', 'a@x.org', 'viewer', 'sign-in', ''), "
+                "('2026-02-01 00:00:00', 'b@x.org', 'analyst', 'download', 'weekly_outcomes.csv')")
+    con.close()
+    run = cli("audit", "--db", db_path, "--since", "2026-02-01", "--json")
+    assert [(r["email"], r["action"]) for r in json.loads(run.stdout)] == [("b@x.org", "download")]
+    assert cli("audit", "--db", db_path.parent / "nowhere.duckdb").stderr.strip().endswith("no such database")
+
+
+def test_an_unknown_audit_action_is_refused(con):
+    with pytest.raises(ValueError, match="unknown audit action 'upload!'"):
+        audit.record(con, "a@x.org", "analyst", "upload!")

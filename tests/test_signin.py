@@ -1,0 +1,223 @@
+"""Guards sign-in and roles end to end: a real OpenID Connect provider (oidc-provider-mock), the dashboard
+started by `ketamine-outcomes dashboard --access`, and chromium signing in as each role. Checks what each
+role sees, what it cannot reach by navigation or by URL, the visitor who is not signed in, the address
+without a role, sign-out, and the audit rows each produced."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import free_port, start_command, stop_group
+from ketamine_outcomes import store
+
+pytestmark = pytest.mark.browser
+
+EVERY_PAGE = ["", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
+USERS = [
+    {"sub": "ana", "email": "ana@clinic.example"},
+    {"sub": "dan", "email": "Dan@Clinic.Example"},  # a director by the @domain entry, whatever the case
+    {"sub": "board", "email": "board@partner.example"},
+    {"sub": "eve", "email": "eve@elsewhere.example"},
+    {"sub": "mallory", "email": "ana@clinic.example", "email_verified": False},  # not the provider's word
+]
+CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
+
+
+@pytest.fixture(scope="module")
+def provider():
+    """A real OpenID Connect provider on this machine with the test's users: its base URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--port", str(port),
+                                *[a for user in USERS for a in ("--user-claims", json.dumps(user))]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("oidc-provider-mock did not start")
+            time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, sample_db, provider):
+    """The sample clinic served with sign-in, as a clinic would start it: (URL, database file)."""
+    folder = tmp_path_factory.mktemp("signin")
+    db = folder / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    port = free_port()
+    access = folder / "access.toml"
+    access.write_text(f"""
+[auth]
+redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
+cookie_secret = "a-test-secret-that-is-long-enough-to-sign-cookies"
+client_id = "ketamine-outcomes"
+client_secret = "test-client-secret"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+
+[roles]
+analyst = ["ana@clinic.example"]
+director = ["@clinic.example"]
+viewer = ["board@partner.example"]
+""")
+    process, url = start_command("--db", db, "--access", access, cwd=folder, port=port)
+    yield url, db
+    stop_group(process)
+
+
+@pytest.fixture
+def page(page):
+    """Chromium that reaches this machine only (the provider's pages name a stylesheet on a CDN)."""
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1")
+               else route.abort())
+    return page
+
+
+def wait_for_app(page) -> None:
+    page.get_by_test_id("stApp").wait_for(timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+
+
+def sign_in(page, url: str, sub: str) -> None:
+    page.goto(url)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[name=sub]").fill(sub)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{url}/", timeout=30_000)
+    wait_for_app(page)
+
+
+def navigation(page) -> list[str]:
+    """The pages the sidebar offers, by their URL path ("" is the Overview)."""
+    page.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=30_000)
+    hrefs = page.get_by_test_id("stSidebarNavLink").evaluate_all("links => links.map(a => a.href)")
+    return [h.split("/", 3)[3] if h.count("/") > 2 else "" for h in hrefs]
+
+
+def open_page(page, url: str, path: str, refused: bool = False) -> None:
+    """Go to a page by its URL. `refused`: the role lacks it, so Streamlit says "Page not found" (the page
+    is unknown to this role's navigation) and runs the first page instead; close that notice."""
+    page.goto(f"{url}/{path}")
+    wait_for_app(page)
+    if refused:
+        page.get_by_role("dialog").filter(has_text="Page not found").wait_for(timeout=30_000)
+        page.keyboard.press("Escape")
+        page.get_by_role("dialog").wait_for(state="hidden")
+
+
+def audit_rows(db, email: str) -> list[tuple]:
+    """(role, action, detail) of every audit row for an address, read as `ketamine-outcomes audit` would."""
+    con = store.open_file(db, read_only=True, wait_seconds=30)
+    try:
+        return con.execute("select role, action, detail from audit_log where email = $email order by logged_at, "
+                           "rowid", {"email": email}).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_visitor_not_signed_in_sees_a_sign_in_button_and_nothing_of_the_data(page, served):
+    url, _db = served
+    for path in ("", "safety", "data"):
+        open_page(page, url, path, refused=bool(path))
+        page.get_by_role("button", name="Sign in").wait_for()
+        assert page.get_by_test_id("stSidebarNavLink").count() == 0
+        assert page.get_by_test_id("stMetricValue").count() == 0 and page.locator(CHART).count() == 0
+        assert page.get_by_test_id("stDataFrame").count() == 0 and page.get_by_test_id("stFileUploader").count() == 0
+
+
+def test_a_viewer_sees_the_chart_pages_in_meeting_mode_and_cannot_reach_data(page, served):
+    url, db = served
+    sign_in(page, url, "board")
+    assert navigation(page) == [p for p in EVERY_PAGE if p != "data"]
+    page.get_by_text("Signed in as board@partner.example (viewer)").wait_for()
+    toggle = page.get_by_test_id("stCheckbox").filter(has_text="Meeting mode").locator("input")
+    assert toggle.is_checked() and toggle.is_disabled()
+    open_page(page, url, "safety")
+    page.get_by_text("Hidden in meeting mode: this list is patient-level").wait_for()
+    open_page(page, url, "data", refused=True)
+    page.get_by_text("Your role does not include that page.").wait_for()
+    assert page.get_by_role("heading", name="Overview").count() == 1
+    assert page.get_by_text("Batch history").count() == 0 and page.get_by_test_id("stFileUploader").count() == 0
+    assert audit_rows(db, "board@partner.example")[-1] == ("viewer", "denied", "page /data")
+
+
+def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_download(page, served):
+    url, db = served
+    sign_in(page, url, "dan")
+    assert navigation(page) == EVERY_PAGE
+    page.get_by_text("Signed in as Dan@Clinic.Example (director)").wait_for()
+    open_page(page, url, "safety")
+    page.get_by_text("PHQ-9 answers with item 9").wait_for()
+    open_page(page, url, "data")
+    page.get_by_role("heading", name="Coverage").wait_for()
+    assert page.get_by_role("heading", name="Batch history").count() == 1
+    assert page.get_by_test_id("stFileUploader").count() == 0
+    assert page.get_by_test_id("stDownloadButton").count() == 0
+    assert page.get_by_role("heading", name="Audit trail").count() == 0
+    assert [row[:2] for row in audit_rows(db, "Dan@Clinic.Example")] == [("director", "sign-in")]
+
+
+def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp_path):
+    url, db = served
+    sign_in(page, url, "ana")
+    assert navigation(page) == EVERY_PAGE
+    open_page(page, url, "data")
+    export = tmp_path / "late_outcomes.csv"
+    export.write_text("patient_id,assessment_day,instrument,score\nLATE1,0,PHQ-9,20\n")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(export))
+    page.get_by_text("late_outcomes.csv: outcomes, batch 4").first.wait_for(timeout=60_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="weekly_outcomes.csv").click()
+    assert download.value.suggested_filename == "weekly_outcomes.csv"
+    wait_for_app(page)
+    rows = [row for row in audit_rows(db, "ana@clinic.example") if row[0] == "analyst"]
+    assert [row[:2] for row in rows] == [("analyst", "sign-in"), ("analyst", "upload"), ("analyst", "download")]
+    assert rows[1][2] == "late_outcomes.csv: batch 4"
+    assert rows[2][2].startswith("weekly_outcomes.csv (PHQ-9")
+    # The trail on the Data page shows the analyst's own upload.
+    page.reload()
+    wait_for_app(page)
+    page.get_by_role("heading", name="Audit trail").wait_for()
+
+
+@pytest.mark.parametrize("sub, email", [("eve", "eve@elsewhere.example"), ("mallory", "ana@clinic.example")])
+def test_an_address_without_a_role_sees_one_page_and_can_sign_out(page, served, sub, email):
+    url, db = served
+    sign_in(page, url, sub)
+    page.get_by_role("heading", name="No access").wait_for()
+    page.get_by_text(f"You are signed in as {email}").wait_for()
+    assert page.get_by_test_id("stSidebarNavLink").count() == 0
+    open_page(page, url, "data", refused=True)
+    page.get_by_role("heading", name="No access").wait_for()
+    assert page.get_by_test_id("stDataFrame").count() == 0 and page.get_by_test_id("stMetricValue").count() == 0
+    assert ("none", "denied", "no role for this address") in audit_rows(db, email)
+    sign_out(page, url)
+
+
+def sign_out(page, url: str) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="End session").click()  # the provider's own sign-out page
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    page.goto(url)  # the identity cookie is gone: a new visit is not signed in
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+
+
+def test_sign_out_ends_the_session_and_is_recorded(page, served):
+    url, db = served
+    sign_in(page, url, "ana")
+    page.get_by_text("Signed in as ana@clinic.example (analyst)").wait_for()
+    sign_out(page, url)
+    assert page.get_by_test_id("stSidebarNavLink").count() == 0
+    assert audit_rows(db, "ana@clinic.example")[-1][:2] == ("analyst", "sign-out")
