@@ -61,10 +61,10 @@ class Access:
     path: Path
     entries: dict  # lowercased address or @domain -> role name
 
-    def role_of(self, email: str | None, verified: bool | None = None) -> Role | None:
+    def role_of(self, email: str | None, verified: bool | str | None = None) -> Role | None:
         """The role of a signed-in address (None: no access). An address entry wins over a domain entry.
-        A provider that says the address is not verified gets no role."""
-        if not email or verified is False:
+        A provider that says the address is not verified gets no role (some send the claim as text)."""
+        if not email or str(verified).lower() == "false":
             return None
         email = email.strip().lower()
         if not ADDRESS.match(email):
@@ -101,9 +101,13 @@ def _check_auth(path: Path, auth) -> None:
     if not auth["redirect_uri"].endswith(CALLBACK):
         raise AccessFileError(f"{path}: [auth] redirect_uri must end with {CALLBACK} "
                               f"(e.g. https://outcomes.clinic.example{CALLBACK}), got {auth['redirect_uri']!r}")
-    if len(auth["cookie_secret"]) < MIN_COOKIE_SECRET:
-        raise AccessFileError(f"{path}: [auth] cookie_secret is shorter than {MIN_COOKIE_SECRET} characters; "
-                              "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'")
+    secret = auth["cookie_secret"]
+    # Anyone who knows the secret can forge a sign-in: refuse the documentation's placeholder (it has
+    # spaces) and anything short.
+    if len(secret) < MIN_COOKIE_SECRET or any(c.isspace() for c in secret):
+        raise AccessFileError(f"{path}: [auth] cookie_secret must be at least {MIN_COOKIE_SECRET} characters "
+                              "without spaces; make your own with: "
+                              "python3 -c 'import secrets; print(secrets.token_hex(32))'")
 
 
 def _role_entries(path: Path, roles) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import access, audit, metrics, store
+from . import access, audit, backup, metrics, store
 from .definitions import INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
 from .ingest import PROGRESS_BYTES, ingest_files
 from .safe_text import csv_text
@@ -218,6 +218,24 @@ def _audit(args) -> int:
     return 0
 
 
+def _backup(args) -> int:
+    def waiting() -> None:
+        print(f"  ... waiting for {args.db}: in use by another process (up to {args.wait:.0f} s)",
+              file=sys.stderr, flush=True)
+
+    try:
+        counts = backup.backup(args.db, args.destination, wait_seconds=args.wait, on_wait=waiting)
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"{args.destination}: backup of {args.db}, checked: {len(counts)} tables, {sum(counts.values()):,} rows "
+          f"({counts.get('batches', 0)} batches)")
+    return 0
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -330,6 +348,12 @@ def parser() -> argparse.ArgumentParser:
                                    "changes and report exports, with who and when (UTC).")
     sub.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="from this day on (YYYY-MM-DD)")
     sub.add_argument("--json", action="store_true")
+
+    sub = command("backup", _backup, "Copy the database to DESTINATION, consistent while the dashboard and "
+                                     "ingests run, and check the copy (restoring: docs/deploy.md).")
+    sub.add_argument("destination", metavar="DESTINATION")
+    sub.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                     help="how long to wait for a running ingest (default: %(default)s)")
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=int, default=8501)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from conftest import ROOT
 from ketamine_outcomes import access, audit, store
 
 AUTH = """[auth]
@@ -57,6 +58,7 @@ def test_each_address_gets_the_most_specific_role(access_file, email, role):
 def test_an_address_the_provider_has_not_verified_gets_no_role(access_file):
     rules = access.read(access_file(AUTH + ROLES))
     assert rules.role_of("ana@clinic.example", verified=False) is None
+    assert rules.role_of("ana@clinic.example", verified="false") is None
     assert rules.role_of("ana@clinic.example", verified=True).name == "analyst"
 
 
@@ -74,7 +76,10 @@ def test_each_role_includes_the_one_below():
     (ROLES, "no [auth] table"),
     (AUTH.replace('client_secret = "s3cret"\n', ""), "[auth] needs client_secret"),
     (AUTH.replace("/oauth2callback", "/callback"), "redirect_uri must end with /oauth2callback"),
-    (AUTH.replace("5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e", "short"), "cookie_secret is shorter than 32"),
+    (AUTH.replace("5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e", "short"), "cookie_secret must be at least 32"),
+    (AUTH.replace("5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e",
+                  "<output of: python3 -c 'import secrets; print(secrets.token_hex(32))'>"),
+     "cookie_secret must be at least 32 characters without spaces"),
     (AUTH, "no [roles] table"),
     (AUTH + ROLES.replace("director", "directors"), "unknown role(s) directors"),
     (AUTH + '[roles]\nanalyst = "ana@clinic.example"\n', "analyst must be a list of addresses"),
@@ -126,3 +131,15 @@ def test_audit_since_leaves_out_earlier_rows(db_path):
 def test_an_unknown_audit_action_is_refused(con):
     with pytest.raises(ValueError, match="unknown audit action 'upload!'"):
         audit.record(con, "a@x.org", "analyst", "upload!")
+
+
+def test_the_readme_access_file_works_once_its_secret_is_made(access_file):
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("# access.toml", 1)[1].split("\n", 1)[1].split("```", 1)[0]
+    with pytest.raises(access.AccessFileError, match="cookie_secret must be at least 32 characters"):
+        access.read(access_file(example))  # the placeholder is refused: a shared secret forges sign-ins
+    made = "\n".join('cookie_secret = "' + "ab" * 32 + '"' if line.startswith("cookie_secret") else line
+                     for line in example.splitlines())
+    rules = access.read(access_file(made))
+    assert [rules.role_of(a).name for a in ("ana@clinic.example", "dan@clinic.example", "board@partner.example")] == [
+        "analyst", "director", "viewer"]
