@@ -5,6 +5,8 @@ import math
 
 import pandas as pd
 
+from . import suppress
+
 RUN_LENGTH = 7  # points in a row on one side of the mean, or steadily rising or falling
 FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}
 
@@ -119,13 +121,15 @@ def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100,
     return units, curves
 
 
-def choose_grain(monthly: pd.DataFrame, min_cell: int, n: str = "n_scored") -> str:
-    """'month' when most months with series scored have at least min_cell of them, else 'quarter': a
-    p-chart of mostly hidden months says nothing, so a small clinic gets one point per quarter."""
-    months = monthly[monthly[n] > 0]
+def choose_grain(monthly: pd.DataFrame, min_cell: int) -> str:
+    """'month' when most months with series scored would be shown under small-cell suppression
+    (suppress.hidden_cells on cohort_comparison rows), else 'quarter': a p-chart of mostly hidden
+    months says nothing, so a small clinic gets one point per quarter."""
+    months = monthly[monthly.n_scored > 0].reset_index(drop=True)
     if months.empty:
         return "quarter"
-    return "month" if (months[n] >= min_cell).mean() > 0.5 else "quarter"
+    hidden = suppress.hidden_cells(months, "cohort_comparison", min_cell, "responders", "n_scored")
+    return "month" if (~hidden).mean() > 0.5 else "quarter"
 
 
 def closed_periods(periods: pd.DataFrame, period: str = "group_value") -> list[str]:

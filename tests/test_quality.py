@@ -84,3 +84,16 @@ def test_funnel_leaves_hidden_groups_out_of_points_and_limits():
     units, curves = quality.funnel(frame, "site", "k", "n", hidden=hidden)
     assert units.group.tolist() == ["a", "c"]
     assert curves.centre.unique().tolist() == [0.5]  # (20 + 30) / (40 + 60), not counting b or d
+
+
+def test_months_when_most_months_can_be_shown_else_quarters():
+    def months(pairs):
+        return pd.DataFrame({"group_value": [f"2025-{i:02d}" for i in range(1, len(pairs) + 1)],
+                             "n_scored": [n for n, _ in pairs], "responders": [k for _, k in pairs]})
+
+    # 12 scored, 6 responded: hidden, and the smallest other month with it; 3 of 5 months shown.
+    assert quality.choose_grain(months([(30, 15), (40, 20), (35, 17), (50, 25), (12, 6)]), 11) == "month"
+    # 13 scored but 7 not responding is hidden too: 1 of 3 shown.
+    assert quality.choose_grain(months([(30, 15), (12, 6), (13, 6)]), 11) == "quarter"
+    # Half is not most: 2 of 4 shown.
+    assert quality.choose_grain(months([(30, 15), (40, 20), (35, 17), (12, 6)]), 11) == "quarter"

@@ -210,3 +210,19 @@ def test_export_text_in_the_pack_is_escaped(tmp_path, export):
     document = report.html_pack(con, period=report.parse_period("2025-Q1"))
     assert "<img src=x" not in document and "<b>co</b>" not in document
     assert "&lt;img src=x onerror=alert(1)&gt;" in document  # in the funnel's labels
+
+
+@pytest.mark.browser
+def test_quality_review_downloads_the_pack_for_the_filters_in_force(page, dashboard_url, tmp_path):
+    page.goto(f"{dashboard_url}/quality_review")
+    page.get_by_test_id("stApp").wait_for(timeout=30_000)
+    button = page.get_by_role("button", name="Meeting pack (HTML)")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=120_000) as download:
+        button.click()
+    path = tmp_path / "pack.html"
+    download.value.save_as(path)
+    assert download.value.suggested_filename == "meeting-pack_PHQ-9_2025-Q2.html"  # the latest closed quarter
+    document = path.read_text()
+    assert "series started in <b>2025-Q2</b>" in document
+    assert "Counts under 11 suppressed" in document and 'id="p-chart"' in document

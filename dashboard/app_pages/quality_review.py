@@ -1,11 +1,11 @@
 """Quality review: a p-chart of end-of-induction response with special-cause signals, one point per
-month or quarter (chosen by the clinic's size), and the latest closed period's numbers, ready for a
-meeting. Hidden periods leave a gap and draw nothing their n could be worked out from."""
+month or quarter (chosen by the clinic's size), the latest closed period's numbers, and the meeting
+pack to download. Hidden periods leave a gap and draw nothing their n could be worked out from."""
 
 import streamlit as st
 
 from dashboard import data, tables, ui
-from ketamine_outcomes import charts, quality, suppress
+from ketamine_outcomes import charts, quality, report, suppress
 
 view = ui.page("Quality review", "Period by period: is end-of-induction response stable, or is something changing?")
 GRAINS = {"month": "start_month", "quarter": "start_quarter"}
@@ -28,12 +28,12 @@ def _keep_choice():
     st.session_state["quality_grain_choice"] = st.session_state["quality_period"]
 
 
-suggested = quality.choose_grain(periods["month"], max(view.min_cell, 1))
+suggested = quality.choose_grain(periods["month"], view.min_cell)
 chosen = st.session_state.get("quality_grain_choice", suggested)
 grain = st.radio("One point per", list(GRAINS), index=list(GRAINS).index(chosen), horizontal=True,
                  key="quality_period", on_change=_keep_choice,
-                 help=f"Suggested for this clinic: {suggested} (months when most months have at least "
-                      f"{max(view.min_cell, 1)} series scored, else quarters).")
+                 help=f"Suggested for this clinic: {suggested} (months when most months can be shown under "
+                      "small-cell suppression, else quarters).")
 frame = periods[grain]
 hidden = suppress.hidden_cells(frame, "cohort_comparison", view.min_cell, "responders", "n_scored")
 chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden)
@@ -66,6 +66,7 @@ if not closed:
     st.info(f"No {grain} has closed yet: series started in it are still within their end-of-induction window.")
     st.stop()
 latest = closed[-1]
+
 st.subheader(f"Series started in {latest} (the latest closed {grain})")
 st.caption(f"Closed: every series started in it has had its end-of-induction window close before the data's "
            f"last day. Later {grain}s are still being scored.")
@@ -76,3 +77,23 @@ else:
     tables.show(row.rename(columns={"group_value": grain}), "cohort_comparison", view, key="quality_latest",
                 title=f"latest {grain}", columns=[grain, "n_series", "n_evaluable", "n_scored", "responders",
                                                   "response_rate", "remitters", "remission_rate", "itt_response_rate"])
+
+st.subheader("Meeting pack")
+pack_period = st.selectbox("Series started in", closed[::-1], key="quality_pack_period",
+                           help=f"Closed {grain}s only: every series started in them has been scored or has dropped out.")
+
+
+def _pack() -> bytes:
+    # Runs when the button is pressed, on its own thread: it opens its own connection.
+    with data.connection() as con:
+        return report.html_pack(con, instrument=view.instrument, cohort=view.cohort,
+                                period=report.parse_period(pack_period), min_cell=view.min_cell).encode()
+
+
+st.download_button("Meeting pack (HTML)", _pack, file_name=f"meeting-pack_{view.instrument}_{pack_period}.html",
+                   mime="text/html", key="quality_pack_download", on_click="ignore", icon=":material/download:")
+pack_min_cell = max(report.MEETING_MIN_CELL, view.min_cell, int(data.settings().get("min_cell_size", 0)))
+st.caption(f"One file for the meeting, for the filters in force: headline, trajectory, p-chart, funnel plots, safety, "
+           f"data quality and definitions, with counts under {pack_min_cell} suppressed (never fewer than 11). It "
+           "opens offline and prints a page per section; for a PDF: "
+           f"`ketamine-outcomes report --period {pack_period} --out pack.pdf`.")
