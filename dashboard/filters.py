@@ -35,7 +35,17 @@ def _options(column: str) -> list[str]:
 def sidebar(meeting_forced: bool = False) -> None:
     """Draw the shared filters (call from the entry file on every run). `meeting_forced`: the role may
     only see the meeting view (set on the server each run, so the browser cannot turn it off)."""
+    if st.session_state.pop("filters_collapse_sidebar", False):
+        # Turning meeting mode on gives the screen to the charts; the sidebar can still be opened.
+        st.set_page_config(initial_sidebar_state="collapsed")
     with st.sidebar:
+        # First in the sidebar, so it is found without scrolling in front of a meeting.
+        if meeting_forced:
+            st.session_state["filters_meeting_mode"] = True
+        meeting = st.toggle("Meeting mode", key="filters_meeting_mode", on_change=_meeting_changed,
+                            disabled=meeting_forced,
+                            help="Larger text and charts, sidebar folded away, no patient-level rows, no "
+                                 "downloads but the (suppressed) meeting pack, small-cell suppression forced on.")
         st.selectbox("Instrument", list(INSTRUMENTS), key="filters_instrument",
                      help="The questionnaire every outcome chart uses.")
         st.multiselect("Site", _options("site"), key="filters_sites")
@@ -54,16 +64,18 @@ def sidebar(meeting_forced: bool = False) -> None:
                         key="filters_min_baseline",
                         help="e.g. 10 on PHQ-9 keeps moderate or worse depression. 0: no minimum.")
         st.divider()
-        if meeting_forced:
-            st.session_state["filters_meeting_mode"] = True
-        meeting = st.toggle("Meeting mode", key="filters_meeting_mode", disabled=meeting_forced,
-                            help="Larger text, no patient-level rows, small-cell suppression forced on.")
         default_cell = int(data.settings().get("min_cell_size", MEETING_MIN_CELL))
         st.number_input("Suppress counts below", min_value=0, max_value=100, value=default_cell, step=1,
                         key="filters_min_cell", disabled=meeting,
                         help="Counts from 1 to this minus 1, and rates built on them, are hidden. 0: off.")
     if meeting:
-        st.markdown("<style>html, body, [class*='st-'] {font-size: 1.15rem;}</style>", unsafe_allow_html=True)
+        # Streamlit sizes text in rem: a larger root scales titles, KPI numbers and body text together.
+        st.markdown("<style>html {font-size: 20px;}</style>", unsafe_allow_html=True)
+
+
+def _meeting_changed() -> None:
+    if st.session_state.get("filters_meeting_mode"):
+        st.session_state["filters_collapse_sidebar"] = True
 
 
 def current() -> View:

@@ -129,6 +129,18 @@ def test_meeting_mode_hides_patient_level_rows_and_forces_suppression(clinic_db,
     assert any("counts under 11 suppressed" in c.value for c in app.caption)
 
 
+def test_meeting_mode_offers_no_download_but_the_suppressed_pack(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "data")
+    assert len(app.get("download_button")) >= 6  # the analysts' unsuppressed mart files
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    assert app.get("download_button") == []
+    assert any("Hidden in meeting mode" in c.value for c in app.caption)
+    for page in PAGES:
+        app.switch_page(f"app_pages/{page}.py").run()
+        labels = [b.proto.label for b in app.get("download_button")]
+        assert labels == (["Meeting pack (HTML)"] if page == "quality_review" else []), page
+
+
 def test_an_empty_database_explains_what_to_do(tmp_path, monkeypatch):
     db = tmp_path / "empty.duckdb"
     store.connect(db).close()

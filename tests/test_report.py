@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from pypdf import PdfReader
 
+from conftest import ARTIFACTS
 from ketamine_outcomes import metrics, report, store
 from ketamine_outcomes.ingest import ingest_files
 
@@ -226,3 +227,21 @@ def test_quality_review_downloads_the_pack_for_the_filters_in_force(page, dashbo
     document = path.read_text()
     assert "series started in <b>2025-Q2</b>" in document
     assert "Counts under 11 suppressed" in document and 'id="p-chart"' in document
+
+
+@pytest.mark.browser
+def test_meeting_mode_is_first_in_the_sidebar_folds_it_away_and_enlarges_the_text(page, dashboard_url):
+    page.goto(f"{dashboard_url}/quality_review")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.wait_for(timeout=30_000)
+    first = sidebar.locator("[data-testid='stSidebarUserContent'] label").first
+    assert first.inner_text().strip() == "Meeting mode"
+    root = "getComputedStyle(document.documentElement).fontSize"
+    assert page.evaluate(root) == "16px"
+    first.click()
+    page.wait_for_function(f"{root} === '20px'", timeout=30_000)
+    # Folded away: the sidebar keeps its place in the page but takes no width (its ">>" opens it again).
+    page.wait_for_function("document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0",
+                           timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "meeting_mode.png"), full_page=True)

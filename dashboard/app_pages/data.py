@@ -59,6 +59,10 @@ if not signin.may("download_rows"):
     st.stop()
 st.subheader("Download the marts")
 view = filters.current()
+if view.meeting_mode:
+    st.caption("Hidden in meeting mode: these analyst files are not suppressed. The Quality review page has the "
+               "meeting pack.")
+    st.stop()
 st.caption(f"For the filters in force: {view.caption()}. Downloads are analyst files: small cells are not suppressed.")
 columns = st.columns(4)
 for i, (name, options) in enumerate({
