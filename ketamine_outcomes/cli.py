@@ -22,9 +22,10 @@ SHOWN_REJECTS = 10
 def _ingest(args) -> int:
     large = any(Path(p).exists() and Path(p).stat().st_size > PROGRESS_BYTES for p in args.files)
 
-    def progress(message: str) -> None:
+    def progress(message: str, fraction: float | None = None) -> None:
         if large and not args.quiet:
-            print(f"  ... {message}", file=sys.stderr, flush=True)
+            done = f"{fraction:4.0%} " if fraction is not None else ""
+            print(f"  ... {done}{message}", file=sys.stderr, flush=True)
 
     missing = [p for p in args.files if not Path(p).is_file()]
     for p in missing:

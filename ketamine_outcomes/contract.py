@@ -5,6 +5,7 @@ extra columns are ignored and reported. docs/data-contract.md is the human-reada
 """
 
 import csv
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -151,32 +152,82 @@ def _kind(keys: set[str]) -> str | None:
     return None
 
 
-def read_layout(header_line: str) -> Layout:
-    """Recognise an export from its header line, or refuse it saying what was expected and found."""
+class MissingColumns(RefusedFile):
+    """A header that lacks a required column: says which, and which headers in the file come closest,
+    so that the analyst can map them (a saved column mapping, ketamine_outcomes.mappings)."""
+
+    def __init__(self, kind: str | None, missing: list[tuple[str, ...]], headers: list[str],
+                 unmatched: list[str] | None = None):
+        self.kind, self.missing, self.headers = kind, missing, headers
+        unmatched = headers if unmatched is None else unmatched
+        found = ", ".join(h.strip() for h in headers) or "(an empty header)"
+        if kind is None:
+            text = f"not a recognisable export. Expected one of: {expected_columns()}. Found: {found}."
+        else:
+            parts = []
+            for alternatives in missing:
+                close = closest_headers(alternatives, unmatched)
+                hint = f" (closest in the file: {', '.join(repr(c) for c in close)})" if close else ""
+                parts.append(f"{' or '.join(alternatives)} column{hint}")
+            text = (f"this looks like a {kind.replace('_', ' ')} export but has no {'; no '.join(parts)}. "
+                    "Rename the column, or map it: a column mapping on the Data page, or "
+                    "`ketamine-outcomes ingest --mapping NAME`.")
+        super().__init__(text)
+
+
+# Abbreviations EHR exports use in headers, expanded before headers are compared with the contract's.
+ABBREVIATIONS = {"dt": "date", "appt": "appointment", "svc": "service", "pt": "patient", "dx": "diagnosis",
+                 "id": "id", "no": "number", "num": "number", "tx": "treatment", "rt": "route", "meas": "measure"}
+
+
+def closest_headers(alternatives: tuple[str, ...], headers: list[str], n: int = 3) -> list[str]:
+    """The file's headers most like a contract column or any of its spellings (difflib ratio), after
+    expanding common abbreviations ("Appt Dt" reads as "appointment date")."""
+    scores: dict[str, float] = {}
+    for header in headers:
+        words = re.findall(r"[a-z0-9]+", header.lower())
+        key = "".join(ABBREVIATIONS.get(w, w) for w in words)
+        if not key:
+            continue
+        for column in alternatives:
+            for kind in COLUMNS.values():
+                for name in (alias_key(column), *kind.get(column, ())):
+                    ratio = difflib.SequenceMatcher(None, name, key).ratio()
+                    if ratio >= 0.6:
+                        scores[header] = max(scores.get(header, 0), ratio)
+    return sorted(scores, key=lambda h: -scores[h])[:n]
+
+
+def read_layout(header_line: str, mapping: dict[str, str] | None = None, kind: str | None = None) -> Layout:
+    """Recognise an export from its header line, or refuse it saying what was expected and found.
+    `mapping` (header alias key -> contract column) names columns whose headers the contract does not
+    know; `kind` says which export it is when the header alone does not."""
     delimiter = sniff_delimiter(header_line)
     headers = split_header(header_line, delimiter)
     keys = [alias_key(h) for h in headers]
-    found = ", ".join(h.strip() for h in headers) or "(an empty header)"
-    kind = _kind(set(keys))
+    mapping = mapping or {}
+    kind = kind or _kind(set(keys))
     if kind is None:
-        raise RefusedFile(f"not a recognisable export. Expected one of: {expected_columns()}. Found: {found}.")
+        raise MissingColumns(None, [], headers)
 
     canonical: list[str | None] = []
     date_format = None
+    mapped = set(mapping.values())
     for header, key in zip(headers, keys):
-        column, hint = _match(key, COLUMNS[kind])
-        if column in canonical:
+        if key in mapping:
+            column, hint = mapping[key], None
+        else:
+            column, hint = _match(key, COLUMNS[kind])
+            if column in mapped:  # a mapping's choice wins over a header that happens to match
+                column, hint = None, None
+        if column is not None and column in canonical:
             other = headers[canonical.index(column)]
             raise RefusedFile(f"columns '{other}' and '{header}' both look like {column}; keep one.")
         canonical.append(column)
         date_format = date_format or hint
 
-    for alternatives in REQUIRED[kind]:
-        if not any(c in canonical for c in alternatives):
-            label = kind.replace("_", " ")
-            raise RefusedFile(
-                f"this looks like a {label} export but has no {' or '.join(alternatives)} column. "
-                f"Expected: {expected_columns()}. Found: {found}."
-            )
+    missing = [alternatives for alternatives in REQUIRED[kind] if not any(c in canonical for c in alternatives)]
+    if missing:
+        raise MissingColumns(kind, missing, headers, [h for h, c in zip(headers, canonical) if c is None])
     ignored = [h for h, c in zip(headers, canonical) if c is None]
     return Layout(kind, delimiter, headers, canonical, date_format, ignored)

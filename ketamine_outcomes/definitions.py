@@ -218,6 +218,13 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "no_show": ("no_show", "no show", "noshow", "dna", "did not attend", "missed", "no show no call",
                     "missed appointment"),
     },
+    # Words that name a status inside a longer phrasing ("Cancelled - Patient", "Pt no-show", "Checked
+    # out"), used when no alias matches the whole text and exactly one status's words appear in it.
+    "status_word": {
+        "completed": ("completed", "checked out", "attended", "administered"),
+        "cancelled": ("cancel", "cxl"),
+        "no_show": ("no show", "did not attend", "missed", "dna"),
+    },
     "adverse_event": {
         "nausea": ("nausea", "nauseous"),
         "vomiting": ("vomiting", "emesis", "vomit"),

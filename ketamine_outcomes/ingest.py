@@ -12,6 +12,7 @@ import codecs
 import hashlib
 import itertools
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import metrics, store
-from .contract import Layout, RefusedFile, read_layout
+from . import metrics, readers, store
+from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from .definitions import alias_key
 from .privacy import check_identifier_values, identifier_columns
 
@@ -44,6 +45,11 @@ RAW_COLUMNS = {  # the text columns each staging query reads from raw_export
                       "score_madrs", "score_qidssr16"),
     "patients": ("patient_id", "age_band", "sex", "primary_indication", "site"),
 }
+# Which of several lines with one natural key is kept: the first, except that a completed session beats a
+# cancelled or no-show line for the same patient and day, whatever their order.
+KEPT_FIRST = {"sessions": "(status = 'completed') desc, line_number", "assessments": "line_number",
+              "patients": "line_number"}
+SUPERSEDED = {"sessions": "first_value(status = 'completed') over same_key and status <> 'completed'"}
 DATE_COLUMNS = {"session_date": "date_text", "assessment_date": "date_text",
                 "session_day": "day_text", "assessment_day": "day_text"}
 
@@ -68,19 +74,30 @@ class BatchResult:
     rows_replaced: int = 0
     rows_duplicate: int = 0
     rows_rejected: int = 0
+    rows_with_warnings: int = 0
     columns_ignored: list[str] = field(default_factory=list)
     date_style: str | None = None
+    source: str | None = None  # how the file was read, when not plain UTF-8 CSV: "Windows-1252", "sheet 'Visits'"
     refused: str | None = None
+    skipped: str | None = None  # a sheet or zip member that holds no export
+    missing: MissingColumns | None = None  # a refusal a column mapping can answer
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> str:
+        if self.skipped:
+            return f"{self.file_name}: {self.skipped}."
         if self.refused:
             return f"{self.file_name}: refused, nothing stored. {self.refused}"
         text = (f"{self.file_name}: {self.kind.replace('_', ' ')}, batch {self.batch_id}: {self.rows_read} lines read, "
                 f"{self.rows_inserted} inserted, {self.rows_replaced} replaced, {self.rows_duplicate} duplicate, "
                 f"{self.rows_rejected} rejected")
+        if self.rows_with_warnings:
+            text += f", {self.rows_with_warnings} stored with warnings"
         if self.columns_ignored:
             text += f"; columns ignored: {', '.join(self.columns_ignored)}"
+        if self.source:
+            text += f"; read as {self.source}"
         return text
 
 
@@ -133,9 +150,10 @@ def _blank_lines(path: Path) -> list[int]:
     return sorted(blank)
 
 
-def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int) -> str:
+def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int, line_offset: int = 0) -> str:
     """Read every field as text into raw_export_positional (c0, c1, ...); malformed lines go to the
-    rejects tables DuckDB fills. Returns the name of the errors table."""
+    rejects tables DuckDB fills. Returns the name of the errors table. `line_offset`: lines above the
+    header that the text leaves out (a sheet's empty rows), added to every line number."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout.headers))) + "}"
     errors = f"load_errors_{load}"
     con.execute(
@@ -145,15 +163,17 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int)
                 rejects_scan = 'load_scans_{load}', rejects_table = '{errors}')""",
         {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding},
     )
-    rejected = [r[0] for r in con.execute(f"select distinct line from {errors}").fetchall()]
+    if line_offset:
+        con.execute(f"update {errors} set line = line + $offset", {"offset": line_offset})
+    rejected = [r[0] - line_offset for r in con.execute(f"select distinct line from {errors}").fetchall()]
     (n_rows,) = con.execute("select count(*) from raw_file").fetchall()[0]
     # Every line after the header is a row or a rejected line, unless some are blank (or a quoted value
     # spans lines, when the search finds no blank line).
     blank = [] if n_rows + len(rejected) == scan.lines - 1 else _blank_lines(path)
     excluded = sorted(set(rejected) | set(blank))
     if not excluded:
-        con.execute("create or replace temp view raw_export_positional as "
-                    "select rowid + 2 as line_number, * from raw_file")
+        con.execute(f"create or replace temp view raw_export_positional as "
+                    f"select rowid + {2 + int(line_offset)} as line_number, * from raw_file")
     else:
         # Valid rows take, in order, the line numbers that were neither rejected nor blank.
         con.execute(
@@ -162,10 +182,10 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int)
                    select l from range(2, $last + 1) as t(l) where l not in (select unnest($excluded::integer[]))
                ),
                numbered as (select l, row_number() over (order by l) - 1 as r from lines)
-               select numbered.l as line_number, raw_file.*
+               select numbered.l + $offset as line_number, raw_file.*
                from raw_file join numbered on numbered.r = raw_file.rowid
                order by line_number""",
-            {"last": n_rows + len(excluded) + 1, "excluded": excluded},
+            {"last": n_rows + len(excluded) + 1, "excluded": excluded, "offset": line_offset},
         )
     return errors
 
@@ -214,6 +234,14 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
            left join header_of as h on h.canonical = s.p.column_name""",
         {"batch": batch_id},
     )
+    con.execute(
+        """insert into warnings
+           select $batch, s.line_number, coalesce(h.header, w.column_name), w.value, w.reason
+           from (select line_number, unnest(warnings) as w from staged
+                 where len(problems) = 0 and len(warnings) > 0) as s
+           left join header_of as h on h.canonical = s.w.column_name""",
+        {"batch": batch_id},
+    )
     con.unregister("header_of")
 
 
@@ -232,24 +260,33 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
         with good as (
             select {key_list}, {value_list}, line_number from staged where len(problems) = 0
         )
-        select *, line_number as first_line, 1 as nth, true as same_as_first,
+        select *, line_number as first_line, 1 as nth, true as same_as_first, false as superseded,
         from good anti join repeated using ({key_list})
         union all by name
         select {key_list}, {value_list}, line_number,
                first_value(line_number) over same_key as first_line,
                row_number() over same_key as nth,
                row({value_list}) is not distinct from first_value(row({value_list})) over same_key as same_as_first,
+               {SUPERSEDED.get(table, "false")} as superseded,
         from good semi join repeated using ({key_list})
-        window same_key as (partition by {key_list} order by line_number)
+        window same_key as (partition by {key_list} order by {KEPT_FIRST[table]})
     """)
     key_label = ", ".join(k.removesuffix("_id").replace("_", " ") for k in keys)
     con.execute(
         "insert into rejects select $batch, line_number, null, null, "
         "format('same {} as line {} but different values; line {} is kept', $key_label, first_line, first_line) "
-        "from ranked where nth > 1 and not same_as_first",
+        "from ranked where nth > 1 and not same_as_first and not superseded",
         {"batch": batch_id, "key_label": key_label},
     )
-    (same_as_first,) = con.execute("select count(*) from ranked where nth > 1 and same_as_first").fetchall()[0]
+    if table in SUPERSEDED:
+        con.execute(
+            "insert into warnings select $batch, line_number, 'status', status, "
+            "format('{} on the same {} as completed line {}; the completed line is kept', status, $key_label, "
+            "first_line) from ranked where nth > 1 and superseded",
+            {"batch": batch_id, "key_label": key_label},
+        )
+    (same_as_first,) = con.execute(
+        "select count(*) from ranked where nth > 1 and (same_as_first or superseded)").fetchall()[0]
     (stored_rows,) = con.execute(f"select count(*) from {table}").fetchall()[0]
     if not stored_rows:
         # Nothing stored yet (a network's first load): every first line of a key is new, and nothing is
@@ -297,30 +334,40 @@ def ingest_file(
     path: str | Path,
     date_format: str | None = None,
     file_name: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[..., None] | None = None,
+    mapping: dict[str, str] | None = None,
+    kind: str | None = None,
+    source: readers.Source | None = None,
 ) -> BatchResult:
-    """Ingest one export in one transaction. A refused file stores nothing and says why."""
+    """Ingest one CSV export in one transaction. A refused file stores nothing and says why.
+    `mapping` and `kind` (a saved column mapping) name columns the contract does not know; `source`
+    says how readers.sources made the file (ingest_export reads any file through it)."""
     path = Path(path)
     result = BatchResult(file_name or path.name)
-    say = progress or (lambda message: None)
+    say = progress or (lambda message, fraction=None: None)
     load = next(_load_counter)
     errors_table = None
+    line_offset = source.line_offset if source else 0
+    result.source = source.read_as if source else None
     try:
-        say(f"{result.file_name}: reading {path.stat().st_size / 1e6:.1f} MB")
+        say(f"{result.file_name}: reading {path.stat().st_size / 1e6:.1f} MB", 0.05)
         scan = scan_file(path)
-        layout = read_layout(scan.header)
-        result.kind, result.columns_ignored = layout.kind, layout.ignored
-        named = identifier_columns(layout)
+        # Identifier columns first: the privacy reason is the one to give, whatever else is wrong.
+        delimiter = sniff_delimiter(scan.header)
+        # Only the headers are needed: a Layout before the export kind is known.
+        named = identifier_columns(Layout("", delimiter, split_header(scan.header, delimiter), []))
         if named:
             raise RefusedFile(
                 f"column{'s' if len(named) > 1 else ''} {', '.join(repr(n) for n in named)} look{'' if len(named) > 1 else 's'} "
                 "like a direct identifier (HIPAA Safe Harbor). Remove it and export again."
             )
+        layout = read_layout(scan.header, mapping, kind)
+        result.kind, result.columns_ignored = layout.kind, layout.ignored
         try:
-            errors_table = _read_positional(con, path, layout, scan, load)
+            errors_table = _read_positional(con, path, layout, scan, load, line_offset)
         except duckdb.Error as error:
             raise RefusedFile(f"could not be read as CSV: {str(error).splitlines()[0]}") from error
-        say(f"{result.file_name}: checking for direct identifiers")
+        say(f"{result.file_name}: checking for direct identifiers", 0.3)
         check_identifier_values(con, layout, errors_table)
         _name_contract_columns(con, layout)
         date_style = None
@@ -328,40 +375,50 @@ def ingest_file(
             declared = date_format or layout.date_format or "auto"
             date_style = store.run(con, "staging/date_style", {"declared": declared}).fetchall()[0][0]
         result.date_style = date_style
-        say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines")
+        say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines", 0.45)
         _stage(con, layout, date_style)
-        say(f"{result.file_name}: storing")
+        say(f"{result.file_name}: storing", 0.7)
         con.execute("begin transaction")
         try:
             (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
             _file_rejects(con, layout, batch_id, errors_table)
             counts = _merge(con, layout.table, batch_id)
-            rows_read, rejected = con.execute(
+            rows_read, rejected, warned = con.execute(
                 f"select (select count(*) from raw_export) + (select count(distinct line) from {errors_table}), "
-                "(select count(distinct line_number) from rejects where batch_id = $batch)",
+                "(select count(distinct line_number) from rejects where batch_id = $batch), "
+                "(select count(distinct line_number) from warnings where batch_id = $batch)",
                 {"batch": batch_id},
             ).fetchall()[0]
             con.execute(
-                "insert into batches values ($batch, $name, $sha, $kind, $read, $inserted, $replaced, $duplicate, "
-                "$rejected, $ignored, $date_style, current_timestamp::timestamp)",
+                "insert into batches (batch_id, file_name, sha256, kind, rows_read, rows_inserted, rows_replaced, "
+                "rows_duplicate, rows_rejected, columns_ignored, date_style, loaded_at, rows_with_warnings, source) "
+                "values ($batch, $name, $sha, $kind, $read, $inserted, $replaced, $duplicate, "
+                "$rejected, $ignored, $date_style, current_timestamp::timestamp, $warned, $source)",
                 {"batch": batch_id, "name": result.file_name, "sha": scan.sha256, "kind": layout.kind,
                  "read": rows_read, "inserted": counts["rows_inserted"], "replaced": counts["rows_replaced"],
                  "duplicate": counts["rows_duplicate"], "rejected": rejected, "ignored": layout.ignored,
-                 "date_style": date_style},
+                 "date_style": date_style, "warned": warned, "source": result.source},
             )
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
         result.batch_id, result.rows_read, result.rows_rejected = batch_id, rows_read, rejected
+        result.rows_with_warnings = warned
         for name, value in counts.items():
             setattr(result, name, value)
         result.rejects = con.execute(
             "select line_number, column_name, value, reason from rejects where batch_id = $batch "
             "order by line_number, column_name", {"batch": batch_id}
         ).df()
+        result.warnings = con.execute(
+            "select line_number, column_name, value, reason from warnings where batch_id = $batch "
+            "order by line_number, column_name", {"batch": batch_id}
+        ).df()
     except RefusedFile as refusal:
         result.refused = str(refusal)
+        if isinstance(refusal, MissingColumns):
+            result.missing = refusal
     finally:
         temporary = con.execute("select table_name, table_type from information_schema.tables "
                                 "where table_schema = 'main' and table_catalog = 'temp'").fetchall()
@@ -375,17 +432,46 @@ def ingest_file(
     return result
 
 
+def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format: str | None = None,
+                  file_name: str | None = None, progress: Callable[..., None] | None = None,
+                  mapping: dict[str, str] | None = None, kind: str | None = None) -> list[BatchResult]:
+    """Ingest any file an analyst has (CSV in any common encoding, gzip, zip, a workbook): each export
+    it holds (readers.sources) in its own transaction. In a workbook or zip holding several, a sheet or
+    member with no known layout is skipped (said so) rather than refused."""
+    path = Path(path)
+    name = file_name or path.name
+    with tempfile.TemporaryDirectory(prefix="ketamine-outcomes-") as folder:
+        try:
+            found = list(readers.sources(path, name, Path(folder)))
+        except RefusedFile as refusal:
+            return [BatchResult(name, refused=str(refusal))]
+        except OSError as error:
+            return [BatchResult(name, refused=f"could not be read: {error.strerror or error}.")]
+        if not found:
+            return [BatchResult(name, refused="holds no export: every sheet is empty.")]
+        results = [ingest_file(con, s.path, date_format, s.name, progress, mapping, kind, s) for s in found]
+    if len(results) > 1 and any(r.refused is None for r in results):
+        for r in results:
+            if r.missing is not None and r.missing.kind is None:
+                r.refused, r.skipped = None, "its first row names no known export; skipped"
+    return results
+
+
 def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
-                 progress: Callable[[str], None] | None = None, wait_seconds: float = 0,
-                 on_wait: Callable[[], None] | None = None) -> list[BatchResult]:
-    """Ingest several files into the database at db_path, each in its own transaction, then rebuild
-    the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock."""
+                 progress: Callable[..., None] | None = None, wait_seconds: float = 0,
+                 on_wait: Callable[[], None] | None = None, mapping: dict[str, str] | None = None,
+                 kind: str | None = None) -> list[BatchResult]:
+    """Ingest several files into the database at db_path, each export in its own transaction, then
+    rebuild the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock."""
     con = store.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait)
     try:
-        results = [ingest_file(con, p, date_format=date_format, progress=progress) for p in paths]
+        results = [r for p in paths for r in ingest_export(con, p, date_format, progress=progress,
+                                                             mapping=mapping, kind=kind)]
         if progress:
-            progress("building treatment series and weekly outcomes")
+            progress("building treatment series and weekly outcomes", 0.9)
         metrics.ensure_built(con)
+        if progress:
+            progress("done", 1.0)
         return results
     finally:
         con.close()

@@ -24,6 +24,14 @@ end;
 
 create or replace macro parse_number(v) as try_cast(v as double);
 
+-- A dose as people write it: a plain non-negative decimal number, optionally followed by mg or mg/kg
+-- ("45", "45 mg", "0.5 mg/kg", "0.5mg per kg"). NaN, infinity and exponents are not doses.
+create or replace macro parse_dose(v) as case
+    when regexp_matches(lower(v), '^(\d+(\.\d*)?|\.\d+)\s*(mg\s*(/|per)\s*kg|mgkg|mg/kg|mg)?$')
+        then {'amount': try_cast(regexp_extract(v, '^[0-9.]+') as double),
+              'unit': case when lower(v) like '%kg%' then 'mg/kg' when lower(v) like '%mg%' then 'mg' end}
+end;
+
 -- A setting in force (definitions.SETTINGS, or its override).
 create or replace macro setting(setting_name) as (
     select value from settings where name = setting_name

@@ -70,6 +70,27 @@ create table if not exists rejects (
     reason varchar not null,
 );
 
+-- One row per optional field of a stored line that could not be read (the field is stored empty), or a
+-- stored line's sibling that lost to it (a cancelled line beside a completed one on the same day).
+create table if not exists warnings (
+    batch_id integer not null,
+    line_number integer not null,
+    column_name varchar,
+    value varchar,
+    reason varchar not null,
+);
+
+-- Named column mappings for exports whose headers the contract does not know: the header (as the
+-- file writes it) -> the contract column, for one export kind.
+create table if not exists column_mappings (
+    name varchar not null,
+    kind varchar not null,
+    header varchar not null,
+    column_name varchar not null,
+    saved_at timestamp not null,
+    primary key (name, header),
+);
+
 -- One row per stored row that a later export replaced with different values.
 create table if not exists replacements (
     batch_id integer not null,
@@ -89,3 +110,8 @@ create table if not exists audit_log (
     action varchar not null,
     detail varchar,
 );
+
+-- Added after the first release: databases built before them gain the columns on open.
+alter table batches add column if not exists rows_with_warnings integer;
+alter table batches add column if not exists source varchar;  -- how the file was read: encoding, sheet
+alter table batches add column if not exists undone_at timestamp;

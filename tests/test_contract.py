@@ -3,7 +3,7 @@ of a header that is no export (docs/data-contract.md)."""
 
 import pytest
 
-from ketamine_outcomes.contract import RefusedFile, read_layout
+from ketamine_outcomes.contract import MissingColumns, RefusedFile, read_layout
 
 
 def test_sessions_header_in_any_order_with_extra_columns_reported():
@@ -65,6 +65,28 @@ def test_unrecognisable_header_is_refused_saying_what_was_expected_and_found():
 def test_recognised_export_missing_a_required_column_is_refused():
     with pytest.raises(RefusedFile, match="sessions export but has no session_date or session_day column"):
         read_layout("patient_id,route,status")
+
+
+def test_a_misnamed_date_column_is_named_with_the_closest_headers_not_the_whole_contract():
+    with pytest.raises(MissingColumns) as refusal:
+        read_layout("Patient ID,Appt Dt,Route,Provider,Appointment Type,Notes")
+    message = str(refusal.value)
+    assert message.startswith("this looks like a sessions export but has no session_date or session_day column "
+                              "(closest in the file: 'Appt Dt'")
+    assert "outcomes (" not in message  # the contract is not dumped
+    assert refusal.value.missing == [("session_date", "session_day")]
+
+
+def test_two_or_more_unknown_columns_are_ignored_and_listed():
+    layout = read_layout("patient_id,session_date,route,Appointment Type,Notes,Room")
+    assert layout.canonical == ["patient_id", "session_date", "route", None, None, None]
+    assert layout.ignored == ["Appointment Type", "Notes", "Room"]
+
+
+def test_a_mapping_names_columns_the_contract_does_not_know():
+    layout = read_layout("Client,Appt Dt,Route,Date", mapping={"client": "patient_id", "apptdt": "session_date"}, kind="sessions")
+    assert layout.canonical == ["patient_id", "session_date", "route", None]
+    assert layout.ignored == ["Date"]
 
 
 def test_two_columns_with_one_meaning_are_refused():

@@ -2,6 +2,7 @@
 -- name, cast, and say why a line cannot be stored.
 -- Grain: one row per questionnaire administration (raw_outcomes). `problems` is empty for a good row.
 -- Score must be a whole number within the instrument's range; item 9 (0-3) is kept for PHQ-9 only.
+-- An item 9 that cannot be read is a warning (`warnings`): the score is stored, item 9 left empty.
 with
 
 raw as (
@@ -85,8 +86,7 @@ checked as (
 problems as (
     select
         *,
-        case when no_patient or bad_date or bad_instrument or bad_score or score_out_of_range or bad_item9
-            or item9_above_total then list_concat(
+        case when no_patient or bad_date or bad_instrument or bad_score or score_out_of_range then list_concat(
                 list_filter([
                     case when no_patient then problem('patient_id', null, 'patient_id is missing') end,
                 ], lambda p: p is not null),
@@ -104,13 +104,17 @@ problems as (
                     case when score_out_of_range
                         then problem(score_column, score_text,
                             format('score out of range: {} is scored {} to {}', instrument, min_score, max_score)) end,
-                    case when bad_item9 then problem('item9', item9_text, 'item9 is not a whole number from 0 to 3') end,
-                    case when item9_above_total
-                        then problem('item9', item9_text, format('item9 ({}) is more than the PHQ-9 total ({})', item9, score)) end,
                 ], lambda p: p is not null)
             )
             else []
         end as problems,
+        case when bad_item9 or item9_above_total then list_filter([
+            case when bad_item9
+                then problem('item9', item9_text, 'item9 not read, stored empty: expected a whole number from 0 to 3') end,
+            case when item9_above_total
+                then problem('item9', item9_text,
+                             format('item9 ({}) is more than the PHQ-9 total ({}), stored empty', item9, score)) end,
+        ], lambda p: p is not null) else [] end as warnings,
     from checked
 ),
 
@@ -122,8 +126,9 @@ final as (
         assessment_day,
         assessment_date,
         score,
-        item9,
+        case when not coalesce(bad_item9 or item9_above_total, false) then item9 end as item9,
         problems,
+        warnings,
     from problems
 )
 

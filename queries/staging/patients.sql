@@ -52,6 +52,7 @@ final as (
         primary_indication,
         site,
         problems,
+        []::struct(column_name varchar, value varchar, reason varchar)[] as warnings,
     from checked
 )
 

@@ -1,6 +1,9 @@
 -- Staging for a sessions export: trim, map aliases, cast, and say why a line cannot be stored.
--- Grain: one row per data line of the file (raw_export). `problems` is empty for a good line; the
--- ingest stores good lines and files each problem in `rejects`. Empty status means completed.
+-- Grain: one row per data line of the file (raw_export). `problems` (a required field: patient, date,
+-- route) is empty for a line that can be stored; the ingest files each problem in `rejects`.
+-- `warnings` name optional fields that could not be read (dose, adverse events, blood pressure,
+-- status): the line is stored with that field empty (status 'unknown') and each warning is filed in
+-- `warnings`. Empty status means completed.
 with
 
 raw as (
@@ -66,10 +69,33 @@ route_values as (
     left join route_by_word using (route_text)
 ),
 
+status_texts as (
+    select distinct status_text, alias_key(status_text) as status_key, from cleaned
+),
+
+status_by_word as (
+    -- The one status a longer phrasing names ("Cancelled - Patient", "Pt no-show", "Checked out");
+    -- a negation ("not completed") or a text naming two statuses gets none.
+    select status_texts.status_text, min(aliases.value) as status,
+    from status_texts
+    join aliases on aliases.kind = 'status_word' and contains(status_texts.status_key, aliases.alias_key)
+    where not regexp_matches(status_texts.status_key, '^(not|un|in)|not(completed|complete|done|attended)')
+    group by status_texts.status_text
+    having count(distinct aliases.value) = 1
+),
+
 status_values as (
-    select texts.status_text, aliases.value as status,
-    from (select distinct status_text from cleaned) as texts
-    left join aliases on aliases.kind = 'status' and aliases.alias_key = alias_key(texts.status_text)
+    select status_texts.status_text, coalesce(exact.value, status_by_word.status) as status,
+    from status_texts
+    left join aliases as exact on exact.kind = 'status' and exact.alias_key = status_texts.status_key
+    left join status_by_word using (status_text)
+),
+
+dose_values as (
+    -- A dose as people write it: "45", "45 mg", "0.5 mg/kg", "0.5mg per kg". The unit decides the column.
+    select dose_text, parse_dose(dose_text) as dose,
+    from (select distinct dose_mg_text as dose_text from cleaned
+          union select distinct dose_mg_per_kg_text from cleaned)
 ),
 
 peak_values as (
@@ -81,12 +107,13 @@ event_values as (
     select
         texts.adverse_events_text,
         list_filter(
-            list_transform(string_split(texts.adverse_events_text, ';'), lambda e: trim(e)),
+            list_transform(regexp_split_to_array(texts.adverse_events_text, '[;,|/]'), lambda e: trim(e)),
             lambda e: e <> '' and alias_key(e) not in ('none', 'no', 'nil', 'na')
         ) as event_texts,
         list_transform(event_texts, lambda e: adverse_event_names.lookup[alias_key(e)]) as event_names,
-        coalesce(len(list_filter(event_names, lambda e: e is null)) > 0, false) as has_unknown_event,
-        list_sort(list_distinct(event_names)) as adverse_events,
+        list_filter(event_texts, lambda e: adverse_event_names.lookup[alias_key(e)] is null) as unknown_events,
+        len(unknown_events) > 0 as has_unknown_event,
+        list_sort(list_distinct(list_filter(event_names, lambda e: e is not null))) as adverse_events,
     from (select distinct adverse_events_text from cleaned) as texts
     cross join adverse_event_names
 ),
@@ -98,17 +125,26 @@ parsed as (
         day_values.day_offset,
         coalesce(date_values.session_date - date '1970-01-01', day_values.day_offset) as session_day,
         route_values.route,
-        case when cleaned.status_text is null then 'completed' else status_values.status end as status,
-        parse_number(cleaned.dose_mg_text) as dose_mg,
-        parse_number(cleaned.dose_mg_per_kg_text) as dose_mg_per_kg,
-        peak_values.systolic_bp_peak,
+        case when cleaned.status_text is null then 'completed' else status_values.status end as status_read,
+        coalesce(status_read, 'unknown') as status,
+        doses.dose as dose_in_mg_column,
+        doses_per_kg.dose as dose_in_per_kg_column,
+        -- A dose's unit wins over its column: "0.5 mg/kg" in the dose column is a dose per kg.
+        coalesce(case when doses.dose['unit'] is distinct from 'mg/kg' then doses.dose['amount'] end,
+                 case when doses_per_kg.dose['unit'] = 'mg' then doses_per_kg.dose['amount'] end) as dose_mg,
+        coalesce(case when doses_per_kg.dose['unit'] is distinct from 'mg' then doses_per_kg.dose['amount'] end,
+                 case when doses.dose['unit'] = 'mg/kg' then doses.dose['amount'] end) as dose_mg_per_kg,
+        peak_values.systolic_bp_peak as systolic_bp_peak_read,
         event_values.has_unknown_event,
+        event_values.unknown_events,
         coalesce(event_values.adverse_events, []) as adverse_events,
     from cleaned
     left join date_values using (date_text)
     left join day_values using (day_text)
     left join route_values using (route_text)
     left join status_values using (status_text)
+    left join dose_values as doses on doses.dose_text = cleaned.dose_mg_text
+    left join dose_values as doses_per_kg on doses_per_kg.dose_text = cleaned.dose_mg_per_kg_text
     left join peak_values using (systolic_bp_peak_text)
     left join event_values using (adverse_events_text)
 ),
@@ -120,11 +156,11 @@ checked as (
         patient_id is null as no_patient,
         date_is_bad(date_text, day_text, session_date, day_offset) as bad_date,
         route is null as bad_route,
-        status is null as bad_status,
-        dose_mg_text is not null and (dose_mg is null or dose_mg < 0) as bad_dose,
-        dose_mg_per_kg_text is not null and (dose_mg_per_kg is null or dose_mg_per_kg < 0) as bad_dose_per_kg,
-        systolic_bp_peak_text is not null and (systolic_bp_peak is null or systolic_bp_peak not between 50 and 300)
-            as bad_peak,
+        status_read is null as bad_status,
+        dose_mg_text is not null and dose_in_mg_column is null as bad_dose,
+        dose_mg_per_kg_text is not null and dose_in_per_kg_column is null as bad_dose_per_kg,
+        systolic_bp_peak_text is not null
+            and (systolic_bp_peak_read is null or systolic_bp_peak_read not between 50 and 300) as bad_peak,
         coalesce(has_unknown_event, false) as bad_events,
     from parsed
 ),
@@ -132,8 +168,7 @@ checked as (
 problems as (
     select
         *,
-        case when no_patient or bad_date or bad_route or bad_status or bad_dose or bad_dose_per_kg or bad_peak
-            or bad_events then list_concat(
+        case when no_patient or bad_date or bad_route then list_concat(
                 list_filter([
                     case when no_patient then problem('patient_id', null, 'patient_id is missing') end,
                 ], lambda p: p is not null),
@@ -143,22 +178,26 @@ problems as (
                     case when bad_route and route_text is null then problem('route', null, 'route is missing') end,
                     case when bad_route and route_text is not null
                         then problem('route', route_text, 'unknown route: expected IV, IM, intranasal or oral') end,
-                    case when bad_status
-                        then problem('status', status_text, 'unknown status: expected completed, cancelled or no_show') end,
-                    case when bad_dose then problem('dose_mg', dose_mg_text, 'dose_mg is not a non-negative number') end,
-                    case when bad_dose_per_kg
-                        then problem('dose_mg_per_kg', dose_mg_per_kg_text, 'dose_mg_per_kg is not a non-negative number') end,
-                    case when bad_peak
-                        then problem('systolic_bp_peak', systolic_bp_peak_text,
-                                     'systolic_bp_peak is not a whole number from 50 to 300') end,
-                    case when bad_events
-                        then problem('adverse_events', adverse_events_text,
-                            'unknown adverse event: expected a semicolon list of nausea, vomiting, dizziness, '
-                            || 'dissociation, headache, elevated_bp, sedation, anxiety, other') end,
                 ], lambda p: p is not null)
             )
             else []
         end as problems,
+        case when bad_status or bad_dose or bad_dose_per_kg or bad_peak or bad_events then list_filter([
+            case when bad_status
+                then problem('status', status_text,
+                             'unknown status, stored as unknown (not counted as completed): expected completed, '
+                             || 'cancelled or no_show') end,
+            case when bad_dose then problem('dose_mg', dose_mg_text,
+                                            'dose not read, stored empty: expected a number, mg or mg/kg') end,
+            case when bad_dose_per_kg then problem('dose_mg_per_kg', dose_mg_per_kg_text,
+                                                   'dose not read, stored empty: expected a number of mg/kg') end,
+            case when bad_peak then problem('systolic_bp_peak', systolic_bp_peak_text,
+                                            'blood pressure not read, stored empty: expected a whole number from 50 to 300') end,
+            case when bad_events then problem('adverse_events', adverse_events_text,
+                'unknown adverse event ' || array_to_string(list_transform(unknown_events, lambda e: chr(39) || e || chr(39)), ', ')
+                || ' not stored: expected nausea, vomiting, dizziness, dissociation, headache, elevated_bp, '
+                || 'sedation, anxiety or other') end,
+        ], lambda p: p is not null) else [] end as warnings,
     from checked
 ),
 
@@ -176,8 +215,9 @@ final as (
         site,
         clinician_id,
         adverse_events,
-        systolic_bp_peak,
+        case when not bad_peak then systolic_bp_peak_read end as systolic_bp_peak,
         problems,
+        warnings,
     from problems
 )
 

@@ -1,0 +1,209 @@
+"""Readers: the step in front of the CSV contract. Whatever an analyst has (a CSV in UTF-8, Windows-1252
+or UTF-16, with CR-only line endings, gzipped or zipped, or an Excel / OpenDocument workbook), each
+export in it becomes one UTF-8 delimited text file with LF line endings that the ingest reads as a CSV.
+
+Line numbers stay those of the original: a CR-only or re-encoded file keeps one line per line, and a
+sheet is written one row per line (a line break inside a cell becomes a space) with `line_offset` the
+number of empty rows above its header, so a reject's line number is the sheet's row number.
+
+Workbooks are read with python-calamine (calamine, in Rust): one library for .xlsx, .xlsm, .xls and
+.ods, cell values as Python dates and numbers without guessing a column's type.
+"""
+
+import codecs
+import csv
+import datetime as dt
+import gzip
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .contract import RefusedFile
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+CHUNK = 1 << 24
+# A zip or gzip that expands past this is refused rather than filling the disk (a "zip bomb").
+MAX_EXPANDED_BYTES = 20 * 1024 ** 3
+
+
+@dataclass
+class Source:
+    """One export ready for the CSV contract."""
+    path: Path  # UTF-8 delimited text, LF or CRLF line endings
+    name: str  # as shown in summaries and the batch history: "visits.xlsx [Sessions]"
+    read_as: str | None = None  # how it was read, when not a plain UTF-8 CSV: "Windows-1252", "sheet 'Sessions'"
+    line_offset: int = 0  # rows above the header that the text file leaves out (a sheet's empty rows)
+    sheet: str | None = None
+
+
+def sources(path: Path, name: str, workdir: Path) -> Iterator[Source]:
+    """The exports a file holds (a workbook or a zip may hold several). Raises RefusedFile, with a
+    sentence for the analyst, for what cannot be read."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"\x1f\x8b"):
+        yield from _gzip(path, name, workdir)
+    elif head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        if head.startswith(b"PK") and not _is_workbook_zip(path):
+            yield from _zip(path, name, workdir)
+        else:
+            yield from _workbook(path, name, workdir)
+    elif head.startswith(b"PK"):
+        raise RefusedFile("is an empty or damaged zip archive; export it again.")
+    else:
+        yield _text(path, name, workdir)
+
+
+def _gzip(path: Path, name: str, workdir: Path) -> Iterator[Source]:
+    inner = name[:-3] if name.lower().endswith(".gz") else name + ".csv"
+    target = workdir / f"gunzipped-{len(list(workdir.iterdir()))}{Path(inner).suffix}"
+    try:
+        with gzip.open(path, "rb") as packed, open(target, "wb") as out:
+            _copy_limited(packed, out)
+    except (OSError, EOFError) as error:
+        raise RefusedFile(f"is a damaged gzip file ({error}); compress it again.") from error
+    for source in sources(target, inner, workdir):
+        source.read_as = ", ".join(filter(None, ["gzip", source.read_as]))
+        yield source
+
+
+def _is_workbook_zip(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+    return "xl/workbook.xml" in names or "xl/workbook.bin" in names or "content.xml" in names
+
+
+def _zip(path: Path, name: str, workdir: Path) -> Iterator[Source]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise RefusedFile("is a damaged zip archive; export it again.") from error
+    with archive:
+        members = [m for m in archive.infolist()
+                   if not m.is_dir() and not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith(".")]
+        if not members:
+            raise RefusedFile("is a zip archive with no file in it.")
+        if sum(m.file_size for m in members) > MAX_EXPANDED_BYTES:
+            raise RefusedFile("is a zip archive that expands to more than 20 GB; unzip it and upload the exports.")
+        for n, member in enumerate(members):
+            target = workdir / f"unzipped-{n}{Path(member.filename).suffix}"  # never the member's own path
+            try:
+                with archive.open(member) as packed, open(target, "wb") as out:
+                    _copy_limited(packed, out)
+            except (RuntimeError, zipfile.BadZipFile, OSError) as error:  # encrypted or damaged
+                raise RefusedFile(f"holds {member.filename!r}, which cannot be unzipped ({error}).") from error
+            for source in sources(target, f"{name}/{member.filename}", workdir):
+                source.read_as = ", ".join(filter(None, ["zip", source.read_as]))
+                yield source
+
+
+def _copy_limited(packed, out) -> None:
+    written = 0
+    for chunk in iter(lambda: packed.read(CHUNK), b""):
+        written += len(chunk)
+        if written > MAX_EXPANDED_BYTES:
+            raise RefusedFile("expands to more than 20 GB; unpack it and upload the exports.")
+        out.write(chunk)
+
+
+def _text(path: Path, name: str, workdir: Path) -> Source:
+    """A delimited text file: passed through when it is UTF-8 with LF or CRLF line endings (the usual
+    case, no copy), else rewritten as UTF-8 with LF line endings."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    encoding = _utf16(head)
+    if encoding is None and b"\x00" in head:
+        raise RefusedFile("is not a text export (it holds binary data); export it as CSV or Excel.")
+    encoding = encoding or ("utf-8" if _is_utf8(path) else "cp1252")
+    sample = head.decode(encoding, errors="replace")
+    cr_only = "\r" in sample and "\n" not in sample
+    if encoding == "utf-8" and not cr_only:
+        return Source(path, name)
+    target = workdir / f"text-{len(list(workdir.iterdir()))}.csv"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    with open(path, "rb") as f, open(target, "w", encoding="utf-8", newline="") as out:
+        carry = ""  # a CR at the end of a chunk may be the first half of a CRLF
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            text = carry + decoder.decode(chunk)
+            carry = "\r" if text.endswith("\r") else ""
+            out.write(_lf(text[:-1] if carry else text))
+        out.write(_lf(carry + decoder.decode(b"", final=True)))
+    described = {"utf-8": None, "cp1252": "Windows-1252"}.get(encoding, "UTF-16")
+    return Source(target, name, ", ".join(filter(None, [described, "CR line endings" if cr_only else None])))
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+
+
+def _utf16(head: bytes) -> str | None:
+    if head.startswith(b"\xff\xfe"):
+        return "utf-16"
+    if head.startswith(b"\xfe\xff"):
+        return "utf-16"
+    even, odd = head[0:200:2], head[1:200:2]
+    if len(head) >= 4 and odd.count(0) > len(odd) * 0.8 and even.count(0) < len(even) * 0.2:
+        return "utf-16-le"
+    if len(head) >= 4 and even.count(0) > len(even) * 0.8 and odd.count(0) < len(odd) * 0.2:
+        return "utf-16-be"
+    return None
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _workbook(path: Path, name: str, workdir: Path) -> Iterator[Source]:
+    """Each non-empty sheet as a CSV, one sheet row per line."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises its own error types for each format's faults
+        raise RefusedFile(f"could not be read as a workbook: {str(error).splitlines()[0]}") from error
+    for number, sheet_name in enumerate(book.sheet_names):
+        try:
+            rows = book.get_sheet_by_name(sheet_name).iter_rows()
+            target = workdir / f"sheet-{len(list(workdir.iterdir()))}-{number}.csv"
+            offset, wrote_header = 0, False
+            with open(target, "w", encoding="utf-8", newline="") as out:
+                writer = csv.writer(out, lineterminator="\n")
+                for row in rows:
+                    cells = [_cell_text(v) for v in row]
+                    if not wrote_header:
+                        if not any(cells):
+                            offset += 1
+                            continue
+                        wrote_header = True
+                    writer.writerow(cells if any(cells) else [])
+        except Exception as error:
+            raise RefusedFile(f"sheet {sheet_name!r} could not be read: {str(error).splitlines()[0]}") from error
+        if wrote_header:
+            yield Source(target, f"{name} [{sheet_name}]", f"sheet {sheet_name!r}", offset, sheet_name)
+
+
+def _cell_text(value) -> str:
+    """A cell as the CSV export of the same data would write it: dates ISO, whole numbers without '.0'."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
