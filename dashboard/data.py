@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from ketamine_outcomes import metrics, store
-from ketamine_outcomes.ingest import BatchResult, ingest_file
+from ketamine_outcomes import ingest, mappings, metrics, store
+from ketamine_outcomes.ingest import BatchResult, ingest_export
 
 
 def database_path() -> str:
@@ -112,13 +112,36 @@ def settings() -> dict[str, float]:
     return dict(zip(frame.name, frame.value))
 
 
-def ingest_upload(name: str, content: bytes, progress=None, date_format: str | None = None) -> BatchResult:
-    """Ingest one uploaded file (written to a temporary file for DuckDB to read), then rebuild the metrics."""
+def ingest_upload(name: str, content: bytes, progress=None, date_format: str | None = None,
+                  mapping_name: str | None = None) -> list[BatchResult]:
+    """Ingest one uploaded file (written to a temporary file for DuckDB to read; a workbook or zip may
+    hold several exports), then rebuild the metrics. `mapping_name`: a saved column mapping."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(name).name
+        path = Path(folder) / (Path(name).name or "upload")
         path.write_bytes(content)
         with connection() as con:
-            result = ingest_file(con, path, date_format=date_format, file_name=name, progress=progress)
-            if result.batch_id is not None:
+            kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
+            results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
+                                    mapping=mapping, kind=kind)
+            if any(r.batch_id is not None for r in results):
                 metrics.build(con)
-    return result
+    return results
+
+
+def save_mapping(name: str, kind: str, columns: dict[str, str]) -> None:
+    with connection() as con:
+        mappings.save(con, name, kind, columns)
+
+
+def undo_batch(batch_id: int) -> str:
+    """Undo one batch (ketamine_outcomes.ingest.undo_batch) and rebuild the metrics."""
+    with connection() as con:
+        message = ingest.undo_batch(con, batch_id)
+        metrics.build(con)
+    return message
+
+
+def saved_mappings() -> list[str]:
+    """The names of the saved column mappings (not cached: saving one does not change the data version)."""
+    with connection() as con:
+        return list(mappings.listing(con).name.unique())

@@ -11,12 +11,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import access, audit, backup, metrics, store
+from . import access, audit, backup, mappings, metrics, store
 from .definitions import INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
-from .ingest import PROGRESS_BYTES, ingest_files
+from .ingest import PROGRESS_BYTES, by_reason, ingest_files, undo_batch
 from .safe_text import csv_text
-
-SHOWN_REJECTS = 10
 
 
 def _ingest(args) -> int:
@@ -34,19 +32,33 @@ def _ingest(args) -> int:
         print(f"  ... waiting for {args.db}: in use by another process (up to {args.wait:.0f} s)",
               file=sys.stderr, flush=True)
 
+    kind, mapping = None, None
+    if args.mapping:
+        if not Path(args.db).exists():
+            print(f"{args.db}: no such database, so no column mapping {args.mapping!r}", file=sys.stderr)
+            return 2
+        con = store.connect(args.db, wait_seconds=args.wait)
+        try:
+            kind, mapping = mappings.load(con, args.mapping)
+        except KeyError as error:
+            print(error.args[0], file=sys.stderr)
+            return 2
+        finally:
+            con.close()
     results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
-                           wait_seconds=args.wait, on_wait=waiting)
+                           wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind)
     _record_ingests(args, results)
     for result in results:
         print(result.summary(), file=sys.stderr if result.refused else sys.stdout)
-        if result.rows_rejected and not args.quiet:
-            for row in result.rejects.head(SHOWN_REJECTS).itertuples():
-                column = "-" if pd.isna(row.column_name) else row.column_name
-                value = "" if pd.isna(row.value) else f" {row.value!r}"
-                print(f"  line {row.line_number}, {column}{value}: {row.reason}")
-            more = len(result.rejects) - SHOWN_REJECTS
-            if more > 0:
-                print(f"  ... and {more} more problems: ketamine-outcomes rejects --batch {result.batch_id}")
+        if args.quiet:
+            continue
+        for label, problems, command in (("rejected", result.rejects, "rejects"),
+                                         ("stored with a warning", result.warnings, "rejects --warnings")):
+            if len(problems):
+                print(f"  lines {label}, by reason (all of them: ketamine-outcomes {command} --batch "
+                      f"{result.batch_id} --csv):")
+                for row in by_reason(problems).itertuples():
+                    print(f"    {row.n_lines} x {row.column_name}: {row.reason}. e.g. {row.examples}")
     return 1 if missing or any(r.refused for r in results) else 0
 
 
@@ -74,22 +86,47 @@ def _print_table(frame, as_json: bool) -> None:
 
 
 def _batches(args) -> int:
+    if args.undo is not None:
+        con = store.connect(args.db, wait_seconds=120)
+        try:
+            print(undo_batch(con, args.undo))
+            audit.record(con, audit.os_user(), audit.CLI, "undo", f"batch {args.undo}")
+        except ValueError as error:
+            print(f"cannot undo: {error}", file=sys.stderr)
+            return 2
+        metrics.ensure_built(con)  # the metric tables follow the data
+        con.close()
+        return 0
     con = store.connect(args.db, read_only=True)
     frame = con.execute(
         "select batch_id, loaded_at, file_name, kind, rows_read, rows_inserted, rows_replaced, rows_duplicate, "
-        "rows_rejected, left(sha256, 12) as sha256 from batches order by batch_id"
+        "rows_rejected, rows_with_warnings, columns_ignored, source, undone_at, left(sha256, 12) as sha256 "
+        "from batches order by batch_id"
     ).df()
-    frame["loaded_at"] = frame["loaded_at"].astype(str).str[:19]
+    for column in ("loaded_at", "undone_at"):
+        frame[column] = frame[column].astype(str).str[:19].replace({"NaT": ""})
     _print_table(frame, args.json)
     return 0
 
 
 def _rejects(args) -> int:
     con = store.connect(args.db, read_only=True)
+    table = "warnings" if args.warnings else "rejects"
     frame = con.execute(
-        "select batch_id, line_number, column_name, value, reason from rejects "
+        f"select batch_id, line_number, column_name, value, reason from {table} "
         "where $batch is null or batch_id = $batch order by batch_id, line_number", {"batch": args.batch}
     ).df()
+    if args.csv:
+        sys.stdout.write(csv_text(frame))
+    else:
+        _print_table(frame, args.json)
+    return 0
+
+
+def _mappings(args) -> int:
+    con = store.connect(args.db, read_only=True)
+    frame = mappings.listing(con)
+    frame["saved_at"] = frame["saved_at"].astype(str).str[:19]
     _print_table(frame, args.json)
     return 0
 
@@ -290,21 +327,32 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    sub = command("ingest", _ingest, "Ingest CSV exports (sessions, outcomes, patients), one transaction per file.")
+    sub = command("ingest", _ingest, "Ingest exports (sessions, outcomes, patients) as CSV, gzip, zip or Excel/ODS "
+                                     "workbooks, one transaction per file or sheet.")
     sub.add_argument("files", nargs="+", metavar="FILE")
     sub.add_argument("--date-format", choices=("iso", "us", "dmy"), default=None,
                      help="declare the dates' format (us: MM/DD/YYYY, dmy: DD/MM/YYYY); by default ISO, or "
                           "a slash format when the file's dates are unambiguous")
     sub.add_argument("--quiet", action="store_true", help="print only the one-line summaries")
+    sub.add_argument("--mapping", metavar="NAME", help="a saved column mapping for headers the contract does not "
+                                                         "know (ketamine-outcomes mappings lists them)")
     sub.add_argument("--wait", type=float, default=120, metavar="SECONDS",
                      help="how long to wait while another process (the dashboard) uses the database "
                           "(default: %(default)s)")
 
-    sub = command("batches", _batches, "List every ingest batch with its counts.")
+    sub = command("batches", _batches, "List every ingest batch with its counts, or undo one.")
     sub.add_argument("--json", action="store_true")
+    sub.add_argument("--undo", type=int, metavar="N", help="remove what batch N inserted and restore what it "
+                                                          "replaced, in one transaction (recorded in the history)")
 
-    sub = command("rejects", _rejects, "List rejected lines with their line number, column, value and reason.")
+    sub = command("rejects", _rejects, "List rejected lines (or, with --warnings, fields stored empty) with "
+                                       "their line number, column, value and reason.")
     sub.add_argument("--batch", type=int, default=None)
+    sub.add_argument("--warnings", action="store_true", help="the warnings: lines stored with a field left empty")
+    sub.add_argument("--json", action="store_true")
+    sub.add_argument("--csv", action="store_true", help="as CSV (formulas neutralised), for a spreadsheet")
+
+    sub = command("mappings", _mappings, "List the saved column mappings (save them on the Data page).")
     sub.add_argument("--json", action="store_true")
 
     def cohort_options(sub):

@@ -305,7 +305,8 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
                     when row({incoming_values}) is not distinct from row({stored_values}) then 'duplicate'
                     else 'replace' end as action,
                case when action = 'replace'
-                    then to_json(struct_pack({", ".join(f"{v} := stored.{v}" for v in values)})) end as old_values,
+                    then to_json(struct_pack({", ".join(f"{v} := stored.{v}" for v in (*values, "batch_id", "line_number"))}))
+               end as old_values,
         from (select * from ranked where nth = 1) as incoming
         left join {table} as stored on {on_key}
     """)
@@ -430,6 +431,84 @@ def ingest_file(
             con.execute(f"drop table if exists temp.{errors_table}")
             con.execute(f"drop table if exists temp.load_scans_{load}")
     return result
+
+
+def by_reason(problems: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
+    """Rejects or warnings counted by column and reason, with the first few lines as examples. Values
+    quoted in a reason and line numbers are left out of its grouping ("line 12 is kept" -> "line N is kept")."""
+    if problems.empty:
+        return pd.DataFrame(columns=["column_name", "reason", "n_lines", "examples"])
+    frame = problems.assign(
+        column_name=problems.column_name.fillna("-"),
+        reason=problems.reason.str.replace(r"'[^']*'", "'...'", regex=True)
+        .str.replace(r"\b(line|batch) \d+", r"\1 N", regex=True).str.replace(r"\(\d+\)", "(N)", regex=True),
+        example=[f"line {line}" + ("" if pd.isna(value) else f": {value!r}")
+                 for line, value in zip(problems.line_number, problems.value)],
+    )
+    grouped = frame.groupby(["column_name", "reason"], sort=False).agg(
+        n_lines=("line_number", "nunique"), examples=("example", lambda e: "; ".join(e.head(examples))))
+    return grouped.reset_index().sort_values("n_lines", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
+    """Remove what one batch inserted and put back what it replaced, in one transaction, recorded in the
+    history as a batch of kind 'undo'. A row that a later batch changed again is left as it is (said
+    so). Raises ValueError for a batch that does not exist or was already undone."""
+    found = con.execute("select kind, undone_at, file_name from batches where batch_id = $b", {"b": batch_id}).fetchall()
+    if not found:
+        raise ValueError(f"no batch {batch_id}")
+    kind, undone_at, file_name = found[0]
+    if kind == "undo":
+        raise ValueError(f"batch {batch_id} is itself an undo")
+    if undone_at is not None:
+        raise ValueError(f"batch {batch_id} was already undone at {str(undone_at)[:19]}")
+    table = "assessments" if kind.startswith("outcomes") else kind
+    keys, values = KEYS[table], VALUES[table]
+    types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                             "where table_name = $t and table_schema = 'main'", {"t": table}).fetchall())
+    old_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in (*values, "batch_id", "line_number")) + "}"
+    key_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in keys) + "}"
+    on_key = " and ".join(f"stored.{k} = r.natural_key.{k}" for k in keys)
+    con.execute("begin transaction")
+    try:
+        (undo_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
+        con.execute(f"""
+            create or replace temp table undo_restore as
+            with replaced as (
+                select json_transform(natural_key, '{key_shape}') as natural_key,
+                       json_transform(old_values, '{old_shape}') as old,
+                from replacements where batch_id = $b and kind = $table
+            )
+            select r.*, exists (select 1 from {table} as stored where {on_key} and stored.batch_id = $b) as still_ours,
+            from replaced as r
+        """, {"b": batch_id, "table": table})
+        (kept_later,) = con.execute("select count(*) from undo_restore where not still_ours").fetchall()[0]
+        (removed,) = con.execute(f"delete from {table} where batch_id = $b", {"b": batch_id}).fetchall()[0]
+        (restored,) = con.execute(f"""
+            insert into {table} ({", ".join(keys)}, {", ".join(values)}, batch_id, line_number)
+            select {", ".join(f"natural_key.{k}" for k in keys)}, {", ".join(f"old.{v}" for v in values)},
+                   coalesce(old.batch_id, 0), coalesce(old.line_number, 0)
+            from undo_restore where still_ours
+        """).fetchall()[0]
+        con.execute("update batches set undone_at = current_timestamp::timestamp where batch_id = $b", {"b": batch_id})
+        con.execute(
+            "insert into batches (batch_id, file_name, sha256, kind, rows_read, rows_inserted, rows_replaced, "
+            "rows_duplicate, rows_rejected, loaded_at, source) values ($id, $name, '', 'undo', 0, 0, $restored, 0, 0, "
+            "current_timestamp::timestamp, $source)",
+            {"id": undo_id, "name": f"undo of batch {batch_id} ({file_name})", "restored": restored,
+             "source": f"removed {removed - restored} rows, restored {restored}"},
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute("drop table if exists temp.undo_restore")
+    text = (f"batch {batch_id} ({file_name}) undone as batch {undo_id}: {removed - restored} inserted rows removed, "
+            f"{restored} replaced rows restored")
+    if kept_later:
+        text += f"; {kept_later} rows changed again by a later batch were left as they are"
+    return text
 
 
 def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format: str | None = None,

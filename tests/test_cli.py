@@ -21,8 +21,40 @@ def test_ingest_prints_a_summary_per_file_and_the_rejected_lines(tmp_path, expor
     assert run.returncode == 0
     assert run.stdout.splitlines() == [
         "sessions.csv: sessions, batch 1: 2 lines read, 1 inserted, 0 replaced, 0 duplicate, 1 rejected",
-        "  line 3, route 'laser': unknown route: expected IV, IM, intranasal or oral",
+        "  lines rejected, by reason (all of them: ketamine-outcomes rejects --batch 1 --csv):",
+        "    1 x route: unknown route: expected IV, IM, intranasal or oral. e.g. line 3: 'laser'",
     ]
+
+
+def test_rejects_and_warnings_are_counted_by_reason_with_three_examples_and_downloadable(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    lines = "".join(f"P{n},{n},{route},{dose}\n" for n, route, dose in [
+        (1, "laser", ""), (2, "laser", ""), (3, "laser", ""), (4, "=cmd|' /C calc'!A0", ""), (5, "IV", "lots"),
+        (6, "IV", "45 mg")])
+    run = cli("ingest", export("s.csv", "patient_id,session_day,route,dose\n" + lines), "--db", db)
+    assert run.stdout.splitlines()[1:] == [
+        "  lines rejected, by reason (all of them: ketamine-outcomes rejects --batch 1 --csv):",
+        "    4 x route: unknown route: expected IV, IM, intranasal or oral. e.g. line 2: 'laser'; line 3: 'laser'; "
+        "line 4: 'laser'",
+        "  lines stored with a warning, by reason (all of them: ketamine-outcomes rejects --warnings --batch 1 --csv):",
+        "    1 x dose: dose not read, stored empty: expected a number, mg or mg/kg. e.g. line 6: 'lots'",
+    ]
+    rejects = list(csv.DictReader(io.StringIO(cli("rejects", "--db", db, "--csv").stdout)))
+    assert [(r["line_number"], r["value"]) for r in rejects] == [
+        ("2", "laser"), ("3", "laser"), ("4", "laser"), ("5", "'=cmd|' /C calc'!A0")]
+    warnings = list(csv.DictReader(io.StringIO(cli("rejects", "--warnings", "--db", db, "--csv").stdout)))
+    assert [(w["line_number"], w["column_name"], w["value"]) for w in warnings] == [("6", "dose", "lots")]
+
+
+def test_batches_undo_restores_and_is_recorded(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    cli("ingest", export("a.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db)
+    cli("ingest", export("b.csv", "patient_id,session_day,route\nP1,0,IM\nP2,0,IV\n"), "--db", db)
+    run = cli("batches", "--undo", "2", "--db", db)
+    assert run.stdout.strip() == "batch 2 (b.csv) undone as batch 3: 1 inserted rows removed, 1 replaced rows restored"
+    activity = json.loads(cli("mart", "activity", "--db", db, "--json").stdout)[0]
+    assert (activity["n_patients"], activity["n_sessions"]) == (1, 1)
+    assert cli("batches", "--undo", "9", "--db", db).stderr.strip() == "cannot undo: no batch 9"
 
 
 def test_refused_file_gives_a_non_zero_exit_and_other_files_still_land(tmp_path, export):

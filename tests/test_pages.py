@@ -4,6 +4,7 @@ to 10, and empty databases, empty cohorts, meeting mode and uploads behave as a 
 
 import base64
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -141,6 +142,11 @@ def test_meeting_mode_offers_no_download_but_the_suppressed_pack(clinic_db, monk
         assert labels == (["Meeting pack (HTML)"] if page == "quality_review" else []), page
 
 
+def plain(shown: str) -> str:
+    """Text as the reader sees it: export text reaches the page markdown-escaped (safe_text.markdown)."""
+    return re.sub(r"\\(.)", r"\1", shown)
+
+
 def test_an_empty_database_explains_what_to_do(tmp_path, monkeypatch):
     db = tmp_path / "empty.duckdb"
     store.connect(db).close()
@@ -167,7 +173,7 @@ def test_upload_on_the_data_page_fills_an_empty_database(tmp_path, monkeypatch):
     files = [(p.name, p.read_bytes(), "text/csv") for p in SAMPLE_FILES]
     app.file_uploader(key="data_upload").set_value(files).run()
     assert not app.exception, [e.value for e in app.exception]
-    assert [s.value.split(":")[0] for s in app.success] == [p.name for p in SAMPLE_FILES]
+    assert [plain(s.value).split(":")[0] for s in app.success] == [p.name for p in SAMPLE_FILES]
     app.switch_page("app_pages/overview.py").run()
     activity = expected(db, metrics.activity).iloc[0]
     assert app.metric[2].value == f"{int(activity.n_patients):,}" == "600"
@@ -180,13 +186,14 @@ def test_a_malformed_upload_shows_each_rejected_line_and_why(tmp_path, monkeypat
     bad = b"patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,30\nP2,0,BDI,10\nP3,0,PHQ-9,12\n"
     app.file_uploader(key="data_upload").set_value([("bad.csv", bad, "text/csv")]).run()
     assert "1 inserted" in app.warning[0].value and "2 rejected" in app.warning[0].value
+    assert len(app.warning) == 1  # one summary per file
     rejects = app.dataframe[0].value
-    assert rejects[["line_number", "reason"]].values.tolist() == [
-        [2, "score out of range: PHQ-9 is scored 0 to 27"],
-        [3, "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16"]]
+    assert rejects.values.tolist() == [
+        ["score", "score out of range: PHQ-9 is scored 0 to 27", 1, "line 2: '30'"],
+        ["instrument", "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16", 1, "line 3: 'BDI'"]]
     refused = b"patient_id,email,session_day,route\nP1,a@b.org,0,IV\n"
     app.file_uploader(key="data_upload").set_value([("people.csv", refused, "text/csv")]).run()
-    assert any("refused, nothing stored" in e.value and "'email'" in e.value for e in app.error)
+    assert any("refused, nothing stored" in plain(e.value) and "'email'" in plain(e.value) for e in app.error)
 
 
 def test_an_upload_reads_slash_dates_in_the_order_the_analyst_chose(tmp_path, monkeypatch):
@@ -298,3 +305,26 @@ def test_a_definitions_link_opens_its_card_first_with_the_setting_in_force(clini
     assert not app.exception
     assert app.subheader[0].value == "Response"
     assert "`response_fraction` = **0.6** (changed from the default, 0.5)" in app.markdown[2].value
+
+
+def test_a_refused_upload_is_mapped_saved_and_the_mapping_reused(tmp_path, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    store.connect(db).close()
+    app = open_app(db, monkeypatch, "data")
+    sessions = b"Client,Appt Dt,Route,Notes\nP1,2024-03-01,IV,x\nP1,2024-03-04,IV,\n"
+    app.file_uploader(key="data_upload").set_value([("ehr.csv", sessions, "text/csv")]).run()
+    assert "no patient_id column" in plain(app.error[0].value)
+    key = "ehr.csv"  # the form's widgets are keyed by the file's name
+    assert app.selectbox(key=f"data_map_header_{key}_1").value == "Appt Dt"  # the closest header is proposed
+    app.selectbox(key=f"data_map_header_{key}_0").set_value("Client")
+    app.text_input(key=f"data_map_name_{key}").set_value("EHR sessions").run()
+    app.button(key=f"data_map_save_{key}").click().run()
+    assert not app.exception
+    assert "2 inserted" in plain(app.success[0].value)
+    with store.open_file(db, read_only=True) as con:
+        assert con.execute("select header, column_name from column_mappings order by 1").fetchall() == [
+            ("Appt Dt", "session_date"), ("Client", "patient_id")]
+    later = b"Client,Appt Dt,Route\nP2,2024-04-01,IM\n"
+    app.selectbox(key="data_mapping").set_value("EHR sessions")
+    app.file_uploader(key="data_upload").set_value([("ehr2.csv", later, "text/csv")]).run()
+    assert any("ehr2.csv: sessions, batch 2: 1 lines read, 1 inserted" in plain(s.value) for s in app.success)

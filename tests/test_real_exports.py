@@ -262,3 +262,23 @@ def test_excel_dates_and_text_dates_are_both_read(con, tmp_path):
     [result] = ingest_export(con, book)
     assert result.rows_inserted == 2
     assert rows(con, "select session_date::varchar from sessions order by 1") == [("2024-03-01",), ("2024-03-04",)]
+
+
+# Undo ------------------------------------------------------------------------------------------
+
+def test_undo_removes_what_a_batch_inserted_and_restores_what_it_replaced(con, export):
+    from ketamine_outcomes.ingest import undo_batch
+    ingest_export(con, export("a.csv", "patient_id,session_day,route,dose_mg\nP1,0,IV,40\nP1,3,IV,40\n"))
+    before = rows(con, "select patient_id, session_day, dose_mg, batch_id, line_number from sessions order by all")
+    [second] = ingest_export(con, export("b.csv", "patient_id,session_day,route,dose_mg\nP1,3,IV,45\nP1,7,IV,40\n"))
+    assert (second.rows_inserted, second.rows_replaced) == (1, 1)
+    message = undo_batch(con, second.batch_id)
+    assert message == "batch 2 (b.csv) undone as batch 3: 1 inserted rows removed, 1 replaced rows restored"
+    assert rows(con, "select patient_id, session_day, dose_mg, batch_id, line_number from sessions order by all") == before
+    assert rows(con, "select batch_id, kind, undone_at is not null from batches order by 1") == [
+        (1, "sessions", False), (2, "sessions", True), (3, "undo", False)]
+    with pytest.raises(ValueError, match="batch 2 was already undone"):
+        undo_batch(con, 2)
+    # the same file again after an undo is stored again, not taken for a duplicate
+    [again] = ingest_export(con, export("b.csv", "patient_id,session_day,route,dose_mg\nP1,3,IV,45\nP1,7,IV,40\n"))
+    assert (again.rows_inserted, again.rows_replaced) == (1, 1)

@@ -1,47 +1,102 @@
-"""Data (analysts): upload exports, see what each file stored and rejected, the batch history, what
-the database covers, and download every mart."""
+"""Data (analysts): upload exports, see what each file stored, rejected and stored with a warning, map
+headers the contract does not know, undo a batch, the batch history, what the database covers, and
+download every mart."""
 
 import streamlit as st
 
-from dashboard import data, filters, signin
-from ketamine_outcomes.safe_text import csv_text
+from dashboard import data, feedback, filters, signin
+from ketamine_outcomes.safe_text import csv_text, markdown
 
 st.title("Data")
-st.caption("Upload session, outcome and patient exports (CSV). Each file lands whole or not at all; "
-           "nothing is dropped silently. The contract: docs/data-contract.md.")
+st.caption("Upload session, outcome and patient exports: CSV (UTF-8, Windows-1252 or UTF-16; comma, semicolon, "
+           "tab or pipe), gzip or zip, or Excel/OpenDocument workbooks (.xlsx, .xlsm, .xls, .ods: each sheet "
+           "with a known layout is its own batch). Each export lands whole or not at all. Extra columns are "
+           "ignored and listed; a line missing a required field is rejected; an optional field that cannot be "
+           "read is stored empty with a warning. The contract: docs/data-contract.md.")
+if data.is_empty():
+    st.info("This clinic has no data yet. Upload its **sessions** export (patient_id, session_date or "
+            "session_day, route; optional status, dose, site, clinician, adverse events, blood pressure) and "
+            "its **outcomes** export (patient_id, assessment_date or _day, instrument, score; or one score "
+            "column per instrument), and optionally a **patients** export (age band, sex, indication, site).")
+
+DATE_FORMATS = {"Detect: ISO, or a slash format when the dates leave no doubt": None,
+                "US: MM/DD/YYYY": "us", "Day first: DD/MM/YYYY": "dmy"}
+NO_MAPPING = "None: headers as the contract names them"
+
+
+def ingest(upload, mapping_name, date_format):
+    bar = st.progress(0.0, text=f"Ingesting {markdown(upload.name)} ({upload.size / 1e6:.1f} MB)")
+
+    def progress(message, fraction=None):
+        if fraction is not None:
+            bar.progress(min(fraction, 1.0), text=f"{fraction:.0%}: {markdown(message)}")
+
+    results = data.ingest_upload(upload.name, upload.getvalue(), progress=progress, date_format=date_format,
+                                 mapping_name=None if mapping_name == NO_MAPPING else mapping_name)
+    bar.empty()
+    signin.record("upload", f"{upload.name}: " + ", ".join(
+        "refused" if r.batch_id is None else f"batch {r.batch_id}" for r in results))
+    return results
+
+
+def upload_section():
+    date_format = DATE_FORMATS[st.selectbox(
+        "Date format of slash dates (03/04/2024)", DATE_FORMATS, key="data_date_format",
+        help="ISO dates (YYYY-MM-DD) and Excel date cells are always read. Slash dates that could be either "
+             "order are rejected, never guessed, unless you say which order.")]
+    mapping = st.selectbox("Column mapping", [NO_MAPPING, *data.saved_mappings()], key="data_mapping",
+                           help="A saved mapping names headers the contract does not know. Save one below when a "
+                                "file is refused for a missing column.")
+    uploads = st.file_uploader("Exports", type=["csv", "tsv", "txt", "gz", "zip", "xlsx", "xlsm", "xls", "ods"],
+                               accept_multiple_files=True, key="data_upload")
+    done = st.session_state.setdefault("data_ingested", {})
+    fresh = [upload for upload in uploads or [] if upload.file_id not in done]
+    for upload in fresh:
+        done[upload.file_id] = ingest(upload, mapping, date_format)
+    if fresh:
+        st.rerun()  # the sidebar's filter options and the history follow the new data at once
+
+    uploaded = {upload.file_id: upload for upload in uploads or []}
+    for file_id, results in done.items():
+        for n, result in enumerate(results):
+            feedback.show_result(result, key=f"{file_id}_{n}")
+            if result.missing is not None and file_id in uploaded and len(results) == 1:
+                saved = feedback.mapping_form(result, key=uploaded[file_id].name)
+                if saved:
+                    data.save_mapping(*saved)
+                    done[file_id] = ingest(uploaded[file_id], saved[0], date_format)
+                    st.rerun()
+
 
 # Directors see what is stored; uploading is the analyst's.
 if signin.may("upload"):
-    DATE_FORMATS = {"Detect: ISO, or a slash format when the dates leave no doubt": None,
-                    "US: MM/DD/YYYY": "us", "Day first: DD/MM/YYYY": "dmy"}
-    date_format = st.selectbox("Date format of slash dates (03/04/2024)", DATE_FORMATS, key="data_date_format",
-                               help="ISO dates (YYYY-MM-DD) are always read. Slash dates that could be either order "
-                                    "are rejected, never guessed, unless you say which order the files use.")
-    uploads = st.file_uploader("CSV exports", type=["csv", "tsv", "txt"], accept_multiple_files=True, key="data_upload")
-    done = st.session_state.setdefault("data_ingested", {})
-    for upload in uploads or []:
-        if upload.file_id in done:
-            continue
-        with st.status(f"Ingesting {upload.name} ({upload.size / 1e6:.1f} MB)", expanded=False) as status:
-            result = data.ingest_upload(upload.name, upload.getvalue(), progress=status.write,
-                                        date_format=DATE_FORMATS[date_format])
-            status.update(label=result.summary(), state="error" if result.refused else "complete")
-        signin.record("upload", f"{upload.name}: " + ("refused" if result.batch_id is None
-                                                        else f"batch {result.batch_id}"))
-        done[upload.file_id] = result
-
-    for result in done.values():
-        if result.refused:
-            st.error(result.summary())
-        else:
-            (st.warning if result.rows_rejected else st.success)(result.summary())
-            if result.rows_rejected:
-                st.dataframe(result.rejects, hide_index=True, key=f"data_rejects_{result.batch_id}")
+    upload_section()
 
 st.subheader("Batch history")
-st.dataframe(data.table("select batch_id, loaded_at, file_name, kind, rows_read, rows_inserted, rows_replaced, "
-                        "rows_duplicate, rows_rejected, columns_ignored from batches order by batch_id desc"),
-             hide_index=True, key="data_batches")
+history = data.table("select batch_id, loaded_at, file_name, kind, rows_read, rows_inserted, rows_replaced, "
+                     "rows_duplicate, rows_rejected, rows_with_warnings, columns_ignored, source, undone_at "
+                     "from batches order by batch_id desc")
+st.dataframe(history, hide_index=True, key="data_batches")
+columns = st.columns(3)
+# Rejected values are line-level data, not suppressed: analysts only, never in meeting mode.
+if signin.may("download_rows") and not filters.current().meeting_mode:
+    for column, name in zip(columns, ("rejects", "warnings")):
+        column.download_button(f"All {name} as CSV", csv_text(data.table(
+            f"select batch_id, line_number, column_name, value, reason from {name} order by batch_id, line_number")),
+            file_name=f"{name}.csv", mime="text/csv", key=f"data_all_{name}", on_click=signin.record,
+            args=("download", f"{name}.csv"))
+undoable = history[(history.kind != "undo") & history.undone_at.isna()]
+if signin.may("upload") and len(undoable):
+    with columns[2].popover("Undo a batch"):
+        files = dict(zip(undoable.batch_id, undoable.file_name))
+        batch = st.selectbox("Batch", list(files), key="data_undo_batch",
+                             format_func=lambda b: markdown(f"{b}: {files[b]}"))
+        if st.button("Remove what it inserted, restore what it replaced", key="data_undo"):
+            st.session_state["data_undone"] = data.undo_batch(int(batch))
+            signin.record("undo", f"batch {batch}")
+            st.rerun()
+if "data_undone" in st.session_state:
+    st.success(markdown(st.session_state.pop("data_undone")))
 
 if signin.may("audit_log"):
     st.subheader("Audit trail")
