@@ -7,6 +7,7 @@ import sys
 
 import duckdb
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard
 from ketamine_outcomes import metrics, store
@@ -105,3 +106,46 @@ def test_a_scheduled_ingest_runs_while_the_dashboard_is_open(page, empty_served)
     page.reload()
     page.locator(CHART).first.wait_for(timeout=30_000)
     assert page.get_by_test_id("stMetricValue").all_text_contents()[2] == "600"
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of a selectbox as a user does: open it, click the option (again if a rerun closed it)."""
+    for _ in range(5):
+        page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input").click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    wait_for_app(page)
+    assert page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input").input_value() == option
+
+
+def test_an_unknown_header_is_mapped_saved_and_reused_through_the_upload(page, empty_dashboard, tmp_path):
+    first = tmp_path / "ehr.csv"
+    first.write_text("Client,Appt Dt,Route,Notes\nP1,2024-03-01,IV,x\nP1,2024-03-04,IV,\n")
+    page.goto(f"{empty_dashboard}/data")
+    page.get_by_text("This clinic has no data yet").wait_for(timeout=30_000)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(first))
+    page.get_by_text("ehr.csv: refused, nothing stored. this looks like a sessions export but has no patient_id "
+                     "column").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    patient = page.get_by_test_id("stSelectbox").filter(has_text="Header holding patient_id").locator("input")
+    assert patient.input_value() == "Client"  # the closest header is proposed
+    choose(page, "Header holding patient_id", "Client")
+    name = page.get_by_label("Save the mapping as")
+    name.fill("EHR sessions")
+    name.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Save the mapping and ingest again").click()
+    page.get_by_text("ehr.csv: sessions, batch 1: 2 lines read, 2 inserted").first.wait_for(timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "data-mapping.png"), full_page=True)
+
+    second = tmp_path / "ehr2.csv"
+    second.write_text("Client,Appt Dt,Route\nP2,2024-04-01,IM\n")
+    wait_for_app(page)
+    choose(page, "Column mapping", "EHR sessions")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(second))
+    page.get_by_text("ehr2.csv: sessions, batch 2: 1 lines read, 1 inserted").first.wait_for(timeout=60_000)
+    assert page.get_by_test_id("stException").count() == 0
