@@ -21,10 +21,12 @@ class View:
     cohort: Cohort
     meeting_mode: bool
     min_cell: int  # counts 1..min_cell-1 are suppressed; 0 turns suppression off
+    internal: bool = False  # below the clinic's threshold: small numbers shown, not for circulation
 
     def caption(self) -> str:
         suppression = f"counts under {self.min_cell} suppressed" if self.min_cell > 1 else "no suppression"
-        return f"{self.instrument} · {self.cohort.describe()} · {suppression}"
+        internal = "INTERNAL, not for circulation · " if self.internal else ""
+        return f"{internal}{self.instrument} · {self.cohort.describe()} · {suppression}"
 
 
 def _options(column: str) -> list[str]:
@@ -68,6 +70,12 @@ def sidebar(meeting_forced: bool = False) -> None:
         st.number_input("Suppress counts below", min_value=0, max_value=100, value=default_cell, step=1,
                         key="filters_min_cell", disabled=meeting,
                         help="Counts from 1 to this minus 1, and rates built on them, are hidden. 0: off.")
+    view = current()
+    if view.internal:
+        st.warning(f"**Internal view, not for circulation.** Counts under {_clinic_min_cell()} are shown here, with "
+                   "wide intervals: a handful of series is not evidence of a trend, and small numbers can identify "
+                   "a patient. The suppression rule (CMS) is for anything shown beyond the care team; meeting mode "
+                   "and the meeting pack always apply it.", icon=":material/lock:")
     if meeting:
         # Streamlit sizes text in rem: a larger root scales titles, KPI numbers and body text together.
         st.markdown("<style>html {font-size: 20px;}</style>", unsafe_allow_html=True)
@@ -97,7 +105,13 @@ def current() -> View:
     min_cell = int(state.get("filters_min_cell", MEETING_MIN_CELL))
     if meeting:
         min_cell = max(min_cell, MEETING_MIN_CELL)
-    return View(state.get("filters_instrument", "PHQ-9"), cohort, meeting, min_cell)
+    return View(state.get("filters_instrument", "PHQ-9"), cohort, meeting, min_cell,
+                internal=min_cell < _clinic_min_cell())
+
+
+def _clinic_min_cell() -> int:
+    """The clinic's suppression threshold (the min_cell_size setting): below it a view is internal."""
+    return int(data.settings().get("min_cell_size", MEETING_MIN_CELL))
 
 
 def _start_extent() -> tuple[date | None, date | None]:

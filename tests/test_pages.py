@@ -328,3 +328,14 @@ def test_a_refused_upload_is_mapped_saved_and_the_mapping_reused(tmp_path, monke
     app.selectbox(key="data_mapping").set_value("EHR sessions")
     app.file_uploader(key="data_upload").set_value([("ehr2.csv", later, "text/csv")]).run()
     assert any("ehr2.csv: sessions, batch 2: 1 lines read, 1 inserted" in plain(s.value) for s in app.success)
+
+
+def test_below_the_clinics_threshold_the_view_is_labelled_internal_and_meeting_mode_never_is(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "overview")
+    assert not app.warning  # the default: the clinic's threshold, no label
+    app.number_input(key="filters_min_cell").set_value(5).run()
+    assert "Internal view, not for circulation" in app.warning[0].value
+    assert any(c.value.startswith("Filters: INTERNAL, not for circulation") for c in app.caption)
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    assert not app.warning
+    assert not any("INTERNAL" in c.value for c in app.caption)
