@@ -7,6 +7,7 @@ section of bench/RESULTS.md (replacing that section only; `make bench` rewrites 
 """
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     folder = network(args.patients)
     with tempfile.TemporaryDirectory() as work:
         db = fresh_db(Path(work), "pack.duckdb")
@@ -55,6 +57,7 @@ def main() -> None:
         "|---:|---:|---:|---:|",
         f"| {args.patients:,} | {html:.1f} | {pdf:.1f} | {size:.1f} |",
         "",
+        f"Load average when the run started: {load:.1f} (other work on the machine slows every figure).",
         "Target: the HTML pack in under 10 s at 100k patients. The PDF adds chromium's start, layout and print.",
         "",
     ]
