@@ -216,9 +216,9 @@ def test_export_text_in_the_pack_is_escaped(tmp_path, export):
 @pytest.mark.browser
 def test_quality_review_downloads_the_pack_for_the_filters_in_force(page, dashboard_url, tmp_path):
     page.goto(f"{dashboard_url}/quality_review")
-    page.get_by_test_id("stApp").wait_for(timeout=30_000)
+    page.get_by_test_id("stApp").wait_for(timeout=90_000)
     button = page.get_by_role("button", name="Meeting pack (HTML)")
-    button.wait_for(timeout=60_000)
+    button.wait_for(timeout=120_000)
     with page.expect_download(timeout=120_000) as download:
         button.click()
     path = tmp_path / "pack.html"
@@ -233,15 +233,16 @@ def test_quality_review_downloads_the_pack_for_the_filters_in_force(page, dashbo
 def test_meeting_mode_is_first_in_the_sidebar_folds_it_away_and_enlarges_the_text(page, dashboard_url):
     page.goto(f"{dashboard_url}/quality_review")
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.wait_for(timeout=30_000)
     first = sidebar.locator("[data-testid='stSidebarUserContent'] label").first
+    first.wait_for(timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
     assert first.inner_text().strip() == "Meeting mode"
     root = "getComputedStyle(document.documentElement).fontSize"
     assert page.evaluate(root) == "16px"
     first.click()
-    page.wait_for_function(f"{root} === '20px'", timeout=30_000)
+    page.wait_for_function(f"{root} === '20px'", timeout=90_000)
     # Folded away: the sidebar keeps its place in the page but takes no width (its ">>" opens it again).
     page.wait_for_function("document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0",
-                           timeout=30_000)
+                           timeout=90_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "meeting_mode.png"), full_page=True)
