@@ -101,32 +101,27 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
     numbers, hidden = shown(frame, mart, view, columns)
     marker = SUPPRESSED.format(min_cell=view.min_cell)
     config = {}
-    formats = {}
+    any_hidden = bool(hidden.to_numpy().any())
     for column, header in zip(frame[columns] if columns else frame, numbers.columns):
-        help_text = LABELS.get(column, ("", ""))[1]
-        if is_rate(column):
-            formats[header] = "{:.1f}%"
-            config[header] = st.column_config.NumberColumn(header, help=help_text or None, format="%.1f%%")
-        elif pd.api.types.is_numeric_dtype(numbers[header]):
-            integer = column.startswith("n_") or column in INTEGERS
-            formats[header] = "{:,.0f}" if integer else "{:,.1f}"
-            config[header] = st.column_config.NumberColumn(header, help=help_text or None,
-                                                           format="localized" if integer else "%.1f")
+        help_text = LABELS.get(column, ("", ""))[1] or None
+        values = numbers[header]
+        if pd.api.types.is_bool_dtype(values):
+            config[header] = st.column_config.CheckboxColumn(header, help=help_text)
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            config[header] = st.column_config.DateColumn(header, help=help_text, format="YYYY-MM-DD")
+        elif pd.api.types.is_numeric_dtype(values):
+            integer = not is_rate(column) and (column.startswith("n_") or column in INTEGERS)
+            config[header] = st.column_config.NumberColumn(
+                header, help=help_text, format="%.1f%%" if is_rate(column) else "localized" if integer else "%.1f")
         elif help_text:
             config[header] = st.column_config.TextColumn(header, help=help_text)
-    any_hidden = bool(hidden.to_numpy().any())
-    if any_hidden:
-        # The Styler only chooses what each cell reads; the column stays numeric (right-aligned, sorted as
-        # numbers). Only small tables have suppressed cells, so its cost stays small.
-        styled = numbers.style.format(formats, na_rep="")
-        for header in numbers.columns:
-            rows = hidden.index[hidden[header]]
-            if len(rows):
-                styled = styled.format(lambda _: marker, subset=pd.IndexSlice[rows, [header]])
-    st.dataframe(styled if any_hidden else numbers, hide_index=True, column_config=config, key=key, placeholder="",
+    # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and
+    # reads "<11". In a table without hidden cells an empty cell reads as empty.
+    st.dataframe(numbers, hide_index=True, column_config=config, key=key, placeholder=marker if any_hidden else "",
                  alt=f"Table: {title}")
     if any_hidden:
-        st.caption(f"{marker}: suppressed, fewer than {view.min_cell} series or sessions (or a rate built on them).")
+        st.caption(f"{marker}: hidden, fewer than {view.min_cell} series or sessions (or a rate built on them, "
+                   "or a rate with nothing to count).")
     download(numbers, view, title, key)
 
 

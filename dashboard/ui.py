@@ -3,7 +3,9 @@ suppression note, and the message for an empty database or an empty cohort."""
 
 import streamlit as st
 
-from dashboard import data, filters, glossary, signin
+from dashboard import data, filters, glossary, signin, tables
+from ketamine_outcomes import charts
+from ketamine_outcomes.safe_text import plotly as plotly_text
 
 DEFINITIONS_PAGE = "app_pages/definitions.py"
 
@@ -19,11 +21,13 @@ def page(title: str, intro: str) -> filters.View:
         if signin.may("upload"):
             st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload:")
         st.stop()
-    return filters.current()
+    view = filters.current()
+    filters_line(view)
+    return view
 
 
 def filters_line(view: filters.View) -> None:
-    """Printed above each chart so a screenshot explains itself."""
+    """Printed once, under the page's title; each chart also names the filters under its own title."""
     st.caption(f"Filters: {view.caption()}")
 
 
@@ -42,3 +46,19 @@ def suppression_note(hidden: bool, view: filters.View) -> None:
 
 def nothing_selected() -> None:
     st.warning("No treatment series match these filters. Widen the filters in the sidebar.")
+
+
+def chart(figure, key: str, view: filters.View) -> None:
+    """Show a chart: its sentence when it has nothing to draw; else the figure with the filters under its
+    title (so a PNG download or a screenshot explains itself), a text alternative, and a named PNG."""
+    sentence = charts.is_nothing(figure)
+    if sentence:
+        st.info(sentence)
+        return
+    figure.update_layout(title_subtitle_text=plotly_text(f"Filters: {view.caption()}"))
+    if view.meeting_mode:
+        figure.update_layout(template="ketamine_meeting")
+    stem = tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv")
+    # theme=None: the product's template (palette, fonts, contrast), not Streamlit's chart theme.
+    st.plotly_chart(figure, key=key, alt=charts.describe(figure), theme=None,
+                    config={"displaylogo": False, "toImageButtonOptions": {"filename": stem, "scale": 2}})

@@ -1,97 +1,182 @@
-"""Every chart the dashboard draws: pure functions from mart rows (already suppressed) to a Plotly
-figure. No Streamlit here, so each can be tested and reused by a report."""
+"""Every chart the product draws: pure functions from mart rows (already suppressed) to a Plotly figure.
+No Streamlit here, so the dashboard and the meeting pack draw the same figures.
 
+One look for all of them: the "ketamine" template (fonts, the Okabe-Ito palette for categories, which
+stays distinct under the common colour-vision deficiencies; a sequential palette for ordered severity
+bands), whole-number week axes, percent axes whose labels never repeat, legends under the plot so they
+never cover a title on a phone. A chart with nothing to draw is `nothing(sentence)`: the page shows the
+sentence instead of an empty frame. Text from an export (site, clinician names) is HTML-escaped."""
+
+import math
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
-from ketamine_outcomes import safe_text
+from ketamine_outcomes.safe_text import plotly as escape
 
-PALETTE = ("#1f6f8b", "#e07a5f", "#3d405b", "#81b29a", "#f2cc8f", "#9c6644", "#6d597a", "#457b9d")
-BAND_COLOURS = ("#eef6ee", "#f7f4e6", "#fbeedd", "#f9e0d4", "#f5d0cd")
+# Okabe & Ito 2008, in an order where neighbours differ in lightness too (yellow last: weak on white).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+# Ordered bands, least to most severe: light to dark, one hue family (ColorBrewer YlOrRd).
+SEQUENTIAL = ("#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026", "#800026")
+BAND_TINTS = ("#f7fbf7", "#fffbe8", "#fff1df", "#fde4da", "#f9d6d6", "#f3c9cf")
+GREY = "#595959"  # 7:1 on white: reference lines and text
+SUPPRESSED_TEXT = "suppressed"
+# A font every browser has: a web font measured before it loads leaves legend entries clipped.
+FONT = "Arial, Helvetica, Liberation Sans, sans-serif"
+
+
+def _template(size: int) -> go.layout.Template:
+    template = go.layout.Template(pio.templates["plotly_white"])
+    template.layout.update(
+        font=dict(family=FONT, size=size, color="#1f2430"), colorway=PALETTE,
+        title=dict(font=dict(size=size + 4), x=0, xanchor="left", subtitle=dict(font=dict(size=size - 1, color=GREY))),
+        # Under the plot, measured from the figure's bottom edge: never over the title, never over the axis title.
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0, title_text=""),
+        margin=dict(l=64, r=24, t=84, b=40, autoexpand=True), hoverlabel=dict(font=dict(family=FONT)),
+    )
+    return template
+
+
+pio.templates["ketamine"] = _template(14)
+pio.templates["ketamine_meeting"] = _template(18)  # meeting mode: read from across a room
+
+
+def nothing(sentence: str) -> go.Figure:
+    """A chart with nothing to draw: the page shows `sentence` instead (see is_nothing)."""
+    return go.Figure(layout=dict(meta={"nothing": sentence}, template="ketamine"))
+
+
+def is_nothing(fig: go.Figure) -> str | None:
+    meta = fig.layout.meta
+    return meta.get("nothing") if isinstance(meta, dict) else None
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "Week of treatment series",
-            percent: bool = False, height: int = 420) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=60, b=50), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+            percent: bool = False, height: int = 440) -> go.Figure:
+    fig.update_layout(title_text=title, height=height, template="ketamine", showlegend=True)
     fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None, rangemode="tozero")
+    fig.update_yaxes(title=y_title, rangemode="tozero")
+    if percent:
+        _percent_axis(fig)
     return fig
 
 
-def empty(message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font=dict(size=16), x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig.update_layout(height=240, template="plotly_white")
+def _percent_axis(fig: go.Figure) -> None:
+    """Ticks at a round step with as many decimals as the step needs, so no two ticks read the same
+    (a 0-2% axis at whole percents read 0%, 1%, 1%, 2%)."""
+    values = [v for trace in fig.data for v in _numbers(trace.y) + _numbers(getattr(trace, "base", None))]
+    for trace in fig.data:
+        error = getattr(trace, "error_y", None)
+        if error is not None and error.array is not None:
+            values += [a + b for a, b in zip(_numbers(trace.y), _numbers(error.array))]
+    top = max([v for v in values if v == v] + [0.01])
+    step = next(s for s in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5) if top / s <= 8)
+    decimals = max(0, -int(math.floor(math.log10(step * 100) + 1e-9)))
+    fig.update_yaxes(tickformat=f".{decimals}%", dtick=step, tick0=0)
+
+
+def _numbers(values) -> list[float]:
+    if values is None:
+        return []
+    out = []
+    for v in values:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            continue
+    return [v for v in out if v == v]
+
+
+def _week_axis(fig: go.Figure, weeks) -> None:
+    """Whole weeks only (never 0.5 or 1.6), one tick a week up to 16 weeks."""
+    last = max([int(w) for w in weeks if w == w] + [1])
+    fig.update_xaxes(tickmode="linear", tick0=0, dtick=1 if last <= 16 else math.ceil(last / 16), tickformat="d",
+                     range=[-0.5, last + 0.5])
 
 
 def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: str, max_score: int,
                spaghetti: pd.DataFrame | None = None, itt: pd.DataFrame | None = None) -> go.Figure:
     """Mean score by week with a 95% CI band per line, n under each point, severity bands shaded."""
+    # Weeks hidden by small-cell suppression keep their row with a missing mean: the line breaks there (no
+    # straight segment across them) and an interior gap is labelled.
+    drawn = {name: weekly.sort_values("week") for name, weekly in lines.items() if weekly.mean_score.notna().any()}
+    if not drawn:
+        return nothing(f"No {instrument} week has enough series to show a mean (every week is suppressed or empty).")
     fig = go.Figure()
+    gaps: set = set()
     for i, band in enumerate(bands.itertuples()):
         fig.add_hrect(y0=band.band_min - 0.5 if band.band_min else 0, y1=band.band_max + 0.5,
-                      fillcolor=BAND_COLOURS[i % len(BAND_COLOURS)], opacity=0.6, line_width=0, layer="below",
-                      annotation_text=band.band, annotation_position="right", annotation_font_size=10)
+                      fillcolor=BAND_TINTS[i % len(BAND_TINTS)], opacity=1, line_width=0, layer="below",
+                      annotation_text=escape(band.band), annotation_position="right", annotation_font_size=11,
+                      annotation_font_color=GREY)
     if spaghetti is not None and not spaghetti.empty:
-        for series_id, rows in spaghetti.groupby("series_id", sort=False):
-            fig.add_trace(go.Scatter(x=rows.week, y=rows.score, mode="lines", line=dict(color="#999", width=0.6),
-                                     opacity=0.35, hoverinfo="skip", showlegend=False, name=str(series_id)))
-    # Weeks hidden by small-cell suppression keep their row with a missing mean: the line breaks there
-    # (no straight segment across them) and the gap is labelled.
-    gaps: set = set()
-    for i, (name, weekly) in enumerate(lines.items()):
+        # One trace, series separated by gaps: 200 series cost one trace, so the toggle answers at once.
+        parts = [pd.DataFrame({"week": rows.week, "score": rows.score})
+                 for _, rows in spaghetti.groupby("series_id", sort=False)]
+        gap = pd.DataFrame({"week": [np.nan], "score": [np.nan]})
+        joined = pd.concat([frame for part in parts for frame in (part, gap)], ignore_index=True)
+        fig.add_trace(go.Scatter(x=joined.week, y=joined.score, mode="lines", line=dict(color="#8c8c8c", width=0.7),
+                                 opacity=0.45, hoverinfo="skip", connectgaps=False,
+                                 name=f"individual series ({len(parts)})"))
+    for i, (name, weekly) in enumerate(drawn.items()):
         colour = PALETTE[i % len(PALETTE)]
-        weekly = weekly.sort_values("week")
-        if weekly.mean_score.isna().all():
-            continue
+        label = escape(name)
         for segment in _runs_shown(weekly, "mean_score"):
             fig.add_trace(go.Scatter(
                 x=list(segment.week) + list(segment.week[::-1]),
                 y=list(segment.mean_ci_high) + list(segment.mean_ci_low[::-1]),
                 fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
-                showlegend=False, name=f"{name} 95% CI"))
+                showlegend=False, name=f"{label} 95% CI"))
         fig.add_trace(go.Scatter(
-            x=weekly.week, y=weekly.mean_score, mode="lines+markers+text", name=name, line=dict(color=colour, width=3),
+            x=weekly.week, y=weekly.mean_score, mode="lines+markers+text", name=label, line=dict(color=colour, width=3),
             text=["" if pd.isna(m) or pd.isna(n) else f"n={int(n)}" for m, n in zip(weekly.mean_score, weekly.n_scored)],
-            textposition="bottom center", textfont=dict(size=9, color=colour),
-            hovertemplate="week %{x}: mean %{y:.1f}<br>%{text}<extra>" + name + "</extra>"))
+            textposition="bottom center", textfont=dict(size=10, color=colour),
+            hovertemplate="week %{x}: mean %{y:.1f}<br>%{text}<extra>" + label + "</extra>"))
         gaps |= _interior_gaps(weekly, "mean_score")
-    if itt is not None and not itt.mean_score.isna().all():
-        itt = itt.sort_values("week")
-        fig.add_trace(go.Scatter(x=itt.week, y=itt.mean_score, mode="lines", name="intention to treat (limited LOCF, then BOCF)",
-                                 line=dict(color="#3d405b", dash="dash", width=2)))
+    weeks = [w for weekly in drawn.values() for w in weekly.dropna(subset=["mean_score"]).week]
+    if itt is not None and not itt.dropna(subset=["mean_score"]).empty:
+        # Only over the observed weeks: carried-forward scores run on for months and would stretch the axis.
+        itt = itt[itt.week <= max(weeks)].sort_values("week")
+        fig.add_trace(go.Scatter(x=itt.week, y=itt.mean_score, mode="lines",
+                                 name="intention to treat (limited LOCF, then BOCF)",
+                                 line=dict(color=GREY, dash="dash", width=2)))
         gaps |= _interior_gaps(itt, "mean_score")
     _mark_gaps(fig, sorted(gaps))
     fig = _layout(fig, f"{instrument}: mean score by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
+    _week_axis(fig, weeks)
     return fig
 
 
 def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: str) -> go.Figure:
     """Response and remission rate by week with Wilson 95% intervals (observed; ITT dashed)."""
     fig = go.Figure()
+    observed_weeks = weekly[weekly.week > 0].dropna(subset=["response_rate"]).week
     gaps: set = set()
     for column, label, colour in (("response_rate", "response", PALETTE[0]), ("remission_rate", "remission", PALETTE[1])):
         rows = weekly[weekly.week > 0].sort_values("week")
         gaps |= _interior_gaps(rows, column)
-        if not rows[column].isna().all():
+        if rows[column].notna().any():  # hidden weeks stay in as gaps, so the line breaks there
             fig.add_trace(go.Scatter(
                 x=rows.week, y=rows[column], mode="lines+markers", name=f"{label} (observed)",
                 line=dict(color=colour, width=3),
                 error_y=dict(type="data", symmetric=False, array=rows[f"{column}_high"] - rows[column],
                              arrayminus=rows[column] - rows[f"{column}_low"], thickness=1),
                 customdata=rows.n_paired, hovertemplate="week %{x}: %{y:.0%} of %{customdata} paired<extra></extra>"))
-        if itt is not None:
-            rows = itt[itt.week > 0].sort_values("week")
+        if itt is not None and len(observed_weeks):
+            rows = itt[(itt.week > 0) & (itt.week <= observed_weeks.max())].sort_values("week")
             gaps |= _interior_gaps(rows, column)
-            if not rows[column].isna().all():
-                fig.add_trace(go.Scatter(x=rows.week, y=rows[column], mode="lines", name=f"{label} (intention to treat, NRI)",
-                                         line=dict(color=colour, dash="dash")))
+            if rows[column].notna().any():
+                fig.add_trace(go.Scatter(x=rows.week, y=rows[column], mode="lines",
+                                         name=f"{label} (intention to treat, NRI)", line=dict(color=colour, dash="dash")))
+    if not fig.data:
+        return nothing(f"No {instrument} week has enough paired series to show a rate (suppressed or empty).")
     _mark_gaps(fig, sorted(gaps))
-    return _layout(fig, f"{instrument}: response and remission by week", "share of series", percent=True)
+    fig = _layout(fig, f"{instrument}: response and remission by week", "share of series", percent=True)
+    _week_axis(fig, observed_weeks)
+    return fig
 
 
 def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: str) -> go.Figure:
@@ -100,61 +185,98 @@ def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: 
     for measure, colour in (("response", PALETTE[0]), ("remission", PALETTE[1])):
         ref = references[references.instrument == instrument][f"{measure}_rate"] if not references.empty else []
         if len(ref):
-            fig.add_trace(go.Bar(x=[measure], y=[max(ref) - min(ref)], base=[min(ref)], marker_color="#cccccc",
-                                 opacity=0.6, width=0.7, name="published range", showlegend=measure == "response",
-                                 hovertext=", ".join(references[references.instrument == instrument].study),
-                                 hovertemplate="published %{base:.0%} to %{y:.0%}<br>%{hovertext}<extra></extra>"))
-        for kind, dash in (("", "observed"), ("itt_", "intention to treat")):
+            fig.add_trace(go.Bar(x=[measure], y=[max(max(ref) - min(ref), 0.01)], base=[min(ref)],
+                                 marker=dict(color="#d9d9d9", line=dict(color=GREY, width=1)), width=0.7,
+                                 name="published range", showlegend=measure == "response", legendgroup="published",
+                                 hovertext=escape(", ".join(references[references.instrument == instrument].study)),
+                                 hovertemplate="published %{base:.0%} and above<br>%{hovertext}<extra></extra>"))
+        for kind, label in (("", "this clinic, observed"), ("itt_", "this clinic, intention to treat")):
             value = rates[f"{kind}{measure}_rate"].iloc[0] if not rates.empty else None
             if value is None or value != value:
                 continue
             fig.add_trace(go.Scatter(
-                x=[measure], y=[value], mode="markers", name=dash, showlegend=measure == "response",
-                marker=dict(size=16, color=colour, symbol="circle" if not kind else "diamond-open"),
+                x=[measure], y=[value], mode="markers", name=label, showlegend=measure == "response", legendgroup=label,
+                marker=dict(size=16, color=PALETTE[0] if not kind else PALETTE[1],
+                            symbol="circle" if not kind else "diamond-open", line=dict(width=2)),
                 error_y=dict(type="data", symmetric=False, array=[rates[f"{kind}{measure}_rate_high"].iloc[0] - value],
                              arrayminus=[value - rates[f"{kind}{measure}_rate_low"].iloc[0]]),
-                hovertemplate=f"{dash}: %{{y:.0%}}<extra></extra>"))
+                hovertemplate=f"{label}: %{{y:.0%}}<extra></extra>"))
+    if not any(isinstance(t, go.Scatter) for t in fig.data):
+        return nothing("End-of-induction rates are suppressed for this selection (too few series to show).")
     fig = _layout(fig, f"End of induction ({instrument}): this clinic vs published real-world results",
-                  "share of series", x_title="", percent=True, height=380)
+                  "share of series", x_title="", percent=True, height=400)
     fig.update_layout(barmode="overlay")
     return fig
 
 
 def attrition(frame: pd.DataFrame) -> go.Figure:
-    sessions = frame[frame.stage == "session"].dropna(subset=["share_of_started"])
-    fig = go.Figure(go.Bar(x=sessions.step, y=sessions.share_of_started, marker_color=PALETTE[0],
-                           text=[f"{v:.0%}" for v in sessions.share_of_started], textposition="outside",
+    sessions = frame[frame.stage == "session"]
+    shown = sessions.dropna(subset=["share_of_started"])
+    if shown.empty:
+        return nothing("Attrition is suppressed or empty for this selection.")
+    fig = go.Figure(go.Bar(x=shown.step, y=shown.share_of_started, marker_color=PALETTE[0], name="share of series",
+                           text=[f"{v:.0%}" for v in shown.share_of_started], textposition="outside",
                            hovertemplate="session %{x}: %{y:.0%} of series<extra></extra>"))
-    return _layout(fig, "Attrition: share of series reaching each completed session", "share of series started",
-                   x_title="Completed session", percent=True, height=340)
+    _mark_suppressed(fig, sessions[sessions.share_of_started.isna()].step)
+    fig = _layout(fig, "Attrition: share of series reaching each completed session", "share of series started",
+                  x_title="Completed session", percent=True, height=360)
+    fig.update_xaxes(tickmode="linear", tick0=1, dtick=1, tickformat="d")
+    return fig
 
 
-def waterfall(summary: pd.DataFrame, instrument: str) -> go.Figure:
-    """% change from baseline at end of induction, one bar per series, best to worst."""
-    rows = summary.dropna(subset=["end_pct_change"]).sort_values("end_pct_change", ascending=False)
-    colours = [PALETTE[1] if s == "remission" else PALETTE[0] if s == "response" else "#b0b0b0" for s in rows.end_status]
-    fig = go.Figure(go.Bar(x=list(range(len(rows))), y=rows.end_pct_change, marker_color=colours,
-                           customdata=rows.end_status, hovertemplate="%{y:.0%}: %{customdata}<extra></extra>"))
-    fig.add_hline(y=-0.5, line_dash="dash", annotation_text="response threshold (-50%)")
-    fig = _layout(fig, f"{instrument}: change from baseline at end of induction, per series", "change from baseline",
-                  x_title="series, ordered by change", percent=True)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(rangemode="normal")
+def _mark_suppressed(fig: go.Figure, xs, name: str = SUPPRESSED_TEXT) -> None:
+    """A hidden value is marked where its bar would be, never drawn as a zero-height bar."""
+    xs = list(xs)
+    if xs:
+        fig.add_trace(go.Scatter(x=xs, y=[0] * len(xs), mode="markers+text", text=["hidden"] * len(xs),
+                                 textposition="top center", textfont=dict(color=GREY, size=11),
+                                 marker=dict(symbol="x-thin-open", size=10, color=GREY, line=dict(width=2)),
+                                 name=f"{name}: small count", hoverinfo="skip"))
+
+
+def change_distribution(summary: pd.DataFrame, instrument: str) -> go.Figure:
+    """How much each series changed from baseline at end of induction: a distribution (series per 10-point
+    band of % change), coloured by end status. One bar per series would mean 50,000 bars at 100k patients."""
+    rows = summary.dropna(subset=["end_pct_change"])
+    if rows.empty:
+        return nothing(f"No series has an end-of-induction {instrument} score yet.")
+    edges = np.arange(-1.0, max(1.0, math.ceil(rows.end_pct_change.max() * 10) / 10) + 0.1, 0.1)
+    fig = go.Figure()
+    for status, colour in (("remission", PALETTE[2]), ("response", PALETTE[0]), ("no response", "#9e9e9e")):
+        values = rows[rows.end_status == status].end_pct_change.clip(upper=edges[-1] - 1e-9)
+        counts, _ = np.histogram(values, bins=edges)
+        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=counts, width=0.095, name=status, marker_color=colour,
+                             customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                             hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
+                                           + status + "</extra>"))
+    fig.add_vline(x=-0.5, line_dash="dash", line_color=GREY, annotation_text="response: 50% fall",
+                  annotation_font_color=GREY)
+    fig = _layout(fig, f"{instrument}: change from baseline at end of induction ({len(rows):,} series)", "series",
+                  x_title="change from baseline (negative is better)")
+    fig.update_layout(barmode="stack", bargap=0)
+    fig.update_xaxes(tickformat=".0%", dtick=0.2)
     return fig
 
 
 def band_transitions(frame: pd.DataFrame, instrument: str) -> go.Figure:
-    """Stacked bars: for each baseline severity band, the band at end of induction."""
+    """Stacked bars: for each baseline severity band, the band at end of induction (light = mild)."""
+    shown = frame.dropna(subset=["n_series"])
+    if shown.empty:
+        return nothing("Every severity group is suppressed for this selection (too few series).")
     fig = go.Figure()
     order = frame.drop_duplicates("baseline_band").sort_values("baseline_band_min").baseline_band.tolist()
-    ends = frame.drop_duplicates("end_band").sort_values("end_band_min")
-    for i, end in enumerate(ends.end_band):
-        rows = frame[frame.end_band == end]
-        fig.add_trace(go.Bar(x=rows.baseline_band, y=rows.n_series, name=f"end: {end}",
-                             marker_color=PALETTE[i % len(PALETTE)]))
+    ends = frame.drop_duplicates("end_band").sort_values("end_band_min").end_band.tolist()
+    colours = SEQUENTIAL[-len(ends):] if len(ends) <= len(SEQUENTIAL) else SEQUENTIAL
+    for i, end in enumerate(ends):
+        rows = shown[shown.end_band == end]
+        fig.add_trace(go.Bar(x=rows.baseline_band, y=rows.n_series, name=f"end: {escape(end)}",
+                             marker_color=colours[min(i, len(colours) - 1)],
+                             hovertemplate="baseline %{x}: %{y} series<extra>end: " + escape(end) + "</extra>"))
+    hidden = frame[frame.n_series.isna()].baseline_band.drop_duplicates()
+    _mark_suppressed(fig, hidden)
     fig = _layout(fig, f"{instrument}: severity at baseline and at end of induction", "series",
                   x_title="severity at baseline")
-    fig.update_layout(barmode="stack")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_xaxes(categoryorder="array", categoryarray=order)
     return fig
 
@@ -162,18 +284,29 @@ def band_transitions(frame: pd.DataFrame, instrument: str) -> go.Figure:
 def time_to_response(first_responses: pd.DataFrame) -> go.Figure:
     """Series by the week they first met response (rows: week, n_series)."""
     counts = first_responses.dropna(subset=["n_series"])
-    fig = go.Figure(go.Bar(x=counts.week, y=counts.n_series, marker_color=PALETTE[0],
+    if counts.empty:
+        return nothing("No week has enough first responses to show (suppressed or none yet).")
+    fig = go.Figure(go.Bar(x=counts.week, y=counts.n_series, marker_color=PALETTE[0], name="series first responding",
                            hovertemplate="week %{x}: %{y} series first responded<extra></extra>"))
-    return _layout(fig, "Week of first response", "series", height=320)
+    _mark_suppressed(fig, first_responses[first_responses.n_series.isna()].week)
+    fig = _layout(fig, "Week of first response", "series", height=340)
+    _week_axis(fig, first_responses.week)
+    return fig
 
 
 def adverse_events(frame: pd.DataFrame, by_label: str) -> go.Figure:
+    if frame.event_rate.isna().all():
+        return nothing("Adverse-event rates are suppressed for this selection (too few sessions or events).")
     fig = go.Figure()
     for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
-        fig.add_trace(go.Bar(x=rows.event, y=rows.event_rate, name=str(group), marker_color=PALETTE[i % len(PALETTE)],
+        label = escape(group)
+        fig.add_trace(go.Bar(x=rows.event, y=rows.event_rate, name=label, marker_color=PALETTE[i % len(PALETTE)],
                              error_y=dict(type="data", symmetric=False, array=rows.event_rate_high - rows.event_rate,
                                           arrayminus=rows.event_rate - rows.event_rate_low, thickness=1),
-                             hovertemplate="%{x}: %{y:.1%} of sessions<extra>" + str(group) + "</extra>"))
+                             text=["0" if v == 0 else "" for v in rows.event_rate],
+                             textposition="outside", textfont=dict(color=GREY, size=10), cliponaxis=False,
+                             hovertemplate="%{x}: %{y:.1%} of sessions<extra>" + label + "</extra>"))
+    _mark_suppressed(fig, frame[frame.event_rate.isna()].event.drop_duplicates())
     fig = _layout(fig, f"Adverse events per completed session, by {by_label}", "share of sessions", x_title="",
                   percent=True)
     fig.update_layout(barmode="group")
@@ -181,60 +314,81 @@ def adverse_events(frame: pd.DataFrame, by_label: str) -> go.Figure:
 
 
 def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:
+    if frame.event_rate.isna().all():
+        return nothing("Adverse-event rates are suppressed for this selection (too few sessions or events).")
     fig = go.Figure()
     for i, (event, rows) in enumerate(frame.groupby("event")):
         rows = rows.sort_values("group_order")
-        fig.add_trace(go.Scatter(x=rows.group_value, y=rows.event_rate, mode="lines+markers", name=event,
+        fig.add_trace(go.Scatter(x=rows.group_value, y=rows.event_rate, mode="lines+markers", name=escape(event),
                                  line=dict(color=PALETTE[i % len(PALETTE)])))
-    return _layout(fig, "Adverse events by session number", "share of sessions", x_title="session number",
-                   percent=True)
+    fig = _layout(fig, "Adverse events by session number", "share of sessions", x_title="session number",
+                  percent=True)
+    fig.update_xaxes(type="category")
+    return fig
 
 
 def blood_pressure(frame: pd.DataFrame) -> go.Figure:
-    fig = go.Figure(go.Bar(x=frame.route, y=frame.peak_180_rate, marker_color=PALETTE[1],
-                           customdata=frame.max_peak,
-                           hovertemplate="%{x}: %{y:.1%} of measured sessions, highest %{customdata} mmHg<extra></extra>"))
+    if frame.empty or frame.peak_180_rate.isna().all():
+        return nothing("No blood-pressure peaks to show: none recorded, or too few measured sessions (suppressed).")
+    shown = frame.dropna(subset=["peak_180_rate"])
+    fig = go.Figure(go.Bar(x=shown.route, y=shown.peak_180_rate, marker_color=PALETTE[3], name="sessions at 180+",
+                           customdata=shown.max_peak,
+                           text=["none" if v == 0 else "" for v in shown.peak_180_rate], textposition="outside",
+                           hovertemplate="%{x}: %{y:.1%} of measured sessions, highest %{customdata} mmHg"
+                                         "<extra></extra>"))
+    _mark_suppressed(fig, frame[frame.peak_180_rate.isna()].route)
     return _layout(fig, "Sessions with a systolic peak of 180 mmHg or more", "share of measured sessions",
-                   x_title="route", percent=True, height=340)
+                   x_title="route", percent=True, height=360)
 
 
 def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
     """Rate against n with 95% and 99.8% limits around the overall rate (Spiegelhalter 2005)."""
+    if units.empty:
+        return nothing(f"No {label} has enough scored series to place on the funnel (all suppressed).")
     fig = go.Figure()
     if not curves.empty:
         for level, dash in (("99.8%", "dot"), ("95%", "dash")):
             for side in ("lower", "upper"):
                 fig.add_trace(go.Scatter(x=curves.n, y=curves[f"{side}_{level}"], mode="lines",
-                                         line=dict(color="#777", dash=dash, width=1), name=f"{level} limits",
-                                         showlegend=side == "upper", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=curves.n, y=curves.centre, mode="lines", line=dict(color="#333"),
+                                         line=dict(color=GREY, dash=dash, width=1), name=f"{level} limits",
+                                         legendgroup=level, showlegend=side == "upper", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=curves.n, y=curves.centre, mode="lines", line=dict(color="#1f2430"),
                                  name="overall rate", hoverinfo="skip"))
-    colours = [PALETTE[1] if o.startswith(("above", "below")) else PALETTE[0] for o in units.outside]
-    fig.add_trace(go.Scatter(x=units.n, y=units.rate, mode="markers+text", text=[safe_text.plotly(g) for g in units.group],
-                             textposition="top center",
-                             marker=dict(size=12, color=colours), name=label,
-                             customdata=units.outside,
-                             hovertemplate="%{text}: %{y:.0%} of %{x}<br>%{customdata}<extra></extra>"))
+    outside = units.outside.str.startswith(("above", "below"))
+    for is_outside, name, colour, symbol in ((False, f"{label} within limits", PALETTE[0], "circle"),
+                                             (True, f"{label} outside limits", PALETTE[3], "diamond")):
+        rows = units[outside == is_outside]
+        if rows.empty:
+            continue
+        names = [escape(g) for g in rows.group]
+        fig.add_trace(go.Scatter(x=rows.n, y=rows.rate, mode="markers+text", text=names, textposition="top center",
+                                 marker=dict(size=12, color=colour, symbol=symbol), name=name,
+                                 customdata=rows.outside,
+                                 hovertemplate="%{text}: %{y:.0%} of %{x}<br>%{customdata}<extra></extra>"))
     return _layout(fig, f"Funnel plot: end-of-induction response by {label}", "response rate",
                    x_title="series scored at end of induction (n)", percent=True)
 
 
 def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure:
     """Monthly rate with centre line, 3-sigma limits, and special-cause points flagged."""
+    if chart.empty or chart.rate.isna().all():
+        return nothing(f"No {period} has enough evaluable series to chart (suppressed or empty).")
     fig = go.Figure()
-    if chart.empty:
-        return empty("No months with evaluable series")
-    fig.add_trace(go.Scatter(x=chart.period, y=chart.upper, mode="lines", line=dict(color="#777", dash="dash"),
-                             name="control limits", line_shape="hv"))
-    fig.add_trace(go.Scatter(x=chart.period, y=chart.lower, mode="lines", line=dict(color="#777", dash="dash"),
-                             showlegend=False, line_shape="hv"))
-    fig.add_trace(go.Scatter(x=chart.period, y=chart.centre, mode="lines", line=dict(color="#333"), name="mean"))
+    fig.add_trace(go.Scatter(x=chart.period, y=chart.upper, mode="lines", line=dict(color=GREY, dash="dash"),
+                             name="control limits", legendgroup="limits", line_shape="hv"))
+    fig.add_trace(go.Scatter(x=chart.period, y=chart.lower, mode="lines", line=dict(color=GREY, dash="dash"),
+                             showlegend=False, legendgroup="limits", line_shape="hv"))
+    fig.add_trace(go.Scatter(x=chart.period, y=chart.centre, mode="lines", line=dict(color="#1f2430"), name="mean"))
     special = chart.signals != ""
     fig.add_trace(go.Scatter(x=chart.period, y=chart.rate, mode="lines+markers", name="rate",
                              line=dict(color=PALETTE[0]),
-                             marker=dict(size=10, color=[PALETTE[1] if s else PALETTE[0] for s in special]),
+                             marker=dict(size=10, color=[PALETTE[3] if s else PALETTE[0] for s in special],
+                                         symbol=["diamond" if s else "circle" for s in special]),
                              customdata=chart[["n", "signals"]].values,
                              hovertemplate="%{x}: %{y:.0%} of %{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
+    if special.any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="special cause",
+                                 marker=dict(size=10, color=PALETTE[3], symbol="diamond")))
     _mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])
     fig = _layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
     fig.update_xaxes(type="category")
@@ -262,4 +416,14 @@ def _mark_gaps(fig: go.Figure, xs) -> None:
     traces carry a missing value and Plotly does not connect across it)."""
     for x in xs:
         fig.add_annotation(x=x, y=0, yref="paper", yanchor="bottom", text="hidden", showarrow=False,
-                           font=dict(color="#777"), textangle=-90)
+                           font=dict(color=GREY), textangle=-90)
+
+
+def describe(fig: go.Figure) -> str:
+    """A short text alternative: what the chart shows and what it draws, for screen readers."""
+    title = fig.layout.title.text or "Chart"
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    x_title, y_title = fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
+    axes = f" {y_title} against {x_title}." if x_title and y_title else (f" {y_title}." if y_title else "")
+    series = f" Shows: {', '.join(dict.fromkeys(names))}." if names else ""
+    return f"{title}.{axes}{series}"

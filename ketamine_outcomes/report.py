@@ -126,7 +126,11 @@ def _rate(row: pd.Series, key: str) -> str:
 
 
 def _figure(fig) -> markupsafe.Markup:
-    """A chart as an HTML fragment (plotly.js is embedded once, in the template)."""
+    """A chart as an HTML fragment (plotly.js is embedded once, in the template); a chart with nothing to
+    draw is its sentence."""
+    sentence = charts.is_nothing(fig)
+    if sentence:
+        return markupsafe.Markup("<p>{}</p>").format(sentence)
     fig.update_layout(width=FIGURE_WIDTH, autosize=False)
     return markupsafe.Markup(pio.to_html(fig, full_html=False, include_plotlyjs=False, include_mathjax=False,
                        config={"displayModeBar": False, "staticPlot": True, "responsive": False}))

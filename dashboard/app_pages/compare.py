@@ -27,8 +27,7 @@ if rates.empty:
 hidden = suppress.hidden_cells(rates, "cohort_comparison", view.min_cell, "responders", "n_scored")
 visible = rates[~hidden]
 units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
-ui.filters_line(view)
-st.plotly_chart(charts.funnel(units, curves, by), key="compare_funnel")
+ui.chart(charts.funnel(units, curves, by), "compare_funnel", view)
 ui.suppression_note(len(visible) < len(rates), view)
 st.caption("Funnel plot (Spiegelhalter 2005): each point is a group's observed end-of-induction response rate "
            "against the number of series scored. Dashed lines: 95% limits; dotted: 99.8% limits around the overall "
@@ -51,7 +50,6 @@ if BY[by] in FILTER_OF:
         for group in visible.group_value
     }
     bands = data.table("select * from severity_bands order by band_min")
-    ui.filters_line(view)
-    st.plotly_chart(charts.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
-                                      INSTRUMENTS[view.instrument].max_score), key="compare_trajectories")
+    ui.chart(charts.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
+                               INSTRUMENTS[view.instrument].max_score), "compare_trajectories", view)
     st.caption("One line per group shown in the funnel; groups with a suppressed n are left out.")

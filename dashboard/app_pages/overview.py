@@ -9,7 +9,6 @@ from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
 view = ui.page("Overview", "Is the clinic helping, and how does it compare with published real-world results?")
-ui.filters_line(view)
 
 activity = data.mart("activity", cohort=view.cohort).iloc[0]
 tiles = st.columns(4)
@@ -41,8 +40,7 @@ else:
                       help=f"{suppress.count_text(original[numerator], view.min_cell)} of {n} series")
         column.caption(f"n = {n}{interval}")
     references = data.table("select * from reference_results")
-    ui.filters_line(view)
-    st.plotly_chart(charts.end_of_induction(shown, references, view.instrument), key="overview_end_of_induction")
+    ui.chart(charts.end_of_induction(shown, references, view.instrument), "overview_end_of_induction", view)
     reference_rows = references[references.instrument == view.instrument]
     if not reference_rows.empty:
         st.caption("Published range: " + "; ".join(
@@ -54,14 +52,12 @@ ui.definitions_link("end of induction")
 st.subheader(f"{view.instrument} trajectory")
 weekly = data.mart("weekly_outcomes", instrument=view.instrument, cohort=view.cohort)
 bands = data.table("select * from severity_bands order by band_min")
-ui.filters_line(view)
-st.plotly_chart(charts.trajectory({"observed": suppress.for_chart(weekly, "weekly_outcomes", view.min_cell)},
-                                  bands[bands.instrument == view.instrument], view.instrument,
-                                  INSTRUMENTS[view.instrument].max_score), key="overview_trajectory")
+ui.chart(charts.trajectory({"observed": suppress.for_chart(weekly, "weekly_outcomes", view.min_cell)},
+                           bands[bands.instrument == view.instrument], view.instrument,
+                           INSTRUMENTS[view.instrument].max_score), "overview_trajectory", view)
 ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell), view)
 
 st.subheader("Attrition")
 attrition = data.mart("attrition", instrument=view.instrument, cohort=view.cohort)
-ui.filters_line(view)
-st.plotly_chart(charts.attrition(suppress.for_chart(attrition, "attrition", view.min_cell)), key="overview_attrition")
+ui.chart(charts.attrition(suppress.for_chart(attrition, "attrition", view.min_cell)), "overview_attrition", view)
 ui.definitions_link("dropout")

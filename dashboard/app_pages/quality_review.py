@@ -37,9 +37,8 @@ grain = st.radio("One point per", list(GRAINS), index=list(GRAINS).index(chosen)
 frame = periods[grain]
 hidden = suppress.hidden_cells(frame, "cohort_comparison", view.min_cell, "responders", "n_scored")
 chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden)
-ui.filters_line(view)
-st.plotly_chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {grain} the series started",
-                               grain), key="quality_p_chart")
+ui.chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {grain} the series started",
+                        grain), "quality_p_chart", view)
 n_hidden = int(chart.hidden.sum())
 if n_hidden:
     st.caption(f"{n_hidden} of {len(chart)} {grain}s hidden (small-cell suppression): fewer than {view.min_cell} "

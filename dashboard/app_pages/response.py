@@ -12,10 +12,9 @@ if weekly.empty:
     ui.nothing_selected()
     st.stop()
 itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.cohort)
-ui.filters_line(view)
-st.plotly_chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes", view.min_cell),
-                                     suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell), view.instrument),
-                key="response_rates")
+ui.chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes", view.min_cell),
+                              suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell), view.instrument),
+         "response_rates", view)
 ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell), view)
 st.caption(f"Solid: observed cases (series scored that week). Dashed: intention to treat, every series with a "
            f"baseline; a week without a score carries the last score only up to "
@@ -25,24 +24,21 @@ ui.definitions_link("response")
 
 summary = data.mart("series_summary", instrument=view.instrument, cohort=view.cohort)
 if view.meeting_mode:
-    st.caption("Per-series waterfall hidden in meeting mode (patient-level).")
+    st.caption("Change per series hidden in meeting mode (small counts in each band).")
 else:
-    ui.filters_line(view)
-    st.plotly_chart(charts.waterfall(summary, view.instrument), key="response_waterfall")
+    ui.chart(charts.change_distribution(summary, view.instrument), "response_waterfall", view)
 
 transitions = data.mart("severity_transitions", instrument=view.instrument, cohort=view.cohort)
 if not transitions.empty:
-    ui.filters_line(view)
-    st.plotly_chart(charts.band_transitions(suppress.for_chart(transitions, "severity_transitions", view.min_cell),
-                                            view.instrument), key="response_transitions")
+    ui.chart(charts.band_transitions(suppress.for_chart(transitions, "severity_transitions", view.min_cell),
+                                     view.instrument), "response_transitions", view)
     ui.suppression_note(suppress.suppressed(transitions, "severity_transitions", view.min_cell), view)
 
 timing = data.mart("response_timing", instrument=view.instrument, cohort=view.cohort)
 first = timing[timing.measure == "first_response_week"].assign(week=lambda t: t.value.astype(int))
 st.subheader("Time to first response")
-ui.filters_line(view)
-st.plotly_chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell)),
-                key="response_time_to_response")
+ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell)), "response_time_to_response",
+         view)
 ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
 
 st.subheader("End-of-induction status")

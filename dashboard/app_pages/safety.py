@@ -14,9 +14,8 @@ if events.empty:
     ui.nothing_selected()
     st.stop()
 shown = suppress.for_chart(events, "adverse_events", view.min_cell)
-ui.filters_line(view)
 figure = charts.adverse_events_by_session(shown) if BY[by] == "session_number" else charts.adverse_events(shown, by)
-st.plotly_chart(figure, key="safety_events")
+ui.chart(figure, "safety_events", view)
 ui.suppression_note(suppress.suppressed(events, "adverse_events", view.min_cell), view)
 st.caption("Spravato label, esketamine vs placebo: dissociation 41% vs 9%, dizziness 29% vs 8%, nausea 28% vs 9%, "
            "sedation 23% vs 9%, increased blood pressure 10% vs 3%, vomiting 9% vs 2%.")
@@ -24,9 +23,7 @@ ui.definitions_link("an adverse-event rate")
 
 st.subheader("Blood pressure")
 pressure = data.mart("blood_pressure", cohort=view.cohort)
-ui.filters_line(view)
-st.plotly_chart(charts.blood_pressure(suppress.for_chart(pressure, "blood_pressure", view.min_cell)),
-                key="safety_bp")
+ui.chart(charts.blood_pressure(suppress.for_chart(pressure, "blood_pressure", view.min_cell)), "safety_bp", view)
 tables.show(pressure, "blood_pressure", view, key="safety_bp_table", title="blood pressure")
 
 st.subheader("PHQ-9 item 9 flags")

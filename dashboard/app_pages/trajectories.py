@@ -40,13 +40,12 @@ itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.c
 spaghetti = (data.mart("series_trajectories", instrument=view.instrument, cohort=view.cohort, max_series=200)
              if show_series and not view.meeting_mode else None)
 bands = data.table("select * from severity_bands order by band_min")
-ui.filters_line(view)
-st.plotly_chart(charts.trajectory(
+ui.chart(charts.trajectory(
     {name: suppress.for_chart(frame, "weekly_outcomes", view.min_cell) for name, frame in lines.items()},
     bands[bands.instrument == view.instrument], view.instrument, INSTRUMENTS[view.instrument].max_score,
     spaghetti=spaghetti,
     itt=suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell) if itt is not None else None,
-), key="trajectories_chart")
+), "trajectories_chart", view)
 hidden = any(suppress.suppressed(frame, "weekly_outcomes", view.min_cell) for frame in lines.values())
 ui.suppression_note(hidden, view)
 if show_itt:

@@ -1,0 +1,156 @@
+"""Every dashboard page and every page choice, timed in a real browser: from the click to the last chart
+drawn, on the sample clinic and on a large network. Writes its section of bench/RESULTS.md.
+
+    python -m bench.pages                       # sample clinic and 100k patients, 5 runs each
+    python -m bench.pages --size 10000 --runs 3 # quicker
+
+Each figure is the median of --runs clicks after one warm-up visit (which fills the server's caches, as a
+second visitor would find them). A click is timed until Streamlit's run has ended, no element is stale
+and every Plotly chart on the page has drawn its SVG."""
+
+import argparse
+import re
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench.run import CACHE, DONE, FILES, ROOT, bench_ingest, network
+
+# Page title in the navigation -> its URL path.
+PAGES = {"Overview": "", "Symptom trajectories": "trajectories", "Response & remission": "response",
+         "Compare cohorts": "compare", "Quality review": "quality_review", "Safety": "safety", "Data": "data",
+         "Definitions": "definitions"}
+DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+         ".every(chart => chart.querySelector('.main-svg'))")
+RUNNING = ("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') "
+           "=== 'running'")
+SECTION = "## Every page and page choice in a real browser"
+
+
+def settled(page) -> None:
+    page.wait_for_function(DONE, timeout=180_000)
+    page.wait_for_function(DRAWN, timeout=180_000)
+
+
+def after_rerun(page, action) -> float:
+    """Seconds from `action` (a click) to the page settled again."""
+    start = time.perf_counter()
+    action()
+    try:
+        page.wait_for_function(RUNNING, timeout=3_000)
+    except Exception:
+        pass  # a rerun shorter than one animation frame
+    settled(page)
+    return time.perf_counter() - start
+
+
+def choose(page, label: str, option: str):
+    """A selectbox's option, as a user picks it."""
+    def pick():
+        page.get_by_label(label).click()
+        page.get_by_role("option", name=option, exact=True).click()
+    return pick
+
+
+# Page path -> [(name, action factory)]: each choice is set, then set back, both timed.
+CHOICES = {
+    "trajectories": [("individual series on", lambda p: p.get_by_text("Individual series").click),
+                     ("individual series off", lambda p: p.get_by_text("Individual series").click),
+                     ("intention to treat on", lambda p: p.get_by_text("Intention to treat (LOCF)").click),
+                     ("intention to treat off", lambda p: p.get_by_text("Intention to treat (LOCF)").click),
+                     ("one line per route", lambda p: choose(p, "One line per", "route")),
+                     ("one line per: none", lambda p: choose(p, "One line per", "none"))],
+    "compare": [("compare by clinician", lambda p: choose(p, "Compare by", "clinician")),
+                ("compare by site", lambda p: choose(p, "Compare by", "site"))],
+    "quality_review": [("one point per quarter", lambda p: p.get_by_text("quarter", exact=True).click),
+                       ("one point per month", lambda p: p.get_by_text("month", exact=True).click)],
+    "safety": [("split by session number", lambda p: choose(p, "Split adverse events by", "session number")),
+               ("split by route", lambda p: choose(p, "Split adverse events by", "route"))],
+}
+
+
+def measure(db: Path, runs: int) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_dashboard
+
+    served = db.with_name("served_pages.duckdb")
+    shutil.copy(db, served)
+    port = free_port()
+    server = start_dashboard(served, port)
+    times: dict[str, list[float]] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            settled(page)
+            for n in range(runs + 1):
+                for title, path in PAGES.items():
+                    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+                    seconds = after_rerun(page, link.click)
+                    page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
+                    if n:
+                        times.setdefault(f"open {title}", []).append(seconds)
+                    for name, action in CHOICES.get(path, []):
+                        seconds = after_rerun(page, action(page))
+                        if n:
+                            times.setdefault(f"{title}: {name}", []).append(seconds)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        served.unlink(missing_ok=True)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def section(results: dict[str, dict[str, float]], runs: int) -> str:
+    names = list(next(iter(results.values())))
+    lines = [SECTION, "",
+             f"Click to last chart drawn, seconds (median of {runs} after a warm-up visit; {time.strftime('%Y-%m-%d')}; "
+             "`python -m bench.pages`). Target: every page within 1 s on the sample clinic, and the large network "
+             "within 1.5x of it.", "",
+             "| click | " + " | ".join(results) + " | large / sample |", "|---|" + "---|" * (len(results) + 1)]
+    for name in names:
+        values = [results[db][name] for db in results]
+        ratio = f"{values[-1] / values[0]:.1f}x" if len(values) > 1 and values[0] else ""
+        lines.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + f" | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(text: str, out: Path) -> None:
+    """Replace this section of RESULTS.md (or add it), leaving the other benchmarks' figures alone."""
+    old = out.read_text() if out.exists() else "# Benchmark results\n"
+    kept = re.split(rf"\n{re.escape(SECTION)}\n", old)[0].rstrip("\n")
+    out.write_text(kept + "\n\n" + text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=100_000, help="patients in the large network (0: sample only)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    sample = CACHE / "sample"
+    sample.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        shutil.copy(ROOT / "sample_data" / name, sample / name)
+    if not (sample / "product.duckdb").exists():
+        bench_ingest(sample, 1)
+    results = {"sample clinic (600 patients)": measure(sample / "product.duckdb", args.runs)}
+    print(results, flush=True)
+    if args.size:
+        large = network(args.size)
+        if not (large / "product.duckdb").exists():
+            bench_ingest(large, 1)
+        results[f"{args.size:,} patients"] = measure(large / "product.duckdb", args.runs)
+    text = section(results, args.runs)
+    write(text, args.out)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Guards the charts a director reads: percent axes never print one label twice, weeks are whole numbers,
+a chart with nothing to show is a sentence, a hidden bar is marked (never a zero), individual series are
+one trace, the change chart is a distribution whatever the size, and export text is escaped."""
+
+import numpy as np
+import pandas as pd
+
+from ketamine_outcomes import charts
+
+
+def tick_labels(fig, top: float) -> list[str]:
+    axis = fig.layout.yaxis
+    decimals = int(axis.tickformat[1:-1])
+    return [f"{v * 100:.{decimals}f}%" for v in np.arange(0, top + axis.dtick / 2, axis.dtick)]
+
+
+def pressure(rates, counts=(400, 300)):
+    return pd.DataFrame({"route": ["IV", "IM"], "n_sessions": counts, "n_measured": counts,
+                         "n_peaks_180": [6, 5], "peak_180_rate": rates, "median_peak": [140, 141], "max_peak": [190, 185]})
+
+
+def test_a_percent_axis_of_small_rates_never_repeats_a_label():
+    fig = charts.blood_pressure(pressure([0.015, 0.018]))
+    labels = tick_labels(fig, 0.018)
+    assert labels == ["0.0%", "0.5%", "1.0%", "1.5%", "2.0%"]
+
+
+def test_a_hidden_bar_is_marked_and_an_all_hidden_chart_is_a_sentence():
+    fig = charts.blood_pressure(pressure([0.015, None]))
+    bars = [t for t in fig.data if t.type == "bar"]
+    marks = [t for t in fig.data if t.name and t.name.startswith("suppressed")]
+    assert list(bars[0].x) == ["IV"] and list(marks[0].x) == ["IM"] and list(marks[0].text) == ["hidden"]
+    nothing = charts.blood_pressure(pressure([None, None]))
+    assert charts.is_nothing(nothing).startswith("No blood-pressure peaks to show")
+    assert not nothing.data
+
+
+def weekly(weeks, means, n=40):
+    return pd.DataFrame({"week": weeks, "mean_score": means, "mean_ci_low": [m - 1 for m in means],
+                         "mean_ci_high": [m + 1 for m in means], "n_scored": [n] * len(weeks)})
+
+
+def test_trajectory_weeks_are_whole_and_individual_series_are_one_trace():
+    spaghetti = pd.DataFrame({"series_id": ["a", "a", "b", "b", "c"], "week": [0, 1, 0, 2, 0],
+                              "score": [20, 15, 18, 9, 22]})
+    fig = charts.trajectory({"<b>Lakeview</b>": weekly([0, 1, 2], [20.0, 14.0, 11.0])}, pd.DataFrame(
+        columns=["band_min", "band_max", "band"]), "PHQ-9", 27, spaghetti=spaghetti)
+    individual = [t for t in fig.data if t.name and t.name.startswith("individual series")]
+    assert len(individual) == 1 and individual[0].name == "individual series (3)"
+    assert sum(1 for y in individual[0].y if y != y) == 3  # a gap after each series
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.tickformat == "d"
+    assert "&lt;b&gt;Lakeview&lt;/b&gt;" in [t.name for t in fig.data]
+
+
+def test_a_trajectory_with_every_week_hidden_is_a_sentence():
+    fig = charts.trajectory({"all series": weekly([0, 1], [np.nan, np.nan])}, pd.DataFrame(
+        columns=["band_min", "band_max", "band"]), "GAD-7", 21)
+    assert "No GAD-7 week has enough series" in charts.is_nothing(fig)
+
+
+def test_the_change_chart_is_a_distribution_of_every_series():
+    rng = np.random.default_rng(1)
+    change = rng.uniform(-1, 0.6, 50_000)
+    status = np.where(change <= -0.75, "remission", np.where(change <= -0.5, "response", "no response"))
+    fig = charts.change_distribution(pd.DataFrame({"end_pct_change": change, "end_status": status}), "PHQ-9")
+    assert len(fig.data) == 3
+    assert sum(int(sum(t.y)) for t in fig.data) == 50_000
+    assert max(len(t.x) for t in fig.data) <= 20
+
+
+def test_every_chart_has_a_text_alternative_naming_its_series():
+    weekly_rates = pd.DataFrame({"week": [1, 2], "n_paired": [40, 30], "response_rate": [0.2, 0.4],
+                                 "response_rate_low": [0.1, 0.25], "response_rate_high": [0.35, 0.55],
+                                 "remission_rate": [0.1, 0.2], "remission_rate_low": [0.03, 0.1],
+                                 "remission_rate_high": [0.2, 0.35]})
+    fig = charts.rates_by_week(weekly_rates, None, "PHQ-9")
+    assert charts.describe(fig) == ("PHQ-9: response and remission by week. share of series against Week of "
+                                    "treatment series. Shows: response (observed), remission (observed).")
