@@ -1,9 +1,15 @@
-"""The sidebar every page shares: instrument, cohort filters, meeting mode and small-cell threshold.
-Widgets live in the entry file, so their values persist while the user moves between pages; pages
-read them through current()."""
+"""The sidebar every page shares: instrument, cohort filters, meeting mode and small-cell threshold, and the
+view in the URL. Widgets live in the entry file, so their values persist while the user moves between
+pages; pages read them through current().
+
+A view is a link: every filter and each page's choices are written to the address bar under the CLI's
+flag names (`/trajectories?instrument=GAD-7&site=Northside&split=route`), and a link opened later (or sent
+to a colleague) sets them again. Values a link gives that this database does not know are ignored, and
+the sidebar says which."""
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -11,8 +17,10 @@ import streamlit as st
 from dashboard import data
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.safe_text import markdown
 
 MEETING_MIN_CELL = 11
+MAX_BASELINE = 80
 
 
 @dataclass(frozen=True)
@@ -29,21 +37,46 @@ class View:
         return f"{internal}{self.instrument} · {self.cohort.describe()} · {suppression}"
 
 
+# Sidebar lists: URL name (the CLI's flag) -> (session key, column of int_treatment_series).
+LISTS = {"site": ("filters_sites", "site"), "route": ("filters_routes", "route"),
+         "indication": ("filters_indications", "indication"), "clinician": ("filters_clinicians", "clinician_id"),
+         "age-band": ("filters_age_bands", "age_band"), "sex": ("filters_sexes", "sex")}
+# Each page's own choices: page URL path -> {URL name: session key}. Keys listed here persist between pages.
+PAGE_CHOICES = {
+    "trajectories": {"split": "trajectories_split", "itt": "trajectories_itt", "series": "trajectories_spaghetti"},
+    "compare": {"by": "compare_by"},
+    "quality_review": {"period": "quality_period"},
+    "safety": {"by": "safety_by"},
+}
+KEPT = {"definitions": ("card",)}  # parameters a page reads itself
+FLAGS = {"first-series-only": "filters_first_series_only", "meeting": "filters_meeting_mode"}
+TRUE = ("1", "true", "yes", "on")
+
+
 def _options(column: str) -> list[str]:
     frame = data.table(f"select distinct {column} as value from int_treatment_series order by 1")
     return [v for v in frame.value.tolist() if v is not None]
 
 
-def sidebar(meeting_forced: bool = False) -> None:
-    """Draw the shared filters (call from the entry file on every run). `meeting_forced`: the role may
-    only see the meeting view (set on the server each run, so the browser cannot turn it off)."""
+def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
+    """Draw the shared filters (call from the entry file on every run, before the page), after taking any
+    view a link gives; then write the view to the address bar. `meeting_forced`: the role may only see the
+    meeting view (set on the server each run, so neither the browser nor a link can turn it off)."""
     if st.session_state.pop("filters_collapse_sidebar", False):
         # Turning meeting mode on gives the screen to the charts; the sidebar can still be opened.
         st.set_page_config(initial_sidebar_state="collapsed")
+    _keep_page_choices()
+    ignored = _read_link()
+    state = st.session_state
+    first, last = _start_extent()
+    state.setdefault("filters_min_baseline", 0)
+    state.setdefault("filters_min_cell", int(data.settings().get("min_cell_size", MEETING_MIN_CELL)))
+    if first is not None:
+        state.setdefault("filters_start_range", (first, last))
+    if meeting_forced:
+        state["filters_meeting_mode"] = True
     with st.sidebar:
         # First in the sidebar, so it is found without scrolling in front of a meeting.
-        if meeting_forced:
-            st.session_state["filters_meeting_mode"] = True
         meeting = st.toggle("Meeting mode", key="filters_meeting_mode", on_change=_meeting_changed,
                             disabled=meeting_forced,
                             help="Larger text and charts, sidebar folded away, no patient-level rows, no "
@@ -58,18 +91,21 @@ def sidebar(meeting_forced: bool = False) -> None:
         st.multiselect("Sex", _options("sex"), key="filters_sexes")
         st.checkbox("First series only", key="filters_first_series_only",
                     help="Leave out re-inductions (a patient's second and later series).")
-        first, last = _start_extent()
         if first is not None:
-            st.date_input("Series started between", value=(first, last), min_value=first, max_value=last,
-                          key="filters_start_range")
-        st.number_input("Minimum baseline score", min_value=0, max_value=80, value=0, step=1,
+            st.date_input("Series started between", min_value=first, max_value=last, key="filters_start_range")
+        st.number_input("Minimum baseline score", min_value=0, max_value=MAX_BASELINE, step=1,
                         key="filters_min_baseline",
                         help="e.g. 10 on PHQ-9 keeps moderate or worse depression. 0: no minimum.")
         st.divider()
-        default_cell = int(data.settings().get("min_cell_size", MEETING_MIN_CELL))
-        st.number_input("Suppress counts below", min_value=0, max_value=100, value=default_cell, step=1,
+        st.number_input("Suppress counts below", min_value=0, max_value=100, step=1,
                         key="filters_min_cell", disabled=meeting,
                         help="Counts from 1 to this minus 1, and rates built on them, are hidden. 0: off.")
+        if ignored:
+            st.warning("Left out from the link (not in this database or not valid): " + markdown("; ".join(ignored)))
+        link = _write_link(page_path)
+        with st.popover("Copy link to this view", icon=":material/link:", use_container_width=True):
+            st.caption("Opens this page with these filters and choices (copy with the button at the right).")
+            st.code(link, language=None, wrap_lines=True)
     view = current()
     if view.internal:
         st.warning(f"**Internal view, not for circulation.** Counts under {_clinic_min_cell()} are shown here, with "
@@ -84,6 +120,117 @@ def sidebar(meeting_forced: bool = False) -> None:
 def _meeting_changed() -> None:
     if st.session_state.get("filters_meeting_mode"):
         st.session_state["filters_collapse_sidebar"] = True
+
+
+def _keep_page_choices() -> None:
+    """A page's widgets are forgotten when another page runs; re-storing their values keeps them."""
+    for choices in PAGE_CHOICES.values():
+        for key in choices.values():
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
+
+
+def _view_params(page_path: str) -> dict[str, list[str]]:
+    """The view as URL parameters (defaults left out, so a plain link stays plain)."""
+    state = st.session_state
+    params: dict[str, list[str]] = {}
+    if state.get("filters_instrument", "PHQ-9") != "PHQ-9":
+        params["instrument"] = [state["filters_instrument"]]
+    for name, (key, _) in LISTS.items():
+        if state.get(key):
+            params[name] = list(state[key])
+    for name, key in FLAGS.items():
+        if state.get(key):
+            params[name] = ["true"]
+    start_range = tuple(state.get("filters_start_range") or ())
+    if len(start_range) == 2 and start_range != _start_extent():
+        params["start-from"], params["start-to"] = [start_range[0].isoformat()], [start_range[1].isoformat()]
+    if state.get("filters_min_baseline"):
+        params["min-baseline"] = [str(int(state["filters_min_baseline"]))]
+    default_cell = int(data.settings().get("min_cell_size", MEETING_MIN_CELL))
+    if state.get("filters_min_cell", default_cell) != default_cell:
+        params["min-cell"] = [str(int(state["filters_min_cell"]))]
+    for name, key in PAGE_CHOICES.get(page_path, {}).items():
+        value = state.get(key)
+        if isinstance(value, bool):
+            if value:
+                params[name] = ["true"]
+        elif value is not None:
+            params[name] = [str(value)]
+    for name in KEPT.get(page_path, ()):
+        if name in st.query_params:
+            params[name] = st.query_params.get_all(name)
+    return params
+
+
+def _write_link(page_path: str) -> str:
+    """Put the view in the address bar (without a rerun) and return the full link to it."""
+    params = _view_params(page_path)
+    if params != {k: st.query_params.get_all(k) for k in st.query_params}:
+        st.query_params.from_dict(params)
+    st.session_state["filters_link_written"] = params
+    base = (st.context.url or "").rstrip("/")
+    for path in list(PAGE_CHOICES) + ["overview", "response", "data", "definitions"] + list(KEPT):
+        if base.endswith("/" + path):
+            base = base[: -len(path) - 1]
+    query = urlencode([(k, v) for k, values in params.items() for v in values])
+    return f"{base}/{page_path}" + (f"?{query}" if query else "")
+
+
+def _read_link() -> list[str]:
+    """Set the widgets from the address bar when it holds a view this session did not write (a link opened
+    or pasted). Only the parameters present are applied; returns what was left out and why."""
+    given = {k: st.query_params.get_all(k) for k in st.query_params}
+    if not given or given == st.session_state.get("filters_link_written"):
+        return []
+    state, ignored = st.session_state, []
+    if "instrument" in given:
+        value = given["instrument"][-1]
+        if value in INSTRUMENTS:
+            state["filters_instrument"] = value
+        else:
+            ignored.append(f"instrument {value}")
+    for name, (key, column) in LISTS.items():
+        if name in given:
+            known = _options(column)
+            state[key] = [v for v in dict.fromkeys(given[name]) if v in known]
+            ignored += [f"{name} {v}" for v in given[name] if v not in known]
+    for name, key in FLAGS.items():
+        if name in given:
+            state[key] = given[name][-1].lower() in TRUE
+    first, last = _start_extent()
+    if "start-from" in given or "start-to" in given:
+        try:
+            start = date.fromisoformat(given.get("start-from", [str(first)])[-1])
+            end = date.fromisoformat(given.get("start-to", [str(last)])[-1])
+            if first is None or not first <= start <= end <= last:
+                raise ValueError
+            state["filters_start_range"] = (start, end)
+        except (TypeError, ValueError):
+            ignored.append(f"start dates {given.get('start-from', [''])[-1]} to {given.get('start-to', [''])[-1]}")
+    for name, key, top in (("min-baseline", "filters_min_baseline", MAX_BASELINE), ("min-cell", "filters_min_cell", 100)):
+        if name in given:
+            value = given[name][-1]
+            if value.isdigit() and int(value) <= top:
+                state[key] = int(value)
+            else:
+                ignored.append(f"{name} {value}")
+    for choices in PAGE_CHOICES.values():
+        for name, key in choices.items():
+            if name in given:
+                value = given[name][-1]
+                # Toggles take true/false; the page's own list checks the rest (an unknown choice is dropped there).
+                state[key] = value.lower() in TRUE if key in BOOLEAN_CHOICES else value
+    return ignored
+
+
+BOOLEAN_CHOICES = ("trajectories_itt", "trajectories_spaghetti")
+
+
+def choice(key: str, options: list[str]) -> None:
+    """Drop a page choice a link set that the page does not offer (the widget then shows its default)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
 
 
 def current() -> View:

@@ -2,6 +2,7 @@
 Every page draws its charts without an exception; uploading exports through the file input fills
 the Overview; a malformed file shows its reasons. Screenshots go to test-artifacts/."""
 
+import re
 import subprocess
 import sys
 
@@ -149,3 +150,53 @@ def test_an_unknown_header_is_mapped_saved_and_reused_through_the_upload(page, e
     page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(second))
     page.get_by_text("ehr2.csv: sessions, batch 2: 1 lines read, 1 inserted").first.wait_for(timeout=60_000)
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_a_shared_link_reproduces_the_view_and_choices_follow_the_user(page, dashboard_url):
+    page.goto(f"{dashboard_url}/trajectories?instrument=GAD-7&site=Northside&split=route&itt=true")
+    wait_for_app(page)
+    page.locator(CHART).first.wait_for(timeout=30_000)
+    chart = page.get_by_test_id("stPlotlyChart").first
+    assert chart.locator(".gtitle").all_text_contents() == ["GAD-7: mean score by week (week 0 = baseline)"]
+    assert "Filters: GAD-7 · site: Northside · counts under 11 suppressed" in chart.text_content()
+    legend = chart.locator(".legendtext").all_text_contents()
+    assert {"IV", "intranasal", "intention to treat (LOCF)"} <= set(legend)
+    assert page.get_by_test_id("stSidebar").get_by_text("Northside", exact=True).count() == 1
+    # Another page keeps the filters; coming back finds the page's own choices where they were.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare cohorts").click()
+    page.wait_for_url(re.compile(r"/compare\?instrument=GAD-7&site=Northside(&by=site)?$"), timeout=60_000)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Symptom trajectories").click()
+    page.wait_for_url(re.compile(r"/trajectories\?instrument=GAD-7&site=Northside&split=route&itt=true$"),
+                      timeout=60_000)
+
+
+def test_a_table_downloads_with_human_headers_and_its_filters(page, dashboard_url):
+    page.goto(f"{dashboard_url}/compare?site=Northside&route=IV")
+    wait_for_app(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download this table (CSV)").first.click()
+    assert download.value.suggested_filename == "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11.csv"
+    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0].startswith("# numbers by site. Filters: PHQ-9 · site: Northside; route: IV")
+    assert lines[1] == ("Site,Series,Series evaluable,Series scored,Responders,Response %,Remitters,Remission %,"
+                        "\"Response %, intention to treat\",\"Remission %, intention to treat\"")
+    assert lines[2].startswith("Northside,")
+
+
+def test_an_all_suppressed_chart_is_a_sentence(page, dashboard_url):
+    page.goto(f"{dashboard_url}/response?site=Lakeview&route=oral")
+    wait_for_app(page)
+    page.get_by_text("No PHQ-9 week has enough paired series to show a rate").wait_for(timeout=30_000)
+    assert page.get_by_text("response and remission by week").count() == 0
+
+
+def test_the_individual_series_toggle_draws_them(page, dashboard_url):
+    page.goto(f"{dashboard_url}/trajectories")
+    wait_for_app(page)
+    page.locator(CHART).first.wait_for(timeout=30_000)
+    page.get_by_text("Individual series").click()
+    chart = page.get_by_test_id("stPlotlyChart").first
+    chart.get_by_text(re.compile(r"individual series \(\d+\)")).wait_for(timeout=30_000)
+    assert re.search(r"/trajectories\?(split=none&)?series=true$", page.url), page.url
+    # The series are one trace: the mean line, its interval band and the series, not 200 traces.
+    assert chart.locator("g.scatterlayer .trace").count() == 3

@@ -339,3 +339,37 @@ def test_below_the_clinics_threshold_the_view_is_labelled_internal_and_meeting_m
     app.toggle(key="filters_meeting_mode").set_value(True).run()
     assert not app.warning
     assert not any("INTERNAL" in c.value for c in app.caption)
+
+
+def open_link(db: Path, monkeypatch, page: str, **params) -> AppTest:
+    """The dashboard opened from a link: /page?name=value&name=value (lists repeat the name)."""
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    app = AppTest.from_file(ENTRY, default_timeout=60)
+    for name, value in params.items():
+        app.query_params[name.replace("_", "-")] = value
+    app.run()
+    return app.switch_page(f"app_pages/{page}.py").run() if page != "overview" else app
+
+
+def test_a_link_opens_its_view_and_what_it_cannot_use_is_named(clinic_db, monkeypatch):
+    app = open_link(clinic_db, monkeypatch, "overview", instrument="GAD-7", site=["Northside", "Atlantis"],
+                    min_baseline="8", first_series_only="true")
+    assert not app.exception
+    assert app.selectbox(key="filters_instrument").value == "GAD-7"
+    assert app.multiselect(key="filters_sites").value == ["Northside"]
+    assert app.number_input(key="filters_min_baseline").value == 8
+    cohort = Cohort(sites=("Northside",), min_baseline=8, baseline_instrument="GAD-7", first_series_only=True)
+    assert app.metric[0].value == f"{int(expected(clinic_db, metrics.activity, cohort).iloc[0].n_series):,}"
+    assert any("site Atlantis" in w.value for w in app.sidebar.warning)
+
+
+def test_the_view_is_written_to_the_link_and_page_choices_persist(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "compare")
+    app.selectbox(key="compare_by").set_value("clinician").run()
+    app.multiselect(key="filters_routes").set_value(["IV", "IM"]).run()
+    assert app.query_params["by"] == "clinician" and app.query_params["route"] == ["IV", "IM"]
+    app.switch_page("app_pages/overview.py").run()
+    app.switch_page("app_pages/compare.py").run()
+    assert app.selectbox(key="compare_by").value == "clinician"
+    link = next(c for c in app.sidebar.code)
+    assert link.value.endswith("/compare?route=IV&route=IM&by=clinician")

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import data, tables, ui
+from dashboard import data, filters, tables, ui
 from ketamine_outcomes import charts, quality, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
@@ -16,6 +16,7 @@ BY = {"site": "site", "clinician": "clinician", "route": "route", "indication": 
 # The cohort filter that selects one group of each dimension, for side-by-side trajectories.
 FILTER_OF = {"site": "sites", "clinician": "clinicians", "route": "routes", "indication": "indications",
              "age_band": "age_bands", "sex": "sexes"}
+filters.choice("compare_by", list(BY))
 by = st.selectbox("Compare by", list(BY), key="compare_by")
 rates = data.mart("cohort_comparison", instrument=view.instrument, by=BY[by], cohort=view.cohort)
 if rates.empty:

@@ -13,7 +13,8 @@ view = ui.page("Overview", "Is the clinic helping, and how does it compare with 
 activity = data.mart("activity", cohort=view.cohort).iloc[0]
 tiles = st.columns(4)
 tiles[0].metric("Treatment series", suppress.count_text(activity.n_series, view.min_cell))
-tiles[1].metric("Active series (last 28 days)", suppress.count_text(activity.n_active_series, view.min_cell))
+tiles[1].metric("Active series", suppress.count_text(activity.n_active_series, view.min_cell),
+                help="Series with a completed session in the last 28 days of the data.")
 tiles[2].metric("Patients", suppress.count_text(activity.n_patients, view.min_cell))
 tiles[3].metric("Completed sessions", suppress.count_text(activity.n_sessions, view.min_cell))
 if activity.n_series == 0:
@@ -27,12 +28,16 @@ if rates.empty or rates.n_evaluable.iloc[0] == 0:
     st.info(f"No series with a {view.instrument} baseline has reached the end of its induction window yet.")
 else:
     row, original = shown.iloc[0], rates.iloc[0]
-    tiles = st.columns(4)
+    # Short tile labels under a heading per pair: long labels were cut on a tablet ("Response (obse...").
+    observed, itt = st.columns(2)
+    observed.caption("**Observed**: series scored")
+    itt.caption("**Intention to treat**: all evaluable")
+    tiles = [*observed.columns(2), *itt.columns(2)]
     for column, label, key, numerator, denominator in (
-        (tiles[0], "Response (observed)", "response_rate", "responders", "n_scored"),
-        (tiles[1], "Remission (observed)", "remission_rate", "remitters", "n_scored"),
-        (tiles[2], "Response (intention to treat)", "itt_response_rate", "responders", "n_evaluable"),
-        (tiles[3], "Remission (intention to treat)", "itt_remission_rate", "remitters", "n_evaluable"),
+        (tiles[0], "Response", "response_rate", "responders", "n_scored"),
+        (tiles[1], "Remission", "remission_rate", "remitters", "n_scored"),
+        (tiles[2], "Response", "itt_response_rate", "responders", "n_evaluable"),
+        (tiles[3], "Remission", "itt_remission_rate", "remitters", "n_evaluable"),
     ):
         value, n = row[key], suppress.count_text(original[denominator], view.min_cell)
         interval = "" if pd.isna(value) else f" · 95% CI {row[key + '_low']:.0%}-{row[key + '_high']:.0%}"

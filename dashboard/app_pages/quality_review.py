@@ -4,7 +4,7 @@ pack to download. Hidden periods leave a gap and draw nothing their n could be w
 
 import streamlit as st
 
-from dashboard import data, tables, ui
+from dashboard import data, filters, tables, ui
 from ketamine_outcomes import charts, quality, report, suppress
 
 view = ui.page("Quality review", "Period by period: is end-of-induction response stable, or is something changing?")
@@ -22,16 +22,10 @@ if periods["month"].empty:
     ui.nothing_selected()
     st.stop()
 
-
-def _keep_choice():
-    # A widget's state is dropped when the user moves to another page; this key is not.
-    st.session_state["quality_grain_choice"] = st.session_state["quality_period"]
-
-
 suggested = quality.choose_grain(periods["month"], view.min_cell)
-chosen = st.session_state.get("quality_grain_choice", suggested)
-grain = st.radio("One point per", list(GRAINS), index=list(GRAINS).index(chosen), horizontal=True,
-                 key="quality_period", on_change=_keep_choice,
+filters.choice("quality_period", list(GRAINS))
+st.session_state.setdefault("quality_period", suggested)  # kept between pages and in the link (filters.py)
+grain = st.radio("One point per", list(GRAINS), horizontal=True, key="quality_period",
                  help=f"Suggested for this clinic: {suggested} (months when most months can be shown under "
                       "small-cell suppression, else quarters).")
 frame = periods[grain]

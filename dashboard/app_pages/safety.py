@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from dashboard import data, tables, ui
+from dashboard import data, filters, tables, ui
 from ketamine_outcomes import charts, suppress
 
 view = ui.page("Safety", "Adverse events, blood pressure and self-harm item flags.")
 BY = {"route": "route", "session number": "session_number", "dose band": "dose_band"}
 
+filters.choice("safety_by", list(BY))
 by = st.selectbox("Split adverse events by", list(BY), key="safety_by")
 events = data.mart("adverse_events", by=BY[by], cohort=view.cohort)
 if events.empty:

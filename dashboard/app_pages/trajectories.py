@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import data, tables, ui
+from dashboard import data, filters, tables, ui
 from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
@@ -13,6 +13,7 @@ view = ui.page("Symptom trajectories", "How scores move across the weeks of a tr
 SPLITS = {"none": None, "site": "sites", "route": "routes", "indication": "indications"}
 OPTIONS = {"site": "site", "route": "route", "indication": "indication"}
 
+filters.choice("trajectories_split", list(SPLITS))
 left, middle, right = st.columns(3)
 split = left.selectbox("One line per", list(SPLITS), key="trajectories_split")
 carry_days = int(data.settings()["itt_carry_days"])
