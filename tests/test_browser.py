@@ -160,7 +160,7 @@ def test_a_shared_link_reproduces_the_view_and_choices_follow_the_user(page, das
     assert chart.locator(".gtitle").all_text_contents() == ["GAD-7: mean score by week (week 0 = baseline)"]
     assert "Filters: GAD-7 · site: Northside · counts under 11 suppressed" in chart.text_content()
     legend = chart.locator(".legendtext").all_text_contents()
-    assert {"IV", "intranasal", "intention to treat (LOCF)"} <= set(legend)
+    assert {"IV", "intranasal", "intention to treat (limited LOCF, then BOCF)"} <= set(legend)
     assert page.get_by_test_id("stSidebar").get_by_text("Northside", exact=True).count() == 1
     # Another page keeps the filters; coming back finds the page's own choices where they were.
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare cohorts").click()
