@@ -19,7 +19,7 @@ from ketamine_outcomes.metrics import Cohort
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
-# Quality review: every month of the sample clinic has fewer than 11 responders, so by month its chart is a sentence.
+# Quality review opens by month on the sample clinic, where every month is hidden: its chart is a sentence.
 CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "quality_review": 0, "safety": 2}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
                  "Sessions", "Sessions measured", "Peaks of 180 mmHg or more")
@@ -212,7 +212,10 @@ def test_an_upload_reads_slash_dates_in_the_order_the_analyst_chose(tmp_path, mo
 
 def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "quality_review")
+    # By month every month of the sample clinic is hidden: the chart is a sentence, not an empty frame.
+    app.radio(key="quality_period").set_value("month").run()
     assert any(i.value.startswith("No month has enough evaluable series to chart") for i in app.info)
+    assert not app.get("plotly_chart")
     app.radio(key="quality_period").set_value("quarter").run()
     assert not app.exception
     quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter")
