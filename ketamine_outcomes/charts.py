@@ -127,7 +127,7 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
             fig.add_trace(go.Scatter(
                 x=list(segment.week) + list(segment.week[::-1]),
                 y=list(segment.mean_ci_high) + list(segment.mean_ci_low[::-1]),
-                fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
+                mode="lines", fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
                 showlegend=False, name=f"{label} 95% CI"))
         fig.add_trace(go.Scatter(
             x=weekly.week, y=weekly.mean_score, mode="lines+markers+text", name=label, line=dict(color=colour, width=3),
