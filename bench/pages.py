@@ -57,10 +57,10 @@ def choose(page, label: str, option: str):
 # Page path -> [(name, action factory)]: each choice is set, then set back, both timed.
 ITT = "Intention to treat (limited LOCF, then BOCF)"
 CHOICES = {
-    "trajectories": [("individual series on", lambda p: p.get_by_text("Individual series").click),
-                     ("individual series off", lambda p: p.get_by_text("Individual series").click),
-                     ("intention to treat on", lambda p: p.get_by_text(ITT).click),
-                     ("intention to treat off", lambda p: p.get_by_text(ITT).click),
+    "trajectories": [("individual series on", lambda p: p.get_by_text("Individual series", exact=True).click),
+                     ("individual series off", lambda p: p.get_by_text("Individual series", exact=True).click),
+                     ("intention to treat on", lambda p: p.get_by_text(ITT, exact=True).click),
+                     ("intention to treat off", lambda p: p.get_by_text(ITT, exact=True).click),
                      ("one line per route", lambda p: choose(p, "One line per", "route")),
                      ("one line per: none", lambda p: choose(p, "One line per", "none"))],
     "compare": [("compare by clinician", lambda p: choose(p, "Compare by", "clinician")),
