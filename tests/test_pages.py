@@ -19,8 +19,7 @@ from ketamine_outcomes.metrics import Cohort
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
-# Quality review opens by month on the sample clinic, where every month is hidden: its chart is a sentence.
-CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "quality_review": 0, "safety": 2}
+CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "quality_review": 1, "safety": 2}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
                  "Sessions", "Sessions measured", "Peaks of 180 mmHg or more")
 
