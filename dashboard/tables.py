@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from dashboard import filters
+from dashboard import filters, signin
 from ketamine_outcomes import suppress
 from ketamine_outcomes.safe_text import csv_text
 
@@ -96,8 +96,9 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
 
 
 def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
-         title: str = "table") -> None:
-    """Draw a mart's rows as a table a director can read, with its download beneath."""
+         title: str = "table", patient_level: bool = False) -> None:
+    """Draw a mart's rows as a table a director can read, with its download beneath. `patient_level`:
+    one row per patient or answer, downloadable only by a role that may take rows away (an analyst)."""
     numbers, hidden = shown(frame, mart, view, columns)
     marker = SUPPRESSED.format(min_cell=view.min_cell)
     config = {}
@@ -122,7 +123,7 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
     if any_hidden:
         st.caption(f"{marker}: hidden, fewer than {view.min_cell} series or sessions (or a rate built on them, "
                    "or a rate with nothing to count).")
-    download(numbers, view, title, key)
+    download(numbers, view, title, key, patient_level)
 
 
 def file_name(title: str, view: filters.View) -> str:
@@ -154,10 +155,12 @@ def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str) -> s
     return header.getvalue() + csv_text(numbers)
 
 
-def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str) -> None:
-    """The one download control for a shown table; meeting mode shows nothing to take away."""
-    if view.meeting_mode:
+def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, patient_level: bool = False) -> None:
+    """The one download control for a shown table; meeting mode shows nothing to take away, and
+    patient-level rows go only to a role that may download rows. Each download enters the audit trail."""
+    if view.meeting_mode or (patient_level and not signin.may("download_rows")):
         return
+    name = file_name(title, view)
     st.download_button("Download this table (CSV)", csv_with_filters(numbers, view, title),
-                       file_name=file_name(title, view), mime="text/csv", key=f"{key}_download",
-                       icon=":material/download:")
+                       file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:",
+                       on_click=signin.record, args=("download", name))

@@ -62,16 +62,25 @@ def _ingest(args) -> int:
     return 1 if missing or any(r.refused for r in results) else 0
 
 
-def _record_ingests(args, results) -> None:
-    """The audit trail names who ingested what: from the command line, the operating-system user."""
-    if not results:
+def _record(db, action: str, details: list[str], wait: float = 120) -> None:
+    """The audit trail names who did what: from the command line, the operating-system user. A database
+    this user cannot write keeps no trail; say so rather than fail the command."""
+    if not details:
         return
-    con = store.connect(args.db, wait_seconds=args.wait)
     try:
-        for result in results:
-            audit.record(con, audit.os_user(), audit.CLI, "upload", _upload_detail(result))
-    finally:
-        con.close()
+        con = store.connect(db, wait_seconds=wait)
+        try:
+            for detail in details:
+                audit.record(con, audit.os_user(), audit.CLI, action, detail)
+        finally:
+            con.close()
+    except (duckdb.Error, OSError) as error:
+        print(f"warning: not recorded in the audit trail ({action}: {'; '.join(details)}): {error}",
+              file=sys.stderr)
+
+
+def _record_ingests(args, results) -> None:
+    _record(args.db, "upload", [_upload_detail(r) for r in results], args.wait)
 
 
 def _upload_detail(result) -> str:
@@ -211,6 +220,9 @@ def _report(args) -> int:
     except report.ReportError as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
+    con.close()
+    _record(args.db, "export", [f"meeting pack {Path(out).name} ({args.instrument}, "
+                                f"{period.label if period else 'latest closed quarter'})"])
     print(f"{out}: meeting pack written")
     return 0
 

@@ -3,6 +3,7 @@ never half-applied), each address gets the most specific role, and the audit tra
 line's ingests and settings changes as the operating-system user."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -143,3 +144,13 @@ def test_the_readme_access_file_works_once_its_secret_is_made(access_file):
     rules = access.read(access_file(made))
     assert [rules.role_of(a).name for a in ("ana@clinic.example", "dan@clinic.example", "board@partner.example")] == [
         "analyst", "director", "viewer"]
+
+
+def test_a_meeting_pack_written_from_the_command_line_is_recorded(tmp_path, sample_db):
+    db = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    run = cli("report", "--db", db, "--out", tmp_path / "pack.html", "--period", "2024-Q2")
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(cli("audit", "--db", db, "--json").stdout)
+    assert [(r["email"], r["role"], r["action"], r["detail"]) for r in rows] == [
+        (audit.os_user(), "command line", "export", "meeting pack pack.html (PHQ-9, 2024-Q2)")]

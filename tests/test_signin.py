@@ -169,13 +169,21 @@ def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_down
     page.get_by_text("Signed in as Dan@Clinic.Example (director)").wait_for()
     open_page(page, url, "safety")
     page.get_by_text("PHQ-9 answers with item 9").wait_for()
+    # The item 9 list is shown but cannot be taken away; an aggregate table can, and that is recorded.
+    wait_for_app(page)
+    assert page.locator(".st-key-safety_item9_download").count() == 0
+    with page.expect_download() as download:
+        page.locator(".st-key-safety_bp_table_download").get_by_role("button").click()
+    assert download.value.suggested_filename.startswith("blood-pressure_")
     open_page(page, url, "data")
     page.get_by_role("heading", name="Coverage").wait_for()
     assert page.get_by_role("heading", name="Batch history").count() == 1
     assert page.get_by_test_id("stFileUploader").count() == 0
     assert page.get_by_test_id("stDownloadButton").count() == 0
     assert page.get_by_role("heading", name="Audit trail").count() == 0
-    assert [row[:2] for row in audit_rows(db, "Dan@Clinic.Example", bool)] == [("director", "sign-in")]
+    rows = audit_rows(db, "Dan@Clinic.Example", lambda rows: len(rows) >= 2)
+    assert [row[:2] for row in rows] == [("director", "sign-in"), ("director", "download")]
+    assert rows[1][2] == download.value.suggested_filename
 
 
 def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp_path):
@@ -198,6 +206,8 @@ def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp
     page.reload()
     wait_for_app(page)
     page.get_by_role("heading", name="Audit trail").wait_for()
+    open_page(page, url, "safety")
+    page.locator(".st-key-safety_item9_download").wait_for()  # patient-level rows: the analyst's to take
 
 
 @pytest.mark.parametrize("sub, email", [("eve", "eve@elsewhere.example"), ("mallory", "ana@clinic.example")])

@@ -34,5 +34,5 @@ else:
     flags = data.mart("item9_flags", cohort=view.cohort)
     st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more, newest first. "
                "Any non-zero item 9 calls for clinical follow-up.")
-    tables.show(flags, None, view, key="safety_item9", title="item 9 flags")
+    tables.show(flags, None, view, key="safety_item9", title="item 9 flags", patient_level=True)
 ui.definitions_link("an item 9 flag")
