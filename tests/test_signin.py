@@ -158,8 +158,14 @@ def test_a_viewer_sees_the_chart_pages_in_meeting_mode_and_cannot_reach_data(pag
     page.get_by_role("heading", name="Overview").wait_for()
     wait_for_app(page)
     assert page.get_by_text("Batch history").count() == 0 and page.get_by_test_id("stFileUploader").count() == 0
-    rows = audit_rows(db, "board@partner.example", lambda rows: len(rows) >= 2)
-    assert [row[:2] for row in rows] == [("viewer", "sign-in"), ("viewer", "denied")] and rows[1][2] == "page /data"
+    # The suppressed meeting pack is the one thing a viewer may take away; taking it is recorded.
+    open_page(page, url, "quality_review")
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Meeting pack (HTML)").click()
+    assert download.value.suggested_filename.startswith("meeting-pack_PHQ-9_")
+    rows = audit_rows(db, "board@partner.example", lambda rows: len(rows) >= 3)
+    assert [row[:2] for row in rows] == [("viewer", "sign-in"), ("viewer", "denied"), ("viewer", "export")]
+    assert rows[1][2] == "page /data" and rows[2][2].startswith("meeting pack PHQ-9 ")
 
 
 def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_download(page, served):

@@ -4,7 +4,7 @@ pack to download. Hidden periods leave a gap and draw nothing their n could be w
 
 import streamlit as st
 
-from dashboard import data, filters, tables, ui
+from dashboard import data, filters, signin, tables, ui
 from ketamine_outcomes import charts, quality, report, suppress
 
 view = ui.page("Quality review", "Period by period: is end-of-induction response stable, or is something changing?")
@@ -84,7 +84,8 @@ def _pack() -> bytes:
 
 
 st.download_button("Meeting pack (HTML)", _pack, file_name=f"meeting-pack_{view.instrument}_{pack_period}.html",
-                   mime="text/html", key="quality_pack_download", on_click="ignore", icon=":material/download:")
+                   mime="text/html", key="quality_pack_download", icon=":material/download:",
+                   on_click=signin.record, args=("export", f"meeting pack {view.instrument} {pack_period}"))
 pack_min_cell = max(report.MEETING_MIN_CELL, view.min_cell, int(data.settings().get("min_cell_size", 0)))
 st.caption(f"One file for the meeting, for the filters in force: headline, trajectory, p-chart, funnel plots, safety, "
            f"data quality and definitions, with counts under {pack_min_cell} suppressed (never fewer than 11). It "
