@@ -3,6 +3,8 @@ suppression note, and the message for an empty database or an empty cohort."""
 
 import streamlit as st
 
+from ketamine_outcomes.safe_text import markdown
+
 from dashboard import data, filters, glossary, signin, tables
 from ketamine_outcomes import charts
 from ketamine_outcomes.safe_text import plotly as plotly_text
@@ -28,7 +30,7 @@ def page(title: str, intro: str) -> filters.View:
 
 def filters_line(view: filters.View) -> None:
     """Printed once, under the page's title; each chart also names the filters under its own title."""
-    st.caption(f"Filters: {view.caption()}")
+    st.caption(f"Filters: {markdown(view.caption())}")  # site, clinician, indication names are export text
 
 
 def definitions_link(topic: str) -> None:

@@ -3,7 +3,8 @@ a CSV goes through one of these three functions.
 
 - `markdown`: for st.markdown, st.caption, labels and help texts, where Streamlit renders markdown
   (links, images the browser fetches, `$maths$`, `:red[...]`, bold). Every ASCII punctuation mark is
-  backslash-escaped (CommonMark treats an escaped mark as a literal character).
+  backslash-escaped (CommonMark treats an escaped mark as a literal character), and bare URLs and
+  e-mail addresses, which GFM links even when escaped, are broken by an invisible word joiner.
 - `plotly`: for Plotly trace names, axis labels, annotations and hover text, which render a subset of
   HTML (`<a href>`, `<b>`, `<br>`).
 - `csv_text`: every CSV the product writes. A text cell starting with = + - @, a tab or a carriage
@@ -20,12 +21,17 @@ import pandas as pd
 
 _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# GFM links bare URLs, www. addresses and e-mail addresses after the escapes are read, so escaping
+# cannot stop them: an invisible WORD JOINER after the scheme's colon, after "www" and after "@" does.
+_AUTOLINK = re.compile(r"\b(https?|ftp|mailto|xmpp):|\bwww(?=\.)|@", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def markdown(text) -> str:
     """Export text shown through Streamlit's markdown, as literal text."""
     flat = " ".join(str(text).split())  # a newline would start a new markdown block
+    flat = _AUTOLINK.sub("\\g<0>" + _WORD_JOINER, flat)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 

@@ -12,8 +12,11 @@ from ketamine_outcomes import safe_text
 
 @pytest.mark.parametrize("text, shown", [
     ("**Northside**", r"\*\*Northside\*\*"),
-    ("[click](http://evil.example)", r"\[click\]\(http\:\/\/evil\.example\)"),
-    ("![](http://evil.example/x.png)", r"\!\[\]\(http\:\/\/evil\.example\/x\.png\)"),
+    # A bare URL or e-mail address is linked by GFM even escaped: a word joiner (U+2060) breaks it.
+    ("[click](http://evil.example)", "\\[click\\]\\(http\\:\u2060\\/\\/evil\\.example\\)"),
+    ("![](HTTPS://evil.example/x.png)", "\\!\\[\\]\\(HTTPS\\:\u2060\\/\\/evil\\.example\\/x\\.png\\)"),
+    ("www.evil.example", "www\u2060\\.evil\\.example"),
+    ("jane@clinic.example", "jane\\@\u2060clinic\\.example"),
     ("$x^2$", r"\$x\^2\$"),
     (":red[alarm]", r"\:red\[alarm\]"),
     ("<b>bold</b>", r"\<b\>bold\<\/b\>"),

@@ -5,6 +5,8 @@ from dataclasses import replace
 
 import streamlit as st
 
+from ketamine_outcomes.safe_text import markdown
+
 from dashboard import data, filters, tables, ui
 from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
@@ -60,7 +62,7 @@ ui.definitions_link("a week of treatment series")
 st.subheader("Weekly table")
 for name, frame in lines.items():
     if len(lines) > 1:
-        st.markdown(f"**{name}**")
+        st.markdown(f"**{markdown(name)}**")
     tables.show(frame, "weekly_outcomes", view, key=f"trajectories_table_{name}", title=f"weekly {name}",
                 columns=["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
                          "responders", "response_rate", "remitters", "remission_rate"])
