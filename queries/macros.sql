@@ -91,3 +91,46 @@ create or replace macro date_problems(kind, date_text, day_text, parsed_date, da
     case when date_text is null and day_text is not null and day_offset is null
         then problem(kind || '_day', day_text, 'not a whole number of days') end,
 ], lambda p: p is not null);
+
+-- The Kaplan-Meier product-limit estimate (Kaplan & Meier 1958) of the durations in the table or CTE
+-- named `durations_name` (columns: group_value, day, is_event; a row with is_event false is censored
+-- at its day). One row per group and day with an event or a censoring: n_at_risk (still followed at
+-- the start of that day: censored series count as at risk on their own day, as is usual), n_events,
+-- n_censored, survival = the product over days so far of (1 - n_events / n_at_risk), and median_days =
+-- the first day survival is 0.5 or less (null when not reached), on every row of the group.
+-- query_table resolves the name when the macro is used, so a query's own CTE can be passed.
+create or replace macro kaplan_meier(durations_name) as table
+with
+
+by_day as (
+    select
+        group_value,
+        day,
+        count(*) filter (where is_event) as n_events,
+        count(*) filter (where not is_event) as n_censored,
+    from query_table(durations_name)
+    group by group_value, day
+),
+
+at_risk as (
+    select
+        *,
+        sum(n_events + n_censored) over (partition by group_value order by day desc) as n_at_risk,
+    from by_day
+),
+
+estimated as (
+    select
+        group_value,
+        day,
+        n_at_risk::bigint as n_at_risk,
+        n_events,
+        n_censored,
+        product(1 - n_events / n_at_risk) over (partition by group_value order by day) as survival,
+    from at_risk
+)
+
+select
+    *,
+    min(day) filter (where survival <= 0.5) over (partition by group_value) as median_days,
+from estimated;

@@ -255,6 +255,22 @@ def test_intention_to_treat_carries_a_score_at_most_14_days_after_the_last_sessi
 
 # Durability and maintenance (Kaplan-Meier by hand) --------------------------------------------
 
+def test_kaplan_meier_macro_by_hand_with_ties_of_events_and_censoring(con):
+    # Group A: events on days 3, 5, 10; censored on days 3 (tied with an event: still at risk that day)
+    # and 8. Day 3: 5 at risk, 1 event -> 0.8; day 5: 3 at risk -> 0.8 x 2/3; day 8: censoring only;
+    # day 10: the last one at risk has the event -> 0. Median: day 10 (day 5 is 0.533, above half).
+    # Group B: an event on day 2 of 2 at risk -> exactly 0.5, so the median is day 2.
+    rows = con.execute("""
+        with durations as (
+            select * from (values ('A', 3, true), ('A', 3, false), ('A', 5, true), ('A', 8, false),
+                                  ('A', 10, true), ('B', 2, true), ('B', 4, false)) as t(group_value, day, is_event)
+        )
+        select group_value, day, n_at_risk, n_events, n_censored, round(survival, 4), median_days
+        from kaplan_meier('durations') order by group_value, day""").fetchall()
+    assert rows == [("A", 3, 5, 1, 1, 0.8, 10), ("A", 5, 3, 1, 0, 0.5333, 10), ("A", 8, 2, 0, 1, 0.5333, 10),
+                    ("A", 10, 1, 1, 0, 0.0, 10), ("B", 2, 2, 1, 0, 0.5, 2), ("B", 4, 1, 0, 1, 0.5, 2)]
+
+
 def test_sustained_response_kaplan_meier_with_censoring_and_a_reinduction(clinic):
     # Five IV series of six sessions (last day 11), baseline 20; end-of-induction score day 14 (its
     # window runs to day 32). P1 responds, loses it on day 40 (12 > 10): event at 26 days. P2 still

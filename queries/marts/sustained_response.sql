@@ -6,8 +6,8 @@
 -- score of the series above the response threshold (score > setting('response_fraction') x baseline),
 -- or the start of the patient's next series (a re-induction), whichever comes first. Censored: at the
 -- series' last score when neither happened (day 0 when it has no later score).
--- survival: the share still responding, the product over event days of (1 - n_events / n_at_risk).
--- median_days: the first day survival is 0.5 or less (null when not reached), on every row of the group.
+-- survival: the share still responding; median_days: the first day it is 0.5 or less (null when not
+-- reached). The estimate itself is the kaplan_meier macro (macros.sql), shared with time_to_response.
 with
 
 cohort as (
@@ -66,39 +66,8 @@ durations as (
     left join reinductions using (series_id)
 ),
 
-by_day as (
-    select
-        group_value,
-        day,
-        count(*) filter (where is_event) as n_events,
-        count(*) filter (where not is_event) as n_censored,
-    from durations
-    group by group_value, day
-),
-
-at_risk as (
-    select
-        *,
-        sum(n_events + n_censored) over (partition by group_value order by day desc) as n_at_risk,
-    from by_day
-),
-
-estimated as (
-    select
-        group_value,
-        day,
-        n_at_risk::bigint as n_at_risk,
-        n_events,
-        n_censored,
-        product(1 - n_events / n_at_risk) over (partition by group_value order by day) as survival,
-    from at_risk
-),
-
 final as (
-    select
-        *,
-        min(day) filter (where survival <= 0.5) over (partition by group_value) as median_days,
-    from estimated
+    select * from kaplan_meier('durations')
 )
 
 select * from final

@@ -4,8 +4,9 @@
 -- which a series first responded or was censored, for $instrument and the cohort ($cohort).
 -- Who: series with a baseline on $instrument. Event: the first weekly score meeting response
 -- (int_weekly_scores). Censored: at the series' last weekly score (dropouts included; day 0 when it
--- was never scored after baseline). share_responded: 1 - the Kaplan-Meier survival (still not responded).
--- median_days: the first day share_responded is 0.5 or more (null when not reached), on every row of the group.
+-- was never scored after baseline). share_responded: 1 - the Kaplan-Meier survival (still not responded);
+-- median_days: the first day share_responded is 0.5 or more (null when not reached). The estimate is the
+-- kaplan_meier macro (macros.sql), shared with sustained_response.
 with
 
 cohort as (
@@ -33,38 +34,19 @@ durations as (
     left join scored using (series_id)
 ),
 
-by_day as (
-    select
-        group_value,
-        day,
-        count(*) filter (where is_event) as n_events,
-        count(*) filter (where not is_event) as n_censored,
-    from durations
-    group by group_value, day
-),
-
-at_risk as (
-    select
-        *,
-        sum(n_events + n_censored) over (partition by group_value order by day desc) as n_at_risk,
-    from by_day
-),
-
 estimated as (
-    select
-        group_value,
-        day,
-        n_at_risk::bigint as n_at_risk,
-        n_events,
-        n_censored,
-        1 - product(1 - n_events / n_at_risk) over (partition by group_value order by day) as share_responded,
-    from at_risk
+    select * from kaplan_meier('durations')
 ),
 
 final as (
     select
-        *,
-        min(day) filter (where share_responded >= 0.5) over (partition by group_value) as median_days,
+        group_value,
+        day,
+        n_at_risk,
+        n_events,
+        n_censored,
+        1 - survival as share_responded,
+        median_days,
     from estimated
 )
 
