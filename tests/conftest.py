@@ -132,6 +132,17 @@ def start_command(*args, cwd=None, port: int | None = None) -> tuple[subprocess.
     raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
 
 
+def stop_server(process: subprocess.Popen) -> None:
+    """End a server started here: SIGTERM, and SIGKILL if it has not ended in 30 s (a loaded machine can
+    keep Streamlit's shutdown waiting on its sessions)."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def group_alive(process: subprocess.Popen) -> bool:
     try:
         os.killpg(process.pid, 0)
@@ -155,8 +166,7 @@ def dashboard_url(tmp_path_factory, sample_db):
     port = free_port()
     process = start_dashboard(db, port)
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=20)
+    stop_server(process)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard
+from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard, stop_server
 from ketamine_outcomes import metrics, store
 
 pytestmark = pytest.mark.browser
@@ -40,6 +40,18 @@ def test_page_draws_its_charts_without_an_exception(page, dashboard_url, path):
     page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
 
 
+def test_a_table_offers_only_the_products_own_download(page, dashboard_url):
+    """Streamlit's own "Download as CSV" in a table's toolbar would write export text unneutralised, to any
+    role, unrecorded: it is switched off (client.disableDataExport); the product's button below each
+    table is the one download."""
+    page.goto(f"{dashboard_url}/data")
+    wait_for_app(page)
+    page.get_by_test_id("stDataFrame").first.hover()
+    page.get_by_role("button", name="Search").first.wait_for(timeout=30_000)
+    assert page.get_by_role("button", name="Download as CSV").count() == 0
+    assert page.get_by_test_id("stDownloadButton").count() >= 1
+
+
 def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):
     con = duckdb.connect(str(sample_db), read_only=True)
     activity = metrics.activity(con).iloc[0]
@@ -58,8 +70,7 @@ def empty_served(tmp_path):
     port = free_port()
     process = start_dashboard(db, port)
     yield f"http://127.0.0.1:{port}", db
-    process.terminate()
-    process.wait(timeout=20)
+    stop_server(process)
 
 
 @pytest.fixture

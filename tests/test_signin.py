@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, start_command, stop_group
+from conftest import free_port, start_command, stop_group, stop_server
 from ketamine_outcomes import store
 
 pytestmark = pytest.mark.browser
@@ -47,8 +47,7 @@ def provider():
                 raise RuntimeError("oidc-provider-mock did not start")
             time.sleep(0.3)
     yield url
-    process.terminate()
-    process.wait(timeout=20)
+    stop_server(process)
 
 
 @pytest.fixture(scope="module")
