@@ -125,11 +125,14 @@ def section(results: dict[str, dict[str, float]], runs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(text: str, out: Path) -> None:
-    """Replace this section of RESULTS.md (or add it), leaving the other benchmarks' figures alone."""
+def write(text: str, out: Path, heading: str = SECTION) -> None:
+    """Replace the section under `heading` in RESULTS.md (up to the next section), or add it at the end,
+    leaving the other benchmarks' figures alone."""
     old = out.read_text() if out.exists() else "# Benchmark results\n"
-    kept = re.split(rf"\n{re.escape(SECTION)}\n", old)[0].rstrip("\n")
-    out.write_text(kept + "\n\n" + text)
+    before, found, after = old.partition(f"\n{heading}\n")
+    rest = re.search(r"^## ", after, flags=re.MULTILINE) if found else None
+    tail = "\n" + after[rest.start():] if rest else ""
+    out.write_text(before.rstrip("\n") + "\n\n" + text + tail)
 
 
 def main() -> None:
