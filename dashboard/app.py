@@ -16,6 +16,7 @@ PAGES = {
         ("charts", st.Page("app_pages/trajectories.py", title="Symptom trajectories", icon=":material/show_chart:")),
         ("charts", st.Page("app_pages/response.py", title="Response & remission", icon=":material/trending_down:")),
         ("charts", st.Page("app_pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:")),
+        ("charts", st.Page("app_pages/durability.py", title="Durability", icon=":material/hourglass_bottom:")),
     ],
     "Quality review": [
         ("charts", st.Page("app_pages/quality_review.py", title="Quality review", icon=":material/fact_check:")),

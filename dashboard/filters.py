@@ -47,6 +47,7 @@ PAGE_CHOICES = {
     "compare": {"by": "compare_by"},
     "quality_review": {"period": "quality_period"},
     "safety": {"by": "safety_by"},
+    "durability": {"by": "durability_by"},
 }
 KEPT = {"definitions": ("card",)}  # parameters a page reads itself
 FLAGS = {"first-series-only": "filters_first_series_only", "meeting": "filters_meeting_mode"}

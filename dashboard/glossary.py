@@ -60,6 +60,33 @@ CARDS: tuple[Card, ...] = (
     Card("caseness", "Caseness",
          "A score at or above the level where a questionnaire counts as a clinical case.", "NHS Talking Therapies manual.",
          ("phq9_caseness", "gad7_caseness")),
+    Card("sustained-response", "Sustained response (Kaplan-Meier)",
+         "Of the series that responded at the end of induction, the share still responding over the following days. "
+         "A series loses its response at its first later score above the response threshold, or when the patient "
+         "starts a new series (a re-induction). A series whose scores stop while still responding counts until its "
+         "last score and then leaves the count (censored), instead of counting as a failure or a success. The curve "
+         "is the Kaplan-Meier estimate; the median is the day it falls to half, when it does. The numbers under the "
+         "curve are the series still followed and responding: in meeting mode the curve stops where fewer than the "
+         "minimum cell size remain.",
+         "Kaplan & Meier 1958; McInnes 2022 followed sustained response after induction the same way.",
+         ("response_fraction", "end_of_induction_days")),
+    Card("time-to-response", "Time to first response (Kaplan-Meier)",
+         "Over every series with a baseline, the estimated share that has responded by each day since the first "
+         "session. A series that stopped (or is still in treatment) without responding counts until its last score "
+         "and then leaves the count (censored), so dropouts are neither ignored nor counted as responders.",
+         "Kaplan & Meier 1958.", ("response_fraction",)),
+    Card("maintenance", "Boosters and re-induction",
+         "A booster is a completed session of the same series after the induction's last session. Days to the first "
+         "booster count from the induction's last session. A series is re-inducted when the patient starts a new "
+         "series after a gap longer than the series gap. Recent series have had less time for either: these are "
+         "crude shares, not rates over time.", "Product definition; maintenance boosters follow induction "
+         "(Oliver 2022; McInnes 2022).", ("series_gap_days",)),
+    Card("protocol-adherence", "Protocol adherence",
+         "Among series whose induction is decided (completed or dropped out), the share that completed the route's "
+         "induction, and the share that did so within its window (for example 6 IV infusions within 21 days).",
+         "Oliver 2022 (6 infusions in 21 days); Spravato label (weeks 1-4); Hull 2022 (4 sessions over 4 weeks).",
+         ("induction_window_days_iv", "induction_window_days_im", "induction_window_days_intranasal",
+          "induction_window_days_oral")),
     Card("adverse-events", "Adverse-event rate",
          "The share of completed sessions at which an adverse event (for example dissociation or nausea) was "
          "recorded. Compare with the Spravato label's rates.", "Spravato prescribing information."),
@@ -86,6 +113,8 @@ TOPICS: dict[str, str] = {
     "a treatment series": "treatment-series", "baseline": "baseline", "caseness": "caseness",
     "a blood-pressure peak": "blood-pressure", "small-cell suppression": "suppression",
     "a funnel plot": "funnel-plot", "reliable change": "reliable-change",
+    "sustained response": "sustained-response", "time to first response": "time-to-response",
+    "a booster": "maintenance", "protocol adherence": "protocol-adherence",
 }
 
 

@@ -56,6 +56,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "item9": ("Item 9 answer", "Thoughts of self-harm: 0 not at all to 3 nearly every day."),
     "baseline_item9": ("Item 9 at baseline", ""),
     "is_rise": ("Higher than at baseline", ""),
+    "n_with_boosters": ("Series with boosters", "Series with a completed session after the induction's last."),
+    "with_boosters_rate": ("With boosters %", "Series with boosters out of the series that completed induction."),
+    "n_boosters": ("Boosters", "Completed sessions after the induction, in all."),
+    "mean_boosters": ("Boosters per series", "Series without boosters count as 0."),
+    "median_days_to_first_booster": ("Median days to first booster", "From the induction's last session."),
+    "median_days_between_boosters": ("Median days between boosters", ""),
+    "n_reinducted": ("Re-inducted", "Series followed by a new series of the same patient after a long gap."),
+    "reinduction_rate": ("Re-inducted %", "Out of the series that completed induction."),
+    "n_completed": ("Completed induction", "Reached the route's induction length."),
+    "n_within_window": ("Within window", "Completed the induction within the route's window."),
+    "completion_rate": ("Completed %", "Out of the series whose induction is decided (completed or dropped out)."),
+    "adherence_rate": ("Within window %", "Out of the series whose induction is decided."),
 }
 # Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
 ORDERS: dict[str, list[str]] = {

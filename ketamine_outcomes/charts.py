@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.subplots import make_subplots
 
 from ketamine_outcomes.safe_text import plotly as escape
 
@@ -291,6 +292,73 @@ def time_to_response(first_responses: pd.DataFrame) -> go.Figure:
     _mark_suppressed(fig, first_responses[first_responses.n_series.isna()].week)
     fig = _layout(fig, "Week of first response", "series", height=340)
     _week_axis(fig, first_responses.week)
+    return fig
+
+
+def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x_title: str,
+                   what: str) -> go.Figure:
+    """Kaplan-Meier step curves, one per group (rows: group_value, day, n_at_risk, `value`, median_days;
+    already truncated by suppression), with the number at risk under the plot at regular days and the
+    median in each legend entry. `value`: 'survival' (falls from 1) or 'share_responded' (rises from 0)."""
+    if curves.empty:
+        return nothing(f"No curve to draw: too few series {what} for this selection (suppressed or none yet).")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2], vertical_spacing=0.1)
+    start = 1.0 if value == "survival" else 0.0
+    last_day = int(curves.day.max())
+    step = next((s for s in (7, 14, 28, 56, 91, 182, 364) if last_day / s <= 8), 728)
+    ticks = list(range(0, last_day + 1, step))
+    groups = list(curves.groupby("group_value", sort=True))
+    for i, (group, rows) in enumerate(groups):
+        rows = rows.sort_values("day")
+        colour, label = PALETTE[i % len(PALETTE)], escape(group)
+        median = rows.median_days.iloc[0]
+        median_text = "median not reached" if pd.isna(median) else f"median {int(median)} days"
+        # The curve starts at day 0 at 100% (or 0%) and holds each value until the next event (a step).
+        days = [0] + rows.day.tolist() if rows.day.iloc[0] > 0 else rows.day.tolist()
+        values = [start] + rows[value].tolist() if rows.day.iloc[0] > 0 else rows[value].tolist()
+        at_risk = [int(rows.n_at_risk.iloc[0])] + rows.n_at_risk.astype(int).tolist() if rows.day.iloc[0] > 0 \
+            else rows.n_at_risk.astype(int).tolist()
+        fig.add_trace(go.Scatter(x=days, y=values, mode="lines", line_shape="hv", line=dict(color=colour, width=3),
+                                 name=f"{label} ({median_text})", customdata=at_risk,
+                                 hovertemplate="day %{x}: %{y:.0%}, %{customdata} at risk<extra>" + label
+                                               + "</extra>"), row=1, col=1)
+        # At risk at day t: the series followed to day t or later (the first row on or after t). Past the
+        # curve's last row (the end of follow-up, or where suppression truncated it) nothing is printed.
+        counts = [str(int(rows[rows.day >= t].n_at_risk.iloc[0])) if t <= rows.day.max() else "" for t in ticks]
+        fig.add_trace(go.Scatter(x=ticks, y=[label] * len(ticks), mode="text", text=counts,
+                                 textfont=dict(color=colour, size=12), showlegend=False, hoverinfo="skip",
+                                 name=f"{label} at risk"), row=2, col=1)
+    fig.add_hline(y=0.5, line_dash="dot", line_color=GREY, row=1, col=1)
+    fig.update_layout(title_text=title, height=480 + 24 * len(groups), template="ketamine", showlegend=True)
+    fig.update_yaxes(title=y_title, range=[0, 1.02], tickformat=".0%", dtick=0.2, row=1, col=1)
+    fig.update_yaxes(title="at risk", type="category", showgrid=False, autorange="reversed", row=2, col=1)
+    fig.update_xaxes(tickmode="array", tickvals=ticks, range=[-step / 4, last_day + step / 4], showticklabels=True,
+                     row=1, col=1)
+    fig.update_xaxes(title=x_title, tickmode="array", tickvals=ticks, showgrid=False, row=2, col=1)
+    return fig
+
+
+def protocol_adherence(frame: pd.DataFrame, by_label: str) -> go.Figure:
+    """Per group: the share of decided inductions completed, and completed within the route's window (Wilson
+    95% interval). Hidden groups are marked, never drawn as zero."""
+    shown = frame.dropna(subset=["adherence_rate"])
+    if shown.empty:
+        return nothing("Protocol adherence is suppressed for this selection (too few series).")
+    names = [escape(g) for g in shown.group_value]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=shown.completion_rate, name="completed the induction", marker_color="#d9d9d9",
+                         marker_line=dict(color=GREY, width=1),
+                         hovertemplate="%{x}: %{y:.0%} completed<extra></extra>"))
+    fig.add_trace(go.Bar(x=names, y=shown.adherence_rate, name="completed within its window", marker_color=PALETTE[0],
+                         error_y=dict(type="data", symmetric=False, array=shown.adherence_rate_high - shown.adherence_rate,
+                                      arrayminus=shown.adherence_rate - shown.adherence_rate_low, thickness=1),
+                         customdata=shown.n_series,
+                         hovertemplate="%{x}: %{y:.0%} of %{customdata} series within window<extra></extra>"))
+    _mark_suppressed(fig, [escape(g) for g in frame[frame.adherence_rate.isna()].group_value])
+    fig = _layout(fig, f"Induction protocol adherence by {by_label}", "share of series", x_title=by_label,
+                  percent=True, height=380)
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(type="category")
     return fig
 
 

@@ -52,6 +52,19 @@ RULES: dict[str, dict] = {
     "severity_transitions": {"counts": ["n_series"], "derived": {}},
     "series_counts": {"counts": ["n_series"], "derived": {}},
     "activity": {"counts": ["n_series", "n_active_series", "n_patients", "n_sessions"], "derived": {}},
+    "maintenance": {
+        "counts": ["n_series", "n_with_boosters", "n_boosters", "n_reinducted"],
+        "derived": {"with_boosters_rate": ["n_with_boosters", "n_series"], "mean_boosters": ["n_series"],
+                    # medians of booster days are built on the series with boosters
+                    "median_days_to_first_booster": ["n_with_boosters"],
+                    "median_days_between_boosters": ["n_with_boosters"],
+                    "reinduction_rate": ["n_reinducted", "n_series"]},
+    },
+    "protocol_adherence": {
+        "counts": ["n_series", "n_completed", "n_within_window"],
+        "derived": {"completion_rate": ["n_completed", "n_series"],
+                    **{f"adherence_rate{s}": ["n_within_window", "n_series"] for s in ("", "_low", "_high")}},
+    },
 }
 
 
@@ -65,6 +78,8 @@ COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
     "cohort_comparison": [("responders", "n_scored"), ("remitters", "n_scored")],
     "adverse_events": [("n_events", "n_sessions")],
     "blood_pressure": [("n_peaks_180", "n_measured")],
+    "maintenance": [("n_with_boosters", "n_series"), ("n_reinducted", "n_series")],
+    "protocol_adherence": [("n_completed", "n_series"), ("n_within_window", "n_series")],
 }
 
 
@@ -139,6 +154,19 @@ def for_table(frame: pd.DataFrame, mart: str, min_cell: int) -> pd.DataFrame:
 def _hidden_text(count, min_cell: int) -> str:
     """A hidden count reads "<11" when it is small, "hidden" when it is hidden for a small difference."""
     return f"<{min_cell}" if is_small(count, min_cell) else "hidden"
+
+
+def survival_curve(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """A Kaplan-Meier curve (sustained_response, time_to_response) cut where fewer than min_cell series are
+    still at risk: beyond that a step is one or two patients. n_at_risk only falls with time, so what is
+    left is each group's curve up to that day; a median beyond the cut is not shown (it rests on the
+    hidden tail)."""
+    if min_cell <= 1 or curve.empty:
+        return curve.copy()
+    kept = curve[curve.n_at_risk >= min_cell].copy()
+    last_shown = kept.groupby("group_value").day.transform("max")
+    kept["median_days"] = kept.median_days.where(kept.median_days <= last_shown)
+    return kept
 
 
 def count_text(count: int, min_cell: int) -> str:

@@ -76,3 +76,32 @@ def test_every_chart_has_a_text_alternative_naming_its_series():
     fig = charts.rates_by_week(weekly_rates, None, "PHQ-9")
     assert charts.describe(fig) == ("PHQ-9: response and remission by week. share of series against Week of "
                                     "treatment series. Shows: response (observed), remission (observed).")
+
+
+# A Kaplan-Meier curve as the sustained_response mart gives it: 20 responders, events on days 10 and 30,
+# censoring on days 20 and 40 (the at-risk counts are those of a hand computation).
+CURVE = pd.DataFrame({"group_value": ["all"] * 4, "day": [10, 20, 30, 40], "n_at_risk": [20, 15, 12, 3],
+                      "n_events": [5, 0, 4, 0], "n_censored": [0, 3, 5, 3],
+                      "survival": [0.75, 0.75, 0.5, 0.5], "median_days": [30] * 4})
+
+
+def test_a_survival_curve_starts_at_day_0_steps_and_prints_the_number_at_risk_under_it():
+    fig = charts.survival_curve(CURVE, "survival", "t", "still responding", "days", "responding")
+    line, at_risk = fig.data
+    assert (list(line.x), list(line.y), line.line.shape) == ([0, 10, 20, 30, 40], [1.0, 0.75, 0.75, 0.5, 0.5], "hv")
+    assert line.name == "all (median 30 days)"
+    # Ticks every 7 days to day 40; at day t the series followed to t or later: 20 until day 10, 15 to day 20...
+    assert list(at_risk.x) == [0, 7, 14, 21, 28, 35]
+    assert list(at_risk.text) == ["20", "20", "15", "12", "12", "3"]
+    assert at_risk.xaxis == "x2" and at_risk.mode == "text"
+
+
+def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
+    from ketamine_outcomes import suppress
+
+    cut = suppress.survival_curve(CURVE, 11)
+    fig = charts.survival_curve(cut, "survival", "t", "still responding", "days", "responding")
+    line, at_risk = fig.data
+    assert list(line.x) == [0, 10, 20, 30] and "3" not in at_risk.text
+    assert charts.is_nothing(charts.survival_curve(suppress.survival_curve(CURVE, 21), "survival", "t", "y", "x",
+                                                   "responding")).startswith("No curve to draw")

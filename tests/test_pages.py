@@ -18,8 +18,8 @@ from ketamine_outcomes import metrics, store
 from ketamine_outcomes.metrics import Cohort
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
-PAGES = ["overview", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
-CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "quality_review": 1, "safety": 2}
+PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
+CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 2}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
                  "Sessions", "Sessions measured", "Peaks of 180 mmHg or more")
 
@@ -165,7 +165,7 @@ def test_filters_that_leave_nothing_say_so(clinic_db, monkeypatch):
     app.number_input(key="filters_min_baseline").set_value(27).run()
     app.multiselect(key="filters_sites").set_value(["Lakeview"]).run()
     app.multiselect(key="filters_routes").set_value(["oral"]).run()
-    for page in ("overview", "trajectories", "response", "compare", "quality_review"):
+    for page in ("overview", "trajectories", "response", "compare", "durability", "quality_review"):
         app.switch_page(f"app_pages/{page}.py").run()
         assert not app.exception, page
         assert any("No treatment series match" in w.value for w in app.warning), page
@@ -382,3 +382,24 @@ def test_the_view_is_written_to_the_link_and_page_choices_persist(clinic_db, mon
     assert app.selectbox(key="compare_by").value == "clinician"
     link = next(c for c in app.sidebar.code)
     assert link.value.endswith("/compare?route=IV&route=IM&by=clinician")
+
+
+def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them_at_11_at_risk(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "durability")
+    assert not app.exception, [e.value for e in app.exception]
+    app.number_input(key="filters_min_cell").set_value(0).run()
+    sustained = expected(clinic_db, metrics.sustained_response, "PHQ-9")
+    line, at_risk = chart_traces(app, 0)[:2]
+    assert sustained.day.iloc[0] == 0  # on the sample clinic the curve's first row is day 0: no start point added
+    assert line["y"] == pytest.approx(sustained.survival.tolist()) and line["x"] == sustained.day.tolist()
+    assert at_risk["text"][0] == str(sustained.n_at_risk.iloc[0])
+    median = sustained.median_days.iloc[0]
+    assert app.metric[0].value == f"{int(median)} days"
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    line, at_risk = chart_traces(app, 0)[:2]
+    kept = sustained[sustained.n_at_risk >= 11]
+    assert line["x"][-1] == kept.day.max() < sustained.day.max()
+    assert all(int(n) >= 11 for n in at_risk["text"] if n)
+    assert any("stops where fewer than 11 series are still at risk" in c.value for c in app.caption)
+    first = expected(clinic_db, metrics.time_to_response, "PHQ-9")
+    assert chart_traces(app, 1)[0]["y"][-1] == pytest.approx(first[first.n_at_risk >= 11].share_responded.iloc[-1])

@@ -17,7 +17,7 @@ from ketamine_outcomes import store
 
 pytestmark = pytest.mark.browser
 
-EVERY_PAGE = ["", "trajectories", "response", "compare", "quality_review", "safety", "data", "definitions"]
+EVERY_PAGE = ["", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
 USERS = [
     {"sub": "ana", "email": "ana@clinic.example"},
     {"sub": "dan", "email": "Dan@Clinic.Example"},  # a director by the @domain entry, whatever the case

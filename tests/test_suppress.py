@@ -67,3 +67,14 @@ def test_a_single_hidden_period_takes_the_smallest_shown_one_with_it():
     assert suppress.hidden_cells(two, "cohort_comparison", 11, "responders", "n_scored").tolist() == [
         False, True, True, False]
     assert not suppress.hidden_cells(frame, "cohort_comparison", 0, "responders", "n_scored").any()
+
+
+def test_a_kaplan_meier_curve_stops_where_fewer_than_min_cell_are_at_risk_and_hides_a_median_past_it():
+    curve = pd.DataFrame({"group_value": ["A", "A", "A", "B", "B"], "day": [5, 9, 14, 3, 8],
+                          "n_at_risk": [30, 11, 10, 12, 4], "survival": [0.9, 0.6, 0.4, 0.5, 0.25],
+                          "median_days": [14, 14, 14, 3, 3]})
+    cut = suppress.survival_curve(curve, 11)
+    # 11 at risk is shown, 10 is not; A's median (day 14) rests on the hidden tail, B's (day 3) is shown.
+    assert cut[["group_value", "day"]].values.tolist() == [["A", 5], ["A", 9], ["B", 3]]
+    assert cut.median_days.isna().tolist() == [True, True, False]
+    assert suppress.survival_curve(curve, 0).equals(curve)  # 0: suppression off

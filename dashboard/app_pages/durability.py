@@ -1,0 +1,91 @@
+"""Durability: how long an end-of-induction response lasts, how fast a first response comes (Kaplan-Meier,
+dropouts censored), boosters and re-inductions after induction, and protocol adherence by site."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, filters, tables, ui
+from ketamine_outcomes import charts, suppress
+
+view = ui.page("Durability", "How long does a response last, how soon does it come, and how many boosters "
+                             "do patients need?")
+if data.mart("activity", cohort=view.cohort).n_series.iloc[0] == 0:
+    ui.nothing_selected()
+    st.stop()
+BY = {"all series": "all", "route": "route", "site": "site"}
+filters.choice("durability_by", list(BY))
+by = st.selectbox("One curve per", list(BY), key="durability_by")
+
+
+def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
+    """n and median per group, from the (truncated) curve: a group hidden entirely says so."""
+    groups = curve.drop_duplicates("group_value")
+    columns = st.columns(min(len(groups), 4) or 1)
+    for i, row in enumerate(groups.itertuples()):
+        kept = shown[shown.group_value == row.group_value]
+        median = kept.median_days.iloc[0] if not kept.empty else None
+        value = "suppressed" if kept.empty else ("not reached" if pd.isna(median) else f"{int(median)} days")
+        name = label if row.group_value == "all" else f"{label}, {row.group_value}"
+        columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half.")
+        columns[i % len(columns)].caption(f"n = {suppress.count_text(row.n_at_risk, view.min_cell)} series")
+
+
+def truncation_note(curve: pd.DataFrame, shown: pd.DataFrame) -> None:
+    if len(shown) < len(curve):
+        st.caption(f"Each curve stops where fewer than {view.min_cell} series are still at risk (small-cell "
+                   "suppression): past that point a step would be one or two patients.")
+
+
+st.subheader("Sustained response after induction")
+sustained = data.mart("sustained_response", instrument=view.instrument, by=BY[by], cohort=view.cohort)
+if sustained.empty:
+    st.info(f"No series has responded on {view.instrument} at the end of its induction yet.")
+else:
+    shown = suppress.survival_curve(sustained, view.min_cell)
+    median_tiles(sustained, shown, "Median duration of response")
+    ui.chart(charts.survival_curve(shown, "survival", f"{view.instrument}: still responding after an "
+                                   "end-of-induction response", "still responding",
+                                   "days since the end-of-induction score", "responding at end of induction"),
+             "durability_sustained", view)
+    truncation_note(sustained, shown)
+    st.caption("Kaplan-Meier estimate. Response is lost at the first later score above the response threshold, or "
+               "at a re-induction; a series still responding at its last score is censored there. Numbers under the "
+               "curve: series still followed and responding.")
+ui.definitions_link("sustained response")
+
+st.subheader("Time to first response")
+first = data.mart("time_to_response", instrument=view.instrument, by=BY[by], cohort=view.cohort)
+if first.empty:
+    st.info(f"No series has a {view.instrument} baseline for this selection.")
+else:
+    shown = suppress.survival_curve(first, view.min_cell)
+    median_tiles(first, shown, "Median time to response")
+    ui.chart(charts.survival_curve(shown, "share_responded", f"{view.instrument}: share responded, all series",
+                                   "responded", "days since the first session", "with a baseline"),
+             "durability_time_to_response", view)
+    truncation_note(first, shown)
+    st.caption("Kaplan-Meier estimate over every series with a baseline: a series that stopped, or is still in "
+               "treatment, without responding is censored at its last score (not dropped, not counted as a "
+               "responder). Numbers under the curve: series not yet responded and still followed.")
+ui.definitions_link("time to first response")
+
+st.subheader("Maintenance after induction")
+maintenance = data.mart("maintenance", by=BY[by], cohort=view.cohort)
+group = "group" if BY[by] == "all" else by
+tables.show(maintenance.rename(columns={"group_value": group}), "maintenance", view, key="durability_maintenance",
+            title="maintenance",
+            columns=[group, "n_series", "n_with_boosters", "with_boosters_rate", "mean_boosters",
+                     "median_days_to_first_booster", "median_days_between_boosters", "n_reinducted",
+                     "reinduction_rate"])
+st.caption("Series that completed their route's induction. Recent series have had less time for boosters or a "
+           "re-induction: crude shares, not rates over time.")
+ui.definitions_link("a booster")
+
+st.subheader("Protocol adherence by site")
+adherence = data.mart("protocol_adherence", by="site", cohort=view.cohort)
+ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.min_cell), "site"),
+         "durability_adherence", view)
+tables.show(adherence.rename(columns={"group_value": "site"}), "protocol_adherence", view,
+            key="durability_adherence_table", title="protocol adherence by site",
+            columns=["site", "n_series", "n_completed", "completion_rate", "n_within_window", "adherence_rate"])
+ui.definitions_link("protocol adherence")
