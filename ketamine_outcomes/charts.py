@@ -312,7 +312,12 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
         rows = rows.sort_values("day")
         colour, label = PALETTE[i % len(PALETTE)], escape(group)
         median = rows.median_days.iloc[0]
-        median_text = "median not reached" if pd.isna(median) else f"median {int(median)} days"
+        if not pd.isna(median):
+            median_text = f"median {int(median)} days"
+        elif "median_hidden" in rows and rows.median_hidden.iloc[0]:
+            median_text = "median past the shown curve"
+        else:
+            median_text = "median not reached"
         # The curve starts at day 0 at 100% (or 0%) and holds each value until the next event (a step).
         days = [0] + rows.day.tolist() if rows.day.iloc[0] > 0 else rows.day.tolist()
         values = [start] + rows[value].tolist() if rows.day.iloc[0] > 0 else rows[value].tolist()

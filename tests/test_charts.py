@@ -103,5 +103,8 @@ def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
     fig = charts.survival_curve(cut, "survival", "t", "still responding", "days", "responding")
     line, at_risk = fig.data
     assert list(line.x) == [0, 10, 20, 30] and "3" not in at_risk.text
+    assert line.name == "all (median 30 days)"
+    fig = charts.survival_curve(suppress.survival_curve(CURVE, 13), "survival", "t", "y", "x", "responding")
+    assert fig.data[0].name == "all (median past the shown curve)"  # day 30 had 12 at risk
     assert charts.is_nothing(charts.survival_curve(suppress.survival_curve(CURVE, 21), "survival", "t", "y", "x",
                                                    "responding")).startswith("No curve to draw")

@@ -24,9 +24,15 @@ def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
     for i, row in enumerate(groups.itertuples()):
         kept = shown[shown.group_value == row.group_value]
         median = kept.median_days.iloc[0] if not kept.empty else None
-        value = "suppressed" if kept.empty else ("not reached" if pd.isna(median) else f"{int(median)} days")
+        if kept.empty:
+            value = "suppressed"
+        elif not pd.isna(median):
+            value = f"{int(median)} days"
+        else:
+            value = "past the shown curve" if kept.median_hidden.iloc[0] else "not reached"
         name = label if row.group_value == "all" else f"{label}, {row.group_value}"
-        columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half.")
+        columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half. 'Past the shown curve': it does, "
+                                                       "where fewer series are at risk than small-cell suppression allows.")
         columns[i % len(columns)].caption(f"n = {suppress.count_text(row.n_at_risk, view.min_cell)} series")
 
 

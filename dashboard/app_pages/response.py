@@ -40,6 +40,8 @@ st.subheader("Time to first response")
 ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell)), "response_time_to_response",
          view)
 ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
+st.caption("Responders only: series that stopped before responding are not in these bars. The Durability page "
+           "shows time to first response over every series (Kaplan-Meier, series that stopped censored).")
 
 st.subheader("End-of-induction status")
 status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
