@@ -13,7 +13,7 @@ from ketamine_outcomes.definitions import INSTRUMENTS, SETTINGS
 
 GAP = SETTINGS["series_gap_days"].value
 WINDOW = SETTINGS["baseline_window_days"].value
-RESPONSE = SETTINGS["response_fraction"].value
+RESPONSE = {i.name: SETTINGS[f"response_fraction_{i.key}"].value for i in INSTRUMENTS.values()}
 INDUCTION = {route: int(SETTINGS[f"induction_sessions_{route.lower()}"].value)
              for route in ("IV", "IM", "intranasal", "oral")}
 END_DAYS = SETTINGS["end_of_induction_days"].value
@@ -63,7 +63,7 @@ def intermediate(sessions: pd.DataFrame, assessments: pd.DataFrame) -> dict[str,
     remission = weekly.instrument.map({i.name: i.remission_max for i in INSTRUMENTS.values()})
     weekly["is_paired"] = weekly.baseline_score.notna()
     weekly["change"] = weekly.score - weekly.baseline_score
-    weekly["is_response"] = (weekly.baseline_score > 0) & (weekly.score <= RESPONSE * weekly.baseline_score)
+    weekly["is_response"] = (weekly.baseline_score > 0) & (weekly.score <= weekly.instrument.map(RESPONSE) * weekly.baseline_score)
     weekly["is_remission"] = weekly.score <= remission
     return {"series": series, "placed": placed, "baselines": baselines, "weekly": weekly,
             "completed": done}
@@ -92,7 +92,7 @@ def end_of_induction(parts: dict, instrument: str) -> pd.DataFrame:
                                                          on="series_id")
     remission = INSTRUMENTS[instrument].remission_max
     rows["is_evaluable"] = rows.is_dropped_out | (rows.induction_day + END_DAYS <= rows.data_last_day)
-    rows["is_response"] = (rows.baseline_score > 0) & (rows.end_score <= RESPONSE * rows.baseline_score)
+    rows["is_response"] = (rows.baseline_score > 0) & (rows.end_score <= RESPONSE[instrument] * rows.baseline_score)
     rows["is_remission"] = rows.end_score <= remission
     evaluable = rows[rows.is_evaluable]
     return pd.DataFrame({

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from ketamine_outcomes import ingest, mappings, metrics, store
+from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.ingest import BatchResult, ingest_export
 
 
@@ -110,6 +111,11 @@ def is_empty() -> bool:
 def settings() -> dict[str, float]:
     frame = table("select name, value from settings")
     return dict(zip(frame.name, frame.value))
+
+
+def response_fraction(instrument: str) -> float:
+    """The response fraction in force for an instrument (setting response_fraction_<key>)."""
+    return settings()[f"response_fraction_{INSTRUMENTS[instrument].key}"]
 
 
 def ingest_upload(name: str, content: bytes, progress=None, date_format: str | None = None,

@@ -29,10 +29,15 @@ CARDS: tuple[Card, ...] = (
          "When a questionnaire was filled in twice in a week, the later score counts.", "Product definition."),
     Card("response", "Response",
          "The score has fallen to a set share of the baseline or lower: by default half (for example PHQ-9 from 20 "
-         "to 10). A baseline of 0 cannot respond.", "McInnes 2022; Hietamies 2023; Hull 2022.", ("response_fraction",)),
-    Card("remission", "Remission",
-         "The score is below the questionnaire's remission cut-off: under 5 on PHQ-9 and GAD-7, under 33 on PCL-5, "
-         "10 or less on MADRS, 5 or less on QIDS-SR16.", "Kroenke 2001; Spitzer 2006; National Center for PTSD; Rush 2003."),
+         "to 10); on PCL-5 a fall of 30% (for example from 50 to 35), as in ketamine PTSD trials. A baseline of 0 "
+         "cannot respond.", "McInnes 2022; Hietamies 2023; Hull 2022; Feder 2021 (PCL-5).",
+         ("response_fraction_phq9", "response_fraction_gad7", "response_fraction_pcl5", "response_fraction_madrs",
+          "response_fraction_qidssr16")),
+    Card("remission", "Remission (PCL-5: below the probable-PTSD cut-off)",
+         "The score is below the questionnaire's remission cut-off: under 5 on PHQ-9 and GAD-7, 10 or less on MADRS, "
+         "5 or less on QIDS-SR16. On PCL-5 a score under 33 is called below the probable-PTSD cut-off, not remission: "
+         "the PCL-5 screens for probable PTSD.",
+         "Kroenke 2001; Spitzer 2006; National Center for PTSD; Rush 2003."),
     Card("end-of-induction", "End of induction",
          "The result to compare with published studies: the last score from the day of the induction's last session "
          "to a few weeks after it. The induction's length follows the route: 6 sessions IV and IM, 8 intranasal "
@@ -53,10 +58,14 @@ CARDS: tuple[Card, ...] = (
          "latest data.", "Product default; ORKA-2 (Hietamies 2023): about half did not complete six infusions.",
          ("induction_sessions_iv", "induction_sessions_im", "induction_sessions_intranasal",
           "induction_sessions_oral", "dropout_quiet_days")),
-    Card("reliable-change", "Reliable improvement and deterioration",
-         "A change larger than the questionnaire's measurement error: 6 points on PHQ-9, 4 on GAD-7, 10 on PCL-5. "
-         "MADRS and QIDS-SR16 use the Jacobson-Truax index when the clinic sets a test-retest reliability.",
-         "Jacobson & Truax 1991; NHS Talking Therapies.", ("reliability_madrs", "reliability_qidssr16")),
+    Card("reliable-change", "Reliable change and meaningful change",
+         "Reliable improvement or deterioration: a change larger than the questionnaire's measurement error, 6 points "
+         "on PHQ-9, 4 on GAD-7, 10 on PCL-5. MADRS and QIDS-SR16 use the Jacobson-Truax index when the clinic sets a "
+         "test-retest reliability and standard deviation taken from one published study (never the clinic's own "
+         "data, which would move the threshold as data accrue). Beside it, the minimal clinically important "
+         "difference on PHQ-9 is 5 points: the smallest change patients notice, a little under reliable change.",
+         "Jacobson & Truax 1991; NHS Talking Therapies; Löwe 2004 (PHQ-9 MCID).",
+         ("reliability_madrs", "reliability_sd_madrs", "reliability_qidssr16", "reliability_sd_qidssr16")),
     Card("caseness", "Caseness",
          "A score at or above the level where a questionnaire counts as a clinical case.", "NHS Talking Therapies manual.",
          ("phq9_caseness", "gad7_caseness")),
@@ -69,12 +78,12 @@ CARDS: tuple[Card, ...] = (
          "curve are the series still followed and responding: in meeting mode the curve stops where fewer than the "
          "minimum cell size remain.",
          "Kaplan & Meier 1958; McInnes 2022 followed sustained response after induction the same way.",
-         ("response_fraction", "end_of_induction_days")),
+         ("response_fraction_phq9", "end_of_induction_days")),
     Card("time-to-response", "Time to first response (Kaplan-Meier)",
          "Over every series with a baseline, the estimated share that has responded by each day since the first "
          "session. A series that stopped (or is still in treatment) without responding counts until its last score "
          "and then leaves the count (censored), so dropouts are neither ignored nor counted as responders.",
-         "Kaplan & Meier 1958.", ("response_fraction",)),
+         "Kaplan & Meier 1958.", ("response_fraction_phq9",)),
     Card("maintenance", "Boosters and re-induction",
          "A booster is a completed session of the same series after the induction's last session. Days to the first "
          "booster count from the induction's last session. A series is re-inducted when the patient starts a new "

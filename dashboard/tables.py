@@ -11,8 +11,9 @@ import re
 import pandas as pd
 import streamlit as st
 
-from dashboard import filters, signin
+from dashboard import data, filters, signin
 from ketamine_outcomes import suppress
+from ketamine_outcomes.definitions import INSTRUMENTS, remission_term, response_words
 from ketamine_outcomes.safe_text import csv_text
 
 # Column name -> (header, help). Headers are what a director reads; help says what the number is.
@@ -31,7 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "mean_ci_low": ("Mean, 95% CI low", ""),
     "mean_ci_high": ("Mean, 95% CI high", ""),
     "mean_change": ("Mean change from baseline", "Points; negative is better."),
-    "responders": ("Responders", "Score at most half of baseline."),
+    "responders": ("Responders", ""),  # help worded from the response fraction in force: help_text
     "remitters": ("Remitters", "Score within the instrument's remission cut-off."),
     "response_rate": ("Response %", "Responders out of the series scored (observed cases)."),
     "remission_rate": ("Remission %", "Remitters out of the series scored (observed cases)."),
@@ -78,8 +79,21 @@ INTEGERS = ("responders", "remitters", "week", "n", "series_number", "assessment
             "baseline_item9", "max_peak")
 
 
-def label(column: str) -> str:
-    return LABELS.get(column, (column.replace("_", " ").capitalize(), ""))[0]
+def label(column: str, instrument: str | None = None) -> str:
+    """The header a director reads; on PCL-5 'remission' is 'below the probable-PTSD cut-off'."""
+    header = LABELS.get(column, (column.replace("_", " ").capitalize(), ""))[0]
+    if instrument and remission_term(instrument) != "remission":
+        header = header.replace("Remitters", "Series below cut-off").replace("Remission", "Below cut-off")
+    return header
+
+
+def help_text(column: str, instrument: str) -> str | None:
+    """A column's help; the response rule is worded from the instrument's response fraction in force."""
+    if column == "responders":
+        return response_words(data.response_fraction(instrument)).capitalize() + "."
+    if column in ("remitters", "remission_rate", "itt_remission_rate") and remission_term(instrument) != "remission":
+        return f"{instrument} score below the probable-PTSD cut-off ({INSTRUMENTS[instrument].remission_label})."
+    return LABELS.get(column, ("", ""))[1] or None
 
 
 def is_rate(column: str) -> bool:
@@ -103,7 +117,7 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
             rank = numbers[column].map({v: i for i, v in enumerate(order)}).fillna(len(order))
             keep = rank.sort_values(kind="stable").index
             numbers, hidden = numbers.loc[keep], hidden.loc[keep]
-    names = {c: label(c) for c in numbers.columns}
+    names = {c: label(c, view.instrument) for c in numbers.columns}
     return numbers.rename(columns=names).reset_index(drop=True), hidden.rename(columns=names).reset_index(drop=True)
 
 
@@ -116,18 +130,18 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
     config = {}
     any_hidden = bool(hidden.to_numpy().any())
     for column, header in zip(frame[columns] if columns else frame, numbers.columns):
-        help_text = LABELS.get(column, ("", ""))[1] or None
+        column_help = help_text(column, view.instrument)
         values = numbers[header]
         if pd.api.types.is_bool_dtype(values):
-            config[header] = st.column_config.CheckboxColumn(header, help=help_text)
+            config[header] = st.column_config.CheckboxColumn(header, help=column_help)
         elif pd.api.types.is_datetime64_any_dtype(values):
-            config[header] = st.column_config.DateColumn(header, help=help_text, format="YYYY-MM-DD")
+            config[header] = st.column_config.DateColumn(header, help=column_help, format="YYYY-MM-DD")
         elif pd.api.types.is_numeric_dtype(values):
             integer = not is_rate(column) and (column.startswith("n_") or column in INTEGERS)
             config[header] = st.column_config.NumberColumn(
-                header, help=help_text, format="%.1f%%" if is_rate(column) else "localized" if integer else "%.1f")
-        elif help_text:
-            config[header] = st.column_config.TextColumn(header, help=help_text)
+                header, help=column_help, format="%.1f%%" if is_rate(column) else "localized" if integer else "%.1f")
+        elif column_help:
+            config[header] = st.column_config.TextColumn(header, help=column_help)
     # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and
     # reads "<11". In a table without hidden cells an empty cell reads as empty.
     st.dataframe(numbers, hide_index=True, column_config=config, key=key, placeholder=marker if any_hidden else "",

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 
 # Okabe & Ito 2008, in an order where neighbours differ in lightness too (yellow last: weak on white).
@@ -156,7 +157,8 @@ def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: st
     fig = go.Figure()
     observed_weeks = weekly[weekly.week > 0].dropna(subset=["response_rate"]).week
     gaps: set = set()
-    for column, label, colour in (("response_rate", "response", PALETTE[0]), ("remission_rate", "remission", PALETTE[1])):
+    term = remission_term(instrument)
+    for column, label, colour in (("response_rate", "response", PALETTE[0]), ("remission_rate", term, PALETTE[1])):
         rows = weekly[weekly.week > 0].sort_values("week")
         gaps |= _interior_gaps(rows, column)
         if rows[column].notna().any():  # hidden weeks stay in as gaps, so the line breaks there
@@ -175,7 +177,7 @@ def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: st
     if not fig.data:
         return nothing(f"No {instrument} week has enough paired series to show a rate (suppressed or empty).")
     _mark_gaps(fig, sorted(gaps))
-    fig = _layout(fig, f"{instrument}: response and remission by week", "share of series", percent=True)
+    fig = _layout(fig, f"{instrument}: response and {term} by week", "share of series", percent=True)
     _week_axis(fig, observed_weeks)
     return fig
 
@@ -183,10 +185,11 @@ def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: st
 def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: str) -> go.Figure:
     """This clinic's end-of-induction response and remission with 95% CIs, beside the published range."""
     fig = go.Figure()
+    names = {"response": "response", "remission": remission_term(instrument)}  # PCL-5: below the cut-off
     for measure, colour in (("response", PALETTE[0]), ("remission", PALETTE[1])):
         ref = references[references.instrument == instrument][f"{measure}_rate"] if not references.empty else []
         if len(ref):
-            fig.add_trace(go.Bar(x=[measure], y=[max(max(ref) - min(ref), 0.01)], base=[min(ref)],
+            fig.add_trace(go.Bar(x=[names[measure]], y=[max(max(ref) - min(ref), 0.01)], base=[min(ref)],
                                  marker=dict(color="#d9d9d9", line=dict(color=GREY, width=1)), width=0.7,
                                  name="published range", showlegend=measure == "response", legendgroup="published",
                                  hovertext=escape(", ".join(references[references.instrument == instrument].study)),
@@ -196,7 +199,7 @@ def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: 
             if value is None or value != value:
                 continue
             fig.add_trace(go.Scatter(
-                x=[measure], y=[value], mode="markers", name=label, showlegend=measure == "response", legendgroup=label,
+                x=[names[measure]], y=[value], mode="markers", name=label, showlegend=measure == "response", legendgroup=label,
                 marker=dict(size=16, color=PALETTE[0] if not kind else PALETTE[1],
                             symbol="circle" if not kind else "diamond-open", line=dict(width=2)),
                 error_y=dict(type="data", symmetric=False, array=[rates[f"{kind}{measure}_rate_high"].iloc[0] - value],
@@ -235,7 +238,7 @@ def _mark_suppressed(fig: go.Figure, xs, name: str = SUPPRESSED_TEXT) -> None:
                                  name=f"{name}: small count", hoverinfo="skip"))
 
 
-def change_distribution(summary: pd.DataFrame, instrument: str) -> go.Figure:
+def change_distribution(summary: pd.DataFrame, instrument: str, response_fraction: float) -> go.Figure:
     """How much each series changed from baseline at end of induction: a distribution (series per 10-point
     band of % change), coloured by end status. One bar per series would mean 50,000 bars at 100k patients."""
     rows = summary.dropna(subset=["end_pct_change"])
@@ -246,11 +249,13 @@ def change_distribution(summary: pd.DataFrame, instrument: str) -> go.Figure:
     for status, colour in (("remission", PALETTE[2]), ("response", PALETTE[0]), ("no response", "#9e9e9e")):
         values = rows[rows.end_status == status].end_pct_change.clip(upper=edges[-1] - 1e-9)
         counts, _ = np.histogram(values, bins=edges)
-        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=counts, width=0.095, name=status, marker_color=colour,
+        name = remission_term(instrument) if status == "remission" else status
+        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=counts, width=0.095, name=name, marker_color=colour,
                              customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                              hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
-                                           + status + "</extra>"))
-    fig.add_vline(x=-0.5, line_dash="dash", line_color=GREY, annotation_text="response: 50% fall",
+                                           + name + "</extra>"))
+    fig.add_vline(x=response_fraction - 1, line_dash="dash", line_color=GREY,
+                  annotation_text=f"response: {1 - response_fraction:.0%} fall",
                   annotation_font_color=GREY)
     fig = _layout(fig, f"{instrument}: change from baseline at end of induction ({len(rows):,} series)", "series",
                   x_title="change from baseline (negative is better)")

@@ -232,8 +232,9 @@ def _settings(args) -> int:
     if args.action in ("set", "reset"):
         known = [r[0] for r in con.execute("select name from default_settings").fetchall()]
         if args.name in RENAMED_SETTINGS:
-            new_names = ", ".join(n for n in SETTINGS if n.startswith(args.name + "_"))
-            print(f"refused, nothing changed: {args.name} is now per route: {new_names}", file=sys.stderr)
+            kind = "instrument" if args.name == "response_fraction" else "route"
+            print(f"refused, nothing changed: {args.name} is now per {kind}: {', '.join(RENAMED_SETTINGS[args.name])}",
+                  file=sys.stderr)
             return 2
         if args.name not in known:
             print(f"unknown setting {args.name!r}; settings: {', '.join(sorted(known))}", file=sys.stderr)

@@ -18,9 +18,14 @@ class Instrument:
     max_score: int
     remission_max: int  # remission when score <= this
     remission_label: str
-    reliable_change: int | None  # points; None: Jacobson-Truax when the setting reliability_<key> is above 0
+    reliable_change: int | None  # points; None: Jacobson-Truax when reliability_<key> and reliability_sd_<key> are set
     bands: tuple[tuple[int, str], ...]  # (lowest score of the band, label)
     source: str
+    # What a score within remission_max is called on screen: PCL-5 < 33 is below the probable-PTSD cut-off,
+    # not remission (National Center for PTSD).
+    remission_term: str = "remission"
+    mcid: int | None = None  # minimal clinically important difference, points (shown beside reliable change)
+    mcid_source: str = ""
 
 
 INSTRUMENTS: dict[str, Instrument] = {
@@ -30,6 +35,7 @@ INSTRUMENTS: dict[str, Instrument] = {
             "PHQ-9", "phq9", 0, 27, 4, "< 5", 6,
             ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe")),
             "Kroenke 2001 (bands); remission < 5; reliable change 6 points (NHS Talking Therapies)",
+            mcid=5, mcid_source="Löwe 2004 (Med Care 42(12):1194-1201): 5 points",
         ),
         Instrument(
             "GAD-7", "gad7", 0, 21, 4, "< 5", 4,
@@ -39,7 +45,9 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument(
             "PCL-5", "pcl5", 0, 80, 32, "< 33 (below the probable-PTSD cut-off)", 10,
             ((0, "below cut-off"), (33, "probable PTSD")),
-            "National Center for PTSD: probable PTSD at 31-33; 10 points clinically meaningful",
+            "National Center for PTSD: probable PTSD at 31-33 (< 33 is below that cut-off, not remission); "
+            "change of 5-10 points reliable, 10-20 clinically meaningful (10 used here)",
+            remission_term="below the probable-PTSD cut-off",
         ),
         Instrument(
             "MADRS", "madrs", 0, 60, 10, "<= 10", None, (),
@@ -52,6 +60,18 @@ INSTRUMENTS: dict[str, Instrument] = {
         ),
     )
 }
+
+
+def remission_term(instrument: str) -> str:
+    """What a score within the remission cut-off is called for this instrument (PCL-5: below the cut-off)."""
+    known = INSTRUMENTS.get(instrument)
+    return known.remission_term if known else "remission"
+
+
+def response_words(fraction: float) -> str:
+    """The response rule in words for a response_fraction_<key> value: 'score at most 70% of baseline (a fall
+    of 30% or more)'."""
+    return f"score at most {fraction:.0%} of baseline (a fall of {1 - fraction:.0%} or more)"
 
 
 @dataclass(frozen=True)
@@ -77,10 +97,24 @@ SETTINGS: dict[str, Setting] = {
                 "An assessment belongs to the latest series that starts no more than this many days after it.",
                 "Product default; ORKA and Mindbloom baselines are taken just before the first session",
                 minimum=0, maximum=90),
-        Setting("response_fraction", 0.5,
-                "Response: baseline > 0 and score <= this fraction of baseline (a fall of 50% or more).",
-                "McInnes 2022; Hietamies 2023; Hull 2022",
+        # Response per instrument: baseline > 0 and score <= this fraction of baseline.
+        Setting("response_fraction_phq9", 0.5,
+                "PHQ-9 response: baseline > 0 and score <= this fraction of baseline (0.5: a fall of 50% or more).",
+                "McInnes 2022; Hull 2022", minimum=0.01, maximum=0.99, integer=False),
+        Setting("response_fraction_gad7", 0.5,
+                "GAD-7 response: baseline > 0 and score <= this fraction of baseline (0.5: a fall of 50% or more).",
+                "Hull 2022", minimum=0.01, maximum=0.99, integer=False),
+        Setting("response_fraction_pcl5", 0.7,
+                "PCL-5 response: baseline > 0 and score <= this fraction of baseline (0.7: a fall of 30% or more).",
+                "Feder 2021 (ketamine for chronic PTSD, Am J Psychiatry): response = a fall of 30% or more",
                 minimum=0.01, maximum=0.99, integer=False),
+        Setting("response_fraction_madrs", 0.5,
+                "MADRS response: baseline > 0 and score <= this fraction of baseline (0.5: a fall of 50% or more).",
+                "Conventional 50% fall; TRANSFORM-1/2 (esketamine) MADRS response",
+                minimum=0.01, maximum=0.99, integer=False),
+        Setting("response_fraction_qidssr16", 0.5,
+                "QIDS-SR16 response: baseline > 0 and score <= this fraction of baseline (0.5: a fall of 50% or more).",
+                "Hietamies 2023 (ORKA-2)", minimum=0.01, maximum=0.99, integer=False),
         # Induction length by route: a series' induction ends at its route's n-th completed session; a
         # route with no setting of its own uses the IV value.
         Setting("induction_sessions_iv", 6,
@@ -132,14 +166,27 @@ SETTINGS: dict[str, Setting] = {
                 "Counts from 1 to (this - 1), and rates built on them, are suppressed in anything shown to a meeting. 0 turns it off.",
                 "CMS cell-size suppression policy (1-10 never shown); PCORnet uses 11",
                 minimum=0, maximum=100),
+        # Jacobson-Truax for instruments without a published point threshold: both the reliability r and the
+        # baseline SD come from one published study, never from the clinic's own data (whose SD drifts as
+        # data accrue, moving the threshold under past results). No default: none was verified here.
         Setting("reliability_madrs", 0,
                 "Test-retest reliability r of MADRS for the Jacobson-Truax reliable change index; 0: not configured.",
-                "Jacobson & Truax 1991; take r from a published study of the clinic's population",
+                "Jacobson & Truax 1991; take r and the SD below from one published study of a similar population",
                 minimum=0, maximum=0.99, integer=False),
+        Setting("reliability_sd_madrs", 0,
+                "Pre-treatment SD of MADRS in that published study, for the Jacobson-Truax threshold "
+                "1.96 x sqrt(2) x SD x sqrt(1 - r); 0: not configured.",
+                "Jacobson & Truax 1991; the same published study as reliability_madrs",
+                minimum=0, maximum=60, integer=False),
         Setting("reliability_qidssr16", 0,
                 "Test-retest reliability r of QIDS-SR16 for the Jacobson-Truax reliable change index; 0: not configured.",
-                "Jacobson & Truax 1991; take r from a published study of the clinic's population",
+                "Jacobson & Truax 1991; take r and the SD below from one published study of a similar population",
                 minimum=0, maximum=0.99, integer=False),
+        Setting("reliability_sd_qidssr16", 0,
+                "Pre-treatment SD of QIDS-SR16 in that published study, for the Jacobson-Truax threshold "
+                "1.96 x sqrt(2) x SD x sqrt(1 - r); 0: not configured.",
+                "Jacobson & Truax 1991; the same published study as reliability_qidssr16",
+                minimum=0, maximum=27, integer=False),
         Setting("phq9_caseness", 10, "NHS Talking Therapies caseness: PHQ-9 >= 10.", "NHS Talking Therapies manual",
                 minimum=0, maximum=27),
         Setting("gad7_caseness", 8, "NHS Talking Therapies caseness: GAD-7 >= 8.", "NHS Talking Therapies manual",
@@ -153,6 +200,9 @@ SETTINGS: dict[str, Setting] = {
 # `induction_sessions` applied to every route; its source was IV, so IV and IM keep a value set there.
 RENAMED_SETTINGS: dict[str, tuple[str, ...]] = {
     "induction_sessions": ("induction_sessions_iv", "induction_sessions_im"),
+    # One fraction for every instrument until PCL-5 took its own (Feder 2021): a value set keeps its meaning.
+    "response_fraction": ("response_fraction_phq9", "response_fraction_gad7", "response_fraction_pcl5",
+                          "response_fraction_madrs", "response_fraction_qidssr16"),
 }
 
 

@@ -27,7 +27,7 @@ import plotly.io as pio
 import plotly.offline
 
 from . import charts, metrics, quality, suppress
-from .definitions import INSTRUMENTS
+from .definitions import INSTRUMENTS, remission_term, response_words
 
 MEETING_MIN_CELL = 11
 FIGURE_WIDTH = 720  # px: an A4 page's printable width at the pack's margins
@@ -302,7 +302,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
         "empty": empty_reason or (f"No treatment series started in {period.label} match these filters."
                                   if n_series == 0 else None),
         "data_quality": _data_quality(con, instrument, in_period, min_cell),
-        "definitions": _definitions(con),
+        "definitions": _definitions(con), "rules": _rules(con, instrument),
         "plotly_js": plotly.offline.get_plotlyjs(), "figures": [],
     }
     if not pack["empty"]:
@@ -314,6 +314,14 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
         pack["figures"] = [f for f in (pack["headline"]["figure"], pack["trajectory"]["figure"],
                                        pack["p_chart"]["figure"], *(f["figure"] for f in pack["funnels"])) if f]
     return pack
+
+
+def _rules(con, instrument: str) -> dict:
+    """The rules in force, in words, for the pack's captions (from the settings, never restated)."""
+    values = dict(con.execute("select name, value from settings").fetchall())
+    key = INSTRUMENTS[instrument].key
+    return {"response": response_words(values[f"response_fraction_{key}"]), "remission": remission_term(instrument),
+            "carry_days": int(values["itt_carry_days"])}
 
 
 def cohort_words(cohort: metrics.Cohort) -> str:

@@ -37,6 +37,13 @@ create or replace macro setting(setting_name) as (
     select value from settings where name = setting_name
 );
 
+-- The response fraction in force for an instrument (setting response_fraction_<instrument key>: PCL-5 0.7,
+-- Feder 2021; the others 0.5). Response: baseline > 0 and score <= this x baseline.
+create or replace macro response_fraction(instrument_name) as (
+    select value from settings
+    where name = 'response_fraction_' || (select key from instruments where instrument = instrument_name)
+);
+
 -- One problem with one field of a line, as filed in `rejects`.
 create or replace macro problem(column_name, value, reason) as
     {'column_name': column_name, 'value': value, 'reason': reason};

@@ -62,7 +62,7 @@ def test_the_change_chart_is_a_distribution_of_every_series():
     rng = np.random.default_rng(1)
     change = rng.uniform(-1, 0.6, 50_000)
     status = np.where(change <= -0.75, "remission", np.where(change <= -0.5, "response", "no response"))
-    fig = charts.change_distribution(pd.DataFrame({"end_pct_change": change, "end_status": status}), "PHQ-9")
+    fig = charts.change_distribution(pd.DataFrame({"end_pct_change": change, "end_status": status}), "PHQ-9", 0.5)
     assert len(fig.data) == 3
     assert sum(int(sum(t.y)) for t in fig.data) == 50_000
     assert max(len(t.x) for t in fig.data) <= 20

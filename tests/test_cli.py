@@ -126,7 +126,7 @@ def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path,
     ("induction_sessions_iv", "nan", "induction_sessions_iv must be a whole number from 1 to 50; got 'nan'"),
     ("series_gap_days", "-5", "series_gap_days must be a whole number from 1 to 3650; got '-5'"),
     ("induction_sessions_oral", "6.5", "induction_sessions_oral must be a whole number from 1 to 50; got '6.5'"),
-    ("response_fraction", "1.5", "response_fraction must be a number from 0.01 to 0.99; got '1.5'"),
+    ("response_fraction_pcl5", "1.5", "response_fraction_pcl5 must be a number from 0.01 to 0.99; got '1.5'"),
     ("end_of_induction_days", "inf", "end_of_induction_days must be a whole number from 0 to 365; got 'inf'"),
     ("dropout_quiet_days", "many", "dropout_quiet_days must be a whole number from 1 to 365; got 'many'"),
 ])
@@ -158,3 +158,10 @@ def test_mart_csv_neutralises_formulas_in_export_text(tmp_path, export):
     rows = list(csv.DictReader(io.StringIO(cli("mart", "cohort_comparison", "--by", "site", "--db", db).stdout)))
     assert sorted(r["group_value"] for r in rows) == ["'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(1)", "Northside"]
     assert {r["n_series"] for r in rows} == {"1"}  # numbers untouched
+
+
+def test_the_replaced_response_fraction_is_refused_and_names_the_five_per_instrument_settings(tmp_path):
+    refused = cli("settings", "set", "response_fraction", "0.6", "--db", tmp_path / "c.duckdb")
+    assert refused.returncode == 2
+    assert ("response_fraction is now per instrument: response_fraction_phq9, response_fraction_gad7, "
+            "response_fraction_pcl5, response_fraction_madrs, response_fraction_qidssr16") in refused.stderr

@@ -42,6 +42,8 @@ def test_instrument_row_matches_the_code(instrument):
     assert row in METRICS_DOC
     bands = ", ".join(f"{low} {label}" for low, label in instrument.bands) or "none"
     assert f"| {bands} |" in METRICS_DOC
+    line = next(ln for ln in METRICS_DOC.splitlines() if ln.startswith(row))
+    assert line.endswith(f"| {instrument.mcid} (Löwe 2004) |" if instrument.mcid else "| - |")  # the MCID column
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "queries").rglob("*.sql")), ids=lambda p: p.name)

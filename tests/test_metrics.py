@@ -142,15 +142,21 @@ def test_reliable_improvement_and_deterioration_points(clinic, instrument, point
                                         ("P4#1", False, False)]
 
 
-def test_reliable_change_from_jacobson_truax_when_a_reliability_is_configured(clinic):
-    # MADRS has no points threshold; with r = 0.75 and baselines 20 and 30 (SD 7.07), the threshold
-    # is 1.96 * sqrt(2) * 7.07 * sqrt(0.25) = 9.8 points.
-    con = clinic("P1,0\nP2,0", "P1,0,MADRS,20\nP1,7,MADRS,10\nP2,0,MADRS,30\nP2,7,MADRS,21")
-    assert table(con, "select is_reliable_improvement from int_weekly_scores") == [(None,), (None,)]
+def test_reliable_change_from_jacobson_truax_uses_the_published_sd_not_the_clinics(clinic):
+    # MADRS has no points threshold. With a published r = 0.75 and SD = 10 the threshold is
+    # 1.96 * sqrt(2) * 10 * sqrt(0.25) = 13.86 points: P1's fall of 14 is reliable, P2's and P3's 13 are not.
+    # The clinic's own baselines (20, 34, 34: SD 8.08) would give 11.2 and call all three reliable.
+    con = clinic("P1,0\nP2,0\nP3,0", "P1,0,MADRS,20\nP1,7,MADRS,6\nP2,0,MADRS,34\nP2,7,MADRS,21\n"
+                 "P3,0,MADRS,34\nP3,7,MADRS,21")
+    assert table(con, "select is_reliable_improvement from int_weekly_scores") == [(None,)] * 3
     con.execute("insert or replace into setting_overrides values ('reliability_madrs', 0.75)")
     metrics.ensure_built(con)
+    # r without a published SD: still not computed (never the clinic's own SD).
+    assert table(con, "select is_reliable_improvement from int_weekly_scores") == [(None,)] * 3
+    con.execute("insert or replace into setting_overrides values ('reliability_sd_madrs', 10)")
+    metrics.ensure_built(con)
     assert table(con, "select series_id, is_reliable_improvement from int_weekly_scores order by 1") == [
-        ("P1#1", True), ("P2#1", False)]
+        ("P1#1", True), ("P2#1", False), ("P3#1", False)]
 
 
 # End of induction, dropout, intention to treat -------------------------------------------------
@@ -234,6 +240,26 @@ def test_an_older_database_keeps_its_induction_sessions_override_for_iv_and_im(c
     assert table(con, "select name, value from settings where name like 'induction_sessions%' order by 1") == [
         ("induction_sessions_im", 8), ("induction_sessions_intranasal", 8), ("induction_sessions_iv", 8),
         ("induction_sessions_oral", 4)]
+
+
+def test_an_older_database_keeps_its_response_fraction_for_every_instrument(con):
+    from ketamine_outcomes import store
+    con.execute("insert into setting_overrides values ('response_fraction', 0.6)")
+    store.write_definitions(con)
+    assert table(con, "select name, value from settings where name like 'response_fraction%' order by 1") == [
+        ("response_fraction_gad7", 0.6), ("response_fraction_madrs", 0.6), ("response_fraction_pcl5", 0.6),
+        ("response_fraction_phq9", 0.6), ("response_fraction_qidssr16", 0.6)]
+
+
+def test_pcl5_response_is_a_30_percent_fall_and_phq9_stays_at_50(clinic):
+    # PCL-5 baseline 50: 35 is a 30% fall (responds), 36 is not. PHQ-9 baseline 20: 10 responds, 11 does not.
+    con = clinic("P1,0\nP2,0\nP3,0\nP4,0", "P1,0,PCL-5,50\nP1,7,PCL-5,35\nP2,0,PCL-5,50\nP2,7,PCL-5,36\n"
+                 "P3,0,PHQ-9,20\nP3,7,PHQ-9,10\nP4,0,PHQ-9,20\nP4,7,PHQ-9,11")
+    assert table(con, "select series_id, instrument, is_response from int_weekly_scores order by 1") == [
+        ("P1#1", "PCL-5", True), ("P2#1", "PCL-5", False), ("P3#1", "PHQ-9", True), ("P4#1", "PHQ-9", False)]
+    con.execute("insert or replace into setting_overrides values ('response_fraction_pcl5', 0.5)")
+    metrics.ensure_built(con)
+    assert table(con, "select count(*) from int_weekly_scores where is_response") == [(1,)]  # P3 only
 
 
 def test_intention_to_treat_carries_a_score_at_most_14_days_after_the_last_session(clinic):

@@ -304,7 +304,7 @@ def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, mo
 
 def test_a_definitions_link_opens_its_card_first_with_the_setting_in_force(clinic_db, monkeypatch):
     with store.open_file(clinic_db) as con:
-        con.execute("insert or replace into setting_overrides values ('response_fraction', 0.6)")
+        con.execute("insert or replace into setting_overrides values ('response_fraction_phq9', 0.6)")
         metrics.ensure_built(con)
     app = open_app(clinic_db, monkeypatch, "response")
     link = next(p for p in app.get("page_link") if p.proto.label == "How is response defined?")
@@ -313,7 +313,7 @@ def test_a_definitions_link_opens_its_card_first_with_the_setting_in_force(clini
     app.switch_page("app_pages/definitions.py").run()
     assert not app.exception
     assert app.subheader[0].value == "Response"
-    assert "`response_fraction` = **0.6** (changed from the default, 0.5)" in app.markdown[2].value
+    assert "`response_fraction_phq9` = **0.6** (changed from the default, 0.5)" in app.markdown[2].value
 
 
 def test_a_refused_upload_is_mapped_saved_and_the_mapping_reused(tmp_path, monkeypatch):

@@ -95,6 +95,17 @@ def test_an_empty_period_gives_a_pack_that_says_so(sample_con):
     assert 'id="p-chart"' not in document and "plotly-graph-div" not in document
 
 
+def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
+    document = report.html_pack(sample_con, period=report.parse_period("2024-Q2"))
+    assert "last score carried forward." not in document  # the old caption: carried for ever
+    assert re.search(r"only up to 14 days\s+after its last completed session \(limited LOCF\), then its baseline "
+                     r"\(BOCF\)", document)
+    assert "end-of-induction score at most 50% of baseline (a fall of 50% or more)" in document
+    pcl5 = report.html_pack(sample_con, instrument="PCL-5", period=report.parse_period("2024-Q2"))
+    assert "score at most 70% of baseline (a fall of 30% or more)" in pcl5
+    assert "below the probable-PTSD cut-off, observed" in pcl5 and "remission, observed" not in pcl5
+
+
 def test_pdf_without_chromium_names_the_install_command(sample_db, tmp_path):
     env_run = subprocess.run(
         [sys.executable, "-m", "ketamine_outcomes.cli", "report", "--db", str(sample_db), "--out",

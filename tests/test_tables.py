@@ -46,3 +46,20 @@ def test_the_download_names_its_filters_and_neutralises_formulas():
     assert lines[2] == ["'=HYPERLINK(1)", "30", "12", "40.0"]
     assert lines[3] == ["Lakeview", "", "", ""]
     assert tables.file_name("numbers by site", VIEW) == "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11.csv"
+
+
+def test_pcl5_headers_say_below_the_cut_off_not_remission():
+    rows = pd.DataFrame({"remitters": [12], "remission_rate": [0.4], "itt_remission_rate": [0.3]})
+    numbers, _ = tables.shown(rows, None, View("PCL-5", Cohort(), meeting_mode=False, min_cell=11))
+    assert list(numbers.columns) == ["Series below cut-off", "Below cut-off %", "Below cut-off %, intention to treat"]
+    assert tables.label("remitters", "PHQ-9") == "Remitters"
+
+
+def test_the_responders_help_is_worded_from_the_instruments_response_fraction(sample_db, tmp_path, monkeypatch):
+    import shutil
+
+    db = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    assert tables.help_text("responders", "PHQ-9") == "Score at most 50% of baseline (a fall of 50% or more)."
+    assert tables.help_text("responders", "PCL-5") == "Score at most 70% of baseline (a fall of 30% or more)."

@@ -46,7 +46,8 @@ with st.expander("Settings in force, with defaults and sources"):
 with st.expander("Instruments: ranges, remission and reliable change"):
     st.dataframe(data.table('select instrument as "Instrument", min_score as "Lowest score", max_score as '
                             '"Highest score", remission_label as "Remission", reliable_change as '
-                            '"Reliable change (points)", source as "Source" from instruments'),
+                            '"Reliable change (points)", mcid as "Minimal clinically important difference (points)", '
+                            'mcid_source as "MCID source", source as "Source" from instruments'),
                  hide_index=True, key="definitions_instruments")
 with st.expander("Every metric, mart column and SQL file (docs/metrics.md)"):
     text = (DOCS / "metrics.md").read_text()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from ketamine_outcomes import charts, suppress
-from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.definitions import INSTRUMENTS, remission_term
 
 view = ui.page("Overview", "Is the clinic helping, and how does it compare with published real-world results?")
 
@@ -33,11 +33,12 @@ else:
     observed.caption("**Observed**: series scored")
     itt.caption("**Intention to treat**: all evaluable")
     tiles = [*observed.columns(2), *itt.columns(2)]
+    remission = "Below cut-off" if remission_term(view.instrument) != "remission" else "Remission"  # PCL-5 < 33
     for column, label, key, numerator, denominator in (
         (tiles[0], "Response", "response_rate", "responders", "n_scored"),
-        (tiles[1], "Remission", "remission_rate", "remitters", "n_scored"),
+        (tiles[1], remission, "remission_rate", "remitters", "n_scored"),
         (tiles[2], "Response", "itt_response_rate", "responders", "n_evaluable"),
-        (tiles[3], "Remission", "itt_remission_rate", "remitters", "n_evaluable"),
+        (tiles[3], remission, "itt_remission_rate", "remitters", "n_evaluable"),
     ):
         value, n = row[key], suppress.count_text(original[denominator], view.min_cell)
         interval = "" if pd.isna(value) else f" · 95% CI {row[key + '_low']:.0%}-{row[key + '_high']:.0%}"

@@ -26,7 +26,8 @@ summary = data.mart("series_summary", instrument=view.instrument, cohort=view.co
 if view.meeting_mode:
     st.caption("Change per series hidden in meeting mode (small counts in each band).")
 else:
-    ui.chart(charts.change_distribution(summary, view.instrument), "response_waterfall", view)
+    ui.chart(charts.change_distribution(summary, view.instrument, data.response_fraction(view.instrument)),
+             "response_waterfall", view)
 
 transitions = data.mart("severity_transitions", instrument=view.instrument, cohort=view.cohort)
 if not transitions.empty:

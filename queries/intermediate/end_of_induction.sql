@@ -50,7 +50,7 @@ scored as (
         coalesce(series.is_dropped_out
             or series.induction_day + setting('end_of_induction_days') <= series.data_last_day, false) as is_evaluable,
         coalesce(baselines.baseline_score > 0
-            and in_window.score <= setting('response_fraction') * baselines.baseline_score, false) as is_response,
+            and in_window.score <= response_fraction(baselines.instrument) * baselines.baseline_score, false) as is_response,
         coalesce(in_window.score <= instruments.remission_max, false) as is_remission,
     from baselines
     join series using (series_id)

@@ -2,11 +2,13 @@
 -- response, remission and reliable-change rules applied.
 -- Grain: one row per series, instrument and week >= 1 with a score. When an instrument is scored
 -- more than once in a week, the last one counts.
--- Response: baseline > 0 and score <= setting('response_fraction') (0.5) x baseline.
--- Remission: score <= the instrument's remission_max (PHQ-9 < 5, GAD-7 < 5, PCL-5 < 33, MADRS <= 10,
+-- Response: baseline > 0 and score <= response_fraction(instrument) x baseline (setting
+-- response_fraction_<key>: 0.5, PCL-5 0.7 after Feder 2021). Remission: score <= the instrument's
+-- remission_max (PHQ-9 < 5, GAD-7 < 5, PCL-5 < 33 = below the probable-PTSD cut-off, MADRS <= 10,
 -- QIDS-SR16 <= 5). Reliable change: instruments.reliable_change points (PHQ-9 6, GAD-7 4, PCL-5 10),
--- else the Jacobson-Truax threshold 1.96 x sqrt(2) x SD(baselines) x sqrt(1 - r), with r the setting
--- reliability_<instrument key> when it is above 0 (Jacobson & Truax 1991).
+-- else the Jacobson-Truax threshold 1.96 x sqrt(2) x SD x sqrt(1 - r), with r and SD the settings
+-- reliability_<key> and reliability_sd_<key> from one published study when both are above 0
+-- (Jacobson & Truax 1991); never the clinic's own SD, which would move the threshold as data accrue.
 -- Each row carries its series' cohort attributes, so the weekly marts filter without a join.
 with
 
@@ -26,24 +28,18 @@ series as (
     select * from int_treatment_series
 ),
 
-baseline_spread as (
-    select instrument, stddev_samp(baseline_score) as sd_baseline,
-    from baselines
-    group by instrument
-),
-
 reliable_change as (
     select
         instruments.instrument,
         instruments.remission_max,
         coalesce(
             instruments.reliable_change::double,
-            case when setting('reliability_' || instruments.key) > 0
-                then 1.96 * sqrt(2) * baseline_spread.sd_baseline * sqrt(1 - setting('reliability_' || instruments.key))
+            case when setting('reliability_' || instruments.key) > 0 and setting('reliability_sd_' || instruments.key) > 0
+                then 1.96 * sqrt(2) * setting('reliability_sd_' || instruments.key)
+                    * sqrt(1 - setting('reliability_' || instruments.key))
             end
         ) as reliable_change_points,
     from instruments
-    left join baseline_spread using (instrument)
 ),
 
 last_in_week as (
@@ -71,7 +67,7 @@ final as (
         last_in_week.score - baselines.baseline_score as change,
         baselines.baseline_score is not null as is_paired,
         baselines.baseline_score > 0
-            and last_in_week.score <= setting('response_fraction') * baselines.baseline_score as is_response,
+            and last_in_week.score <= response_fraction(last_in_week.instrument) * baselines.baseline_score as is_response,
         last_in_week.score <= reliable_change.remission_max as is_remission,
         baselines.baseline_score - last_in_week.score >= reliable_change.reliable_change_points
             as is_reliable_improvement,

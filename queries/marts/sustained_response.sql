@@ -3,7 +3,7 @@
 -- Grain: one row per group ($by: 'all', 'route' or 'site') and day since the end-of-induction score at
 -- which a series lost its response or was censored, for $instrument and the cohort ($cohort).
 -- Who: series whose end-of-induction score met response (int_end_of_induction). Event: the first later
--- score of the series above the response threshold (score > setting('response_fraction') x baseline),
+-- score of the series above the response threshold (score > response_fraction($instrument) x baseline),
 -- or the start of the patient's next series (a re-induction), whichever comes first. Censored: at the
 -- series' last score when neither happened (day 0 when it has no later score).
 -- survival: the share still responding; median_days: the first day it is 0.5 or less (null when not
@@ -31,7 +31,7 @@ later_scores as (
     select
         responders.series_id,
         placed.assessment_day - responders.end_day as day,
-        placed.score > setting('response_fraction') * responders.baseline_score as is_lost,
+        placed.score > response_fraction($instrument) * responders.baseline_score as is_lost,
     from responders
     join int_series_assessments as placed
         on placed.series_id = responders.series_id

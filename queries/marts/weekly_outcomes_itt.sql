@@ -60,7 +60,7 @@ classified as (
         end as basis,
         case when basis = 'imputed' then baseline_score else last_score end as score,
         basis <> 'imputed' and baseline_score > 0
-            and last_score <= setting('response_fraction') * baseline_score as is_response,
+            and last_score <= response_fraction($instrument) * baseline_score as is_response,
         basis <> 'imputed' and last_score <= (select remission_max from instrument) as is_remission,
     from last_scores
 ),
