@@ -1,9 +1,15 @@
-"""The dashboard's access to the database: a connection for each use, and mart results cached on the
-database's data version, so an upload invalidates exactly what it changed.
+"""The dashboard's access to the database: a connection for each use, one writer at a time, and mart
+results cached on the version of the data the metric tables were built from, so an upload invalidates
+exactly what it changed.
 
 The file is held only while a script run reads or writes it (opening costs about 15 ms, even at 1M
 patients): DuckDB lets one process write a file, and a scheduled `ketamine-outcomes ingest` must be
-able to run while the dashboard is up. While such an ingest holds the file, a run waits for it."""
+able to run while the dashboard is up. While such an ingest holds the file, a run waits for it.
+
+Within this server process every write (an upload, an undo, a saved mapping, an audit row) goes through
+`writing()`: DuckDB's concurrency is optimistic, so two uploads at once would conflict or, before the
+unique keys, store one export twice. Viewing needs no write access: a file this user may only read is
+opened read-only. A database that cannot be used is one sentence on the page, never a traceback."""
 
 import os
 import tempfile
@@ -24,15 +30,43 @@ def database_path() -> str:
     return os.environ.get("KETAMINE_OUTCOMES_DB", str(store.DEFAULT_DB))
 
 
+def _label() -> str:
+    """The database as pages name it: its file name, never the server's folders."""
+    return Path(database_path()).name
+
+
 WAIT_SECONDS = 60
+# An upload waits this long for another one to finish (a large export takes minutes).
+WRITER_WAIT_SECONDS = 15 * 60
+_writer = threading.Lock()
+
+
+def show_fault(fault: store.DatabaseFault) -> None:
+    """A database that cannot be used, in one sentence, and nothing else on the page."""
+    st.error(f"The database cannot be used. {fault}")
+    st.stop()
+
+
+def _open(path: str, wait_seconds: float) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """The database, writable when this user may write it, else read-only: (connection, writable)."""
+    try:
+        return store.open_file(path, wait_seconds=wait_seconds, label=_label()), True
+    except store.DatabaseReadOnly:
+        return store.open_file(path, read_only=True, wait_seconds=wait_seconds, label=_label()), False
 
 
 @st.cache_resource(show_spinner=False)
 def _prepared(path: str) -> bool:
-    """Create the schema (a new database) and build the metric tables, once per server process."""
-    con = store.connect(path, wait_seconds=WAIT_SECONDS)
+    """Bring the schema up to date and build the metric tables, once per server process. Never creates a
+    database or adds tables to a file that is not ours (the command's --init does)."""
+    con, writable = _open(path, WAIT_SECONDS)
     try:
-        metrics.ensure_built(con)
+        if not store.is_ours(con):
+            raise store.DatabaseFault(_label(), "a DuckDB database, but not a ketamine-outcomes one. Start the "
+                                                "dashboard with another --db, or with --init to add its tables.")
+        if writable:
+            store.initialise(con)
+            metrics.ensure_built(con)
     finally:
         con.close()
     return True
@@ -44,13 +78,20 @@ _this_run = threading.local()
 @contextmanager
 def held_for_this_run():
     """Hold the database for one script run (the entry file wraps the page in this), so every query of
-    the run shares one connection; it is released when the run ends, even on st.stop()."""
-    with connection() as con:
-        _this_run.con = con
-        try:
-            yield
-        finally:
-            _this_run.con = None
+    the run shares one connection; it is released when the run ends, even on st.stop(). A database fault
+    met during the run (a full disk, a file moved away) ends the page with its sentence."""
+    try:
+        with connection() as con:
+            _this_run.con = con
+            try:
+                yield
+            finally:
+                _this_run.con = None
+    except (duckdb.Error, OSError) as error:
+        meaning = store.fault(error, _label())
+        if meaning is None:
+            raise
+        show_fault(meaning)
 
 
 @contextmanager
@@ -62,28 +103,62 @@ def connection():
         yield held
         return
     path = database_path()
-    _prepared(path)
     try:
-        con = store.open_file(path, wait_seconds=WAIT_SECONDS)
-    except duckdb.IOException:
+        _prepared(path)
+        con, _ = _open(path, WAIT_SECONDS)
+    except store.DatabaseBusy:
         st.warning("The database is being updated by another process (a scheduled ingest?). "
                    "Refresh this page in a minute.")
         st.stop()
+    except store.DatabaseFault as fault:
+        show_fault(fault)
     try:
         yield con
     finally:
         con.close()
 
 
-def data_version() -> tuple:
-    """The data version; rebuilds the metric tables when another process stored data without them."""
+@contextmanager
+def writing(waiting: str | None = None):
+    """The database for a write, as this process's only writer: a second upload waits for the first
+    (saying `waiting` meanwhile) instead of conflicting with it."""
+    if not _writer.acquire(blocking=False):
+        note = st.info(waiting) if waiting else None
+        if not _writer.acquire(timeout=WRITER_WAIT_SECONDS):
+            if note:
+                note.empty()
+            raise store.DatabaseBusy(_label(), "another upload has been storing for over "
+                                               f"{WRITER_WAIT_SECONDS // 60} minutes; try again later.")
+        if note:
+            note.empty()
+    try:
+        with connection() as con:
+            yield con
+    except (duckdb.Error, OSError) as error:
+        meaning = store.fault(error, _label())
+        if meaning is None:
+            raise
+        raise meaning from error
+    finally:
+        _writer.release()
+
+
+def data_version() -> str:
+    """The version of the data the metric tables were built from: what every cached result is keyed on.
+    When another process stored data without building them, they are built first (by this process's one
+    writer); while an upload here is storing, pages keep reading the last build."""
     with connection() as con:
-        metrics.ensure_built(con)
-        return store.data_version(con)
+        if not metrics.is_built(con) and not _writer.locked():
+            try:
+                with writing():
+                    metrics.ensure_built(con)
+            except store.DatabaseReadOnly:
+                pass  # a database this user may only read shows its last build
+        return metrics.built_version(con) or ""
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
-def _mart(path: str, version: tuple, name: str, options: tuple) -> pd.DataFrame:
+def _mart(path: str, version: str, name: str, options: tuple) -> pd.DataFrame:
     with connection() as con:
         return getattr(metrics, name)(con, **dict(options))
 
@@ -94,7 +169,7 @@ def mart(name: str, **options) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _query(path: str, version: tuple, sql: str) -> pd.DataFrame:
+def _query(path: str, version: str, sql: str) -> pd.DataFrame:
     with connection() as con:
         return con.execute(sql).df()
 
@@ -118,30 +193,37 @@ def response_fraction(instrument: str) -> float:
     return settings()[f"response_fraction_{INSTRUMENTS[instrument].key}"]
 
 
+UPLOAD_WAITS = "Another upload is being stored; yours waits and starts when it is done."
+
+
 def ingest_upload(name: str, content: bytes, progress=None, date_format: str | None = None,
                   mapping_name: str | None = None) -> list[BatchResult]:
     """Ingest one uploaded file (written to a temporary file for DuckDB to read; a workbook or zip may
-    hold several exports), then rebuild the metrics. `mapping_name`: a saved column mapping."""
+    hold several exports), then rebuild the metrics. `mapping_name`: a saved column mapping. A database
+    that cannot take the upload (read-only, a full disk) refuses it with the reason; nothing is stored."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / (Path(name).name or "upload")
         path.write_bytes(content)
-        with connection() as con:
-            kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
-            results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
-                                    mapping=mapping, kind=kind)
-            if any(r.batch_id is not None for r in results):
-                metrics.build(con)
+        try:
+            with writing(UPLOAD_WAITS) as con:
+                kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
+                results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
+                                        mapping=mapping, kind=kind)
+                if any(r.batch_id is not None for r in results):
+                    metrics.build(con)
+        except store.DatabaseFault as fault:
+            return [BatchResult(name, refused=fault.reason)]
     return results
 
 
 def save_mapping(name: str, kind: str, columns: dict[str, str]) -> None:
-    with connection() as con:
+    with writing() as con:
         mappings.save(con, name, kind, columns)
 
 
 def undo_batch(batch_id: int) -> str:
     """Undo one batch (ketamine_outcomes.ingest.undo_batch) and rebuild the metrics."""
-    with connection() as con:
+    with writing() as con:
         message = ingest.undo_batch(con, batch_id)
         metrics.build(con)
     return message

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data
-from ketamine_outcomes import access, audit
+from ketamine_outcomes import access, audit, store
 
 ACCESS_ENV = "KETAMINE_OUTCOMES_ACCESS"
 log = logging.getLogger(__name__)
@@ -69,9 +69,7 @@ def current_user() -> User:
     # One row per sign-in (one identity token), not per page view, reload or browser tab.
     token = f"identity token issued {st.user.get('iat', '?')}"
     if st.session_state.get("signin_token") != token:
-        with data.connection() as con:
-            if not audit.has_signed_in(con, email, token):
-                audit.record(con, email, role.name, "sign-in", token)
+        _audit(email, role.name, "sign-in", token, once=True)
         st.session_state["signin_token"] = token
     return user
 
@@ -94,8 +92,19 @@ def may(action: str) -> bool:
 def record(action: str, detail: str = "") -> None:
     """Add a row to the audit trail for the signed-in user (usable as a widget's on_click callback)."""
     current = user()
-    with data.connection() as con:
-        audit.record(con, current.email, current.audit_role, action, detail)
+    _audit(current.email, current.audit_role, action, detail)
+
+
+def _audit(email: str, role: str, action: str, detail: str, once: bool = False) -> None:
+    """Write one audit row (`once`: unless the same sign-in is already recorded). A database this user may
+    only read keeps no trail: viewing goes on, and the server's log says what was not recorded."""
+    try:
+        with data.writing() as con:
+            if not (once and audit.has_signed_in(con, email, detail)):
+                audit.record(con, email, role, action, detail)
+    except store.DatabaseReadOnly:
+        log.warning("not recorded in the audit trail (the database is read-only here): %s %s %s",
+                    email, action, detail)
 
 
 def trail(latest: int):
@@ -112,8 +121,7 @@ def _sign_out() -> None:
 def _record_once(who: User, action: str, detail: str) -> None:
     key = ("signin_recorded", action, detail)
     if not st.session_state.get(key):
-        with data.connection() as con:
-            audit.record(con, who.email, who.role.name, action, detail)
+        _audit(who.email, who.role.name, action, detail)
         st.session_state[key] = True
 
 

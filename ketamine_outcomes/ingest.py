@@ -25,12 +25,9 @@ from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_de
 from .definitions import alias_key
 from .privacy import check_identifier_values, identifier_columns
 
-# Natural key and stored values of each table; identifiers in generated SQL come only from here.
-KEYS = {
-    "sessions": ("patient_id", "session_day", "session_id"),
-    "assessments": ("patient_id", "instrument", "assessment_day"),
-    "patients": ("patient_id",),
-}
+# Natural key (unique in the store) and stored values of each table; identifiers in generated SQL come only
+# from here.
+KEYS = store.NATURAL_KEYS
 VALUES = {
     "sessions": ("session_date", "route", "status", "dose_mg", "dose_mg_per_kg", "site", "clinician_id",
                  "adverse_events", "systolic_bp_peak"),
@@ -379,8 +376,10 @@ def ingest_file(
         say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines", 0.45)
         _stage(con, layout, date_style)
         say(f"{result.file_name}: storing", 0.7)
-        con.execute("begin transaction")
-        try:
+        # Whether each line is new, a duplicate or a replacement is decided against the stored rows inside
+        # the writing transaction: an upload of the same export committed meanwhile (another browser) makes
+        # this one conflict on the natural key, and it runs again and finds its lines stored.
+        def store_batch():
             (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
             _file_rejects(con, layout, batch_id, errors_table)
             counts = _merge(con, layout.table, batch_id)
@@ -400,10 +399,9 @@ def ingest_file(
                  "duplicate": counts["rows_duplicate"], "rejected": rejected, "ignored": layout.ignored,
                  "date_style": date_style, "warned": warned, "source": result.source},
             )
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+            return batch_id, counts, rows_read, rejected, warned
+
+        batch_id, counts, rows_read, rejected, warned = store.transaction(con, store_batch)
         result.batch_id, result.rows_read, result.rows_rejected = batch_id, rows_read, rejected
         result.rows_with_warnings = warned
         for name, value in counts.items():
@@ -454,23 +452,24 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
     """Remove what one batch inserted and put back what it replaced, in one transaction, recorded in the
     history as a batch of kind 'undo'. A row that a later batch changed again is left as it is (said
     so). Raises ValueError for a batch that does not exist or was already undone."""
-    found = con.execute("select kind, undone_at, file_name from batches where batch_id = $b", {"b": batch_id}).fetchall()
-    if not found:
-        raise ValueError(f"no batch {batch_id}")
-    kind, undone_at, file_name = found[0]
-    if kind == "undo":
-        raise ValueError(f"batch {batch_id} is itself an undo")
-    if undone_at is not None:
-        raise ValueError(f"batch {batch_id} was already undone at {str(undone_at)[:19]}")
-    table = "assessments" if kind.startswith("outcomes") else kind
-    keys, values = KEYS[table], VALUES[table]
-    types = dict(con.execute("select column_name, data_type from information_schema.columns "
-                             "where table_name = $t and table_schema = 'main'", {"t": table}).fetchall())
-    old_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in (*values, "batch_id", "line_number")) + "}"
-    key_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in keys) + "}"
-    on_key = " and ".join(f"stored.{k} = r.natural_key.{k}" for k in keys)
-    con.execute("begin transaction")
-    try:
+    # Checked inside the transaction: two analysts undoing one batch at the same moment undo it once.
+    def undo():
+        found = con.execute("select kind, undone_at, file_name from batches where batch_id = $b",
+                            {"b": batch_id}).fetchall()
+        if not found:
+            raise ValueError(f"no batch {batch_id}")
+        kind, undone_at, file_name = found[0]
+        if kind == "undo":
+            raise ValueError(f"batch {batch_id} is itself an undo")
+        if undone_at is not None:
+            raise ValueError(f"batch {batch_id} was already undone at {str(undone_at)[:19]}")
+        table = "assessments" if kind.startswith("outcomes") else kind
+        keys, values = KEYS[table], VALUES[table]
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_name = $t and table_schema = 'main'", {"t": table}).fetchall())
+        old_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in (*values, "batch_id", "line_number")) + "}"
+        key_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in keys) + "}"
+        on_key = " and ".join(f"stored.{k} = r.natural_key.{k}" for k in keys)
         (undo_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
         con.execute(f"""
             create or replace temp table undo_restore as
@@ -498,10 +497,10 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
             {"id": undo_id, "name": f"undo of batch {batch_id} ({file_name})", "restored": restored,
              "source": f"removed {removed - restored} rows, restored {restored}"},
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        return file_name, undo_id, removed, restored, kept_later
+
+    try:
+        file_name, undo_id, removed, restored, kept_later = store.transaction(con, undo)
     finally:
         con.execute("drop table if exists temp.undo_restore")
     text = (f"batch {batch_id} ({file_name}) undone as batch {undo_id}: {removed - restored} inserted rows removed, "

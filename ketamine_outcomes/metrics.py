@@ -62,8 +62,7 @@ class Cohort:
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the intermediate tables and the cohort macro from the stored data, in one transaction."""
-    con.execute("begin transaction")
-    try:
+    def rebuild():
         for name in INTERMEDIATE:
             con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
         for statement in store.sql("cohort_series").split(";\n"):
@@ -71,18 +70,20 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(statement)
         con.execute("create or replace table build_state as select $version as data_version",
                     {"version": str(store.data_version(con))})
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+
+    store.transaction(con, rebuild)
+
+
+def built_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The data version the intermediate tables were built from (None before the first build)."""
+    try:
+        return con.execute("select data_version from build_state").fetchall()[0][0]
+    except (duckdb.CatalogException, IndexError):
+        return None
 
 
 def is_built(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        (built,) = con.execute("select data_version from build_state").fetchall()[0]
-    except (duckdb.CatalogException, IndexError):
-        return False
-    return built == str(store.data_version(con))
+    return built_version(con) == str(store.data_version(con))
 
 
 def ensure_built(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,5 +1,10 @@
-"""The embedded DuckDB store: opening it, creating its schema, and running the project's SQL files."""
+"""The embedded DuckDB store: opening it, creating its schema, and running the project's SQL files.
 
+Opening is where a database file that cannot be used is named as such: every fault becomes a
+DatabaseFault with one line a person can act on (the CLI prints it, the dashboard shows it), never a
+traceback with server paths."""
+
+import logging
 import os
 import re
 import time
@@ -15,6 +20,36 @@ DEFAULT_DB = Path("data/clinic.duckdb")
 # DuckDB's own default is 80% of the machine's memory; a clinic's desktop shares it with other work.
 # Past this limit DuckDB spills to a temporary folder beside the database file.
 MEMORY_LIMIT = os.environ.get("KETAMINE_OUTCOMES_MEMORY_LIMIT", "3GB")
+# Never fetch code from the network because of a file's contents: DuckDB otherwise downloads its sqlite
+# extension when pointed at an SQLite file.
+CONFIG = {"memory_limit": MEMORY_LIMIT, "autoload_known_extensions": False, "autoinstall_known_extensions": False}
+# The natural key of each stored table: an ingest merges on it, and a unique index on it is the last line
+# of defence against a row stored twice (two uploads of one export at the same moment).
+NATURAL_KEYS = {
+    "sessions": ("patient_id", "session_day", "session_id"),
+    "assessments": ("patient_id", "instrument", "assessment_day"),
+    "patients": ("patient_id",),
+}
+# The tables that make a DuckDB file one of ours.
+OWN_TABLES = ("batches", "sessions", "assessments")
+log = logging.getLogger(__name__)
+
+
+class DatabaseFault(Exception):
+    """A database file that cannot be used as asked, with the reason in one line that names the file only
+    as `label` (what the person gave: the CLI's --db, the dashboard's file name)."""
+
+    def __init__(self, label: str, reason: str):
+        super().__init__(f"{label}: {reason}")
+        self.label, self.reason = label, reason
+
+
+class DatabaseBusy(DatabaseFault):
+    """Another process writes the file (DuckDB lets one process write a database at a time)."""
+
+
+class DatabaseReadOnly(DatabaseFault):
+    """This user may read the file but not write it."""
 
 
 def sql(name: str) -> str:
@@ -22,39 +57,183 @@ def sql(name: str) -> str:
     return (QUERIES / f"{name}.sql").read_text()
 
 
+def _refuse_foreign_bytes(path: Path, label: str) -> None:
+    """Name a file that is not a DuckDB database before DuckDB reads it (its own messages carry paths)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        raise DatabaseFault(label, "an empty file (0 bytes), not a database. Give another --db, or remove "
+                                   "the file and create the database with --init.")
+    if head.startswith(b"SQLite format 3\0"):
+        raise DatabaseFault(label, "an SQLite database, not a ketamine-outcomes database (DuckDB). Give "
+                                   "another --db.")
+    if head[8:12] != b"DUCK":
+        raise DatabaseFault(label, "not a database file (a CSV export? ingest it with `ketamine-outcomes "
+                                   "ingest FILE`). Give another --db.")
+
+
+def fault(error: BaseException, label: str) -> DatabaseFault | None:
+    """The DatabaseFault a DuckDB or OS error means for the file `label`, or None for any other error."""
+    text = str(error)
+    lower = text.lower()
+    if isinstance(error, DatabaseFault):
+        return error
+    if "no space left on device" in lower or "disk is full" in lower or "disk full" in lower:
+        return DatabaseFault(label, "the disk is full; nothing was stored, the database is as it was. "
+                                    "Free some space and try again.")
+    if "permission denied" in lower or "read-only file system" in lower or "operation not permitted" in lower:
+        return DatabaseReadOnly(label, "this user may read the database but not write it; nothing was changed.")
+    if "cannot execute" in lower and "read-only" in lower:
+        return DatabaseReadOnly(label, "the database is open read-only here; nothing was changed.")
+    if "could not read enough bytes" in lower:
+        return DatabaseFault(label, "the database file is damaged: it is shorter than it should be (truncated "
+                                    "by a copy or a full disk?). Restore it from a backup (docs/deploy.md).")
+    if "corrupt database" in lower or "checksum" in lower:
+        return DatabaseFault(label, "the database file is damaged (a checksum does not match). Restore it from "
+                                    "a backup (docs/deploy.md).")
+    if "not a valid duckdb database" in lower:
+        return DatabaseFault(label, "not a database file. Give another --db.")
+    if "lock" in lower and isinstance(error, duckdb.IOException):
+        return DatabaseBusy(label, "in use by another process (an ingest, a backup, or a dashboard writing); "
+                                   "DuckDB lets one process write a database at a time. Try again shortly.")
+    if isinstance(error, duckdb.SerializationException) or "serializ" in lower or ("version" in lower and "storage" in lower):
+        return DatabaseFault(label, "the database file cannot be read by this version (written by a newer "
+                                    "DuckDB, or damaged). Restore it from a backup (docs/deploy.md).")
+    if isinstance(error, FileNotFoundError):
+        return DatabaseFault(label, "no such database (moved or deleted?). Nothing was created.")
+    return None
+
+
 def open_file(path: str | Path, read_only: bool = False, wait_seconds: float = 0,
-              on_wait=None) -> duckdb.DuckDBPyConnection:
+              on_wait=None, create: bool = False, label: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the database file. DuckDB lets one process write a file at a time: when another holds it
-    (the dashboard between two clicks, a scheduled ingest), wait up to `wait_seconds` for it."""
+    (the dashboard between two clicks, a scheduled ingest), wait up to `wait_seconds` for it. A missing
+    file is created only with `create`: a mistyped path, or a database moved away while the dashboard
+    runs, must not silently become a new, empty one. Raises DatabaseFault, named as `label`."""
+    path = Path(path)
+    label = label or str(path)
+    if not path.exists():
+        if not create:
+            raise DatabaseFault(label, "no such database (moved, deleted or mistyped?). Nothing was created; "
+                                       "give --init to create a new one.")
+    elif path.is_dir():
+        raise DatabaseFault(label, "a folder, not a database file.")
+    else:
+        _refuse_foreign_bytes(path, label)
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
-                raise
+            return duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+        except (duckdb.Error, OSError) as error:
+            meaning = fault(error, label)
+            if not isinstance(meaning, DatabaseBusy) or time.monotonic() >= deadline:
+                raise (meaning or DatabaseFault(label, "cannot be opened: " + _without_paths(error, path))) from error
             if on_wait:
                 on_wait()
                 on_wait = None
             time.sleep(0.2)
 
 
+def _without_paths(error: BaseException, path: Path) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    for shown in (str(path.resolve()), str(path.resolve().parent), str(path)):
+        text = text.replace(shown, path.name)
+    return text
+
+
+def is_ours(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the open database holds this product's tables."""
+    (n,) = con.execute("select count(distinct table_name) from duckdb_tables() where database_name = "
+                       "current_database() and schema_name = 'main' and table_name in $names",
+                       {"names": list(OWN_TABLES)}).fetchall()[0]
+    return n == len(OWN_TABLES)
+
+
 def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds: float = 0,
-            on_wait=None) -> duckdb.DuckDBPyConnection:
-    """Open the database file, creating it with its schema and definitions when opened for writing."""
+            on_wait=None, init: bool = True, label: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open this product's database, bringing its schema up to date when opened for writing. With `init`,
+    a missing file is created and a DuckDB file without our tables gets them; without it both are refused
+    (the command line and the dashboard pass --init's value; tests and benchmarks create freely)."""
     path = Path(path)
-    if read_only:
-        return open_file(path, True, wait_seconds, on_wait)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = open_file(path, False, wait_seconds, on_wait)
-    initialise(con)
+    label = label or str(path)
+    if init and not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_file(path, read_only, wait_seconds, on_wait, create=init and not read_only, label=label)
+    try:
+        if not is_ours(con) and (read_only or not init):
+            raise DatabaseFault(label, "a DuckDB database, but not a ketamine-outcomes one. Give another --db, "
+                                       "or --init to add this product's tables to it.")
+        if not read_only:
+            try:
+                initialise(con)
+            except duckdb.Error as error:
+                raise (fault(error, label) or error) from error
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("schema"))
+    unique_natural_keys(con)
     write_definitions(con)
     con.execute(sql("macros"))
+
+
+def unique_natural_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """A unique index on each table's natural key. A database written before the index existed can hold
+    a row twice (two simultaneous uploads of one export): the newest copy (latest batch) is kept and the
+    others removed first, and the log says how many."""
+    existing = {r[0] for r in con.execute("select index_name from duckdb_indexes() where database_name = "
+                                          "current_database()").fetchall()}
+    for table, keys in NATURAL_KEYS.items():
+        if f"{table}_natural_key" in existing:
+            continue
+        key_list = ", ".join(keys)
+        # Committed before the index is built (DuckDB builds it over the rows a transaction deleted too);
+        # if the process stops in between, the next open finds nothing to remove and builds it.
+        (removed,) = con.execute(f"""
+            delete from {table} where rowid in (
+                select rowid from (
+                    select rowid, row_number() over (partition by {key_list}
+                                                     order by batch_id desc, line_number desc) as nth,
+                    from {table}
+                ) where nth > 1
+            )""").fetchall()[0]
+        con.execute(f"create unique index {table}_natural_key on {table} ({key_list})")
+        if removed:
+            log.warning("%s: removed %d rows stored twice by an earlier version (two uploads of one export at "
+                        "the same moment); the newest copy of each is kept", table, removed)
+
+
+def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 3):
+    """Run body() in one transaction and return what it returns. DuckDB's concurrency is optimistic: when
+    another transaction in this process committed a conflicting write first (a write-write conflict, or
+    the same natural key), everything is rolled back and body() runs again on the new state, up to
+    `attempts` times in all."""
+    for attempt in range(1, attempts + 1):
+        con.execute("begin transaction")
+        try:
+            value = body()
+            con.execute("commit")
+            return value
+        except (duckdb.TransactionException, duckdb.ConstraintException) as error:
+            _rollback(con)
+            text = str(error).lower()
+            if attempt == attempts or not ("conflict" in text or "duplicate key" in text):
+                raise
+            log.info("write conflict, running the transaction again (attempt %d): %s", attempt + 1, error)
+        except BaseException:
+            _rollback(con)
+            raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("rollback")
+    except duckdb.TransactionException:
+        pass  # a failed commit has already rolled back
 
 
 def write_definitions(con: duckdb.DuckDBPyConnection) -> None:

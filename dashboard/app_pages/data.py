@@ -49,9 +49,12 @@ def upload_section():
                                 "file is refused for a missing column.")
     uploads = st.file_uploader("Exports", type=["csv", "tsv", "txt", "gz", "zip", "xlsx", "xlsm", "xls", "ods"],
                                accept_multiple_files=True, key="data_upload")
+    # Keyed on the upload (Streamlit gives each file the browser sends a new id): a widget changed after an
+    # upload reruns this page with the same files, which are never stored again, even if an ingest failed.
     done = st.session_state.setdefault("data_ingested", {})
     fresh = [upload for upload in uploads or [] if upload.file_id not in done]
     for upload in fresh:
+        done[upload.file_id] = []
         done[upload.file_id] = ingest(upload, mapping, date_format)
     if fresh:
         st.rerun()  # the sidebar's filter options and the history follow the new data at once
