@@ -19,7 +19,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 # The embedded default database, built once from the synthetic sample clinic.
 $(DB): $(VENV)/.installed
 	mkdir -p $(dir $(DB))
-	$(VENV)/bin/ketamine-outcomes ingest sample_data/patients.csv sample_data/sessions.csv sample_data/outcomes.csv --db $(DB) --quiet
+	$(VENV)/bin/ketamine-outcomes ingest sample_data/patients.csv sample_data/sessions.csv sample_data/outcomes.csv --db $(DB) --init --quiet
 
 db: $(DB)
 

@@ -62,8 +62,7 @@ def _prepared(path: str) -> bool:
     con, writable = _open(path, WAIT_SECONDS)
     try:
         if not store.is_ours(con):
-            raise store.DatabaseFault(_label(), "a DuckDB database, but not a ketamine-outcomes one. Start the "
-                                                "dashboard with another --db, or with --init to add its tables.")
+            raise store.DatabaseFault(_label(), store.NOT_OURS)
         if writable:
             store.initialise(con)
             metrics.ensure_built(con)

@@ -3,6 +3,7 @@
 import argparse
 import inspect
 import json
+import logging
 import os
 import sys
 from datetime import date
@@ -37,7 +38,7 @@ def _ingest(args) -> int:
         if not Path(args.db).exists():
             print(f"{args.db}: no such database, so no column mapping {args.mapping!r}", file=sys.stderr)
             return 2
-        con = store.connect(args.db, wait_seconds=args.wait)
+        con = store.connect(args.db, wait_seconds=args.wait, init=False)
         try:
             kind, mapping = mappings.load(con, args.mapping)
         except KeyError as error:
@@ -46,7 +47,7 @@ def _ingest(args) -> int:
         finally:
             con.close()
     results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
-                           wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind)
+                           wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind, init=args.init)
     _record_ingests(args, results)
     for result in results:
         print(result.summary(), file=sys.stderr if result.refused else sys.stdout)
@@ -68,7 +69,7 @@ def _record(db, action: str, details: list[str], wait: float = 120) -> None:
     if not details:
         return
     try:
-        con = store.connect(db, wait_seconds=wait)
+        con = store.connect(db, wait_seconds=wait, init=False)
         try:
             for detail in details:
                 audit.record(con, audit.os_user(), audit.CLI, action, detail)
@@ -96,7 +97,7 @@ def _print_table(frame, as_json: bool) -> None:
 
 def _batches(args) -> int:
     if args.undo is not None:
-        con = store.connect(args.db, wait_seconds=120)
+        con = store.connect(args.db, wait_seconds=120, init=False)
         try:
             print(undo_batch(con, args.undo))
             audit.record(con, audit.os_user(), audit.CLI, "undo", f"batch {args.undo}")
@@ -106,7 +107,7 @@ def _batches(args) -> int:
         metrics.ensure_built(con)  # the metric tables follow the data
         con.close()
         return 0
-    con = store.connect(args.db, read_only=True)
+    con = store.connect(args.db, read_only=True, init=False)
     frame = con.execute(
         "select batch_id, loaded_at, file_name, kind, rows_read, rows_inserted, rows_replaced, rows_duplicate, "
         "rows_rejected, rows_with_warnings, columns_ignored, source, undone_at, left(sha256, 12) as sha256 "
@@ -119,7 +120,7 @@ def _batches(args) -> int:
 
 
 def _rejects(args) -> int:
-    con = store.connect(args.db, read_only=True)
+    con = store.connect(args.db, read_only=True, init=False)
     table = "warnings" if args.warnings else "rejects"
     frame = con.execute(
         f"select batch_id, line_number, column_name, value, reason from {table} "
@@ -133,7 +134,7 @@ def _rejects(args) -> int:
 
 
 def _mappings(args) -> int:
-    con = store.connect(args.db, read_only=True)
+    con = store.connect(args.db, read_only=True, init=False)
     frame = mappings.listing(con)
     frame["saved_at"] = frame["saved_at"].astype(str).str[:19]
     _print_table(frame, args.json)
@@ -151,9 +152,7 @@ def _cohort(args) -> metrics.Cohort:
 
 def _open_built(db: str):
     """A connection whose intermediate tables are up to date (building them needs write access)."""
-    if not Path(db).exists():
-        raise SystemExit(f"{db}: no such database")
-    con = store.connect(db, wait_seconds=120)
+    con = store.connect(db, wait_seconds=120, init=False)
     metrics.ensure_built(con)
     return con
 
@@ -211,7 +210,7 @@ def _report(args) -> int:
         period = report.parse_period(args.period, args.period_from, args.period_to)
         if not Path(args.db).exists():
             raise report.ReportError(f"{args.db}: no such database")
-        con = store.connect(args.db, read_only=True)
+        con = store.connect(args.db, read_only=True, init=False)
         if not metrics.is_built(con):  # a database ingested by an older version, or mid-rebuild
             con.close()
             con = _open_built(args.db)
@@ -228,7 +227,7 @@ def _report(args) -> int:
 
 
 def _settings(args) -> int:
-    con = store.connect(args.db, wait_seconds=120)
+    con = store.connect(args.db, wait_seconds=120, init=args.init)
     if args.action in ("set", "reset"):
         known = [r[0] for r in con.execute("select name from default_settings").fetchall()]
         if args.name in RENAMED_SETTINGS:
@@ -262,7 +261,7 @@ def _audit(args) -> int:
     if not Path(args.db).is_file():
         print(f"{args.db}: no such database", file=sys.stderr)
         return 1
-    con = store.connect(args.db, read_only=True)
+    con = store.connect(args.db, read_only=True, init=False)
     frame = audit.entries(con, args.since)
     frame["logged_at"] = frame["logged_at"].astype(str).str[:19]
     _print_table(frame, args.json)
@@ -316,10 +315,17 @@ def _dashboard(args) -> int:
     elif args.no_sign_in:
         print(f"WARNING: --no-sign-in: anyone who reaches {args.address}:{args.port} sees every page and may "
               "upload, download patient-level rows and change settings.", file=sys.stderr, flush=True)
-    if not db.exists():
-        # An empty clinic starts in the browser: the Data page says what to upload.
-        store.connect(db).close()
-        print(f"{db}: created an empty database")
+    # Checked here so a mistyped --db is one line now, not a page later; a new, empty clinic starts in the
+    # browser (the Data page says what to upload) only when --init asks for it.
+    existed = db.exists()
+    try:
+        store.connect(db, read_only=not args.init, init=args.init, label=args.db).close()
+    except store.DatabaseBusy:
+        pass  # an ingest is running: the dashboard waits for it
+    except store.DatabaseReadOnly:
+        pass  # the dashboard opens it read-only for viewing
+    if args.init and not existed:
+        print(f"{args.db}: created an empty database")
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(args.port),
                "--server.address", args.address, "--server.headless", "true",
                "--browser.gatherUsageStats", "false", *options]
@@ -340,6 +346,11 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
+    def init_option(sub):
+        sub.add_argument("--init", action="store_true",
+                         help="create the database if --db names no file yet (or add this product's tables to a "
+                              "DuckDB file without them); without it a mistyped --db is refused")
+
     sub = command("ingest", _ingest, "Ingest exports (sessions, outcomes, patients) as CSV, gzip, zip or Excel/ODS "
                                      "workbooks, one transaction per file or sheet.")
     sub.add_argument("files", nargs="+", metavar="FILE")
@@ -352,6 +363,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--wait", type=float, default=120, metavar="SECONDS",
                      help="how long to wait while another process (the dashboard) uses the database "
                           "(default: %(default)s)")
+    init_option(sub)
 
     sub = command("batches", _batches, "List every ingest batch with its counts, or undo one.")
     sub.add_argument("--json", action="store_true")
@@ -405,6 +417,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("name", nargs="?")
     sub.add_argument("value", nargs="?", help="the new value; each setting has a range (settings list shows them)")
     sub.add_argument("--json", action="store_true")
+    init_option(sub)
 
     sub = command("audit", _audit, "Print the audit trail: sign-ins, refusals, uploads, downloads, settings "
                                    "changes and report exports, with who and when (UTC).")
@@ -419,6 +432,7 @@ def parser() -> argparse.ArgumentParser:
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=int, default=8501)
+    init_option(sub)
     sub.add_argument("--address", default="127.0.0.1",
                      help="interface to serve on; the default keeps patient-level pages on this machine "
                           "(any other address needs --access, or --no-sign-in)")
@@ -433,13 +447,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Messages from the store (e.g. duplicates an older version stored, removed on open) reach the user.
+    logging.basicConfig(format="%(message)s", level=logging.WARNING)
     try:
         return args.handler(args)
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
+    except (store.DatabaseFault, duckdb.Error, OSError) as error:
+        fault = store.fault(error, args.db)
+        if fault is None:
             raise
-        print(f"{args.db} is in use by another process. DuckDB lets one process write a database at a "
-              "time; try again, or upload through the dashboard's Data page.", file=sys.stderr)
+        print(fault, file=sys.stderr)
         return 2
 
 

@@ -538,10 +538,11 @@ def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format:
 def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                  progress: Callable[..., None] | None = None, wait_seconds: float = 0,
                  on_wait: Callable[[], None] | None = None, mapping: dict[str, str] | None = None,
-                 kind: str | None = None) -> list[BatchResult]:
+                 kind: str | None = None, init: bool = True) -> list[BatchResult]:
     """Ingest several files into the database at db_path, each export in its own transaction, then
-    rebuild the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock."""
-    con = store.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait)
+    rebuild the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock.
+    `init`: create the database when there is none (store.connect)."""
+    con = store.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait, init=init)
     try:
         results = [r for p in paths for r in ingest_export(con, p, date_format, progress=progress,
                                                              mapping=mapping, kind=kind)]

@@ -72,6 +72,12 @@ def _refuse_foreign_bytes(path: Path, label: str) -> None:
                                    "ingest FILE`). Give another --db.")
 
 
+NOT_OURS = ("a DuckDB database, but not a ketamine-outcomes one. Give another --db, or --init to add this "
+            "product's tables to it.")
+TRUNCATED = ("the database file is damaged: it is shorter than it should be (truncated by a copy or a full "
+             "disk?). Restore it from a backup (docs/deploy.md).")
+
+
 def fault(error: BaseException, label: str) -> DatabaseFault | None:
     """The DatabaseFault a DuckDB or OS error means for the file `label`, or None for any other error."""
     text = str(error)
@@ -81,13 +87,11 @@ def fault(error: BaseException, label: str) -> DatabaseFault | None:
     if "no space left on device" in lower or "disk is full" in lower or "disk full" in lower:
         return DatabaseFault(label, "the disk is full; nothing was stored, the database is as it was. "
                                     "Free some space and try again.")
-    if "permission denied" in lower or "read-only file system" in lower or "operation not permitted" in lower:
+    if ("permission denied" in lower or "read-only file system" in lower or "operation not permitted" in lower
+            or ("cannot execute" in lower and "read-only" in lower)):
         return DatabaseReadOnly(label, "this user may read the database but not write it; nothing was changed.")
-    if "cannot execute" in lower and "read-only" in lower:
-        return DatabaseReadOnly(label, "the database is open read-only here; nothing was changed.")
     if "could not read enough bytes" in lower:
-        return DatabaseFault(label, "the database file is damaged: it is shorter than it should be (truncated "
-                                    "by a copy or a full disk?). Restore it from a backup (docs/deploy.md).")
+        return DatabaseFault(label, TRUNCATED)
     if "corrupt database" in lower or "checksum" in lower:
         return DatabaseFault(label, "the database file is damaged (a checksum does not match). Restore it from "
                                     "a backup (docs/deploy.md).")
@@ -161,8 +165,7 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
     con = open_file(path, read_only, wait_seconds, on_wait, create=init and not read_only, label=label)
     try:
         if not is_ours(con) and (read_only or not init):
-            raise DatabaseFault(label, "a DuckDB database, but not a ketamine-outcomes one. Give another --db, "
-                                       "or --init to add this product's tables to it.")
+            raise DatabaseFault(label, NOT_OURS)
         if not read_only:
             try:
                 initialise(con)

@@ -105,7 +105,7 @@ def test_command_line_ingests_and_settings_are_recorded_as_the_os_user(tmp_path,
     db = tmp_path / "c.duckdb"
     good = export("sessions.csv", "patient_id,session_day,route\nP1,0,IV\n")
     refused = export("people.csv", "patient_id,email,session_day,route\nP1,a@b.org,0,IV\n")
-    cli("ingest", good, refused, "--db", db)
+    cli("ingest", good, refused, "--db", db, "--init")
     cli("settings", "set", "series_gap_days", "90", "--db", db)
     cli("settings", "reset", "series_gap_days", "--db", db)
     run = cli("audit", "--db", db, "--json")

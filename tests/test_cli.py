@@ -17,7 +17,7 @@ def cli(*args, cwd=None):
 def test_ingest_prints_a_summary_per_file_and_the_rejected_lines(tmp_path, export):
     db = tmp_path / "c.duckdb"
     good = export("sessions.csv", "patient_id,session_day,route\nP1,0,IV\nP2,1,laser\n")
-    run = cli("ingest", good, "--db", db)
+    run = cli("ingest", good, "--db", db, "--init")
     assert run.returncode == 0
     assert run.stdout.splitlines() == [
         "sessions.csv: sessions, batch 1: 2 lines read, 1 inserted, 0 replaced, 0 duplicate, 1 rejected",
@@ -31,7 +31,7 @@ def test_rejects_and_warnings_are_counted_by_reason_with_three_examples_and_down
     lines = "".join(f"P{n},{n},{route},{dose}\n" for n, route, dose in [
         (1, "laser", ""), (2, "laser", ""), (3, "laser", ""), (4, "=cmd|' /C calc'!A0", ""), (5, "IV", "lots"),
         (6, "IV", "45 mg")])
-    run = cli("ingest", export("s.csv", "patient_id,session_day,route,dose\n" + lines), "--db", db)
+    run = cli("ingest", export("s.csv", "patient_id,session_day,route,dose\n" + lines), "--db", db, "--init")
     assert run.stdout.splitlines()[1:] == [
         "  lines rejected, by reason (all of them: ketamine-outcomes rejects --batch 1 --csv):",
         "    4 x route: unknown route: expected IV, IM, intranasal or oral. e.g. line 2: 'laser'; line 3: 'laser'; "
@@ -48,7 +48,7 @@ def test_rejects_and_warnings_are_counted_by_reason_with_three_examples_and_down
 
 def test_batches_undo_restores_and_is_recorded(tmp_path, export):
     db = tmp_path / "c.duckdb"
-    cli("ingest", export("a.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db)
+    cli("ingest", export("a.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db, "--init")
     cli("ingest", export("b.csv", "patient_id,session_day,route\nP1,0,IM\nP2,0,IV\n"), "--db", db)
     run = cli("batches", "--undo", "2", "--db", db)
     assert run.stdout.strip() == "batch 2 (b.csv) undone as batch 3: 1 inserted rows removed, 1 replaced rows restored"
@@ -61,7 +61,7 @@ def test_refused_file_gives_a_non_zero_exit_and_other_files_still_land(tmp_path,
     db = tmp_path / "c.duckdb"
     refused = export("people.csv", "patient_id,email,session_day,route\nP1,a@b.org,0,IV\n")
     good = export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\n")
-    run = cli("ingest", refused, good, "--db", db)
+    run = cli("ingest", refused, good, "--db", db, "--init")
     assert run.returncode == 1
     assert "people.csv: refused, nothing stored. column 'email' looks like a direct identifier" in run.stderr
     assert "o.csv: outcomes, batch 1: 1 lines read, 1 inserted" in run.stdout
@@ -70,7 +70,7 @@ def test_refused_file_gives_a_non_zero_exit_and_other_files_still_land(tmp_path,
 def test_batches_lists_every_ingest(tmp_path, export):
     db = tmp_path / "c.duckdb"
     path = export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\n")
-    cli("ingest", path, "--db", db)
+    cli("ingest", path, "--db", db, "--init")
     cli("ingest", path, "--db", db)
     run = cli("batches", "--db", db, "--json")
     batches = json.loads(run.stdout)
@@ -83,7 +83,7 @@ def test_weekly_json_is_the_stable_contract_scripts_read(tmp_path, export):
     sessions = export("s.csv", "patient_id,session_day,route,site\nP1,0,IV,North\nP2,0,IV,South\nP3,0,IM,South\n")
     outcomes = export("o.csv", "patient_id,assessment_day,instrument,score\n"
                                "P1,0,PHQ-9,20\nP1,7,PHQ-9,9\nP2,0,PHQ-9,15\nP2,7,PHQ-9,14\nP3,7,PHQ-9,3\n")
-    assert cli("ingest", sessions, outcomes, "--db", db).returncode == 0
+    assert cli("ingest", sessions, outcomes, "--db", db, "--init").returncode == 0
     run = cli("weekly", "--db", db, "--instrument", "PHQ-9", "--json")
     weeks = json.loads(run.stdout)
     assert weeks[0] == {"week": 0, "n_scored": 2, "mean_score": 17.5}
@@ -104,7 +104,7 @@ def test_dashboard_serves_this_machine_only_by_default():
 def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path, export):
     db = tmp_path / "c.duckdb"
     sessions = export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP1,61,IV\n")
-    assert cli("ingest", sessions, "--db", db).returncode == 0
+    assert cli("ingest", sessions, "--db", db, "--init").returncode == 0
 
     def series_count():
         run = cli("mart", "activity", "--db", db, "--json")
@@ -132,7 +132,7 @@ def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path,
 ])
 def test_a_setting_outside_its_range_is_refused_and_nothing_changes(tmp_path, export, name, value, reason):
     db = tmp_path / "c.duckdb"
-    assert cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db).returncode == 0
+    assert cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db, "--init").returncode == 0
     refused = cli("settings", "set", name, value, "--db", db)
     assert refused.returncode == 2 and reason in refused.stderr
     listed = json.loads(cli("settings", "--db", db, "--json").stdout)
@@ -142,7 +142,7 @@ def test_a_setting_outside_its_range_is_refused_and_nothing_changes(tmp_path, ex
 
 def test_a_setting_at_the_edge_of_its_range_is_accepted(tmp_path, export):
     db = tmp_path / "c.duckdb"
-    assert cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db).returncode == 0
+    assert cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db, "--init").returncode == 0
     changed = cli("settings", "set", "min_cell_size", "0", "--db", db, "--json")
     assert changed.returncode == 0
     assert next(s for s in json.loads(changed.stdout) if s["name"] == "min_cell_size")["value"] == 0.0
@@ -154,7 +154,7 @@ def test_mart_csv_neutralises_formulas_in_export_text(tmp_path, export):
                                "P2,0,IV,@SUM(1)\nP3,0,IV,Northside\n")
     outcomes = export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\nP2,0,PHQ-9,20\n"
                                "P3,0,PHQ-9,20\n")
-    assert cli("ingest", sessions, outcomes, "--db", db).returncode == 0
+    assert cli("ingest", sessions, outcomes, "--db", db, "--init").returncode == 0
     rows = list(csv.DictReader(io.StringIO(cli("mart", "cohort_comparison", "--by", "site", "--db", db).stdout)))
     assert sorted(r["group_value"] for r in rows) == ["'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(1)", "Northside"]
     assert {r["n_series"] for r in rows} == {"1"}  # numbers untouched

@@ -28,7 +28,7 @@ def elsewhere(tmp_path):
 
 def test_a_new_database_is_created_empty_and_the_dashboard_opens_on_it(page, elsewhere):
     db = elsewhere / "new-clinic" / "clinic.duckdb"
-    process, url = start_command("--db", db, cwd=elsewhere)
+    process, url = start_command("--db", db, "--init", cwd=elsewhere)
     try:
         assert b"created an empty database" in process.stdout.readline()
         con = duckdb.connect(str(db), read_only=True)

@@ -173,7 +173,7 @@ def test_the_cli_refuses_a_damaged_zip_without_a_traceback(tmp_path):
     import sys
     bad = tmp_path / "s.zip"
     bad.write_bytes(b"PK\x03\x04" + b"\x00" * 30)
-    run = subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", "ingest", str(bad), "--db",
+    run = subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", "ingest", str(bad), "--init", "--db",
                           str(tmp_path / "c.duckdb")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr and "s.zip: refused, nothing stored." in run.stderr
