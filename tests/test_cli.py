@@ -161,7 +161,7 @@ def test_mart_csv_neutralises_formulas_in_export_text(tmp_path, export):
 
 
 def test_the_replaced_response_fraction_is_refused_and_names_the_five_per_instrument_settings(tmp_path):
-    refused = cli("settings", "set", "response_fraction", "0.6", "--db", tmp_path / "c.duckdb")
+    refused = cli("settings", "set", "response_fraction", "0.6", "--db", tmp_path / "c.duckdb", "--init")
     assert refused.returncode == 2
     assert ("response_fraction is now per instrument: response_fraction_phq9, response_fraction_gad7, "
             "response_fraction_pcl5, response_fraction_madrs, response_fraction_qidssr16") in refused.stderr
