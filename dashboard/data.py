@@ -208,8 +208,7 @@ def ingest_upload(name: str, content: bytes, progress=None, date_format: str | N
                 kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
                 results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
                                         mapping=mapping, kind=kind)
-                if any(r.batch_id is not None for r in results):
-                    metrics.build(con)
+                metrics.ensure_built(con)  # no rebuild when the upload stored nothing new
         except store.DatabaseFault as fault:
             return [BatchResult(name, refused=fault.reason)]
     return results

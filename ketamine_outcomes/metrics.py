@@ -68,10 +68,14 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         for statement in store.sql("cohort_series").split(";\n"):
             if statement.strip():
                 con.execute(statement)
-        con.execute("create or replace table build_state as select $version as data_version",
-                    {"version": str(store.data_version(con))})
+        _record_build(con)
 
     store.transaction(con, rebuild)
+
+
+def _record_build(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create or replace table build_state as select $version as data_version, $content as content_version",
+                {"version": str(store.data_version(con)), "content": str(store.content_version(con))})
 
 
 def built_version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -88,8 +92,17 @@ def is_built(con: duckdb.DuckDBPyConnection) -> bool:
 
 def ensure_built(con: duckdb.DuckDBPyConnection) -> None:
     """Build when the stored data or settings changed since the last build (e.g. an ingest was killed
-    between its commit and its build)."""
-    if not is_built(con):
+    between its commit and its build). When only batches that stored nothing new came since (an unchanged
+    re-upload), the tables are current: the new version is recorded without the rebuild."""
+    if is_built(con):
+        return
+    try:
+        (built_content,) = con.execute("select content_version from build_state").fetchall()[0]
+    except (duckdb.BinderException, duckdb.CatalogException, IndexError):  # never built, or built by an older version
+        built_content = None
+    if built_content == str(store.content_version(con)):
+        store.transaction(con, lambda: _record_build(con))
+    else:
         build(con)
 
 

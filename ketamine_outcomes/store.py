@@ -288,6 +288,17 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
     ).fetchall()[0]
 
 
+def content_version(con: duckdb.DuckDBPyConnection) -> tuple:
+    """Changes only when stored rows or a setting change: the newest batch that inserted or replaced a row
+    (or undid one). A re-upload that found every line already stored leaves it as it was, so the metric
+    tables need no rebuild for it (the daily cumulative export's unchanged days)."""
+    return con.execute(
+        "select (select coalesce(max(batch_id), 0) from batches "
+        "        where kind = 'undo' or rows_inserted > 0 or rows_replaced > 0), "
+        "(select coalesce(list(value order by name), []) from setting_overrides)"
+    ).fetchall()[0]
+
+
 def run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
         into: str | None = None) -> duckdb.DuckDBPyConnection:
     """Execute queries/<name>.sql with the DuckDB parameters it names (others in `params` are left out);

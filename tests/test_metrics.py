@@ -430,6 +430,21 @@ def test_item9_flags_list_every_nonzero_item9_and_whether_it_rose(clinic):
         ["P1", 2, 2, 1, True], ["P1", 1, 1, 1, False], ["P1", 0, 1, 1, False]]
 
 
+def test_an_unchanged_re_upload_records_the_version_without_rebuilding(clinic, export):
+    con = clinic("P1,0", "P1,0,PHQ-9,20")
+    # A mark the rebuild would undo: the intermediate table loses its one row by hand.
+    con.execute("delete from int_treatment_series")
+    again = ingest_file(con, export("again.csv", "patient_id,session_day,status,route,site\nP1,0,completed,IV,North\n"))
+    assert (again.rows_inserted, again.rows_replaced, again.rows_duplicate) == (0, 0, 1)
+    assert not metrics.is_built(con)  # a new batch: the dashboard's caches must see it (its history row)
+    metrics.ensure_built(con)
+    assert metrics.is_built(con)
+    assert table(con, "select count(*) from int_treatment_series") == [(0,)]  # not rebuilt: nothing changed
+    ingest_file(con, export("new.csv", "patient_id,session_day,status,route,site\nP2,0,completed,IV,North\n"))
+    metrics.ensure_built(con)
+    assert table(con, "select count(*) from int_treatment_series") == [(2,)]  # rebuilt from the stored rows
+
+
 def test_ensure_built_rebuilds_after_new_data(clinic, export):
     con = clinic("P1,0", "P1,0,PHQ-9,20")
     assert metrics.is_built(con)
