@@ -52,6 +52,19 @@ def test_a_table_offers_only_the_products_own_download(page, dashboard_url):
     assert page.get_by_test_id("stDownloadButton").count() >= 1
 
 
+def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    expected = metrics.adverse_events(con, by="route")
+    con.close()
+    page.goto(f"{dashboard_url}/data")
+    wait_for_app(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="adverse_events.csv").click()
+    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0].split(",") == list(expected.columns)
+    assert len(lines) - 1 == len(expected)
+
+
 def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):
     con = duckdb.connect(str(sample_db), read_only=True)
     activity = metrics.activity(con).iloc[0]

@@ -82,9 +82,11 @@ history = data.table("select batch_id, loaded_at, file_name, kind, rows_read, ro
 st.dataframe(history, hide_index=True, key="data_batches")
 columns = st.columns(3)
 # Rejected values are line-level data, not suppressed: analysts only, never in meeting mode.
+# Each download's contents are made when it is clicked (a callable), not on every run of the page: at 100k
+# patients these files cost seconds to write, and most visits take none of them.
 if signin.may("download_rows") and not filters.current().meeting_mode:
     for column, name in zip(columns, ("rejects", "warnings")):
-        column.download_button(f"All {name} as CSV", csv_text(data.table(
+        column.download_button(f"All {name} as CSV", lambda name=name: csv_text(data.table(
             f"select batch_id, line_number, column_name, value, reason from {name} order by batch_id, line_number")),
             file_name=f"{name}.csv", mime="text/csv", key=f"data_all_{name}", on_click=signin.record,
             args=("download", f"{name}.csv"))
@@ -129,9 +131,9 @@ for i, (name, options) in enumerate({
     "cohort_comparison": {"instrument": view.instrument, "by": "site"}, "adverse_events": {"by": "route"},
     "blood_pressure": {}, "item9_flags": {},
 }.items()):
-    if view.meeting_mode and name in ("series_summary", "item9_flags"):
-        continue
-    frame = data.mart(name, cohort=view.cohort, **options)
-    columns[i % 4].download_button(f"{name}.csv", csv_text(frame), file_name=f"{name}.csv",
+
+    def make_csv(name=name, options=options) -> str:
+        return csv_text(data.mart(name, cohort=view.cohort, **options))
+    columns[i % 4].download_button(f"{name}.csv", make_csv, file_name=f"{name}.csv",
                                    mime="text/csv", key=f"data_download_{name}", on_click=signin.record,
                                    args=("download", f"{name}.csv ({view.caption()})"))
