@@ -187,6 +187,12 @@ def settings() -> dict[str, float]:
     return dict(zip(frame.name, frame.value))
 
 
+def caseness() -> dict[str, float]:
+    """Caseness thresholds in force, by instrument (PHQ-9, GAD-7: NHS Talking Therapies)."""
+    in_force = settings()
+    return {instrument: in_force[name] for instrument, name in metrics.CASENESS_SETTINGS.items()}
+
+
 def response_fraction(instrument: str) -> float:
     """The response fraction in force for an instrument (setting response_fraction_<key>)."""
     return settings()[f"response_fraction_{INSTRUMENTS[instrument].key}"]

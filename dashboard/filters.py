@@ -7,7 +7,7 @@ flag names (`/trajectories?instrument=GAD-7&site=Northside&split=route`), and a 
 to a colleague) sets them again. Values a link gives that this database does not know are ignored, and
 the sidebar says which."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlencode
 
@@ -30,6 +30,15 @@ class View:
     meeting_mode: bool
     min_cell: int  # counts 1..min_cell-1 are suppressed; 0 turns suppression off
     internal: bool = False  # below the clinic's threshold: small numbers shown, not for circulation
+    cases_only: bool = True  # headline end-of-induction rates: series at or above caseness at baseline
+
+    def headline(self, caseness: dict[str, float]) -> "View":
+        """The view for headline end-of-induction rates: with cases_only, series at or above caseness at
+        baseline on the instrument (metrics.caseness_cohort; `caseness`: instrument -> threshold in force)."""
+        if not self.cases_only or self.cohort.min_baseline is not None or self.instrument not in caseness:
+            return self
+        return replace(self, cohort=replace(self.cohort, min_baseline=int(caseness[self.instrument]),
+                                            baseline_instrument=self.instrument))
 
     def caption(self) -> str:
         suppression = f"counts under {self.min_cell} suppressed" if self.min_cell > 1 else "no suppression"
@@ -51,6 +60,8 @@ PAGE_CHOICES = {
 }
 KEPT = {"definitions": ("card",)}  # parameters a page reads itself
 FLAGS = {"first-series-only": "filters_first_series_only", "meeting": "filters_meeting_mode"}
+# Flags that are on by default: written to the link only when cleared (cases-only=false).
+DEFAULT_ON = {"cases-only": "filters_cases_only"}
 TRUE = ("1", "true", "yes", "on")
 
 
@@ -71,6 +82,7 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
     state = st.session_state
     first, last = _start_extent()
     state.setdefault("filters_min_baseline", 0)
+    state.setdefault("filters_cases_only", True)
     state.setdefault("filters_min_cell", int(data.settings().get("min_cell_size", MEETING_MIN_CELL)))
     if first is not None:
         state.setdefault("filters_start_range", (first, last))
@@ -97,6 +109,11 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
         st.number_input("Minimum baseline score", min_value=0, max_value=MAX_BASELINE, step=1,
                         key="filters_min_baseline",
                         help="e.g. 10 on PHQ-9 keeps moderate or worse depression. 0: no minimum.")
+        st.checkbox("Headline rates: cases only", key="filters_cases_only",
+                    help="End-of-induction headline rates (Overview, meeting pack) count series at or above caseness "
+                         "at baseline (NHS Talking Therapies: PHQ-9 10 or more, GAD-7 8 or more), since a clinic's mild "
+                         "cases inflate remission. Clear it to count every series. A minimum baseline above replaces it; "
+                         "other instruments have no caseness threshold.")
         st.divider()
         st.number_input("Suppress counts below", min_value=0, max_value=100, step=1,
                         key="filters_min_cell", disabled=meeting,
@@ -143,6 +160,9 @@ def _view_params(page_path: str) -> dict[str, list[str]]:
     for name, key in FLAGS.items():
         if state.get(key):
             params[name] = ["true"]
+    for name, key in DEFAULT_ON.items():
+        if not state.get(key, True):
+            params[name] = ["false"]
     start_range = tuple(state.get("filters_start_range") or ())
     if len(start_range) == 2 and start_range != _start_extent():
         params["start-from"], params["start-to"] = [start_range[0].isoformat()], [start_range[1].isoformat()]
@@ -196,7 +216,7 @@ def _read_link() -> list[str]:
             known = _options(column)
             state[key] = [v for v in dict.fromkeys(given[name]) if v in known]
             ignored += [f"{name} {v}" for v in given[name] if v not in known]
-    for name, key in FLAGS.items():
+    for name, key in {**FLAGS, **DEFAULT_ON}.items():
         if name in given:
             state[key] = given[name][-1].lower() in TRUE
     first, last = _start_extent()
@@ -254,7 +274,7 @@ def current() -> View:
     if meeting:
         min_cell = max(min_cell, MEETING_MIN_CELL)
     return View(state.get("filters_instrument", "PHQ-9"), cohort, meeting, min_cell,
-                internal=min_cell < _clinic_min_cell())
+                internal=min_cell < _clinic_min_cell(), cases_only=bool(state.get("filters_cases_only", True)))
 
 
 def _clinic_min_cell() -> int:

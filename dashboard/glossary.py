@@ -67,7 +67,10 @@ CARDS: tuple[Card, ...] = (
          "Jacobson & Truax 1991; NHS Talking Therapies; Löwe 2004 (PHQ-9 MCID).",
          ("reliability_madrs", "reliability_sd_madrs", "reliability_qidssr16", "reliability_sd_qidssr16")),
     Card("caseness", "Caseness",
-         "A score at or above the level where a questionnaire counts as a clinical case.", "NHS Talking Therapies manual.",
+         "A score at or above the level where a questionnaire counts as a clinical case: PHQ-9 10 or more, GAD-7 8 "
+         "or more. The headline end-of-induction rates (Overview, meeting pack) count only series that were cases at "
+         "baseline, unless 'Headline rates: cases only' is cleared in the sidebar: a clinic's mild cases would "
+         "inflate remission.", "NHS Talking Therapies manual.",
          ("phq9_caseness", "gad7_caseness")),
     Card("sustained-response", "Sustained response (Kaplan-Meier)",
          "Of the series that responded at the end of induction, the share still responding over the following days. "

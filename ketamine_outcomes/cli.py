@@ -215,7 +215,7 @@ def _report(args) -> int:
             con.close()
             con = _open_built(args.db)
         out = report.write(con, args.out, instrument=args.instrument, cohort=_cohort(args), period=period,
-                           min_cell=args.min_cell, clinic=args.clinic)
+                           min_cell=args.min_cell, clinic=args.clinic, cases_only=not args.all_baselines)
     except report.ReportError as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
@@ -410,6 +410,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--min-cell", type=int, default=None,
                      help="suppress counts below this (never below the min_cell_size setting, and at least 11)")
     sub.add_argument("--clinic", default=None, help="clinic name on the cover (default: $KETAMINE_OUTCOMES_CLINIC)")
+    sub.add_argument("--all-baselines", action="store_true",
+                     help="headline end-of-induction rates over every series (default: series at or above caseness "
+                          "at baseline, PHQ-9 >= 10 / GAD-7 >= 8; --min-baseline replaces it)")
     cohort_options(sub)
 
     sub = command("settings", _settings, "List the settings in force, or change one (the metrics are rebuilt).")

@@ -2,7 +2,7 @@
 (queries/marts/) for an instrument and a cohort. Pages, the report and the CLI call these functions;
 none of them computes a metric itself. Definitions: docs/metrics.md."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 import duckdb
@@ -58,6 +58,21 @@ class Cohort:
         if self.min_baseline is not None:
             parts.append(f"{self.baseline_instrument} baseline >= {self.min_baseline}")
         return "; ".join(parts) or "all series"
+
+
+# Instruments with an NHS Talking Therapies caseness threshold, and the setting that holds it.
+CASENESS_SETTINGS = {"PHQ-9": "phq9_caseness", "GAD-7": "gad7_caseness"}
+
+
+def caseness_cohort(con, cohort: Cohort, instrument: str) -> Cohort:
+    """The cohort for headline end-of-induction rates: series at or above caseness at baseline on `instrument`
+    (NHS Talking Therapies: PHQ-9 >= 10, GAD-7 >= 8), since a clinic's mild cases inflate remission. A minimum
+    baseline already chosen is kept; an instrument without a caseness threshold leaves the cohort as it is."""
+    if cohort.min_baseline is not None or instrument not in CASENESS_SETTINGS:
+        return cohort
+    (value,) = con.execute("select value from settings where name = $name",
+                           {"name": CASENESS_SETTINGS[instrument]}).fetchall()[0]
+    return replace(cohort, min_baseline=int(value), baseline_instrument=instrument)
 
 
 def build(con: duckdb.DuckDBPyConnection) -> None:

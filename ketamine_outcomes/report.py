@@ -136,11 +136,16 @@ def _figure(fig) -> markupsafe.Markup:
                        config={"displayModeBar": False, "staticPlot": True, "responsive": False}))
 
 
-def _headline(con, instrument, cohort, previous_cohort, min_cell) -> dict:
+def _headline(con, instrument, cohort, previous_cohort, min_cell, cases_only: bool) -> dict:
+    """Series started and active count every series; the end-of-induction rows, with cases_only, only the
+    series at or above caseness at baseline (metrics.caseness_cohort)."""
+    def rated(selected):
+        return metrics.caseness_cohort(con, selected, instrument) if cases_only else selected
+
     rows = []
     for label, selected in (("this period", cohort), ("previous period", previous_cohort)):
         activity = metrics.activity(con, cohort=selected).iloc[0]
-        rates = metrics.cohort_comparison(con, instrument, by="all", cohort=selected)
+        rates = metrics.cohort_comparison(con, instrument, by="all", cohort=rated(selected))
         shown = suppress.for_chart(rates, "cohort_comparison", min_cell)
         row = {"label": label, "started": suppress.count_text(activity.n_series, min_cell),
                "active": suppress.count_text(activity.n_active_series, min_cell)}
@@ -155,11 +160,13 @@ def _headline(con, instrument, cohort, previous_cohort, min_cell) -> dict:
                        itt_response=_rate(values, "itt_response_rate"),
                        itt_remission=_rate(values, "itt_remission_rate"))
         rows.append(row)
-    this_rates = suppress.for_chart(metrics.cohort_comparison(con, instrument, by="all", cohort=cohort),
+    this_rates = suppress.for_chart(metrics.cohort_comparison(con, instrument, by="all", cohort=rated(cohort)),
                                     "cohort_comparison", min_cell)
     references = con.execute("select * from reference_results where instrument = $i order by study",
                              {"i": instrument}).df()
+    cases = rated(cohort)
     return {"rows": rows, "references": references.to_dict(orient="records"),
+            "cases": (f"{instrument} {cases.min_baseline} or more at baseline" if cases is not cohort else None),
             "figure": charts.end_of_induction(this_rates, references, instrument)
             if not this_rates.empty else None}
 
@@ -277,9 +284,11 @@ def version() -> str:
 
 
 def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: metrics.Cohort | None = None,
-          period: Period | None = None, min_cell: int | None = None, clinic: str | None = None) -> dict:
+          period: Period | None = None, min_cell: int | None = None, clinic: str | None = None,
+          cases_only: bool = True) -> dict:
     """Everything the pack shows, already suppressed (the template only lays it out). The connection's
-    metric tables must be built (metrics.ensure_built). "figures" holds each chart as drawn, for tests."""
+    metric tables must be built (metrics.ensure_built). "figures" holds each chart as drawn, for tests.
+    cases_only: the headline's end-of-induction rates count series at or above caseness at baseline."""
     cohort = cohort or metrics.Cohort()
     min_cell = effective_min_cell(con, min_cell)
     period = period or latest_closed_quarter(con, instrument, cohort)
@@ -306,7 +315,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
         "plotly_js": plotly.offline.get_plotlyjs(), "figures": [],
     }
     if not pack["empty"]:
-        pack.update(headline=_headline(con, instrument, in_period, in_previous, min_cell),
+        pack.update(headline=_headline(con, instrument, in_period, in_previous, min_cell, cases_only),
                     trajectory=_trajectory(con, instrument, in_period, min_cell),
                     p_chart=_p_chart(con, instrument, cohort, period, min_cell),
                     funnels=_funnels(con, instrument, in_period, min_cell),

@@ -165,3 +165,18 @@ def test_the_replaced_response_fraction_is_refused_and_names_the_five_per_instru
     assert refused.returncode == 2
     assert ("response_fraction is now per instrument: response_fraction_phq9, response_fraction_gad7, "
             "response_fraction_pcl5, response_fraction_madrs, response_fraction_qidssr16") in refused.stderr
+
+
+def test_weekly_and_mart_keep_every_series_by_default_and_min_baseline_when_asked(tmp_path, export):
+    # P1 starts mild (PHQ-9 6, below caseness 10), P2 at 20. Scripts read every series unless they ask:
+    # the dashboard's headline default (cases only) does not change what the CLI prints.
+    db = tmp_path / "c.duckdb"
+    cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP2,0,IV\n"), "--db", db)
+    cli("ingest", export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,6\nP1,7,PHQ-9,2\n"
+                                  "P2,0,PHQ-9,20\nP2,7,PHQ-9,16\n"), "--db", db)
+    week = lambda *extra: next(r for r in json.loads(cli("weekly", "--db", db, "--json", *extra).stdout)
+                               if r["week"] == 1)
+    assert (week()["n_paired"], week()["responders"]) == (2, 1)
+    assert (week("--min-baseline", "10")["n_paired"], week("--min-baseline", "10")["responders"]) == (1, 0)
+    mart = cli("mart", "series_summary", "--db", db).stdout
+    assert "P1#1" in mart and "P2#1" in mart

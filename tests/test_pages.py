@@ -403,3 +403,23 @@ def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them
     assert any("stops where fewer than 11 series are still at risk" in c.value for c in app.caption)
     first = expected(clinic_db, metrics.time_to_response, "PHQ-9")
     assert chart_traces(app, 1)[0]["y"][-1] == pytest.approx(first[first.n_at_risk >= 11].share_responded.iloc[-1])
+
+
+def test_overview_headline_counts_cases_at_baseline_by_default_and_the_filter_clears_it(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch)
+    assert app.checkbox(key="filters_cases_only").value is True
+    cases = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=10)).iloc[0]
+    every = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all").iloc[0]
+    assert cases.n_scored < every.n_scored  # the sample clinic has mild baselines: the default differs
+    assert app.metric[4].value == f"{cases.response_rate:.0%}"
+    assert any(f"n = {int(cases.n_scored)}" in c.value for c in app.caption)
+    assert any("PHQ-9 10 or more" in c.value for c in app.caption)
+    subtitle = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["title"]["subtitle"]["text"]
+    assert "PHQ-9 baseline &gt;= 10" in subtitle  # the chart names the headline cohort (HTML-escaped for Plotly)
+    app.checkbox(key="filters_cases_only").uncheck().run()
+    assert any(f"n = {int(every.n_scored)}" in c.value for c in app.caption)
+    assert app.query_params["cases-only"] in ("false", ["false"])  # the link keeps it cleared
+    app.checkbox(key="filters_cases_only").check().run()
+    app.number_input(key="filters_min_baseline").set_value(15).run()  # a chosen minimum replaces caseness
+    chosen = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=15)).iloc[0]
+    assert any(f"n = {int(chosen.n_scored)}" in c.value for c in app.caption)

@@ -77,12 +77,14 @@ def test_pdf_holds_the_marts_end_of_induction_rates(sample_db, sample_con, tmp_p
     assert run.returncode == 0, run.stderr
     pages = [p.extract_text() for p in PdfReader(out).pages]
     text = "\n".join(pages)
-    rates = metrics.cohort_comparison(sample_con, "PHQ-9", by="all", cohort=Q2).iloc[0]
-    # 23 of 41 scored responded, 12 remitted; 77 evaluable: no count or difference under 11.
-    assert (rates.responders, rates.remitters, rates.n_scored, rates.n_evaluable) == (23, 12, 41, 77)
+    # The headline counts series at or above caseness at baseline by default (PHQ-9 >= 10).
+    cases = metrics.Cohort(start_from=Q2.start_from, start_to=Q2.start_to, min_baseline=10)
+    rates = metrics.cohort_comparison(sample_con, "PHQ-9", by="all", cohort=cases).iloc[0]
+    # 22 of 40 scored responded, 11 remitted; 73 evaluable: no count or difference under 11.
+    assert (rates.responders, rates.remitters, rates.n_scored, rates.n_evaluable) == (22, 11, 40, 73)
     for column in ("response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate"):
         assert f"{rates[column]:.1%} (95% CI {rates[column + '_low']:.1%} to {rates[column + '_high']:.1%})" in text
-    assert "56.1%" in text and "29.9%" in text  # 23 / 41 and 23 / 77
+    assert "55.0%" in text and "30.1%" in text  # 22 / 40 and 22 / 73
     for number, page_text in enumerate(pages, start=1):
         assert "De-identified · counts under 11 suppressed · 2024-Q2" in page_text.replace("ﬁ", "fi")
         assert f"page {number} of {len(pages)}" in page_text
@@ -104,6 +106,21 @@ def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
     pcl5 = report.html_pack(sample_con, instrument="PCL-5", period=report.parse_period("2024-Q2"))
     assert "score at most 70% of baseline (a fall of 30% or more)" in pcl5
     assert "below the probable-PTSD cut-off, observed" in pcl5 and "remission, observed" not in pcl5
+
+
+def test_the_headline_counts_cases_at_baseline_unless_cleared(sample_con):
+    # Q2 2024 on the sample clinic: 23 of 41 scored series responded (56.1%) over every series; 22 of 40
+    # (55.0%) among those with PHQ-9 >= 10 at baseline (a series starting at 9 or less is left out).
+    cases = report.build(sample_con, period=report.parse_period("2024-Q2"))
+    assert cases["headline"]["rows"][0]["scored"] == "40" and cases["headline"]["rows"][0]["response"].startswith("55.0%")
+    assert cases["headline"]["cases"] == "PHQ-9 10 or more at baseline"
+    every = report.build(sample_con, period=report.parse_period("2024-Q2"), cases_only=False)
+    assert every["headline"]["rows"][0]["scored"] == "41" and every["headline"]["rows"][0]["response"].startswith("56.1%")
+    assert every["headline"]["cases"] is None
+    # Series started counts every series either way; a chosen minimum replaces caseness.
+    assert cases["headline"]["rows"][0]["started"] == every["headline"]["rows"][0]["started"]
+    chosen = report.build(sample_con, period=report.parse_period("2024-Q2"), cohort=metrics.Cohort(min_baseline=0))
+    assert chosen["headline"]["rows"][0]["scored"] == "41"
 
 
 def test_pdf_without_chromium_names_the_install_command(sample_db, tmp_path):

@@ -22,7 +22,12 @@ if activity.n_series == 0:
     st.stop()
 
 st.subheader("End of induction")
-rates = data.mart("cohort_comparison", instrument=view.instrument, by="all", cohort=view.cohort)
+headline = view.headline(data.caseness())  # cases at baseline only, unless cleared in the sidebar
+if headline is not view:
+    st.caption(f"Series at or above caseness at baseline ({view.instrument} {headline.cohort.min_baseline} or more, "
+               "NHS Talking Therapies): a clinic's mild cases would inflate remission. Clear **Headline rates: cases "
+               "only** in the sidebar to count every series.")
+rates = data.mart("cohort_comparison", instrument=view.instrument, by="all", cohort=headline.cohort)
 shown = suppress.for_chart(rates, "cohort_comparison", view.min_cell)
 if rates.empty or rates.n_evaluable.iloc[0] == 0:
     st.info(f"No series with a {view.instrument} baseline has reached the end of its induction window yet.")
@@ -46,7 +51,7 @@ else:
                       help=f"{suppress.count_text(original[numerator], view.min_cell)} of {n} series")
         column.caption(f"n = {n}{interval}")
     references = data.table("select * from reference_results")
-    ui.chart(charts.end_of_induction(shown, references, view.instrument), "overview_end_of_induction", view)
+    ui.chart(charts.end_of_induction(shown, references, view.instrument), "overview_end_of_induction", headline)
     reference_rows = references[references.instrument == view.instrument]
     if not reference_rows.empty:
         st.caption("Published range: " + "; ".join(

@@ -80,7 +80,8 @@ def _pack() -> bytes:
     # Runs when the button is pressed, on its own thread: it opens its own connection.
     with data.connection() as con:
         return report.html_pack(con, instrument=view.instrument, cohort=view.cohort,
-                                period=report.parse_period(pack_period), min_cell=view.min_cell).encode()
+                                period=report.parse_period(pack_period), min_cell=view.min_cell,
+                                cases_only=view.cases_only).encode()
 
 
 st.download_button("Meeting pack (HTML)", _pack, file_name=f"meeting-pack_{view.instrument}_{pack_period}.html",
