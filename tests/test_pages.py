@@ -78,7 +78,8 @@ def test_overview_tiles_are_the_marts_numbers(clinic_db, monkeypatch):
     activity = expected(clinic_db, metrics.activity).iloc[0]
     assert [m.value for m in app.metric][:4] == [f"{int(n):,}" for n in (
         activity.n_series, activity.n_active_series, activity.n_patients, activity.n_sessions)]
-    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9").iloc[0]
+    # End of induction: series at or above caseness at baseline (PHQ-9 >= 10), the headline default.
+    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", cohort=Cohort(min_baseline=10)).iloc[0]
     assert [m.value for m in app.metric][4:8] == [f"{rates[c]:.0%}" for c in (
         "response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate")]
 
