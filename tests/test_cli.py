@@ -171,7 +171,7 @@ def test_weekly_and_mart_keep_every_series_by_default_and_min_baseline_when_aske
     # P1 starts mild (PHQ-9 6, below caseness 10), P2 at 20. Scripts read every series unless they ask:
     # the dashboard's headline default (cases only) does not change what the CLI prints.
     db = tmp_path / "c.duckdb"
-    cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP2,0,IV\n"), "--db", db)
+    cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP2,0,IV\n"), "--db", db, "--init")
     cli("ingest", export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,6\nP1,7,PHQ-9,2\n"
                                   "P2,0,PHQ-9,20\nP2,7,PHQ-9,16\n"), "--db", db)
     week = lambda *extra: next(r for r in json.loads(cli("weekly", "--db", db, "--json", *extra).stdout)
