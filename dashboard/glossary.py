@@ -99,6 +99,14 @@ CARDS: tuple[Card, ...] = (
          "Oliver 2022 (6 infusions in 21 days); Spravato label (weeks 1-4); Hull 2022 (4 sessions over 4 weeks).",
          ("induction_window_days_iv", "induction_window_days_im", "induction_window_days_intranasal",
           "induction_window_days_oral")),
+    Card("talking-therapies", "NHS Talking Therapies measures",
+         "Among series scored on both PHQ-9 and GAD-7 at baseline and at the end of induction, and cases at "
+         "baseline (PHQ-9 10 or more, or GAD-7 8 or more): recovery is ending below both thresholds; reliable "
+         "improvement a fall of 6 or more on PHQ-9 or 4 or more on GAD-7 with neither rising as much; reliable "
+         "recovery both; reliable deterioration a rise of 6 or more on PHQ-9 or 4 or more on GAD-7. Beside them, the "
+         "share whose PHQ-9 fell by 5 or more, the smallest change patients notice (Löwe 2004). Published national "
+         "rates are not shown: none has been checked against its source for this product.",
+         "NHS Talking Therapies manual; Löwe 2004 (PHQ-9 MCID).", ("phq9_caseness", "gad7_caseness")),
     Card("adverse-events", "Adverse-event rate",
          "The share of completed sessions at which an adverse event (for example dissociation or nausea) was "
          "recorded. Compare with the Spravato label's rates.", "Spravato prescribing information."),
@@ -127,6 +135,7 @@ TOPICS: dict[str, str] = {
     "a funnel plot": "funnel-plot", "reliable change": "reliable-change",
     "sustained response": "sustained-response", "time to first response": "time-to-response",
     "a booster": "maintenance", "protocol adherence": "protocol-adherence",
+    "NHS Talking Therapies recovery": "talking-therapies",
 }
 
 

@@ -69,6 +69,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "n_within_window": ("Within window", "Completed the induction within the route's window."),
     "completion_rate": ("Completed %", "Out of the series whose induction is decided (completed or dropped out)."),
     "adherence_rate": ("Within window %", "Out of the series whose induction is decided."),
+    "n_cases": ("Cases at baseline", "PHQ-9 at or above 10 or GAD-7 at or above 8 at baseline (NHS Talking Therapies)."),
+    "caseness_rate": ("Cases %", "Cases at baseline out of the series paired on PHQ-9 and GAD-7."),
+    "n_recovered": ("Recovered", "Cases below both thresholds at end of induction."),
+    "recovery_rate": ("Recovery %", "Recovered out of the cases at baseline."),
+    "n_reliably_improved": ("Reliably improved", "PHQ-9 fell 6 or more or GAD-7 4 or more, and neither rose as much."),
+    "reliable_improvement_rate": ("Reliable improvement %", "Out of the cases at baseline."),
+    "n_reliably_recovered": ("Reliably recovered", "Recovered and reliably improved."),
+    "reliable_recovery_rate": ("Reliable recovery %", "Out of the cases at baseline."),
+    "n_reliably_deteriorated": ("Reliably deteriorated", "PHQ-9 rose 6 or more or GAD-7 4 or more."),
+    "reliable_deterioration_rate": ("Reliable deterioration %", "Out of the cases at baseline."),
+    "n_mcid_improved": ("PHQ-9 fell 5 or more", "Minimal clinically important difference (Löwe 2004)."),
+    "mcid_improvement_rate": ("PHQ-9 fell 5 or more %", "Out of the cases at baseline: the MCID, beside reliable improvement."),
 }
 # Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
 ORDERS: dict[str, list[str]] = {

@@ -16,10 +16,10 @@ INTERMEDIATE = ("series_sessions", "treatment_series", "series_assessments", "ba
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
          "severity_transitions", "coverage", "response_timing", "sustained_response", "time_to_response",
-         "maintenance", "protocol_adherence")
+         "maintenance", "protocol_adherence", "talking_therapies")
 # Marts that take no instrument.
 WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
-                      "protocol_adherence")
+                      "protocol_adherence", "talking_therapies")
 COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "series_number",
                      "start_quarter", "start_month")
 SAFETY_DIMENSIONS = ("all", "route", "session_number", "dose_band")
@@ -205,3 +205,8 @@ def maintenance(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFr
 
 def protocol_adherence(con, by: str = "site", cohort: Cohort | None = None) -> pd.DataFrame:
     return _mart(con, "protocol_adherence", None, cohort, by=_split(by, ADHERENCE_DIMENSIONS, "adherence"))
+
+
+def talking_therapies(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    """NHS Talking Therapies measures at end of induction (PHQ-9 and GAD-7 together)."""
+    return _mart(con, "talking_therapies", None, cohort, by=_split(by, DURABILITY_DIMENSIONS, "talking therapies"))

@@ -60,6 +60,16 @@ RULES: dict[str, dict] = {
                     "median_days_between_boosters": ["n_with_boosters"],
                     "reinduction_rate": ["n_reinducted", "n_series"]},
     },
+    "talking_therapies": {
+        "counts": ["n_paired", "n_cases", "n_recovered", "n_reliably_improved", "n_reliably_recovered",
+                   "n_reliably_deteriorated", "n_mcid_improved"],
+        "derived": {"caseness_rate": ["n_cases", "n_paired"],
+                    **{f"recovery_rate{s}": ["n_recovered", "n_cases"] for s in ("", "_low", "_high")},
+                    "reliable_improvement_rate": ["n_reliably_improved", "n_cases"],
+                    "reliable_recovery_rate": ["n_reliably_recovered", "n_cases"],
+                    "reliable_deterioration_rate": ["n_reliably_deteriorated", "n_cases"],
+                    "mcid_improvement_rate": ["n_mcid_improved", "n_cases"]},
+    },
     "protocol_adherence": {
         "counts": ["n_series", "n_completed", "n_within_window"],
         "derived": {"completion_rate": ["n_completed", "n_series"],
@@ -80,6 +90,9 @@ COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
     "blood_pressure": [("n_peaks_180", "n_measured")],
     "maintenance": [("n_with_boosters", "n_series"), ("n_reinducted", "n_series")],
     "protocol_adherence": [("n_completed", "n_series"), ("n_within_window", "n_series")],
+    "talking_therapies": [("n_cases", "n_paired"), ("n_recovered", "n_cases"), ("n_reliably_improved", "n_cases"),
+                          ("n_reliably_recovered", "n_cases"), ("n_reliably_deteriorated", "n_cases"),
+                          ("n_mcid_improved", "n_cases")],
 }
 
 

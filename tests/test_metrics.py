@@ -347,6 +347,25 @@ def test_protocol_adherence_counts_inductions_completed_within_the_route_window(
     assert (row.completion_rate, row.adherence_rate) == (0.75, 0.5)
 
 
+def test_nhs_talking_therapies_measures_at_end_of_induction_by_hand(clinic):
+    # Six IV sessions each (last day 11); baseline day 0, end of induction day 14. (PHQ-9, GAD-7):
+    # A (10, 8) -> (4, 7): a case at both thresholds exactly; recovered, PHQ-9 fell 6 (reliable): reliably
+    #   recovered; MCID met.
+    # B (9, 7) -> (4, 3): not a case (one under each threshold): in no rate.
+    # C (20, 12) -> (15, 8): GAD-7 at 8 is still a case at the end (not recovered); GAD-7 fell 4 (reliable),
+    #   PHQ-9 fell 5 (MCID met, not reliable).
+    # D (12, 10) -> (18, 5): GAD-7 fell reliably but PHQ-9 rose 6: reliable deterioration, not improvement.
+    # E: PHQ-9 only: not paired.
+    sessions = "\n".join(f"{p},{d}" for p in "ABCDE" for d in (0, 2, 4, 7, 9, 11))
+    scores = {"A": (10, 8, 4, 7), "B": (9, 7, 4, 3), "C": (20, 12, 15, 8), "D": (12, 10, 18, 5)}
+    outcomes = "\n".join(f"{p},0,PHQ-9,{a}\n{p},0,GAD-7,{b}\n{p},14,PHQ-9,{c}\n{p},14,GAD-7,{d}"
+                         for p, (a, b, c, d) in scores.items()) + "\nE,0,PHQ-9,20\nE,14,PHQ-9,5"
+    row = metrics.talking_therapies(clinic(sessions, outcomes)).iloc[0]
+    assert (row.n_paired, row.n_cases, row.n_recovered, row.n_reliably_improved, row.n_reliably_recovered,
+            row.n_reliably_deteriorated, row.n_mcid_improved) == (4, 3, 1, 2, 1, 1, 2)
+    assert (round(row.recovery_rate, 4), round(row.reliable_improvement_rate, 4)) == (0.3333, 0.6667)
+
+
 # Weekly table, intervals, cohorts --------------------------------------------------------------
 
 def test_weekly_table_counts_and_wilson_interval(clinic):

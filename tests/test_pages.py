@@ -21,7 +21,9 @@ ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
 CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 2}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
-                 "Sessions", "Sessions measured", "Peaks of 180 mmHg or more")
+                 "Sessions", "Sessions measured", "Peaks of 180 mmHg or more", "Cases at baseline", "Recovered",
+                 "Reliably improved", "Reliably recovered", "Reliably deteriorated", "PHQ-9 fell 5 or more",
+                 "Series with boosters", "Re-inducted", "Completed induction", "Within window")
 
 
 @pytest.fixture
@@ -424,3 +426,13 @@ def test_overview_headline_counts_cases_at_baseline_by_default_and_the_filter_cl
     app.number_input(key="filters_min_baseline").set_value(15).run()  # a chosen minimum replaces caseness
     chosen = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=15)).iloc[0]
     assert any(f"n = {int(chosen.n_scored)}" in c.value for c in app.caption)
+
+
+def test_response_page_shows_the_nhs_talking_therapies_measures_of_the_mart(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "response")
+    nhs = expected(clinic_db, metrics.talking_therapies).iloc[0]
+    tiles = {m.label: m.value for m in app.metric}
+    assert tiles["Recovery"] == f"{nhs.recovery_rate:.0%}"
+    assert 0 < nhs.n_reliably_deteriorated < 11 and tiles["Reliable deterioration"] == "suppressed"  # a small cell
+    assert tiles["PHQ-9 fell 5+ (MCID)"] == f"{nhs.mcid_improvement_rate:.0%}"
+    assert any(f"Of {int(nhs.n_cases)} series that were cases at baseline" in c.value for c in app.caption)

@@ -1,5 +1,7 @@
-"""Response and remission: rates by week, change per series, severity transitions, time to response."""
+"""Response and remission: rates by week, change per series, severity transitions, time to response, and
+the NHS Talking Therapies measures at end of induction."""
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, tables, ui
@@ -47,3 +49,30 @@ st.caption("Responders only: series that stopped before responding are not in th
 st.subheader("End-of-induction status")
 status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
 tables.show(status, "series_counts", view, key="response_status", title="end-of-induction status")
+
+# Here, not on the Overview: these are end-of-induction outcome definitions set beside response and remission
+# (the page where a reader compares definitions); the Overview keeps one headline per instrument.
+st.subheader("NHS Talking Therapies measures at end of induction")
+nhs = data.mart("talking_therapies", cohort=view.cohort)
+if nhs.empty or nhs.n_paired.iloc[0] == 0:
+    st.info("No series has PHQ-9 and GAD-7 scores both at baseline and at the end of induction.")
+else:
+    row, original = suppress.for_chart(nhs, "talking_therapies", view.min_cell).iloc[0], nhs.iloc[0]
+    tiles = st.columns(5)
+    for column, label, key in ((tiles[0], "Recovery", "recovery_rate"),
+                               (tiles[1], "Reliable improvement", "reliable_improvement_rate"),
+                               (tiles[2], "Reliable recovery", "reliable_recovery_rate"),
+                               (tiles[3], "Reliable deterioration", "reliable_deterioration_rate"),
+                               (tiles[4], "PHQ-9 fell 5+ (MCID)", "mcid_improvement_rate")):
+        column.metric(label, "suppressed" if pd.isna(row[key]) else f"{row[key]:.0%}")
+    st.caption(f"Of {suppress.count_text(original.n_cases, view.min_cell)} series that were cases at baseline "
+               f"(PHQ-9 {int(data.settings()['phq9_caseness'])} or more, or GAD-7 {int(data.settings()['gad7_caseness'])} "
+               f"or more), among {suppress.count_text(original.n_paired, view.min_cell)} scored on both PHQ-9 and "
+               "GAD-7 at baseline and at the end of induction; whatever instrument the sidebar selects. Published "
+               "national rates are not shown beside these: none has been checked against its source for this product.")
+    tables.show(nhs, "talking_therapies", view, key="response_talking_therapies", title="NHS Talking Therapies measures",
+                columns=["n_paired", "n_cases", "caseness_rate", "n_recovered", "recovery_rate", "n_reliably_improved",
+                         "reliable_improvement_rate", "n_reliably_recovered", "reliable_recovery_rate",
+                         "n_reliably_deteriorated", "reliable_deterioration_rate", "n_mcid_improved",
+                         "mcid_improvement_rate"])
+ui.definitions_link("NHS Talking Therapies recovery")
