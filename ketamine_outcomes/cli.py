@@ -15,6 +15,7 @@ import pandas as pd
 from . import access, audit, backup, mappings, metrics, store
 from .definitions import INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
 from .ingest import PROGRESS_BYTES, by_reason, ingest_files, undo_batch
+from .privacy import safe_file_name
 from .safe_text import csv_text
 
 
@@ -85,7 +86,7 @@ def _record_ingests(args, results) -> None:
 
 
 def _upload_detail(result) -> str:
-    return f"{result.file_name}: " + ("refused" if result.batch_id is None else f"batch {result.batch_id}")
+    return f"{safe_file_name(result.file_name)}: " + ("refused" if result.batch_id is None else f"batch {result.batch_id}")
 
 
 def _print_table(frame, as_json: bool) -> None:

@@ -309,14 +309,3 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "other": ("other",),
     },
 }
-
-# Words in a column name that mark a direct identifier (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)).
-# Matched against the column's alias_key; "zip" is allowed when every value has at most 3 digits.
-IDENTIFIER_COLUMNS = (
-    "name", "firstname", "lastname", "fullname", "surname", "givenname", "middlename", "patientname",
-    "email", "emailaddress", "phone", "phonenumber", "telephone", "mobile", "cellphone", "fax",
-    "address", "streetaddress", "street", "addressline1", "addressline2",
-    "ssn", "socialsecuritynumber", "mrn", "medicalrecordnumber",
-    "dob", "dateofbirth", "birthdate", "birthday",
-    "zip", "zipcode", "postcode", "postalcode",
-)

@@ -23,7 +23,7 @@ import pandas as pd
 from . import metrics, readers, store
 from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from .definitions import alias_key
-from .privacy import check_identifier_values, identifier_columns
+from .privacy import check_file_name, check_headers, check_identifier_values
 
 # Natural key (unique in the store) and stored values of each table; identifiers in generated SQL come only
 # from here.
@@ -210,7 +210,9 @@ def _stage(con, layout: Layout, date_style: str) -> None:
 
 def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None:
     """Malformed lines (from DuckDB) and lines with problems (from staging) into `rejects`, with the
-    column named as the export names it."""
+    column named as the export names it. A malformed line is filed by number and reason only: its text
+    cannot be split into the header's fields, so what it holds (an age over 89, free text in an ignored
+    column) cannot be checked, and it is not kept."""
     header_of = pd.DataFrame(
         [(c, h) for c, h in zip(layout.canonical, layout.headers) if c],
         columns=["canonical", "header"],
@@ -218,7 +220,7 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
     con.register("header_of", header_of)
     con.execute(
         f"""insert into rejects
-            select $batch, errors.line, null, left(errors.csv_line, 200),
+            select $batch, errors.line, null, null,
                    coalesce(reasons.reason, lower(errors.error_type)) || ' (' || errors.error_message || ')'
             from {errors_table} as errors
             left join (select unnest($types) as error_type, unnest($reasons) as reason) as reasons using (error_type)""",
@@ -350,15 +352,9 @@ def ingest_file(
     try:
         say(f"{result.file_name}: reading {path.stat().st_size / 1e6:.1f} MB", 0.05)
         scan = scan_file(path)
-        # Identifier columns first: the privacy reason is the one to give, whatever else is wrong.
-        delimiter = sniff_delimiter(scan.header)
-        # Only the headers are needed: a Layout before the export kind is known.
-        named = identifier_columns(Layout("", delimiter, split_header(scan.header, delimiter), []))
-        if named:
-            raise RefusedFile(
-                f"column{'s' if len(named) > 1 else ''} {', '.join(repr(n) for n in named)} look{'' if len(named) > 1 else 's'} "
-                "like a direct identifier (HIPAA Safe Harbor). Remove it and export again."
-            )
+        # Identifiers first: the privacy reason is the one to give, whatever else is wrong.
+        check_file_name(result.file_name)
+        check_headers(split_header(scan.header, sniff_delimiter(scan.header)))
         layout = read_layout(scan.header, mapping, kind)
         result.kind, result.columns_ignored = layout.kind, layout.ignored
         try:

@@ -1,56 +1,224 @@
-"""The privacy guard: a file that carries a direct identifier (HIPAA Safe Harbor) is refused before
-anything is stored, naming the column and never echoing the value. Headers are checked by name
-(definitions.IDENTIFIER_COLUMNS), cells by pattern (IDENTIFIER_VALUES)."""
+"""The privacy guard: an export that carries a direct identifier (HIPAA Safe Harbor, 45 CFR
+164.514(b)(2)) is refused before anything is stored, naming the column and never echoing the value.
+
+Three places are checked: the file's name (with a workbook's sheet or a zip's member, as the batch
+history would keep it), its headers (by what they name, and by what they hold: a phone number used as a
+header), and its cells (by pattern). tests/test_privacy.py holds the lists of what is refused and what
+is accepted, each with its reason; docs/data-contract.md says the same in words.
+"""
 
 import re
 
 from .contract import Layout, RefusedFile
-from .definitions import IDENTIFIER_COLUMNS, alias_key
 
-# What looks like a direct identifier in a value. Phone numbers need separators, so that numeric
-# pseudonymous ids and ISO dates do not match.
+# --- Values ------------------------------------------------------------------------------------------
+# RE2 (DuckDB) and Python both read these. Digits never touch a longer run of digits, so dates, doses
+# and long numeric ids do not match.
+_SSN_AREA = "(00[1-9]|0[1-9][0-9]|[1-5][0-9]{2}|6[0-5][0-9]|66[0-57-9]|6[7-9][0-9]|[78][0-9]{2})"  # 666, 9xx unused
+_SSN_REST = "(0[1-9]|[1-9][0-9])", "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"  # group 00, serial 0000 unused
 IDENTIFIER_VALUES = {
-    "email addresses": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
-    "social security numbers": r"(^|[^0-9])\d{3}-\d{2}-\d{4}([^0-9]|$)",
-    "phone numbers": r"(^|[^0-9])(\+?1[ .-]?)?(\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}([^0-9]|$)",
+    "email addresses": (
+        r"[A-Za-z0-9._%+-]*[A-Za-z][A-Za-z0-9._%+-]*@[A-Za-z][A-Za-z0-9-]*"  # jane.doe@example.org, john@clinic
+        r"|[A-Za-z0-9._%+-]+ ?[(\[{<] ?(?i:at) ?[)\]}>] ?[A-Za-z0-9-]+"  # jane(at)example.com, jane [at] example
+    ),
+    "phone numbers": (
+        # North American: the area code never starts with 0 or 1 (so the id 100-200-3000 is no phone);
+        # 555-867-5309, (555) 867-5309, +1 555 867 5309, 5551234567, +15551234567.
+        r"(^|[^0-9+])(\+?1[ .-]?)?(\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}([^0-9]|$)"
+        r"|(^|[^0-9+])(\+?1)?[2-9][0-9]{9}([^0-9]|$)"
+        # International, written with its +: +44 20 7946 0958, +33 1 23 45 67 89 (E.164: 8 to 15 digits).
+        r"|(^|[^0-9A-Za-z+])\+[1-9]([ .()-]{0,2}[0-9]){7,14}([^0-9]|$)"
+    ),
+    "social security numbers": (
+        rf"(^|[^0-9])({_SSN_AREA}-{_SSN_REST[0]}-{_SSN_REST[1]}|{_SSN_AREA} {_SSN_REST[0]} {_SSN_REST[1]})([^0-9]|$)"
+        r"|(?i:ssn|social security( number| no)?) ?[:#]? ?[0-9]{9}([^0-9]|$)"  # labelled, without separators
+    ),
 }
-NAME_COLUMNS_ALLOWED = ("sitename", "clinicname", "locationname", "instrumentname", "scalename", "drugname",
-                        "medicationname", "filename", "eventname")
+# A whole cell "NNN-MM-YYYY" is a numbered, dated id (session 001-12-2024), not an SSN: a file of SSNs
+# still shows one outside months 01-12 and years 1900-2099 at once (99.8% of SSNs are).
+DATED_ID = r"^ *[0-9]{3}[- ](0[1-9]|1[0-2])[- ](19|20)[0-9]{2} *$"
+# Safe Harbor keeps the first 3 digits of a ZIP code, except in these areas of 20,000 people or fewer
+# (recorded as 000): HHS, Guidance on De-identification of PHI (2012), section 2.4, 2000 Census.
+RESTRICTED_ZIP3 = ("036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831", "878",
+                   "879", "884", "890", "893")
+ZIP_ALLOWED = r"^ *([0-9]{3})? *$"
 
 
-def _is_zip(key: str) -> bool:
-    return "zip" in key or "postcode" in key or "postalcode" in key
+def identifier_in_text(text: str) -> str | None:
+    """What a piece of text (a file name, a header) looks like it holds, or None."""
+    for label, pattern in IDENTIFIER_VALUES.items():
+        if re.search(pattern, text) and not (label == "social security numbers" and re.search(DATED_ID, text)):
+            return label
+    return None
 
 
-def identifier_columns(layout: Layout) -> list[str]:
-    """Headers that name a direct identifier (HIPAA Safe Harbor). Short words (ssn, mrn, dob) must be a
-    whole word of the header; longer ones may be part of it. ZIP columns are checked by their values."""
-    refused = []
-    for header in layout.headers:
-        key = alias_key(header)
-        words = {alias_key(w) for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", header)}
-        if _is_zip(key) or key in NAME_COLUMNS_ALLOWED:
+def safe_file_name(name: str) -> str:
+    """A file name fit to keep (the audit trail): as given, or withheld when it holds an identifier."""
+    found = identifier_in_text(name)
+    return name if found is None else f"(a file name that looks like it holds {found}; withheld)"
+
+
+def check_file_name(name: str) -> None:
+    """Refuse an export whose name, as the batch history would keep it ("book.xlsx [Sheet]",
+    "exports.zip/member.csv"), holds an identifier. Refused rather than stripped: such a name marks a
+    file made for one patient, and a rename costs the analyst less than a history that hides what it holds."""
+    found = identifier_in_text(name)
+    if found:
+        raise RefusedFile(f"its name (with any sheet or zip member) looks like it holds {found}. The batch history "
+                          "keeps file names, so they must be de-identified too (HIPAA Safe Harbor): rename it "
+                          "and upload again.")
+
+
+# --- Headers -----------------------------------------------------------------------------------------
+# A header is read as words: camelCase, punctuation and digits split it, runs of single letters join
+# ("d.o.b." -> dob) and abbreviations expand ("Pt Nm" -> patient name, "Birth_Dt" -> birth date).
+ABBREVIATIONS = {"pt": "patient", "nm": "name", "dt": "date", "no": "number", "num": "number", "nbr": "number",
+                 "nr": "number", "addr": "address", "tel": "telephone", "acct": "account", "dob": "date of birth",
+                 "yob": "year of birth", "mrn": "medical record number", "fname": "first name",
+                 "lname": "last name", "zipcode": "zip code", "postcode": "postal code", "email": "e mail"}
+
+# Phrases that name an identifier wherever they stand in a header: (label, phrases).
+IDENTIFYING_PHRASES = (
+    ("a date of birth", ("date of birth", "birth date", "birth day", "birthday", "birthdate", "born",
+                         "year of birth", "birth year", "place of birth", "birth place", "birthplace")),
+    ("a name", ("first name", "last name", "full name", "middle name", "given name", "family name", "maiden name",
+                "firstname", "lastname", "fullname", "surname", "forename", "middlename", "givenname")),
+    ("a social security number", ("ssn", "social security")),
+    ("a medical record number", ("medical record", "chart number", "chart id", "health record")),
+    ("an account, plan or licence number", (
+        "account number", "member id", "member number", "policy number", "insurance id", "insurance number",
+        "subscriber id", "subscriber number", "beneficiary", "medicare number", "medicaid number", "medicare id",
+        "medicaid id", "licence number", "license number", "driver licence", "driver license", "passport",
+        "serial number", "licence plate", "license plate", "vehicle")),
+    ("a relative or contact", ("next of kin", "emergency contact", "guardian", "spouse", "employer")),
+    ("a network address", ("ip address", "mac address", "url", "web address", "website")),
+)
+# Words that name an identifier when they are what the header is about, its last word ("Patient
+# Phone", "Home Address", "Phone Number"), not a word that qualifies another ("phone_visit",
+# "mobile_unit", "email_reminder_sent").
+IDENTIFYING_HEADS = {
+    "name": "a name", "names": "a name", "phone": "a phone number", "telephone": "a phone number",
+    "mobile": "a phone number", "cell": "a phone number", "cellphone": "a phone number", "fax": "a phone number",
+    "mail": "an e-mail address", "address": "an address", "street": "an address", "city": "an address",
+    "town": "an address", "county": "an address", "precinct": "an address",
+}
+# Trailing words that leave the head as it is: "Phone Number", "Phone 2", "Email (work)", "Address Line 1".
+TRAILING = {"number", "id", "home", "work", "personal", "primary", "secondary", "main", "other", "line", "1", "2",
+            "3", "one", "two"}
+# Whose it is, when not the patient's: a site's, a clinician's or an instrument's name, phone or
+# address is not patient information (Safe Harbor lists the individual's and their relatives',
+# employers' and household members').
+NOT_THE_PATIENT = {"site", "clinic", "location", "facility", "practice", "center", "centre", "clinician", "provider",
+                   "prescriber", "physician", "doctor", "nurse", "staff", "therapist", "instrument", "measure",
+                   "scale", "questionnaire", "drug", "medication", "file", "event", "protocol", "program",
+                   "programme", "study", "sheet", "state", "country", "route", "status", "session", "visit",
+                   "appointment", "diagnosis", "indication"}
+ZIP_WORDS = {"zip", "zip3", "zip5", "postal"}
+# Heads also found at the end of one run-together word; short or common endings (city: ethnicity,
+# mobile: automobile) are not split.
+SPLIT_HEADS = ("telephone", "address", "phone", "email", "name")
+
+
+def header_words(header: str) -> list[str]:
+    """The words a header is made of, abbreviations expanded: "Pt Nm" -> ["patient", "name"]."""
+    text = header.replace("#", " number ")
+    text = re.sub(r"([a-z])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", text)  # BirthDate, SSNLast4
+    words, letters = [], ""
+    for token in re.findall(r"[a-z]+|[0-9]+", text.lower()):
+        if len(token) == 1 and token.isalpha():  # d.o.b. -> dob
+            letters += token
             continue
-        if any(word in key if len(word) > 4 else word in words or word == key for word in IDENTIFIER_COLUMNS) or (
-            key.endswith("name") and key not in NAME_COLUMNS_ALLOWED
-        ):
-            refused.append(header)
-    return refused
+        words += [letters, token] if letters else [token]
+        letters = ""
+    words += [letters] if letters else []
+    return " ".join(ABBREVIATIONS.get(w, w) for w in words).split()
+
+
+def is_zip_column(header: str) -> bool:
+    return bool(ZIP_WORDS & set(header_words(header)))
+
+
+def identifier_header(header: str) -> str | None:
+    """What a header names or holds when it is a direct identifier ("names a date of birth"), else None."""
+    held = identifier_in_text(header)
+    if held:
+        return f"holds what looks like {held}"
+    words = header_words(header)
+    phrase, joined = f" {' '.join(words)} ", "".join(words)
+    for label, phrases in IDENTIFYING_PHRASES:
+        if any(f" {p} " in phrase or (len(p) >= 8 and " " not in p and p in joined) for p in phrases):
+            return f"names {label}"
+    if "of" in words:  # "Name of Patient" is about a patient's name, "Name of Site" about a site's
+        at = words.index("of")
+        words = words[at + 1:] + words[:at]
+    while len(words) > 1 and words[-1] in TRAILING:
+        words = words[:-1]
+    if not words:
+        return None
+    for head in SPLIT_HEADS:  # one run-together word: "patientphone", "sitename"
+        if words[-1].endswith(head) and words[-1] != head:
+            words = words[:-1] + [words[-1][: -len(head)], *ABBREVIATIONS.get(head, head).split()]
+            break
+    owner = words[-2] if len(words) > 1 else None
+    if words[-1] in IDENTIFYING_HEADS and owner not in NOT_THE_PATIENT:
+        return f"names {IDENTIFYING_HEADS[words[-1]]}"
+    return None
+
+
+def identifier_columns(headers: list[str]) -> list[tuple[int, str, str]]:
+    """(position, header, why) for each header that names or holds a direct identifier. ZIP columns are
+    judged by their values (Safe Harbor keeps 3 digits)."""
+    found = []
+    for i, header in enumerate(headers):
+        why = identifier_header(header)
+        if why and not (is_zip_column(header) and why.startswith("names")):
+            found.append((i, header, why))
+    return found
+
+
+def check_headers(headers: list[str]) -> None:
+    """Refuse a header that names or holds an identifier: named when it names one, by its position
+    only when it holds one (a header that is a phone number is not repeated)."""
+    found = identifier_columns(headers)
+    if not found:
+        return
+    refs = [f"'{header}'" if why.startswith("names") else str(i + 1) for i, header, why in found]
+    whys = [why if why.startswith("names") else f"header {why}" for _, _, why in found]
+    reasons = f"it{'s' if whys[0].startswith('header') else ''} {whys[0]}" if len(found) == 1 else "; ".join(
+        f"{ref} {why}" for ref, why in zip(refs, whys))
+    raise RefusedFile(f"column{'s' if len(found) > 1 else ''} {', '.join(refs)} look{'' if len(found) > 1 else 's'} "
+                      f"like a direct identifier: {reasons} (HIPAA Safe Harbor). Remove "
+                      f"{'them' if len(found) > 1 else 'it'} and export again.")
+
+
+# --- Cells -------------------------------------------------------------------------------------------
+def _looks_identifying(cell: str) -> str:
+    """SQL: whether a cell looks like an email, a phone number or an SSN (a dated id is not)."""
+    return (f"(regexp_matches({cell}, $email) or regexp_matches({cell}, $phone) "
+            f"or (regexp_matches({cell}, $ssn) and not regexp_matches({cell}, $dated_id)))")
+
+
+def _patterns() -> dict[str, str]:
+    names = {"email addresses": "email", "phone numbers": "phone", "social security numbers": "ssn"}
+    return {names[label]: pattern for label, pattern in IDENTIFIER_VALUES.items()} | {"dated_id": DATED_ID}
 
 
 def check_identifier_values(con, layout: Layout, errors_table: str) -> None:
-    """Refuse the file when any cell (or any malformed line) holds an email, phone number or SSN,
-    or a ZIP column has more than 3 digits. Runs before anything is stored; never echoes the value.
-    One pattern runs over each whole line first; only when it matches are columns told apart."""
+    """Refuse the file when any cell (or any field of a malformed line) holds an email, phone number or
+    SSN, or a ZIP column holds more than 3 digits or a restricted 3-digit area. Runs before anything is
+    stored; never echoes the value. One pattern runs over each whole line first; only when it matches
+    are the columns told apart."""
     anything = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
     cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
     (hit,) = con.execute(f"select bool_or(regexp_matches(concat_ws(chr(31), {cells}), $p)) from raw_file",
                          {"p": anything}).fetchall()[0]
-    zips = [i for i, h in enumerate(layout.headers) if _is_zip(alias_key(h))]
+    zips = [i for i, h in enumerate(layout.headers) if is_zip_column(h)]
     if hit or zips:
         _name_identifier_column(con, layout)
-    line = con.execute(f"select min(line) from {errors_table} where regexp_matches(csv_line, $p)",
-                       {"p": anything}).fetchall()[0][0]
+    line = con.execute(
+        f"select min(line) from {errors_table} "
+        f"where len(list_filter(string_split(csv_line, $delim), lambda f: {_looks_identifying('f')})) > 0",
+        {"delim": layout.delimiter, **_patterns()}).fetchall()[0][0]
     if line is not None:
         raise RefusedFile(f"line {line} holds a value that looks like an email, phone number or SSN. "
                           "Exports must be de-identified (HIPAA Safe Harbor).")
@@ -58,17 +226,21 @@ def check_identifier_values(con, layout: Layout, errors_table: str) -> None:
 
 def _name_identifier_column(con, layout: Layout) -> None:
     """Which column holds the identifier, and from which line (the refusal message)."""
-    patterns = {f"p{n}": p for n, p in enumerate(IDENTIFIER_VALUES.values())}
-    checks, labels = [], []
+    checks, labels, zip_patterns = [], [], {}
     for i, header in enumerate(layout.headers):
-        for n, label in enumerate(IDENTIFIER_VALUES):
-            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $p{n}))")
+        for label, name in (("email addresses", "email"), ("phone numbers", "phone")):
+            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, ${name}))")
             labels.append((header, label))
-        if _is_zip(alias_key(header)):
-            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $zip))")
-            patterns["zip"] = r"\d{4}"
-            labels.append((header, "ZIP codes longer than 3 digits"))
-    first_lines = con.execute(f"select {', '.join(checks)} from raw_export_positional", patterns).fetchall()[0]
+        checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $ssn) and not regexp_matches(c{i}, $dated_id))")
+        labels.append((header, "social security numbers"))
+        if is_zip_column(header):
+            checks.append(f"min(line_number) filter (where not regexp_matches(c{i}, $zip))")
+            labels.append((header, "postal codes beyond a ZIP code's first 3 digits"))
+            checks.append(f"min(line_number) filter (where list_contains($restricted, trim(c{i})))")
+            labels.append((header, "3-digit ZIP areas of 20,000 people or fewer (to be given as 000)"))
+            zip_patterns = {"zip": ZIP_ALLOWED, "restricted": list(RESTRICTED_ZIP3)}
+    first_lines = con.execute(f"select {', '.join(checks)} from raw_export_positional",
+                              _patterns() | zip_patterns).fetchall()[0]
     for (header, label), line in zip(labels, first_lines):
         if line is not None:
             raise RefusedFile(

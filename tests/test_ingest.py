@@ -217,13 +217,6 @@ def test_wide_rejection_names_the_instruments_column(load, con):
     assert rows(con, "select instrument, score from assessments") == [("GAD-7", 9)]
 
 
-def test_age_over_89_must_be_aggregated(load):
-    result = load("p.csv", "patient_id,age_band\nP1,90-94\nP2,90+\nP3,92\n")
-    assert result.rows_inserted == 1
-    assert result.rejects.line_number.tolist() == [2, 4]
-    assert set(result.rejects.reason) == {"ages over 89 must be reported as 90+ (HIPAA Safe Harbor)"}
-
-
 def test_malformed_lines_are_rejected_with_their_line_numbers_around_a_blank_line(load, con):
     result = load("s.csv", "patient_id,session_day,route\nP1,0,IV\nP2,1\n\nP3,2,IV,extra\nP4,3,IM\n")
     assert (result.rows_read, result.rows_inserted, result.rows_rejected) == (4, 2, 2)

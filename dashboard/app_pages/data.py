@@ -5,6 +5,7 @@ download every mart."""
 import streamlit as st
 
 from dashboard import data, feedback, filters, signin
+from ketamine_outcomes.privacy import safe_file_name
 from ketamine_outcomes.safe_text import csv_text, markdown
 
 st.title("Data")
@@ -12,7 +13,9 @@ st.caption("Upload session, outcome and patient exports: CSV (UTF-8, Windows-125
            "tab or pipe), gzip or zip, or Excel/OpenDocument workbooks (.xlsx, .xlsm, .xls, .ods: each sheet "
            "with a known layout is its own batch). Each export lands whole or not at all. Extra columns are "
            "ignored and listed; a line missing a required field is rejected; an optional field that cannot be "
-           "read is stored empty with a warning. The contract: docs/data-contract.md.")
+           "read is stored empty with a warning. A file with a direct identifier (a name, phone, e-mail, SSN, "
+           "MRN or date of birth column; such a value anywhere; or one in its file name) is refused whole; ages "
+           "over 89 are stored as 90+. The contract: docs/data-contract.md.")
 if data.is_empty():
     st.info("This clinic has no data yet. Upload its **sessions** export (patient_id, session_date or "
             "session_day, route; optional status, dose, site, clinician, adverse events, blood pressure) and "
@@ -34,7 +37,7 @@ def ingest(upload, mapping_name, date_format):
     results = data.ingest_upload(upload.name, upload.getvalue(), progress=progress, date_format=date_format,
                                  mapping_name=None if mapping_name == NO_MAPPING else mapping_name)
     bar.empty()
-    signin.record("upload", f"{upload.name}: " + ", ".join(
+    signin.record("upload", f"{safe_file_name(upload.name)}: " + ", ".join(
         "refused" if r.batch_id is None else f"batch {r.batch_id}" for r in results))
     return results
 

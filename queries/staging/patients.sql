@@ -1,5 +1,7 @@
--- Staging for a patients export: trim, map sex and indication aliases, refuse ages that HIPAA Safe
--- Harbor says must be aggregated (an age band above 89 other than "90+").
+-- Staging for a patients export: trim, map sex and indication aliases, and aggregate ages as HIPAA
+-- Safe Harbor says (45 CFR 164.514(b)(2)(i)(C): ages over 89 only as one category, 90 or older): an age
+-- or band from 90 up is stored as '90+'; a band reaching past 89 from below ('85-94') or a number that
+-- is no age (above 120: a birth year?) is not stored, and its warning does not repeat it.
 -- Grain: one row per data line of the file (raw_export). `problems` is empty for a good line.
 with
 
@@ -20,13 +22,32 @@ cleaned as materialized (
     from raw
 ),
 
+ages as (
+    select
+        age_text,
+        list_transform(regexp_extract_all(age_text, '[0-9]+'), lambda n: n::double) as numbers,
+        regexp_matches(lower(age_text), '^\s*(<|under|below|less than|up to)') as is_upper_bound,
+        regexp_matches(lower(age_text), '^\s*(>|over|above|older than)') as is_lower_bound,
+        case
+            when len(numbers) = 0 then 'as written'
+            when list_max(numbers) > 120 then 'not an age'
+            when is_upper_bound then case when numbers[1] <= 90 then 'as written' else 'past 89' end
+            when numbers[1] >= 90 or (is_lower_bound and numbers[1] >= 89) then '90+'
+            when list_max(numbers) >= 90 then 'past 89'
+            else 'as written'
+        end as reading,
+    from (select distinct age_band as age_text from cleaned)
+),
+
 parsed as (
     select
-        cleaned.*,
+        cleaned.* exclude (age_band),
         coalesce(sexes.value, lower(sex_text)) as sex,
         coalesce(indications.value, indication_text) as primary_indication,
-        try_cast(regexp_extract(age_band, '^(\d+)', 1) as integer) as age_band_start,
+        case ages.reading when 'as written' then cleaned.age_band when '90+' then '90+' end as age_band,
+        ages.reading as age_reading,
     from cleaned
+    left join ages on ages.age_text = cleaned.age_band
     left join aliases as sexes on sexes.kind = 'sex' and sexes.alias_key = alias_key(cleaned.sex_text)
     left join aliases as indications
         on indications.kind = 'indication' and indications.alias_key = alias_key(cleaned.indication_text)
@@ -37,9 +58,14 @@ checked as (
         *,
         list_filter([
             case when patient_id is null then problem('patient_id', null, 'patient_id is missing') end,
-            case when age_band_start > 89 and not regexp_matches(age_band, '^9\d\s*\+$')
-                then problem('age_band', age_band, 'ages over 89 must be reported as 90+ (HIPAA Safe Harbor)') end,
         ], lambda p: p is not null) as problems,
+        list_filter([
+            case age_reading
+                when 'past 89' then problem('age_band', null, 'age band reaching past 89 not stored: ages over 89 '
+                                                              || 'only as 90+ (HIPAA Safe Harbor)')
+                when 'not an age' then problem('age_band', null, 'not an age (a number above 120) and not stored')
+            end,
+        ], lambda p: p is not null) as warnings,
     from parsed
 ),
 
@@ -52,7 +78,7 @@ final as (
         primary_indication,
         site,
         problems,
-        []::struct(column_name varchar, value varchar, reason varchar)[] as warnings,
+        warnings,
     from checked
 )
 
