@@ -58,7 +58,7 @@ def _ingest(args) -> int:
                                          ("stored with a warning", result.warnings, "rejects --warnings")):
             if len(problems):
                 print(f"  lines {label}, by reason (all of them: ketamine-outcomes {command} --batch "
-                      f"{result.batch_id} --csv):")
+                      f"{result.filed_before or result.batch_id} --csv):")
                 for row in by_reason(problems).itertuples():
                     print(f"    {row.n_lines} x {row.column_name}: {row.reason}. e.g. {row.examples}")
     return 1 if missing or any(r.refused for r in results) else 0
@@ -158,6 +158,8 @@ def _open_built(db: str):
     return con
 
 
+_SPLIT_MARTS = [name for name in metrics.MARTS if "by" in inspect.signature(getattr(metrics, name)).parameters]
+
 # The stable JSON form of the weekly table: other tools read it.
 WEEKLY_COUNTS = ("n_scored", "n_paired", "responders", "remitters", "reliably_improved", "reliably_deteriorated")
 WEEKLY_MEANS = ("mean_score", "mean_change")
@@ -189,14 +191,21 @@ def _weekly(args) -> int:
 
 
 def _mart(args) -> int:
-    con = _open_built(args.db)
     function = getattr(metrics, args.name)
     options = {"cohort": _cohort(args)}
     if args.name not in metrics.WITHOUT_INSTRUMENT:
         options["instrument"] = args.instrument
-    if args.by is not None and "by" in inspect.signature(function).parameters:
+    if args.by is not None:
+        if "by" not in inspect.signature(function).parameters:
+            print(f"mart {args.name} is not split: --by applies to {', '.join(_SPLIT_MARTS)}", file=sys.stderr)
+            return 2
         options["by"] = args.by
-    frame = function(con, **options)
+    con = _open_built(args.db)
+    try:
+        frame = function(con, **options)
+    except ValueError as error:  # a --by the mart does not know; the message lists the ones it does
+        print(f"mart {args.name}: {error}", file=sys.stderr)
+        return 2
     if args.json:
         _print_table(frame, True)
     else:

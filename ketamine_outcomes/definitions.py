@@ -225,6 +225,13 @@ def check_setting(name: str, value) -> float:
 
 
 # Published real-world results a director compares with: end-of-induction response and remission.
+# The largest single ketamine dose a sessions export may carry: above it lies a typing or unit error
+# (50 mg/kg, 5000 mg), not an unusual protocol, and the dose is not stored (a warning says so). The
+# ketamine label's highest dose is 13 mg/kg (Ketalar prescribing information: IM induction 6.5-13
+# mg/kg, IV 1-4.5 mg/kg); in mg, 13 mg/kg for a 150 kg adult, rounded up. Psychiatric doses lie far
+# below (IV 0.5-1 mg/kg; sublingual at home up to 450 mg, Hull 2022; esketamine 56-84 mg).
+DOSE_LIMITS = {"max_dose_mg_per_kg": 13, "max_dose_mg": 2000}
+
 REFERENCE_RESULTS = (
     {"study": "McInnes 2022 (ORKA-1)", "route": "IV", "instrument": "PHQ-9", "n": 537,
      "response_rate": 0.536, "remission_rate": 0.289},

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import metrics, readers, store
 from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
-from .definitions import alias_key
+from .definitions import DOSE_LIMITS, alias_key
 from .privacy import check_file_name, check_headers, check_identifier_values
 
 # Natural key (unique in the store) and stored values of each table; identifiers in generated SQL come only
@@ -72,6 +72,7 @@ class BatchResult:
     rows_duplicate: int = 0
     rows_rejected: int = 0
     rows_with_warnings: int = 0
+    filed_before: int | None = None  # the batch of this very file that holds its rejects and warnings
     columns_ignored: list[str] = field(default_factory=list)
     date_style: str | None = None
     source: str | None = None  # how the file was read, when not plain UTF-8 CSV: "Windows-1252", "sheet 'Visits'"
@@ -91,6 +92,8 @@ class BatchResult:
                 f"{self.rows_rejected} rejected")
         if self.rows_with_warnings:
             text += f", {self.rows_with_warnings} stored with warnings"
+        if self.filed_before:
+            text += f" (as filed with batch {self.filed_before}, the same file: not filed again)"
         if self.columns_ignored:
             text += f"; columns ignored: {', '.join(self.columns_ignored)}"
         if self.source:
@@ -205,7 +208,7 @@ def _stage(con, layout: Layout, date_style: str) -> None:
     elif layout.kind == "outcomes":
         con.execute("create or replace temp view raw_outcomes as select *, 'score' as score_column from raw_export")
     staging = "outcomes" if layout.kind.startswith("outcomes") else layout.kind
-    store.run(con, f"staging/{staging}", {"date_style": date_style}, into="staged")
+    store.run(con, f"staging/{staging}", {"date_style": date_style, **DOSE_LIMITS}, into="staged")
 
 
 def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None:
@@ -242,6 +245,32 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
         {"batch": batch_id},
     )
     con.unregister("header_of")
+
+
+def _problems(con, table: str, batch_id: int) -> pd.DataFrame:
+    """The rejects or warnings one batch filed, as the summary shows them."""
+    return con.execute(f"select line_number, column_name, value, reason from {table} where batch_id = $batch "
+                       "order by line_number, column_name", {"batch": batch_id}).df()
+
+
+def _unfile_repeats(con, batch_id: int, sha256: str) -> int | None:
+    """A re-upload of the very same file (same bytes, an earlier batch not undone) files no reject or
+    warning twice: the ones the earlier batch holds are taken back from this one, which still counts
+    them. Returns that earlier batch, when any were taken back."""
+    earlier = con.execute("select min(batch_id) from batches where sha256 = $sha and undone_at is null",
+                          {"sha": sha256}).fetchall()[0][0]
+    if earlier is None:
+        return None
+    taken_back = 0
+    for table in ("rejects", "warnings"):
+        (n,) = con.execute(f"""
+            delete from {table} as new
+            using (select line_number, column_name, value, reason from {table} where batch_id = $earlier) as old
+            where new.batch_id = $batch and new.line_number = old.line_number and new.reason = old.reason
+              and new.column_name is not distinct from old.column_name and new.value is not distinct from old.value
+        """, {"batch": batch_id, "earlier": earlier}).fetchall()[0]
+        taken_back += n
+    return earlier if taken_back else None
 
 
 def _merge(con, table: str, batch_id: int) -> dict[str, int]:
@@ -385,6 +414,8 @@ def ingest_file(
                 "(select count(distinct line_number) from warnings where batch_id = $batch)",
                 {"batch": batch_id},
             ).fetchall()[0]
+            result.rejects, result.warnings = _problems(con, "rejects", batch_id), _problems(con, "warnings", batch_id)
+            result.filed_before = _unfile_repeats(con, batch_id, scan.sha256)
             con.execute(
                 "insert into batches (batch_id, file_name, sha256, kind, rows_read, rows_inserted, rows_replaced, "
                 "rows_duplicate, rows_rejected, columns_ignored, date_style, loaded_at, rows_with_warnings, source) "
@@ -402,14 +433,6 @@ def ingest_file(
         result.rows_with_warnings = warned
         for name, value in counts.items():
             setattr(result, name, value)
-        result.rejects = con.execute(
-            "select line_number, column_name, value, reason from rejects where batch_id = $batch "
-            "order by line_number, column_name", {"batch": batch_id}
-        ).df()
-        result.warnings = con.execute(
-            "select line_number, column_name, value, reason from warnings where batch_id = $batch "
-            "order by line_number, column_name", {"batch": batch_id}
-        ).df()
     except RefusedFile as refusal:
         result.refused = str(refusal)
         if isinstance(refusal, MissingColumns):

@@ -71,7 +71,8 @@ create or replace macro in_cohort(cohort, site, route, indication, clinician_id,
                                   start_date) as
     (cohort['sites'] is null or list_contains(cohort['sites'], site))
     and (cohort['routes'] is null or list_contains(cohort['routes'], route))
-    and (cohort['indications'] is null or list_contains(cohort['indications'], indication))
+    and (cohort['indications'] is null  -- as treatment_series groups them: case and punctuation aside
+         or list_contains(list_transform(cohort['indications'], lambda i: alias_key(i)), alias_key(indication)))
     and (cohort['clinicians'] is null or list_contains(cohort['clinicians'], clinician_id))
     and (cohort['age_bands'] is null or list_contains(cohort['age_bands'], age_band))
     and (cohort['sexes'] is null or list_contains(cohort['sexes'], sex))

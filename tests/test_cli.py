@@ -67,6 +67,30 @@ def test_refused_file_gives_a_non_zero_exit_and_other_files_still_land(tmp_path,
     assert "o.csv: outcomes, batch 1: 1 lines read, 1 inserted" in run.stdout
 
 
+@pytest.mark.parametrize("args, message", [
+    (("mart", "adverse_events", "--by", "xyz"),
+     "mart adverse_events: adverse events are split by one of all, route, session_number, dose_band, not 'xyz'"),
+    (("mart", "weekly_outcomes", "--by", "site"), "mart weekly_outcomes is not split: --by applies to adverse_events, "
+     "cohort_comparison, sustained_response, time_to_response, maintenance, protocol_adherence"),
+])
+def test_a_mistyped_split_is_one_line_not_a_traceback(tmp_path, export, args, message):
+    db = tmp_path / "c.duckdb"
+    cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db)
+    run = cli(*args, "--db", db)
+    assert (run.returncode, run.stderr, run.stdout) == (2, message + "\n", "")
+
+
+@pytest.mark.parametrize("command", [("batches",), ("batches", "--undo", "1"), ("rejects",), ("rejects", "--warnings"),
+                                     ("mappings",)])
+def test_a_missing_database_is_one_line_and_is_not_created(tmp_path, command):
+    db = tmp_path / "typo.duckdb"
+    run = cli(*command, "--db", db)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (f"{db}: no such database (moved, deleted or mistyped?). Nothing was created; give --init "
+                          "to create a new one.\n")
+    assert not db.exists()
+
+
 def test_batches_lists_every_ingest(tmp_path, export):
     db = tmp_path / "c.duckdb"
     path = export("o.csv", "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\n")

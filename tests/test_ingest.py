@@ -233,6 +233,33 @@ def test_line_numbers_stay_right_after_windows_blank_lines_and_without_a_final_n
 
 
 
+@pytest.mark.parametrize("column, text, reason", [
+    ("dose_mg", "NaN", "dose not read, stored empty: expected a number, mg or mg/kg"),
+    ("dose_mg", "inf", "dose not read, stored empty: expected a number, mg or mg/kg"),
+    ("dose_mg", "1e308", "dose not read, stored empty: expected a number, mg or mg/kg"),
+    ("dose_mg", "-5", "dose not read, stored empty: expected a number, mg or mg/kg"),
+    ("dose_mg_per_kg", "nan", "dose not read, stored empty: expected a number of mg/kg"),
+    ("dose_mg_per_kg", "-0.5", "dose not read, stored empty: expected a number of mg/kg"),
+    ("dose_mg_per_kg", "50", "dose above 13 mg/kg (the ketamine label's highest dose), stored empty: check the unit"),
+    ("dose_mg", "5000 mg", "dose above 2000 mg (13 mg/kg, the ketamine label's highest dose, for 150 kg), stored "
+                           "empty: check the unit"),
+    ("dose_mg", "14 mg/kg", "dose above 13 mg/kg (the ketamine label's highest dose), stored empty: check the unit"),
+])
+def test_a_dose_that_is_no_number_or_beyond_the_label_is_not_stored(load, con, column, text, reason):
+    # The session took place, so its line is stored; the dose is not, and never reaches a dose band.
+    result = load("s.csv", f"patient_id,session_day,route,{column}\nP1,0,IV,0.5 mg/kg\nP2,0,IV,{text}\n")
+    assert (result.rows_inserted, result.rows_rejected, result.rows_with_warnings) == (2, 0, 1)
+    assert result.warnings.values.tolist() == [[3, column, text, reason]]
+    assert rows(con, "select patient_id, dose_mg, dose_mg_per_kg from sessions order by 1") == [
+        ("P1", None, 0.5), ("P2", None, None)]
+
+
+def test_the_highest_label_dose_is_stored(load, con):
+    result = load("s.csv", "patient_id,session_day,route,dose_mg,dose_mg_per_kg\nP1,0,IM,2000,13\n")
+    assert result.rows_with_warnings == 0
+    assert rows(con, "select dose_mg, dose_mg_per_kg from sessions") == [(2000.0, 13.0)]
+
+
 def test_conflicting_lines_within_one_file_keep_the_first(load, con):
     result = load("o.csv", OUTCOMES_HEADER + "P1,0,PHQ-9,12,\nP1,0,PHQ-9,12,\nP1,0,PHQ-9,14,\n")
     assert (result.rows_inserted, result.rows_duplicate, result.rows_rejected) == (1, 1, 1)
@@ -251,6 +278,23 @@ def test_identical_file_again_changes_no_data(load, con):
     assert (again.rows_inserted, again.rows_replaced, again.rows_duplicate) == (0, 0, 2)
     assert first.batch_id != again.batch_id
     assert rows(con, "select * from assessments order by all") == before
+
+
+def test_the_same_file_again_files_its_rejects_and_warnings_once(load, con):
+    text = OUTCOMES_HEADER + "P1,0,PHQ-9,30,\nP1,7,PHQ-9,12,7\nP2,0,BDI,3,\n"
+    first = load("o.csv", text)
+    again = load("o.csv", text)
+    assert (again.rows_read, again.rows_duplicate, again.rows_rejected, again.rows_with_warnings) == (3, 1, 2, 1)
+    assert again.filed_before == first.batch_id
+    assert again.rejects.line_number.tolist() == [2, 4]  # shown again to whoever uploads it
+    assert rows(con, "select batch_id, line_number from rejects order by 2") == [(1, 2), (1, 4)]
+    assert rows(con, "select batch_id, line_number from warnings") == [(1, 3)]
+    assert again.summary().endswith("2 rejected, 1 stored with warnings (as filed with batch 1, the same file: "
+                                    "not filed again)")
+    # A changed file files its own.
+    changed = load("o.csv", text + "P3,0,PHQ-9,99,\n")
+    assert changed.filed_before is None
+    assert rows(con, "select count(*) from rejects where batch_id = $b", {"b": changed.batch_id}) == [(3,)]
 
 
 def test_cumulative_export_adds_only_new_rows(load, con):

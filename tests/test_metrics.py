@@ -381,6 +381,21 @@ def test_weekly_table_counts_and_wilson_interval(clinic):
     assert math.isclose(week1.mean_ci_low, 12 - 1.96 * 4.2164 / math.sqrt(10), abs_tol=1e-3)
 
 
+def test_an_indication_is_kept_as_written_and_grouped_whatever_its_case(clinic):
+    con = clinic("P1,0\nP2,0\nP3,0\nP4,0",
+                 "P1,0,PHQ-9,20\nP1,7,PHQ-9,9\nP2,0,PHQ-9,20\nP2,7,PHQ-9,15\nP3,0,PHQ-9,20\nP3,7,PHQ-9,8\n"
+                 "P4,0,PHQ-9,20\nP4,7,PHQ-9,19",
+                 "P1,,,Chronic Pain,\nP2,,,chronic pain,\nP3,,,Chronic Pain,\nP4,,,Bipolar II,")
+    assert table(con, "select primary_indication from patients order by patient_id") == [
+        ("Chronic Pain",), ("chronic pain",), ("Chronic Pain",), ("Bipolar II",)]
+    # One group, under its most frequent spelling.
+    by_indication = metrics.cohort_comparison(con, "PHQ-9", by="indication").set_index("group_value")
+    assert by_indication.n_series.to_dict() == {"Bipolar II": 1, "Chronic Pain": 3}
+    # Filtered whatever the case: 3 series scored in week 1, 2 responders (P1 20 -> 9, P3 20 -> 8).
+    week1 = metrics.weekly_outcomes(con, "PHQ-9", Cohort(indications=("CHRONIC-PAIN",))).set_index("week").loc[1]
+    assert (week1.n_scored, week1.responders) == (3, 2)
+
+
 def test_cohort_filters(clinic):
     con = clinic("P1,0,,IV,North\nP2,0,,IM,South\nP3,0,,IV,South\nP3,200,,IV,South",
                  "P1,0,PHQ-9,22\nP1,7,PHQ-9,10\nP2,0,PHQ-9,8\nP2,7,PHQ-9,4\nP3,0,PHQ-9,15\nP3,7,PHQ-9,14\n"

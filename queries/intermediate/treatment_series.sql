@@ -4,7 +4,9 @@
 -- The induction ends at the series' route's n-th completed session: induction_sessions is
 -- setting('induction_sessions_<route>') (IV 6, IM 6, intranasal 8, oral 4; a route without a setting
 -- of its own uses the IV value). Dropped out: fewer completed sessions than that and none in the
--- setting('dropout_quiet_days') (28) days before the data's last day.
+-- setting('dropout_quiet_days') (28) days before the data's last day. The indication is stored as the
+-- export wrote it and compared case-insensitively (alias_key): each series shows one spelling per
+-- indication, the most frequent (ties: the first stored), so 'Chronic pain' and 'chronic pain' are one group.
 with
 
 series_sessions as (
@@ -13,6 +15,15 @@ series_sessions as (
 
 patients as (
     select * from main.patients
+),
+
+indications as (
+    select
+        alias_key(primary_indication) as indication_key,
+        mode(primary_indication order by batch_id, line_number) as indication,
+    from patients
+    where primary_indication is not null
+    group by indication_key
 ),
 
 induction_lengths as (
@@ -70,7 +81,7 @@ final as (
         per_series.route,
         coalesce(per_series.session_site, patients.site, 'unknown') as site,
         coalesce(per_series.clinician_id, 'unknown') as clinician_id,
-        coalesce(patients.primary_indication, 'unknown') as indication,
+        coalesce(indications.indication, 'unknown') as indication,
         coalesce(patients.age_band, 'unknown') as age_band,
         coalesce(patients.sex, 'unknown') as sex,
         coalesce(strftime(per_series.start_date, '%Y-Q') || quarter(per_series.start_date), 'unknown')
@@ -83,6 +94,7 @@ final as (
     from with_induction as per_series
     cross join data_extent
     left join patients using (patient_id)
+    left join indications on indications.indication_key = alias_key(patients.primary_indication)
 )
 
 select * from final

@@ -3,7 +3,8 @@
 -- route) is empty for a line that can be stored; the ingest files each problem in `rejects`.
 -- `warnings` name optional fields that could not be read (dose, adverse events, blood pressure,
 -- status): the line is stored with that field empty (status 'unknown') and each warning is filed in
--- `warnings`. Empty status means completed.
+-- `warnings`. Empty status means completed. A dose above $max_dose_mg_per_kg mg/kg or $max_dose_mg mg
+-- (definitions.DOSE_LIMITS: the ketamine label's highest dose) is a typing or unit error: not stored.
 with
 
 raw as (
@@ -128,6 +129,10 @@ parsed as (
         case when cleaned.status_text is null then 'completed' else status_values.status end as status_read,
         coalesce(status_read, 'unknown') as status,
         doses.dose as dose_in_mg_column,
+        case when doses.dose['unit'] is distinct from 'mg/kg' and doses.dose is not null then 'dose_mg'
+             else 'dose_mg_per_kg' end as dose_mg_source,
+        case when doses_per_kg.dose['unit'] is distinct from 'mg' and doses_per_kg.dose is not null
+             then 'dose_mg_per_kg' else 'dose_mg' end as dose_mg_per_kg_source,
         doses_per_kg.dose as dose_in_per_kg_column,
         -- A dose's unit wins over its column: "0.5 mg/kg" in the dose column is a dose per kg.
         coalesce(case when doses.dose['unit'] is distinct from 'mg/kg' then doses.dose['amount'] end,
@@ -159,6 +164,8 @@ checked as (
         status_read is null as bad_status,
         dose_mg_text is not null and dose_in_mg_column is null as bad_dose,
         dose_mg_per_kg_text is not null and dose_in_per_kg_column is null as bad_dose_per_kg,
+        coalesce(dose_mg > $max_dose_mg, false) as implausible_dose,
+        coalesce(dose_mg_per_kg > $max_dose_mg_per_kg, false) as implausible_dose_per_kg,
         systolic_bp_peak_text is not null
             and (systolic_bp_peak_read is null or systolic_bp_peak_read not between 50 and 300) as bad_peak,
         coalesce(has_unknown_event, false) as bad_events,
@@ -182,7 +189,8 @@ problems as (
             )
             else []
         end as problems,
-        case when bad_status or bad_dose or bad_dose_per_kg or bad_peak or bad_events then list_filter([
+        case when bad_status or bad_dose or bad_dose_per_kg or implausible_dose or implausible_dose_per_kg or bad_peak
+                  or bad_events then list_filter([
             case when bad_status
                 then problem('status', status_text,
                              'unknown status, stored as unknown (not counted as completed): expected completed, '
@@ -191,6 +199,15 @@ problems as (
                                             'dose not read, stored empty: expected a number, mg or mg/kg') end,
             case when bad_dose_per_kg then problem('dose_mg_per_kg', dose_mg_per_kg_text,
                                                    'dose not read, stored empty: expected a number of mg/kg') end,
+            case when implausible_dose then problem(
+                dose_mg_source, case dose_mg_source when 'dose_mg' then dose_mg_text else dose_mg_per_kg_text end,
+                'dose above ' || $max_dose_mg || ' mg (13 mg/kg, the ketamine label''s highest dose, for 150 kg), '
+                || 'stored empty: check the unit') end,
+            case when implausible_dose_per_kg then problem(
+                dose_mg_per_kg_source,
+                case dose_mg_per_kg_source when 'dose_mg_per_kg' then dose_mg_per_kg_text else dose_mg_text end,
+                'dose above ' || $max_dose_mg_per_kg || ' mg/kg (the ketamine label''s highest dose), stored empty: '
+                || 'check the unit') end,
             case when bad_peak then problem('systolic_bp_peak', systolic_bp_peak_text,
                                             'blood pressure not read, stored empty: expected a whole number from 50 to 300') end,
             case when bad_events then problem('adverse_events', adverse_events_text,
@@ -210,8 +227,8 @@ final as (
         session_id,
         route,
         status,
-        dose_mg,
-        dose_mg_per_kg,
+        case when not implausible_dose then dose_mg end as dose_mg,
+        case when not implausible_dose_per_kg then dose_mg_per_kg end as dose_mg_per_kg,
         site,
         clinician_id,
         adverse_events,
