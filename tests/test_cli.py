@@ -75,7 +75,7 @@ def test_refused_file_gives_a_non_zero_exit_and_other_files_still_land(tmp_path,
 ])
 def test_a_mistyped_split_is_one_line_not_a_traceback(tmp_path, export, args, message):
     db = tmp_path / "c.duckdb"
-    cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db)
+    cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db, "--init")
     run = cli(*args, "--db", db)
     assert (run.returncode, run.stderr, run.stdout) == (2, message + "\n", "")
 
