@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from ketamine_outcomes import ingest, mappings, metrics, store
+from ketamine_outcomes import busy, ingest, mappings, metrics, store
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.ingest import BatchResult, ingest_export
 
@@ -47,19 +47,26 @@ def show_fault(fault: store.DatabaseFault) -> None:
     st.stop()
 
 
-def _open(path: str, wait_seconds: float) -> tuple[duckdb.DuckDBPyConnection, bool]:
+# Databases this user may only read: once found, opened read-only for the server's life (DuckDB refuses a
+# writable connection in a process that has the file open read-only).
+_read_only: set[str] = set()
+
+
+def _open(path: str, wait_seconds: float, on_wait=None) -> tuple[duckdb.DuckDBPyConnection, bool]:
     """The database, writable when this user may write it, else read-only: (connection, writable)."""
-    try:
-        return store.open_file(path, wait_seconds=wait_seconds, label=_label()), True
-    except store.DatabaseReadOnly:
-        return store.open_file(path, read_only=True, wait_seconds=wait_seconds, label=_label()), False
+    if path not in _read_only:
+        try:
+            return store.open_file(path, wait_seconds=wait_seconds, on_wait=on_wait, label=_label()), True
+        except store.DatabaseReadOnly:
+            _read_only.add(path)
+    return store.open_file(path, read_only=True, wait_seconds=wait_seconds, label=_label()), False
 
 
 @st.cache_resource(show_spinner=False)
 def _prepared(path: str) -> bool:
     """Bring the schema up to date and build the metric tables, once per server process. Never creates a
     database or adds tables to a file that is not ours (the command's --init does)."""
-    con, writable = _open(path, WAIT_SECONDS)
+    con, writable = _open(path, 0)
     try:
         if not store.is_ours(con):
             raise store.DatabaseFault(_label(), store.NOT_OURS)
@@ -71,6 +78,45 @@ def _prepared(path: str) -> bool:
     return True
 
 
+def _busy(path: str) -> str:
+    """What holds the database, in words (a command-line ingest announces itself: busy.py)."""
+    found = busy.current(path)
+    return found.sentence() if found else "Another process (an ingest or a backup) is writing the database"
+
+
+def _open_for_reading(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """The database for reading: (connection, whether it is the reading copy). While a command-line ingest
+    holds the file, its reading copy (the data as it was before the ingest began) is read, and the page
+    says so; without a copy the page waits up to WAIT_SECONDS for the file, saying what holds it."""
+    try:
+        con, _ = _open(path, 0)
+    except store.DatabaseBusy:
+        found = busy.current(path)
+        if found and found.copy:
+            try:
+                copy = store.open_file(busy.copy_path(path), read_only=True, label=_label())
+                st.info(f"{found.sentence()}: pages show the data as it was before it began. Refresh when it "
+                        "is done for the new data.")
+                return copy, True
+            except store.DatabaseFault:
+                pass  # the ingest ended meanwhile and removed its copy: the file is free again
+        note = st.empty()
+        try:
+            con, _ = _open(path, WAIT_SECONDS, on_wait=lambda: note.info(
+                f"{_busy(path)}; this page waits for it (up to {WAIT_SECONDS} s)."))
+        except store.DatabaseBusy:
+            note.empty()
+            st.warning(f"{_busy(path)}. Refresh this page when it is done.")
+            st.stop()
+        note.empty()
+    try:
+        _prepared(path)
+    except BaseException:
+        con.close()
+        raise
+    return con, False
+
+
 _this_run = threading.local()
 
 
@@ -80,12 +126,16 @@ def held_for_this_run():
     the run shares one connection; it is released when the run ends, even on st.stop(). A database fault
     met during the run (a full disk, a file moved away) ends the page with its sentence."""
     try:
-        with connection() as con:
-            _this_run.con = con
-            try:
-                yield
-            finally:
-                _this_run.con = None
+        try:
+            con, _this_run.on_copy = _open_for_reading(database_path())
+        except store.DatabaseFault as fault:
+            show_fault(fault)
+        _this_run.con = con
+        try:
+            yield
+        finally:
+            _this_run.con, _this_run.on_copy = None, False
+            con.close()
     except (duckdb.Error, OSError) as error:
         meaning = store.fault(error, _label())
         if meaning is None:
@@ -95,20 +145,13 @@ def held_for_this_run():
 
 @contextmanager
 def connection():
-    """The database: the run's connection when one is held, else one for this use. Waits while another
-    process (a scheduled ingest) writes the file."""
+    """The database for reading: the run's connection when one is held, else one for this use."""
     held = getattr(_this_run, "con", None)
     if held is not None:
         yield held
         return
-    path = database_path()
     try:
-        _prepared(path)
-        con, _ = _open(path, WAIT_SECONDS)
-    except store.DatabaseBusy:
-        st.warning("The database is being updated by another process (a scheduled ingest?). "
-                   "Refresh this page in a minute.")
-        st.stop()
+        con, _ = _open_for_reading(database_path())
     except store.DatabaseFault as fault:
         show_fault(fault)
     try:
@@ -118,21 +161,36 @@ def connection():
 
 
 @contextmanager
-def writing(waiting: str | None = None):
+def writing(waiting: str | None = None, wait_seconds: float = WRITER_WAIT_SECONDS):
     """The database for a write, as this process's only writer: a second upload waits for the first
-    (saying `waiting` meanwhile) instead of conflicting with it."""
+    (saying `waiting` meanwhile) instead of conflicting with it, and a write while a command-line ingest
+    holds the file waits for that ingest (up to `wait_seconds`). Raises DatabaseFault."""
     if not _writer.acquire(blocking=False):
         note = st.info(waiting) if waiting else None
-        if not _writer.acquire(timeout=WRITER_WAIT_SECONDS):
+        if not _writer.acquire(timeout=wait_seconds):
             if note:
                 note.empty()
             raise store.DatabaseBusy(_label(), "another upload has been storing for over "
-                                               f"{WRITER_WAIT_SECONDS // 60} minutes; try again later.")
+                                               f"{wait_seconds / 60:.0f} minutes; try again later.")
         if note:
             note.empty()
     try:
-        with connection() as con:
-            yield con
+        held = getattr(_this_run, "con", None)
+        if held is not None and not getattr(_this_run, "on_copy", False):
+            yield held
+        else:
+            path = database_path()
+            if path in _read_only:
+                raise store.DatabaseReadOnly(_label(), store.READ_ONLY)
+            note = st.empty() if waiting else None
+            con = store.open_file(path, wait_seconds=wait_seconds, label=_label(), on_wait=note and (
+                lambda: note.info(f"{_busy(path)}; yours waits and starts when it is done.")))
+            if note:
+                note.empty()
+            try:
+                yield con
+            finally:
+                con.close()
     except (duckdb.Error, OSError) as error:
         meaning = store.fault(error, _label())
         if meaning is None:
@@ -145,14 +203,14 @@ def writing(waiting: str | None = None):
 def data_version() -> str:
     """The version of the data the metric tables were built from: what every cached result is keyed on.
     When another process stored data without building them, they are built first (by this process's one
-    writer); while an upload here is storing, pages keep reading the last build."""
+    writer); while an upload here is storing, or an ingest elsewhere, pages keep reading the last build."""
     with connection() as con:
-        if not metrics.is_built(con) and not _writer.locked():
+        if not getattr(_this_run, "on_copy", False) and not _writer.locked() and not metrics.is_built(con):
             try:
-                with writing():
+                with writing(wait_seconds=0):
                     metrics.ensure_built(con)
-            except store.DatabaseReadOnly:
-                pass  # a database this user may only read shows its last build
+            except (store.DatabaseReadOnly, store.DatabaseBusy):
+                pass  # a database this user may only read, or one being written, shows its last build
         return metrics.built_version(con) or ""
 
 

@@ -97,14 +97,18 @@ def record(action: str, detail: str = "") -> None:
 
 def _audit(email: str, role: str, action: str, detail: str, once: bool = False) -> None:
     """Write one audit row (`once`: unless the same sign-in is already recorded). A database this user may
-    only read keeps no trail: viewing goes on, and the server's log says what was not recorded."""
+    only read keeps no trail, and one held by a long ingest elsewhere may miss a row: viewing goes on, and
+    the server's log says what was not recorded."""
     try:
-        with data.writing() as con:
+        with data.writing(wait_seconds=data.WAIT_SECONDS) as con:
             if not (once and audit.has_signed_in(con, email, detail)):
                 audit.record(con, email, role, action, detail)
     except store.DatabaseReadOnly:
         log.warning("not recorded in the audit trail (the database is read-only here): %s %s %s",
                     email, action, detail)
+    except store.DatabaseBusy:
+        log.error("not recorded in the audit trail (the database was held by another process for over "
+                  "%s s): %s %s %s", data.WAIT_SECONDS, email, action, detail)
 
 
 def trail(latest: int):

@@ -7,7 +7,6 @@ committed change, copies it under a temporary name, flushes it to disk, checks t
 holds the same rows, and only then renames it into place: a backup file is always whole."""
 
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -36,11 +35,9 @@ def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, o
     try:
         con.execute("checkpoint")
         counts = row_counts(con)
-        # Still holding the database: no other process can write while the bytes are copied.
-        with open(source, "rb") as original, open(partial, "wb") as copy:
-            shutil.copyfileobj(original, copy, 16 << 20)
-            copy.flush()
-            os.fsync(copy.fileno())
+        # Still holding the database: no other process can write while the bytes are copied (by a child
+        # process: closing the file here would drop this process's lock on it).
+        store.copy_while_held(source, partial)
     finally:
         con.close()
     try:

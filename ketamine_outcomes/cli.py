@@ -48,7 +48,8 @@ def _ingest(args) -> int:
         finally:
             con.close()
     results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
-                           wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind, init=args.init)
+                           wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind, init=args.init,
+                           announce=True)
     _record_ingests(args, results)
     for result in results:
         print(result.summary(), file=sys.stderr if result.refused else sys.stdout)

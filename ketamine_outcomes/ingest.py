@@ -9,6 +9,7 @@ value spanning several lines counts as one.
 """
 
 import codecs
+import contextlib
 import hashlib
 import itertools
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import metrics, readers, store
+from . import busy, metrics, readers, store
 from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from .definitions import DOSE_LIMITS, alias_key
 from .privacy import check_file_name, check_headers, check_identifier_values
@@ -557,17 +558,20 @@ def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format:
 def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                  progress: Callable[..., None] | None = None, wait_seconds: float = 0,
                  on_wait: Callable[[], None] | None = None, mapping: dict[str, str] | None = None,
-                 kind: str | None = None, init: bool = True) -> list[BatchResult]:
+                 kind: str | None = None, init: bool = True, announce: bool = False) -> list[BatchResult]:
     """Ingest several files into the database at db_path, each export in its own transaction, then
     rebuild the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock.
-    `init`: create the database when there is none (store.connect)."""
+    `init`: create the database when there is none (store.connect). `announce`: leave a reading copy and
+    a status file for the dashboard while the file is held (busy.py; the command line's ingest does)."""
+    paths = list(paths)
     con = store.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait, init=init)
     try:
-        results = [r for p in paths for r in ingest_export(con, p, date_format, progress=progress,
-                                                             mapping=mapping, kind=kind)]
-        if progress:
-            progress("building treatment series and weekly outcomes", 0.9)
-        metrics.ensure_built(con)
+        with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext():
+            results = [r for p in paths for r in ingest_export(con, p, date_format, progress=progress,
+                                                                 mapping=mapping, kind=kind)]
+            if progress:
+                progress("building treatment series and weekly outcomes", 0.9)
+            metrics.ensure_built(con)
         if progress:
             progress("done", 1.0)
         return results

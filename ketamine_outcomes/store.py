@@ -7,6 +7,8 @@ traceback with server paths."""
 import logging
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -58,7 +60,8 @@ def sql(name: str) -> str:
 
 
 def _refuse_foreign_bytes(path: Path, label: str) -> None:
-    """Name a file that is not a DuckDB database before DuckDB reads it (its own messages carry paths)."""
+    """Name a file DuckDB refused that is not a DuckDB database at all (DuckDB's own messages carry paths,
+    and for an SQLite file speak of extensions)."""
     with open(path, "rb") as f:
         head = f.read(16)
     if not head:
@@ -72,6 +75,7 @@ def _refuse_foreign_bytes(path: Path, label: str) -> None:
                                    "ingest FILE`). Give another --db.")
 
 
+READ_ONLY = "this user may read the database but not write it; nothing was changed."
 NOT_OURS = ("a DuckDB database, but not a ketamine-outcomes one. Give another --db, or --init to add this "
             "product's tables to it.")
 TRUNCATED = ("the database file is damaged: it is shorter than it should be (truncated by a copy or a full "
@@ -89,7 +93,7 @@ def fault(error: BaseException, label: str) -> DatabaseFault | None:
                                     "Free some space and try again.")
     if ("permission denied" in lower or "read-only file system" in lower or "operation not permitted" in lower
             or ("cannot execute" in lower and "read-only" in lower)):
-        return DatabaseReadOnly(label, "this user may read the database but not write it; nothing was changed.")
+        return DatabaseReadOnly(label, READ_ONLY)
     if "could not read enough bytes" in lower:
         return DatabaseFault(label, TRUNCATED)
     if "corrupt database" in lower or "checksum" in lower:
@@ -116,26 +120,41 @@ def open_file(path: str | Path, read_only: bool = False, wait_seconds: float = 0
     runs, must not silently become a new, empty one. Raises DatabaseFault, named as `label`."""
     path = Path(path)
     label = label or str(path)
-    if not path.exists():
-        if not create:
-            raise DatabaseFault(label, "no such database (moved, deleted or mistyped?). Nothing was created; "
-                                       "give --init to create a new one.")
-    elif path.is_dir():
+    if not path.exists() and not create:
+        raise DatabaseFault(label, "no such database (moved, deleted or mistyped?). Nothing was created; "
+                                   "give --init to create a new one.")
+    if path.is_dir():
         raise DatabaseFault(label, "a folder, not a database file.")
-    else:
-        _refuse_foreign_bytes(path, label)
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=CONFIG)
         except (duckdb.Error, OSError) as error:
             meaning = fault(error, label)
-            if not isinstance(meaning, DatabaseBusy) or time.monotonic() >= deadline:
-                raise (meaning or DatabaseFault(label, "cannot be opened: " + _without_paths(error, path))) from error
-            if on_wait:
-                on_wait()
-                on_wait = None
-            time.sleep(0.2)
+            if isinstance(meaning, DatabaseBusy) and time.monotonic() < deadline:
+                if on_wait:
+                    on_wait()
+                    on_wait = None
+                time.sleep(0.2)
+                continue
+            if not isinstance(meaning, DatabaseBusy) and path.is_file():
+                # Read only after DuckDB refused the file: this process then holds no lock on it (reading
+                # and closing a file drops every POSIX lock this process has on it: see copy_while_held).
+                _refuse_foreign_bytes(path, label)
+            raise (meaning or DatabaseFault(label, "cannot be opened: " + _without_paths(error, path))) from error
+
+
+COPY_SCRIPT = ("import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2]); "
+               "f = os.open(sys.argv[2], os.O_RDONLY); os.fsync(f); os.close(f)")
+
+
+def copy_while_held(source: str | Path, destination: str | Path) -> None:
+    """Copy a database file that this process holds open, flushed to disk. DuckDB's lock is a POSIX record
+    lock, which the kernel drops as soon as the process closes any descriptor of the file: a copy made in
+    this process would free the database for another writer while this one still uses it. A child process
+    makes the copy, so this one's lock stays."""
+    subprocess.run([sys.executable, "-c", COPY_SCRIPT, str(source), str(destination)], check=True,
+                   capture_output=True)
 
 
 def _without_paths(error: BaseException, path: Path) -> str:
