@@ -33,6 +33,8 @@ IDENTIFIER_VALUES = {
         rf"(^|[^0-9])({_SSN_AREA}-{_SSN_REST[0]}-{_SSN_REST[1]}|{_SSN_AREA} {_SSN_REST[0]} {_SSN_REST[1]})([^0-9]|$)"
         r"|(?i:ssn|social security( number| no)?) ?[:#]? ?[0-9]{9}([^0-9]|$)"  # labelled, without separators
     ),
+    # Free text that says what it holds: "MRN 00123456", "chart #4455", "Medical record no. 123-456".
+    "medical record numbers": r"(?i:\bmrn|\bchart|medical record)( ?(number|no\.?|#))? ?[:#]? ?[0-9][0-9-]{3,}",
 }
 # A whole cell "NNN-MM-YYYY" is a numbered, dated id (session 001-12-2024), not an SSN: a file of SSNs
 # still shows one outside months 01-12 and years 1900-2099 at once (99.8% of SSNs are).
@@ -194,18 +196,21 @@ def check_headers(headers: list[str]) -> None:
 # --- Cells -------------------------------------------------------------------------------------------
 def _looks_identifying(cell: str) -> str:
     """SQL: whether a cell looks like an email, a phone number or an SSN (a dated id is not)."""
-    return (f"(regexp_matches({cell}, $email) or regexp_matches({cell}, $phone) "
+    return (f"(regexp_matches({cell}, $email) or regexp_matches({cell}, $phone) or regexp_matches({cell}, $mrn) "
             f"or (regexp_matches({cell}, $ssn) and not regexp_matches({cell}, $dated_id)))")
 
 
+_PARAMETERS = {"email addresses": "email", "phone numbers": "phone", "social security numbers": "ssn",
+               "medical record numbers": "mrn"}
+
+
 def _patterns() -> dict[str, str]:
-    names = {"email addresses": "email", "phone numbers": "phone", "social security numbers": "ssn"}
-    return {names[label]: pattern for label, pattern in IDENTIFIER_VALUES.items()} | {"dated_id": DATED_ID}
+    return {_PARAMETERS[label]: pattern for label, pattern in IDENTIFIER_VALUES.items()} | {"dated_id": DATED_ID}
 
 
 def check_identifier_values(con, layout: Layout, errors_table: str) -> None:
-    """Refuse the file when any cell (or any field of a malformed line) holds an email, phone number or
-    SSN, or a ZIP column holds more than 3 digits or a restricted 3-digit area. Runs before anything is
+    """Refuse the file when any cell (or any field of a malformed line) holds an email, phone number,
+    SSN or labelled medical record number, or a ZIP column holds more than 3 digits or a restricted 3-digit area. Runs before anything is
     stored; never echoes the value. One pattern runs over each whole line first; only when it matches
     are the columns told apart."""
     anything = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
@@ -220,7 +225,7 @@ def check_identifier_values(con, layout: Layout, errors_table: str) -> None:
         f"where len(list_filter(string_split(csv_line, $delim), lambda f: {_looks_identifying('f')})) > 0",
         {"delim": layout.delimiter, **_patterns()}).fetchall()[0][0]
     if line is not None:
-        raise RefusedFile(f"line {line} holds a value that looks like an email, phone number or SSN. "
+        raise RefusedFile(f"line {line} holds a value that looks like an email, phone number, SSN or MRN. "
                           "Exports must be de-identified (HIPAA Safe Harbor).")
 
 
@@ -228,11 +233,10 @@ def _name_identifier_column(con, layout: Layout) -> None:
     """Which column holds the identifier, and from which line (the refusal message)."""
     checks, labels, zip_patterns = [], [], {}
     for i, header in enumerate(layout.headers):
-        for label, name in (("email addresses", "email"), ("phone numbers", "phone")):
-            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, ${name}))")
+        for label, name in _PARAMETERS.items():
+            dated = f" and not regexp_matches(c{i}, $dated_id)" if name == "ssn" else ""  # 001-12-2024 is an id
+            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, ${name}){dated})")
             labels.append((header, label))
-        checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $ssn) and not regexp_matches(c{i}, $dated_id))")
-        labels.append((header, "social security numbers"))
         if is_zip_column(header):
             checks.append(f"min(line_number) filter (where not regexp_matches(c{i}, $zip))")
             labels.append((header, "postal codes beyond a ZIP code's first 3 digits"))

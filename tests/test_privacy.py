@@ -102,6 +102,9 @@ REFUSED = [
     Case("an SSN in a cell", cell("123-45-6789"), valued("social security numbers"), hidden="123-45-6789"),
     Case("an SSN with spaces", cell("123 45 6789"), valued("social security numbers"), hidden="123 45 6789"),
     Case("an SSN, labelled, without separators", cell("SSN: 123456789"), valued("social security numbers")),
+    Case("a medical record number in free text", cell("see MRN 00123456"), valued("medical record numbers"),
+         hidden="00123456"),
+    Case("a chart number in free text", cell("Chart #4455-12"), valued("medical record numbers")),
     Case("an identifier hidden in the indication", "patient_id,primary_indication\nP1,MDD - pt cell 555-867-5309\n",
          valued("phone numbers", "primary_indication", 2)),
     Case("an identifier hidden in the site", header("site", "Northside jane@example.org"),
@@ -147,6 +150,7 @@ ACCEPTED = [
     Case("a date-time stamp is not a phone number", header("comment", "20240115 1030")),
     Case("a version number is not a phone number", header("comment", "v1.2.3")),
     Case("an age band", "patient_id,age_band\nP1,40-44\n"),
+    Case("a chart review note without a number", header("comment", "chart reviewed")),
 ]
 
 
