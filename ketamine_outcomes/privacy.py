@@ -84,7 +84,7 @@ IDENTIFYING_PHRASES = (
     ("a date of birth", ("date of birth", "birth date", "birth day", "birthday", "birthdate", "born",
                          "year of birth", "birth year", "place of birth", "birth place", "birthplace")),
     ("a name", ("first name", "last name", "full name", "middle name", "given name", "family name", "maiden name",
-                "firstname", "lastname", "fullname", "surname", "forename", "middlename", "givenname")),
+                "firstname", "lastname", "fullname", "surname", "forename", "middlename", "givenname", "initials")),
     ("a social security number", ("ssn", "social security")),
     ("a medical record number", ("medical record", "chart number", "chart id", "health record")),
     ("an account, plan or licence number", (
@@ -94,6 +94,8 @@ IDENTIFYING_PHRASES = (
         "serial number", "licence plate", "license plate", "vehicle")),
     ("a relative or contact", ("next of kin", "emergency contact", "guardian", "spouse", "employer")),
     ("a network address", ("ip address", "mac address", "url", "web address", "website")),
+    ("a photograph or biometric", ("photo", "photograph", "picture", "fingerprint", "biometric", "voiceprint",
+                                   "voice print", "retina scan")),
 )
 # Words that name an identifier when they are what the header is about, its last word ("Patient
 # Phone", "Home Address", "Phone Number"), not a word that qualifies another ("phone_visit",

@@ -74,6 +74,8 @@ REFUSED = [
     Case("a city: geography below the state", header("City"), named("City", "names an address")),
     Case("a relative", header("Emergency Contact"), named("Emergency Contact", "names a relative or contact")),
     Case("a web address", header("URL"), named("URL", "names a network address")),
+    Case("initials: a name, shortened", header("Patient Initials"), named("Patient Initials", "names a name")),
+    Case("a photograph", header("Photo"), named("Photo", "names a photograph or biometric")),
     # A header that holds an identifier is refused by position: it is not repeated either.
     Case("a phone number used as a header", header("555-867-5309"),
          "column 4 looks like a direct identifier: its header holds what looks like phone numbers", hidden="555-867-5309"),
