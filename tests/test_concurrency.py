@@ -11,7 +11,7 @@ import pytest
 
 from conftest import SAMPLE_FILES
 from ketamine_outcomes import store
-from ketamine_outcomes.ingest import ingest_file
+from ketamine_outcomes.ingest import ingest_file, undo_batch
 from test_pages import open_app
 
 # 4 lines, 3 patients, 4 distinct (patient, day, session) keys.
@@ -123,3 +123,35 @@ def test_the_sample_clinic_ingested_twice_at_once_is_stored_once(db_path):
                                {"p": str(SAMPLE_FILES[1])}).fetchall()[0]
         assert con.execute("select count(*) from sessions").fetchall() == [(lines,)]
     assert sorted(r.rows_inserted for r in results) == [0, lines]
+
+
+def test_one_batch_undone_twice_at_once_is_undone_once(db_path, export):
+    """Two analysts press Undo on the same batch at the same moment: one undoes it, the other is told it
+    was already undone (the check runs inside the writing transaction, which runs again after a conflict)."""
+    con = store.connect(db_path)
+    ingest_file(con, export("a.csv", SESSIONS))
+    together = threading.Barrier(2, timeout=30)
+    outcomes = [None, None]
+
+    def run(n):
+        cursor = con.cursor()
+        together.wait()
+        try:
+            outcomes[n] = undo_batch(cursor, 1)
+        except ValueError as refusal:
+            outcomes[n] = refusal
+        finally:
+            cursor.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    texts = sorted(str(o) for o in outcomes)
+    assert texts[0] == "batch 1 (a.csv) undone as batch 2: 4 inserted rows removed, 0 replaced rows restored" \
+        or texts[0].startswith("batch 1 (a.csv) undone as batch 3"), texts
+    assert texts[1].startswith("batch 1 was already undone at "), texts
+    assert con.execute("select count(*) from sessions").fetchall() == [(0,)]
+    assert con.execute("select count(*) from batches where kind = 'undo'").fetchall() == [(1,)]
+    con.close()
