@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
 from ketamine_outcomes.metrics import Cohort
 from ketamine_outcomes.safe_text import markdown
 
@@ -94,7 +94,7 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
                             disabled=meeting_forced,
                             help="Larger text and charts, sidebar folded away, no patient-level rows, no "
                                  "downloads but the (suppressed) meeting pack, small-cell suppression forced on.")
-        st.selectbox("Instrument", list(INSTRUMENTS), key="filters_instrument",
+        st.selectbox("Instrument", list(OUTCOME_INSTRUMENTS), key="filters_instrument",
                      help="The questionnaire every outcome chart uses.")
         st.multiselect("Site", _options("site"), key="filters_sites")
         st.multiselect("Route", _options("route"), key="filters_routes")
@@ -207,7 +207,7 @@ def _read_link() -> list[str]:
     state, ignored = st.session_state, []
     if "instrument" in given:
         value = given["instrument"][-1]
-        if value in INSTRUMENTS:
+        if value in OUTCOME_INSTRUMENTS:
             state["filters_instrument"] = value
         else:
             ignored.append(f"instrument {value}")

@@ -113,9 +113,30 @@ CARDS: tuple[Card, ...] = (
     Card("blood-pressure", "Blood-pressure peak",
          "The share of sessions with a blood-pressure reading whose highest systolic value reached 180 mmHg, the "
          "usual level at which a dose is held.", "Spravato prescribing information (monitoring)."),
+    Card("blood-pressure-rise", "Blood-pressure rise and pre-dose reading",
+         "A rise: the session's peak is at least the set number of mmHg above the reading before the dose (systolic "
+         "or diastolic), counted over sessions with both readings. Raised before dosing: the pre-dose reading is "
+         "above the set level (systolic or diastolic), counted over sessions with a pre-dose reading.",
+         "Spravato prescribing information: rises of 40 mmHg systolic or 25 diastolic after dosing; check blood "
+         "pressure before dosing, caution above 140/90.",
+         ("bp_rise_systolic", "bp_rise_diastolic", "bp_pre_systolic_above", "bp_pre_diastolic_above")),
     Card("item-9", "Item 9 flag",
-         "PHQ-9 question 9 asks about thoughts of self-harm. Any answer above 0 calls for clinical follow-up; the "
-         "list is patient-level and never shown in meeting mode.", "Kroenke 2001; clinical practice."),
+         "PHQ-9 question 9 asks about thoughts of self-harm. Any answer above 0 calls for clinical follow-up. The "
+         "list holds every PHQ-9 in the data, in a treatment series or not (a screening questionnaire before any "
+         "series too), whatever the filters; it is patient-level and never shown in meeting mode.",
+         "Simon 2013 (risk rises with the answer); Kroenke 2001; clinical practice."),
+    Card("item-9-course", "Item 9 over the induction",
+         "Among series that could be judged at the end of induction: of those with thoughts of self-harm at "
+         "baseline (item 9 of 1 or more), the share whose last item 9 at the end of induction is 0 (resolved); of "
+         "those without (item 9 of 0), the share with any item 9 of 1 or more after baseline, up to the end of "
+         "induction (emerged); and the share whose PHQ-9 total rose by the reliable-change points (6) or more "
+         "(reliable deterioration).", "Product definitions; reliable change 6 points (NHS Talking Therapies).",
+         ("end_of_induction_days",)),
+    Card("cadss", "Dissociation (CADSS)",
+         "The Clinician-Administered Dissociative States Scale, 0 to 92, rated after a dose. It measures a side "
+         "effect, not depression: it has no response or remission and is charted only on the Safety page, as the "
+         "mean score at each session number of the series. A score counts for the completed session on its day.",
+         "Bremner 1998; Spravato prescribing information (dissociation measured with the CADSS)."),
     Card("funnel-plot", "Funnel plot and special-cause signals",
          "A funnel plot shows each group's rate against its size, with limits for what chance alone would give; a "
          "point outside the outer limits deserves a closer look. On the month-by-month chart, a special-cause signal "
@@ -136,6 +157,8 @@ TOPICS: dict[str, str] = {
     "sustained response": "sustained-response", "time to first response": "time-to-response",
     "a booster": "maintenance", "protocol adherence": "protocol-adherence",
     "NHS Talking Therapies recovery": "talking-therapies",
+    "a blood-pressure rise": "blood-pressure-rise", "item 9 over the induction": "item-9-course",
+    "CADSS": "cadss",
 }
 
 

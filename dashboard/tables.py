@@ -81,6 +81,21 @@ LABELS: dict[str, tuple[str, str]] = {
     "reliable_deterioration_rate": ("Reliable deterioration %", "Out of the cases at baseline."),
     "n_mcid_improved": ("PHQ-9 fell 5 or more", "Minimal clinically important difference (Löwe 2004)."),
     "mcid_improvement_rate": ("PHQ-9 fell 5 or more %", "Out of the cases at baseline: the MCID, beside reliable improvement."),
+    "is_in_series": ("In a series", "Placed in a treatment series; a screening PHQ-9 before any series is not."),
+    "site": ("Site", ""),
+    "clinician_id": ("Clinician", ""),
+    "n_rise_measured": ("Sessions with pre and peak", "Sessions with a pre-dose and a peak reading of one pressure."),
+    "n_rises": ("Rises", "Sessions whose peak rose by the rise threshold or more over the pre-dose reading."),
+    "rise_rate": ("Rise %", "Rises out of the sessions with a pre-dose and a peak reading."),
+    "n_pre_measured": ("Sessions with a pre-dose reading", ""),
+    "n_pre_raised": ("Raised before dosing", "Sessions with a pre-dose reading above the threshold (a setting; 140/90 by default)."),
+    "pre_raised_rate": ("Raised before dosing %", "Out of the sessions with a pre-dose reading."),
+    "measure": ("Measure", ""),
+    "n_meeting": ("Series meeting it", ""),
+    "measure_rate": ("Share %", "Series meeting the measure out of the series counted for it."),
+    "measure_rate_low": ("Share %, 95% CI low", "Wilson interval."),
+    "measure_rate_high": ("Share %, 95% CI high", "Wilson interval."),
+    "session_number": ("Session number", "Completed session of the series: 1 is the first."),
 }
 # Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
 ORDERS: dict[str, list[str]] = {

@@ -419,6 +419,85 @@ def blood_pressure(frame: pd.DataFrame) -> go.Figure:
                    x_title="route", percent=True, height=360)
 
 
+# The blood-pressure flags of a session and the item-9 measures, as a reader names them.
+BP_FLAGS = {"rise": "rise after dosing", "pre_raised": "raised before dosing"}
+ITEM9_MEASURES = {"item9_resolved": "item 9 resolved to 0", "item9_emergent": "item 9 emerged (from 0)",
+                  "reliable_deterioration": "reliable deterioration (PHQ-9)"}
+
+
+def _rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, unit: str) -> None:
+    """Bars of a rate with its Wilson interval and the n it is out of under each bar."""
+    fig.add_trace(go.Bar(x=x, y=rate, name=name, marker_color=colour,
+                         error_y=dict(type="data", symmetric=False, array=high - rate, arrayminus=rate - low,
+                                      thickness=1),
+                         customdata=n, text=[f"n={int(v):,}" if v == v else "" for v in n],
+                         textposition="outside", textfont=dict(color=GREY, size=10), cliponaxis=False,
+                         hovertemplate="%{x}: %{y:.1%} of %{customdata:,} " + unit + "<extra>" + name + "</extra>"))
+
+
+def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float]) -> go.Figure:
+    """Per route: sessions with a rise after dosing and sessions raised before dosing, with n and intervals."""
+    if frame.empty or frame[["rise_rate", "pre_raised_rate"]].isna().all().all():
+        return nothing("No pre-dose blood pressure to compare: the export has no systolic_bp_pre or diastolic_bp_pre "
+                       "column, or too few measured sessions (suppressed).")
+    fig = go.Figure()
+    names = {"rise": f"rise of >= {thresholds['bp_rise_systolic']:g} systolic or >= "
+                     f"{thresholds['bp_rise_diastolic']:g} diastolic",
+             "pre_raised": f"pre-dose above {thresholds['bp_pre_systolic_above']:g}/"
+                           f"{thresholds['bp_pre_diastolic_above']:g}"}
+    for i, (flag, n_column) in enumerate((("rise", "n_rise_measured"), ("pre_raised", "n_pre_measured"))):
+        shown = frame.dropna(subset=[f"{flag}_rate"])
+        _rate_bars(fig, shown.route, shown[f"{flag}_rate"], shown[f"{flag}_rate_low"], shown[f"{flag}_rate_high"],
+                   shown[n_column], names[flag], PALETTE[i], "sessions with both readings" if flag == "rise"
+                   else "sessions with a pre-dose reading")
+    _mark_suppressed(fig, frame[frame.rise_rate.isna() & frame.pre_raised_rate.isna()].route)
+    fig = _layout(fig, "Blood pressure around the dose (Spravato label thresholds)", "share of measured sessions",
+                  x_title="route", percent=True, height=400)
+    fig.update_layout(barmode="group")
+    return fig
+
+
+def item9_course(frame: pd.DataFrame) -> go.Figure:
+    """Item 9 resolved and emerged, and reliable deterioration, per group, with n and intervals."""
+    if frame.empty or frame.measure_rate.isna().all():
+        return nothing("No evaluable series with PHQ-9 item 9 at baseline and the end of induction, or too few "
+                       "(suppressed).")
+    fig = go.Figure()
+    for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
+        shown = rows.dropna(subset=["measure_rate"])
+        _rate_bars(fig, [ITEM9_MEASURES[m] for m in shown.measure], shown.measure_rate, shown.measure_rate_low,
+                   shown.measure_rate_high, shown.n_series, escape(group), PALETTE[i % len(PALETTE)], "series")
+    hidden = frame[frame.measure_rate.isna()].measure.drop_duplicates()
+    _mark_suppressed(fig, [ITEM9_MEASURES[m] for m in hidden])
+    fig = _layout(fig, "Suicidality over the induction (PHQ-9 item 9)", "share of evaluable series", x_title="",
+                  percent=True, height=420)
+    fig.update_layout(barmode="group")
+    return fig
+
+
+def dissociation(frame: pd.DataFrame) -> go.Figure:
+    """Mean CADSS by session number of the series, with its 95% interval and n at each point."""
+    if frame.empty or frame.mean_score.isna().all():
+        return nothing("No CADSS scores on session days: the outcomes export has no CADSS rows, or too few per "
+                       "session (suppressed).")
+    fig = go.Figure()
+    for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
+        rows = rows.sort_values("session_number")
+        name = escape(group)
+        fig.add_trace(go.Scatter(
+            x=rows.session_number, y=rows.mean_score, mode="lines+markers+text", name=name,
+            line=dict(color=PALETTE[i % len(PALETTE)]),
+            error_y=dict(type="data", symmetric=False, array=rows.mean_ci_high - rows.mean_score,
+                         arrayminus=rows.mean_score - rows.mean_ci_low, thickness=1),
+            text=[f"n={int(n):,}" if m == m else "" for n, m in zip(rows.n_scored, rows.mean_score)],
+            textposition="top center", textfont=dict(color=GREY, size=10), customdata=rows.n_scored,
+            hovertemplate="session %{x}: mean %{y:.1f} of %{customdata:,} sessions<extra>" + name + "</extra>"))
+    fig = _layout(fig, "Dissociation (CADSS, 0-92) by session number", "mean CADSS", x_title="session number",
+                  height=400)
+    fig.update_xaxes(tickmode="linear", tick0=1, dtick=1, tickformat="d")
+    return fig
+
+
 def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
     """Rate against n with 95% and 99.8% limits around the overall rate (Spiegelhalter 2005)."""
     if units.empty:

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from . import access, audit, backup, mappings, metrics, store
-from .definitions import INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
+from .definitions import OUTCOME_INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
 from .ingest import PROGRESS_BYTES, by_reason, ingest_files, undo_batch
 from .privacy import safe_file_name
 from .safe_text import csv_text
@@ -392,7 +392,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
 
     def cohort_options(sub):
-        sub.add_argument("--instrument", default="PHQ-9", choices=tuple(INSTRUMENTS))
+        sub.add_argument("--instrument", default="PHQ-9", choices=tuple(OUTCOME_INSTRUMENTS))
         for option in ("site", "route", "indication", "clinician", "age-band", "sex"):
             sub.add_argument(f"--{option}", action="append", default=[], help="repeat to include several")
         sub.add_argument("--first-series-only", action="store_true")

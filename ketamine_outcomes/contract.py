@@ -9,7 +9,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from .definitions import INSTRUMENTS, alias_key
+from .definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, alias_key
 
 PATIENT_ID = ("patientid", "patient", "pid", "subjectid", "clientid", "participantid", "pseudonymousid",
               "pseudoid", "studyid")
@@ -32,6 +32,13 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "adverse_events": ("adverseevents", "adverseevent", "sideeffects", "aes"),
         "systolic_bp_peak": ("systolicbppeak", "peaksystolicbp", "peaksystolic", "sbppeak", "maxsystolicbp",
                              "systolicpeak", "peaksbp"),
+        # Optional pre-dose and peak readings (Spravato label: blood pressure before dosing and after).
+        "systolic_bp_pre": ("systolicbppre", "presystolicbp", "presystolic", "sbppre", "predosesystolic",
+                            "predosesystolicbp", "baselinesystolicbp", "systolicpre", "presbp"),
+        "diastolic_bp_pre": ("diastolicbppre", "prediastolicbp", "prediastolic", "dbppre", "predosediastolic",
+                             "predosediastolicbp", "baselinediastolicbp", "diastolicpre", "predbp"),
+        "diastolic_bp_peak": ("diastolicbppeak", "peakdiastolicbp", "peakdiastolic", "dbppeak", "maxdiastolicbp",
+                              "diastolicpeak", "peakdbp"),
         "session_id": ("sessionid", "encounterid", "visitid", "appointmentid"),
     },
     "outcomes": {
@@ -76,8 +83,9 @@ COLUMNS["outcomes_wide"] = {k: tuple(v) for k, v in WIDE_COLUMNS.items()}
 REQUIRED = {
     "sessions": (("patient_id",), ("session_date", "session_day"), ("route",)),
     "outcomes": (("patient_id",), ("assessment_date", "assessment_day"), ("instrument",), ("score",)),
+    # A CADSS column alone does not make a wide outcomes export (a sessions export may carry one).
     "outcomes_wide": (("patient_id",), ("assessment_date", "assessment_day"),
-                      tuple(f"score_{i.key}" for i in INSTRUMENTS.values())),
+                      tuple(f"score_{i.key}" for i in OUTCOME_INSTRUMENTS.values())),
     "patients": (("patient_id",),),
 }
 
@@ -107,7 +115,8 @@ class Layout:
 def expected_columns() -> str:
     return (
         "sessions (patient_id, session_date or session_day, route; optional status, dose_mg, dose_mg_per_kg, "
-        "site, clinician_id, adverse_events, systolic_bp_peak, session_id); "
+        "site, clinician_id, adverse_events, systolic_bp_peak, systolic_bp_pre, diastolic_bp_pre, diastolic_bp_peak, "
+        "session_id); "
         "outcomes (patient_id, assessment_date or assessment_day, instrument, score; optional item9); "
         "wide outcomes (patient_id, assessment_date or assessment_day, and score columns such as phq9_total, "
         "gad7_total); patients (patient_id and any of age_band, sex, primary_indication, site)"
@@ -143,7 +152,7 @@ def _kind(keys: set[str]) -> str | None:
 
     if has("outcomes", "instrument") and has("outcomes", "score"):
         return "outcomes"
-    if any(has("outcomes_wide", f"score_{i.key}") for i in INSTRUMENTS.values()):
+    if any(has("outcomes_wide", f"score_{i.key}") for i in OUTCOME_INSTRUMENTS.values()):
         return "outcomes_wide"
     if has("sessions", "route") or (has("sessions", "status") and (has("sessions", "session_date")
                                                                      or has("sessions", "session_day"))):

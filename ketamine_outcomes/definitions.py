@@ -16,7 +16,7 @@ class Instrument:
     key: str  # header spelling with punctuation removed: "phq9"
     min_score: int
     max_score: int
-    remission_max: int  # remission when score <= this
+    remission_max: int | None  # remission when score <= this; None for a measure that is not an outcome
     remission_label: str
     reliable_change: int | None  # points; None: Jacobson-Truax when reliability_<key> and reliability_sd_<key> are set
     bands: tuple[tuple[int, str], ...]  # (lowest score of the band, label)
@@ -26,6 +26,9 @@ class Instrument:
     remission_term: str = "remission"
     mcid: int | None = None  # minimal clinically important difference, points (shown beside reliable change)
     mcid_source: str = ""
+    # An outcome measure has response and remission and is offered as the instrument to chart; a safety
+    # measure (CADSS) is stored and charted only on the Safety page.
+    is_outcome: bool = True
 
 
 INSTRUMENTS: dict[str, Instrument] = {
@@ -58,8 +61,16 @@ INSTRUMENTS: dict[str, Instrument] = {
             ((0, "none"), (6, "mild"), (11, "moderate"), (16, "severe"), (21, "very severe")),
             "Rush 2003 (bands); remission <= 5",
         ),
+        Instrument(
+            "CADSS", "cadss", 0, 92, None, "none (a dissociation measure, not an outcome)", None, (),
+            "Clinician-Administered Dissociative States Scale, 23 items scored 0-4 (Bremner 1998); "
+            "measured after esketamine dosing (Spravato label)",
+            is_outcome=False,
+        ),
     )
 }
+# The instruments a user may choose to chart response and remission on.
+OUTCOME_INSTRUMENTS: dict[str, Instrument] = {name: i for name, i in INSTRUMENTS.items() if i.is_outcome}
 
 
 def remission_term(instrument: str) -> str:
@@ -162,6 +173,20 @@ SETTINGS: dict[str, Setting] = {
                 "Limited LOCF: NRC 2010 panel on missing data, Lachin 2016 and the Cochrane Handbook advise against "
                 "unlimited LOCF; product default 14 days",
                 minimum=0, maximum=365),
+        # Blood pressure around a dose: a rise from the pre-dose reading to the session's peak, and a
+        # pre-dose reading above the level where the label advises caution.
+        Setting("bp_rise_systolic", 40,
+                "Blood-pressure rise: systolic peak minus the pre-dose systolic reading of at least this many mmHg.",
+                "Spravato label: rises of >= 40 mmHg systolic after dosing", minimum=1, maximum=150),
+        Setting("bp_rise_diastolic", 25,
+                "Blood-pressure rise: diastolic peak minus the pre-dose diastolic reading of at least this many mmHg.",
+                "Spravato label: rises of >= 25 mmHg diastolic after dosing", minimum=1, maximum=100),
+        Setting("bp_pre_systolic_above", 140,
+                "Raised before dosing: a pre-dose systolic reading above this many mmHg.",
+                "Spravato label: check blood pressure before dosing; caution above 140/90", minimum=50, maximum=300),
+        Setting("bp_pre_diastolic_above", 90,
+                "Raised before dosing: a pre-dose diastolic reading above this many mmHg.",
+                "Spravato label: check blood pressure before dosing; caution above 140/90", minimum=20, maximum=200),
         Setting("min_cell_size", 11,
                 "Counts from 1 to (this - 1), and rates built on them, are suppressed in anything shown to a meeting. 0 turns it off.",
                 "CMS cell-size suppression policy (1-10 never shown); PCORnet uses 11",
@@ -300,6 +325,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "PCL-5": ("pcl5", "pcl 5", "pcl-5"),
         "MADRS": ("madrs",),
         "QIDS-SR16": ("qids-sr16", "qidssr16", "qids-sr", "qids sr 16", "qids16", "qids"),
+        "CADSS": ("cadss", "cadss total", "clinician-administered dissociative states scale", "dissociation scale"),
     },
     "sex": {
         "female": ("female", "f", "woman"),

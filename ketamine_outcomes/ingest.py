@@ -31,16 +31,17 @@ from .privacy import check_file_name, check_headers, check_identifier_values
 KEYS = store.NATURAL_KEYS
 VALUES = {
     "sessions": ("session_date", "route", "status", "dose_mg", "dose_mg_per_kg", "site", "clinician_id",
-                 "adverse_events", "systolic_bp_peak"),
+                 "adverse_events", "systolic_bp_peak", "systolic_bp_pre", "diastolic_bp_pre", "diastolic_bp_peak"),
     "assessments": ("assessment_date", "score", "item9"),
     "patients": ("age_band", "sex", "primary_indication", "site"),
 }
 RAW_COLUMNS = {  # the text columns each staging query reads from raw_export
     "sessions": ("patient_id", "date_text", "day_text", "route", "status", "dose_mg", "dose_mg_per_kg", "site",
-                 "clinician_id", "adverse_events", "systolic_bp_peak", "session_id"),
+                 "clinician_id", "adverse_events", "systolic_bp_peak", "systolic_bp_pre", "diastolic_bp_pre",
+                 "diastolic_bp_peak", "session_id"),
     "outcomes": ("patient_id", "date_text", "day_text", "instrument", "score", "item9"),
     "outcomes_wide": ("patient_id", "date_text", "day_text", "item9", "score_phq9", "score_gad7", "score_pcl5",
-                      "score_madrs", "score_qidssr16"),
+                      "score_madrs", "score_qidssr16", "score_cadss"),
     "patients": ("patient_id", "age_band", "sex", "primary_indication", "site"),
 }
 # Which of several lines with one natural key is kept: the first, except that a completed session beats a

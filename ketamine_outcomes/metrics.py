@@ -16,13 +16,15 @@ INTERMEDIATE = ("series_sessions", "treatment_series", "series_assessments", "ba
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
          "severity_transitions", "coverage", "response_timing", "sustained_response", "time_to_response",
-         "maintenance", "protocol_adherence", "talking_therapies")
+         "maintenance", "protocol_adherence", "talking_therapies", "item9_course", "dissociation")
 # Marts that take no instrument.
 WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
-                      "protocol_adherence", "talking_therapies")
+                      "protocol_adherence", "talking_therapies", "item9_course", "dissociation")
 COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "series_number",
                      "start_quarter", "start_month")
 SAFETY_DIMENSIONS = ("all", "route", "session_number", "dose_band")
+ITEM9_DIMENSIONS = ("all", "route", "site")
+DISSOCIATION_DIMENSIONS = ("all", "route")
 DURABILITY_DIMENSIONS = ("all", "route", "site")
 ADHERENCE_DIMENSIONS = ("site", "all", "route", "clinician")
 
@@ -153,7 +155,19 @@ def blood_pressure(con, cohort: Cohort | None = None) -> pd.DataFrame:
 
 
 def item9_flags(con, cohort: Cohort | None = None) -> pd.DataFrame:
-    return _mart(con, "item9_flags", None, cohort)
+    """Every PHQ-9 with item 9 >= 1, in a series or not. Not filtered by cohort: a flag is a patient to
+    follow up whatever the filters (the argument is accepted for a uniform call)."""
+    return store.query(con, "marts/item9_flags")
+
+
+def item9_course(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    """Item 9 resolved and emergent, and reliable deterioration, over the induction."""
+    return _mart(con, "item9_course", None, cohort, by=_split(by, ITEM9_DIMENSIONS, "item 9 course"))
+
+
+def dissociation(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
+    """Mean CADSS by session number of the series."""
+    return _mart(con, "dissociation", None, cohort, by=_split(by, DISSOCIATION_DIMENSIONS, "dissociation"))
 
 
 def cohort_comparison(con, instrument: str, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:

@@ -264,9 +264,9 @@ def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
         {"instrument": i.name, "key": i.key, "min_score": i.min_score, "max_score": i.max_score,
          "remission_max": i.remission_max, "remission_label": i.remission_label,
          "reliable_change": i.reliable_change, "source": i.source, "remission_term": i.remission_term,
-         "mcid": i.mcid, "mcid_source": i.mcid_source}
+         "mcid": i.mcid, "mcid_source": i.mcid_source, "is_outcome": i.is_outcome}
         for i in d.INSTRUMENTS.values()
-    ]).astype({"reliable_change": "Int64", "mcid": "Int64"})
+    ]).astype({"remission_max": "Int64", "reliable_change": "Int64", "mcid": "Int64"})
     bands = pd.DataFrame(
         [{"instrument": i.name, "band_min": lo, "band": label,
           "band_max": (i.bands[n + 1][0] - 1) if n + 1 < len(i.bands) else i.max_score}

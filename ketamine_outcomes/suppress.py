@@ -44,9 +44,20 @@ RULES: dict[str, dict] = {
         "derived": {f"event_rate{s}": ["n_events", "n_sessions"] for s in ("", "_low", "_high")},
     },
     "blood_pressure": {
-        "counts": ["n_sessions", "n_measured", "n_peaks_180"],
+        "counts": ["n_sessions", "n_measured", "n_peaks_180", "n_rise_measured", "n_rises", "n_pre_measured",
+                   "n_pre_raised"],
         "derived": {"peak_180_rate": ["n_peaks_180", "n_measured"], "median_peak": ["n_measured"],
-                    "max_peak": ["n_measured"]},
+                    "max_peak": ["n_measured"],
+                    **{f"rise_rate{s}": ["n_rises", "n_rise_measured"] for s in ("", "_low", "_high")},
+                    **{f"pre_raised_rate{s}": ["n_pre_raised", "n_pre_measured"] for s in ("", "_low", "_high")}},
+    },
+    "item9_course": {
+        "counts": ["n_series", "n_meeting"],
+        "derived": {f"measure_rate{s}": ["n_meeting", "n_series"] for s in ("", "_low", "_high")},
+    },
+    "dissociation": {
+        "counts": ["n_scored"],
+        "derived": {c: ["n_scored"] for c in ("mean_score", "mean_ci_low", "mean_ci_high")},
     },
     "attrition": {"counts": ["n_series"], "derived": {"share_of_started": ["n_series"]}},
     "severity_transitions": {"counts": ["n_series"], "derived": {}},
@@ -87,12 +98,13 @@ COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
     "weekly_outcomes_itt": [("responders", "n_series"), ("remitters", "n_series")],
     "cohort_comparison": [("responders", "n_scored"), ("remitters", "n_scored")],
     "adverse_events": [("n_events", "n_sessions")],
-    "blood_pressure": [("n_peaks_180", "n_measured")],
     "maintenance": [("n_with_boosters", "n_series"), ("n_reinducted", "n_series")],
     "protocol_adherence": [("n_completed", "n_series"), ("n_within_window", "n_series")],
     "talking_therapies": [("n_cases", "n_paired"), ("n_recovered", "n_cases"), ("n_reliably_improved", "n_cases"),
                           ("n_reliably_recovered", "n_cases"), ("n_reliably_deteriorated", "n_cases"),
                           ("n_mcid_improved", "n_cases")],
+    "blood_pressure": [("n_peaks_180", "n_measured"), ("n_rises", "n_rise_measured"), ("n_pre_raised", "n_pre_measured")],
+    "item9_course": [("n_meeting", "n_series")],
 }
 
 

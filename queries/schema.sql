@@ -115,3 +115,7 @@ create table if not exists audit_log (
 alter table batches add column if not exists rows_with_warnings integer;
 alter table batches add column if not exists source varchar;  -- how the file was read: encoding, sheet
 alter table batches add column if not exists undone_at timestamp;
+-- Optional blood-pressure readings around a dose (mmHg): before dosing, and the diastolic peak.
+alter table sessions add column if not exists systolic_bp_pre integer;
+alter table sessions add column if not exists diastolic_bp_pre integer;
+alter table sessions add column if not exists diastolic_bp_peak integer;

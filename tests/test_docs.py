@@ -37,7 +37,9 @@ def test_every_setting_is_documented_with_its_default_and_range(setting):
 
 @pytest.mark.parametrize("instrument", definitions.INSTRUMENTS.values(), ids=lambda i: i.name)
 def test_instrument_row_matches_the_code(instrument):
-    change = instrument.reliable_change or "Jacobson-Truax when a reliability is configured"
+    # A safety measure (CADSS) has no reliable change: it is not an outcome.
+    change = instrument.reliable_change or ("Jacobson-Truax when a reliability is configured" if instrument.is_outcome
+                                            else "-")
     row = f"| {instrument.name} | {instrument.min_score}-{instrument.max_score} | {instrument.remission_label} | {change} |"
     assert row in METRICS_DOC
     bands = ", ".join(f"{low} {label}" for low, label in instrument.bands) or "none"

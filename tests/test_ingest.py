@@ -183,7 +183,7 @@ OUTCOMES_HEADER = "patient_id,assessment_day,instrument,score,item9\n"
 
 
 @pytest.mark.parametrize("line, column, value, reason", [
-    ("P1,0,BDI,20,", "instrument", "BDI", "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16"),
+    ("P1,0,BDI,20,", "instrument", "BDI", "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS, QIDS-SR16 or CADSS"),
     ("P1,0,PHQ-9,28,", "score", "28", "score out of range: PHQ-9 is scored 0 to 27"),
     ("P1,0,GAD-7,-1,", "score", "-1", "score out of range: GAD-7 is scored 0 to 21"),
     ("P1,0,PHQ-9,12.5,", "score", "12.5", "score is not a whole number"),

@@ -23,7 +23,9 @@ CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "d
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
                  "Sessions", "Sessions measured", "Peaks of 180 mmHg or more", "Cases at baseline", "Recovered",
                  "Reliably improved", "Reliably recovered", "Reliably deteriorated", "PHQ-9 fell 5 or more",
-                 "Series with boosters", "Re-inducted", "Completed induction", "Within window")
+                 "Series with boosters", "Re-inducted", "Completed induction", "Within window",
+                 "Sessions with pre and peak", "Rises", "Sessions with a pre-dose reading", "Raised before dosing",
+                 "Series meeting it")
 
 
 @pytest.fixture
@@ -198,7 +200,7 @@ def test_a_malformed_upload_shows_each_rejected_line_and_why(tmp_path, monkeypat
     rejects = app.dataframe[0].value
     assert rejects.values.tolist() == [
         ["score", "score out of range: PHQ-9 is scored 0 to 27", 1, "line 2: '30'"],
-        ["instrument", "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16", 1, "line 3: 'BDI'"]]
+        ["instrument", "unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS, QIDS-SR16 or CADSS", 1, "line 3: 'BDI'"]]
     refused = b"patient_id,email,session_day,route\nP1,a@b.org,0,IV\n"
     app.file_uploader(key="data_upload").set_value([("people.csv", refused, "text/csv")]).run()
     assert any("refused, nothing stored" in plain(e.value) and "'email'" in plain(e.value) for e in app.error)

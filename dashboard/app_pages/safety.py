@@ -1,12 +1,16 @@
-"""Safety: adverse events per session, blood-pressure peaks, and PHQ-9 item 9 flags for follow-up."""
+"""Safety: adverse events per session, blood pressure around the dose, suicidality over the induction,
+dissociation (CADSS) by session, and PHQ-9 item 9 flags for follow-up."""
 
 import streamlit as st
 
 from dashboard import data, filters, tables, ui
 from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.definitions import INSTRUMENTS
 
-view = ui.page("Safety", "Adverse events, blood pressure and self-harm item flags.")
+view = ui.page("Safety", "Adverse events, blood pressure, self-harm thoughts (PHQ-9 item 9) and dissociation.")
 BY = {"route": "route", "session number": "session_number", "dose band": "dose_band"}
+ITEM9_BY = {"all series": "all", "route": "route", "site": "site"}
+settings = data.settings()
 
 filters.choice("safety_by", list(BY))
 by = st.selectbox("Split adverse events by", list(BY), key="safety_by")
@@ -24,15 +28,56 @@ ui.definitions_link("an adverse-event rate")
 
 st.subheader("Blood pressure")
 pressure = data.mart("blood_pressure", cohort=view.cohort)
-ui.chart(charts.blood_pressure(suppress.for_chart(pressure, "blood_pressure", view.min_cell)), "safety_bp", view)
-tables.show(pressure, "blood_pressure", view, key="safety_bp_table", title="blood pressure")
+shown_pressure = suppress.for_chart(pressure, "blood_pressure", view.min_cell)
+ui.chart(charts.blood_pressure(shown_pressure), "safety_bp", view)
+ui.chart(charts.blood_pressure_flags(shown_pressure, settings), "safety_bp_flags", view)
+st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic']:g} mmHg above the pre-dose "
+           f"systolic reading, or {settings['bp_rise_diastolic']:g} above the diastolic one, out of sessions with "
+           f"both readings. **Raised before dosing**: a pre-dose reading above {settings['bp_pre_systolic_above']:g}/"
+           f"{settings['bp_pre_diastolic_above']:g}, out of sessions with a pre-dose reading. Both from the Spravato "
+           "label (rises of 40 systolic or 25 diastolic after dosing; caution above 140/90 before dosing); the "
+           "thresholds are settings.")
+ui.suppression_note(suppress.suppressed(pressure, "blood_pressure", view.min_cell), view)
+tables.show(pressure, "blood_pressure", view, key="safety_bp_table", title="blood pressure",
+            columns=["route", "n_sessions", "n_measured", "median_peak", "max_peak", "n_peaks_180", "peak_180_rate",
+                     "n_rise_measured", "n_rises", "rise_rate", "n_pre_measured", "n_pre_raised", "pre_raised_rate"])
+ui.definitions_link("a blood-pressure rise")
+
+st.subheader("Suicidality over the induction")
+filters.choice("safety_item9_by", list(ITEM9_BY))
+item9_by = st.selectbox("Split by", list(ITEM9_BY), key="safety_item9_by")
+course = data.mart("item9_course", by=ITEM9_BY[item9_by], cohort=view.cohort)
+ui.chart(charts.item9_course(suppress.for_chart(course, "item9_course", view.min_cell)), "safety_item9_course", view)
+st.caption("Evaluable series only (the end-of-induction window has closed, or the series dropped out). "
+           "**Resolved**: of series with item 9 of 1 or more at baseline, those whose last item 9 at the end of "
+           "induction is 0. **Emerged**: of series with item 9 of 0 at baseline, those with any item 9 of 1 or more "
+           "after it, up to the end of induction. **Reliable deterioration**: the PHQ-9 total rose "
+           f"{INSTRUMENTS['PHQ-9'].reliable_change} points or more from baseline to the end of induction. Published figures are not shown beside these yet: they have "
+           "not been checked against their sources.")
+ui.suppression_note(suppress.suppressed(course, "item9_course", view.min_cell), view)
+tables.show(course.assign(measure=course.measure.map(charts.ITEM9_MEASURES)), "item9_course", view,
+            key="safety_item9_course_table", title="item 9 over the induction",
+            columns=["group_value", "measure", "n_series", "n_meeting", "measure_rate", "measure_rate_low",
+                     "measure_rate_high"])
+ui.definitions_link("item 9 over the induction")
+
+st.subheader("Dissociation (CADSS)")
+dissociation = data.mart("dissociation", by="route", cohort=view.cohort)
+ui.chart(charts.dissociation(suppress.for_chart(dissociation, "dissociation", view.min_cell)), "safety_cadss", view)
+ui.suppression_note(suppress.suppressed(dissociation, "dissociation", view.min_cell), view)
+ui.definitions_link("CADSS")
 
 st.subheader("PHQ-9 item 9 flags")
 if view.meeting_mode:
     st.caption("Hidden in meeting mode: this list is patient-level, for clinical follow-up.")
 else:
-    flags = data.mart("item9_flags", cohort=view.cohort)
-    st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more, newest first. "
-               "Any non-zero item 9 calls for clinical follow-up.")
-    tables.show(flags, None, view, key="safety_item9", title="item 9 flags", patient_level=True)
+    flags = data.mart("item9_flags")
+    st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more, newest first: "
+               "**every PHQ-9 in the data, whether or not it belongs to a treatment series, and not narrowed by the "
+               "filters in the sidebar.** Any non-zero item 9 calls for clinical follow-up.")
+    # A dated export shows the date; an export with day offsets has none, and shows the day instead.
+    when = [c for c in ("assessment_date", "assessment_day") if flags[c].notna().any()] or ["assessment_day"]
+    tables.show(flags, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
+                columns=["patient_id", "series_number", "week", "is_in_series", *when, "site", "clinician_id", "score",
+                         "item9", "baseline_item9", "is_rise"])
 ui.definitions_link("an item 9 flag")

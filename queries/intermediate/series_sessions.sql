@@ -42,6 +42,9 @@ final as (
         dose_mg_per_kg,
         adverse_events,
         systolic_bp_peak,
+        systolic_bp_pre,
+        diastolic_bp_pre,
+        diastolic_bp_peak,
     from numbered
 )
 

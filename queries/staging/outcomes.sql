@@ -97,7 +97,7 @@ problems as (
                         then problem('instrument', null, 'instrument is missing') end,
                     case when bad_instrument and instrument_text is not null
                         then problem('instrument', instrument_text,
-                                     'unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS or QIDS-SR16') end,
+                                     'unknown instrument: expected PHQ-9, GAD-7, PCL-5, MADRS, QIDS-SR16 or CADSS') end,
                     case when bad_score and score_text is null then problem(score_column, null, 'score is missing') end,
                     case when bad_score and score_text is not null
                         then problem(score_column, score_text, 'score is not a whole number') end,

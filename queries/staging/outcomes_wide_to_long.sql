@@ -9,7 +9,7 @@ raw as (
 
 cells as (
     unpivot raw
-    on score_phq9, score_gad7, score_pcl5, score_madrs, score_qidssr16
+    on score_phq9, score_gad7, score_pcl5, score_madrs, score_qidssr16, score_cadss
     into name score_column value score
 ),
 

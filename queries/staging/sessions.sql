@@ -1,9 +1,10 @@
 -- Staging for a sessions export: trim, map aliases, cast, and say why a line cannot be stored.
 -- Grain: one row per data line of the file (raw_export). `problems` (a required field: patient, date,
 -- route) is empty for a line that can be stored; the ingest files each problem in `rejects`.
--- `warnings` name optional fields that could not be read (dose, adverse events, blood pressure,
--- status): the line is stored with that field empty (status 'unknown') and each warning is filed in
--- `warnings`. Empty status means completed. A dose above $max_dose_mg_per_kg mg/kg or $max_dose_mg mg
+-- `warnings` name optional fields that could not be read (dose, adverse events, status, blood
+-- pressure: systolic peak and pre-dose 50-300, diastolic pre-dose and peak 20-200 mmHg): the line is
+-- stored with that field empty (status 'unknown') and each warning is filed in `warnings`. Empty
+-- status means completed. A dose above $max_dose_mg_per_kg mg/kg or $max_dose_mg mg
 -- (definitions.DOSE_LIMITS: the ketamine label's highest dose) is a typing or unit error: not stored.
 with
 
@@ -33,6 +34,9 @@ cleaned as materialized (
         clean(clinician_id) as clinician_id,
         clean(adverse_events) as adverse_events_text,
         clean(systolic_bp_peak) as systolic_bp_peak_text,
+        clean(systolic_bp_pre) as systolic_bp_pre_text,
+        clean(diastolic_bp_pre) as diastolic_bp_pre_text,
+        clean(diastolic_bp_peak) as diastolic_bp_peak_text,
         coalesce(clean(session_id), '') as session_id,
     from raw
 ),
@@ -104,6 +108,14 @@ peak_values as (
     from (select distinct systolic_bp_peak_text from cleaned)
 ),
 
+-- The optional pre-dose readings and diastolic peak, read as the systolic peak is: a whole number of mmHg.
+reading_values as (
+    select reading_text, parse_int(reading_text) as reading,
+    from (select distinct systolic_bp_pre_text as reading_text from cleaned
+          union select distinct diastolic_bp_pre_text from cleaned
+          union select distinct diastolic_bp_peak_text from cleaned)
+),
+
 event_values as (
     select
         texts.adverse_events_text,
@@ -140,6 +152,9 @@ parsed as (
         coalesce(case when doses_per_kg.dose['unit'] is distinct from 'mg' then doses_per_kg.dose['amount'] end,
                  case when doses.dose['unit'] = 'mg/kg' then doses.dose['amount'] end) as dose_mg_per_kg,
         peak_values.systolic_bp_peak as systolic_bp_peak_read,
+        systolic_pre.reading as systolic_bp_pre_read,
+        diastolic_pre.reading as diastolic_bp_pre_read,
+        diastolic_peak.reading as diastolic_bp_peak_read,
         event_values.has_unknown_event,
         event_values.unknown_events,
         coalesce(event_values.adverse_events, []) as adverse_events,
@@ -151,6 +166,9 @@ parsed as (
     left join dose_values as doses on doses.dose_text = cleaned.dose_mg_text
     left join dose_values as doses_per_kg on doses_per_kg.dose_text = cleaned.dose_mg_per_kg_text
     left join peak_values using (systolic_bp_peak_text)
+    left join reading_values as systolic_pre on systolic_pre.reading_text = cleaned.systolic_bp_pre_text
+    left join reading_values as diastolic_pre on diastolic_pre.reading_text = cleaned.diastolic_bp_pre_text
+    left join reading_values as diastolic_peak on diastolic_peak.reading_text = cleaned.diastolic_bp_peak_text
     left join event_values using (adverse_events_text)
 ),
 
@@ -168,6 +186,12 @@ checked as (
         coalesce(dose_mg_per_kg > $max_dose_mg_per_kg, false) as implausible_dose_per_kg,
         systolic_bp_peak_text is not null
             and (systolic_bp_peak_read is null or systolic_bp_peak_read not between 50 and 300) as bad_peak,
+        systolic_bp_pre_text is not null
+            and (systolic_bp_pre_read is null or systolic_bp_pre_read not between 50 and 300) as bad_systolic_pre,
+        diastolic_bp_pre_text is not null
+            and (diastolic_bp_pre_read is null or diastolic_bp_pre_read not between 20 and 200) as bad_diastolic_pre,
+        diastolic_bp_peak_text is not null
+            and (diastolic_bp_peak_read is null or diastolic_bp_peak_read not between 20 and 200) as bad_diastolic_peak,
         coalesce(has_unknown_event, false) as bad_events,
     from parsed
 ),
@@ -190,7 +214,7 @@ problems as (
             else []
         end as problems,
         case when bad_status or bad_dose or bad_dose_per_kg or implausible_dose or implausible_dose_per_kg or bad_peak
-                  or bad_events then list_filter([
+                  or bad_systolic_pre or bad_diastolic_pre or bad_diastolic_peak or bad_events then list_filter([
             case when bad_status
                 then problem('status', status_text,
                              'unknown status, stored as unknown (not counted as completed): expected completed, '
@@ -210,6 +234,12 @@ problems as (
                 || 'check the unit') end,
             case when bad_peak then problem('systolic_bp_peak', systolic_bp_peak_text,
                                             'blood pressure not read, stored empty: expected a whole number from 50 to 300') end,
+            case when bad_systolic_pre then problem('systolic_bp_pre', systolic_bp_pre_text,
+                                                    'blood pressure not read, stored empty: expected a whole number from 50 to 300') end,
+            case when bad_diastolic_pre then problem('diastolic_bp_pre', diastolic_bp_pre_text,
+                                                     'blood pressure not read, stored empty: expected a whole number from 20 to 200') end,
+            case when bad_diastolic_peak then problem('diastolic_bp_peak', diastolic_bp_peak_text,
+                                                      'blood pressure not read, stored empty: expected a whole number from 20 to 200') end,
             case when bad_events then problem('adverse_events', adverse_events_text,
                 'unknown adverse event ' || array_to_string(list_transform(unknown_events, lambda e: chr(39) || e || chr(39)), ', ')
                 || ' not stored: expected nausea, vomiting, dizziness, dissociation, headache, elevated_bp, '
@@ -233,6 +263,9 @@ final as (
         clinician_id,
         adverse_events,
         case when not bad_peak then systolic_bp_peak_read end as systolic_bp_peak,
+        case when not bad_systolic_pre then systolic_bp_pre_read end as systolic_bp_pre,
+        case when not bad_diastolic_pre then diastolic_bp_pre_read end as diastolic_bp_pre,
+        case when not bad_diastolic_peak then diastolic_bp_peak_read end as diastolic_bp_peak,
         problems,
         warnings,
     from problems
