@@ -46,7 +46,11 @@ LAST_START = date(2025, 9, 30)
 DATA_END = date(2025, 10, 31)
 
 SESSION_COLUMNS = ("patient_id", "session_date", "route", "status", "dose_mg", "dose_mg_per_kg", "site",
-                   "clinician_id", "adverse_events", "systolic_bp_peak", "session_id")
+                   "clinician_id", "adverse_events", "systolic_bp_peak", "session_id", "systolic_bp_pre",
+                   "diastolic_bp_pre", "diastolic_bp_peak")
+# Mean CADSS (0-92) after a first dose, by route; it wanes over the following sessions. One site rates it.
+CADSS_FIRST = {"intranasal": 16, "IV": 13, "IM": 15, "oral": 6}
+CADSS_SITE = "Lakeview"
 OUTCOME_COLUMNS = ("patient_id", "assessment_date", "instrument", "score", "item9")
 PATIENT_COLUMNS = ("patient_id", "age_band", "sex", "primary_indication", "site")
 
@@ -62,9 +66,14 @@ def clamp(value: float, low: int, high: int) -> int:
 class Clinic:
     """One synthetic patient at a time, written straight to three CSV writers."""
 
-    def __init__(self, rng: random.Random, sessions, outcomes):
+    def __init__(self, rng: random.Random, sessions, outcomes, vitals: random.Random):
         self.rng, self.sessions, self.outcomes = rng, sessions, outcomes
+        # Draws added after the first release (pre-dose and diastolic pressure, CADSS, screening PHQ-9s)
+        # come from their own generator, so every value the sample had before stays as it was.
+        self.vitals = vitals
         self.session_count = 0
+        self.dbp = 78.0
+        self.cadss_rated: set = set()
 
     def patient(self, patient_id: str, site: str, indication: str) -> None:
         rng = self.rng
@@ -72,6 +81,12 @@ class Clinic:
         weight = rng.uniform(55, 120)
         sbp = rng.gauss(124, 12)
         start = FIRST_START + timedelta(days=rng.randrange((LAST_START - FIRST_START).days))
+        self.dbp = self.vitals.gauss(0.45 * sbp + 22, 6)
+        if self.vitals.random() < 0.06:  # a screening PHQ-9 weeks before the first series: in no series
+            when = start - timedelta(days=self.vitals.randint(30, 60))
+            score = clamp(self.vitals.gauss(17, 4), 5, 27)
+            item9 = min(score, 1 + (self.vitals.random() < 0.3)) if self.vitals.random() < 0.35 else 0
+            self.outcomes.writerow((patient_id, when.isoformat(), "PHQ-9", score, item9))
         for series in (1, 2):
             last_day = self.series(patient_id, site, indication, route, weight, sbp, start)
             if series == 2 or rng.random() > 0.12 or last_day is None:
@@ -116,7 +131,7 @@ class Clinic:
     def session(self, patient_id, when, route, status, weight, sbp, site, clinician, n_before) -> None:
         rng = self.rng
         self.session_count += 1
-        dose_mg = dose_per_kg = events = peak = ""
+        dose_mg = dose_per_kg = events = peak = sbp_pre = dbp_pre = dbp_peak = ""
         if status == "completed":
             if route in ("IV", "IM"):
                 per_kg = (0.5 if route == "IV" else 0.75) * (1 + 0.1 * min(n_before, 3) * (rng.random() < 0.3))
@@ -128,8 +143,17 @@ class Clinic:
             rates = ADVERSE_EVENT_RATES[route]
             events = ";".join(e for e, rate in rates.items() if rng.random() < rate * (0.8 if n_before > 3 else 1))
             peak = str(clamp(sbp + rng.gauss(14, 10) + (25 if "elevated_bp" in events else 0), 90, 220))
+            vitals = self.vitals
+            sbp_pre = str(clamp(sbp + vitals.gauss(0, 7), 90, 200))
+            dbp_pre = vitals.gauss(self.dbp, 5)
+            dbp_peak = str(clamp(dbp_pre + vitals.gauss(7, 6) + (14 if "elevated_bp" in events else 0), 40, 140))
+            dbp_pre = str(clamp(dbp_pre, 40, 130))
+            if site == CADSS_SITE and (patient_id, when) not in self.cadss_rated:  # once a day
+                self.cadss_rated.add((patient_id, when))
+                cadss = CADSS_FIRST[route] * 0.9 ** min(n_before, 8) + vitals.gauss(0, 5)
+                self.outcomes.writerow((patient_id, when.isoformat(), "CADSS", clamp(cadss, 0, 92), ""))
         self.sessions.writerow((patient_id, when.isoformat(), route, status, dose_mg, dose_per_kg, site, clinician,
-                                events, peak, f"S{self.session_count:07d}"))
+                                events, peak, f"S{self.session_count:07d}", sbp_pre, dbp_pre, dbp_peak))
 
     def assessments(self, patient_id, indication, start, completed_days, dropped, induction) -> None:
         rng = self.rng
@@ -180,7 +204,7 @@ def generate(out: Path, patients: int = 600, seed: int = 20240101) -> None:
         writers = [csv.writer(f, lineterminator="\n") for f in (pf, sf, of)]
         for writer, columns in zip(writers, (PATIENT_COLUMNS, SESSION_COLUMNS, OUTCOME_COLUMNS)):
             writer.writerow(columns)
-        clinic = Clinic(rng, writers[1], writers[2])
+        clinic = Clinic(rng, writers[1], writers[2], random.Random(seed + 1))
         for n in range(1, patients + 1):
             patient_id = f"KP{n:06d}"
             site = rng.choice(SITES)

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SAMPLE_FILES
-from ketamine_outcomes import metrics, store
+from ketamine_outcomes import metrics, store, suppress
 from ketamine_outcomes.metrics import Cohort
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
@@ -138,6 +138,44 @@ def test_meeting_mode_hides_patient_level_rows_and_forces_suppression(clinic_db,
     assert not any("Item 9 answer" in frame.value.columns for frame in app.dataframe)
     assert any("Hidden in meeting mode" in c.value for c in app.caption)
     assert any("counts under 11 suppressed" in c.value for c in app.caption)
+
+
+def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_marts(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    flags = expected(clinic_db, metrics.item9_flags)
+    assert (~flags.is_in_series).sum() > 0  # the sample holds screening PHQ-9s before any series
+
+    def flag_table():
+        return next(f.value for f in app.dataframe if "Item 9 answer" in f.value.columns)
+
+    table = flag_table()
+    assert len(table) == len(flags) and (~table["In a series"]).sum() == (~flags.is_in_series).sum()
+    assert {"Site", "Clinician", "Date"} <= set(table.columns) and "Day" not in table.columns  # a dated export
+    assert any("not narrowed by the filters" in shown(c.value) for c in app.caption)
+    app.multiselect(key="filters_sites").set_value(["Northside"]).run()
+    assert len(flag_table()) == len(flags)
+    course = suppress.for_chart(expected(clinic_db, metrics.item9_course, cohort=Cohort(sites=("Northside",))),
+                                "item9_course", 11)
+    shown_course = next(f.value for f in app.dataframe if "Series meeting it" in f.value.columns)
+    assert shown_course["Series"].astype("Float64").fillna(-1).tolist() == course.n_series.fillna(-1).tolist()
+    assert (shown_course["Share %"].astype("float64").fillna(-1).round(2).tolist()
+            == (course.measure_rate * 100).fillna(-1).round(2).tolist())
+    # The sample rates CADSS at Lakeview only: at Northside the chart gives way to a sentence.
+    assert not any("CADSS" in json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart"))
+    assert any("No CADSS scores" in i.value for i in app.info)
+
+
+def test_safety_cadss_chart_is_the_mean_by_session_number_with_its_n(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    index = next(i for i, c in enumerate(app.get("plotly_chart"))
+                 if "CADSS" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    means = suppress.for_chart(expected(clinic_db, metrics.dissociation, by="route"), "dissociation", 11)
+    iv = next(t for t in chart_traces(app, index) if t["name"] == "IV")
+    rows = means[means.group_value == "IV"].sort_values("session_number")
+    assert list(iv["x"]) == rows.session_number.tolist()
+    drawn = np.array([np.nan if y is None else y for y in iv["y"]], dtype=float)
+    assert np.allclose(drawn, rows.mean_score.astype(float), equal_nan=True)
+    assert iv["text"][0] == f"n={int(rows.n_scored.iloc[0])}"
 
 
 def test_meeting_mode_offers_no_download_but_the_suppressed_pack(clinic_db, monkeypatch):
