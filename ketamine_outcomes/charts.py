@@ -426,13 +426,28 @@ ITEM9_MEASURES = {"item9_resolved": "item 9 resolved to 0", "item9_emergent": "i
 
 
 def _rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, unit: str) -> None:
-    """Bars of a rate with its Wilson interval and the n it is out of under each bar."""
-    fig.add_trace(go.Bar(x=x, y=rate, name=name, marker_color=colour,
+    """Bars of a rate with its Wilson interval; the n each is out of in the hover (and, by _n_over_bars,
+    above the interval)."""
+    fig.add_trace(go.Bar(x=list(x), y=rate, name=name, marker_color=colour,
                          error_y=dict(type="data", symmetric=False, array=high - rate, arrayminus=rate - low,
                                       thickness=1),
-                         customdata=n, text=[f"n={int(v):,}" if v == v else "" for v in n],
-                         textposition="outside", textfont=dict(color=GREY, size=10), cliponaxis=False,
+                         customdata=n,
                          hovertemplate="%{x}: %{y:.1%} of %{customdata:,} " + unit + "<extra>" + name + "</extra>"))
+
+
+def _n_over_bars(fig: go.Figure, categories: list) -> None:
+    """"n=..." above each bar's interval. Text on a bar itself would sit under its error bar; in grouped bars
+    the k-th of m bars of a category is centred at its index - 0.4 + (k + 0.5) x 0.8 / m (bargap 0.2)."""
+    bars = [t for t in fig.data if t.type == "bar"]
+    fig.update_xaxes(categoryorder="array", categoryarray=categories)
+    fig.update_layout(bargap=0.2, bargroupgap=0)
+    for k, bar in enumerate(bars):
+        for x, y, plus, n in zip(bar.x, bar.y, bar.error_y.array, bar.customdata):
+            if y != y or n != n:
+                continue
+            position = categories.index(x) - 0.4 + (k + 0.5) * 0.8 / len(bars)
+            fig.add_annotation(x=position, y=y + (plus if plus == plus else 0), text=f"n={int(n):,}",
+                               showarrow=False, yanchor="bottom", font=dict(color=GREY, size=10))
 
 
 def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float]) -> go.Figure:
@@ -450,7 +465,8 @@ def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float]) -> g
         _rate_bars(fig, shown.route, shown[f"{flag}_rate"], shown[f"{flag}_rate_low"], shown[f"{flag}_rate_high"],
                    shown[n_column], names[flag], PALETTE[i], "sessions with both readings" if flag == "rise"
                    else "sessions with a pre-dose reading")
-    _mark_suppressed(fig, frame[frame.rise_rate.isna() & frame.pre_raised_rate.isna()].route)
+    _n_over_bars(fig, list(frame.route))
+    _mark_suppressed(fig, frame[frame.rise_rate.isna() | frame.pre_raised_rate.isna()].route)
     fig = _layout(fig, "Blood pressure around the dose (Spravato label thresholds)", "share of measured sessions",
                   x_title="route", percent=True, height=400)
     fig.update_layout(barmode="group")
@@ -467,6 +483,7 @@ def item9_course(frame: pd.DataFrame) -> go.Figure:
         shown = rows.dropna(subset=["measure_rate"])
         _rate_bars(fig, [ITEM9_MEASURES[m] for m in shown.measure], shown.measure_rate, shown.measure_rate_low,
                    shown.measure_rate_high, shown.n_series, escape(group), PALETTE[i % len(PALETTE)], "series")
+    _n_over_bars(fig, [ITEM9_MEASURES[m] for m in frame.measure.drop_duplicates()])
     hidden = frame[frame.measure_rate.isna()].measure.drop_duplicates()
     _mark_suppressed(fig, [ITEM9_MEASURES[m] for m in hidden])
     fig = _layout(fig, "Suicidality over the induction (PHQ-9 item 9)", "share of evaluable series", x_title="",
@@ -481,17 +498,22 @@ def dissociation(frame: pd.DataFrame) -> go.Figure:
         return nothing("No CADSS scores on session days: the outcomes export has no CADSS rows, or too few per "
                        "session (suppressed).")
     fig = go.Figure()
+    single = frame.group_value.nunique() == 1
     for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
         rows = rows.sort_values("session_number")
         name = escape(group)
         fig.add_trace(go.Scatter(
-            x=rows.session_number, y=rows.mean_score, mode="lines+markers+text", name=name,
+            x=rows.session_number, y=rows.mean_score, mode="lines+markers", name=name,
             line=dict(color=PALETTE[i % len(PALETTE)]),
             error_y=dict(type="data", symmetric=False, array=rows.mean_ci_high - rows.mean_score,
                          arrayminus=rows.mean_score - rows.mean_ci_low, thickness=1),
-            text=[f"n={int(n):,}" if m == m else "" for n, m in zip(rows.n_scored, rows.mean_score)],
-            textposition="top center", textfont=dict(color=GREY, size=10), customdata=rows.n_scored,
+            customdata=rows.n_sessions,
             hovertemplate="session %{x}: mean %{y:.1f} of %{customdata:,} sessions<extra>" + name + "</extra>"))
+        if single:  # n above each interval; over several lines they would cover each other (hover has it)
+            for x, high, mean, n in zip(rows.session_number, rows.mean_ci_high, rows.mean_score, rows.n_sessions):
+                if mean == mean:
+                    fig.add_annotation(x=x, y=high if high == high else mean, text=f"n={int(n):,}", showarrow=False,
+                                       yanchor="bottom", font=dict(color=GREY, size=10))
     fig = _layout(fig, "Dissociation (CADSS, 0-92) by session number", "mean CADSS", x_title="session number",
                   height=400)
     fig.update_xaxes(tickmode="linear", tick0=1, dtick=1, tickformat="d")

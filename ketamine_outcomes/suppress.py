@@ -56,8 +56,8 @@ RULES: dict[str, dict] = {
         "derived": {f"measure_rate{s}": ["n_meeting", "n_series"] for s in ("", "_low", "_high")},
     },
     "dissociation": {
-        "counts": ["n_scored"],
-        "derived": {c: ["n_scored"] for c in ("mean_score", "mean_ci_low", "mean_ci_high")},
+        "counts": ["n_sessions"],
+        "derived": {c: ["n_sessions"] for c in ("mean_score", "mean_ci_low", "mean_ci_high")},
     },
     "attrition": {"counts": ["n_series"], "derived": {"share_of_started": ["n_series"]}},
     "severity_transitions": {"counts": ["n_series"], "derived": {}},

@@ -15,7 +15,7 @@ from ketamine_outcomes import metrics, store
 
 pytestmark = pytest.mark.browser
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
-PAGES = {"": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 2, "data": 0,
+PAGES = {"": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 5, "data": 0,
          "definitions": 0}
 
 

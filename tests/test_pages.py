@@ -19,7 +19,7 @@ from ketamine_outcomes.metrics import Cohort
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
-CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 2}
+CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 5}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
                  "Sessions", "Sessions measured", "Peaks of 180 mmHg or more", "Cases at baseline", "Recovered",
                  "Reliably improved", "Reliably recovered", "Reliably deteriorated", "PHQ-9 fell 5 or more",
@@ -169,13 +169,17 @@ def test_safety_cadss_chart_is_the_mean_by_session_number_with_its_n(clinic_db, 
     app = open_app(clinic_db, monkeypatch, "safety")
     index = next(i for i, c in enumerate(app.get("plotly_chart"))
                  if "CADSS" in json.loads(c.proto.spec)["layout"]["title"]["text"])
-    means = suppress.for_chart(expected(clinic_db, metrics.dissociation, by="route"), "dissociation", 11)
-    iv = next(t for t in chart_traces(app, index) if t["name"] == "IV")
-    rows = means[means.group_value == "IV"].sort_values("session_number")
-    assert list(iv["x"]) == rows.session_number.tolist()
-    drawn = np.array([np.nan if y is None else y for y in iv["y"]], dtype=float)
+    rows = suppress.for_chart(expected(clinic_db, metrics.dissociation), "dissociation", 11)
+    line = next(t for t in chart_traces(app, index) if t["name"] == "all")
+    assert list(line["x"]) == rows.session_number.tolist()
+    drawn = np.array([np.nan if y is None else y for y in line["y"]], dtype=float)
     assert np.allclose(drawn, rows.mean_score.astype(float), equal_nan=True)
-    assert iv["text"][0] == f"n={int(rows.n_scored.iloc[0])}"
+    labels = [a["text"] for a in json.loads(app.get("plotly_chart")[index].proto.spec)["layout"]["annotations"]]
+    assert [t for t in labels if t.startswith("n=")] == [
+        f"n={int(n):,}" for n, m in zip(rows.n_sessions, rows.mean_score) if not pd.isna(m)]
+    app.selectbox(key="safety_cadss_by").set_value("route").run()
+    names = {t["name"] for t in chart_traces(app, index)}
+    assert {"IV", "intranasal"} <= names
 
 
 def test_meeting_mode_offers_no_download_but_the_suppressed_pack(clinic_db, monkeypatch):

@@ -223,8 +223,8 @@ def test_mean_cadss_by_session_number_with_its_n(con, export):
           "P1,0,CADSS,20\nP1,2,CADSS,10\nP2,10,CADSS,30\nP2,13,CADSS,0\n"
           "P2,14,CADSS,50\n")  # no session on day 14: not charted
     frame = metrics.dissociation(con)
-    assert frame[["session_number", "n_scored", "mean_score"]].values.tolist() == [[1, 2, 25.0], [2, 2, 5.0]]
+    assert frame[["session_number", "n_sessions", "mean_score"]].values.tolist() == [[1, 2, 25.0], [2, 2, 5.0]]
     by_route = metrics.dissociation(con, by="route")
     assert by_route[["group_value", "session_number", "mean_score"]].values.tolist() == [
         ["IV", 1, 20.0], ["IV", 2, 10.0], ["intranasal", 1, 30.0], ["intranasal", 2, 0.0]]
-    assert metrics.dissociation(con, cohort=Cohort(routes=("IV",))).n_scored.tolist() == [1, 1]
+    assert metrics.dissociation(con, cohort=Cohort(routes=("IV",))).n_sessions.tolist() == [1, 1]

@@ -10,6 +10,7 @@ from ketamine_outcomes.definitions import INSTRUMENTS
 view = ui.page("Safety", "Adverse events, blood pressure, self-harm thoughts (PHQ-9 item 9) and dissociation.")
 BY = {"route": "route", "session number": "session_number", "dose band": "dose_band"}
 ITEM9_BY = {"all series": "all", "route": "route", "site": "site"}
+CADSS_BY = {"all series": "all", "route": "route"}
 settings = data.settings()
 
 filters.choice("safety_by", list(BY))
@@ -62,9 +63,14 @@ tables.show(course.assign(measure=course.measure.map(charts.ITEM9_MEASURES)), "i
 ui.definitions_link("item 9 over the induction")
 
 st.subheader("Dissociation (CADSS)")
-dissociation = data.mart("dissociation", by="route", cohort=view.cohort)
+filters.choice("safety_cadss_by", list(CADSS_BY))
+cadss_by = st.selectbox("Split by", list(CADSS_BY), key="safety_cadss_by")
+dissociation = data.mart("dissociation", by=CADSS_BY[cadss_by], cohort=view.cohort)
 ui.chart(charts.dissociation(suppress.for_chart(dissociation, "dissociation", view.min_cell)), "safety_cadss", view)
 ui.suppression_note(suppress.suppressed(dissociation, "dissociation", view.min_cell), view)
+if not dissociation.empty:
+    tables.show(dissociation, "dissociation", view, key="safety_cadss_table", title="CADSS by session",
+                columns=["group_value", "session_number", "n_sessions", "mean_score", "mean_ci_low", "mean_ci_high"])
 ui.definitions_link("CADSS")
 
 st.subheader("PHQ-9 item 9 flags")

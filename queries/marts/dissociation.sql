@@ -35,7 +35,7 @@ final as (
     select
         group_value,
         session_number,
-        count(*) as n_scored,
+        count(*) as n_sessions,
         avg(score) as mean_score,
         avg(score) - 1.96 * stddev_samp(score) / sqrt(count(*)) as mean_ci_low,
         avg(score) + 1.96 * stddev_samp(score) / sqrt(count(*)) as mean_ci_high,
