@@ -407,7 +407,8 @@ def parser() -> argparse.ArgumentParser:
     sub = command("mart", _mart, "Print any mart as CSV (or JSON) for a cohort.")
     sub.add_argument("name", choices=metrics.MARTS)
     sub.add_argument("--by", default=None, help="split for the marts that take one (cohort_comparison, adverse_events, "
-                     "sustained_response, time_to_response, maintenance, protocol_adherence); default: the mart's own")
+                     "sustained_response, time_to_response, maintenance, protocol_adherence, item9_course, dissociation); "
+                     "default: the mart's own")
     cohort_options(sub)
 
     sub = command("report", _report, "Write the meeting pack (HTML, or PDF through chromium) for one period.")
