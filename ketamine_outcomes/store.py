@@ -198,9 +198,34 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
 
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("schema"))
+    add_new_columns(con)
     unique_natural_keys(con)
     write_definitions(con)
     con.execute(sql("macros"))
+
+
+# Columns a stored table gained after its first release: (table, column, type). schema.sql creates a new
+# database with them.
+ADDED_COLUMNS = (("sessions", "systolic_bp_pre", "integer"), ("sessions", "diastolic_bp_pre", "integer"),
+                 ("sessions", "diastolic_bp_peak", "integer"))
+
+
+def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Give an older database the columns it lacks, keeping its rows. DuckDB refuses to alter a table
+    that has an index, so the table's natural-key index is dropped first (unique_natural_keys builds it
+    again), and the metric tables are marked unbuilt: they were built without the new columns."""
+    present = set(con.execute("select table_name, column_name from duckdb_columns() "
+                              "where database_name = current_database() and schema_name = 'main'").fetchall())
+    missing = [(table, column, kind) for table, column, kind in ADDED_COLUMNS if (table, column) not in present]
+    if not missing:
+        return
+    for table in sorted({table for table, _, _ in missing}):
+        con.execute(f"drop index if exists {table}_natural_key")
+    for table, column, kind in missing:
+        con.execute(f"alter table {table} add column {column} {kind}")
+    con.execute("drop table if exists build_state")
+    log.info("added columns %s to an older database; the metric tables will be rebuilt",
+             ", ".join(f"{t}.{c}" for t, c, _ in missing))
 
 
 def unique_natural_keys(con: duckdb.DuckDBPyConnection) -> None:

@@ -45,6 +45,9 @@ create table if not exists sessions (
     clinician_id varchar,
     adverse_events varchar[] not null,
     systolic_bp_peak integer,
+    systolic_bp_pre integer,  -- mmHg before dosing
+    diastolic_bp_pre integer,
+    diastolic_bp_peak integer,
     batch_id integer not null,
     line_number integer not null,
 );
@@ -115,7 +118,5 @@ create table if not exists audit_log (
 alter table batches add column if not exists rows_with_warnings integer;
 alter table batches add column if not exists source varchar;  -- how the file was read: encoding, sheet
 alter table batches add column if not exists undone_at timestamp;
--- Optional blood-pressure readings around a dose (mmHg): before dosing, and the diastolic peak.
-alter table sessions add column if not exists systolic_bp_pre integer;
-alter table sessions add column if not exists diastolic_bp_pre integer;
-alter table sessions add column if not exists diastolic_bp_peak integer;
+-- Columns added to `sessions` later (pre-dose and diastolic blood pressure) are added to an older
+-- database by store.add_new_columns: its unique index must be dropped first, which SQL here cannot decide.

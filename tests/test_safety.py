@@ -189,15 +189,25 @@ def test_an_export_without_the_new_columns_ingests_as_before(con, export):
     assert (row.n_measured, row.n_rise_measured, row.n_pre_measured) == (1, 0, 0)
 
 
-def test_a_database_from_before_the_new_columns_gains_them_and_keeps_its_rows(db_path, export):
+def test_a_database_from_before_the_new_columns_gains_them_keeps_its_rows_and_rebuilds(db_path, export):
     con = store.connect(db_path)
     ingest_file(con, export("s.csv", "patient_id,session_day,route,systolic_bp_peak\nP1,0,IV,150\n"))
+    metrics.build(con)
+    # The database as the previous release left it: its unique index, no new columns, metric tables built.
+    con.execute("drop index sessions_natural_key")
     for column in ("systolic_bp_pre", "diastolic_bp_pre", "diastolic_bp_peak"):
         con.execute(f"alter table sessions drop column {column}")
+    con.execute("create unique index sessions_natural_key on sessions (patient_id, session_day, session_id)")
+    con.execute("create or replace table int_series_sessions as select * exclude (systolic_bp_pre, "
+                "diastolic_bp_pre, diastolic_bp_peak) from int_series_sessions")
     con.close()
     con = store.connect(db_path)
     assert rows(con, "select patient_id, systolic_bp_peak, systolic_bp_pre, diastolic_bp_peak from sessions") == [
         ("P1", 150, None, None)]
+    assert rows(con, "select count(*) from duckdb_indexes() where index_name = 'sessions_natural_key'") == [(1,)]
+    assert not metrics.is_built(con)
+    metrics.ensure_built(con)
+    assert metrics.blood_pressure(con)[["n_measured", "n_rise_measured"]].values.tolist() == [[1, 0]]
     con.close()
 
 
