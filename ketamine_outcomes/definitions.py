@@ -249,7 +249,6 @@ def check_setting(name: str, value) -> float:
     return number
 
 
-# Published real-world results a director compares with: end-of-induction response and remission.
 # The largest single ketamine dose a sessions export may carry: above it lies a typing or unit error
 # (50 mg/kg, 5000 mg), not an unusual protocol, and the dose is not stored (a warning says so). The
 # ketamine label's highest dose is 13 mg/kg (Ketalar prescribing information: IM induction 6.5-13
@@ -257,17 +256,27 @@ def check_setting(name: str, value) -> float:
 # below (IV 0.5-1 mg/kg; sublingual at home up to 450 mg, Hull 2022; esketamine 56-84 mg).
 DOSE_LIMITS = {"max_dose_mg_per_kg": 13, "max_dose_mg": 2000}
 
+# Published real-world results a director compares with: end-of-induction response and remission, each
+# shown only beside a cohort of the same route (IV beside IV, at-home oral beside oral). `reported`: which
+# figure the paper gave, so it is set beside the matching one of ours (observed cases, intention to treat,
+# or neither). Every figure checked against DOMAIN.md and the paper's abstract.
 REFERENCE_RESULTS = (
     {"study": "McInnes 2022 (ORKA-1)", "route": "IV", "instrument": "PHQ-9", "n": 537,
-     "response_rate": 0.536, "remission_rate": 0.289},
+     "response_rate": 0.536, "remission_rate": 0.289, "reported": "observed",
+     "reported_as": "observed: the 537 patients with induction and sufficient data, 14-31 days after induction"},
     {"study": "Hietamies 2023 (ORKA-2)", "route": "IV", "instrument": "QIDS-SR16", "n": 714,
-     "response_rate": 0.50, "remission_rate": 0.25},
+     "response_rate": 0.50, "remission_rate": 0.25, "reported": "observed",
+     "reported_as": "observed: the 714 patients meeting the induction analysis criteria (about 50% and 25%)"},
     {"study": "Oliver 2022", "route": "IV", "instrument": "PHQ-9", "n": 424,
-     "response_rate": 0.50, "remission_rate": 0.20},
+     "response_rate": 0.50, "remission_rate": 0.20, "reported": "Kaplan-Meier",
+     "reported_as": "a Kaplan-Meier estimate over all 424 patients within 6 weeks (neither observed nor "
+                    "intention to treat)"},
     {"study": "Hull 2022 (Mindbloom)", "route": "oral", "instrument": "PHQ-9", "n": 1247,
-     "response_rate": 0.628, "remission_rate": 0.326},
+     "response_rate": 0.628, "remission_rate": 0.326, "reported": "observed",
+     "reported_as": "observed: the 1,247 who completed the four sessions with sufficient data"},
     {"study": "Hull 2022 (Mindbloom)", "route": "oral", "instrument": "GAD-7", "n": 1247,
-     "response_rate": 0.629, "remission_rate": 0.313},
+     "response_rate": 0.629, "remission_rate": 0.313, "reported": "observed",
+     "reported_as": "observed: the 1,247 who completed the four sessions with sufficient data"},
 )
 
 def alias_key(text: str) -> str:

@@ -224,3 +224,16 @@ def protocol_adherence(con, by: str = "site", cohort: Cohort | None = None) -> p
 def talking_therapies(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
     """NHS Talking Therapies measures at end of induction (PHQ-9 and GAD-7 together)."""
     return _mart(con, "talking_therapies", None, cohort, by=_split(by, DURABILITY_DIMENSIONS, "talking therapies"))
+
+
+def published_results(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    """Published end-of-induction results (definitions.REFERENCE_RESULTS) matched by route: the results for
+    this instrument whose route is the cohort's one route. A cohort that mixes routes gets none (an IV
+    figure beside an at-home oral cohort misleads); `is_matched` says which rows those are."""
+    cohort = cohort or Cohort()
+    (routes,) = con.execute("select coalesce(list(distinct route order by route), []) from cohort_series($cohort, null)",
+                            {"cohort": cohort.as_parameter()}).fetchall()[0]
+    frame = con.execute("select * from reference_results where instrument = $i order by route, study",
+                        {"i": instrument}).df()
+    frame["is_matched"] = frame.route.eq(routes[0]) if len(routes) == 1 else False
+    return frame

@@ -162,8 +162,8 @@ def _headline(con, instrument, cohort, previous_cohort, min_cell, cases_only: bo
         rows.append(row)
     this_rates = suppress.for_chart(metrics.cohort_comparison(con, instrument, by="all", cohort=rated(cohort)),
                                     "cohort_comparison", min_cell)
-    references = con.execute("select * from reference_results where instrument = $i order by study",
-                             {"i": instrument}).df()
+    published = metrics.published_results(con, instrument, rated(cohort))
+    references = published[published.is_matched]  # only beside a cohort of the same route
     cases = rated(cohort)
     return {"rows": rows, "references": references.to_dict(orient="records"),
             "cases": (f"{instrument} {cases.min_baseline} or more at baseline" if cases is not cohort else None),

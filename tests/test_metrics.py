@@ -511,3 +511,18 @@ def test_response_timing_counts_statuses_and_first_response_weeks(clinic):
     assert weeks == {"1": 1, "2": 1}
     summary = metrics.series_summary(con, "PHQ-9")
     assert summary.end_status.value_counts().to_dict() == statuses
+
+
+def test_published_results_are_matched_by_route(clinic):
+    # An IV series and an oral one: the whole clinic mixes routes, so nothing is set beside it; the IV
+    # cohort gets the IV papers (McInnes 2022, Oliver 2022), the oral cohort Hull 2022, each saying how
+    # the paper reported its figure.
+    con = clinic("P1,0,,IV\nP2,0,,oral")
+    assert not metrics.published_results(con, "PHQ-9").is_matched.any()
+    iv = metrics.published_results(con, "PHQ-9", Cohort(routes=("IV",)))
+    assert iv[iv.is_matched].study.tolist() == ["McInnes 2022 (ORKA-1)", "Oliver 2022"]
+    assert iv[iv.is_matched].reported.tolist() == ["observed", "Kaplan-Meier"]
+    oral = metrics.published_results(con, "PHQ-9", Cohort(routes=("oral",)))
+    assert oral[oral.is_matched][["study", "response_rate", "remission_rate"]].values.tolist() == [
+        ["Hull 2022 (Mindbloom)", 0.628, 0.326]]
+    assert metrics.published_results(con, "GAD-7", Cohort(routes=("IV",))).is_matched.sum() == 0

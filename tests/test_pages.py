@@ -480,3 +480,20 @@ def test_response_page_shows_the_nhs_talking_therapies_measures_of_the_mart(clin
     assert 0 < nhs.n_reliably_deteriorated < 11 and tiles["Reliable deterioration"] == "suppressed"  # a small cell
     assert tiles["PHQ-9 fell 5+ (MCID)"] == f"{nhs.mcid_improvement_rate:.0%}"
     assert any(f"Of {int(nhs.n_cases)} series that were cases at baseline" in c.value for c in app.caption)
+
+
+def test_overview_sets_published_results_only_beside_a_cohort_of_their_route(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch)
+    assert any("shown beside a cohort of one route only" in c.value for c in app.caption)
+    assert not [t for t in chart_traces(app, 0) if t.get("name") == "published range"]
+    app.multiselect(key="filters_routes").set_value(["oral"]).run()
+    caption = next(c.value for c in app.caption if c.value.startswith("Published, oral"))
+    assert "Hull 2022 (Mindbloom) (n=1,247): response 63%" in caption and "McInnes" not in caption
+    assert "observed: the 1,247 who completed" in caption
+    app.multiselect(key="filters_routes").set_value(["IV"]).run()
+    caption = next(c.value for c in app.caption if c.value.startswith("Published, IV"))
+    assert "McInnes 2022 (ORKA-1)" in caption and "Oliver 2022" in caption and "Hull" not in caption
+    assert "Kaplan-Meier estimate over all 424 patients" in caption
+    # The published band spans the IV papers only: response 50% (Oliver) to 53.6% (McInnes), not Hull's 62.8%.
+    band = next(t for t in chart_traces(app, 0) if t.get("name") == "published range")
+    assert band["base"] == [0.5] and band["y"] == pytest.approx([0.036])

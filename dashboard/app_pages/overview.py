@@ -50,13 +50,20 @@ else:
         column.metric(label, "suppressed" if pd.isna(value) else f"{value:.0%}",
                       help=f"{suppress.count_text(original[numerator], view.min_cell)} of {n} series")
         column.caption(f"n = {n}{interval}")
-    references = data.table("select * from reference_results")
-    ui.chart(charts.end_of_induction(shown, references, view.instrument), "overview_end_of_induction", headline)
-    reference_rows = references[references.instrument == view.instrument]
-    if not reference_rows.empty:
-        st.caption("Published range: " + "; ".join(
-            f"{r.study} ({r.route}, n={r.n:,}): response {r.response_rate:.0%}, remission {r.remission_rate:.0%}"
-            for r in reference_rows.itertuples()))
+    # Published results only beside a cohort of their own route (IV beside IV, at-home oral beside oral).
+    published = data.mart("published_results", instrument=view.instrument, cohort=headline.cohort)
+    matched = published[published.is_matched]
+    ui.chart(charts.end_of_induction(shown, matched, view.instrument), "overview_end_of_induction", headline)
+    term = remission_term(view.instrument)
+    if not matched.empty:
+        st.caption(f"Published, {matched.route.iloc[0]} like this cohort: " + "; ".join(
+            f"{r.study} (n={r.n:,}): response {r.response_rate:.0%}, {term} {r.remission_rate:.0%}, "
+            f"{r.reported_as}" for r in matched.itertuples())
+            + ". Set a paper's observed figure beside this clinic's observed one.")
+    elif not published.empty:
+        st.caption("Published results are shown beside a cohort of one route only (an IV figure beside at-home oral "
+                   "series misleads): choose a route in the sidebar. Available: " + "; ".join(
+                       f"{r.study} ({r.route})" for r in published.itertuples()) + ".")
     ui.suppression_note(suppress.suppressed(rates, "cohort_comparison", view.min_cell), view)
 ui.definitions_link("end of induction")
 
