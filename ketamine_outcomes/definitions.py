@@ -256,6 +256,7 @@ def check_setting(name: str, value) -> float:
 # below (IV 0.5-1 mg/kg; sublingual at home up to 450 mg, Hull 2022; esketamine 56-84 mg).
 DOSE_LIMITS = {"max_dose_mg_per_kg": 13, "max_dose_mg": 2000}
 
+
 # Published real-world results a director compares with: end-of-induction response and remission, each
 # shown only beside a cohort of the same route (IV beside IV, at-home oral beside oral). `reported`: which
 # figure the paper gave, so it is set beside the matching one of ours (observed cases, intention to treat,
