@@ -68,6 +68,8 @@ CHOICES = {
                 ("compare by site", lambda p: choose(p, "Compare by", "site"))],
     "quality_review": [("one point per quarter", lambda p: p.get_by_text("quarter", exact=True).click),
                        ("one point per month", lambda p: p.get_by_text("month", exact=True).click)],
+    "durability": [("one curve per route", lambda p: choose(p, "One curve per", "route")),
+                   ("one curve per: all series", lambda p: choose(p, "One curve per", "all series"))],
     "safety": [("split by session number", lambda p: choose(p, "Split adverse events by", "session number")),
                ("split by route", lambda p: choose(p, "Split adverse events by", "route"))],
 }

@@ -307,12 +307,14 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
     median in each legend entry. `value`: 'survival' (falls from 1) or 'share_responded' (rises from 0)."""
     if curves.empty:
         return nothing(f"No curve to draw: too few series {what} for this selection (suppressed or none yet).")
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2], vertical_spacing=0.1)
+    groups = list(curves.groupby("group_value", sort=True))
+    # The at-risk table grows with the groups, one readable line each.
+    table = min(0.4, 0.12 + 0.05 * len(groups))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[1 - table, table], vertical_spacing=0.1)
     start = 1.0 if value == "survival" else 0.0
     last_day = int(curves.day.max())
     step = next((s for s in (7, 14, 28, 56, 91, 182, 364) if last_day / s <= 8), 728)
     ticks = list(range(0, last_day + 1, step))
-    groups = list(curves.groupby("group_value", sort=True))
     for i, (group, rows) in enumerate(groups):
         rows = rows.sort_values("day")
         colour, label = PALETTE[i % len(PALETTE)], escape(group)
@@ -339,9 +341,11 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
                                  textfont=dict(color=colour, size=12), showlegend=False, hoverinfo="skip",
                                  name=f"{label} at risk"), row=2, col=1)
     fig.add_hline(y=0.5, line_dash="dot", line_color=GREY, row=1, col=1)
-    fig.update_layout(title_text=title, height=480 + 24 * len(groups), template="ketamine", showlegend=True)
+    fig.update_layout(title_text=title, height=440 + 40 * len(groups), template="ketamine", showlegend=True)
     fig.update_yaxes(title=y_title, range=[0, 1.02], tickformat=".0%", dtick=0.2, row=1, col=1)
-    fig.update_yaxes(title="at risk", type="category", showgrid=False, autorange="reversed", row=2, col=1)
+    labels = [escape(group) for group, _ in groups]
+    fig.update_yaxes(title="at risk", type="category", showgrid=False, autorange="reversed", tickmode="array",
+                     tickvals=labels, ticktext=labels, row=2, col=1)
     fig.update_xaxes(tickmode="array", tickvals=ticks, range=[-step / 4, last_day + step / 4], showticklabels=True,
                      row=1, col=1)
     fig.update_xaxes(title=x_title, tickmode="array", tickvals=ticks, showgrid=False, row=2, col=1)
