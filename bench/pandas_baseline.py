@@ -13,7 +13,9 @@ from ketamine_outcomes.definitions import INSTRUMENTS, SETTINGS
 
 GAP = SETTINGS["series_gap_days"].value
 WINDOW = SETTINGS["baseline_window_days"].value
-RESPONSE = {i.name: SETTINGS[f"response_fraction_{i.key}"].value for i in INSTRUMENTS.values()}
+# Outcome instruments only (CADSS, a dissociation measure, has no response rule).
+RESPONSE = {i.name: SETTINGS[f"response_fraction_{i.key}"].value for i in INSTRUMENTS.values()
+            if f"response_fraction_{i.key}" in SETTINGS}
 INDUCTION = {route: int(SETTINGS[f"induction_sessions_{route.lower()}"].value)
              for route in ("IV", "IM", "intranasal", "oral")}
 END_DAYS = SETTINGS["end_of_induction_days"].value

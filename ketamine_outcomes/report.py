@@ -329,7 +329,9 @@ def _rules(con, instrument: str) -> dict:
     """The rules in force, in words, for the pack's captions (from the settings, never restated)."""
     values = dict(con.execute("select name, value from settings").fetchall())
     key = INSTRUMENTS[instrument].key
-    return {"response": response_words(values[f"response_fraction_{key}"]), "remission": remission_term(instrument),
+    fraction = values.get(f"response_fraction_{key}")  # none for CADSS, a dissociation measure
+    return {"response": response_words(fraction) if fraction else "no response rule for this instrument",
+            "remission": remission_term(instrument),
             "carry_days": int(values["itt_carry_days"])}
 
 
