@@ -4,6 +4,7 @@ with the suppression header and the period on every page; an empty period says s
 of the pack lets a hidden count be worked out; export text is escaped."""
 
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -22,6 +23,16 @@ Q2 = metrics.Cohort(start_from=date(2024, 4, 1), start_to=date(2024, 6, 30))
 def cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", "report", *args],
                           capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def own_db(sample_db, tmp_path):
+    """A copy of the sample clinic for a `report` command: the command writes its audit row, and the
+    session's shared database is held open read-only by this module (DuckDB lets no other process write a
+    file another holds; a read-only reader may not see another process's writes)."""
+    path = tmp_path / "own.duckdb"
+    shutil.copy(sample_db, path)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +66,9 @@ def test_min_cell_is_never_below_eleven_or_the_setting(sample_con):
 
 
 @pytest.mark.browser
-def test_html_pack_opens_offline_without_a_network_request(page, sample_db, tmp_path):
+def test_html_pack_opens_offline_without_a_network_request(page, own_db, tmp_path):
     out = tmp_path / "pack.html"
-    assert cli("--db", str(sample_db), "--out", str(out), "--period", "2024-Q2").returncode == 0
+    assert cli("--db", str(own_db), "--out", str(out), "--period", "2024-Q2").returncode == 0
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(out.as_uri())
@@ -71,9 +82,9 @@ def test_html_pack_opens_offline_without_a_network_request(page, sample_db, tmp_
     assert requests == [out.as_uri()]
 
 
-def test_pdf_holds_the_marts_end_of_induction_rates(sample_db, sample_con, tmp_path):
+def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path):
     out = tmp_path / "pack.pdf"
-    run = cli("--db", str(sample_db), "--out", str(out), "--period", "2024-Q2", "--clinic", "Sample clinic")
+    run = cli("--db", str(own_db), "--out", str(out), "--period", "2024-Q2", "--clinic", "Sample clinic")
     assert run.returncode == 0, run.stderr
     pages = [p.extract_text() for p in PdfReader(out).pages]
     text = "\n".join(pages)
@@ -123,9 +134,9 @@ def test_the_headline_counts_cases_at_baseline_unless_cleared(sample_con):
     assert chosen["headline"]["rows"][0]["scored"] == "41"
 
 
-def test_pdf_without_chromium_names_the_install_command(sample_db, tmp_path):
+def test_pdf_without_chromium_names_the_install_command(own_db, tmp_path):
     env_run = subprocess.run(
-        [sys.executable, "-m", "ketamine_outcomes.cli", "report", "--db", str(sample_db), "--out",
+        [sys.executable, "-m", "ketamine_outcomes.cli", "report", "--db", str(own_db), "--out",
          str(tmp_path / "pack.pdf"), "--period", "2024-Q2"],
         capture_output=True, text=True, timeout=300,
         env={"PATH": str(tmp_path), "KETAMINE_OUTCOMES_CHROMIUM": str(tmp_path / "no-chromium"),
@@ -133,7 +144,7 @@ def test_pdf_without_chromium_names_the_install_command(sample_db, tmp_path):
     assert env_run.returncode == 2
     assert "apt-get install -y chromium" in env_run.stderr
     assert not (tmp_path / "pack.pdf").exists()
-    assert cli("--db", str(sample_db), "--out", str(tmp_path / "pack.html"), "--period", "2024-Q2").returncode == 0
+    assert cli("--db", str(own_db), "--out", str(tmp_path / "pack.html"), "--period", "2024-Q2").returncode == 0
 
 
 # --- nothing hidden can be worked out -----------------------------------------------------------------
