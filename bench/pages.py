@@ -21,8 +21,8 @@ from bench.run import CACHE, DONE, FILES, ROOT, bench_ingest, network
 
 # Page title in the navigation -> its URL path.
 PAGES = {"Overview": "", "Symptom trajectories": "trajectories", "Response & remission": "response",
-         "Compare cohorts": "compare", "Durability": "durability", "Quality review": "quality_review", "Safety": "safety", "Data": "data",
-         "Definitions": "definitions"}
+         "Compare cohorts": "compare", "Durability": "durability", "Quality review": "quality_review",
+         "Safety": "safety", "Data": "data", "Definitions": "definitions"}
 DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
          ".every(chart => chart.querySelector('.main-svg'))")
 RUNNING = ("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') "
