@@ -250,7 +250,12 @@ def main() -> None:
 
     def save():
         RESULTS_CACHE.write_text(json.dumps({"sizes": results, "browser": browser}, indent=1))
-        args.out.write_text(report(results, browser, args.runs))  # a later failure keeps what was measured
+        text = report(results, browser, args.runs)
+        # The other benchmarks' sections (pages, sign-in, pack, soak, analyst's path) are kept as they are.
+        old = args.out.read_text() if args.out.exists() else ""
+        ours = set(re.findall(r"^## .*$", text, flags=re.MULTILINE))
+        kept = [part for part in re.split(r"\n(?=## )", old)[1:] if part.splitlines()[0] not in ours]
+        args.out.write_text("\n".join([text.rstrip("\n") + "\n", *kept]))  # a later failure keeps what was measured
 
     for size in args.sizes:
         print(f"{size:,} patients", flush=True)
