@@ -10,6 +10,7 @@ value spanning several lines counts as one.
 
 import codecs
 import contextlib
+import csv
 import hashlib
 import itertools
 import re
@@ -110,6 +111,7 @@ class FileScan:
     header: str
     encoding: str
     lines: int  # as an editor counts them, header included
+    quotes: int = 0  # '"' characters: an odd number means a quoted value may never be closed
 
 
 def scan_file(path: Path) -> FileScan:
@@ -117,7 +119,7 @@ def scan_file(path: Path) -> FileScan:
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     encoding = "utf-8"
-    first, newlines, last = b"", 0, b""
+    first, newlines, last, quotes = b"", 0, b"", 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 24), b""):
             digest.update(chunk)
@@ -129,9 +131,11 @@ def scan_file(path: Path) -> FileScan:
             if not first:
                 first = chunk[: chunk.find(b"\n") + 1 or None]
             newlines += chunk.count(b"\n")
+            quotes += chunk.count(b'"')
             last = chunk[-1:]
     header = first.rstrip(b"\r\n").decode("utf-8-sig" if encoding == "utf-8" else encoding)
-    return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, newlines + (last not in (b"\n", b"")))
+    return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, newlines + (last not in (b"\n", b"")),
+                    quotes)
 
 
 def _blank_lines(path: Path) -> list[int]:
@@ -189,7 +193,71 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
                order by line_number""",
             {"last": n_rows + len(excluded) + 1, "excluded": excluded, "offset": line_offset},
         )
+    extra = _lines_with_extra_fields(path, layout, scan)
+    if extra:
+        # DuckDB keeps a line whose extra fields are all empty ("a,b,c,,"), dropping them: an unquoted
+        # "45,5" dose shifts every later value one column on. The line is rejected like any other line
+        # with more fields than the header.
+        lines = [line + int(line_offset) for line, _found in extra]
+        con.execute("create or replace temp table raw_export_checked as select * from raw_export_positional "
+                    "where line_number not in (select unnest($lines::bigint[]))", {"lines": lines})
+        kind = con.execute("select table_type from information_schema.tables where table_catalog = 'temp' "
+                           "and table_name = 'raw_export_positional'").fetchall()[0][0]
+        con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} raw_export_positional")
+        con.execute("alter table raw_export_checked rename to raw_export_positional")
+        con.execute(
+            f"insert into {errors} by name select unnest($lines) as line, 'TOO MANY COLUMNS' as error_type, "
+            "unnest($messages) as error_message",
+            {"lines": lines, "messages": [f"Expected Number of Columns: {len(layout.headers)} Found: {found}"
+                                          for _line, found in extra]},
+        )
     return errors
+
+
+def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
+    """The line whose quoted value runs to the end of the file (DuckDB would read every later line into
+    it, and count them as one line), or None. A stray quote inside an unquoted value also makes the count
+    odd; that line is DuckDB's to reject on its own."""
+    with open(path, encoding=scan.encoding, errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=True)
+        start = 1
+        try:
+            for _row in reader:
+                start = reader.line_num + 1
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                return start
+    return None
+
+
+def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan) -> list[tuple[int, int]]:
+    """(line number, fields) of each line with more fields than the header whose extra fields are empty,
+    which DuckDB's reader keeps. Only a file with a line ending in its delimiter can hold one: that quick
+    search over the bytes spares every other file the slower parse."""
+    delimiter = layout.delimiter.encode(scan.encoding)
+    suspect, tail = False, b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            buf = tail + chunk
+            if delimiter + b"\n" in buf or delimiter + b"\r\n" in buf or delimiter + b"\r" in buf:
+                suspect = True
+                break
+            tail = buf[-2:]
+    if not suspect:
+        return []
+    found, width = [], len(layout.headers)
+    with open(path, encoding=scan.encoding, errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=layout.delimiter, quotechar='"', doublequote=True)
+        try:
+            next(reader)  # the header
+            start = reader.line_num + 1
+            for row in reader:
+                if len(row) > width and not any(row[width:]):
+                    found.append((start, len(row)))
+                start = reader.line_num + 1
+        except csv.Error:
+            pass  # a line the csv module cannot read is DuckDB's to reject; the lines found so far stand
+    return found
 
 
 def _name_contract_columns(con, layout: Layout) -> None:
@@ -227,7 +295,8 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
         f"""insert into rejects
             select $batch, errors.line, null, null,
                    coalesce(reasons.reason, lower(errors.error_type)) || ' (' || errors.error_message || ')'
-            from {errors_table} as errors
+            from (select * from {errors_table} qualify row_number() over (partition by line order by column_idx) = 1)
+                 as errors  -- DuckDB may report one malformed line more than once: it is one rejected line
             left join (select unnest($types) as error_type, unnest($reasons) as reason) as reasons using (error_type)""",
         {"batch": batch_id, "types": list(STRUCTURAL_REASONS), "reasons": list(STRUCTURAL_REASONS.values())},
     )
@@ -387,6 +456,13 @@ def ingest_file(
         check_file_name(result.file_name)
         check_headers(split_header(scan.header, sniff_delimiter(scan.header)))
         layout = read_layout(scan.header, mapping, kind)
+        if scan.quotes % 2:
+            opened = _unclosed_quote(path, layout, scan)
+            if opened:
+                raise RefusedFile(
+                    f"line {opened + line_offset}: a quoted value is opened there and never closed, so every line "
+                    "after it would be read as part of that value. Close the quote (or remove it) and export again."
+                )
         result.kind, result.columns_ignored = layout.kind, layout.ignored
         try:
             errors_table = _read_positional(con, path, layout, scan, load, line_offset)

@@ -3,6 +3,7 @@ rejected with its line number, column, value and reason, and re-uploads neither 
 
 import pytest
 
+from conftest import table_snapshot
 from ketamine_outcomes.ingest import ingest_file
 
 
@@ -326,3 +327,33 @@ def test_batch_history_counts_every_line(load, con):
     assert rows(con, "select file_name, kind, rows_read, rows_inserted, rows_replaced, rows_duplicate, rows_rejected, "
                      "columns_ignored, length(sha256) from batches") == [
         ("s.csv", "sessions", 3, 1, 0, 1, 1, ["Notes"], 64)]
+
+
+def test_a_line_with_extra_empty_fields_is_rejected_not_shifted(con, load):
+    # "45,5" unquoted splits a dose in two: DuckDB would keep the line and drop its empty last field, storing
+    # 5 as the site's neighbour's value. Lines 3 and 4 have more fields than the header; 5 is fine.
+    result = load("sessions.csv", "patient_id,session_day,route,dose_mg,site\nP1,0,IV,40,North\n"
+                                  "P2,0,IV,45,5,North\nP3,0,IV,45,5,,\nP4,0,IV,40,West\n")
+    assert (result.rows_read, result.rows_inserted, result.rows_rejected) == (4, 2, 2)
+    assert con.execute("select patient_id, site from sessions order by 1").fetchall() == [
+        ("P1", "North"), ("P4", "West")]
+    assert con.execute("select line_number, reason from rejects order by 1").fetchall() == [
+        (3, "line has more fields than the header (Expected Number of Columns: 5 Found: 6)"),
+        (4, "line has more fields than the header (Expected Number of Columns: 5 Found: 7)")]
+
+
+def test_a_malformed_line_is_one_reject(con, load):
+    result = load("patients.csv", "patient_id,age_band,sex,site\nS1,35-44,F,North\nS2,35-44,F\n")
+    assert (result.rows_inserted, result.rows_rejected) == (1, 1)
+    assert con.execute("select line_number from rejects").fetchall() == [(3,)]
+
+
+def test_a_quote_never_closed_refuses_the_file_with_its_line(con, load):
+    before = table_snapshot(con)
+    result = load("sessions.csv", 'patient_id,session_day,route,site\nA1,0,IV,North\nA2,0,IV,"N01\n'
+                                  "A3,0,IV,West\nA4,0,IV,East\n")
+    assert result.refused.startswith("line 3: a quoted value is opened there and never closed")
+    assert table_snapshot(con) == before
+    # A stray quote inside a value is that value's own character, not an opening quote.
+    result = load("stray.csv", 'patient_id,session_day,route,site\nB1,0,IV,5"x\nB2,0,IV,West\n')
+    assert (result.rows_inserted, result.rows_rejected) == (2, 0)
