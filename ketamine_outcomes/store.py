@@ -4,6 +4,7 @@ Opening is where a database file that cannot be used is named as such: every fau
 DatabaseFault with one line a person can act on (the CLI prints it, the dashboard shows it), never a
 traceback with server paths."""
 
+import functools
 import logging
 import os
 import re
@@ -183,8 +184,10 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
         path.parent.mkdir(parents=True, exist_ok=True)
     con = open_file(path, read_only, wait_seconds, on_wait, create=init and not read_only, label=label)
     try:
-        if not is_ours(con) and (read_only or not init):
-            raise DatabaseFault(label, NOT_OURS)
+        if not is_ours(con):
+            if read_only or not init:
+                raise DatabaseFault(label, NOT_OURS)
+            refuse_clashing_names(con, label)
         if not read_only:
             try:
                 initialise(con)
@@ -197,11 +200,58 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
 
 
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(sql("schema"))
-    add_new_columns(con)
-    unique_natural_keys(con)
-    write_definitions(con)
-    con.execute(sql("macros"))
+    """Create this product's tables, or bring an older database's up to date, in one transaction: a failure
+    part-way leaves the file as it was. (Rows an earlier version stored twice are removed first, in their own
+    transaction: DuckDB builds a unique index over the rows its own transaction deleted too.)"""
+    remove_rows_stored_twice(con)
+
+    def create():
+        con.execute(sql("schema"))
+        add_new_columns(con)
+        unique_natural_keys(con)
+        write_definitions(con)
+        con.execute(sql("macros"))
+
+    transaction(con, create)
+
+
+def _objects(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The names of the tables, views, sequences and macros someone made in the open database (DuckDB
+    compares names without case)."""
+    here = "database_name = current_database() and schema_name = 'main'"
+    return {name.lower() for (name,) in con.execute(f"""
+        select table_name from duckdb_tables() where {here} and not temporary
+        union all select view_name from duckdb_views() where {here} and not internal
+        union all select sequence_name from duckdb_sequences() where {here}
+        union all select function_name from duckdb_functions() where {here} and not internal
+    """).fetchall()}
+
+
+@functools.cache
+def product_names() -> frozenset[str]:
+    """Every name this product gives a table, view, sequence or macro: what initialise makes (learned by
+    running it on an empty database in memory, so this cannot drift from the schema), the metric tables and
+    the cohort macros."""
+    con = duckdb.connect(":memory:", config=CONFIG)
+    try:
+        initialise(con)
+        names = _objects(con)
+    finally:
+        con.close()
+    names |= {f"int_{p.stem}" for p in (QUERIES / "intermediate").glob("*.sql")} | {"build_state"}
+    names |= set(re.findall(r"create or replace macro (\w+)", sql("cohort_series")))
+    return frozenset(names)
+
+
+def refuse_clashing_names(con: duckdb.DuckDBPyConnection, label: str) -> None:
+    """Before --init adds this product's tables to another program's DuckDB file: refuse, changing nothing,
+    when that file already uses one of our names (ours would alter or replace the other program's table)."""
+    clashing = sorted(_objects(con) & product_names())
+    if clashing:
+        many = len(clashing) > 1
+        raise DatabaseFault(label, f"a DuckDB database with {'tables' if many else 'a table'} named "
+                                   f"{', '.join(clashing)} that {'are' if many else 'is'} not this product's; "
+                                   "nothing was changed. Give another --db.")
 
 
 # Columns a stored table gained after its first release: (table, column, type). schema.sql creates a new
@@ -228,18 +278,28 @@ def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
              ", ".join(f"{t}.{c}" for t, c, _ in missing))
 
 
-def unique_natural_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """A unique index on each table's natural key. A database written before the index existed can hold
-    a row twice (two simultaneous uploads of one export): the newest copy (latest batch) is kept and the
-    others removed first, and the log says how many."""
+def _unindexed(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The stored tables that lack their natural-key index."""
     existing = {r[0] for r in con.execute("select index_name from duckdb_indexes() where database_name = "
                                           "current_database()").fetchall()}
-    for table, keys in NATURAL_KEYS.items():
-        if f"{table}_natural_key" in existing:
-            continue
-        key_list = ", ".join(keys)
-        # Committed before the index is built (DuckDB builds it over the rows a transaction deleted too);
-        # if the process stops in between, the next open finds nothing to remove and builds it.
+    tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = "
+                                        "current_database() and schema_name = 'main'").fetchall()}
+    return [t for t in NATURAL_KEYS if t in tables and f"{t}_natural_key" not in existing]
+
+
+def unique_natural_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """A unique index on each table's natural key (remove_rows_stored_twice has made the keys unique)."""
+    for table in _unindexed(con):
+        con.execute(f"create unique index {table}_natural_key on {table} ({', '.join(NATURAL_KEYS[table])})")
+
+
+def remove_rows_stored_twice(con: duckdb.DuckDBPyConnection) -> None:
+    """A database written before the natural-key index existed can hold a row twice (two simultaneous
+    uploads of one export): the newest copy (latest batch) is kept and the others removed, and the log says
+    how many. Committed before the index is built (DuckDB builds it over the rows a transaction deleted too);
+    if the process stops in between, the next open finds nothing to remove and builds it."""
+    for table in _unindexed(con):
+        key_list = ", ".join(NATURAL_KEYS[table])
         (removed,) = con.execute(f"""
             delete from {table} where rowid in (
                 select rowid from (
@@ -248,7 +308,6 @@ def unique_natural_keys(con: duckdb.DuckDBPyConnection) -> None:
                     from {table}
                 ) where nth > 1
             )""").fetchall()[0]
-        con.execute(f"create unique index {table}_natural_key on {table} ({key_list})")
         if removed:
             log.warning("%s: removed %d rows stored twice by an earlier version (two uploads of one export at "
                         "the same moment); the newest copy of each is kept", table, removed)

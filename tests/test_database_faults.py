@@ -121,6 +121,28 @@ def test_init_creates_a_new_database_and_adds_the_tables_to_a_foreign_one(tmp_pa
     assert store.is_ours(store.open_file(new, read_only=True))
 
 
+
+@pytest.mark.parametrize("theirs, named", [
+    (["create table sessions (x integer)"], "a table named sessions that is not"),
+    (["create table sessions (x integer)", "create table settings (y varchar)", "create macro clean(v) as v"],
+     "tables named clean, sessions, settings that are not"),
+])
+def test_init_refuses_a_foreign_database_that_uses_our_names_and_changes_nothing(tmp_path, capsys, theirs, named):
+    """Another program's DuckDB file with its own `sessions` table: adding ours would alter or replace it."""
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        for statement in theirs:
+            con.execute(statement)
+        con.execute("create table visits (visit_id integer)")
+    before = other.read_bytes()
+    given = os.path.relpath(other)
+    assert cli.main(["ingest", str(SAMPLE_FILES[0]), "--db", given, "--init"]) == 2
+    assert capsys.readouterr().err == f"{given}: a DuckDB database with {named} this product's; nothing was " \
+                                      "changed. Give another --db.\n"
+    assert other.read_bytes() == before
+    assert not Path(f"{other}.wal").exists()
+
+
 @pytest.fixture
 def read_only_copy(tmp_path, sample_db):
     """The sample clinic in a file this process may read but not write: `chattr +i` for root (who may
