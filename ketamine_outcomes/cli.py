@@ -284,15 +284,23 @@ def _backup(args) -> int:
         print(f"  ... waiting for {args.db}: in use by another process (up to {args.wait:.0f} s)",
               file=sys.stderr, flush=True)
 
+    destination = backup.destination_for(args.db, args.destination)
     try:
-        counts = backup.backup(args.db, args.destination, wait_seconds=args.wait, on_wait=waiting)
+        counts = backup.backup(args.db, destination, wait_seconds=args.wait, on_wait=waiting, replace=args.replace)
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 1
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    print(f"{args.destination}: backup of {args.db}, checked: {len(counts)} tables, {sum(counts.values()):,} rows "
+    except (store.DatabaseFault, duckdb.Error):
+        raise  # the database's own faults: main names them
+    except OSError as error:  # the destination's: a folder this user may not write, a full disk
+        reason = error.strerror or str(error)
+        print(reason if str(destination) in reason else f"{destination}: cannot write the backup there ({reason}); "
+              "nothing was replaced", file=sys.stderr)
+        return 2
+    print(f"{destination}: backup of {args.db}, checked: {len(counts)} tables, {sum(counts.values()):,} rows "
           f"({counts.get('batches', 0)} batches)")
     return 0
 
@@ -439,11 +447,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="from this day on (YYYY-MM-DD)")
     sub.add_argument("--json", action="store_true")
 
-    sub = command("backup", _backup, "Copy the database to DESTINATION, consistent while the dashboard and "
-                                     "ingests run, and check the copy (restoring: docs/deploy.md).")
+    sub = command("backup", _backup, "Copy the database to DESTINATION (a new file, or a folder for a dated "
+                                     "file in it), consistent while the dashboard and ingests run, and check the "
+                                     "copy (restoring: docs/deploy.md).")
     sub.add_argument("destination", metavar="DESTINATION")
     sub.add_argument("--wait", type=float, default=600, metavar="SECONDS",
                      help="how long to wait for a running ingest (default: %(default)s)")
+    sub.add_argument("--replace", action="store_true",
+                     help="overwrite DESTINATION if it is an earlier backup (any other existing file is refused)")
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=int, default=8501)

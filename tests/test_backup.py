@@ -1,12 +1,15 @@
 """Guards the backup a clinic schedules (docs/deploy.md): taken while a real dashboard serves and an ingest
 writes, the copy holds whole batches only, restores by copying it into place, and ingest continues on it."""
 
+import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 
 import duckdb
+import pytest
 
 from conftest import free_port, start_dashboard
 from ketamine_outcomes import backup, metrics, store
@@ -80,8 +83,9 @@ def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db):
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
     destination = tmp_path / "clinic-backup.duckdb"
-    destination.write_bytes(b"yesterday's backup")
-    counts = backup.backup(db, destination)
+    with duckdb.connect(str(destination)) as con:  # yesterday's backup: an empty clinic
+        store.initialise(con)
+    counts = backup.backup(db, destination, replace=True)
     con = duckdb.connect(str(destination), read_only=True)
     assert backup.row_counts(con) == counts and counts["batches"] == 3
     con.close()
@@ -91,3 +95,50 @@ def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db):
     missing = cli("backup", tmp_path / "b.duckdb", "--db", tmp_path / "nowhere.duckdb")
     assert missing.returncode == 1 and "no such database" in missing.stderr
     assert store.connect(db, read_only=True).execute("select count(*) from batches").fetchall() == [(3,)]
+
+
+def test_a_backup_never_overwrites_a_file_unless_asked_and_then_only_an_earlier_backup(tmp_path, sample_db):
+    db = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    victim = tmp_path / "victim.csv"
+    victim.write_text("patient_id,session_day\nP1,0\n")
+    for replace in ((), ("--replace",)):
+        refused = cli("backup", victim, "--db", db, *replace)
+        assert (refused.returncode, refused.stdout, refused.stderr.count("\n")) == (2, "", 1), refused.stderr
+        assert victim.read_text() == "patient_id,session_day\nP1,0\n"
+    assert "already exists; nothing was written" in cli("backup", victim, "--db", db).stderr
+    assert "is not a ketamine-outcomes backup" in cli("backup", victim, "--db", db, "--replace").stderr
+
+    earlier = tmp_path / "earlier.duckdb"
+    assert cli("backup", earlier, "--db", db).returncode == 0
+    assert "already exists" in cli("backup", earlier, "--db", db).stderr
+    assert cli("backup", earlier, "--db", db, "--replace").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.duckdb", "earlier.duckdb", "victim.csv"]
+
+
+def test_a_backup_into_a_folder_writes_a_dated_file_and_a_failed_one_leaves_nothing(tmp_path, sample_db):
+    db = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    taken = cli("backup", folder, "--db", db)
+    assert taken.returncode == 0, taken.stderr
+    (written,) = folder.iterdir()
+    assert re.fullmatch(r"clinic-\d{4}-\d\d-\d\d-\d{6}\.duckdb", written.name)
+    assert taken.stdout.startswith(f"{written}: backup of {db}, checked:")
+    with duckdb.connect(str(written), read_only=True) as con:
+        assert con.execute("select count(*) from batches").fetchall() == [(3,)]
+
+    # A disk that fills during the copy: one line, no traceback, no temporary copy left behind.
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], check=True)
+    try:
+        failed = cli("backup", small / "clinic.duckdb", "--db", db)
+        assert (failed.returncode, failed.stderr.count("\n")) == (2, 1), failed.stderr
+        assert "No space left on device); nothing was replaced" in failed.stderr
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
