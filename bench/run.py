@@ -99,7 +99,7 @@ def ingest_peak_rss(folder: Path, files) -> float:
     """Peak resident memory of the real command-line ingest of all three files, in a child process."""
     db = fresh_db(folder, "rss.duckdb")
     process = subprocess.Popen([sys.executable, "-m", "ketamine_outcomes.cli", "ingest", *map(str, files),
-                                "--db", str(db), "--quiet"], stdout=subprocess.DEVNULL)
+                                "--db", str(db), "--init", "--quiet"], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     assert status == 0
     fresh_db(folder, "rss.duckdb")
