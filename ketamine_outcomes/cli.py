@@ -4,6 +4,7 @@ import argparse
 import inspect
 import json
 import logging
+import math
 import os
 import sys
 from datetime import date
@@ -90,9 +91,18 @@ def _upload_detail(result) -> str:
     return f"{safe_file_name(result.file_name)}: " + ("refused" if result.batch_id is None else f"batch {result.batch_id}")
 
 
+def json_text(frame: pd.DataFrame) -> str:
+    """The rows as strict JSON for other tools: an empty value is null (json.dumps would write NaN, which
+    JSON does not have and strict parsers refuse)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    records = [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()}
+               for r in records]
+    return json.dumps(records, default=str, indent=1, allow_nan=False)
+
+
 def _print_table(frame, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(frame.to_dict(orient="records"), default=str, indent=1))
+        print(json_text(frame))
     else:
         print(frame.to_string(index=False) if len(frame) else "(none)")
 
@@ -399,7 +409,7 @@ def parser() -> argparse.ArgumentParser:
     sub = command("mappings", _mappings, "List the saved column mappings (save them on the Data page).")
     sub.add_argument("--json", action="store_true")
 
-    def cohort_options(sub):
+    def cohort_options(sub, as_json=True):
         sub.add_argument("--instrument", default="PHQ-9", choices=tuple(OUTCOME_INSTRUMENTS))
         for option in ("site", "route", "indication", "clinician", "age-band", "sex"):
             sub.add_argument(f"--{option}", action="append", default=[], help="repeat to include several")
@@ -407,7 +417,8 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--start-from", type=date.fromisoformat, help="first session on or after (YYYY-MM-DD)")
         sub.add_argument("--start-to", type=date.fromisoformat, help="first session on or before (YYYY-MM-DD)")
         sub.add_argument("--min-baseline", type=int, help="lowest baseline score, e.g. 10 for PHQ-9 moderate")
-        sub.add_argument("--json", action="store_true")
+        if as_json:
+            sub.add_argument("--json", action="store_true")
 
     sub = command("weekly", _weekly, "Print outcomes by week of treatment series for one instrument.")
     cohort_options(sub)
@@ -433,7 +444,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--all-baselines", action="store_true",
                      help="headline end-of-induction rates over every series (default: series at or above caseness "
                           "at baseline, PHQ-9 >= 10 / GAD-7 >= 8; --min-baseline replaces it)")
-    cohort_options(sub)
+    cohort_options(sub, as_json=False)  # the pack is a document: the marts it shows are `mart NAME --json`
 
     sub = command("settings", _settings, "List the settings in force, or change one (the metrics are rebuilt).")
     sub.add_argument("action", nargs="?", default="list", choices=("list", "set", "reset"))

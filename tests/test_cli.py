@@ -205,3 +205,27 @@ def test_weekly_and_mart_keep_every_series_by_default_and_min_baseline_when_aske
     assert (week("--min-baseline", "10")["n_paired"], week("--min-baseline", "10")["responders"]) == (1, 0)
     mart = cli("mart", "series_summary", "--db", db).stdout
     assert "P1#1" in mart and "P2#1" in mart
+
+
+def strict_json(text: str):
+    """Parse as JSON is written: NaN and Infinity are not JSON, and a strict parser refuses them."""
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_strict_json_with_null_for_an_empty_value(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n,1,IV\n"), "--db", db, "--init")
+    (reject,) = strict_json(cli("rejects", "--db", db, "--json").stdout)
+    assert (reject["line_number"], reject["column_name"], reject["value"]) == (3, "patient_id", None)
+    (batch,) = strict_json(cli("batches", "--db", db, "--json").stdout)
+    assert (batch["rows_inserted"], batch["rows_rejected"], batch["undone_at"], batch["source"]) == (1, 1, None, None)
+    (series,) = strict_json(cli("mart", "series_summary", "--db", db, "--json").stdout)
+    assert (series["patient_id"], series["sessions_completed"], series["baseline_score"], series["end_status"]) \
+        == ("P1", 1, None, "no baseline")
+
+
+def test_the_report_takes_no_json_option(tmp_path):
+    run = cli("report", "--db", tmp_path / "c.duckdb", "--out", tmp_path / "p.html", "--json")
+    assert run.returncode == 2 and "unrecognized arguments: --json" in run.stderr
