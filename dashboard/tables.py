@@ -127,13 +127,22 @@ def is_rate(column: str) -> bool:
     return column.endswith(("_rate", "_rate_low", "_rate_high")) or column in ("share_of_started", "rate")
 
 
-def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None = None
-          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None = None,
+          rows_add_up: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The numbers to show (suppressed cells missing, rates in percent, clinical order, human headers) and a
     same-shaped mask of the cells suppression hid."""
+    numbers, hidden, _ = _shown(frame, mart, view, columns, rows_add_up)
+    return numbers, hidden
+
+
+def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None,
+           rows_add_up: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """shown(), and a third mask: the hidden cells with no small count behind them (they read "hidden")."""
     frame = frame[columns] if columns else frame
-    numbers = suppress.for_chart(frame, mart, view.min_cell) if mart else frame.copy()
+    numbers = suppress.for_chart(frame, mart, view.min_cell, rows_add_up) if mart else frame.copy()
     hidden = numbers.isna() & frame.notna()
+    secondary = (suppress.hidden_for_difference(frame, mart, view.min_cell, rows_add_up) & hidden if mart
+                 else hidden & False)
     for column in numbers.columns:
         if is_rate(column):
             numbers[column] = (numbers[column].astype("float64") * 100).round(2)
@@ -143,16 +152,17 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
         if column in numbers:
             rank = numbers[column].map({v: i for i, v in enumerate(order)}).fillna(len(order))
             keep = rank.sort_values(kind="stable").index
-            numbers, hidden = numbers.loc[keep], hidden.loc[keep]
+            numbers, hidden, secondary = numbers.loc[keep], hidden.loc[keep], secondary.loc[keep]
     names = {c: label(c, view.instrument) for c in numbers.columns}
-    return numbers.rename(columns=names).reset_index(drop=True), hidden.rename(columns=names).reset_index(drop=True)
+    return tuple(f.rename(columns=names).reset_index(drop=True) for f in (numbers, hidden, secondary))
 
 
 def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
-         title: str = "table", patient_level: bool = False) -> None:
+         title: str = "table", patient_level: bool = False, rows_add_up: bool = False) -> None:
     """Draw a mart's rows as a table a director can read, with its download beneath. `patient_level`:
-    one row per patient or answer, downloadable only by a role that may take rows away (an analyst)."""
-    numbers, hidden = shown(frame, mart, view, columns)
+    one row per patient or answer, downloadable only by a role that may take rows away (an analyst).
+    `rows_add_up`: the rows are the groups of one dimension, adding up to a total shown elsewhere."""
+    numbers, hidden, secondary = _shown(frame, mart, view, columns, rows_add_up)
     marker = SUPPRESSED.format(min_cell=view.min_cell)
     config = {}
     any_hidden = bool(hidden.to_numpy().any())
@@ -171,11 +181,24 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
             config[header] = st.column_config.TextColumn(header, help=column_help)
     # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and
     # reads "<11". In a table without hidden cells an empty cell reads as empty.
-    st.dataframe(numbers, hide_index=True, column_config=config, key=key, placeholder=marker if any_hidden else "",
+    # A cell hidden only so a small count cannot be worked out is not "<11" (it may be large): such a column
+    # is shown as text, each hidden cell reading "<11" or "hidden" (one placeholder serves a whole table).
+    on_screen = numbers.copy()
+    for column, header in zip(frame[columns] if columns else frame, numbers.columns):
+        if secondary[header].any():
+            on_screen[header] = [
+                ("hidden" if second else marker) if gone else
+                ("" if pd.isna(v) else f"{v:.1f}%" if is_rate(column) else f"{v:,}")
+                for v, gone, second in zip(numbers[header], hidden[header], secondary[header])]
+            config[header] = st.column_config.TextColumn(header, help=help_text(column, view.instrument),
+                                                         alignment="right")
+    st.dataframe(on_screen, hide_index=True, column_config=config, key=key, placeholder=marker if any_hidden else "",
                  alt=f"Table: {title}")
     if any_hidden:
         st.caption(f"{marker}: hidden, fewer than {view.min_cell} series or sessions (or a rate built on them, "
-                   "or a rate with nothing to count).")
+                   "or a rate with nothing to count)." + (
+                       " hidden: hidden so a small count cannot be worked out from the others (a difference or a total)."
+                       if secondary.to_numpy().any() else ""))
     download(numbers, view, title, key, patient_level)
 
 

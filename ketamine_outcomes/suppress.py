@@ -112,13 +112,14 @@ def is_small(count, min_cell: int) -> bool:
     return min_cell > 1 and not pd.isna(count) and 0 < count < min_cell
 
 
-def for_chart(frame: pd.DataFrame, mart: str, min_cell: int) -> pd.DataFrame:
-    """Numbers a chart may draw: suppressed counts and everything built on them become missing."""
+def for_chart(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> pd.DataFrame:
+    """Numbers a chart may draw: suppressed counts and everything built on them become missing.
+    `rows_add_up`: the rows (groups of one dimension) add up to a total shown elsewhere (see _with_complement)."""
     rules = RULES[mart]
     out = frame.copy()
     if min_cell <= 1 or out.empty:
         return out
-    small = _small_counts(frame, mart, min_cell)
+    small = _small_counts(frame, mart, min_cell, rows_add_up)
     for column, bases in rules["derived"].items():
         if column in out:
             hidden = pd.concat([small[b] for b in bases if b in small], axis=1).any(axis=1)
@@ -128,20 +129,53 @@ def for_chart(frame: pd.DataFrame, mart: str, min_cell: int) -> pd.DataFrame:
     return out
 
 
-def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int) -> dict[str, pd.Series]:
-    """For each count column, which rows hide it: the count is small, or the part of a small difference."""
+def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> dict[str, pd.Series]:
+    """For each count column, which rows hide it: the count is small, or the part of a small difference, or
+    (rows_add_up) the count a column's total would give away."""
     small = {c: frame[c].map(lambda v: is_small(v, min_cell)).astype(bool) for c in RULES[mart]["counts"] if c in frame}
     for part, whole in COMPLEMENTS.get(mart, []):
         if part in frame and whole in frame:
             difference = (frame[whole] - frame[part]).map(lambda v: is_small(v, min_cell)).astype(bool)
             # A hidden denominator already hides every rate; its numerator shows as "<11" or not at all.
             small[part] = small[part] | difference
+    if rows_add_up:
+        small = {column: _with_complement(frame[column], hidden) for column, hidden in small.items()}
     return small
 
 
-def suppressed(frame: pd.DataFrame, mart: str, min_cell: int) -> bool:
+def _with_complement(counts: pd.Series, hidden: pd.Series) -> pd.Series:
+    """Rows that add up to a total shown elsewhere: when exactly one non-zero count is hidden, the total minus
+    the shown ones would give it, so the smallest other non-zero count is hidden too (the least lost)."""
+    drawn = (counts > 0).fillna(False).astype(bool)
+    hidden = hidden.copy()
+    if (hidden & drawn).sum() == 1 and (~hidden & drawn).any():
+        hidden[counts.where(~hidden & drawn).idxmin()] = True
+    return hidden
+
+
+def hidden_for_difference(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> pd.DataFrame:
+    """Cells hidden though no small count is behind them (a count hidden so a small difference or a small
+    cell cannot be worked out, a rate built only on such counts): these read "hidden", not "<11"."""
+    out = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    if min_cell <= 1 or frame.empty:
+        return out
+    small = _small_counts(frame, mart, min_cell, rows_add_up)
+    is_small_value = {c: frame[c].map(lambda v: is_small(v, min_cell)).astype(bool) for c in small}
+    for column, hidden in small.items():
+        out[column] = hidden & ~is_small_value[column]
+    for column, bases in RULES[mart]["derived"].items():
+        bases = [b for b in bases if b in small]
+        if column in frame and bases:
+            hidden = pd.concat([small[b] for b in bases], axis=1).any(axis=1)
+            any_small = pd.concat([is_small_value[b] for b in bases], axis=1).any(axis=1)
+            out[column] = hidden & ~any_small & frame[column].notna()
+    return out
+
+
+def suppressed(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> bool:
     """Whether any count of this frame is suppressed (to print the note under a chart)."""
-    return min_cell > 1 and not frame.empty and any(s.any() for s in _small_counts(frame, mart, min_cell).values())
+    return min_cell > 1 and not frame.empty and any(
+        s.any() for s in _small_counts(frame, mart, min_cell, rows_add_up).values())
 
 
 def hidden_cells(frame: pd.DataFrame, mart: str, min_cell: int, k: str, n: str) -> pd.Series:
@@ -153,17 +187,13 @@ def hidden_cells(frame: pd.DataFrame, mart: str, min_cell: int, k: str, n: str) 
     if min_cell <= 1 or frame.empty:
         return pd.Series(False, index=frame.index)
     small = _small_counts(frame, mart, min_cell)
-    hidden = (small[k] | small[n]).astype(bool)
-    drawn = frame[n] > 0
-    if (hidden & drawn).sum() == 1 and (~hidden & drawn).any():
-        hidden[frame[n].where(~hidden & drawn).idxmin()] = True
-    return hidden
+    return _with_complement(frame[n], (small[k] | small[n]).astype(bool))
 
 
-def for_table(frame: pd.DataFrame, mart: str, min_cell: int) -> pd.DataFrame:
+def for_table(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> pd.DataFrame:
     """A table to show: suppressed counts read "<11", numbers built on them are blank, rates are percents."""
-    shown = for_chart(frame, mart, min_cell)
-    small = _small_counts(frame, mart, min_cell) if min_cell > 1 and not frame.empty else {}
+    shown = for_chart(frame, mart, min_cell, rows_add_up)
+    small = _small_counts(frame, mart, min_cell, rows_add_up) if min_cell > 1 and not frame.empty else {}
     for column in RULES[mart]["counts"]:
         if column in shown:
             shown[column] = [

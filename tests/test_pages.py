@@ -126,7 +126,8 @@ def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch
             table = frame.value
             assert not any("_" in str(c) for c in table.columns), (page, list(table.columns))  # human headers
             for column in set(COUNT_COLUMNS) & set(table.columns):
-                values = {str(int(v)) for v in table[column].dropna()}
+                # A column holding a cell hidden for a small difference is text ("1,234", "<11", "hidden").
+                values = {v.replace(",", "") if isinstance(v, str) else str(int(v)) for v in table[column].dropna()}
                 assert not small & values, (page, column)
 
 
@@ -497,3 +498,31 @@ def test_overview_sets_published_results_only_beside_a_cohort_of_their_route(cli
     # The published band spans the IV papers only: response 50% (Oliver) to 53.6% (McInnes), not Hull's 62.8%.
     band = next(t for t in chart_traces(app, 0) if t.get("name") == "published range")
     assert band["base"] == [0.5] and band["y"] == pytest.approx([0.036])
+
+
+def test_compare_by_clinician_hides_in_the_table_the_group_the_funnel_hides_for_the_total(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "compare")
+    app.selectbox(key="compare_by").set_value("clinician").run()
+    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="clinician")
+    scored = dict(zip(rates.group_value, rates.n_scored))
+    assert scored["L02"] == 1 and scored["N01"] == 74  # the sample clinic's smallest scored groups but one
+    # L02 (1 scored) is hidden; the total scored is on the Overview, so N01, the smallest other group, goes too:
+    # in the funnel and in the table (it showed 74 and 41 responders, giving L02 away as the total minus the rest).
+    points = [t for t in chart_traces(app, 0) if t.get("mode") == "markers+text"]
+    assert sorted(name for t in points for name in t["text"]) == ["L01", "R01"]
+    table = app.dataframe[0].value.set_index("Clinician")
+    assert table.loc["N01", "Series scored"] == "hidden" and table.loc["N01", "Responders"] == "hidden"
+    assert table.loc["L02", "Series scored"] == "<11" and table.loc["L01", "Series scored"] == "92"
+    assert any("hidden: hidden so a small count cannot be worked out" in c.value for c in app.caption)
+
+
+def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "response")
+    app.multiselect(key="filters_sites").set_value(["Northside"]).run()
+    app.multiselect(key="filters_routes").set_value(["IV"]).run()
+    nhs = expected(clinic_db, metrics.talking_therapies, cohort=Cohort(sites=("Northside",), routes=("IV",))).iloc[0]
+    assert (nhs.n_cases, nhs.n_reliably_improved, nhs.n_reliably_recovered) == (34, 27, 15)
+    table = next(d.value for d in app.dataframe if "Reliably improved" in d.value.columns)
+    # 27 of 34 improved: 7 not improved is small, so 27 is hidden, but it is not "<11" (15 recovered are in it).
+    assert table["Reliably improved"].tolist() == ["hidden"] and table["Reliably recovered"].tolist() == [15]
+    assert table["Reliably deteriorated"].isna().tolist() == [True]  # 1: "<11" (the table's placeholder)

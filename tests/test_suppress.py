@@ -79,3 +79,34 @@ def test_a_kaplan_meier_curve_stops_where_fewer_than_min_cell_are_at_risk_and_hi
     assert cut.median_days.isna().tolist() == [True, True, False]
     assert cut.median_hidden.tolist() == [True, True, False]  # reached past the cut: not "not reached"
     assert suppress.survival_curve(curve, 0).drop(columns="median_hidden").equals(curve)  # 0: suppression off
+
+
+def test_groups_that_add_up_to_a_shown_total_hide_the_smallest_other_group_column_by_column():
+    # Clinicians as in the sample clinic: L02 has 1 series scored (hidden); the total, 245, is on the Overview,
+    # so 245 - 92 - 74 - 78 would give it: the smallest other group (N01, 74) is hidden too, and for remitters
+    # (L02's 1 hidden) the smallest other remitter count (R01, 15). Groups with nothing scored give nothing away.
+    frame = pd.DataFrame({"group_value": ["L01", "L02", "L03", "N01", "R01"], "n_series": [183, 6, 6, 185, 188],
+                          "n_scored": [92, 1, 0, 74, 78], "responders": [43, 1, 0, 41, 44],
+                          "remitters": [20, 1, 0, 16, 15]})
+    table = suppress.for_table(frame, "cohort_comparison", 11, rows_add_up=True)
+    assert table.n_scored.tolist() == ["92", "<11", "0", "hidden", "78"]
+    assert table.responders.tolist() == ["43", "<11", "0", "hidden", "44"]
+    assert table.remitters.tolist() == ["20", "<11", "0", "16", "hidden"]
+    assert table.n_series.tolist() == ["183", "<11", "<11", "185", "188"]  # two hidden: their sum gives neither
+    # The funnel hides the same groups as the table's scored column: its k and n together.
+    funnel = suppress.hidden_cells(frame, "cohort_comparison", 11, "responders", "n_scored")
+    assert frame.group_value[funnel].tolist() == ["L02", "N01"]
+    assert suppress.for_table(frame, "cohort_comparison", 11).n_scored.tolist() == ["92", "<11", "0", "74", "78"]
+
+
+def test_a_count_hidden_for_a_small_difference_is_marked_hidden_not_fewer_than_min_cell():
+    # Northside IV: 27 of 34 cases reliably improved (34 - 27 = 7 not improved, small), 15 reliably recovered,
+    # 1 reliably deteriorated (small).
+    nhs = pd.DataFrame({"n_paired": [34], "n_cases": [34], "n_reliably_improved": [27], "n_reliably_recovered": [15],
+                        "n_reliably_deteriorated": [1], "reliable_improvement_rate": [27 / 34],
+                        "reliable_recovery_rate": [15 / 34], "reliable_deterioration_rate": [1 / 34]})
+    marks = suppress.hidden_for_difference(nhs, "talking_therapies", 11).iloc[0]
+    assert marks[marks].index.tolist() == ["n_reliably_improved", "reliable_improvement_rate"]
+    table = suppress.for_table(nhs, "talking_therapies", 11).iloc[0]
+    assert (table.n_reliably_improved, table.n_reliably_recovered, table.n_reliably_deteriorated) == (
+        "hidden", "15", "<11")

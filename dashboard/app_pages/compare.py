@@ -23,8 +23,9 @@ if rates.empty:
     ui.nothing_selected()
     st.stop()
 
-# Hidden groups (a suppressed count, or the one a total would give away) are left off the funnel, and its
-# centre and limits are computed from the groups shown.
+# Hidden groups (a suppressed count, or the smallest other one when a single group is hidden: the total shown
+# elsewhere minus the shown groups would give it) are left off the funnel, and its centre and limits are
+# computed from the groups shown. The table below hides the same way (rows_add_up), or it would give it away.
 hidden = suppress.hidden_cells(rates, "cohort_comparison", view.min_cell, "responders", "n_scored")
 visible = rates[~hidden]
 units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
@@ -37,7 +38,7 @@ ui.definitions_link("end-of-induction response")
 
 st.subheader("Numbers by group")
 tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", view, key="compare_table",
-            title=f"numbers by {by}",
+            title=f"numbers by {by}", rows_add_up=True,
             columns=[by, "n_series", "n_evaluable", "n_scored", "responders", "response_rate", "remitters",
                      "remission_rate", "itt_response_rate", "itt_remission_rate"])
 
@@ -53,4 +54,5 @@ if BY[by] in FILTER_OF:
     bands = data.table("select * from severity_bands order by band_min")
     ui.chart(charts.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
                                INSTRUMENTS[view.instrument].max_score), "compare_trajectories", view)
-    st.caption("One line per group shown in the funnel; groups with a suppressed n are left out.")
+    st.caption("One line per group shown in the funnel; groups hidden there (a suppressed n, or the smallest other "
+               "group when only one is suppressed, so the total cannot give it away) are left out.")
