@@ -45,6 +45,16 @@ RAW_COLUMNS = {  # the text columns each staging query reads from raw_export
                       "score_madrs", "score_qidssr16", "score_cadss"),
     "patients": ("patient_id", "age_band", "sex", "primary_indication", "site"),
 }
+# Optional stored columns and the export columns that fill them. A file without any of a column's sources
+# says nothing about it: a row it repeats keeps the stored value (a narrower export does not empty it).
+OPTIONAL_SOURCES = {
+    "sessions": {"session_date": ("date_text",), "status": ("status",),
+                 "dose_mg": ("dose_mg", "dose_mg_per_kg"), "dose_mg_per_kg": ("dose_mg", "dose_mg_per_kg"),
+                 **{c: (c,) for c in ("site", "clinician_id", "adverse_events", "systolic_bp_peak",
+                                      "systolic_bp_pre", "diastolic_bp_pre", "diastolic_bp_peak")}},
+    "assessments": {"assessment_date": ("date_text",), "item9": ("item9",)},
+    "patients": {c: (c,) for c in ("age_band", "sex", "primary_indication", "site")},
+}
 # Which of several lines with one natural key is kept: the first, except that a completed session beats a
 # cancelled or no-show line for the same patient and day, whatever their order.
 KEPT_FIRST = {"sessions": "(status = 'completed') desc, line_number", "assessments": "line_number",
@@ -344,8 +354,16 @@ def _unfile_repeats(con, batch_id: int, sha256: str) -> int | None:
     return earlier if taken_back else None
 
 
-def _merge(con, table: str, batch_id: int) -> dict[str, int]:
-    """Merge the good staged rows into `table` on its natural key; returns the counts."""
+def _absent(layout: Layout) -> list[str]:
+    """The optional stored columns this file has no column for."""
+    present = {DATE_COLUMNS.get(c, c) for c in layout.canonical if c}
+    return [column for column, sources in OPTIONAL_SOURCES[layout.table].items()
+            if not present.intersection(sources)]
+
+
+def _merge(con, table: str, batch_id: int, absent: list[str] = ()) -> dict[str, int]:
+    """Merge the good staged rows into `table` on its natural key; returns the counts. `absent`: columns
+    the file does not have, which keep their stored values in a row it repeats."""
     keys, values = KEYS[table], VALUES[table]
     key_list, value_list = ", ".join(keys), ", ".join(values)
     # Most keys appear once in a file; only repeated keys (a small table, usually empty) are ranked
@@ -395,11 +413,14 @@ def _merge(con, table: str, batch_id: int) -> dict[str, int]:
                                   {"batch": batch_id}).fetchall()[0]
         return {"rows_inserted": inserted, "rows_replaced": 0, "rows_duplicate": same_as_first}
     on_key = " and ".join(f"stored.{k} = incoming.{k}" for k in keys)
-    incoming_values = ", ".join(f"incoming.{v}" for v in values)
+    effective = {v: (f"case when stored.{keys[0]} is null then incoming.{v} else stored.{v} end"
+                     if v in absent else f"incoming.{v}") for v in values}
+    incoming_values = ", ".join(effective.values())
     stored_values = ", ".join(f"stored.{v}" for v in values)
     con.execute(f"""
         create or replace temp table classified as
-        select incoming.*,
+        select {", ".join(f"incoming.{k}" for k in keys)}, {", ".join(f"{e} as {v}" for v, e in effective.items())},
+               incoming.line_number,
                case when stored.{keys[0]} is null then 'new'
                     when row({incoming_values}) is not distinct from row({stored_values}) then 'duplicate'
                     else 'replace' end as action,
@@ -485,7 +506,7 @@ def ingest_file(
         def store_batch():
             (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
             _file_rejects(con, layout, batch_id, errors_table)
-            counts = _merge(con, layout.table, batch_id)
+            counts = _merge(con, layout.table, batch_id, _absent(layout))
             rows_read, rejected, warned = con.execute(
                 f"select (select count(*) from raw_export) + (select count(distinct line) from {errors_table}), "
                 "(select count(distinct line_number) from rejects where batch_id = $batch), "

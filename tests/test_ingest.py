@@ -357,3 +357,15 @@ def test_a_quote_never_closed_refuses_the_file_with_its_line(con, load):
     # A stray quote inside a value is that value's own character, not an opening quote.
     result = load("stray.csv", 'patient_id,session_day,route,site\nB1,0,IV,5"x\nB2,0,IV,West\n')
     assert (result.rows_inserted, result.rows_rejected) == (2, 0)
+
+
+def test_a_narrower_export_keeps_the_stored_values_of_columns_it_does_not_have(con, load):
+    load("full.csv", "patient_id,session_date,route,status,dose_mg,site,session_id\n"
+                     "R1,2024-12-03,IV,cancelled,40,North,S1\nR2,2024-12-04,IV,completed,40,North,S2\n")
+    narrow = load("narrow.csv", "patient_id,session_date,route,session_id\nR1,2024-12-03,IV,S1\nR3,2024-12-05,IV,S3\n")
+    assert (narrow.rows_inserted, narrow.rows_replaced, narrow.rows_duplicate) == (1, 0, 1)
+    site = load("site.csv", "patient_id,session_date,route,session_id,site\nR2,2024-12-04,IV,S2,South\n"
+                            "R1,2024-12-03,IV,S1,\n")
+    assert (site.rows_inserted, site.rows_replaced) == (0, 2)  # an empty site in a site column is a value
+    assert rows(con, "select patient_id, status, dose_mg, site from sessions order by 1") == [
+        ("R1", "cancelled", 40.0, None), ("R2", "completed", 40.0, "South"), ("R3", "completed", None, None)]
