@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from ketamine_outcomes import suppress
 from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 
@@ -238,26 +239,35 @@ def _mark_suppressed(fig: go.Figure, xs, name: str = SUPPRESSED_TEXT) -> None:
                                  name=f"{name}: small count", hoverinfo="skip"))
 
 
-def change_distribution(summary: pd.DataFrame, instrument: str, response_fraction: float) -> go.Figure:
+def change_distribution(summary: pd.DataFrame, instrument: str, response_fraction: float,
+                        min_cell: int = 0) -> go.Figure:
     """How much each series changed from baseline at end of induction: a distribution (series per 10-point
-    band of % change), coloured by end status. One bar per series would mean 50,000 bars at 100k patients."""
+    band of % change), coloured by end status. One bar per series would mean 50,000 bars at 100k patients.
+    With min_cell, a bar of 1 to min_cell - 1 series is not drawn but marked (suppress.histogram_bins), and the
+    title leaves out the number of series, which with the shown bars and the status table would give it."""
     rows = summary.dropna(subset=["end_pct_change"])
     if rows.empty:
         return nothing(f"No series has an end-of-induction {instrument} score yet.")
     edges = np.arange(-1.0, max(1.0, math.ceil(rows.end_pct_change.max() * 10) / 10) + 0.1, 0.1)
     fig = go.Figure()
+    hidden_bins = set()
     for status, colour in (("remission", PALETTE[2]), ("response", PALETTE[0]), ("no response", "#9e9e9e")):
         values = rows[rows.end_status == status].end_pct_change.clip(upper=edges[-1] - 1e-9)
         counts, _ = np.histogram(values, bins=edges)
+        hidden = suppress.histogram_bins(counts, min_cell).to_numpy()
+        hidden_bins.update(np.round(edges[:-1][hidden] + 0.05, 2))
         name = remission_term(instrument) if status == "remission" else status
-        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=counts, width=0.095, name=name, marker_color=colour,
+        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=[None if h else int(c) for c, h in zip(counts, hidden)],
+                             width=0.095, name=name, marker_color=colour,
                              customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                              hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
                                            + name + "</extra>"))
+    _mark_suppressed(fig, sorted(hidden_bins))
     fig.add_vline(x=response_fraction - 1, line_dash="dash", line_color=GREY,
                   annotation_text=f"response: {1 - response_fraction:.0%} fall",
                   annotation_font_color=GREY)
-    fig = _layout(fig, f"{instrument}: change from baseline at end of induction ({len(rows):,} series)", "series",
+    total = "some bars hidden" if hidden_bins else f"{len(rows):,} series"
+    fig = _layout(fig, f"{instrument}: change from baseline at end of induction ({total})", "series",
                   x_title="change from baseline (negative is better)")
     fig.update_layout(barmode="stack", bargap=0)
     fig.update_xaxes(tickformat=".0%", dtick=0.2)

@@ -153,6 +153,15 @@ def _with_complement(counts: pd.Series, hidden: pd.Series) -> pd.Series:
     return hidden
 
 
+def histogram_bins(counts, min_cell: int) -> pd.Series:
+    """Which bins of a histogram to hide: a count from 1 to min_cell - 1, and, as the bins add up to a total
+    shown elsewhere (a status's count in a table), the smallest other bin when only one is hidden."""
+    counts = pd.Series(counts)
+    if min_cell <= 1:
+        return pd.Series(False, index=counts.index)
+    return _with_complement(counts, counts.map(lambda v: is_small(v, min_cell)).astype(bool))
+
+
 def hidden_for_difference(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> pd.DataFrame:
     """Cells hidden though no small count is behind them (a count hidden so a small difference or a small
     cell cannot be worked out, a rate built only on such counts): these read "hidden", not "<11"."""

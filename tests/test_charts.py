@@ -108,3 +108,22 @@ def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
     assert fig.data[0].name == "all (median past the shown curve)"  # day 30 had 12 at risk
     assert charts.is_nothing(charts.survival_curve(suppress.survival_curve(CURVE, 21), "survival", "t", "y", "x",
                                                    "responding")).startswith("No curve to draw")
+
+
+def test_the_change_chart_hides_small_bars_and_the_one_a_status_total_would_give_away():
+    # Remission: 20 series fell 90-100%, 12 fell 80-90%, 3 fell 70-80% (3 is hidden; the status table shows
+    # 35 remissions, so 35 - 20 - 12 would give it: 12, the smallest other bar, is hidden too). Response: 12
+    # fell 50-60%. No response: 25 rose 0-10%.
+    change = [-0.95] * 20 + [-0.85] * 12 + [-0.75] * 3 + [-0.55] * 12 + [0.05] * 25
+    status = ["remission"] * 35 + ["response"] * 12 + ["no response"] * 25
+    summary = pd.DataFrame({"end_pct_change": change, "end_status": status})
+    fig = charts.change_distribution(summary, "PHQ-9", 0.5, min_cell=11)
+    bars = {t.name: {round(x, 2): y for x, y in zip(t.x, t.y) if y != 0} for t in fig.data if t.type == "bar"}
+    assert bars["remission"] == {-0.95: 20, -0.85: None, -0.75: None}
+    assert bars["response"] == {-0.55: 12} and bars["no response"] == {0.05: 25}
+    marks = next(t for t in fig.data if t.type == "scatter")
+    assert [round(x, 2) for x in marks.x] == [-0.85, -0.75] and list(marks.text) == ["hidden", "hidden"]
+    assert "72 series" not in fig.layout.title.text  # 72 - 20 - 12 - 25 would be the hidden 15
+    shown = charts.change_distribution(summary, "PHQ-9", 0.5)  # suppression off: every bar, and the total
+    assert {round(x, 2): y for x, y in zip(shown.data[0].x, shown.data[0].y) if y} == {-0.95: 20, -0.85: 12, -0.75: 3}
+    assert "72 series" in shown.layout.title.text

@@ -526,3 +526,21 @@ def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(cli
     # 27 of 34 improved: 7 not improved is small, so 27 is hidden, but it is not "<11" (15 recovered are in it).
     assert table["Reliably improved"].tolist() == ["hidden"] and table["Reliably recovered"].tolist() == [15]
     assert table["Reliably deteriorated"].isna().tolist() == [True]  # 1: "<11" (the table's placeholder)
+
+
+def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hides_what_the_total_gives(
+        clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "response")
+    app.selectbox(key="filters_instrument").set_value("GAD-7").run()
+    app.multiselect(key="filters_sites").set_value(["Northside"]).run()
+    app.multiselect(key="filters_routes").set_value(["IV"]).run()
+    chart = next(i for i, c in enumerate(app.get("plotly_chart")) if "change from baseline" in c.proto.spec)
+    bars = [y for t in chart_traces(app, chart) if t.get("type") == "bar" for y in t["y"] if y is not None]
+    assert bars and not [y for y in bars if 0 < y < 11]
+    assert any(t.get("text") and "hidden" in t["text"] for t in chart_traces(app, chart))
+    # Statuses: 5 responses (hidden), and the series (109) are counted elsewhere, so 109 minus the other statuses
+    # would give the 5: "no score", 12, the smallest other, is hidden too, and says so.
+    status = next(d.value for d in app.dataframe if "Status at end of induction" in d.value.columns)
+    status = dict(zip(status["Status at end of induction"], status["Series"]))
+    assert status == {"remission": "13", "response": "<11", "no response": "16", "no score": "hidden",
+                      "not reached": "39", "no baseline": "24"}

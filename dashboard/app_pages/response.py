@@ -28,8 +28,8 @@ summary = data.mart("series_summary", instrument=view.instrument, cohort=view.co
 if view.meeting_mode:
     st.caption("Change per series hidden in meeting mode (small counts in each band).")
 else:
-    ui.chart(charts.change_distribution(summary, view.instrument, data.response_fraction(view.instrument)),
-             "response_waterfall", view)
+    ui.chart(charts.change_distribution(summary, view.instrument, data.response_fraction(view.instrument),
+                                        view.min_cell), "response_waterfall", view)
 
 transitions = data.mart("severity_transitions", instrument=view.instrument, cohort=view.cohort)
 if not transitions.empty:
@@ -48,7 +48,8 @@ st.caption("Responders only: series that stopped before responding are not in th
 
 st.subheader("End-of-induction status")
 status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
-tables.show(status, "series_counts", view, key="response_status", title="end-of-induction status")
+# The statuses add up to the series shown elsewhere: one hidden status would be the total minus the rest.
+tables.show(status, "series_counts", view, key="response_status", title="end-of-induction status", rows_add_up=True)
 
 # Here, not on the Overview: these are end-of-induction outcome definitions set beside response and remission
 # (the page where a reader compares definitions); the Overview keeps one headline per instrument.
