@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.run import CACHE, DONE, FILES, ROOT, bench_ingest, network
+from bench.run import DONE, ROOT, database
 
 # Page title in the navigation -> its URL path.
 PAGES = {"Overview": "", "Symptom trajectories": "trajectories", "Response & remission": "response",
@@ -143,19 +143,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
-    sample = CACHE / "sample"
-    sample.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        shutil.copy(ROOT / "sample_data" / name, sample / name)
-    if not (sample / "product.duckdb").exists():
-        bench_ingest(sample, 1)
-    results = {"sample clinic (600 patients)": measure(sample / "product.duckdb", args.runs)}
+    results = {"sample clinic (600 patients)": measure(database(0), args.runs)}
     print(results, flush=True)
     if args.size:
-        large = network(args.size)
-        if not (large / "product.duckdb").exists():
-            bench_ingest(large, 1)
-        results[f"{args.size:,} patients"] = measure(large / "product.duckdb", args.runs)
+        results[f"{args.size:,} patients"] = measure(database(args.size), args.runs)
     text = section(results, args.runs)
     write(text, args.out)
     print(text)

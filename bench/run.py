@@ -62,6 +62,22 @@ def network(patients: int) -> Path:
     return folder
 
 
+def database(size: int) -> Path:
+    """A built database of `size` patients (cached), or with 0 the sample clinic (built anew each time:
+    sample_data/ changes with the code)."""
+    if size:
+        folder = network(size)
+        if (folder / "product.duckdb").exists():
+            return folder / "product.duckdb"
+    else:
+        folder = CACHE / "sample"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in FILES:
+            shutil.copy(ROOT / "sample_data" / name, folder / name)
+    bench_ingest(folder, 1)
+    return folder / "product.duckdb"
+
+
 def fresh_db(folder: Path, name: str) -> Path:
     path = folder / name
     for stale in (path, path.with_suffix(".duckdb.wal")):

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.pages import after_rerun, settled, write
-from bench.run import CACHE, FILES, ROOT, bench_ingest, network
+from bench.run import ROOT, database
 
 SECTION = "## What sign-in costs a page view"
 
@@ -49,20 +49,6 @@ def start_provider(port: int) -> subprocess.Popen:
 def titles(page) -> list[str]:
     """The pages the sidebar offers, by title (a link's last line; the first is its icon's name)."""
     return [text.split("\n")[-1] for text in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
-
-
-def database(size: int) -> Path:
-    """The benchmark's database of `size` patients (0: the sample clinic), built once and cached."""
-    if size:
-        folder = network(size)
-    else:
-        folder = CACHE / "sample"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in FILES:
-            shutil.copy(ROOT / "sample_data" / name, folder / name)
-    if not (folder / "product.duckdb").exists():
-        bench_ingest(folder, 1)
-    return folder / "product.duckdb"
 
 
 def measure(source: Path, runs: int) -> tuple[dict[str, dict[str, float]], float]:
