@@ -141,6 +141,14 @@ def test_meeting_mode_hides_patient_level_rows_and_forces_suppression(clinic_db,
     assert any("counts under 11 suppressed" in c.value for c in app.caption)
 
 
+def test_meeting_mode_shows_the_data_page_without_uploader_undo_or_audit_trail(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "data")
+    assert len(app.get("file_uploader")) == 1 and any(s.value == "Audit trail" for s in app.subheader)
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    assert app.get("file_uploader") == [] and not any(s.value == "Audit trail" for s in app.subheader)
+    assert any(s.value == "Batch history" for s in app.subheader) and not app.exception
+
+
 def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_marts(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
     flags = expected(clinic_db, metrics.item9_flags)

@@ -74,8 +74,10 @@ def upload_section():
                     st.rerun()
 
 
-# Directors see what is stored; uploading is the analyst's.
-if signin.may("upload"):
+# Directors see what is stored; uploading is the analyst's. A meeting's shared screen shows neither the
+# uploader, the undo, nor the audit trail (staff addresses and file names are not for the room).
+meeting = filters.current().meeting_mode
+if signin.may("upload") and not meeting:
     upload_section()
 
 st.subheader("Batch history")
@@ -87,14 +89,14 @@ columns = st.columns(3)
 # Rejected values are line-level data, not suppressed: analysts only, never in meeting mode.
 # Each download's contents are made when it is clicked (a callable), not on every run of the page: at 100k
 # patients these files cost seconds to write, and most visits take none of them.
-if signin.may("download_rows") and not filters.current().meeting_mode:
+if signin.may("download_rows") and not meeting:
     for column, name in zip(columns, ("rejects", "warnings")):
         column.download_button(f"All {name} as CSV", lambda name=name: csv_text(data.table(
             f"select batch_id, line_number, column_name, value, reason from {name} order by batch_id, line_number")),
             file_name=f"{name}.csv", mime="text/csv", key=f"data_all_{name}", on_click=signin.record,
             args=("download", f"{name}.csv"))
 undoable = history[(history.kind != "undo") & history.undone_at.isna()]
-if signin.may("upload") and len(undoable):
+if signin.may("upload") and len(undoable) and not meeting:
     with columns[2].popover("Undo a batch"):
         files = dict(zip(undoable.batch_id, undoable.file_name))
         batch = st.selectbox("Batch", list(files), key="data_undo_batch",
@@ -106,7 +108,7 @@ if signin.may("upload") and len(undoable):
 if "data_undone" in st.session_state:
     st.success(markdown(st.session_state.pop("data_undone")))
 
-if signin.may("audit_log"):
+if signin.may("audit_log") and not meeting:
     st.subheader("Audit trail")
     st.caption("Who signed in, was refused a page, uploaded, downloaded, changed a setting or exported a report "
                "(times UTC; the latest 500). All of it: `ketamine-outcomes audit`.")
