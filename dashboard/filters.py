@@ -55,7 +55,7 @@ PAGE_CHOICES = {
     "trajectories": {"split": "trajectories_split", "itt": "trajectories_itt", "series": "trajectories_spaghetti"},
     "compare": {"by": "compare_by"},
     "quality_review": {"period": "quality_period"},
-    "safety": {"by": "safety_by"},
+    "safety": {"by": "safety_by", "item9-by": "safety_item9_by", "cadss-by": "safety_cadss_by"},
     "durability": {"by": "durability_by"},
 }
 KEPT = {"definitions": ("card",)}  # parameters a page reads itself

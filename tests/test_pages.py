@@ -552,3 +552,13 @@ def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hi
     status = dict(zip(status["Status at end of induction"], status["Series"]))
     assert status == {"remission": "13", "response": "<11", "no response": "16", "no score": "hidden",
                       "not reached": "39", "no baseline": "24"}
+
+
+def test_the_safety_pages_three_splits_are_in_the_link(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    app.selectbox(key="safety_item9_by").set_value("site").run()
+    app.selectbox(key="safety_cadss_by").set_value("route").run()
+    assert app.query_params["item9-by"] == "site" and app.query_params["cadss-by"] == "route"
+    again = open_link(clinic_db, monkeypatch, "safety", item9_by="site", cadss_by="route")
+    assert again.selectbox(key="safety_item9_by").value == "site"
+    assert again.selectbox(key="safety_cadss_by").value == "route" and not again.exception
