@@ -483,6 +483,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, so a reader that stopped early is met below, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): what was asked is done, and there is nobody left to tell.
+        # Output still buffered goes nowhere; 141 is what a shell reports for a command stopped by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     # Messages from the store (e.g. duplicates an older version stored, removed on open) reach the user.
     logging.basicConfig(format="%(message)s", level=logging.WARNING)

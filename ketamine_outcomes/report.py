@@ -402,11 +402,16 @@ def write(con, out: str | Path, **options) -> Path:
     out = Path(out)
     if out.suffix.lower() not in (".html", ".pdf"):
         raise ReportError(f"{out}: the pack is written as .html or .pdf")
+    if out.is_dir():
+        raise ReportError(f"{out}: is a folder; give the pack a file name (e.g. {out / 'pack.html'})")
     pack = build(con, **options)
     document = render(pack)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".html":
-        out.write_text(document, encoding="utf-8")
-    else:
-        write_pdf(document, out, header_text(pack))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".html":
+            out.write_text(document, encoding="utf-8")
+        else:
+            write_pdf(document, out, header_text(pack))
+    except OSError as error:  # a folder this user may not write, a full disk, a path that cannot exist
+        raise ReportError(f"{out}: cannot write the pack there ({error.strerror or error})") from error
     return out

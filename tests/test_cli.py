@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 
@@ -229,3 +230,30 @@ def test_json_output_is_strict_json_with_null_for_an_empty_value(tmp_path, expor
 def test_the_report_takes_no_json_option(tmp_path):
     run = cli("report", "--db", tmp_path / "c.duckdb", "--out", tmp_path / "p.html", "--json")
     assert run.returncode == 2 and "unrecognized arguments: --json" in run.stderr
+
+
+def test_a_report_written_onto_a_folder_or_an_impossible_path_is_one_sentence(tmp_path, sample_db):
+    db = tmp_path / "clinic.duckdb"  # its own copy: the shared sample is held open read-only by other tests
+    shutil.copy(sample_db, db)
+    folder = tmp_path / "pack.html"
+    folder.mkdir()
+    run = cli("report", "--db", db, "--out", folder)
+    assert (run.returncode, run.stderr) == (2, f"report: {folder}: is a folder; give the pack a file name "
+                                               f"(e.g. {folder / 'pack.html'})\n")
+    run = cli("report", "--db", db, "--out", "/proc/pack.html")
+    assert (run.returncode, run.stderr) == (2, "report: /proc/pack.html: cannot write the pack there "
+                                               "(No such file or directory)\n")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_reader_that_stops_early_gets_no_traceback_and_the_ingest_is_stored(tmp_path, export):
+    """`ketamine-outcomes ingest ... | head -1`: the reader is gone before the summary is printed."""
+    db = tmp_path / "c.duckdb"
+    cli("settings", "--db", db, "--init")
+    ingest = subprocess.Popen([sys.executable, "-m", "ketamine_outcomes.cli", "ingest", "--db", str(db),
+                               export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP2,0,laser\n")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ingest.stdout.close()  # before the command has started up, let alone printed
+    assert (ingest.wait(timeout=120), ingest.stderr.read()) == (141, "")
+    (batch,) = strict_json(cli("batches", "--db", db, "--json").stdout)
+    assert (batch["rows_inserted"], batch["rows_rejected"]) == (1, 1)
