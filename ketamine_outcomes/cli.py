@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from . import access, audit, backup, mappings, metrics, store
-from .definitions import OUTCOME_INSTRUMENTS, RENAMED_SETTINGS, SETTINGS, check_setting
+from .definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER, RENAMED_SETTINGS, SETTINGS, check_setting
 from .ingest import PROGRESS_BYTES, by_reason, ingest_files, undo_batch
 from .privacy import safe_file_name
 from .safe_text import csv_text
@@ -248,6 +248,13 @@ def _report(args) -> int:
 
 
 def _settings(args) -> int:
+    wanted = {"list": 0, "set": 2, "reset": 1}[args.action]
+    given = [a for a in (args.name, args.value) if a is not None]
+    if len(given) != wanted:
+        usage = {"list": "settings list", "set": "settings set NAME VALUE", "reset": "settings reset NAME"}
+        print(f"refused, nothing changed: the command is `{usage[args.action]}`; got {' '.join(given) or 'nothing'} "
+              f"after {args.action}", file=sys.stderr)
+        return 2
     con = store.connect(args.db, wait_seconds=120, init=args.init)
     if args.action in ("set", "reset"):
         known = [r[0] for r in con.execute("select name from default_settings").fetchall()]
@@ -365,6 +372,14 @@ def _dashboard(args) -> int:
     os.execve(sys.executable, command, environment)
 
 
+def seconds(text: str) -> float:
+    """A --wait: a finite number of seconds, 0 or more (float() alone takes -5, nan and inf)."""
+    number = float(text) if PLAIN_NUMBER.fullmatch(text) else math.nan
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more; got {text!r}")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ketamine-outcomes", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -389,7 +404,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--quiet", action="store_true", help="print only the one-line summaries")
     sub.add_argument("--mapping", metavar="NAME", help="a saved column mapping for headers the contract does not "
                                                          "know (ketamine-outcomes mappings lists them)")
-    sub.add_argument("--wait", type=float, default=120, metavar="SECONDS",
+    sub.add_argument("--wait", type=seconds, default=120, metavar="SECONDS",
                      help="how long to wait while another process (the dashboard) uses the database "
                           "(default: %(default)s)")
     init_option(sub)
@@ -462,7 +477,7 @@ def parser() -> argparse.ArgumentParser:
                                      "file in it), consistent while the dashboard and ingests run, and check the "
                                      "copy (restoring: docs/deploy.md).")
     sub.add_argument("destination", metavar="DESTINATION")
-    sub.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+    sub.add_argument("--wait", type=seconds, default=600, metavar="SECONDS",
                      help="how long to wait for a running ingest (default: %(default)s)")
     sub.add_argument("--replace", action="store_true",
                      help="overwrite DESTINATION if it is an earlier backup (any other existing file is refused)")

@@ -231,6 +231,9 @@ RENAMED_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def check_setting(name: str, value) -> float:
     """The value as stored, or ValueError naming the setting's range (a bad value would silently empty
     or distort every metric: `nan` sessions, a negative gap, a negative cell size)."""
@@ -239,10 +242,15 @@ def check_setting(name: str, value) -> float:
     setting = SETTINGS[name]
     kind = "a whole number" if setting.integer else "a number"
     limits = f"{setting.minimum:g} to {setting.maximum:g}"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
+    # Typed text must be a plain decimal number: Python's float() also reads 1e1, 1_000 and other scripts'
+    # digits (٣٠), which nobody setting a window in days means to type.
+    if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value):
         number = math.nan
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
     if not math.isfinite(number) or not setting.minimum <= number <= setting.maximum or (
             setting.integer and not number.is_integer()):
         raise ValueError(f"{name} must be {kind} from {limits}; got {value!r}")

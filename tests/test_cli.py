@@ -155,6 +155,11 @@ def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path,
     ("response_fraction_pcl5", "1.5", "response_fraction_pcl5 must be a number from 0.01 to 0.99; got '1.5'"),
     ("end_of_induction_days", "inf", "end_of_induction_days must be a whole number from 0 to 365; got 'inf'"),
     ("dropout_quiet_days", "many", "dropout_quiet_days must be a whole number from 1 to 365; got 'many'"),
+    # float() reads these; a person setting a window types plain decimal digits
+    ("induction_sessions_iv", "1e1", "induction_sessions_iv must be a whole number from 1 to 50; got '1e1'"),
+    ("series_gap_days", "1_000", "series_gap_days must be a whole number from 1 to 3650; got '1_000'"),
+    ("series_gap_days", "\u0663\u0660", "series_gap_days must be a whole number from 1 to 3650; got '\u0663\u0660'"),
+    ("response_fraction_pcl5", ".5", "response_fraction_pcl5 must be a number from 0.01 to 0.99; got '.5'"),
 ])
 def test_a_setting_outside_its_range_is_refused_and_nothing_changes(tmp_path, export, name, value, reason):
     db = tmp_path / "c.duckdb"
@@ -257,3 +262,25 @@ def test_a_reader_that_stops_early_gets_no_traceback_and_the_ingest_is_stored(tm
     assert (ingest.wait(timeout=120), ingest.stderr.read()) == (141, "")
     (batch,) = strict_json(cli("batches", "--db", db, "--json").stdout)
     assert (batch["rows_inserted"], batch["rows_rejected"]) == (1, 1)
+
+
+@pytest.mark.parametrize("args, usage, extra", [
+    (("list", "extra"), "settings list", "extra"),
+    (("set", "series_gap_days"), "settings set NAME VALUE", "series_gap_days"),
+    (("reset",), "settings reset NAME", "nothing"),
+])
+def test_settings_with_the_wrong_number_of_words_is_refused(tmp_path, export, args, usage, extra):
+    db = tmp_path / "c.duckdb"
+    cli("settings", "--db", db, "--init")
+    run = cli("settings", *args, "--db", db)
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2, "", f"refused, nothing changed: the command is `{usage}`; got {extra} after {args[0]}\n")
+
+
+@pytest.mark.parametrize("command", ["ingest", "backup"])
+@pytest.mark.parametrize("wait", ["-5", "nan", "inf", "1e3"])
+def test_a_wait_that_is_not_a_number_of_seconds_is_refused(tmp_path, command, wait):
+    run = cli(command, tmp_path / "x", "--wait", wait, "--db", tmp_path / "c.duckdb")
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1].endswith(f"argument --wait: expected a number of seconds, 0 or more; got {wait!r}")
+    assert list(tmp_path.iterdir()) == []
