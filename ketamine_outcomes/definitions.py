@@ -254,7 +254,7 @@ def check_setting(name: str, value) -> float:
     if not math.isfinite(number) or not setting.minimum <= number <= setting.maximum or (
             setting.integer and not number.is_integer()):
         raise ValueError(f"{name} must be {kind} from {limits}; got {value!r}")
-    return number
+    return number + 0.0  # -0 is stored, shown and audited as 0
 
 
 # The largest single ketamine dose a sessions export may carry: above it lies a typing or unit error

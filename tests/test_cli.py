@@ -174,9 +174,11 @@ def test_a_setting_outside_its_range_is_refused_and_nothing_changes(tmp_path, ex
 def test_a_setting_at_the_edge_of_its_range_is_accepted(tmp_path, export):
     db = tmp_path / "c.duckdb"
     assert cli("ingest", export("s.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db, "--init").returncode == 0
-    changed = cli("settings", "set", "min_cell_size", "0", "--db", db, "--json")
+    changed = cli("settings", "set", "min_cell_size", "-0", "--db", db, "--json")
     assert changed.returncode == 0
     assert next(s for s in json.loads(changed.stdout) if s["name"] == "min_cell_size")["value"] == 0.0
+    assert cli("audit", "--db", db, "--json", "--since", "2000-01-01").stdout.count('"settings",') == 1
+    assert "min_cell_size = 0" in cli("audit", "--db", db).stdout
 
 
 def test_mart_csv_neutralises_formulas_in_export_text(tmp_path, export):
