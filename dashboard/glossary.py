@@ -143,7 +143,9 @@ CARDS: tuple[Card, ...] = (
          "marks a change larger than chance.", "Spiegelhalter 2005; NHS England, Making Data Count."),
     Card("suppression", "Small-cell suppression",
          "Counts from 1 to 10, and every rate built on them, are hidden (shown as \"<11\") so no patient can be "
-         "recognised. Zero may be shown.", "CMS cell-size suppression policy; PCORnet.", ("min_cell_size",)),
+         "recognised. Zero may be shown. A count that would let a hidden one be worked out (from a total or a "
+         "difference) is hidden too and reads \"hidden\": it may be large.",
+         "CMS cell-size suppression policy; PCORnet.", ("min_cell_size",)),
 )
 
 # The topic a page's "How is X defined?" link names -> the card it opens.
