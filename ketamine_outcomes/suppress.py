@@ -224,12 +224,16 @@ def survival_curve(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """A Kaplan-Meier curve (sustained_response, time_to_response) cut where fewer than min_cell series are
     still at risk: beyond that a step is one or two patients. n_at_risk only falls with time, so what is
     left is each group's curve up to that day; a median beyond the cut is not shown (it rests on the
-    hidden tail: median_hidden says so, as "not reached" would be untrue)."""
+    hidden tail: median_hidden says so, as "not reached" would be untrue). A group cut back to day 0 has no
+    step left to draw (one point, its median "past" nothing): it goes whole, as a group too small does."""
     if min_cell <= 1 or curve.empty:
         return curve.assign(median_hidden=False)
     kept = curve[curve.n_at_risk >= min_cell].copy()
     last_shown = kept.groupby("group_value").day.transform("max")
-    kept["median_hidden"] = kept.median_days > last_shown  # reached, but where a step is a patient or two
+    kept = kept[last_shown > 0]
+    last_shown = last_shown[last_shown > 0]
+    # reached, but where a step is a patient or two; a median never reached is NA in the mart: not hidden
+    kept["median_hidden"] = (kept.median_days > last_shown).fillna(False).astype(bool)
     kept["median_days"] = kept.median_days.where(~kept.median_hidden)
     return kept
 

@@ -461,6 +461,33 @@ def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them
     assert chart_traces(app, 1)[0]["y"][-1] == pytest.approx(first[first.n_at_risk >= 11].share_responded.iloc[-1])
 
 
+def test_durability_renders_a_median_never_reached_and_one_curve_per_route(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "durability")
+    app.selectbox(key="filters_instrument").set_value("PCL-5").run()  # no PCL-5 median is reached (NA)
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.metric[0].value == "not reached"
+    app.selectbox(key="filters_instrument").set_value("GAD-7").run()
+    app.selectbox(key="durability_by").set_value("route").run()
+    assert not app.exception, [e.value for e in app.exception]
+    routes = expected(clinic_db, metrics.sustained_response, "GAD-7", by="route").group_value.unique()
+    assert len(routes) > 1
+    assert [m.label for m in app.metric][:len(routes)] == [f"Median duration of response, {r}" for r in routes]
+
+
+def test_durability_says_so_when_suppression_leaves_no_step_of_the_curve(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "durability")
+    app.selectbox(key="filters_instrument").set_value("GAD-7").run()
+    app.multiselect(key="filters_sites").set_value(["Northside"]).run()
+    app.multiselect(key="filters_routes").set_value(["IV"]).run()
+    cohort = Cohort(sites=("Northside",), routes=("IV",))
+    sustained = expected(clinic_db, metrics.sustained_response, "GAD-7", cohort=cohort)
+    # 18 responders at day 0, but fewer than 11 still followed by the first loss of response (day 10).
+    assert sustained.n_at_risk.iloc[0] == 18 and (sustained[sustained.day > 0].n_at_risk < 11).all()
+    assert app.metric[0].label == "Median duration of response" and app.metric[0].value == "suppressed"
+    assert any(i.value.startswith("No curve to draw") for i in app.info)
+    assert len(app.get("plotly_chart")) == CHART_PAGES["durability"] - 1  # time to response still drawn
+
+
 def test_overview_headline_counts_cases_at_baseline_by_default_and_the_filter_clears_it(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     assert app.checkbox(key="filters_cases_only").value is True

@@ -110,3 +110,20 @@ def test_a_count_hidden_for_a_small_difference_is_marked_hidden_not_fewer_than_m
     table = suppress.for_table(nhs, "talking_therapies", 11).iloc[0]
     assert (table.n_reliably_improved, table.n_reliably_recovered, table.n_reliably_deteriorated) == (
         "hidden", "15", "<11")
+
+
+def test_a_kaplan_meier_median_not_reached_stays_not_reached_after_the_cut():
+    # The mart gives a median never reached as NA (a nullable column): it is "not reached", not "hidden".
+    curve = pd.DataFrame({"group_value": ["A", "A"], "day": [0, 7], "n_at_risk": [31, 14],
+                          "survival": [1.0, 1.0], "median_days": pd.array([None, None], dtype="Int32")})
+    cut = suppress.survival_curve(curve, 11)
+    assert cut.median_hidden.tolist() == [False, False] and cut.median_hidden.dtype == bool
+
+
+def test_a_kaplan_meier_group_cut_back_to_day_0_is_hidden_whole():
+    # B has 18 at risk at day 0 but 7 by its first event: its shown curve would be one point, no step, and
+    # its median (day 144) "past the shown curve" of nothing. It goes, as a group too small to show does.
+    curve = pd.DataFrame({"group_value": ["A", "A", "B", "B"], "day": [0, 10, 0, 10], "n_at_risk": [30, 20, 18, 7],
+                          "survival": [1.0, 0.8, 1.0, 0.85], "median_days": [40, 40, 144, 144]})
+    cut = suppress.survival_curve(curve, 11)
+    assert cut[["group_value", "day"]].values.tolist() == [["A", 0], ["A", 10]]

@@ -32,7 +32,8 @@ def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
             value = "past the shown curve" if kept.median_hidden.iloc[0] else "not reached"
         name = label if row.group_value == "all" else f"{label}, {row.group_value}"
         columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half. 'Past the shown curve': it does, "
-                                                       "where fewer series are at risk than small-cell suppression allows.")
+                                                       "where fewer series are at risk than small-cell suppression allows. 'Suppressed': too few "
+                                                       "are still at risk by the curve's first step to show any of it.")
         columns[i % len(columns)].caption(f"n = {suppress.count_text(row.n_at_risk, view.min_cell)} series")
 
 
