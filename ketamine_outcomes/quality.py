@@ -37,6 +37,17 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series 
     return merged
 
 
+def no_signal_sentence(chart: pd.DataFrame, grain: str) -> str:
+    """What to say when no shown period of a p_chart meets a special-cause rule. "Common cause" is a finding
+    about variation between periods: with fewer than two shown there is none to judge, not none found."""
+    shown = int((~chart.hidden & chart.rate.notna()).sum())
+    if shown == 0:
+        return f"No signal can be judged: no {grain} has enough series to show (small-cell suppression)."
+    if shown == 1:
+        return f"No signal can be judged: only one {grain} can be shown, and a p-chart compares several."
+    return f"None: the variation from {grain} to {grain} is what chance alone would give (common cause)."
+
+
 def _p_chart(chart: pd.DataFrame) -> pd.DataFrame:
     if chart.empty:
         return chart.assign(rate=[], centre=[], lower=[], upper=[], inner_lower=[], inner_upper=[], signals=[])

@@ -198,7 +198,8 @@ def _p_chart(con, instrument, cohort, period: Period, min_cell) -> dict:
     signals = [f"{row.period}: {row.signals} ({row.rate:.0%} of {int(row.n):,} series scored)"
                for row in chart.itertuples() if row.signals and not row.hidden]
     figure = charts.p_chart(chart, f"End-of-induction response ({instrument}) by {grain} the series started", grain)
-    return {"grain": grain, "figure": figure, "signals": signals, "n_periods": len(chart),
+    return {"grain": grain, "figure": figure, "signals": signals, "no_signal": quality.no_signal_sentence(chart, grain),
+            "n_periods": len(chart),
             "n_hidden": int(chart.hidden.sum()), "chart": chart}
 
 

@@ -276,6 +276,10 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     app.radio(key="quality_period").set_value("month").run()
     assert any(i.value.startswith("No month has enough evaluable series to chart") for i in app.info)
     assert not app.get("plotly_chart")
+    # Nothing charted: no signal can be judged (not "none", which would call the months common cause).
+    said = [m.value for m in app.markdown]
+    assert "No signal can be judged: no month has enough series to show (small-cell suppression)." in said
+    assert not any("common cause" in m for m in said)
     app.radio(key="quality_period").set_value("quarter").run()
     assert not app.exception
     quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter")

@@ -97,3 +97,15 @@ def test_months_when_most_months_can_be_shown_else_quarters():
     assert quality.choose_grain(months([(30, 15), (12, 6), (13, 6)]), 11) == "quarter"
     # Half is not most: 2 of 4 shown.
     assert quality.choose_grain(months([(30, 15), (40, 20), (35, 17), (12, 6)]), 11) == "quarter"
+
+
+def test_no_signal_is_called_common_cause_unless_two_periods_are_shown_to_compare():
+    frame = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03"], "k": [12, 15, 14], "n": [25, 30, 28]})
+    every = quality.p_chart(frame, "month", "k", "n")
+    assert quality.no_signal_sentence(every, "month") == ("None: the variation from month to month is what chance "
+                                                          "alone would give (common cause).")
+    none = quality.p_chart(frame, "month", "k", "n", pd.Series([True, True, True]))
+    assert quality.no_signal_sentence(none, "month") == ("No signal can be judged: no month has enough series to "
+                                                         "show (small-cell suppression).")
+    one = quality.p_chart(frame, "month", "k", "n", pd.Series([True, False, True]))
+    assert quality.no_signal_sentence(one, "month").startswith("No signal can be judged: only one month")

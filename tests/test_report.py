@@ -108,6 +108,13 @@ def test_an_empty_period_gives_a_pack_that_says_so(sample_con):
     assert 'id="p-chart"' not in document and "plotly-graph-div" not in document
 
 
+def test_a_pack_whose_periods_are_all_hidden_judges_no_signal(sample_con):
+    # By month every month of the sample clinic is hidden at 11: no variation is shown, so none is judged.
+    document = report.html_pack(sample_con, period=report.parse_period("2024-05"))
+    assert "No signal can be judged: no month has enough series to show (small-cell suppression)." in document
+    assert "common cause" not in document
+
+
 def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
     document = report.html_pack(sample_con, period=report.parse_period("2024-Q2"))
     assert "last score carried forward." not in document  # the old caption: carried for ever

@@ -49,7 +49,7 @@ ui.definitions_link("end-of-induction response")
 signals = chart[(chart.signals != "") & ~chart.hidden][["period", "n", "rate", "signals"]]
 st.subheader("Special-cause signals")
 if signals.empty:
-    st.write(f"None: the variation {grain} to {grain} is what chance alone would give (common cause).")
+    st.write(quality.no_signal_sentence(chart, grain))
 else:
     tables.show(signals.rename(columns={"period": grain}), None, view, key="quality_signals",
                 title="special-cause signals")
