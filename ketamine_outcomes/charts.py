@@ -78,6 +78,9 @@ def _percent_axis(fig: go.Figure) -> None:
     step = next(s for s in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5) if top / s <= 8)
     decimals = max(0, -int(math.floor(math.log10(step * 100) + 1e-9)))
     fig.update_yaxes(tickformat=f".{decimals}%", dtick=step, tick0=0)
+    if not any(v > 0 for v in values if v == v):
+        # Only zeros (and hidden marks at 0): autorange spans 0-100% and the step above would draw hundreds of labels.
+        fig.update_yaxes(range=[0, top])
 
 
 def _numbers(values) -> list[float]:

@@ -25,6 +25,15 @@ def test_a_percent_axis_of_small_rates_never_repeats_a_label():
     assert labels == ["0.0%", "0.5%", "1.0%", "1.5%", "2.0%"]
 
 
+def test_a_percent_axis_with_nothing_above_zero_has_a_fixed_range_of_a_few_ticks():
+    # One route at 0%, the other hidden: left to autorange, plotly drew 0% to 100% in 0.2% steps (500 labels).
+    fig = charts.blood_pressure(pressure([0.0, None]))
+    axis = fig.layout.yaxis
+    assert tuple(axis.range) == (0, 0.01) and tick_labels(fig, axis.range[1]) == ["0.0%", "0.2%", "0.4%", "0.6%",
+                                                                                  "0.8%", "1.0%"]
+    assert charts.blood_pressure(pressure([0.015, None])).layout.yaxis.range is None  # a bar to fit: autorange
+
+
 def test_a_hidden_bar_is_marked_and_an_all_hidden_chart_is_a_sentence():
     fig = charts.blood_pressure(pressure([0.015, None]))
     bars = [t for t in fig.data if t.type == "bar"]

@@ -492,6 +492,18 @@ def test_durability_says_so_when_suppression_leaves_no_step_of_the_curve(clinic_
     assert len(app.get("plotly_chart")) == CHART_PAGES["durability"] - 1  # time to response still drawn
 
 
+def test_safety_peak_chart_of_only_zero_or_hidden_routes_keeps_a_short_axis(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    app.multiselect(key="filters_sites").set_value(["Northside"]).run()
+    shown = suppress.for_chart(expected(clinic_db, metrics.blood_pressure, cohort=Cohort(sites=("Northside",))),
+                               "blood_pressure", 11)
+    assert shown.peak_180_rate.isna().any() and (shown.peak_180_rate.dropna() == 0).all()  # Northside: hidden or 0
+    specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    peaks = next(s for s in specs if s["layout"]["title"]["text"].startswith("Sessions with a systolic peak"))
+    axis = peaks["layout"]["yaxis"]
+    assert axis["range"] == [0, 0.01] and axis["dtick"] == 0.002  # 6 labels, not 0% to 100% in 0.2% steps
+
+
 def test_overview_headline_counts_cases_at_baseline_by_default_and_the_filter_clears_it(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     assert app.checkbox(key="filters_cases_only").value is True
