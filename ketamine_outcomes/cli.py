@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -380,6 +381,14 @@ def seconds(text: str) -> float:
     return number
 
 
+def whole_number(text: str) -> int:
+    """A count, batch number or port typed as plain digits (int() alone also takes 1_1 and other scripts'
+    digits, such as ١١)."""
+    if not re.fullmatch(r"[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, in plain digits; got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ketamine-outcomes", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -411,12 +420,12 @@ def parser() -> argparse.ArgumentParser:
 
     sub = command("batches", _batches, "List every ingest batch with its counts, or undo one.")
     sub.add_argument("--json", action="store_true")
-    sub.add_argument("--undo", type=int, metavar="N", help="remove what batch N inserted and restore what it "
+    sub.add_argument("--undo", type=whole_number, metavar="N", help="remove what batch N inserted and restore what it "
                                                           "replaced, in one transaction (recorded in the history)")
 
     sub = command("rejects", _rejects, "List rejected lines (or, with --warnings, fields stored empty) with "
                                        "their line number, column, value and reason.")
-    sub.add_argument("--batch", type=int, default=None)
+    sub.add_argument("--batch", type=whole_number, default=None)
     sub.add_argument("--warnings", action="store_true", help="the warnings: lines stored with a field left empty")
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--csv", action="store_true", help="as CSV (formulas neutralised), for a spreadsheet")
@@ -431,7 +440,7 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--first-series-only", action="store_true")
         sub.add_argument("--start-from", type=date.fromisoformat, help="first session on or after (YYYY-MM-DD)")
         sub.add_argument("--start-to", type=date.fromisoformat, help="first session on or before (YYYY-MM-DD)")
-        sub.add_argument("--min-baseline", type=int, help="lowest baseline score, e.g. 10 for PHQ-9 moderate")
+        sub.add_argument("--min-baseline", type=whole_number, help="lowest baseline score, e.g. 10 for PHQ-9 moderate")
         if as_json:
             sub.add_argument("--json", action="store_true")
 
@@ -453,7 +462,7 @@ def parser() -> argparse.ArgumentParser:
                      help="instead of --period: first day of the series starts reported on")
     sub.add_argument("--to", dest="period_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
                      help="instead of --period: last day of the series starts reported on")
-    sub.add_argument("--min-cell", type=int, default=None,
+    sub.add_argument("--min-cell", type=whole_number, default=None,
                      help="suppress counts below this (never below the min_cell_size setting, and at least 11)")
     sub.add_argument("--clinic", default=None, help="clinic name on the cover (default: $KETAMINE_OUTCOMES_CLINIC)")
     sub.add_argument("--all-baselines", action="store_true",
@@ -483,7 +492,7 @@ def parser() -> argparse.ArgumentParser:
                      help="overwrite DESTINATION if it is an earlier backup (any other existing file is refused)")
 
     sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
-    sub.add_argument("--port", type=int, default=8501)
+    sub.add_argument("--port", type=whole_number, default=8501)
     init_option(sub)
     sub.add_argument("--address", default="127.0.0.1",
                      help="interface to serve on; the default keeps patient-level pages on this machine "

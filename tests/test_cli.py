@@ -286,3 +286,12 @@ def test_a_wait_that_is_not_a_number_of_seconds_is_refused(tmp_path, command, wa
     assert run.returncode == 2
     assert run.stderr.splitlines()[-1].endswith(f"argument --wait: expected a number of seconds, 0 or more; got {wait!r}")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [("batches", "--undo", "1_0"), ("rejects", "--batch", "\u0663"),
+                                  ("report", "--out", "p.html", "--min-cell", "-11"), ("dashboard", "--port", "8_501")])
+def test_a_number_option_takes_plain_digits_only(tmp_path, args):
+    run = cli(*args, "--db", tmp_path / "c.duckdb")
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1].endswith(f"expected a whole number, 0 or more, in plain digits; got {args[-1]!r}")
+    assert list(tmp_path.iterdir()) == []
