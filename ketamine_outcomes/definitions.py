@@ -349,7 +349,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "female": ("female", "f", "woman"),
         "male": ("male", "m", "man"),
         "other": ("other", "nonbinary", "non-binary", "x"),
-        "unknown": ("unknown", "u", "not stated", "declined"),
+        "unknown": ("unknown", "u", "not stated", "declined", "not known", "prefer not to say"),
     },
     "indication": {
         "depression": ("depression", "mdd", "trd", "major depressive disorder", "treatment-resistant depression",

@@ -8,33 +8,119 @@ is accepted, each with its reason; docs/data-contract.md says the same in words.
 """
 
 import re
+import unicodedata
+
+import duckdb
+import pyarrow as pa
 
 from .contract import Layout, RefusedFile
 
+# --- Normalising ---------------------------------------------------------------------------------------
+# An identifier written with look-alike characters is still one: full-width digits and ＠ (Unicode NFKC
+# maps them to ASCII), a zero-width space inside a number, a no-break space or a line break between its
+# groups, an en dash for a hyphen, %40 for @. Each value is normalised so before the patterns below run.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_SPACES = re.compile("[\t\n\v\f\r\u0085\u1680\u2028\u2029]")  # NFKC already maps NBSP and the other spaces
+_DASHES = re.compile("[\u2010-\u2015\u2043\u2212\u2e3a\u2e3b\ufe58\ufe63]")
+
+
+def normalise(text: str) -> str:
+    """A value as the identifier patterns read it: "５５５–１２３\u200b–４５６７" -> "555-123-4567"."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    return _DASHES.sub("-", _SPACES.sub(" ", text)).replace("%40", "@")
+
+
+def _changing_characters() -> str:
+    """An RE2 class of the non-ASCII characters normalise changes into something the patterns read
+    (NFKC to ASCII, invisible, space or dash). Only a value holding one of them (or a line break, a tab
+    or %40) goes through Python: the rest, nearly every value, is matched as it is."""
+    wanted = [c for c in map(chr, range(0x80, 0x30000)) if unicodedata.category(c) != "Cs" and (
+        _INVISIBLE.match(c) or _SPACES.match(c) or _DASHES.match(c)
+        or any(ord(n) < 128 for n in unicodedata.normalize("NFKC", c)))]
+    ranges, start = [], None
+    for a, b in zip(wanted, wanted[1:] + ["\U0010ffff"]):
+        start = start or a
+        if ord(b) != ord(a) + 1:
+            ranges.append(start if start == a else f"{start}-{a}")
+            start = None
+    return f"[{''.join(ranges)}]"
+
+
+CHANGING = _changing_characters()
+
+
+def normalised(cell: str) -> str:
+    """SQL: the cell normalised (the Python function `normalise`, registered by `register_normalise`),
+    computed only for a value that normalising can change."""
+    return (f"(case when (strlen({cell}) = length({cell}) or not regexp_matches({cell}, $changing)) "
+            f"and not contains({cell}, chr(10)) and not contains({cell}, chr(13)) and not contains({cell}, chr(9)) "
+            f"and not contains({cell}, '%40') then {cell} else privacy_normalise({cell}) end)")
+
+
+def _normalise_vector(values: pa.Array) -> pa.Array:
+    return pa.array([None if v is None else normalise(v) for v in values.to_pylist()], pa.string())
+
+
+def register_normalise(con) -> None:
+    """Make privacy_normalise available on this connection and its cursors (asking duckdb_functions()
+    whether it is there costs 50 ms; trying costs nothing)."""
+    try:
+        con.create_function("privacy_normalise", _normalise_vector, [duckdb.sqltypes.VARCHAR],
+                            duckdb.sqltypes.VARCHAR, type="arrow", side_effects=False)
+    except duckdb.NotImplementedException:  # "already created"
+        pass
+
+
 # --- Values ------------------------------------------------------------------------------------------
-# RE2 (DuckDB) and Python both read these. Digits never touch a longer run of digits, so dates, doses
-# and long numeric ids do not match.
+# RE2 (DuckDB) and Python both read these, on normalised text. Digits never touch a longer run of
+# digits, so dates, doses and long numeric ids do not match.
 _SSN_AREA = "(00[1-9]|0[1-9][0-9]|[1-5][0-9]{2}|6[0-5][0-9]|66[0-57-9]|6[7-9][0-9]|[78][0-9]{2})"  # 666, 9xx unused
 _SSN_REST = "(0[1-9]|[1-9][0-9])", "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"  # group 00, serial 0000 unused
+_SSN = [_SSN_AREA, *_SSN_REST]
+_LOCAL_PART = r"[A-Za-z0-9._%+-]*[A-Za-z][A-Za-z0-9._%+-]*"
+_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
+           "ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP")
 IDENTIFIER_VALUES = {
     "email addresses": (
-        r"[A-Za-z0-9._%+-]*[A-Za-z][A-Za-z0-9._%+-]*@[A-Za-z][A-Za-z0-9-]*"  # jane.doe@example.org, john@clinic
+        rf"{_LOCAL_PART}@[A-Za-z][A-Za-z0-9-]*"  # jane.doe@example.org, john@clinic
+        # With spaces around the @ (then only before a dotted domain: "45 mg @ 10am" is a dose), or at an
+        # IP address: jane @ example.com, j@1.2.3.4.
+        rf"|{_LOCAL_PART} ?@ ?(([A-Za-z0-9-]+\.)+[A-Za-z]{{2,}}|[0-9]{{1,3}}(\.[0-9]{{1,3}}){{3}})"
         r"|[A-Za-z0-9._%+-]+ ?[(\[{<] ?(?i:at) ?[)\]}>] ?[A-Za-z0-9-]+"  # jane(at)example.com, jane [at] example
     ),
     "phone numbers": (
         # North American: the area code never starts with 0 or 1 (so the id 100-200-3000 is no phone);
-        # 555-867-5309, (555) 867-5309, +1 555 867 5309, 5551234567, +15551234567.
-        r"(^|[^0-9+])(\+?1[ .-]?)?(\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}([^0-9]|$)"
-        r"|(^|[^0-9+])(\+?1)?[2-9][0-9]{9}([^0-9]|$)"
-        # International, written with its +: +44 20 7946 0958, +33 1 23 45 67 89 (E.164: 8 to 15 digits).
+        # 555-867-5309, (555) 867-5309, 555/867/5309, +1 555 867 5309, 5551234567, +15551234567. A letter
+        # before ten digits makes an id (KP2345678901).
+        r"(^|[^0-9+])(\+?1[ ./-]?)?(\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ ./-])[0-9]{3}[ ./-][0-9]{4}([^0-9]|$)"
+        r"|(^|[^0-9A-Za-z+])(\+?1)?[2-9][0-9]{9}([^0-9]|$)"
+        # International, written with its + or 00: +44 20 7946 0958, 0044 20 7946 0958, +33 1 23 45 67 89
+        # (E.164: 8 to 15 digits; after 00 a space ends the country code, so the id 001 12 2024 is none).
         r"|(^|[^0-9A-Za-z+])\+[1-9]([ .()-]{0,2}[0-9]){7,14}([^0-9]|$)"
+        r"|(^|[^0-9A-Za-z+])00[1-9][0-9]{0,2} ([ .()-]{0,2}[0-9]){7,13}([^0-9]|$)"
+        # National, with its trunk 0 and spaces (UK): 020 7946 0958, 0161 496 0000, 07700 900123.
+        r"|(^|[^0-9A-Za-z+])0[1-9][0-9]{1,3} [0-9]{3,4} ?[0-9]{3,4}([^0-9]|$)"
     ),
     "social security numbers": (
-        rf"(^|[^0-9])({_SSN_AREA}-{_SSN_REST[0]}-{_SSN_REST[1]}|{_SSN_AREA} {_SSN_REST[0]} {_SSN_REST[1]})([^0-9]|$)"
-        r"|(?i:ssn|social security( number| no)?) ?[:#]? ?[0-9]{9}([^0-9]|$)"  # labelled, without separators
+        "(^|[^0-9])({0}-{1}-{2}|{0} {1} {2}|{0}[.]{1}[.]{2})([^0-9]|$)".format(*_SSN)
+        + r"|(?i:ssn|social security( number| no)?) ?[:#]? ?[0-9]{9}([^0-9]|$)"  # labelled, without separators
+        # Nine digits standing alone that an SSN could be (any column, ids included: prefix such ids,
+        # P123456789): 123456789, but not 912345678 (area 9xx), 123.456789 or A123456789.
+        + "|(^|[^0-9A-Za-z._/-])({0}{1}{2})([^0-9A-Za-z._/-]|$)".format(*_SSN)
     ),
-    # Free text that says what it holds: "MRN 00123456", "chart #4455", "Medical record no. 123-456".
-    "medical record numbers": r"(?i:\bmrn|\bchart|medical record)( ?(number|no\.?|#))? ?[:#]? ?[0-9][0-9-]{3,}",
+    # Free text that says what it holds: "MRN 00123456", "M.R.N. 00123456", "MRN-00123456", "chart #4455",
+    # "Medical record no. 123-456".
+    "medical record numbers": r"(?i:\bm\.?r\.?n\.?|\bchart|medical record)( ?(number|no\.?|#))? ?[:#.-]? ?[0-9][0-9-]{3,}",
+    # A labelled date of birth: "DOB 1961-04-12", "d.o.b.: 12/04/1961", "date of birth 1961".
+    "dates of birth": r"(?i:\bd\.?o\.?b\b\.?|date of birth|birth ?date)( ?[:#=-])? ?[0-9]",
+    # A street address (a number, capitalised words and a street word: "12 Elm Street", "4 Old Mill Rd")
+    # or a 5-digit ZIP code after a place or a state ("Boston 02139", "MA 02139-4307"). Safe Harbor keeps
+    # no geography below the state but a ZIP code's first 3 digits.
+    "street addresses or ZIP codes": (
+        r"\b[0-9]{1,5}[A-Za-z]? ([A-Z][A-Za-z'.-]* ){1,3}((?i:street|avenue|road|boulevard|lane|drive|court|"
+        r"place|terrace|parkway|highway)|St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Pkwy|Hwy)\b"
+        rf"|(\b[A-Z][a-z]{{2,}}|\b({_STATES})),? [0-9]{{5}}(-[0-9]{{4}})?([^0-9]|$)"
+    ),
 }
 # A whole cell "NNN-MM-YYYY" is a numbered, dated id (session 001-12-2024), not an SSN: a file of SSNs
 # still shows one outside months 01-12 and years 1900-2099 at once (99.8% of SSNs are).
@@ -48,6 +134,7 @@ ZIP_ALLOWED = r"^ *([0-9]{3})? *$"
 
 def identifier_in_text(text: str) -> str | None:
     """What a piece of text (a file name, a header) looks like it holds, or None."""
+    text = normalise(text)
     for label, pattern in IDENTIFIER_VALUES.items():
         if re.search(pattern, text) and not (label == "social security numbers" and re.search(DATED_ID, text)):
             return label
@@ -196,39 +283,44 @@ def check_headers(headers: list[str]) -> None:
 
 
 # --- Cells -------------------------------------------------------------------------------------------
-def _looks_identifying(cell: str) -> str:
-    """SQL: whether a cell looks like an email, a phone number or an SSN (a dated id is not)."""
-    return (f"(regexp_matches({cell}, $email) or regexp_matches({cell}, $phone) or regexp_matches({cell}, $mrn) "
-            f"or (regexp_matches({cell}, $ssn) and not regexp_matches({cell}, $dated_id)))")
-
-
 _PARAMETERS = {"email addresses": "email", "phone numbers": "phone", "social security numbers": "ssn",
-               "medical record numbers": "mrn"}
+               "medical record numbers": "mrn", "dates of birth": "dob", "street addresses or ZIP codes": "address"}
+
+
+def _looks_identifying(cell: str) -> str:
+    """SQL: whether a normalised cell looks like any identifier above (a dated id is no SSN)."""
+    return "(" + " or ".join(f"(regexp_matches({cell}, $ssn) and not regexp_matches({cell}, $dated_id))"
+                             if name == "ssn" else f"regexp_matches({cell}, ${name})"
+                             for name in _PARAMETERS.values()) + ")"
 
 
 def _patterns() -> dict[str, str]:
-    return {_PARAMETERS[label]: pattern for label, pattern in IDENTIFIER_VALUES.items()} | {"dated_id": DATED_ID}
+    return ({_PARAMETERS[label]: pattern for label, pattern in IDENTIFIER_VALUES.items()}
+            | {"dated_id": DATED_ID, "changing": CHANGING})
 
 
 def check_identifier_values(con, layout: Layout, errors_table: str) -> None:
-    """Refuse the file when any cell (or any field of a malformed line) holds an email, phone number,
-    SSN or labelled medical record number, or a ZIP column holds more than 3 digits or a restricted 3-digit area. Runs before anything is
-    stored; never echoes the value. One pattern runs over each whole line first; only when it matches
-    are the columns told apart."""
+    """Refuse the file when any cell (or any field of a malformed line), normalised, holds an email,
+    phone number, SSN, labelled medical record number or date of birth, street address or ZIP code, or
+    a ZIP column holds more than 3 digits or a restricted 3-digit area. Runs before anything is stored;
+    never echoes the value. One pattern runs over each whole line first; only when it matches are the
+    columns told apart."""
+    register_normalise(con)
     anything = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
     cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
-    (hit,) = con.execute(f"select bool_or(regexp_matches(concat_ws(chr(31), {cells}), $p)) from raw_file",
-                         {"p": anything}).fetchall()[0]
+    (hit,) = con.execute(f"select bool_or(regexp_matches({normalised('line')}, $p)) "
+                         f"from (select concat_ws(chr(31), {cells}) as line from raw_file)",
+                         {"p": anything, "changing": CHANGING}).fetchall()[0]
     zips = [i for i, h in enumerate(layout.headers) if is_zip_column(h)]
     if hit or zips:
         _name_identifier_column(con, layout)
     line = con.execute(
-        f"select min(line) from {errors_table} "
-        f"where len(list_filter(string_split(csv_line, $delim), lambda f: {_looks_identifying('f')})) > 0",
+        f"select min(line) from {errors_table} where len(list_filter(string_split(csv_line, $delim), "
+        f"lambda f: {_looks_identifying(normalised('f'))})) > 0",
         {"delim": layout.delimiter, **_patterns()}).fetchall()[0][0]
     if line is not None:
-        raise RefusedFile(f"line {line} holds a value that looks like an email, phone number, SSN or MRN. "
-                          "Exports must be de-identified (HIPAA Safe Harbor).")
+        raise RefusedFile(f"line {line} holds a value that looks like an email, phone number, SSN, MRN, date of "
+                          "birth or street address. Exports must be de-identified (HIPAA Safe Harbor).")
 
 
 def _name_identifier_column(con, layout: Layout) -> None:
@@ -245,8 +337,9 @@ def _name_identifier_column(con, layout: Layout) -> None:
             checks.append(f"min(line_number) filter (where list_contains($restricted, trim(c{i})))")
             labels.append((header, "3-digit ZIP areas of 20,000 people or fewer (to be given as 000)"))
             zip_patterns = {"zip": ZIP_ALLOWED, "restricted": list(RESTRICTED_ZIP3)}
-    first_lines = con.execute(f"select {', '.join(checks)} from raw_export_positional",
-                              _patterns() | zip_patterns).fetchall()[0]
+    cells = ", ".join(f"{normalised(f'c{i}')} as c{i}" for i in range(len(layout.headers)))
+    first_lines = con.execute(f"with cells as materialized (select line_number, {cells} from raw_export_positional) "
+                              f"select {', '.join(checks)} from cells", _patterns() | zip_patterns).fetchall()[0]
     for (header, label), line in zip(labels, first_lines):
         if line is not None:
             raise RefusedFile(

@@ -115,6 +115,63 @@ REFUSED = [
          valued("phone numbers", "clinician", 2)),
     Case("an identifier on a malformed line", "patient_id,session_day,route\nP1,0,IV\nP2,1,IV,jane@example.org\n",
          "line 3 holds a value that looks like an email", hidden="jane@example.org"),
+    # Written to slip past a pattern: each value is normalised first (Unicode NFKC maps full-width digits
+    # and ＠; zero-width characters go; other spaces, line breaks and dashes become plain ones; %40 is @).
+    Case("a phone number with en dashes", header("site", "555\u2013123\u20134567"), valued("phone numbers", "site", 2),
+         hidden="555\u2013123\u20134567"),
+    Case("a phone number with slashes", header("session_id", "555/123/4567"), valued("phone numbers", "session_id", 2),
+         hidden="555/123/4567"),
+    Case("a phone number with no-break spaces", header("clinician_id", "555\u00a0123\u00a04567"),
+         valued("phone numbers", "clinician_id", 2), hidden="555\u00a0123\u00a04567"),
+    Case("a phone number with a zero-width space", header("site", "555\u200b-123-4567"),
+         valued("phone numbers", "site", 2), hidden="555\u200b-123-4567"),
+    Case("a phone number in full-width digits", header("site", "５５５-１２３-４５６７"), valued("phone numbers", "site", 2),
+         hidden="５５５-１２３-４５６７"),
+    Case("a phone number over three lines of one quoted value", cell("555\n123\n4567", "site"),
+         valued("phone numbers", "site"), hidden="555\n123\n4567"),
+    Case("an international number dialled with 00", header("site", "0044 20 7946 0958"),
+         valued("phone numbers", "site", 2), hidden="0044 20 7946 0958"),
+    Case("a UK national number", header("clinician_id", "020 7946 0958"), valued("phone numbers", "clinician_id", 2),
+         hidden="020 7946 0958"),
+    Case("an SSN with no-break spaces", header("site", "123\u00a045\u00a06789"),
+         valued("social security numbers", "site", 2), hidden="123\u00a045\u00a06789"),
+    Case("an SSN with dots", header("session_id", "123.45.6789"), valued("social security numbers", "session_id", 2),
+         hidden="123.45.6789"),
+    Case("an SSN, nine bare digits (any column: an id that could be one is refused too)",
+         header("session_id", "123456789"), valued("social security numbers", "session_id", 2), hidden="123456789"),
+    Case("an SSN, nine bare digits in free text", cell("ssn is 123456789 per intake"), valued("social security numbers"),
+         hidden="123456789"),
+    Case("an e-mail address with spaces around the @", header("site", "jane @ example.com"),
+         valued("email addresses", "site", 2), hidden="jane @ example.com"),
+    Case("an e-mail address with a space after the @", header("site", "jane.doe@ example.com"),
+         valued("email addresses", "site", 2), hidden="jane.doe@ example.com"),
+    Case("an e-mail address with a zero-width space", header("clinician_id", "jane\u200b@example.com"),
+         valued("email addresses", "clinician_id", 2), hidden="jane\u200b@example.com"),
+    Case("an e-mail address with a full-width at", header("site", "jane＠example.com"),
+         valued("email addresses", "site", 2), hidden="jane＠example.com"),
+    Case("an e-mail address, percent-encoded", header("site", "jane%40example.com"),
+         valued("email addresses", "site", 2), hidden="jane%40example.com"),
+    Case("an e-mail address at an IP address", header("site", "j@1.2.3.4"), valued("email addresses", "site", 2),
+         hidden="j@1.2.3.4"),
+    Case("an e-mail address at an IP address, dotted name", header("session_id", "jane.doe@123.45.67.89"),
+         valued("email addresses", "session_id", 2), hidden="jane.doe@123.45.67.89"),
+    Case("a medical record number after MRN and a dash", header("session_id", "MRN-00123456"),
+         valued("medical record numbers", "session_id", 2), hidden="00123456"),
+    Case("a medical record number after a dotted M.R.N.", header("site", "M.R.N. 00123456"),
+         valued("medical record numbers", "site", 2), hidden="00123456"),
+    Case("a date of birth in a value", header("site", "DOB 1961-04-12"), valued("dates of birth", "site", 2),
+         hidden="1961-04-12"),
+    Case("a street address with its ZIP code", header("site", "12 Elm Street Boston MA 02139"),
+         valued("street addresses or ZIP codes", "site", 2), hidden="12 Elm Street"),
+    Case("a place and its ZIP code", "patient_id,sex,site\nP1,female,Boston 02139\n",
+         valued("street addresses or ZIP codes", "site", 2), hidden="02139"),
+    Case("a street address in the indication", "patient_id,primary_indication\nP1,seen at 12 Elm Street\n",
+         valued("street addresses or ZIP codes", "primary_indication", 2), hidden="12 Elm Street"),
+    Case("an identifier written to slip past on a malformed line",
+         "patient_id,session_day,route\nP1,0,IV\nP2,1,IV,jane＠example.com\n",
+         "line 3 holds a value that looks like an email", hidden="jane＠example.com"),
+    Case("a full-width phone number in the file name", header("comment"), "looks like it holds phone numbers",
+         name="sessions ５５５-８６７-５３０９.csv", hidden="５５５-８６７-５３０９"),
     # Names the batch history would keep: the file's, a workbook sheet's, a zip member's.
     Case("a phone number in the file name", header("comment"), "its name (with any sheet or zip member) looks like "
          "it holds phone numbers", name="sessions 555-867-5309.csv", hidden="555-867-5309"),
@@ -153,6 +210,22 @@ ACCEPTED = [
     Case("a version number is not a phone number", header("comment", "v1.2.3")),
     Case("an age band", "patient_id,age_band\nP1,40-44\n"),
     Case("a chart review note without a number", header("comment", "chart reviewed")),
+    Case("a prefixed ten-digit id (the contract's advice for such ids)",
+         "patient_id,session_day,route\nKP2345678901,0,IV\n"),
+    Case("a prefixed nine-digit id", header("session_id", "P123456789")),
+    Case("nine digits that no SSN has (area 9xx)", header("session_id", "912345678")),
+    Case("an eight-digit date is no SSN", header("comment", "20240115")),
+    Case("a site's name", header("site", "Northside")),
+    Case("a site's name with a number and no street", header("site", "Clinic 2 North Wing")),
+    Case("a site's name in full-width letters", header("site", "Ｎｏｒｔｈｓｉｄｅ")),
+    Case("a site's name with accents", header("site", "São Paulo Clínica")),
+    Case("a clinician id", header("clinician_id", "N01")),
+    Case("a clinician's name", header("clinician_id", "Dr Rao")),
+    Case("a percentage in free text is no encoded @", header("comment", "50% better @ week 4")),
+    Case("a dated session id with spaces", header("session_id", "001 12 2024")),
+    Case("a dose and a time with an @", header("comment", "0.5 mg/kg @ 10:30")),
+    Case("a number of sessions, not a street", header("comment", "2 sessions Dr Rao")),
+    Case("mRNA is no MRN", header("comment", "mRNA 1273 vaccine")),
 ]
 
 
@@ -215,6 +288,16 @@ def test_ages_over_89_are_stored_only_as_90_plus_and_never_repeated(load, con):
     kept = stored_text(con)
     for age in ("93", "90-94", "85-94", "1931", "95"):
         assert f"'{age}'" not in kept
+
+
+def test_a_sex_that_is_not_one_of_the_contracts_is_not_stored_nor_repeated(load, con):
+    result = load("p.csv", "patient_id,sex\nP1,F\nP2,Mrs Zelda Quux\nP3,non-binary\nP4,prefer not to say\nP5,\n")
+    assert (result.rows_inserted, result.rows_rejected, result.rows_with_warnings) == (5, 0, 1)
+    assert con.execute("select patient_id, sex from patients order by line_number").fetchall() == [
+        ("P1", "female"), ("P2", None), ("P3", "other"), ("P4", "unknown"), ("P5", None)]
+    assert result.warnings[["line_number", "column_name", "value", "reason"]].values.tolist() == [
+        [3, "sex", None, "not one of female, male, other, unknown: not stored"]]
+    assert "zelda" not in stored_text(con).lower()
 
 
 def test_a_refused_file_name_is_withheld_from_the_audit_trail(db_path, tmp_path, capsys):

@@ -14,8 +14,8 @@ st.caption("Upload session, outcome and patient exports: CSV (UTF-8, Windows-125
            "with a known layout is its own batch). Each export lands whole or not at all. Extra columns are "
            "ignored and listed; a line missing a required field is rejected; an optional field that cannot be "
            "read is stored empty with a warning. A file with a direct identifier (a name, phone, e-mail, SSN, "
-           "MRN or date of birth column; such a value anywhere; or one in its file name) is refused whole; ages "
-           "over 89 are stored as 90+. The contract: docs/data-contract.md.")
+           "MRN or date of birth column; such a value anywhere, a street address or 5-digit ZIP included; or one in "
+           "its file name) is refused whole; ages over 89 are stored as 90+. The contract: docs/data-contract.md.")
 if data.is_empty():
     st.info("This clinic has no data yet. Upload its **sessions** export (patient_id, session_date or "
             "session_day, route; optional status, dose, site, clinician, adverse events, blood pressure) and "

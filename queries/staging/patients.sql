@@ -1,7 +1,8 @@
 -- Staging for a patients export: trim, map sex and indication aliases, and aggregate ages as HIPAA
 -- Safe Harbor says (45 CFR 164.514(b)(2)(i)(C): ages over 89 only as one category, 90 or older): an age
 -- or band from 90 up is stored as '90+'; a band reaching past 89 from below ('85-94') or a number that
--- is no age (above 120: a birth year?) is not stored, and its warning does not repeat it.
+-- is no age (above 120: a birth year?) is not stored, and its warning does not repeat it. A sex that is
+-- none of the contract's (after aliases) is not stored either, nor repeated: free text there may be a name.
 -- Grain: one row per data line of the file (raw_export). `problems` is empty for a good line.
 with
 
@@ -42,7 +43,7 @@ ages as (
 parsed as (
     select
         cleaned.* exclude (age_band),
-        coalesce(sexes.value, lower(sex_text)) as sex,
+        sexes.value as sex,
         coalesce(indications.value, indication_text) as primary_indication,
         case ages.reading when 'as written' then cleaned.age_band when '90+' then '90+' end as age_band,
         ages.reading as age_reading,
@@ -65,6 +66,8 @@ checked as (
                                                               || 'only as 90+ (HIPAA Safe Harbor)')
                 when 'not an age' then problem('age_band', null, 'not an age (a number above 120) and not stored')
             end,
+            case when sex is null and sex_text is not null
+                then problem('sex', null, 'not one of female, male, other, unknown: not stored') end,
         ], lambda p: p is not null) as warnings,
     from parsed
 ),
