@@ -90,9 +90,10 @@ IDENTIFIER_VALUES = {
     ),
     "phone numbers": (
         # North American: the area code never starts with 0 or 1 (so the id 100-200-3000 is no phone);
-        # 555-867-5309, (555) 867-5309, 555/867/5309, +1 555 867 5309, 5551234567, +15551234567. A letter
-        # before ten digits makes an id (KP2345678901).
-        r"(^|[^0-9+])(\+?1[ ./-]?)?(\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ ./-])[0-9]{3}[ ./-][0-9]{4}([^0-9]|$)"
+        # 555-867-5309, (555) 867-5309, 555/867/5309, 555 - 867 - 5309, +1 555 867 5309, 5551234567,
+        # +15551234567. A letter before ten digits makes an id (KP2345678901).
+        r"(^|[^0-9+])(\+?1[ ./-]?)?(\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}( ?[./-] ?| ))"
+        r"[0-9]{3}( ?[./-] ?| )[0-9]{4}([^0-9]|$)"
         r"|(^|[^0-9A-Za-z+])(\+?1)?[2-9][0-9]{9}([^0-9]|$)"
         # International, written with its + or 00: +44 20 7946 0958, 0044 20 7946 0958, +33 1 23 45 67 89
         # (E.164: 8 to 15 digits; after 00 a space ends the country code, so the id 001 12 2024 is none).
@@ -110,7 +111,8 @@ IDENTIFIER_VALUES = {
     ),
     # Free text that says what it holds: "MRN 00123456", "M.R.N. 00123456", "MRN-00123456", "chart #4455",
     # "Medical record no. 123-456".
-    "medical record numbers": r"(?i:\bm\.?r\.?n\.?|\bchart|medical record)( ?(number|no\.?|#))? ?[:#.-]? ?[0-9][0-9-]{3,}",
+    "medical record numbers": (r"(?i:\bm\.?r\.?n\.?|\bchart|medical record)( ?(number|no\.?|#))? ?[:#.-]? ?"
+                               r"[0-9][0-9-]{3,}"),
     # A labelled date of birth: "DOB 1961-04-12", "d.o.b.: 12/04/1961", "date of birth 1961".
     "dates of birth": r"(?i:\bd\.?o\.?b\b\.?|date of birth|birth ?date)( ?[:#=-])? ?[0-9]",
     # A street address (a number, capitalised words and a street word: "12 Elm Street", "4 Old Mill Rd")
