@@ -57,6 +57,10 @@ def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, o
         raise FileNotFoundError(f"{source}: no such database")
     if destination.exists() and destination.resolve() == source.resolve():
         raise ValueError("the backup would overwrite the database itself: give another destination")
+    if destination.suffix.lower() == ".wal":
+        # DuckDB keeps X's recent changes in X.wal, and deletes an X.wal it cannot replay when X is opened.
+        raise ValueError(f"{destination}: a name ending in .wal is DuckDB's own (opening {destination.stem} would "
+                         "delete it); nothing was written. Give another name, e.g. ending in .duckdb.")
     if destination.is_dir():
         raise ValueError(f"{destination}: is a folder; give a file name, or the folder alone for a dated file in it")
     if destination.exists() and not replace:

@@ -105,7 +105,8 @@ def _print_table(frame, as_json: bool) -> None:
     if as_json:
         print(json_text(frame))
     else:
-        print(frame.to_string(index=False) if len(frame) else "(none)")
+        # An empty value is left blank (pandas writes NaN, None or <NA> by the column's type).
+        print(frame.astype(object).where(frame.notna(), "").to_string(index=False) if len(frame) else "(none)")
 
 
 def _batches(args) -> int:

@@ -113,6 +113,11 @@ def test_a_backup_never_overwrites_a_file_unless_asked_and_then_only_an_earlier_
     assert cli("backup", earlier, "--db", db).returncode == 0
     assert "already exists" in cli("backup", earlier, "--db", db).stderr
     assert cli("backup", earlier, "--db", db, "--replace").returncode == 0
+    # clinic.duckdb.wal would be taken for the database's own log, and deleted when the database is next opened.
+    wal = cli("backup", tmp_path / "clinic.duckdb.wal", "--db", db)
+    assert (wal.returncode, wal.stderr) == (2, f"{tmp_path / 'clinic.duckdb.wal'}: a name ending in .wal is DuckDB's "
+                                               "own (opening clinic.duckdb would delete it); nothing was written. "
+                                               "Give another name, e.g. ending in .duckdb.\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.duckdb", "earlier.duckdb", "victim.csv"]
 
 

@@ -102,6 +102,9 @@ def test_batches_lists_every_ingest(tmp_path, export):
     batches = json.loads(run.stdout)
     assert [(b["batch_id"], b["file_name"], b["rows_inserted"], b["rows_duplicate"]) for b in batches] == [
         (1, "o.csv", 1, 0), (2, "o.csv", 0, 1)]
+    # As text, an empty value (no source, never undone) is blank, not NaN or None.
+    assert [line.split()[-3:] for line in cli("batches", "--db", db).stdout.splitlines()[1:]] == [
+        ["0", "[]", batches[0]["sha256"]], ["0", "[]", batches[1]["sha256"]]]
 
 
 def test_weekly_json_is_the_stable_contract_scripts_read(tmp_path, export):
