@@ -67,7 +67,7 @@ def register_normalise(con) -> None:
     try:
         con.create_function("privacy_normalise", _normalise_vector, [duckdb.sqltypes.VARCHAR],
                             duckdb.sqltypes.VARCHAR, type="arrow", side_effects=False)
-    except duckdb.NotImplementedException:  # "already created"
+    except (duckdb.NotImplementedException, duckdb.CatalogException):  # already there (this connection, a cursor)
         pass
 
 

@@ -312,3 +312,15 @@ def test_a_refused_file_name_is_withheld_from_the_audit_trail(db_path, tmp_path,
     details = [d for (d,) in con.execute("select detail from audit_log where action = 'upload'").fetchall()]
     con.close()
     assert details == ["(a file name that looks like it holds email addresses; withheld): refused"]
+
+
+def test_the_guard_normalises_on_every_cursor_of_one_connection(con, tmp_path):
+    # The dashboard ingests through a cursor per upload; the normalising function is registered once
+    # per database, and a second cursor registering it again was refused ("already exists").
+    path = tmp_path / "s.csv"
+    path.write_text("patient_id,session_day,route,site\nP1,0,IV,５５５-１２３-４５６７\n")
+    for _ in range(2):
+        cursor = con.cursor()
+        [result] = ingest_export(cursor, path)
+        cursor.close()
+        assert "column 'site' holds values that look like phone numbers" in result.refused
