@@ -215,15 +215,15 @@ def initialise(con: duckdb.DuckDBPyConnection) -> None:
     transaction(con, create)
 
 
-def _objects(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The names of the tables, views, sequences and macros someone made in the open database (DuckDB
-    compares names without case)."""
+def _objects(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The tables, views, sequences and macros someone made in the open database: name (DuckDB compares
+    names without case) -> kind."""
     here = "database_name = current_database() and schema_name = 'main'"
-    return {name.lower() for (name,) in con.execute(f"""
-        select table_name from duckdb_tables() where {here} and not temporary
-        union all select view_name from duckdb_views() where {here} and not internal
-        union all select sequence_name from duckdb_sequences() where {here}
-        union all select function_name from duckdb_functions() where {here} and not internal
+    return {name.lower(): kind for name, kind in con.execute(f"""
+        select table_name, 'table' from duckdb_tables() where {here} and not temporary
+        union all select view_name, 'view' from duckdb_views() where {here} and not internal
+        union all select sequence_name, 'sequence' from duckdb_sequences() where {here}
+        union all select function_name, 'macro' from duckdb_functions() where {here} and not internal
     """).fetchall()}
 
 
@@ -235,7 +235,7 @@ def product_names() -> frozenset[str]:
     con = duckdb.connect(":memory:", config=CONFIG)
     try:
         initialise(con)
-        names = _objects(con)
+        names = set(_objects(con))
     finally:
         con.close()
     names |= {f"int_{p.stem}" for p in (QUERIES / "intermediate").glob("*.sql")} | {"build_state"}
@@ -246,11 +246,11 @@ def product_names() -> frozenset[str]:
 def refuse_clashing_names(con: duckdb.DuckDBPyConnection, label: str) -> None:
     """Before --init adds this product's tables to another program's DuckDB file: refuse, changing nothing,
     when that file already uses one of our names (ours would alter or replace the other program's table)."""
-    clashing = sorted(_objects(con) & product_names())
+    theirs = _objects(con)
+    clashing = [f"a {theirs[name]} named {name}" for name in sorted(set(theirs) & product_names())]
     if clashing:
-        many = len(clashing) > 1
-        raise DatabaseFault(label, f"a DuckDB database with {'tables' if many else 'a table'} named "
-                                   f"{', '.join(clashing)} that {'are' if many else 'is'} not this product's; "
+        raise DatabaseFault(label, f"a DuckDB database with {', '.join(clashing)} that "
+                                   f"{'are' if len(clashing) > 1 else 'is'} not this product's; "
                                    "nothing was changed. Give another --db.")
 
 

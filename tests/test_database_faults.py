@@ -124,8 +124,8 @@ def test_init_creates_a_new_database_and_adds_the_tables_to_a_foreign_one(tmp_pa
 
 @pytest.mark.parametrize("theirs, named", [
     (["create table sessions (x integer)"], "a table named sessions that is not"),
-    (["create table sessions (x integer)", "create table settings (y varchar)", "create macro clean(v) as v"],
-     "tables named clean, sessions, settings that are not"),
+    (["create table sessions (x integer)", "create view settings as select 1 as y", "create macro clean(v) as v"],
+     "a macro named clean, a table named sessions, a view named settings that are not"),
 ])
 def test_init_refuses_a_foreign_database_that_uses_our_names_and_changes_nothing(tmp_path, capsys, theirs, named):
     """Another program's DuckDB file with its own `sessions` table: adding ours would alter or replace it."""
