@@ -11,39 +11,18 @@ Each figure is the median of --runs clicks after one warm-up round, timed as ben
 user's role and checks the page against it; the audit trail is written at sign-in, not per page view."""
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from bench.pages import after_rerun, settled, write
 from bench.run import ROOT, database
 
 SECTION = "## What sign-in costs a page view"
-
-
-def start_provider(port: int) -> subprocess.Popen:
-    """oidc-provider-mock with one analyst, waited for until it answers."""
-    user = {"sub": "ana", "email": "ana@clinic.example"}
-    process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--port", str(port),
-                                "--user-claims", json.dumps(user)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=2).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("oidc-provider-mock did not start")
-            time.sleep(0.3)
 
 
 def titles(page) -> list[str]:
@@ -55,7 +34,7 @@ def measure(source: Path, runs: int) -> tuple[dict[str, dict[str, float]], float
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_command, stop_group
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_command, start_provider, stop_group
 
     folder = Path(tempfile.mkdtemp(prefix="bench-signin-"))
     provider, servers = None, []
@@ -65,7 +44,7 @@ def measure(source: Path, runs: int) -> tuple[dict[str, dict[str, float]], float
         shutil.copy(source, open_db)
         shutil.copy(source, signed_db)
         provider_port, signed_port = free_port(), free_port()
-        provider = start_provider(provider_port)
+        provider, _ = start_provider([{"sub": "ana", "email": "ana@clinic.example"}], provider_port)
         access = folder / "access.toml"
         access.write_text(f"""
 [auth]

@@ -1,6 +1,7 @@
 """Fixtures shared by the suite: a real DuckDB file per test, exports written from text, the sample
 clinic database, and a real Streamlit server with Debian's chromium for the browser tests."""
 
+import json
 import os
 import shutil
 import signal
@@ -130,6 +131,26 @@ def start_command(*args, cwd=None, port: int | None = None) -> tuple[subprocess.
             time.sleep(0.3)
     stop_group(process)
     raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
+
+
+def start_provider(users: list[dict], port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A real OpenID Connect provider on this machine (oidc-provider-mock) with these users' claims, ready
+    when its discovery document answers: (process, base URL)."""
+    port = port or free_port()
+    process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--port", str(port),
+                                *[a for user in users for a in ("--user-claims", json.dumps(user))]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2).close()
+            return process, url
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("oidc-provider-mock did not start")
+            time.sleep(0.3)
 
 
 def stop_server(process: subprocess.Popen) -> None:

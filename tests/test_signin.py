@@ -3,16 +3,12 @@ started by `ketamine-outcomes dashboard --access`, and chromium signing in as ea
 role sees, what it cannot reach by navigation or by URL, the visitor who is not signed in, the address
 without a role, sign-out, and the audit rows each produced."""
 
-import json
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
-from conftest import free_port, start_command, stop_group, stop_server
+from conftest import free_port, start_command, start_provider, stop_group, stop_server
 from ketamine_outcomes import store
 
 pytestmark = pytest.mark.browser
@@ -31,21 +27,7 @@ CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
 @pytest.fixture(scope="module")
 def provider():
     """A real OpenID Connect provider on this machine with the test's users: its base URL."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--port", str(port),
-                                *[a for user in USERS for a in ("--user-claims", json.dumps(user))]],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("oidc-provider-mock did not start")
-            time.sleep(0.3)
+    process, url = start_provider(USERS)
     yield url
     stop_server(process)
 
