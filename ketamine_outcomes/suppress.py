@@ -4,7 +4,8 @@ interval or mean built on them are hidden. Zero may be shown. The rules for each
 Secondary suppression (docs/metrics.md, "Small cells"): a count that is the difference of two shown
 counts (non-responders = scored - responders) is a cell too, so the numerator is hidden when the difference
 is small; and in a chart whose cells add up to a total shown elsewhere (periods of a p-chart, groups
-of a funnel), a single hidden cell would be that total minus the shown ones, so a second is hidden."""
+of a funnel), a single hidden cell would be that total minus the shown ones, so a second is hidden; in a
+cross-table (severity transitions) the same holds for each row, each column and the whole."""
 
 import pandas as pd
 
@@ -60,7 +61,9 @@ RULES: dict[str, dict] = {
         "derived": {c: ["n_sessions"] for c in ("mean_score", "mean_ci_low", "mean_ci_high")},
     },
     "attrition": {"counts": ["n_series"], "derived": {"share_of_started": ["n_series"]}},
-    "severity_transitions": {"counts": ["n_series"], "derived": {}},
+    # A cross-table: each baseline band (a row), each end band (a column: the end statuses' counts give some)
+    # and the whole table (the series scored at end of induction) add up to a total shown elsewhere.
+    "severity_transitions": {"counts": ["n_series"], "derived": {}, "totals": ["baseline_band", "end_band", None]},
     "series_counts": {"counts": ["n_series"], "derived": {}},
     "activity": {"counts": ["n_series", "n_active_series", "n_patients", "n_sessions"], "derived": {}},
     "maintenance": {
@@ -131,16 +134,32 @@ def for_chart(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool =
 
 def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> dict[str, pd.Series]:
     """For each count column, which rows hide it: the count is small, or the part of a small difference, or
-    (rows_add_up) the count a column's total would give away."""
+    the count a total would give away (rows_add_up: the column's total; the mart's "totals": each row,
+    column and whole of a cross-table)."""
     small = {c: frame[c].map(lambda v: is_small(v, min_cell)).astype(bool) for c in RULES[mart]["counts"] if c in frame}
     for part, whole in COMPLEMENTS.get(mart, []):
         if part in frame and whole in frame:
             difference = (frame[whole] - frame[part]).map(lambda v: is_small(v, min_cell)).astype(bool)
             # A hidden denominator already hides every rate; its numerator shows as "<11" or not at all.
             small[part] = small[part] | difference
-    if rows_add_up:
-        small = {column: _with_complement(frame[column], hidden) for column, hidden in small.items()}
+    totals = RULES[mart].get("totals", []) + ([None] if rows_add_up else [])
+    if totals:
+        small = {column: _with_totals(frame, column, hidden, totals) for column, hidden in small.items()}
     return small
+
+
+def _with_totals(frame: pd.DataFrame, column: str, hidden: pd.Series, totals: list[str | None]) -> pd.Series:
+    """_with_complement within every set of rows that adds up to a total shown elsewhere: the rows of each
+    value of each column named in `totals` (None: the whole frame), again until no total gives a single hidden
+    count (hiding a cell for its row can leave one alone in its column)."""
+    hidden = hidden.copy()
+    while True:
+        before = hidden.copy()
+        for by in totals:
+            for rows in (frame.groupby(by, sort=False, dropna=False).groups.values() if by else [frame.index]):
+                hidden.loc[rows] = _with_complement(frame.loc[rows, column], hidden.loc[rows])
+        if hidden.equals(before):
+            return hidden
 
 
 def _with_complement(counts: pd.Series, hidden: pd.Series) -> pd.Series:

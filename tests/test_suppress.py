@@ -127,3 +127,31 @@ def test_a_kaplan_meier_group_cut_back_to_day_0_is_hidden_whole():
                           "survival": [1.0, 0.8, 1.0, 0.85], "median_days": [40, 40, 144, 144]})
     cut = suppress.survival_curve(curve, 11)
     assert cut[["group_value", "day"]].values.tolist() == [["A", 0], ["A", 10]]
+
+
+def test_a_severity_cross_table_hides_a_second_cell_in_each_row_and_column_a_total_would_give():
+    # Baseline band (rows) by end band (columns). Each row total (series starting in a band), each column total
+    # (ending in a band: the minimal column is the remitters) and the whole are shown elsewhere. Only 5 is small:
+    # its row would give it (55 - 30 - 20), so 20 goes; then the mild column would give 20 (95 - 40 - 35), so 35;
+    # the moderate column would give 5 (70 - 50 - 15), so 15; then the mod-severe row gives 15 (80 - 25 - 40), so
+    # 25; the severe row gives 35 (97 - 12 - 50), so 12. Every row and column then has two hidden cells.
+    bands = ["minimal", "mild", "moderate"]
+    frame = pd.DataFrame({
+        "baseline_band": ["moderate"] * 3 + ["moderately severe"] * 3 + ["severe"] * 3,
+        "baseline_band_min": [10] * 3 + [15] * 3 + [20] * 3,
+        "end_band": bands * 3, "end_band_min": [0, 5, 10] * 3,
+        "n_series": [30, 20, 5, 25, 40, 15, 12, 35, 50],
+    })
+    table = suppress.for_table(frame, "severity_transitions", 11)
+    assert table.n_series.tolist() == ["30", "hidden", "<11", "hidden", "40", "hidden", "hidden", "hidden", "50"]
+    shown = suppress.for_chart(frame, "severity_transitions", 11)
+    assert shown.n_series.dropna().tolist() == [30, 40, 50]
+    assert suppress.for_table(frame, "severity_transitions", 0).n_series.tolist()[2] == "5"  # 0: suppression off
+    # Nothing small, nothing hidden.
+    assert suppress.for_chart(frame.assign(n_series=[30, 20, 11, 25, 40, 15, 12, 35, 50]), "severity_transitions",
+                              11).n_series.notna().all()
+    # A row whose only cell is small has no other cell for its row total to give; its column would (34 - 30), so
+    # 30 goes, and then 30's row would give it (70 - 40): 40 goes too.
+    lone = pd.DataFrame({"baseline_band": ["mild", "severe", "severe"], "end_band": ["minimal", "minimal", "mild"],
+                         "n_series": [4, 30, 40]})
+    assert suppress.for_table(lone, "severity_transitions", 11).n_series.tolist() == ["<11", "hidden", "hidden"]
