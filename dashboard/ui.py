@@ -42,8 +42,8 @@ def definitions_link(topic: str) -> None:
 
 def suppression_note(hidden: bool, view: filters.View) -> None:
     if hidden:
-        st.caption(f"Some cells are hidden: counts from 1 to {view.min_cell - 1}, and rates built on them, are "
-                   "not shown (small-cell suppression).")
+        st.caption(f"Some cells are hidden: counts from 1 to {view.min_cell - 1}, rates built on them, and counts "
+                   "one of them could be worked out from (a total, a difference) are not shown (small-cell suppression).")
 
 
 def nothing_selected() -> None:

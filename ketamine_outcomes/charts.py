@@ -25,7 +25,6 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#0
 SEQUENTIAL = ("#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026", "#800026")
 BAND_TINTS = ("#f7fbf7", "#fffbe8", "#fff1df", "#fde4da", "#f9d6d6", "#f3c9cf")
 GREY = "#595959"  # 7:1 on white: reference lines and text
-SUPPRESSED_TEXT = "suppressed"
 # A font every browser has: a web font measured before it loads leaves legend entries clipped.
 FONT = "Arial, Helvetica, Liberation Sans, sans-serif"
 
@@ -217,7 +216,7 @@ def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: 
     return fig
 
 
-def attrition(frame: pd.DataFrame) -> go.Figure:
+def attrition(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     sessions = frame[frame.stage == "session"]
     shown = sessions.dropna(subset=["share_of_started"])
     if shown.empty:
@@ -225,21 +224,29 @@ def attrition(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=shown.step, y=shown.share_of_started, marker_color=PALETTE[0], name="share of series",
                            text=[f"{v:.0%}" for v in shown.share_of_started], textposition="outside",
                            hovertemplate="session %{x}: %{y:.0%} of series<extra></extra>"))
-    _mark_suppressed(fig, sessions[sessions.share_of_started.isna()].step)
+    _mark_suppressed(fig, sessions[sessions.share_of_started.isna()].step, min_cell)
     fig = _layout(fig, "Attrition: share of series reaching each completed session", "share of series started",
                   x_title="Completed session", percent=True, height=360)
     fig.update_xaxes(tickmode="linear", tick0=1, dtick=1, tickformat="d")
     return fig
 
 
-def _mark_suppressed(fig: go.Figure, xs, name: str = SUPPRESSED_TEXT) -> None:
+def hidden_legend(min_cell: int | None, unit: str = "series") -> str:
+    """What a "hidden" marker means, in the legend of every chart that marks one: a small count, or a count
+    hidden so a small one cannot be worked out (a total, a difference)."""
+    small = f"too few {unit}" if not min_cell or min_cell < 2 else f"1-{min_cell - 1} {unit}" if min_cell > 2 \
+        else f"1 {unit[:-1] if unit == 'sessions' else unit}"
+    return f"hidden: {small}, or hidden to protect another"
+
+
+def _mark_suppressed(fig: go.Figure, xs, min_cell: int | None = None, unit: str = "series") -> None:
     """A hidden value is marked where its bar would be, never drawn as a zero-height bar."""
     xs = list(xs)
     if xs:
         fig.add_trace(go.Scatter(x=xs, y=[0] * len(xs), mode="markers+text", text=["hidden"] * len(xs),
                                  textposition="top center", textfont=dict(color=GREY, size=11),
                                  marker=dict(symbol="x-thin-open", size=10, color=GREY, line=dict(width=2)),
-                                 name=f"{name}: small count", hoverinfo="skip"))
+                                 name=hidden_legend(min_cell, unit), hoverinfo="skip"))
 
 
 def change_distribution(summary: pd.DataFrame, instrument: str, response_fraction: float,
@@ -265,7 +272,7 @@ def change_distribution(summary: pd.DataFrame, instrument: str, response_fractio
                              customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                              hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
                                            + name + "</extra>"))
-    _mark_suppressed(fig, sorted(hidden_bins))
+    _mark_suppressed(fig, sorted(hidden_bins), min_cell)
     fig.add_vline(x=response_fraction - 1, line_dash="dash", line_color=GREY,
                   annotation_text=f"response: {1 - response_fraction:.0%} fall",
                   annotation_font_color=GREY)
@@ -277,7 +284,7 @@ def change_distribution(summary: pd.DataFrame, instrument: str, response_fractio
     return fig
 
 
-def band_transitions(frame: pd.DataFrame, instrument: str) -> go.Figure:
+def band_transitions(frame: pd.DataFrame, instrument: str, min_cell: int | None = None) -> go.Figure:
     """Stacked bars: for each baseline severity band, the band at end of induction (light = mild)."""
     shown = frame.dropna(subset=["n_series"])
     if shown.empty:
@@ -292,7 +299,7 @@ def band_transitions(frame: pd.DataFrame, instrument: str) -> go.Figure:
                              marker_color=colours[min(i, len(colours) - 1)],
                              hovertemplate="baseline %{x}: %{y} series<extra>end: " + escape(end) + "</extra>"))
     hidden = frame[frame.n_series.isna()].baseline_band.drop_duplicates()
-    _mark_suppressed(fig, hidden)
+    _mark_suppressed(fig, hidden, min_cell)
     fig = _layout(fig, f"{instrument}: severity at baseline and at end of induction", "series",
                   x_title="severity at baseline")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
@@ -300,14 +307,14 @@ def band_transitions(frame: pd.DataFrame, instrument: str) -> go.Figure:
     return fig
 
 
-def time_to_response(first_responses: pd.DataFrame) -> go.Figure:
+def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     """Series by the week they first met response (rows: week, n_series)."""
     counts = first_responses.dropna(subset=["n_series"])
     if counts.empty:
         return nothing("No week has enough first responses to show (suppressed or none yet).")
     fig = go.Figure(go.Bar(x=counts.week, y=counts.n_series, marker_color=PALETTE[0], name="series first responding",
                            hovertemplate="week %{x}: %{y} series first responded<extra></extra>"))
-    _mark_suppressed(fig, first_responses[first_responses.n_series.isna()].week)
+    _mark_suppressed(fig, first_responses[first_responses.n_series.isna()].week, min_cell)
     fig = _layout(fig, "Week of first response", "series", height=340)
     _week_axis(fig, first_responses.week)
     return fig
@@ -365,7 +372,7 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
     return fig
 
 
-def protocol_adherence(frame: pd.DataFrame, by_label: str) -> go.Figure:
+def protocol_adherence(frame: pd.DataFrame, by_label: str, min_cell: int | None = None) -> go.Figure:
     """Per group: the share of decided inductions completed, and completed within the route's window (Wilson
     95% interval). Hidden groups are marked, never drawn as zero."""
     shown = frame.dropna(subset=["adherence_rate"])
@@ -381,7 +388,7 @@ def protocol_adherence(frame: pd.DataFrame, by_label: str) -> go.Figure:
                                       arrayminus=shown.adherence_rate - shown.adherence_rate_low, thickness=1),
                          customdata=shown.n_series,
                          hovertemplate="%{x}: %{y:.0%} of %{customdata} series within window<extra></extra>"))
-    _mark_suppressed(fig, [escape(g) for g in frame[frame.adherence_rate.isna()].group_value])
+    _mark_suppressed(fig, [escape(g) for g in frame[frame.adherence_rate.isna()].group_value], min_cell)
     fig = _layout(fig, f"Induction protocol adherence by {by_label}", "share of series", x_title=by_label,
                   percent=True, height=380)
     fig.update_layout(barmode="group")
@@ -389,7 +396,7 @@ def protocol_adherence(frame: pd.DataFrame, by_label: str) -> go.Figure:
     return fig
 
 
-def adverse_events(frame: pd.DataFrame, by_label: str) -> go.Figure:
+def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = None) -> go.Figure:
     if frame.event_rate.isna().all():
         return nothing("Adverse-event rates are suppressed for this selection (too few sessions or events).")
     fig = go.Figure()
@@ -401,7 +408,7 @@ def adverse_events(frame: pd.DataFrame, by_label: str) -> go.Figure:
                              text=["0" if v == 0 else "" for v in rows.event_rate],
                              textposition="outside", textfont=dict(color=GREY, size=10), cliponaxis=False,
                              hovertemplate="%{x}: %{y:.1%} of sessions<extra>" + label + "</extra>"))
-    _mark_suppressed(fig, frame[frame.event_rate.isna()].event.drop_duplicates())
+    _mark_suppressed(fig, frame[frame.event_rate.isna()].event.drop_duplicates(), min_cell, "sessions or events")
     fig = _layout(fig, f"Adverse events per completed session, by {by_label}", "share of sessions", x_title="",
                   percent=True)
     fig.update_layout(barmode="group")
@@ -422,7 +429,7 @@ def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def blood_pressure(frame: pd.DataFrame) -> go.Figure:
+def blood_pressure(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     if frame.empty or frame.peak_180_rate.isna().all():
         return nothing("No blood-pressure peaks to show: none recorded, or too few measured sessions (suppressed).")
     shown = frame.dropna(subset=["peak_180_rate"])
@@ -431,7 +438,7 @@ def blood_pressure(frame: pd.DataFrame) -> go.Figure:
                            text=["none" if v == 0 else "" for v in shown.peak_180_rate], textposition="outside",
                            hovertemplate="%{x}: %{y:.1%} of measured sessions, highest %{customdata} mmHg"
                                          "<extra></extra>"))
-    _mark_suppressed(fig, frame[frame.peak_180_rate.isna()].route)
+    _mark_suppressed(fig, frame[frame.peak_180_rate.isna()].route, min_cell, "sessions")
     return _layout(fig, "Sessions with a systolic peak of 180 mmHg or more", "share of measured sessions",
                    x_title="route", percent=True, height=360)
 
@@ -467,7 +474,7 @@ def _n_over_bars(fig: go.Figure, categories: list) -> None:
                                showarrow=False, yanchor="bottom", font=dict(color=GREY, size=10))
 
 
-def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float]) -> go.Figure:
+def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float], min_cell: int | None = None) -> go.Figure:
     """Per route: sessions with a rise after dosing and sessions raised before dosing, with n and intervals."""
     if frame.empty or frame[["rise_rate", "pre_raised_rate"]].isna().all().all():
         return nothing("No pre-dose blood pressure to compare: the export has no systolic_bp_pre or diastolic_bp_pre "
@@ -483,14 +490,14 @@ def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float]) -> g
                    shown[n_column], names[flag], PALETTE[i], "sessions with both readings" if flag == "rise"
                    else "sessions with a pre-dose reading")
     _n_over_bars(fig, list(frame.route))
-    _mark_suppressed(fig, frame[frame.rise_rate.isna() | frame.pre_raised_rate.isna()].route)
+    _mark_suppressed(fig, frame[frame.rise_rate.isna() | frame.pre_raised_rate.isna()].route, min_cell, "sessions")
     fig = _layout(fig, "Blood pressure around the dose (Spravato label thresholds)", "share of measured sessions",
                   x_title="route", percent=True, height=400)
     fig.update_layout(barmode="group")
     return fig
 
 
-def item9_course(frame: pd.DataFrame) -> go.Figure:
+def item9_course(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     """Item 9 resolved and emerged, and reliable deterioration, per group, with n and intervals."""
     if frame.empty or frame.measure_rate.isna().all():
         return nothing("No evaluable series with PHQ-9 item 9 at baseline and the end of induction, or too few "
@@ -502,7 +509,7 @@ def item9_course(frame: pd.DataFrame) -> go.Figure:
                    shown.measure_rate_high, shown.n_series, escape(group), PALETTE[i % len(PALETTE)], "series")
     _n_over_bars(fig, [ITEM9_MEASURES[m] for m in frame.measure.drop_duplicates()])
     hidden = frame[frame.measure_rate.isna()].measure.drop_duplicates()
-    _mark_suppressed(fig, [ITEM9_MEASURES[m] for m in hidden])
+    _mark_suppressed(fig, [ITEM9_MEASURES[m] for m in hidden], min_cell)
     fig = _layout(fig, "Suicidality over the induction (PHQ-9 item 9)", "share of evaluable series", x_title="",
                   percent=True, height=420)
     fig.update_layout(barmode="group")

@@ -37,7 +37,7 @@ def test_a_percent_axis_with_nothing_above_zero_has_a_fixed_range_of_a_few_ticks
 def test_a_hidden_bar_is_marked_and_an_all_hidden_chart_is_a_sentence():
     fig = charts.blood_pressure(pressure([0.015, None]))
     bars = [t for t in fig.data if t.type == "bar"]
-    marks = [t for t in fig.data if t.name and t.name.startswith("suppressed")]
+    marks = [t for t in fig.data if t.name and t.name.startswith("hidden")]
     assert list(bars[0].x) == ["IV"] and list(marks[0].x) == ["IM"] and list(marks[0].text) == ["hidden"]
     nothing = charts.blood_pressure(pressure([None, None]))
     assert charts.is_nothing(nothing).startswith("No blood-pressure peaks to show")
@@ -132,7 +132,20 @@ def test_the_change_chart_hides_small_bars_and_the_one_a_status_total_would_give
     assert bars["response"] == {-0.55: 12} and bars["no response"] == {0.05: 25}
     marks = next(t for t in fig.data if t.type == "scatter")
     assert [round(x, 2) for x in marks.x] == [-0.85, -0.75] and list(marks.text) == ["hidden", "hidden"]
+    # The legend says what the mark means: 12 is not a small count, it is hidden to protect the 3.
+    assert marks.name == "hidden: 1-10 series, or hidden to protect another"
     assert "72 series" not in fig.layout.title.text  # 72 - 20 - 12 - 25 would be the hidden 15
     shown = charts.change_distribution(summary, "PHQ-9", 0.5)  # suppression off: every bar, and the total
     assert {round(x, 2): y for x, y in zip(shown.data[0].x, shown.data[0].y) if y} == {-0.95: 20, -0.85: 12, -0.75: 3}
     assert "72 series" in shown.layout.title.text
+
+
+def test_every_hidden_marker_reads_the_same_with_the_threshold_in_force_and_its_unit():
+    transitions = pd.DataFrame({"baseline_band": ["moderate", "moderate", "severe"], "baseline_band_min": [10, 10, 20],
+                                "end_band": ["minimal", "mild", "minimal"], "end_band_min": [0, 5, 0],
+                                "n_series": [30, None, 40]})
+    marks = [t for t in charts.band_transitions(transitions, "PHQ-9", 6).data if t.type == "scatter"]
+    assert [(list(t.x), t.name) for t in marks] == [(["moderate"], "hidden: 1-5 series, or hidden to protect another")]
+    marks = [t for t in charts.blood_pressure(pressure([0.015, None]), 11).data if t.type == "scatter"]
+    assert marks[0].name == "hidden: 1-10 sessions, or hidden to protect another"
+    assert charts.hidden_legend(None) == "hidden: too few series, or hidden to protect another"

@@ -90,7 +90,8 @@ ui.definitions_link("a booster")
 
 st.subheader("Protocol adherence by site")
 adherence = data.mart("protocol_adherence", by="site", cohort=view.cohort)
-ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.min_cell), "site"),
+ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.min_cell), "site",
+                                 view.min_cell),
          "durability_adherence", view)
 tables.show(adherence.rename(columns={"group_value": "site"}), "protocol_adherence", view,
             key="durability_adherence_table", title="protocol adherence by site",

@@ -34,13 +34,13 @@ else:
 transitions = data.mart("severity_transitions", instrument=view.instrument, cohort=view.cohort)
 if not transitions.empty:
     ui.chart(charts.band_transitions(suppress.for_chart(transitions, "severity_transitions", view.min_cell),
-                                     view.instrument), "response_transitions", view)
+                                     view.instrument, view.min_cell), "response_transitions", view)
     ui.suppression_note(suppress.suppressed(transitions, "severity_transitions", view.min_cell), view)
 
 timing = data.mart("response_timing", instrument=view.instrument, cohort=view.cohort)
 first = timing[timing.measure == "first_response_week"].assign(week=lambda t: t.value.astype(int))
 st.subheader("Time to first response")
-ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell)), "response_time_to_response",
+ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell), view.min_cell), "response_time_to_response",
          view)
 ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
 st.caption("Responders only: series that stopped before responding are not in these bars. The Durability page "

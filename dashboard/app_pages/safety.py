@@ -20,7 +20,7 @@ if events.empty:
     ui.nothing_selected()
     st.stop()
 shown = suppress.for_chart(events, "adverse_events", view.min_cell)
-figure = charts.adverse_events_by_session(shown) if BY[by] == "session_number" else charts.adverse_events(shown, by)
+figure = charts.adverse_events_by_session(shown) if BY[by] == "session_number" else charts.adverse_events(shown, by, view.min_cell)
 ui.chart(figure, "safety_events", view)
 ui.suppression_note(suppress.suppressed(events, "adverse_events", view.min_cell), view)
 st.caption("Spravato label, esketamine vs placebo: dissociation 41% vs 9%, dizziness 29% vs 8%, nausea 28% vs 9%, "
@@ -30,8 +30,8 @@ ui.definitions_link("an adverse-event rate")
 st.subheader("Blood pressure")
 pressure = data.mart("blood_pressure", cohort=view.cohort)
 shown_pressure = suppress.for_chart(pressure, "blood_pressure", view.min_cell)
-ui.chart(charts.blood_pressure(shown_pressure), "safety_bp", view)
-ui.chart(charts.blood_pressure_flags(shown_pressure, settings), "safety_bp_flags", view)
+ui.chart(charts.blood_pressure(shown_pressure, view.min_cell), "safety_bp", view)
+ui.chart(charts.blood_pressure_flags(shown_pressure, settings, view.min_cell), "safety_bp_flags", view)
 st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic']:g} mmHg above the pre-dose "
            f"systolic reading, or {settings['bp_rise_diastolic']:g} above the diastolic one, out of sessions with "
            f"both readings. **Raised before dosing**: a pre-dose reading above {settings['bp_pre_systolic_above']:g}/"
@@ -48,7 +48,7 @@ st.subheader("Suicidality over the induction")
 filters.choice("safety_item9_by", list(ITEM9_BY))
 item9_by = st.selectbox("Split by", list(ITEM9_BY), key="safety_item9_by")
 course = data.mart("item9_course", by=ITEM9_BY[item9_by], cohort=view.cohort)
-ui.chart(charts.item9_course(suppress.for_chart(course, "item9_course", view.min_cell)), "safety_item9_course", view)
+ui.chart(charts.item9_course(suppress.for_chart(course, "item9_course", view.min_cell), view.min_cell), "safety_item9_course", view)
 st.caption("Evaluable series only (the end-of-induction window has closed, or the series dropped out). "
            "**Resolved**: of series with item 9 of 1 or more at baseline, those whose last item 9 at the end of "
            "induction is 0. **Emerged**: of series with item 9 of 0 at baseline, those with any item 9 of 1 or more "
