@@ -240,6 +240,11 @@ def is_empty() -> bool:
     return int(table("select count(*) as n from int_treatment_series").n.iloc[0]) == 0
 
 
+def stored_instruments() -> set[str]:
+    """The instruments with at least one assessment stored (scored or not)."""
+    return set(table("select distinct instrument from assessments").instrument)
+
+
 def settings() -> dict[str, float]:
     frame = table("select name, value from settings")
     return dict(zip(frame.name, frame.value))

@@ -3,10 +3,10 @@ suppression note, and the message for an empty database or an empty cohort."""
 
 import streamlit as st
 
-from ketamine_outcomes.safe_text import markdown
-
 from dashboard import data, filters, glossary, signin, tables
 from ketamine_outcomes import charts
+from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.safe_text import markdown
 from ketamine_outcomes.safe_text import plotly as plotly_text
 
 DEFINITIONS_PAGE = "app_pages/definitions.py"
@@ -46,8 +46,26 @@ def suppression_note(hidden: bool, view: filters.View) -> None:
                    "one of them could be worked out from (a total, a difference) are not shown (small-cell suppression).")
 
 
-def nothing_selected() -> None:
-    st.warning("No treatment series match these filters. Widen the filters in the sidebar.")
+def nothing_selected(view: filters.View, instrument: str | None = None) -> None:
+    """Why a page has nothing to show: no assessment of the `instrument` it charts is stored at all (widening
+    the filters would not help), the filters leave no series, or the database has none for it."""
+    if instrument and instrument_missing(instrument):
+        return
+    if view.cohort != Cohort(baseline_instrument=view.cohort.baseline_instrument):
+        st.warning("No treatment series match these filters. Widen the filters in the sidebar.")
+    elif instrument:
+        st.warning(f"No treatment series in this database has a {instrument} baseline to show.")
+    else:
+        st.warning("No treatment series in this database to show here.")
+
+
+def instrument_missing(instrument: str) -> bool:
+    """Say so, and return True, when no assessment of `instrument` is stored in this database."""
+    if instrument in data.stored_instruments():
+        return False
+    st.warning(f"No {instrument} assessments are stored in this database. Choose another instrument in the "
+               f"sidebar, or upload an outcomes export with {instrument} scores on the **Data** page.")
+    return True
 
 
 def chart(figure, key: str, view: filters.View) -> None:

@@ -605,3 +605,36 @@ def test_the_safety_pages_three_splits_are_in_the_link(clinic_db, monkeypatch):
     again = open_link(clinic_db, monkeypatch, "safety", item9_by="site", cadss_by="route")
     assert again.selectbox(key="safety_item9_by").value == "site"
     assert again.selectbox(key="safety_cadss_by").value == "route" and not again.exception
+
+
+def chart_title(app: AppTest, index: int) -> str:
+    """A chart's title as read: the lines it wraps into (for a phone's width) joined by spaces."""
+    return json.loads(app.get("plotly_chart")[index].proto.spec)["layout"]["title"]["text"].replace("<br>", " ")
+
+
+def test_an_instrument_with_no_assessments_stored_says_so_and_only_filters_ask_to_widen_them(clinic_db, monkeypatch):
+    """The sample clinic stores no MADRS or QIDS-SR16 score: widening the filters would not help."""
+    app = open_app(clinic_db, monkeypatch)
+    for instrument in ("MADRS", "QIDS-SR16"):
+        app.selectbox(key="filters_instrument").set_value(instrument).run()
+        for page in ("overview", "trajectories", "response", "compare", "durability", "quality_review"):
+            app.switch_page(f"app_pages/{page}.py").run()
+            assert not app.exception, page
+            warnings = [w.value for w in app.warning]
+            assert sum(f"No {instrument} assessments are stored in this database" in w for w in warnings) == 1, page
+            assert not any("Widen the filters" in w for w in warnings), page
+    app.selectbox(key="filters_instrument").set_value("PHQ-9").run()
+    app.multiselect(key="filters_sites").set_value(["Lakeview"]).run()
+    app.number_input(key="filters_min_baseline").set_value(27).run()
+    app.multiselect(key="filters_routes").set_value(["oral"]).run()
+    app.switch_page("app_pages/response.py").run()
+    assert [w.value for w in app.warning] == ["No treatment series match these filters. Widen the filters in the sidebar."]
+
+
+def test_durability_time_to_response_title_names_its_split(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "durability")
+    assert chart_title(app, 1) == "PHQ-9: share responded, all series"
+    app.selectbox(key="durability_by").set_value("route").run()
+    assert chart_title(app, 1) == "PHQ-9: share responded, one curve per route"
+    app.selectbox(key="durability_by").set_value("site").run()
+    assert chart_title(app, 1) == "PHQ-9: share responded, one curve per site"

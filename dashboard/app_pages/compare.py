@@ -20,7 +20,7 @@ filters.choice("compare_by", list(BY))
 by = st.selectbox("Compare by", list(BY), key="compare_by")
 rates = data.mart("cohort_comparison", instrument=view.instrument, by=BY[by], cohort=view.cohort)
 if rates.empty:
-    ui.nothing_selected()
+    ui.nothing_selected(view, view.instrument)
     st.stop()
 
 # Hidden groups (a suppressed count, or the smallest other one when a single group is hidden: the total shown

@@ -10,7 +10,7 @@ from ketamine_outcomes import charts, suppress
 view = ui.page("Durability", "How long does a response last, how soon does it come, and how many boosters "
                              "do patients need?")
 if data.mart("activity", cohort=view.cohort).n_series.iloc[0] == 0:
-    ui.nothing_selected()
+    ui.nothing_selected(view)
     st.stop()
 BY = {"all series": "all", "route": "route", "site": "site"}
 filters.choice("durability_by", list(BY))
@@ -46,7 +46,8 @@ def truncation_note(curve: pd.DataFrame, shown: pd.DataFrame) -> None:
 st.subheader("Sustained response after induction")
 sustained = data.mart("sustained_response", instrument=view.instrument, by=BY[by], cohort=view.cohort)
 if sustained.empty:
-    st.info(f"No series has responded on {view.instrument} at the end of its induction yet.")
+    if not ui.instrument_missing(view.instrument):
+        st.info(f"No series has responded on {view.instrument} at the end of its induction yet.")
 else:
     shown = suppress.survival_curve(sustained, view.min_cell)
     median_tiles(sustained, shown, "Median duration of response")
@@ -63,11 +64,13 @@ ui.definitions_link("sustained response")
 st.subheader("Time to first response")
 first = data.mart("time_to_response", instrument=view.instrument, by=BY[by], cohort=view.cohort)
 if first.empty:
-    st.info(f"No series has a {view.instrument} baseline for this selection.")
+    if view.instrument in data.stored_instruments():  # else the section above said none is stored
+        st.info(f"No series has a {view.instrument} baseline for this selection.")
 else:
     shown = suppress.survival_curve(first, view.min_cell)
     median_tiles(first, shown, "Median time to response")
-    ui.chart(charts.survival_curve(shown, "share_responded", f"{view.instrument}: share responded, all series",
+    ui.chart(charts.survival_curve(shown, "share_responded", f"{view.instrument}: share responded, "
+                                   + ("all series" if BY[by] == "all" else f"one curve per {by}"),
                                    "responded", "days since the first session", "with a baseline"),
              "durability_time_to_response", view)
     truncation_note(first, shown)

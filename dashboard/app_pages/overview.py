@@ -18,7 +18,9 @@ tiles[1].metric("Active series", suppress.count_text(activity.n_active_series, v
 tiles[2].metric("Patients", suppress.count_text(activity.n_patients, view.min_cell))
 tiles[3].metric("Completed sessions", suppress.count_text(activity.n_sessions, view.min_cell))
 if activity.n_series == 0:
-    ui.nothing_selected()
+    ui.nothing_selected(view)
+    st.stop()
+if ui.instrument_missing(view.instrument):  # everything below is about the instrument's scores
     st.stop()
 
 st.subheader("End of induction")

@@ -19,7 +19,7 @@ if periods["month"].empty and not undated.empty:
             "use agreement).")
     st.stop()
 if periods["month"].empty:
-    ui.nothing_selected()
+    ui.nothing_selected(view, view.instrument)
     st.stop()
 
 suggested = quality.choose_grain(periods["month"], view.min_cell)

@@ -11,7 +11,7 @@ view = ui.page("Response & remission", "Who gets better, how much, and how fast.
 
 weekly = data.mart("weekly_outcomes", instrument=view.instrument, cohort=view.cohort)
 if weekly.empty:
-    ui.nothing_selected()
+    ui.nothing_selected(view, view.instrument)
     st.stop()
 itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.cohort)
 ui.chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes", view.min_cell),

@@ -17,7 +17,7 @@ filters.choice("safety_by", list(BY))
 by = st.selectbox("Split adverse events by", list(BY), key="safety_by")
 events = data.mart("adverse_events", by=BY[by], cohort=view.cohort)
 if events.empty:
-    ui.nothing_selected()
+    ui.nothing_selected(view)
     st.stop()
 shown = suppress.for_chart(events, "adverse_events", view.min_cell)
 figure = charts.adverse_events_by_session(shown) if BY[by] == "session_number" else charts.adverse_events(shown, by, view.min_cell)

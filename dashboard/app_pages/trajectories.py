@@ -36,7 +36,7 @@ else:
         lines[value] = data.mart("weekly_outcomes", instrument=view.instrument, cohort=cohort)
 
 if all(frame.empty for frame in lines.values()):
-    ui.nothing_selected()
+    ui.nothing_selected(view, view.instrument)
     st.stop()
 
 itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.cohort) if show_itt else None
