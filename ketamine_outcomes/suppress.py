@@ -240,21 +240,68 @@ def _hidden_text(count, min_cell: int) -> str:
 
 
 def survival_curve(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """A Kaplan-Meier curve (sustained_response, time_to_response) cut where fewer than min_cell series are
-    still at risk: beyond that a step is one or two patients. n_at_risk only falls with time, so what is
-    left is each group's curve up to that day; a median beyond the cut is not shown (it rests on the
-    hidden tail: median_hidden says so, as "not reached" would be untrue). A group cut back to day 0 has no
-    step left to draw (one point, its median "past" nothing): it goes whole, as a group too small does."""
+    """A Kaplan-Meier curve (sustained_response, time_to_response) as it may be shown (docs/metrics.md, "Small
+    cells", Kaplan-Meier curves). Each step of a curve with its number at risk gives its events (survival falls
+    by events / at risk), and two numbers at risk give the series that left between them (events + censored).
+    So events are delayed to a later day until a step holds at least min_cell (round_km, OpenSAFELY), the
+    series censored between two shown days are none or at least min_cell, and a curve stops before fewer than
+    min_cell would be left at risk after a step; the estimate is recomputed on those days. A group of fewer
+    than min_cell series goes whole, and, as the groups add up to the "all series" curve, so does the smallest
+    other group when only one goes (survival_groups). A group with no step left past day 0 goes too. The
+    median is the recomputed curve's; one the full curve reaches past the shown one is hidden (median_hidden),
+    as "not reached" would be untrue."""
     if min_cell <= 1 or curve.empty:
         return curve.assign(median_hidden=False)
-    kept = curve[curve.n_at_risk >= min_cell].copy()
-    last_shown = kept.groupby("group_value").day.transform("max")
-    kept = kept[last_shown > 0]
-    last_shown = last_shown[last_shown > 0]
-    # reached, but where a step is a patient or two; a median never reached is NA in the mart: not hidden
-    kept["median_hidden"] = (kept.median_days > last_shown).fillna(False).astype(bool)
-    kept["median_days"] = kept.median_days.where(~kept.median_hidden)
-    return kept
+    value = "survival" if "survival" in curve else "share_responded"
+    hidden = _survival_hidden_groups(curve, min_cell)
+    groups = [_coarse_steps(rows.sort_values("day"), min_cell, value)
+              for group, rows in curve.groupby("group_value", sort=False) if not hidden[group]]
+    groups = [rows for rows in groups if not rows.empty and rows.day.max() > 0]
+    if not groups:
+        return curve.iloc[0:0].assign(median_hidden=pd.Series(dtype=bool))
+    return pd.concat(groups, ignore_index=True)
+
+
+def _coarse_steps(rows: pd.DataFrame, min_cell: int, value: str) -> pd.DataFrame:
+    """One group's curve with each shown day closing a run of days whose events and censored are each none or
+    at least min_cell, leaving none or at least min_cell at risk; the days after the last such run are cut."""
+    steps, survival = [], 1.0
+    at_risk = events = censored = 0
+    for row in rows.itertuples():
+        if not events and not censored:
+            at_risk = row.n_at_risk  # the series at risk on the first day of this run
+            if at_risk < min_cell:
+                break
+        events, censored = events + row.n_events, censored + row.n_censored
+        left = at_risk - events - censored
+        if all(v == 0 or v >= min_cell for v in (events, censored, left)):
+            survival *= 1 - events / at_risk
+            steps.append({"day": row.day, "n_at_risk": at_risk, "n_events": events, "n_censored": censored,
+                          value: survival if value == "survival" else 1 - survival})
+            events = censored = 0
+    shown = pd.DataFrame(steps, columns=["day", "n_at_risk", "n_events", "n_censored", value])
+    half = shown.day[shown[value] <= 0.5] if value == "survival" else shown.day[shown[value] >= 0.5]
+    median = half.iloc[0] if len(half) else None
+    reached = not pd.isna(rows.median_days.iloc[0])  # the full curve reaches half: past the shown one, if not here
+    return shown.assign(group_value=rows.group_value.iloc[0], median_days=median,
+                        median_hidden=median is None and reached)[[*rows.columns.intersection(
+                            ["group_value", "day", "n_at_risk", "n_events", "n_censored", value, "median_days"]),
+                            "median_hidden"]]
+
+
+def _survival_hidden_groups(curve: pd.DataFrame, min_cell: int) -> pd.Series:
+    """Groups of a Kaplan-Meier split whose n (series at risk on the first day) is small, and, as the groups add
+    up to the "all series" curve's n, the smallest other one when only one is."""
+    n = curve.sort_values("day").groupby("group_value", sort=False).n_at_risk.first()
+    return _with_complement(n, n.map(lambda v: is_small(v, min_cell)).astype(bool))
+
+
+def survival_groups(curve: pd.DataFrame, min_cell: int) -> dict[str, str]:
+    """Each group's n as shown beside its curve: "<11", "hidden" (to protect a small one) or the count."""
+    n = curve.sort_values("day").groupby("group_value", sort=False).n_at_risk.first()
+    hidden = _survival_hidden_groups(curve, min_cell) if min_cell > 1 else n.map(lambda v: False)
+    return {group: _hidden_text(count, min_cell) if hidden[group] else count_text(count, min_cell)
+            for group, count in n.items()}
 
 
 def count_text(count: int, min_cell: int) -> str:

@@ -4,6 +4,7 @@ one trace, the change chart is a distribution whatever the size, and export text
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ketamine_outcomes import charts
 
@@ -108,14 +109,19 @@ def test_a_survival_curve_starts_at_day_0_steps_and_prints_the_number_at_risk_un
 def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
     from ketamine_outcomes import suppress
 
-    cut = suppress.survival_curve(CURVE, 11)
-    fig = charts.survival_curve(cut, "survival", "t", "still responding", "days", "responding")
+    # 60 followed; losses 6, 6, 3, 11, 4, 1 on days 7-42, censored 12 on day 0 and more later (test_suppress.KM):
+    # under suppression the steps are day 21 (15 of 48) and day 28 (11 of 22); days 35-42 are cut.
+    curve = pd.DataFrame({"group_value": ["all"] * 7, "day": [0, 7, 14, 21, 28, 35, 42],
+                          "n_at_risk": [60, 48, 42, 34, 22, 11, 5], "n_events": [0, 6, 6, 3, 11, 4, 1],
+                          "n_censored": [12, 0, 2, 9, 0, 2, 4],
+                          "survival": [1.0, 0.875, 0.75, 0.684, 0.342, 0.218, 0.174], "median_days": [28] * 7})
+    fig = charts.survival_curve(suppress.survival_curve(curve, 11), "survival", "t", "still responding", "days",
+                                "responding")
     line, at_risk = fig.data
-    assert list(line.x) == [0, 10, 20, 30] and "3" not in at_risk.text
-    assert line.name == "all (median 30 days)"
-    fig = charts.survival_curve(suppress.survival_curve(CURVE, 13), "survival", "t", "y", "x", "responding")
-    assert fig.data[0].name == "all (median past the shown curve)"  # day 30 had 12 at risk
-    assert charts.is_nothing(charts.survival_curve(suppress.survival_curve(CURVE, 21), "survival", "t", "y", "x",
+    assert list(line.x) == [0, 21, 28] and list(line.y) == pytest.approx([1.0, 0.6875, 0.34375])
+    assert list(at_risk.x) == [0, 7, 14, 21, 28] and list(at_risk.text) == ["60", "48", "48", "48", "22"]
+    assert line.name == "all (median 28 days)"
+    assert charts.is_nothing(charts.survival_curve(suppress.survival_curve(curve, 61), "survival", "t", "y", "x",
                                                    "responding")).startswith("No curve to draw")
 
 

@@ -457,16 +457,28 @@ def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them
     assert app.metric[0].value == f"{int(median)} days"
     app.toggle(key="filters_meeting_mode").set_value(True).run()
     line, at_risk = chart_traces(app, 0)[:2]
-    kept = sustained[sustained.n_at_risk >= 11]
-    assert line["x"][-1] == kept.day.max() < sustained.day.max()
+    kept = suppress.survival_curve(sustained, 11)
+    assert line["x"] == kept.day.tolist() and line["x"][-1] < sustained.day.max()
+    assert line["y"] == pytest.approx(kept.survival.tolist())
     assert all(int(n) >= 11 for n in at_risk["text"] if n)
-    assert any("stops where fewer than 11 series are still at risk" in c.value for c in app.caption)
+    assert any("each step holds at least 11 series" in c.value for c in app.caption)
     first = expected(clinic_db, metrics.time_to_response, "PHQ-9")
-    assert chart_traces(app, 1)[0]["y"][-1] == pytest.approx(first[first.n_at_risk >= 11].share_responded.iloc[-1])
+    line = chart_traces(app, 1)[0]
+    cut = suppress.survival_curve(first, 11)
+    assert line["y"] == pytest.approx(cut.share_responded.tolist())
+    # Nothing a reader can work out from the hover's numbers at risk and the steps is a count from 1 to 10: not
+    # a step's first responses (1 - share falls by responses / at risk), not the series between two steps.
+    at_risk, still = np.array(line["customdata"]), 1 - np.array(line["y"])
+    responses = np.rint(at_risk * (1 - still / np.concatenate([[1.0], still[:-1]])))
+    left = at_risk[:-1] - at_risk[1:]
+    censored = left - responses[:-1]
+    assert all(v == 0 or v >= 11 for v in [*responses, *left, *censored, at_risk[-1] - responses[-1]])
 
 
 def test_durability_renders_a_median_never_reached_and_one_curve_per_route(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "durability")
+    # Unsuppressed: the sample's PCL-5 curve never has 11 losses of response in a step, so at 11 none is drawn.
+    app.number_input(key="filters_min_cell").set_value(0).run()
     app.selectbox(key="filters_instrument").set_value("PCL-5").run()  # no PCL-5 median is reached (NA)
     assert not app.exception, [e.value for e in app.exception]
     assert app.metric[0].value == "not reached"

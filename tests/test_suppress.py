@@ -2,6 +2,7 @@
 mean built on them; zero and larger counts show; 0 turns suppression off."""
 
 import pandas as pd
+import pytest
 
 from ketamine_outcomes import suppress
 
@@ -70,14 +71,15 @@ def test_a_single_hidden_period_takes_the_smallest_shown_one_with_it():
 
 
 def test_a_kaplan_meier_curve_stops_where_fewer_than_min_cell_are_at_risk_and_hides_a_median_past_it():
+    # A: 11 of 30 lose response on day 5 (a step), then 3 and 4 more (never 11): cut after day 5. Its median
+    # (day 14) rests on the hidden tail. B: 11 of 22 on day 3, its median, shown.
     curve = pd.DataFrame({"group_value": ["A", "A", "A", "B", "B"], "day": [5, 9, 14, 3, 8],
-                          "n_at_risk": [30, 11, 10, 12, 4], "survival": [0.9, 0.6, 0.4, 0.5, 0.25],
-                          "median_days": [14, 14, 14, 3, 3]})
+                          "n_at_risk": [30, 19, 8, 22, 11], "n_events": [11, 3, 4, 11, 4], "n_censored": [0, 8, 4, 0, 7],
+                          "survival": [19 / 30, 16 / 30, 8 / 30, 0.5, 0.5 * 7 / 11], "median_days": [14, 14, 14, 3, 3]})
     cut = suppress.survival_curve(curve, 11)
-    # 11 at risk is shown, 10 is not; A's median (day 14) rests on the hidden tail, B's (day 3) is shown.
-    assert cut[["group_value", "day"]].values.tolist() == [["A", 5], ["A", 9], ["B", 3]]
-    assert cut.median_days.isna().tolist() == [True, True, False]
-    assert cut.median_hidden.tolist() == [True, True, False]  # reached past the cut: not "not reached"
+    assert cut[["group_value", "day"]].values.tolist() == [["A", 5], ["B", 3]]
+    assert cut.median_days.isna().tolist() == [True, False]
+    assert cut.median_hidden.tolist() == [True, False]  # reached past the cut: not "not reached"
     assert suppress.survival_curve(curve, 0).drop(columns="median_hidden").equals(curve)  # 0: suppression off
 
 
@@ -114,17 +116,20 @@ def test_a_count_hidden_for_a_small_difference_is_marked_hidden_not_fewer_than_m
 
 def test_a_kaplan_meier_median_not_reached_stays_not_reached_after_the_cut():
     # The mart gives a median never reached as NA (a nullable column): it is "not reached", not "hidden".
-    curve = pd.DataFrame({"group_value": ["A", "A"], "day": [0, 7], "n_at_risk": [31, 14],
-                          "survival": [1.0, 1.0], "median_days": pd.array([None, None], dtype="Int32")})
+    curve = pd.DataFrame({"group_value": ["A", "A"], "day": [0, 7], "n_at_risk": [31, 14], "n_events": [0, 0],
+                          "n_censored": [17, 14], "survival": [1.0, 1.0],
+                          "median_days": pd.array([None, None], dtype="Int32")})
     cut = suppress.survival_curve(curve, 11)
     assert cut.median_hidden.tolist() == [False, False] and cut.median_hidden.dtype == bool
 
 
 def test_a_kaplan_meier_group_cut_back_to_day_0_is_hidden_whole():
-    # B has 18 at risk at day 0 but 7 by its first event: its shown curve would be one point, no step, and
-    # its median (day 144) "past the shown curve" of nothing. It goes, as a group too small to show does.
-    curve = pd.DataFrame({"group_value": ["A", "A", "B", "B"], "day": [0, 10, 0, 10], "n_at_risk": [30, 20, 18, 7],
-                          "survival": [1.0, 0.8, 1.0, 0.85], "median_days": [40, 40, 144, 144]})
+    # B has 29 at risk at day 0 (11 censored there) but only 7 losses by its next day: its shown curve would be
+    # one point, no step, and its median (day 10) "past the shown curve" of nothing. It goes, as a group too small
+    # to show does.
+    curve = pd.DataFrame({"group_value": ["A", "A", "B", "B"], "day": [0, 10, 0, 10], "n_at_risk": [30, 19, 29, 18],
+                          "n_events": [0, 19, 0, 7], "n_censored": [11, 0, 11, 11],
+                          "survival": [1.0, 0.0, 1.0, 11 / 18], "median_days": [10, 10, 144, 144]})
     cut = suppress.survival_curve(curve, 11)
     assert cut[["group_value", "day"]].values.tolist() == [["A", 0], ["A", 10]]
 
@@ -155,3 +160,44 @@ def test_a_severity_cross_table_hides_a_second_cell_in_each_row_and_column_a_tot
     lone = pd.DataFrame({"baseline_band": ["mild", "severe", "severe"], "end_band": ["minimal", "minimal", "mild"],
                          "n_series": [4, 30, 40]})
     assert suppress.for_table(lone, "severity_transitions", 11).n_series.tolist() == ["<11", "hidden", "hidden"]
+
+
+# One group's Kaplan-Meier rows as the marts give them (the at-risk counts of a hand computation: 60 followed,
+# 12 censored on day 0, then 6, 6 + 2 censored, 3 + 9 censored, 11, 4 + 2 censored, 1 + 4 censored).
+KM = pd.DataFrame({"group_value": ["all"] * 7, "day": [0, 7, 14, 21, 28, 35, 42],
+                   "n_at_risk": [60, 48, 42, 34, 22, 11, 5], "n_events": [0, 6, 6, 3, 11, 4, 1],
+                   "n_censored": [12, 0, 2, 9, 0, 2, 4],
+                   "survival": [1.0, 0.875, 0.75, 0.75 * 31 / 34, 0.75 * 31 / 34 / 2, 0.75 * 31 / 34 / 2 * 7 / 11,
+                                0.75 * 31 / 34 / 2 * 7 / 11 * 4 / 5],
+                   "median_days": [28] * 7})
+
+
+def test_a_kaplan_meier_step_holds_at_least_min_cell_events_and_at_risk_falls_by_none_or_min_cell_at_a_time():
+    # Shown as it was, day 7 (48 at risk, survival 0.875) would give its 6 losses, and 48 - 42 the 6 who left.
+    # Instead the events of days 7-21 (15) and their censored (11) make one step on day 21 (48 at risk:
+    # 1 - 15/48 = 0.6875), day 28 (11 of 22) another; days 35-42 (5 events) never reach 11 and are cut.
+    cut = suppress.survival_curve(KM, 11)
+    assert cut.day.tolist() == [0, 21, 28] and cut.n_at_risk.tolist() == [60, 48, 22]
+    assert cut.n_events.tolist() == [0, 15, 11] and cut.n_censored.tolist() == [12, 11, 0]
+    assert cut.survival.tolist() == pytest.approx([1.0, 0.6875, 0.34375])
+    assert cut.median_days.tolist() == [28] * 3 and not cut.median_hidden.any()
+    # What a reader can work out: every difference of two numbers at risk, every step's events, and what a last
+    # step leaves at risk are none or at least 11.
+    derived = [*(-cut.n_at_risk.diff().dropna()), *cut.n_events, cut.n_at_risk.iloc[-1] - cut.n_events.iloc[-1]]
+    assert all(v == 0 or v >= 11 for v in derived)
+    # The time to response curve is the same estimate read upwards.
+    first = KM.drop(columns="survival").assign(share_responded=1 - KM.survival)
+    assert suppress.survival_curve(first, 11).share_responded.tolist() == pytest.approx([0.0, 0.3125, 0.65625])
+    assert suppress.survival_curve(KM, 0).drop(columns="median_hidden").equals(KM)  # 0: suppression off
+
+
+def test_kaplan_meier_groups_that_add_up_to_all_series_hide_the_smallest_other_when_one_is_small():
+    # By route: IV is the curve above (60 series), IM has 8 (small, hidden), oral 30: the "all series" curve's
+    # 98 minus 60 would give IM's 8, so oral goes too, its n reading "hidden".
+    oral = KM.assign(group_value="oral", n_at_risk=KM.n_at_risk // 2)
+    im = pd.DataFrame({"group_value": ["IM"], "day": [14], "n_at_risk": [8], "n_events": [8], "n_censored": [0],
+                       "survival": [0.0], "median_days": [14]})
+    curve = pd.concat([KM.assign(group_value="IV"), im, oral], ignore_index=True)
+    assert suppress.survival_curve(curve, 11).group_value.unique().tolist() == ["IV"]
+    assert suppress.survival_groups(curve, 11) == {"IV": "60", "IM": "<11", "oral": "hidden"}
+    assert suppress.survival_groups(curve, 0) == {"IV": "60", "IM": "8", "oral": "30"}

@@ -20,6 +20,7 @@ by = st.selectbox("One curve per", list(BY), key="durability_by")
 def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
     """n and median per group, from the (truncated) curve: a group hidden entirely says so."""
     groups = curve.drop_duplicates("group_value")
+    n_shown = suppress.survival_groups(curve, view.min_cell)  # "<11", or "hidden" so the total cannot give one
     columns = st.columns(min(len(groups), 4) or 1)
     for i, row in enumerate(groups.itertuples()):
         kept = shown[shown.group_value == row.group_value]
@@ -33,14 +34,16 @@ def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
         name = label if row.group_value == "all" else f"{label}, {row.group_value}"
         columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half. 'Past the shown curve': it does, "
                                                        "where fewer series are at risk than small-cell suppression allows. 'Suppressed': too few "
-                                                       "are still at risk by the curve's first step to show any of it.")
-        columns[i % len(columns)].caption(f"n = {suppress.count_text(row.n_at_risk, view.min_cell)} series")
+                                                       "series, or too few per step, to show any of the curve.")
+        columns[i % len(columns)].caption(f"n = {n_shown[row.group_value]} series")
 
 
 def truncation_note(curve: pd.DataFrame, shown: pd.DataFrame) -> None:
     if len(shown) < len(curve):
-        st.caption(f"Each curve stops where fewer than {view.min_cell} series are still at risk (small-cell "
-                   "suppression): past that point a step would be one or two patients.")
+        st.caption(f"Small-cell suppression: each step holds at least {view.min_cell} series (a day with fewer is "
+                   f"drawn at the next step that reaches {view.min_cell}), the series censored between two steps are "
+                   f"none or at least {view.min_cell}, and each curve stops before fewer than {view.min_cell} would be "
+                   "left at risk; a group under that goes whole (with the smallest other, so the total cannot give it).")
 
 
 st.subheader("Sustained response after induction")
