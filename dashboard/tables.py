@@ -96,14 +96,35 @@ LABELS: dict[str, tuple[str, str]] = {
     "measure_rate_low": ("Share %, 95% CI low", "Wilson interval."),
     "measure_rate_high": ("Share %, 95% CI high", "Wilson interval."),
     "session_number": ("Session number", "Completed session of the series: 1 is the first."),
+    # The Data page's batch history, audit trail and coverage (analysts' tables, not marts).
+    "batch_id": ("Batch", "The batch number: Undo a batch and the rejects file name it."),
+    "loaded_at": ("Loaded at", ""),
+    "file_name": ("File", ""),
+    "kind": ("Export", "sessions, outcomes or patients; undo for a batch that undid another."),
+    "rows_read": ("Rows read", "Data lines in the file."),
+    "rows_inserted": ("Rows inserted", "New rows stored."),
+    "rows_replaced": ("Rows replaced", "Stored rows this file corrected (same patient and day, new values)."),
+    "rows_duplicate": ("Rows duplicate", "Rows already stored unchanged: not stored again."),
+    "rows_rejected": ("Rows rejected", "Lines not stored; each one and why: All rejects as CSV."),
+    "rows_with_warnings": ("Rows with warnings", "Stored with an optional field left empty; All warnings as CSV."),
+    "columns_ignored": ("Columns ignored", "Columns of the file the contract does not read."),
+    "source": ("Read as", "Encoding, delimiter or sheet the file was read with."),
+    "undone_at": ("Undone at", ""),
+    "logged_at": ("Time (UTC)", ""),
+    "email": ("Who", ""),
+    "role": ("Role", ""),
+    "action": ("Action", ""),
+    "detail": ("Detail", ""),
+    "instrument": ("Instrument", ""),
+    "value": ("Value", ""),
 }
 # Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
 ORDERS: dict[str, list[str]] = {
     "end_status": ["remission", "response", "no response", "no score", "not reached", "no baseline"],
 }
 SUPPRESSED = "<{min_cell}"
-INTEGERS = ("responders", "remitters", "week", "n", "series_number", "assessment_day", "score", "item9",
-            "baseline_item9", "max_peak")
+INTEGERS = ("responders", "remitters", "week", "n", "series_number", "session_number", "assessment_day", "score",
+            "item9", "baseline_item9", "max_peak")
 
 
 def label(column: str, instrument: str | None = None) -> str:
@@ -174,7 +195,8 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
         elif pd.api.types.is_datetime64_any_dtype(values):
             config[header] = st.column_config.DateColumn(header, help=column_help, format="YYYY-MM-DD")
         elif pd.api.types.is_numeric_dtype(values):
-            integer = not is_rate(column) and (column.startswith("n_") or column in INTEGERS)
+            integer = not is_rate(column) and (column.startswith("n_") or column in INTEGERS
+                                               or pd.api.types.is_integer_dtype(frame[column]))
             config[header] = st.column_config.NumberColumn(
                 header, help=column_help, format="%.1f%%" if is_rate(column) else "localized" if integer else "%.1f")
         elif column_help:
@@ -200,6 +222,14 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
                        " hidden: hidden so a small count cannot be worked out from the others (a difference or a total)."
                        if secondary.to_numpy().any() else ""))
     download(numbers, view, title, key, patient_level)
+
+
+def plain(frame: pd.DataFrame, key: str, title: str) -> None:
+    """A table that is not a mart's (the batch history, the audit trail, the coverage): the same human headers,
+    an empty value blank (Streamlit would print "None"). Nothing in these is suppressed."""
+    st.dataframe(frame.rename(columns=label), hide_index=True, key=key, placeholder="", alt=f"Table: {title}",
+                 column_config={label(c): st.column_config.Column(help=LABELS[c][1] or None)
+                                for c in frame.columns if c in LABELS})
 
 
 def file_name(title: str, view: filters.View) -> str:

@@ -52,14 +52,17 @@ def test_a_table_offers_only_the_products_own_download(page, dashboard_url):
     assert page.get_by_test_id("stDownloadButton").count() >= 1
 
 
-def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, sample_db):
+@pytest.mark.parametrize("mart, options", [("adverse_events", {"by": "route"}), ("item9_course", {}),
+                                           ("dissociation", {})])
+def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, sample_db, mart, options):
     con = duckdb.connect(str(sample_db), read_only=True)
-    expected = metrics.adverse_events(con, by="route")
+    expected = getattr(metrics, mart)(con, **options)
     con.close()
+    assert len(expected) > 0
     page.goto(f"{dashboard_url}/data")
     wait_for_app(page)
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="adverse_events.csv").click()
+        page.get_by_role("button", name=f"{mart}.csv", exact=True).click()
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert lines[0].split(",") == list(expected.columns)
     assert len(lines) - 1 == len(expected)

@@ -650,3 +650,38 @@ def test_durability_time_to_response_title_names_its_split(clinic_db, monkeypatc
     assert chart_title(app, 1) == "PHQ-9: share responded, one curve per route"
     app.selectbox(key="durability_by").set_value("site").run()
     assert chart_title(app, 1) == "PHQ-9: share responded, one curve per site"
+
+
+def table_by_title(app: AppTest, title: str):
+    return next(d for d in app.dataframe if d.proto.alt == f"Table: {title}")
+
+
+def test_the_data_pages_tables_have_words_for_headers_and_show_an_empty_value_blank(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "data")
+    assert not app.exception, [e.value for e in app.exception]
+    history = table_by_title(app, "batch history")
+    assert list(history.value.columns) == ["Batch", "Loaded at", "File", "Export", "Rows read", "Rows inserted",
+                                           "Rows replaced", "Rows duplicate", "Rows rejected", "Rows with warnings",
+                                           "Columns ignored", "Read as", "Undone at"]
+    assert history.value["Rows inserted"].tolist() == [5804, 3534, 600]  # outcomes, sessions, patients; newest first
+    assert list(table_by_title(app, "audit trail").value.columns) == ["Time (UTC)", "Who", "Role", "Action", "Detail"]
+    coverage = table_by_title(app, "coverage")
+    assert list(coverage.value.columns) == ["Measure", "Instrument", "Value"]
+    assert coverage.value.Instrument.isna().sum() == 6  # patients, dates, sessions and series: no instrument
+    # Streamlit prints "None" in an empty cell unless the table gives a placeholder: these give an empty one.
+    for title in ("batch history", "audit trail", "coverage"):
+        assert table_by_title(app, title).proto.HasField("placeholder") and table_by_title(app, title).proto.placeholder == ""
+
+
+def test_the_data_page_offers_every_mart_but_the_drawing_sample_as_csv(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "data")
+    offered = {b.proto.label for b in app.get("download_button")}
+    assert {"item9_course.csv", "dissociation.csv"} <= offered
+    assert {f"{m}.csv" for m in metrics.MARTS} - offered == {"series_trajectories.csv"}
+
+
+def test_the_cadss_table_shows_session_numbers_as_whole_numbers(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    columns = json.loads(table_by_title(app, "CADSS by session").proto.columns)
+    assert columns["Session number"]["type_config"]["format"] == "localized"  # 1, 2, 3: not 1.0, 2.0
+    assert columns["Mean score"]["type_config"]["format"] == "%.1f"

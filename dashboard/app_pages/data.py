@@ -4,7 +4,8 @@ download every mart."""
 
 import streamlit as st
 
-from dashboard import data, feedback, filters, signin
+from dashboard import data, feedback, filters, signin, tables
+from ketamine_outcomes import metrics
 from ketamine_outcomes.privacy import safe_file_name
 from ketamine_outcomes.safe_text import csv_text, markdown
 
@@ -82,9 +83,10 @@ if signin.may("upload") and not meeting:
 
 st.subheader("Batch history")
 history = data.table("select batch_id, loaded_at, file_name, kind, rows_read, rows_inserted, rows_replaced, "
-                     "rows_duplicate, rows_rejected, rows_with_warnings, columns_ignored, source, undone_at "
+                     "rows_duplicate, rows_rejected, rows_with_warnings, array_to_string(columns_ignored, ', ') as "
+                     "columns_ignored, source, undone_at "
                      "from batches order by batch_id desc")
-st.dataframe(history, hide_index=True, key="data_batches")
+tables.plain(history, key="data_batches", title="batch history")
 columns = st.columns(3)
 # Rejected values are line-level data, not suppressed: analysts only, never in meeting mode.
 # Each download's contents are made when it is clicked (a callable), not on every run of the page: at 100k
@@ -112,13 +114,13 @@ if signin.may("audit_log") and not meeting:
     st.subheader("Audit trail")
     st.caption("Who signed in, was refused a page, uploaded, downloaded, changed a setting or exported a report "
                "(times UTC; the latest 500). All of it: `ketamine-outcomes audit`.")
-    st.dataframe(signin.trail(500), hide_index=True, key="data_audit")
+    tables.plain(signin.trail(500), key="data_audit", title="audit trail")
 
 if data.is_empty():
     st.stop()
 
 st.subheader("Coverage")
-st.dataframe(data.mart("coverage"), hide_index=True, key="data_coverage")
+tables.plain(data.mart("coverage"), key="data_coverage", title="coverage")
 
 if not signin.may("download_rows"):
     st.stop()
@@ -130,12 +132,13 @@ if view.meeting_mode:
     st.stop()
 st.caption(f"For the filters in force: {view.caption()}. Downloads are analyst files: small cells are not suppressed.")
 columns = st.columns(4)
-for i, (name, options) in enumerate({
-    "weekly_outcomes": {"instrument": view.instrument}, "weekly_outcomes_itt": {"instrument": view.instrument},
-    "series_summary": {"instrument": view.instrument}, "attrition": {"instrument": view.instrument},
-    "cohort_comparison": {"instrument": view.instrument, "by": "site"}, "adverse_events": {"by": "route"},
-    "blood_pressure": {}, "item9_flags": {},
-}.items()):
+# Every mart, split as its page first shows it, but series_trajectories: a sample of 200 series for drawing
+# (series_summary has every series).
+SPLITS = {"cohort_comparison": "site", "adverse_events": "route", "protocol_adherence": "site"}
+for i, name in enumerate(mart for mart in metrics.MARTS if mart != "series_trajectories"):
+    options = {} if name in metrics.WITHOUT_INSTRUMENT else {"instrument": view.instrument}
+    if name in SPLITS:
+        options["by"] = SPLITS[name]
 
     def make_csv(name=name, options=options) -> str:
         return csv_text(data.mart(name, cohort=view.cohort, **options))
