@@ -74,12 +74,15 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
     """Draw the shared filters (call from the entry file on every run, before the page), after taking any
     view a link gives; then write the view to the address bar. `meeting_forced`: the role may only see the
     meeting view (set on the server each run, so neither the browser nor a link can turn it off)."""
-    if st.session_state.pop("filters_collapse_sidebar", False):
-        # Turning meeting mode on gives the screen to the charts; the sidebar can still be opened.
-        st.set_page_config(initial_sidebar_state="collapsed")
     _keep_page_choices()
     ignored = _read_link()
     state = st.session_state
+    if meeting_forced and not state.get("filters_meeting_mode"):
+        state["filters_collapse_sidebar"] = True  # a meeting-only role starts in meeting mode, sidebar folded
+    if state.pop("filters_collapse_sidebar", False):
+        # Meeting mode turned on (the toggle, a link with meeting=true, a meeting role) gives the screen to the
+        # charts; the sidebar can still be opened.
+        st.set_page_config(initial_sidebar_state="collapsed")
     first, last = _start_extent()
     state.setdefault("filters_min_baseline", 0)
     state.setdefault("filters_cases_only", True)
@@ -218,7 +221,10 @@ def _read_link() -> list[str]:
             ignored += [f"{name} {v}" for v in given[name] if v not in known]
     for name, key in {**FLAGS, **DEFAULT_ON}.items():
         if name in given:
-            state[key] = given[name][-1].lower() in TRUE
+            value = given[name][-1].lower() in TRUE
+            if key == "filters_meeting_mode" and value and not state.get(key):
+                state["filters_collapse_sidebar"] = True  # as the toggle does (_meeting_changed)
+            state[key] = value
     first, last = _start_extent()
     if "start-from" in given or "start-to" in given:
         try:

@@ -228,3 +228,19 @@ def test_the_individual_series_toggle_draws_them(page, dashboard_url):
     # The series are one trace (one legend entry), not 200: the chart keeps a handful of traces.
     assert chart.locator(".legendtext").get_by_text(re.compile("individual series")).count() == 1
     assert chart.locator("g.scatterlayer .trace").count() < 10
+
+
+SIDEBAR_FOLDED = "document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0"
+
+
+def test_a_meeting_link_opens_with_the_sidebar_folded(page, dashboard_url):
+    """A link with meeting=true (sent before a meeting) opens as the toggle leaves it: sidebar folded away."""
+    page.goto(f"{dashboard_url}/response")
+    wait_for_app(page)
+    page.locator(CHART).first.wait_for(timeout=30_000)
+    assert not page.evaluate(SIDEBAR_FOLDED)  # a plain link at desktop width: the sidebar is open
+    page.goto(f"{dashboard_url}/response?meeting=true")
+    wait_for_app(page)
+    page.locator(CHART).first.wait_for(timeout=30_000)
+    page.wait_for_function(SIDEBAR_FOLDED, timeout=30_000)
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "20px"  # meeting mode is on
