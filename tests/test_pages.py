@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT, SAMPLE_FILES
 from ketamine_outcomes import metrics, store, suppress
 from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.ingest import ingest_file
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
@@ -686,3 +687,39 @@ def test_the_cadss_table_shows_session_numbers_as_whole_numbers(clinic_db, monke
     columns = json.loads(table_by_title(app, "CADSS by session").proto.columns)
     assert columns["Session number"]["type_config"]["format"] == "localized"  # 1, 2, 3: not 1.0, 2.0
     assert columns["Mean score"]["type_config"]["format"] == "%.1f"
+
+
+def test_overview_tile_help_never_gives_a_count_hidden_for_a_small_difference(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch)
+    app.multiselect(key="filters_routes").set_value(["oral"]).run()
+    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", cohort=Cohort(routes=("oral",), min_baseline=10))
+    assert (rates.n_scored.iloc[0], rates.responders.iloc[0]) == (26, 16)  # 10 scored did not respond: small
+    response = app.metric[4]
+    assert response.value == "suppressed" and response.help == "hidden of 26 series"  # not "16 of 26"
+    assert not any("16 of 26" in (m.help or "") for m in app.metric)
+
+
+def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(tmp_path, monkeypatch):
+    # 14 IV series scored on PHQ-9 and GAD-7 at baseline and at end of induction; 11 are cases at baseline (PHQ-9 15,
+    # GAD-7 12), 3 are not (6 and 4). "11 cases among 14" would give the 3 non-cases: the cases read "hidden".
+    db = tmp_path / "clinic.duckdb"
+    sessions = "patient_id,session_day,status,route,site\n" + "".join(
+        f"P{p:02d},{day},completed,IV,North\n" for p in range(14) for day in (0, 3, 7, 10, 14, 17))
+    outcomes = "patient_id,assessment_day,instrument,score\n" + "".join(
+        f"P{p:02d},0,PHQ-9,{15 if p < 11 else 6}\nP{p:02d},0,GAD-7,{12 if p < 11 else 4}\n"
+        f"P{p:02d},20,PHQ-9,{4 if p < 6 else 9}\nP{p:02d},20,GAD-7,{3 if p < 6 else 5}\n" for p in range(14))
+    con = store.connect(db)
+    try:
+        for name, text in (("sessions.csv", sessions), ("outcomes.csv", outcomes)):
+            (tmp_path / name).write_text(text)
+            assert ingest_file(con, tmp_path / name).rows_rejected == 0
+        metrics.build(con)
+        nhs = metrics.talking_therapies(con).iloc[0]
+    finally:
+        con.close()
+    assert (nhs.n_paired, nhs.n_cases) == (14, 11)
+    app = open_app(db, monkeypatch, "response")
+    assert not app.exception, [e.value for e in app.exception]
+    caption = next(c.value for c in app.caption if "series that were cases at baseline" in c.value)
+    assert caption.startswith("Of hidden series that were cases") and "among 14 scored" in caption
+    assert "Of 11 series" not in caption

@@ -34,7 +34,8 @@ shown = suppress.for_chart(rates, "cohort_comparison", view.min_cell)
 if rates.empty or rates.n_evaluable.iloc[0] == 0:
     st.info(f"No series with a {view.instrument} baseline has reached the end of its induction window yet.")
 else:
-    row, original = shown.iloc[0], rates.iloc[0]
+    # Counts as a table shows them: "<11", or "hidden" when a small difference (scored minus responders) hides them.
+    row, counts = shown.iloc[0], suppress.for_table(rates, "cohort_comparison", view.min_cell).iloc[0]
     # Short tile labels under a heading per pair: long labels were cut on a tablet ("Response (obse...").
     observed, itt = st.columns(2)
     observed.caption("**Observed**: series scored")
@@ -47,10 +48,9 @@ else:
         (tiles[2], "Response", "itt_response_rate", "responders", "n_evaluable"),
         (tiles[3], remission, "itt_remission_rate", "remitters", "n_evaluable"),
     ):
-        value, n = row[key], suppress.count_text(original[denominator], view.min_cell)
+        value, n = row[key], counts[denominator]
         interval = "" if pd.isna(value) else f" · 95% CI {row[key + '_low']:.0%}-{row[key + '_high']:.0%}"
-        column.metric(label, "suppressed" if pd.isna(value) else f"{value:.0%}",
-                      help=f"{suppress.count_text(original[numerator], view.min_cell)} of {n} series")
+        column.metric(label, "suppressed" if pd.isna(value) else f"{value:.0%}", help=f"{counts[numerator]} of {n} series")
         column.caption(f"n = {n}{interval}")
     # Published results only beside a cohort of their own route (IV beside IV, at-home oral beside oral).
     published = data.mart("published_results", instrument=view.instrument, cohort=headline.cohort)

@@ -58,7 +58,9 @@ nhs = data.mart("talking_therapies", cohort=view.cohort)
 if nhs.empty or nhs.n_paired.iloc[0] == 0:
     st.info("No series has PHQ-9 and GAD-7 scores both at baseline and at the end of induction.")
 else:
-    row, original = suppress.for_chart(nhs, "talking_therapies", view.min_cell).iloc[0], nhs.iloc[0]
+    # Counts as the table shows them: the cases read "hidden" when paired minus cases (the non-cases) is small.
+    row, counts = (suppress.for_chart(nhs, "talking_therapies", view.min_cell).iloc[0],
+                   suppress.for_table(nhs, "talking_therapies", view.min_cell).iloc[0])
     tiles = st.columns(5)
     for column, label, key in ((tiles[0], "Recovery", "recovery_rate"),
                                (tiles[1], "Reliable improvement", "reliable_improvement_rate"),
@@ -66,9 +68,9 @@ else:
                                (tiles[3], "Reliable deterioration", "reliable_deterioration_rate"),
                                (tiles[4], "PHQ-9 fell 5+ (MCID)", "mcid_improvement_rate")):
         column.metric(label, "suppressed" if pd.isna(row[key]) else f"{row[key]:.0%}")
-    st.caption(f"Of {suppress.count_text(original.n_cases, view.min_cell)} series that were cases at baseline "
+    st.caption(f"Of {counts.n_cases} series that were cases at baseline "
                f"(PHQ-9 {int(data.settings()['phq9_caseness'])} or more, or GAD-7 {int(data.settings()['gad7_caseness'])} "
-               f"or more), among {suppress.count_text(original.n_paired, view.min_cell)} scored on both PHQ-9 and "
+               f"or more), among {counts.n_paired} scored on both PHQ-9 and "
                "GAD-7 at baseline and at the end of induction; whatever instrument the sidebar selects. Published "
                "national rates are not shown beside these: none has been checked against its source for this product.")
     tables.show(nhs, "talking_therapies", view, key="response_talking_therapies", title="NHS Talking Therapies measures",
