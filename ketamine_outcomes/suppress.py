@@ -55,10 +55,12 @@ RULES: dict[str, dict] = {
     "item9_course": {
         "counts": ["n_series", "n_meeting"],
         "derived": {f"measure_rate{s}": ["n_meeting", "n_series"] for s in ("", "_low", "_high")},
+        "totals": ["measure"],  # split by route or site, each measure's groups add up to its "all series" row
     },
     "dissociation": {
         "counts": ["n_sessions"],
         "derived": {c: ["n_sessions"] for c in ("mean_score", "mean_ci_low", "mean_ci_high")},
+        "totals": ["session_number"],  # split by route, each session number's routes add up to its "all" row
     },
     "attrition": {"counts": ["n_series"], "derived": {"share_of_started": ["n_series"]}},
     # A cross-table: each baseline band (a row), each end band (a column: the end statuses' counts give some)

@@ -723,3 +723,57 @@ def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(
     caption = next(c.value for c in app.caption if "series that were cases at baseline" in c.value)
     assert caption.startswith("Of hidden series that were cases") and "among 14 scored" in caption
     assert "Of 11 series" not in caption
+
+
+def test_maintenance_by_route_hides_a_second_route_when_the_all_series_row_would_give_a_hidden_one(
+        clinic_db, monkeypatch):
+    maintenance = expected(clinic_db, metrics.maintenance, by="route").set_index("group_value")
+    # Intranasal: 49 of 53 had boosters (4 without: small), so 49 is hidden; all series: 157, so 157 - 29 - 79 - 0
+    # would give it: IM's 29, the smallest other, is hidden too.
+    assert maintenance.n_with_boosters.to_dict() == {"IM": 29, "IV": 79, "intranasal": 49, "oral": 0}
+    app = open_app(clinic_db, monkeypatch, "durability")
+    app.selectbox(key="durability_by").set_value("route").run()
+    table = table_by_title(app, "maintenance").value.set_index("Route")
+    assert table["Series with boosters"].to_dict() == {"IM": "hidden", "IV": "79", "intranasal": "hidden", "oral": "0"}
+
+
+def test_cadss_by_route_hides_a_second_route_where_the_all_series_row_would_give_a_hidden_one(clinic_db, monkeypatch):
+    cadss = expected(clinic_db, metrics.dissociation, by="route")
+    session7 = cadss[cadss.session_number == 7].set_index("group_value").n_sessions.to_dict()
+    assert session7 == {"IM": 7, "IV": 23, "intranasal": 22}  # all series: 52, so 52 - 23 - 22 would give the 7
+    app = open_app(clinic_db, monkeypatch, "safety")
+    app.selectbox(key="safety_cadss_by").set_value("route").run()
+    table = table_by_title(app, "CADSS by session").value
+    row = table[table["Session number"] == 7].set_index("Group")["Sessions"].to_dict()
+    assert row == {"IM": "<11", "IV": "23", "intranasal": "hidden"}
+
+
+def test_protocol_adherence_by_site_hides_a_second_site_when_the_shown_total_would_give_a_hidden_one(
+        clinic_db, monkeypatch):
+    cohort = Cohort(age_bands=("55-64",))
+    adherence = expected(clinic_db, metrics.protocol_adherence, by="site", cohort=cohort).set_index("group_value")
+    # Completed inductions by site: 18, 10 (small), 14. Their total is the maintenance table's series (42), so
+    # 42 - 18 - 14 would give the 10: Riverside's 14, the smallest other, is hidden too (and its rates).
+    assert adherence.n_completed.to_dict() == {"Lakeview": 18, "Northside": 10, "Riverside": 14}
+    assert expected(clinic_db, metrics.maintenance, by="all", cohort=cohort).n_series.iloc[0] == 42
+    app = open_app(clinic_db, monkeypatch, "durability")
+    app.multiselect(key="filters_age_bands").set_value(["55-64"]).run()
+    table = table_by_title(app, "protocol adherence by site").value.set_index("Site")
+    assert table["Completed induction"].to_dict() == {"Lakeview": "18", "Northside": "<11", "Riverside": "hidden"}
+    bars = next(t for t in chart_traces(app, len(app.get("plotly_chart")) - 1) if t.get("type") == "bar")
+    assert bars["x"] == ["Lakeview"]  # Northside and Riverside are marked hidden, not drawn
+
+
+def test_blood_pressure_by_route_hides_a_second_route_when_the_completed_sessions_would_give_a_hidden_one(
+        clinic_db, monkeypatch):
+    cohort = Cohort(age_bands=("65+",), sites=("Riverside",))
+    pressure = expected(clinic_db, metrics.blood_pressure, cohort=cohort).set_index("route")
+    # Sessions by route: 25, 22 and 6 (small); the Overview shows 53 completed sessions, so 53 - 25 - 22 would give
+    # the 6: IV's 22, the smallest other, is hidden too.
+    assert pressure.n_sessions.to_dict() == {"IM": 25, "IV": 22, "intranasal": 6}
+    assert expected(clinic_db, metrics.activity, cohort=cohort).n_sessions.iloc[0] == 53
+    app = open_app(clinic_db, monkeypatch, "safety")
+    app.multiselect(key="filters_age_bands").set_value(["65+"]).run()
+    app.multiselect(key="filters_sites").set_value(["Riverside"]).run()
+    table = table_by_title(app, "blood pressure").value.set_index("Route")
+    assert table["Sessions"].to_dict() == {"IM": "25", "IV": "hidden", "intranasal": "<11"}

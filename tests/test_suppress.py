@@ -201,3 +201,23 @@ def test_kaplan_meier_groups_that_add_up_to_all_series_hide_the_smallest_other_w
     assert suppress.survival_curve(curve, 11).group_value.unique().tolist() == ["IV"]
     assert suppress.survival_groups(curve, 11) == {"IV": "60", "IM": "<11", "oral": "hidden"}
     assert suppress.survival_groups(curve, 0) == {"IV": "60", "IM": "8", "oral": "30"}
+
+
+def test_cadss_routes_add_up_to_each_session_numbers_all_row_and_item9_groups_to_each_measures():
+    # The sample clinic's CADSS by route, sessions 7 and 8: IM 7 and 5 (small). "All series" shows 52 and 42 on
+    # those sessions, so 52 - 23 - 22 would give IM's 7: intranasal (22, the smallest other) goes too, session by
+    # session; session 1 has nothing small and stays whole.
+    cadss = pd.DataFrame({"group_value": ["IM", "IV", "intranasal"] * 3, "session_number": [1] * 3 + [7] * 3 + [8] * 3,
+                          "n_sessions": [35, 114, 44, 7, 23, 22, 5, 16, 21],
+                          "mean_score": [20.0, 18.0, 25.0, 15.0, 14.0, 19.0, 12.0, 13.0, 18.0]})
+    table = suppress.for_table(cadss, "dissociation", 11)
+    assert table.n_sessions.tolist() == ["35", "114", "44", "<11", "23", "hidden", "<11", "hidden", "21"]
+    assert suppress.for_chart(cadss, "dissociation", 11).mean_score.isna().tolist() == [False] * 3 + [
+        True, False, True, True, True, False]
+    # Item 9 by site: emergence met by 13 of 132 at Northside, 9 (small) of 133 at Riverside, 15 of 152 at Lakeview;
+    # resolution counted apart (its own "all series" row).
+    item9 = pd.DataFrame({"group_value": ["Lakeview", "Northside", "Riverside"] * 2,
+                          "measure": ["item9_emergent"] * 3 + ["item9_resolved"] * 3,
+                          "n_series": [152, 132, 133, 30, 40, 50], "n_meeting": [15, 13, 9, 12, 20, 25]})
+    table = suppress.for_table(item9, "item9_course", 11)
+    assert table.n_meeting.tolist() == ["15", "hidden", "<11", "12", "20", "25"]

@@ -85,8 +85,9 @@ ui.definitions_link("time to first response")
 st.subheader("Maintenance after induction")
 maintenance = data.mart("maintenance", by=BY[by], cohort=view.cohort)
 group = "group" if BY[by] == "all" else by
+# Split by route or site, the groups add up to the "all series" row: one hidden count would be the total minus the rest.
 tables.show(maintenance.rename(columns={"group_value": group}), "maintenance", view, key="durability_maintenance",
-            title="maintenance",
+            title="maintenance", rows_add_up=True,
             columns=[group, "n_series", "n_with_boosters", "with_boosters_rate", "mean_boosters",
                      "median_days_to_first_booster", "median_days_between_boosters", "n_reinducted",
                      "reinduction_rate"])
@@ -96,10 +97,13 @@ ui.definitions_link("a booster")
 
 st.subheader("Protocol adherence by site")
 adherence = data.mart("protocol_adherence", by="site", cohort=view.cohort)
-ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.min_cell), "site",
+# The sites add up to totals shown elsewhere (their completed inductions are the maintenance table's series):
+# hidden as the Compare page's groups are.
+ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.min_cell, rows_add_up=True),
+                                   "site",
                                  view.min_cell),
          "durability_adherence", view)
 tables.show(adherence.rename(columns={"group_value": "site"}), "protocol_adherence", view,
-            key="durability_adherence_table", title="protocol adherence by site",
+            key="durability_adherence_table", title="protocol adherence by site", rows_add_up=True,
             columns=["site", "n_series", "n_completed", "completion_rate", "n_within_window", "adherence_rate"])
 ui.definitions_link("protocol adherence")
