@@ -23,8 +23,16 @@ from .contract import RefusedFile
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 CHUNK = 1 << 24
-# A zip or gzip that expands past this is refused rather than filling the disk (a "zip bomb").
-MAX_EXPANDED_BYTES = 20 * 1024 ** 3
+# A zip or gzip member that expands past either limit is refused as soon as it does, before it fills the
+# disk or holds the database for minutes (a "zip bomb": a 1 KB zip of a million blank lines took 6 minutes).
+# Size: a clinic's exports are at most a few GB (100,000 patients are 77 MB of CSV, bench/RESULTS.md);
+# 5 GB leaves room for a network of clinics and years of history in one file.
+MAX_EXPANDED_BYTES = 5 * 1024 ** 3
+# Ratio: exports compress 5- to 15-fold (the sample clinic's 6-10; 20,000 sessions on one day with every
+# optional column empty, 15); deflate cannot pass about 1030-fold, which only a file of one thing repeated
+# nears (a million blank lines: 870). Below 256 KB expanded nothing is refused: a small file is cheap.
+MAX_EXPANSION_RATIO = 100
+RATIO_FROM_BYTES = 256 * 1024
 
 
 @dataclass
@@ -59,8 +67,8 @@ def _gzip(path: Path, name: str, workdir: Path) -> Iterator[Source]:
     inner = name[:-3] if name.lower().endswith(".gz") else name + ".csv"
     target = workdir / f"gunzipped-{len(list(workdir.iterdir()))}{Path(inner).suffix}"
     try:
-        with gzip.open(path, "rb") as packed, open(target, "wb") as out:
-            _copy_limited(packed, out)
+        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw) as packed, open(target, "wb") as out:
+            _copy_limited(packed, out, raw.tell, "")
     except (OSError, EOFError) as error:
         raise RefusedFile(f"is a damaged gzip file ({error}); compress it again.") from error
     for source in sources(target, inner, workdir):
@@ -88,12 +96,13 @@ def _zip(path: Path, name: str, workdir: Path) -> Iterator[Source]:
         if not members:
             raise RefusedFile("is a zip archive with no file in it.")
         if sum(m.file_size for m in members) > MAX_EXPANDED_BYTES:
-            raise RefusedFile("is a zip archive that expands to more than 20 GB; unzip it and upload the exports.")
+            raise RefusedFile(f"is a zip archive that expands to more than {MAX_EXPANDED_BYTES // 1024 ** 3} GB, more "
+                              "than any clinic's exports; unzip it and upload the exports one by one.")
         for n, member in enumerate(members):
             target = workdir / f"unzipped-{n}{Path(member.filename).suffix}"  # never the member's own path
             try:
                 with archive.open(member) as packed, open(target, "wb") as out:
-                    _copy_limited(packed, out)
+                    _copy_limited(packed, out, lambda: member.compress_size, f"holds {member.filename!r}, which ")
             except (RuntimeError, zipfile.BadZipFile, OSError) as error:  # encrypted or damaged
                 raise RefusedFile(f"holds {member.filename!r}, which cannot be unzipped ({error}).") from error
             for source in sources(target, f"{name}/{member.filename}", workdir):
@@ -101,12 +110,18 @@ def _zip(path: Path, name: str, workdir: Path) -> Iterator[Source]:
                 yield source
 
 
-def _copy_limited(packed, out) -> None:
+def _copy_limited(packed, out, compressed_bytes, what: str) -> None:
+    """Unpack, refusing (`what` + a sentence) once the output passes MAX_EXPANDED_BYTES or
+    MAX_EXPANSION_RATIO times the compressed bytes read so far (`compressed_bytes()`)."""
     written = 0
     for chunk in iter(lambda: packed.read(CHUNK), b""):
         written += len(chunk)
         if written > MAX_EXPANDED_BYTES:
-            raise RefusedFile("expands to more than 20 GB; unpack it and upload the exports.")
+            raise RefusedFile(f"{what}expands to more than {MAX_EXPANDED_BYTES // 1024 ** 3} GB, more than any "
+                              "clinic's exports; unpack it and upload the exports one by one.")
+        if written > RATIO_FROM_BYTES and written > MAX_EXPANSION_RATIO * max(compressed_bytes(), 1):
+            raise RefusedFile(f"{what}expands more than {MAX_EXPANSION_RATIO}-fold, as no export does (it is mostly "
+                              "one thing repeated, such as blank lines): unpack it and check what it holds.")
         out.write(chunk)
 
 
