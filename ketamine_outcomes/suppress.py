@@ -241,6 +241,24 @@ def _hidden_text(count, min_cell: int) -> str:
     return f"<{min_cell}" if is_small(count, min_cell) else "hidden"
 
 
+def attrition(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The attrition mart as a chart may draw it. Each share is out of every series in the cohort (a count the
+    Overview shows), so two sessions shown side by side give the series that stopped between them: a session is
+    hidden too when the fall from the last session shown (from every series, for the first) is from 1 to
+    min_cell - 1. The falls between the sessions shown are then none or at least min_cell."""
+    shown = for_chart(frame, "attrition", min_cell)
+    known = frame[frame.share_of_started > 0]
+    if min_cell <= 1 or known.empty:
+        return shown
+    last = round(known.n_series.iloc[0] / known.share_of_started.iloc[0])  # every series in the cohort
+    for i in frame[frame.stage == "session"].sort_values("step").index:
+        if pd.isna(shown.share_of_started[i]) or is_small(last - frame.n_series[i], min_cell):
+            shown.loc[i, "n_series"], shown.loc[i, "share_of_started"] = pd.NA, float("nan")
+        else:
+            last = frame.n_series[i]
+    return shown
+
+
 def survival_curve(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """A Kaplan-Meier curve (sustained_response, time_to_response) as it may be shown (docs/metrics.md, "Small
     cells", Kaplan-Meier curves). Each step of a curve with its number at risk gives its events (survival falls

@@ -777,3 +777,15 @@ def test_blood_pressure_by_route_hides_a_second_route_when_the_completed_session
     app.multiselect(key="filters_sites").set_value(["Riverside"]).run()
     table = table_by_title(app, "blood pressure").value.set_index("Route")
     assert table["Sessions"].to_dict() == {"IM": "25", "IV": "hidden", "intranasal": "<11"}
+
+
+def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_small(clinic_db, monkeypatch):
+    attrition = expected(clinic_db, metrics.attrition, "PHQ-9")
+    sessions = attrition[attrition.stage == "session"].set_index("step").n_series
+    assert (sessions[11], sessions[12]) == (38, 36)  # shares of the 648 shown would give the 2 who stopped at 11
+    app = open_app(clinic_db, monkeypatch)
+    traces = next(t for t in (chart_traces(app, i) for i in range(len(app.get("plotly_chart"))))
+                  if any(x.get("name") == "share of series" for x in t))
+    bars = next(t for t in traces if t["name"] == "share of series")
+    marks = next(t for t in traces if t["name"].startswith("hidden"))
+    assert bars["x"] == list(range(1, 12)) and marks["x"] == [12]

@@ -221,3 +221,16 @@ def test_cadss_routes_add_up_to_each_session_numbers_all_row_and_item9_groups_to
                           "n_series": [152, 132, 133, 30, 40, 50], "n_meeting": [15, 13, 9, 12, 20, 25]})
     table = suppress.for_table(item9, "item9_course", 11)
     assert table.n_meeting.tolist() == ["15", "hidden", "<11", "12", "20", "25"]
+
+
+def test_attrition_hides_a_session_whose_fall_from_the_last_one_shown_is_small():
+    # 40 series (the Overview shows it); reaching sessions 1-6: 38, 36, 30, 25, 12, 10. Shares of 40 side by side
+    # would give the 2, 2 and 6 who stopped: sessions 1-3 go (40 - 30 = 10 is still small), session 4 (15 fewer
+    # than 40) and 5 (13 fewer than 25) show, session 6 (10 series) is small.
+    n = [38, 36, 30, 25, 12, 10]
+    frame = pd.DataFrame({"stage": ["session"] * 6 + ["induction"], "step": [1, 2, 3, 4, 5, 6, 1],
+                          "n_series": [*n, 24], "share_of_started": [v / 40 for v in [*n, 24]]})
+    shown = suppress.attrition(frame, 11)
+    assert shown.share_of_started.tolist()[:6] == pytest.approx([float("nan")] * 3 + [0.625, 0.3, float("nan")],
+                                                               nan_ok=True)
+    assert suppress.attrition(frame, 0).share_of_started.tolist() == frame.share_of_started.tolist()

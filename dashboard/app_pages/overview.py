@@ -79,5 +79,5 @@ ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell
 
 st.subheader("Attrition")
 attrition = data.mart("attrition", instrument=view.instrument, cohort=view.cohort)
-ui.chart(charts.attrition(suppress.for_chart(attrition, "attrition", view.min_cell), view.min_cell), "overview_attrition", view)
+ui.chart(charts.attrition(suppress.attrition(attrition, view.min_cell), view.min_cell), "overview_attrition", view)
 ui.definitions_link("dropout")
