@@ -149,7 +149,7 @@ def is_rate(column: str) -> bool:
 
 
 def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None = None,
-          rows_add_up: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+          rows_add_up: bool | str = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The numbers to show (suppressed cells missing, rates in percent, clinical order, human headers) and a
     same-shaped mask of the cells suppression hid."""
     numbers, hidden, _ = _shown(frame, mart, view, columns, rows_add_up)
@@ -157,7 +157,7 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
 
 
 def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None,
-           rows_add_up: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+           rows_add_up: bool | str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """shown(), and a third mask: the hidden cells with no small count behind them (they read "hidden")."""
     frame = frame[columns] if columns else frame
     numbers = suppress.for_chart(frame, mart, view.min_cell, rows_add_up) if mart else frame.copy()
@@ -179,7 +179,7 @@ def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: l
 
 
 def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
-         title: str = "table", patient_level: bool = False, rows_add_up: bool = False) -> None:
+         title: str = "table", patient_level: bool = False, rows_add_up: bool | str = False) -> None:
     """Draw a mart's rows as a table a director can read, with its download beneath. `patient_level`:
     one row per patient or answer, downloadable only by a role that may take rows away (an analyst).
     `rows_add_up`: the rows are the groups of one dimension, adding up to a total shown elsewhere."""

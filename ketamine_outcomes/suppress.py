@@ -117,9 +117,10 @@ def is_small(count, min_cell: int) -> bool:
     return min_cell > 1 and not pd.isna(count) and 0 < count < min_cell
 
 
-def for_chart(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> pd.DataFrame:
+def for_chart(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> pd.DataFrame:
     """Numbers a chart may draw: suppressed counts and everything built on them become missing.
-    `rows_add_up`: the rows (groups of one dimension) add up to a total shown elsewhere (see _with_complement)."""
+    `rows_add_up`: the rows (groups of one dimension) add up to a total shown elsewhere (see _with_complement);
+    a column's name: the rows of each of its values do (week by week)."""
     rules = RULES[mart]
     out = frame.copy()
     if min_cell <= 1 or out.empty:
@@ -134,7 +135,8 @@ def for_chart(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool =
     return out
 
 
-def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> dict[str, pd.Series]:
+def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int,
+                  rows_add_up: bool | str = False) -> dict[str, pd.Series]:
     """For each count column, which rows hide it: the count is small, or the part of a small difference, or
     the count a total would give away (rows_add_up: the column's total; the mart's "totals": each row,
     column and whole of a cross-table)."""
@@ -144,10 +146,21 @@ def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bo
             difference = (frame[whole] - frame[part]).map(lambda v: is_small(v, min_cell)).astype(bool)
             # A hidden denominator already hides every rate; its numerator shows as "<11" or not at all.
             small[part] = small[part] | difference
-    totals = RULES[mart].get("totals", []) + ([None] if rows_add_up else [])
+    totals = RULES[mart].get("totals", []) + ([None] if rows_add_up is True else [rows_add_up] if rows_add_up else [])
     if totals:
         small = {column: _with_totals(frame, column, hidden, totals) for column, hidden in small.items()}
     return small
+
+
+def for_groups(frames: dict[str, pd.DataFrame], mart: str, min_cell: int, by: str = "week",
+               group: str = "group_value") -> pd.DataFrame:
+    """One mart's frames, one per group of a split (a line per site), as one frame (the group in `group`) whose
+    rows add up, `by` by `by` (week by week), to the frame of every group shown elsewhere (the Overview's
+    trajectory): pass it to for_chart or a table with rows_add_up=by, so a group's count that is the only one
+    hidden that week takes the smallest other with it."""
+    parts = [frame.assign(**{group: name}) for name, frame in frames.items()]
+    together = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[group])
+    return together[[group, *together.columns.drop(group)]]
 
 
 def _with_totals(frame: pd.DataFrame, column: str, hidden: pd.Series, totals: list[str | None]) -> pd.Series:
@@ -183,7 +196,8 @@ def histogram_bins(counts, min_cell: int) -> pd.Series:
     return _with_complement(counts, counts.map(lambda v: is_small(v, min_cell)).astype(bool))
 
 
-def hidden_for_difference(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> pd.DataFrame:
+def hidden_for_difference(frame: pd.DataFrame, mart: str, min_cell: int,
+                          rows_add_up: bool | str = False) -> pd.DataFrame:
     """Cells hidden though no small count is behind them (a count hidden so a small difference or a small
     cell cannot be worked out, a rate built only on such counts): these read "hidden", not "<11"."""
     out = pd.DataFrame(False, index=frame.index, columns=frame.columns)
@@ -202,7 +216,7 @@ def hidden_for_difference(frame: pd.DataFrame, mart: str, min_cell: int, rows_ad
     return out
 
 
-def suppressed(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> bool:
+def suppressed(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> bool:
     """Whether any count of this frame is suppressed (to print the note under a chart)."""
     return min_cell > 1 and not frame.empty and any(
         s.any() for s in _small_counts(frame, mart, min_cell, rows_add_up).values())
@@ -220,7 +234,7 @@ def hidden_cells(frame: pd.DataFrame, mart: str, min_cell: int, k: str, n: str) 
     return _with_complement(frame[n], (small[k] | small[n]).astype(bool))
 
 
-def for_table(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool = False) -> pd.DataFrame:
+def for_table(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> pd.DataFrame:
     """A table to show: suppressed counts read "<11", numbers built on them are blank, rates are percents."""
     shown = for_chart(frame, mart, min_cell, rows_add_up)
     small = _small_counts(frame, mart, min_cell, rows_add_up) if min_cell > 1 and not frame.empty else {}

@@ -352,11 +352,13 @@ def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, mo
     assert lines == rates[rates.n_scored >= 11].group_value.tolist()
     northside = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=("Northside",)))
     line = next(t for t in chart_traces(app, 1) if t.get("name") == "Northside")
-    # Weeks 9 and 10 (8 series each) are hidden between shown weeks: the line breaks there (a missing
-    # value, not a straight segment across), without a point or an n label, and the gap is labelled.
+    # Weeks 9 and 10 (under 11 series) are hidden between shown weeks: the line breaks there (a missing value,
+    # not a straight segment across), without a point or an n label, and the gap is labelled. Week 11 (12 series)
+    # too: Lakeview's 7 that week would be the all-series n minus Northside's and Riverside's. Northside's line then
+    # ends at week 8 (a hidden tail is not labelled); 9 and 10 are labelled as gaps in Riverside's (15 at week 11).
     assert list(line["x"]) == northside.week.tolist()
     drawn = [y is not None and y == y for y in line["y"]]
-    assert drawn == (northside.n_scored >= 11).tolist()
+    assert drawn == ((northside.n_scored >= 11) & (northside.week != 11)).tolist()
     assert [t for t, d in zip(line["text"], drawn) if not d] == [""] * drawn.count(False)
     gaps = [a for a in json.loads(app.get("plotly_chart")[1].proto.spec)["layout"]["annotations"]
             if a.get("text") == "hidden"]
@@ -789,3 +791,20 @@ def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_sm
     bars = next(t for t in traces if t["name"] == "share of series")
     marks = next(t for t in traces if t["name"].startswith("hidden"))
     assert bars["x"] == list(range(1, 12)) and marks["x"] == [12]
+
+
+def test_trajectories_by_site_hide_a_second_site_in_a_week_the_all_series_line_would_give_a_hidden_one(
+        clinic_db, monkeypatch):
+    week11 = {site: expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=(site,))).set_index("week")
+              .n_scored[11] for site in ("Lakeview", "Northside", "Riverside")}
+    # Week 11: 7 (small), 12 and 15 scored; the all-series line shows n=34 that week, so 34 - 12 - 15 would give the 7.
+    assert week11 == {"Lakeview": 7, "Northside": 12, "Riverside": 15}
+    assert expected(clinic_db, metrics.weekly_outcomes, "PHQ-9").set_index("week").n_scored[11] == 34
+    app = open_app(clinic_db, monkeypatch, "trajectories")
+    app.selectbox(key="trajectories_split").set_value("site").run()
+    assert not app.exception, [e.value for e in app.exception]
+    table = table_by_title(app, "weekly").value
+    row = table[table.Week == 11].set_index("Site")["Series scored"].to_dict()
+    assert row == {"Lakeview": "<11", "Northside": "hidden", "Riverside": "15"}
+    labels = {t["name"]: dict(zip(t["x"], t["text"])) for t in chart_traces(app, 0) if t.get("mode") == "lines+markers+text"}
+    assert labels["Northside"][11] == "" and labels["Riverside"][11] == "n=15"

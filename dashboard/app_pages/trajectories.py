@@ -5,8 +5,6 @@ from dataclasses import replace
 
 import streamlit as st
 
-from ketamine_outcomes.safe_text import markdown
-
 from dashboard import data, filters, tables, ui
 from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
@@ -43,14 +41,17 @@ itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.c
 spaghetti = (data.mart("series_trajectories", instrument=view.instrument, cohort=view.cohort, max_series=200)
              if show_series and not view.meeting_mode else None)
 bands = data.table("select * from severity_bands order by band_min")
+# Week by week the lines add up to the all-series line (the Overview's): one hidden n would be its n minus the rest.
+group = OPTIONS.get(split, "group")
+weekly = suppress.for_groups(lines, "weekly_outcomes", view.min_cell, group=group)
+drawn = suppress.for_chart(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week")
 ui.chart(charts.trajectory(
-    {name: suppress.for_chart(frame, "weekly_outcomes", view.min_cell) for name, frame in lines.items()},
+    {name: drawn[drawn[group] == name] for name in lines},
     bands[bands.instrument == view.instrument], view.instrument, INSTRUMENTS[view.instrument].max_score,
     spaghetti=spaghetti,
     itt=suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell) if itt is not None else None,
 ), "trajectories_chart", view)
-hidden = any(suppress.suppressed(frame, "weekly_outcomes", view.min_cell) for frame in lines.values())
-ui.suppression_note(hidden, view)
+ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week"), view)
 if show_itt:
     st.caption(f"Intention to treat (dashed): a week without a score carries the series' last score only up to "
                f"{carry_days} days after its last completed session; after that its baseline is carried (BOCF), so "
@@ -60,9 +61,8 @@ st.caption("Shaded: severity bands. Band around each line: 95% confidence interv
 ui.definitions_link("a week of treatment series")
 
 st.subheader("Weekly table")
-for name, frame in lines.items():
-    if len(lines) > 1:
-        st.markdown(f"**{markdown(name)}**")
-    tables.show(frame, "weekly_outcomes", view, key=f"trajectories_table_{name}", title=f"weekly {name}",
-                columns=["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
-                         "responders", "response_rate", "remitters", "remission_rate"])
+# One table for every line, hidden as the chart is (a table per line could not see the other lines' weeks).
+tables.show(weekly, "weekly_outcomes", view, key="trajectories_table", title="weekly", rows_add_up="week",
+            columns=[*([group] if len(lines) > 1 else []), "week", "n_scored", "mean_score", "mean_ci_low",
+                     "mean_ci_high", "n_paired", "mean_change", "responders", "response_rate", "remitters",
+                     "remission_rate"])
