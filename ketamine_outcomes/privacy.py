@@ -24,10 +24,20 @@ _SPACES = re.compile("[\t\n\v\f\r\u0085\u1680\u2028\u2029]")  # NFKC already map
 _DASHES = re.compile("[\u2010-\u2015\u2043\u2212\u2e3a\u2e3b\ufe58\ufe63]")
 
 
+# Bidi controls that make what follows display right to left (Unicode Bidi_Control): an override shows
+# "9035-768-555" as 555-867-5309, an embedding or a right-to-left mark shows "5309 867 555" so.
+_RIGHT_TO_LEFT = re.compile("[\u061c\u200f\u202b\u202e\u2067]")
+
+
 def normalise(text: str) -> str:
-    """A value as the identifier patterns read it: "５５５–１２３\u200b–４５６７" -> "555-123-4567"."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-    return _DASHES.sub("-", _SPACES.sub(" ", text)).replace("%40", "@")
+    """A value as the identifier patterns read it: "５５５–１２３\u200b–４５６７" -> "555-123-4567". A
+    value with a right-to-left control is read as stored and as it may display (its characters, or its
+    groups of letters and digits, in reverse order), joined by a unit separator that no pattern crosses."""
+    plain = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    plain = _DASHES.sub("-", _SPACES.sub(" ", plain)).replace("%40", "@")
+    if not _RIGHT_TO_LEFT.search(text):
+        return plain
+    return "\x1f".join([plain, plain[::-1], "".join(reversed(re.split("([^0-9A-Za-z]+)", plain)))])
 
 
 def _changing_characters() -> str:
@@ -101,6 +111,9 @@ IDENTIFIER_VALUES = {
         r"|(^|[^0-9A-Za-z+])00[1-9][0-9]{0,2} ([ .()-]{0,2}[0-9]){7,13}([^0-9]|$)"
         # National, with its trunk 0 and spaces (UK): 020 7946 0958, 0161 496 0000, 07700 900123.
         r"|(^|[^0-9A-Za-z+])0[1-9][0-9]{1,3} [0-9]{3,4} ?[0-9]{3,4}([^0-9]|$)"
+        # National (France): 0 and nine digits in pairs, run together or parted by one kind of separator:
+        # 06 12 34 56 78, 06.12.34.56.78, 06-12-34-56-78, 0612345678 (a date 06.12.2024 has a 4-digit year).
+        r"|(^|[^0-9A-Za-z+])0[1-9]([0-9]{8}|( [0-9]{2}){4}|([.][0-9]{2}){4}|(-[0-9]{2}){4})([^0-9]|$)"
     ),
     "social security numbers": (
         "(^|[^0-9])({0}-{1}-{2}|{0} {1} {2}|{0}[.]{1}[.]{2})([^0-9]|$)".format(*_SSN)
@@ -213,7 +226,8 @@ SPLIT_HEADS = ("telephone", "address", "phone", "email", "name")
 
 
 def header_words(header: str) -> list[str]:
-    """The words a header is made of, abbreviations expanded: "Pt Nm" -> ["patient", "name"]."""
+    """The words a header is made of, abbreviations expanded: "Pt Nm" -> ["patient", "name"],
+    "Post Code" -> ["postal", "code"] (alone, "post" is after treatment: "PHQ-9 post")."""
     text = header.replace("#", " number ")
     text = re.sub(r"([a-z])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", text)  # BirthDate, SSNLast4
     words, letters = [], ""
@@ -224,7 +238,7 @@ def header_words(header: str) -> list[str]:
         words += [letters, token] if letters else [token]
         letters = ""
     words += [letters] if letters else []
-    return " ".join(ABBREVIATIONS.get(w, w) for w in words).split()
+    return re.sub(r"\bpost code\b", "postal code", " ".join(ABBREVIATIONS.get(w, w) for w in words)).split()
 
 
 def is_zip_column(header: str) -> bool:

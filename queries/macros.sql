@@ -3,8 +3,13 @@
 -- How a header or coded value is compared (same as definitions.alias_key).
 create or replace macro alias_key(v) as regexp_replace(lower(v), '[^a-z0-9]', '', 'g');
 
--- Empty and blank cells are missing values.
-create or replace macro clean(v) as nullif(trim(v), '');
+-- Empty and blank cells are missing values. Bidi controls (Unicode Bidi_Control: U+061C, U+200E-U+200F,
+-- U+202A-U+202E, U+2066-U+2069) are dropped: they would display a site or an id reversed or disguised
+-- (an override shows "ediS htroN" as North Side). Only a value with a non-ASCII character
+-- (more bytes than characters) is searched, which costs nearly nothing.
+create or replace macro clean(v) as nullif(trim(case when strlen(v) = length(v) then v else translate(v,
+    chr(1564) || chr(8206) || chr(8207) || chr(8234) || chr(8235) || chr(8236) || chr(8237) || chr(8238)
+    || chr(8294) || chr(8295) || chr(8296) || chr(8297), '') end), '');
 
 -- ISO YYYY-MM-DD; MM/DD/YYYY only when style = 'us', DD/MM/YYYY only when style = 'dmy'. A time after
 -- any of them is ignored.

@@ -87,3 +87,19 @@ def test_runs_of_windows_blank_lines_keep_the_line_numbers(load, con):
     result = load("s.csv", "patient_id,session_day,route\r\nP1,0,IV\r\n\r\n\r\n\r\nP1,1,IV\r\n\r\nP1,2,XX\r\nP1,3,IM\r\n")
     assert result.rejects[["line_number", "value"]].values.tolist() == [[8, "XX"]]
     assert rows(con, "select session_day, line_number from sessions order by 1") == [(0, 2), (1, 6), (3, 9)]
+
+
+# Bidi controls -------------------------------------------------------------------------------------
+
+def test_bidi_controls_are_dropped_from_stored_text(load, con):
+    """A right-to-left override would show "ediS htroN" as North Side; a mark makes "P1" a second patient."""
+    result = load("s.csv", "patient_id,session_day,route,site,clinician_id\n"
+                           "P1,0,IV,\u202eediS htroN\u202c,C1\n"
+                           "\u200fP1\u200e,3,IV,North\u2067 Side\u2069,\u202aC2\u202c\n"
+                           "P2,5,\u202eVI,South,C1\n")
+    assert (result.rows_inserted, result.rows_rejected) == (2, 1)
+    assert rows(con, "select patient_id, session_day, site, clinician_id from sessions order by 2") == [
+        ("P1", 0, "ediS htroN", "C1"), ("P1", 3, "North Side", "C2")]
+    assert result.rejects[["line_number", "column_name", "value"]].values.tolist() == [[4, "route", "VI"]]
+    result = load("p.csv", "patient_id,age_band,sex,site\nP1,40-44,female,\u202bNorth\u202c\n")
+    assert rows(con, "select patient_id, site from patients") == [("P1", "North")]

@@ -176,6 +176,38 @@ REFUSED = [
          "line 3 holds a value that looks like an email", hidden="jane＠example.com"),
     Case("a full-width phone number in the file name", header("comment"), "looks like it holds phone numbers",
          name="sessions ５５５-８６７-５３０９.csv", hidden="５５５-８６７-５３０９"),
+    # Bidi controls: stripped before the patterns run, and a value they would display reversed is read
+    # both ways (stored "9035-768-555" behind a right-to-left override shows as 555-867-5309).
+    Case("a phone number with bidi marks inside", header("site", "555\u200f-867\u202e-5309"),
+         valued("phone numbers", "site", 2), hidden="5309"),
+    Case("a phone number written backwards behind a right-to-left override", header("site", "\u202e9035-768-555"),
+         valued("phone numbers", "site", 2), hidden="9035-768-555"),
+    Case("a phone number's groups backwards in a right-to-left embedding", header("site", "\u202b5309 867 555\u202c"),
+         valued("phone numbers", "site", 2), hidden="5309 867 555"),
+    Case("a phone number backwards behind a right-to-left mark, in the file name", header("comment"),
+         "looks like it holds phone numbers", name="\u200f5309 867 555.csv", hidden="5309 867 555"),
+    # French national numbers: a trunk 0 and nine digits in pairs.
+    Case("a French mobile number in pairs", header("comment", "06 12 34 56 78"), valued("phone numbers", "comment", 2),
+         hidden="06 12 34 56 78"),
+    Case("a French number with dots", header("comment", "06.12.34.56.78"), valued("phone numbers", "comment", 2),
+         hidden="06.12.34.56.78"),
+    Case("a French number with dashes", header("comment", "01-23-45-67-89"), valued("phone numbers", "comment", 2),
+         hidden="01-23-45-67-89"),
+    Case("a French number run together", header("comment", "0612345678"), valued("phone numbers", "comment", 2),
+         hidden="0612345678"),
+    Case("a French number after Tel.", header("comment", "Tel.0612345678"), valued("phone numbers", "comment", 2),
+         hidden="0612345678"),
+    Case("a French number with its country code", header("comment", "+33 6 12 34 56 78"), valued("phone numbers", "comment", 2),
+         hidden="6 12 34 56 78"),
+    # A postal column, however written, holds no more than a ZIP code's first 3 digits.
+    Case("a full ZIP code under 'Post Code'", header("Post Code", "02139"),
+         valued("postal codes beyond a ZIP code's first 3 digits", "Post Code", 2)),
+    Case("a UK postcode under 'post code'", header("post code", "SW1A 1AA"),
+         valued("postal codes beyond a ZIP code's first 3 digits", "post code", 2), hidden="SW1A 1AA"),
+    Case("a full ZIP code under 'PostCode'", header("PostCode", "02139"),
+         valued("postal codes beyond a ZIP code's first 3 digits", "PostCode", 2)),
+    Case("a full ZIP code under 'postcode'", header("postcode", "02139"),
+         valued("postal codes beyond a ZIP code's first 3 digits", "postcode", 2)),
     # Names the batch history would keep: the file's, a workbook sheet's, a zip member's.
     Case("a phone number in the file name", header("comment"), "its name (with any sheet or zip member) looks like "
          "it holds phone numbers", name="sessions 555-867-5309.csv", hidden="555-867-5309"),
@@ -230,6 +262,15 @@ ACCEPTED = [
     Case("a dose and a time with an @", header("comment", "0.5 mg/kg @ 10:30")),
     Case("a number of sessions, not a street", header("comment", "2 sessions Dr Rao")),
     Case("mRNA is no MRN", header("comment", "mRNA 1273 vaccine")),
+    Case("a date written with dots, as in France: its year has 4 digits", header("comment", "06.12.2024")),
+    Case("a date and a time with dots", header("comment", "06.12.2024 10.30")),
+    Case("an id starting P0612", header("session_id", "P0612")),
+    Case("an id of a letter and ten digits starting 06", header("session_id", "P0612345678")),
+    Case("four pairs of digits are no French number", header("comment", "06 12 34 56")),
+    Case("a site whose name is right to left (Hebrew), with its marks", header("site", "\u200fמרכז 2\u200f")),
+    Case("a post-treatment score is no postal code", header("PHQ9 post", "12")),
+    Case("a post code column left empty", header("Post Code", "")),
+    Case("a post code column giving a ZIP code's first 3 digits", header("post_code", "021")),
 ]
 
 
