@@ -120,7 +120,8 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 # Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
 ORDERS: dict[str, list[str]] = {
-    "end_status": ["remission", "response", "no response", "no score", "not reached", "no baseline"],
+    "end_status": ["remission", "response", "no response", "no score", "not reached", "not yet evaluable",
+                   "no baseline"],
 }
 SUPPRESSED = "<{min_cell}"
 INTEGERS = ("responders", "remitters", "week", "n", "series_number", "session_number", "assessment_day", "score",

@@ -355,8 +355,8 @@ def test_nhs_talking_therapies_measures_at_end_of_induction_by_hand(clinic):
     # C (20, 12) -> (15, 8): GAD-7 at 8 is still a case at the end (not recovered); GAD-7 fell 4 (reliable),
     #   PHQ-9 fell 5 (MCID met, not reliable).
     # D (12, 10) -> (18, 5): GAD-7 fell reliably but PHQ-9 rose 6: reliable deterioration, not improvement.
-    # E: PHQ-9 only: not paired.
-    sessions = "\n".join(f"{p},{d}" for p in "ABCDE" for d in (0, 2, 4, 7, 9, 11))
+    # E: PHQ-9 only: not paired. Z's session on day 40 ends the data after every window (to day 32): all evaluable.
+    sessions = "\n".join(f"{p},{d}" for p in "ABCDE" for d in (0, 2, 4, 7, 9, 11)) + "\nZ,40"
     scores = {"A": (10, 8, 4, 7), "B": (9, 7, 4, 3), "C": (20, 12, 15, 8), "D": (12, 10, 18, 5)}
     outcomes = "\n".join(f"{p},0,PHQ-9,{a}\n{p},0,GAD-7,{b}\n{p},14,PHQ-9,{c}\n{p},14,GAD-7,{d}"
                          for p, (a, b, c, d) in scores.items()) + "\nE,0,PHQ-9,20\nE,14,PHQ-9,5"
@@ -526,3 +526,24 @@ def test_published_results_are_matched_by_route(clinic):
     assert oral[oral.is_matched][["study", "response_rate", "remission_rate"]].values.tolist() == [
         ["Hull 2022 (Mindbloom)", 0.628, 0.326]]
     assert metrics.published_results(con, "GAD-7", Cohort(routes=("IV",))).is_matched.sum() == 0
+
+
+def test_a_series_whose_end_of_induction_window_is_open_is_outside_every_end_of_induction_n(clinic):
+    # P1: induction ends day 11, window to day 32; P2: sessions from day 30, induction ends day 41, window to
+    # day 62. The data end on day 42 (P2's last score), so P1 is evaluable and P2, still in treatment, is not.
+    # Both responded (PHQ-9 20 -> 8, GAD-7 15 -> 5) in their window.
+    p2 = "\n".join(f"P2,{d}" for d in (30, 32, 34, 37, 39, 41))
+    con = clinic(SIX_SESSIONS + "\n" + p2,
+                 "P1,0,PHQ-9,20\nP1,0,GAD-7,15\nP1,14,PHQ-9,8\nP1,14,GAD-7,5\n"
+                 "P2,30,PHQ-9,20\nP2,30,GAD-7,15\nP2,42,PHQ-9,8\nP2,42,GAD-7,5")
+    rates = metrics.cohort_comparison(con, "PHQ-9").iloc[0]
+    assert (rates.n_series, rates.n_evaluable, rates.n_scored, rates.responders) == (2, 1, 1, 1)
+    timing = metrics.response_timing(con, "PHQ-9")
+    assert dict(timing[timing.measure == "end_status"][["value", "n_series"]].values.tolist()) == {
+        "response": 1, "not yet evaluable": 1}
+    assert metrics.severity_transitions(con, "PHQ-9").n_series.sum() == 1
+    assert metrics.talking_therapies(con).n_paired.iloc[0] == 1
+    summary = metrics.series_summary(con, "PHQ-9").set_index("patient_id")
+    # The series list keeps P2's provisional status, marked not evaluable.
+    assert summary.is_evaluable.to_dict() == {"P1": True, "P2": False}
+    assert summary.end_status.to_dict() == {"P1": "response", "P2": "response"}

@@ -604,12 +604,16 @@ def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hi
     bars = [y for t in chart_traces(app, chart) if t.get("type") == "bar" for y in t["y"] if y is not None]
     assert bars and not [y for y in bars if 0 < y < 11]
     assert any(t.get("text") and "hidden" in t["text"] for t in chart_traces(app, chart))
-    # Statuses: 5 responses (hidden), and the series (109) are counted elsewhere, so 109 minus the other statuses
-    # would give the 5: "no score", 12, the smallest other, is hidden too, and says so.
+    # Statuses: 5 responses (hidden), and the evaluable series (84) are counted elsewhere, so 84 minus the other
+    # statuses would give the 5: "no score", 12, the smallest other, is hidden too, and says so.
     status = next(d.value for d in app.dataframe if "Status at end of induction" in d.value.columns)
     status = dict(zip(status["Status at end of induction"], status["Series"]))
     assert status == {"remission": "13", "response": "<11", "no response": "16", "no score": "hidden",
-                      "not reached": "39", "no baseline": "24"}
+                      "not reached": "38"}
+    # Outside that n, 1 series not yet evaluable and 24 without a baseline: they add up to the series on the
+    # Overview (109) minus the 84, so the 24 is hidden with the 1.
+    assert any("Not in that n: <11 series whose window is still open (not yet evaluable), and hidden without a "
+               "GAD-7 baseline." in c.value for c in app.caption)
 
 
 def test_the_safety_pages_three_splits_are_in_the_link(clinic_db, monkeypatch):
@@ -808,3 +812,36 @@ def test_trajectories_by_site_hide_a_second_site_in_a_week_the_all_series_line_w
     assert row == {"Lakeview": "<11", "Northside": "hidden", "Riverside": "15"}
     labels = {t["name"]: dict(zip(t["x"], t["text"])) for t in chart_traces(app, 0) if t.get("mode") == "lines+markers+text"}
     assert labels["Northside"][11] == "" and labels["Riverside"][11] == "n=15"
+
+
+def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare_pages(clinic_db, monkeypatch):
+    """One definition (docs/metrics.md, Evaluable): only series whose end-of-induction window has closed, or that
+    dropped out, enter the n. The sample clinic has 12 PHQ-9 series whose window is still open: they are shown
+    apart on the Response page, never inside its n."""
+    app = open_app(clinic_db, monkeypatch)
+    app.checkbox(key="filters_cases_only").uncheck().run()  # the Overview's headline then counts every series too
+    app.number_input(key="filters_min_cell").set_value(0).run()
+    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9").iloc[0]
+    n_evaluable, n_scored = int(rates.n_evaluable), int(rates.n_scored)
+    assert (n_evaluable, n_scored) == (578, 245) and rates.n_series == n_evaluable + 12
+
+    overview_n = {int(m.group(1).replace(",", "")) for c in app.caption if (m := re.match(r"n = ([\d,]+)", c.value))}
+    assert overview_n == {n_evaluable, n_scored}
+
+    app.switch_page("app_pages/compare.py").run()
+    by_site = next(d.value for d in app.dataframe if "Series evaluable" in d.value.columns)
+    assert (by_site["Series evaluable"].sum(), by_site["Series scored"].sum()) == (n_evaluable, n_scored)
+
+    app.switch_page("app_pages/response.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    status = next(d.value for d in app.dataframe if "Status at end of induction" in d.value.columns)
+    status = dict(zip(status["Status at end of induction"], status["Series"]))
+    assert sum(status.values()) == n_evaluable
+    assert status["remission"] + status["response"] + status["no response"] == n_scored
+    assert "not yet evaluable" not in status and "no baseline" not in status
+    note = next(c.value for c in app.caption if "evaluable series (the end-of-induction window" in c.value)
+    assert note.startswith(f"n = {n_evaluable:,} evaluable series")
+    assert "Not in that n: 12 series whose window is still open (not yet evaluable), and 58 without a PHQ-9 baseline" in note
+    assert f"at end of induction ({n_scored:,} series)" in " ".join(chart_titles(app))
+    transitions = next(i for i, c in enumerate(app.get("plotly_chart")) if "severity at baseline" in c.proto.spec)
+    assert sum(y for t in chart_traces(app, transitions) if t.get("type") == "bar" for y in t["y"] if y) == n_scored

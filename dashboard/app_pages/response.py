@@ -7,6 +7,9 @@ import streamlit as st
 from dashboard import data, tables, ui
 from ketamine_outcomes import charts, suppress
 
+# Statuses of series outside the end-of-induction n (response_timing): shown apart, never in the denominator.
+OUTSIDE_THE_N = ("not yet evaluable", "no baseline")
+
 view = ui.page("Response & remission", "Who gets better, how much, and how fast.")
 
 weekly = data.mart("weekly_outcomes", instrument=view.instrument, cohort=view.cohort)
@@ -28,8 +31,10 @@ summary = data.mart("series_summary", instrument=view.instrument, cohort=view.co
 if view.meeting_mode:
     st.caption("Change per series hidden in meeting mode (small counts in each band).")
 else:
-    ui.chart(charts.change_distribution(summary, view.instrument, data.response_fraction(view.instrument),
-                                        view.min_cell), "response_waterfall", view)
+    # Evaluable series only, as every end-of-induction figure: a score in a window still open may be replaced.
+    ui.chart(charts.change_distribution(summary[summary.is_evaluable], view.instrument,
+                                        data.response_fraction(view.instrument), view.min_cell),
+             "response_waterfall", view)
 
 transitions = data.mart("severity_transitions", instrument=view.instrument, cohort=view.cohort)
 if not transitions.empty:
@@ -48,8 +53,27 @@ st.caption("Responders only: series that stopped before responding are not in th
 
 st.subheader("End-of-induction status")
 status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
-# The statuses add up to the series shown elsewhere: one hidden status would be the total minus the rest.
-tables.show(status, "series_counts", view, key="response_status", title="end-of-induction status", rows_add_up=True)
+outside = status.end_status.isin(OUTSIDE_THE_N)
+# Each part adds up to a total shown elsewhere (the evaluable n on the Overview and Compare; the series on the
+# Overview minus it): one hidden status would be its total minus the rest, so each part hides as a whole.
+tables.show(status[~outside], "series_counts", view, key="response_status", title="end-of-induction status",
+            rows_add_up=True)
+left_out = status[outside].set_index("end_status").n_series
+shown_out = suppress.for_chart(status[outside], "series_counts", view.min_cell, rows_add_up=True).set_index(
+    "end_status").n_series
+
+
+def left_out_text(end_status: str) -> str:
+    n = left_out.get(end_status, 0)
+    if pd.isna(shown_out.get(end_status, 0)) and not suppress.is_small(n, view.min_cell):
+        return "hidden"  # not small itself: hidden so a small one beside it cannot be worked out
+    return suppress.count_text(n, view.min_cell)
+
+
+st.caption(f"n = {suppress.count_text(status[~outside].n_series.sum(), view.min_cell)} evaluable series (the "
+           "end-of-induction window has closed, or the series dropped out): the n of every end-of-induction rate "
+           f"for these filters. Not in that n: {left_out_text('not yet evaluable')} series whose window is still open "
+           f"(not yet evaluable), and {left_out_text('no baseline')} without a {view.instrument} baseline.")
 
 # Here, not on the Overview: these are end-of-induction outcome definitions set beside response and remission
 # (the page where a reader compares definitions); the Overview keeps one headline per instrument.

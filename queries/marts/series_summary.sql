@@ -3,7 +3,9 @@
 -- (last - baseline) / baseline as a fraction; end_status is the end-of-induction result
 -- (int_end_of_induction): remission, response, no response, no score (reached the induction's end
 -- but was not scored in its window), not reached (fewer completed sessions than the induction), or
--- no baseline (int_end_of_induction defines them). Dropped out: fewer completed sessions than the induction and none in the last
+-- no baseline (int_end_of_induction defines them); is_evaluable: the end-of-induction window has closed
+-- or the series dropped out (only these enter end-of-induction figures; an open window's status may
+-- change). Dropped out: fewer completed sessions than the induction and none in the last
 -- setting('dropout_quiet_days') days of the data.
 with
 
@@ -50,6 +52,7 @@ final as (
             then (per_series.last_score - cohort.baseline_score) / cohort.baseline_score end as pct_change,
         end_of_induction.end_score,
         coalesce(end_of_induction.end_status, 'no baseline') as end_status,
+        coalesce(end_of_induction.is_evaluable, false) as is_evaluable,
         case when end_of_induction.end_score is not null and cohort.baseline_score > 0
             then (end_of_induction.end_score - cohort.baseline_score) / cohort.baseline_score end as end_pct_change,
         per_series.first_response_week,

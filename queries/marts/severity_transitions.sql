@@ -1,6 +1,7 @@
 -- Severity band at baseline against severity band at the end of induction (Kroenke 2001 bands for
 -- PHQ-9; see severity_bands). Grain: one row per baseline band and end band with at least one series,
--- for $instrument and the cohort ($cohort); only series with an end-of-induction score.
+-- for $instrument and the cohort ($cohort); only evaluable series (int_end_of_induction) with an
+-- end-of-induction score, the n_scored of cohort_comparison: a score in a window still open may be replaced.
 with
 
 cohort as (
@@ -9,7 +10,7 @@ cohort as (
 
 end_of_induction as (
     select * from int_end_of_induction
-    where instrument = $instrument and end_score is not null
+    where instrument = $instrument and is_evaluable and end_score is not null
 ),
 
 bands as (

@@ -1,7 +1,8 @@
 -- NHS Talking Therapies outcome measures at the end of induction (NHS Talking Therapies manual), set
 -- beside the product's own response and remission. Grain: one row per group ($by: 'all', 'route' or
 -- 'site') of the cohort ($cohort). Always PHQ-9 and GAD-7 together, as the standard defines them.
--- Paired (n_paired): series with a baseline and an end-of-induction score (int_end_of_induction) on both.
+-- Paired (n_paired): evaluable series (int_end_of_induction: the window has closed, or the series dropped
+-- out) with a baseline and an end-of-induction score on both.
 -- Case at baseline: PHQ-9 >= setting('phq9_caseness') (10) or GAD-7 >= setting('gad7_caseness') (8).
 -- Among the cases (n_cases), at the end of induction:
 --   recovered: below both thresholds;
@@ -34,7 +35,7 @@ paired as (
         max(baseline_score) filter (where instrument = 'GAD-7') as gad7_start,
         max(end_score) filter (where instrument = 'GAD-7') as gad7_end,
     from int_end_of_induction
-    where instrument in ('PHQ-9', 'GAD-7') and end_score is not null
+    where instrument in ('PHQ-9', 'GAD-7') and is_evaluable and end_score is not null
     group by series_id
     having count(*) = 2
 ),
