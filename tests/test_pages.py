@@ -708,9 +708,11 @@ def test_overview_tile_help_never_gives_a_count_hidden_for_a_small_difference(cl
 def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(tmp_path, monkeypatch):
     # 14 IV series scored on PHQ-9 and GAD-7 at baseline and at end of induction; 11 are cases at baseline (PHQ-9 15,
     # GAD-7 12), 3 are not (6 and 4). "11 cases among 14" would give the 3 non-cases: the cases read "hidden".
+    # P99's session on day 60 ends the data after every end-of-induction window (to day 17 + 21): all evaluable.
     db = tmp_path / "clinic.duckdb"
     sessions = "patient_id,session_day,status,route,site\n" + "".join(
-        f"P{p:02d},{day},completed,IV,North\n" for p in range(14) for day in (0, 3, 7, 10, 14, 17))
+        f"P{p:02d},{day},completed,IV,North\n" for p in range(14) for day in (0, 3, 7, 10, 14, 17)) + (
+        "P99,60,completed,IV,North\n")
     outcomes = "patient_id,assessment_day,instrument,score\n" + "".join(
         f"P{p:02d},0,PHQ-9,{15 if p < 11 else 6}\nP{p:02d},0,GAD-7,{12 if p < 11 else 4}\n"
         f"P{p:02d},20,PHQ-9,{4 if p < 6 else 9}\nP{p:02d},20,GAD-7,{3 if p < 6 else 5}\n" for p in range(14))
