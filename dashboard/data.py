@@ -289,10 +289,10 @@ def save_mapping(name: str, kind: str, columns: dict[str, str]) -> None:
 
 
 def undo_batch(batch_id: int) -> str:
-    """Undo one batch (ketamine_outcomes.ingest.undo_batch) and rebuild the metrics."""
+    """Undo one batch (ketamine_outcomes.ingest.undo_batch) and bring the metric tables up to date."""
     with writing() as con:
         message = ingest.undo_batch(con, batch_id)
-        metrics.build(con)
+        metrics.ensure_built(con)
     return message
 
 

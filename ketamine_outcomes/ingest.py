@@ -6,11 +6,17 @@ key: an identical row is a duplicate, a changed row replaces the stored one (rec
 `replacements`), a new row is inserted. Lines that cannot be stored go to `rejects` with their line
 number, column, value and reason. Line numbers count the header as line 1, as DuckDB does; a quoted
 value spanning several lines counts as one.
+
+A stored row keeps a hash of the export line it came from (with what else decides how a line is staged:
+the header, the date style, the staging code). A daily cumulative export repeats most lines byte for
+byte: a line whose hash a stored row holds is counted a duplicate without being scanned, staged or
+compared again (it was, when it was stored), unless a changed line in the same file has its key.
 """
 
 import codecs
 import contextlib
 import csv
+import functools
 import hashlib
 import itertools
 import re
@@ -85,6 +91,7 @@ class BatchResult:
     rows_duplicate: int = 0
     rows_rejected: int = 0
     rows_with_warnings: int = 0
+    lines_known: int = 0  # lines an earlier batch stored as they are: counted duplicate, not checked again
     filed_before: int | None = None  # the batch of this very file that holds its rejects and warnings
     columns_ignored: list[str] = field(default_factory=list)
     date_style: str | None = None
@@ -193,7 +200,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
     excluded = sorted(set(rejected) | set(blank))
     if not excluded:
         con.execute(f"create or replace temp view raw_export_positional as "
-                    f"select rowid + {2 + int(line_offset)} as line_number, * from raw_file")
+                    f"select rowid + {2 + int(line_offset)} as line_number, rowid as raw_row, * from raw_file")
     else:
         # Valid rows take, in order, the line numbers that were neither rejected nor blank.
         con.execute(
@@ -202,12 +209,13 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
                    select l from range(2, $last + 1) as t(l) where l not in (select unnest($excluded::integer[]))
                ),
                numbered as (select l, row_number() over (order by l) - 1 as r from lines)
-               select numbered.l + $offset as line_number, raw_file.*
+               select numbered.l + $offset as line_number, raw_file.rowid as raw_row, raw_file.*
                from raw_file join numbered on numbered.r = raw_file.rowid
                order by line_number""",
             {"last": n_rows + len(excluded) + 1, "excluded": excluded, "offset": line_offset},
         )
-    extra = _lines_with_extra_fields(path, layout, scan)
+    # `malformed`: some line is not one row (rejected, blank, or a value spanning lines).
+    extra = _lines_with_extra_fields(path, layout, scan, malformed=n_rows != scan.lines - 1)
     if extra:
         # DuckDB keeps a line whose extra fields are all empty ("a,b,c,,"), dropping them: an unquoted
         # "45,5" dose shifts every later value one column on. The line is rejected like any other line
@@ -244,21 +252,25 @@ def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
     return None
 
 
-def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan) -> list[tuple[int, int]]:
+def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan, malformed: bool) -> list[tuple[int, int]]:
     """(line number, fields) of each line with more fields than the header whose extra fields are empty,
-    which DuckDB's reader keeps. Only a file with a line ending in its delimiter can hold one: that quick
-    search over the bytes spares every other file the slower parse."""
+    which DuckDB's reader keeps. Only a file with a line ending in its delimiter can hold one; and when no
+    quote can hide a delimiter and every line is a row (not `malformed`: so none is short of fields), only
+    one with more delimiters in all than the header's number on every line. Those quick passes over the bytes spare most
+    files the slower parse (an export whose last column is often empty ends many lines in a delimiter)."""
     delimiter = layout.delimiter.encode(scan.encoding)
-    suspect, tail = False, b""
+    suspect, tail, delimiters = False, b"", 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 24), b""):
             buf = tail + chunk
-            if delimiter + b"\n" in buf or delimiter + b"\r\n" in buf or delimiter + b"\r" in buf:
+            if not suspect and (delimiter + b"\n" in buf or delimiter + b"\r\n" in buf or delimiter + b"\r" in buf):
                 suspect = True
-                break
+            delimiters += chunk.count(delimiter)
             tail = buf[-2:]
     if not suspect:
         return []
+    if not scan.quotes and not malformed and delimiters == (len(layout.headers) - 1) * scan.lines:
+        return []  # every line holds exactly the header's fields
     found, width = [], len(layout.headers)
     with open(path, encoding=scan.encoding, errors="replace", newline="") as f:
         reader = csv.reader(f, delimiter=layout.delimiter, quotechar='"', doublequote=True)
@@ -274,8 +286,9 @@ def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan) -> list
     return found
 
 
-def _name_contract_columns(con, layout: Layout) -> None:
-    """raw_export: the positional columns under the contract's names (missing optional ones as null)."""
+def _name_contract_columns(con, layout: Layout, source: str = "raw_export_positional") -> None:
+    """raw_export: the positional columns of `source` under the contract's names (missing optional ones as
+    null)."""
     positions = {}
     for i, canonical in enumerate(layout.canonical):
         if canonical:
@@ -283,16 +296,88 @@ def _name_contract_columns(con, layout: Layout) -> None:
     select = ", ".join(
         f"c{positions[c]} as {c}" if c in positions else f"null::varchar as {c}" for c in RAW_COLUMNS[layout.kind]
     )
-    con.execute(f"create or replace temp view raw_export as select line_number, {select} from raw_export_positional")
+    con.execute(f"create or replace temp view raw_export as select line_number, {select} from {source}")
 
 
-def _stage(con, layout: Layout, date_style: str) -> None:
+# The hash a stored row keeps of its export line: a wide outcomes line gives one row per score.
+ROW_HASH = {"outcomes_wide": "hash(line_hash, instrument)"}
+
+
+@functools.cache
+def _staging_code() -> str:
+    """The code that decides how a line is staged: when it changes, every line is new to the hash."""
+    texts = [p.read_text() for p in sorted((store.QUERIES / "staging").glob("*.sql"))]
+    return hashlib.sha256(repr((texts, store.sql("macros"), sorted(DOSE_LIMITS.items()))).encode()).hexdigest()
+
+
+def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
+    """line_hashes: each line's hash, salted with everything besides its text that decides how it is staged
+    (the staging code, the names and instruments it reads, the file's header and mapping, its date style):
+    an equal hash means staging the line again would give the row it gave before. `is_known`: every row
+    the line gives (a wide line gives one per score) is stored with its hash. known_rows: those rows.
+    Returns the number of known lines."""
+    (tables,) = con.execute("select md5(coalesce(string_agg(t, '|' order by t), '')) from ("
+                            "select a::varchar as t from aliases as a union all "
+                            "select i::varchar from instruments as i)").fetchall()[0]
+    salt = hashlib.sha256(repr((_staging_code(), tables, layout.kind, layout.headers, layout.canonical,
+                                date_style)).encode()).hexdigest()
+    cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
+    (stored_rows,) = con.execute(f"select count(*) from {layout.table}").fetchall()[0]
+    # Rows an older version stored have no hash; an IN over a list holding NULL would answer NULL, not false.
+    stored = f"(select source_hash from {layout.table} where source_hash is not null)"
+    wide = layout.kind == "outcomes_wide"
+    known = f"line_hash in {stored}" if stored_rows and not wide else "false"
+    con.execute(f"create or replace temp table line_hashes as "
+                f"select *, {known} as is_known from ("
+                f"    select line_number, raw_row, hash($salt, {cells}) as line_hash from raw_export_positional)",
+                {"salt": salt})
+    if wide and stored_rows:
+        con.execute(f"""
+            create or replace temp table wide_rows as
+            select line_number, {ROW_HASH[layout.kind]} as row_hash, row_hash in {stored} as is_stored
+            from ({store.sql('staging/outcomes_wide_to_long')}) join line_hashes using (line_number)
+        """)
+        con.execute("update line_hashes set is_known = true where line_number in "
+                    "(select line_number from wide_rows group by line_number having bool_and(is_stored))")
+        con.execute("create or replace temp table known_rows as select line_number, row_hash from wide_rows "
+                    "semi join (select line_number from line_hashes where is_known) using (line_number)")
+    else:
+        con.execute("create or replace temp table known_rows as "
+                    "select line_number, line_hash as row_hash from line_hashes where is_known")
+    return con.execute("select count(*) from line_hashes where is_known").fetchall()[0][0]
+
+
+def _restage_known_conflicts(con, layout: Layout, date_style: str) -> int:
+    """A known line whose key a changed line of this file also has is staged after all: which of the two
+    is kept (or whether they conflict) is decided between them, as if neither had been seen before.
+    Returns how many lines that was."""
+    keys = KEYS[layout.table]
+    on_key = " and ".join(f"stored.{k} = changed.{k}" for k in keys)
+    (n,) = con.execute(f"""
+        create or replace temp table restage_lines as
+        select distinct known_rows.line_number
+        from known_rows
+        join {layout.table} as stored on stored.source_hash = known_rows.row_hash
+        join (select distinct {", ".join(keys)} from staged where len(problems) = 0) as changed on {on_key}
+    """).fetchall()[0]
+    if not n:
+        return 0
+    con.execute("create or replace temp table raw_restage as select * from raw_export_positional "
+                "semi join restage_lines using (line_number)")
+    _name_contract_columns(con, layout, "raw_restage")
+    _stage(con, layout, date_style, into="staged_more")
+    con.execute("insert into staged select * from staged_more")
+    con.execute("delete from known_rows where line_number in (select line_number from restage_lines)")
+    return n
+
+
+def _stage(con, layout: Layout, date_style: str, into: str = "staged") -> None:
     if layout.kind == "outcomes_wide":
         con.execute("create or replace temp view raw_outcomes as " + store.sql("staging/outcomes_wide_to_long"))
     elif layout.kind == "outcomes":
         con.execute("create or replace temp view raw_outcomes as select *, 'score' as score_column from raw_export")
     staging = "outcomes" if layout.kind.startswith("outcomes") else layout.kind
-    store.run(con, f"staging/{staging}", {"date_style": date_style, **DOSE_LIMITS}, into="staged")
+    store.run(con, f"staging/{staging}", {"date_style": date_style, **DOSE_LIMITS}, into=into)
 
 
 def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None:
@@ -332,6 +417,18 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
     con.unregister("header_of")
 
 
+def _file_known_warnings(con, table: str, batch_id: int) -> None:
+    """A known line is not staged again, but its warnings are filed again as staging would: the ones filed
+    with the row it stored (an optional field stored empty is still empty)."""
+    con.execute(f"""
+        insert into warnings
+        select distinct $batch, known_rows.line_number, w.column_name, w.value, w.reason
+        from known_rows
+        join {table} as stored on stored.source_hash = known_rows.row_hash
+        join warnings as w on w.batch_id = stored.batch_id and w.line_number = stored.line_number
+    """, {"batch": batch_id})
+
+
 def _problems(con, table: str, batch_id: int) -> pd.DataFrame:
     """The rejects or warnings one batch filed, as the summary shows them."""
     return con.execute(f"select line_number, column_name, value, reason from {table} where batch_id = $batch "
@@ -365,9 +462,10 @@ def _absent(layout: Layout) -> list[str]:
             if not present.intersection(sources)]
 
 
-def _merge(con, table: str, batch_id: int, absent: list[str] = ()) -> dict[str, int]:
+def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str = "line_hash") -> dict[str, int]:
     """Merge the good staged rows into `table` on its natural key; returns the counts. `absent`: columns
-    the file does not have, which keep their stored values in a row it repeats."""
+    the file does not have, which keep their stored values in a row it repeats. `row_hash`: each row's
+    hash of its line (ROW_HASH), stored with it. The patients whose rows changed are marked stale."""
     keys, values = KEYS[table], VALUES[table]
     key_list, value_list = ", ".join(keys), ", ".join(values)
     # Most keys appear once in a file; only repeated keys (a small table, usually empty) are ranked
@@ -379,12 +477,14 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = ()) -> dict[str, 
     con.execute(f"""
         create or replace temp view ranked as
         with good as (
-            select {key_list}, {value_list}, line_number from staged where len(problems) = 0
+            select {key_list}, {value_list}, line_number, {row_hash} as source_hash
+            from staged join line_hashes using (line_number)
+            where len(problems) = 0
         )
         select *, line_number as first_line, 1 as nth, true as same_as_first, false as superseded,
         from good anti join repeated using ({key_list})
         union all by name
-        select {key_list}, {value_list}, line_number,
+        select {key_list}, {value_list}, line_number, source_hash,
                first_value(line_number) over same_key as first_line,
                row_number() over same_key as nth,
                row({value_list}) is not distinct from first_value(row({value_list})) over same_key as same_as_first,
@@ -412,9 +512,10 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = ()) -> dict[str, 
     if not stored_rows:
         # Nothing stored yet (a network's first load): every first line of a key is new, and nothing is
         # compared or copied on the way in.
-        (inserted,) = con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number) "
-                                  f"select {key_list}, {value_list}, $batch, line_number from ranked where nth = 1",
-                                  {"batch": batch_id}).fetchall()[0]
+        (inserted,) = con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number, source_hash) "
+                                  f"select {key_list}, {value_list}, $batch, line_number, source_hash "
+                                  "from ranked where nth = 1", {"batch": batch_id}).fetchall()[0]
+        con.execute(f"insert into stale_patients select distinct patient_id from {table}")
         return {"rows_inserted": inserted, "rows_replaced": 0, "rows_duplicate": same_as_first}
     on_key = " and ".join(f"stored.{k} = incoming.{k}" for k in keys)
     effective = {v: (f"case when stored.{keys[0]} is null then incoming.{v} else stored.{v} end"
@@ -424,12 +525,13 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = ()) -> dict[str, 
     con.execute(f"""
         create or replace temp table classified as
         select {", ".join(f"incoming.{k}" for k in keys)}, {", ".join(f"{e} as {v}" for v, e in effective.items())},
-               incoming.line_number,
+               incoming.line_number, incoming.source_hash, stored.source_hash as stored_hash,
                case when stored.{keys[0]} is null then 'new'
                     when row({incoming_values}) is not distinct from row({stored_values}) then 'duplicate'
                     else 'replace' end as action,
                case when action = 'replace'
-                    then to_json(struct_pack({", ".join(f"{v} := stored.{v}" for v in (*values, "batch_id", "line_number"))}))
+                    then to_json(struct_pack({", ".join(f"{v} := stored.{v}" for v in (*values, "batch_id", "line_number",
+                                                                                  "source_hash"))}))
                end as old_values,
         from (select * from ranked where nth = 1) as incoming
         left join {table} as stored on {on_key}
@@ -444,9 +546,15 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = ()) -> dict[str, 
     """, {"batch": batch_id, "table": table})
     con.execute(f"delete from {table} as stored using (select {key_list} from classified where action = 'replace') "
                 f"as incoming where {on_key}")
-    con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number) "
-                f"select {key_list}, {value_list}, $batch, line_number from classified where action <> 'duplicate'",
-                {"batch": batch_id})
+    con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number, source_hash) "
+                f"select {key_list}, {value_list}, $batch, line_number, source_hash from classified "
+                "where action <> 'duplicate'", {"batch": batch_id})
+    con.execute("insert into stale_patients select distinct patient_id from classified where action <> 'duplicate'")
+    # A duplicate written differently ("45 mg" for "45", an older database's rows without a hash) takes this
+    # line's hash, so that tomorrow's same line is known without staging.
+    con.execute(f"update {table} as stored set source_hash = incoming.source_hash "
+                f"from (select * from classified where action = 'duplicate' "
+                f"      and stored_hash is distinct from source_hash) as incoming where {on_key}")
     new, replaced, duplicate = con.execute(
         "select count(*) filter (where action = 'new'), count(*) filter (where action = 'replace'), "
         "count(*) filter (where action = 'duplicate') from classified"
@@ -493,16 +601,27 @@ def ingest_file(
             errors_table = _read_positional(con, path, layout, scan, load, line_offset)
         except duckdb.Error as error:
             raise RefusedFile(f"could not be read as CSV: {str(error).splitlines()[0]}") from error
-        say(f"{result.file_name}: checking for direct identifiers", 0.3)
-        check_identifier_values(con, layout, errors_table)
         _name_contract_columns(con, layout)
         date_style = None
         if "date_text" in RAW_COLUMNS[layout.kind]:
             declared = date_format or layout.date_format or "auto"
             date_style = store.run(con, "staging/date_style", {"declared": declared}).fetchall()[0][0]
         result.date_style = date_style
+        known = _hash_lines(con, layout, date_style)
+        say(f"{result.file_name}: checking for direct identifiers", 0.3)
+        # A known line was scanned when it was stored; a malformed line never is known.
+        check_identifier_values(con, layout, errors_table, "raw_file" if not known else
+                                "(select * from raw_file where rowid in "
+                                "(select raw_row from line_hashes where not is_known))")
         say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines", 0.45)
+        if known:
+            con.execute("create or replace temp table raw_pending as select * from raw_export_positional "
+                        "where line_number in (select line_number from line_hashes where not is_known)")
+            _name_contract_columns(con, layout, "raw_pending")
         _stage(con, layout, date_style)
+        if known:
+            known -= _restage_known_conflicts(con, layout, date_style)
+        result.lines_known = known
         say(f"{result.file_name}: storing", 0.7)
         # Whether each line is new, a duplicate or a replacement is decided against the stored rows inside
         # the writing transaction: an upload of the same export committed meanwhile (another browser) makes
@@ -510,9 +629,13 @@ def ingest_file(
         def store_batch():
             (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
             _file_rejects(con, layout, batch_id, errors_table)
-            counts = _merge(con, layout.table, batch_id, _absent(layout))
+            if known:
+                _file_known_warnings(con, layout.table, batch_id)
+            counts = _merge(con, layout.table, batch_id, _absent(layout), ROW_HASH.get(layout.kind, "line_hash"))
+            if known:
+                counts["rows_duplicate"] += con.execute("select count(*) from known_rows").fetchall()[0][0]
             rows_read, rejected, warned = con.execute(
-                f"select (select count(*) from raw_export) + (select count(distinct line) from {errors_table}), "
+                f"select (select count(*) from raw_export_positional) + (select count(distinct line) from {errors_table}), "
                 "(select count(distinct line_number) from rejects where batch_id = $batch), "
                 "(select count(distinct line_number) from warnings where batch_id = $batch)",
                 {"batch": batch_id},
@@ -545,7 +668,8 @@ def ingest_file(
                                 "where table_schema = 'main' and table_catalog = 'temp'").fetchall()
         for name, kind in sorted(temporary, key=lambda t: t[1] != "VIEW"):  # views before what they read
             if name in ("raw_outcomes", "raw_export", "raw_export_positional", "raw_file", "staged", "ranked",
-                        "repeated", "classified"):
+                        "repeated", "classified", "line_hashes", "known_rows", "raw_pending", "restage_lines",
+                        "raw_restage", "staged_more", "wide_rows"):
                 con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists temp.{name}")
         if errors_table:
             con.execute(f"drop table if exists temp.{errors_table}")
@@ -589,7 +713,7 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
         keys, values = KEYS[table], VALUES[table]
         types = dict(con.execute("select column_name, data_type from information_schema.columns "
                                  "where table_name = $t and table_schema = 'main'", {"t": table}).fetchall())
-        old_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in (*values, "batch_id", "line_number")) + "}"
+        old_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in (*values, "batch_id", "line_number", "source_hash")) + "}"
         key_shape = "{" + ", ".join(f'"{c}": "{types[c]}"' for c in keys) + "}"
         on_key = " and ".join(f"stored.{k} = r.natural_key.{k}" for k in keys)
         (undo_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
@@ -604,11 +728,13 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
             from replaced as r
         """, {"b": batch_id, "table": table})
         (kept_later,) = con.execute("select count(*) from undo_restore where not still_ours").fetchall()[0]
+        con.execute(f"insert into stale_patients select distinct patient_id from {table} where batch_id = $b "
+                    "union select natural_key.patient_id from undo_restore where still_ours", {"b": batch_id})
         (removed,) = con.execute(f"delete from {table} where batch_id = $b", {"b": batch_id}).fetchall()[0]
         (restored,) = con.execute(f"""
-            insert into {table} ({", ".join(keys)}, {", ".join(values)}, batch_id, line_number)
+            insert into {table} ({", ".join(keys)}, {", ".join(values)}, batch_id, line_number, source_hash)
             select {", ".join(f"natural_key.{k}" for k in keys)}, {", ".join(f"old.{v}" for v in values)},
-                   coalesce(old.batch_id, 0), coalesce(old.line_number, 0)
+                   coalesce(old.batch_id, 0), coalesce(old.line_number, 0), old.source_hash
             from undo_restore where still_ours
         """).fetchall()[0]
         con.execute("update batches set undone_at = current_timestamp::timestamp where batch_id = $b", {"b": batch_id})

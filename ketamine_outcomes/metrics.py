@@ -2,6 +2,7 @@
 (queries/marts/) for an instrument and a cohort. Pages, the report and the CLI call these functions;
 none of them computes a metric itself. Definitions: docs/metrics.md."""
 
+import hashlib
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
@@ -10,9 +11,16 @@ import pandas as pd
 
 from . import store
 
-# Built in this order: each reads the ones before it.
-INTERMEDIATE = ("series_sessions", "treatment_series", "series_assessments", "baselines", "weekly_scores",
-                "end_of_induction")
+# Built in this order: each reads the ones before it. The first ones are facts read across patients; in the
+# others each row belongs to one patient's series, and the last three are keyed by series only.
+ACROSS_PATIENTS = ("indications", "data_extent")
+PER_PATIENT = ("series_sessions", "treatment_series", "series_assessments", "baselines", "weekly_scores",
+               "end_of_induction")
+INTERMEDIATE = ACROSS_PATIENTS + PER_PATIENT
+BY_SERIES = ("baselines", "weekly_scores", "end_of_induction")
+# A build that would compute again more than this share of the patients computes them all (one pass over
+# every table is then cheaper than deleting and inserting most of it).
+INCREMENTAL_SHARE = 0.25
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
          "severity_transitions", "coverage", "response_timing", "sustained_response", "time_to_response",
@@ -78,21 +86,86 @@ def caseness_cohort(con, cohort: Cohort, instrument: str) -> Cohort:
 
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the intermediate tables and the cohort macro from the stored data, in one transaction."""
-    def rebuild():
-        for name in INTERMEDIATE:
-            con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
-        for statement in store.sql("cohort_series").split(";\n"):
-            if statement.strip():
-                con.execute(statement)
-        _record_build(con)
+    """Rebuild every intermediate table and the cohort macros from the stored data, in one transaction."""
+    store.transaction(con, lambda: _build_all(con))
 
-    store.transaction(con, rebuild)
+
+def _build_all(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create or replace temp macro in_build_scope(patient) as true")
+    for name in INTERMEDIATE:
+        con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
+    for statement in store.sql("cohort_series").split(";\n"):
+        if statement.strip():
+            con.execute(statement)
+    _record_build(con)
+
+
+def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Compute again only the series of the patients queries/build_scope.sql names (whose rows changed, or
+    whom a moved last day concerns): their rows are deleted from each per-patient table and computed by the
+    same queries, limited to them (in_build_scope). Returns how many patients that was; None, for a full
+    build instead, when the tables were built by other code or settings, when the indications' spellings
+    changed (every series shows them), or when the scope is a large share of the patients."""
+    # Looked up, not tried: an error would abort the transaction this runs in.
+    (built_by_this_version,) = con.execute(
+        "select count(*) = 2 from duckdb_columns() where database_name = current_database() and schema_name = 'main' "
+        "and (table_name, column_name) in (('build_state', 'facts'), ('int_data_extent', 'data_last_day'))"
+    ).fetchall()[0]
+    if not built_by_this_version:
+        return None
+    (facts, built_last_day) = con.execute("select facts, (select data_last_day from int_data_extent) "
+                                          "from build_state").fetchall()[0]
+    if facts != _facts(con):
+        return None
+    before = _table_text(con, "int_indications")
+    for name in ACROSS_PATIENTS:
+        con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
+    if _table_text(con, "int_indications") != before:
+        return None
+    (last_day,) = con.execute("select data_last_day from int_data_extent").fetchall()[0]
+    if built_last_day is None or last_day is None:
+        return None
+    store.run(con, "build_scope", {"last_day_moved": last_day != built_last_day, "built_last_day": built_last_day,
+                                   "last_day": last_day}, into="build_scope")
+    (scope, patients) = con.execute("select (select count(*) from build_scope), "
+                                    "(select count(distinct patient_id) from int_treatment_series)").fetchall()[0]
+    if scope > INCREMENTAL_SHARE * patients:
+        return None
+    con.execute("create or replace temp macro in_build_scope(patient) as "
+                "patient in (select patient_id from temp.build_scope)")
+    for name in reversed(PER_PATIENT):  # series-keyed tables first, while int_treatment_series names their series
+        where = ("series_id in (select series_id from int_treatment_series where in_build_scope(patient_id))"
+                 if name in BY_SERIES else "in_build_scope(patient_id)")
+        con.execute(f"delete from int_{name} where {where}")
+    for name in PER_PATIENT:
+        con.execute(f"insert into int_{name} {store.sql('intermediate/' + name)}")
+    if last_day != built_last_day:
+        con.execute("update int_treatment_series set data_last_day = $day", {"day": last_day})
+    con.execute("drop table temp.build_scope")
+    _record_build(con)
+    return scope
+
+
+def _table_text(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    return con.execute(f"select coalesce(string_agg(t::varchar, '|' order by t::varchar), '') from {table} as t"
+                       ).fetchall()[0][0]
+
+
+def _facts(con: duckdb.DuckDBPyConnection) -> str:
+    """What every series reads besides its patient's rows and the across-patient tables: the code of the
+    metric tables, the settings in force and the instruments' definitions."""
+    code = [store.sql(f"intermediate/{name}") for name in INTERMEDIATE]
+    code += [store.sql(name) for name in ("cohort_series", "build_scope", "macros")]
+    tables = [_table_text(con, name) for name in ("settings", "instruments")]
+    return hashlib.sha256(repr((code, tables)).encode()).hexdigest()
 
 
 def _record_build(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create or replace table build_state as select $version as data_version, $content as content_version",
-                {"version": str(store.data_version(con)), "content": str(store.content_version(con))})
+    con.execute("delete from stale_patients")
+    con.execute("create or replace table build_state as "
+                "select $version as data_version, $content as content_version, $facts as facts",
+                {"version": str(store.data_version(con)), "content": str(store.content_version(con)),
+                 "facts": _facts(con)})
 
 
 def built_version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -107,20 +180,30 @@ def is_built(con: duckdb.DuckDBPyConnection) -> bool:
     return built_version(con) == str(store.data_version(con))
 
 
-def ensure_built(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
     """Build when the stored data or settings changed since the last build (e.g. an ingest was killed
     between its commit and its build). When only batches that stored nothing new came since (an unchanged
-    re-upload), the tables are current: the new version is recorded without the rebuild."""
+    re-upload), the tables are current: the new version is recorded without the rebuild. When some rows
+    changed, only their patients' series are computed again (the daily upload), unless that is most of them.
+    Returns what it did, in words."""
     if is_built(con):
-        return
+        return "up to date"
     try:
         (built_content,) = con.execute("select content_version from build_state").fetchall()[0]
     except (duckdb.BinderException, duckdb.CatalogException, IndexError):  # never built, or built by an older version
         built_content = None
     if built_content == str(store.content_version(con)):
         store.transaction(con, lambda: _record_build(con))
-    else:
-        build(con)
+        return "up to date: no stored row changed"
+
+    def some_or_all():
+        scope = _build_changed(con)
+        if scope is None:
+            _build_all(con)
+        return scope
+
+    scope = store.transaction(con, some_or_all)
+    return "built for every patient" if scope is None else f"built again for {scope} patients whose data changed"
 
 
 def _mart(con, name: str, instrument: str | None, cohort: Cohort | None, **params) -> pd.DataFrame:

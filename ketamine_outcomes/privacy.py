@@ -315,17 +315,17 @@ def _patterns() -> dict[str, str]:
             | {"dated_id": DATED_ID, "changing": CHANGING})
 
 
-def check_identifier_values(con, layout: Layout, errors_table: str) -> None:
+def check_identifier_values(con, layout: Layout, errors_table: str, lines: str = "raw_file") -> None:
     """Refuse the file when any cell (or any field of a malformed line), normalised, holds an email,
     phone number, SSN, labelled medical record number or date of birth, street address or ZIP code, or
     a ZIP column holds more than 3 digits or a restricted 3-digit area. Runs before anything is stored;
     never echoes the value. One pattern runs over each whole line first; only when it matches are the
-    columns told apart."""
+    columns told apart. `lines`: the lines to scan (ingest leaves out the ones stored before)."""
     register_normalise(con)
     anything = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
     cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
     (hit,) = con.execute(f"select bool_or(regexp_matches({normalised('line')}, $p)) "
-                         f"from (select concat_ws(chr(31), {cells}) as line from raw_file)",
+                         f"from (select concat_ws(chr(31), {cells}) as line from {lines})",
                          {"p": anything, "changing": CHANGING}).fetchall()[0]
     zips = [i for i, h in enumerate(layout.headers) if is_zip_column(h)]
     if hit or zips:

@@ -29,6 +29,7 @@ create table if not exists patients (
     site varchar,
     batch_id integer not null,
     line_number integer not null,
+    source_hash ubigint,  -- the export line it came from (ingest: a line seen before is not staged again)
 );
 
 -- One row per scheduled treatment session. Natural key: patient_id, session_day, session_id.
@@ -50,6 +51,7 @@ create table if not exists sessions (
     diastolic_bp_peak integer,
     batch_id integer not null,
     line_number integer not null,
+    source_hash ubigint,  -- the export line it came from (ingest: a line seen before is not staged again)
 );
 
 -- One row per questionnaire administration. Natural key: patient_id, instrument, assessment_day.
@@ -62,6 +64,13 @@ create table if not exists assessments (
     item9 integer,
     batch_id integer not null,
     line_number integer not null,
+    source_hash ubigint,  -- the export line it came from (ingest: a line seen before is not staged again)
+);
+
+-- Patients whose stored rows changed since the metric tables were last built: written in the ingest's or
+-- undo's transaction, so the next build (metrics.build) recomputes only their series.
+create table if not exists stale_patients (
+    patient_id varchar not null,
 );
 
 -- One row per problem with a line that was not stored.

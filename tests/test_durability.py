@@ -26,7 +26,7 @@ def test_failure_inside_the_transaction_rolls_back_everything(con, load, monkeyp
     before = table_snapshot(con)
 
     def broken_merge(*args):
-        con.execute("insert into assessments values ('P9', 'PHQ-9', 0, null, 1, null, 99, 2)")
+        con.execute("insert into assessments values ('P9', 'PHQ-9', 0, null, 1, null, 99, 2, null)")
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("ketamine_outcomes.ingest._merge", broken_merge)

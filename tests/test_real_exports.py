@@ -211,8 +211,8 @@ def stored(db):
     try:
         snapshot = table_snapshot(con)
         return {
-            "sessions": rows(con, "select * exclude (batch_id) from sessions order by all"),
-            "assessments": rows(con, "select * exclude (batch_id) from assessments order by all"),
+            "sessions": rows(con, "select * exclude (batch_id, source_hash) from sessions order by all"),
+            "assessments": rows(con, "select * exclude (batch_id, source_hash) from assessments order by all"),
             "rejects": rows(con, "select line_number, column_name, value, reason from rejects order by all"),
             "warnings": rows(con, "select line_number, column_name, value, reason from warnings order by all"),
             "n_batches": len(snapshot["batches"]),

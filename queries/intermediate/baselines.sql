@@ -5,7 +5,8 @@
 with
 
 placed as (
-    select * from int_series_assessments
+    -- in_build_scope: the patients this build computes (every one, or those whose rows changed: metrics.build).
+    select * from int_series_assessments where in_build_scope(patient_id)
 ),
 
 in_window as (

@@ -11,7 +11,8 @@
 with
 
 series as (
-    select * from int_treatment_series
+    -- in_build_scope: the patients this build computes (every one, or those whose rows changed: metrics.build).
+    select * from int_treatment_series where in_build_scope(patient_id)
 ),
 
 baselines as (
@@ -19,7 +20,7 @@ baselines as (
 ),
 
 placed as (
-    select * from int_series_assessments
+    select * from int_series_assessments where in_build_scope(patient_id)
 ),
 
 instruments as (

@@ -5,12 +5,13 @@
 -- week 1, start+8 .. start+14 week 2, and so on.
 with
 
+-- in_build_scope: the patients this build computes (every one, or those whose rows changed: metrics.build).
 assessments as (
-    select * from main.assessments
+    select * from main.assessments where in_build_scope(patient_id)
 ),
 
 series as (
-    select * from int_treatment_series
+    select * from int_treatment_series where in_build_scope(patient_id)
 ),
 
 placed as (

@@ -5,7 +5,8 @@
 with
 
 completed as (
-    select * from sessions where status = 'completed'
+    -- in_build_scope: the patients this build computes (every one, or those whose rows changed: metrics.build).
+    select * from sessions where status = 'completed' and in_build_scope(patient_id)
 ),
 
 ordered as (

@@ -5,12 +5,12 @@
 -- setting('induction_sessions_<route>') (IV 6, IM 6, intranasal 8, oral 4; a route without a setting
 -- of its own uses the IV value). Dropped out: fewer completed sessions than that and none in the
 -- setting('dropout_quiet_days') (28) days before the data's last day. The indication is stored as the
--- export wrote it and compared case-insensitively (alias_key): each series shows one spelling per
--- indication, the most frequent (ties: the first stored), so 'Chronic pain' and 'chronic pain' are one group.
+-- export wrote it and shown as int_indications spells it, so 'Chronic pain' and 'chronic pain' are one group.
+-- in_build_scope: the patients this build computes (every one, or those whose rows changed: metrics.build).
 with
 
 series_sessions as (
-    select * from int_series_sessions
+    select * from int_series_sessions where in_build_scope(patient_id)
 ),
 
 patients as (
@@ -18,12 +18,7 @@ patients as (
 ),
 
 indications as (
-    select
-        alias_key(primary_indication) as indication_key,
-        mode(primary_indication order by batch_id, line_number) as indication,
-    from patients
-    where primary_indication is not null
-    group by indication_key
+    select * from int_indications
 ),
 
 induction_lengths as (
@@ -34,11 +29,7 @@ induction_lengths as (
 ),
 
 data_extent as (
-    -- The data's last day: what "recent" and "started at least w weeks ago" are measured against.
-    select greatest(
-        (select max(session_day) from sessions),
-        (select max(assessment_day) from assessments)
-    ) as data_last_day,
+    select * from int_data_extent
 ),
 
 per_series as (

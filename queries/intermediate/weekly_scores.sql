@@ -13,7 +13,8 @@
 with
 
 placed as (
-    select * from int_series_assessments
+    -- in_build_scope: the patients this build computes (every one, or those whose rows changed: metrics.build).
+    select * from int_series_assessments where in_build_scope(patient_id)
 ),
 
 baselines as (
@@ -25,7 +26,7 @@ instruments as (
 ),
 
 series as (
-    select * from int_treatment_series
+    select * from int_treatment_series where in_build_scope(patient_id)
 ),
 
 reliable_change as (

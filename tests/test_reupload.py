@@ -1,0 +1,188 @@
+"""Guards the daily cumulative re-upload: a line an earlier batch stored as it is is known by the hash of
+its text and not checked again, and the result is the same as checking every line: the same counts, the
+same conflicts, warnings and refusals, and the same metric tables."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ketamine_outcomes import metrics
+
+OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
+SESSIONS = "patient_id,session_date,route,status,dose_mg,session_id\n"
+WIDE = "patient_id,assessment_date,phq9_total,gad7_total,phq9_item9\n"
+
+
+def rows(con, sql, params=None):
+    return con.execute(sql, params or {}).fetchall()
+
+
+@pytest.fixture
+def sample_files(tmp_path):
+    """The sample clinic's patients, sessions and outcomes exports (600 patients), copied."""
+    sample = Path(__file__).parent.parent / "sample_data"
+    return [Path(shutil.copy(sample / name, tmp_path / name)) for name in ("patients.csv", "sessions.csv",
+                                                                             "outcomes.csv")]
+
+
+def test_an_unchanged_reupload_knows_every_line(load, con):
+    text = OUTCOMES + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\nP2,0,GAD-7,12,\n"
+    first = load("day1.csv", text)
+    again = load("day2.csv", text)
+    assert (first.lines_known, first.rows_inserted) == (0, 3)
+    assert (again.lines_known, again.rows_read, again.rows_duplicate, again.rows_inserted, again.rows_replaced) == (
+        3, 3, 3, 0, 0)
+
+
+def test_a_cumulative_export_checks_only_its_new_and_changed_lines(load, con):
+    load("day1.csv", OUTCOMES + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\nP2,0,GAD-7,12,\n")
+    later = load("day2.csv", OUTCOMES + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,14,0\nP2,0,GAD-7,12,\nP2,7,GAD-7,6,\n")
+    assert (later.lines_known, later.rows_inserted, later.rows_replaced, later.rows_duplicate) == (2, 1, 1, 2)
+    assert rows(con, "select patient_id, assessment_day, score from assessments order by 1, 2") == [
+        ("P1", 0, 20), ("P1", 7, 14), ("P2", 0, 12), ("P2", 7, 6)]
+
+
+def test_a_changed_line_beside_a_known_line_with_its_key_conflicts_as_before(load, con):
+    load("day1.csv", OUTCOMES + "P1,0,PHQ-9,20,0\n")
+    # Line 2 is known; line 3 has its key with another score: the first line is kept, the second rejected,
+    # exactly as if neither had been seen (the stored score must not be replaced by line 3).
+    later = load("day2.csv", OUTCOMES + "P1,0,PHQ-9,20,0\nP1,0,PHQ-9,25,0\n")
+    assert (later.lines_known, later.rows_replaced, later.rows_rejected) == (0, 0, 1)
+    assert later.rejects.line_number.tolist() == [3]
+    assert "line 2 is kept" in later.rejects.reason[0]
+    assert rows(con, "select score from assessments") == [(20,)]
+
+
+def test_a_cancelled_line_beside_a_known_completed_one_is_a_warning_not_a_replacement(load, con):
+    load("day1.csv", SESSIONS + "P1,2024-03-01,IV,completed,40,S1\n")
+    later = load("day2.csv", SESSIONS + "P1,2024-03-01,IV,cancelled,,S1\nP1,2024-03-01,IV,completed,40,S1\n")
+    assert (later.rows_replaced, later.rows_with_warnings) == (0, 1)
+    assert later.warnings.line_number.tolist() == [2]
+    assert rows(con, "select status, dose_mg from sessions") == [("completed", 40.0)]
+
+
+def test_a_known_lines_warnings_are_filed_with_the_new_batch_as_checking_it_would(load, con):
+    load("day1.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n")  # item 9 of 7: stored empty, a warning
+    later = load("day2.csv", OUTCOMES + "P1,0,PHQ-9,12,7\nP1,7,PHQ-9,9,0\n")
+    assert (later.lines_known, later.rows_with_warnings) == (1, 1)
+    assert later.warnings[["line_number", "column_name", "value"]].values.tolist() == [[2, "item9", "7"]]
+
+
+def test_an_identifier_on_a_new_line_refuses_the_file_though_the_other_lines_are_known(load, con):
+    header = "patient_id,assessment_day,instrument,score,Notes\n"
+    load("day1.csv", header + "P1,0,PHQ-9,20,first visit\n")
+    later = load("day2.csv", header + "P1,0,PHQ-9,20,first visit\nP1,7,PHQ-9,15,call 617-555-0142\n")
+    assert later.refused and "phone" in later.refused
+    assert rows(con, "select count(*) from assessments") == [(1,)]
+
+
+def test_a_wide_line_is_known_only_when_every_score_on_it_is_stored(load, con):
+    load("w1.csv", WIDE + "P1,2024-03-01,18,12,1\nP1,2024-03-08,9,,0\n")
+    later = load("w2.csv", WIDE + "P1,2024-03-01,18,10,1\nP1,2024-03-08,9,,0\n")
+    # Line 2's GAD-7 changed: its PHQ-9 (unchanged) is a duplicate and its GAD-7 replaced; line 3 is known.
+    assert (later.lines_known, later.rows_replaced, later.rows_duplicate, later.rows_inserted) == (1, 1, 2, 0)
+    assert rows(con, "select instrument, score from assessments where assessment_date = '2024-03-01' "
+                     "order by 1") == [("GAD-7", 10), ("PHQ-9", 18)]
+
+
+def test_another_header_or_date_style_makes_every_line_new_to_the_hash(load, con):
+    load("day1.csv", OUTCOMES + "P1,0,PHQ-9,20,0\n")
+    reordered = load("day2.csv", "instrument,patient_id,assessment_day,score,item9\nPHQ-9,P1,0,20,0\n")
+    assert (reordered.lines_known, reordered.rows_duplicate) == (0, 1)
+    # Still a duplicate, and it takes this line's hash: the next day's same file is known.
+    assert load("day3.csv", "instrument,patient_id,assessment_day,score,item9\nPHQ-9,P1,0,20,0\n").lines_known == 1
+
+
+def test_rows_stored_by_an_older_version_gain_the_hash_on_their_next_upload(load, con):
+    text = OUTCOMES + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\n"
+    load("day1.csv", text)
+    con.execute("update assessments set source_hash = null")  # as an older version stored them
+    assert (load("day2.csv", text).lines_known, load("day3.csv", text).lines_known) == (0, 2)
+
+
+def test_an_undone_batch_lines_are_new_again(load, con):
+    from ketamine_outcomes.ingest import undo_batch
+
+    text = OUTCOMES + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\n"
+    first = load("day1.csv", text)
+    undo_batch(con, first.batch_id)
+    again = load("day1.csv", text)
+    assert (again.lines_known, again.rows_inserted) == (0, 2)
+    assert rows(con, "select count(*) from assessments") == [(2,)]
+
+
+def test_undo_restores_a_replaced_rows_hash(load, con):
+    from ketamine_outcomes.ingest import undo_batch
+
+    text = OUTCOMES + "P1,0,PHQ-9,20,0\n"
+    load("day1.csv", text)
+    changed = load("day2.csv", OUTCOMES + "P1,0,PHQ-9,22,0\n")
+    undo_batch(con, changed.batch_id)
+    assert rows(con, "select score from assessments") == [(20,)]
+    assert load("day3.csv", text).lines_known == 1
+
+
+def test_the_metric_tables_after_a_known_line_reupload_equal_a_full_build(load, con):
+    load("s.csv", SESSIONS + "".join(f"P1,2024-03-{d:02d},IV,completed,40,S{d}\n" for d in range(1, 13, 2)))
+    load("o.csv", OUTCOMES.replace("assessment_day", "assessment_date")
+         + "P1,2024-02-28,PHQ-9,20,0\nP1,2024-03-08,PHQ-9,12,0\nP1,2024-03-15,PHQ-9,8,0\n")
+    metrics.ensure_built(con)
+    load("o2.csv", OUTCOMES.replace("assessment_day", "assessment_date")
+         + "P1,2024-02-28,PHQ-9,20,0\nP1,2024-03-08,PHQ-9,12,0\nP1,2024-03-15,PHQ-9,9,0\n")
+    metrics.ensure_built(con)
+    assert rows(con, "select week, score, is_response from int_weekly_scores order by week") == [
+        (1, 12, False), (2, 9, True)]
+
+
+def metric_tables(con):
+    return {name: rows(con, f"select * from int_{name} order by all") for name in metrics.INTERMEDIATE}
+
+
+def test_a_build_after_a_daily_upload_computes_only_the_changed_patients_and_equals_a_full_build(
+        con, tmp_path, sample_files):
+    from ketamine_outcomes.ingest import ingest_file
+
+    for path in sample_files:
+        ingest_file(con, path)
+    assert metrics.ensure_built(con) == "built for every patient"
+    # Tomorrow's export: every 60th assessment corrected, and one patient's new session and PHQ-9 after the
+    # data's last day (which moves it: dropped-out and evaluable statuses are measured from it).
+    lines = sample_files[2].read_text().splitlines()
+    for n in range(1, len(lines), 60):
+        patient, day, instrument, score, item9 = lines[n].split(",")
+        lines[n] = ",".join([patient, day, instrument, str(max(int(score) - 1, 0)), item9])
+    (last_day,) = rows(con, "select max(assessment_date) + 3 from assessments")[0]
+    lines.append(f"KP000600,{last_day},PHQ-9,4,0")
+    changed = tmp_path / "outcomes_day2.csv"
+    changed.write_text("\n".join(lines) + "\n")
+    sessions = sample_files[1].read_text() + f"KP000600,{last_day},IV,completed,55,0.50,Riverside,R01,,127,S0009999,,,\n"
+    (tmp_path / "sessions_day2.csv").write_text(sessions)
+    ingest_file(con, changed)
+    ingest_file(con, tmp_path / "sessions_day2.csv")
+    (stale,) = rows(con, "select count(distinct patient_id) from stale_patients")[0]
+    assert 50 < stale < 150  # of 600: the build below is the incremental one
+    done = metrics.ensure_built(con)
+    assert done.startswith("built again for ") and int(done.split()[3]) >= stale
+    incremental = metric_tables(con)
+    metrics.build(con)
+    assert metric_tables(con) == incremental
+    assert rows(con, "select count(*) from stale_patients") == [(0,)]
+
+
+def test_a_changed_indication_spelling_or_setting_builds_every_patient(con, tmp_path):
+    from ketamine_outcomes.ingest import ingest_file
+
+    def load(name, text):
+        (tmp_path / name).write_text(text)
+        return ingest_file(con, tmp_path / name)
+
+    load("p.csv", "patient_id,primary_indication\nP1,chronic pain\nP2,Chronic pain\nP3,Chronic pain\n")
+    load("s.csv", SESSIONS + "".join(f"P{p},2024-03-0{d},IV,completed,40,S{p}{d}\n" for p in (1, 2, 3)
+                                     for d in (1, 3, 5)))
+    metrics.ensure_built(con)
+    assert rows(con, "select distinct indication from int_treatment_series") == [("Chronic pain",)]
+    # P2 and P3 now spell it as P1 did: the most frequent spelling, shown on every series, changes.
+    load("p2.csv", "patient_id,primary_indication\nP1,chronic pain\nP2,chronic pain\nP3,chronic pain\n")
+    assert metrics.ensure_built(con) == "built for every patient"
+    assert rows(con, "select distinct indication from int_treatment_series") == [("chronic pain",)]
