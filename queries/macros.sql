@@ -85,10 +85,18 @@ create or replace macro in_cohort(cohort, site, route, indication, clinician_id,
     and (cohort['start_from'] is null or start_date >= cohort['start_from'])
     and (cohort['start_to'] is null or start_date <= cohort['start_to']);
 
--- Whether a line's date (or day offset) is missing or unreadable.
+-- The dates a session or assessment can have taken place on. Before 1990 no ketamine clinic kept these
+-- records (the first trial for depression was in 2000): 0001-01-01 or 1899-12-30 is a placeholder or a
+-- spreadsheet's day zero. After today it has not happened yet (a typed 2042, 9999-12-31); one day later
+-- is allowed because the machine that ingests may keep another time zone's date than the clinic's.
+create or replace macro first_plausible_date() as date '1990-01-01';
+create or replace macro last_plausible_date() as current_date + 1;
+
+-- Whether a line's date (or day offset) is missing, unreadable or outside the plausible dates.
 create or replace macro date_is_bad(date_text, day_text, parsed_date, day_offset) as
     (date_text is null and day_text is null)
     or (date_text is not null and parsed_date is null)
+    or coalesce(parsed_date not between first_plausible_date() and last_plausible_date(), false)
     or (date_text is null and day_text is not null and day_offset is null);
 
 -- What is wrong with a line's date, for the lines date_is_bad flags. `kind`: 'session' or 'assessment'.
@@ -101,6 +109,12 @@ create or replace macro date_problems(kind, date_text, day_text, parsed_date, da
                 then 'ambiguous date: could be MM/DD/YYYY or DD/MM/YYYY; use YYYY-MM-DD or declare --date-format us or dmy'
             else 'not a date: expected YYYY-MM-DD' || case style when 'us' then ' or MM/DD/YYYY' when 'dmy' then ' or DD/MM/YYYY' else '' end
         end) end,
+    case when parsed_date < first_plausible_date()
+        then problem(kind || '_date', date_text, format('{} date ''{}'' is before {}, older than any ketamine '
+                     || 'clinic''s records: check the year', kind, parsed_date, first_plausible_date())) end,
+    case when parsed_date > last_plausible_date()
+        then problem(kind || '_date', date_text, format('{} date ''{}'' is in the future: only what has taken '
+                     || 'place is stored; check the year', kind, parsed_date)) end,
     case when date_text is null and day_text is not null and day_offset is null
         then problem(kind || '_day', day_text, 'not a whole number of days') end,
 ], lambda p: p is not null);

@@ -3,6 +3,7 @@ expands out of all proportion (a "zip bomb"), a file of a million blank lines, b
 that reverse or disguise stored text, a workbook formula with no computed value, and dates no session
 or assessment can have. Each file is made here, small enough to check by hand."""
 
+import datetime as dt
 import gzip
 import zipfile
 
@@ -103,3 +104,32 @@ def test_bidi_controls_are_dropped_from_stored_text(load, con):
     assert result.rejects[["line_number", "column_name", "value"]].values.tolist() == [[4, "route", "VI"]]
     result = load("p.csv", "patient_id,age_band,sex,site\nP1,40-44,female,\u202bNorth\u202c\n")
     assert rows(con, "select patient_id, site from patients") == [("P1", "North")]
+
+
+# Dates ---------------------------------------------------------------------------------------------
+
+def test_dates_before_1990_or_in_the_future_are_rejected_naming_the_value(load, con):
+    """0001-01-01 is a placeholder and 9999-12-31 an 'until further notice'; neither is when a session
+    took place. 1990-01-01 and today are kept (today's sessions are ingested the same evening)."""
+    today = dt.date.today()
+    result = load("s.csv", "patient_id,session_date,route\n"
+                           f"P1,0001-01-01,IV\nP1,1989-12-31,IV\nP1,1990-01-01,IV\nP1,{today},IV\nP1,9999-12-31,IV\n")
+    assert (result.rows_inserted, result.rows_rejected) == (2, 3)
+    assert result.rejects.values.tolist() == [
+        [2, "session_date", "0001-01-01",
+         "session date '0001-01-01' is before 1990-01-01, older than any ketamine clinic's records: check the year"],
+        [3, "session_date", "1989-12-31",
+         "session date '1989-12-31' is before 1990-01-01, older than any ketamine clinic's records: check the year"],
+        [6, "session_date", "9999-12-31",
+         "session date '9999-12-31' is in the future: only what has taken place is stored; check the year"]]
+    assert rows(con, "select session_date from sessions order by 1") == [(dt.date(1990, 1, 1),), (today,)]
+
+
+def test_an_assessment_dated_in_the_future_is_rejected_in_either_form(load, con):
+    long = load("o.csv", "patient_id,assessment_date,instrument,score\nP1,2024-01-05,PHQ-9,12\nP1,2124-01-05,PHQ-9,5\n")
+    wide = load("w.csv", "patient_id,assessment_date,phq9_total\nP2,1900-01-01,14\n")
+    assert [(r.line_number, r.value, r.reason) for r in long.rejects.itertuples()] == [
+        (3, "2124-01-05", "assessment date '2124-01-05' is in the future: only what has taken place is stored; "
+                          "check the year")]
+    assert [(r.line_number, r.value) for r in wide.rejects.itertuples()] == [(2, "1900-01-01")]
+    assert rows(con, "select patient_id, assessment_date::varchar, score from assessments") == [("P1", "2024-01-05", 12)]
