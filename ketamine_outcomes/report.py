@@ -118,6 +118,15 @@ def _share(part, whole, min_cell: int) -> str:
     return f"{part / whole:.0%}"
 
 
+def _part(part: int, whole: int, min_cell: int) -> str:
+    """A count shown beside the count it is part of: "hidden" when the rest (whole - part) is a small cell and
+    the whole is shown, since the two would give it."""
+    if suppress.is_small(whole - part, min_cell) and not suppress.is_small(whole, min_cell) and \
+            not suppress.is_small(part, min_cell):
+        return "hidden"
+    return suppress.count_text(part, min_cell)
+
+
 def _rate(row: pd.Series, key: str) -> str:
     value = row[key]
     if pd.isna(value):
@@ -153,9 +162,10 @@ def _headline(con, instrument, cohort, previous_cohort, min_cell, cases_only: bo
             row.update(evaluable="0", scored="0", response="no evaluable series", remission="",
                        itt_response="", itt_remission="")
         else:
-            original, values = rates.iloc[0], shown.iloc[0]
-            row.update(evaluable=suppress.count_text(original.n_evaluable, min_cell),
-                       scored=suppress.count_text(original.n_scored, min_cell),
+            # Counts as a table shows them: "hidden" when the other gives a small difference (evaluable - scored
+            # is the "no score" status).
+            counts, values = suppress.for_table(rates, "cohort_comparison", min_cell).iloc[0], shown.iloc[0]
+            row.update(evaluable=counts.n_evaluable, scored=counts.n_scored,
                        response=_rate(values, "response_rate"), remission=_rate(values, "remission_rate"),
                        itt_response=_rate(values, "itt_response_rate"),
                        itt_remission=_rate(values, "itt_remission_rate"))
@@ -245,7 +255,7 @@ def _safety(con, cohort, before_cohort, min_cell) -> dict:
             "pressure": pressure_table[["route", "n_sessions", "n_measured", "n_peaks_180", "peak_180_rate"]]
             .to_dict(orient="records"),
             "item9_flagged": suppress.count_text(len(flags), min_cell),
-            "item9_rises": suppress.count_text(int(flags.is_rise.sum()) if not flags.empty else 0, min_cell),
+            "item9_rises": _part(int(flags.is_rise.sum()) if not flags.empty else 0, len(flags), min_cell),
             "item9_patients": suppress.count_text(flags.patient_id.nunique(), min_cell)}
 
 

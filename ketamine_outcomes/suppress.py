@@ -94,14 +94,20 @@ RULES: dict[str, dict] = {
 }
 
 
-# For each mart: (numerator, denominator) pairs whose difference is itself a count of people (scored
-# series that did not respond). When the difference is small the numerator is hidden, since numerator
-# and denominator would give it.
+# For each mart: pairs of counts, one inside the other, whose difference is itself a count of people (scored
+# series that did not respond). When the difference is small the first of the pair is hidden, since the two
+# would give it: a numerator beside its denominator, or (cohort_comparison) the larger of two nested totals,
+# series > evaluable > scored, whose differences are the "not reached" and "no score" statuses.
 COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
     "weekly_outcomes": [("responders", "n_paired"), ("remitters", "n_paired"), ("reliably_improved", "n_paired"),
                         ("reliably_deteriorated", "n_paired")],
     "weekly_outcomes_itt": [("responders", "n_series"), ("remitters", "n_series")],
-    "cohort_comparison": [("responders", "n_scored"), ("remitters", "n_scored")],
+    "cohort_comparison": [("responders", "n_scored"), ("remitters", "n_scored"),
+                          # intention to treat: evaluable series not responding; every series not responding
+                          ("responders", "n_evaluable"), ("remitters", "n_evaluable"),
+                          ("responders", "n_series"), ("remitters", "n_series"),
+                          # the larger hidden: n_series is a count only; n_evaluable takes the ITT rates with it
+                          ("n_series", "n_evaluable"), ("n_series", "n_scored"), ("n_evaluable", "n_scored")],
     "adverse_events": [("n_events", "n_sessions")],
     "maintenance": [("n_with_boosters", "n_series"), ("n_reinducted", "n_series")],
     "protocol_adherence": [("n_completed", "n_series"), ("n_within_window", "n_series")],
@@ -141,11 +147,12 @@ def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int,
     the count a total would give away (rows_add_up: the column's total; the mart's "totals": each row,
     column and whole of a cross-table)."""
     small = {c: frame[c].map(lambda v: is_small(v, min_cell)).astype(bool) for c in RULES[mart]["counts"] if c in frame}
+    primary = dict(small)
     for part, whole in COMPLEMENTS.get(mart, []):
         if part in frame and whole in frame:
-            difference = (frame[whole] - frame[part]).map(lambda v: is_small(v, min_cell)).astype(bool)
-            # A hidden denominator already hides every rate; its numerator shows as "<11" or not at all.
-            small[part] = small[part] | difference
+            difference = (frame[whole] - frame[part]).abs().map(lambda v: is_small(v, min_cell)).astype(bool)
+            # A small (hidden) other count gives no difference away: 0 responders of "<11" series stays 0.
+            small[part] = small[part] | (difference & ~primary[whole])
     totals = RULES[mart].get("totals", []) + ([None] if rows_add_up is True else [rows_add_up] if rows_add_up else [])
     if totals:
         small = {column: _with_totals(frame, column, hidden, totals) for column, hidden in small.items()}

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, timedelta
 
 import duckdb
@@ -17,6 +18,7 @@ from conftest import ARTIFACTS
 from ketamine_outcomes import metrics, report, store
 from ketamine_outcomes.ingest import ingest_files
 
+Q1 = metrics.Cohort(start_from=date(2024, 1, 1), start_to=date(2024, 3, 31))
 Q2 = metrics.Cohort(start_from=date(2024, 4, 1), start_to=date(2024, 6, 30))
 
 
@@ -205,6 +207,12 @@ def assert_nothing_hidden_is_derivable(pack: dict) -> None:
         # One hidden group beside shown ones: the headline's total minus the shown groups would give it.
         # (A lone group is the total itself, and the headline suppresses it the same way.)
         assert not (funnel["n_hidden"] == 1 and funnel["n_groups"] > 1), funnel["by"]
+    # Two counts shown side by side, one inside the other, give their difference: it is none or not small.
+    pairs = [(row["evaluable"], row["scored"]) for row in pack.get("headline", {}).get("rows", [])]
+    pairs += [(pack["safety"]["item9_flagged"], pack["safety"]["item9_rises"])] if "safety" in pack else []
+    for whole, part in pairs:
+        if whole.replace(",", "").isdigit() and part.replace(",", "").isdigit():
+            assert not small(int(whole.replace(",", "")) - int(part.replace(",", ""))), (whole, part)
     document = report.render(pack)
     for cell in re.findall(r'<td class="count">([^<]*|&lt;\d+)</td>', document):
         assert cell in ("", "0", "hidden", f"&lt;{min_cell}") or int(cell.replace(",", "")) >= min_cell, cell
@@ -220,6 +228,35 @@ def assert_nothing_hidden_is_derivable(pack: dict) -> None:
 def test_no_hidden_count_can_be_worked_out_from_the_pack(sample_con, period, cohort):
     pack = report.build(sample_con, cohort=cohort, period=report.parse_period(period))
     assert pack["figures"], "the pack draws charts for this period"
+    assert_nothing_hidden_is_derivable(pack)
+
+
+def test_the_headline_hides_the_scored_or_evaluable_count_when_their_difference_is_small(tmp_path):
+    # 14 IV series started in 2024-Q1, PHQ-9 15 at baseline; 12 scored at the end of induction, 2 not: "14
+    # evaluable, 12 scored" would give the 2 with no score. One later series makes the data run past the window.
+    db = tmp_path / "clinic.duckdb"
+    days = (0, 3, 7, 10, 14, 17)
+    sessions = "patient_id,session_date,status,route,site\n" + "".join(
+        f"P{p:02d},{date(2024, 1, 8) + timedelta(days=d)},completed,IV,North\n" for p in range(14) for d in days)
+    sessions += "".join(f"Z01,{date(2024, 8, 1) + timedelta(days=d)},completed,IV,North\n" for d in days)
+    outcomes = "patient_id,assessment_date,instrument,score\n" + "".join(
+        f"P{p:02d},{date(2024, 1, 6)},PHQ-9,15\n" + (f"P{p:02d},{date(2024, 1, 29)},PHQ-9,5\n" if p < 12 else "")
+        for p in range(14))
+    for name, text in (("sessions.csv", sessions), ("outcomes.csv", outcomes)):
+        (tmp_path / name).write_text(text)
+    ingest_files(db, [tmp_path / "sessions.csv", tmp_path / "outcomes.csv"])
+    con = store.connect(db)
+    try:
+        metrics.ensure_built(con)
+        rates = metrics.cohort_comparison(con, "PHQ-9", by="all", cohort=replace(Q1, min_baseline=10)).iloc[0]
+        assert (rates.n_evaluable, rates.n_scored) == (14, 12)
+        pack = report.build(con, period=report.parse_period("2024-Q1"))
+    finally:
+        con.close()
+    headline = pack["headline"]["rows"][0]
+    assert (headline["evaluable"], headline["scored"]) == ("hidden", "12")
+    # All 12 scored responded: a 100% observed rate of 12 beside 14 evaluable would give the 2 again.
+    assert headline["itt_response"] == "suppressed" and headline["response"] == "suppressed"
     assert_nothing_hidden_is_derivable(pack)
 
 
@@ -294,3 +331,9 @@ def test_meeting_mode_is_first_in_the_sidebar_folds_it_away_and_enlarges_the_tex
                            timeout=90_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "meeting_mode.png"), full_page=True)
+
+
+def test_a_count_beside_the_count_it_is_part_of_is_hidden_when_the_rest_is_small():
+    # Item 9: 98 answers of 1 or more, 90 higher than at baseline: 8 not higher would be 98 - 90.
+    assert [report._part(part, 98, 11) for part in (90, 43, 98, 5)] == ["hidden", "43", "98", "<11"]
+    assert report._part(3, 8, 11) == "<11"  # the whole is itself hidden: nothing to subtract from

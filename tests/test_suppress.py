@@ -48,7 +48,7 @@ def test_count_text():
 
 def test_a_numerator_is_hidden_when_the_denominator_minus_it_is_small():
     # 45 of 50 responded: showing 45 and 50 would give the 5 who did not.
-    frame = pd.DataFrame({"group_value": ["a", "b"], "n_series": [60, 60], "n_evaluable": [55, 55],
+    frame = pd.DataFrame({"group_value": ["a", "b"], "n_series": [90, 90], "n_evaluable": [70, 70],
                           "n_scored": [50, 50], "responders": [45, 30], "remitters": [20, 50],
                           "response_rate": [0.9, 0.6], "remission_rate": [0.4, 1.0]})
     shown = suppress.for_chart(frame, "cohort_comparison", 11)
@@ -234,3 +234,18 @@ def test_attrition_hides_a_session_whose_fall_from_the_last_one_shown_is_small()
     assert shown.share_of_started.tolist()[:6] == pytest.approx([float("nan")] * 3 + [0.625, 0.3, float("nan")],
                                                                nan_ok=True)
     assert suppress.attrition(frame, 0).share_of_started.tolist() == frame.share_of_started.tolist()
+
+
+def test_nested_totals_hide_the_larger_when_their_difference_is_a_small_status():
+    # The sample clinic's sites: 195 series, 191 evaluable (4 not reached: small), 93 scored. Showing 195 and 191
+    # would give the 4, so the series read "hidden"; 191 - 93 is large: the evaluable and the ITT rates stay.
+    # Beside 100 evaluable, 95 scored would give 5 with no score: the evaluable and the ITT rates go.
+    frame = pd.DataFrame({"group_value": ["Lakeview", "Other"], "n_series": [195, 130], "n_evaluable": [191, 100],
+                          "n_scored": [93, 95], "responders": [44, 50], "remitters": [21, 30],
+                          "itt_response_rate": [44 / 191, 0.5], "response_rate": [44 / 93, 50 / 95]})
+    table = suppress.for_table(frame, "cohort_comparison", 11)
+    assert table.n_series.tolist() == ["hidden", "130"] and table.n_evaluable.tolist() == ["191", "hidden"]
+    assert table.itt_response_rate.tolist() == ["23.0%", ""] and table.response_rate.tolist() == ["47.3%", "52.6%"]
+    # A count beside a small (hidden) one gives no difference away: 0 responders of 6 series stays 0.
+    few = pd.DataFrame({"n_series": [6], "n_evaluable": [6], "n_scored": [0], "responders": [0], "remitters": [0]})
+    assert suppress.for_table(few, "cohort_comparison", 11).responders.tolist() == ["0"]
