@@ -14,7 +14,9 @@ import codecs
 import csv
 import datetime as dt
 import gzip
+import re
 import zipfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +190,13 @@ def _workbook(path: Path, name: str, workdir: Path) -> Iterator[Source]:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises its own error types for each format's faults
         raise RefusedFile(f"could not be read as a workbook: {str(error).splitlines()[0]}") from error
+    uncomputed = _uncomputed_formulas(path)
     for number, sheet_name in enumerate(book.sheet_names):
+        if sheet_name in uncomputed:
+            raise RefusedFile(
+                f"sheet {sheet_name!r} cell {uncomputed[sheet_name]} holds a formula whose value was never computed "
+                "(the file was written by a program, not saved by a spreadsheet), so it would be read as empty: "
+                "open the file in Excel or LibreOffice, save it, and upload it again.")
         try:
             rows = book.get_sheet_by_name(sheet_name).iter_rows()
             target = workdir / f"sheet-{len(list(workdir.iterdir()))}-{number}.csv"
@@ -207,6 +215,64 @@ def _workbook(path: Path, name: str, workdir: Path) -> Iterator[Source]:
             raise RefusedFile(f"sheet {sheet_name!r} could not be read: {str(error).splitlines()[0]}") from error
         if wrote_header:
             yield Source(target, f"{name} [{sheet_name}]", f"sheet {sheet_name!r}", offset, sheet_name)
+
+
+def _uncomputed_formulas(path: Path) -> dict[str, str]:
+    """The first cell ("D3") of each .xlsx / .xlsm sheet holding a formula with no computed value, by sheet
+    name. A spreadsheet stores each formula's last value beside it; a file written by a program
+    (openpyxl, a report generator) holds the formula alone, which calamine reads as an empty cell. The
+    sheet is refused rather than stored with warnings: every such cell would be stored empty (a
+    required one rejecting its line for a "missing" value that is there), and one save in a spreadsheet
+    fixes the whole file. (.xls and .ods always carry the computed values.)"""
+    found: dict[str, str] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
+                return found
+            targets = {r.get("Id"): r.get("Target", "") for r in ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))}
+            for sheet in ET.fromstring(archive.read("xl/workbook.xml")).iter():
+                if _local(sheet.tag) != "sheet":
+                    continue
+                target = targets.get(next((v for k, v in sheet.attrib.items() if _local(k) == "id"), None), "")
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                if member in names and _has_formula(archive, member):
+                    cell = _first_uncomputed(archive, member)
+                    if cell:
+                        found[sheet.get("name")] = cell
+    except (zipfile.BadZipFile, ET.ParseError, OSError):
+        pass  # a fault calamine did not mind: the sheet is read as calamine reads it
+    return found
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _has_formula(archive: zipfile.ZipFile, member: str) -> bool:
+    """A quick search of the sheet's bytes for a formula element, sparing nearly every sheet the parse."""
+    tail = b""
+    with archive.open(member) as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            if re.search(rb"<([A-Za-z0-9_]+:)?f[ />]", tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _first_uncomputed(archive: zipfile.ZipFile, member: str) -> str | None:
+    with archive.open(member) as f:
+        for _event, element in ET.iterparse(f):
+            name = _local(element.tag)
+            if name == "c":
+                children = {_local(child.tag): child for child in element}
+                value = children.get("v")
+                # An empty value is a computed empty text only when the cell says it is text ("str").
+                if "f" in children and (value is None or (not value.text and element.get("t") != "str")):
+                    return element.get("r")
+            elif name == "row":
+                element.clear()
+    return None
 
 
 def _cell_text(value) -> str:

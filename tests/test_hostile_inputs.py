@@ -133,3 +133,44 @@ def test_an_assessment_dated_in_the_future_is_rejected_in_either_form(load, con)
                           "check the year")]
     assert [(r.line_number, r.value) for r in wide.rejects.itertuples()] == [(2, "1900-01-01")]
     assert rows(con, "select patient_id, assessment_date::varchar, score from assessments") == [("P1", "2024-01-05", 12)]
+
+
+# Workbook formulas -------------------------------------------------------------------------------
+
+def formula_book(path):
+    """A workbook as a program writes it (openpyxl stores the formula =D2+5 and no value): a sheet with
+    no formula first, then the sessions, whose row 3 has its dose as a formula."""
+    import openpyxl
+    book = openpyxl.Workbook()
+    book.active.title = "Read me"
+    book.active.append(["exported 2024-04-01"])
+    sheet = book.create_sheet("Sessions")
+    for row in (["patient_id", "session_day", "route", "dose_mg"], ["P1", 0, "IV", 40], ["P1", 3, "IV", "=D2+5"]):
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_formula_never_computed_refuses_the_workbook_naming_the_cell(con, tmp_path):
+    [result] = ingest_export(con, formula_book(tmp_path / "visits.xlsx"))
+    assert result.refused == (
+        "sheet 'Sessions' cell D3 holds a formula whose value was never computed (the file was written by a "
+        "program, not saved by a spreadsheet), so it would be read as empty: open the file in Excel or "
+        "LibreOffice, save it, and upload it again.")
+    assert rows(con, "select count(*) from batches") == [(0,)]
+
+
+def test_a_formula_with_its_computed_value_is_read_as_the_value(con, tmp_path):
+    """The same workbook as a spreadsheet saves it: the value 45 stored beside the formula."""
+    written = formula_book(tmp_path / "written.xlsx")
+    saved = tmp_path / "visits.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(saved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if b"<f>D2+5</f>" in data:
+                data = data.replace(b"<f>D2+5</f><v />", b"<f>D2+5</f><v>45</v>")
+                assert b"<v>45</v>" in data
+            target.writestr(item, data)
+    results = ingest_export(con, saved)
+    assert [r.refused for r in results] == [None, None]
+    assert rows(con, "select session_day, dose_mg, line_number from sessions order by 1") == [(0, 40.0, 2), (3, 45.0, 3)]
