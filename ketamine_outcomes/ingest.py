@@ -29,7 +29,7 @@ import duckdb
 import pandas as pd
 
 from . import busy, metrics, readers, store
-from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
+from .contract import DELIMITERS, Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from .definitions import DOSE_LIMITS, alias_key
 from .privacy import check_file_name, check_headers, check_identifier_values
 
@@ -129,6 +129,8 @@ class FileScan:
     encoding: str
     lines: int  # as an editor counts them, header included
     quotes: int = 0  # '"' characters: an odd number means a quoted value may never be closed
+    delimiters: dict[str, int] = field(default_factory=dict)  # how many of each delimiter the file holds
+    ending_lines: set[str] = field(default_factory=set)  # the delimiters that end some line
 
 
 def scan_file(path: Path) -> FileScan:
@@ -136,10 +138,17 @@ def scan_file(path: Path) -> FileScan:
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     encoding = "utf-8"
-    first, newlines, last, quotes = b"", 0, b"", 0
+    first, newlines, last, quotes, tail = b"", 0, b"", 0, b""
+    delimiters, ending_lines = dict.fromkeys(DELIMITERS, 0), set()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 24), b""):
             digest.update(chunk)
+            buf = tail + chunk
+            for d in DELIMITERS:
+                delimiters[d] += chunk.count(d.encode())
+                if d not in ending_lines and any(d.encode() + end in buf for end in (b"\n", b"\r\n", b"\r")):
+                    ending_lines.add(d)
+            tail = buf[-2:]
             if encoding == "utf-8":
                 try:
                     utf8.decode(chunk)
@@ -152,7 +161,7 @@ def scan_file(path: Path) -> FileScan:
             last = chunk[-1:]
     header = first.rstrip(b"\r\n").decode("utf-8-sig" if encoding == "utf-8" else encoding)
     return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, newlines + (last not in (b"\n", b"")),
-                    quotes)
+                    quotes, delimiters, ending_lines)
 
 
 def _blank_lines(path: Path) -> list[int]:
@@ -178,17 +187,20 @@ def _blank_lines(path: Path) -> list[int]:
 
 
 def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int, line_offset: int = 0) -> str:
-    """Read every field as text into raw_export_positional (c0, c1, ...); malformed lines go to the
-    rejects tables DuckDB fills. Returns the name of the errors table. `line_offset`: lines above the
-    header that the text leaves out (a sheet's empty rows), added to every line number."""
+    """Read every field as text into raw_export_positional (c0, c1, ...), with each line's `raw_hash`
+    (_layout_salt); malformed lines go to the rejects tables DuckDB fills. Returns the name of the errors
+    table. `line_offset`: lines above the header that the text leaves out (a sheet's empty rows), added to
+    every line number."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout.headers))) + "}"
+    cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
     errors = f"load_errors_{load}"
     con.execute(
         f"""create or replace temp table raw_file as
-            select * from read_csv($path, auto_detect = false, header = true, delim = $delim, quote = '"',
+            select *, hash($salt, {cells}) as raw_hash
+            from read_csv($path, auto_detect = false, header = true, delim = $delim, quote = '"',
                 escape = '"', columns = {columns}, encoding = $encoding, store_rejects = true,
                 rejects_scan = 'load_scans_{load}', rejects_table = '{errors}')""",
-        {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding},
+        {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding, "salt": _layout_salt(con, layout)},
     )
     if line_offset:
         con.execute(f"update {errors} set line = line + $offset", {"offset": line_offset})
@@ -258,18 +270,10 @@ def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan, malform
     quote can hide a delimiter and every line is a row (not `malformed`: so none is short of fields), only
     one with more delimiters in all than the header's number on every line. Those quick passes over the bytes spare most
     files the slower parse (an export whose last column is often empty ends many lines in a delimiter)."""
-    delimiter = layout.delimiter.encode(scan.encoding)
-    suspect, tail, delimiters = False, b"", 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 24), b""):
-            buf = tail + chunk
-            if not suspect and (delimiter + b"\n" in buf or delimiter + b"\r\n" in buf or delimiter + b"\r" in buf):
-                suspect = True
-            delimiters += chunk.count(delimiter)
-            tail = buf[-2:]
-    if not suspect:
+    if layout.delimiter not in scan.ending_lines:
         return []
-    if not scan.quotes and not malformed and delimiters == (len(layout.headers) - 1) * scan.lines:
+    expected = (len(layout.headers) - 1) * scan.lines
+    if not scan.quotes and not malformed and scan.delimiters.get(layout.delimiter) == expected:
         return []  # every line holds exactly the header's fields
     found, width = [], len(layout.headers)
     with open(path, encoding=scan.encoding, errors="replace", newline="") as f:
@@ -310,18 +314,20 @@ def _staging_code() -> str:
     return hashlib.sha256(repr((texts, store.sql("macros"), sorted(DOSE_LIMITS.items()))).encode()).hexdigest()
 
 
-def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
-    """line_hashes: each line's hash, salted with everything besides its text that decides how it is staged
-    (the staging code, the names and instruments it reads, the file's header and mapping, its date style):
-    an equal hash means staging the line again would give the row it gave before. `is_known`: every row
-    the line gives (a wide line gives one per score) is stored with its hash. known_rows: those rows.
-    Returns the number of known lines."""
+def _layout_salt(con, layout: Layout) -> str:
+    """What besides a line's text and the file's date style decides how it is staged: the staging code, the
+    names and instruments it reads, the file's header and mapping."""
     (tables,) = con.execute("select md5(coalesce(string_agg(t, '|' order by t), '')) from ("
                             "select a::varchar as t from aliases as a union all "
                             "select i::varchar from instruments as i)").fetchall()[0]
-    salt = hashlib.sha256(repr((_staging_code(), tables, layout.kind, layout.headers, layout.canonical,
-                                date_style)).encode()).hexdigest()
-    cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
+    return hashlib.sha256(repr((_staging_code(), tables, layout.kind, layout.headers, layout.canonical)).encode()
+                          ).hexdigest()
+
+
+def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
+    """line_hashes: each line's hash (its raw_hash with the file's date style): an equal hash means staging
+    the line again would give the row it gave before. `is_known`: every row the line gives (a wide line
+    gives one per score) is stored with its hash. known_rows: those rows. Returns the number of known lines."""
     (stored_rows,) = con.execute(f"select count(*) from {layout.table}").fetchall()[0]
     # Rows an older version stored have no hash; an IN over a list holding NULL would answer NULL, not false.
     stored = f"(select source_hash from {layout.table} where source_hash is not null)"
@@ -329,8 +335,8 @@ def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
     known = f"line_hash in {stored}" if stored_rows and not wide else "false"
     con.execute(f"create or replace temp table line_hashes as "
                 f"select *, {known} as is_known from ("
-                f"    select line_number, raw_row, hash($salt, {cells}) as line_hash from raw_export_positional)",
-                {"salt": salt})
+                f"    select line_number, raw_row, hash(raw_hash, $date_style) as line_hash from raw_export_positional)",
+                {"date_style": date_style or ""})
     if wide and stored_rows:
         con.execute(f"""
             create or replace temp table wide_rows as
@@ -616,7 +622,7 @@ def ingest_file(
         say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines", 0.45)
         if known:
             con.execute("create or replace temp table raw_pending as select * from raw_export_positional "
-                        "where line_number in (select line_number from line_hashes where not is_known)")
+                        "where raw_row in (select raw_row from line_hashes where not is_known)")
             _name_contract_columns(con, layout, "raw_pending")
         _stage(con, layout, date_style)
         if known:
