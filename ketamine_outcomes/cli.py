@@ -136,9 +136,13 @@ def _batches(args) -> int:
 def _rejects(args) -> int:
     con = store.connect(args.db, read_only=True, init=False)
     table = "warnings" if args.warnings else "rejects"
+    # An undone batch's lines are not in the database's story any more (re-ingesting the file files them
+    # again): listed only when that batch is asked for.
     frame = con.execute(
         f"select batch_id, line_number, column_name, value, reason from {table} "
-        "where $batch is null or batch_id = $batch order by batch_id, line_number", {"batch": args.batch}
+        "where batch_id = $batch or ($batch is null and batch_id not in "
+        "    (select batch_id from batches where undone_at is not null)) "
+        "order by batch_id, line_number", {"batch": args.batch}
     ).df()
     if args.csv:
         sys.stdout.write(csv_text(frame))
@@ -425,7 +429,8 @@ def parser() -> argparse.ArgumentParser:
                                                           "replaced, in one transaction (recorded in the history)")
 
     sub = command("rejects", _rejects, "List rejected lines (or, with --warnings, fields stored empty) with "
-                                       "their line number, column, value and reason.")
+                                       "their line number, column, value and reason; an undone batch's only "
+                                       "with --batch.")
     sub.add_argument("--batch", type=whole_number, default=None)
     sub.add_argument("--warnings", action="store_true", help="the warnings: lines stored with a field left empty")
     sub.add_argument("--json", action="store_true")

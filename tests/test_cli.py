@@ -298,3 +298,15 @@ def test_a_number_option_takes_plain_digits_only(tmp_path, args):
     assert run.returncode == 2
     assert run.stderr.splitlines()[-1].endswith(f"expected a whole number, 0 or more, in plain digits; got {args[-1]!r}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_undone_batch_rejects_are_listed_only_when_asked_for(tmp_path, export):
+    db = tmp_path / "c.duckdb"
+    bad = export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP2,1,laser\n")
+    cli("ingest", bad, "--db", db, "--init")
+    cli("batches", "--undo", "1", "--db", db)
+    assert json.loads(cli("rejects", "--db", db, "--json").stdout) == []
+    assert [r["line_number"] for r in json.loads(cli("rejects", "--batch", "1", "--db", db, "--json").stdout)] == [3]
+    cli("ingest", bad, "--db", db)  # filed again, with the new batch: listed once
+    assert [(r["batch_id"], r["line_number"]) for r in json.loads(cli("rejects", "--db", db, "--json").stdout)] == [
+        (3, 3)]
