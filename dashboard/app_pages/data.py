@@ -93,8 +93,10 @@ columns = st.columns(3)
 # patients these files cost seconds to write, and most visits take none of them.
 if signin.may("download_rows") and not meeting:
     for column, name in zip(columns, ("rejects", "warnings")):
+        # An undone batch's are left out, as `ketamine-outcomes rejects` leaves them out.
         column.download_button(f"All {name} as CSV", lambda name=name: csv_text(data.table(
-            f"select batch_id, line_number, column_name, value, reason from {name} order by batch_id, line_number")),
+            f"select batch_id, line_number, column_name, value, reason from {name} where batch_id not in "
+            "(select batch_id from batches where undone_at is not null) order by batch_id, line_number")),
             file_name=f"{name}.csv", mime="text/csv", key=f"data_all_{name}", on_click=signin.record,
             args=("download", f"{name}.csv"))
 undoable = history[(history.kind != "undo") & history.undone_at.isna()]
