@@ -847,3 +847,15 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
     assert f"at end of induction ({n_scored:,} series)" in " ".join(chart_titles(app))
     transitions = next(i for i, c in enumerate(app.get("plotly_chart")) if "severity at baseline" in c.proto.spec)
     assert sum(y for t in chart_traces(app, transitions) if t.get("type") == "bar" for y in t["y"] if y) == n_scored
+
+
+def test_meeting_mode_suppresses_the_coverage_counts_on_the_data_page(clinic_db, monkeypatch):
+    coverage = expected(clinic_db, metrics.coverage)
+    pcl5 = coverage[(coverage.measure == "assessments in no series") & (coverage.instrument == "PCL-5")]
+    assert pcl5.value.tolist() == ["8"]  # 8 PCL-5 answers placed in no series
+    app = open_app(clinic_db, monkeypatch, "data")
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    table = table_by_title(app, "coverage").value
+    row = table[(table.Measure == "assessments in no series") & (table.Instrument == "PCL-5")]
+    assert row.Value.tolist() == ["<11"]
+    assert table[table.Measure == "patients"].Value.tolist() == ["600"]

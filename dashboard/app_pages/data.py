@@ -5,7 +5,7 @@ download every mart."""
 import streamlit as st
 
 from dashboard import data, feedback, filters, signin, tables
-from ketamine_outcomes import metrics
+from ketamine_outcomes import metrics, suppress
 from ketamine_outcomes.privacy import safe_file_name
 from ketamine_outcomes.safe_text import csv_text, markdown
 
@@ -122,7 +122,12 @@ if data.is_empty():
     st.stop()
 
 st.subheader("Coverage")
-tables.plain(data.mart("coverage"), key="data_coverage", title="coverage")
+coverage = data.mart("coverage")
+if meeting:  # counts of patients, series and assessments, on a meeting's screen: suppressed as everywhere else
+    min_cell = filters.current().min_cell
+    coverage = coverage.assign(value=[suppress.count_text(int(v), min_cell) if str(v).isdigit() else v
+                                      for v in coverage.value])
+tables.plain(coverage, key="data_coverage", title="coverage")
 
 if not signin.may("download_rows"):
     st.stop()
