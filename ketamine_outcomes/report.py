@@ -249,7 +249,8 @@ def _safety(con, cohort, before_cohort, min_cell) -> dict:
               "now_rate": cell("now", name, "event_rate"), "before_n": cell("before", name, "n_events"),
               "before_rate": cell("before", name, "event_rate")} for name in names]
     pressure = metrics.blood_pressure(con, cohort)
-    pressure_table = suppress.for_table(pressure, "blood_pressure", min_cell)
+    # The routes' sessions add up to the completed sessions shown above: one hidden would be the total minus the rest.
+    pressure_table = suppress.for_table(pressure, "blood_pressure", min_cell, rows_add_up=True)
     flags = metrics.item9_flags(con, cohort)
     return {"events": table, "sessions_now": sessions["now"], "sessions_before": sessions["before"],
             "pressure": pressure_table[["route", "n_sessions", "n_measured", "n_peaks_180", "peak_180_rate"]]
