@@ -112,8 +112,10 @@ CARDS: tuple[Card, ...] = (
          "The share of completed sessions at which an adverse event (for example dissociation or nausea) was "
          "recorded. Compare with the Spravato label's rates.", "Spravato prescribing information."),
     Card("blood-pressure", "Blood-pressure peak",
-         "The share of sessions with a blood-pressure reading whose highest systolic value reached 180 mmHg, the "
-         "usual level at which a dose is held.", "Spravato prescribing information (monitoring)."),
+         "The share of sessions with a blood-pressure reading whose highest systolic value reached the set level "
+         "(180 mmHg unless changed), the usual level at which a dose is held.",
+         "Spravato prescribing information (monitoring); ACC/AHA 2017 (180 or more: hypertensive crisis).",
+         ("bp_peak_systolic",)),
     Card("blood-pressure-rise", "Blood-pressure rise and pre-dose reading",
          "A rise: the session's peak is at least the set number of mmHg above the reading before the dose (systolic "
          "or diastolic), counted over sessions with both readings. Raised before dosing: the pre-dose reading is "

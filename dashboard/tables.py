@@ -27,7 +27,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "n_sessions": ("Sessions", "Completed sessions."),
     "n_events": ("Events", "Sessions with this adverse event."),
     "n_measured": ("Sessions measured", "Sessions with a systolic peak recorded."),
-    "n_peaks_180": ("Peaks of 180 mmHg or more", "Sessions whose systolic peak reached 180 mmHg."),
+    "n_high_peaks": ("High systolic peaks", ""),  # help worded from the setting in force: help_text
     "mean_score": ("Mean score", ""),
     "mean_ci_low": ("Mean, 95% CI low", ""),
     "mean_ci_high": ("Mean, 95% CI high", ""),
@@ -43,7 +43,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "route": ("Route", ""),
     "median_peak": ("Median systolic peak (mmHg)", ""),
     "max_peak": ("Highest systolic peak (mmHg)", ""),
-    "peak_180_rate": ("Peaks of 180 or more %", "Share of measured sessions."),
+    "high_peak_rate": ("High systolic peaks %", "Share of measured sessions."),
     "end_status": ("Status at end of induction", ""),
     "period": ("Period", ""),
     "n": ("Series scored", ""),
@@ -140,6 +140,8 @@ def help_text(column: str, instrument: str) -> str | None:
     """A column's help; the response rule is worded from the instrument's response fraction in force."""
     if column == "responders":
         return response_words(data.response_fraction(instrument)).capitalize() + "."
+    if column == "n_high_peaks":
+        return f"Sessions whose systolic peak reached {data.settings()['bp_peak_systolic']:g} mmHg or more."
     if column in ("remitters", "remission_rate", "itt_remission_rate") and remission_term(instrument) != "remission":
         return f"{instrument} score below the probable-PTSD cut-off ({INSTRUMENTS[instrument].remission_label})."
     return LABELS.get(column, ("", ""))[1] or None

@@ -429,17 +429,19 @@ def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def blood_pressure(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
-    if frame.empty or frame.peak_180_rate.isna().all():
+def blood_pressure(frame: pd.DataFrame, thresholds: dict[str, float], min_cell: int | None = None) -> go.Figure:
+    """Per route: the share of measured sessions whose systolic peak reached thresholds['bp_peak_systolic']."""
+    peak = f"{thresholds['bp_peak_systolic']:g}"
+    if frame.empty or frame.high_peak_rate.isna().all():
         return nothing("No blood-pressure peaks to show: none recorded, or too few measured sessions (suppressed).")
-    shown = frame.dropna(subset=["peak_180_rate"])
-    fig = go.Figure(go.Bar(x=shown.route, y=shown.peak_180_rate, marker_color=PALETTE[3], name="sessions at 180+",
+    shown = frame.dropna(subset=["high_peak_rate"])
+    fig = go.Figure(go.Bar(x=shown.route, y=shown.high_peak_rate, marker_color=PALETTE[3], name=f"sessions at {peak}+",
                            customdata=shown.max_peak,
-                           text=["none" if v == 0 else "" for v in shown.peak_180_rate], textposition="outside",
+                           text=["none" if v == 0 else "" for v in shown.high_peak_rate], textposition="outside",
                            hovertemplate="%{x}: %{y:.1%} of measured sessions, highest %{customdata} mmHg"
                                          "<extra></extra>"))
-    _mark_suppressed(fig, frame[frame.peak_180_rate.isna()].route, min_cell, "sessions")
-    return _layout(fig, "Sessions with a systolic peak of 180 mmHg or more", "share of measured sessions",
+    _mark_suppressed(fig, frame[frame.high_peak_rate.isna()].route, min_cell, "sessions")
+    return _layout(fig, f"Sessions with a systolic peak of {peak} mmHg or more", "share of measured sessions",
                    x_title="route", percent=True, height=360)
 
 

@@ -173,8 +173,13 @@ SETTINGS: dict[str, Setting] = {
                 "Limited LOCF: NRC 2010 panel on missing data, Lachin 2016 and the Cochrane Handbook advise against "
                 "unlimited LOCF; product default 14 days",
                 minimum=0, maximum=365),
-        # Blood pressure around a dose: a rise from the pre-dose reading to the session's peak, and a
-        # pre-dose reading above the level where the label advises caution.
+        # Blood pressure around a dose: a high peak, a rise from the pre-dose reading to the session's
+        # peak, and a pre-dose reading above the level where the label advises caution.
+        Setting("bp_peak_systolic", 180,
+                "High blood-pressure peak: a session whose systolic peak reached at least this many mmHg.",
+                "ACC/AHA 2017 hypertension guideline: a systolic of 180 or more is a hypertensive crisis, the usual "
+                "level to hold a dose; the Spravato label asks for blood pressure to be monitored after dosing",
+                minimum=100, maximum=300),
         Setting("bp_rise_systolic", 40,
                 "Blood-pressure rise: systolic peak minus the pre-dose systolic reading of at least this many mmHg.",
                 "Spravato label: rises of >= 40 mmHg systolic after dosing", minimum=1, maximum=150),

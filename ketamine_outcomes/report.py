@@ -253,7 +253,7 @@ def _safety(con, cohort, before_cohort, min_cell) -> dict:
     pressure_table = suppress.for_table(pressure, "blood_pressure", min_cell, rows_add_up=True)
     flags = metrics.item9_flags(con, cohort)
     return {"events": table, "sessions_now": sessions["now"], "sessions_before": sessions["before"],
-            "pressure": pressure_table[["route", "n_sessions", "n_measured", "n_peaks_180", "peak_180_rate"]]
+            "pressure": pressure_table[["route", "n_sessions", "n_measured", "n_high_peaks", "high_peak_rate"]]
             .to_dict(orient="records"),
             "item9_flagged": suppress.count_text(len(flags), min_cell),
             "item9_rises": _part(int(flags.is_rise.sum()) if not flags.empty else 0, len(flags), min_cell),
@@ -344,7 +344,7 @@ def _rules(con, instrument: str) -> dict:
     fraction = values.get(f"response_fraction_{key}")  # none for CADSS, a dissociation measure
     return {"response": response_words(fraction) if fraction else "no response rule for this instrument",
             "remission": remission_term(instrument),
-            "carry_days": int(values["itt_carry_days"])}
+            "carry_days": int(values["itt_carry_days"]), "peak": f"{values['bp_peak_systolic']:g}"}
 
 
 def cohort_words(cohort: metrics.Cohort) -> str:

@@ -45,9 +45,9 @@ RULES: dict[str, dict] = {
         "derived": {f"event_rate{s}": ["n_events", "n_sessions"] for s in ("", "_low", "_high")},
     },
     "blood_pressure": {
-        "counts": ["n_sessions", "n_measured", "n_peaks_180", "n_rise_measured", "n_rises", "n_pre_measured",
+        "counts": ["n_sessions", "n_measured", "n_high_peaks", "n_rise_measured", "n_rises", "n_pre_measured",
                    "n_pre_raised"],
-        "derived": {"peak_180_rate": ["n_peaks_180", "n_measured"], "median_peak": ["n_measured"],
+        "derived": {"high_peak_rate": ["n_high_peaks", "n_measured"], "median_peak": ["n_measured"],
                     "max_peak": ["n_measured"],
                     **{f"rise_rate{s}": ["n_rises", "n_rise_measured"] for s in ("", "_low", "_high")},
                     **{f"pre_raised_rate{s}": ["n_pre_raised", "n_pre_measured"] for s in ("", "_low", "_high")}},
@@ -114,7 +114,7 @@ COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
     "talking_therapies": [("n_cases", "n_paired"), ("n_recovered", "n_cases"), ("n_reliably_improved", "n_cases"),
                           ("n_reliably_recovered", "n_cases"), ("n_reliably_deteriorated", "n_cases"),
                           ("n_mcid_improved", "n_cases")],
-    "blood_pressure": [("n_peaks_180", "n_measured"), ("n_rises", "n_rise_measured"), ("n_pre_raised", "n_pre_measured")],
+    "blood_pressure": [("n_high_peaks", "n_measured"), ("n_rises", "n_rise_measured"), ("n_pre_raised", "n_pre_measured")],
     "item9_course": [("n_meeting", "n_series")],
 }
 

@@ -15,32 +15,35 @@ def tick_labels(fig, top: float) -> list[str]:
     return [f"{v * 100:.{decimals}f}%" for v in np.arange(0, top + axis.dtick / 2, axis.dtick)]
 
 
+PEAK = {"bp_peak_systolic": 180}
+
+
 def pressure(rates, counts=(400, 300)):
     return pd.DataFrame({"route": ["IV", "IM"], "n_sessions": counts, "n_measured": counts,
-                         "n_peaks_180": [6, 5], "peak_180_rate": rates, "median_peak": [140, 141], "max_peak": [190, 185]})
+                         "n_high_peaks": [6, 5], "high_peak_rate": rates, "median_peak": [140, 141], "max_peak": [190, 185]})
 
 
 def test_a_percent_axis_of_small_rates_never_repeats_a_label():
-    fig = charts.blood_pressure(pressure([0.015, 0.018]))
+    fig = charts.blood_pressure(pressure([0.015, 0.018]), PEAK)
     labels = tick_labels(fig, 0.018)
     assert labels == ["0.0%", "0.5%", "1.0%", "1.5%", "2.0%"]
 
 
 def test_a_percent_axis_with_nothing_above_zero_has_a_fixed_range_of_a_few_ticks():
     # One route at 0%, the other hidden: left to autorange, plotly drew 0% to 100% in 0.2% steps (500 labels).
-    fig = charts.blood_pressure(pressure([0.0, None]))
+    fig = charts.blood_pressure(pressure([0.0, None]), PEAK)
     axis = fig.layout.yaxis
     assert tuple(axis.range) == (0, 0.01) and tick_labels(fig, axis.range[1]) == ["0.0%", "0.2%", "0.4%", "0.6%",
                                                                                   "0.8%", "1.0%"]
-    assert charts.blood_pressure(pressure([0.015, None])).layout.yaxis.range is None  # a bar to fit: autorange
+    assert charts.blood_pressure(pressure([0.015, None]), PEAK).layout.yaxis.range is None  # a bar to fit: autorange
 
 
 def test_a_hidden_bar_is_marked_and_an_all_hidden_chart_is_a_sentence():
-    fig = charts.blood_pressure(pressure([0.015, None]))
+    fig = charts.blood_pressure(pressure([0.015, None]), PEAK)
     bars = [t for t in fig.data if t.type == "bar"]
     marks = [t for t in fig.data if t.name and t.name.startswith("hidden")]
     assert list(bars[0].x) == ["IV"] and list(marks[0].x) == ["IM"] and list(marks[0].text) == ["hidden"]
-    nothing = charts.blood_pressure(pressure([None, None]))
+    nothing = charts.blood_pressure(pressure([None, None]), PEAK)
     assert charts.is_nothing(nothing).startswith("No blood-pressure peaks to show")
     assert not nothing.data
 
@@ -152,6 +155,6 @@ def test_every_hidden_marker_reads_the_same_with_the_threshold_in_force_and_its_
                                 "n_series": [30, None, 40]})
     marks = [t for t in charts.band_transitions(transitions, "PHQ-9", 6).data if t.type == "scatter"]
     assert [(list(t.x), t.name) for t in marks] == [(["moderate"], "hidden: 1-5 series, or hidden to protect another")]
-    marks = [t for t in charts.blood_pressure(pressure([0.015, None]), 11).data if t.type == "scatter"]
+    marks = [t for t in charts.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
     assert marks[0].name == "hidden: 1-10 sessions, or hidden to protect another"
     assert charts.hidden_legend(None) == "hidden: too few series, or hidden to protect another"

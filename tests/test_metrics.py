@@ -454,7 +454,7 @@ def test_blood_pressure_peaks_of_180_or_more(export, con):
                                      "P1,0,IV,179\nP1,2,IV,180\nP1,4,IV,\n"))
     metrics.build(con)
     row = metrics.blood_pressure(con).iloc[0]
-    assert (row.n_sessions, row.n_measured, row.n_peaks_180, row.peak_180_rate) == (3, 2, 1, 0.5)
+    assert (row.n_sessions, row.n_measured, row.n_high_peaks, row.high_peak_rate) == (3, 2, 1, 0.5)
 
 
 def test_item9_flags_list_every_nonzero_item9_and_whether_it_rose(clinic):

@@ -22,7 +22,7 @@ ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
 CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 5}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
-                 "Sessions", "Sessions measured", "Peaks of 180 mmHg or more", "Cases at baseline", "Recovered",
+                 "Sessions", "Sessions measured", "High systolic peaks", "Cases at baseline", "Recovered",
                  "Reliably improved", "Reliably recovered", "Reliably deteriorated", "PHQ-9 fell 5 or more",
                  "Series with boosters", "Re-inducted", "Completed induction", "Within window",
                  "Sessions with pre and peak", "Rises", "Sessions with a pre-dose reading", "Raised before dosing",
@@ -512,7 +512,7 @@ def test_safety_peak_chart_of_only_zero_or_hidden_routes_keeps_a_short_axis(clin
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
     shown = suppress.for_chart(expected(clinic_db, metrics.blood_pressure, cohort=Cohort(sites=("Northside",))),
                                "blood_pressure", 11)
-    assert shown.peak_180_rate.isna().any() and (shown.peak_180_rate.dropna() == 0).all()  # Northside: hidden or 0
+    assert shown.high_peak_rate.isna().any() and (shown.high_peak_rate.dropna() == 0).all()  # Northside: hidden or 0
     specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     peaks = next(s for s in specs if s["layout"]["title"]["text"].startswith("Sessions with a systolic peak"))
     axis = peaks["layout"]["yaxis"]

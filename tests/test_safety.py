@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from ketamine_outcomes import metrics, store
+from ketamine_outcomes import charts, metrics, store
 from ketamine_outcomes.definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, SETTINGS
 from ketamine_outcomes.ingest import ingest_file
 from ketamine_outcomes.metrics import Cohort
@@ -161,6 +161,20 @@ def test_blood_pressure_thresholds_are_settings(con, export):
     assert metrics.blood_pressure(con).n_rises.tolist() == [1]
     setting = SETTINGS["bp_pre_systolic_above"]
     assert (setting.value, setting.minimum, setting.maximum) == (140, 50, 300) and "Spravato" in setting.source
+
+
+def test_the_high_peak_level_is_a_setting_used_by_the_mart_and_the_chart(con, export):
+    """Peaks of 179, 180 and 195: two reach the default 180; at 179 all three, at 190 one."""
+    build(con, export, BP_HEADER + "P1,0,IV,,179,,\nP1,2,IV,,180,,\nP1,4,IV,,195,,\n")
+    assert metrics.blood_pressure(con)[["n_measured", "n_high_peaks"]].values.tolist() == [[3, 2]]
+    for value, expected in ((179, 3), (190, 1)):
+        con.execute("insert or replace into setting_overrides values ('bp_peak_systolic', $v)", {"v": value})
+        metrics.build(con)
+        assert metrics.blood_pressure(con).n_high_peaks.tolist() == [expected]
+    figure = charts.blood_pressure(metrics.blood_pressure(con), {"bp_peak_systolic": 190})
+    assert figure.layout.title.text.startswith("Sessions with a systolic peak of 190 mmHg or more")
+    setting = SETTINGS["bp_peak_systolic"]
+    assert (setting.value, setting.minimum, setting.maximum) == (180, 100, 300) and "ACC/AHA 2017" in setting.source
 
 
 def test_blood_pressure_readings_out_of_range_are_stored_empty_with_a_reason(con, export):

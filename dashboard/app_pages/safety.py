@@ -31,7 +31,7 @@ st.subheader("Blood pressure")
 pressure = data.mart("blood_pressure", cohort=view.cohort)
 # The routes' sessions add up to the Overview's completed sessions: one hidden would be the total minus the rest.
 shown_pressure = suppress.for_chart(pressure, "blood_pressure", view.min_cell, rows_add_up=True)
-ui.chart(charts.blood_pressure(shown_pressure, view.min_cell), "safety_bp", view)
+ui.chart(charts.blood_pressure(shown_pressure, settings, view.min_cell), "safety_bp", view)
 ui.chart(charts.blood_pressure_flags(shown_pressure, settings, view.min_cell), "safety_bp_flags", view)
 st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic']:g} mmHg above the pre-dose "
            f"systolic reading, or {settings['bp_rise_diastolic']:g} above the diastolic one, out of sessions with "
@@ -41,7 +41,7 @@ st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic
            "thresholds are settings.")
 ui.suppression_note(suppress.suppressed(pressure, "blood_pressure", view.min_cell, rows_add_up=True), view)
 tables.show(pressure, "blood_pressure", view, key="safety_bp_table", title="blood pressure", rows_add_up=True,
-            columns=["route", "n_sessions", "n_measured", "median_peak", "max_peak", "n_peaks_180", "peak_180_rate",
+            columns=["route", "n_sessions", "n_measured", "median_peak", "max_peak", "n_high_peaks", "high_peak_rate",
                      "n_rise_measured", "n_rises", "rise_rate", "n_pre_measured", "n_pre_raised", "pre_raised_rate"])
 ui.definitions_link("a blood-pressure rise")
 

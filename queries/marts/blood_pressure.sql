@@ -1,7 +1,8 @@
 -- Blood pressure around a dose, by route. Grain: one row per route in the cohort ($cohort), over its
 -- completed sessions.
--- Peak of 180: a systolic peak of 180 mmHg or more (the Spravato label asks for monitoring; 180 is
--- the usual threshold to hold a dose).
+-- High peak: a systolic peak of at least setting('bp_peak_systolic') (180) mmHg (the Spravato label asks
+-- for monitoring after dosing; ACC/AHA 2017: 180 or more is a hypertensive crisis, the usual level to hold
+-- a dose).
 -- Rise (Spravato label: rises of >= 40 mmHg systolic or >= 25 diastolic after dosing): peak minus
 -- pre-dose of at least setting('bp_rise_systolic') (40) systolic or setting('bp_rise_diastolic') (25)
 -- diastolic, over sessions with a pre-dose and a peak reading of the same pressure.
@@ -36,7 +37,7 @@ counted as (
         count(systolic_bp_peak) as n_measured,
         median(systolic_bp_peak) as median_peak,
         max(systolic_bp_peak) as max_peak,
-        count(*) filter (where systolic_bp_peak >= 180) as n_peaks_180,
+        count(*) filter (where systolic_bp_peak >= setting('bp_peak_systolic')) as n_high_peaks,
         count(*) filter (where has_rise_pair) as n_rise_measured,
         count(*) filter (where has_rise_pair and is_rise) as n_rises,
         count(*) filter (where has_pre) as n_pre_measured,
@@ -52,8 +53,8 @@ final as (
         n_measured,
         median_peak,
         max_peak,
-        n_peaks_180,
-        rate(n_peaks_180, n_measured) as peak_180_rate,
+        n_high_peaks,
+        rate(n_high_peaks, n_measured) as high_peak_rate,
         n_rise_measured,
         n_rises,
         rate(n_rises, n_rise_measured) as rise_rate,
