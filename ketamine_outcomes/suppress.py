@@ -96,8 +96,8 @@ RULES: dict[str, dict] = {
 
 # For each mart: pairs of counts, one inside the other, whose difference is itself a count of people (scored
 # series that did not respond). When the difference is small the first of the pair is hidden, since the two
-# would give it: a numerator beside its denominator, or (cohort_comparison) the larger of two nested totals,
-# series > evaluable > scored, whose differences are the "not reached" and "no score" statuses.
+# would give it: a numerator beside its denominator, or (cohort_comparison) one of two nested totals, series >
+# evaluable > scored, whose differences are the "not reached" and "no score" statuses.
 COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
     "weekly_outcomes": [("responders", "n_paired"), ("remitters", "n_paired"), ("reliably_improved", "n_paired"),
                         ("reliably_deteriorated", "n_paired")],
@@ -106,8 +106,9 @@ COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
                           # intention to treat: evaluable series not responding; every series not responding
                           ("responders", "n_evaluable"), ("remitters", "n_evaluable"),
                           ("responders", "n_series"), ("remitters", "n_series"),
-                          # the larger hidden: n_series is a count only; n_evaluable takes the ITT rates with it
-                          ("n_series", "n_evaluable"), ("n_series", "n_scored"), ("n_evaluable", "n_scored")],
+                          # never n_series (the Durability curves' n shows it): the evaluable, with the ITT rates,
+                          # or the scored, with the observed rates
+                          ("n_evaluable", "n_series"), ("n_scored", "n_series"), ("n_evaluable", "n_scored")],
     "adverse_events": [("n_events", "n_sessions")],
     "maintenance": [("n_with_boosters", "n_series"), ("n_reinducted", "n_series")],
     "protocol_adherence": [("n_completed", "n_series"), ("n_within_window", "n_series")],
