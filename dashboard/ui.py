@@ -79,6 +79,8 @@ def chart(figure, key: str, view: filters.View) -> None:
     if view.meeting_mode:
         figure.update_layout(template="ketamine_meeting")
     stem = tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv")
+    alt = charts.describe(figure)
+    charts.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
     # theme=None: the product's template (palette, fonts, contrast), not Streamlit's chart theme.
-    st.plotly_chart(figure, key=key, alt=charts.describe(figure), theme=None,
+    st.plotly_chart(figure, key=key, alt=alt, theme=None,
                     config={"displaylogo": False, "toImageButtonOptions": {"filename": stem, "scale": 2}})

@@ -4,10 +4,11 @@ No Streamlit here, so the dashboard and the meeting pack draw the same figures.
 One look for all of them: the "ketamine" template (fonts, the Okabe-Ito palette for categories, which
 stays distinct under the common colour-vision deficiencies; a sequential palette for ordered severity
 bands), whole-number week axes, percent axes whose labels never repeat, legends under the plot so they
-never cover a title on a phone. A chart with nothing to draw is `nothing(sentence)`: the page shows the
+never cover a title on a phone, and (in the dashboard: fit_titles) titles wrapped to a phone's width. A chart with nothing to draw is `nothing(sentence)`: the page shows the
 sentence instead of an empty frame. Text from an export (site, clinician names) is HTML-escaped."""
 
 import math
+from html import unescape as html_unescape
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,64 @@ def _template(size: int) -> go.layout.Template:
 
 pio.templates["ketamine"] = _template(14)
 pio.templates["ketamine_meeting"] = _template(18)  # meeting mode: read from across a room
+
+
+# Titles wrap to this width (px): a 390 px phone less the page's side padding. Plotly cannot wrap a title
+# to the width it is drawn at, so a long title takes two lines on every screen (and in a downloaded PNG).
+NARROWEST = 350
+# Widths of Arial's characters in ems, rounded up (a title's line is measured before the browser draws it).
+_NARROW, _WIDE = set(" ijlt.,:;'|!()[]/"), set("mw")
+LINE_EM = 1.3  # a wrapped line's height, in ems
+TITLE_PAD = 16  # px above the title
+
+
+def _text_width(text: str, size: float) -> float:
+    """About how wide `text` is drawn in FONT at `size` px (an entity such as &amp; is one character)."""
+    def em(c: str) -> float:
+        if c in _NARROW:
+            return 0.28
+        if c in "fr-":
+            return 0.34
+        if c in _WIDE or c.isupper():
+            return 0.84 if c in "MW" or c in _WIDE else 0.69
+        return 0.56  # lower case, digits, signs
+    return size * sum(em(c) for c in html_unescape(text))
+
+
+def _wrapped(text: str, size: float) -> list[str]:
+    """Text broken at spaces into lines that fit NARROWEST px at `size` px (a single word longer than a line
+    stays whole)."""
+    lines: list[str] = []
+    for part in text.split("<br>"):
+        line = ""
+        for word in part.split(" "):
+            if line and _text_width(f"{line} {word}", size) > NARROWEST:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return lines
+
+
+def fit_titles(fig: go.Figure) -> go.Figure:
+    """Wrap the title and its subtitle to a phone's width, hang them from the top of the figure, and make the
+    top margin hold their lines (Plotly centres a title in the margin: a third line would cover the plot)."""
+    template = fig.layout.template.layout
+    title_size = fig.layout.title.font.size or template.title.font.size or 18
+    subtitle_size = fig.layout.title.subtitle.font.size or template.title.subtitle.font.size or 13
+    title = _wrapped(fig.layout.title.text or "", title_size)
+    subtitle = _wrapped(fig.layout.title.subtitle.text, subtitle_size) if fig.layout.title.subtitle.text else []
+    needed = TITLE_PAD + LINE_EM * (title_size * len(title) + subtitle_size * len(subtitle)) + title_size
+    height = fig.layout.height or template.height or 450
+    # Anchored at its top, a title of several lines is drawn about 0.7 em higher than one line (measured in
+    # chromium, Plotly 7): lowered by that, every title starts TITLE_PAD below the figure's edge.
+    anchor = TITLE_PAD + (0.75 * title_size if len(title) > 1 else 0)
+    fig.update_layout(title=dict(text="<br>".join(title), yref="container", y=1 - anchor / height, yanchor="top"),
+                      margin_t=max(fig.layout.margin.t or template.margin.t or 0, round(needed)))
+    if subtitle:
+        fig.update_layout(title_subtitle_text="<br>".join(subtitle))
+    return fig
 
 
 def nothing(sentence: str) -> go.Figure:

@@ -184,8 +184,11 @@ def test_a_shared_link_reproduces_the_view_and_choices_follow_the_user(page, das
     wait_for_app(page)
     page.locator(CHART).first.wait_for(timeout=30_000)
     chart = page.get_by_test_id("stPlotlyChart").first
-    assert chart.locator(".gtitle").all_text_contents() == ["GAD-7: mean score by week (week 0 = baseline)"]
-    assert "Filters: GAD-7 · site: Northside · counts under 11 suppressed" in chart.text_content()
+    # Wrapped to a phone's width: one line per tspan.
+    assert chart.locator(".gtitle tspan.line").all_text_contents() == ["GAD-7: mean score by week (week 0 =", "baseline)"]
+    filters_line = chart.locator(".gtitle-subtitle")
+    assert " ".join(filters_line.locator("tspan.line").all_text_contents() or [filters_line.text_content()]) == (
+        "Filters: GAD-7 · site: Northside · counts under 11 suppressed")
     legend = chart.locator(".legendtext").all_text_contents()
     assert {"IV", "intranasal", "intention to treat (limited LOCF, then BOCF)"} <= set(legend)
     assert page.get_by_test_id("stSidebar").get_by_text("Northside", exact=True).count() == 1
@@ -244,3 +247,35 @@ def test_a_meeting_link_opens_with_the_sidebar_folded(page, dashboard_url):
     page.locator(CHART).first.wait_for(timeout=30_000)
     page.wait_for_function(SIDEBAR_FOLDED, timeout=30_000)
     assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "20px"  # meeting mode is on
+
+
+TITLES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')].flatMap(plot => {
+    const svg = plot.querySelector('.main-svg').getBoundingClientRect();
+    return [...plot.querySelectorAll('.infolayer .gtitle, .infolayer .gtitle-subtitle')].map(title => {
+        const box = title.getBoundingClientRect();
+        return {text: title.textContent, left: box.left - svg.left, right: box.right - svg.left, top: box.top - svg.top,
+                bottom: box.bottom - svg.top, width: svg.width, plot_top: plot._fullLayout._size.t,
+                lines: Math.max(1, title.querySelectorAll('tspan.line').length)};
+    });
+})"""
+
+
+@pytest.mark.parametrize("meeting", [False, True])
+def test_chart_titles_wrap_inside_the_chart_on_a_phone(browser, dashboard_url, meeting):
+    """At 390 px a title of one line ran off the chart ("End of induction (PHQ-9): this clinic vs publi"): each
+    title and its filters line wrap inside the chart, above the plot, in meeting mode's larger text too."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        for path in ("", "response", "durability"):
+            page.goto(f"{dashboard_url}/{path}" + ("?meeting=true" if meeting else ""))
+            wait_for_app(page)
+            page.locator(CHART).nth(PAGES[path] - 1).wait_for(timeout=30_000)
+            titles = page.evaluate(TITLES)
+            assert len(titles) >= 2 * PAGES[path]  # a title and its filters line per chart
+            for title in titles:
+                assert 0 <= title["left"] and title["right"] <= title["width"], (path, title)
+                assert 0 <= title["top"] and title["bottom"] <= title["plot_top"], (path, title)
+            if not path:  # the Overview's first title takes two lines (three in meeting mode's larger text)
+                assert titles[0]["text"].startswith("End of induction") and titles[0]["lines"] == (3 if meeting else 2)
+    finally:
+        page.close()

@@ -158,3 +158,18 @@ def test_every_hidden_marker_reads_the_same_with_the_threshold_in_force_and_its_
     marks = [t for t in charts.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
     assert marks[0].name == "hidden: 1-10 sessions, or hidden to protect another"
     assert charts.hidden_legend(None) == "hidden: too few series, or hidden to protect another"
+
+
+def test_a_long_title_wraps_to_a_phones_width_and_the_plot_moves_down_to_hold_it():
+    fig = charts.time_to_response(pd.DataFrame({"week": [1, 2], "n_series": [20, 30]}))
+    fig.update_layout(title_text="End of induction (PHQ-9): this clinic vs published real-world results &amp; more",
+                      title_subtitle_text="Filters: PHQ-9 · all series · counts under 11 suppressed")
+    charts.fit_titles(fig)
+    lines = fig.layout.title.text.split("<br>")
+    assert lines == ["End of induction (PHQ-9): this clinic vs", "published real-world results &amp; more"]
+    assert all(charts._text_width(line, 18) <= charts.NARROWEST for line in lines)
+    assert fig.layout.title.subtitle.text == "Filters: PHQ-9 · all series · counts under 11 suppressed"  # fits
+    assert fig.layout.margin.t > 84  # two title lines: more room than the template's one-line margin
+    short = charts.time_to_response(pd.DataFrame({"week": [1], "n_series": [20]}))
+    charts.fit_titles(short)
+    assert short.layout.title.text == "Week of first response" and short.layout.margin.t == 84
