@@ -273,7 +273,7 @@ def ingest_upload(name: str, content: bytes, progress=None, date_format: str | N
         path = Path(folder) / (Path(name).name or "upload")
         path.write_bytes(content)
         try:
-            with writing(UPLOAD_WAITS) as con:
+            with writing(UPLOAD_WAITS) as con, store.one_checkpoint(con):
                 kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
                 results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
                                         mapping=mapping, kind=kind)

@@ -800,7 +800,7 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
     paths = list(paths)
     con = store.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait, init=init)
     try:
-        with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext():
+        with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext(), store.one_checkpoint(con):
             results = [r for p in paths for r in ingest_export(con, p, date_format, progress=progress,
                                                                  mapping=mapping, kind=kind)]
             if progress:

@@ -4,6 +4,7 @@ Opening is where a database file that cannot be used is named as such: every fau
 DatabaseFault with one line a person can act on (the CLI prints it, the dashboard shows it), never a
 traceback with server paths."""
 
+import contextlib
 import functools
 import logging
 import os
@@ -312,6 +313,26 @@ def remove_rows_stored_twice(con: duckdb.DuckDBPyConnection) -> None:
         if removed:
             log.warning("%s: removed %d rows stored twice by an earlier version (two uploads of one export at "
                         "the same moment); the newest copy of each is kept", table, removed)
+
+
+@contextlib.contextmanager
+def one_checkpoint(con: duckdb.DuckDBPyConnection):
+    """Write the changes of several transactions (each file's, then the metric tables') into the database
+    file once, at the end. DuckDB checkpoints after any commit that leaves its log over 16 MB, and a
+    checkpoint writes every changed table and its natural-key index again: a daily upload of three files
+    and its build paid for four (2.5 s of 8 at 100k patients). Committed changes are safe in the log
+    meanwhile: it is replayed after a crash. The checkpoint is left to DuckDB's next commit when another
+    writer holds a transaction."""
+    (before,) = con.execute("select current_setting('checkpoint_threshold')").fetchall()[0]
+    con.execute("set checkpoint_threshold = '1GB'")
+    try:
+        yield
+        try:
+            con.execute("checkpoint")
+        except duckdb.TransactionException:
+            pass
+    finally:
+        con.execute(f"set checkpoint_threshold = '{before}'")
 
 
 def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 3):
