@@ -847,6 +847,11 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
     assert f"at end of induction ({n_scored:,} series)" in " ".join(chart_titles(app))
     transitions = next(i for i, c in enumerate(app.get("plotly_chart")) if "severity at baseline" in c.proto.spec)
     assert sum(y for t in chart_traces(app, transitions) if t.get("type") == "bar" for y in t["y"] if y) == n_scored
+    # With the headline's default (cases only), the Overview counts a narrower cohort, and the Response page says so.
+    app.checkbox(key="filters_cases_only").check().run()
+    note = next(c.value for c in app.caption if "evaluable series (the end-of-induction window" in c.value)
+    assert f"n = {n_evaluable:,} evaluable series" in note
+    assert "(the Overview's headline counts the cases at baseline among them: PHQ-9 10 or more)" in note
 
 
 def test_meeting_mode_suppresses_the_coverage_counts_on_the_data_page(clinic_db, monkeypatch):

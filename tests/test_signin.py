@@ -132,6 +132,9 @@ def test_a_viewer_sees_the_chart_pages_in_meeting_mode_and_cannot_reach_data(pag
     page.get_by_text("Signed in as board@partner.example (viewer)").wait_for()
     toggle = page.get_by_test_id("stCheckbox").filter(has_text="Meeting mode").locator("input")
     assert toggle.is_checked() and toggle.is_disabled()
+    # Meeting mode from the start: the sidebar starts folded away, as the toggle leaves it.
+    page.wait_for_function("document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0",
+                           timeout=30_000)
     open_page(page, url, "safety")
     page.get_by_text("Hidden in meeting mode: this list is patient-level").wait_for()
     open_page(page, url, "data", refused=True)

@@ -70,9 +70,12 @@ def left_out_text(end_status: str) -> str:
     return suppress.count_text(n, view.min_cell)
 
 
+headline = "" if view.headline(data.caseness()) is view else (
+    f" (the Overview's headline counts the cases at baseline among them: {view.instrument} "
+    f"{int(data.caseness()[view.instrument])} or more)")
 st.caption(f"n = {suppress.count_text(status[~outside].n_series.sum(), view.min_cell)} evaluable series (the "
            "end-of-induction window has closed, or the series dropped out): the n of every end-of-induction rate "
-           f"for these filters. Not in that n: {left_out_text('not yet evaluable')} series whose window is still open "
+           f"for these filters{headline}. Not in that n: {left_out_text('not yet evaluable')} series whose window is still open "
            f"(not yet evaluable), and {left_out_text('no baseline')} without a {view.instrument} baseline.")
 
 # Here, not on the Overview: these are end-of-induction outcome definitions set beside response and remission
