@@ -79,14 +79,17 @@ CARDS: tuple[Card, ...] = (
          "starts a new series (a re-induction). A series whose scores stop while still responding counts until its "
          "last score and then leaves the count (censored), instead of counting as a failure or a success. The curve "
          "is the Kaplan-Meier estimate; the median is the day it falls to half, when it does. The numbers under the "
-         "curve are the series still followed and responding: in meeting mode the curve stops where fewer than the "
-         "minimum cell size remain.",
+         "curve are the series still followed and responding. Under small-cell suppression (always in meeting mode) "
+         "each step holds at least the minimum cell size of losses (a day with fewer is drawn at the next step "
+         "that reaches it), and the curve stops before fewer than that would remain at risk.",
          "Kaplan & Meier 1958; McInnes 2022 followed sustained response after induction the same way.",
          ("response_fraction_phq9", "end_of_induction_days")),
     Card("time-to-response", "Time to first response (Kaplan-Meier)",
          "Over every series with a baseline, the estimated share that has responded by each day since the first "
          "session. A series that stopped (or is still in treatment) without responding counts until its last score "
-         "and then leaves the count (censored), so dropouts are neither ignored nor counted as responders.",
+         "and then leaves the count (censored), so dropouts are neither ignored nor counted as responders. Under "
+         "small-cell suppression it is drawn as the sustained-response curve is (steps of at least the minimum cell "
+         "size).",
          "Kaplan & Meier 1958.", ("response_fraction_phq9",)),
     Card("maintenance", "Boosters and re-induction",
          "A booster is a completed session of the same series after the induction's last session. Days to the first "
