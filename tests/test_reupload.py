@@ -186,3 +186,15 @@ def test_a_changed_indication_spelling_or_setting_builds_every_patient(con, tmp_
     load("p2.csv", "patient_id,primary_indication\nP1,chronic pain\nP2,chronic pain\nP3,chronic pain\n")
     assert metrics.ensure_built(con) == "built for every patient"
     assert rows(con, "select distinct indication from int_treatment_series") == [("chronic pain",)]
+
+
+def test_a_corrected_session_replaces_its_values_and_its_list_of_events_in_place(load, con):
+    header = "patient_id,session_date,route,status,dose_mg,adverse_events,session_id\n"
+    load("day1.csv", header + "P1,2024-03-01,IV,completed,40,nausea,S1\nP1,2024-03-03,IV,completed,40,nausea,S2\n")
+    later = load("day2.csv", header + "P1,2024-03-01,IV,completed,45,nausea,S1\n"
+                                      "P1,2024-03-03,IV,completed,40,nausea;headache,S2\n")
+    assert (later.rows_replaced, later.rows_duplicate) == (2, 0)
+    assert rows(con, "select session_id, dose_mg, adverse_events, batch_id, line_number from sessions "
+                     "order by session_id") == [("S1", 45.0, ["nausea"], later.batch_id, 2),
+                                                ("S2", 40.0, ["headache", "nausea"], later.batch_id, 3)]
+    assert rows(con, "select count(*) from replacements where batch_id = $b", {"b": later.batch_id}) == [(2,)]

@@ -11,7 +11,8 @@ slash_dates as (
         try_cast(split_part(clean(date_text), '/', 1) as integer) as first_part,
         try_cast(regexp_extract(split_part(clean(date_text), '/', 2), '^\d+') as integer) as second_part,
     from raw_export
-    where clean(date_text) like '%/%/%'
+    -- The plain test first: clean() only trims and drops characters, and a whole file's dates pass here.
+    where date_text like '%/%/%' and clean(date_text) like '%/%/%'
 ),
 
 final as (
