@@ -2,8 +2,8 @@
 interval or mean built on them are hidden. Zero may be shown. The rules for each mart live here once.
 
 Secondary suppression (docs/metrics.md, "Small cells"): a count that is the difference of two shown
-counts (non-responders = scored - responders) is a cell too, so the numerator is hidden when the difference
-is small; and in a chart whose cells add up to a total shown elsewhere (periods of a p-chart, groups
+counts (non-responders = scored - responders) is a cell too, so one of the two (the numerator) is hidden when
+the difference is small; and in a chart whose cells add up to a total shown elsewhere (periods of a p-chart, groups
 of a funnel), a single hidden cell would be that total minus the shown ones, so a second is hidden; in a
 cross-table (severity transitions) the same holds for each row, each column and the whole."""
 
@@ -160,12 +160,11 @@ def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int,
     return small
 
 
-def for_groups(frames: dict[str, pd.DataFrame], mart: str, min_cell: int, by: str = "week",
-               group: str = "group_value") -> pd.DataFrame:
-    """One mart's frames, one per group of a split (a line per site), as one frame (the group in `group`) whose
-    rows add up, `by` by `by` (week by week), to the frame of every group shown elsewhere (the Overview's
-    trajectory): pass it to for_chart or a table with rows_add_up=by, so a group's count that is the only one
-    hidden that week takes the smallest other with it."""
+def groups_together(frames: dict[str, pd.DataFrame], group: str = "group_value") -> pd.DataFrame:
+    """One mart's frames, one per group of a split (a line per site), as one frame with the group in `group`:
+    their rows add up, week by week, to the frame of every group shown elsewhere (the Overview's trajectory),
+    so pass it to for_chart or a table with rows_add_up="week": a group's count that is the only one hidden
+    that week takes the smallest other with it."""
     parts = [frame.assign(**{group: name}) for name, frame in frames.items()]
     together = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[group])
     return together[[group, *together.columns.drop(group)]]

@@ -45,11 +45,11 @@ tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", view
 if BY[by] in FILTER_OF:
     st.subheader(f"{view.instrument} trajectories by {by}")
     # Every group's weeks, hidden ones too: week by week the groups add up to the all-series trajectory, so a
-    # group's n that is the only one hidden that week takes the smallest other with it (suppress.for_groups).
-    weekly = suppress.for_groups({
+    # group's n that is the only one hidden that week takes the smallest other with it.
+    weekly = suppress.groups_together({
         group: data.mart("weekly_outcomes", instrument=view.instrument,
                          cohort=replace(view.cohort, **{FILTER_OF[BY[by]]: (group,)}))
-        for group in rates.group_value}, "weekly_outcomes", view.min_cell)
+        for group in rates.group_value})
     drawn = suppress.for_chart(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week")
     lines = {group: drawn[drawn.group_value == group] for group in visible.group_value}
     bands = data.table("select * from severity_bands order by band_min")

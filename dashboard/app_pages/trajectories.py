@@ -43,7 +43,7 @@ spaghetti = (data.mart("series_trajectories", instrument=view.instrument, cohort
 bands = data.table("select * from severity_bands order by band_min")
 # Week by week the lines add up to the all-series line (the Overview's): one hidden n would be its n minus the rest.
 group = OPTIONS.get(split, "group")
-weekly = suppress.for_groups(lines, "weekly_outcomes", view.min_cell, group=group)
+weekly = suppress.groups_together(lines, group=group)
 drawn = suppress.for_chart(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week")
 ui.chart(charts.trajectory(
     {name: drawn[drawn[group] == name] for name in lines},
