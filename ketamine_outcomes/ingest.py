@@ -8,9 +8,10 @@ number, column, value and reason. Line numbers count the header as line 1, as Du
 value spanning several lines counts as one.
 
 A stored row keeps a hash of the export line it came from (with what else decides how a line is staged:
-the header, the date style, the staging code). A daily cumulative export repeats most lines byte for
-byte: a line whose hash a stored row holds is counted a duplicate without being scanned, staged or
-compared again (it was, when it was stored), unless a changed line in the same file has its key.
+the header, the date style, the staging code), unless the line had a warning. A daily cumulative export
+repeats most lines byte for byte: a line whose hash a stored row holds is counted a duplicate without
+being scanned, staged or compared again (it was, when it was stored), unless a changed line in the same
+file has its key.
 """
 
 import codecs
@@ -424,18 +425,6 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
     con.unregister("header_of")
 
 
-def _file_known_warnings(con, table: str, batch_id: int) -> None:
-    """A known line is not staged again, but its warnings are filed again as staging would: the ones filed
-    with the row it stored (an optional field stored empty is still empty)."""
-    con.execute(f"""
-        insert into warnings
-        select distinct $batch, known_rows.line_number, w.column_name, w.value, w.reason
-        from known_rows
-        join {table} as stored on stored.source_hash = known_rows.row_hash
-        join warnings as w on w.batch_id = stored.batch_id and w.line_number = stored.line_number
-    """, {"batch": batch_id})
-
-
 def _problems(con, table: str, batch_id: int) -> pd.DataFrame:
     """The rejects or warnings one batch filed, as the summary shows them."""
     return con.execute(f"select line_number, column_name, value, reason from {table} where batch_id = $batch "
@@ -484,7 +473,9 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str
     con.execute(f"""
         create or replace temp view ranked as
         with good as (
-            select {key_list}, {value_list}, line_number, {row_hash} as source_hash
+            -- A line with a warning keeps no hash: it is checked again each time, so its warnings are
+            -- filed again exactly as checking files them.
+            select {key_list}, {value_list}, line_number, case when len(warnings) = 0 then {row_hash} end as source_hash
             from staged join line_hashes using (line_number)
             where len(problems) = 0
         )
@@ -650,8 +641,6 @@ def ingest_file(
         def store_batch():
             (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
             _file_rejects(con, layout, batch_id, errors_table)
-            if known:
-                _file_known_warnings(con, layout.table, batch_id)
             counts = _merge(con, layout.table, batch_id, _absent(layout), ROW_HASH.get(layout.kind, "line_hash"))
             if known:
                 counts["rows_duplicate"] += con.execute("select count(*) from known_rows").fetchall()[0][0]

@@ -62,11 +62,35 @@ def test_a_cancelled_line_beside_a_known_completed_one_is_a_warning_not_a_replac
     assert rows(con, "select status, dose_mg from sessions") == [("completed", 40.0)]
 
 
-def test_a_known_lines_warnings_are_filed_with_the_new_batch_as_checking_it_would(load, con):
+def test_a_line_with_a_warning_is_checked_again_and_its_warning_filed_as_before(load, con):
     load("day1.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n")  # item 9 of 7: stored empty, a warning
     later = load("day2.csv", OUTCOMES + "P1,0,PHQ-9,12,7\nP1,7,PHQ-9,9,0\n")
-    assert (later.lines_known, later.rows_with_warnings) == (1, 1)
+    assert (later.lines_known, later.rows_duplicate, later.rows_with_warnings) == (0, 1, 1)
     assert later.warnings[["line_number", "column_name", "value"]].values.tolist() == [[2, "item9", "7"]]
+
+
+def test_a_duplicate_written_with_a_warning_does_not_lend_its_hash_to_the_stored_row(load, con):
+    # The probe's F1: day 2's line is a duplicate of day 1's row but has a warning; day 3 repeats day 2.
+    load("day1.csv", OUTCOMES + "P1,0,PHQ-9,12,\n")
+    load("day2.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n")
+    day3 = load("day3.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n")
+    assert (day3.lines_known, day3.rows_with_warnings) == (0, 1)
+    # And the mirror: a warned row later repeated without the warning is known the next time, warning-free.
+    load("m1.csv", OUTCOMES + "P2,0,PHQ-9,12,7\n")
+    load("m2.csv", OUTCOMES + "P2,0,PHQ-9,12,\n")
+    m3 = load("m3.csv", OUTCOMES + "P2,0,PHQ-9,12,\n")
+    assert (m3.lines_known, m3.rows_with_warnings) == (1, 0)
+
+
+def test_the_same_file_again_after_its_rows_were_replaced_back_files_its_warning_as_before(load, con):
+    # The probe's F2.
+    f = OUTCOMES + "P1,0,PHQ-9,12,7\n"
+    first = load("f.csv", f)
+    load("g.csv", OUTCOMES + "P1,0,PHQ-9,13,0\n")
+    load("f.csv", f)
+    again = load("f.csv", f)
+    assert (again.rows_with_warnings, again.filed_before) == (1, first.batch_id)
+    assert again.warnings.line_number.tolist() == [2]
 
 
 def test_an_identifier_on_a_new_line_refuses_the_file_though_the_other_lines_are_known(load, con):
