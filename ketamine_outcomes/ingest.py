@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 
 from . import busy, metrics, readers, store
-from .contract import DELIMITERS, Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
+from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from .definitions import DOSE_LIMITS, alias_key
 from .privacy import check_file_name, check_headers, check_identifier_values
 
@@ -131,39 +131,41 @@ class FileScan:
     encoding: str
     lines: int  # as an editor counts them, header included
     quotes: int = 0  # '"' characters: an odd number means a quoted value may never be closed
-    delimiters: dict[str, int] = field(default_factory=dict)  # how many of each delimiter the file holds
-    ending_lines: set[str] = field(default_factory=set)  # the delimiters that end some line
+    delimiter: str = ","  # the header's (contract.sniff_delimiter)
+    delimiters: int = 0  # how many of it the file holds
+    delimiter_ends_line: bool = False  # some line ends in it
 
 
 def scan_file(path: Path) -> FileScan:
-    """One pass over the bytes: checksum, header line, encoding and number of lines."""
+    """One pass over the bytes: checksum, header line, encoding, number of lines, and the header's
+    delimiter: how many the file holds and whether one ends a line (_lines_with_extra_fields)."""
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     encoding = "utf-8"
     first, newlines, last, quotes, tail = b"", 0, b"", 0, b""
-    delimiters, ending_lines = dict.fromkeys(DELIMITERS, 0), set()
+    delimiter, delimiters, ends_line = b",", 0, False
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 24), b""):
             digest.update(chunk)
+            if not first:
+                first = chunk[: chunk.find(b"\n") + 1 or None]
+                delimiter = sniff_delimiter(first.decode("latin-1")).encode()
             buf = tail + chunk
-            for d in DELIMITERS:
-                delimiters[d] += chunk.count(d.encode())
-                if d not in ending_lines and any(d.encode() + end in buf for end in (b"\n", b"\r\n", b"\r")):
-                    ending_lines.add(d)
-            tail = buf[-2:]
-            if encoding == "utf-8":
+            delimiters += chunk.count(delimiter)
+            ends_line = ends_line or delimiter + b"\n" in buf or delimiter + b"\r" in buf
+            tail = buf[-1:]
+            # An ASCII chunk is UTF-8 (a quick test), unless it ends a character the last chunk began.
+            if encoding == "utf-8" and not (chunk.isascii() and not utf8.getstate()[0]):
                 try:
                     utf8.decode(chunk)
                 except UnicodeDecodeError:
                     encoding = "latin-1"  # what spreadsheet exports on Windows write instead
-            if not first:
-                first = chunk[: chunk.find(b"\n") + 1 or None]
             newlines += chunk.count(b"\n")
             quotes += chunk.count(b'"')
             last = chunk[-1:]
     header = first.rstrip(b"\r\n").decode("utf-8-sig" if encoding == "utf-8" else encoding)
     return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, newlines + (last not in (b"\n", b"")),
-                    quotes, delimiters, ending_lines)
+                    quotes, delimiter.decode(), delimiters, ends_line)
 
 
 def _blank_lines(path: Path) -> list[int]:
@@ -272,10 +274,10 @@ def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan, malform
     quote can hide a delimiter and every line is a row (not `malformed`: so none is short of fields), only
     one with more delimiters in all than the header's number on every line. Those quick passes over the bytes spare most
     files the slower parse (an export whose last column is often empty ends many lines in a delimiter)."""
-    if layout.delimiter not in scan.ending_lines:
+    if layout.delimiter == scan.delimiter and not scan.delimiter_ends_line:
         return []
     expected = (len(layout.headers) - 1) * scan.lines
-    if not scan.quotes and not malformed and scan.delimiters.get(layout.delimiter) == expected:
+    if layout.delimiter == scan.delimiter and not scan.quotes and not malformed and scan.delimiters == expected:
         return []  # every line holds exactly the header's fields
     found, width = [], len(layout.headers)
     with open(path, encoding=scan.encoding, errors="replace", newline="") as f:

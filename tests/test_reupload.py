@@ -222,3 +222,11 @@ def test_a_corrected_session_replaces_its_values_and_its_list_of_events_in_place
                      "order by session_id") == [("S1", 45.0, ["nausea"], later.batch_id, 2),
                                                 ("S2", 40.0, ["headache", "nausea"], later.batch_id, 3)]
     assert rows(con, "select count(*) from replacements where batch_id = $b", {"b": later.batch_id}) == [(2,)]
+
+
+def test_a_blank_line_cannot_balance_a_line_with_extra_empty_fields(load, con):
+    # The delimiter count alone would say every line holds the header's fields: 2 + 2 + 0 + 4 = 2 x 4 lines.
+    result = load("s.csv", "patient_id,session_day,route\nP1,0,IV\n\nP2,1,IV,,\n")
+    assert (result.rows_inserted, result.rows_rejected) == (1, 1)
+    assert result.rejects.line_number.tolist() == [4]
+    assert result.rejects.reason[0].startswith("line has more fields than the header")
