@@ -102,8 +102,8 @@ def _build_all(con: duckdb.DuckDBPyConnection) -> None:
 
 def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
     """Compute again only the series of the patients queries/build_scope.sql names (whose rows changed, or
-    whom a moved last day concerns): their rows are deleted from each per-patient table and computed by the
-    same queries, limited to them (in_build_scope). Returns how many patients that was; None, for a full
+    whom a moved last day concerns), by the same queries limited to them (in_build_scope), and replace
+    those of their rows that differ. Returns how many patients that was; None, for a full
     build instead, when the tables were built by other code or settings, when the indications' spellings
     changed (every series shows them), or when the scope is a large share of the patients."""
     # Looked up, not tried: an error would abort the transaction this runs in.
@@ -133,15 +133,24 @@ def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
         return None
     con.execute("create or replace temp macro in_build_scope(patient) as "
                 "patient in (select patient_id from temp.build_scope)")
-    for name in reversed(PER_PATIENT):  # series-keyed tables first, while int_treatment_series names their series
-        where = ("series_id in (select series_id from int_treatment_series where in_build_scope(patient_id))"
-                 if name in BY_SERIES else "in_build_scope(patient_id)")
-        con.execute(f"delete from int_{name} where {where}")
+    # Their series as they were: a patient's series can end up fewer or renumbered.
+    con.execute("create or replace temp table build_old_series as "
+                "select series_id from int_treatment_series where in_build_scope(patient_id)")
     for name in PER_PATIENT:
-        con.execute(f"insert into int_{name} {store.sql('intermediate/' + name)}")
+        mine = ("series_id in (select series_id from build_old_series union "
+                "              select series_id from int_treatment_series where in_build_scope(patient_id))"
+                if name in BY_SERIES else "in_build_scope(patient_id)")
+        con.execute(f"create or replace temp table build_fresh as {store.sql('intermediate/' + name)}")
+        # Only the rows that differ are deleted and inserted (most of a patient's rows stay as they were):
+        # what a build writes into the database file is what changed, not all of these patients' rows.
+        con.execute(f"delete from int_{name} where rowid in (select t.rowid from int_{name} as t where {mine} "
+                    f"and hash(t) not in (select hash(f) from build_fresh as f))")
+        con.execute(f"insert into int_{name} select * from build_fresh as f where hash(f) not in "
+                    f"(select hash(t) from int_{name} as t where {mine})")
     if last_day != built_last_day:
         con.execute("update int_treatment_series set data_last_day = $day", {"day": last_day})
-    con.execute("drop table temp.build_scope")
+    for name in ("build_scope", "build_old_series", "build_fresh"):
+        con.execute(f"drop table temp.{name}")
     _record_build(con)
     return scope
 
