@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import busy, metrics, readers, store
+from . import busy, metrics, privacy, readers, store
 from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from .definitions import DOSE_LIMITS, alias_key
 from .privacy import check_file_name, check_headers, check_identifier_values
@@ -191,8 +191,10 @@ def _blank_lines(path: Path) -> list[int]:
 
 
 def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int, line_offset: int = 0) -> str:
-    """Read every field as text into raw_export_positional (c0, c1, ...), with each line's `raw_hash`
-    (_layout_salt); malformed lines go to the rejects tables DuckDB fills. Returns the name of the errors
+    """Read every field as text into raw_export_positional (c0, c1, ...), with each line's `raw_hash` (an MD5
+    of its fields as JSON, so field boundaries and empty fields count, salted by _layout_salt: a hash an
+    export can be crafted to collide with, such as DuckDB's own, would let a changed line pass as known,
+    unscanned); malformed lines go to the rejects tables DuckDB fills. Returns the name of the errors
     table. `line_offset`: lines above the header that the text leaves out (a sheet's empty rows), added to
     every line number."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout.headers))) + "}"
@@ -200,7 +202,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
     errors = f"load_errors_{load}"
     con.execute(
         f"""create or replace temp table raw_file as
-            select *, hash($salt, {cells}) as raw_hash
+            select *, md5_number(to_json([$salt, {cells}])) as raw_hash
             from read_csv($path, auto_detect = false, header = true, delim = $delim, quote = '"',
                 escape = '"', columns = {columns}, encoding = $encoding, store_rejects = true,
                 rejects_scan = 'load_scans_{load}', rejects_table = '{errors}')""",
@@ -236,7 +238,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
         # DuckDB keeps a line whose extra fields are all empty ("a,b,c,,"), dropping them: an unquoted
         # "45,5" dose shifts every later value one column on. The line is rejected like any other line
         # with more fields than the header.
-        lines = [line + int(line_offset) for line, _found in extra]
+        lines = [line + int(line_offset) for line, _found, _text in extra]
         con.execute("create or replace temp table raw_export_checked as select * from raw_export_positional "
                     "where line_number not in (select unnest($lines::bigint[]))", {"lines": lines})
         kind = con.execute("select table_type from information_schema.tables where table_catalog = 'temp' "
@@ -245,9 +247,10 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
         con.execute("alter table raw_export_checked rename to raw_export_positional")
         con.execute(
             f"insert into {errors} by name select unnest($lines) as line, 'TOO MANY COLUMNS' as error_type, "
-            "unnest($messages) as error_message",
+            "unnest($messages) as error_message, unnest($texts) as csv_line",  # its text: scanned for identifiers
             {"lines": lines, "messages": [f"Expected Number of Columns: {len(layout.headers)} Found: {found}"
-                                          for _line, found in extra]},
+                                          for _line, found, _text in extra],
+             "texts": [text for _line, _found, text in extra]},
         )
     return errors
 
@@ -268,8 +271,8 @@ def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
     return None
 
 
-def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan, malformed: bool) -> list[tuple[int, int]]:
-    """(line number, fields) of each line with more fields than the header whose extra fields are empty,
+def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan, malformed: bool) -> list[tuple[int, int, str]]:
+    """(line number, fields, text) of each line with more fields than the header whose extra fields are empty,
     which DuckDB's reader keeps. Only a file with a line ending in its delimiter can hold one; and when no
     quote can hide a delimiter and every line is a row (not `malformed`: so none is short of fields), only
     one with more delimiters in all than the header's number on every line. Those quick passes over the bytes spare most
@@ -287,7 +290,7 @@ def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan, malform
             start = reader.line_num + 1
             for row in reader:
                 if len(row) > width and not any(row[width:]):
-                    found.append((start, len(row)))
+                    found.append((start, len(row), layout.delimiter.join(row)))
                 start = reader.line_num + 1
         except csv.Error:
             pass  # a line the csv module cannot read is DuckDB's to reject; the lines found so far stand
@@ -308,13 +311,15 @@ def _name_contract_columns(con, layout: Layout, source: str = "raw_export_positi
 
 
 # The hash a stored row keeps of its export line: a wide outcomes line gives one row per score.
-ROW_HASH = {"outcomes_wide": "hash(line_hash, instrument)"}
+ROW_HASH = {"outcomes_wide": "xor(line_hash, md5_number(instrument))"}
 
 
 @functools.cache
 def _staging_code() -> str:
-    """The code that decides how a line is staged: when it changes, every line is new to the hash."""
+    """The code that decides how a line is staged, or whether its file is refused (the identifier patterns):
+    when it changes, every line is new to the hash."""
     texts = [p.read_text() for p in sorted((store.QUERIES / "staging").glob("*.sql"))]
+    texts.append(Path(privacy.__file__).read_text())
     return hashlib.sha256(repr((texts, store.sql("macros"), sorted(DOSE_LIMITS.items()))).encode()).hexdigest()
 
 
@@ -339,7 +344,8 @@ def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
     known = f"line_hash in {stored}" if stored_rows and not wide else "false"
     con.execute(f"create or replace temp table line_hashes as "
                 f"select *, {known} as is_known from ("
-                f"    select line_number, raw_row, hash(raw_hash, $date_style) as line_hash from raw_export_positional)",
+                f"    select line_number, raw_row, xor(raw_hash, md5_number($date_style)) as line_hash "
+                f"    from raw_export_positional)",
                 {"date_style": date_style or ""})
     if wide and stored_rows:
         con.execute(f"""

@@ -258,22 +258,26 @@ def refuse_clashing_names(con: duckdb.DuckDBPyConnection, label: str) -> None:
 # Columns a stored table gained after its first release: (table, column, type). schema.sql creates a new
 # database with them.
 ADDED_COLUMNS = (("sessions", "systolic_bp_pre", "integer"), ("sessions", "diastolic_bp_pre", "integer"),
-                 ("sessions", "diastolic_bp_peak", "integer"), ("sessions", "source_hash", "ubigint"),
-                 ("assessments", "source_hash", "ubigint"), ("patients", "source_hash", "ubigint"))
+                 ("sessions", "diastolic_bp_peak", "integer"), ("sessions", "source_hash", "uhugeint"),
+                 ("assessments", "source_hash", "uhugeint"), ("patients", "source_hash", "uhugeint"))
 
 
 def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
     """Give an older database the columns it lacks, keeping its rows. DuckDB refuses to alter a table
     that has an index, so the table's natural-key index is dropped first (unique_natural_keys builds it
     again), and the metric tables are marked unbuilt: they were built without the new columns."""
-    present = set(con.execute("select table_name, column_name from duckdb_columns() "
-                              "where database_name = current_database() and schema_name = 'main'").fetchall())
-    missing = [(table, column, kind) for table, column, kind in ADDED_COLUMNS if (table, column) not in present]
+    present = dict(((table, column), kind.lower()) for table, column, kind in con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name = 'main'").fetchall())
+    # A column of another type (a line hash first stored in 64 bits) is made again, empty: it held only hashes.
+    missing = [(table, column, kind) for table, column, kind in ADDED_COLUMNS if present.get((table, column)) != kind]
     if not missing:
         return
     for table in sorted({table for table, _, _ in missing}):
         con.execute(f"drop index if exists {table}_natural_key")
     for table, column, kind in missing:
+        if (table, column) in present:
+            con.execute(f"alter table {table} drop column {column}")
         con.execute(f"alter table {table} add column {column} {kind}")
     con.execute("drop table if exists build_state")
     log.info("added columns %s to an older database; the metric tables will be rebuilt",
@@ -406,10 +410,11 @@ def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever stored data or a setting changes: the key for cached query results."""
+    """Changes whenever stored data or a setting changes: the key for cached query results. Settings count by
+    name and value (two settings overridden to one value are two states)."""
     return con.execute(
         "select (select coalesce(max(batch_id), 0) from batches), "
-        "(select coalesce(list(value order by name), []) from setting_overrides)"
+        "(select coalesce(list(name || '=' || value order by name), []) from setting_overrides)"
     ).fetchall()[0]
 
 
@@ -420,7 +425,7 @@ def content_version(con: duckdb.DuckDBPyConnection) -> tuple:
     return con.execute(
         "select (select coalesce(max(batch_id), 0) from batches "
         "        where kind = 'undo' or rows_inserted > 0 or rows_replaced > 0), "
-        "(select coalesce(list(value order by name), []) from setting_overrides)"
+        "(select coalesce(list(name || '=' || value order by name), []) from setting_overrides)"
     ).fetchall()[0]
 
 

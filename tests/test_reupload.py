@@ -230,3 +230,35 @@ def test_a_blank_line_cannot_balance_a_line_with_extra_empty_fields(load, con):
     assert (result.rows_inserted, result.rows_rejected) == (1, 1)
     assert result.rejects.line_number.tolist() == [4]
     assert result.rejects.reason[0].startswith("line has more fields than the header")
+
+
+def test_a_phone_number_on_a_line_with_empty_extra_fields_refuses_the_file(load, con):
+    # The probe's F6: the line is rejected for its extra fields, but what it holds is still scanned.
+    result = load("o.csv", OUTCOMES + "P1,0,PHQ-9,20,0\nP2,0,PHQ-9,3,call 617-555-0142,,\n")
+    assert result.refused and "phone" in result.refused and "line 3" in result.refused
+    assert rows(con, "select count(*) from assessments") == [(0,)]
+
+
+def test_two_settings_overridden_to_one_value_are_two_versions(con):
+    # The probe's F5: the version named the overrides' values only.
+    from ketamine_outcomes import store
+
+    con.execute("insert or replace into setting_overrides values ('dropout_quiet_days', 40)")
+    first = store.data_version(con)
+    con.execute("delete from setting_overrides")
+    con.execute("insert or replace into setting_overrides values ('end_of_induction_days', 40)")
+    assert store.data_version(con) != first
+
+
+def test_a_line_hash_column_of_another_type_is_made_again(db_path):
+    from ketamine_outcomes import store
+
+    con = store.connect(db_path)
+    con.execute("drop index sessions_natural_key")
+    con.execute("alter table sessions drop column source_hash")
+    con.execute("alter table sessions add column source_hash ubigint")  # as the first version of the hash was
+    con.close()
+    con = store.connect(db_path)
+    assert rows(con, "select data_type from duckdb_columns() where table_name = 'sessions' "
+                     "and column_name = 'source_hash'") == [("UHUGEINT",)]
+    con.close()
