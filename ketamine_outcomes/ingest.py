@@ -652,10 +652,14 @@ def ingest_file(
             counts = _merge(con, layout.table, batch_id, _absent(layout), ROW_HASH.get(layout.kind, "line_hash"))
             if known:
                 counts["rows_duplicate"] += con.execute("select count(*) from known_rows").fetchall()[0][0]
+            # A wide line holds several assessments: its rejected ones are counted as the stored ones are (a
+            # malformed line or a repeated key, filed without a column, counts once).
+            rejected_rows = ("(select count(*) from staged where len(problems) > 0) + (select count(*) from rejects "
+                             "where batch_id = $batch and column_name is null)" if layout.kind == "outcomes_wide" else
+                             "(select count(distinct line_number) from rejects where batch_id = $batch)")
             rows_read, rejected, warned = con.execute(
                 f"select (select count(*) from raw_export_positional) + (select count(distinct line) from {errors_table}), "
-                "(select count(distinct line_number) from rejects where batch_id = $batch), "
-                "(select count(distinct line_number) from warnings where batch_id = $batch)",
+                f"{rejected_rows}, (select count(distinct line_number) from warnings where batch_id = $batch)",
                 {"batch": batch_id},
             ).fetchall()[0]
             result.rejects, result.warnings = _problems(con, "rejects", batch_id), _problems(con, "warnings", batch_id)

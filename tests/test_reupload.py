@@ -262,3 +262,9 @@ def test_a_line_hash_column_of_another_type_is_made_again(db_path):
     assert rows(con, "select data_type from duckdb_columns() where table_name = 'sessions' "
                      "and column_name = 'source_hash'") == [("UHUGEINT",)]
     con.close()
+
+
+def test_a_wide_line_counts_each_rejected_assessment_as_its_stored_ones_are_counted(load, con):
+    result = load("w.csv", WIDE + "P1,2024-03-01,30,25,1\nP1,2024-03-08,9,4,0\n")  # line 2: both scores too high
+    assert (result.rows_read, result.rows_inserted, result.rows_rejected) == (2, 2, 2)
+    assert sorted(result.rejects.column_name) == ["gad7_total", "phq9_total"]
