@@ -1,0 +1,350 @@
+"""Differential tests of the daily re-upload's two speed mechanisms (docs/data-contract.md, "The daily
+cumulative export"; docs/metrics.md, "When the metric tables are rebuilt").
+
+Known lines: the same sequence of uploads runs on two databases; before every upload the second one forgets
+every stored line's hash (`source_hash = null`), so it checks every line as the ingest did before lines
+could be known. Everything stored and every count must be equal, except `lines_known`.
+
+Incremental build: after each upload `metrics.ensure_built` (which recomputes only the patients whose rows
+changed) must give the same metric tables as a full `metrics.build`.
+
+The random sequences are seeded; FUZZ_SEQUENCES=200 runs more of them (the suite runs a few)."""
+
+import json
+import os
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from ketamine_outcomes import metrics, store
+from ketamine_outcomes.ingest import ingest_file, undo_batch
+
+FORGET = ("update sessions set source_hash = null", "update assessments set source_hash = null",
+          "update patients set source_hash = null")
+COUNTS = ("kind", "rows_read", "rows_inserted", "rows_replaced", "rows_duplicate", "rows_rejected",
+          "rows_with_warnings", "refused", "filed_before", "date_style", "columns_ignored")
+
+
+def _rows(con, sql):
+    return con.execute(sql).fetchall()
+
+
+def result_of(r) -> dict:
+    """What a user sees of one upload, except lines_known."""
+    if r is None:
+        return {}
+    return {c: getattr(r, c) for c in COUNTS} | {
+        "rejects": r.rejects.astype(str).values.tolist(), "warnings": r.warnings.astype(str).values.tolist()}
+
+
+def stored(con) -> dict:
+    """Every stored table but the hashes (replacements keep the old row's hash in old_values)."""
+    out = {}
+    for table in ("sessions", "assessments", "patients"):
+        columns = [c for (c,) in _rows(con, "select column_name from information_schema.columns where table_name = "
+                                            f"'{table}' and table_schema = 'main' and column_name <> 'source_hash' "
+                                            "order by ordinal_position")]
+        out[table] = _rows(con, f"select {', '.join(columns)} from {table} order by all")
+    out["rejects"] = _rows(con, "select * from rejects order by all")
+    out["warnings"] = _rows(con, "select * from warnings order by all")
+    out["replacements"] = sorted(
+        (b, line, kind, key, json.dumps({k: v for k, v in json.loads(old).items() if k != "source_hash"}), new)
+        for b, line, kind, key, old, new in _rows(con, "select * from replacements"))
+    out["batches"] = _rows(con, "select batch_id, file_name, kind, rows_read, rows_inserted, rows_replaced, "
+                                "rows_duplicate, rows_rejected, rows_with_warnings, undone_at is null "
+                                "from batches order by all")
+    return out
+
+
+def metric_tables(con) -> dict:
+    return {name: _rows(con, f"select * from int_{name} order by all") for name in metrics.INTERMEDIATE}
+
+
+def replay(steps, folder: Path, check_metrics: bool = True) -> list[str]:
+    """Run `steps` on a database that knows lines and one that forgets them; returns every difference, in
+    words. Steps: ("load", file name, text), ("undo", index of an earlier load step), ("sql", statement)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fast, oracle = store.connect(folder / "fast.duckdb"), store.connect(folder / "oracle.duckdb")
+    results: dict[int, list] = {}
+    problems = []
+    try:
+        for i, step in enumerate(steps):
+            results[i] = []
+            for which, con in (("fast", fast), ("oracle", oracle)):
+                if which == "oracle":
+                    for statement in FORGET:
+                        con.execute(statement)
+                if step[0] == "load":
+                    path = folder / which / str(i) / step[1]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(step[2].encode())
+                    results[i].append(ingest_file(con, path))
+                elif step[0] == "undo":
+                    earlier = results[step[1]][0 if which == "fast" else 1]
+                    if earlier is not None and earlier.batch_id is not None:
+                        try:
+                            undo_batch(con, earlier.batch_id)
+                        except ValueError:
+                            pass
+                    results[i].append(None)
+                else:
+                    con.execute(step[1])
+                    results[i].append(None)
+                if check_metrics and which == "fast":
+                    done = metrics.ensure_built(con)
+                    incremental = metric_tables(con)
+                    metrics.build(con)
+                    full = metric_tables(con)
+                    for name in metrics.INTERMEDIATE:
+                        if incremental[name] != full[name]:
+                            problems.append(f"step {i}: int_{name} after ensure_built ({done}) differs from a "
+                                            f"full build:\n  incremental {incremental[name]}\n  full        {full[name]}")
+            a, b = (result_of(r) for r in results[i])
+            for key in a:
+                if a[key] != b[key]:
+                    problems.append(f"step {i} {step[:2]}: result {key}: known lines {a[key]!r}, checked {b[key]!r}")
+            sa, sb = stored(fast), stored(oracle)
+            for key in sa:
+                if sa[key] != sb[key]:
+                    problems.append(f"step {i} {step[:2]}: table {key}:\n  known lines {sa[key]}\n  checked     {sb[key]}")
+    finally:
+        fast.close()
+        oracle.close()
+    return problems
+
+
+# --- random clinics -------------------------------------------------------------------------------------
+
+START = date(2024, 3, 1)
+ROUTES = {"IV": ("IV", "iv", "intravenous"), "IM": ("IM", "im"), "oral": ("oral", "Oral")}
+STATUSES = {"completed": ("completed", "Completed", "COMPLETED"), "cancelled": ("cancelled", "Cancelled"),
+            "no_show": ("no_show", "no show")}
+SITES = ("Northside", "Riverside")
+INDICATIONS = ("depression", "Depression", "PTSD", "chronic pain", "Chronic pain")
+
+
+def _dose(rng, mg):
+    """A dose, written one of the ways that store the same value, or once in a while one stored empty."""
+    return rng.choice([str(mg), f"{mg}.0", f"{mg} mg", str(mg)] + (["9999", "lots"] if rng.random() < 0.1 else []))
+
+
+def _date(rng, day: int, style: str) -> str:
+    d = START + timedelta(days=day)
+    return d.isoformat() if style == "iso" else f"{d.month:02d}/{d.day:02d}/{d.year}"
+
+
+class Clinic:
+    """A few patients' sessions, outcomes and details, changed day by day."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.patients = {f"P{n}": {"age_band": rng.choice(["25-34", "35-44", "45-54", ""]),
+                                    "sex": rng.choice(["female", "male", "F", ""]),
+                                    "primary_indication": rng.choice(INDICATIONS), "site": rng.choice(SITES)}
+                         for n in range(1, rng.randint(2, 6))}
+        self.sessions, self.scores, self.next_day = {}, {}, 0
+        for _ in range(rng.randint(3, 10)):
+            self.add_day()
+
+    def add_day(self, jump=None):
+        rng = self.rng
+        self.next_day += jump if jump is not None else rng.choice([1, 2, 3, 7, 20])
+        for p in rng.sample(sorted(self.patients), rng.randint(1, len(self.patients))):
+            day = self.next_day
+            if rng.random() < 0.7:
+                self.sessions[(p, day)] = {
+                    "route": rng.choice(sorted(ROUTES)), "status": rng.choice(["completed"] * 5 + ["cancelled", "no_show"]),
+                    "dose_mg": rng.choice([35, 40, 50, 56]), "site": self.patients[p]["site"],
+                    "systolic_bp_peak": rng.choice(["", "128", "150", "185"]), "session_id": f"S{p}{day}",
+                    "adverse_events": rng.choice(["", "", "nausea", "nausea;headache"]),
+                }
+            if rng.random() < 0.8:
+                self.scores[(p, day, "PHQ-9")] = {"score": rng.randint(0, 27), "item9": rng.choice(["0", "1", "", "2"])}
+            if rng.random() < 0.4:
+                self.scores[(p, day, "GAD-7")] = {"score": rng.randint(0, 21), "item9": ""}
+
+    def mutate(self):
+        rng = self.rng
+        for _ in range(rng.randint(0, 3)):
+            what = rng.random()
+            if what < 0.3 and self.sessions:
+                s = self.sessions[rng.choice(sorted(self.sessions))]
+                field, value = rng.choice([("status", rng.choice(sorted(STATUSES))), ("dose_mg", rng.choice([40, 45, 60])),
+                                           ("systolic_bp_peak", rng.choice(["", "140", "400"])),
+                                           ("route", rng.choice(sorted(ROUTES))), ("site", rng.choice(SITES))])
+                s[field] = value
+            elif what < 0.6 and self.scores:
+                s = self.scores[rng.choice(sorted(self.scores))]
+                s["score"] = max(0, s["score"] + rng.choice([-3, -1, 1, 2]))
+                s["item9"] = rng.choice(["0", "1", "", "7", "x"])
+            elif what < 0.75:
+                p = rng.choice(sorted(self.patients))
+                self.patients[p][rng.choice(["site", "primary_indication", "age_band", "sex"])] = rng.choice(
+                    [*SITES, *INDICATIONS, "35-44", "95", "xyz", ""])
+            elif what < 0.85:
+                self.patients[f"P{len(self.patients) + 1}"] = {"age_band": "25-34", "sex": "female",
+                                                               "primary_indication": rng.choice(INDICATIONS),
+                                                               "site": rng.choice(SITES)}
+            else:
+                self.add_day()
+
+    # Each export: its lines (lists of cells under `columns`), then the shuffles an EHR might make.
+    def export(self, kind: str) -> tuple[str, str]:
+        rng = self.rng
+        style = "iso" if rng.random() < 0.7 else "us"
+        if kind == "sessions":
+            columns = ["patient_id", "session_date", "route", "status", "dose_mg", "site", "systolic_bp_peak",
+                       "session_id", "adverse_events"]
+            columns = columns[:4] + [c for c in columns[4:] if rng.random() < 0.8]  # narrower exports
+            lines = []
+            for (p, day), s in sorted(self.sessions.items()):
+                cells = {"patient_id": p, "session_date": _date(rng, day, style),
+                         "route": rng.choice(ROUTES[s["route"]]), "status": rng.choice(STATUSES[s["status"]]),
+                         "dose_mg": _dose(rng, s["dose_mg"]) if s["status"] == "completed" else "",
+                         **{c: str(s[c]) for c in ("site", "systolic_bp_peak", "session_id", "adverse_events")}}
+                lines.append([cells[c] for c in columns])
+                if s["status"] == "completed" and rng.random() < 0.1:  # a cancelled line on a completed day
+                    lines.append([{**cells, "status": "cancelled", "dose_mg": ""}[c] for c in columns])
+        elif kind == "patients":
+            columns = ["patient_id"] + [c for c in ("age_band", "sex", "primary_indication", "site") if rng.random() < 0.85]
+            lines = [[p, *(d[c] for c in columns[1:])] for p, d in sorted(self.patients.items())]
+        elif kind == "outcomes":
+            columns = ["patient_id", "assessment_date", "instrument", "score", "item9"]
+            if rng.random() < 0.2:
+                columns.remove("item9")
+            lines = [[{"patient_id": p, "assessment_date": _date(rng, day, style), "instrument": i,
+                       "score": str(s["score"]), "item9": s["item9"] if i == "PHQ-9" else ""}[c] for c in columns]
+                     for (p, day, i), s in sorted(self.scores.items())]
+        else:  # wide
+            columns = ["patient_id", "assessment_date", "phq9_total", "gad7_total", "phq9_item9"]
+            by_day = {}
+            for (p, day, i), s in sorted(self.scores.items()):
+                row = by_day.setdefault((p, day), {"patient_id": p, "assessment_date": _date(rng, day, style),
+                                                   "phq9_total": "", "gad7_total": "", "phq9_item9": ""})
+                if i == "PHQ-9":
+                    row["phq9_total"], row["phq9_item9"] = str(s["score"]), s["item9"]
+                else:
+                    row["gad7_total"] = str(s["score"])
+            lines = [[row[c] for c in columns] for row in by_day.values()]
+        if rng.random() < 0.15 and lines:  # the cumulative export leaves a line out
+            lines.pop(rng.randrange(len(lines)))
+        if rng.random() < 0.15 and lines:  # a line twice
+            lines.insert(rng.randrange(len(lines) + 1), list(rng.choice(lines)))
+        if rng.random() < 0.1 and lines:  # two lines with one key and different values
+            twin = list(rng.choice(lines))
+            for c in ("score", "dose_mg", "phq9_total", "age_band", "site"):
+                if c in columns:
+                    twin[columns.index(c)] = rng.choice(["3", "41", "45-54", "Westside"])
+                    break
+            lines.insert(rng.randrange(len(lines) + 1), twin)
+        if rng.random() < 0.15:
+            rng.shuffle(lines)
+        if rng.random() < 0.2:  # columns reordered
+            order = list(range(len(columns)))
+            rng.shuffle(order)
+            columns = [columns[i] for i in order]
+            lines = [[line[i] for i in order] for line in lines]
+        if rng.random() < 0.2:  # an ignored free-text column, once in a while with an identifier
+            columns.append("notes")
+            for line in lines:
+                line.append(rng.choice(["", "ok", "seen"]))
+            if lines and rng.random() < 0.15:
+                lines[rng.randrange(len(lines))][-1] = rng.choice(["call 617-555-0142", "ann@example.com"])
+        header = [c.replace("_", " ").title() if rng.random() < 0.1 else c for c in columns]  # a renamed header
+        if style == "us" and rng.random() < 0.5:
+            header = [h + " (MM/DD/YYYY)" if "date" in h.lower() else h for h in header]
+        text = ",".join(header) + "\n" + "".join(",".join(line) + "\n" for line in lines)
+        return f"{kind}.csv", text
+
+
+SETTINGS = (("dropout_quiet_days", (14, 28, 40)), ("end_of_induction_days", (14, 21, 30)),
+            ("series_gap_days", (30, 60)), ("baseline_window_days", (7, 14)))
+
+
+def random_steps(seed: int, n_steps: int = 8) -> list[tuple]:
+    rng = random.Random(seed)
+    clinic = Clinic(rng)
+    steps = [("load", *clinic.export(k)) for k in ("patients", "sessions", "outcomes")]
+    while len(steps) < n_steps:
+        roll = rng.random()
+        loads = [i for i, s in enumerate(steps) if s[0] == "load"]
+        if roll < 0.1:
+            steps.append(("undo", rng.choice(loads)))
+        elif roll < 0.15:
+            name, values = rng.choice(SETTINGS)
+            steps.append(("sql", f"insert or replace into setting_overrides values ('{name}', {rng.choice(values)})"))
+        elif roll < 0.25:  # yesterday's file again, byte for byte
+            steps.append(steps[rng.choice(loads)])
+        else:
+            clinic.mutate()
+            steps.append(("load", *clinic.export(rng.choice(["sessions", "sessions", "outcomes", "outcomes",
+                                                              "outcomes_wide", "patients"]))))
+    return steps
+
+
+FUZZ_SEQUENCES = int(os.environ.get("FUZZ_SEQUENCES", "6"))
+
+
+@pytest.mark.parametrize("seed", range(FUZZ_SEQUENCES))
+def test_random_daily_uploads_give_what_checking_every_line_gives(seed, tmp_path):
+    problems = replay(random_steps(seed), tmp_path)
+    assert not problems, "\n".join(problems[:5])
+
+
+# --- regressions: each a discrepancy the random sequences found, at its smallest --------------------------
+
+OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
+
+
+def test_replay_compares_what_it_should(tmp_path):
+    """The harness itself: a difference in what is stored is reported (the oracle is not blind)."""
+    fast = store.connect(tmp_path / "a.duckdb")
+    other = store.connect(tmp_path / "b.duckdb")
+    for con, score in ((fast, 12), (other, 13)):
+        path = tmp_path / f"{score}.csv"
+        path.write_text(OUTCOMES + f"P1,0,PHQ-9,{score},0\n")
+        ingest_file(con, path)
+    assert stored(fast)["assessments"] != stored(other)["assessments"]
+    fast.close()
+    other.close()
+
+
+# Found by the fuzzer (probe, 2026-11-26): a duplicate line written differently gives the stored row its hash
+# (_merge), but the row keeps the batch and line it was stored from, which is where _file_known_warnings
+# looks for the known line's warnings: the next day's same line gets the first line's warnings, not its own.
+def test_a_known_line_gets_its_own_warnings_not_those_of_the_line_first_stored(tmp_path):
+    problems = replay([("load", "day1.csv", OUTCOMES + "P1,0,PHQ-9,12,\n"),     # no warning
+                       ("load", "day2.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n"),    # item9 7: stored empty, a warning
+                       ("load", "day3.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n")],   # known: the warning again
+                      tmp_path, check_metrics=False)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_known_line_without_a_warning_gets_none_from_the_line_first_stored(tmp_path):
+    problems = replay([("load", "day1.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n"),
+                       ("load", "day2.csv", OUTCOMES + "P1,0,PHQ-9,12,\n"),
+                       ("load", "day3.csv", OUTCOMES + "P1,0,PHQ-9,12,\n")],    # no warning to file
+                      tmp_path, check_metrics=False)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_known_lines_warning_names_the_column_as_its_own_export_does(tmp_path):
+    renamed = OUTCOMES.replace("item9", "Item9")
+    problems = replay([("load", "day1.csv", renamed + "P1,0,PHQ-9,1,2\n"),      # item9 above total: a warning
+                       ("load", "day2.csv", OUTCOMES + "P1,0,PHQ-9,1,2\n"),     # another header: a duplicate
+                       ("load", "day3.csv", OUTCOMES + "P1,0,PHQ-9,1,2\n")],    # known: warning names 'item9'
+                      tmp_path, check_metrics=False)
+    assert not problems, "\n".join(problems)
+
+
+# Found by reading _file_known_warnings beside _unfile_repeats: a re-upload of the very same file takes back
+# the warnings an earlier batch holds, so the batch a row was stored by may hold none for its line.
+def test_a_known_line_stored_by_a_repeated_file_still_counts_its_warnings(tmp_path):
+    problems = replay([("load", "F.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n"),       # batch 1: a warning
+                       ("load", "G.csv", OUTCOMES + "P1,0,PHQ-9,13,0\n"),       # replaced
+                       ("load", "F.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n"),       # replaced back; warning taken back
+                       ("load", "F.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n")],      # known: 1 with warnings
+                      tmp_path, check_metrics=False)
+    assert not problems, "\n".join(problems)
