@@ -296,6 +296,7 @@ def test_random_daily_uploads_give_what_checking_every_line_gives(seed, tmp_path
 # --- regressions: each a discrepancy the random sequences found, at its smallest --------------------------
 
 OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
+SESSIONS_HEADER = "patient_id,session_date,route,status,dose_mg,session_id\n"
 
 
 def test_replay_compares_what_it_should(tmp_path):
@@ -348,3 +349,101 @@ def test_a_known_line_stored_by_a_repeated_file_still_counts_its_warnings(tmp_pa
                        ("load", "F.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n")],      # known: 1 with warnings
                       tmp_path, check_metrics=False)
     assert not problems, "\n".join(problems)
+
+
+# Found by reading the hash (probe): DuckDB's hash(a, ..., z) is F(a..y) XOR H(z), and H, its string hash, can
+# be inverted. A free-text last column can then make any changed line hash as a stored one: the change is
+# counted a duplicate and dropped, and the line is never scanned for identifiers. A line must be known only
+# when its text is the stored line's.
+M64 = (1 << 64) - 1
+MULTIPLIER = 0xd6e8feb86659fd93  # DuckDB 2.0's string hash: 8-byte blocks xor-multiplied, then a murmur finaliser
+PRINTABLE = bytes(b for b in range(0x20, 0x7f) if b not in b',"')
+
+
+def _duckdb_string_hash(text: bytes) -> int:
+    h = (0xe17a1465 ^ (len(text) * 0xc6a4a7935bd1e995)) & M64
+    for i in range(0, len(text), 8):
+        h = ((h ^ int.from_bytes(text[i:i + 8], "little")) * MULTIPLIER) & M64
+    for _ in range(2):
+        h = ((h ^ (h >> 32)) * MULTIPLIER) & M64
+    return h ^ (h >> 32)
+
+
+def _text_with_hash(target: int, rng: random.Random) -> str:
+    """16 printable characters whose DuckDB hash is `target` (the finaliser and the last block undone)."""
+    inverse = pow(MULTIPLIER, -1, 1 << 64)
+    h = target
+    for _ in range(2):
+        h = (((h ^ (h >> 32)) * inverse) & M64)
+    before_finaliser = h ^ (h >> 32)
+    start = (0xe17a1465 ^ (16 * 0xc6a4a7935bd1e995)) & M64
+    while True:
+        first = bytes(rng.choice(PRINTABLE) for _ in range(8))
+        mixed = ((start ^ int.from_bytes(first, "little")) * MULTIPLIER) & M64
+        last = (((before_finaliser * inverse) & M64) ^ mixed).to_bytes(8, "little")
+        text = first + last
+        if all(b in PRINTABLE for b in last) and text.strip() == text:
+            assert _duckdb_string_hash(text) == target
+            return text.decode()
+
+
+def _colliding_line(con, header: str, stored_line: str, cells: list[str]) -> str:
+    """`cells` and a last free-text cell chosen so that the line hashes as `stored_line` would, with the
+    salt the ingest uses (when it still uses one: otherwise any text, and the line is simply new)."""
+    from ketamine_outcomes import ingest
+    from ketamine_outcomes.contract import read_layout
+
+    salt = ingest._layout_salt(con, read_layout(header, None, None)) if hasattr(ingest, "_layout_salt") else "x"
+
+    def line_hash(values):
+        values = [v or None for v in values]  # DuckDB reads an empty field as NULL
+        names = ", ".join(f"$c{i}::varchar" for i in range(len(values)))
+        return con.execute(f"select hash($salt, {names})",
+                           {"salt": salt, **{f"c{i}": v for i, v in enumerate(values)}}).fetchall()[0][0]
+
+    others = line_hash([*cells, "X"]) ^ _duckdb_string_hash(b"X")
+    return ",".join([*cells, _text_with_hash(others ^ line_hash(stored_line.split(",")), random.Random(0))])
+
+
+def test_a_line_crafted_to_hash_as_a_stored_one_is_still_checked_and_stored(con, tmp_path):
+    header = "patient_id,assessment_day,instrument,score,item9,notes"
+    (tmp_path / "day1.csv").write_text(f"{header}\nP1,0,PHQ-9,20,0,first visit\n")
+    ingest_file(con, tmp_path / "day1.csv")
+    crafted = _colliding_line(con, header, "P1,0,PHQ-9,20,0,first visit", ["P1", "0", "PHQ-9", "5", "0"])
+    (tmp_path / "day2.csv").write_text(f"{header}\n{crafted}\n")
+    later = ingest_file(con, tmp_path / "day2.csv")
+    assert (later.lines_known, later.rows_replaced) == (0, 1)
+    assert con.execute("select score from assessments").fetchall() == [(5,)]
+
+
+def test_a_phone_number_on_a_line_crafted_to_hash_as_a_stored_one_refuses_the_file(con, tmp_path):
+    header = "patient_id,assessment_day,instrument,score,item9,comment,notes"
+    (tmp_path / "day1.csv").write_text(f"{header}\nP1,0,PHQ-9,20,0,ok,x\n")
+    ingest_file(con, tmp_path / "day1.csv")
+    crafted = _colliding_line(con, header, "P1,0,PHQ-9,20,0,ok,x",
+                              ["P1", "0", "PHQ-9", "20", "0", "call 617-555-0142"])
+    (tmp_path / "day2.csv").write_text(f"{header}\n{crafted}\n")
+    later = ingest_file(con, tmp_path / "day2.csv")
+    assert later.refused and "phone" in later.refused
+
+
+# Found by reading store.data_version (probe): the settings part of the version lists the overrides' values
+# without their names, so {dropout_quiet_days: 40} and {end_of_induction_days: 40} are one version: the
+# metric tables built under the first (and the dashboard's cached results, keyed on it) pass for the second.
+def test_two_different_settings_with_one_value_are_two_versions(con, tmp_path):
+    sessions = SESSIONS_HEADER + ("P1,2024-03-01,IV,completed,40,S1\nP1,2024-03-03,IV,completed,40,S2\n"
+                                  "P2,2024-03-01,IV,completed,40,S3\nP2,2024-04-05,IV,completed,40,S4\n")
+    (tmp_path / "s.csv").write_text(sessions)
+    ingest_file(con, tmp_path / "s.csv")
+    con.execute("insert or replace into setting_overrides values ('dropout_quiet_days', 40)")
+    metrics.ensure_built(con)
+    # P1's last session (March 3) is 33 days before the data's last day (April 5): dropped out only when
+    # dropout_quiet_days is below 33.
+    assert con.execute("select is_dropped_out from int_treatment_series where patient_id = 'P1'").fetchall() == [
+        (False,)]
+    # `settings reset dropout_quiet_days`, then `settings set end_of_induction_days 40`, no build between.
+    con.execute("delete from setting_overrides where name = 'dropout_quiet_days'")
+    con.execute("insert or replace into setting_overrides values ('end_of_induction_days', 40)")
+    metrics.ensure_built(con)
+    assert con.execute("select is_dropped_out from int_treatment_series where patient_id = 'P1'").fetchall() == [
+        (True,)]
