@@ -447,3 +447,14 @@ def test_two_different_settings_with_one_value_are_two_versions(con, tmp_path):
     metrics.ensure_built(con)
     assert con.execute("select is_dropped_out from int_treatment_series where patient_id = 'P1'").fetchall() == [
         (True,)]
+
+
+# Found while probing the identifier scan of known lines (probe; not from the speed mechanisms, on a fresh
+# database too): a line with more fields than the header whose extra fields are empty ("...,,") is dropped from
+# the rows the identifier check names columns from, and filed without its text, so the whole-line scan's hit
+# is never turned into a refusal.
+def test_a_phone_number_on_a_line_with_empty_extra_fields_refuses_the_file(con, tmp_path):
+    (tmp_path / "o.csv").write_text(OUTCOMES + "P1,0,PHQ-9,20,0\nP2,0,PHQ-9,3,call 617-555-0142,,\n")
+    result = ingest_file(con, tmp_path / "o.csv")
+    assert result.refused and "phone" in result.refused
+    assert con.execute("select count(*) from assessments").fetchall() == [(0,)]
