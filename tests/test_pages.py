@@ -864,3 +864,10 @@ def test_meeting_mode_suppresses_the_coverage_counts_on_the_data_page(clinic_db,
     row = table[(table.Measure == "assessments in no series") & (table.Instrument == "PCL-5")]
     assert row.Value.tolist() == ["<11"]
     assert table[table.Measure == "patients"].Value.tolist() == ["600"]
+
+
+def test_the_response_page_says_what_each_end_of_induction_status_means(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "response")
+    statuses = next(c.value for c in app.caption if c.value.startswith("Statuses:"))
+    for status in ("remission", "response", "no response", "no score", "not reached"):
+        assert f"**{status}**" in statuses

@@ -77,6 +77,11 @@ st.caption(f"n = {suppress.count_text(status[~outside].n_series.sum(), view.min_
            "end-of-induction window has closed, or the series dropped out): the n of every end-of-induction rate "
            f"for these filters{headline}. Not in that n: {left_out_text('not yet evaluable')} series whose window is still open "
            f"(not yet evaluable), and {left_out_text('no baseline')} without a {view.instrument} baseline.")
+st.caption("Statuses: **remission** and **response** as defined on the Definitions page, at the last score in the "
+           "end-of-induction window; **no response**: scored in the window, neither; **no score**: the series reached "
+           "the induction's last session but has no score in the window after it; **not reached**: the series stopped "
+           "(dropped out) before the induction's last session. Intention-to-treat rates count the last three as not "
+           "responding.")
 
 # Here, not on the Overview: these are end-of-induction outcome definitions set beside response and remission
 # (the page where a reader compares definitions); the Overview keeps one headline per instrument.
