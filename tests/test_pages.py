@@ -871,3 +871,8 @@ def test_the_response_page_says_what_each_end_of_induction_status_means(clinic_d
     statuses = next(c.value for c in app.caption if c.value.startswith("Statuses:"))
     for status in ("remission", "response", "no response", "no score", "not reached"):
         assert f"**{status}**" in statuses
+
+
+def test_the_adherence_table_says_who_it_counts(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "durability")
+    assert any(c.value.startswith("Who is counted: series whose induction is decided") for c in app.caption)

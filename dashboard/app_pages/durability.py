@@ -106,4 +106,7 @@ ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adher
 tables.show(adherence.rename(columns={"group_value": "site"}), "protocol_adherence", view,
             key="durability_adherence_table", title="protocol adherence by site", rows_add_up=True,
             columns=["site", "n_series", "n_completed", "completion_rate", "n_within_window", "adherence_rate"])
+st.caption("Who is counted: series whose induction is decided, that is completed (reached the route's induction "
+           "sessions) or dropped out. Series still in their induction are not in this table, so its series add up to "
+           "fewer than the Overview's.")
 ui.definitions_link("protocol adherence")
