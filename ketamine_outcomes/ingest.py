@@ -271,12 +271,14 @@ def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
     return None
 
 
-def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan, malformed: bool) -> list[tuple[int, int, str]]:
-    """(line number, fields, text) of each line with more fields than the header whose extra fields are empty,
-    which DuckDB's reader keeps. Only a file with a line ending in its delimiter can hold one; and when no
-    quote can hide a delimiter and every line is a row (not `malformed`: so none is short of fields), only
-    one with more delimiters in all than the header's number on every line. Those quick passes over the bytes spare most
-    files the slower parse (an export whose last column is often empty ends many lines in a delimiter)."""
+def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan,
+                             malformed: bool) -> list[tuple[int, int, str]]:
+    """(line number, fields, text) of each line with more fields than the header whose extra fields are
+    empty, which DuckDB's reader keeps. Only a file with a line ending in its delimiter can hold one; and
+    when no quote can hide a delimiter and every line is a row (not `malformed`: so none is short of
+    fields), only one with more delimiters in all than the header's number on every line. Those quick
+    tests (scan_file's counts) spare most files the slower parse (an export whose last column is often
+    empty ends many lines in a delimiter)."""
     if layout.delimiter == scan.delimiter and not scan.delimiter_ends_line:
         return []
     expected = (len(layout.headers) - 1) * scan.lines
