@@ -313,7 +313,8 @@ def _name_contract_columns(con, layout: Layout, source: str = "raw_export_positi
 
 
 # The hash a stored row keeps of its export line: a wide outcomes line gives one row per score.
-ROW_HASH = {"outcomes_wide": "xor(line_hash, md5_number(instrument))"}
+# Hashes are 127 bits as a HUGEINT: pandas cannot take DuckDB's unsigned 128-bit integers (a table read whole).
+ROW_HASH = {"outcomes_wide": "xor(line_hash, (md5_number(instrument) >> 1)::hugeint)"}
 
 
 @functools.cache
@@ -346,7 +347,7 @@ def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
     known = f"line_hash in {stored}" if stored_rows and not wide else "false"
     con.execute(f"create or replace temp table line_hashes as "
                 f"select *, {known} as is_known from ("
-                f"    select line_number, raw_row, xor(raw_hash, md5_number($date_style)) as line_hash "
+                f"    select line_number, raw_row, (xor(raw_hash, md5_number($date_style)) >> 1)::hugeint as line_hash "
                 f"    from raw_export_positional)",
                 {"date_style": date_style or ""})
     if wide and stored_rows:

@@ -258,8 +258,8 @@ def refuse_clashing_names(con: duckdb.DuckDBPyConnection, label: str) -> None:
 # Columns a stored table gained after its first release: (table, column, type). schema.sql creates a new
 # database with them.
 ADDED_COLUMNS = (("sessions", "systolic_bp_pre", "integer"), ("sessions", "diastolic_bp_pre", "integer"),
-                 ("sessions", "diastolic_bp_peak", "integer"), ("sessions", "source_hash", "uhugeint"),
-                 ("assessments", "source_hash", "uhugeint"), ("patients", "source_hash", "uhugeint"))
+                 ("sessions", "diastolic_bp_peak", "integer"), ("sessions", "source_hash", "hugeint"),
+                 ("assessments", "source_hash", "hugeint"), ("patients", "source_hash", "hugeint"))
 
 
 def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:

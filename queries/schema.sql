@@ -29,7 +29,7 @@ create table if not exists patients (
     site varchar,
     batch_id integer not null,
     line_number integer not null,
-    source_hash uhugeint,  -- the export line it came from (ingest: a line seen before is not staged again)
+    source_hash hugeint,  -- the export line it came from (ingest: a line seen before is not staged again)
 );
 
 -- One row per scheduled treatment session. Natural key: patient_id, session_day, session_id.
@@ -51,7 +51,7 @@ create table if not exists sessions (
     diastolic_bp_peak integer,
     batch_id integer not null,
     line_number integer not null,
-    source_hash uhugeint,  -- the export line it came from (ingest: a line seen before is not staged again)
+    source_hash hugeint,  -- the export line it came from (ingest: a line seen before is not staged again)
 );
 
 -- One row per questionnaire administration. Natural key: patient_id, instrument, assessment_day.
@@ -64,7 +64,7 @@ create table if not exists assessments (
     item9 integer,
     batch_id integer not null,
     line_number integer not null,
-    source_hash uhugeint,  -- the export line it came from (ingest: a line seen before is not staged again)
+    source_hash hugeint,  -- the export line it came from (ingest: a line seen before is not staged again)
 );
 
 -- Patients whose stored rows changed since the metric tables were last built: written in the ingest's or

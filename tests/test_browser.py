@@ -270,6 +270,8 @@ def test_chart_titles_wrap_inside_the_chart_on_a_phone(browser, dashboard_url, m
             page.goto(f"{dashboard_url}/{path}" + ("?meeting=true" if meeting else ""))
             wait_for_app(page)
             page.locator(CHART).nth(PAGES[path] - 1).wait_for(timeout=30_000)
+            # A chart's element is there before Plotly has drawn its titles (on a busy machine, seconds later).
+            page.wait_for_function(f"({TITLES})().length >= {2 * PAGES[path]}", timeout=30_000)
             titles = page.evaluate(TITLES)
             assert len(titles) >= 2 * PAGES[path]  # a title and its filters line per chart
             for title in titles:

@@ -260,7 +260,7 @@ def test_a_line_hash_column_of_another_type_is_made_again(db_path):
     con.close()
     con = store.connect(db_path)
     assert rows(con, "select data_type from duckdb_columns() where table_name = 'sessions' "
-                     "and column_name = 'source_hash'") == [("UHUGEINT",)]
+                     "and column_name = 'source_hash'") == [("HUGEINT",)]
     con.close()
 
 
