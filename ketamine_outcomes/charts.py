@@ -397,13 +397,7 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
     for i, (group, rows) in enumerate(groups):
         rows = rows.sort_values("day")
         colour, label = PALETTE[i % len(PALETTE)], escape(group)
-        median = rows.median_days.iloc[0]
-        if not pd.isna(median):
-            median_text = f"median {int(median)} days"
-        elif "median_hidden" in rows and rows.median_hidden.iloc[0]:
-            median_text = "median past the shown curve"
-        else:
-            median_text = "median not reached"
+        median_text = "median " + suppress.median_text(rows)
         # The curve starts at day 0 at 100% (or 0%) and holds each value until the next event (a step).
         days = [0] + rows.day.tolist() if rows.day.iloc[0] > 0 else rows.day.tolist()
         values = [start] + rows[value].tolist() if rows.day.iloc[0] > 0 else rows[value].tolist()

@@ -323,11 +323,25 @@ def _coarse_steps(rows: pd.DataFrame, min_cell: int, value: str) -> pd.DataFrame
     shown = pd.DataFrame(steps, columns=["day", "n_at_risk", "n_events", "n_censored", value])
     half = shown.day[shown[value] <= 0.5] if value == "survival" else shown.day[shown[value] >= 0.5]
     median = half.iloc[0] if len(half) else None
+    # A merged step hides on which of its days the curve crossed half: the median is somewhere after the step
+    # before it (median_from), up to its day.
+    before = shown.day[shown.day < median] if median is not None else shown.day.iloc[0:0]
+    median_from = before.iloc[-1] if len(before) else 0
     reached = not pd.isna(rows.median_days.iloc[0])  # the full curve reaches half: past the shown one, if not here
-    return shown.assign(group_value=rows.group_value.iloc[0], median_days=median,
+    return shown.assign(group_value=rows.group_value.iloc[0], median_days=median, median_from=median_from,
                         median_hidden=median is None and reached)[[*rows.columns.intersection(
                             ["group_value", "day", "n_at_risk", "n_events", "n_censored", value, "median_days"]),
-                            "median_hidden"]]
+                            "median_from", "median_hidden"]]
+
+
+def median_text(rows: pd.DataFrame) -> str:
+    """A curve's median in words: a day, or the days of the merged step it falls in ("12-149 days"), or past
+    the shown curve, or not reached."""
+    median = rows.median_days.iloc[0]
+    if pd.isna(median):
+        return "past the shown curve" if "median_hidden" in rows and rows.median_hidden.iloc[0] else "not reached"
+    first = int(rows.median_from.iloc[0]) + 1 if "median_from" in rows else int(median)
+    return f"{int(median)} days" if first >= int(median) else f"{first}-{int(median)} days"
 
 
 def _survival_hidden_groups(curve: pd.DataFrame, min_cell: int) -> pd.Series:

@@ -250,3 +250,10 @@ def test_nested_totals_hide_one_of_two_whose_difference_is_a_small_status():
     # A count beside a small (hidden) one gives no difference away: 0 responders of 6 series stays 0.
     few = pd.DataFrame({"n_series": [6], "n_evaluable": [6], "n_scored": [0], "responders": [0], "remitters": [0]})
     assert suppress.for_table(few, "cohort_comparison", 11).responders.tolist() == ["0"]
+
+
+def test_a_kaplan_meier_median_inside_a_merged_step_is_given_as_the_days_of_that_step():
+    # The walk: a tile said "149 days" where the curve crossed half somewhere between day 11 and day 149. Here
+    # the step shown on day 28 merges days 22-28: which of them took the curve past half is not shown.
+    assert suppress.median_text(suppress.survival_curve(KM, 11)) == "22-28 days"
+    assert suppress.median_text(suppress.survival_curve(KM, 0)) == "28 days"  # suppression off: the day itself

@@ -24,15 +24,10 @@ def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
     columns = st.columns(min(len(groups), 4) or 1)
     for i, row in enumerate(groups.itertuples()):
         kept = shown[shown.group_value == row.group_value]
-        median = kept.median_days.iloc[0] if not kept.empty else None
-        if kept.empty:
-            value = "suppressed"
-        elif not pd.isna(median):
-            value = f"{int(median)} days"
-        else:
-            value = "past the shown curve" if kept.median_hidden.iloc[0] else "not reached"
+        value = "suppressed" if kept.empty else suppress.median_text(kept)
         name = label if row.group_value == "all" else f"{label}, {row.group_value}"
-        columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half. 'Past the shown curve': it does, "
+        columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half; a range when it does within a step "
+                                                       "merged for small-cell suppression (which day is not shown). 'Past the shown curve': it does, "
                                                        "where fewer series are at risk than small-cell suppression allows. 'Suppressed': too few "
                                                        "series, or too few per step, to show any of the curve.")
         columns[i % len(columns)].caption(f"n = {n_shown[row.group_value]} series")
