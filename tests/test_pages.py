@@ -876,3 +876,11 @@ def test_the_response_page_says_what_each_end_of_induction_status_means(clinic_d
 def test_the_adherence_table_says_who_it_counts(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "durability")
     assert any(c.value.startswith("Who is counted: series whose induction is decided") for c in app.caption)
+
+
+def test_the_pcl5_status_table_says_below_the_cut_off_not_remission(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "response")
+    app.selectbox(key="filters_instrument").set_value("PCL-5").run()
+    table = next(t.value for t in app.dataframe if t.value.isin(["not reached"]).any().any())
+    statuses = table[table.columns[0]].tolist()
+    assert "remission" not in statuses and any("cut-off" in s for s in statuses)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data, tables, ui
 from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.definitions import remission_term
 
 # Statuses of series outside the end-of-induction n (response_timing): shown apart, never in the denominator.
 OUTSIDE_THE_N = ("not yet evaluable", "no baseline")
@@ -53,6 +54,8 @@ st.caption("Responders only: series that stopped before responding are not in th
 
 st.subheader("End-of-induction status")
 status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
+# PCL-5 has no remission: a score under its cut-off is called so (definitions.remission_term).
+status["end_status"] = status.end_status.replace({"remission": remission_term(view.instrument)})
 outside = status.end_status.isin(OUTSIDE_THE_N)
 # Each part adds up to a total shown elsewhere (the evaluable n on the Overview and Compare; the series on the
 # Overview minus it): one hidden status would be its total minus the rest, so each part hides as a whole.
