@@ -3,7 +3,6 @@
 none of them computes a metric itself. Definitions: docs/metrics.md."""
 
 import hashlib
-import secrets
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
@@ -135,7 +134,6 @@ def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
     con.execute("create or replace temp macro in_build_scope(patient) as "
                 "patient in (select patient_id from temp.build_scope)")
     # Their series as they were: a patient's series can end up fewer or renumbered.
-    key = secrets.token_hex(16)
     con.execute("create or replace temp table build_old_series as "
                 "select series_id from int_treatment_series where in_build_scope(patient_id)")
     for name in PER_PATIENT:
@@ -145,19 +143,16 @@ def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
         con.execute(f"create or replace temp table build_fresh as {store.sql('intermediate/' + name)}")
         # Only the rows that differ are deleted and inserted (most of a patient's rows stay as they were):
         # what a build writes into the database file is what changed, not all of these patients' rows.
-        # Rows are compared by DuckDB's hash of every column after a random key drawn for this build: without
-        # the key, a free-text field an export controls could be chosen to give a changed row its old hash.
+        # Rows are compared column by column (a hash of a row can be steered by free-text fields an export
+        # controls: the probe kept a changed row's hash, and so its old values, under every keyed hash).
         columns = [c for (c,) in con.execute("select column_name from duckdb_columns() where table_name = $t "
                                               "and schema_name = 'main' order by column_index",
                                               {"t": f"int_{name}"}).fetchall()]
-
-        def row(alias):
-            return f"hash($key, {', '.join(f'{alias}.{c}' for c in columns)})"
-
+        same = " and ".join(f"t.{c} is not distinct from f.{c}" for c in columns)
         con.execute(f"delete from int_{name} where rowid in (select t.rowid from int_{name} as t where {mine} "
-                    f"and {row('t')} not in (select {row('f')} from build_fresh as f))", {"key": key})
-        con.execute(f"insert into int_{name} select * from build_fresh as f where {row('f')} not in "
-                    f"(select {row('t')} from int_{name} as t where {mine})", {"key": key})
+                    f"and not exists (select 1 from build_fresh as f where {same}))")
+        con.execute(f"insert into int_{name} select * from build_fresh as f where not exists "
+                    f"(select 1 from int_{name} as t where {mine} and {same})")
     if last_day != built_last_day:
         con.execute("update int_treatment_series set data_last_day = $day", {"day": last_day})
     for name in ("build_scope", "build_old_series", "build_fresh"):

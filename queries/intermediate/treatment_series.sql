@@ -1,6 +1,7 @@
 -- Treatment series with the attributes cohorts are filtered and split by.
 -- Grain: one row per patient and series number. Route, site and clinician are the most frequent
--- among the series' completed sessions (ties: the earliest); site falls back to the patients export.
+-- among the series' completed sessions (ties: the earliest, by day and session id, so that the choice
+-- never rests on the order rows happen to be stored in); site falls back to the patients export.
 -- The induction ends at the series' route's n-th completed session: induction_sessions is
 -- setting('induction_sessions_<route>') (IV 6, IM 6, intranasal 8, oral 4; a route without a setting
 -- of its own uses the IV value). Dropped out: fewer completed sessions than that and none in the
@@ -40,9 +41,9 @@ per_series as (
         min(session_date) as start_date,
         max(session_day) as last_session_day,
         count(*)::integer as sessions_completed,
-        mode(route order by session_day) as route,
-        mode(site order by session_day) as session_site,
-        mode(clinician_id order by session_day) as clinician_id,
+        mode(route order by session_day, session_id) as route,
+        mode(site order by session_day, session_id) as session_site,
+        mode(clinician_id order by session_day, session_id) as clinician_id,
         list(session_day order by session_number) as session_days,
     from series_sessions
     group by patient_id, series_number
