@@ -488,3 +488,22 @@ def test_a_session_change_crafted_to_keep_its_metric_rows_hash_is_built(con, tmp
     metrics.ensure_built(con)
     assert con.execute("select site, clinician_id from int_series_sessions where session_id = 'S11'").fetchall() == [
         ("Riverside", clinician)]
+
+
+# Found against the first fix (probe): a random key before the columns does not stop it. If one field's hash
+# differs by 2^63 + 2^31, the chain's next state differs by exactly 2^63 whatever came before (the key
+# included), and flipping bit 63 of the next field's hash cancels it. Site and clinician are adjacent free text.
+def test_a_two_field_change_crafted_against_any_build_key_is_built(con, tmp_path):
+    header = "patient_id,session_date,route,status,dose_mg,site,clinician_id,session_id\n"
+    lines = [f"P{p},2024-03-{day:02d},IV,completed,40,Northside,N01,S{p}{day}" for p in range(1, 9) for day in (1, 3, 5)]
+    (tmp_path / "s1.csv").write_text(header + "\n".join(lines) + "\n")
+    ingest_file(con, tmp_path / "s1.csv")
+    metrics.ensure_built(con)
+    site = _text_with_hash(_duckdb_string_hash(b"Northside") ^ (1 << 63) ^ (1 << 31), random.Random(1))
+    clinician = _text_with_hash(_duckdb_string_hash(b"N01") ^ (1 << 63), random.Random(2))
+    lines[0] = f"P1,2024-03-01,IV,completed,40,{site},{clinician},S11"
+    (tmp_path / "s2.csv").write_text(header + "\n".join(lines) + "\n")
+    assert ingest_file(con, tmp_path / "s2.csv").rows_replaced == 1
+    metrics.ensure_built(con)
+    assert con.execute("select site, clinician_id from int_series_sessions where session_id = 'S11'").fetchall() == [
+        (site, clinician)]
