@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import os
+import random
 import re
 import subprocess
 import sys
@@ -339,11 +340,13 @@ def one_checkpoint(con: duckdb.DuckDBPyConnection):
         con.execute(f"set checkpoint_threshold = '{before}'")
 
 
-def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 3):
+def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 6):
     """Run body() in one transaction and return what it returns. DuckDB's concurrency is optimistic: when
-    another transaction in this process committed a conflicting write first (a write-write conflict, or
-    the same natural key), everything is rolled back and body() runs again on the new state, up to
-    `attempts` times in all."""
+    another transaction in this process wrote the same rows first (a write-write conflict, or the same
+    natural key), everything is rolled back and body() runs again on the new state, up to `attempts` times
+    in all. DuckDB reports the conflict while the other transaction may still be running: each attempt
+    waits a little longer first (a random part, so two waiting writers do not collide again), or a busy
+    machine's slow writer outlasts every attempt."""
     for attempt in range(1, attempts + 1):
         con.execute("begin transaction")
         try:
@@ -356,6 +359,7 @@ def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 3):
             if attempt == attempts or not ("conflict" in text or "duplicate key" in text):
                 raise
             log.info("write conflict, running the transaction again (attempt %d): %s", attempt + 1, error)
+            time.sleep(random.uniform(0.05, 0.15) * attempt)
         except BaseException:
             _rollback(con)
             raise
