@@ -133,27 +133,23 @@ class FileScan:
     quotes: int = 0  # '"' characters: an odd number means a quoted value may never be closed
     delimiter: str = ","  # the header's (contract.sniff_delimiter)
     delimiters: int = 0  # how many of it the file holds
-    delimiter_ends_line: bool = False  # some line ends in it
 
 
 def scan_file(path: Path) -> FileScan:
-    """One pass over the bytes: checksum, header line, encoding, number of lines, and the header's
-    delimiter: how many the file holds and whether one ends a line (_lines_with_extra_fields)."""
+    """One pass over the bytes: checksum, header line, encoding, number of lines, and how many of the
+    header's delimiter the file holds (_lines_with_extra_fields)."""
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     encoding = "utf-8"
-    first, newlines, last, quotes, tail = b"", 0, b"", 0, b""
-    delimiter, delimiters, ends_line = b",", 0, False
+    first, newlines, last, quotes = b"", 0, b"", 0
+    delimiter, delimiters = b",", 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 24), b""):
             digest.update(chunk)
             if not first:
                 first = chunk[: chunk.find(b"\n") + 1 or None]
                 delimiter = sniff_delimiter(first.decode("latin-1")).encode()
-            buf = tail + chunk
             delimiters += chunk.count(delimiter)
-            ends_line = ends_line or delimiter + b"\n" in buf or delimiter + b"\r" in buf
-            tail = buf[-1:]
             # An ASCII chunk is UTF-8 (a quick test), unless it ends a character the last chunk began.
             if encoding == "utf-8" and not (chunk.isascii() and not utf8.getstate()[0]):
                 try:
@@ -165,7 +161,7 @@ def scan_file(path: Path) -> FileScan:
             last = chunk[-1:]
     header = first.rstrip(b"\r\n").decode("utf-8-sig" if encoding == "utf-8" else encoding)
     return FileScan(digest.hexdigest(), path.stat().st_size, header, encoding, newlines + (last not in (b"\n", b"")),
-                    quotes, delimiter.decode(), delimiters, ends_line)
+                    quotes, delimiter.decode(), delimiters)
 
 
 def _blank_lines(path: Path) -> list[int]:
@@ -274,16 +270,22 @@ def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
 def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan,
                              malformed: bool) -> list[tuple[int, int, str]]:
     """(line number, fields, text) of each line with more fields than the header whose extra fields are
-    empty, which DuckDB's reader keeps. Only a file with a line ending in its delimiter can hold one; and
-    when no quote can hide a delimiter and every line is a row (not `malformed`: so none is short of
-    fields), only one with more delimiters in all than the header's number on every line. Those quick
-    tests (scan_file's counts) spare most files the slower parse (an export whose last column is often
-    empty ends many lines in a delimiter)."""
-    if layout.delimiter == scan.delimiter and not scan.delimiter_ends_line:
-        return []
+    empty, which DuckDB's reader keeps. When no quote can hide a delimiter and every line is a row (not
+    `malformed`: so none is short of fields), only a file with more delimiters in all than the header's
+    number on every line can hold one (scan_file counted them); else only a file with a line ending in its
+    delimiter. Those quick tests over the bytes spare most files the slower parse."""
     expected = (len(layout.headers) - 1) * scan.lines
     if layout.delimiter == scan.delimiter and not scan.quotes and not malformed and scan.delimiters == expected:
         return []  # every line holds exactly the header's fields
+    delimiter, tail = layout.delimiter.encode(scan.encoding), b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            buf = tail + chunk
+            if delimiter + b"\n" in buf or delimiter + b"\r" in buf:
+                break
+            tail = buf[-1:]
+        else:
+            return []  # no line ends in the delimiter
     found, width = [], len(layout.headers)
     with open(path, encoding=scan.encoding, errors="replace", newline="") as f:
         reader = csv.reader(f, delimiter=layout.delimiter, quotechar='"', doublequote=True)
