@@ -269,7 +269,9 @@ def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: 
                 hovertemplate=f"{label}: %{{y:.0%}}<extra></extra>"))
     if not any(isinstance(t, go.Scatter) for t in fig.data):
         return nothing("End-of-induction rates are suppressed for this selection (too few series to show).")
-    fig = _layout(fig, f"End of induction ({instrument}): this clinic vs published real-world results",
+    # The title names only what is drawn: a cohort with no published result of its own route has no range.
+    beside = " vs published real-world results" if any(isinstance(t, go.Bar) for t in fig.data) else ""
+    fig = _layout(fig, f"End of induction ({instrument}): this clinic{beside}",
                   "share of series", x_title="", percent=True, height=400)
     fig.update_layout(barmode="overlay")
     return fig

@@ -174,3 +174,26 @@ def test_a_long_title_wraps_to_a_phones_width_and_the_plot_moves_down_to_hold_it
     short = charts.time_to_response(pd.DataFrame({"week": [1], "n_series": [20]}))
     charts.fit_titles(short)
     assert short.layout.title.text == "Week of first response" and short.layout.margin.t == 84
+
+
+def end_rates():
+    rates = {}
+    for kind in ("", "itt_"):
+        for measure, value in (("response", 0.5), ("remission", 0.25)):
+            rates.update({f"{kind}{measure}_rate": [value], f"{kind}{measure}_rate_low": [value - 0.1],
+                          f"{kind}{measure}_rate_high": [value + 0.1]})
+    return pd.DataFrame(rates)
+
+
+def test_the_end_of_induction_title_promises_published_results_only_when_a_range_is_drawn():
+    alone = charts.end_of_induction(end_rates(), pd.DataFrame(), "PHQ-9")
+    assert alone.layout.title.text == "End of induction (PHQ-9): this clinic"
+    assert not [t for t in alone.data if t.type == "bar"]
+    published = pd.DataFrame({"instrument": ["PHQ-9"], "study": ["McInnes 2022"], "response_rate": [0.5],
+                              "remission_rate": [0.2]})
+    beside = charts.end_of_induction(end_rates(), published, "PHQ-9")
+    assert beside.layout.title.text == "End of induction (PHQ-9): this clinic vs published real-world results"
+    assert [t.name for t in beside.data if t.type == "bar"] == ["published range", "published range"]
+    # A published result for another instrument draws nothing, so the title does not promise one.
+    other = charts.end_of_induction(end_rates(), published.assign(instrument="GAD-7"), "PHQ-9")
+    assert other.layout.title.text == "End of induction (PHQ-9): this clinic"
