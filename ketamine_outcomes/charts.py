@@ -17,7 +17,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from ketamine_outcomes import suppress
-from ketamine_outcomes.definitions import remission_term
+from ketamine_outcomes.definitions import adverse_event_label, remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 
 # Okabe & Ito 2008, in an order where neighbours differ in lightness too (yellow last: weak on white).
@@ -455,6 +455,7 @@ def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = No
     if frame.event_rate.isna().all():
         return nothing("Adverse-event rates are suppressed for this selection (too few sessions or events).")
     fig = go.Figure()
+    frame = frame.assign(event=frame.event.map(adverse_event_label))  # words, not the stored codes
     for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
         label = escape(group)
         fig.add_trace(go.Bar(x=rows.event, y=rows.event_rate, name=label, marker_color=PALETTE[i % len(PALETTE)],
@@ -476,7 +477,8 @@ def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for i, (event, rows) in enumerate(frame.groupby("event")):
         rows = rows.sort_values("group_order")
-        fig.add_trace(go.Scatter(x=rows.group_value, y=rows.event_rate, mode="lines+markers", name=escape(event),
+        fig.add_trace(go.Scatter(x=rows.group_value, y=rows.event_rate, mode="lines+markers",
+                                 name=adverse_event_label(event),
                                  line=dict(color=PALETTE[i % len(PALETTE)])))
     fig = _layout(fig, "Adverse events by session number", "share of sessions", x_title="session number",
                   percent=True)

@@ -293,6 +293,20 @@ REFERENCE_RESULTS = (
      "reported_as": "observed: the 1,247 who completed the four sessions with sufficient data"},
 )
 
+# The adverse-event codes the contract stores (ALIASES["adverse_event"]), as a reader names them on a chart or in
+# a table. "increased blood pressure" is the Spravato label's term for elevated_bp.
+ADVERSE_EVENT_LABELS: dict[str, str] = {
+    "nausea": "nausea", "vomiting": "vomiting", "dizziness": "dizziness", "dissociation": "dissociation",
+    "headache": "headache", "elevated_bp": "increased blood pressure", "sedation": "sedation", "anxiety": "anxiety",
+    "other": "other",
+}
+
+
+def adverse_event_label(code: str) -> str:
+    """An adverse-event code in words (a code the map does not know reads with spaces for underscores)."""
+    return ADVERSE_EVENT_LABELS.get(code, code.replace("_", " "))
+
+
 def alias_key(text: str) -> str:
     """How a header or a coded value is compared: case, spaces and punctuation ignored."""
     return re.sub(r"[^a-z0-9]", "", text.lower())

@@ -27,7 +27,7 @@ import plotly.io as pio
 import plotly.offline
 
 from . import charts, metrics, quality, suppress
-from .definitions import INSTRUMENTS, remission_term, response_words
+from .definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
 
 MEETING_MIN_CELL = 11
 FIGURE_WIDTH = 720  # px: an A4 page's printable width at the pack's margins
@@ -245,7 +245,7 @@ def _safety(con, cohort, before_cohort, min_cell) -> dict:
     def cell(label, name, column):
         return tables[label].at[name, column] if name in tables[label].index else ""
 
-    table = [{"event": name.replace("_", " "), "now_n": cell("now", name, "n_events"),
+    table = [{"event": adverse_event_label(name), "now_n": cell("now", name, "n_events"),
               "now_rate": cell("now", name, "event_rate"), "before_n": cell("before", name, "n_events"),
               "before_rate": cell("before", name, "event_rate")} for name in names]
     pressure = metrics.blood_pressure(con, cohort)

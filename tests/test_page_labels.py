@@ -1,0 +1,73 @@
+"""Guards what a reader sees on the pages in words: adverse events by name (not the stored code), mart downloads by
+what they hold, an open period drawn as open, and one word for a hidden cell. Streamlit's AppTest on the sample
+clinic, and the chart functions on frames small enough to check by hand."""
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from ketamine_outcomes import charts
+from ketamine_outcomes.definitions import ADVERSE_EVENT_LABELS, ALIASES
+
+ENTRY = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def clinic_db(tmp_path, sample_db) -> Path:
+    """A private copy of the sample clinic: the app holds its own write connection to it."""
+    path = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, path)
+    return path
+
+
+def open_app(db: Path, monkeypatch, page: str = "overview") -> AppTest:
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    app = AppTest.from_file(ENTRY, default_timeout=60).run()
+    return app.switch_page(f"app_pages/{page}.py").run()
+
+
+def figure(app: AppTest, key: str) -> dict:
+    """A chart's figure JSON by its key, numeric arrays decoded."""
+    chart = next(c for c in app.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id)
+    spec = json.loads(chart.proto.spec)
+
+    def decode(values):
+        if isinstance(values, dict) and "bdata" in values:
+            return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+        return values
+
+    spec["data"] = [{k: decode(v) for k, v in trace.items()} for trace in spec["data"]]
+    return spec
+
+
+def test_every_adverse_event_code_has_words():
+    assert set(ADVERSE_EVENT_LABELS) == set(ALIASES["adverse_event"])
+
+
+def test_the_adverse_event_chart_names_events_in_words():
+    frame = pd.DataFrame({"group_value": ["IV", "IV"], "event": ["elevated_bp", "nausea"], "n_sessions": [200, 200],
+                          "n_events": [0, 30], "event_rate": [None, 0.15], "event_rate_low": [None, 0.1],
+                          "event_rate_high": [None, 0.2]})
+    fig = charts.adverse_events(frame, "route", 11)
+    bars = [t for t in fig.data if t.type == "bar"]
+    hidden = [t for t in fig.data if t.name and t.name.startswith("hidden")]
+    assert list(bars[0].x) == ["increased blood pressure", "nausea"]
+    assert list(hidden[0].x) == ["increased blood pressure"]
+    by_session = charts.adverse_events_by_session(frame.assign(group_value=["1", "1"], group_order=[1, 1]))
+    assert sorted(t.name for t in by_session.data) == ["increased blood pressure", "nausea"]
+
+
+def test_the_safety_page_shows_no_adverse_event_code(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "safety")
+    events = [x for trace in figure(app, "safety_events")["data"] for x in trace.get("x", [])]
+    assert "increased blood pressure" in events and "elevated_bp" not in events
+    app.selectbox(key="safety_by").set_value("session number").run()
+    names = {trace["name"] for trace in figure(app, "safety_events")["data"]}
+    assert "increased blood pressure" in names and "elevated_bp" not in names
