@@ -119,6 +119,30 @@ LABELS: dict[str, tuple[str, str]] = {
     "value": ("Value", ""),
 }
 # Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
+# The marts the Data page offers as files: (button label, what one row is). The label is words, so two buttons cut
+# short on a tablet still differ; the file keeps the mart's name (the name docs/metrics.md describes it by).
+MART_FILES: dict[str, tuple[str, str]] = {
+    "weekly_outcomes": ("Weekly outcomes (CSV)", "one row per week, observed cases"),
+    "weekly_outcomes_itt": ("Weekly outcomes, intention to treat (CSV)", "one row per week, intention to treat"),
+    "series_summary": ("Every series (CSV)", "one row per treatment series"),
+    "attrition": ("Attrition (CSV)", "one row per stage and completed session"),
+    "adverse_events": ("Adverse events by route (CSV)", "one row per route and event"),
+    "blood_pressure": ("Blood pressure by route (CSV)", "one row per route"),
+    "item9_flags": ("Item 9 flags (CSV)", "one row per PHQ-9 with item 9 of 1 or more"),
+    "cohort_comparison": ("End of induction by site (CSV)", "one row per site"),
+    "activity": ("Activity (CSV)", "one row: the Overview's tiles"),
+    "severity_transitions": ("Severity transitions (CSV)", "one row per baseline band and end-of-induction band"),
+    "coverage": ("Coverage (CSV)", "one row per measure of what the database holds"),
+    "response_timing": ("End statuses and first responses (CSV)",
+                        "one row per end-of-induction status and per week of first response"),
+    "sustained_response": ("Sustained response curve (CSV)", "one row per day of the Kaplan-Meier curve"),
+    "time_to_response": ("Time to response curve (CSV)", "one row per day of the Kaplan-Meier curve"),
+    "maintenance": ("Boosters and re-inductions (CSV)", "one row for the cohort"),
+    "protocol_adherence": ("Protocol adherence by site (CSV)", "one row per site"),
+    "talking_therapies": ("NHS Talking Therapies measures (CSV)", "one row for the cohort"),
+    "item9_course": ("Item 9 over the induction (CSV)", "one row per group and measure"),
+    "dissociation": ("Dissociation, CADSS (CSV)", "one row per session number"),
+}
 ORDERS: dict[str, list[str]] = {
     "end_status": ["remission", "response", "no response", "no score", "not reached", "not yet evaluable",
                    "no baseline"],

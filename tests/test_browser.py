@@ -52,9 +52,10 @@ def test_a_table_offers_only_the_products_own_download(page, dashboard_url):
     assert page.get_by_test_id("stDownloadButton").count() >= 1
 
 
-@pytest.mark.parametrize("mart, options", [("adverse_events", {"by": "route"}), ("item9_course", {}),
-                                           ("dissociation", {})])
-def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, sample_db, mart, options):
+@pytest.mark.parametrize("mart, options, label", [("adverse_events", {"by": "route"}, "Adverse events by route (CSV)"),
+                                                  ("item9_course", {}, "Item 9 over the induction (CSV)"),
+                                                  ("dissociation", {}, "Dissociation, CADSS (CSV)")])
+def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, sample_db, mart, options, label):
     con = duckdb.connect(str(sample_db), read_only=True)
     expected = getattr(metrics, mart)(con, **options)
     con.close()
@@ -62,7 +63,8 @@ def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, 
     page.goto(f"{dashboard_url}/data")
     wait_for_app(page)
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name=f"{mart}.csv", exact=True).click()
+        page.get_by_role("button", name=label, exact=True).click()
+    assert download.value.suggested_filename == f"{mart}.csv"  # words on the button, the mart's name on the file
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert lines[0].split(",") == list(expected.columns)
     assert len(lines) - 1 == len(expected)

@@ -683,9 +683,15 @@ def test_the_data_pages_tables_have_words_for_headers_and_show_an_empty_value_bl
 
 def test_the_data_page_offers_every_mart_but_the_drawing_sample_as_csv(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "data")
-    offered = {b.proto.label for b in app.get("download_button")}
-    assert {"item9_course.csv", "dissociation.csv"} <= offered
+    buttons = [b for b in app.get("download_button") if b.proto.help.startswith("`")]  # the marts' (the help names the file)
+    offered = {b.proto.help.split("`")[1] for b in buttons}
     assert {f"{m}.csv" for m in metrics.MARTS} - offered == {"series_trajectories.csv"}
+    # Labelled in words, every label different (a tablet cuts them short: file names read "weekly_out…" twice).
+    labels = {b.proto.help.split("`")[1]: b.proto.label for b in buttons}
+    assert labels["weekly_outcomes.csv"] == "Weekly outcomes (CSV)"
+    assert labels["weekly_outcomes_itt.csv"] == "Weekly outcomes, intention to treat (CSV)"
+    assert labels["item9_course.csv"] == "Item 9 over the induction (CSV)"
+    assert len(set(labels.values())) == len(labels) and not any("_" in label for label in labels.values())
 
 
 def test_the_cadss_table_shows_session_numbers_as_whole_numbers(clinic_db, monkeypatch):

@@ -190,7 +190,7 @@ def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp
     page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(export))
     page.get_by_text("late_outcomes.csv: outcomes, batch 4").first.wait_for(timeout=60_000)
     with page.expect_download() as download:
-        page.get_by_role("button", name="weekly_outcomes.csv").click()
+        page.get_by_role("button", name="Weekly outcomes (CSV)", exact=True).click()
     assert download.value.suggested_filename == "weekly_outcomes.csv"
     rows = [row for row in audit_rows(db, "ana@clinic.example", lambda rows: len(rows) >= 3) if row[0] == "analyst"]
     assert [row[:2] for row in rows] == [("analyst", "sign-in"), ("analyst", "upload"), ("analyst", "download")]

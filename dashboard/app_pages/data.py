@@ -149,6 +149,8 @@ for i, name in enumerate(mart for mart in metrics.MARTS if mart != "series_traje
 
     def make_csv(name=name, options=options) -> str:
         return csv_text(data.mart(name, cohort=view.cohort, **options))
-    columns[i % 4].download_button(f"{name}.csv", make_csv, file_name=f"{name}.csv",
+    label, rows = tables.MART_FILES[name]
+    columns[i % 4].download_button(label, make_csv, file_name=f"{name}.csv", help=f"`{name}.csv`: {rows}. Its "
+                                   "columns are described in docs/metrics.md under the same name.",
                                    mime="text/csv", key=f"data_download_{name}", on_click=signin.record,
                                    args=("download", f"{name}.csv ({view.caption()})"))
