@@ -146,7 +146,10 @@ CARDS: tuple[Card, ...] = (
     Card("funnel-plot", "Funnel plot and special-cause signals",
          "A funnel plot shows each group's rate against its size, with limits for what chance alone would give; a "
          "point outside the outer limits deserves a closer look. On the month-by-month chart, a special-cause signal "
-         "marks a change larger than chance.", "Spiegelhalter 2005; NHS England, Making Data Count."),
+         "marks a change larger than chance. A month or quarter still being scored (some of its series are still "
+         "within their end-of-induction window) is drawn hollow and labelled \"still open\": its rate is "
+         "provisional, so it is left out of the centre line, the limits and the signals.",
+         "Spiegelhalter 2005; NHS England, Making Data Count."),
     Card("suppression", "Small-cell suppression",
          "Counts from 1 to 10, and every rate built on them, are hidden (shown as \"<11\") so no patient can be "
          "recognised. Zero may be shown. A count that would let a hidden one be worked out (from a total or a "

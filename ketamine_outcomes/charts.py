@@ -632,28 +632,40 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
 
 
 def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure:
-    """Monthly rate with centre line, 3-sigma limits, and special-cause points flagged."""
+    """Rate by period with centre line, 3-sigma limits, and special-cause points flagged. A period still being
+    scored (quality.p_chart's still_open) is a hollow point labelled "still open", off the line, with no limits."""
     if chart.empty or chart.rate.isna().all():
         return nothing(f"No {period} has enough evaluable series to chart (suppressed or empty).")
+    still_open = chart.still_open if "still_open" in chart else pd.Series(False, index=chart.index)
+    closed = chart[~still_open]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=chart.period, y=chart.upper, mode="lines", line=dict(color=GREY, dash="dash"),
                              name="control limits", legendgroup="limits", line_shape="hv"))
     fig.add_trace(go.Scatter(x=chart.period, y=chart.lower, mode="lines", line=dict(color=GREY, dash="dash"),
                              showlegend=False, legendgroup="limits", line_shape="hv"))
     fig.add_trace(go.Scatter(x=chart.period, y=chart.centre, mode="lines", line=dict(color="#1f2430"), name="mean"))
-    special = chart.signals != ""
-    fig.add_trace(go.Scatter(x=chart.period, y=chart.rate, mode="lines+markers", name="rate",
+    special = closed.signals != ""
+    fig.add_trace(go.Scatter(x=closed.period, y=closed.rate, mode="lines+markers", name="rate",
                              line=dict(color=PALETTE[0]),
                              marker=dict(size=10, color=[PALETTE[3] if s else PALETTE[0] for s in special],
                                          symbol=["diamond" if s else "circle" for s in special]),
-                             customdata=chart[["n", "signals"]].values,
+                             customdata=closed[["n", "signals"]].values,
                              hovertemplate="%{x}: %{y:.0%} of %{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
     if special.any():
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="special cause",
                                  marker=dict(size=10, color=PALETTE[3], symbol="diamond")))
+    provisional = chart[still_open & chart.rate.notna()]
+    if not provisional.empty:
+        fig.add_trace(go.Scatter(
+            x=provisional.period, y=provisional.rate, mode="markers+text", name=f"still open: {period} still being scored",
+            marker=dict(size=11, color=PALETTE[0], symbol="circle-open", line=dict(width=2)),
+            text=["still open"] * len(provisional), textposition="top center", textfont=dict(color=GREY, size=11),
+            cliponaxis=False, customdata=provisional.n,
+            hovertemplate="%{x}: %{y:.0%} of %{customdata} so far (still open: not in the mean or the limits)"
+                          "<extra></extra>"))
     _mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])
     fig = _layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
-    fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(chart.period))
     return fig
 
 

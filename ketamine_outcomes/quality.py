@@ -11,7 +11,8 @@ RUN_LENGTH = 7  # points in a row on one side of the mean, or steadily rising or
 FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}
 
 
-def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series | None = None) -> pd.DataFrame:
+def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series | None = None,
+            still_open: pd.Series | None = None) -> pd.DataFrame:
     """One row per period with rate, centre line, 3-sigma limits and the special-cause rules it meets.
 
     Limits: p_bar +/- 3 sqrt(p_bar (1 - p_bar) / n_i), clipped to 0-1. Rules (NHS England, Making Data
@@ -22,25 +23,43 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series 
     `hidden` (suppress.hidden_cells) marks periods that must not be drawn: they stay as rows so a chart
     can show the gap, with no k, n, rate, limits or signal, and the centre line and the runs are
     computed from the shown periods only, so nothing drawn depends on a hidden count.
+
+    `still_open` (open_periods) marks periods still being scored: their rate is provisional (the series
+    that finish early are in it, the rest not yet), so it keeps its rate but takes no part in the centre
+    line, has no limits and meets no rule; column `still_open` says which.
     """
     hidden = pd.Series(False, index=frame.index) if hidden is None else hidden.reindex(frame.index, fill_value=False)
-    chart = frame[[period, k, n]].rename(columns={period: "period", k: "k", n: "n"}).assign(hidden=hidden.astype(bool))
+    still_open = pd.Series(False, index=frame.index) if still_open is None else \
+        still_open.reindex(frame.index, fill_value=False)
+    chart = frame[[period, k, n]].rename(columns={period: "period", k: "k", n: "n"}).assign(
+        hidden=hidden.astype(bool), still_open=still_open.astype(bool) & ~hidden.astype(bool))
     chart = chart[chart.n > 0].sort_values("period").reset_index(drop=True)
-    shown = _p_chart(chart[~chart.hidden].drop(columns="hidden").reset_index(drop=True))
+    closed = chart[~chart.hidden & ~chart.still_open]
+    shown = _p_chart(closed.drop(columns=["hidden", "still_open"]).reset_index(drop=True))
     gaps = chart[chart.hidden][["period"]].assign(hidden=True)
+    provisional = chart[chart.still_open][["period", "k", "n"]].assign(
+        rate=lambda rows: rows.k / rows.n, still_open=True)
     columns = ["period", "k", "n", "rate", "centre", "lower", "upper", "inner_lower", "inner_upper", "signals"]
-    merged = pd.concat([shown.assign(hidden=False), gaps], ignore_index=True) if not gaps.empty else \
-        shown.assign(hidden=False)
-    merged = merged.reindex(columns=[*columns, "hidden"]).sort_values("period").reset_index(drop=True)
+    parts = [part for part in (shown.assign(hidden=False), gaps, provisional.assign(hidden=False)) if not part.empty]
+    merged = pd.concat(parts, ignore_index=True) if parts else shown.assign(hidden=False)
+    merged = merged.reindex(columns=[*columns, "hidden", "still_open"]).sort_values("period").reset_index(drop=True)
     merged["centre"] = shown.centre.iloc[0] if not shown.empty else float("nan")
     merged["signals"] = merged.signals.astype(object).fillna("")
+    merged["hidden"] = merged.hidden.astype(bool)
+    merged["still_open"] = merged.still_open.astype(object).fillna(False).astype(bool)
     return merged
+
+
+def open_periods(periods: pd.DataFrame) -> pd.Series:
+    """Which periods (rows of cohort_comparison by start month or quarter) are still being scored: a series started
+    in them is still within its end-of-induction window (the complement of closed_periods)."""
+    return (periods.n_series > 0) & (periods.n_evaluable < periods.n_series)
 
 
 def no_signal_sentence(chart: pd.DataFrame, grain: str) -> str:
     """What to say when no shown period of a p_chart meets a special-cause rule. "Common cause" is a finding
     about variation between periods: with fewer than two shown there is none to judge, not none found."""
-    shown = int((~chart.hidden & chart.rate.notna()).sum())
+    shown = int((~chart.hidden & ~chart.still_open & chart.rate.notna()).sum())
     if shown == 0:
         return f"No signal can be judged: no {grain} has enough series to show (small-cell suppression)."
     if shown == 1:

@@ -204,7 +204,7 @@ def _p_chart(con, instrument, cohort, period: Period, min_cell) -> dict:
     frame = metrics.cohort_comparison(con, instrument, by=f"start_{grain}", cohort=history_cohort)
     frame = frame[frame.group_value != "unknown"].reset_index(drop=True)
     hidden = suppress.hidden_cells(frame, "cohort_comparison", min_cell, "responders", "n_scored")
-    chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden)
+    chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame))
     signals = [f"{row.period}: {row.signals} ({row.rate:.0%} of {int(row.n):,} series scored)"
                for row in chart.itertuples() if row.signals and not row.hidden]
     figure = charts.p_chart(chart, f"End-of-induction response ({instrument}) by {grain} the series started", grain)

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ketamine_outcomes import charts
+from ketamine_outcomes import charts, metrics, store, suppress
 from ketamine_outcomes.definitions import ADVERSE_EVENT_LABELS, ALIASES
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
@@ -71,3 +71,29 @@ def test_the_safety_page_shows_no_adverse_event_code(clinic_db, monkeypatch):
     app.selectbox(key="safety_by").set_value("session number").run()
     names = {trace["name"] for trace in figure(app, "safety_events")["data"]}
     assert "increased blood pressure" in names and "elevated_bp" not in names
+
+
+def test_the_quarter_still_being_scored_is_drawn_apart_and_left_out_of_the_centre_line(clinic_db, monkeypatch):
+    con = store.connect(clinic_db)
+    quarters = metrics.cohort_comparison(con, "PHQ-9", by="start_quarter")
+    con.close()
+    quarters = quarters[quarters.group_value != "unknown"].reset_index(drop=True)
+    still_open = quarters[quarters.n_evaluable < quarters.n_series].group_value.tolist()
+    # The sample clinic's last two quarters; 2025-Q4 has no series scored yet, so no point at all.
+    assert still_open == ["2025-Q3", "2025-Q4"] and quarters.n_scored.iloc[-1] == 0
+    hidden = suppress.hidden_cells(quarters, "cohort_comparison", 11, "responders", "n_scored")
+    closed = quarters[~hidden & ~quarters.group_value.isin(still_open)]
+    app = open_app(clinic_db, monkeypatch, "quality_review")
+    assert app.radio(key="quality_period").value == "quarter"
+    traces = {t.get("name"): t for t in figure(app, "quality_p_chart")["data"]}
+    hollow = traces["still open: quarter still being scored"]
+    assert hollow["x"] == ["2025-Q3"] and hollow["text"] == ["still open"] and hollow["marker"]["symbol"] == "circle-open"
+    assert "2025-Q3" not in traces["rate"]["x"]
+    # The centre line is the closed quarters' rate, worked from the mart; 2025-Q3 has no limit.
+    closed = closed[closed.n_scored > 0]
+    assert closed.responders.sum() / closed.n_scored.sum() == pytest.approx(117 / 221)  # 2024-Q1 to 2025-Q2: 18 + 23 + 16 + 17 + 19 + 24 of 35 + 41 + 31 + 34 + 40 + 40
+    assert traces["mean"]["y"] == pytest.approx([117 / 221] * 7)
+    limits = dict(zip(traces["control limits"]["x"], traces["control limits"]["y"]))
+    assert limits["2025-Q3"] is None or np.isnan(limits["2025-Q3"])
+    assert any(c.value.startswith("Still open: 2025-Q3.") and "left out of the centre line" in c.value
+               for c in app.caption)

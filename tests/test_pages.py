@@ -285,10 +285,15 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     assert not app.exception
     quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter")
     quarters = quarters[(quarters.group_value != "unknown") & (quarters.n_scored > 0)]
+    # Every quarter has at least 11 series scored, responding and not responding: all are drawn, the closed ones on
+    # the line, the one still being scored apart.
+    closed = quarters[quarters.n_evaluable == quarters.n_series]
     rate_line = next(t for t in chart_traces(app, 0) if t.get("name") == "rate")
-    assert list(rate_line["x"]) == quarters.group_value.tolist()
-    # Every quarter has at least 11 series scored, responding and not responding: all are drawn.
-    assert [round(r, 6) for r in rate_line["y"]] == [round(r, 6) for r in quarters.response_rate]
+    assert list(rate_line["x"]) == closed.group_value.tolist()
+    assert [round(r, 6) for r in rate_line["y"]] == [round(r, 6) for r in closed.response_rate]
+    still_open = next(t for t in chart_traces(app, 0) if t.get("name", "").startswith("still open"))
+    assert list(still_open["x"]) == ["2025-Q3"]
+    assert round(still_open["y"][0], 6) == round(quarters.response_rate.iloc[-1], 6)
 
 
 def test_quality_review_by_month_draws_nothing_a_hidden_month_could_be_solved_from(clinic_db, monkeypatch):

@@ -109,3 +109,20 @@ def test_no_signal_is_called_common_cause_unless_two_periods_are_shown_to_compar
                                                          "show (small-cell suppression).")
     one = quality.p_chart(frame, "month", "k", "n", pd.Series([True, False, True]))
     assert quality.no_signal_sentence(one, "month").startswith("No signal can be judged: only one month")
+
+
+def test_a_period_still_being_scored_keeps_its_rate_but_is_left_out_of_the_centre_limits_and_rules():
+    # 2024-04 is still open: 20 of its 40 scored so far responded. The centre is the closed months' (15 + 14) / (30 + 28).
+    frame = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03", "2024-04"], "k": [15, 14, 12, 36],
+                          "n": [30, 28, 25, 40], "n_series": [30, 28, 25, 60], "n_evaluable": [30, 28, 25, 41]})
+    still_open = quality.open_periods(frame)
+    assert still_open.tolist() == [False, False, False, True]
+    result = quality.p_chart(frame, "month", "k", "n", still_open=still_open)
+    assert result.centre.unique().tolist() == [41 / 83]
+    last = result.iloc[3]
+    assert bool(last.still_open) and last.rate == 0.9 and last.signals == ""
+    assert pd.isna(last.upper) and pd.isna(last.lower)  # 0.9 would be far outside: no limits, no rule
+    assert not result.still_open[:3].any() and result.upper[:3].notna().all()
+    assert quality.no_signal_sentence(quality.p_chart(frame.iloc[[0, 3]], "month", "k", "n",
+                                                      still_open=still_open.iloc[[0, 3]]), "month").startswith(
+        "No signal can be judged: only one month")

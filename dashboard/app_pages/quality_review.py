@@ -30,17 +30,24 @@ grain = st.radio("One point per", list(GRAINS), horizontal=True, key="quality_pe
                       "small-cell suppression, else quarters).")
 frame = periods[grain]
 hidden = suppress.hidden_cells(frame, "cohort_comparison", view.min_cell, "responders", "n_scored")
-chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden)
+# A period still being scored has a provisional rate (the series that finished early): drawn apart, not judged.
+chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame))
 ui.chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {grain} the series started",
                         grain), "quality_p_chart", view)
+still_open = chart[chart.still_open].period.tolist()
+if still_open:
+    st.caption(f"Still open: {', '.join(still_open)}. Some series started in {'it' if len(still_open) == 1 else 'them'} "
+               f"are still within their end-of-induction window, so the rate is provisional: drawn as a hollow point "
+               f"labelled \"still open\", and left out of the centre line, the limits and the special-cause rules.")
 n_hidden = int(chart.hidden.sum())
 if n_hidden:
     st.caption(f"{n_hidden} of {len(chart)} {grain}s hidden (small-cell suppression): fewer than {view.min_cell} "
                "series scored, fewer than that responding or not responding, or the one a total would give "
-               "away. Hidden periods draw no point and no limits; the centre line is the rate of the periods shown.")
+               "away. Hidden periods draw no point and no limits; the centre line is the rate of the closed periods "
+               "shown.")
 if grain == "month" and n_hidden > len(chart) / 2:
     st.info("Most months are hidden at this clinic's size: choose one point per quarter.")
-st.caption("p-chart: centre line is the overall rate of the periods shown; limits are 3 standard errors for each "
+st.caption("p-chart: centre line is the overall rate of the closed periods shown; limits are 3 standard errors for each "
            "period's n. Orange points meet a special-cause rule (NHS England, Making Data Count): outside the "
            "limits, 7 in a row on one side, 7 steadily rising or falling, or 2 of 3 beyond two-thirds of the way "
            "to a limit.")
