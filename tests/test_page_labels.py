@@ -97,3 +97,21 @@ def test_the_quarter_still_being_scored_is_drawn_apart_and_left_out_of_the_centr
     assert limits["2025-Q3"] is None or np.isnan(limits["2025-Q3"])
     assert any(c.value.startswith("Still open: 2025-Q3.") and "left out of the centre line" in c.value
                for c in app.caption)
+
+
+def test_individual_series_are_drawn_only_over_the_weeks_whose_mean_is_shown(clinic_db, monkeypatch):
+    # The sample's 13 series of sex "other": 13 scored at baseline, 12 in week 1, then 10, 6, 4, ... (all hidden).
+    app = open_app(clinic_db, monkeypatch, "trajectories")
+    app.multiselect(key="filters_sexes").set_value(["other"]).run()
+    app.toggle(key="trajectories_spaghetti").set_value(True).run()
+    traces = figure(app, "trajectories_chart")["data"]
+    mean = next(t for t in traces if t.get("name") == "all series")
+    shown_weeks = {w for w, m in zip(mean["x"], mean["y"]) if m is not None and m == m}
+    assert shown_weeks == {0, 1}
+    lines = next(t for t in traces if t.get("name", "").startswith("individual series"))
+    assert {w for w in lines["x"] if w is not None and w == w} == {0, 1}  # no line runs into week 2 or later
+    assert any("drawn only over the weeks whose mean is shown" in c.value for c in app.caption)
+    # Meeting mode turns the view off.
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    assert app.toggle(key="trajectories_spaghetti").disabled
+    assert not any(t.get("name", "").startswith("individual series") for t in figure(app, "trajectories_chart")["data"])

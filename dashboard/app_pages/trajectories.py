@@ -21,7 +21,7 @@ show_itt = middle.toggle("Intention to treat (limited LOCF, then BOCF)", key="tr
                          help=f"Every series stays in the mean: a week without a score takes the series' last score "
                               f"up to {carry_days} days after its last session, then its baseline (BOCF).")
 show_series = right.toggle("Individual series", key="trajectories_spaghetti", disabled=view.meeting_mode,
-                           help="Up to 200 series, sampled; hidden in meeting mode.")
+                           help="Up to 200 series, sampled, over the weeks whose mean is shown; off in meeting mode.")
 
 lines = {}
 if SPLITS[split] is None:
@@ -45,6 +45,17 @@ bands = data.table("select * from severity_bands order by band_min")
 group = OPTIONS.get(split, "group")
 weekly = suppress.groups_together(lines, group=group)
 drawn = suppress.for_chart(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week")
+spaghetti_note = None
+if spaghetti is not None:
+    # Only over the weeks a mean is shown for: past them, the lines would count the series scored in a hidden week.
+    spaghetti = spaghetti[spaghetti.week.isin(drawn.dropna(subset=["mean_score"]).week)]
+    if suppress.is_small(spaghetti.series_id.nunique(), view.min_cell):
+        spaghetti = None
+        spaghetti_note = (f"Individual series not drawn: fewer than {view.min_cell} series have a score in the weeks "
+                          "whose mean is shown.")
+    else:
+        spaghetti_note = ("Individual series (grey): one line per series, up to 200 sampled, drawn only over the weeks "
+                          "whose mean is shown. The analysts' view: meeting mode turns it off.")
 ui.chart(charts.trajectory(
     {name: drawn[drawn[group] == name] for name in lines},
     bands[bands.instrument == view.instrument], view.instrument, INSTRUMENTS[view.instrument].max_score,
@@ -52,6 +63,8 @@ ui.chart(charts.trajectory(
     itt=suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell) if itt is not None else None,
 ), "trajectories_chart", view)
 ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week"), view)
+if spaghetti_note:
+    st.caption(spaghetti_note)
 if show_itt:
     st.caption(f"Intention to treat (dashed): a week without a score carries the series' last score only up to "
                f"{carry_days} days after its last completed session; after that its baseline is carried (BOCF), so "
