@@ -623,12 +623,16 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
         if rows.empty:
             continue
         names = [escape(g) for g in rows.group]
-        fig.add_trace(go.Scatter(x=rows.n, y=rows.rate, mode="markers+text", text=names, textposition="top center",
+        # Only a point outside the limits is named on the plot (groups of similar size and rate sit side by side and
+        # their names ran into one another, "NorthsideRiverside"); the hover names every point.
+        fig.add_trace(go.Scatter(x=rows.n, y=rows.rate, mode="markers+text", text=names if is_outside else [""] * len(rows),
+                                 textposition="top center", cliponaxis=False,
                                  marker=dict(size=12, color=colour, symbol=symbol), name=name,
-                                 customdata=rows.outside,
-                                 hovertemplate="%{text}: %{y:.0%} of %{x}<br>%{customdata}<extra></extra>"))
+                                 customdata=np.stack([names, rows.outside.replace("", "within the limits")], axis=1),
+                                 hovertemplate="%{customdata[0]}: %{y:.0%} of %{x}<br>%{customdata[1]}<extra></extra>"))
+    # Taller than most charts: on a phone the wrapped title and the legend's rows left the funnel 90-200 px high.
     return _layout(fig, f"Funnel plot: end-of-induction response by {label}", "response rate",
-                   x_title="series scored at end of induction (n)", percent=True)
+                   x_title="series scored at end of induction (n)", percent=True, height=540)
 
 
 def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure:

@@ -284,3 +284,17 @@ def test_chart_titles_wrap_inside_the_chart_on_a_phone(browser, dashboard_url, m
                 assert titles[0]["text"].startswith("End of induction") and titles[0]["lines"] == (2 if meeting else 1)
     finally:
         page.close()
+
+
+def test_the_funnel_plot_keeps_a_readable_height_on_a_phone(browser, dashboard_url):
+    """At 390 px the wrapped title and the legend's rows left the funnel's plot about 90-200 px high."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{dashboard_url}/compare")
+        wait_for_app(page)
+        page.locator(CHART).first.wait_for(timeout=30_000)
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')?._fullLayout?._size", timeout=30_000)
+        plot_height = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout._size.h")
+        assert plot_height >= 250, plot_height
+    finally:
+        page.close()

@@ -197,3 +197,18 @@ def test_the_end_of_induction_title_promises_published_results_only_when_a_range
     # A published result for another instrument draws nothing, so the title does not promise one.
     other = charts.end_of_induction(end_rates(), published.assign(instrument="GAD-7"), "PHQ-9")
     assert other.layout.title.text == "End of induction (PHQ-9): this clinic"
+
+
+def test_the_funnel_names_on_the_plot_only_the_points_outside_the_limits_and_every_point_in_the_hover():
+    from ketamine_outcomes import quality
+    # p = 115 / 300: A (55 of 100) is outside the 99.8% limits; the other two, of similar size and rate, are within.
+    frame = pd.DataFrame({"site": ["A", "Northside", "Riverside"], "k": [55, 29, 31], "n": [100, 96, 104]})
+    units, curves = quality.funnel(frame, "site", "k", "n")
+    assert units.set_index("group").outside.to_dict() == {"A": "above 99.8%", "Northside": "", "Riverside": ""}
+    fig = charts.funnel(units, curves, "site")
+    points = {t.name: t for t in fig.data if t.mode == "markers+text"}
+    assert list(points["site outside limits"].text) == ["A"]
+    assert list(points["site within limits"].text) == ["", ""]  # side by side, their names ran together
+    assert [list(c) for c in points["site within limits"].customdata] == [["Northside", "within the limits"],
+                                                                          ["Riverside", "within the limits"]]
+    assert fig.layout.height == 540

@@ -580,7 +580,7 @@ def test_compare_by_clinician_hides_in_the_table_the_group_the_funnel_hides_for_
     # L02 (1 scored) is hidden; the total scored is on the Overview, so N01, the smallest other group, goes too:
     # in the funnel and in the table (it showed 74 and 41 responders, giving L02 away as the total minus the rest).
     points = [t for t in chart_traces(app, 0) if t.get("mode") == "markers+text"]
-    assert sorted(name for t in points for name in t["text"]) == ["L01", "R01"]
+    assert sorted(point[0] for t in points for point in t["customdata"]) == ["L01", "R01"]  # named in the hover
     table = app.dataframe[0].value.set_index("Clinician")
     assert table.loc["N01", "Series scored"] == "hidden" and table.loc["N01", "Responders"] == "hidden"
     assert table.loc["L02", "Series scored"] == "<11" and table.loc["L01", "Series scored"] == "92"

@@ -300,7 +300,7 @@ def test_export_text_in_the_pack_is_escaped(tmp_path, export):
     metrics.ensure_built(con)
     document = report.html_pack(con, period=report.parse_period("2025-Q1"))
     assert "<img src=x" not in document and "<b>co</b>" not in document
-    assert "&lt;img src=x onerror=alert(1)&gt;" in document  # in the funnel's labels
+    assert "&lt;img src=x onerror=alert(1)&gt;" in document  # in the funnel's hover
 
 
 @pytest.mark.browser

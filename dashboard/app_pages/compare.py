@@ -33,7 +33,8 @@ ui.chart(charts.funnel(units, curves, by), "compare_funnel", view)
 ui.suppression_note(len(visible) < len(rates), view)
 st.caption("Funnel plot (Spiegelhalter 2005): each point is a group's observed end-of-induction response rate "
            "against the number of series scored. Dashed lines: 95% limits; dotted: 99.8% limits around the overall "
-           "rate. A point outside the 99.8% limits is unlikely to be chance alone.")
+           "rate. A point outside the 99.8% limits is unlikely to be chance alone. Points outside the limits are named "
+           "on the plot; every point is named when you hover over it (tap on a phone), and in the table below.")
 ui.definitions_link("end-of-induction response")
 
 st.subheader("Numbers by group")
