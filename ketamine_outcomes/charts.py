@@ -215,33 +215,64 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
 
 
 def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: str) -> go.Figure:
-    """Response and remission rate by week with Wilson 95% intervals (observed; ITT dashed)."""
+    """Response and remission rate by week with Wilson 95% intervals (observed; ITT dashed). A week a line hides
+    (small-cell suppression) is marked "hidden" (naming the lines when not all of them hide it), leading and trailing
+    weeks too, up to the axis' end; a week with no series paired has no point and no mark (the caption says so)."""
     fig = go.Figure()
     observed_weeks = weekly[weekly.week > 0].dropna(subset=["response_rate"]).week
-    gaps: set = set()
+    hidden: dict = {}  # week -> the lines hidden that week
+    lines = []
     term = remission_term(instrument)
+    last = observed_weeks.max() if len(observed_weeks) else None
     for column, label, colour in (("response_rate", "response", PALETTE[0]), ("remission_rate", term, PALETTE[1])):
         rows = weekly[weekly.week > 0].sort_values("week")
-        gaps |= _interior_gaps(rows, column)
         if rows[column].notna().any():  # hidden weeks stay in as gaps, so the line breaks there
+            lines.append(label)
             fig.add_trace(go.Scatter(
                 x=rows.week, y=rows[column], mode="lines+markers", name=f"{label} (observed)",
                 line=dict(color=colour, width=3),
                 error_y=dict(type="data", symmetric=False, array=rows[f"{column}_high"] - rows[column],
                              arrayminus=rows[column] - rows[f"{column}_low"], thickness=1),
                 customdata=rows.n_paired, hovertemplate="week %{x}: %{y:.0%} of %{customdata} paired<extra></extra>"))
-        if itt is not None and len(observed_weeks):
-            rows = itt[(itt.week > 0) & (itt.week <= observed_weeks.max())].sort_values("week")
-            gaps |= _interior_gaps(rows, column)
+        for week in _hidden_weeks(rows, column, "n_paired", last):
+            hidden.setdefault(week, []).append(label)
+        if itt is not None and last is not None:
+            rows = itt[(itt.week > 0) & (itt.week <= last)].sort_values("week")
             if rows[column].notna().any():
+                lines.append(f"{label} ITT")
                 fig.add_trace(go.Scatter(x=rows.week, y=rows[column], mode="lines",
                                          name=f"{label} (intention to treat, NRI)", line=dict(color=colour, dash="dash")))
+            for week in _hidden_weeks(rows, column, "n_series", last):
+                hidden.setdefault(week, []).append(f"{label} ITT")
     if not fig.data:
         return nothing(f"No {instrument} week has enough paired series to show a rate (suppressed or empty).")
-    _mark_gaps(fig, sorted(gaps))
+    _mark_gaps(fig, sorted(hidden), {week: _hidden_lines(names, lines) for week, names in hidden.items()})
     fig = _layout(fig, f"{instrument}: response and {term} by week", "share of series", percent=True)
     _week_axis(fig, observed_weeks)
     return fig
+
+
+def _hidden_lines(names: list[str], lines: list[str]) -> str:
+    """A week's hidden marker: "hidden" when every line drawn hides it, else which ("hidden: remission observed",
+    "hidden: observed" for both observed lines)."""
+    if set(lines) <= set(names):
+        return "hidden"
+    parts = []
+    for kind, suffix in (("observed", ""), ("ITT", " ITT")):
+        of_kind = [n for n in names if n.endswith(" ITT") == bool(suffix)]
+        drawn = [n for n in lines if n.endswith(" ITT") == bool(suffix)]
+        if of_kind:
+            parts.append(kind if set(drawn) <= set(of_kind) else f"{of_kind[0].removesuffix(suffix)} {kind}")
+    return "hidden: " + ", ".join(parts)
+
+
+def _hidden_weeks(rows: pd.DataFrame, column: str, n: str, last) -> list:
+    """Weeks up to `last` whose `column` is hidden: series were there (n hidden, or above 0), the value is not shown.
+    A week whose n is 0, or that has no row, had no series: nothing to hide."""
+    if last is None:
+        return []
+    there = rows[n].isna() | (rows[n] > 0)
+    return rows[(rows.week <= last) & rows[column].isna() & there].week.tolist()
 
 
 def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: str) -> go.Figure:
@@ -689,12 +720,13 @@ def _interior_gaps(frame: pd.DataFrame, column: str) -> set:
     return set(inside[inside[column].isna()][x])
 
 
-def _mark_gaps(fig: go.Figure, xs) -> None:
+def _mark_gaps(fig: go.Figure, xs, texts: dict | None = None) -> None:
     """Label the places where a point is hidden by small-cell suppression (lines break there: the
-    traces carry a missing value and Plotly does not connect across it)."""
+    traces carry a missing value and Plotly does not connect across it). `texts`: a label per place other
+    than "hidden" (which lines hide it)."""
     for x in xs:
-        fig.add_annotation(x=x, y=0, yref="paper", yanchor="bottom", text="hidden", showarrow=False,
-                           font=dict(color=GREY), textangle=-90)
+        fig.add_annotation(x=x, y=0, yref="paper", yanchor="bottom", text=(texts or {}).get(x, "hidden"),
+                           showarrow=False, font=dict(color=GREY), textangle=-90)
 
 
 def describe(fig: go.Figure) -> str:

@@ -212,3 +212,19 @@ def test_the_funnel_names_on_the_plot_only_the_points_outside_the_limits_and_eve
     assert [list(c) for c in points["site within limits"].customdata] == [["Northside", "within the limits"],
                                                                           ["Riverside", "within the limits"]]
     assert fig.layout.height == 540
+
+
+def test_every_hidden_week_of_the_rates_by_week_is_marked_and_a_week_without_data_is_not():
+    def rate(values):
+        return {"response_rate": values, "response_rate_low": values, "response_rate_high": values}
+
+    # Week 1 hidden whole (n paired hidden), week 3 hides remission only, week 4 had nobody paired (no data),
+    # week 6 (past the last shown response, week 5) is off the axis.
+    weekly = pd.DataFrame({"week": [0, 1, 2, 3, 4, 5, 6], "n_paired": [None, None, 40, 30, 0, 25, None],
+                           **rate([None, None, 0.3, 0.4, None, 0.5, None]),
+                           **{k.replace("response", "remission"): v for k, v in
+                              rate([None, None, 0.1, None, None, 0.2, None]).items()}})
+    fig = charts.rates_by_week(weekly, None, "PHQ-9")
+    marks = {a.x: a.text for a in fig.layout.annotations}
+    assert marks == {1: "hidden", 3: "hidden: remission observed"}
+    assert list(fig.layout.xaxis.range) == [-0.5, 5.5]

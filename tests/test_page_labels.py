@@ -115,3 +115,16 @@ def test_individual_series_are_drawn_only_over_the_weeks_whose_mean_is_shown(cli
     app.toggle(key="filters_meeting_mode").set_value(True).run()
     assert app.toggle(key="trajectories_spaghetti").disabled
     assert not any(t.get("name", "").startswith("individual series") for t in figure(app, "trajectories_chart")["data"])
+
+
+def test_every_hidden_point_of_response_by_week_carries_the_hidden_mark(clinic_db, monkeypatch):
+    # The sample clinic, PHQ-9: week 1 has 409 paired but 4 responders and 2 remitters (both hidden); remission is
+    # hidden from week 8 (7 remitters), response in weeks 9 and 10 (19 and 13 paired).
+    app = open_app(clinic_db, monkeypatch, "response")
+    marks = {a["x"]: a["text"] for a in figure(app, "response_rates")["layout"]["annotations"]}
+    assert marks[1] == "hidden"
+    assert marks[8] == "hidden: remission observed" and marks[11] == "hidden: remission observed"
+    assert marks[9] == marks[10] == "hidden: observed"
+    assert not set(marks) - set(range(1, 12))  # the axis ends at week 11, the last response shown
+    assert any("A week with neither a point nor a mark had no series scored against a baseline" in c.value
+               for c in app.caption)

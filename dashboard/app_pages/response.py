@@ -25,7 +25,10 @@ ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell
 st.caption(f"Solid: observed cases (series scored that week). Dashed: intention to treat, every series with a "
            f"baseline; a week without a score carries the last score only up to "
            f"{int(data.settings()['itt_carry_days'])} days after the series' last completed session, then counts as "
-           "not responding and not remitting (non-responder imputation).")
+           "not responding and not remitting (non-responder imputation). A week marked **hidden** had series "
+           "scored, but a line's value there is hidden (small-cell suppression; the mark names the lines when not "
+           "all are). A week with neither a point nor a mark had no series scored against a baseline (no data). The "
+           "axis ends at the last week with an observed response rate shown.")
 ui.definitions_link("response")
 
 summary = data.mart("series_summary", instrument=view.instrument, cohort=view.cohort)
