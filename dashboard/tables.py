@@ -184,13 +184,20 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
 
 
 def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None,
-           rows_add_up: bool | str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+           rows_add_up: bool | str, withheld: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """shown(), and a third mask: the hidden cells with no small count behind them (they read "hidden")."""
     frame = frame[columns] if columns else frame
     numbers = suppress.for_chart(frame, mart, view.min_cell, rows_add_up) if mart else frame.copy()
+    if withheld is not None and withheld.any():
+        for column in suppress.RULES[mart]["counts"]:
+            if column in numbers:
+                numbers[column] = numbers[column].astype("Float64").mask(withheld.reindex(numbers.index, fill_value=False))
     hidden = numbers.isna() & frame.notna()
     secondary = (suppress.hidden_for_difference(frame, mart, view.min_cell, rows_add_up) & hidden if mart
                  else hidden & False)
+    if withheld is not None:
+        secondary = secondary | (hidden & pd.DataFrame({c: withheld.reindex(frame.index, fill_value=False)
+                                                        for c in frame.columns}))
     for column in numbers.columns:
         if is_rate(column):
             numbers[column] = (numbers[column].astype("float64") * 100).round(2)
@@ -206,11 +213,13 @@ def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: l
 
 
 def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
-         title: str = "table", patient_level: bool = False, rows_add_up: bool | str = False) -> None:
+         title: str = "table", patient_level: bool = False, rows_add_up: bool | str = False,
+         withheld: pd.Series | None = None) -> None:
     """Draw a mart's rows as a table a director can read, with its download beneath. `patient_level`:
     one row per patient or answer, downloadable only by a role that may take rows away (an analyst).
-    `rows_add_up`: the rows are the groups of one dimension, adding up to a total shown elsewhere."""
-    numbers, hidden, secondary = _shown(frame, mart, view, columns, rows_add_up)
+    `rows_add_up`: the rows are the groups of one dimension, adding up to a total shown elsewhere.
+    `withheld`: rows whose counts are hidden whatever their size (they add up to a total hidden elsewhere)."""
+    numbers, hidden, secondary = _shown(frame, mart, view, columns, rows_add_up, withheld)
     marker = SUPPRESSED.format(min_cell=view.min_cell)
     config = {}
     any_hidden = bool(hidden.to_numpy().any())

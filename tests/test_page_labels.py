@@ -128,3 +128,28 @@ def test_every_hidden_point_of_response_by_week_carries_the_hidden_mark(clinic_d
     assert not set(marks) - set(range(1, 12))  # the axis ends at week 11, the last response shown
     assert any("A week with neither a point nor a mark had no series scored against a baseline" in c.value
                for c in app.caption)
+
+
+def test_the_overview_and_the_response_page_hide_the_same_evaluable_n(clinic_db, monkeypatch):
+    """First series only, every series counted: 224 scored, and the series with a baseline minus the evaluable (the
+    windows still open) is from 1 to 10. The Overview hides the intention-to-treat n; the Response page showed it
+    (536) and its statuses, which gave the open windows back. Now one rule (suppress.for_table on the same mart row)
+    hides it on both, and the two statuses outside the scored with it."""
+    con = store.connect(clinic_db)
+    rates = metrics.cohort_comparison(con, "PHQ-9", cohort=metrics.Cohort(first_series_only=True)).iloc[0]
+    con.close()
+    assert 0 < rates.n_series - rates.n_evaluable < 11 and rates.n_scored == 224
+    app = open_app(clinic_db, monkeypatch)
+    app.checkbox(key="filters_cases_only").uncheck().run()
+    app.checkbox(key="filters_first_series_only").check().run()
+    itt = [m for m in app.metric if m.label in ("Response", "Remission")][2:]
+    assert [m.value for m in itt] == ["suppressed", "suppressed"]
+    assert itt[0].help == f"{int(rates.responders)} series; the number they are out of is hidden (small-cell suppression)"
+    assert [c.value for c in app.caption if c.value.startswith("n = ")][2:] == ["n = hidden", "n = hidden"]
+    app.switch_page("app_pages/response.py").run()
+    note = next(c.value for c in app.caption if "evaluable series (the end-of-induction window" in c.value)
+    assert note.startswith("n = hidden evaluable series") and str(int(rates.n_evaluable)) not in note
+    status = next(d.value for d in app.dataframe if "Status at end of induction" in d.value.columns)
+    counts = dict(zip(status["Status at end of induction"], status["Series"]))
+    assert counts["no score"] == counts["not reached"] == "hidden"
+    assert int(counts["remission"]) + int(counts["response"]) + int(counts["no response"]) == 224

@@ -60,10 +60,19 @@ status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(co
 # PCL-5 has no remission: a score under its cut-off is called so (definitions.remission_term).
 status["end_status"] = status.end_status.replace({"remission": remission_term(view.instrument)})
 outside = status.end_status.isin(OUTSIDE_THE_N)
+# The evaluable n is shown or hidden by the Overview's own rule, on the same mart row (suppress, nested totals):
+# hidden when the series with a baseline minus it (the windows still open) is small. The statuses add up to it,
+# and the scored ones (remission, response, no response) to the scored shown on the Overview, so with the n hidden
+# the two others (no score, not reached) are hidden too: else they would give it back.
+evaluable = data.mart("cohort_comparison", instrument=view.instrument, by="all", cohort=view.cohort)
+n_text = suppress.for_table(evaluable, "cohort_comparison", view.min_cell).n_evaluable.iloc[0] \
+    if not evaluable.empty else "0"
+n_hidden = not n_text.replace(",", "").isdigit() and n_text != ""
+withheld = status.end_status.isin(("no score", "not reached")) & n_hidden
 # Each part adds up to a total shown elsewhere (the evaluable n on the Overview and Compare; the series on the
 # Overview minus it): one hidden status would be its total minus the rest, so each part hides as a whole.
 tables.show(status[~outside], "series_counts", view, key="response_status", title="end-of-induction status",
-            rows_add_up=True)
+            rows_add_up=True, withheld=withheld[~outside])
 left_out = status[outside].set_index("end_status").n_series
 shown_out = suppress.for_chart(status[outside], "series_counts", view.min_cell, rows_add_up=True).set_index(
     "end_status").n_series
@@ -79,9 +88,12 @@ def left_out_text(end_status: str) -> str:
 headline = "" if view.headline(data.caseness()) is view else (
     f" (the Overview's headline counts the cases at baseline among them: {view.instrument} "
     f"{int(data.caseness()[view.instrument])} or more)")
-st.caption(f"n = {suppress.count_text(status[~outside].n_series.sum(), view.min_cell)} evaluable series (the "
+hidden_n = (" It is hidden, as on the Overview: the series whose window is still open are too few to show, and "
+            "the n would give them away (so would no score and not reached, which add up to it with the scored)."
+            if n_hidden else "")
+st.caption(f"n = {n_text} evaluable series (the "
            "end-of-induction window has closed, or the series dropped out): the n of every end-of-induction rate "
-           f"for these filters{headline}. Not in that n: {left_out_text('not yet evaluable')} series whose window is still open "
+           f"for these filters{headline}.{hidden_n} Not in that n: {left_out_text('not yet evaluable')} series whose window is still open "
            f"(not yet evaluable), and {left_out_text('no baseline')} without a {view.instrument} baseline.")
 st.caption("Statuses: **remission** and **response** as defined on the Definitions page, at the last score in the "
            "end-of-induction window; **no response**: scored in the window, neither; **no score**: the series reached "
