@@ -151,9 +151,11 @@ CARDS: tuple[Card, ...] = (
          "provisional, so it is left out of the centre line, the limits and the signals.",
          "Spiegelhalter 2005; NHS England, Making Data Count."),
     Card("suppression", "Small-cell suppression",
-         "Counts from 1 to 10, and every rate built on them, are hidden (shown as \"<11\") so no patient can be "
-         "recognised. Zero may be shown. A count that would let a hidden one be worked out (from a total or a "
-         "difference) is hidden too and reads \"hidden\": it may be large.",
+         "Counts from 1 to 10, and every rate built on them, are hidden so no patient can be recognised. Zero may "
+         "be shown. A count that would let a hidden one be worked out (from a total or a difference) is hidden "
+         "too: it may be large. Every hidden cell reads **hidden**, in tiles, tables, chart markers and the meeting "
+         "pack, whatever hid it, so nobody can tell the small one from the one hidden to protect it. In a download "
+         "a hidden cell is empty.",
          "CMS cell-size suppression policy; PCORnet.", ("min_cell_size",)),
 )
 

@@ -1,6 +1,6 @@
 """Every table the dashboard shows: a mart's rows with human headers, numbers kept as numbers (right-aligned,
-sortable, thousands separators, rates as percents), suppressed cells marked "<11" (never a blank that reads
-as zero, never text that sorts as text), rows in clinical order, and a download that says its filters.
+sortable, thousands separators, rates as percents), hidden cells marked "hidden" (suppress.HIDDEN: never a
+blank that reads as zero, never text that sorts as text), rows in clinical order, and a download that says its filters.
 
 Rates are shown and downloaded as percents (0-100) so a spreadsheet reads the same figure as the screen."""
 
@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, filters, signin
-from ketamine_outcomes import suppress
+from ketamine_outcomes import charts, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term, response_words
 from ketamine_outcomes.safe_text import csv_text
 
@@ -147,7 +147,6 @@ ORDERS: dict[str, list[str]] = {
     "end_status": ["remission", "response", "no response", "no score", "not reached", "not yet evaluable",
                    "no baseline"],
 }
-SUPPRESSED = "<{min_cell}"
 INTEGERS = ("responders", "remitters", "week", "n", "series_number", "session_number", "assessment_day", "score",
             "item9", "baseline_item9", "max_peak")
 
@@ -176,16 +175,9 @@ def is_rate(column: str) -> bool:
 
 
 def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None = None,
-          rows_add_up: bool | str = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+          rows_add_up: bool | str = False, withheld: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The numbers to show (suppressed cells missing, rates in percent, clinical order, human headers) and a
-    same-shaped mask of the cells suppression hid."""
-    numbers, hidden, _ = _shown(frame, mart, view, columns, rows_add_up)
-    return numbers, hidden
-
-
-def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None,
-           rows_add_up: bool | str, withheld: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """shown(), and a third mask: the hidden cells with no small count behind them (they read "hidden")."""
+    same-shaped mask of the cells suppression hid. `withheld`: rows whose counts are hidden whatever their size."""
     frame = frame[columns] if columns else frame
     numbers = suppress.for_chart(frame, mart, view.min_cell, rows_add_up) if mart else frame.copy()
     if withheld is not None and withheld.any():
@@ -193,11 +185,6 @@ def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: l
             if column in numbers:
                 numbers[column] = numbers[column].astype("Float64").mask(withheld.reindex(numbers.index, fill_value=False))
     hidden = numbers.isna() & frame.notna()
-    secondary = (suppress.hidden_for_difference(frame, mart, view.min_cell, rows_add_up) & hidden if mart
-                 else hidden & False)
-    if withheld is not None:
-        secondary = secondary | (hidden & pd.DataFrame({c: withheld.reindex(frame.index, fill_value=False)
-                                                        for c in frame.columns}))
     for column in numbers.columns:
         if is_rate(column):
             numbers[column] = (numbers[column].astype("float64") * 100).round(2)
@@ -207,9 +194,9 @@ def _shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: l
         if column in numbers:
             rank = numbers[column].map({v: i for i, v in enumerate(order)}).fillna(len(order))
             keep = rank.sort_values(kind="stable").index
-            numbers, hidden, secondary = numbers.loc[keep], hidden.loc[keep], secondary.loc[keep]
+            numbers, hidden = numbers.loc[keep], hidden.loc[keep]
     names = {c: label(c, view.instrument) for c in numbers.columns}
-    return tuple(f.rename(columns=names).reset_index(drop=True) for f in (numbers, hidden, secondary))
+    return tuple(f.rename(columns=names).reset_index(drop=True) for f in (numbers, hidden))
 
 
 def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
@@ -219,8 +206,7 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
     one row per patient or answer, downloadable only by a role that may take rows away (an analyst).
     `rows_add_up`: the rows are the groups of one dimension, adding up to a total shown elsewhere.
     `withheld`: rows whose counts are hidden whatever their size (they add up to a total hidden elsewhere)."""
-    numbers, hidden, secondary = _shown(frame, mart, view, columns, rows_add_up, withheld)
-    marker = SUPPRESSED.format(min_cell=view.min_cell)
+    numbers, hidden = shown(frame, mart, view, columns, rows_add_up, withheld)
     config = {}
     any_hidden = bool(hidden.to_numpy().any())
     for column, header in zip(frame[columns] if columns else frame, numbers.columns):
@@ -237,26 +223,14 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
                 header, help=column_help, format="%.1f%%" if is_rate(column) else "localized" if integer else "%.1f")
         elif column_help:
             config[header] = st.column_config.TextColumn(header, help=column_help)
-    # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and
-    # reads "<11". In a table without hidden cells an empty cell reads as empty.
-    # A cell hidden only so a small count cannot be worked out is not "<11" (it may be large): such a column
-    # is shown as text, each hidden cell reading "<11" or "hidden" (one placeholder serves a whole table).
-    on_screen = numbers.copy()
-    for column, header in zip(frame[columns] if columns else frame, numbers.columns):
-        if secondary[header].any():
-            on_screen[header] = [
-                ("hidden" if second else marker) if gone else
-                ("" if pd.isna(v) else f"{v:.1f}%" if is_rate(column) else f"{v:,}")
-                for v, gone, second in zip(numbers[header], hidden[header], secondary[header])]
-            config[header] = st.column_config.TextColumn(header, help=help_text(column, view.instrument),
-                                                         alignment="right")
-    st.dataframe(on_screen, hide_index=True, column_config=config, key=key, placeholder=marker if any_hidden else "",
-                 alt=f"Table: {title}")
+    # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and reads
+    # "hidden", whether it is small or hidden to protect a small one. In a table without hidden cells an empty
+    # cell reads as empty.
+    st.dataframe(numbers, hide_index=True, column_config=config, key=key,
+                 placeholder=suppress.HIDDEN if any_hidden else "", alt=f"Table: {title}")
     if any_hidden:
-        st.caption(f"{marker}: hidden, fewer than {view.min_cell} series or sessions (or a rate built on them, "
-                   "or a rate with nothing to count)." + (
-                       " hidden: hidden so a small count cannot be worked out from the others (a difference or a total)."
-                       if secondary.to_numpy().any() else ""))
+        st.caption(f"{charts.hidden_legend(view.min_cell, 'series or sessions')} (or a rate built on them, or a rate "
+                   "with nothing to count): small-cell suppression.")
     download(numbers, view, title, key, patient_level)
 
 

@@ -130,7 +130,7 @@ def _part(part: int, whole: int, min_cell: int) -> str:
 def _rate(row: pd.Series, key: str) -> str:
     value = row[key]
     if pd.isna(value):
-        return "suppressed"
+        return suppress.HIDDEN
     return f"{value:.1%} (95% CI {row[key + '_low']:.1%} to {row[key + '_high']:.1%})"
 
 

@@ -1,5 +1,6 @@
 """Small-cell suppression for anything shown: counts from 1 to min_cell - 1 (CMS: 1-10) and every rate,
-interval or mean built on them are hidden. Zero may be shown. The rules for each mart live here once.
+interval or mean built on them are hidden. Zero may be shown. The rules for each mart live here once, and so
+does the one word a hidden cell reads, HIDDEN, whatever hid it.
 
 Secondary suppression (docs/metrics.md, "Small cells"): a count that is the difference of two shown
 counts (non-responders = scored - responders) is a cell too, so one of the two (the numerator) is hidden when
@@ -120,6 +121,11 @@ COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# The one word every hidden cell reads (a tile, a table, a chart's marker, the meeting pack): a small count and a
+# count hidden to protect one read the same, so a reader cannot tell which of two hidden cells is the small one.
+HIDDEN = "hidden"
+
+
 def is_small(count, min_cell: int) -> bool:
     return min_cell > 1 and not pd.isna(count) and 0 < count < min_cell
 
@@ -152,7 +158,7 @@ def _small_counts(frame: pd.DataFrame, mart: str, min_cell: int,
     for part, whole in COMPLEMENTS.get(mart, []):
         if part in frame and whole in frame:
             difference = (frame[whole] - frame[part]).abs().map(lambda v: is_small(v, min_cell)).astype(bool)
-            # A small (hidden) other count gives no difference away: 0 responders of "<11" series stays 0.
+            # A small (hidden) other count gives no difference away: 0 responders of hidden (small) series stays 0.
             small[part] = small[part] | (difference & ~primary[whole])
     totals = RULES[mart].get("totals", []) + ([None] if rows_add_up is True else [rows_add_up] if rows_add_up else [])
     if totals:
@@ -203,26 +209,6 @@ def histogram_bins(counts, min_cell: int) -> pd.Series:
     return _with_complement(counts, counts.map(lambda v: is_small(v, min_cell)).astype(bool))
 
 
-def hidden_for_difference(frame: pd.DataFrame, mart: str, min_cell: int,
-                          rows_add_up: bool | str = False) -> pd.DataFrame:
-    """Cells hidden though no small count is behind them (a count hidden so a small difference or a small
-    cell cannot be worked out, a rate built only on such counts): these read "hidden", not "<11"."""
-    out = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-    if min_cell <= 1 or frame.empty:
-        return out
-    small = _small_counts(frame, mart, min_cell, rows_add_up)
-    is_small_value = {c: frame[c].map(lambda v: is_small(v, min_cell)).astype(bool) for c in small}
-    for column, hidden in small.items():
-        out[column] = hidden & ~is_small_value[column]
-    for column, bases in RULES[mart]["derived"].items():
-        bases = [b for b in bases if b in small]
-        if column in frame and bases:
-            hidden = pd.concat([small[b] for b in bases], axis=1).any(axis=1)
-            any_small = pd.concat([is_small_value[b] for b in bases], axis=1).any(axis=1)
-            out[column] = hidden & ~any_small & frame[column].notna()
-    return out
-
-
 def suppressed(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> bool:
     """Whether any count of this frame is suppressed (to print the note under a chart)."""
     return min_cell > 1 and not frame.empty and any(
@@ -242,24 +228,19 @@ def hidden_cells(frame: pd.DataFrame, mart: str, min_cell: int, k: str, n: str) 
 
 
 def for_table(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> pd.DataFrame:
-    """A table to show: suppressed counts read "<11", numbers built on them are blank, rates are percents."""
+    """A table to show: hidden counts read HIDDEN, numbers built on them are blank, rates are percents."""
     shown = for_chart(frame, mart, min_cell, rows_add_up)
     small = _small_counts(frame, mart, min_cell, rows_add_up) if min_cell > 1 and not frame.empty else {}
     for column in RULES[mart]["counts"]:
         if column in shown:
             shown[column] = [
-                _hidden_text(original, min_cell) if column in small and hide else ("" if pd.isna(v) else f"{int(v):,}")
-                for original, v, hide in zip(frame[column], shown[column], small.get(column, [False] * len(frame)))
+                HIDDEN if column in small and hide else ("" if pd.isna(v) else f"{int(v):,}")
+                for v, hide in zip(shown[column], small.get(column, [False] * len(frame)))
             ]
     for column in shown.columns:
         if column.endswith(("_rate", "_rate_low", "_rate_high")) or column == "share_of_started":
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
     return shown
-
-
-def _hidden_text(count, min_cell: int) -> str:
-    """A hidden count reads "<11" when it is small, "hidden" when it is hidden for a small difference."""
-    return f"<{min_cell}" if is_small(count, min_cell) else "hidden"
 
 
 def attrition(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
@@ -352,12 +333,12 @@ def _survival_hidden_groups(curve: pd.DataFrame, min_cell: int) -> pd.Series:
 
 
 def survival_groups(curve: pd.DataFrame, min_cell: int) -> dict[str, str]:
-    """Each group's n as shown beside its curve: "<11", "hidden" (to protect a small one) or the count."""
+    """Each group's n as shown beside its curve: HIDDEN (small, or to protect a small one) or the count."""
     n = curve.sort_values("day").groupby("group_value", sort=False).n_at_risk.first()
     hidden = _survival_hidden_groups(curve, min_cell) if min_cell > 1 else n.map(lambda v: False)
-    return {group: _hidden_text(count, min_cell) if hidden[group] else count_text(count, min_cell)
+    return {group: HIDDEN if hidden[group] else count_text(count, min_cell)
             for group, count in n.items()}
 
 
 def count_text(count: int, min_cell: int) -> str:
-    return f"<{min_cell}" if is_small(count, min_cell) else ("" if pd.isna(count) else f"{int(count):,}")
+    return HIDDEN if is_small(count, min_cell) else ("" if pd.isna(count) else f"{int(count):,}")

@@ -143,7 +143,7 @@ def test_the_overview_and_the_response_page_hide_the_same_evaluable_n(clinic_db,
     app.checkbox(key="filters_cases_only").uncheck().run()
     app.checkbox(key="filters_first_series_only").check().run()
     itt = [m for m in app.metric if m.label in ("Response", "Remission")][2:]
-    assert [m.value for m in itt] == ["suppressed", "suppressed"]
+    assert [m.value for m in itt] == ["hidden", "hidden"]
     assert itt[0].help == f"{int(rates.responders)} series; the number they are out of is hidden (small-cell suppression)"
     assert [c.value for c in app.caption if c.value.startswith("n = ")][2:] == ["n = hidden", "n = hidden"]
     app.switch_page("app_pages/response.py").run()
@@ -151,5 +151,30 @@ def test_the_overview_and_the_response_page_hide_the_same_evaluable_n(clinic_db,
     assert note.startswith("n = hidden evaluable series") and str(int(rates.n_evaluable)) not in note
     status = next(d.value for d in app.dataframe if "Status at end of induction" in d.value.columns)
     counts = dict(zip(status["Status at end of induction"], status["Series"]))
-    assert counts["no score"] == counts["not reached"] == "hidden"
+    assert pd.isna(counts["no score"]) and pd.isna(counts["not reached"])  # empty cells: they read "hidden"
+    assert next(d for d in app.dataframe if "Status at end of induction" in d.value.columns).proto.placeholder == "hidden"
     assert int(counts["remission"]) + int(counts["response"]) + int(counts["no response"]) == 224
+
+
+def test_every_hidden_cell_reads_the_one_word_hidden_on_every_page(clinic_db, monkeypatch):
+    """A small count used to read "<11" in tables, "suppressed" in tiles and "hidden" on charts. Lakeview's IM series
+    hide cells on every chart page: each says "hidden", and nothing says "<11" or shows "suppressed" as a value."""
+    app = open_app(clinic_db, monkeypatch)
+    app.multiselect(key="filters_sites").set_value(["Lakeview"]).run()
+    app.multiselect(key="filters_routes").set_value(["IM"]).run()
+    said_hidden = set()
+    for page in ("overview", "trajectories", "response", "compare", "durability", "quality_review", "safety"):
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, page
+        texts = [m.value for m in app.metric] + [c.value for c in app.caption] + [m.value for m in app.markdown]
+        for chart in app.get("plotly_chart"):
+            spec = json.loads(chart.proto.spec)
+            texts += [a.get("text", "") for a in spec["layout"].get("annotations", [])]
+            texts += [str(t.get("name", "")) for t in spec["data"]]
+            texts += [str(v) for t in spec["data"] if isinstance(t.get("text"), list) for v in t["text"]]
+        assert not [t for t in texts if "<11" in t or "&lt;11" in t], page
+        assert "suppressed" not in {m.value for m in app.metric}, page
+        said_hidden |= {page for t in texts if "hidden" in t}
+        for table in app.dataframe:
+            assert table.proto.placeholder in ("", "hidden"), page
+    assert said_hidden == {"overview", "trajectories", "response", "compare", "durability", "quality_review", "safety"}

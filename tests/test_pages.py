@@ -48,6 +48,11 @@ def shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
+def read(column: pd.Series) -> dict:
+    """A table column as a reader sees it: a hidden cell (empty, drawn with the placeholder) reads "hidden"."""
+    return {k: "hidden" if pd.isna(v) else v if isinstance(v, str) else f"{int(v):,}" for k, v in column.items()}
+
+
 def expected(db: Path, function, *args, **kwargs):
     """A mart's value through the same kind of connection the app uses."""
     con = store.connect(db)
@@ -127,7 +132,7 @@ def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch
             table = frame.value
             assert not any("_" in str(c) for c in table.columns), (page, list(table.columns))  # human headers
             for column in set(COUNT_COLUMNS) & set(table.columns):
-                # A column holding a cell hidden for a small difference is text ("1,234", "<11", "hidden").
+                # A hidden cell is empty (it reads "hidden"); a text column reads "1,234".
                 values = {v.replace(",", "") if isinstance(v, str) else str(int(v)) for v in table[column].dropna()}
                 assert not small & values, (page, column)
 
@@ -507,7 +512,7 @@ def test_durability_says_so_when_suppression_leaves_no_step_of_the_curve(clinic_
     sustained = expected(clinic_db, metrics.sustained_response, "GAD-7", cohort=cohort)
     # 18 responders at day 0, but fewer than 11 still followed by the first loss of response (day 10).
     assert sustained.n_at_risk.iloc[0] == 18 and (sustained[sustained.day > 0].n_at_risk < 11).all()
-    assert app.metric[0].label == "Median duration of response" and app.metric[0].value == "suppressed"
+    assert app.metric[0].label == "Median duration of response" and app.metric[0].value == "hidden"
     assert any(i.value.startswith("No curve to draw") for i in app.info)
     assert len(app.get("plotly_chart")) == CHART_PAGES["durability"] - 1  # time to response still drawn
 
@@ -549,7 +554,7 @@ def test_response_page_shows_the_nhs_talking_therapies_measures_of_the_mart(clin
     nhs = expected(clinic_db, metrics.talking_therapies).iloc[0]
     tiles = {m.label: m.value for m in app.metric}
     assert tiles["Recovery"] == f"{nhs.recovery_rate:.0%}"
-    assert 0 < nhs.n_reliably_deteriorated < 11 and tiles["Reliable deterioration"] == "suppressed"  # a small cell
+    assert 0 < nhs.n_reliably_deteriorated < 11 and tiles["Reliable deterioration"] == "hidden"  # a small cell
     assert tiles["PHQ-9 fell 5+ (MCID)"] == f"{nhs.mcid_improvement_rate:.0%}"
     assert any(f"Of {int(nhs.n_cases)} series that were cases at baseline" in c.value for c in app.caption)
 
@@ -582,9 +587,10 @@ def test_compare_by_clinician_hides_in_the_table_the_group_the_funnel_hides_for_
     points = [t for t in chart_traces(app, 0) if t.get("mode") == "markers+text"]
     assert sorted(point[0] for t in points for point in t["customdata"]) == ["L01", "R01"]  # named in the hover
     table = app.dataframe[0].value.set_index("Clinician")
-    assert table.loc["N01", "Series scored"] == "hidden" and table.loc["N01", "Responders"] == "hidden"
-    assert table.loc["L02", "Series scored"] == "<11" and table.loc["L01", "Series scored"] == "92"
-    assert any("hidden: hidden so a small count cannot be worked out" in c.value for c in app.caption)
+    scored, responders = read(table["Series scored"]), read(table["Responders"])
+    assert scored["N01"] == responders["N01"] == "hidden"
+    assert scored["L02"] == "hidden" and scored["L01"] == "92"  # one word: the small one cannot be told apart
+    assert any("hidden: 1-10 series or sessions, or hidden to protect another" in c.value for c in app.caption)
 
 
 def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(clinic_db, monkeypatch):
@@ -594,9 +600,9 @@ def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(cli
     nhs = expected(clinic_db, metrics.talking_therapies, cohort=Cohort(sites=("Northside",), routes=("IV",))).iloc[0]
     assert (nhs.n_cases, nhs.n_reliably_improved, nhs.n_reliably_recovered) == (34, 27, 15)
     table = next(d.value for d in app.dataframe if "Reliably improved" in d.value.columns)
-    # 27 of 34 improved: 7 not improved is small, so 27 is hidden, but it is not "<11" (15 recovered are in it).
-    assert table["Reliably improved"].tolist() == ["hidden"] and table["Reliably recovered"].tolist() == [15]
-    assert table["Reliably deteriorated"].isna().tolist() == [True]  # 1: "<11" (the table's placeholder)
+    # 27 of 34 improved: 7 not improved is small, so 27 is hidden (15 recovered are in it); 1 deteriorated is small.
+    assert read(table["Reliably improved"]) == {0: "hidden"} and read(table["Reliably recovered"]) == {0: "15"}
+    assert read(table["Reliably deteriorated"]) == {0: "hidden"}
 
 
 def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hides_what_the_total_gives(
@@ -610,15 +616,16 @@ def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hi
     assert bars and not [y for y in bars if 0 < y < 11]
     assert any(t.get("text") and "hidden" in t["text"] for t in chart_traces(app, chart))
     # Statuses: 5 responses (hidden), and the evaluable series (84) are counted elsewhere, so 84 minus the other
-    # statuses would give the 5: "no score", 12, the smallest other, is hidden too, and says so.
+    # statuses would give the 5: "no score", 12, the smallest other, is hidden too. And 1 window is still open, so
+    # the evaluable n is hidden (as on the Overview), and "not reached" with "no score", which give it back.
     status = next(d.value for d in app.dataframe if "Status at end of induction" in d.value.columns)
-    status = dict(zip(status["Status at end of induction"], status["Series"]))
-    assert status == {"remission": "13", "response": "<11", "no response": "16", "no score": "hidden",
-                      "not reached": "38"}
+    status = read(status.set_index("Status at end of induction")["Series"])
+    assert status == {"remission": "13", "response": "hidden", "no response": "16", "no score": "hidden",
+                      "not reached": "hidden"}
     # Outside that n, 1 series not yet evaluable and 24 without a baseline: they add up to the series on the
     # Overview (109) minus the 84, so the 24 is hidden with the 1.
-    assert any("Not in that n: <11 series whose window is still open (not yet evaluable), and hidden without a "
-               "GAD-7 baseline." in c.value for c in app.caption)
+    assert any("Not in that n: a hidden number of series whose window is still open (not yet evaluable), and a "
+               "hidden number of series without a GAD-7 baseline." in c.value for c in app.caption)
 
 
 def test_the_safety_pages_three_splits_are_in_the_link(clinic_db, monkeypatch):
@@ -712,7 +719,7 @@ def test_overview_tile_help_never_gives_a_count_hidden_for_a_small_difference(cl
     rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", cohort=Cohort(routes=("oral",), min_baseline=10))
     assert (rates.n_scored.iloc[0], rates.responders.iloc[0]) == (26, 16)  # 10 scored did not respond: small
     response = app.metric[4]
-    assert response.value == "suppressed" and response.help == "hidden of 26 series"  # not "16 of 26"
+    assert response.value == "hidden" and response.help == "hidden of 26 series"  # not "16 of 26"
     assert not any("16 of 26" in (m.help or "") for m in app.metric)
 
 
@@ -740,7 +747,7 @@ def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(
     app = open_app(db, monkeypatch, "response")
     assert not app.exception, [e.value for e in app.exception]
     caption = next(c.value for c in app.caption if "series that were cases at baseline" in c.value)
-    assert caption.startswith("Of hidden series that were cases") and "among 14 scored" in caption
+    assert caption.startswith("Of a hidden number of series that were cases") and "among 14 series scored" in caption
     assert "Of 11 series" not in caption
 
 
@@ -753,7 +760,7 @@ def test_maintenance_by_route_hides_a_second_route_when_the_all_series_row_would
     app = open_app(clinic_db, monkeypatch, "durability")
     app.selectbox(key="durability_by").set_value("route").run()
     table = table_by_title(app, "maintenance").value.set_index("Route")
-    assert table["Series with boosters"].to_dict() == {"IM": "hidden", "IV": "79", "intranasal": "hidden", "oral": "0"}
+    assert read(table["Series with boosters"]) == {"IM": "hidden", "IV": "79", "intranasal": "hidden", "oral": "0"}
 
 
 def test_cadss_by_route_hides_a_second_route_where_the_all_series_row_would_give_a_hidden_one(clinic_db, monkeypatch):
@@ -763,8 +770,8 @@ def test_cadss_by_route_hides_a_second_route_where_the_all_series_row_would_give
     app = open_app(clinic_db, monkeypatch, "safety")
     app.selectbox(key="safety_cadss_by").set_value("route").run()
     table = table_by_title(app, "CADSS by session").value
-    row = table[table["Session number"] == 7].set_index("Group")["Sessions"].to_dict()
-    assert row == {"IM": "<11", "IV": "23", "intranasal": "hidden"}
+    row = read(table[table["Session number"] == 7].set_index("Group")["Sessions"])
+    assert row == {"IM": "hidden", "IV": "23", "intranasal": "hidden"}
 
 
 def test_protocol_adherence_by_site_hides_a_second_site_when_the_shown_total_would_give_a_hidden_one(
@@ -778,7 +785,7 @@ def test_protocol_adherence_by_site_hides_a_second_site_when_the_shown_total_wou
     app = open_app(clinic_db, monkeypatch, "durability")
     app.multiselect(key="filters_age_bands").set_value(["55-64"]).run()
     table = table_by_title(app, "protocol adherence by site").value.set_index("Site")
-    assert table["Completed induction"].to_dict() == {"Lakeview": "18", "Northside": "<11", "Riverside": "hidden"}
+    assert read(table["Completed induction"]) == {"Lakeview": "18", "Northside": "hidden", "Riverside": "hidden"}
     bars = next(t for t in chart_traces(app, len(app.get("plotly_chart")) - 1) if t.get("type") == "bar")
     assert bars["x"] == ["Lakeview"]  # Northside and Riverside are marked hidden, not drawn
 
@@ -795,7 +802,7 @@ def test_blood_pressure_by_route_hides_a_second_route_when_the_completed_session
     app.multiselect(key="filters_age_bands").set_value(["65+"]).run()
     app.multiselect(key="filters_sites").set_value(["Riverside"]).run()
     table = table_by_title(app, "blood pressure").value.set_index("Route")
-    assert table["Sessions"].to_dict() == {"IM": "25", "IV": "hidden", "intranasal": "<11"}
+    assert read(table["Sessions"]) == {"IM": "25", "IV": "hidden", "intranasal": "hidden"}
 
 
 def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_small(clinic_db, monkeypatch):
@@ -821,8 +828,8 @@ def test_trajectories_by_site_hide_a_second_site_in_a_week_the_all_series_line_w
     app.selectbox(key="trajectories_split").set_value("site").run()
     assert not app.exception, [e.value for e in app.exception]
     table = table_by_title(app, "weekly").value
-    row = table[table.Week == 11].set_index("Site")["Series scored"].to_dict()
-    assert row == {"Lakeview": "<11", "Northside": "hidden", "Riverside": "15"}
+    row = read(table[table.Week == 11].set_index("Site")["Series scored"])
+    assert row == {"Lakeview": "hidden", "Northside": "hidden", "Riverside": "15"}
     labels = {t["name"]: dict(zip(t["x"], t["text"])) for t in chart_traces(app, 0) if t.get("mode") == "lines+markers+text"}
     assert labels["Northside"][11] == "" and labels["Riverside"][11] == "n=15"
 
@@ -854,7 +861,7 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
     assert "not yet evaluable" not in status and "no baseline" not in status
     note = next(c.value for c in app.caption if "evaluable series (the end-of-induction window" in c.value)
     assert note.startswith(f"n = {n_evaluable:,} evaluable series")
-    assert "Not in that n: 12 series whose window is still open (not yet evaluable), and 58 without a PHQ-9 baseline" in note
+    assert "Not in that n: 12 series whose window is still open (not yet evaluable), and 58 series without a PHQ-9 baseline" in note
     assert f"at end of induction ({n_scored:,} series)" in " ".join(chart_titles(app))
     transitions = next(i for i, c in enumerate(app.get("plotly_chart")) if "severity at baseline" in c.proto.spec)
     assert sum(y for t in chart_traces(app, transitions) if t.get("type") == "bar" for y in t["y"] if y) == n_scored
@@ -873,7 +880,7 @@ def test_meeting_mode_suppresses_the_coverage_counts_on_the_data_page(clinic_db,
     app.toggle(key="filters_meeting_mode").set_value(True).run()
     table = table_by_title(app, "coverage").value
     row = table[(table.Measure == "assessments in no series") & (table.Instrument == "PCL-5")]
-    assert row.Value.tolist() == ["<11"]
+    assert row.Value.tolist() == ["hidden"]
     assert table[table.Measure == "patients"].Value.tolist() == ["600"]
 
 

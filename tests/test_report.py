@@ -261,7 +261,7 @@ def test_the_headline_hides_the_scored_or_evaluable_count_when_their_difference_
     # Both go: the 14 are also every series (shown elsewhere, as the Durability curves' n), and 14 - 12 is the 2.
     assert (headline["evaluable"], headline["scored"]) == ("hidden", "hidden")
     # All 12 scored responded: a 100% observed rate of 12 beside 14 evaluable would give the 2 again.
-    assert headline["itt_response"] == "suppressed" and headline["response"] == "suppressed"
+    assert headline["itt_response"] == "hidden" and headline["response"] == "hidden"
     assert_nothing_hidden_is_derivable(pack)
 
 
@@ -340,5 +340,5 @@ def test_meeting_mode_is_first_in_the_sidebar_folds_it_away_and_enlarges_the_tex
 
 def test_a_count_beside_the_count_it_is_part_of_is_hidden_when_the_rest_is_small():
     # Item 9: 98 answers of 1 or more, 90 higher than at baseline: 8 not higher would be 98 - 90.
-    assert [report._part(part, 98, 11) for part in (90, 43, 98, 5)] == ["hidden", "43", "98", "<11"]
-    assert report._part(3, 8, 11) == "<11"  # the whole is itself hidden: nothing to subtract from
+    assert [report._part(part, 98, 11) for part in (90, 43, 98, 5)] == ["hidden", "43", "98", "hidden"]
+    assert report._part(3, 8, 11) == "hidden"  # small itself (the whole is hidden too: nothing to subtract from)

@@ -28,10 +28,10 @@ def test_counts_1_to_10_and_rates_built_on_them_are_hidden():
     assert shown.response_rate[0] == 0.5
 
 
-def test_a_table_shows_less_than_eleven_and_never_the_count():
+def test_a_table_shows_hidden_and_never_the_count():
     table = suppress.for_table(WEEKLY, "weekly_outcomes", 11)
-    assert table.n_paired.tolist() == ["30", "<11", "0"]
-    assert table.responders.tolist() == ["15", "<11", "0"]
+    assert table.n_paired.tolist() == ["30", "hidden", "0"]
+    assert table.responders.tolist() == ["15", "hidden", "0"]
     assert table.response_rate.tolist() == ["50.0%", "", ""]
     for column in ("n_scored", "n_paired", "responders", "remitters"):
         assert not any(value in {str(n) for n in range(1, 11)} for value in table[column])
@@ -43,7 +43,7 @@ def test_threshold_zero_turns_suppression_off():
 
 
 def test_count_text():
-    assert [suppress.count_text(n, 11) for n in (0, 1, 10, 11, 1234)] == ["0", "<11", "<11", "11", "1,234"]
+    assert [suppress.count_text(n, 11) for n in (0, 1, 10, 11, 1234)] == ["0", "hidden", "hidden", "11", "1,234"]
 
 
 def test_a_numerator_is_hidden_when_the_denominator_minus_it_is_small():
@@ -91,27 +91,26 @@ def test_groups_that_add_up_to_a_shown_total_hide_the_smallest_other_group_colum
                           "n_scored": [92, 1, 0, 74, 78], "responders": [43, 1, 0, 41, 44],
                           "remitters": [20, 1, 0, 16, 15]})
     table = suppress.for_table(frame, "cohort_comparison", 11, rows_add_up=True)
-    assert table.n_scored.tolist() == ["92", "<11", "0", "hidden", "78"]
-    assert table.responders.tolist() == ["43", "<11", "0", "hidden", "44"]
-    assert table.remitters.tolist() == ["20", "<11", "0", "16", "hidden"]
-    assert table.n_series.tolist() == ["183", "<11", "<11", "185", "188"]  # two hidden: their sum gives neither
+    assert table.n_scored.tolist() == ["92", "hidden", "0", "hidden", "78"]
+    assert table.responders.tolist() == ["43", "hidden", "0", "hidden", "44"]
+    assert table.remitters.tolist() == ["20", "hidden", "0", "16", "hidden"]
+    assert table.n_series.tolist() == ["183", "hidden", "hidden", "185", "188"]  # two hidden: their sum gives neither
     # The funnel hides the same groups as the table's scored column: its k and n together.
     funnel = suppress.hidden_cells(frame, "cohort_comparison", 11, "responders", "n_scored")
     assert frame.group_value[funnel].tolist() == ["L02", "N01"]
-    assert suppress.for_table(frame, "cohort_comparison", 11).n_scored.tolist() == ["92", "<11", "0", "74", "78"]
+    assert suppress.for_table(frame, "cohort_comparison", 11).n_scored.tolist() == ["92", "hidden", "0", "74", "78"]
 
 
-def test_a_count_hidden_for_a_small_difference_is_marked_hidden_not_fewer_than_min_cell():
+def test_a_count_hidden_for_a_small_difference_reads_hidden_as_a_small_one_does():
     # Northside IV: 27 of 34 cases reliably improved (34 - 27 = 7 not improved, small), 15 reliably recovered,
-    # 1 reliably deteriorated (small).
+    # 1 reliably deteriorated (small). One word for both: a reader cannot tell the small one from the other.
     nhs = pd.DataFrame({"n_paired": [34], "n_cases": [34], "n_reliably_improved": [27], "n_reliably_recovered": [15],
                         "n_reliably_deteriorated": [1], "reliable_improvement_rate": [27 / 34],
                         "reliable_recovery_rate": [15 / 34], "reliable_deterioration_rate": [1 / 34]})
-    marks = suppress.hidden_for_difference(nhs, "talking_therapies", 11).iloc[0]
-    assert marks[marks].index.tolist() == ["n_reliably_improved", "reliable_improvement_rate"]
     table = suppress.for_table(nhs, "talking_therapies", 11).iloc[0]
+    assert (table.reliable_improvement_rate, table.reliable_recovery_rate) == ("", "44.1%")
     assert (table.n_reliably_improved, table.n_reliably_recovered, table.n_reliably_deteriorated) == (
-        "hidden", "15", "<11")
+        "hidden", "15", "hidden")
 
 
 def test_a_kaplan_meier_median_not_reached_stays_not_reached_after_the_cut():
@@ -148,7 +147,7 @@ def test_a_severity_cross_table_hides_a_second_cell_in_each_row_and_column_a_tot
         "n_series": [30, 20, 5, 25, 40, 15, 12, 35, 50],
     })
     table = suppress.for_table(frame, "severity_transitions", 11)
-    assert table.n_series.tolist() == ["30", "hidden", "<11", "hidden", "40", "hidden", "hidden", "hidden", "50"]
+    assert table.n_series.tolist() == ["30", "hidden", "hidden", "hidden", "40", "hidden", "hidden", "hidden", "50"]
     shown = suppress.for_chart(frame, "severity_transitions", 11)
     assert shown.n_series.dropna().tolist() == [30, 40, 50]
     assert suppress.for_table(frame, "severity_transitions", 0).n_series.tolist()[2] == "5"  # 0: suppression off
@@ -159,7 +158,7 @@ def test_a_severity_cross_table_hides_a_second_cell_in_each_row_and_column_a_tot
     # 30 goes, and then 30's row would give it (70 - 40): 40 goes too.
     lone = pd.DataFrame({"baseline_band": ["mild", "severe", "severe"], "end_band": ["minimal", "minimal", "mild"],
                          "n_series": [4, 30, 40]})
-    assert suppress.for_table(lone, "severity_transitions", 11).n_series.tolist() == ["<11", "hidden", "hidden"]
+    assert suppress.for_table(lone, "severity_transitions", 11).n_series.tolist() == ["hidden", "hidden", "hidden"]
 
 
 # One group's Kaplan-Meier rows as the marts give them (the at-risk counts of a hand computation: 60 followed,
@@ -199,7 +198,7 @@ def test_kaplan_meier_groups_that_add_up_to_all_series_hide_the_smallest_other_w
                        "survival": [0.0], "median_days": [14]})
     curve = pd.concat([KM.assign(group_value="IV"), im, oral], ignore_index=True)
     assert suppress.survival_curve(curve, 11).group_value.unique().tolist() == ["IV"]
-    assert suppress.survival_groups(curve, 11) == {"IV": "60", "IM": "<11", "oral": "hidden"}
+    assert suppress.survival_groups(curve, 11) == {"IV": "60", "IM": "hidden", "oral": "hidden"}
     assert suppress.survival_groups(curve, 0) == {"IV": "60", "IM": "8", "oral": "30"}
 
 
@@ -211,7 +210,7 @@ def test_cadss_routes_add_up_to_each_session_numbers_all_row_and_item9_groups_to
                           "n_sessions": [35, 114, 44, 7, 23, 22, 5, 16, 21],
                           "mean_score": [20.0, 18.0, 25.0, 15.0, 14.0, 19.0, 12.0, 13.0, 18.0]})
     table = suppress.for_table(cadss, "dissociation", 11)
-    assert table.n_sessions.tolist() == ["35", "114", "44", "<11", "23", "hidden", "<11", "hidden", "21"]
+    assert table.n_sessions.tolist() == ["35", "114", "44", "hidden", "23", "hidden", "hidden", "hidden", "21"]
     assert suppress.for_chart(cadss, "dissociation", 11).mean_score.isna().tolist() == [False] * 3 + [
         True, False, True, True, True, False]
     # Item 9 by site: emergence met by 13 of 132 at Northside, 9 (small) of 133 at Riverside, 15 of 152 at Lakeview;
@@ -220,7 +219,7 @@ def test_cadss_routes_add_up_to_each_session_numbers_all_row_and_item9_groups_to
                           "measure": ["item9_emergent"] * 3 + ["item9_resolved"] * 3,
                           "n_series": [152, 132, 133, 30, 40, 50], "n_meeting": [15, 13, 9, 12, 20, 25]})
     table = suppress.for_table(item9, "item9_course", 11)
-    assert table.n_meeting.tolist() == ["15", "hidden", "<11", "12", "20", "25"]
+    assert table.n_meeting.tolist() == ["15", "hidden", "hidden", "12", "20", "25"]
 
 
 def test_attrition_hides_a_session_whose_fall_from_the_last_one_shown_is_small():

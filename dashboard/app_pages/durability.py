@@ -20,15 +20,15 @@ by = st.selectbox("One curve per", list(BY), key="durability_by")
 def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
     """n and median per group, from the (truncated) curve: a group hidden entirely says so."""
     groups = curve.drop_duplicates("group_value")
-    n_shown = suppress.survival_groups(curve, view.min_cell)  # "<11", or "hidden" so the total cannot give one
+    n_shown = suppress.survival_groups(curve, view.min_cell)  # "hidden": small, or so the total cannot give one
     columns = st.columns(min(len(groups), 4) or 1)
     for i, row in enumerate(groups.itertuples()):
         kept = shown[shown.group_value == row.group_value]
-        value = "suppressed" if kept.empty else suppress.median_text(kept)
+        value = suppress.HIDDEN if kept.empty else suppress.median_text(kept)
         name = label if row.group_value == "all" else f"{label}, {row.group_value}"
         columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half; a range when it does within a step "
                                                        "merged for small-cell suppression (which day is not shown). 'Past the shown curve': it does, "
-                                                       "where fewer series are at risk than small-cell suppression allows. 'Suppressed': too few "
+                                                       "where fewer series are at risk than small-cell suppression allows. 'Hidden': too few "
                                                        "series, or too few per step, to show any of the curve.")
         columns[i % len(columns)].caption(f"n = {n_shown[row.group_value]} series")
 

@@ -34,7 +34,7 @@ shown = suppress.for_chart(rates, "cohort_comparison", view.min_cell)
 if rates.empty or rates.n_evaluable.iloc[0] == 0:
     st.info(f"No series with a {view.instrument} baseline has reached the end of its induction window yet.")
 else:
-    # Counts as a table shows them: "<11", or "hidden" when a small difference (scored minus responders) hides them.
+    # Counts as a table shows them: "hidden" when small, or when a small difference (scored minus responders) hides them.
     row, counts = shown.iloc[0], suppress.for_table(rates, "cohort_comparison", view.min_cell).iloc[0]
     # Short tile labels under a heading per pair: long labels were cut on a tablet ("Response (obse...").
     observed, itt = st.columns(2)
@@ -53,7 +53,7 @@ else:
         # A hidden n (the windows still open are few: docs/metrics.md, Small cells) is said once, not "121 of hidden".
         out_of = f"{counts[numerator]} of {n} series" if n.replace(",", "").isdigit() else \
             f"{counts[numerator]} series; the number they are out of is hidden (small-cell suppression)"
-        column.metric(label, "suppressed" if pd.isna(value) else f"{value:.0%}", help=out_of)
+        column.metric(label, suppress.HIDDEN if pd.isna(value) else f"{value:.0%}", help=out_of)
         column.caption(f"n = {n}{interval}")
     # Published results only beside a cohort of their own route (IV beside IV, at-home oral beside oral).
     published = data.mart("published_results", instrument=view.instrument, cohort=headline.cohort)

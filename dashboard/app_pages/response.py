@@ -80,9 +80,14 @@ shown_out = suppress.for_chart(status[outside], "series_counts", view.min_cell, 
 
 def left_out_text(end_status: str) -> str:
     n = left_out.get(end_status, 0)
-    if pd.isna(shown_out.get(end_status, 0)) and not suppress.is_small(n, view.min_cell):
-        return "hidden"  # not small itself: hidden so a small one beside it cannot be worked out
-    return suppress.count_text(n, view.min_cell)
+    if pd.isna(shown_out.get(end_status, 0)):  # small, or hidden so a small one beside it cannot be worked out
+        return number_of(suppress.HIDDEN)
+    return number_of(suppress.count_text(n, view.min_cell))
+
+
+def number_of(count: str, noun: str = "series") -> str:
+    """A count as a sentence says it: "a hidden number of series", not "hidden series"."""
+    return f"a hidden number of {noun}" if count == suppress.HIDDEN else f"{count} {noun}"
 
 
 headline = "" if view.headline(data.caseness()) is view else (
@@ -93,7 +98,7 @@ hidden_n = (" It is hidden, as on the Overview: the series whose window is still
             if n_hidden else "")
 st.caption(f"n = {n_text} evaluable series (the "
            "end-of-induction window has closed, or the series dropped out): the n of every end-of-induction rate "
-           f"for these filters{headline}.{hidden_n} Not in that n: {left_out_text('not yet evaluable')} series whose window is still open "
+           f"for these filters{headline}.{hidden_n} Not in that n: {left_out_text('not yet evaluable')} whose window is still open "
            f"(not yet evaluable), and {left_out_text('no baseline')} without a {view.instrument} baseline.")
 st.caption("Statuses: **remission** and **response** as defined on the Definitions page, at the last score in the "
            "end-of-induction window; **no response**: scored in the window, neither; **no score**: the series reached "
@@ -117,10 +122,10 @@ else:
                                (tiles[2], "Reliable recovery", "reliable_recovery_rate"),
                                (tiles[3], "Reliable deterioration", "reliable_deterioration_rate"),
                                (tiles[4], "PHQ-9 fell 5+ (MCID)", "mcid_improvement_rate")):
-        column.metric(label, "suppressed" if pd.isna(row[key]) else f"{row[key]:.0%}")
-    st.caption(f"Of {counts.n_cases} series that were cases at baseline "
+        column.metric(label, suppress.HIDDEN if pd.isna(row[key]) else f"{row[key]:.0%}")
+    st.caption(f"Of {number_of(counts.n_cases)} that were cases at baseline "
                f"(PHQ-9 {int(data.settings()['phq9_caseness'])} or more, or GAD-7 {int(data.settings()['gad7_caseness'])} "
-               f"or more), among {counts.n_paired} scored on both PHQ-9 and "
+               f"or more), among {number_of(counts.n_paired)} scored on both PHQ-9 and "
                "GAD-7 at baseline and at the end of induction; whatever instrument the sidebar selects. Published "
                "national rates are not shown beside these: none has been checked against its source for this product.")
     tables.show(nhs, "talking_therapies", view, key="response_talking_therapies", title="NHS Talking Therapies measures",
