@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, styles
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
 from ketamine_outcomes.metrics import Cohort
 from ketamine_outcomes.safe_text import markdown
@@ -133,9 +133,7 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
                    "wide intervals: a handful of series is not evidence of a trend, and small numbers can identify "
                    "a patient. The suppression rule (CMS) is for anything shown beyond the care team; meeting mode "
                    "and the meeting pack always apply it.", icon=":material/lock:")
-    if meeting:
-        # Streamlit sizes text in rem: a larger root scales titles, KPI numbers and body text together.
-        st.markdown("<style>html {font-size: 20px;}</style>", unsafe_allow_html=True)
+    styles.apply(meeting)
 
 
 def _meeting_changed() -> None:

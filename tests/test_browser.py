@@ -298,3 +298,27 @@ def test_the_funnel_plot_keeps_a_readable_height_on_a_phone(browser, dashboard_u
         assert plot_height >= 250, plot_height
     finally:
         page.close()
+
+
+CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"], [data-testid="stMetricValue"],'
+    + ' [data-testid="stDownloadButton"] button')].filter(e => e.getBoundingClientRect().width > 0).filter(e => {
+        const box = e.querySelector('.stMarkdownEllipsis') || e;
+        return box.scrollWidth > box.clientWidth + 1;
+    }).map(e => e.innerText)"""
+
+
+def test_tiles_and_download_buttons_are_not_cut_on_a_tablet(browser, dashboard_url):
+    """At 820 x 1180 the sidebar stays open and the main column is about 490 px: tile labels read "Completed sessi…",
+    the NHS measures "Reliable im…" and the mart buttons "weekly_out…" twice. They wrap now (dashboard/styles.py)."""
+    page = browser.new_page(viewport={"width": 820, "height": 1180})
+    try:
+        for path, texts in (("", ["Completed sessions"]), ("response", ["Reliable deterioration"]),
+                            ("data", ["Weekly outcomes (CSV)", "Weekly outcomes, intention to treat (CSV)"])):
+            page.goto(f"{dashboard_url}/{path}")
+            wait_for_app(page)
+            page.get_by_test_id("stMetric").or_(page.get_by_test_id("stDownloadButton")).first.wait_for(timeout=30_000)
+            for text in texts:
+                page.get_by_text(text, exact=True).first.wait_for(timeout=30_000)
+            assert page.evaluate(CUT_TEXT) == [], path
+    finally:
+        page.close()

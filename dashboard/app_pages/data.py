@@ -153,4 +153,4 @@ for i, name in enumerate(mart for mart in metrics.MARTS if mart != "series_traje
     columns[i % 4].download_button(label, make_csv, file_name=f"{name}.csv", help=f"`{name}.csv`: {rows}. Its "
                                    "columns are described in docs/metrics.md under the same name.",
                                    mime="text/csv", key=f"data_download_{name}", on_click=signin.record,
-                                   args=("download", f"{name}.csv ({view.caption()})"))
+                                   args=("download", f"{name}.csv ({view.caption()})"), width="stretch")

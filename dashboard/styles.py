@@ -1,0 +1,31 @@
+"""The dashboard's own styles, in one place (Streamlit's theme, colours and fonts, is in .streamlit/config.toml).
+
+Streamlit cuts a tile's label, a tile's value and a button's label with an ellipsis when its column is narrow:
+with the sidebar open on a tablet (820 px) the main column is about 490 px, and four tiles in a row read
+"Completed sessi…", five NHS measures "Reliable im…", and two download buttons the same "Weekly outco…". Here
+they wrap instead, and a row of tiles or buttons whose columns would fall under a readable width wraps onto a
+second row (Streamlit's column rows already wrap; a minimum width makes them)."""
+
+import streamlit as st
+
+BASE = """
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricValue"] .stMarkdownEllipsis,
+[data-testid="stDownloadButton"] .stMarkdownEllipsis,
+[data-testid="stMetricLabel"] .stMarkdownEllipsis p, [data-testid="stMetricValue"] .stMarkdownEllipsis p,
+[data-testid="stDownloadButton"] .stMarkdownEllipsis p {
+    white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
+}
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) > [data-testid="stColumn"] {
+    min-width: 6.5rem;
+}
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stDownloadButton"]) > [data-testid="stColumn"] {
+    min-width: 9rem;
+}
+"""
+# Meeting mode: Streamlit sizes text in rem, so a larger root scales titles, tile numbers and body text together.
+MEETING = "html {font-size: 20px;}"
+
+
+def apply(meeting: bool) -> None:
+    """Style-only HTML takes no room on the page (Streamlit sends it to the page's event container)."""
+    st.html(f"<style>{BASE}{MEETING if meeting else ''}</style>")
