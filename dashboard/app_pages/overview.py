@@ -51,7 +51,7 @@ else:
         value, n = row[key], counts[denominator]
         interval = "" if pd.isna(value) else f" · 95% CI {row[key + '_low']:.0%}-{row[key + '_high']:.0%}"
         # A hidden n (the windows still open are few: docs/metrics.md, Small cells) is said once, not "121 of hidden".
-        out_of = f"{counts[numerator]} of {n} series" if n.replace(",", "").isdigit() else \
+        out_of = f"{counts[numerator]} of {n} series" if n != suppress.HIDDEN else \
             f"{counts[numerator]} series; the number they are out of is hidden (small-cell suppression)"
         column.metric(label, suppress.HIDDEN if pd.isna(value) else f"{value:.0%}", help=out_of)
         column.caption(f"n = {n}{interval}")

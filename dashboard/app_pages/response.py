@@ -67,7 +67,7 @@ outside = status.end_status.isin(OUTSIDE_THE_N)
 evaluable = data.mart("cohort_comparison", instrument=view.instrument, by="all", cohort=view.cohort)
 n_text = suppress.for_table(evaluable, "cohort_comparison", view.min_cell).n_evaluable.iloc[0] \
     if not evaluable.empty else "0"
-n_hidden = not n_text.replace(",", "").isdigit() and n_text != ""
+n_hidden = n_text == suppress.HIDDEN
 withheld = status.end_status.isin(("no score", "not reached")) & n_hidden
 # Each part adds up to a total shown elsewhere (the evaluable n on the Overview and Compare; the series on the
 # Overview minus it): one hidden status would be its total minus the rest, so each part hides as a whole.
