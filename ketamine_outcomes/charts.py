@@ -726,7 +726,7 @@ def _mark_gaps(fig: go.Figure, xs, texts: dict | None = None) -> None:
     than "hidden" (which lines hide it)."""
     for x in xs:
         fig.add_annotation(x=x, y=0, yref="paper", yanchor="bottom", text=(texts or {}).get(x, "hidden"),
-                           showarrow=False, font=dict(color=GREY), textangle=-90)
+                           showarrow=False, font=dict(color=GREY, size=11), textangle=-90)  # as a bar's marker
 
 
 def describe(fig: go.Figure) -> str:
