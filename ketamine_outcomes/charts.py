@@ -315,10 +315,12 @@ def attrition(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
         return nothing("Attrition is suppressed or empty for this selection.")
     fig = go.Figure(go.Bar(x=shown.step, y=shown.share_of_started, marker_color=PALETTE[0], name="share of series",
                            text=[f"{v:.0%}" for v in shown.share_of_started], textposition="outside",
-                           hovertemplate="session %{x}: %{y:.0%} of series<extra></extra>"))
+                           cliponaxis=False, hovertemplate="session %{x}: %{y:.0%} of series<extra></extra>"))
     _mark_suppressed(fig, sessions[sessions.share_of_started.isna()].step, min_cell)
     fig = _layout(fig, "Attrition: share of series reaching each completed session", "share of series started",
                   x_title="Completed session", percent=True, height=360)
+    # A share stops at 100%: left to autorange, room for the "100%" above the first bar drew a 120% tick.
+    fig.update_yaxes(range=[0, 1.1])
     fig.update_xaxes(tickmode="linear", tick0=1, dtick=1, tickformat="d")
     return fig
 

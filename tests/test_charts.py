@@ -228,3 +228,13 @@ def test_every_hidden_week_of_the_rates_by_week_is_marked_and_a_week_without_dat
     marks = {a.x: a.text for a in fig.layout.annotations}
     assert marks == {1: "hidden", 3: "hidden: remission observed"}
     assert list(fig.layout.xaxis.range) == [-0.5, 5.5]
+
+
+def test_the_attrition_axis_stops_at_100_percent():
+    """walk2/walk3: room for the "100%" printed above the first bar drew an axis up to 120% for a share."""
+    frame = pd.DataFrame({"stage": ["session"] * 3, "step": [1, 2, 3], "share_of_started": [1.0, 0.8, 0.55]})
+    fig = charts.attrition(frame, 11)
+    axis = fig.layout.yaxis
+    drawn = [f"{k * axis.dtick:.0%}" for k in range(20) if k * axis.dtick <= axis.range[1]]  # ticks inside the range
+    assert drawn == ["0%", "20%", "40%", "60%", "80%", "100%"]
+    assert list(fig.data[0].text) == ["100%", "80%", "55%"] and fig.data[0].cliponaxis is False
