@@ -4,7 +4,8 @@ Streamlit cuts a tile's label, a tile's value and a button's label with an ellip
 with the sidebar open on a tablet (820 px) the main column is about 490 px, and four tiles in a row read
 "Completed sessi…", five NHS measures "Reliable im…", and two download buttons the same "Weekly outco…". Here
 they wrap instead, and a row of tiles or buttons whose columns would fall under a readable width wraps onto a
-second row (Streamlit's column rows already wrap; a minimum width makes them)."""
+second row (Streamlit's column rows already wrap; a minimum width makes them). A toggle's or a checkbox's label
+wraps too: three controls in a row on the Trajectories page read "Intention to t…" and "Individual se…"."""
 
 import streamlit as st
 
@@ -13,6 +14,9 @@ BASE = """
 [data-testid="stDownloadButton"] .stMarkdownEllipsis,
 [data-testid="stMetricLabel"] .stMarkdownEllipsis p, [data-testid="stMetricValue"] .stMarkdownEllipsis p,
 [data-testid="stDownloadButton"] .stMarkdownEllipsis p {
+    white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
+}
+[data-testid="stCheckbox"] [data-testid="stWidgetLabel"], [data-testid="stCheckbox"] [data-testid="stWidgetLabel"] * {
     white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
 }
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) > [data-testid="stColumn"] {

@@ -301,7 +301,7 @@ def test_the_funnel_plot_keeps_a_readable_height_on_a_phone(browser, dashboard_u
 
 
 CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"], [data-testid="stMetricValue"],'
-    + ' [data-testid="stDownloadButton"] button')].filter(e => e.getBoundingClientRect().width > 0).filter(e => {
+    + ' [data-testid="stDownloadButton"] button, [data-testid="stCheckbox"] [data-testid="stMarkdownContainer"]')].filter(e => e.getBoundingClientRect().width > 0).filter(e => {
         const box = e.querySelector('.stMarkdownEllipsis') || e;
         return box.scrollWidth > box.clientWidth + 1;
     }).map(e => e.innerText)"""
@@ -309,10 +309,12 @@ CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]
 
 def test_tiles_and_download_buttons_are_not_cut_on_a_tablet(browser, dashboard_url):
     """At 820 x 1180 the sidebar stays open and the main column is about 490 px: tile labels read "Completed sessi…",
-    the NHS measures "Reliable im…" and the mart buttons "weekly_out…" twice. They wrap now (dashboard/styles.py)."""
+    the NHS measures "Reliable im…", the mart buttons "weekly_out…" twice and the Trajectories toggles "Intention to
+    t…" and "Individual se…". They wrap now (dashboard/styles.py)."""
     page = browser.new_page(viewport={"width": 820, "height": 1180})
     try:
         for path, texts in (("", ["Completed sessions"]), ("response", ["Reliable deterioration"]),
+                            ("trajectories", ["Intention to treat (limited LOCF, then BOCF)", "Individual series"]),
                             ("data", ["Weekly outcomes (CSV)", "Weekly outcomes, intention to treat (CSV)"])):
             page.goto(f"{dashboard_url}/{path}")
             wait_for_app(page)
