@@ -160,6 +160,18 @@ def _week_axis(fig: go.Figure, weeks) -> None:
                      range=[-0.5, last + 0.5])
 
 
+def _n_label_step(weeks, lines: int) -> int:
+    """Print a line's n under every step-th week (every week's n is in the hover and the table below the chart):
+    on a phone a week is about 12 px wide and "n=384" about 28 px, so 18 weeks of labels ran into one another, and
+    one line per site piled three labels on each week. At most about 8 labels a line, and each week's label belongs
+    to one line only (line i starts i steps / lines in)."""
+    span = max([int(w) for w in weeks if w == w] + [0]) + 1
+    if lines == 1:
+        return math.ceil(span / 8)
+    # Lines' labels two weeks apart or more: a week apart, two lines at a similar height still ran together.
+    return lines * max(2, math.ceil(span / 8))
+
+
 def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: str, max_score: int,
                spaghetti: pd.DataFrame | None = None, itt: pd.DataFrame | None = None) -> go.Figure:
     """Mean score by week with a 95% CI band per line, n under each point, severity bands shaded."""
@@ -184,9 +196,13 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
         fig.add_trace(go.Scatter(x=joined.week, y=joined.score, mode="lines", line=dict(color="#8c8c8c", width=0.7),
                                  opacity=0.45, hoverinfo="skip", connectgaps=False,
                                  name=f"individual series ({len(parts)})"))
+    step = _n_label_step([w for weekly in drawn.values() for w in weekly.dropna(subset=["mean_score"]).week], len(drawn))
     for i, (name, weekly) in enumerate(drawn.items()):
         colour = PALETTE[i % len(PALETTE)]
         label = escape(name)
+
+        def labelled(week, i=i) -> bool:
+            return (int(week) - i * step // len(drawn)) % step == 0
         for segment in _runs_shown(weekly, "mean_score"):
             fig.add_trace(go.Scatter(
                 x=list(segment.week) + list(segment.week[::-1]),
@@ -196,6 +212,7 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
         fig.add_trace(go.Scatter(
             x=weekly.week, y=weekly.mean_score, mode="lines+markers+text", name=label, line=dict(color=colour, width=3),
             text=["" if pd.isna(m) or pd.isna(n) else f"n={int(n)}" for m, n in zip(weekly.mean_score, weekly.n_scored)],
+            texttemplate=["%{text}" if labelled(w) else "" for w in weekly.week], cliponaxis=False,
             textposition="bottom center", textfont=dict(size=10, color=colour),
             hovertemplate="week %{x}: mean %{y:.1f}<br>%{text}<extra>" + label + "</extra>"))
         gaps |= _interior_gaps(weekly, "mean_score")

@@ -324,3 +324,35 @@ def test_tiles_and_download_buttons_are_not_cut_on_a_tablet(browser, dashboard_u
             assert page.evaluate(CUT_TEXT) == [], path
     finally:
         page.close()
+
+
+N_LABELS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(chart => {
+    const frame = chart.getBoundingClientRect();
+    const labels = [...chart.querySelectorAll('g.scatterlayer g.textpoint text')].filter(t => /^n=/.test(t.textContent))
+        .map(t => { const r = t.getBoundingClientRect(); return {text: t.textContent, left: r.left, right: r.right,
+                                                                  top: r.top, bottom: r.bottom}; });
+    return {left: frame.left, right: frame.right, labels};
+})"""
+
+
+def test_trajectory_n_labels_neither_collide_nor_leave_the_chart_on_a_phone(browser, dashboard_url):
+    """walk2/walk3: at 390 px the Overview's "n=590" lost its "n" at the chart's edge, n=135, n=114 and n=82 ran
+    together, and Compare's three sites piled their labels into one cluster."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        for path, chart in (("", 1), ("compare", 1), ("trajectories?split=route", 0)):
+            page.goto(f"{dashboard_url}/{path}")
+            wait_for_app(page)
+            page.locator(CHART).nth(chart).wait_for(timeout=30_000)
+            page.wait_for_function(f"({N_LABELS})()[{chart}]?.labels.length > 0", timeout=30_000)
+            frame = page.evaluate(N_LABELS)[chart]
+            labels = frame["labels"]
+            assert len(labels) >= 3, (path, labels)
+            for a in labels:
+                assert frame["left"] <= a["left"] and a["right"] <= frame["right"], (path, a)
+            overlapping = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                           if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"]
+                           and b["top"] < a["bottom"]]
+            assert overlapping == [], path
+    finally:
+        page.close()

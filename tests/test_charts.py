@@ -238,3 +238,22 @@ def test_the_attrition_axis_stops_at_100_percent():
     drawn = [f"{k * axis.dtick:.0%}" for k in range(20) if k * axis.dtick <= axis.range[1]]  # ticks inside the range
     assert drawn == ["0%", "20%", "40%", "60%", "80%", "100%"]
     assert list(fig.data[0].text) == ["100%", "80%", "55%"] and fig.data[0].cliponaxis is False
+
+
+def shown_n(trace) -> dict:
+    """The n labels a reader sees on a line: the texts whose template is not blank (the hover has every week's)."""
+    return {w: t for w, t, template in zip(trace.x, trace.text, trace.texttemplate) if template and t}
+
+
+def test_trajectory_n_labels_are_spaced_so_a_phone_can_read_them():
+    """walk2/walk3: at 390 px a week is about 12 px wide; 18 weeks of "n=384" ran together, and one line per site
+    piled three labels on each week. Every few weeks a label, each week's label from one line only."""
+    bands = pd.DataFrame(columns=["band_min", "band_max", "band"])
+    one = charts.trajectory({"all series": weekly(list(range(18)), [15.0] * 18, n=120)}, bands, "PHQ-9", 27)
+    line = next(t for t in one.data if t.name == "all series")
+    assert shown_n(line) == {0: "n=120", 3: "n=120", 6: "n=120", 9: "n=120", 12: "n=120", 15: "n=120"}
+    assert list(line.text) == ["n=120"] * 18  # the hover still names every week's n
+    three = charts.trajectory({site: weekly(list(range(12)), [15.0] * 12) for site in ("A", "B", "C")}, bands,
+                              "PHQ-9", 27)
+    labelled = {site: sorted(shown_n(next(t for t in three.data if t.name == site))) for site in ("A", "B", "C")}
+    assert labelled == {"A": [0, 6], "B": [2, 8], "C": [4, 10]}

@@ -70,7 +70,8 @@ if show_itt:
                f"{carry_days} days after its last completed session; after that its baseline is carried (BOCF), so "
                "the mean does not keep a fading response for ever. Observed cases: the solid line.")
 st.caption("Shaded: severity bands. Band around each line: 95% confidence interval of the mean. "
-           "n under each point: series scored that week.")
+           "n (series scored that week) under every few points, spaced so a phone can read them; every week's n is "
+           "in the hover and in the weekly table below.")
 ui.definitions_link("a week of treatment series")
 
 st.subheader("Weekly table")
