@@ -2,8 +2,8 @@
 the marts, suppress.py and charts.py, never from a page's code.
 
 Sections, each with its filters, n and definitions: cover, headline, trajectory, p-chart with its
-special-cause signals in words, funnel plot with the groups outside the limits named, safety, data
-quality, definitions. Small cells are suppressed everywhere in it (docs/metrics.md, "Small cells"),
+special-cause signals in words, funnel plot with the groups outside the limits named (every point in a
+table under it), safety, data quality, definitions. Small cells are suppressed everywhere in it (docs/metrics.md, "Small cells"),
 with a threshold of at least 11 and never below the database's setting.
 
 The HTML embeds plotly.js, so it opens offline and makes no network request; the PDF is chromium's
@@ -226,8 +226,11 @@ def _funnels(con, instrument, cohort, min_cell) -> list[dict]:
         units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
         outside = [f"{row.group}: {row.outside} ({row.rate:.0%} of {int(row.n):,})"
                    for row in units.itertuples() if row.outside]
+        # Every point in words: the static figure names only the points outside the limits (hover is no help on paper).
+        rows = [{"group": row.group, "n": f"{int(row.n):,}", "k": f"{int(row.k):,}", "rate": f"{row.rate:.0%}",
+                 "where": row.outside.replace(" ", " the ", 1) + " limit" if row.outside else "within the limits"} for row in units.sort_values("group").itertuples()]
         out.append({"by": label, "figure": charts.funnel(units, curves, label) if not units.empty else None,
-                    "outside": outside, "n_groups": int((rates.n_scored > 0).sum()),
+                    "outside": outside, "rows": rows, "n_groups": int((rates.n_scored > 0).sum()),
                     "n_hidden": int((hidden & (rates.n_scored > 0)).sum()), "units": units})
     return out
 

@@ -342,3 +342,21 @@ def test_a_count_beside_the_count_it_is_part_of_is_hidden_when_the_rest_is_small
     # Item 9: 98 answers of 1 or more, 90 higher than at baseline: 8 not higher would be 98 - 90.
     assert [report._part(part, 98, 11) for part in (90, 43, 98, 5)] == ["hidden", "43", "98", "hidden"]
     assert report._part(3, 8, 11) == "hidden"  # small itself (the whole is hidden too: nothing to subtract from)
+
+
+def test_every_point_of_the_packs_funnel_is_named_in_a_table_under_it(sample_con):
+    """polish/walk3: the static funnel names only the points outside the limits, and on paper there is no hover, so a
+    reader could not tell which dot was which site. The table under it lists each point shown, in the mart's numbers."""
+    period = report.parse_period(start=date(2024, 1, 1), end=date(2025, 6, 30))
+    document = report.html_pack(sample_con, period=period)
+    section = document[document.index('<section id="funnel">'):document.index('<section id="safety">')]
+    table = section[section.index('<table class="funnel-points">'):section.index("</table>")]
+    rows = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>.*?</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+    cohort = metrics.Cohort(start_from=date(2024, 1, 1), start_to=date(2025, 6, 30))  # every series started then
+    sites = metrics.cohort_comparison(sample_con, "PHQ-9", by="site", cohort=cohort).set_index("group_value")
+    assert rows[0] == ["site", "series scored (n)", "responders", "response rate", "against the limits"]
+    assert [r[0] for r in rows[1:]] == ["Lakeview", "Northside", "Riverside"]
+    for name, n, k, rate, where in rows[1:]:
+        assert (int(n), int(k)) == (sites.at[name, "n_scored"], sites.at[name, "responders"])
+        assert rate == f"{int(k) / int(n):.0%}" and where == "within the limits"
