@@ -526,7 +526,7 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str
         (inserted,) = con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number, source_hash) "
                                   f"select {key_list}, {value_list}, $batch, line_number, source_hash "
                                   "from ranked where nth = 1", {"batch": batch_id}).fetchall()[0]
-        con.execute(f"insert into stale_patients select distinct patient_id from {table}")
+        con.execute(f"insert into stale_patients select distinct patient_id, $table from {table}", {"table": table})
         return {"rows_inserted": inserted, "rows_replaced": 0, "rows_duplicate": same_as_first}
     on_key = " and ".join(f"stored.{k} = incoming.{k}" for k in keys)
     effective = {v: (f"case when stored.{keys[0]} is null then incoming.{v} else stored.{v} end"
@@ -574,7 +574,8 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str
     con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number, source_hash) "
                 f"select {key_list}, {value_list}, $batch, line_number, source_hash from classified "
                 "where action = 'new'", {"batch": batch_id})
-    con.execute("insert into stale_patients select distinct patient_id from classified where action <> 'duplicate'")
+    con.execute("insert into stale_patients select distinct patient_id, $table from classified where action <> 'duplicate'",
+                {"table": table})
     # A duplicate written differently ("45 mg" for "45", an older database's rows without a hash) takes this
     # line's hash, so that tomorrow's same line is known without staging.
     con.execute(f"update {table} as stored set source_hash = incoming.source_hash "
@@ -755,8 +756,9 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
             from replaced as r
         """, {"b": batch_id, "table": table})
         (kept_later,) = con.execute("select count(*) from undo_restore where not still_ours").fetchall()[0]
-        con.execute(f"insert into stale_patients select distinct patient_id from {table} where batch_id = $b "
-                    "union select natural_key.patient_id from undo_restore where still_ours", {"b": batch_id})
+        con.execute(f"insert into stale_patients select distinct patient_id, $table from {table} where batch_id = $b "
+                    "union select natural_key.patient_id, $table from undo_restore where still_ours",
+                    {"b": batch_id, "table": table})
         (removed,) = con.execute(f"delete from {table} where batch_id = $b", {"b": batch_id}).fetchall()[0]
         (restored,) = con.execute(f"""
             insert into {table} ({", ".join(keys)}, {", ".join(values)}, batch_id, line_number, source_hash)

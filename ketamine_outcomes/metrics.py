@@ -18,6 +18,17 @@ PER_PATIENT = ("series_sessions", "treatment_series", "series_assessments", "bas
                "end_of_induction")
 INTERMEDIATE = ACROSS_PATIENTS + PER_PATIENT
 BY_SERIES = ("baselines", "weekly_scores", "end_of_induction")
+# What each metric table reads, for an incremental build: the reasons (queries/build_scope.sql) for which
+# it computes a patient again (a stored table whose rows of the patient changed, or a moved last day),
+# and the metric tables before it whose rows of the patient changed. A test holds this to the SQL.
+READS = {
+    "series_sessions": (("sessions",), ()),
+    "treatment_series": (("patients", "last_day"), ("series_sessions",)),
+    "series_assessments": (("assessments",), ("treatment_series",)),
+    "baselines": ((), ("series_assessments",)),
+    "weekly_scores": ((), ("treatment_series", "series_assessments", "baselines")),
+    "end_of_induction": (("last_day",), ("treatment_series", "series_assessments", "baselines")),
+}
 # A build that would compute again more than this share of the patients computes them all (one pass over
 # every table is then cheaper than deleting and inserting most of it).
 INCREMENTAL_SHARE = 0.25
@@ -101,11 +112,12 @@ def _build_all(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
-    """Compute again only the series of the patients queries/build_scope.sql names (whose rows changed, or
-    whom a moved last day concerns), by the same queries limited to them (in_build_scope), and replace
-    those of their rows that differ. Returns how many patients that was; None, for a full
-    build instead, when the tables were built by other code or settings, when the indications' spellings
-    changed (every series shows them), or when the scope is a large share of the patients."""
+    """Compute again only what the changed rows reach: each metric table for the patients queries/build_scope.sql
+    names for a stored table it reads (READS), and for those whose rows changed in a metric table it reads,
+    by the same queries limited to them (in_build_scope); only the rows that differ are replaced. Returns
+    how many patients had a reason; None, for a full build instead, when the tables were built by other
+    code or settings, when the indications' spellings changed (every series shows them), or when those
+    patients are a large share of all."""
     # Looked up, not tried: an error would abort the transaction this runs in.
     (built_by_this_version,) = con.execute(
         "select count(*) = 2 from duckdb_columns() where database_name = current_database() and schema_name = 'main' "
@@ -126,39 +138,72 @@ def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
     if built_last_day is None or last_day is None:
         return None
     store.run(con, "build_scope", {"last_day_moved": last_day != built_last_day, "built_last_day": built_last_day,
-                                   "last_day": last_day}, into="build_scope")
-    (scope, patients) = con.execute("select (select count(*) from build_scope), "
+                                   "last_day": last_day}, into="build_reasons")
+    (scope, patients) = con.execute("select (select count(distinct patient_id) from build_reasons), "
                                     "(select count(distinct patient_id) from int_treatment_series)").fetchall()[0]
     if scope > INCREMENTAL_SHARE * patients:
+        con.execute("drop table temp.build_reasons")
         return None
+    # Each table's patients are put in build_scope, which the intermediate queries read through this macro.
+    con.execute("create or replace temp table build_scope as select patient_id from build_reasons limit 0")
     con.execute("create or replace temp macro in_build_scope(patient) as "
                 "patient in (select patient_id from temp.build_scope)")
-    # Their series as they were: a patient's series can end up fewer or renumbered.
-    con.execute("create or replace temp table build_old_series as "
-                "select series_id from int_treatment_series where in_build_scope(patient_id)")
-    for name in PER_PATIENT:
-        mine = ("series_id in (select series_id from build_old_series union "
-                "              select series_id from int_treatment_series where in_build_scope(patient_id))"
-                if name in BY_SERIES else "in_build_scope(patient_id)")
-        con.execute(f"create or replace temp table build_fresh as {store.sql('intermediate/' + name)}")
-        # Only the rows that differ are deleted and inserted (most of a patient's rows stay as they were):
-        # what a build writes into the database file is what changed, not all of these patients' rows.
-        # Rows are compared column by column (a hash of a row can be steered by free-text fields an export
-        # controls: the probe kept a changed row's hash, and so its old values, under every keyed hash).
-        columns = [c for (c,) in con.execute("select column_name from duckdb_columns() where table_name = $t "
-                                              "and schema_name = 'main' order by column_index",
-                                              {"t": f"int_{name}"}).fetchall()]
-        same = " and ".join(f"t.{c} is not distinct from f.{c}" for c in columns)
-        con.execute(f"delete from int_{name} where rowid in (select t.rowid from int_{name} as t where {mine} "
-                    f"and not exists (select 1 from build_fresh as f where {same}))")
-        con.execute(f"insert into int_{name} select * from build_fresh as f where not exists "
-                    f"(select 1 from int_{name} as t where {mine} and {same})")
+    # Set first, so that a series whose row differs only by the last day is not counted as changed.
     if last_day != built_last_day:
         con.execute("update int_treatment_series set data_last_day = $day", {"day": last_day})
-    for name in ("build_scope", "build_old_series", "build_fresh"):
-        con.execute(f"drop table temp.{name}")
+    for name in PER_PATIENT:
+        reasons, tables = READS[name]
+        con.execute("create or replace temp table build_scope as "
+                    + " union ".join(["select patient_id from build_reasons where reason in ("
+                                      + ", ".join(f"'{r}'" for r in (*reasons, "any")) + ")"]
+                                     + [f"select patient_id from build_changed_{t}" for t in tables]))
+        if name == "treatment_series":
+            # Their series as they were: a patient's series can end up fewer or renumbered.
+            con.execute("create or replace temp table build_old_series as "
+                        "select series_id, patient_id from int_treatment_series where in_build_scope(patient_id)")
+        _replace_differing_rows(con, name)
     _record_build(con)
     return scope
+
+
+def _replace_differing_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Compute int_<name> again for the patients in build_scope, replace those of their rows that differ, and
+    list in build_changed_<name> the patients whose rows did (what the tables after it read)."""
+    series = ("select series_id, patient_id from build_old_series where in_build_scope(patient_id) union "
+              "select series_id, patient_id from int_treatment_series where in_build_scope(patient_id)")
+    mine = f"series_id in (select series_id from ({series}))" if name in BY_SERIES else "in_build_scope(patient_id)"
+    (anyone,) = con.execute("select count(*) > 0 from build_scope").fetchall()[0]
+    if not anyone:
+        con.execute(f"create or replace temp table build_changed_{name} as select patient_id from build_scope")
+        return
+    con.execute(f"create or replace temp table build_fresh as {store.sql('intermediate/' + name)}")
+    con.execute(f"create or replace temp table build_old as select rowid as old_rowid, * from int_{name} where {mine}")
+    # Only the rows that differ are deleted and inserted (most of a patient's rows stay as they were):
+    # what a build writes into the database file is what changed, not all of these patients' rows. Rows
+    # are compared column by column (a hash of a row can be steered by free-text fields an export
+    # controls: the probe kept a changed row's hash, and so its old values, under every keyed hash).
+    columns = [c for (c,) in con.execute("select column_name from duckdb_columns() where table_name = $t "
+                                          "and schema_name = 'main' order by column_index",
+                                          {"t": f"int_{name}"}).fetchall()]
+    same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in columns)
+    key = "series_id" if name in BY_SERIES else "patient_id"
+    con.execute(f"create or replace temp table build_gone as select old_rowid, {key} from build_old as o "
+                f"where not exists (select 1 from build_fresh as f where {same})")
+    con.execute(f"create or replace temp table build_added as select * from build_fresh as f "
+                f"where not exists (select 1 from build_old as o where {same})")
+    con.execute(f"delete from int_{name} where rowid in (select old_rowid from build_gone)")
+    con.execute(f"insert into int_{name} select * from build_added")
+    changed = f"select {key} from build_gone union select {key} from build_added"
+    if name in BY_SERIES:
+        changed = f"select patient_id from ({series}) where series_id in ({changed})"
+    con.execute(f"create or replace temp table build_changed_{name} as {changed}")
+
+
+def _drop_build_tables(con: duckdb.DuckDBPyConnection) -> None:
+    names = ["build_reasons", "build_scope", "build_old_series", "build_fresh", "build_old", "build_gone",
+             "build_added", *(f"build_changed_{name}" for name in PER_PATIENT)]
+    for name in names:
+        con.execute(f"drop table if exists temp.{name}")
 
 
 def _table_text(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -213,6 +258,7 @@ def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
 
     def some_or_all():
         scope = _build_changed(con)
+        _drop_build_tables(con)
         if scope is None:
             _build_all(con)
         return scope

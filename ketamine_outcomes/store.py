@@ -260,7 +260,8 @@ def refuse_clashing_names(con: duckdb.DuckDBPyConnection, label: str) -> None:
 # database with them.
 ADDED_COLUMNS = (("sessions", "systolic_bp_pre", "integer"), ("sessions", "diastolic_bp_pre", "integer"),
                  ("sessions", "diastolic_bp_peak", "integer"), ("sessions", "source_hash", "hugeint"),
-                 ("assessments", "source_hash", "hugeint"), ("patients", "source_hash", "hugeint"))
+                 ("assessments", "source_hash", "hugeint"), ("patients", "source_hash", "hugeint"),
+                 ("stale_patients", "source", "varchar"))
 
 
 def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:

@@ -68,9 +68,11 @@ create table if not exists assessments (
 );
 
 -- Patients whose stored rows changed since the metric tables were last built: written in the ingest's or
--- undo's transaction, so the next build (metrics.build) recomputes only their series.
+-- undo's transaction, so the next build (metrics.build) recomputes only their series, and of those
+-- only the metric tables that read the changed table (`source`: sessions, assessments or patients).
 create table if not exists stale_patients (
     patient_id varchar not null,
+    source varchar,
 );
 
 -- One row per problem with a line that was not stored.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ketamine_outcomes import metrics
+from ketamine_outcomes.store import sql as store_sql
 
 OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
 SESSIONS = "patient_id,session_date,route,status,dose_mg,session_id\n"
@@ -192,6 +193,48 @@ def test_a_build_after_a_daily_upload_computes_only_the_changed_patients_and_equ
     metrics.build(con)
     assert metric_tables(con) == incremental
     assert rows(con, "select count(*) from stale_patients") == [(0,)]
+
+
+def test_each_metric_table_is_computed_again_for_every_change_it_reads():
+    """metrics.READS decides which metric tables an incremental build computes again for a changed stored
+    table, a moved last day or a changed metric table: it must name exactly what each query reads."""
+    import re
+
+    stored = {"sessions", "assessments", "patients"}
+    for name, (reasons, tables) in metrics.READS.items():
+        code = re.sub(r"--[^\n]*", "", store_sql(f"intermediate/{name}"))
+        read = set(re.findall(r"\b(?:from|join)\s+(?:main\.)?(\w+)", code, flags=re.IGNORECASE))
+        assert read & stored == set(reasons) - {"last_day"}, name
+        assert {t.removeprefix("int_") for t in read if t.startswith("int_")} - set(metrics.ACROSS_PATIENTS) \
+            == set(tables), name
+        assert ("last_day" in reasons) == ("data_last_day" in code), name
+    assert list(metrics.READS) == list(metrics.PER_PATIENT)
+
+
+def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_full_build(con, tmp_path):
+    """A session correction reaches the assessments only through the series: P1's third session moved 90
+    days on starts a second series, so the PHQ-9 beside it leaves the first series for the second. Of ten
+    patients only P1 is computed again."""
+    from ketamine_outcomes.ingest import ingest_file
+
+    def load(name, text):
+        (tmp_path / name).write_text(text)
+        return ingest_file(con, tmp_path / name)
+
+    sessions = "".join(f"P{p},2024-03-0{d},IV,completed,40,S{p}{d}\n" for p in range(1, 11) for d in (1, 3, 5))
+    outcomes = "".join(f"P{p},2024-02-28,PHQ-9,20,0\nP{p},2024-06-04,PHQ-9,8,0\n" for p in range(1, 11))
+    outcomes = "patient_id,assessment_date,instrument,score,item9\n" + outcomes
+    load("s.csv", SESSIONS + sessions)
+    load("o.csv", outcomes)
+    metrics.ensure_built(con)
+    assert rows(con, "select count(*) from int_treatment_series where patient_id = 'P1'") == [(1,)]
+    load("s2.csv", SESSIONS + sessions.replace("P1,2024-03-05", "P1,2024-06-03"))
+    assert metrics.ensure_built(con) == "built again for 1 patients whose data changed"
+    assert rows(con, "select series_number, count(*) from int_series_assessments where patient_id = 'P1' "
+                     "group by all order by all") == [(1, 1), (2, 1)]
+    incremental = metric_tables(con)
+    metrics.build(con)
+    assert metric_tables(con) == incremental
 
 
 def test_a_changed_indication_spelling_or_setting_builds_every_patient(con, tmp_path):
