@@ -29,6 +29,14 @@ READS = {
     "weekly_scores": ((), ("treatment_series", "series_assessments", "baselines")),
     "end_of_induction": (("last_day",), ("treatment_series", "series_assessments", "baselines")),
 }
+# The columns of int_treatment_series a table reads, where it reads only some: a series whose other columns
+# changed (a new session moves its last day and count) is not computed again for it. A test holds these to
+# the SQL.
+SERIES_COLUMNS = {
+    "series_assessments": ("series_id", "patient_id", "series_number", "start_day"),
+    "weekly_scores": ("series_id", "site", "route", "indication", "clinician_id", "age_band", "sex", "series_number",
+                      "start_date"),
+}
 # A build that would compute again more than this share of the patients computes them all (one pass over
 # every table is then cheaper than deleting and inserting most of it).
 INCREMENTAL_SHARE = 0.25
@@ -156,7 +164,9 @@ def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
         con.execute("create or replace temp table build_scope as "
                     + " union ".join(["select patient_id from build_reasons where reason in ("
                                       + ", ".join(f"'{r}'" for r in (*reasons, "any")) + ")"]
-                                     + [f"select patient_id from build_changed_{t}" for t in tables]))
+                                     + [f"select patient_id from build_changed_{t}"
+                                        + (f"_for_{name}" if t == "treatment_series" and name in SERIES_COLUMNS else "")
+                                        for t in tables]))
         if name == "treatment_series":
             # Their series as they were: a patient's series can end up fewer or renumbered.
             con.execute("create or replace temp table build_old_series as "
@@ -174,7 +184,8 @@ def _replace_differing_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
     mine = f"series_id in (select series_id from ({series}))" if name in BY_SERIES else "in_build_scope(patient_id)"
     (anyone,) = con.execute("select count(*) > 0 from build_scope").fetchall()[0]
     if not anyone:
-        con.execute(f"create or replace temp table build_changed_{name} as select patient_id from build_scope")
+        for changed in (name, *(f"{name}_for_{reader}" for reader in SERIES_COLUMNS if name == "treatment_series")):
+            con.execute(f"create or replace temp table build_changed_{changed} as select patient_id from build_scope")
         return
     con.execute(f"create or replace temp table build_fresh as {store.sql('intermediate/' + name)}")
     con.execute(f"create or replace temp table build_old as select rowid as old_rowid, * from int_{name} where {mine}")
@@ -197,11 +208,20 @@ def _replace_differing_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
     if name in BY_SERIES:
         changed = f"select patient_id from ({series}) where series_id in ({changed})"
     con.execute(f"create or replace temp table build_changed_{name} as {changed}")
+    if name == "treatment_series":
+        # Per reader that reads only some columns: the patients whose series differ in those columns.
+        for reader, read in SERIES_COLUMNS.items():
+            cols = ", ".join(("patient_id", *read))
+            gone = f"select {cols} from build_old semi join build_gone using (old_rowid)"
+            added = f"select {cols} from build_added"
+            con.execute(f"create or replace temp table build_changed_{name}_for_{reader} as "
+                        f"select patient_id from (({gone} except all {added}) union all ({added} except all {gone}))")
 
 
 def _drop_build_tables(con: duckdb.DuckDBPyConnection) -> None:
     names = ["build_reasons", "build_scope", "build_old_series", "build_fresh", "build_old", "build_gone",
-             "build_added", *(f"build_changed_{name}" for name in PER_PATIENT)]
+             "build_added", *(f"build_changed_{name}" for name in PER_PATIENT),
+             *(f"build_changed_treatment_series_for_{reader}" for reader in SERIES_COLUMNS)]
     for name in names:
         con.execute(f"drop table if exists temp.{name}")
 

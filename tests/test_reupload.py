@@ -209,6 +209,14 @@ def test_each_metric_table_is_computed_again_for_every_change_it_reads():
             == set(tables), name
         assert ("last_day" in reasons) == ("data_last_day" in code), name
     assert list(metrics.READS) == list(metrics.PER_PATIENT)
+    # A table that reads only some columns of the series (as `series`) names them all.
+    for name, columns in metrics.SERIES_COLUMNS.items():
+        code = re.sub(r"--[^\n]*", "", store_sql(f"intermediate/{name}"))
+        assert re.search(r"series as \(\s*select \* from int_treatment_series\b", code), name
+        used = set(re.findall(r"\bseries\.(\w+)", code))
+        for using in re.findall(r"join series using \(([^)]*)\)", code):
+            used |= {c.strip() for c in using.split(",")}
+        assert used == set(columns), name
 
 
 def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_full_build(con, tmp_path):
@@ -232,6 +240,34 @@ def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_
     assert metrics.ensure_built(con) == "built again for 1 patients whose data changed"
     assert rows(con, "select series_number, count(*) from int_series_assessments where patient_id = 'P1' "
                      "group by all order by all") == [(1, 1), (2, 1)]
+    incremental = metric_tables(con)
+    metrics.build(con)
+    assert metric_tables(con) == incremental
+
+
+def test_a_corrected_route_reaches_the_weekly_scores_and_a_new_session_leaves_them(con, tmp_path):
+    """A series' route is its sessions' most frequent one. P1's corrected session makes it IM, which the weekly
+    scores show; P2's new session changes only P2's series' count. The incremental build equals a full one."""
+    from ketamine_outcomes.ingest import ingest_file
+
+    def load(name, text):
+        (tmp_path / name).write_text(text)
+        return ingest_file(con, tmp_path / name)
+
+    sessions = "".join(f"P{p},2024-03-0{d},{'IM' if d == 5 else 'IV'},completed,40,S{p}{d}\n"
+                       for p in range(1, 11) for d in (1, 3, 5))
+    outcomes = "patient_id,assessment_date,instrument,score,item9\n" + "".join(
+        f"P{p},2024-02-28,PHQ-9,20,0\nP{p},2024-03-06,PHQ-9,8,0\n" for p in range(1, 11))
+    load("s.csv", SESSIONS + sessions + "P1,2024-03-09,IV,completed,40,S19\n")
+    load("o.csv", outcomes)
+    metrics.ensure_built(con)
+    assert rows(con, "select distinct route from int_weekly_scores") == [("IV",)]
+    corrected = sessions.replace("P1,2024-03-03,IV", "P1,2024-03-03,IM") + "P2,2024-03-09,IV,completed,40,S29\n"
+    load("s2.csv", SESSIONS + corrected + "P1,2024-03-09,IM,completed,40,S19\n")
+    assert metrics.ensure_built(con) == "built again for 2 patients whose data changed"
+    assert rows(con, "select series_id, route from int_weekly_scores where route = 'IM' group by all") == \
+        rows(con, "select series_id, 'IM' from int_treatment_series where patient_id = 'P1'")
+    assert rows(con, "select sessions_completed from int_treatment_series where patient_id = 'P2'") == [(4,)]
     incremental = metric_tables(con)
     metrics.build(con)
     assert metric_tables(con) == incremental
