@@ -357,7 +357,16 @@ def _mark_suppressed(fig: go.Figure, xs, min_cell: int | None = None, unit: str 
         fig.add_trace(go.Scatter(x=xs, y=[0] * len(xs), mode="markers+text", text=["hidden"] * len(xs),
                                  textposition="top center", textfont=dict(color=GREY, size=11),
                                  marker=dict(symbol="x-thin-open", size=10, color=GREY, line=dict(width=2)),
-                                 name=hidden_legend(min_cell, unit), hoverinfo="skip"))
+                                 name=_legend_lines(hidden_legend(min_cell, unit)), hoverinfo="skip"))
+
+
+def _legend_lines(name: str) -> str:
+    """A legend entry broken after its comma when it would not fit a phone beside its symbol: Plotly never wraps a
+    legend, and on a 390 px screen "… or hidden to protec" was cut at the right edge."""
+    if _text_width(name, 14) <= NARROWEST - 20:
+        return name
+    head, _, tail = name.partition(", ")
+    return f"{head},<br>{tail}" if tail else name
 
 
 def change_distribution(summary: pd.DataFrame, instrument: str, response_fraction: float,
@@ -516,9 +525,22 @@ def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = No
                              hovertemplate="%{x}: %{y:.1%} of sessions<extra>" + label + "</extra>"))
     _mark_suppressed(fig, frame[frame.event_rate.isna()].event.drop_duplicates(), min_cell, "sessions or events")
     fig = _layout(fig, f"Adverse events per completed session, by {by_label}", "share of sessions", x_title="",
-                  percent=True)
+                  percent=True, height=540)
+    # A long name on two lines ("increased / blood pressure"), and a taller chart: on a 390 px phone the turned
+    # names, the wrapped title and a legend row per group left the bars about 20 px high.
+    events = list(dict.fromkeys(frame.event))
+    fig.update_xaxes(tickmode="array", tickvals=events, ticktext=[_two_lines(escape(e)) for e in events])
     fig.update_layout(barmode="group")
     return fig
+
+
+def _two_lines(label: str) -> str:
+    """A label of more than 14 characters broken at the space nearest its middle."""
+    spaces = [i for i, c in enumerate(label) if c == " "]
+    if len(label) <= 14 or not spaces:
+        return label
+    cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
+    return f"{label[:cut]}<br>{label[cut + 1:]}"
 
 
 def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:

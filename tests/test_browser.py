@@ -356,3 +356,22 @@ def test_trajectory_n_labels_neither_collide_nor_leave_the_chart_on_a_phone(brow
             assert overlapping == [], path
     finally:
         page.close()
+
+
+def test_the_adverse_events_chart_keeps_its_bars_and_legend_on_a_phone(browser, dashboard_url):
+    """walk2/walk3: at 390 px the turned event names, the title and the legend left the bars about 20 px high, and
+    the legend's "… or hidden to protect another" was cut at the right edge."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{dashboard_url}/safety")
+        wait_for_app(page)
+        page.locator(CHART).first.wait_for(timeout=30_000)
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')?.querySelector('g.legend')", timeout=30_000)
+        chart = page.evaluate("""() => { const c = document.querySelector('.js-plotly-plot');
+            const frame = c.getBoundingClientRect();
+            return {plot: c._fullLayout._size.h, right: frame.right,
+                    legend: [...c.querySelectorAll('g.legend text')].map(t => t.getBoundingClientRect().right)}; }""")
+        assert chart["plot"] >= 120, chart
+        assert chart["legend"] and max(chart["legend"]) <= chart["right"], chart
+    finally:
+        page.close()

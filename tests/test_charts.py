@@ -257,3 +257,15 @@ def test_trajectory_n_labels_are_spaced_so_a_phone_can_read_them():
                               "PHQ-9", 27)
     labelled = {site: sorted(shown_n(next(t for t in three.data if t.name == site))) for site in ("A", "B", "C")}
     assert labelled == {"A": [0, 6], "B": [2, 8], "C": [4, 10]}
+
+
+def test_a_hidden_marks_legend_too_wide_for_a_phone_takes_two_lines():
+    """walk2/walk3: on a 390 px phone the adverse-events legend read "… or hidden to protec", cut at the edge."""
+    events = pd.DataFrame({"group_value": ["IV", "IV"], "event": ["nausea", "elevated_bp"], "event_rate": [0.2, None],
+                           "event_rate_low": [0.15, None], "event_rate_high": [0.25, None]})
+    marks = [t for t in charts.adverse_events(events, "route", 11).data if t.type == "scatter"]
+    assert marks[0].name == "hidden: 1-10 sessions or events,<br>or hidden to protect another"
+    assert list(marks[0].x) == ["increased blood pressure"]
+    # A legend that fits stays on one line.
+    marks = [t for t in charts.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
+    assert marks[0].name == "hidden: 1-10 sessions, or hidden to protect another"
