@@ -73,6 +73,8 @@ def _prepared(path: str) -> bool:
         if writable:
             store.initialise(con)
             metrics.ensure_built(con)
+        elif not metrics.is_current(con):
+            raise store.DatabaseFault(_label(), store.OUT_OF_DATE)
     finally:
         con.close()
     return True

@@ -248,6 +248,21 @@ def _record_build(con: duckdb.DuckDBPyConnection) -> None:
                  "facts": _facts(con)})
 
 
+def is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds every setting this version defines and metric tables this version's code
+    built from its settings: pages read both, and a database opened read-only cannot be brought up to date."""
+    from .definitions import SETTINGS
+
+    names = {name for (name,) in con.execute("select name from settings").fetchall()}
+    if not set(SETTINGS) <= names:
+        return False
+    try:
+        (facts,) = con.execute("select facts from build_state").fetchall()[0]
+    except (duckdb.Error, IndexError):
+        return False
+    return facts == _facts(con)
+
+
 def built_version(con: duckdb.DuckDBPyConnection) -> str | None:
     """The data version the intermediate tables were built from (None before the first build)."""
     try:

@@ -81,6 +81,9 @@ def _refuse_foreign_bytes(path: Path, label: str) -> None:
 READ_ONLY = "this user may read the database but not write it; nothing was changed."
 NOT_OURS = ("a DuckDB database, but not a ketamine-outcomes one. Give another --db, or --init to add this "
             "product's tables to it.")
+OUT_OF_DATE = ("its metric tables or settings are not this version's (an older version wrote it, or a change "
+               "was cut off), and this user may only read it. Open it once with write access (an ingest or a "
+               "settings command does) to bring it up to date.")
 TRUNCATED = ("the database file is damaged: it is shorter than it should be (truncated by a copy or a full "
              "disk?). Restore it from a backup (docs/deploy.md).")
 

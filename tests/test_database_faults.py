@@ -180,6 +180,29 @@ def test_the_dashboard_shows_a_read_only_database_and_refuses_an_upload(read_onl
     assert [shown(e.value) for e in app.error] == [f"p.csv: refused, nothing stored. {READ_ONLY}"]
 
 
+def test_a_read_only_database_an_older_version_wrote_is_named_out_of_date_not_shown_half(tmp_path, sample_db,
+                                                                                       monkeypatch):
+    """An older version's database lacks a setting this one reads (bp_peak_systolic) and its metric tables
+    were built by other code; read-only, neither can be brought up to date, so the dashboard says so."""
+    path = tmp_path / "older.duckdb"
+    shutil.copy(sample_db, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("delete from default_settings where name = 'bp_peak_systolic'")
+    subprocess.run(["chattr", "+i", str(path)], check=True) if os.geteuid() == 0 else path.chmod(0o444)
+    try:
+        app = open_app(path, monkeypatch, "safety")
+        assert not app.exception
+        assert [e.value for e in app.error] == [f"The database cannot be used. older.duckdb: {store.OUT_OF_DATE}"]
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    # With write access (a server that has not seen it read-only) it is brought up to date and shown.
+    writable = tmp_path / "older_writable.duckdb"
+    shutil.copy(path, writable)
+    app = open_app(writable, monkeypatch, "safety")
+    assert not app.exception and not app.error
+
+
 def test_a_database_moved_away_while_the_dashboard_runs_is_not_recreated(tmp_path, sample_db, monkeypatch):
     path = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, path)
