@@ -375,3 +375,26 @@ def test_the_adverse_events_chart_keeps_its_bars_and_legend_on_a_phone(browser, 
         assert chart["legend"] and max(chart["legend"]) <= chart["right"], chart
     finally:
         page.close()
+
+
+Y_TITLES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(c => {
+    const y = c.querySelector('.ytitle'), filters = c.querySelector('.gtitle-subtitle');
+    return {title: c.querySelector('.gtitle')?.textContent, top: y?.getBoundingClientRect().top,
+            filters_bottom: filters?.getBoundingClientRect().bottom}; })"""
+
+
+def test_axis_titles_stay_below_the_filters_line_on_a_phone(browser, dashboard_url):
+    """walk2/walk3: at 390 px "share of measured sessions" and "share of evaluable series", turned up the side of a
+    short plot, ran over the chart's "Filters:" line. A long axis title takes two lines now."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{dashboard_url}/safety")
+        wait_for_app(page)
+        page.locator(CHART).nth(PAGES["safety"] - 1).wait_for(timeout=30_000)
+        page.wait_for_function(f"({Y_TITLES})().filter(c => c.top !== undefined).length >= {PAGES['safety']}",
+                               timeout=30_000)
+        charts = [c for c in page.evaluate(Y_TITLES) if c["top"] is not None and c["filters_bottom"] is not None]
+        assert len(charts) >= PAGES["safety"]
+        assert [c["title"] for c in charts if c["top"] < c["filters_bottom"]] == []
+    finally:
+        page.close()
