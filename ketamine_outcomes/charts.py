@@ -429,7 +429,8 @@ def band_transitions(frame: pd.DataFrame, instrument: str, min_cell: int | None 
     return fig
 
 
-def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
+def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None,
+                     instrument: str | None = None) -> go.Figure:
     """Series by the week they first met response (rows: week, n_series)."""
     counts = first_responses.dropna(subset=["n_series"])
     if counts.empty:
@@ -437,7 +438,9 @@ def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None)
     fig = go.Figure(go.Bar(x=counts.week, y=counts.n_series, marker_color=PALETTE[0], name="series first responding",
                            hovertemplate="week %{x}: %{y} series first responded<extra></extra>"))
     _mark_suppressed(fig, first_responses[first_responses.n_series.isna()].week, min_cell)
-    fig = _layout(fig, "Week of first response", "series", height=340)
+    # Named for its instrument, as every other chart of the page is (the first response is on that questionnaire).
+    title = f"{instrument}: week of first response" if instrument else "Week of first response"
+    fig = _layout(fig, title, "series", height=340)
     _week_axis(fig, first_responses.week)
     return fig
 

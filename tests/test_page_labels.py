@@ -178,3 +178,13 @@ def test_every_hidden_cell_reads_the_one_word_hidden_on_every_page(clinic_db, mo
         for table in app.dataframe:
             assert table.proto.placeholder in ("", "hidden"), page
     assert said_hidden == {"overview", "trajectories", "response", "compare", "durability", "quality_review", "safety"}
+
+
+def test_every_response_chart_title_names_the_instrument_chosen(clinic_db, monkeypatch):
+    """walk2/walk3: "Week of first response" was the one chart of the Response page without its instrument, while
+    the others read "GAD-7: …"; a first response on GAD-7 is not one on PHQ-9."""
+    app = open_app(clinic_db, monkeypatch, "response")
+    app.selectbox(key="filters_instrument").set_value("GAD-7").run()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ") for c in app.get("plotly_chart")]
+    assert "GAD-7: week of first response" in titles
+    assert titles and all(title.startswith("GAD-7: ") for title in titles), titles

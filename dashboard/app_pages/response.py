@@ -49,7 +49,8 @@ if not transitions.empty:
 timing = data.mart("response_timing", instrument=view.instrument, cohort=view.cohort)
 first = timing[timing.measure == "first_response_week"].assign(week=lambda t: t.value.astype(int))
 st.subheader("Time to first response")
-ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell), view.min_cell), "response_time_to_response",
+ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell), view.min_cell,
+                                  view.instrument), "response_time_to_response",
          view)
 ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
 st.caption("Responders only: series that stopped before responding are not in these bars. The Durability page "
