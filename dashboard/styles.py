@@ -5,7 +5,8 @@ with the sidebar open on a tablet (820 px) the main column is about 490 px, and 
 "Completed sessi…", five NHS measures "Reliable im…", and two download buttons the same "Weekly outco…". Here
 they wrap instead, and a row of tiles or buttons whose columns would fall under a readable width wraps onto a
 second row (Streamlit's column rows already wrap; a minimum width makes them). A toggle's or a checkbox's label
-wraps too: three controls in a row on the Trajectories page read "Intention to t…" and "Individual se…"."""
+wraps too: three controls in a row on the Trajectories page read "Intention to t…" and "Individual se…". So does
+a link to a definition: in meeting mode's larger text a phone read "How is end-of-induction response defi…"."""
 
 import streamlit as st
 
@@ -16,7 +17,9 @@ BASE = """
 [data-testid="stDownloadButton"] .stMarkdownEllipsis p {
     white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
 }
-[data-testid="stCheckbox"] [data-testid="stWidgetLabel"], [data-testid="stCheckbox"] [data-testid="stWidgetLabel"] * {
+[data-testid="stCheckbox"] [data-testid="stWidgetLabel"], [data-testid="stCheckbox"] [data-testid="stWidgetLabel"] *,
+[data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"],
+[data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"] p {
     white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
 }
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) > [data-testid="stColumn"] {

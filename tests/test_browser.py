@@ -398,3 +398,20 @@ def test_axis_titles_stay_below_the_filters_line_on_a_phone(browser, dashboard_u
         assert [c["title"] for c in charts if c["top"] < c["filters_bottom"]] == []
     finally:
         page.close()
+
+
+def test_a_definitions_link_is_not_cut_in_meeting_mode_on_a_phone(browser, dashboard_url):
+    """walk2/walk3: meeting mode's larger text on a 390 px phone cut the link to "How is end-of-induction response
+    defi…", the one place that says where the definition is. It wraps now (dashboard/styles.py)."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{dashboard_url}/compare?meeting=true")
+        wait_for_app(page)
+        link = page.get_by_test_id("stPageLink-NavLink").filter(has_text="How is end-of-induction response defined?")
+        link.wait_for(timeout=30_000)
+        cut = link.locator('[data-testid="stMarkdownContainer"]').evaluate(
+            "e => [e, ...e.querySelectorAll('p')].some(x => x.scrollWidth > x.clientWidth + 1)")
+        assert cut is False
+        assert link.bounding_box()["x"] + link.bounding_box()["width"] <= 390
+    finally:
+        page.close()
