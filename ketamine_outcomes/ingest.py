@@ -376,10 +376,14 @@ def _restage_known_conflicts(con, layout: Layout, date_style: str) -> int:
     on_key = " and ".join(f"stored.{k} = changed.{k}" for k in keys)
     (n,) = con.execute(f"""
         create or replace temp table restage_lines as
-        select distinct known_rows.line_number
+        select distinct line_number
         from known_rows
-        join {layout.table} as stored on stored.source_hash = known_rows.row_hash
-        join (select distinct {", ".join(keys)} from staged where len(problems) = 0) as changed on {on_key}
+        -- The stored rows of the changed lines' keys are few: looked up first, then the known lines among them.
+        where row_hash in (
+            select stored.source_hash
+            from {layout.table} as stored
+            join (select distinct {", ".join(keys)} from staged where len(problems) = 0) as changed on {on_key}
+        )
     """).fetchall()[0]
     if not n:
         return 0
