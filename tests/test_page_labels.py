@@ -4,33 +4,15 @@ clinic, and the chart functions on frames small enough to check by hand."""
 
 import base64
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
 from ketamine_outcomes import charts, metrics, store, suppress
 from ketamine_outcomes.definitions import ADVERSE_EVENT_LABELS, ALIASES
-
-ENTRY = str(ROOT / "dashboard" / "app.py")
-
-
-@pytest.fixture
-def clinic_db(tmp_path, sample_db) -> Path:
-    """A private copy of the sample clinic: the app holds its own write connection to it."""
-    path = tmp_path / "clinic.duckdb"
-    shutil.copy(sample_db, path)
-    return path
-
-
-def open_app(db: Path, monkeypatch, page: str = "overview") -> AppTest:
-    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
-    app = AppTest.from_file(ENTRY, default_timeout=60).run()
-    return app.switch_page(f"app_pages/{page}.py").run()
+from test_pages import clinic_db, open_app  # noqa: F401 (clinic_db is a fixture)
 
 
 def figure(app: AppTest, key: str) -> dict:
