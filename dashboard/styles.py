@@ -6,7 +6,9 @@ with the sidebar open on a tablet (820 px) the main column is about 490 px, and 
 they wrap instead, and a row of tiles or buttons whose columns would fall under a readable width wraps onto a
 second row (Streamlit's column rows already wrap; a minimum width makes them). A toggle's or a checkbox's label
 wraps too: three controls in a row on the Trajectories page read "Intention to t…" and "Individual se…". So does
-a link to a definition: in meeting mode's larger text a phone read "How is end-of-induction response defi…"."""
+a link to a definition: in meeting mode's larger text a phone read "How is end-of-induction response defi…". A
+table written in markdown (the Definitions page's reference) scrolls sideways inside its column instead of running
+past the screen's edge."""
 
 import streamlit as st
 
@@ -21,6 +23,9 @@ BASE = """
 [data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"],
 [data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"] p {
     white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
+}
+[data-testid="stMarkdownContainer"] table {
+    display: block; max-width: 100%; overflow-x: auto;
 }
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) > [data-testid="stColumn"] {
     min-width: 6.5rem;

@@ -415,3 +415,19 @@ def test_a_definitions_link_is_not_cut_in_meeting_mode_on_a_phone(browser, dashb
         assert link.bounding_box()["x"] + link.bounding_box()["width"] <= 390
     finally:
         page.close()
+
+
+def test_the_definitions_reference_tables_stay_inside_a_phones_screen(browser, dashboard_url):
+    """walk2/walk3: opened on a 390 px phone, the analysts' reference tables (docs/metrics.md) ran past the screen's
+    right edge, their last column cut. A markdown table scrolls sideways inside its column now."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{dashboard_url}/definitions")
+        wait_for_app(page)
+        page.get_by_text("Every metric, mart column and SQL file (docs/metrics.md)").click()
+        page.locator("details[open] table").first.wait_for(timeout=30_000)
+        rights = page.evaluate("() => [...document.querySelectorAll('details[open] table')]"
+                               ".map(t => t.getBoundingClientRect().right)")
+        assert len(rights) > 5 and max(rights) <= 390, max(rights)
+    finally:
+        page.close()
