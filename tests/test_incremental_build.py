@@ -184,7 +184,8 @@ def test_undoing_a_patients_only_sessions_removes_every_row_of_theirs(twins):
 
 def test_a_cancelled_session_corrected_to_completed_joins_and_bridges_series(twins):
     # 100, 103 | (cancelled 150) | 200, 203: two series; completed at 150 bridges both gaps (50 days each).
-    twins.load("s.csv", SESSIONS + sessions_of("T1", [100, 103, 200, 203]) + sessions_of("T1", [150], status="cancelled"))
+    twins.load("s.csv", SESSIONS + sessions_of("T1", [100, 103, 200, 203])
+               + sessions_of("T1", [150], status="cancelled"))
     twins.load("o.csv", OUTCOMES + "T1,98,PHQ-9,20,0\nT1,190,PHQ-9,14,0\nT1,205,PHQ-9,9,0\n")
     twins.check(incremental=False)  # T1 new: the last day moves past everyone
     assert twins.value("select count(*) from int_treatment_series where patient_id = 'T1'") == [(2,)]
@@ -192,6 +193,9 @@ def test_a_cancelled_session_corrected_to_completed_joins_and_bridges_series(twi
     twins.check()
     assert twins.value("select count(*), max(sessions_completed) from int_treatment_series where patient_id = 'T1'"
                        ) == [(1, 5)]
+    twins.load("s3.csv", SESSIONS + sessions_of("T1", [150], status="cancelled"))  # and back
+    twins.check()
+    assert twins.value("select count(*) from int_treatment_series where patient_id = 'T1'") == [(2,)]
 
 
 def test_a_second_session_on_the_same_day_counts_in_the_series(twins):
