@@ -325,3 +325,16 @@ def test_a_setting_change_builds_all_and_the_next_upload_is_incremental_under_it
     twins.load("s2.csv", SESSIONS + sessions_of("T1", [125]))
     twins.check()
     assert twins.value("select count(*) from int_treatment_series where patient_id = 'T1'") == [(1,)]
+
+
+def test_a_session_added_before_a_series_moves_its_start_and_every_week(twins):
+    twins.load("s.csv", SESSIONS + sessions_of("T1", range(100, 118, 3)))
+    twins.load("o.csv", OUTCOMES + "T1,98,PHQ-9,20,0\nT1,107,PHQ-9,12,0\nT1,112,PHQ-9,8,0\n")
+    twins.check(incremental=False)  # T1 new: the last day moves past everyone
+    assert twins.value("select assessment_day, week from int_series_assessments where patient_id = 'T1' "
+                       "order by 1") == [(98, 0), (107, 1), (112, 2)]
+    # A session five days earlier joins the series (same number, same id): day 0 is now 95.
+    twins.load("s2.csv", SESSIONS + sessions_of("T1", [95]))
+    twins.check()
+    assert twins.value("select assessment_day, week from int_series_assessments where patient_id = 'T1' "
+                       "order by 1") == [(98, 1), (107, 2), (112, 3)]
