@@ -253,12 +253,12 @@ def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     built from its settings: pages read both, and a database opened read-only cannot be brought up to date."""
     from .definitions import SETTINGS
 
-    names = {name for (name,) in con.execute("select name from settings").fetchall()}
-    if not set(SETTINGS) <= names:
-        return False
     try:
+        names = {name for (name,) in con.execute("select name from settings").fetchall()}
         (facts,) = con.execute("select facts from build_state").fetchall()[0]
-    except (duckdb.Error, IndexError):
+    except (duckdb.Error, IndexError):  # an older version's database, or one never built
+        return False
+    if not set(SETTINGS) <= names:
         return False
     return facts == _facts(con)
 
