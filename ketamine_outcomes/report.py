@@ -3,8 +3,8 @@ the marts, suppress.py and charts.py, never from a page's code.
 
 Sections, each with its filters, n and definitions: cover, headline, trajectory, p-chart with its
 special-cause signals in words, funnel plot with the groups outside the limits named (every point in a
-table under it), safety, data quality, definitions. Small cells are suppressed everywhere in it (docs/metrics.md, "Small cells"),
-with a threshold of at least 11 and never below the database's setting.
+table under it), safety, data quality, definitions. Small cells are suppressed everywhere in it
+(docs/metrics.md, "Small cells"), with a threshold of at least 11 and never below the database's setting.
 
 The HTML embeds plotly.js, so it opens offline and makes no network request; the PDF is chromium's
 print of that same HTML (through Playwright), so its charts stay vector graphics.
@@ -228,7 +228,8 @@ def _funnels(con, instrument, cohort, min_cell) -> list[dict]:
                    for row in units.itertuples() if row.outside]
         # Every point in words: the static figure names only the points outside the limits (hover is no help on paper).
         rows = [{"group": row.group, "n": f"{int(row.n):,}", "k": f"{int(row.k):,}", "rate": f"{row.rate:.0%}",
-                 "where": row.outside.replace(" ", " the ", 1) + " limit" if row.outside else "within the limits"} for row in units.sort_values("group").itertuples()]
+                 "where": row.outside.replace(" ", " the ", 1) + " limit" if row.outside else "within the limits"}
+                for row in units.sort_values("group").itertuples()]
         out.append({"by": label, "figure": charts.funnel(units, curves, label) if not units.empty else None,
                     "outside": outside, "rows": rows, "n_groups": int((rates.n_scored > 0).sum()),
                     "n_hidden": int((hidden & (rates.n_scored > 0)).sum()), "units": units})
