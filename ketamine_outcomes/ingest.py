@@ -560,10 +560,9 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str
                to_json(struct_pack({", ".join(f"{v} := {v}" for v in values)}))
         from classified where action = 'replace'
     """, {"batch": batch_id, "table": table})
-    # A replaced row is updated where it is, not deleted and inserted: DuckDB removes a deleted row from the
-    # natural-key index by reading its key back, about 0.1 ms a row (a day's 14,000 corrections cost 2 s at
-    # 100k patients). A list column is updated only where it changed: DuckDB updates a list by deleting and
-    # inserting the row.
+    # A replaced row is updated where it is, not deleted and inserted (DuckDB marks a deleted row and writes
+    # the new one at the table's end). A list column is updated only where it changed: DuckDB updates a list
+    # by deleting and inserting the row.
     scalars, lists = [v for v in values if v not in LIST_COLUMNS], [v for v in values if v in LIST_COLUMNS]
     replaced_rows = "(select * from classified where action = 'replace') as incoming"
     con.execute(f"update {table} as stored set {', '.join(f'{v} = incoming.{v}' for v in scalars)}, "

@@ -12,6 +12,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,13 +29,18 @@ MEMORY_LIMIT = os.environ.get("KETAMINE_OUTCOMES_MEMORY_LIMIT", "3GB")
 # Never fetch code from the network because of a file's contents: DuckDB otherwise downloads its sqlite
 # extension when pointed at an SQLite file.
 CONFIG = {"memory_limit": MEMORY_LIMIT, "autoload_known_extensions": False, "autoinstall_known_extensions": False}
-# The natural key of each stored table: an ingest merges on it, and a unique index on it is the last line
-# of defence against a row stored twice (two uploads of one export at the same moment).
+# The natural key of each stored table: an ingest merges on it, deciding inside its writing transaction
+# whether a key is stored. Writing transactions take turns (WRITING), so two uploads of one export at the
+# same moment store it once. No unique index holds the key: DuckDB writes such an index whole at every
+# checkpoint that follows a change to its table (0.7 s for 6 million sessions, at every daily upload).
 NATURAL_KEYS = {
     "sessions": ("patient_id", "session_day", "session_id"),
     "assessments": ("patient_id", "instrument", "assessment_day"),
     "patients": ("patient_id",),
 }
+# One DuckDB process writes a database file at a time; within it, writing transactions run one after
+# another. (DuckDB alone would let two begin together, and both insert one new key.)
+WRITING = threading.RLock()
 # The tables that make a DuckDB file one of ours.
 OWN_TABLES = ("batches", "sessions", "assessments")
 log = logging.getLogger(__name__)
@@ -207,13 +213,14 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
     """Create this product's tables, or bring an older database's up to date, in one transaction: a failure
     part-way leaves the file as it was. (Rows an earlier version stored twice are removed first, in their own
-    transaction: DuckDB builds a unique index over the rows its own transaction deleted too.)"""
+    transaction: an interrupted open finds them again.)"""
     remove_rows_stored_twice(con)
 
     def create():
         con.execute(sql("schema"))
+        for table in NATURAL_KEYS:  # an earlier version's (see NATURAL_KEYS); DuckDB alters no indexed table
+            con.execute(f"drop index if exists {table}_natural_key")
         add_new_columns(con)
-        unique_natural_keys(con)
         write_definitions(con)
         con.execute(sql("macros"))
 
@@ -268,9 +275,8 @@ ADDED_COLUMNS = (("sessions", "systolic_bp_pre", "integer"), ("sessions", "diast
 
 
 def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Give an older database the columns it lacks, keeping its rows. DuckDB refuses to alter a table
-    that has an index, so the table's natural-key index is dropped first (unique_natural_keys builds it
-    again), and the metric tables are marked unbuilt: they were built without the new columns."""
+    """Give an older database the columns it lacks, keeping its rows; the metric tables are marked
+    unbuilt: they were built without the new columns."""
     present = dict(((table, column), kind.lower()) for table, column, kind in con.execute(
         "select table_name, column_name, data_type from duckdb_columns() "
         "where database_name = current_database() and schema_name = 'main'").fetchall())
@@ -278,8 +284,6 @@ def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
     missing = [(table, column, kind) for table, column, kind in ADDED_COLUMNS if present.get((table, column)) != kind]
     if not missing:
         return
-    for table in sorted({table for table, _, _ in missing}):
-        con.execute(f"drop index if exists {table}_natural_key")
     for table, column, kind in missing:
         if (table, column) in present:
             con.execute(f"alter table {table} drop column {column}")
@@ -289,27 +293,18 @@ def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
              ", ".join(f"{t}.{c}" for t, c, _ in missing))
 
 
-def _unindexed(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The stored tables that lack their natural-key index."""
+def remove_rows_stored_twice(con: duckdb.DuckDBPyConnection) -> None:
+    """A database written before writers took turns, and before a unique index held the natural key, can
+    hold a row twice (two simultaneous uploads of one export): the newest copy (latest batch) is kept and
+    the others removed, and the log says how many. Its tables that lack that index are checked, once:
+    schema.sql then creates `keys_kept_unique`, which says the file is written by writers that take turns."""
     existing = {r[0] for r in con.execute("select index_name from duckdb_indexes() where database_name = "
                                           "current_database()").fetchall()}
     tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = "
                                         "current_database() and schema_name = 'main'").fetchall()}
-    return [t for t in NATURAL_KEYS if t in tables and f"{t}_natural_key" not in existing]
-
-
-def unique_natural_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """A unique index on each table's natural key (remove_rows_stored_twice has made the keys unique)."""
-    for table in _unindexed(con):
-        con.execute(f"create unique index {table}_natural_key on {table} ({', '.join(NATURAL_KEYS[table])})")
-
-
-def remove_rows_stored_twice(con: duckdb.DuckDBPyConnection) -> None:
-    """A database written before the natural-key index existed can hold a row twice (two simultaneous
-    uploads of one export): the newest copy (latest batch) is kept and the others removed, and the log says
-    how many. Committed before the index is built (DuckDB builds it over the rows a transaction deleted too);
-    if the process stops in between, the next open finds nothing to remove and builds it."""
-    for table in _unindexed(con):
+    if "keys_kept_unique" in tables:
+        return
+    for table in [t for t in NATURAL_KEYS if t in tables and f"{t}_natural_key" not in existing]:
         key_list = ", ".join(NATURAL_KEYS[table])
         (removed,) = con.execute(f"""
             delete from {table} where rowid in (
@@ -328,7 +323,7 @@ def remove_rows_stored_twice(con: duckdb.DuckDBPyConnection) -> None:
 def one_checkpoint(con: duckdb.DuckDBPyConnection):
     """Write the changes of several transactions (each file's, then the metric tables') into the database
     file once, at the end. DuckDB checkpoints after any commit that leaves its log over 16 MB, and a
-    checkpoint writes every changed table and its natural-key index again: a daily upload of three files
+    checkpoint writes every changed table again: a daily upload of three files
     and its build paid for four (2.5 s of 8 at 100k patients). Committed changes are safe in the log
     meanwhile: it is replayed after a crash. The checkpoint is left to DuckDB's next commit when another
     writer holds a transaction."""
@@ -345,28 +340,28 @@ def one_checkpoint(con: duckdb.DuckDBPyConnection):
 
 
 def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 6):
-    """Run body() in one transaction and return what it returns. DuckDB's concurrency is optimistic: when
-    another transaction in this process wrote the same rows first (a write-write conflict, or the same
-    natural key), everything is rolled back and body() runs again on the new state, up to `attempts` times
-    in all. DuckDB reports the conflict while the other transaction may still be running: each attempt
-    waits a little longer first (a random part, so two waiting writers do not collide again), or a busy
-    machine's slow writer outlasts every attempt."""
-    for attempt in range(1, attempts + 1):
-        con.execute("begin transaction")
-        try:
-            value = body()
-            con.execute("commit")
-            return value
-        except (duckdb.TransactionException, duckdb.ConstraintException) as error:
-            _rollback(con)
-            text = str(error).lower()
-            if attempt == attempts or not ("conflict" in text or "duplicate key" in text):
+    """Run body() in one transaction and return what it returns. Writing transactions of this process take
+    turns (WRITING): one that begins while another runs waits for it to end, and then sees what it wrote.
+    When DuckDB still reports a conflict (with a write made outside these turns), everything is
+    rolled back and body() runs again on the new state, up to `attempts` times in all, each attempt waiting
+    a little longer first (a random part, so two waiting writers do not collide again)."""
+    with WRITING:
+        for attempt in range(1, attempts + 1):
+            con.execute("begin transaction")
+            try:
+                value = body()
+                con.execute("commit")
+                return value
+            except (duckdb.TransactionException, duckdb.ConstraintException) as error:
+                _rollback(con)
+                text = str(error).lower()
+                if attempt == attempts or not ("conflict" in text or "duplicate key" in text):
+                    raise
+                log.info("write conflict, running the transaction again (attempt %d): %s", attempt + 1, error)
+                time.sleep(random.uniform(0.05, 0.15) * attempt)
+            except BaseException:
+                _rollback(con)
                 raise
-            log.info("write conflict, running the transaction again (attempt %d): %s", attempt + 1, error)
-            time.sleep(random.uniform(0.05, 0.15) * attempt)
-        except BaseException:
-            _rollback(con)
-            raise
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

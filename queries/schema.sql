@@ -67,6 +67,11 @@ create table if not exists assessments (
     source_hash hugeint,  -- the export line it came from (ingest: a line seen before is not staged again)
 );
 
+-- Present in a database whose writing transactions take turns (store.WRITING), so each natural key of
+-- patients, sessions and assessments is stored once. A database without it was written by an earlier
+-- version: store.remove_rows_stored_twice checks it first.
+create table if not exists keys_kept_unique (since timestamp default current_timestamp);
+
 -- Patients whose stored rows changed since the metric tables were last built: written in the ingest's or
 -- undo's transaction, so the next build (metrics.build) recomputes only their series, and of those
 -- only the metric tables that read the changed table (`source`: sessions, assessments or patients).

@@ -6,7 +6,6 @@ browser side (two chromium pages uploading one file at once) is in test_concurre
 import logging
 import threading
 
-import duckdb
 import pytest
 
 from conftest import SAMPLE_FILES
@@ -77,8 +76,7 @@ def test_a_database_with_rows_stored_twice_opens_with_the_newest_copy_kept(tmp_p
     P1's day-0 session differs (a later export corrected its route): the newer batch's row is kept."""
     db = tmp_path / "old.duckdb"
     con = store.connect(db)
-    for table in store.NATURAL_KEYS:
-        con.execute(f"drop index {table}_natural_key")
+    con.execute("drop table keys_kept_unique")  # as a version before writers took turns left it
     for batch in (1, 2):
         con.execute("insert into sessions (patient_id, session_day, session_id, route, status, adverse_events, "
                     "batch_id, line_number) values ('P1', 0, '', $route, 'completed', [], $b, 2), "
@@ -95,8 +93,27 @@ def test_a_database_with_rows_stored_twice_opens_with_the_newest_copy_kept(tmp_p
                      "moment); the newest copy of each is kept"],
         ["patients", " removed 1 rows stored twice by an earlier version (two uploads of one export at the same "
                      "moment); the newest copy of each is kept"]]
-    with pytest.raises(duckdb.ConstraintException):
-        con.execute("insert into patients (patient_id, batch_id, line_number) values ('P1', 3, 2)")
+    con.close()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ketamine_outcomes.store"):
+        store.connect(db).close()  # checked once: the file now says its writers take turns
+    assert caplog.records == []
+
+
+def test_a_database_from_when_a_unique_index_held_the_keys_opens_without_it(tmp_path, export):
+    """The index made every checkpoint after an upload write it whole; such a file's keys are unique, so it
+    is dropped and its rows kept."""
+    db = tmp_path / "indexed.duckdb"
+    con = store.connect(db)
+    ingest_file(con, export("sessions.csv", SESSIONS))
+    con.execute("drop table keys_kept_unique")
+    con.execute("create unique index sessions_natural_key on sessions (patient_id, session_day, session_id)")
+    con.close()
+    con = store.connect(db)
+    assert con.execute("select count(*) from duckdb_indexes() where database_name = current_database()"
+                       ).fetchall() == [(0,)]
+    assert con.execute("select count(*) from sessions").fetchall() == [(4,)]
+    assert ingest_file(con, export("sessions.csv", SESSIONS)).rows_duplicate == 4
     con.close()
 
 

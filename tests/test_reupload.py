@@ -333,7 +333,6 @@ def test_a_line_hash_column_of_another_type_is_made_again(db_path):
     from ketamine_outcomes import store
 
     con = store.connect(db_path)
-    con.execute("drop index sessions_natural_key")
     con.execute("alter table sessions drop column source_hash")
     con.execute("alter table sessions add column source_hash ubigint")  # as the first version of the hash was
     con.close()
