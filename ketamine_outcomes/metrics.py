@@ -198,10 +198,14 @@ def _replace_differing_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
                                           {"t": f"int_{name}"}).fetchall()]
     same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in columns)
     key = "series_id" if name in BY_SERIES else "patient_id"
-    con.execute(f"create or replace temp table build_gone as select old_rowid, {key} from build_old as o "
-                f"where not exists (select 1 from build_fresh as f where {same})")
-    con.execute(f"create or replace temp table build_added as select * from build_fresh as f "
-                f"where not exists (select 1 from build_old as o where {same})")
+    # One join pairs each old row with an equal fresh one: those left unpaired on either side differ.
+    con.execute(f"create or replace temp table build_unpaired as select o.old_rowid, f.rowid as fresh_rowid "
+                f"from build_old as o full join build_fresh as f on {same} "
+                f"where o.old_rowid is null or f.rowid is null")
+    con.execute(f"create or replace temp table build_gone as select old_rowid, {key} from build_old "
+                f"where old_rowid in (select old_rowid from build_unpaired)")
+    con.execute("create or replace temp table build_added as select * from build_fresh "
+                "where rowid in (select fresh_rowid from build_unpaired)")
     con.execute(f"delete from int_{name} where rowid in (select old_rowid from build_gone)")
     con.execute(f"insert into int_{name} select * from build_added")
     changed = f"select {key} from build_gone union select {key} from build_added"
@@ -219,8 +223,8 @@ def _replace_differing_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _drop_build_tables(con: duckdb.DuckDBPyConnection) -> None:
-    names = ["build_reasons", "build_scope", "build_old_series", "build_fresh", "build_old", "build_gone",
-             "build_added", *(f"build_changed_{name}" for name in PER_PATIENT),
+    names = ["build_reasons", "build_scope", "build_old_series", "build_fresh", "build_old", "build_unpaired",
+             "build_gone", "build_added", *(f"build_changed_{name}" for name in PER_PATIENT),
              *(f"build_changed_treatment_series_for_{reader}" for reader in SERIES_COLUMNS)]
     for name in names:
         con.execute(f"drop table if exists temp.{name}")
