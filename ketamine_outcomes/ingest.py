@@ -541,7 +541,7 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str
         create or replace temp table classified as
         select {", ".join(f"incoming.{k}" for k in keys)}, {", ".join(f"{e} as {v}" for v, e in effective.items())},
                incoming.line_number, incoming.source_hash, stored.source_hash as stored_hash,
-               {"".join(f"stored.{v} as stored_{v}, " for v in values if v in LIST_COLUMNS)}
+               {"".join(f"stored.{v} as stored_{v}, " for v in values)}
                case when stored.{keys[0]} is null then 'new'
                     when row({incoming_values}) is not distinct from row({stored_values}) then 'duplicate'
                     else 'replace' end as action,
@@ -563,17 +563,19 @@ def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str
     # A replaced row is updated where it is, not deleted and inserted (DuckDB marks a deleted row and writes
     # the new one at the table's end). A list column is updated only where it changed: DuckDB updates a list
     # by deleting and inserting the row.
-    scalars, lists = [v for v in values if v not in LIST_COLUMNS], [v for v in values if v in LIST_COLUMNS]
+    # Only the columns some replaced row changes are set: DuckDB keeps an update per column and row (setting
+    # every column of 1% of 6 million sessions took 0.23 s, their dose and line bookkeeping 0.10 s).
+    differs = ", ".join(f"count(*) filter (where {v} is distinct from stored_{v})" for v in values)
+    changes = con.execute(f"select {differs} from classified where action = 'replace'").fetchall()[0]
+    changed = [v for v, n in zip(values, changes) if n]
+    scalars, lists = [v for v in changed if v not in LIST_COLUMNS], [v for v in changed if v in LIST_COLUMNS]
     replaced_rows = "(select * from classified where action = 'replace') as incoming"
-    con.execute(f"update {table} as stored set {', '.join(f'{v} = incoming.{v}' for v in scalars)}, "
+    con.execute(f"update {table} as stored set {''.join(f'{v} = incoming.{v}, ' for v in scalars)}"
                 f"batch_id = $batch, line_number = incoming.line_number, source_hash = incoming.source_hash "
                 f"from {replaced_rows} where {on_key}", {"batch": batch_id})
     for column in lists:
-        (changed,) = con.execute(f"select count(*) from classified where action = 'replace' "
-                                 f"and {column} is distinct from stored_{column}").fetchall()[0]
-        if changed:
-            con.execute(f"update {table} as stored set {column} = incoming.{column} from {replaced_rows} "
-                        f"where {on_key} and stored.{column} is distinct from incoming.{column}")
+        con.execute(f"update {table} as stored set {column} = incoming.{column} from {replaced_rows} "
+                    f"where {on_key} and stored.{column} is distinct from incoming.{column}")
     con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number, source_hash) "
                 f"select {key_list}, {value_list}, $batch, line_number, source_hash from classified "
                 "where action = 'new'", {"batch": batch_id})
