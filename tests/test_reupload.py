@@ -119,6 +119,24 @@ def test_another_header_or_date_style_makes_every_line_new_to_the_hash(load, con
     assert load("day3.csv", "instrument,patient_id,assessment_day,score,item9\nPHQ-9,P1,0,20,0\n").lines_known == 1
 
 
+def test_fields_that_join_to_one_text_are_different_lines_to_the_hash(load, con):
+    load("day1.csv", OUTCOMES + "P1,10,PHQ-9,20,0\nP2,0,PHQ-9,20,\n")
+    # "P1" "10" and "P11" "0" join to one text, as do an empty item 9 and a score of "200".
+    later = load("day2.csv", OUTCOMES + "P1,10,PHQ-9,20,0\nP11,0,PHQ-9,20,0\nP2,0,PHQ-9,2,0\n")
+    assert (later.lines_known, later.rows_inserted, later.rows_replaced) == (1, 1, 1)
+    assert rows(con, "select patient_id, assessment_day, score, item9 from assessments order by 1") == [
+        ("P1", 10, 20, 0), ("P11", 0, 20, 0), ("P2", 0, 2, 0)]
+
+
+def test_a_file_holding_the_hash_separators_is_hashed_as_json(load, con):
+    """Joined with ASCII's unit separator, "x<US>y","z" and "x","y<US>z" would be one text."""
+    header = OUTCOMES.strip() + ",note_a,note_b\n"
+    first = load("day1.csv", header + "P1,0,PHQ-9,20,0,x\x1fy,z\n")
+    later = load("day2.csv", header + "P1,0,PHQ-9,20,0,x,y\x1fz\n")
+    assert first.rows_inserted == 1
+    assert (later.lines_known, later.rows_duplicate) == (0, 1)
+
+
 def test_rows_stored_by_an_older_version_gain_the_hash_on_their_next_upload(load, con):
     text = OUTCOMES + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\n"
     load("day1.csv", text)
