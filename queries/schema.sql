@@ -135,4 +135,5 @@ alter table batches add column if not exists rows_with_warnings integer;
 alter table batches add column if not exists source varchar;  -- how the file was read: encoding, sheet
 alter table batches add column if not exists undone_at timestamp;
 -- Columns added to `sessions` later (pre-dose and diastolic blood pressure) are added to an older
--- database by store.add_new_columns: its unique index must be dropped first, which SQL here cannot decide.
+-- database by store.add_new_columns, after store.initialise has dropped the unique index such a database
+-- may hold (DuckDB alters no indexed table), which SQL here cannot decide.

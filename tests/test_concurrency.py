@@ -144,7 +144,7 @@ def test_the_sample_clinic_ingested_twice_at_once_is_stored_once(db_path):
 
 def test_one_batch_undone_twice_at_once_is_undone_once(db_path, export):
     """Two analysts press Undo on the same batch at the same moment: one undoes it, the other is told it
-    was already undone (the check runs inside the writing transaction, which runs again after a conflict)."""
+    was already undone (the check runs inside the writing transaction, which waits for the other's turn)."""
     con = store.connect(db_path)
     ingest_file(con, export("a.csv", SESSIONS))
     together = threading.Barrier(2, timeout=30)
