@@ -369,3 +369,27 @@ def test_a_narrower_export_keeps_the_stored_values_of_columns_it_does_not_have(c
     assert (site.rows_inserted, site.rows_replaced) == (0, 2)  # an empty site in a site column is a value
     assert rows(con, "select patient_id, status, dose_mg, site from sessions order by 1") == [
         ("R1", "cancelled", 40.0, None), ("R2", "completed", 40.0, "South"), ("R3", "completed", None, None)]
+
+
+def test_a_file_changed_while_the_one_before_it_is_stored_is_read_as_it_is_then(tmp_path, db_path):
+    """ingest_files checks each file's bytes ahead, while DuckDB works on the one before: a file changed
+    since is checked again, so its batch names the bytes that were stored."""
+    import hashlib
+
+    from ketamine_outcomes import store
+    from ketamine_outcomes.ingest import ingest_files
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("patient_id,session_day,route\nP1,0,IV\n")
+    second.write_text("patient_id,session_day,route\nP2,0,IV\n")
+
+    def progress(message, fraction=None):
+        if message == "a.csv: storing":
+            second.write_text("patient_id,session_day,route\nP2,0,IV\nP3,0,IM\n")
+
+    results = ingest_files(db_path, [first, second], progress=progress)
+    assert [r.rows_inserted for r in results] == [1, 2]
+    with store.open_file(db_path, read_only=True) as con:
+        assert rows(con, "select file_name, sha256 from batches order by batch_id") == [
+            ("a.csv", hashlib.sha256(first.read_bytes()).hexdigest()),
+            ("b.csv", hashlib.sha256(second.read_bytes()).hexdigest())]
