@@ -352,10 +352,9 @@ def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 6):
                 value = body()
                 con.execute("commit")
                 return value
-            except (duckdb.TransactionException, duckdb.ConstraintException) as error:
+            except duckdb.TransactionException as error:
                 _rollback(con)
-                text = str(error).lower()
-                if attempt == attempts or not ("conflict" in text or "duplicate key" in text):
+                if attempt == attempts or "conflict" not in str(error).lower():
                     raise
                 log.info("write conflict, running the transaction again (attempt %d): %s", attempt + 1, error)
                 time.sleep(random.uniform(0.05, 0.15) * attempt)
