@@ -207,31 +207,42 @@ def _blank_lines(path: Path) -> list[int]:
     return sorted(blank)
 
 
-def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int, line_offset: int = 0) -> str:
+def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int, line_offset: int = 0,
+                     joined: bool = False) -> str:
     """Read every field as text into raw_export_positional (c0, c1, ...), with each line's `raw_hash` (an MD5
     of its fields written so that no two lines' fields give one text, salted by _layout_salt: a hash an
     export can be crafted to collide with, such as DuckDB's own, would let a changed line pass as known,
     unscanned); malformed lines go to the rejects tables DuckDB fills. Returns the name of the errors
     table. `line_offset`: lines above the header that the text leaves out (a sheet's empty rows), added to
-    every line number."""
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout.headers))) + "}"
-    if scan.separators:
-        # As JSON: each field quoted and escaped.
-        fields = "to_json([$salt, " + ", ".join(f"c{i}" for i in range(len(layout.headers))) + "])"
-    else:
-        # Each field after ASCII's unit separator, an empty one (NULL) as its record separator: the file holds
-        # neither byte (scan_file), so the text splits back into the same fields. A tenth quicker than JSON.
-        fields = "concat($salt" + "".join(f", chr(31), coalesce(c{i}, chr(30))"
-                                          for i in range(len(layout.headers))) + ")"
+    every line number. `joined`: keep each line's fields as the one text they were hashed as (when the file
+    holds no separator), split into c0, c1, ... only where read (raw_export_positional is then a view):
+    storing a dozen texts a line costs more than reading them, and of a daily export's lines nearly all
+    were stored before and are never read again."""
+    n = len(layout.headers)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
+    joined = joined and not scan.separators
     errors = f"load_errors_{load}"
-    con.execute(
-        f"""create or replace temp table raw_file as
-            select *, md5_number({fields}) as raw_hash
-            from read_csv($path, auto_detect = false, header = true, delim = $delim, quote = '"',
-                escape = '"', columns = {columns}, encoding = $encoding, store_rejects = true,
-                rejects_scan = 'load_scans_{load}', rejects_table = '{errors}')""",
-        {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding, "salt": _layout_salt(con, layout)},
-    )
+    read = f"""read_csv($path, auto_detect = false, header = true, delim = $delim, quote = '"', escape = '"',
+                        columns = {columns}, encoding = $encoding, store_rejects = true,
+                        rejects_scan = 'load_scans_{load}', rejects_table = '{errors}')"""
+    parameters = {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding,
+                  "salt": _layout_salt(con, layout)}
+    # Each field after ASCII's unit separator, an empty one (NULL) as its record separator: the file holds
+    # neither byte (scan_file), so the text splits back into the same fields. A tenth quicker than JSON.
+    fields = "concat(" + ", ".join(f"chr(31), coalesce(c{i}, chr(30))" for i in range(n)) + ")"
+    # The date: every line's is read (staging/date_style).
+    dates = [f"c{i}" for i, c in enumerate(layout.canonical) if DATE_COLUMNS.get(c) == "date_text"]
+    if joined:
+        con.execute(f"""create or replace temp table raw_file as
+                        select {"".join(d + ", " for d in dates)}fields, md5_number(concat($salt, fields)) as raw_hash
+                        from (select {"".join(d + ", " for d in dates)}{fields} as fields from {read})""",
+                    parameters)
+    else:
+        # With a separator in the file, as JSON: each field quoted and escaped.
+        text = ("to_json([$salt, " + ", ".join(f"c{i}" for i in range(n)) + "])" if scan.separators
+                else f"concat($salt, {fields})")
+        con.execute(f"create or replace temp table raw_file as select *, md5_number({text}) as raw_hash from {read}",
+                    parameters)
     if line_offset:
         con.execute(f"update {errors} set line = line + $offset", {"offset": line_offset})
     rejected = [r[0] - line_offset for r in con.execute(f"select distinct line from {errors}").fetchall()]
@@ -276,6 +287,14 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
                                           for _line, found, _text in extra],
              "texts": [text for _line, _found, text in extra]},
         )
+    if joined:
+        kind = con.execute("select table_type from information_schema.tables where table_catalog = 'temp' "
+                           "and table_name = 'raw_export_positional'").fetchall()[0][0]
+        con.execute(f"alter {'view' if kind == 'VIEW' else 'table'} raw_export_positional rename to raw_lines")
+        cells = ", ".join(f"c{i}" if f"c{i}" in dates else f"nullif(fields[{i + 2}], chr(30)) as c{i}"
+                          for i in range(n))
+        con.execute(f"create temp view raw_export_positional as select line_number, raw_row, {cells}, raw_hash "
+                    f"from (select * replace (string_split(fields, chr(31)) as fields) from raw_lines)")
     return errors
 
 
@@ -648,8 +667,11 @@ def ingest_file(
                     "after it would be read as part of that value. Close the quote (or remove it) and export again."
                 )
         result.kind, result.columns_ignored = layout.kind, layout.ignored
+        # A file most of whose lines may be stored already (a wide line gives several rows: _hash_lines).
+        joined = (layout.kind != "outcomes_wide"
+                  and con.execute(f"select exists (from {layout.table})").fetchall()[0][0])
         try:
-            errors_table = _read_positional(con, path, layout, scan, load, line_offset)
+            errors_table = _read_positional(con, path, layout, scan, load, line_offset, joined)
         except duckdb.Error as error:
             raise RefusedFile(f"could not be read as CSV: {str(error).splitlines()[0]}") from error
         _name_contract_columns(con, layout)
@@ -659,15 +681,15 @@ def ingest_file(
             date_style = store.run(con, "staging/date_style", {"declared": declared}).fetchall()[0][0]
         result.date_style = date_style
         known = _hash_lines(con, layout, date_style)
-        say(f"{result.file_name}: checking for direct identifiers", 0.3)
-        # A known line was scanned when it was stored; a malformed line never is known.
-        check_identifier_values(con, layout, errors_table, "raw_file" if not known else
-                                "(select * from raw_file where rowid in "
-                                "(select raw_row from line_hashes where not is_known))")
-        say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines", 0.45)
         if known:
             con.execute("create or replace temp table raw_pending as select * from raw_export_positional "
                         "where raw_row in (select raw_row from line_hashes where not is_known)")
+        say(f"{result.file_name}: checking for direct identifiers", 0.3)
+        # A known line was scanned when it was stored; a malformed line never is known.
+        check_identifier_values(con, layout, errors_table,
+                                "raw_pending" if known else "raw_export_positional" if joined else "raw_file")
+        say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines", 0.45)
+        if known:
             _name_contract_columns(con, layout, "raw_pending")
         _stage(con, layout, date_style)
         if known:
@@ -720,8 +742,8 @@ def ingest_file(
         temporary = con.execute("select table_name, table_type from information_schema.tables "
                                 "where table_schema = 'main' and table_catalog = 'temp'").fetchall()
         for name, kind in sorted(temporary, key=lambda t: t[1] != "VIEW"):  # views before what they read
-            if name in ("raw_outcomes", "raw_export", "raw_export_positional", "raw_file", "staged", "ranked",
-                        "repeated", "classified", "line_hashes", "known_rows", "raw_pending", "restage_lines",
+            if name in ("raw_outcomes", "raw_export", "raw_export_positional", "raw_lines", "raw_file", "staged",
+                        "ranked", "repeated", "classified", "line_hashes", "known_rows", "raw_pending", "restage_lines",
                         "raw_restage", "staged_more", "wide_rows"):
                 con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists temp.{name}")
         if errors_table:

@@ -119,6 +119,36 @@ def test_another_header_or_date_style_makes_every_line_new_to_the_hash(load, con
     assert load("day3.csv", "instrument,patient_id,assessment_day,score,item9\nPHQ-9,P1,0,20,0\n").lines_known == 1
 
 
+def test_a_known_line_in_a_file_of_another_date_style_is_read_again_with_that_style(load, con):
+    """The date style is part of a line's hash: "05/03/2024" was 5 March in a day/month file and is 3 May in
+    a month/day one."""
+    load("day1.csv", SESSIONS + "P1,13/02/2024,IV,completed,40,S1\nP2,05/03/2024,IV,completed,40,S2\n")
+    later = load("day2.csv", SESSIONS + "P2,05/03/2024,IV,completed,40,S2\nP3,02/13/2024,IV,completed,40,S3\n")
+    assert (later.date_style, later.lines_known, later.rows_inserted) == ("us", 0, 2)
+    assert rows(con, "select patient_id, session_date::varchar from sessions order by 1, 2") == [
+        ("P1", "2024-02-13"), ("P2", "2024-03-05"), ("P2", "2024-05-03"), ("P3", "2024-02-13")]
+
+
+def test_lines_of_a_large_file_keep_their_numbers_when_the_known_ones_are_left_out(load, con):
+    """A file read in parallel, each line's fields kept as the one text they were hashed as (ingest's
+    _read_positional): the changed lines among a million known ones are filed under their own line numbers,
+    with their own fields (an empty one stays empty)."""
+    day1 = [f"P{i // 8},{i % 8 * 7},PHQ-9,{i % 28},0" for i in range(1_000_000)]
+    load("day1.csv", OUTCOMES + "\n".join(day1) + "\n")
+    day2 = list(day1)
+    changed = [7, 123_457, 650_001, 999_998]  # list positions; the header is line 1
+    for i in changed:
+        day2[i] = day2[i].replace(",PHQ-9,", ",PHQ-99,")  # no such instrument: rejected
+    later = load("day2.csv", OUTCOMES + "\n".join(day2) + "\n")
+    assert (later.lines_known, later.rows_rejected) == (1_000_000 - 4, 4)
+    assert sorted(later.rejects.line_number.tolist()) == [i + 2 for i in changed]
+    day2[500_000] = day2[500_000].rsplit(",", 2)[0] + ",3,"  # a corrected score, item 9 left out: line 500,002
+    again = load("day3.csv", OUTCOMES + "\n".join(day2) + "\n")
+    assert (again.rows_replaced, again.rows_rejected) == (1, 4)
+    assert rows(con, "select line_number, patient_id, assessment_day, score, item9 from assessments "
+                     "where batch_id = $b", {"b": again.batch_id}) == [(500_002, "P62500", 0, 3, None)]
+
+
 def test_fields_that_join_to_one_text_are_different_lines_to_the_hash(load, con):
     load("day1.csv", OUTCOMES + "P1,10,PHQ-9,20,0\nP2,0,PHQ-9,20,\n")
     # "P1" "10" and "P11" "0" join to one text, as do an empty item 9 and a score of "200".
