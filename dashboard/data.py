@@ -24,6 +24,7 @@ import streamlit as st
 from ketamine_outcomes import busy, ingest, mappings, metrics, store
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.ingest import BatchResult, ingest_export
+from ketamine_outcomes.safe_text import markdown
 
 
 def database_path() -> str:
@@ -122,15 +123,36 @@ def _open_for_reading(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
 _this_run = threading.local()
 
 
+def _offer_new_database(may_create: bool) -> None:
+    """The dashboard was started on a path with no database yet (`ketamine-outcomes dashboard --db NEW`
+    without --init): one who may upload creates an empty one with a click, and lands on the Data page,
+    which says what to upload. Nothing is created before the click."""
+    st.title("A new clinic")
+    st.info(f"There is no database at {markdown(_label())} yet (a new clinic; or a mistyped or moved path: then stop the "
+            "dashboard and give the right --db). Create an empty one to start; the Data page then says what to "
+            "upload.")
+    if not may_create:
+        st.caption("Someone who may upload exports (an analyst or an administrator) can create it.")
+    elif st.button("Create an empty clinic database", type="primary", icon=":material/add:"):
+        with _writer:  # two browsers clicking at once: the second finds it made
+            if not Path(database_path()).exists():
+                store.connect(database_path(), init=True, label=_label()).close()
+        st.switch_page("app_pages/data.py")
+    st.stop()
+
+
 @contextmanager
-def held_for_this_run():
+def held_for_this_run(may_create: bool = False):
     """Hold the database for one script run (the entry file wraps the page in this), so every query of
     the run shares one connection; it is released when the run ends, even on st.stop(). A database fault
-    met during the run (a full disk, a file moved away) ends the page with its sentence."""
+    met during the run (a full disk, a file moved away) ends the page with its sentence. `may_create`: the
+    signed-in role may upload, so may create the database the dashboard was started to create."""
     try:
         try:
             con, _this_run.on_copy = _open_for_reading(database_path())
         except store.DatabaseFault as fault:
+            if os.environ.get("KETAMINE_OUTCOMES_OFFER_NEW") and not Path(database_path()).exists():
+                _offer_new_database(may_create)
             show_fault(fault)
         _this_run.con = con
         try:

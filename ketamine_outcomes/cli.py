@@ -357,15 +357,21 @@ def _dashboard(args) -> int:
     elif args.no_sign_in:
         print(f"WARNING: --no-sign-in: anyone who reaches {args.address}:{args.port} sees every page and may "
               "upload, download patient-level rows and change settings.", file=sys.stderr, flush=True)
-    # Checked here so a mistyped --db is one line now, not a page later; a new, empty clinic starts in the
-    # browser (the Data page says what to upload) only when --init asks for it.
+    # Checked here so an unusable --db is one line now, not a page later. A path with no file yet is a new
+    # clinic: --init creates its database now; without it the pages offer to create it with a click (one
+    # who may upload), so that a mistyped or moved path is seen, never silently made a new, empty database.
     existed = db.exists()
-    try:
-        store.connect(db, read_only=not args.init, init=args.init, label=args.db).close()
-    except store.DatabaseBusy:
-        pass  # an ingest is running: the dashboard waits for it
-    except store.DatabaseReadOnly:
-        pass  # the dashboard opens it read-only for viewing
+    if not existed and not args.init:
+        environment["KETAMINE_OUTCOMES_OFFER_NEW"] = "1"
+        print(f"{args.db}: no database there yet; nothing was created. The dashboard offers to create an empty "
+              "one (or give --init).", flush=True)
+    else:
+        try:
+            store.connect(db, read_only=not args.init, init=args.init, label=args.db).close()
+        except store.DatabaseBusy:
+            pass  # an ingest is running: the dashboard waits for it
+        except store.DatabaseReadOnly:
+            pass  # the dashboard opens it read-only for viewing
     if args.init and not existed:
         print(f"{args.db}: created an empty database")
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(args.port),

@@ -47,6 +47,26 @@ def test_a_new_database_is_created_empty_and_the_dashboard_opens_on_it(page, els
     assert settings["client"]["showErrorDetails"] == "none"
 
 
+def test_a_new_path_without_init_is_created_only_when_the_page_is_asked_to(page, elsewhere):
+    """`dashboard --db NEW` (issue 10): the server starts and creates nothing; a click creates the empty
+    database and lands on the Data page, which says what to upload."""
+    db = elsewhere / "clinic.duckdb"
+    process, url = start_command("--db", db, cwd=elsewhere)
+    try:
+        assert b"clinic.duckdb: no database there yet; nothing was created" in process.stdout.readline()
+        page.goto(url)
+        page.get_by_text("There is no database at clinic.duckdb yet").wait_for(timeout=30_000)
+        assert not db.exists()
+        page.get_by_role("button", name="Create an empty clinic database").click()
+        page.get_by_text("This clinic has no data yet").wait_for(timeout=30_000)
+        assert page.url.endswith("/data")
+    finally:
+        stop_group(process)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select (select count(*) from batches), (select count(*) from sessions)").fetchall() == [(0, 0)]
+    con.close()
+
+
 def test_sigterm_stops_the_server_and_leaves_nothing_running(sample_db, elsewhere):
     process, url = start_command("--db", sample_db, cwd=elsewhere)
     try:
