@@ -32,7 +32,7 @@ allowed = {section: [page for group, page in entries if group in user.role.pages
 navigation = st.navigation({section: pages for section, pages in allowed.items() if pages})
 signin.refuse_other_pages([p for pages in allowed.values() for p in pages],
                           [page for entries in PAGES.values() for _, page in entries])
-with data.held_for_this_run(may_create=user.role.allows("upload")):
+with data.held_for_this_run(may_create=user.role.allows("upload"), on_created=lambda: signin.record("create")):
     filters.sidebar(navigation.url_path, meeting_forced=user.role.meeting_mode)
     signin.sidebar(user)
     navigation.run()

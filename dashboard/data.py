@@ -123,37 +123,57 @@ def _open_for_reading(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
 _this_run = threading.local()
 
 
-def _offer_new_database(may_create: bool) -> None:
+# Databases opened during this server's life: one missing afterwards was moved away, not yet to be made.
+_opened: set[str] = set()
+
+
+def offering_new() -> bool:
     """The dashboard was started on a path with no database yet (`ketamine-outcomes dashboard --db NEW`
-    without --init): one who may upload creates an empty one with a click, and lands on the Data page,
-    which says what to upload. Nothing is created before the click."""
+    without --init sets the variable) and none has been opened there since: pages offer to create it."""
+    path = database_path()
+    return bool(os.environ.get("KETAMINE_OUTCOMES_OFFER_NEW")) and path not in _opened and not Path(path).exists()
+
+
+def _offer_new_database(may_create: bool, on_created=None) -> None:
+    """One who may upload creates the empty database with a click, and lands on the Data page, which says
+    what to upload. Nothing is created before the click. `on_created`: records it (the audit trail)."""
     st.title("A new clinic")
-    st.info(f"There is no database at {markdown(_label())} yet (a new clinic; or a mistyped or moved path: then stop the "
-            "dashboard and give the right --db). Create an empty one to start; the Data page then says what to "
-            "upload.")
+    st.info(f"There is no database at {markdown(_label())} yet (a new clinic; or a mistyped or moved file: then "
+            "stop the dashboard and give the right --db). Create an empty one to start; the Data page then says "
+            "what to upload.")
     if not may_create:
         st.caption("Someone who may upload exports (an analyst or an administrator) can create it.")
     elif st.button("Create an empty clinic database", type="primary", icon=":material/add:"):
-        with _writer:  # two browsers clicking at once: the second finds it made
-            if not Path(database_path()).exists():
-                store.connect(database_path(), init=True, label=_label()).close()
+        try:
+            with _writer:  # two browsers clicking at once: the second finds it made
+                if not Path(database_path()).exists():
+                    store.connect(database_path(), init=True, label=_label()).close()
+        except store.DatabaseFault as fault:
+            show_fault(fault)
+        except (duckdb.Error, OSError) as error:  # a dangling link, a folder that is a file, no right to write
+            show_fault(store.fault(error, _label()) or store.DatabaseFault(
+                _label(), f"could not be created there ({error.strerror if isinstance(error, OSError) else error})."))
+        if on_created:
+            on_created()
         st.switch_page("app_pages/data.py")
     st.stop()
 
 
 @contextmanager
-def held_for_this_run(may_create: bool = False):
+def held_for_this_run(may_create: bool = False, on_created=None):
     """Hold the database for one script run (the entry file wraps the page in this), so every query of
     the run shares one connection; it is released when the run ends, even on st.stop(). A database fault
-    met during the run (a full disk, a file moved away) ends the page with its sentence. `may_create`: the
-    signed-in role may upload, so may create the database the dashboard was started to create."""
+    met during the run (a full disk, a file moved away) ends the page with its sentence; a database the
+    dashboard was started to create is offered instead (`may_create`: the signed-in role may upload;
+    `on_created`: called once it is made)."""
     try:
         try:
             con, _this_run.on_copy = _open_for_reading(database_path())
         except store.DatabaseFault as fault:
-            if os.environ.get("KETAMINE_OUTCOMES_OFFER_NEW") and not Path(database_path()).exists():
-                _offer_new_database(may_create)
+            if offering_new():
+                _offer_new_database(may_create, on_created)
             show_fault(fault)
+        _opened.add(database_path())
         _this_run.con = con
         try:
             yield

@@ -109,6 +109,11 @@ def _audit(email: str, role: str, action: str, detail: str, once: bool = False) 
     except store.DatabaseBusy:
         log.error("not recorded in the audit trail (the database was held by another process for over "
                   "%s s): %s %s %s", data.WAIT_SECONDS, email, action, detail)
+    except store.DatabaseFault:
+        if not data.offering_new():
+            raise
+        log.warning("not recorded in the audit trail (there is no database yet; the pages offer to create "
+                    "it): %s %s %s", email, action, detail)
 
 
 def trail(latest: int):

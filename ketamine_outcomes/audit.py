@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
-ACTIONS = ("sign-in", "sign-out", "denied", "upload", "undo", "download", "settings", "export")
+ACTIONS = ("sign-in", "sign-out", "denied", "upload", "undo", "download", "settings", "export",
+           "create")  # create: the empty database, from the dashboard (dashboard --db NEW)
 # Command-line and no-sign-in use: the role column says where the action came from.
 CLI = "command line"
 LOCAL = "local (no sign-in)"

@@ -362,6 +362,10 @@ def _dashboard(args) -> int:
     # who may upload), so that a mistyped or moved path is seen, never silently made a new, empty database.
     existed = db.exists()
     if not existed and not args.init:
+        if not db.parent.is_dir():
+            print(f"{args.db}: no such folder (mistyped, or not mounted?). Nothing was created; give --init to "
+                  "create the folder and a new database.", file=sys.stderr)
+            return 2
         environment["KETAMINE_OUTCOMES_OFFER_NEW"] = "1"
         print(f"{args.db}: no database there yet; nothing was created. The dashboard offers to create an empty "
               "one (or give --init).", flush=True)

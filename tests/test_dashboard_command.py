@@ -64,6 +64,7 @@ def test_a_new_path_without_init_is_created_only_when_the_page_is_asked_to(page,
         stop_group(process)
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("select (select count(*) from batches), (select count(*) from sessions)").fetchall() == [(0, 0)]
+    assert con.execute("select action from audit_log where action = 'create'").fetchall() == [("create",)]
     con.close()
 
 

@@ -129,6 +129,44 @@ def test_pages_of_a_dashboard_started_on_a_new_path_offer_to_create_it_and_creat
     assert not path.exists()
 
 
+def test_the_create_button_names_what_stops_it_and_creates_nothing_else(tmp_path, monkeypatch):
+    """Its folder is a file: one sentence, no traceback."""
+    (tmp_path / "afile").write_text("not a folder")
+    path = tmp_path / "afile" / "new.duckdb"
+    monkeypatch.setenv("KETAMINE_OUTCOMES_OFFER_NEW", "1")
+    app = open_app(path, monkeypatch, "overview")
+    app.button[0].click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["The database cannot be used. new.duckdb: could not be created there "
+                                            "(File exists)."]
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_a_sign_in_before_the_database_is_created_is_logged_not_a_fault(tmp_path, monkeypatch, caplog):
+    """Behind sign-in the audit trail is written before any page: with no database yet (and the offer on)
+    the sign-in is logged instead, and nothing is created."""
+    from dashboard import signin
+
+    path = tmp_path / "new.duckdb"
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(path))
+    monkeypatch.setenv("KETAMINE_OUTCOMES_OFFER_NEW", "1")
+    signin._audit("ana@clinic.example", "analyst", "sign-in", "", once=True)
+    assert "not recorded in the audit trail (there is no database yet" in caplog.text
+    assert not path.exists()
+    monkeypatch.delenv("KETAMINE_OUTCOMES_OFFER_NEW")
+    with pytest.raises(store.DatabaseFault, match="no such database"):
+        signin._audit("ana@clinic.example", "analyst", "sign-in", "", once=True)
+
+
+def test_the_dashboard_command_refuses_a_database_in_a_missing_folder(tmp_path, capsys):
+    """A mistyped or unmounted folder is named at once; only --init creates folders."""
+    path = tmp_path / "mistyped" / "clinic.duckdb"
+    assert cli.main(["dashboard", "--port", "1", "--db", str(path)]) == 2
+    assert capsys.readouterr().err == (f"{path}: no such folder (mistyped, or not mounted?). Nothing was created; "
+                                       "give --init to create the folder and a new database.\n")
+    assert not (tmp_path / "mistyped").exists()
+
+
 def test_init_creates_a_new_database_and_adds_the_tables_to_a_foreign_one(tmp_path, capsys, sample_db):
     new, other = tmp_path / "new.duckdb", tmp_path / "other.duckdb"
     foreign(other, sample_db)
