@@ -43,8 +43,9 @@ _writer = threading.Lock()
 
 
 def show_fault(fault: store.DatabaseFault) -> None:
-    """A database that cannot be used, in one sentence, and nothing else on the page."""
-    st.error(f"The database cannot be used. {fault}")
+    """A database that cannot be used, in one sentence, and nothing else on the page. Its file name is
+    the operator's text, shown as text (a name may hold markdown)."""
+    st.error(f"The database cannot be used. {markdown(fault)}")
     st.stop()
 
 
@@ -138,23 +139,30 @@ def _offer_new_database(may_create: bool, on_created=None) -> None:
     """One who may upload creates the empty database with a click, and lands on the Data page, which says
     what to upload. Nothing is created before the click. `on_created`: records it (the audit trail)."""
     st.title("A new clinic")
-    st.info(f"There is no database at {markdown(_label())} yet (a new clinic; or a mistyped or moved file: then "
-            "stop the dashboard and give the right --db). Create an empty one to start; the Data page then says "
-            "what to upload.")
+    st.info(f"There is no database at {markdown(_label())} yet: a new clinic starts here. (If the clinic's "
+            "data should be here, the file was mistyped or moved: ask whoever started the dashboard.) Create an "
+            "empty one to start; the Data page then says what to upload.")
     if not may_create:
         st.caption("Someone who may upload exports (an analyst or an administrator) can create it.")
     elif st.button("Create an empty clinic database", type="primary", icon=":material/add:"):
+        path, created = Path(database_path()), False
         try:
             with _writer:  # two browsers clicking at once: the second finds it made
-                if not Path(database_path()).exists():
-                    store.connect(database_path(), init=True, label=_label()).close()
+                if not path.exists():
+                    # Its folder existed when the dashboard started (the command checks): one gone since
+                    # (a share no longer mounted) is not made again here, empty.
+                    if not path.parent.is_dir():
+                        raise store.DatabaseFault(_label(), "its folder is not there (gone, or no longer "
+                                                            "mounted?); nothing was created.")
+                    store.connect(path, init=True, label=_label()).close()
+                    created = True
         except store.DatabaseFault as fault:
             show_fault(fault)
-        except (duckdb.Error, OSError) as error:  # a dangling link, a folder that is a file, no right to write
+        except (duckdb.Error, OSError) as error:  # a dangling link, no right to write
             show_fault(store.fault(error, _label()) or store.DatabaseFault(
                 _label(), f"could not be created there ({error.strerror if isinstance(error, OSError) else error})."))
-        if on_created:
-            on_created()
+        if created and on_created:
+            on_created()  # after the lock: the audit row is a write, and takes it
         st.switch_page("app_pages/data.py")
     st.stop()
 

@@ -192,7 +192,11 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
     path = Path(path)
     label = label or str(path)
     if init and not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as error:
+            raise DatabaseFault(label, "its folder cannot be made: a file has the name of a folder in the path."
+                                ) from error
     con = open_file(path, read_only, wait_seconds, on_wait, create=init and not read_only, label=label)
     try:
         if not is_ours(con):

@@ -111,7 +111,7 @@ def test_every_page_names_the_fault_without_a_traceback(faulty, monkeypatch, tmp
     for page in ("overview", "data", "definitions"):
         app = open_app(path, monkeypatch, page)
         assert not app.exception, page
-        assert [e.value for e in app.error] == [f"The database cannot be used. {path.name}: {reason}"], page
+        assert [shown(e.value) for e in app.error] == [f"The database cannot be used. {path.name}: {reason}"], page
         assert str(tmp_path) not in str(app._tree)
     assert contents(path) == before
 
@@ -130,16 +130,26 @@ def test_pages_of_a_dashboard_started_on_a_new_path_offer_to_create_it_and_creat
 
 
 def test_the_create_button_names_what_stops_it_and_creates_nothing_else(tmp_path, monkeypatch):
-    """Its folder is a file: one sentence, no traceback."""
+    """Its folder was removed (a share unmounted) after the dashboard started, or is a file: one sentence, no
+    traceback, and the folder is not made again."""
     (tmp_path / "afile").write_text("not a folder")
-    path = tmp_path / "afile" / "new.duckdb"
     monkeypatch.setenv("KETAMINE_OUTCOMES_OFFER_NEW", "1")
-    app = open_app(path, monkeypatch, "overview")
-    app.button[0].click().run()
-    assert not app.exception
-    assert [e.value for e in app.error] == ["The database cannot be used. new.duckdb: could not be created there "
-                                            "(File exists)."]
+    for folder in (tmp_path / "share", tmp_path / "afile"):
+        app = open_app(folder / "new.duckdb", monkeypatch, "overview")
+        app.button[0].click().run()
+        assert not app.exception
+        assert [shown(e.value) for e in app.error] == [
+            "The database cannot be used. new.duckdb: its folder is not there (gone, or no longer mounted?); "
+            "nothing was created."]
+    assert not (tmp_path / "share").exists()
     assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_a_database_name_holding_markdown_is_shown_as_text_in_a_fault(tmp_path, monkeypatch):
+    path = tmp_path / "*em*_[link](javascript:x)_$x^2$.duckdb"
+    app = open_app(path, monkeypatch, "overview")
+    assert [shown(e.value) for e in app.error] == [f"The database cannot be used. {path.name}: {MISSING}"]
+    assert "\\*em\\*" in app.error[0].value and "\\[link\\]" in app.error[0].value
 
 
 def test_a_sign_in_before_the_database_is_created_is_logged_not_a_fault(tmp_path, monkeypatch, caplog):
@@ -165,6 +175,14 @@ def test_the_dashboard_command_refuses_a_database_in_a_missing_folder(tmp_path, 
     assert capsys.readouterr().err == (f"{path}: no such folder (mistyped, or not mounted?). Nothing was created; "
                                        "give --init to create the folder and a new database.\n")
     assert not (tmp_path / "mistyped").exists()
+
+
+def test_init_names_a_file_where_a_folder_of_the_path_should_be(tmp_path, capsys):
+    (tmp_path / "afile").write_text("not a folder")
+    path = tmp_path / "afile" / "c.duckdb"
+    assert cli.main(["settings", "--db", str(path), "--init"]) == 2
+    assert capsys.readouterr().err == f"{path}: its folder cannot be made: a file has the name of a folder in the path.\n"
+    assert (tmp_path / "afile").read_text() == "not a folder"
 
 
 def test_init_creates_a_new_database_and_adds_the_tables_to_a_foreign_one(tmp_path, capsys, sample_db):
@@ -249,7 +267,7 @@ def test_a_read_only_database_an_older_version_wrote_is_named_out_of_date_not_sh
     try:
         app = open_app(path, monkeypatch, "safety")
         assert not app.exception
-        assert [e.value for e in app.error] == [f"The database cannot be used. older.duckdb: {store.OUT_OF_DATE}"]
+        assert [shown(e.value) for e in app.error] == [f"The database cannot be used. older.duckdb: {store.OUT_OF_DATE}"]
     finally:
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(path)], check=True)
@@ -268,7 +286,7 @@ def test_a_database_moved_away_while_the_dashboard_runs_is_not_recreated(tmp_pat
     path.rename(tmp_path / "elsewhere.duckdb")
     app.run()
     assert not app.exception
-    assert [e.value for e in app.error] == [f"The database cannot be used. clinic.duckdb: {MISSING}"]
+    assert [shown(e.value) for e in app.error] == [f"The database cannot be used. clinic.duckdb: {MISSING}"]
     assert not path.exists()
 
 
