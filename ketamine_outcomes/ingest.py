@@ -214,13 +214,12 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
     export can be crafted to collide with, such as DuckDB's own, would let a changed line pass as known,
     unscanned); malformed lines go to the rejects tables DuckDB fills. Returns the name of the errors
     table. `line_offset`: lines above the header that the text leaves out (a sheet's empty rows), added to
-    every line number. `joined`: keep each line's fields as the one text they were hashed as (when the file
-    holds no separator), split into c0, c1, ... only where read (raw_export_positional is then a view):
+    every line number. `joined`: keep each line's fields as the one text they were hashed as (only for a
+    file that holds no separator), split into c0, c1, ... only where read (raw_export_positional is then a view):
     storing a dozen texts a line costs more than reading them, and of a daily export's lines nearly all
     were stored before and are never read again."""
     n = len(layout.headers)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
-    joined = joined and not scan.separators
     errors = f"load_errors_{load}"
     read = f"""read_csv($path, auto_detect = false, header = true, delim = $delim, quote = '"', escape = '"',
                         columns = {columns}, encoding = $encoding, store_rejects = true,
@@ -276,9 +275,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
         lines = [line + int(line_offset) for line, _found, _text in extra]
         con.execute("create or replace temp table raw_export_checked as select * from raw_export_positional "
                     "where line_number not in (select unnest($lines::bigint[]))", {"lines": lines})
-        kind = con.execute("select table_type from information_schema.tables where table_catalog = 'temp' "
-                           "and table_name = 'raw_export_positional'").fetchall()[0][0]
-        con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} raw_export_positional")
+        con.execute(f"drop {_temp_kind(con, 'raw_export_positional')} raw_export_positional")
         con.execute("alter table raw_export_checked rename to raw_export_positional")
         con.execute(
             f"insert into {errors} by name select unnest($lines) as line, 'TOO MANY COLUMNS' as error_type, "
@@ -288,14 +285,19 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
              "texts": [text for _line, _found, text in extra]},
         )
     if joined:
-        kind = con.execute("select table_type from information_schema.tables where table_catalog = 'temp' "
-                           "and table_name = 'raw_export_positional'").fetchall()[0][0]
-        con.execute(f"alter {'view' if kind == 'VIEW' else 'table'} raw_export_positional rename to raw_lines")
+        con.execute(f"alter {_temp_kind(con, 'raw_export_positional')} raw_export_positional rename to raw_lines")
         cells = ", ".join(f"c{i}" if f"c{i}" in dates else f"nullif(fields[{i + 2}], chr(30)) as c{i}"
                           for i in range(n))
         con.execute(f"create temp view raw_export_positional as select line_number, raw_row, {cells}, raw_hash "
                     f"from (select * replace (string_split(fields, chr(31)) as fields) from raw_lines)")
     return errors
+
+
+def _temp_kind(con, name: str) -> str:
+    """'view' or 'table': what the temporary `name` is (raw_export_positional is either, as numbered)."""
+    (kind,) = con.execute("select table_type from information_schema.tables where table_catalog = 'temp' "
+                          "and table_name = $name", {"name": name}).fetchall()[0]
+    return "view" if kind == "VIEW" else "table"
 
 
 def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
@@ -667,8 +669,9 @@ def ingest_file(
                     "after it would be read as part of that value. Close the quote (or remove it) and export again."
                 )
         result.kind, result.columns_ignored = layout.kind, layout.ignored
-        # A file most of whose lines may be stored already (a wide line gives several rows: _hash_lines).
-        joined = (layout.kind != "outcomes_wide"
+        # A file most of whose lines may be stored already (a wide line gives several rows: _hash_lines), and
+        # whose text can be joined with the separators (_read_positional).
+        joined = (layout.kind != "outcomes_wide" and not scan.separators
                   and con.execute(f"select exists (from {layout.table})").fetchall()[0][0])
         try:
             errors_table = _read_positional(con, path, layout, scan, load, line_offset, joined)
