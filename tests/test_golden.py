@@ -21,6 +21,28 @@ CASES = {
     "adverse_events_by_route": lambda con: metrics.adverse_events(con, by="route"),
     "blood_pressure": lambda con: metrics.blood_pressure(con),
     "item9_flags": lambda con: metrics.item9_flags(con),
+    "activity": lambda con: metrics.activity(con),
+    "series_trajectories_phq9": lambda con: metrics.series_trajectories(con, "PHQ-9"),
+    "severity_transitions_phq9": lambda con: metrics.severity_transitions(con, "PHQ-9"),
+    "coverage": lambda con: metrics.coverage(con),
+    "response_timing_phq9": lambda con: metrics.response_timing(con, "PHQ-9"),
+    "sustained_response_phq9_by_route": lambda con: metrics.sustained_response(con, "PHQ-9", by="route"),
+    "time_to_response_phq9_by_route": lambda con: metrics.time_to_response(con, "PHQ-9", by="route"),
+    "maintenance_by_route": lambda con: metrics.maintenance(con, by="route"),
+    "protocol_adherence_by_site": lambda con: metrics.protocol_adherence(con, by="site"),
+    "talking_therapies_by_route": lambda con: metrics.talking_therapies(con, by="route"),
+    "item9_course_by_route": lambda con: metrics.item9_course(con, by="route"),
+    "dissociation_by_route": lambda con: metrics.dissociation(con, by="route"),
+    "adverse_events_by_session_number": lambda con: metrics.adverse_events(con, by="session_number"),
+    "adverse_events_by_dose_band": lambda con: metrics.adverse_events(con, by="dose_band"),
+    "cohort_comparison_gad7_by_clinician": lambda con: metrics.cohort_comparison(con, "GAD-7", by="clinician"),
+    "cohort_comparison_phq9_by_start_quarter": lambda con: metrics.cohort_comparison(
+        con, "PHQ-9", by="start_quarter"),
+    "series_summary_phq9_caseness": lambda con: metrics.series_summary(
+        con, "PHQ-9", metrics.Cohort(min_baseline=10)),
+    "weekly_outcomes_itt_phq9_iv": lambda con: metrics.weekly_outcomes_itt(con, "PHQ-9", metrics.Cohort(routes=("IV",))),
+    "weekly_outcomes_itt_gad7": lambda con: metrics.weekly_outcomes_itt(con, "GAD-7"),
+    "attrition_gad7": lambda con: metrics.attrition(con, "GAD-7"),
 }
 
 
