@@ -150,6 +150,16 @@ CARDS: tuple[Card, ...] = (
          "within their end-of-induction window) is drawn hollow and labelled \"still open\": its rate is "
          "provisional, so it is left out of the centre line, the limits and the signals.",
          "Spiegelhalter 2005; NHS England, Making Data Count."),
+    Card("case-mix", "Case-mix adjustment",
+         "A site or clinician that treats more severe or harder-to-help patients has a lower raw response rate without "
+         "doing worse. A logistic model of end-of-induction response on baseline severity, route, indication, age "
+         "band and sex (never the site or clinician) gives each series its chance of response; a group's expected "
+         "responders are the sum of its series' chances. Observed divided by expected is 1 when a group does as its "
+         "patients predict, and the funnel's limits show what chance alone would give. Levels with fewer than 10 "
+         "series are pooled; with too few series (fewer than 5 responders or non-responders per model term), a single "
+         "group, or a group of patients in which everyone or no one responded, no model is fitted and the page says "
+         "so.", "Spiegelhalter 2005 (funnel plots for indirectly standardised ratios); Peduzzi 1996 and Vittinghoff & "
+         "McCulloch 2007 (events per model term)."),
     Card("suppression", "Small-cell suppression",
          "Counts from 1 to 10, and every rate built on them, are hidden so no patient can be recognised. Zero may "
          "be shown. A count that would let a hidden one be worked out (from a total or a difference) is hidden "
@@ -171,7 +181,7 @@ TOPICS: dict[str, str] = {
     "a booster": "maintenance", "protocol adherence": "protocol-adherence",
     "NHS Talking Therapies recovery": "talking-therapies",
     "a blood-pressure rise": "blood-pressure-rise", "item 9 over the induction": "item-9-course",
-    "CADSS": "cadss",
+    "CADSS": "cadss", "case-mix adjustment": "case-mix",
 }
 
 

@@ -712,6 +712,37 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
                    x_title="series scored at end of induction (n)", percent=True, height=540)
 
 
+def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
+    """Observed / expected responders against expected responders, with 95% and 99.8% limits around 1: the raw
+    funnel's groups after case-mix adjustment (casemix.adjusted_comparison). `groups` holds only groups shown."""
+    if groups.empty:
+        return nothing(f"No {label} has enough scored series to place on the adjusted funnel (all suppressed).")
+    fig = go.Figure()
+    for level, dash in (("99.8%", "dot"), ("95%", "dash")):
+        for side in ("lower", "upper"):
+            fig.add_trace(go.Scatter(x=curves.expected, y=curves[f"{side}_{level}"], mode="lines",
+                                     line=dict(color=GREY, dash=dash, width=1), name=f"{level} limits",
+                                     legendgroup=level, showlegend=side == "upper", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=curves.expected, y=curves.centre, mode="lines", line=dict(color="#1f2430"),
+                             name="as expected (1)", hoverinfo="skip"))
+    outside = groups.outside.str.startswith(("above", "below"))
+    for is_outside, name, colour, symbol in ((False, f"{label} within limits", PALETTE[0], "circle"),
+                                             (True, f"{label} outside limits", PALETTE[3], "diamond")):
+        rows = groups[outside == is_outside]
+        if rows.empty:
+            continue
+        names = [escape(g) for g in rows.group]
+        fig.add_trace(go.Scatter(
+            x=rows.expected, y=rows.ratio, mode="markers+text", text=names if is_outside else [""] * len(rows),
+            textposition="top center", cliponaxis=False, marker=dict(size=12, color=colour, symbol=symbol),
+            name=name, customdata=np.stack([names, rows.observed.astype(str),
+                                            rows.outside.replace("", "within the limits")], axis=1),
+            hovertemplate="%{customdata[0]}: %{customdata[1]} responders, %{x:.1f} expected (ratio %{y:.2f})"
+                          "<br>%{customdata[2]}<extra></extra>"))
+    return _layout(fig, f"Adjusted for case mix: observed / expected responders by {label}", "observed / expected",
+                   x_title="expected responders (from the case-mix model)", height=540)
+
+
 def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure:
     """Rate by period with centre line, 3-sigma limits, and special-cause points flagged. A period still being
     scored (quality.p_chart's still_open) is a hollow point labelled "still open", off the line, with no limits."""

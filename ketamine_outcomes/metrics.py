@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import store
+from . import casemix, store
 
 # Built in this order: each reads the ones before it. The first ones are facts read across patients; in the
 # others each row belongs to one patient's series, and the last three are keyed by series only.
@@ -43,7 +43,8 @@ INCREMENTAL_SHARE = 0.25
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
          "severity_transitions", "coverage", "response_timing", "sustained_response", "time_to_response",
-         "maintenance", "protocol_adherence", "talking_therapies", "item9_course", "dissociation")
+         "maintenance", "protocol_adherence", "talking_therapies", "item9_course", "dissociation",
+         "casemix_series")
 # Marts that take no instrument.
 WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
                       "protocol_adherence", "talking_therapies", "item9_course", "dissociation")
@@ -357,6 +358,17 @@ def cohort_comparison(con, instrument: str, by: str = "all", cohort: Cohort | No
     if by not in COHORT_DIMENSIONS:
         raise ValueError(f"cohorts are split by one of {', '.join(COHORT_DIMENSIONS)}, not {by!r}")
     return _mart(con, "cohort_comparison", instrument, cohort, by=by)
+
+
+def casemix_series(con, instrument: str, by: str = "site", cohort: Cohort | None = None) -> pd.DataFrame:
+    """The series scored at the end of induction with their case mix: what the adjusted comparison is fitted on."""
+    return _mart(con, "casemix_series", instrument, cohort,
+                 by=_split(by, ("all", *casemix.ADJUSTED_DIMENSIONS), "the case-mix comparison"))
+
+
+def casemix_comparison(con, instrument: str, by: str = "site", cohort: Cohort | None = None) -> "casemix.Adjusted":
+    """Observed and case-mix expected responders by site or clinician (ketamine_outcomes/casemix.py)."""
+    return casemix.adjusted_comparison(casemix_series(con, instrument, by, cohort))
 
 
 def activity(con, cohort: Cohort | None = None) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from ketamine_outcomes.ingest import ingest_file
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
-CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 5}
+CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 3, "durability": 3, "quality_review": 1, "safety": 5}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
                  "Sessions", "Sessions measured", "High systolic peaks", "Cases at baseline", "Recovered",
                  "Reliably improved", "Reliably recovered", "Reliably deteriorated", "PHQ-9 fell 5 or more",
@@ -357,11 +357,12 @@ def test_quality_review_explains_exports_without_dates(tmp_path, monkeypatch, ex
 
 def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "compare")
+    # Charts: the raw funnel, the case-mix adjusted funnel (by site), then the trajectories.
     rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="site")
-    lines = [t["name"] for t in chart_traces(app, 1) if t.get("mode") == "lines+markers+text"]
+    lines = [t["name"] for t in chart_traces(app, 2) if t.get("mode") == "lines+markers+text"]
     assert lines == rates[rates.n_scored >= 11].group_value.tolist()
     northside = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=("Northside",)))
-    line = next(t for t in chart_traces(app, 1) if t.get("name") == "Northside")
+    line = next(t for t in chart_traces(app, 2) if t.get("name") == "Northside")
     # Weeks 9 and 10 (under 11 series) are hidden between shown weeks: the line breaks there (a missing value,
     # not a straight segment across), without a point or an n label, and the gap is labelled. Week 11 (12 series)
     # too: Lakeview's 7 that week would be the all-series n minus Northside's and Riverside's. Northside's line then
@@ -370,7 +371,7 @@ def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, mo
     drawn = [y is not None and y == y for y in line["y"]]
     assert drawn == ((northside.n_scored >= 11) & (northside.week != 11)).tolist()
     assert [t for t, d in zip(line["text"], drawn) if not d] == [""] * drawn.count(False)
-    gaps = [a for a in json.loads(app.get("plotly_chart")[1].proto.spec)["layout"]["annotations"]
+    gaps = [a for a in json.loads(app.get("plotly_chart")[2].proto.spec)["layout"]["annotations"]
             if a.get("text") == "hidden"]
     assert sorted(a["x"] for a in gaps) == [9, 10]
 

@@ -6,8 +6,9 @@ from dataclasses import replace
 import streamlit as st
 
 from dashboard import data, filters, tables, ui
-from ketamine_outcomes import charts, quality, suppress
+from ketamine_outcomes import casemix, charts, quality, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Compare cohorts", "Do sites, clinicians or routes differ by more than chance? "
                                   "Points outside the funnel's limits deserve a closer look.")
@@ -36,6 +37,22 @@ st.caption("Funnel plot (Spiegelhalter 2005): each point is a group's observed e
            "rate. A point outside the 99.8% limits is unlikely to be chance alone. Points outside the limits are named "
            "on the plot; every point is named when you hover over it (tap on a phone), and in the table below.")
 ui.definitions_link("end-of-induction response")
+
+if BY[by] in casemix.ADJUSTED_DIMENSIONS:
+    st.subheader(f"Adjusted for case mix: which {by}s differ once their patients are taken into account")
+    # The groups the raw funnel shows, no others: a hidden group's responders follow from its ratio and expected.
+    adjusted = casemix.only(data.mart("casemix_comparison", instrument=view.instrument, by=BY[by],
+                                      cohort=view.cohort), visible.group_value)
+    if adjusted.fitted:
+        ui.chart(charts.adjusted_funnel(adjusted.groups, adjusted.curves, by), "compare_adjusted_funnel", view)
+    st.markdown(markdown(casemix.in_words(adjusted, by, units)))
+    if adjusted.fitted:
+        st.caption(f"{markdown(adjusted.note)} Each point is a {by}'s observed end-of-induction responders divided "
+                   "by those expected from its own patients (the sum of each series' chance of response from the "
+                   "model; the {by} itself is not in the model). 1 is as expected; dashed lines: 95% limits; dotted: "
+                   "99.8%. A {by} that treats more severe or harder-to-help patients is expected fewer responders, "
+                   "so it is not marked down for them.".replace("{by}", by))
+    ui.definitions_link("case-mix adjustment")
 
 st.subheader("Numbers by group")
 tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", view, key="compare_table",

@@ -1,0 +1,225 @@
+"""Guards the case-mix adjusted comparison of sites and clinicians (ketamine_outcomes/casemix.py, Compare
+cohorts): expected responders equal the hand-computed sums of each series' chance of response, and an
+independent statsmodels fit; the O/E limits; the sentence saying which groups differ; and that small or
+degenerate data (one group, no variation, too few series, separation, a single level) is said, not fitted."""
+
+import base64
+import json
+import math
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from ketamine_outcomes import casemix, metrics, quality, store
+from ketamine_outcomes.ingest import ingest_file
+
+
+def series(rows: list[tuple[str, str, int, int]], **constant) -> pd.DataFrame:
+    """Given (group, route, n series, responders) blocks, one row per series as casemix_series gives them; the
+    other case-mix columns are constant unless given."""
+    frames = []
+    for group, route, n, responders in rows:
+        frames.append(pd.DataFrame({"group_value": group, "route": route,
+                                    "is_response": [True] * responders + [False] * (n - responders)}))
+    frame = pd.concat(frames, ignore_index=True)
+    defaults = {"baseline_score": 18, "indication": "depression", "age_band": "35-44", "sex": "female"}
+    return frame.assign(**{**defaults, **constant})
+
+
+def test_with_route_the_only_case_mix_expected_responders_are_each_series_route_rate_summed():
+    # IV: 8 of 20 respond (0.4); oral: 12 of 20 (0.6). A logistic model on route alone fits each route's own rate,
+    # so site A (15 IV, 5 oral) expects 15 x 0.4 + 5 x 0.6 = 9 and site B (5 IV, 15 oral) 5 x 0.4 + 15 x 0.6 = 11.
+    given = series([("A", "IV", 15, 4), ("B", "IV", 5, 4), ("A", "oral", 5, 2), ("B", "oral", 15, 10)])
+    adjusted = casemix.adjusted_comparison(given)
+    groups = adjusted.groups.set_index("group")
+    assert groups.expected.to_dict() == pytest.approx({"A": 9.0, "B": 11.0}, abs=1e-6)
+    assert groups.observed.to_dict() == {"A": 6, "B": 14}
+    assert groups.ratio.to_dict() == pytest.approx({"A": 6 / 9, "B": 14 / 11}, abs=1e-6)
+    # Limits: 1 +/- z sqrt(E (1 - p)) / E with p = 20 / 40 = 0.5; A: sqrt(4.5) / 9 = 0.2357.
+    assert groups.at["A", "lower_95%"] == pytest.approx(1 - 1.959964 * math.sqrt(4.5) / 9, abs=1e-6)
+    assert groups.at["A", "upper_99.8%"] == pytest.approx(1 + 3.090232 * math.sqrt(4.5) / 9, abs=1e-6)
+    assert groups.outside.tolist() == ["", ""]
+    assert "Adjusted for route (baseline severity, indication, age band, sex: one value only here" in adjusted.note
+    assert casemix.in_words(adjusted, "site") == ("After adjustment no site differs from what its patients predict "
+                                                  "by more than chance.")
+
+
+def test_a_site_below_the_raw_funnel_only_for_its_patients_route_is_within_the_limits_after_adjustment():
+    # A treats IV only (6 of 30 respond), B oral only (24 of 30). Raw: 20% against an overall 50%, below the 99.8%
+    # limit (0.5 - 3.09 sqrt(0.25 / 30) = 0.218). Adjusted for route, A does exactly as IV patients do: ratio 1.
+    given = series([("A", "IV", 30, 6), ("B", "oral", 30, 24)])
+    raw = pd.DataFrame({"group_value": ["A", "B"], "responders": [6, 24], "n_scored": [30, 30]})
+    units, _ = quality.funnel(raw, "group_value", "responders", "n_scored")
+    assert units.outside.tolist() == ["below 99.8%", "above 99.8%"]
+    adjusted = casemix.adjusted_comparison(given)
+    assert adjusted.groups.ratio.tolist() == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert casemix.in_words(adjusted, "site", units) == (
+        "After adjustment no site differs from what its patients predict by more than chance. A, B are outside the "
+        "raw funnel's limits but within them once case mix is taken into account.")
+
+
+def test_a_site_that_does_worse_than_its_patients_predict_is_named_with_its_counts():
+    # Each site treats both routes alike; C has 2 responders of 40 where its patients predict 40 x 0.45 = 18.
+    given = series([("A", "IV", 40, 20), ("B", "IV", 40, 20), ("C", "IV", 40, 2), ("A", "oral", 40, 30),
+                    ("B", "oral", 40, 30), ("C", "oral", 40, 6)])
+    adjusted = casemix.adjusted_comparison(given)
+    groups = adjusted.groups.set_index("group")
+    # IV: 42 of 120 (0.35); oral: 66 of 120 (0.55); each site expects 40 x 0.35 + 40 x 0.55 = 36.
+    assert groups.expected.tolist() == pytest.approx([36.0, 36.0, 36.0], abs=1e-6)
+    assert groups.at["C", "outside"] == "below 99.8%"
+    assert groups.at["A", "outside"] == "above 99.8%"
+    words = casemix.in_words(adjusted, "site")
+    assert "C is below the 99.8% limit (8 responders where 36.0 were expected, ratio 0.22)" in words
+    assert not words.endswith("every other site is within the limits.")  # B alone is within them
+    assert "A is above the 99.8% limit (50 responders where 36.0 were expected, ratio 1.39)" in words
+
+
+def test_expected_responders_match_an_independent_statsmodels_formula_fit():
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({
+        "group_value": rng.choice(["North", "South", "East", "West"], n),
+        "baseline_score": rng.integers(10, 27, n),
+        "route": rng.choice(["IV", "IM", "oral"], n),
+        "sex": rng.choice(["female", "male"], n),
+        "indication": "depression", "age_band": "35-44",
+    })
+    chance = 1 / (1 + np.exp(-(2.0 - 0.12 * frame.baseline_score + 0.5 * (frame.route == "oral"))))
+    frame["is_response"] = rng.random(n) < chance
+    adjusted = casemix.adjusted_comparison(frame)
+    model = smf.logit("y ~ baseline_score + C(route) + C(sex)", frame.assign(y=frame.is_response.astype(int))).fit(disp=0)
+    independent = frame.assign(p=model.predict(frame)).groupby("group_value").p.sum()
+    assert adjusted.groups.set_index("group").expected.to_dict() == pytest.approx(independent.to_dict(), abs=1e-6)
+    # A logistic model with an intercept predicts as many responders in all as were observed.
+    assert adjusted.groups.expected.sum() == pytest.approx(frame.is_response.sum(), abs=1e-6)
+
+
+def test_one_group_is_said_not_fitted():
+    adjusted = casemix.adjusted_comparison(series([("A", "IV", 30, 10), ("A", "oral", 30, 20)]))
+    assert not adjusted.fitted and adjusted.groups.empty
+    assert adjusted.note.startswith("No adjusted comparison: fewer than two groups")
+
+
+def test_everyone_responding_is_said_not_fitted():
+    adjusted = casemix.adjusted_comparison(series([("A", "IV", 30, 30), ("B", "oral", 30, 30)]))
+    assert adjusted.note == ("No adjusted comparison: every series scored at the end of induction responded, so "
+                             "there is no variation for a model to explain.")
+
+
+def test_too_few_non_responders_for_the_terms_is_said_with_the_counts():
+    # Route (1 term) needs 5 of the rarer outcome: 4 non-responders are too few.
+    adjusted = casemix.adjusted_comparison(series([("A", "IV", 15, 13), ("B", "oral", 15, 13)]))
+    assert adjusted.note.startswith("No adjusted comparison: too few series for a model of 1 terms (4 non-responders; "
+                                    "at least 5 needed")
+
+
+def test_a_route_in_which_everyone_responded_is_named_as_separation():
+    adjusted = casemix.adjusted_comparison(series([("A", "IV", 20, 8), ("B", "IV", 20, 8), ("A", "oral", 12, 12),
+                                                   ("B", "IV", 10, 2)]))
+    assert not adjusted.fitted
+    assert "route oral (all responded)" in adjusted.note and "perfect separation" in adjusted.note
+
+
+def test_a_level_of_three_series_joins_the_most_frequent_level_instead_of_separating_the_model():
+    given = series([("A", "IV", 30, 12), ("B", "oral", 30, 18)])
+    given.loc[:2, "sex"] = "other"  # three series, all responders
+    given.loc[3:20, "sex"] = "male"
+    pooled = casemix.pooled(given)
+    assert pooled.sex.value_counts().to_dict() == {"female": 42, "male": 18}
+    assert casemix.adjusted_comparison(given).fitted
+
+
+def test_only_keeps_the_groups_the_raw_funnel_shows():
+    adjusted = casemix.adjusted_comparison(series([("A", "IV", 15, 4), ("B", "IV", 5, 4), ("A", "oral", 5, 2),
+                                                   ("B", "oral", 15, 10)]))
+    assert casemix.only(adjusted, ["B"]).groups.group.tolist() == ["B"]
+
+
+# The mart the model reads ----------------------------------------------------------------------------
+
+def test_casemix_series_holds_the_evaluable_scored_series_with_their_case_mix(con, export):
+    sessions = ["patient_id,session_day,status,route,site"]
+    for patient, site in (("P1", "North"), ("P2", "South"), ("P3", "South")):
+        sessions += [f"{patient},{day},completed,IV,{site}" for day in (0, 2, 4, 7, 9, 11)]
+    outcomes = ["patient_id,assessment_day,instrument,score",
+                "P1,0,PHQ-9,20", "P1,14,PHQ-9,8",  # a response at the end of induction
+                "P2,0,PHQ-9,16", "P2,14,PHQ-9,12",  # no response
+                "P3,0,PHQ-9,18",  # not scored in the window: not in the model's series
+                "P1,40,PHQ-9,9"]  # the data's last day (40) closes every window (11 + 21 = 32)
+    patients = ["patient_id,age_band,sex,primary_indication", "P1,25-34,female,depression",
+                "P2,45-54,male,PTSD", "P3,45-54,male,depression"]
+    for name, lines in (("patients.csv", patients), ("sessions.csv", sessions), ("outcomes.csv", outcomes)):
+        assert ingest_file(con, export(name, "\n".join(lines) + "\n")).rows_rejected == 0
+    metrics.build(con)
+    rows = metrics.casemix_series(con, "PHQ-9", by="site")
+    assert rows[["group_value", "series_id", "is_response", "baseline_score", "route", "indication", "age_band",
+                 "sex"]].values.tolist() == [["North", "P1#1", True, 20, "IV", "depression", "25-34", "female"],
+                                             ["South", "P2#1", False, 16, "IV", "PTSD", "45-54", "male"]]
+    with pytest.raises(ValueError, match="case-mix comparison is split by one of all, site, clinician"):
+        metrics.casemix_series(con, "PHQ-9", by="route")
+
+
+# The Compare cohorts page ----------------------------------------------------------------------------
+
+def adjusted_points(app: AppTest) -> dict[str, tuple[float, float]]:
+    """The adjusted funnel's points as drawn: group -> (expected, ratio)."""
+    chart = next(c for c in app.get("plotly_chart")
+                 if "Adjusted for case mix" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    points = {}
+    for trace in json.loads(chart.proto.spec)["data"]:
+        if trace.get("mode") != "markers+text":
+            continue
+        xs, ys = ([*np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])] if isinstance(v, dict) else v
+                  for v in (trace["x"], trace["y"]))
+        points.update({row[0]: (x, y) for row, x, y in zip(trace["customdata"], xs, ys)})
+    return points
+
+
+@pytest.fixture
+def compare_page(tmp_path, sample_db, monkeypatch):
+    """The Compare cohorts page on a private copy of the sample clinic."""
+    path = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, path)
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(path))
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    return app.switch_page("app_pages/compare.py").run(), path
+
+
+def test_compare_by_site_draws_each_sites_observed_over_expected_and_says_who_differs(compare_page):
+    app, path = compare_page
+    with store.open_file(path, read_only=True) as con:
+        adjusted = metrics.casemix_comparison(con, "PHQ-9", by="site")
+    groups = adjusted.groups.set_index("group")
+    # The sample clinic: Lakeview 44 of 93 (47.8 expected), Northside 41 of 74 (39.9), Riverside 44 of 78 (41.3).
+    assert groups.observed.to_dict() == {"Lakeview": 44, "Northside": 41, "Riverside": 44}
+    drawn = adjusted_points(app)
+    assert drawn == {g: (pytest.approx(row.expected), pytest.approx(row.ratio)) for g, row in groups.iterrows()}
+    assert groups.expected.round(1).to_dict() == {"Lakeview": 47.8, "Northside": 39.9, "Riverside": 41.3}
+    said = [re.sub(r"\\(.)", r"\1", m.value) for m in app.markdown]
+    assert "After adjustment no site differs from what its patients predict by more than chance." in said
+    assert any("Adjusted for baseline severity, route, indication, age band, sex: a logistic model of 12 terms "
+               "fitted on 245 series" in re.sub(r"\\(.)", r"\1", c.value) for c in app.caption)
+
+
+def test_compare_by_clinician_leaves_off_the_adjusted_funnel_the_groups_the_raw_funnel_hides(compare_page):
+    app, _ = compare_page
+    app.selectbox(key="compare_by").set_value("clinician").run()
+    # L02 (1 scored) is hidden, and N01 with it (the total would give L02 away): neither is drawn adjusted either.
+    assert sorted(adjusted_points(app)) == ["L01", "R01"]
+    said = " ".join(m.value for m in app.markdown)
+    assert "L02" not in said and "N01" not in said
+
+
+def test_compare_by_route_has_no_adjusted_funnel_since_route_is_in_the_model(compare_page):
+    app, _ = compare_page
+    app.selectbox(key="compare_by").set_value("route").run()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+    assert not any("Adjusted for case mix" in t for t in titles) and not app.exception
