@@ -159,6 +159,31 @@ def _mappings(args) -> int:
     return 0
 
 
+def _vocabulary(args) -> int:
+    if args.action == "list":
+        con = store.connect(args.db, read_only=True, init=False)
+        frame = mappings.terms(con)
+        frame["saved_at"] = frame["saved_at"].astype(str).str[:19]
+        _print_table(frame, args.json)
+        return 0
+    if not args.column or not args.terms or not args.mapping:
+        print("refused, nothing changed: the command is `vocabulary add COLUMN TERM... --mapping NAME`",
+              file=sys.stderr)
+        return 2
+    con = store.connect(args.db, wait_seconds=120, init=False)
+    try:
+        added = mappings.add_terms(con, args.mapping, args.column, args.terms)
+    except ValueError as error:
+        print(f"refused, nothing changed: {error}", file=sys.stderr)
+        return 2
+    if added:
+        audit.record(con, audit.os_user(), audit.CLI, "settings",
+                     f"vocabulary of {args.column} (mapping {args.mapping}): added {', '.join(added)}")
+    print(f"{args.column}: {len(added)} term(s) added" + (f": {', '.join(added)}" if added else
+                                                          " (each was already a term)"))
+    return 0
+
+
 def _cohort(args) -> metrics.Cohort:
     return metrics.Cohort(
         sites=tuple(args.site), routes=tuple(args.route), indications=tuple(args.indication),
@@ -447,6 +472,15 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--csv", action="store_true", help="as CSV (formulas neutralised), for a spreadsheet")
 
     sub = command("mappings", _mappings, "List the saved column mappings (save them on the Data page).")
+    sub.add_argument("--json", action="store_true")
+
+    sub = command("vocabulary", _vocabulary, "List the clinic's own terms for free-text columns (indication, "
+                                             "adverse events), or add some with a column mapping; other text "
+                                             "there is stored as 'other'.")
+    sub.add_argument("action", choices=("list", "add"))
+    sub.add_argument("column", nargs="?", help="primary_indication or adverse_events")
+    sub.add_argument("terms", nargs="*", metavar="TERM")
+    sub.add_argument("--mapping", metavar="NAME", help="the column mapping the terms are saved with")
     sub.add_argument("--json", action="store_true")
 
     def cohort_options(sub, as_json=True):

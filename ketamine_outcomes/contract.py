@@ -89,6 +89,12 @@ REQUIRED = {
     "patients": (("patient_id",),),
 }
 
+# The forms an age band may take (RE2, on the lowercased text): whole years ("47"), a band of them
+# ("45-54", "45 to 54 years"), or a bound ("<18", "under 18", "65+", ">89"). Anything finer ("47y 3m
+# 12d", "47.5") comes near a date of birth and is not stored.
+AGE_BAND_FORM = (r"^\s*((<=?|>=?|under|below|less than|up to|over|above|older than)\s*)?[0-9]{1,4}"
+                 r"(\s*(-|–|to)\s*[0-9]{1,4})?\s*(\+|y|yrs?|years?|years old)?\s*$")
+
 # A date column may say its format in its header: "session_date (MM/DD/YYYY)".
 DATE_HINTS = {"mmddyyyy": "us", "ddmmyyyy": "dmy", "yyyymmdd": "iso"}
 DELIMITERS = (",", ";", "\t", "|")

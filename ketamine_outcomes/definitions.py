@@ -307,6 +307,11 @@ def adverse_event_label(code: str) -> str:
     return ADVERSE_EVENT_LABELS.get(code, code.replace("_", " "))
 
 
+# The free-text fields whose values must be terms of a vocabulary (the ALIASES kind that holds it); a
+# clinic adds its own terms through a column mapping (mappings.add_terms).
+VOCABULARY_KINDS = {"primary_indication": "indication", "adverse_events": "adverse_event"}
+
+
 def alias_key(text: str) -> str:
     """How a header or a coded value is compared: case, spaces and punctuation ignored."""
     return re.sub(r"[^a-z0-9]", "", text.lower())

@@ -32,7 +32,7 @@ import duckdb
 import pandas as pd
 
 from . import busy, metrics, privacy, readers, store
-from .contract import Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
+from .contract import AGE_BAND_FORM, Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from .definitions import DOSE_LIMITS, alias_key
 from .privacy import check_file_name, check_headers, check_identifier_values
 
@@ -81,6 +81,8 @@ STRUCTURAL_REASONS = {
     "LINE SIZE OVER MAXIMUM": "line is longer than 2 MB",
 }
 PROGRESS_BYTES = 5 * 1024 * 1024
+# What the staging queries read besides the file: the dose limits and the age bands' forms.
+STAGING_PARAMETERS = {**DOSE_LIMITS, "age_band_form": AGE_BAND_FORM}
 _load_counter = itertools.count(1)
 
 
@@ -374,7 +376,7 @@ def _staging_code() -> str:
     when it changes, every line is new to the hash."""
     texts = [p.read_text() for p in sorted((store.QUERIES / "staging").glob("*.sql"))]
     texts.append(Path(privacy.__file__).read_text())
-    return hashlib.sha256(repr((texts, store.sql("macros"), sorted(DOSE_LIMITS.items()))).encode()).hexdigest()
+    return hashlib.sha256(repr((texts, store.sql("macros"), sorted(STAGING_PARAMETERS.items()))).encode()).hexdigest()
 
 
 def _layout_salt(con, layout: Layout) -> str:
@@ -451,7 +453,7 @@ def _stage(con, layout: Layout, date_style: str, into: str = "staged") -> None:
     elif layout.kind == "outcomes":
         con.execute("create or replace temp view raw_outcomes as select *, 'score' as score_column from raw_export")
     staging = "outcomes" if layout.kind.startswith("outcomes") else layout.kind
-    store.run(con, f"staging/{staging}", {"date_style": date_style, **DOSE_LIMITS}, into=into)
+    store.run(con, f"staging/{staging}", {"date_style": date_style, **STAGING_PARAMETERS}, into=into)
 
 
 def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None:

@@ -90,6 +90,10 @@ _SSN = [_SSN_AREA, *_SSN_REST]
 _LOCAL_PART = r"[A-Za-z0-9._%+-]*[A-Za-z][A-Za-z0-9._%+-]*"
 _STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
            "ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP")
+# Ten digits and nothing else around them: a phone number in free text, but an encounter number in a
+# column that holds ids (session_id: 3012345678, 0701202412), where the formatted forms still count.
+_BARE_NORTH_AMERICAN = r"(^|[^0-9A-Za-z+])(\+?1)?[2-9][0-9]{9}([^0-9]|$)"
+_BARE_FRENCH = r"(^|[^0-9A-Za-z+])0[1-9][0-9]{8}([^0-9]|$)"
 IDENTIFIER_VALUES = {
     "email addresses": (
         rf"{_LOCAL_PART}@[A-Za-z][A-Za-z0-9-]*"  # jane.doe@example.org, john@clinic
@@ -104,7 +108,7 @@ IDENTIFIER_VALUES = {
         # +15551234567. A letter before ten digits makes an id (KP2345678901).
         r"(^|[^0-9+])(\+?1[ ./-]?)?(\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}( ?[./-] ?| ))"
         r"[0-9]{3}( ?[./-] ?| )[0-9]{4}([^0-9]|$)"
-        r"|(^|[^0-9A-Za-z+])(\+?1)?[2-9][0-9]{9}([^0-9]|$)"
+        rf"|{_BARE_NORTH_AMERICAN}"
         # International, written with its + or 00: +44 20 7946 0958, 0044 20 7946 0958, +33 1 23 45 67 89
         # (E.164: 8 to 15 digits; after 00 a space ends the country code, so the id 001 12 2024 is none).
         r"|(^|[^0-9A-Za-z+])\+[1-9]([ .()-]{0,2}[0-9]){7,14}([^0-9]|$)"
@@ -113,7 +117,8 @@ IDENTIFIER_VALUES = {
         r"|(^|[^0-9A-Za-z+])0[1-9][0-9]{1,3} [0-9]{3,4} ?[0-9]{3,4}([^0-9]|$)"
         # National (France): 0 and nine digits in pairs, run together or parted by one kind of separator:
         # 06 12 34 56 78, 06.12.34.56.78, 06-12-34-56-78, 0612345678 (a date 06.12.2024 has a 4-digit year).
-        r"|(^|[^0-9A-Za-z+])0[1-9]([0-9]{8}|( [0-9]{2}){4}|([.][0-9]{2}){4}|(-[0-9]{2}){4})([^0-9]|$)"
+        r"|(^|[^0-9A-Za-z+])0[1-9](( [0-9]{2}){4}|([.][0-9]{2}){4}|(-[0-9]{2}){4})([^0-9]|$)"
+        rf"|{_BARE_FRENCH}"
     ),
     "social security numbers": (
         "(^|[^0-9])({0}-{1}-{2}|{0} {1} {2}|{0}[.]{1}[.]{2})([^0-9]|$)".format(*_SSN)
@@ -137,6 +142,24 @@ IDENTIFIER_VALUES = {
         rf"|(\b[A-Z][a-z]{{2,}}|\b({_STATES})),? [0-9]{{5}}(-[0-9]{{4}})?([^0-9]|$)"
     ),
 }
+# A column of ids (session_id) holds ids: ten bare digits there are an encounter number, not a phone
+# number (its formatted forms still are). A patient id is held to every pattern: a clinic that keys its
+# patients by their phone number must not have it stored.
+PHONE_IN_IDS = (IDENTIFIER_VALUES["phone numbers"].replace(f"|{_BARE_NORTH_AMERICAN}", "")
+                .replace(f"|{_BARE_FRENCH}", ""))
+ID_COLUMNS = ("session_id",)
+# A patient id that reads as a person's name (RE2, on the normalised cell): two words of letters
+# ("Jane Doe", "DOE, JANE", "jane.doe", "Mary-Jane O'Neil"), an initial and a word ("J. Doe", "Doe, J"),
+# one capitalised word ("Smith") or two run together ("JaneDoe"). Pseudonymous ids hold digits or are
+# codes: P-00123, A1B2C3, KP2345678901, SUBJ_0042, pt 001 and a single letter are not names.
+_WORD = r"\pL[\pL'’-]*\pL"
+_EDGE_BEFORE, _EDGE_AFTER = r"(^|[^\pL\pN])", r"([^\pL\pN]|$)"
+NAME_LIKE = (rf"{_EDGE_BEFORE}{_WORD}[ ,._]+ ?{_WORD}{_EDGE_AFTER}"
+             rf"|{_EDGE_BEFORE}\pL(\. ?| ){_WORD}{_EDGE_AFTER}"
+             rf"|{_EDGE_BEFORE}{_WORD}, ?\pL\.?{_EDGE_AFTER}"
+             r"|^ *\p{Lu}\p{Ll}{2,}(\p{Lu}\p{Ll}+)? *$")
+NAMES = "a person's name (patient ids must be pseudonymous codes, such as P-00123)"
+
 # A whole cell "NNN-MM-YYYY" is a numbered, dated id (session 001-12-2024), not an SSN: a file of SSNs
 # still shows one outside months 01-12 and years 1900-2099 at once (99.8% of SSNs are).
 DATED_ID = r"^ *[0-9]{3}[- ](0[1-9]|1[0-2])[- ](19|20)[0-9]{2} *$"
@@ -315,6 +338,10 @@ def _patterns() -> dict[str, str]:
             | {"dated_id": DATED_ID, "changing": CHANGING})
 
 
+def _patient_id_position(layout: Layout) -> int | None:
+    return layout.canonical.index("patient_id") if "patient_id" in layout.canonical else None
+
+
 def check_identifier_values(con, layout: Layout, errors_table: str, lines: str = "raw_file") -> None:
     """Refuse the file when any cell (or any field of a malformed line), normalised, holds an email,
     phone number, SSN, labelled medical record number or date of birth, street address or ZIP code, or
@@ -324,11 +351,14 @@ def check_identifier_values(con, layout: Layout, errors_table: str, lines: str =
     register_normalise(con)
     anything = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
     cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
-    (hit,) = con.execute(f"select bool_or(regexp_matches({normalised('line')}, $p)) "
-                         f"from (select concat_ws(chr(31), {cells}) as line from {lines})",
-                         {"p": anything, "changing": CHANGING}).fetchall()[0]
+    patient = _patient_id_position(layout)
+    named = "false" if patient is None else f"bool_or(regexp_matches({normalised(f'c{patient}')}, $name))"
+    (hit, name_hit) = con.execute(f"select bool_or(regexp_matches({normalised('line')}, $p)), {named} "
+                                  f"from (select concat_ws(chr(31), {cells}) as line, * from {lines})",
+                                  {"p": anything, "changing": CHANGING}
+                                  | ({} if patient is None else {"name": NAME_LIKE})).fetchall()[0]
     zips = [i for i, h in enumerate(layout.headers) if is_zip_column(h)]
-    if hit or zips:
+    if hit or name_hit or zips:
         _name_identifier_column(con, layout)
     line = con.execute(
         f"select min(line) from {errors_table} where len(list_filter(string_split(csv_line, $delim), "
@@ -343,8 +373,14 @@ def _name_identifier_column(con, layout: Layout) -> None:
     """Which column holds the identifier, and from which line (the refusal message)."""
     checks, labels, zip_patterns = [], [], {}
     for i, header in enumerate(layout.headers):
+        if layout.canonical[i] == "patient_id":
+            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $name))")
+            labels.append((header, NAMES))
+            zip_patterns["name"] = NAME_LIKE
         for label, name in _PARAMETERS.items():
             dated = f" and not regexp_matches(c{i}, $dated_id)" if name == "ssn" else ""  # 001-12-2024 is an id
+            if name == "phone" and layout.canonical[i] in ID_COLUMNS:
+                name, zip_patterns["phone_in_ids"] = "phone_in_ids", PHONE_IN_IDS
             checks.append(f"min(line_number) filter (where regexp_matches(c{i}, ${name}){dated})")
             labels.append((header, label))
         if is_zip_column(header):
@@ -352,7 +388,7 @@ def _name_identifier_column(con, layout: Layout) -> None:
             labels.append((header, "postal codes beyond a ZIP code's first 3 digits"))
             checks.append(f"min(line_number) filter (where list_contains($restricted, trim(c{i})))")
             labels.append((header, "3-digit ZIP areas of 20,000 people or fewer (to be given as 000)"))
-            zip_patterns = {"zip": ZIP_ALLOWED, "restricted": list(RESTRICTED_ZIP3)}
+            zip_patterns |= {"zip": ZIP_ALLOWED, "restricted": list(RESTRICTED_ZIP3)}
     cells = ", ".join(f"{normalised(f'c{i}')} as c{i}" for i in range(len(layout.headers)))
     first_lines = con.execute(f"with cells as materialized (select line_number, {cells} from raw_export_positional) "
                               f"select {', '.join(checks)} from cells", _patterns() | zip_patterns).fetchall()[0]

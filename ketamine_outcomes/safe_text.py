@@ -1,10 +1,11 @@
 """Text from an export is data, never markup or a formula. Every place that shows export text or writes
-a CSV goes through one of these three functions.
+a CSV goes through one of these functions.
 
 - `markdown`: for st.markdown, st.caption, labels and help texts, where Streamlit renders markdown
   (links, images the browser fetches, `$maths$`, `:red[...]`, bold). Every ASCII punctuation mark is
   backslash-escaped (CommonMark treats an escaped mark as a literal character), and bare URLs and
   e-mail addresses, which GFM links even when escaped, are broken by an invisible word joiner.
+- `plain`: for what Streamlit draws as plain text (a select box's options), where an escape would show.
 - `plotly`: for Plotly trace names, axis labels, annotations and hover text, which render a subset of
   HTML (`<a href>`, `<b>`, `<br>`).
 - `csv_text`: every CSV the product writes. A text cell starting with = + - @, a tab or a carriage
@@ -33,6 +34,16 @@ def markdown(text) -> str:
     flat = " ".join(str(text).split())  # a newline would start a new markdown block
     flat = _AUTOLINK.sub("\\g<0>" + _WORD_JOINER, flat)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def plain(text) -> str:
+    """Export text shown where Streamlit draws text as it is (a select box's options): one line, without
+    control, invisible or bidi characters (which could reorder what is shown), and without escapes (a
+    backslash there is shown as one: `sessions\\.csv`)."""
+    return _CONTROLS.sub("", " ".join(str(text).split()))
 
 
 def plotly(text) -> str:

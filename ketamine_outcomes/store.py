@@ -394,7 +394,14 @@ def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
         [{"kind": kind, "alias_key": d.alias_key(text), "value": value}
          for kind, values in d.ALIASES.items() for value, texts in values.items()
          for text in (value, *texts)]
-    ).drop_duplicates(["kind", "alias_key"])
+    )
+    # The clinic's own terms (mappings.add_terms) after the built-in ones: a built-in meaning wins.
+    clinic_terms = pd.DataFrame(
+        [{"kind": d.VOCABULARY_KINDS[column], "alias_key": d.alias_key(term), "value": term}
+         for column, term in con.execute("select column_name, term from vocabulary_terms order by saved_at, term"
+                                         ).fetchall() if column in d.VOCABULARY_KINDS],
+        columns=["kind", "alias_key", "value"])
+    aliases = pd.concat([aliases, clinic_terms]).drop_duplicates(["kind", "alias_key"])
     references = pd.DataFrame(list(d.REFERENCE_RESULTS))
     con.execute("create table if not exists setting_overrides (name varchar primary key, value double not null)")
     for old_name, new_names in d.RENAMED_SETTINGS.items():  # an older database's override keeps its meaning

@@ -110,6 +110,17 @@ create table if not exists column_mappings (
     primary key (name, header),
 );
 
+-- Terms a clinic adds to the vocabulary of a free-text field (an indication, an adverse event, an
+-- ethnicity), saved with a column mapping: staging reads them as it reads the built-in terms (`aliases`).
+-- Anything else in such a field is stored as 'other', its text not kept.
+create table if not exists vocabulary_terms (
+    mapping_name varchar not null,
+    column_name varchar not null,
+    term varchar not null,
+    saved_at timestamp not null,
+    primary key (mapping_name, column_name, term),
+);
+
 -- One row per stored row that a later export replaced with different values.
 create table if not exists replacements (
     batch_id integer not null,

@@ -903,3 +903,17 @@ def test_the_pcl5_status_table_says_below_the_cut_off_not_remission(clinic_db, m
     table = next(t.value for t in app.dataframe if t.value.isin(["not reached"]).any().any())
     statuses = table[table.columns[0]].tolist()
     assert "remission" not in statuses and any("cut-off" in s for s in statuses)
+
+
+def test_the_undo_picker_shows_file_names_as_written_without_escapes(tmp_path, monkeypatch):
+    # A select box draws its options as text: a markdown escape there is shown (`sessions\.csv`, issue 23).
+    db = tmp_path / "clinic.duckdb"
+    con = store.connect(db)
+    for name in ("sessions.csv", "visits_[v2]*.csv", "line\u202ebreak\nname.csv"):
+        path = tmp_path / "s.csv"
+        path.write_text(f"patient_id,session_day,route\nP{len(name)},0,IV\n")
+        assert ingest_file(con, path, file_name=name).batch_id is not None
+    con.close()
+    app = open_app(db, monkeypatch, "data")
+    assert app.selectbox(key="data_undo_batch").options == [
+        "3: linebreak name.csv", "2: visits_[v2]*.csv", "1: sessions.csv"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import table_snapshot
-from ketamine_outcomes import cli
+from ketamine_outcomes import cli, mappings, privacy, store
 from ketamine_outcomes.ingest import ingest_export
 
 
@@ -38,6 +38,9 @@ def cell(value: str, column: str = "comment") -> str:
 
 def named(column: str, why: str) -> str:
     return f"column '{column}' looks like a direct identifier: it {why} (HIPAA Safe Harbor)"
+
+
+NAMES = privacy.NAMES
 
 
 def valued(label: str, column: str = "comment", line: int = 3) -> str:
@@ -197,6 +200,25 @@ REFUSED = [
          hidden="0612345678"),
     Case("a French number after Tel.", header("comment", "Tel.0612345678"), valued("phone numbers", "comment", 2),
          hidden="0612345678"),
+    # A person's name as the patient id (issue 23): it would be shown wherever series are ("Jane Doe#1").
+    *[Case(f"a name as the patient id: {why}", f'patient_id,session_day,route\n"{value}",0,IV\n',
+           valued(NAMES, "patient_id", 2), hidden=value) for why, value in (
+        ("first and last", "Jane Doe"), ("surname first, capitals", "DOE, JANE"), ("with an initial", "J. Doe"),
+        ("surname and initial", "Doe, J"), ("run together", "JaneDoe"), ("a surname alone", "Smith"),
+        ("as a user name", "jane.doe"), ("with underscores", "JANE_DOE"), ("after a code", "P001 Jane Doe"),
+        ("in full-width letters", "Ｊａｎｅ Ｄｏｅ"), ("with accents", "José García"),
+        ("hyphenated and with an apostrophe", "Mary-Jane O'Neil"), ("lower case", "jane doe"))],
+    Case("a name as the patient id of an outcomes export", "patient_id,assessment_day,instrument,score\n"
+         "P1,0,PHQ-9,12\nJane Doe,0,PHQ-9,14\n", valued(NAMES, "patient_id", 3), hidden="Jane Doe"),
+    Case("a name as the patient id under another header", "Subject ID,session_day,route\nJane Doe,0,IV\n",
+         valued(NAMES, "Subject ID", 2), hidden="Jane Doe"),
+    # A patient id is held to every pattern: a clinic that keys patients by their phone must not store it.
+    Case("a phone number as the patient id", "patient_id,session_day,route\n5551234567,0,IV\n",
+         valued("phone numbers", "patient_id", 2), hidden="5551234567"),
+    Case("an e-mail address as the patient id", "patient_id,session_day,route\njane@example.org,0,IV\n",
+         valued("email addresses", "patient_id", 2), hidden="jane@example.org"),
+    Case("a formatted phone number as a session id is still one", header("session_id", "301-234-5678"),
+         valued("phone numbers", "session_id", 2), hidden="301-234-5678"),
     Case("a French number with its country code", header("comment", "+33 6 12 34 56 78"), valued("phone numbers", "comment", 2),
          hidden="6 12 34 56 78"),
     # A postal column, however written, holds no more than a ZIP code's first 3 digits.
@@ -271,6 +293,16 @@ ACCEPTED = [
     Case("a post-treatment score is no postal code", header("PHQ9 post", "12")),
     Case("a post code column left empty", header("Post Code", "")),
     Case("a post code column giving a ZIP code's first 3 digits", header("post_code", "021")),
+    # Pseudonymous patient ids that a hurried eye might take for a name (issue 23): codes, not words.
+    *[Case(f"a pseudonymous patient id: {value}", f"patient_id,session_day,route\n{value},0,IV\n") for value in (
+        "P-00123", "A1B2C3", "SUBJ_0042", "pt 001", "a3f9c2e1", "X", "PT_ABC123", "00123", "Site A 001",
+        "KP-2024-0042", "p.00123", "MDD-017")],
+    # A 10-digit encounter number in the session id column is an id, not a phone number (issue 23).
+    Case("a 10-digit encounter number as the session id", header("session_id", "3012345678")),
+    Case("a 10-digit encounter number starting 0 as the session id", header("session_id", "0701202412")),
+    # Age bands in the contract's forms.
+    *[Case(f"an age band: {band}", f"patient_id,age_band\nP1,{band}\n") for band in (
+        "45-54", "18 to 24 years", "65+", "<18", "47", "under 18", "85-89", "30 - 39")],
 ]
 
 
@@ -365,3 +397,109 @@ def test_the_guard_normalises_on_every_cursor_of_one_connection(con, tmp_path):
         [result] = ingest_export(cursor, path)
         cursor.close()
         assert "column 'site' holds values that look like phone numbers" in result.refused
+
+
+# Free text in a field with a vocabulary (issue 23): a term (case, spaces, punctuation aside, or one the
+# clinic added) is stored as the term; anything else as 'other', with a warning that names the line and
+# never repeats the text. (why, the export's value, what is stored, whether a warning is filed)
+INDICATIONS = [
+    ("a referral note naming someone", "depression - referred by Jane Doe", "other", True),
+    ("a CHI number in words", "CHI 1503851234", "other", True),
+    ("a Medicare beneficiary identifier", "MBI 1EG4-TE5-MK73", "other", True),
+    ("a birth date in words", "born 14/03/1985", "other", True),
+    ("a diagnosis the vocabulary does not know", "chronic pain", "other", True),
+    ("a term in capitals with spaces around it", "  MAJOR DEPRESSIVE DISORDER ", "depression", False),
+    ("an abbreviation, lower case", "ptsd", "PTSD", False),
+    ("a term with its punctuation changed", "post traumatic stress disorder", "PTSD", False),
+    ("other, as the vocabulary says", "Other", "other", False),
+    ("left empty", "", None, False),
+]
+
+
+@pytest.mark.parametrize("why,value,stored,warned", INDICATIONS, ids=[c[0] for c in INDICATIONS])
+def test_an_indication_is_a_term_of_the_vocabulary_or_other(load, con, why, value, stored, warned):
+    result = load("p.csv", f'patient_id,primary_indication\nP1,"{value}"\n')
+    assert (result.rows_inserted, result.rows_rejected) == (1, 0)
+    assert con.execute("select primary_indication from patients").fetchall() == [(stored,)]
+    expected = [[2, "primary_indication", None]] if warned else []
+    assert result.warnings[["line_number", "column_name", "value"]].values.tolist() == expected
+    if warned:
+        assert "stored as other, its text not kept" in result.warnings.reason[0]
+        assert value.strip() not in stored_text(con)
+
+
+ADVERSE_EVENTS = [
+    ("a note naming someone", "headache - told Mr John Smith", ["other"], True),
+    ("a known event beside a note", "nausea; spoke to Jane on 555 ward", ["nausea", "other"], True),
+    ("known events in capitals, any separator", "NAUSEA / Dizzy| headache", ["dizziness", "headache", "nausea"], False),
+    ("none", "none", [], False),
+]
+
+
+@pytest.mark.parametrize("why,value,stored,warned", ADVERSE_EVENTS, ids=[c[0] for c in ADVERSE_EVENTS])
+def test_an_adverse_event_is_a_term_of_the_vocabulary_or_other(load, con, why, value, stored, warned):
+    result = load("s.csv", f'patient_id,session_day,route,adverse_events\nP1,0,IV,"{value}"\n')
+    assert (result.rows_inserted, result.rows_rejected) == (1, 0)
+    assert con.execute("select adverse_events from sessions").fetchall() == [(stored,)]
+    assert result.warnings[["line_number", "column_name", "value"]].values.tolist() == (
+        [[2, "adverse_events", None]] if warned else [])
+    if warned:
+        assert "Smith" not in stored_text(con) and "Jane" not in stored_text(con)
+
+
+def test_a_clinic_extends_the_vocabulary_through_a_column_mapping(load, con):
+    mappings.save(con, "our emr", "patients", {"Dx": "primary_indication"})
+    assert mappings.add_terms(con, "our emr", "primary_indication", ["Chronic pain", "chronic  PAIN", "PTSD"]) == [
+        "Chronic pain"]  # PTSD is a built-in term; a repeat in other case is one term
+    assert mappings.add_terms(con, "our emr", "adverse_events", ["tinnitus"]) == ["tinnitus"]
+    result = load("p.csv", "patient_id,Dx\nP1,CHRONIC PAIN\nP2,fibromyalgia\n", mapping={"dx": "primary_indication"},
+                  kind="patients")
+    assert con.execute("select patient_id, primary_indication from patients order by 1").fetchall() == [
+        ("P1", "Chronic pain"), ("P2", "other")]
+    assert result.warnings.line_number.tolist() == [3]
+    load("s.csv", "patient_id,session_day,route,adverse_events\nP1,0,IV,Tinnitus; nausea\n")
+    assert con.execute("select adverse_events from sessions").fetchall() == [(["nausea", "tinnitus"],)]
+    # The terms outlive a reopening (the built-in vocabulary is written again on every open).
+    store.write_definitions(con)
+    assert mappings.terms(con)[["column_name", "term"]].values.tolist() == [
+        ["adverse_events", "tinnitus"], ["primary_indication", "Chronic pain"]]
+    assert con.execute("select value from aliases where kind = 'indication' and alias_key = 'chronicpain'"
+                       ).fetchall() == [("Chronic pain",)]
+
+
+@pytest.mark.parametrize("column,term,why", [
+    ("primary_indication", "call 555-867-5309", "looks like it holds phone numbers"),
+    ("primary_indication", "x" * 61, "a term is a word or a short phrase"),
+    ("site", "Northside", "has no vocabulary"),
+    ("adverse_events", "  ", "an empty term"),
+])
+def test_a_vocabulary_term_that_is_no_term_is_refused(con, column, term, why):
+    mappings.save(con, "m", "patients", {"Dx": "primary_indication"})
+    with pytest.raises(ValueError, match=why):
+        mappings.add_terms(con, "m", column, [term])
+    assert mappings.terms(con).empty
+
+
+def test_an_age_band_finer_than_the_contracts_is_not_stored_nor_repeated(load, con):
+    result = load("p.csv", "patient_id,age_band\nP1,47y 3m 12d\nP2,47.5\nP3,45-54\nP4,forty\nP5,18 to 24 years\n")
+    assert (result.rows_inserted, result.rows_with_warnings) == (5, 3)
+    assert con.execute("select patient_id, age_band from patients order by 1").fetchall() == [
+        ("P1", None), ("P2", None), ("P3", "45-54"), ("P4", None), ("P5", "18 to 24 years")]
+    assert result.warnings[["line_number", "value"]].values.tolist() == [[2, None], [3, None], [5, None]]
+    assert "47y" not in stored_text(con) and "forty" not in stored_text(con)
+
+
+def test_the_command_line_adds_vocabulary_terms_and_records_it(db_path, tmp_path, capsys):
+    assert cli.main(["vocabulary", "add", "primary_indication", "Chronic pain", "--mapping", "emr",
+                     "--db", str(db_path)]) == 0
+    assert cli.main(["vocabulary", "add", "primary_indication", "call 555-867-5309", "--mapping", "emr",
+                     "--db", str(db_path)]) == 2
+    assert "refused, nothing changed" in capsys.readouterr().err
+    path = tmp_path / "p.csv"
+    path.write_text("patient_id,primary_indication\nP1,chronic-pain\n")
+    assert cli.main(["ingest", str(path), "--db", str(db_path)]) == 0
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert con.execute("select primary_indication from patients").fetchall() == [("Chronic pain",)]
+    assert con.execute("select action, detail from audit_log where action = 'settings'").fetchall() == [
+        ("settings", "vocabulary of primary_indication (mapping emr): added Chronic pain")]
+    con.close()

@@ -41,13 +41,15 @@ def test_a_real_shaped_export_keeps_every_session_and_warns_on_what_it_cannot_re
         ("P1", "2024-03-04", "completed", None, 0.5, ["dizziness", "headache"]),
         ("P1", "2024-03-06", "cancelled", None, None, []),
         ("P2", "2024-03-01", "no_show", None, None, []),
-        ("P2", "2024-03-02", "unknown", 84.0, None, ["nausea"]),
+        ("P2", "2024-03-02", "unknown", 84.0, None, ["nausea", "other"]),
         ("P2", "2024-03-03", "completed", None, None, []),
     ]
-    assert result.warnings.to_dict(orient="records") == [
-        {"line_number": 6, "column_name": "Adverse Events", "value": "nausea/itching",
-         "reason": "unknown adverse event 'itching' not stored: expected nausea, vomiting, dizziness, dissociation, "
-                   "headache, elevated_bp, sedation, anxiety or other"},
+    warnings = result.warnings.astype(object)
+    assert warnings.where(warnings.notna(), None).to_dict(orient="records") == [
+        {"line_number": 6, "column_name": "Adverse Events", "value": None,
+         "reason": "an adverse event not in the vocabulary (nausea, vomiting, dizziness, dissociation, headache, "
+                   "elevated_bp, sedation, anxiety, other, or the clinic's own terms): stored as other, its text not "
+                   "kept (add the term to the clinic's vocabulary with a column mapping)"},
         {"line_number": 6, "column_name": "Status", "value": "Rescheduled",
          "reason": "unknown status, stored as unknown (not counted as completed): expected completed, cancelled or no_show"},
         {"line_number": 7, "column_name": "Dose", "value": "lots",

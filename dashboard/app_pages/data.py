@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import data, feedback, filters, signin, tables
 from ketamine_outcomes import metrics, suppress
 from ketamine_outcomes.privacy import safe_file_name
-from ketamine_outcomes.safe_text import csv_text, markdown
+from ketamine_outcomes.safe_text import csv_text, markdown, plain
 
 st.title("Data")
 st.caption("Upload session, outcome and patient exports: CSV (UTF-8, Windows-1252 or UTF-16; comma, semicolon, "
@@ -16,7 +16,9 @@ st.caption("Upload session, outcome and patient exports: CSV (UTF-8, Windows-125
            "ignored and listed; a line missing a required field is rejected; an optional field that cannot be "
            "read is stored empty with a warning. A file with a direct identifier (a name, phone, e-mail, SSN, "
            "MRN or date of birth column; such a value anywhere, a street address or 5-digit ZIP included; or one in "
-           "its file name) is refused whole; ages over 89 are stored as 90+. The contract: docs/data-contract.md.")
+           "its file name), or a patient id that reads as a name, is refused whole; ages over 89 are stored as 90+; an "
+           "indication or adverse event that is no term of the vocabulary is stored as other, its text not kept. "
+           "The contract: docs/data-contract.md.")
 if data.is_empty():
     st.info("This clinic has no data yet. Upload its **sessions** export (patient_id, session_date or "
             "session_day, route; optional status, dose, site, clinician, adverse events, blood pressure) and "
@@ -104,7 +106,7 @@ if signin.may("upload") and len(undoable) and not meeting:
     with columns[2].popover("Undo a batch"):
         files = dict(zip(undoable.batch_id, undoable.file_name))
         batch = st.selectbox("Batch", list(files), key="data_undo_batch",
-                             format_func=lambda b: markdown(f"{b}: {files[b]}"))
+                             format_func=lambda b: plain(f"{b}: {files[b]}"))  # options are drawn as text
         if st.button("Remove what it inserted, restore what it replaced", key="data_undo"):
             st.session_state["data_undone"] = data.undo_batch(int(batch))
             signin.record("undo", f"batch {batch}")

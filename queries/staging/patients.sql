@@ -1,8 +1,12 @@
 -- Staging for a patients export: trim, map sex and indication aliases, and aggregate ages as HIPAA
 -- Safe Harbor says (45 CFR 164.514(b)(2)(i)(C): ages over 89 only as one category, 90 or older): an age
 -- or band from 90 up is stored as '90+'; a band reaching past 89 from below ('85-94') or a number that
--- is no age (above 120: a birth year?) is not stored, and its warning does not repeat it. A sex that is
--- none of the contract's (after aliases) is not stored either, nor repeated: free text there may be a name.
+-- is no age (above 120: a birth year?) is not stored, and its warning does not repeat it. An age in any
+-- other form than the contract's (whole years, a band of them, or a bound: '47', '45-54', '<18', '65+')
+-- is not stored nor repeated: '47y 3m 12d' is nearly a date of birth. A sex that is none of the
+-- contract's (after aliases) is not stored either, nor repeated: free text there may be a name. An
+-- indication that is no term of the vocabulary (definitions.ALIASES and the clinic's own terms, saved
+-- with a column mapping) is stored as 'other' and its text is not kept: free text may name someone.
 -- Grain: one row per data line of the file (raw_export). `problems` is empty for a good line.
 with
 
@@ -30,6 +34,7 @@ ages as (
         regexp_matches(lower(age_text), '^\s*(<|under|below|less than|up to)') as is_upper_bound,
         regexp_matches(lower(age_text), '^\s*(>|over|above|older than)') as is_lower_bound,
         case
+            when not regexp_matches(lower(age_text), $age_band_form) then 'not a band'
             when len(numbers) = 0 then 'as written'
             when list_max(numbers) > 120 then 'not an age'
             when is_upper_bound then case when numbers[1] <= 90 then 'as written' else 'past 89' end
@@ -44,7 +49,8 @@ parsed as (
     select
         cleaned.* exclude (age_band),
         sexes.value as sex,
-        coalesce(indications.value, indication_text) as primary_indication,
+        case when indication_text is not null then coalesce(indications.value, 'other') end as primary_indication,
+        indication_text is not null and indications.value is null as unknown_indication,
         case ages.reading when 'as written' then cleaned.age_band when '90+' then '90+' end as age_band,
         ages.reading as age_reading,
     from cleaned
@@ -65,7 +71,14 @@ checked as (
                 when 'past 89' then problem('age_band', null, 'age band reaching past 89 not stored: ages over 89 '
                                                               || 'only as 90+ (HIPAA Safe Harbor)')
                 when 'not an age' then problem('age_band', null, 'not an age (a number above 120) and not stored')
+                when 'not a band' then problem('age_band', null, 'not an age band of the contract (whole years, '
+                                                              || 'a band such as 45-54, or a bound such as <18 '
+                                                              || 'or 65+): not stored')
             end,
+            case when unknown_indication
+                then problem('primary_indication', null, 'not a term of the indication vocabulary: stored as '
+                             || 'other, its text not kept (add the term to the clinic''s vocabulary with a '
+                             || 'column mapping)') end,
             case when sex is null and sex_text is not null
                 then problem('sex', null, 'not one of female, male, other, unknown: not stored') end,
         ], lambda p: p is not null) as warnings,

@@ -126,7 +126,10 @@ event_values as (
         list_transform(event_texts, lambda e: adverse_event_names.lookup[alias_key(e)]) as event_names,
         list_filter(event_texts, lambda e: adverse_event_names.lookup[alias_key(e)] is null) as unknown_events,
         len(unknown_events) > 0 as has_unknown_event,
-        list_sort(list_distinct(list_filter(event_names, lambda e: e is not null))) as adverse_events,
+        -- An event the vocabulary does not know is stored as 'other', its text not kept: free text such as
+        -- "headache - told Mr John Smith" may name someone.
+        list_sort(list_distinct(list_concat(list_filter(event_names, lambda e: e is not null),
+                                            case when has_unknown_event then ['other'] else [] end))) as adverse_events,
     from (select distinct adverse_events_text from cleaned) as texts
     cross join adverse_event_names
 ),
@@ -240,10 +243,10 @@ problems as (
                                                      'blood pressure not read, stored empty: expected a whole number from 20 to 200') end,
             case when bad_diastolic_peak then problem('diastolic_bp_peak', diastolic_bp_peak_text,
                                                       'blood pressure not read, stored empty: expected a whole number from 20 to 200') end,
-            case when bad_events then problem('adverse_events', adverse_events_text,
-                'unknown adverse event ' || array_to_string(list_transform(unknown_events, lambda e: chr(39) || e || chr(39)), ', ')
-                || ' not stored: expected nausea, vomiting, dizziness, dissociation, headache, elevated_bp, '
-                || 'sedation, anxiety or other') end,
+            case when bad_events then problem('adverse_events', null,
+                'an adverse event not in the vocabulary (nausea, vomiting, dizziness, dissociation, headache, '
+                || 'elevated_bp, sedation, anxiety, other, or the clinic''s own terms): stored as other, its text '
+                || 'not kept (add the term to the clinic''s vocabulary with a column mapping)') end,
         ], lambda p: p is not null) else [] end as warnings,
     from checked
 ),
