@@ -142,6 +142,8 @@ MART_FILES: dict[str, tuple[str, str]] = {
     "talking_therapies": ("NHS Talking Therapies measures (CSV)", "one row for the cohort"),
     "item9_course": ("Item 9 over the induction (CSV)", "one row per group and measure"),
     "dissociation": ("Dissociation, CADSS (CSV)", "one row per session number"),
+    "casemix_series": ("Case-mix model's series by site (CSV)",
+                       "one row per series scored at the end of induction, with its case mix"),
 }
 ORDERS: dict[str, list[str]] = {
     "end_status": ["remission", "response", "no response", "no score", "not reached", "not yet evaluable",

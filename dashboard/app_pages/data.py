@@ -143,7 +143,7 @@ st.caption(f"For the filters in force: {view.caption()}. Downloads are analyst f
 columns = st.columns(4)
 # Every mart, split as its page first shows it, but series_trajectories: a sample of 200 series for drawing
 # (series_summary has every series).
-SPLITS = {"cohort_comparison": "site", "adverse_events": "route", "protocol_adherence": "site"}
+SPLITS = {"cohort_comparison": "site", "adverse_events": "route", "protocol_adherence": "site", "casemix_series": "site"}
 for i, name in enumerate(mart for mart in metrics.MARTS if mart != "series_trajectories"):
     options = {} if name in metrics.WITHOUT_INSTRUMENT else {"instrument": view.instrument}
     if name in SPLITS:
