@@ -20,17 +20,38 @@ INDUCTION = {route: int(SETTINGS[f"induction_sessions_{route.lower()}"].value)
              for route in ("IV", "IM", "intranasal", "oral")}
 END_DAYS = SETTINGS["end_of_induction_days"].value
 QUIET = SETTINGS["dropout_quiet_days"].value
+REINDUCTION_SESSIONS = SETTINGS["reinduction_min_sessions"].value
+REINDUCTION_DAYS = SETTINGS["reinduction_window_days"].value
 
 
 def intermediate(sessions: pd.DataFrame, assessments: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Series, placed assessments, baselines and weekly scores (the int_* tables)."""
     done = sessions[sessions.status == "completed"].sort_values(["patient_id", "session_day", "session_id"])
-    gap = done.groupby("patient_id").session_day.diff()
-    done = done.assign(series_number=(gap.isna() | (gap > GAP)).astype(int).groupby(done.patient_id).cumsum())
+    done = done.reset_index(drop=True)
+    previous = done.groupby("patient_id").session_day.shift()
+    after_gap = (done.session_day - previous) > GAP
+    # A gap starts a series only for a re-induction: enough sessions within the window from the first after
+    # it (counted on one sorted key per patient and day), or an outcome questionnaire before it.
+    key = done.patient_id.astype("category").cat.codes.astype("int64") * 10_000_000 + done.session_day
+    in_window = np.searchsorted(key.values, (key + REINDUCTION_DAYS).values, side="right") - np.arange(len(done))
+    gapped = done[after_gap].assign(previous_day=previous[after_gap])
+    outcome = assessments[assessments.instrument.isin(list(RESPONSE))][["patient_id", "assessment_day"]]
+    scored = gapped.merge(outcome, on="patient_id")
+    scored = scored[(scored.assessment_day > scored.previous_day)
+                    & scored.assessment_day.between(scored.session_day - WINDOW, scored.session_day - 1)]
+    new_baseline = done.session_id.isin(scored.session_id) & after_gap
+    starts = previous.isna() | (after_gap & ((in_window >= REINDUCTION_SESSIONS) | new_baseline))
+    done = done.assign(series_number=starts.astype(int).groupby(done.patient_id).cumsum())
     done["session_number"] = done.groupby(["patient_id", "series_number"]).cumcount() + 1
+    # The first run: before any gap within the series (a late booster's sessions are not the induction's).
+    done["is_first_run"] = (after_gap & ~starts).astype(int).groupby(
+        [done.patient_id, done.series_number]).cumsum() == 0
     grouped = done.groupby(["patient_id", "series_number"])
     series = grouped.agg(start_day=("session_day", "min"), last_session_day=("session_day", "max"),
                          sessions_completed=("session_day", "size")).reset_index()
+    run = done[done.is_first_run].groupby(["patient_id", "series_number"]).agg(
+        first_run_sessions=("session_day", "size"), first_run_last_day=("session_day", "max")).reset_index()
+    series = series.merge(run, on=["patient_id", "series_number"])
     # The series' route: its most frequent (ties: earliest) among its sessions; it sets the induction length.
     route_counts = done.groupby(["patient_id", "series_number", "route"]).agg(
         n=("session_day", "size"), first=("session_day", "min")).reset_index()
@@ -39,14 +60,15 @@ def intermediate(sessions: pd.DataFrame, assessments: pd.DataFrame) -> dict[str,
     series = series.merge(route, on=["patient_id", "series_number"])
     series["induction_sessions"] = series.route.map(INDUCTION).fillna(INDUCTION["IV"]).astype(int)
     done = done.merge(series[["patient_id", "series_number", "induction_sessions"]], on=["patient_id", "series_number"])
-    induction = done[done.session_number == done.induction_sessions][["patient_id", "series_number", "session_day"]]
+    induction = done[done.is_first_run & (done.session_number == done.induction_sessions)][
+        ["patient_id", "series_number", "session_day"]]
     series = series.merge(induction.rename(columns={"session_day": "induction_day"}), how="left",
                           on=["patient_id", "series_number"])
     last_day = max(sessions.session_day.max(), assessments.assessment_day.max())
     series["data_last_day"] = last_day
     series["series_id"] = series.patient_id + "#" + series.series_number.astype(str)
-    series["is_dropped_out"] = ((series.sessions_completed < series.induction_sessions)
-                                & (series.last_session_day < last_day - QUIET))
+    series["is_dropped_out"] = ((series.first_run_sessions < series.induction_sessions)
+                                & (series.first_run_last_day < last_day - QUIET))
 
     windows = series.assign(window_start=series.start_day - WINDOW).sort_values("window_start")
     placed = pd.merge_asof(assessments.sort_values("assessment_day"), windows, left_on="assessment_day",
@@ -80,6 +102,8 @@ def weekly_outcomes(parts: dict, instrument: str) -> pd.DataFrame:
         paired.groupby("week").agg(n_paired=("score", "size"), mean_change=("change", "mean"),
                                    responders=("is_response", "sum"), remitters=("is_remission", "sum"))
     ).reset_index()
+    # A week whose scores are all unpaired has no paired rows to join: its counts are 0, as in the mart.
+    follow = follow.fillna({"n_paired": 0, "responders": 0, "remitters": 0})
     return pd.concat([week0, follow], ignore_index=True)
 
 

@@ -17,9 +17,13 @@ class Card:
 
 CARDS: tuple[Card, ...] = (
     Card("treatment-series", "Treatment series",
-         "One patient's run of completed sessions. A long break (more than the gap below) starts a new series, "
-         "so a re-induction months later is counted as a second series. Cancelled and missed sessions do not count.",
-         "Product default; re-inductions follow months off (Oliver 2022; McInnes 2022).", ("series_gap_days",)),
+         "One patient's run of completed sessions. After a long break (more than the gap below) a new series starts "
+         "only when a re-induction begins: at least the sessions below within the window below, or a new baseline "
+         "questionnaire before the first session after the break. A lone session after a break is a maintenance "
+         "booster of the series before, not a new series that failed. Cancelled and missed sessions do not count.",
+         "A re-induction is several sessions close together, typically 3-6 within 2-3 weeks, usually with a new "
+         "baseline; re-inductions follow months off (Oliver 2022; McInnes 2022).",
+         ("series_gap_days", "reinduction_min_sessions", "reinduction_window_days")),
     Card("baseline", "Baseline",
          "The score a series starts from: the latest questionnaire in the days before the first session, up to and "
          "including that day.", "ORKA and Mindbloom took baselines just before the first session.",
@@ -92,11 +96,13 @@ CARDS: tuple[Card, ...] = (
          "size).",
          "Kaplan & Meier 1958.", ("response_fraction_phq9",)),
     Card("maintenance", "Boosters and re-induction",
-         "A booster is a completed session of the same series after the induction's last session. Days to the first "
-         "booster count from the induction's last session. A series is re-inducted when the patient starts a new "
-         "series after a gap longer than the series gap. Recent series have had less time for either: these are "
-         "crude shares, not rates over time.", "Product definition; maintenance boosters follow induction "
-         "(Oliver 2022; McInnes 2022).", ("series_gap_days",)),
+         "A booster is a completed session of the same series after the induction's last session, however long after "
+         "it: a lone session after a long break is a booster too. Days to the first booster count from the "
+         "induction's last session. A series is re-inducted when the patient starts a new series: after a break "
+         "longer than the series gap, several sessions close together or a new baseline. Recent series have had "
+         "less time for either: these are crude shares, not rates over time.",
+         "Product definition; maintenance boosters follow induction (Oliver 2022; McInnes 2022).",
+         ("series_gap_days", "reinduction_min_sessions", "reinduction_window_days")),
     Card("protocol-adherence", "Protocol adherence",
          "Among series whose induction is decided (completed or dropped out), the share that completed the route's "
          "induction, and the share that did so within its window (for example 6 IV infusions within 21 days).",

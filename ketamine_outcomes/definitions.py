@@ -103,6 +103,22 @@ SETTINGS: dict[str, Setting] = {
                 "A gap of more than this many days between two completed sessions starts a new treatment series.",
                 "Product default; re-inductions follow months off (DOMAIN.md, Treatment course)",
                 minimum=1, maximum=3650),
+        # A gap alone does not make a new course: clinics give lone maintenance boosters months apart to
+        # patients who are still well. A re-induction is several sessions close together, usually with a
+        # new baseline questionnaire.
+        Setting("reinduction_min_sessions", 3,
+                "After a gap of more than series_gap_days, a new series starts only when at least this many completed "
+                "sessions fall within reinduction_window_days of the first session after the gap (or a new baseline "
+                "comes before it); otherwise the sessions after the gap are maintenance boosters of the series before.",
+                "Re-induction: several sessions close together, typically 3-6 within 2-3 weeks, usually with a new "
+                "baseline (DOMAIN.md, Maintenance); induction 6 infusions in about 21 days (Oliver 2022; McInnes 2022)",
+                minimum=1, maximum=50),
+        Setting("reinduction_window_days", 21,
+                "The days from the first session after a gap within which reinduction_min_sessions completed sessions "
+                "make a re-induction.",
+                "IV induction: 6 infusions within about 21 days (Oliver 2022; McInnes 2022); re-inductions 3-6 sessions "
+                "within 2-3 weeks (DOMAIN.md, Maintenance)",
+                minimum=1, maximum=365),
         Setting("baseline_window_days", 14,
                 "Baseline: the latest score from this many days before the series' first session up to that day. "
                 "An assessment belongs to the latest series that starts no more than this many days after it.",

@@ -22,7 +22,7 @@ BY_SERIES = ("baselines", "weekly_scores", "end_of_induction")
 # it computes a patient again (a stored table whose rows of the patient changed, or a moved last day),
 # and the metric tables before it whose rows of the patient changed. A test holds this to the SQL.
 READS = {
-    "series_sessions": (("sessions",), ()),
+    "series_sessions": (("sessions", "assessments"), ()),
     "treatment_series": (("patients", "last_day"), ("series_sessions",)),
     "series_assessments": (("assessments",), ("treatment_series",)),
     "baselines": ((), ("series_assessments",)),

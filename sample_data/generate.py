@@ -41,6 +41,9 @@ SCHEDULES = {
 # Sessions in an induction, by route (docs/metrics.md: induction_sessions_<route>); the end-of-induction
 # score is taken a few days to three weeks after the last of them.
 INDUCTION = {"IV": 6, "IM": 6, "intranasal": 8, "oral": 4}
+# The share of finished IV/IM courses given one late maintenance booster, more than series_gap_days after
+# the last session: the case a lone late session must not become a new, failed series (issue 22).
+LATE_BOOSTER_SHARE = 0.15
 FIRST_START = date(2024, 1, 1)
 LAST_START = date(2025, 9, 30)
 DATA_END = date(2025, 10, 31)
@@ -126,7 +129,26 @@ class Clinic:
             return None
         self.assessments(patient_id, indication, start, completed_days, dropped=bool(stop_after),
                          induction=INDUCTION[route])
+        if route in ("IV", "IM") and not stop_after and self.vitals.random() < LATE_BOOSTER_SHARE:
+            completed_days.append(self.late_booster(patient_id, route, weight, sbp, site, completed_days))
         return completed_days[-1]
+
+    def late_booster(self, patient_id, route, weight, sbp, site, completed_days) -> date:
+        """One maintenance session 61-120 days after the series' last (more than series_gap_days), with the
+        PHQ-9 scored that day: a booster of this series, not a new course (docs/metrics.md). Its draws come
+        from the vitals generator so that every other value of the sample stays as it was."""
+        vitals = self.vitals
+        when = completed_days[-1] + timedelta(days=vitals.randint(61, 120))
+        if when > DATA_END:
+            return completed_days[-1]
+        main_rng, self.rng = self.rng, vitals
+        try:
+            self.session(patient_id, when, route, "completed", weight, sbp, site, CLINICIANS[site][0],
+                         len(completed_days))
+        finally:
+            self.rng = main_rng
+        self.outcomes.writerow((patient_id, when.isoformat(), "PHQ-9", clamp(vitals.gauss(7, 3), 0, 27), "0"))
+        return when
 
     def session(self, patient_id, when, route, status, weight, sbp, site, clinician, n_before) -> None:
         rng = self.rng

@@ -47,10 +47,82 @@ SIX_SESSIONS = "\n".join(f"P1,{d}" for d in (0, 2, 4, 7, 9, 11))
 
 # Treatment series -------------------------------------------------------------------------------
 
-def test_a_60_day_gap_continues_the_series_and_61_starts_a_new_one(clinic):
-    con = clinic("P1,0\nP1,60\nP2,0\nP2,61")
+def test_a_60_day_gap_continues_the_series_and_61_can_start_a_new_one(clinic):
+    # P2's sessions after the 61-day gap are three within 21 days: a re-induction.
+    con = clinic("P1,0\nP1,60\nP2,0\nP2,61\nP2,63\nP2,65")
     assert table(con, "select patient_id, session_day, series_number, session_number from int_series_sessions "
-                      "order by 1, 2") == [("P1", 0, 1, 1), ("P1", 60, 1, 2), ("P2", 0, 1, 1), ("P2", 61, 2, 1)]
+                      "order by 1, 2") == [("P1", 0, 1, 1), ("P1", 60, 1, 2), ("P2", 0, 1, 1), ("P2", 61, 2, 1),
+                                           ("P2", 63, 2, 2), ("P2", 65, 2, 3)]
+
+
+# Boosters and re-inductions (issue 22, item 1): after a gap over series_gap_days a new series starts only
+# when a re-induction begins: reinduction_min_sessions (3) completed sessions within reinduction_window_days
+# (21) of the first session after the gap, or a new baseline questionnaire before it.
+def series_of(con):
+    return table(con, "select session_day, series_number, session_number, is_first_run from int_series_sessions "
+                      "order by session_day")
+
+
+def test_a_lone_booster_at_day_75_is_a_maintenance_session_of_the_series_not_a_new_failed_one(clinic):
+    # Induction days 0-11, responded (PHQ-9 20 -> 8 at day 14); one booster at day 75 (gap 64 > 60), still well.
+    con = clinic(SIX_SESSIONS + "\nP1,75", "P1,0,PHQ-9,20\nP1,14,PHQ-9,8\nP1,75,PHQ-9,6")
+    assert series_of(con)[-1] == (75, 1, 7, False)
+    assert table(con, "select count(*), any_value(induction_day), any_value(sessions_completed), "
+                      "any_value(first_run_sessions), bool_or(is_dropped_out) from int_treatment_series") \
+        == [(1, 11, 7, 6, False)]
+    # Still an intention-to-treat responder; the booster's score belongs to the series' follow-up.
+    assert table(con, "select end_status from int_end_of_induction") == [("response",)]
+    assert metrics.maintenance(con).loc[0, ["n_boosters", "n_reinducted"]].tolist() == [1, 0]
+    durability = metrics.sustained_response(con, "PHQ-9")
+    assert durability.n_events.sum() == 0  # the booster day's PHQ-9 6 keeps the response
+
+
+def test_two_sessions_within_21_days_after_a_gap_are_boosters(clinic):
+    con = clinic(SIX_SESSIONS + "\nP1,80\nP1,100")
+    assert [row[1:3] for row in series_of(con)[-2:]] == [(1, 7), (1, 8)]
+
+
+def test_three_sessions_within_21_days_after_a_gap_start_a_re_induction(clinic):
+    # Day 80, 90 and 101: the third falls 21 days after the first (inside the window); 102 would not.
+    con = clinic(SIX_SESSIONS + "\nP1,80\nP1,90\nP1,101\nP2,0\nP2,80\nP2,90\nP2,102")
+    assert table(con, "select patient_id, series_number, start_day, sessions_completed from int_treatment_series "
+                      "order by 1, 2") == [("P1", 1, 0, 6), ("P1", 2, 80, 3), ("P2", 1, 0, 4)]
+    assert metrics.maintenance(con).loc[0, "n_reinducted"] == 1
+
+
+def test_a_real_second_course_90_days_later_is_a_re_induction(clinic):
+    course = "\n".join(f"P1,{d}" for d in (101, 103, 105, 108, 110, 112))
+    con = clinic(SIX_SESSIONS + "\n" + course, "P1,0,PHQ-9,20\nP1,14,PHQ-9,8\nP1,100,PHQ-9,19\nP1,115,PHQ-9,9")
+    assert table(con, "select series_number, start_day, induction_day from int_treatment_series order by 1") \
+        == [(1, 0, 11), (2, 101, 112)]
+    assert table(con, "select series_id, baseline_score from int_baselines order by 1") == [("P1#1", 20), ("P1#2", 19)]
+
+
+def test_a_new_baseline_before_one_session_after_a_gap_starts_a_new_series(clinic):
+    # A PHQ-9 the day before the session after the gap (and after the last session before it): a new course
+    # begins, even if only one session of it is in the data (the patient may have stopped after it).
+    con = clinic(SIX_SESSIONS + "\nP1,90\nP2,0\nP2,90", "P1,89,PHQ-9,18\nP2,90,PHQ-9,6\nP2,60,PHQ-9,7")
+    assert table(con, "select patient_id, series_number, start_day from int_treatment_series order by 1, 2") \
+        == [("P1", 1, 0), ("P1", 2, 90), ("P2", 1, 0)]
+
+
+def test_a_baseline_more_than_baseline_window_days_before_the_session_after_a_gap_is_not_a_new_one(clinic):
+    # Day 75 is 15 days before the session at 90 (window 14): the session is a booster; at day 76 it is a baseline.
+    con = clinic("P1,0\nP1,90\nP2,0\nP2,90", "P1,75,PHQ-9,18\nP2,76,PHQ-9,18")
+    assert table(con, "select patient_id, count(*) from int_treatment_series group by 1 order by 1") \
+        == [("P1", 1), ("P2", 2)]
+
+
+def test_a_cadss_before_a_booster_is_not_a_new_baseline(clinic):
+    con = clinic("P1,0\nP1,90", "P1,89,CADSS,10")
+    assert table(con, "select count(*) from int_treatment_series") == [(1,)]
+
+
+def test_a_dropout_followed_by_a_lone_booster_stays_a_dropout_without_an_induction(clinic):
+    # Three of six sessions, then lone sessions 70 and 126 days later: they do not complete the induction.
+    con = clinic("P1,0\nP1,2\nP1,4\nP1,74\nP1,200")
+    assert table(con, "select sessions_completed, first_run_sessions, induction_day, is_dropped_out "
+                      "from int_treatment_series") == [(5, 3, None, True)]
 
 
 def test_a_cancelled_first_session_does_not_start_the_series(clinic):
@@ -59,7 +131,8 @@ def test_a_cancelled_first_session_does_not_start_the_series(clinic):
 
 
 def test_gap_is_measured_between_completed_sessions_only(clinic):
-    con = clinic("P1,0\nP1,40,cancelled\nP1,80")
+    # A cancelled session at day 40 does not bridge the gap: the course from day 80 is a re-induction.
+    con = clinic("P1,0\nP1,40,cancelled\nP1,80\nP1,82\nP1,84\nP1,85,cancelled")
     assert table(con, "select series_number, start_day from int_treatment_series order by 1") == [(1, 0), (2, 80)]
 
 
@@ -301,8 +374,9 @@ def test_sustained_response_kaplan_meier_with_censoring_and_a_reinduction(clinic
     # Five IV series of six sessions (last day 11), baseline 20; end-of-induction score day 14 (its
     # window runs to day 32). P1 responds, loses it on day 40 (12 > 10): event at 26 days. P2 still
     # responding at day 50: censored at 36 days. P3 still responding at day 40, re-inducted on day 80:
-    # event at 66 days. P4 responds with no later score: censored at 0. P5 does not respond: not in the curve.
-    sessions = "\n".join(f"P{n},{d}" for n in range(1, 6) for d in (0, 2, 4, 7, 9, 11)) + "\nP3,80\nP9,200"
+    # event at 66 days (three sessions from day 80: a re-induction). P4 responds with no later score:
+    # censored at 0. P5 does not respond: not in the curve.
+    sessions = "\n".join(f"P{n},{d}" for n in range(1, 6) for d in (0, 2, 4, 7, 9, 11)) + "\nP3,80\nP3,82\nP3,84\nP9,200"
     outcomes = "\n".join(f"P{n},0,PHQ-9,20" for n in range(1, 6)) + "\n" + "\n".join(
         f"P{n},14,PHQ-9,{8 if n < 5 else 15}" for n in range(1, 6)) + "\nP1,40,PHQ-9,12\nP2,40,PHQ-9,9\nP2,50,PHQ-9,9\nP3,40,PHQ-9,8"
     con = clinic(sessions, outcomes)
@@ -325,10 +399,12 @@ def test_time_to_first_response_kaplan_meier_censors_series_that_stopped(clinic)
     assert curve.median_days.tolist() == [14] * 3
 
 
+
 def test_maintenance_counts_boosters_after_the_route_induction_and_reinductions(clinic):
     iv = "\n".join(f"P{n},{d}" for n in (1, 2) for d in (0, 2, 4, 7, 9, 11))
     oral = "\n".join(f"P3,{d},,oral" for d in (0, 7, 14, 21, 50))
-    con = clinic(f"{iv}\nP1,40\nP1,70\nP2,200\n{oral}")
+    # P2's three sessions from day 200 are a re-induction (an unfinished one: not in the maintenance cohort).
+    con = clinic(f"{iv}\nP1,40\nP1,70\nP2,200\nP2,202\nP2,204\n{oral}")
     row = metrics.maintenance(con).iloc[0]
     assert (row.n_series, row.n_with_boosters, row.n_boosters, row.mean_boosters) == (3, 2, 3, 1.0)
     assert (row.median_days_to_first_booster, row.median_days_between_boosters) == (29, 30)
@@ -399,9 +475,10 @@ def test_a_clinic_term_for_an_indication_is_one_group_whatever_its_case(con, cli
 
 
 def test_cohort_filters(clinic):
+    # P3's second series: a new baseline (day 199) before its session on day 200.
     con = clinic("P1,0,,IV,North\nP2,0,,IM,South\nP3,0,,IV,South\nP3,200,,IV,South",
                  "P1,0,PHQ-9,22\nP1,7,PHQ-9,10\nP2,0,PHQ-9,8\nP2,7,PHQ-9,4\nP3,0,PHQ-9,15\nP3,7,PHQ-9,14\n"
-                 "P3,200,PHQ-9,16\nP3,207,PHQ-9,6",
+                 "P3,199,PHQ-9,16\nP3,207,PHQ-9,6",
                  "P1,25-34,female,depression,North\nP2,35-44,male,PTSD,South\nP3,25-34,male,depression,South")
 
     def week1(**filters):

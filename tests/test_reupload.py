@@ -269,8 +269,8 @@ def test_each_metric_table_is_computed_again_for_every_change_it_reads():
 
 def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_full_build(con, tmp_path):
     """A session correction reaches the assessments only through the series: P1's third session moved 90
-    days on starts a second series, so the PHQ-9 beside it leaves the first series for the second. Of ten
-    patients only P1 is computed again."""
+    days on, the day after a PHQ-9 (a new baseline: a re-induction), starts a second series, so that PHQ-9
+    leaves the first series for the second. Of ten patients only P1 is computed again."""
     from ketamine_outcomes.ingest import ingest_file
 
     def load(name, text):
@@ -278,7 +278,7 @@ def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_
         return ingest_file(con, tmp_path / name)
 
     sessions = "".join(f"P{p},2024-03-0{d},IV,completed,40,S{p}{d}\n" for p in range(1, 11) for d in (1, 3, 5))
-    outcomes = "".join(f"P{p},2024-02-28,PHQ-9,20,0\nP{p},2024-06-04,PHQ-9,8,0\n" for p in range(1, 11))
+    outcomes = "".join(f"P{p},2024-02-28,PHQ-9,20,0\nP{p},2024-06-02,PHQ-9,8,0\n" for p in range(1, 11))
     outcomes = "patient_id,assessment_date,instrument,score,item9\n" + outcomes
     load("s.csv", SESSIONS + sessions)
     load("o.csv", outcomes)

@@ -24,3 +24,17 @@ def test_sample_clinic_shape(sample_db):
     assert one("select count(*) from sessions where status in ('cancelled', 'no_show')") > 100
     assert one("select count(*) from assessments where item9 > 0") > 10
     con.close()
+
+
+def test_sample_clinic_shows_each_case_the_definitions_separate(sample_db):
+    """Issue 22: the sample clinic has late maintenance boosters (a session after a gap of more than
+    series_gap_days that stays in its series), real re-inductions (second series), dropouts and series
+    without a baseline, so every page shows each case."""
+    con = duckdb.connect(str(sample_db), read_only=True)
+    one = lambda sql: con.execute(sql).fetchall()[0][0]  # noqa: E731
+    assert one("select count(*) from int_series_sessions where not is_first_run") >= 20
+    assert one("select count(*) from int_treatment_series where series_number > 1") >= 20
+    assert one("select count(*) from int_treatment_series where is_dropped_out") >= 100
+    assert one("select count(*) from int_treatment_series where series_id not in "
+               "(select series_id from int_baselines where instrument = 'PHQ-9')") >= 20
+    con.close()

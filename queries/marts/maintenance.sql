@@ -1,9 +1,9 @@
 -- Maintenance after induction: boosters and re-inductions, for directors asking how many boosters
 -- patients need and how many come back. Grain: one row per group ($by: 'all', 'route' or 'site') of the
 -- cohort ($cohort). Who: series that completed their route's induction (int_treatment_series.induction_day).
--- A booster is a completed session of the same series after the induction's last session (sessions
--- more than setting('series_gap_days') (60) apart start a new series instead). Re-inducted: the
--- patient has a later series (it started after a gap of more than series_gap_days).
+-- A booster is a completed session of the same series after the induction's last session, however
+-- late (int_series_sessions: after a gap of more than setting('series_gap_days') only a re-induction
+-- starts a new series). Re-inducted: the patient has a later series.
 with
 
 cohort as (
