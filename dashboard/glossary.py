@@ -88,13 +88,16 @@ CARDS: tuple[Card, ...] = (
          "that reaches it), and the curve stops before fewer than that would remain at risk.",
          "Kaplan & Meier 1958; McInnes 2022 followed sustained response after induction the same way.",
          ("response_fraction_phq9", "end_of_induction_days")),
-    Card("time-to-response", "Time to first response (Kaplan-Meier)",
+    Card("time-to-response", "Time to first response (dropouts competing)",
          "Over every series with a baseline, the estimated share that has responded by each day since the first "
-         "session. A series that stopped (or is still in treatment) without responding counts until its last score "
-         "and then leaves the count (censored), so dropouts are neither ignored nor counted as responders. Under "
+         "session. A series that dropped out without responding counts as one that will not respond here (a "
+         "competing event), not as if it would have responded like those who stayed; a series still in treatment, "
+         "or finished without a response and not scored again, leaves the count at its last score (censored). So "
+         "the curve stays near the intention-to-treat rate instead of climbing towards the completers' rate. Under "
          "small-cell suppression it is drawn as the sustained-response curve is (steps of at least the minimum cell "
          "size).",
-         "Kaplan & Meier 1958.", ("response_fraction_phq9",)),
+         "Aalen-Johansen cumulative incidence (Aalen & Johansen 1978; Putter, Fiocco & Geskus 2007).",
+         ("response_fraction_phq9", "dropout_quiet_days")),
     Card("maintenance", "Boosters and re-induction",
          "A booster is a completed session of the same series after the induction's last session, however long after "
          "it: a lone session after a long break is a booster too. Days to the first booster count from the "

@@ -287,21 +287,28 @@ def survival_curve(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 def _coarse_steps(rows: pd.DataFrame, min_cell: int, value: str) -> pd.DataFrame:
     """One group's curve with each shown day closing a run of days whose events and censored are each none or
     at least min_cell, leaving none or at least min_cell at risk; the days after the last such run are cut."""
-    steps, survival = [], 1.0
-    at_risk = events = censored = 0
+    # time_to_response has dropouts as a competing event (n_dropped): the share responded is then the
+    # Aalen-Johansen cumulative incidence, which is 1 - Kaplan-Meier when there are none.
+    competing = "n_dropped" in rows
+    steps, survival, incidence = [], 1.0, 0.0
+    at_risk = events = dropped = censored = 0
     for row in rows.itertuples():
-        if not events and not censored:
+        if not events and not dropped and not censored:
             at_risk = row.n_at_risk  # the series at risk on the first day of this run
             if at_risk < min_cell:
                 break
         events, censored = events + row.n_events, censored + row.n_censored
-        left = at_risk - events - censored
-        if all(v == 0 or v >= min_cell for v in (events, censored, left)):
-            survival *= 1 - events / at_risk
-            steps.append({"day": row.day, "n_at_risk": at_risk, "n_events": events, "n_censored": censored,
-                          value: survival if value == "survival" else 1 - survival})
-            events = censored = 0
-    shown = pd.DataFrame(steps, columns=["day", "n_at_risk", "n_events", "n_censored", value])
+        dropped += row.n_dropped if competing else 0
+        left = at_risk - events - dropped - censored
+        if all(v == 0 or v >= min_cell for v in (events, dropped, censored, left)):
+            incidence += survival * events / at_risk
+            survival *= 1 - (events + dropped) / at_risk
+            step = {"day": row.day, "n_at_risk": at_risk, "n_events": events, "n_censored": censored,
+                    value: survival if value == "survival" else incidence}
+            steps.append({**step, "n_dropped": dropped} if competing else step)
+            events = dropped = censored = 0
+    shown = pd.DataFrame(steps, columns=["day", "n_at_risk", "n_events", "n_censored", value,
+                                         *(["n_dropped"] if competing else [])])
     half = shown.day[shown[value] <= 0.5] if value == "survival" else shown.day[shown[value] >= 0.5]
     median = half.iloc[0] if len(half) else None
     # A merged step hides on which of its days the curve crossed half: the median is somewhere after the step
@@ -311,7 +318,8 @@ def _coarse_steps(rows: pd.DataFrame, min_cell: int, value: str) -> pd.DataFrame
     reached = not pd.isna(rows.median_days.iloc[0])  # the full curve reaches half: past the shown one, if not here
     return shown.assign(group_value=rows.group_value.iloc[0], median_days=median, median_from=median_from,
                         median_hidden=median is None and reached)[[*rows.columns.intersection(
-                            ["group_value", "day", "n_at_risk", "n_events", "n_censored", value, "median_days"]),
+                            ["group_value", "day", "n_at_risk", "n_events", "n_dropped", "n_censored", value,
+                             "median_days"]),
                             "median_from", "median_hidden"]]
 
 

@@ -4,6 +4,7 @@ and the cohort filters. Each test builds a tiny clinic from text and checks valu
 
 import math
 
+import pandas as pd
 import pytest
 
 from ketamine_outcomes import mappings, metrics
@@ -387,9 +388,11 @@ def test_sustained_response_kaplan_meier_with_censoring_and_a_reinduction(clinic
     assert curve.median_days.tolist() == [66] * 4
 
 
-def test_time_to_first_response_kaplan_meier_censors_series_that_stopped(clinic):
+def test_time_to_first_response_without_dropouts_is_one_minus_kaplan_meier(clinic):
     # A responds at day 14; B is last scored (not responding) at day 7; C is never scored after
-    # baseline (censored at 0); D responds at day 7; E has no baseline (not counted).
+    # baseline (censored at 0); D responds at day 7; E has no baseline (not counted). The data end on day 14,
+    # so no series has been quiet long enough to have dropped out: nothing competes, and the cumulative
+    # incidence is 1 - Kaplan-Meier.
     con = clinic("A,0\nB,0\nC,0\nD,0\nE,0", "A,0,PHQ-9,20\nA,7,PHQ-9,15\nA,14,PHQ-9,9\nB,0,PHQ-9,20\n"
                  "B,7,PHQ-9,18\nC,0,PHQ-9,20\nD,0,PHQ-9,20\nD,7,PHQ-9,10\nE,7,PHQ-9,5")
     curve = metrics.time_to_response(con, "PHQ-9")
@@ -398,6 +401,49 @@ def test_time_to_first_response_kaplan_meier_censors_series_that_stopped(clinic)
     assert [round(s, 4) for s in curve.share_responded] == [0.0, 0.3333, 1.0]
     assert curve.median_days.tolist() == [14] * 3
 
+
+def test_time_to_first_response_counts_dropout_as_a_competing_event(clinic):
+    # IV, six-session induction; P9's session on day 200 ends the data, so B and E (fewer than six sessions,
+    # quiet since) dropped out. E: one session, never scored again: dropout at day 0. B: sessions 0 and 2,
+    # scored 18 on day 7: dropout at day 7 (its last score). D responds on day 7 (10 <= 0.5 x 20), A on
+    # day 14. C completes its six sessions, not responding at day 14: censored there. F has no baseline.
+    # By hand (Aalen-Johansen): day 0, 5 at risk, 1 dropout: still neither 4/5. Day 7, 4 at risk, 1
+    # response, 1 dropout: responded 0.8 x 1/4 = 0.2, neither 0.8 x 2/4 = 0.4. Day 14, 2 at risk, 1
+    # response: responded 0.2 + 0.4 x 1/2 = 0.4. 1 - Kaplan-Meier with dropouts censored would say 0.625.
+    six = (0, 2, 4, 7, 9, 11)
+    sessions = "\n".join(f"{p},{d}" for p in "ACD" for d in six) + "\nB,0\nB,2\nE,0\nF,0\nP9,200"
+    con = clinic(sessions, "A,0,PHQ-9,20\nA,7,PHQ-9,15\nA,14,PHQ-9,9\nB,0,PHQ-9,20\nB,7,PHQ-9,18\n"
+                 "C,0,PHQ-9,20\nC,7,PHQ-9,18\nC,14,PHQ-9,16\nD,0,PHQ-9,20\nD,7,PHQ-9,10\nE,0,PHQ-9,20\n"
+                 "F,7,PHQ-9,5")
+    curve = metrics.time_to_response(con, "PHQ-9")
+    assert curve[["day", "n_at_risk", "n_events", "n_dropped", "n_censored"]].values.tolist() == [
+        [0, 5, 0, 1, 0], [7, 4, 1, 1, 0], [14, 2, 1, 0, 1]]
+    assert curve.share_responded.tolist() == pytest.approx([0.0, 0.2, 0.4])
+    assert curve.share_dropped.tolist() == pytest.approx([0.2, 0.4, 0.4])
+    assert curve.median_days.isna().all()  # 40% responded: the median is not reached
+
+
+def test_aalen_johansen_macro_equals_lifelines(con):
+    """The macro against lifelines' AalenJohansenFitter on 300 random durations in two groups (distinct
+    times: lifelines jitters tied times of different kinds, which would change its answer, not ours)."""
+    import numpy as np
+    from lifelines import AalenJohansenFitter
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"group_value": rng.choice(["a", "b"], 300), "day": rng.permutation(300) + rng.random(300),
+                          "code": rng.choice([0, 1, 2], 300, p=[0.3, 0.45, 0.25])})
+    frame["outcome"] = frame.code.map({0: "censored", 1: "event", 2: "competing"})
+    con.register("frame", frame)
+    con.execute("create temp table durations as select group_value, day, outcome from frame")
+    ours = con.execute("select * from aalen_johansen('durations') order by group_value, day").df()
+    for group, rows in frame.groupby("group_value"):
+        fitter = AalenJohansenFitter(calculate_variance=False).fit(rows.day, rows.code, event_of_interest=1)
+        theirs = fitter.cumulative_density_.iloc[:, 0]
+        mine = ours[ours.group_value == group].set_index("day").incidence
+        assert mine.values == pytest.approx(theirs.reindex(mine.index).values)
+        competing = AalenJohansenFitter(calculate_variance=False).fit(rows.day, rows.code, event_of_interest=2)
+        assert ours[ours.group_value == group].competing_incidence.values == pytest.approx(
+            competing.cumulative_density_.iloc[:, 0].reindex(mine.index).values)
 
 
 def test_maintenance_counts_boosters_after_the_route_induction_and_reinductions(clinic):

@@ -481,12 +481,12 @@ def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them
     cut = suppress.survival_curve(first, 11)
     assert line["y"] == pytest.approx(cut.share_responded.tolist())
     # Nothing a reader can work out from the hover's numbers at risk and the steps is a count from 1 to 10: not
-    # a step's first responses (1 - share falls by responses / at risk), not the series between two steps.
-    at_risk, still = np.array(line["customdata"]), 1 - np.array(line["y"])
-    responses = np.rint(at_risk * (1 - still / np.concatenate([[1.0], still[:-1]])))
+    # a step's first responses, dropouts (the competing event) or censored, not the series between two steps.
+    at_risk = np.array(line["customdata"])
+    assert at_risk.tolist() == cut.n_at_risk.tolist()
     left = at_risk[:-1] - at_risk[1:]
-    censored = left - responses[:-1]
-    assert all(v == 0 or v >= 11 for v in [*responses, *left, *censored, at_risk[-1] - responses[-1]])
+    parts = [*cut.n_events, *cut.n_dropped, *cut.n_censored]
+    assert all(v == 0 or v >= 11 for v in [*parts, *left, at_risk[-1] - cut.n_events.iloc[-1]])
 
 
 def test_durability_renders_a_median_never_reached_and_one_curve_per_route(clinic_db, monkeypatch):

@@ -190,6 +190,23 @@ def test_a_kaplan_meier_step_holds_at_least_min_cell_events_and_at_risk_falls_by
     assert suppress.survival_curve(KM, 0).drop(columns="median_hidden").equals(KM)  # 0: suppression off
 
 
+def test_time_to_response_under_suppression_keeps_dropouts_competing():
+    # 60 series: day 0 12 dropouts; day 7 11 responses and 5 dropouts; day 14 6 more dropouts (11 with day 7's);
+    # day 21 12 responses, 14 censored. Steps: day 0 (12 dropped: shown), day 14 (11 responses, 11 dropouts:
+    # day 7's 5 dropouts wait for day 14's), day 21. Aalen-Johansen by hand: day 0 neither 48/60 = 0.8; day 14:
+    # responded 0.8 x 11/48 = 0.18333, neither 0.8 x 26/48; day 21: + 0.8 x 26/48 x 12/26 = 0.2 -> 0.38333.
+    curve = pd.DataFrame({"group_value": ["all"] * 4, "day": [0, 7, 14, 21], "n_at_risk": [60, 48, 32, 26],
+                          "n_events": [0, 11, 0, 12], "n_dropped": [12, 5, 6, 0], "n_censored": [0, 0, 0, 14],
+                          "share_responded": [0.0, 0.8 * 11 / 48, 0.8 * 11 / 48, 0.8 * 11 / 48 + 0.8 * 32 / 48 * 12 / 26],
+                          "median_days": [None] * 4})
+    cut = suppress.survival_curve(curve, 11)
+    assert cut[["day", "n_at_risk", "n_events", "n_dropped", "n_censored"]].values.tolist() == [
+        [0, 60, 0, 12, 0], [14, 48, 11, 11, 0], [21, 26, 12, 0, 14]]
+    assert cut.share_responded.tolist() == pytest.approx([0.0, 0.8 * 11 / 48, 0.8 * 11 / 48 + 0.8 * 26 / 48 * 12 / 26])
+    # 1 - Kaplan-Meier with the dropouts censored would read 1 - (37/48) x (14/26) = 0.585 at day 21.
+    assert cut.share_responded.iloc[-1] == pytest.approx(0.38333, abs=1e-5)
+
+
 def test_kaplan_meier_groups_that_add_up_to_all_series_hide_the_smallest_other_when_one_is_small():
     # By route: IV is the curve above (60 series), IM has 8 (small, hidden), oral 30: the "all series" curve's
     # 98 minus 60 would give IM's 8, so oral goes too, its n reading "hidden".

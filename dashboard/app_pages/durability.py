@@ -1,5 +1,6 @@
-"""Durability: how long an end-of-induction response lasts, how fast a first response comes (Kaplan-Meier,
-dropouts censored), boosters and re-inductions after induction, and protocol adherence by site."""
+"""Durability: how long an end-of-induction response lasts (Kaplan-Meier), how fast a first response comes
+(cumulative incidence, dropout competing), boosters and re-inductions after induction, and protocol adherence
+by site."""
 
 import pandas as pd
 import streamlit as st
@@ -72,9 +73,11 @@ else:
                                    "responded", "days since the first session", "with a baseline"),
              "durability_time_to_response", view)
     truncation_note(first, shown)
-    st.caption("Kaplan-Meier estimate over every series with a baseline: a series that stopped, or is still in "
-               "treatment, without responding is censored at its last score (not dropped, not counted as a "
-               "responder). Numbers under the curve: series not yet responded and still followed.")
+    st.caption("Cumulative incidence over every series with a baseline, dropout competing (Aalen-Johansen): a "
+               "series that dropped out without responding counts as not responding, not as if it would have "
+               "responded like those who stayed; one still in treatment, or finished without a response and not "
+               "scored again, is censored at its last score. Numbers under the curve: series not yet responded, "
+               "dropped out or censored.")
 ui.definitions_link("time to first response")
 
 st.subheader("Maintenance after induction")
