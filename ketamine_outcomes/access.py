@@ -17,8 +17,11 @@ Roles, each including everything of the one before:
 - analyst: also uploads, row downloads, settings changes and the audit trail.
 """
 
+import math
 import re
+import stat
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +66,10 @@ class Access:
 
     def role_of(self, email: str | None, verified: bool | str | None = None) -> Role | None:
         """The role of a signed-in address (None: no access). An address entry wins over a domain entry.
-        A provider that says the address is not verified gets no role (some send the claim as text)."""
-        if not email or str(verified).lower() == "false":
+        Only an address the provider says it verified (`email_verified` is the JSON boolean true) gets a
+        role: a missing claim, "true" as text or 1 is not the provider's word (OpenID Connect Core 1.0,
+        section 5.1: email_verified is a boolean), and an address anyone can claim would pass as staff."""
+        if not email or verified is not True:
             return None
         email = email.strip().lower()
         if not ADDRESS.match(email):
@@ -77,6 +82,7 @@ def read(path: str | Path) -> Access:
     """Read and check the access file; raises AccessFileError naming the problem."""
     path = Path(path)
     try:
+        check_file_permissions(path)
         content = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AccessFileError(f"{path}: no such access file") from None
@@ -101,13 +107,58 @@ def _check_auth(path: Path, auth) -> None:
     if not auth["redirect_uri"].endswith(CALLBACK):
         raise AccessFileError(f"{path}: [auth] redirect_uri must end with {CALLBACK} "
                               f"(e.g. https://outcomes.clinic.example{CALLBACK}), got {auth['redirect_uri']!r}")
-    secret = auth["cookie_secret"]
-    # Anyone who knows the secret can forge a sign-in: refuse the documentation's placeholder (it has
-    # spaces) and anything short.
+    weak = weak_secret(auth["cookie_secret"])
+    if weak:
+        raise AccessFileError(f"{path}: [auth] cookie_secret {weak}: anyone who knows or guesses it can forge a "
+                              f"sign-in. Make your own with: python3 -c 'import secrets; print(secrets.token_hex(32))'")
+
+
+# Secrets that are public: the tests' and documentation's (a copied example is the commonest weak secret).
+KNOWN_SECRETS = frozenset({
+    "5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e", "a-test-secret-that-is-long-enough-to-sign-cookies",
+})
+# Words of a placeholder or an example, with or without its spaces: "<output of: python3 -c 'import
+# secrets; ...'>", "paste the output of ...", "changeme".
+PLACEHOLDER_WORDS = ("output", "paste", "token_hex", "import", "print(", "changeme", "change-me", "change_me",
+                     "replace", "example", "placeholder", "yoursecret", "your-secret", "your_secret",
+                     "cookiesecret", "cookie-secret", "cookie_secret", "password", "<", ">")
+# Bits per character of a secret's characters taken as drawn at random (Shannon): 32 hex digits from
+# secrets.token_hex give 2.9 to 4 (64 digits: 3.6 to 4); "0000..." gives 0, "abababab..." 1.
+MIN_BITS_PER_CHARACTER = 2.75
+MIN_DISTINCT = 8
+REPEAT = 8
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why a cookie secret is unfit (short, with spaces, public, a placeholder, or of low entropy:
+    repeated, a run, few different characters), or None."""
     if len(secret) < MIN_COOKIE_SECRET or any(c.isspace() for c in secret):
-        raise AccessFileError(f"{path}: [auth] cookie_secret must be at least {MIN_COOKIE_SECRET} characters "
-                              "without spaces; make your own with: "
-                              "python3 -c 'import secrets; print(secrets.token_hex(32))'")
+        return f"must be at least {MIN_COOKIE_SECRET} characters without spaces"
+    lower = secret.lower()
+    if secret in KNOWN_SECRETS:
+        return "is the tests' or documentation's secret, which is public"
+    if any(word in lower for word in PLACEHOLDER_WORDS):
+        return "is the documentation's placeholder (or reads like one), not a secret"
+    counts = Counter(secret)
+    bits = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    # A part of 8 characters seen twice (a random 64-digit hex secret holds one about once in 10 million).
+    repeated = any(secret[i:i + REPEAT] in secret[i + 1:] for i in range(len(secret) - REPEAT))
+    steps = sum(abs(ord(b) - ord(a)) <= 1 for a, b in zip(secret, secret[1:]))
+    if len(counts) < MIN_DISTINCT or bits < MIN_BITS_PER_CHARACTER or repeated or steps >= len(secret) // 2:
+        return (f"has too little entropy ({len(counts)} different characters, {bits + 0.0:.1f} bits each"
+                f"{', a part repeated' if repeated else ''}"
+                f"{', runs such as abcd or 1234' if steps >= len(secret) // 2 else ''})")
+    return None
+
+
+def check_file_permissions(path: Path) -> None:
+    """Refuse an access file that others may change: whoever can write it can give themselves a role (or
+    read the client secret). Owner-only writing, as ssh asks of its keys."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = "anyone on this machine" if mode & stat.S_IWOTH else "its group"
+        raise AccessFileError(f"{path}: {who} may write it (mode {stat.S_IMODE(mode):o}), and so give themselves "
+                              f"a role: make it writable by its owner alone (chmod go-w {path.name}, or 600)")
 
 
 def _role_entries(path: Path, roles) -> dict:

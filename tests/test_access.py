@@ -3,6 +3,8 @@ never half-applied), each address gets the most specific role, and the audit tra
 line's ingests and settings changes as the operating-system user."""
 
 import json
+import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -12,9 +14,11 @@ import pytest
 from conftest import ROOT
 from ketamine_outcomes import access, audit, store
 
-AUTH = """[auth]
+# Made for each run: a secret written in a test is public, and refused (access.KNOWN_SECRETS).
+SECRET = secrets.token_hex(32)
+AUTH = f"""[auth]
 redirect_uri = "https://outcomes.clinic.example/oauth2callback"
-cookie_secret = "5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e"
+cookie_secret = "{SECRET}"
 client_id = "ketamine-outcomes"
 client_secret = "s3cret"
 server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"
@@ -52,7 +56,7 @@ def access_file(tmp_path):
 ])
 def test_each_address_gets_the_most_specific_role(access_file, email, role):
     rules = access.read(access_file(AUTH + ROLES))
-    found = rules.role_of(email)
+    found = rules.role_of(email, verified=True)
     assert (found.name if found else None) == role
 
 
@@ -60,6 +64,9 @@ def test_an_address_the_provider_has_not_verified_gets_no_role(access_file):
     rules = access.read(access_file(AUTH + ROLES))
     assert rules.role_of("ana@clinic.example", verified=False) is None
     assert rules.role_of("ana@clinic.example", verified="false") is None
+    # Only the JSON boolean true is the provider's word (issue 23): a missing claim, text or 1 is not.
+    for not_true in (None, "true", "True", 1, "1", "yes", [True]):
+        assert rules.role_of("ana@clinic.example", verified=not_true) is None, not_true
     assert rules.role_of("ana@clinic.example", verified=True).name == "analyst"
 
 
@@ -77,9 +84,8 @@ def test_each_role_includes_the_one_below():
     (ROLES, "no [auth] table"),
     (AUTH.replace('client_secret = "s3cret"\n', ""), "[auth] needs client_secret"),
     (AUTH.replace("/oauth2callback", "/callback"), "redirect_uri must end with /oauth2callback"),
-    (AUTH.replace("5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e", "short"), "cookie_secret must be at least 32"),
-    (AUTH.replace("5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e",
-                  "<output of: python3 -c 'import secrets; print(secrets.token_hex(32))'>"),
+    (AUTH.replace(SECRET, "short"), "cookie_secret must be at least 32"),
+    (AUTH.replace(SECRET, "<output of: python3 -c 'import secrets; print(secrets.token_hex(32))'>"),
      "cookie_secret must be at least 32 characters without spaces"),
     (AUTH, "no [roles] table"),
     (AUTH + ROLES.replace("director", "directors"), "unknown role(s) directors"),
@@ -139,10 +145,10 @@ def test_the_readme_access_file_works_once_its_secret_is_made(access_file):
     example = readme.split("# access.toml", 1)[1].split("\n", 1)[1].split("```", 1)[0]
     with pytest.raises(access.AccessFileError, match="cookie_secret must be at least 32 characters"):
         access.read(access_file(example))  # the placeholder is refused: a shared secret forges sign-ins
-    made = "\n".join('cookie_secret = "' + "ab" * 32 + '"' if line.startswith("cookie_secret") else line
+    made = "\n".join(f'cookie_secret = "{SECRET}"' if line.startswith("cookie_secret") else line
                      for line in example.splitlines())
     rules = access.read(access_file(made))
-    assert [rules.role_of(a).name for a in ("ana@clinic.example", "dan@clinic.example", "board@partner.example")] == [
+    assert [rules.role_of(a, True).name for a in ("ana@clinic.example", "dan@clinic.example", "board@partner.example")] == [
         "analyst", "director", "viewer"]
 
 
@@ -154,3 +160,47 @@ def test_a_meeting_pack_written_from_the_command_line_is_recorded(tmp_path, samp
     rows = json.loads(cli("audit", "--db", db, "--json").stdout)
     assert [(r["email"], r["role"], r["action"], r["detail"]) for r in rows] == [
         (audit.os_user(), "command line", "export", "meeting pack pack.html (PHQ-9, 2024-Q2)")]
+
+
+# Cookie secrets (issue 23): refused, with why; then what a clinic makes and is accepted.
+WEAK_SECRETS = [
+    ("0" * 32, "too little entropy (1 different characters"),
+    ("0" * 64, "too little entropy"),
+    ("ab" * 32, "too little entropy (2 different characters"),
+    ("0123456789abcdef" * 2, "a part repeated"),
+    ("abcdefghijklmnopqrstuvwxyz012345", "runs such as abcd or 1234"),
+    ("Tr0ub4dor&3Tr0ub4dor&3Tr0ub4dor&3x", "a part repeated"),
+    ("5f0c2b9e8a7d4c3b2a1908f7e6d5c4b3a2918f7e", "the tests' or documentation's secret, which is public"),
+    ("a-test-secret-that-is-long-enough-to-sign-cookies", "the tests' or documentation's secret"),
+    ("<outputof:python3-c'importsecrets;print(secrets.token_hex(32))'>", "the documentation's placeholder"),
+    ("paste_the_output_of:python3-c'import_secrets;print(secrets.token_hex(32))'", "placeholder"),
+    ("changeme-changeme-0a8f3c2e9b1d7f4a6c5e", "placeholder"),
+]
+
+
+@pytest.mark.parametrize("secret, why", WEAK_SECRETS, ids=[w for _, w in WEAK_SECRETS])
+def test_a_weak_or_public_cookie_secret_is_refused_saying_why(access_file, secret, why):
+    with pytest.raises(access.AccessFileError) as refused:
+        access.read(access_file(AUTH.replace(SECRET, secret) + ROLES))
+    assert why in str(refused.value) and "forge a sign-in" in str(refused.value)
+
+
+@pytest.mark.parametrize("make", [lambda: secrets.token_hex(32), lambda: secrets.token_urlsafe(32),
+                                  lambda: secrets.token_hex(24)], ids=["token_hex(32)", "token_urlsafe(32)",
+                                                                       "token_hex(24)"])
+def test_a_made_secret_is_accepted(access_file, make):
+    for _ in range(200):  # a made secret is never refused (the rules' false alarms are about 1 in 50,000)
+        access.read(access_file(AUTH.replace(SECRET, make()) + ROLES))
+
+
+@pytest.mark.parametrize("mode, who", [(0o664, "its group"), (0o646, "anyone on this machine"),
+                                       (0o666, "anyone on this machine")])
+def test_an_access_file_others_may_write_is_refused(access_file, mode, who):
+    path = access_file(AUTH + ROLES)
+    os.chmod(path, mode)
+    with pytest.raises(access.AccessFileError, match=f"{who} may write it"):
+        access.read(path)
+    os.chmod(path, 0o600)
+    assert access.read(path).role_of("ana@clinic.example", True).name == "analyst"
+    os.chmod(path, 0o644)  # others may read it (the client secret is then theirs, but not the roles)
+    assert access.read(path)

@@ -3,6 +3,7 @@ started by `ketamine-outcomes dashboard --access`, and chromium signing in as ea
 role sees, what it cannot reach by navigation or by URL, the visitor who is not signed in, the address
 without a role, sign-out, and the audit rows each produced."""
 
+import secrets
 import shutil
 import time
 
@@ -15,11 +16,13 @@ pytestmark = pytest.mark.browser
 
 EVERY_PAGE = ["", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
 USERS = [
-    {"sub": "ana", "email": "ana@clinic.example"},
-    {"sub": "dan", "email": "Dan@Clinic.Example"},  # a director by the @domain entry, whatever the case
-    {"sub": "board", "email": "board@partner.example"},
-    {"sub": "eve", "email": "eve@elsewhere.example"},
+    {"sub": "ana", "email": "ana@clinic.example", "email_verified": True},
+    {"sub": "dan", "email": "Dan@Clinic.Example", "email_verified": True},  # a director by the @domain entry
+    {"sub": "board", "email": "board@partner.example", "email_verified": True},
+    {"sub": "eve", "email": "eve@elsewhere.example", "email_verified": True},
     {"sub": "mallory", "email": "ana@clinic.example", "email_verified": False},  # not the provider's word
+    {"sub": "trudy", "email": "ana@clinic.example"},  # no email_verified claim: not the provider's word either
+    {"sub": "victor", "email": "ana@clinic.example", "email_verified": "true"},  # text, not the boolean
 ]
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
 
@@ -43,7 +46,7 @@ def served(tmp_path_factory, sample_db, provider):
     access.write_text(f"""
 [auth]
 redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
-cookie_secret = "a-test-secret-that-is-long-enough-to-sign-cookies"
+cookie_secret = "{secrets.token_hex(32)}"
 client_id = "ketamine-outcomes"
 client_secret = "test-client-secret"
 server_metadata_url = "{provider}/.well-known/openid-configuration"
@@ -204,7 +207,8 @@ def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp
     page.locator(".st-key-safety_item9_download").wait_for()  # patient-level rows: the analyst's to take
 
 
-@pytest.mark.parametrize("sub, email", [("eve", "eve@elsewhere.example"), ("mallory", "ana@clinic.example")])
+@pytest.mark.parametrize("sub, email", [("eve", "eve@elsewhere.example"), ("mallory", "ana@clinic.example"),
+                                        ("trudy", "ana@clinic.example"), ("victor", "ana@clinic.example")])
 def test_an_address_without_a_role_sees_one_page_and_can_sign_out(page, served, sub, email):
     url, db = served
     sign_in(page, url, sub)
