@@ -18,8 +18,8 @@ import duckdb
 
 from bench.pages import write
 from bench.run import CACHE, FILES, ROOT, median_time, network
-from ketamine_outcomes import store
-from ketamine_outcomes.ingest import ingest_files
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_files
 
 
 SECTION = "## The analyst's path: a workbook, and the daily cumulative re-upload"

@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 from bench.run import ROOT, fresh_db, machine, network
-from ketamine_outcomes import metrics, report, store
-from ketamine_outcomes.ingest import ingest_files
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.report import pack as report
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_files
 
 
 def timed(action, runs: int) -> float:

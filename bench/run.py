@@ -25,8 +25,9 @@ from pathlib import Path
 import duckdb
 
 from bench import pandas_baseline
-from ketamine_outcomes import metrics, store
-from ketamine_outcomes.ingest import ingest_files
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_files
 from sample_data.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent

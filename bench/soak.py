@@ -25,8 +25,9 @@ from pathlib import Path
 
 from bench.pages import DRAWN, write
 from bench.run import CACHE, DONE, FILES, ROOT, network
-from ketamine_outcomes import busy, store
-from ketamine_outcomes.ingest import ingest_files
+from ketamine_outcomes.store import busy
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_files
 
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_dashboard  # noqa: E402
@@ -214,7 +215,7 @@ def main() -> None:
         f"{sum(lost.values()) if lost else 0} |", "",
         "While the ingest holds the file, no other process may open it (DuckDB); the ingest leaves a "
         "checkpointed reading copy beside it, which the dashboard reads, with a notice naming the ingest "
-        "(ketamine_outcomes/busy.py). Before, a page waited for the file up to 60 s and then said only "
+        "(ketamine_outcomes/store/busy.py). Before, a page waited for the file up to 60 s and then said only "
         "'Refresh this page in a minute' (up to 78 s under 15 browsers, issue 9). Page times here are set by "
         f"{args.browsers} chromium pages and the server sharing {os.cpu_count()} busy cores, alike with and "
         "without the ingest.", "",

@@ -1,11 +1,11 @@
 """The dashboard's frame: page config, sign-in, the shared sidebar, and navigation. Pages live in app_pages/.
 
 Access control is decided here, once per run: the navigation holds only the pages the signed-in role may
-open (ketamine_outcomes/access.py), so another page is neither listed nor reachable by its URL."""
+open (ketamine_outcomes/access/roles.py), so another page is neither listed nor reachable by its URL."""
 
 import streamlit as st
 
-from dashboard import data, filters, signin
+from ketamine_outcomes.dashboard import data, filters, signin
 
 st.set_page_config(page_title="Ketamine outcomes", page_icon=":material/monitoring:", layout="wide")
 

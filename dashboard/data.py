@@ -21,9 +21,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from ketamine_outcomes import busy, ingest, mappings, metrics, store
+from ketamine_outcomes.store import busy
+from ketamine_outcomes.ingest import pipeline as ingest
+from ketamine_outcomes.ingest import mappings
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
 from ketamine_outcomes.definitions import INSTRUMENTS
-from ketamine_outcomes.ingest import BatchResult, ingest_export
+from ketamine_outcomes.ingest.pipeline import BatchResult, ingest_export
 from ketamine_outcomes.safe_text import markdown
 
 
@@ -83,7 +87,7 @@ def _prepared(path: str) -> bool:
 
 
 def _busy(path: str) -> str:
-    """What holds the database, in words (a command-line ingest announces itself: busy.py)."""
+    """What holds the database, in words (a command-line ingest announces itself: store/busy.py)."""
     found = busy.current(path)
     return found.sentence() if found else "Another process (an ingest or a backup) is writing the database"
 
@@ -341,7 +345,7 @@ def save_mapping(name: str, kind: str, columns: dict[str, str]) -> None:
 
 
 def undo_batch(batch_id: int) -> str:
-    """Undo one batch (ketamine_outcomes.ingest.undo_batch) and bring the metric tables up to date."""
+    """Undo one batch (ketamine_outcomes.ingest.pipeline.undo_batch) and bring the metric tables up to date."""
     with writing() as con:
         message = ingest.undo_batch(con, batch_id)
         metrics.ensure_built(con)

@@ -5,8 +5,8 @@ export (file names, headers, values) is shown through safe_text: it is data, nev
 
 import streamlit as st
 
-from ketamine_outcomes.contract import REQUIRED, closest_headers
-from ketamine_outcomes.ingest import BatchResult, by_reason
+from ketamine_outcomes.ingest.contract import REQUIRED, closest_headers
+from ketamine_outcomes.ingest.pipeline import BatchResult, by_reason
 from ketamine_outcomes.safe_text import csv_text, markdown
 
 MAPPABLE_KINDS = {"sessions": "Sessions (one line per treatment session)",

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, styles
+from ketamine_outcomes.dashboard import data, styles
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
-from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.metrics.marts import Cohort
 from ketamine_outcomes.safe_text import markdown
 
 MEETING_MIN_CELL = 11

@@ -1,5 +1,5 @@
 """The frame's side of access control: who is signed in and with which role (decided once per run by
-ketamine_outcomes/access.py), the sign-in and no-access screens, and the audit calls pages make.
+ketamine_outcomes/access/roles.py), the sign-in and no-access screens, and the audit calls pages make.
 
 Without `--access` (the command sets KETAMINE_OUTCOMES_ACCESS) there is no sign-in: the dashboard serves
 this machine only and whoever sits at it may do everything, recorded as the operating-system user."""
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data
-from ketamine_outcomes import access, audit, store
+from ketamine_outcomes.dashboard import data
+from ketamine_outcomes.access import roles as access
+from ketamine_outcomes.access import audit
+from ketamine_outcomes.store import database as store
 
 ACCESS_ENV = "KETAMINE_OUTCOMES_ACCESS"
 log = logging.getLogger(__name__)

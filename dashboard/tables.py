@@ -11,8 +11,9 @@ import re
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, signin
-from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.dashboard import data, filters, signin
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term, response_words
 from ketamine_outcomes.safe_text import csv_text
 

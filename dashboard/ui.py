@@ -3,9 +3,9 @@ suppression note, and the message for an empty database or an empty cohort."""
 
 import streamlit as st
 
-from dashboard import data, filters, glossary, signin, tables
-from ketamine_outcomes import charts
-from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.dashboard import data, filters, glossary, signin, tables
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.metrics.marts import Cohort
 from ketamine_outcomes.safe_text import markdown
 from ketamine_outcomes.safe_text import plotly as plotly_text
 

@@ -14,8 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes import store
-from ketamine_outcomes.ingest import ingest_file, ingest_files
+try:  # the repository's dashboard/ is installed as ketamine_outcomes.dashboard (pyproject.toml's mapping)
+    import ketamine_outcomes.dashboard  # noqa: F401
+except ModuleNotFoundError:
+    pytest.exit("ketamine_outcomes.dashboard is not importable: pyproject.toml's package mapping changed "
+                "since this venv was installed; run: .venv/bin/pip install -e '.[test]'", returncode=4)
+
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_file, ingest_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

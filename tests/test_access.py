@@ -12,7 +12,9 @@ import sys
 import pytest
 
 from conftest import ROOT
-from ketamine_outcomes import access, audit, store
+from ketamine_outcomes.access import roles as access
+from ketamine_outcomes.access import audit
+from ketamine_outcomes.store import database as store
 
 # Made for each run: a secret written in a test is public, and refused (access.KNOWN_SECRETS).
 SECRET = secrets.token_hex(32)

@@ -12,7 +12,9 @@ import duckdb
 import pytest
 
 from conftest import free_port, start_dashboard
-from ketamine_outcomes import backup, metrics, store
+from ketamine_outcomes.store import backup
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
 
 BATCH_TABLES = ("patients", "sessions", "assessments")
 

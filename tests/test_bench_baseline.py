@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench import pandas_baseline
-from ketamine_outcomes import metrics
+from ketamine_outcomes.metrics import marts as metrics
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard, stop_server
-from ketamine_outcomes import metrics, store
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
 
 pytestmark = pytest.mark.browser
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'

@@ -13,12 +13,15 @@ import threading
 import pytest
 
 from conftest import SAMPLE_FILES
-from ketamine_outcomes import busy, cli, store
+from ketamine_outcomes.store import busy
+from ketamine_outcomes.cli import commands as cli
+from ketamine_outcomes.store import database as store
 from test_pages import clinic_db, open_app, shown  # noqa: F401 (clinic_db is a fixture)
 
 HOLDER = """
 import sys
-from ketamine_outcomes import busy, store
+from ketamine_outcomes.store import busy
+from ketamine_outcomes.store import database as store
 db, copy = sys.argv[1], sys.argv[2] == "copy"
 con = store.open_file(db)
 with busy.announced(con, db, ["big_sessions.csv"]):
@@ -90,7 +93,7 @@ def test_an_upload_during_the_ingest_waits_for_it_then_lands(held, clinic_db, mo
 
 def test_without_a_copy_the_page_says_what_holds_the_database(held, clinic_db, monkeypatch):
     held(copy=False)
-    monkeypatch.setattr("dashboard.data.WAIT_SECONDS", 1)
+    monkeypatch.setattr("ketamine_outcomes.dashboard.data.WAIT_SECONDS", 1)
     app = open_app(clinic_db, monkeypatch, "overview")
     assert not app.exception
     assert app.warning[0].value.startswith("An ingest of big_sessions.csv (command line, ")

@@ -1,4 +1,4 @@
-"""Guards the case-mix adjusted comparison of sites and clinicians (ketamine_outcomes/casemix.py, Compare
+"""Guards the case-mix adjusted comparison of sites and clinicians (ketamine_outcomes/metrics/casemix.py, Compare
 cohorts): expected responders equal the hand-computed sums of each series' chance of response, and an
 independent statsmodels fit; the O/E limits; the sentence saying which groups differ; and that small or
 degenerate data (one group, no variation, too few series, separation, a single level) is said, not fitted."""
@@ -16,8 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ketamine_outcomes import casemix, metrics, quality, store
-from ketamine_outcomes.ingest import ingest_file
+from ketamine_outcomes.metrics import casemix
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import quality
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_file
 
 
 def series(rows: list[tuple[str, str, int, int]], **constant) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_outcomes import charts
+from ketamine_outcomes.charts import figures as charts
 
 
 def tick_labels(fig, top: float) -> list[str]:
@@ -110,7 +110,7 @@ def test_a_survival_curve_starts_at_day_0_steps_and_prints_the_number_at_risk_un
 
 
 def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
-    from ketamine_outcomes import suppress
+    from ketamine_outcomes.disclosure import suppress
 
     # 60 followed; losses 6, 6, 3, 11, 4, 1 on days 7-42, censored 12 on day 0 and more later (test_suppress.KM):
     # under suppression the steps are day 21 (15 of 48) and day 28 (11 of 22); days 35-42 are cut.
@@ -200,7 +200,7 @@ def test_the_end_of_induction_title_promises_published_results_only_when_a_range
 
 
 def test_the_funnel_names_on_the_plot_only_the_points_outside_the_limits_and_every_point_in_the_hover():
-    from ketamine_outcomes import quality
+    from ketamine_outcomes.metrics import quality
     # p = 115 / 300: A (55 of 100) is outside the 99.8% limits; the other two, of similar size and rate, are within.
     frame = pd.DataFrame({"site": ["A", "Northside", "Riverside"], "k": [55, 29, 31], "n": [100, 96, 104]})
     units, curves = quality.funnel(frame, "site", "k", "n")

@@ -126,7 +126,7 @@ def test_weekly_json_is_the_stable_contract_scripts_read(tmp_path, export):
 
 
 def test_dashboard_serves_this_machine_only_by_default():
-    from ketamine_outcomes.cli import parser
+    from ketamine_outcomes.cli.commands import parser
     assert parser().parse_args(["dashboard"]).address == "127.0.0.1"
 
 

@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from conftest import SAMPLE_FILES
-from ketamine_outcomes import store
-from ketamine_outcomes.ingest import ingest_file, undo_batch
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 from test_pages import open_app
 
 # 4 lines, 3 patients, 4 distinct (patient, day, session) keys.
@@ -83,7 +83,7 @@ def test_a_database_with_rows_stored_twice_opens_with_the_newest_copy_kept(tmp_p
                     "('P2', 0, '', 'IV', 'completed', [], $b, 3)", {"b": batch, "route": "IV" if batch == 1 else "IM"})
     con.execute("insert into patients (patient_id, batch_id, line_number) values ('P1', 1, 2), ('P1', 2, 2)")
     con.close()
-    with caplog.at_level(logging.WARNING, logger="ketamine_outcomes.store"):
+    with caplog.at_level(logging.WARNING, logger="ketamine_outcomes.store.database"):
         con = store.connect(db)
     assert con.execute("select patient_id, route, batch_id from sessions order by patient_id").fetchall() == [
         ("P1", "IM", 2), ("P2", "IV", 2)]
@@ -95,7 +95,7 @@ def test_a_database_with_rows_stored_twice_opens_with_the_newest_copy_kept(tmp_p
                      "moment); the newest copy of each is kept"]]
     con.close()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="ketamine_outcomes.store"):
+    with caplog.at_level(logging.WARNING, logger="ketamine_outcomes.store.database"):
         store.connect(db).close()  # checked once: the file now says its writers take turns
     assert caplog.records == []
 

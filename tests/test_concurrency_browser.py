@@ -5,7 +5,7 @@ shows an exception."""
 import pytest
 
 from conftest import SAMPLE_FILES, free_port, start_dashboard
-from ketamine_outcomes import store
+from ketamine_outcomes.store import database as store
 from test_browser import wait_for_app
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,8 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE_FILES
-from ketamine_outcomes import cli, store
+from ketamine_outcomes.cli import commands as cli
+from ketamine_outcomes.store import database as store
 from test_pages import open_app, shown
 
 MISSING = "no such database (moved, deleted or mistyped?). Nothing was created; give --init to create a new one."
@@ -155,7 +156,7 @@ def test_a_database_name_holding_markdown_is_shown_as_text_in_a_fault(tmp_path, 
 def test_a_sign_in_before_the_database_is_created_is_logged_not_a_fault(tmp_path, monkeypatch, caplog):
     """Behind sign-in the audit trail is written before any page: with no database yet (and the offer on)
     the sign-in is logged instead, and nothing is created."""
-    from dashboard import signin
+    from ketamine_outcomes.dashboard import signin
 
     path = tmp_path / "new.duckdb"
     monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(path))

@@ -8,7 +8,8 @@ import duckdb
 import pytest
 
 from conftest import ROOT
-from ketamine_outcomes import definitions, metrics
+from ketamine_outcomes import definitions
+from ketamine_outcomes.metrics import marts as metrics
 
 METRICS_DOC = (ROOT / "docs" / "metrics.md").read_text()
 DOCUMENTED = set(re.findall(r"`([a-z0-9_]+)`", METRICS_DOC))
@@ -56,7 +57,7 @@ def test_every_query_file_is_catalogued_and_opens_with_its_purpose(path):
 
 
 def test_every_definitions_link_opens_a_card_and_every_card_names_real_settings():
-    from dashboard import glossary
+    from ketamine_outcomes.dashboard import glossary
 
     pages = "".join(p.read_text() for p in (ROOT / "dashboard" / "app_pages").glob("*.py"))
     topics = re.findall(r'definitions_link\(f?"([^"{]+)"\)', pages)

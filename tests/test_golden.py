@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from ketamine_outcomes import metrics
+from ketamine_outcomes.metrics import marts as metrics
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {

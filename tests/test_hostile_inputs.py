@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from ketamine_outcomes import readers
-from ketamine_outcomes.ingest import ingest_export
+from ketamine_outcomes.ingest import readers
+from ketamine_outcomes.ingest.pipeline import ingest_export
 
 HEADER = "patient_id,session_day,route\n"
 # Two sessions around a million blank lines: 1 MB of text that deflate packs into about 1 KB.

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes import metrics, store
-from ketamine_outcomes.ingest import ingest_file, undo_batch
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 
 SESSIONS = "patient_id,session_day,route,status,dose_mg,site,clinician_id,session_id\n"
 OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"

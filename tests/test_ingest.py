@@ -4,7 +4,7 @@ rejected with its line number, column, value and reason, and re-uploads neither 
 import pytest
 
 from conftest import table_snapshot
-from ketamine_outcomes.ingest import ingest_file
+from ketamine_outcomes.ingest.pipeline import ingest_file
 
 
 def rows(con, sql, params=None):
@@ -376,8 +376,8 @@ def test_a_file_changed_while_the_one_before_it_is_stored_is_read_as_it_is_then(
     since is checked again, so its batch names the bytes that were stored."""
     import hashlib
 
-    from ketamine_outcomes import store
-    from ketamine_outcomes.ingest import ingest_files
+    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.ingest.pipeline import ingest_files
 
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     first.write_text("patient_id,session_day,route\nP1,0,IV\n")

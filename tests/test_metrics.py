@@ -7,9 +7,10 @@ import math
 import pandas as pd
 import pytest
 
-from ketamine_outcomes import mappings, metrics
-from ketamine_outcomes.ingest import ingest_file
-from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.ingest import mappings
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.ingest.pipeline import ingest_file
+from ketamine_outcomes.metrics.marts import Cohort
 
 
 @pytest.fixture
@@ -308,7 +309,7 @@ def test_each_route_has_its_own_induction_setting(clinic):
 
 
 def test_an_older_database_keeps_its_induction_sessions_override_for_iv_and_im(con):
-    from ketamine_outcomes import store
+    from ketamine_outcomes.store import database as store
     con.execute("insert into setting_overrides values ('induction_sessions', 8)")
     store.write_definitions(con)
     assert table(con, "select name, value from settings where name like 'induction_sessions%' order by 1") == [
@@ -317,7 +318,7 @@ def test_an_older_database_keeps_its_induction_sessions_override_for_iv_and_im(c
 
 
 def test_an_older_database_keeps_its_response_fraction_for_every_instrument(con):
-    from ketamine_outcomes import store
+    from ketamine_outcomes.store import database as store
     con.execute("insert into setting_overrides values ('response_fraction', 0.6)")
     store.write_definitions(con)
     assert table(con, "select name, value from settings where name like 'response_fraction%' order by 1") == [

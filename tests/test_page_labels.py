@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ketamine_outcomes import charts, metrics, store, suppress
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import ADVERSE_EVENT_LABELS, ALIASES
 from test_pages import clinic_db, open_app  # noqa: F401 (clinic_db is a fixture)
 

@@ -14,9 +14,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SAMPLE_FILES
-from ketamine_outcomes import metrics, store, suppress
-from ketamine_outcomes.metrics import Cohort
-from ketamine_outcomes.ingest import ingest_file
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.metrics.marts import Cohort
+from ketamine_outcomes.ingest.pipeline import ingest_file
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
@@ -346,7 +348,7 @@ def test_quality_review_explains_exports_without_dates(tmp_path, monkeypatch, ex
         f"P{p},{d}" + ",IV" for p in range(12) for d in (0, 2, 4, 7, 9, 11)) + "\nP99,200,IV\n")
     outcomes = export("o.csv", "patient_id,assessment_day,instrument,score\n" + "\n".join(
         f"P{p},0,PHQ-9,20\nP{p},14,PHQ-9,{8 if p % 2 else 15}" for p in range(12)) + "\n")
-    from ketamine_outcomes.ingest import ingest_files
+    from ketamine_outcomes.ingest.pipeline import ingest_files
     ingest_files(db, [sessions, outcomes])
     app = open_app(db, monkeypatch, "quality_review")
     assert not app.exception

@@ -13,8 +13,11 @@ import pandas as pd
 import pytest
 
 from conftest import table_snapshot
-from ketamine_outcomes import cli, mappings, privacy, store
-from ketamine_outcomes.ingest import ingest_export
+from ketamine_outcomes.cli import commands as cli
+from ketamine_outcomes.ingest import mappings
+from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_export
 
 
 @dataclass

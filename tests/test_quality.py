@@ -3,7 +3,8 @@ rule at its boundary, and funnel-plot limits (Spiegelhalter 2005), on numbers wo
 
 import pandas as pd
 
-from ketamine_outcomes import quality, suppress
+from ketamine_outcomes.metrics import quality
+from ketamine_outcomes.disclosure import suppress
 
 
 def chart(ks, n=100):

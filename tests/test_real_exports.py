@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from conftest import table_snapshot
-from ketamine_outcomes import store
-from ketamine_outcomes.ingest import ingest_export
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_export
 
 
 def rows(con, sql, params=None):
@@ -225,7 +225,7 @@ def stored(db):
 
 @pytest.mark.parametrize("suffix, engine", [(".xlsx", "openpyxl"), (".ods", "odf")])
 def test_a_workbook_gives_the_same_database_as_its_csvs(tmp_path, suffix, engine):
-    from ketamine_outcomes.ingest import ingest_files
+    from ketamine_outcomes.ingest.pipeline import ingest_files
     csv_db, book_db = tmp_path / "csv.duckdb", tmp_path / "book.duckdb"
     ingest_files(csv_db, write_csvs(tmp_path))
     book = tmp_path / f"visits{suffix}"
@@ -269,7 +269,7 @@ def test_excel_dates_and_text_dates_are_both_read(con, tmp_path):
 # Undo ------------------------------------------------------------------------------------------
 
 def test_undo_removes_what_a_batch_inserted_and_restores_what_it_replaced(con, export):
-    from ketamine_outcomes.ingest import undo_batch
+    from ketamine_outcomes.ingest.pipeline import undo_batch
     ingest_export(con, export("a.csv", "patient_id,session_day,route,dose_mg\nP1,0,IV,40\nP1,3,IV,40\n"))
     before = rows(con, "select patient_id, session_day, dose_mg, batch_id, line_number from sessions order by all")
     [second] = ingest_export(con, export("b.csv", "patient_id,session_day,route,dose_mg\nP1,3,IV,45\nP1,7,IV,40\n"))

@@ -15,8 +15,10 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import ARTIFACTS
-from ketamine_outcomes import metrics, report, store
-from ketamine_outcomes.ingest import ingest_files
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.report import pack as report
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_files
 
 Q1 = metrics.Cohort(start_from=date(2024, 1, 1), start_to=date(2024, 3, 31))
 Q2 = metrics.Cohort(start_from=date(2024, 4, 1), start_to=date(2024, 6, 30))

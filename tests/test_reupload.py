@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes import metrics
-from ketamine_outcomes.store import sql as store_sql
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store.database import sql as store_sql
 
 OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
 SESSIONS = "patient_id,session_date,route,status,dose_mg,session_id\n"
@@ -175,7 +175,7 @@ def test_rows_stored_by_an_older_version_gain_the_hash_on_their_next_upload(load
 
 
 def test_an_undone_batch_lines_are_new_again(load, con):
-    from ketamine_outcomes.ingest import undo_batch
+    from ketamine_outcomes.ingest.pipeline import undo_batch
 
     text = OUTCOMES + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,15,0\n"
     first = load("day1.csv", text)
@@ -186,7 +186,7 @@ def test_an_undone_batch_lines_are_new_again(load, con):
 
 
 def test_undo_restores_a_replaced_rows_hash(load, con):
-    from ketamine_outcomes.ingest import undo_batch
+    from ketamine_outcomes.ingest.pipeline import undo_batch
 
     text = OUTCOMES + "P1,0,PHQ-9,20,0\n"
     load("day1.csv", text)
@@ -214,7 +214,7 @@ def metric_tables(con):
 
 def test_a_build_after_a_daily_upload_computes_only_the_changed_patients_and_equals_a_full_build(
         con, tmp_path, sample_files):
-    from ketamine_outcomes.ingest import ingest_file
+    from ketamine_outcomes.ingest.pipeline import ingest_file
 
     for path in sample_files:
         ingest_file(con, path)
@@ -271,7 +271,7 @@ def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_
     """A session correction reaches the assessments only through the series: P1's third session moved 90
     days on, the day after a PHQ-9 (a new baseline: a re-induction), starts a second series, so that PHQ-9
     leaves the first series for the second. Of ten patients only P1 is computed again."""
-    from ketamine_outcomes.ingest import ingest_file
+    from ketamine_outcomes.ingest.pipeline import ingest_file
 
     def load(name, text):
         (tmp_path / name).write_text(text)
@@ -296,7 +296,7 @@ def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_
 def test_a_corrected_route_reaches_the_weekly_scores_and_a_new_session_leaves_them(con, tmp_path):
     """A series' route is its sessions' most frequent one. P1's corrected session makes it IM, which the weekly
     scores show; P2's new session changes only P2's series' count. The incremental build equals a full one."""
-    from ketamine_outcomes.ingest import ingest_file
+    from ketamine_outcomes.ingest.pipeline import ingest_file
 
     def load(name, text):
         (tmp_path / name).write_text(text)
@@ -322,7 +322,7 @@ def test_a_corrected_route_reaches_the_weekly_scores_and_a_new_session_leaves_th
 
 
 def test_a_changed_indication_spelling_or_setting_builds_every_patient(con, tmp_path):
-    from ketamine_outcomes.ingest import ingest_file
+    from ketamine_outcomes.ingest.pipeline import ingest_file
 
     def load(name, text):
         (tmp_path / name).write_text(text)
@@ -368,7 +368,7 @@ def test_a_phone_number_on_a_line_with_empty_extra_fields_refuses_the_file(load,
 
 def test_two_settings_overridden_to_one_value_are_two_versions(con):
     # The probe's F5: the version named the overrides' values only.
-    from ketamine_outcomes import store
+    from ketamine_outcomes.store import database as store
 
     con.execute("insert or replace into setting_overrides values ('dropout_quiet_days', 40)")
     first = store.data_version(con)
@@ -378,7 +378,7 @@ def test_two_settings_overridden_to_one_value_are_two_versions(con):
 
 
 def test_a_line_hash_column_of_another_type_is_made_again(db_path):
-    from ketamine_outcomes import store
+    from ketamine_outcomes.store import database as store
 
     con = store.connect(db_path)
     con.execute("alter table sessions drop column source_hash")

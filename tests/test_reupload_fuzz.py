@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes import metrics, store
-from ketamine_outcomes.ingest import ingest_file, undo_batch
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 
 FORGET = ("update sessions set source_hash = null", "update assessments set source_hash = null",
           "update patients set source_hash = null")
@@ -397,8 +398,8 @@ def _text_with_hash(target: int, rng: random.Random) -> str:
 def _colliding_line(con, header: str, stored_line: str, cells: list[str]) -> str:
     """`cells` and a last free-text cell chosen so that the line hashes as `stored_line` would, with the
     salt the ingest uses (when it still uses one: otherwise any text, and the line is simply new)."""
-    from ketamine_outcomes import ingest
-    from ketamine_outcomes.contract import read_layout
+    from ketamine_outcomes.ingest import pipeline as ingest
+    from ketamine_outcomes.ingest.contract import read_layout
 
     salt = ingest._layout_salt(con, read_layout(header, None, None)) if hasattr(ingest, "_layout_salt") else "x"
 

@@ -8,10 +8,12 @@ import math
 import pandas as pd
 import pytest
 
-from ketamine_outcomes import charts, metrics, store
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
 from ketamine_outcomes.definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, SETTINGS
-from ketamine_outcomes.ingest import ingest_file
-from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.ingest.pipeline import ingest_file
+from ketamine_outcomes.metrics.marts import Cohort
 
 SIX = (0, 2, 4, 7, 9, 11)  # an IV induction: its 6th session (day 11) ends it; window days 11-32
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import free_port, start_command, start_provider, stop_group, stop_server
-from ketamine_outcomes import store
+from ketamine_outcomes.store import database as store
 
 pytestmark = pytest.mark.browser
 

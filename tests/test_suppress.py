@@ -4,7 +4,7 @@ mean built on them; zero and larger counts show; 0 turns suppression off."""
 import pandas as pd
 import pytest
 
-from ketamine_outcomes import suppress
+from ketamine_outcomes.disclosure import suppress
 
 WEEKLY = pd.DataFrame({
     "week": [1, 2, 3],

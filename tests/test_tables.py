@@ -7,9 +7,9 @@ import io
 
 import pandas as pd
 
-from dashboard import tables
-from dashboard.filters import View
-from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.dashboard import tables
+from ketamine_outcomes.dashboard.filters import View
+from ketamine_outcomes.metrics.marts import Cohort
 
 VIEW = View("PHQ-9", Cohort(sites=("Northside",), routes=("IV",)), meeting_mode=False, min_cell=11)
 

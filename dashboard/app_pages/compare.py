@@ -5,8 +5,11 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import data, filters, tables, ui
-from ketamine_outcomes import casemix, charts, quality, suppress
+from ketamine_outcomes.dashboard import data, filters, tables, ui
+from ketamine_outcomes.metrics import casemix
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.metrics import quality
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.safe_text import markdown
 

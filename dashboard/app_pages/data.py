@@ -4,9 +4,10 @@ download every mart."""
 
 import streamlit as st
 
-from dashboard import data, feedback, filters, signin, tables
-from ketamine_outcomes import metrics, suppress
-from ketamine_outcomes.privacy import safe_file_name
+from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.ingest.privacy import safe_file_name
 from ketamine_outcomes.safe_text import csv_text, markdown, plain
 
 st.title("Data")

@@ -1,14 +1,15 @@
 """Definitions: what every number means, in plain words first (one card per idea, with its source and the
 setting in force), then the full reference for analysts and the export contract."""
 
-from pathlib import Path
+from importlib import resources
 
 import streamlit as st
 
-from dashboard import data, glossary
+from ketamine_outcomes.dashboard import data, glossary
 from ketamine_outcomes.definitions import SETTINGS
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# The docs are package data (the repository's docs/, mapped into the package by pyproject.toml).
+DOCS = resources.files("ketamine_outcomes.docs")
 
 st.title("Definitions")
 st.caption("What every number on these pages means, in plain words, and where each definition comes from.")

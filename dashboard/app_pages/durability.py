@@ -5,8 +5,9 @@ by site."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, tables, ui
-from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.dashboard import data, filters, tables, ui
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.disclosure import suppress
 
 view = ui.page("Durability", "How long does a response last, how soon does it come, and how many boosters "
                              "do patients need?")

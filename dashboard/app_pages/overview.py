@@ -4,8 +4,9 @@ the trajectory, and attrition."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
-from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.dashboard import data, ui
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term
 
 view = ui.page("Overview", "Is the clinic helping, and how does it compare with published real-world results?")

@@ -4,8 +4,11 @@ pack to download. Hidden periods leave a gap and draw nothing their n could be w
 
 import streamlit as st
 
-from dashboard import data, filters, signin, tables, ui
-from ketamine_outcomes import charts, quality, report, suppress
+from ketamine_outcomes.dashboard import data, filters, signin, tables, ui
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.metrics import quality
+from ketamine_outcomes.report import pack as report
+from ketamine_outcomes.disclosure import suppress
 
 view = ui.page("Quality review", "Period by period: is end-of-induction response stable, or is something changing?")
 GRAINS = {"month": "start_month", "quarter": "start_quarter"}

@@ -4,8 +4,9 @@ the NHS Talking Therapies measures at end of induction."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, tables, ui
-from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.dashboard import data, tables, ui
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import remission_term
 
 # Statuses of series outside the end-of-induction n (response_timing): shown apart, never in the denominator.

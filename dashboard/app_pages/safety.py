@@ -3,8 +3,9 @@ dissociation (CADSS) by session, and PHQ-9 item 9 flags for follow-up."""
 
 import streamlit as st
 
-from dashboard import data, filters, tables, ui
-from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.dashboard import data, filters, tables, ui
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
 view = ui.page("Safety", "Adverse events, blood pressure, self-harm thoughts (PHQ-9 item 9) and dissociation.")

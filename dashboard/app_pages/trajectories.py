@@ -5,8 +5,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import data, filters, tables, ui
-from ketamine_outcomes import charts, suppress
+from ketamine_outcomes.dashboard import data, filters, tables, ui
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
 view = ui.page("Symptom trajectories", "How scores move across the weeks of a treatment series.")

@@ -1,4 +1,4 @@
--- The series a case-mix model of end-of-induction response is fitted on (ketamine_outcomes/casemix.py):
+-- The series a case-mix model of end-of-induction response is fitted on (ketamine_outcomes/metrics/casemix.py):
 -- whether each responded, and what a site or clinician cannot choose about its patients, baseline severity,
 -- route, indication, age band and sex. Grain: one row per evaluable series of the cohort ($cohort) with a
 -- $instrument baseline and an end-of-induction score (cohort_comparison's n_scored), with its group ($by:

@@ -14,14 +14,18 @@ import subprocess
 import sys
 import threading
 import time
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from . import definitions as d
+from ketamine_outcomes import definitions as d
 
-QUERIES = Path(__file__).resolve().parent.parent / "queries"
+# The SQL models are package data (pyproject.toml maps the repository's queries/ into the package), found
+# the same way from a wheel installed anywhere as from a source checkout. pip installs packages as files,
+# never zipped, so this is a real folder.
+QUERIES = Path(str(resources.files("ketamine_outcomes.queries")))
 DEFAULT_DB = Path("data/clinic.duckdb")
 # DuckDB's own default is 80% of the machine's memory; a clinic's desktop shares it with other work.
 # Past this limit DuckDB spills to a temporary folder beside the database file.

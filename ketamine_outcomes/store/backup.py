@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import store
+from ketamine_outcomes.store import database as store
 
 
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

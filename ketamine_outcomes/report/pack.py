@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
+from importlib import resources
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -26,13 +27,17 @@ import pandas as pd
 import plotly.io as pio
 import plotly.offline
 
-from . import charts, metrics, quality, suppress
-from .definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import quality
+from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
 
 MEETING_MIN_CELL = 11
 FIGURE_WIDTH = 720  # px: an A4 page's printable width at the pack's margins
-TEMPLATE = Path(__file__).resolve().parent / "templates" / "pack.html"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
+TEMPLATE = "pack.html"  # in this package's templates/
+# The reference the pack quotes, package data (the repository's docs/, mapped into the package).
+DOC = resources.files("ketamine_outcomes.docs") / "metrics.md"
 CHROMIUM_INSTALL = "apt-get install -y chromium"
 PDF_EXTRA = "pip install 'ketamine-outcomes[pdf]'"
 
@@ -360,9 +365,9 @@ def render(pack: dict) -> str:
     """The pack as one self-contained HTML document. Autoescape: every text from an export (site and
     clinician names, file names) is escaped; charts and plotly.js are inserted as they are."""
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
-                                     loader=jinja2.FileSystemLoader(TEMPLATE.parent))
+                                     loader=jinja2.PackageLoader("ketamine_outcomes.report"))
     environment.filters["figure"] = _figure
-    return environment.get_template(TEMPLATE.name).render(**pack)
+    return environment.get_template(TEMPLATE).render(**pack)
 
 
 def html_pack(con, **options) -> str:

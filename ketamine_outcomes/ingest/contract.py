@@ -9,7 +9,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from .definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, alias_key
+from ketamine_outcomes.definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, alias_key
 
 PATIENT_ID = ("patientid", "patient", "pid", "subjectid", "clientid", "participantid", "pseudonymousid",
               "pseudoid", "studyid")

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import duckdb
 
-from . import audit, store
+from ketamine_outcomes.access import audit
+from ketamine_outcomes.store import database as store
 
 
 def status_path(db: str | Path) -> Path:

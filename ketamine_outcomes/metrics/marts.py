@@ -9,7 +9,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import casemix, store
+from ketamine_outcomes.metrics import casemix
+from ketamine_outcomes.store import database as store
 
 # Built in this order: each reads the ones before it. The first ones are facts read across patients; in the
 # others each row belongs to one patient's series, and the last three are keyed by series only.
@@ -256,7 +257,7 @@ def _record_build(con: duckdb.DuckDBPyConnection) -> None:
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the database holds every setting this version defines and metric tables this version's code
     built from its settings: pages read both, and a database opened read-only cannot be brought up to date."""
-    from .definitions import SETTINGS
+    from ketamine_outcomes.definitions import SETTINGS
 
     try:
         names = {name for (name,) in con.execute("select name from settings").fetchall()}
@@ -367,7 +368,7 @@ def casemix_series(con, instrument: str, by: str = "site", cohort: Cohort | None
 
 
 def casemix_comparison(con, instrument: str, by: str = "site", cohort: Cohort | None = None) -> "casemix.Adjusted":
-    """Observed and case-mix expected responders by site or clinician (ketamine_outcomes/casemix.py)."""
+    """Observed and case-mix expected responders by site or clinician (ketamine_outcomes/metrics/casemix.py)."""
     return casemix.adjusted_comparison(casemix_series(con, instrument, by, cohort))
 
 

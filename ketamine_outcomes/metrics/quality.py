@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from . import suppress
+from ketamine_outcomes.disclosure import suppress
 
 RUN_LENGTH = 7  # points in a row on one side of the mean, or steadily rising or falling
 FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from ketamine_outcomes import suppress
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import adverse_event_label, remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 

@@ -13,7 +13,7 @@ import unicodedata
 import duckdb
 import pyarrow as pa
 
-from .contract import Layout, RefusedFile
+from ketamine_outcomes.ingest.contract import Layout, RefusedFile
 
 # --- Normalising ---------------------------------------------------------------------------------------
 # An identifier written with look-alike characters is still one: full-width digits and ＠ (Unicode NFKC

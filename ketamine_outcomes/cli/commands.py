@@ -9,16 +9,22 @@ import os
 import re
 import sys
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from . import access, audit, backup, mappings, metrics, store
-from .definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER, RENAMED_SETTINGS, SETTINGS, check_setting
-from .ingest import PROGRESS_BYTES, by_reason, ingest_files, undo_batch
-from .privacy import safe_file_name
-from .safe_text import csv_text
+from ketamine_outcomes.access import roles as access
+from ketamine_outcomes.access import audit
+from ketamine_outcomes.store import backup
+from ketamine_outcomes.ingest import mappings
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER, RENAMED_SETTINGS, SETTINGS, check_setting
+from ketamine_outcomes.ingest.pipeline import PROGRESS_BYTES, by_reason, ingest_files, undo_batch
+from ketamine_outcomes.ingest.privacy import safe_file_name
+from ketamine_outcomes.safe_text import csv_text
 
 
 def _ingest(args) -> int:
@@ -256,7 +262,7 @@ def _mart(args) -> int:
 
 
 def _report(args) -> int:
-    from . import report  # plotly and jinja2 load only for this command
+    from ketamine_outcomes.report import pack as report  # plotly and jinja2 load only for this command
 
     try:
         period = report.parse_period(args.period, args.period_from, args.period_to)
@@ -357,7 +363,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _dashboard(args) -> int:
-    entry = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    # Streamlit runs a script by its path; the dashboard is package data of this package (pyproject.toml).
+    entry = Path(str(resources.files("ketamine_outcomes.dashboard") / "app.py"))
     db = Path(args.db).resolve()
     environment = {**os.environ, "KETAMINE_OUTCOMES_DB": str(db)}
     options = []

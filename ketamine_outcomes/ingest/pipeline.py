@@ -31,10 +31,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import busy, metrics, privacy, readers, store
-from .contract import AGE_BAND_FORM, Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
-from .definitions import DOSE_LIMITS, alias_key
-from .privacy import check_file_name, check_headers, check_identifier_values
+from ketamine_outcomes.store import busy
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes.ingest import readers
+from ketamine_outcomes.store import database as store
+from ketamine_outcomes.ingest.contract import AGE_BAND_FORM, Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
+from ketamine_outcomes.definitions import DOSE_LIMITS, alias_key
+from ketamine_outcomes.ingest.privacy import check_file_name, check_headers, check_identifier_values
 
 # Natural key (unique in the store) and stored values of each table; identifiers in generated SQL come only
 # from here.

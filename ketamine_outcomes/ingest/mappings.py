@@ -5,9 +5,9 @@ header is which contract column, saved under a name in the database and reused f
 import duckdb
 import pandas as pd
 
-from .contract import COLUMNS
-from .definitions import VOCABULARY_KINDS, alias_key
-from .privacy import identifier_in_text
+from ketamine_outcomes.ingest.contract import COLUMNS
+from ketamine_outcomes.definitions import VOCABULARY_KINDS, alias_key
+from ketamine_outcomes.ingest.privacy import identifier_in_text
 
 
 def save(con: duckdb.DuckDBPyConnection, name: str, kind: str, columns: dict[str, str]) -> None:

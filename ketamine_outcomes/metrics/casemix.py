@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .quality import FUNNEL_Z
+from ketamine_outcomes.metrics.quality import FUNNEL_Z
 
 # The case mix, in the order a sentence names it.
 CASE_MIX = {"baseline_score": "baseline severity", "route": "route", "indication": "indication",

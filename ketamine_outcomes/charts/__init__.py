@@ -1,0 +1,1 @@
+"""Plotly figures drawn from mart frames (pure functions: a frame in, a figure out)."""

@@ -1,0 +1,1 @@
+"""The `ketamine-outcomes` command line."""

@@ -1,0 +1,1 @@
+"""What may be shown to a meeting: small-cell suppression, including cells found by subtraction."""

@@ -1,0 +1,1 @@
+"""Outcome metrics: the build of intermediate tables, the marts pages and the pack read, and data quality."""
