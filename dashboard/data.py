@@ -321,9 +321,10 @@ UPLOAD_WAITS = "Another upload is being stored; yours waits and starts when it i
 
 
 def ingest_upload(name: str, content: bytes, progress=None, date_format: str | None = None,
-                  mapping_name: str | None = None) -> list[BatchResult]:
+                  mapping_name: str | None = None, recorded_as: tuple[str, str] | None = None) -> list[BatchResult]:
     """Ingest one uploaded file (written to a temporary file for DuckDB to read; a workbook or zip may
-    hold several exports), then rebuild the metrics. `mapping_name`: a saved column mapping. A database
+    hold several exports), then rebuild the metrics. `mapping_name`: a saved column mapping;
+    `recorded_as`: who uploads (each stored batch's audit row is written in its transaction). A database
     that cannot take the upload (read-only, a full disk) refuses it with the reason; nothing is stored."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / (Path(name).name or "upload")
@@ -332,7 +333,7 @@ def ingest_upload(name: str, content: bytes, progress=None, date_format: str | N
             with writing(UPLOAD_WAITS) as con, store.one_checkpoint(con):
                 kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
                 results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
-                                        mapping=mapping, kind=kind)
+                                        mapping=mapping, kind=kind, recorded_as=recorded_as)
                 metrics.ensure_built(con)  # no rebuild when the upload stored nothing new
         except store.DatabaseFault as fault:
             return [BatchResult(name, refused=fault.reason)]

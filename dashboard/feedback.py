@@ -5,6 +5,7 @@ export (file names, headers, values) is shown through safe_text: it is data, nev
 
 import streamlit as st
 
+from ketamine_outcomes.dashboard import signin
 from ketamine_outcomes.ingest.contract import REQUIRED, closest_headers
 from ketamine_outcomes.ingest.pipeline import BatchResult, by_reason
 from ketamine_outcomes.safe_text import csv_text, markdown
@@ -32,9 +33,12 @@ def show_result(result: BatchResult, key: str) -> None:
             st.markdown(f"**{label}**, by reason, three examples each:")
             st.dataframe(by_reason(problems), hide_index=True, key=f"data_{name}_{key}",
                          column_config={"column_name": "column", "n_lines": "lines"})
-            st.download_button(f"All {len(problems)} {name} as CSV", csv_text(problems),
-                               file_name=f"{name}_batch_{result.batch_id}.csv", mime="text/csv",
-                               key=f"data_{name}_download_{key}")
+            # Made when clicked (a callable), and recorded: an eager file would stay at a live /media/ URL
+            # for the whole session, which answers without one and whose fetches nobody records.
+            file_name = f"{name}_batch_{result.batch_id}.csv"
+            st.download_button(f"All {len(problems)} {name} as CSV", lambda problems=problems: csv_text(problems),
+                               file_name=file_name, mime="text/csv", key=f"data_{name}_download_{key}",
+                               on_click=signin.record, args=("download", file_name))
 
 
 def mapping_form(result: BatchResult, key: str) -> tuple[str, str, dict[str, str]] | None:

@@ -280,6 +280,7 @@ def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, pa
     if view.meeting_mode or (patient_level and not signin.may("download_rows")):
         return
     name = file_name(title, view)
-    st.download_button("Download this table (CSV)", csv_with_filters(numbers, view, title),
+    # Made when clicked (a callable), so no file waits at a live /media/ URL (docs/deploy.md, downloads).
+    st.download_button("Download this table (CSV)", lambda: csv_with_filters(numbers, view, title),
                        file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:",
                        on_click=signin.record, args=("download", name))

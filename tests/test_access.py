@@ -8,7 +8,9 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 
+import duckdb
 import pytest
 
 from conftest import ROOT
@@ -161,7 +163,34 @@ def test_a_meeting_pack_written_from_the_command_line_is_recorded(tmp_path, samp
     assert run.returncode == 0, run.stderr
     rows = json.loads(cli("audit", "--db", db, "--json").stdout)
     assert [(r["email"], r["role"], r["action"], r["detail"]) for r in rows] == [
-        (audit.os_user(), "command line", "export", "meeting pack pack.html (PHQ-9, 2024-Q2)")]
+        (audit.os_user(), "command line", "export", "meeting pack pack.html (PHQ-9, 2024-Q2): started"),
+        (audit.os_user(), "command line", "export", "meeting pack pack.html (PHQ-9, 2024-Q2): written")]
+
+
+def test_a_meeting_pack_killed_while_written_is_in_the_trail_as_started(tmp_path, sample_db):
+    # Issue 23: a report killed after writing its pack left no row; the row now comes first.
+    db = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    pack = tmp_path / "pack.html"
+    process = subprocess.Popen([sys.executable, "-m", "ketamine_outcomes.cli", "report", "--db", str(db),
+                                "--out", str(pack), "--period", "2024-Q2"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with duckdb.connect(str(db), read_only=True) as con:
+                    if con.execute("select count(*) from audit_log").fetchall()[0][0]:
+                        break
+            except duckdb.Error:
+                pass  # the report holds the file for its row
+            time.sleep(0.02)
+        process.kill()
+    finally:
+        process.wait(timeout=30)
+    with duckdb.connect(str(db), read_only=True) as con:
+        details = [d for (d,) in con.execute("select detail from audit_log where action = 'export'").fetchall()]
+    assert details == ["meeting pack pack.html (PHQ-9, 2024-Q2): started"]  # and whatever was written is covered
 
 
 # Cookie secrets (issue 23): refused, with why; then what a clinic makes and is accepted.
@@ -206,3 +235,30 @@ def test_an_access_file_others_may_write_is_refused(access_file, mode, who):
     assert access.read(path).role_of("ana@clinic.example", True).name == "analyst"
     os.chmod(path, 0o644)  # others may read it (the client secret is then theirs, but not the roles)
     assert access.read(path)
+
+
+def test_an_ingest_killed_after_storing_has_its_audit_row(tmp_path):
+    # Issue 23: the row was written after the metric build, so an ingest killed during the build left a
+    # stored batch without one. It is now written in the batch's transaction. The file is over 5 MB, so
+    # the command says when it builds (after the batch is committed); it is killed then.
+    db = tmp_path / "c.duckdb"
+    path = tmp_path / "sessions.csv"
+    with open(path, "w") as f:
+        f.write("patient_id,session_day,route\n")
+        for n in range(420_000):
+            f.write(f"P{n // 6:06d},{n % 6 * 3},IV\n")
+    assert path.stat().st_size > 5 * 1024 * 1024
+    process = subprocess.Popen([sys.executable, "-m", "ketamine_outcomes.cli", "ingest", str(path), "--db", str(db),
+                                "--init"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if "building treatment series" in line:
+                process.kill()
+                break
+    finally:
+        process.wait(timeout=120)
+    assert process.returncode == -9, "the ingest ended before it could be killed while building"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select batch_id, rows_inserted from batches").fetchall() == [(1, 420_000)]
+        assert con.execute("select role, action, detail from audit_log").fetchall() == [
+            ("command line", "upload", "sessions.csv: batch 1")]

@@ -919,3 +919,15 @@ def test_the_undo_picker_shows_file_names_as_written_without_escapes(tmp_path, m
     app = open_app(db, monkeypatch, "data")
     assert app.selectbox(key="data_undo_batch").options == [
         "3: linebreak name.csv", "2: visits_[v2]*.csv", "1: sessions.csv"]
+
+
+@pytest.mark.parametrize("page", ["data", "safety", "response", "overview"])
+def test_every_download_is_made_when_clicked_so_no_file_waits_at_a_live_url(clinic_db, monkeypatch, page):
+    # Streamlit 1.67 serves a download button's bytes at /media/<hash> to anyone with the URL, no session
+    # asked, for as long as a session shows the button; a callable's bytes are made per click, on the
+    # session's connection, and dropped at the end of the next run (docs/deploy.md). Issue 23.
+    app = open_app(clinic_db, monkeypatch, page)
+    buttons = app.get("download_button")
+    assert page != "data" or len(buttons) >= 10
+    for button in buttons:
+        assert button.proto.url == "" and button.proto.deferred_file_id, button.proto.label

@@ -7,6 +7,7 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.ingest.pipeline import upload_detail
 from ketamine_outcomes.ingest.privacy import safe_file_name
 from ketamine_outcomes.safe_text import csv_text, markdown, plain
 
@@ -38,11 +39,16 @@ def ingest(upload, mapping_name, date_format):
         if fraction is not None:
             bar.progress(min(fraction, 1.0), text=f"{fraction:.0%}: {markdown(message)}")
 
+    who = signin.user()
     results = data.ingest_upload(upload.name, upload.getvalue(), progress=progress, date_format=date_format,
-                                 mapping_name=None if mapping_name == NO_MAPPING else mapping_name)
+                                 mapping_name=None if mapping_name == NO_MAPPING else mapping_name,
+                                 recorded_as=(who.email, who.audit_role))
     bar.empty()
-    signin.record("upload", f"{safe_file_name(upload.name)}: " + ", ".join(
-        "refused" if r.batch_id is None else f"batch {r.batch_id}" for r in results))
+    # Each stored batch was recorded in its own transaction; a refusal stores nothing and is recorded here.
+    refused = [r for r in results if r.batch_id is None]
+    if refused:
+        signin.record("upload", f"{safe_file_name(upload.name)}: refused" if len(results) == 1 else
+                      "; ".join(upload_detail(r.file_name, None) for r in refused))
     return results
 
 

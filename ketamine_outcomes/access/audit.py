@@ -9,7 +9,9 @@ import duckdb
 import pandas as pd
 
 ACTIONS = ("sign-in", "sign-out", "denied", "upload", "undo", "download", "settings", "export",
-           "create")  # create: the empty database, from the dashboard (dashboard --db NEW)
+           "create",  # create: the empty database, from the dashboard (dashboard --db NEW)
+           "mart",  # a mart printed by the command line (patient-level rows, some of them)
+           "backup")  # a full copy of the database
 # Command-line and no-sign-in use: the role column says where the action came from.
 CLI = "command line"
 LOCAL = "local (no sign-in)"

@@ -22,8 +22,7 @@ from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER, RENAMED_SETTINGS, SETTINGS, check_setting
-from ketamine_outcomes.ingest.pipeline import PROGRESS_BYTES, by_reason, ingest_files, undo_batch
-from ketamine_outcomes.ingest.privacy import safe_file_name
+from ketamine_outcomes.ingest.pipeline import PROGRESS_BYTES, by_reason, ingest_files, undo_batch, upload_detail
 from ketamine_outcomes.safe_text import csv_text
 
 
@@ -57,7 +56,7 @@ def _ingest(args) -> int:
             con.close()
     results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
                            wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind, init=args.init,
-                           announce=True)
+                           announce=True, recorded_as=(audit.os_user(), audit.CLI))
     _record_ingests(args, results)
     for result in results:
         print(result.summary(), file=sys.stderr if result.refused else sys.stdout)
@@ -91,11 +90,9 @@ def _record(db, action: str, details: list[str], wait: float = 120) -> None:
 
 
 def _record_ingests(args, results) -> None:
-    _record(args.db, "upload", [_upload_detail(r) for r in results], args.wait)
-
-
-def _upload_detail(result) -> str:
-    return f"{safe_file_name(result.file_name)}: " + ("refused" if result.batch_id is None else f"batch {result.batch_id}")
+    """A stored batch's row was written in its own transaction (ingest recorded_as); a refusal stored
+    nothing and is recorded here."""
+    _record(args.db, "upload", [upload_detail(r.file_name, None) for r in results if r.batch_id is None], args.wait)
 
 
 def json_text(frame: pd.DataFrame) -> str:
@@ -239,6 +236,7 @@ def _weekly(args) -> int:
 
 
 def _mart(args) -> int:
+    """Marts can hold patient-level rows: the audit trail records each one printed, before it is."""
     function = getattr(metrics, args.name)
     options = {"cohort": _cohort(args)}
     if args.name not in metrics.WITHOUT_INSTRUMENT:
@@ -254,6 +252,11 @@ def _mart(args) -> int:
     except ValueError as error:  # a --by the mart does not know; the message lists the ones it does
         print(f"mart {args.name}: {error}", file=sys.stderr)
         return 2
+    # Written before the rows are printed, on the connection that read them (a reader that stops early,
+    # `| head`, has still been given rows).
+    audit.record(con, audit.os_user(), audit.CLI, "mart",
+                 f"{args.name}{' by ' + args.by if args.by else ''} ({_cohort(args).describe()}): {len(frame)} rows "
+                 f"as {'JSON' if args.json else 'CSV'}")
     if args.json:
         _print_table(frame, True)
     else:
@@ -264,10 +267,17 @@ def _mart(args) -> int:
 def _report(args) -> int:
     from ketamine_outcomes.report import pack as report  # plotly and jinja2 load only for this command
 
+    started = False
     try:
         period = report.parse_period(args.period, args.period_from, args.period_to)
         if not Path(args.db).exists():
             raise report.ReportError(f"{args.db}: no such database")
+        pack = (f"meeting pack {Path(args.out).name} ({args.instrument}, "
+                f"{period.label if period else 'latest closed quarter'})")
+        # Recorded before a byte is written: a command killed while writing leaves 'started' without
+        # 'written' in the trail (the file may exist), never a pack with no row at all.
+        _record(args.db, "export", [f"{pack}: started"])
+        started = True
         con = store.connect(args.db, read_only=True, init=False)
         if not metrics.is_built(con):  # a database ingested by an older version, or mid-rebuild
             con.close()
@@ -275,11 +285,12 @@ def _report(args) -> int:
         out = report.write(con, args.out, instrument=args.instrument, cohort=_cohort(args), period=period,
                            min_cell=args.min_cell, clinic=args.clinic, cases_only=not args.all_baselines)
     except report.ReportError as error:
+        if started:
+            _record(args.db, "export", [f"{pack}: not written ({error})"])
         print(f"report: {error}", file=sys.stderr)
         return 2
     con.close()
-    _record(args.db, "export", [f"meeting pack {Path(out).name} ({args.instrument}, "
-                                f"{period.label if period else 'latest closed quarter'})"])
+    _record(args.db, "export", [f"{pack}: written"])
     print(f"{out}: meeting pack written")
     return 0
 
@@ -340,7 +351,8 @@ def _backup(args) -> int:
 
     destination = backup.destination_for(args.db, args.destination)
     try:
-        counts = backup.backup(args.db, destination, wait_seconds=args.wait, on_wait=waiting, replace=args.replace)
+        counts = backup.backup(args.db, destination, wait_seconds=args.wait, on_wait=waiting, replace=args.replace,
+                               recorded_as=(audit.os_user(), audit.CLI))
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 1

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ketamine_outcomes.access import audit
 from ketamine_outcomes.store import busy
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.ingest import privacy
@@ -648,11 +649,14 @@ def ingest_file(
     kind: str | None = None,
     source: readers.Source | None = None,
     ahead: Future | None = None,
+    recorded_as: tuple[str, str] | None = None,
 ) -> BatchResult:
     """Ingest one CSV export in one transaction. A refused file stores nothing and says why.
     `mapping` and `kind` (a saved column mapping) name columns the contract does not know; `source`
     says how readers.sources made the file (ingest_export reads any file through it); `ahead`, its
-    scan begun ahead (ingest_files)."""
+    scan begun ahead (ingest_files). `recorded_as` (who, role): the audit trail's 'upload' row is written
+    in the batch's own transaction, so a stored batch always has its row, even when the process is
+    killed right after (a refusal, which stores nothing, is the caller's to record)."""
     path = Path(path)
     result = BatchResult(file_name or path.name)
     say = progress or (lambda message, fraction=None: None)
@@ -736,6 +740,8 @@ def ingest_file(
                  "duplicate": counts["rows_duplicate"], "rejected": rejected, "ignored": layout.ignored,
                  "date_style": date_style, "warned": warned, "source": result.source},
             )
+            if recorded_as:
+                audit.record(con, *recorded_as, "upload", upload_detail(result.file_name, batch_id))
             return batch_id, counts, rows_read, rejected, warned
 
         batch_id, counts, rows_read, rejected, warned = store.transaction(con, store_batch)
@@ -759,6 +765,11 @@ def ingest_file(
             con.execute(f"drop table if exists temp.{errors_table}")
             con.execute(f"drop table if exists temp.load_scans_{load}")
     return result
+
+
+def upload_detail(file_name: str, batch_id: int | None) -> str:
+    """The audit trail's words for one export of an upload (a name that holds an identifier withheld)."""
+    return f"{privacy.safe_file_name(file_name)}: " + ("refused" if batch_id is None else f"batch {batch_id}")
 
 
 def by_reason(problems: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
@@ -846,7 +857,7 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
 def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format: str | None = None,
                   file_name: str | None = None, progress: Callable[..., None] | None = None,
                   mapping: dict[str, str] | None = None, kind: str | None = None,
-                  ahead: Future | None = None) -> list[BatchResult]:
+                  ahead: Future | None = None, recorded_as: tuple[str, str] | None = None) -> list[BatchResult]:
     """Ingest any file an analyst has (CSV in any common encoding, gzip, zip, a workbook): each export
     it holds (readers.sources) in its own transaction. In a workbook or zip holding several, a sheet or
     member with no known layout is skipped (said so) rather than refused. `ahead`: the file's scan begun
@@ -863,7 +874,7 @@ def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format:
         if not found:
             return [BatchResult(name, refused="holds no export: every sheet is empty.")]
         results = [ingest_file(con, s.path, date_format, s.name, progress, mapping, kind, s,
-                               ahead if s.path == path else None) for s in found]
+                               ahead if s.path == path else None, recorded_as) for s in found]
     if len(results) > 1 and any(r.refused is None for r in results):
         for r in results:
             if r.missing is not None and r.missing.kind is None:
@@ -874,7 +885,8 @@ def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format:
 def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                  progress: Callable[..., None] | None = None, wait_seconds: float = 0,
                  on_wait: Callable[[], None] | None = None, mapping: dict[str, str] | None = None,
-                 kind: str | None = None, init: bool = True, announce: bool = False) -> list[BatchResult]:
+                 kind: str | None = None, init: bool = True, announce: bool = False,
+                 recorded_as: tuple[str, str] | None = None) -> list[BatchResult]:
     """Ingest several files into the database at db_path, each export in its own transaction, then
     rebuild the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock.
     `init`: create the database when there is none (store.connect). `announce`: leave a reading copy and
@@ -888,7 +900,8 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
         ahead = {p: scanning.submit(_scan_ahead, p) for p in paths}
         with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext(), store.one_checkpoint(con):
             results = [r for p in paths for r in ingest_export(con, p, date_format, progress=progress,
-                                                                 mapping=mapping, kind=kind, ahead=ahead[p])]
+                                                                 mapping=mapping, kind=kind, ahead=ahead[p],
+                                                                 recorded_as=recorded_as)]
             if progress:
                 progress("building treatment series and weekly outcomes", 0.9)
             metrics.ensure_built(con)

@@ -7,15 +7,32 @@ committed change, copies it under a temporary name, flushes it to disk, checks t
 holds the same rows, and only then renames it into place: a backup file is always whole. It never
 overwrites a file unless asked to (and then only an earlier backup), and leaves no temporary file behind."""
 
+import glob
 import os
 import re
 import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from ketamine_outcomes.access import audit
 from ketamine_outcomes.store import database as store
+
+
+def _record_failure(source: Path, destination: Path, recorded_as, reason: str) -> None:
+    """Best effort: the trail says the copy it recorded as begun was not kept."""
+    if not recorded_as:
+        return
+    try:
+        con = store.open_file(source, wait_seconds=30)
+        try:
+            audit.record(con, *recorded_as, "backup", f"full copy to {destination.name}: failed ({reason}), removed")
+        finally:
+            con.close()
+    except (duckdb.Error, OSError, store.DatabaseFault):
+        pass
 
 
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -47,11 +64,36 @@ def _is_backup(path: Path) -> bool:
         con.close()
 
 
+# A temporary copy left by a backup that was killed (kill -9, a power cut) is removed by the next backup
+# of the same database into the same folder once it is this old: a live copy is written continuously,
+# and while this backup holds the database no other backup of it can be copying.
+STALE_PARTIAL_SECONDS = 15 * 60
+
+
+def remove_stale_partials(source: Path, destination: Path) -> list[Path]:
+    """Remove what killed backups of `source` left in the destination's folder: the destination's own
+    temporary name, and dated ones (clinic-*.duckdb.partial) not written for STALE_PARTIAL_SECONDS.
+    Returns what was removed."""
+    now = time.time()
+    removed = []
+    own = destination.with_name(destination.name + ".partial")
+    for path in {own, *destination.parent.glob(f"{glob.escape(source.stem)}-*.duckdb.partial")}:
+        try:
+            if path == own or now - path.stat().st_mtime > STALE_PARTIAL_SECONDS:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            pass
+    return sorted(removed)
+
+
 def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, on_wait=None,
-           replace: bool = False) -> dict[str, int]:
+           replace: bool = False, recorded_as: tuple[str, str] | None = None) -> dict[str, int]:
     """Write a checked copy of `db` to the file `destination` (see destination_for); returns its row counts
     per table. An existing destination is refused (ValueError), unless `replace` and it is an earlier
-    backup. On any failure the destination is as it was and no temporary file is left."""
+    backup. On any failure the destination is as it was and no temporary file is left (and those killed
+    backups left are removed: remove_stale_partials). `recorded_as` (who, role): the audit trail records
+    the copy in the database before it is taken (so the copy holds the row too), and a failure after."""
     source, destination = Path(db), Path(destination)
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such database")
@@ -74,6 +116,9 @@ def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, o
     try:
         con = store.open_file(source, wait_seconds=wait_seconds, on_wait=on_wait)
         try:
+            remove_stale_partials(source, destination)
+            if recorded_as:
+                audit.record(con, *recorded_as, "backup", f"full copy to {destination.name}")
             con.execute("checkpoint")
             counts = row_counts(con)
             # Still holding the database: no other process can write while the bytes are copied (by a child
@@ -93,10 +138,13 @@ def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, o
         partial.unlink(missing_ok=True)
         # The child's last line is Python's "OSError: [Errno 28] No space left on device: '/path'".
         reason = re.search(r"\[Errno \d+\] ([^:\n]+)", (error.stderr or b"").decode(errors="replace"))
+        _record_failure(source, destination, recorded_as, reason[1] if reason else "failed")
         raise OSError(f"{destination}: the copy could not be written ({reason[1] if reason else 'failed'}); "
                       "nothing was replaced") from error
-    except BaseException:
+    except BaseException as error:
         partial.unlink(missing_ok=True)
+        if not isinstance(error, store.DatabaseFault):  # a database that could not be opened was not copied
+            _record_failure(source, destination, recorded_as, type(error).__name__)
         raise
     folder = os.open(destination.parent, os.O_RDONLY)
     try:
