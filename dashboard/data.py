@@ -329,14 +329,24 @@ def ingest_upload(name: str, content: bytes, progress=None, date_format: str | N
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / (Path(name).name or "upload")
         path.write_bytes(content)
+        results, stage = [], "storing"
         try:
             with writing(UPLOAD_WAITS) as con, store.one_checkpoint(con):
                 kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
                 results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
                                         mapping=mapping, kind=kind, recorded_as=recorded_as)
+                stage = "building"
                 metrics.ensure_built(con)  # no rebuild when the upload stored nothing new
+                stage = "checkpoint"
         except store.DatabaseFault as fault:
             return [BatchResult(name, refused=fault.reason)]
+        except (duckdb.Error, OSError) as error:  # a full disk while storing, building or checkpointing
+            fault = store.fault(error, _label())
+            if fault is None:
+                raise
+            if not any(r.batch_id is not None for r in results):
+                return [BatchResult(name, refused=fault.reason)]
+            ingest.stored_then_failed(results, error, None, stage)  # each stored batch says what failed after it
     return results
 
 

@@ -19,7 +19,7 @@ NOT_IN_FILE = "(choose a header)"
 def show_result(result: BatchResult, key: str) -> None:
     """One summary line for one export, then its problems by reason and their downloads."""
     text = markdown(result.summary())
-    if result.refused:
+    if result.refused or result.after:
         st.error(text)
     elif result.skipped:
         st.info(text)

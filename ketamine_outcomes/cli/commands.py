@@ -22,7 +22,8 @@ from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER, RENAMED_SETTINGS, SETTINGS, check_setting
-from ketamine_outcomes.ingest.pipeline import PROGRESS_BYTES, by_reason, ingest_files, undo_batch, upload_detail
+from ketamine_outcomes.ingest.pipeline import (PROGRESS_BYTES, StoredThenFailed, by_reason, ingest_files, undo_batch,
+                                               upload_detail)
 from ketamine_outcomes.safe_text import csv_text
 
 
@@ -54,9 +55,19 @@ def _ingest(args) -> int:
             return 2
         finally:
             con.close()
-    results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
-                           wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind, init=args.init,
-                           announce=True, recorded_as=(audit.os_user(), audit.CLI))
+    try:
+        results = ingest_files(args.db, [p for p in args.files if p not in missing], args.date_format, progress,
+                               wait_seconds=args.wait, on_wait=waiting, mapping=mapping, kind=kind, init=args.init,
+                               announce=True, recorded_as=(audit.os_user(), audit.CLI))
+    except StoredThenFailed as stopped:
+        # Some batches are stored (with their audit rows) and something after them failed: say both.
+        for result in stopped.results:
+            print(result.summary(), file=sys.stderr if result.refused else sys.stdout)
+        fault = store.fault(stopped.error, args.db)
+        print(f"{args.db}: {fault.reason.split(';')[0] if fault else stopped.error}; "
+              f"{sum(r.batch_id is not None for r in stopped.results)} batch(es) above were stored before it "
+              "(see each line).", file=sys.stderr)
+        return 2
     _record_ingests(args, results)
     for result in results:
         print(result.summary(), file=sys.stderr if result.refused else sys.stdout)

@@ -108,6 +108,7 @@ class BatchResult:
     date_style: str | None = None
     source: str | None = None  # how the file was read, when not plain UTF-8 CSV: "Windows-1252", "sheet 'Visits'"
     refused: str | None = None
+    after: str | None = None  # what failed after this batch was stored (a full disk during the build)
     skipped: str | None = None  # a sheet or zip member that holds no export
     missing: MissingColumns | None = None  # a refusal a column mapping can answer
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -129,6 +130,8 @@ class BatchResult:
             text += f"; columns ignored: {', '.join(self.columns_ignored)}"
         if self.source:
             text += f"; read as {self.source}"
+        if self.after:
+            text += f". Stored and recorded; then {self.after}"
         return text
 
 
@@ -882,6 +885,33 @@ def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format:
     return results
 
 
+class StoredThenFailed(Exception):
+    """Some exports were stored (each committed with its audit row) before a later step failed: another
+    file's transaction, the metric build or the checkpoint (a full disk). `results` holds what was done,
+    each stored batch with `after` saying what failed; `failed`, the file whose transaction failed, if any."""
+
+    def __init__(self, results: list[BatchResult], error: BaseException, failed: Path | None):
+        super().__init__(str(error))
+        self.results, self.error, self.failed = results, error, failed
+
+
+def stored_then_failed(results: list[BatchResult], error: BaseException, failed: Path | None,
+                        stage: str) -> StoredThenFailed:
+    reason = (str(store.fault(error, "the database") or error).split(": ", 1)[-1]).split(";")[0]
+    what = {
+        "storing": f"{failed.name if failed else 'the next file'} could not be stored ({reason}; nothing of it "
+                   "was stored)",
+        "building": f"the metric tables could not be rebuilt ({reason}): the pages show the data before this "
+                    "upload until the next ingest, settings change or `ketamine-outcomes weekly` rebuilds them",
+        "checkpoint": f"the database file could not be updated ({reason}): the stored rows are safe in its log "
+                      "(.wal, replayed when it is next opened), which is written into the file once there is space",
+    }[stage]
+    for result in results:
+        if result.batch_id is not None:
+            result.after = what
+    return StoredThenFailed(results, error, failed)
+
+
 def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                  progress: Callable[..., None] | None = None, wait_seconds: float = 0,
                  on_wait: Callable[[], None] | None = None, mapping: dict[str, str] | None = None,
@@ -896,15 +926,26 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
     # Each file's bytes are checked (scan_file: checksum, lines, quotes) on a thread, in turn, while DuckDB
     # works on the files before it: 2 s of Python for a network's 885 MB, most of it hidden so.
     scanning = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-ahead")
+    results, current, stage = [], None, "storing"
     try:
         ahead = {p: scanning.submit(_scan_ahead, p) for p in paths}
-        with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext(), store.one_checkpoint(con):
-            results = [r for p in paths for r in ingest_export(con, p, date_format, progress=progress,
-                                                                 mapping=mapping, kind=kind, ahead=ahead[p],
-                                                                 recorded_as=recorded_as)]
-            if progress:
-                progress("building treatment series and weekly outcomes", 0.9)
-            metrics.ensure_built(con)
+        # What is said must be what happened: once a batch is committed, a failure after it (a full disk
+        # during the next file, the build or the checkpoint) is reported with the batches it leaves stored.
+        try:
+            with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext(), \
+                    store.one_checkpoint(con):
+                for current in paths:
+                    results += ingest_export(con, current, date_format, progress=progress, mapping=mapping,
+                                             kind=kind, ahead=ahead[current], recorded_as=recorded_as)
+                current, stage = None, "building"
+                if progress:
+                    progress("building treatment series and weekly outcomes", 0.9)
+                metrics.ensure_built(con)
+                stage = "checkpoint"
+        except (duckdb.Error, OSError) as error:
+            if any(r.batch_id is not None for r in results):
+                raise stored_then_failed(results, error, current, stage) from error
+            raise
         if progress:
             progress("done", 1.0)
         return results

@@ -1,0 +1,76 @@
+"""Guards what an ingest says on a disk that fills up (issue 23): on a real small tmpfs, mounted and
+unmounted here, whatever point the disk fills at, the command's words are what the database holds. Needs
+root (mount); it fails, never skips, where it cannot mount."""
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+LINES = 60_000  # 800 kB of sessions: its batch fits a 10 MB disk, its metric build does not
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mount a tmpfs of a given size at a fresh folder; unmount it after the test."""
+    mounted = []
+
+    def mount(megabytes: int):
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}M", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, f"cannot mount a tmpfs (this test needs root): {done.stderr}"
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def stored(db) -> tuple[list, list, bool]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        batches = con.execute("select batch_id, rows_inserted from batches").fetchall()
+        audit = con.execute("select action, detail from audit_log").fetchall()
+        built = con.execute("select count(*) from duckdb_tables() where table_name = 'build_state'").fetchall()[0][0]
+    return batches, audit, bool(built)
+
+
+def test_what_an_ingest_on_a_filling_disk_says_is_what_it_stored(tmp_path, small_disk):
+    export = tmp_path / "sessions.csv"
+    export.write_text("patient_id,session_day,route\n" + "".join(f"P{n // 6:06d},{n % 6 * 3},IV\n"
+                                                                  for n in range(LINES)))
+    seen = set()
+    for megabytes in (6, 8, 10, 12, 14, 40):
+        disk = small_disk(megabytes)
+        run = cli("ingest", export, "--db", disk / "c.duckdb", "--init")
+        said = run.stdout + run.stderr
+        batches, audit, _built = stored(disk / "c.duckdb")
+        if not batches:  # the batch's own transaction failed: nothing, and it says so
+            seen.add("nothing")
+            assert run.returncode == 2 and "the disk is full; nothing was stored" in said, said
+            assert "batch 1" not in said and audit == []
+        elif run.returncode == 0:
+            seen.add("all")
+            assert batches == [(1, LINES)] and "batch 1: 60000 lines read, 60000 inserted" in run.stdout
+        else:  # stored, then the disk filled: it says the batch is stored and what was not done
+            seen.add("stored, then full")
+            assert run.returncode == 2
+            assert batches == [(1, LINES)] and audit == [("upload", "sessions.csv: batch 1")]
+            assert "batch 1: 60000 lines read, 60000 inserted" in run.stdout and "Stored and recorded; then" in said
+            assert "nothing was stored" not in said, said
+            assert "1 batch(es) above were stored before it" in run.stderr
+            # Once there is space, the next command that reads the metrics builds them on the stored batch.
+            subprocess.run(["mount", "-o", "remount,size=64M", str(disk)], check=True)
+            weekly = cli("weekly", "--db", disk / "c.duckdb", "--json")
+            assert weekly.returncode == 0, weekly.stderr
+            assert stored(disk / "c.duckdb")[2]
+    # The sizes cover each outcome: the test would prove nothing if the disk never filled after the commit.
+    assert seen == {"nothing", "stored, then full", "all"}, seen
