@@ -22,6 +22,12 @@ PAGES = {
         ("charts", st.Page("app_pages/quality_review.py", title="Quality review", icon=":material/fact_check:")),
         ("charts", st.Page("app_pages/safety.py", title="Safety", icon=":material/health_and_safety:")),
     ],
+    # Patient-level: roles that may see patient rows (access.py), never in meeting mode (each page checks).
+    "Patients": [
+        ("patients", st.Page("app_pages/series.py", title="One series", icon=":material/person_search:")),
+        ("patients", st.Page("app_pages/not_on_track.py", title="Not on track", icon=":material/trending_flat:")),
+        ("patients", st.Page("app_pages/follow_up.py", title="Item 9 follow-up", icon=":material/assignment_turned_in:")),
+    ],
     "Analysts": [
         ("data", st.Page("app_pages/data.py", title="Data", icon=":material/upload:")),
         ("definitions", st.Page("app_pages/definitions.py", title="Definitions", icon=":material/menu_book:")),

@@ -58,7 +58,7 @@ PAGE_CHOICES = {
     "safety": {"by": "safety_by", "item9-by": "safety_item9_by", "cadss-by": "safety_cadss_by"},
     "durability": {"by": "durability_by"},
 }
-KEPT = {"definitions": ("card",)}  # parameters a page reads itself
+KEPT = {"definitions": ("card",), "series": ("series",)}  # parameters a page reads itself
 FLAGS = {"first-series-only": "filters_first_series_only", "meeting": "filters_meeting_mode"}
 # Flags that are on by default: written to the link only when cleared (cases-only=false).
 DEFAULT_ON = {"cases-only": "filters_cases_only"}
@@ -75,7 +75,7 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
     view a link gives; then write the view to the address bar. `meeting_forced`: the role may only see the
     meeting view (set on the server each run, so neither the browser nor a link can turn it off)."""
     _keep_page_choices()
-    ignored = _read_link()
+    ignored = _read_link(page_path)
     state = st.session_state
     if meeting_forced and not state.get("filters_meeting_mode"):
         state["filters_collapse_sidebar"] = True  # a meeting-only role starts in meeting mode, sidebar folded
@@ -192,14 +192,14 @@ def _write_link(page_path: str) -> str:
         st.query_params.from_dict(params)
     st.session_state["filters_link_written"] = params
     base = (st.context.url or "").rstrip("/")
-    for path in list(PAGE_CHOICES) + ["overview", "response", "data", "definitions"] + list(KEPT):
+    for path in list(PAGE_CHOICES) + ["overview", "response", "data", "definitions", "not_on_track", "follow_up"] + list(KEPT):
         if base.endswith("/" + path):
             base = base[: -len(path) - 1]
     query = urlencode([(k, v) for k, values in params.items() for v in values])
     return f"{base}/{page_path}" + (f"?{query}" if query else "")
 
 
-def _read_link() -> list[str]:
+def _read_link(page_path: str = "") -> list[str]:
     """Set the widgets from the address bar when it holds a view this session did not write (a link opened
     or pasted). Only the parameters present are applied; returns what was left out and why."""
     given = {k: st.query_params.get_all(k) for k in st.query_params}
@@ -242,7 +242,8 @@ def _read_link() -> list[str]:
                 ignored.append(f"{name} {value}")
     for choices in PAGE_CHOICES.values():
         for name, key in choices.items():
-            if name in given:
+            # A parameter the open page reads itself (/series?series=ID) is not another page's choice.
+            if name in given and name not in KEPT.get(page_path, ()):
                 value = given[name][-1]
                 # Toggles take true/false; the page's own list checks the rest (an unknown choice is dropped there).
                 state[key] = value.lower() in TRUE if key in BOOLEAN_CHOICES else value

@@ -149,7 +149,7 @@ def refuse_other_pages(allowed: list, every: list) -> None:
 
 def _requested_path() -> str:
     url = st.context.url or ""
-    path = url.split("://", 1)[-1].partition("/")[2]
+    path = url.split("://", 1)[-1].partition("/")[2].partition("?")[0]  # /series?series=ID is the page series
     return path.strip("/").split("/")[-1] if path else ""
 
 

@@ -20,6 +20,18 @@ from ketamine_outcomes.safe_text import csv_text
 # Column name -> (header, help). Headers are what a director reads; help says what the number is.
 LABELS: dict[str, tuple[str, str]] = {
     "group_value": ("Group", ""),
+    # The patients' pages (one series, not on track, item 9 follow-up).
+    "checkpoint_session": ("Checkpoint session", "The completed session the series is judged at (a setting per route)."),
+    "checkpoint_score": ("Score by then", "The latest score after the baseline, up to the checkpoint session's day."),
+    "improvement": ("Improvement %", "(baseline - score by the checkpoint) / baseline."),
+    "threshold_improvement": ("Threshold %", "The improvement below which a series of this route is not on track: a "
+                                             "quantile of the clinic's eventual responders' improvement by then."),
+    "n_closed": ("Closed series", "Series whose end-of-induction window has closed, or that dropped out."),
+    "n_responded": ("Responded", "Of those, series that responded at the end of induction."),
+    "is_enough": ("Enough to judge", "At least not_on_track_min_series closed series in the row."),
+    "flag": ("Signal", "Whether the series was below the threshold at its checkpoint."),
+    "blood_pressure_pre": ("BP before dosing", "Systolic/diastolic before dosing, mmHg."),
+    "blood_pressure_peak": ("BP peak", "Systolic/diastolic peak after dosing, mmHg."),
     "week": ("Week", "Week of the treatment series; week 0 is baseline."),
     "n_scored": ("Series scored", "Series with a score that week (or at the end of induction)."),
     "n_paired": ("Series paired", "Series with a baseline and a score that week."),
@@ -174,7 +186,8 @@ def help_text(column: str, instrument: str) -> str | None:
 
 
 def is_rate(column: str) -> bool:
-    return column.endswith(("_rate", "_rate_low", "_rate_high")) or column in ("share_of_started", "rate")
+    return column.endswith(("_rate", "_rate_low", "_rate_high")) or column in ("share_of_started", "rate", "improvement",
+                                                                               "threshold_improvement")
 
 
 def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None = None,
@@ -204,8 +217,9 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
 
 def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
          title: str = "table", patient_level: bool = False, rows_add_up: bool | str = False,
-         withheld: pd.Series | None = None) -> None:
-    """Draw a mart's rows as a table a director can read, with its download beneath. `patient_level`:
+         withheld: pd.Series | None = None, link_columns: dict | None = None) -> None:
+    """Draw a mart's rows as a table a director can read, with its download beneath. `link_columns`: column ->
+    st.column_config.LinkColumn, for a column of links (a series' view). `patient_level`:
     one row per patient or answer, downloadable only by a role that may take rows away (an analyst).
     `rows_add_up`: the rows are the groups of one dimension, adding up to a total shown elsewhere.
     `withheld`: rows whose counts are hidden whatever their size (they add up to a total hidden elsewhere)."""
@@ -226,6 +240,7 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
                 header, help=column_help, format="%.1f%%" if is_rate(column) else "localized" if integer else "%.1f")
         elif column_help:
             config[header] = st.column_config.TextColumn(header, help=column_help)
+    config.update({label(c, view.instrument): link for c, link in (link_columns or {}).items()})
     # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and reads
     # "hidden", whether it is small or hidden to protect a small one. In a table without hidden cells an empty
     # cell reads as empty.

@@ -237,6 +237,37 @@ SETTINGS: dict[str, Setting] = {
                 minimum=0, maximum=27),
         Setting("gad7_caseness", 8, "NHS Talking Therapies caseness: GAD-7 >= 8.", "NHS Talking Therapies manual",
                 minimum=0, maximum=21),
+        # Measurement-based care (the series view and "not on track"): the checkpoint is a session number per
+        # route, about half-way through the route's induction (IV/IM 6, intranasal 8, oral 4 sessions).
+        Setting("not_on_track_session_iv", 3,
+                "Not on track: IV series are judged at this completed session (also any route without its own setting).",
+                "Product default, half of the IV induction; early improvement predicts later response (Szegedi 2009, "
+                "J Clin Psychiatry 70(3):344-353)", minimum=1, maximum=50),
+        Setting("not_on_track_session_im", 3,
+                "Not on track: IM series are judged at this completed session.",
+                "Product default, half of the IM induction (as IV)", minimum=1, maximum=50),
+        Setting("not_on_track_session_intranasal", 4,
+                "Not on track: intranasal esketamine series are judged at this completed dose.",
+                "Product default, half of the 8-dose induction (Spravato label: twice weekly, weeks 1-4)",
+                minimum=1, maximum=50),
+        Setting("not_on_track_session_oral", 2,
+                "Not on track: oral/sublingual series are judged at this completed session.",
+                "Product default, half of the 4-session programme (Hull 2022)", minimum=1, maximum=50),
+        Setting("not_on_track_quantile", 0.25,
+                "Not on track: improvement at the checkpoint below this quantile of the clinic's eventual responders' "
+                "improvement at that point (0.25: less than three in four eventual responders had shown).",
+                "Expected-treatment-response feedback from the clinic's own data (Lambert 2001, Psychotherapy "
+                "Research, doi 10.1080/713663852); product default", minimum=0.01, maximum=0.5, integer=False),
+        Setting("not_on_track_min_series", 10,
+                "Not on track: a route needs this many closed eventual responders scored at the checkpoint before any "
+                "series is flagged, and a calibration row this many closed series before it is judged.",
+                "Product default: fewer give a threshold and a rate too unstable to act on", minimum=1, maximum=1000),
+        Setting("expected_range_baseline_points", 3,
+                "Series view: the expected range comes from closed series whose baseline is within this many points.",
+                "Product default (PHQ-9's 5-point bands hold about this spread either side)", minimum=0, maximum=80),
+        Setting("expected_range_min_series", 10,
+                "Series view: a week of the expected range is drawn only when this many similar closed series were "
+                "scored in it.", "Product default: a middle half of fewer series is noise", minimum=1, maximum=1000),
     )
 }
 

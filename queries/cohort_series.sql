@@ -3,6 +3,8 @@
 -- cohort['min_baseline'] (e.g. PHQ-9 >= 10 for moderate or worse); with a minimum set, series with
 -- no baseline on that instrument are left out. cohort_series: the series whose attributes match
 -- (macros.sql, in_cohort) and that meet the minimum, with the baseline of `instrument_name`.
+-- cohort['series_ids'] (a list, null for all) narrows it to those series: the series view asks the
+-- marts about one series this way, so its classification is theirs.
 -- cohort_sessions: the completed sessions of those series.
 create or replace macro meets_min_baseline(cohort, series) as
     cohort['min_baseline'] is null or series in (
@@ -19,7 +21,8 @@ left join int_baselines as baselines
     on baselines.series_id = series.series_id and baselines.instrument = instrument_name
 where in_cohort(cohort, series.site, series.route, series.indication, series.clinician_id, series.age_band,
                 series.sex, series.series_number, series.start_date)
-    and meets_min_baseline(cohort, series.series_id);
+    and meets_min_baseline(cohort, series.series_id)
+    and (cohort['series_ids'] is null or list_contains(cohort['series_ids'], series.series_id));
 
 create or replace macro cohort_sessions(cohort) as table
 select series_sessions.*

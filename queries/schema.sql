@@ -141,6 +141,35 @@ create table if not exists audit_log (
     detail varchar,
 );
 
+-- One row per follow-up a director or analyst recorded for a PHQ-9 item 9 flag (the flagged assessment:
+-- patient_id and assessment_day), from a fixed list of outcomes (follow_up.OUTCOMES): no free text, which
+-- would carry identifiers. A flag's latest row is its state; its audit_log row is written in the same transaction.
+create table if not exists item9_follow_ups (
+    patient_id varchar not null,
+    assessment_day integer not null,
+    outcome varchar not null check (outcome in ('contacted', 'safety plan reviewed', 'escalated', 'no action needed')),
+    recorded_by varchar not null,
+    role varchar not null,
+    recorded_at timestamp not null,
+);
+
+create sequence if not exists chart_note_ids start 1;
+
+-- One row per process change a director or analyst recorded ("new dosing protocol" from 2025-03-01): the
+-- p-chart marks it and, with recalculate_limits, computes its limits again from that date (NHS Making Data
+-- Count); trajectories and the meeting pack list it. The label is the clinic's text (chart_notes.py refuses
+-- one that looks like an identifier). removed_at: taken back (kept, as the audit trail is).
+create table if not exists chart_notes (
+    note_id integer not null default nextval('chart_note_ids'),
+    change_date date not null,
+    label varchar not null check (length(label) between 1 and 60),
+    recalculate_limits boolean not null,
+    recorded_by varchar not null,
+    role varchar not null,
+    recorded_at timestamp not null,
+    removed_at timestamp,
+);
+
 -- Added after the first release: databases built before them gain the columns on open.
 alter table batches add column if not exists rows_with_warnings integer;
 alter table batches add column if not exists source varchar;  -- how the file was read: encoding, sheet

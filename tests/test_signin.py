@@ -10,16 +10,21 @@ import time
 import pytest
 
 from conftest import free_port, start_command, start_provider, stop_group, stop_server
+from ketamine_outcomes.care import follow_up
 from ketamine_outcomes.store import database as store
 
 pytestmark = pytest.mark.browser
 
-EVERY_PAGE = ["", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
+EVERY_PAGE = ["", "trajectories", "response", "compare", "durability", "quality_review", "safety", "series",
+              "not_on_track", "follow_up", "data", "definitions"]
+PATIENT_PAGES = ("series", "not_on_track", "follow_up")
 USERS = [
     {"sub": "ana", "email": "ana@clinic.example", "email_verified": True},
     {"sub": "dan", "email": "Dan@Clinic.Example", "email_verified": True},  # a director by the @domain entry
     {"sub": "board", "email": "board@partner.example", "email_verified": True},
     {"sub": "eve", "email": "eve@elsewhere.example", "email_verified": True},
+    {"sub": "dora", "email": "dora@clinic.example", "email_verified": True},
+    {"sub": "vic", "email": "vic@partner.example", "email_verified": True},
     {"sub": "mallory", "email": "ana@clinic.example", "email_verified": False},  # not the provider's word
     {"sub": "trudy", "email": "ana@clinic.example"},  # no email_verified claim: not the provider's word either
     {"sub": "victor", "email": "ana@clinic.example", "email_verified": "true"},  # text, not the boolean
@@ -54,7 +59,7 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
 [roles]
 analyst = ["ana@clinic.example"]
 director = ["@clinic.example"]
-viewer = ["board@partner.example"]
+viewer = ["board@partner.example", "vic@partner.example"]
 """)
     process, url = start_command("--db", db, "--access", access, cwd=folder, port=port)
     yield url, db
@@ -131,7 +136,7 @@ def test_a_visitor_not_signed_in_sees_a_sign_in_button_and_nothing_of_the_data(p
 def test_a_viewer_sees_the_chart_pages_in_meeting_mode_and_cannot_reach_data(page, served):
     url, db = served
     sign_in(page, url, "board")
-    assert navigation(page) == [p for p in EVERY_PAGE if p != "data"]
+    assert navigation(page) == [p for p in EVERY_PAGE if p != "data" and p not in PATIENT_PAGES]
     page.get_by_text("Signed in as board@partner.example (viewer)").wait_for()
     toggle = page.get_by_test_id("stCheckbox").filter(has_text="Meeting mode").locator("input")
     assert toggle.is_checked() and toggle.is_disabled()
@@ -181,6 +186,49 @@ def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_down
     assert page.get_by_role("heading", name="Audit trail").count() == 0
     # Opening the data page records nothing more: a director may open it.
     assert len(audit_rows(db, "Dan@Clinic.Example")) == 2
+
+
+def test_a_director_marks_an_item9_flag_recorded_with_who_and_when_in_the_audit_trail(page, served):
+    url, db = served
+    con = store.open_file(db, read_only=True, wait_seconds=30)
+    try:
+        first = follow_up.flags(con).iloc[0]  # open flags first, newest first
+    finally:
+        con.close()
+    sign_in(page, url, "dora")
+    open_page(page, url, "follow_up")
+    page.get_by_role("heading", name="Item 9 follow-up").wait_for()
+    page.get_by_test_id("stRadio").get_by_text("safety plan reviewed", exact=True).click()
+    page.get_by_role("button", name="Record the follow-up").click()
+    page.get_by_text(f"Recorded for {first.patient_id}: safety plan reviewed").wait_for(timeout=30_000)
+    rows = audit_rows(db, "dora@clinic.example", lambda rows: any(row[1] == "follow-up" for row in rows))
+    (marked,) = [row for row in rows if row[1] == "follow-up"]
+    assert marked[0] == "director"
+    assert marked[2] == (f"item 9 flag of patient {first.patient_id} on {first.assessment_date.date()}: "
+                         "safety plan reviewed")
+    con = store.open_file(db, read_only=True, wait_seconds=30)
+    try:
+        stored = con.execute("select patient_id, assessment_day, outcome, recorded_by, role from item9_follow_ups "
+                             "where recorded_by = 'dora@clinic.example'").fetchall()
+        again = follow_up.flags(con)
+    finally:
+        con.close()
+    assert stored == [(first.patient_id, first.assessment_day, "safety plan reviewed", "dora@clinic.example", "director")]
+    # Open flags first: the marked one has left the top of the list.
+    assert (again.iloc[0].patient_id, again.iloc[0].assessment_day) != (first.patient_id, first.assessment_day)
+
+
+def test_a_viewer_reaches_neither_a_series_nor_the_follow_up_list(page, served):
+    url, db = served
+    sign_in(page, url, "vic")
+    open_page(page, url, "follow_up", refused=True)
+    page.get_by_text("Your role does not include that page.").wait_for()
+    open_page(page, url, "series?series=KP000003%231", refused=True)
+    page.get_by_role("heading", name="Overview").wait_for()
+    assert page.get_by_role("heading", name="One series").count() == 0
+    assert page.get_by_role("heading", name="Item 9 follow-up").count() == 0
+    rows = audit_rows(db, "vic@partner.example", lambda rows: len(rows) >= 3)
+    assert [row[1:] for row in rows if row[1] == "denied"] == [("denied", "page /follow_up"), ("denied", "page /series")]
 
 
 def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp_path):

@@ -3,7 +3,7 @@ dissociation (CADSS) by session, and PHQ-9 item 9 flags for follow-up."""
 
 import streamlit as st
 
-from ketamine_outcomes.dashboard import data, filters, tables, ui
+from ketamine_outcomes.dashboard import data, filters, patients, tables, ui
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
@@ -77,7 +77,9 @@ ui.definitions_link("CADSS")
 
 st.subheader("PHQ-9 item 9 flags")
 if view.meeting_mode:
-    st.caption("Hidden in meeting mode: this list is patient-level, for clinical follow-up.")
+    st.caption("Hidden in meeting mode: this list is patient-level, for clinical follow-up. How the flags were "
+               "followed up (counts):")
+    st.table(patients.follow_up_counts_for_meeting(view.min_cell))
 else:
     flags = data.mart("item9_flags")
     st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more, newest first: "
@@ -85,7 +87,13 @@ else:
                "filters in the sidebar.** Any non-zero item 9 calls for clinical follow-up.")
     # A dated export shows the date; an export with day offsets has none, and shows the day instead.
     when = [c for c in ("assessment_date", "assessment_day") if flags[c].notna().any()] or ["assessment_day"]
+    # A flag in a series links to the series' view (series_summary's id: patient, '#', series number).
+    flags = patients.with_links(flags.assign(series_id=(flags.patient_id + "#" + flags.series_number.astype("Int64")
+                                                        .astype(str)).where(flags.series_number.notna())))
+    st.page_link("app_pages/follow_up.py", label="Record how each flag was followed up",
+                 icon=":material/assignment_turned_in:")
     tables.show(flags, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
-                columns=["patient_id", "series_number", "week", "is_in_series", *when, "site", "clinician_id", "score",
+                link_columns=patients.LINK_COLUMN,
+                columns=["view", "patient_id", "series_number", "week", "is_in_series", *when, "site", "clinician_id", "score",
                          "item9", "baseline_item9", "is_rise"])
 ui.definitions_link("an item 9 flag")

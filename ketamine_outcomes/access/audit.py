@@ -11,7 +11,8 @@ import pandas as pd
 ACTIONS = ("sign-in", "sign-out", "denied", "upload", "undo", "download", "settings", "export",
            "create",  # create: the empty database, from the dashboard (dashboard --db NEW)
            "mart",  # a mart printed by the command line (patient-level rows, some of them)
-           "backup")  # a full copy of the database
+           "backup",  # a full copy of the database
+           "follow-up", "note")  # an item 9 flag's follow-up; a process change noted on the charts (or taken back)
 # Command-line and no-sign-in use: the role column says where the action came from.
 CLI = "command line"
 LOCAL = "local (no sign-in)"

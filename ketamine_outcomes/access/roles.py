@@ -12,8 +12,8 @@ addresses and `@domain` entries; an address is more specific than a domain and w
 
 Roles, each including everything of the one before:
 - viewer: the chart pages, with meeting mode forced on (small cells suppressed, no patient-level rows);
-- director: also patient-level rows on the chart pages (the item 9 list) and the Data page's coverage
-  and batch history;
+- director: also patient-level rows on the chart pages (the item 9 list), the patients' pages (one series,
+  not on track, item 9 follow-up) and the Data page's coverage and batch history;
 - analyst: also uploads, row downloads, settings changes and the audit trail.
 """
 
@@ -36,7 +36,7 @@ DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
 @dataclass(frozen=True)
 class Role:
     name: str
-    pages: frozenset[str]  # groups of pages: "charts", "definitions", "data"
+    pages: frozenset[str]  # groups of pages: "charts", "definitions", "data", "patients" (one series, follow-up)
     may: frozenset[str]  # "patient_rows", "upload", "download_rows", "change_settings", "audit_log"
     meeting_mode: bool  # forced on
 
@@ -47,9 +47,9 @@ class Role:
 ACTIONS = frozenset({"patient_rows", "upload", "download_rows", "change_settings", "audit_log"})
 ROLES = {
     "viewer": Role("viewer", frozenset({"charts", "definitions"}), frozenset(), meeting_mode=True),
-    "director": Role("director", frozenset({"charts", "definitions", "data"}), frozenset({"patient_rows"}),
+    "director": Role("director", frozenset({"charts", "definitions", "data", "patients"}), frozenset({"patient_rows"}),
                      meeting_mode=False),
-    "analyst": Role("analyst", frozenset({"charts", "definitions", "data"}), ACTIONS, meeting_mode=False),
+    "analyst": Role("analyst", frozenset({"charts", "definitions", "data", "patients"}), ACTIONS, meeting_mode=False),
 }
 # Without an access file the dashboard serves this machine only, to whoever sits at it: everything.
 LOCAL = Role("local", ROLES["analyst"].pages, ACTIONS, meeting_mode=False)

@@ -814,3 +814,47 @@ def describe(fig: go.Figure) -> str:
     axes = f" {y_title} against {x_title}." if x_title and y_title else (f" {y_title}." if y_title else "")
     series = f" Shows: {', '.join(dict.fromkeys(names))}." if names else ""
     return f"{title}.{axes}{series}".replace("<br>", " ")  # lines broken to fit a phone read as one
+
+
+def series_scores(scores: pd.DataFrame, bands: pd.DataFrame, instrument: str, max_score: int,
+                  expected: pd.DataFrame | None = None, response_at: float | None = None) -> go.Figure:
+    """One series' scores by week (week 0 = baseline) over the instrument's severity bands, with the middle half
+    of the scores of the clinic's closed series with a similar baseline (care.expected_range) and the score at
+    which the series would count as responding."""
+    rows = scores.sort_values("week")
+    if rows.empty:
+        return nothing(f"This series has no {instrument} score.")
+    fig = go.Figure()
+    for i, band in enumerate(bands.itertuples()):
+        fig.add_hrect(y0=band.band_min - 0.5 if band.band_min else 0, y1=band.band_max + 0.5,
+                      fillcolor=BAND_TINTS[i % len(BAND_TINTS)], opacity=1, line_width=0, layer="below",
+                      annotation_text=escape(band.band), annotation_position="right", annotation_font_size=11,
+                      annotation_font_color=GREY)
+    weeks = list(rows.week)
+    if expected is not None and not expected.empty:
+        expected = expected[expected.week <= max(weeks) + 2].sort_values("week")
+        for segment in _runs_shown(expected.set_index("week").reindex(range(int(expected.week.max()) + 1))
+                                   .reset_index(), "median"):
+            fig.add_trace(go.Scatter(
+                x=list(segment.week) + list(segment.week[::-1]), y=list(segment.high) + list(segment["low"][::-1]),
+                mode="lines", fill="toself", fillcolor=PALETTE[5], opacity=0.25, line=dict(width=0),
+                hoverinfo="skip", showlegend=False, legendgroup="expected"))
+        fig.add_trace(go.Scatter(
+            x=expected.week, y=expected["median"], mode="lines", line=dict(color=PALETTE[5], dash="dot", width=2),
+            name="expected: middle half of similar closed series", legendgroup="expected",
+            customdata=expected[["low", "high", "n_series"]].values,
+            hovertemplate="week %{x}: median %{y:.0f}, middle half %{customdata[0]:.0f}-%{customdata[1]:.0f} "
+                          "(%{customdata[2]} series)<extra></extra>"))
+        weeks += list(expected.week)
+    if response_at is not None:
+        fig.add_hline(y=response_at, line=dict(color=GREY, dash="dash", width=1),
+                      annotation_text=f"response at {response_at:g} or below", annotation_position="top left",
+                      annotation_font=dict(size=11, color=GREY))
+    fig.add_trace(go.Scatter(
+        x=rows.week, y=rows.score, mode="lines+markers", name="this series", line=dict(color=PALETTE[0], width=3),
+        marker=dict(size=9), customdata=rows[["band"]].fillna("").map(escape).values,
+        hovertemplate="week %{x}: %{y} (%{customdata[0]})<extra></extra>"))
+    fig = _layout(fig, f"{instrument}: this series by week (week 0 = baseline)", f"{instrument} score")
+    fig.update_yaxes(range=[0, max_score])
+    _week_axis(fig, weeks)
+    return fig

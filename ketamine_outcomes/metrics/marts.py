@@ -73,6 +73,9 @@ class Cohort:
     start_to: date | None = None
     min_baseline: int | None = None
     baseline_instrument: str = "PHQ-9"  # the instrument min_baseline refers to
+    # Series ids (series_summary's `series_id`): the series view asks the marts that read cohort_series about
+    # one series, so its classification is the population pages' own (the weekly marts filter weeks, not series).
+    series_ids: tuple[str, ...] = ()
 
     def as_parameter(self) -> dict:
         return {k: (list(v) if v else None) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -88,6 +91,8 @@ class Cohort:
             parts.append(f"started {self.start_from or '...'} to {self.start_to or '...'}")
         if self.min_baseline is not None:
             parts.append(f"{self.baseline_instrument} baseline >= {self.min_baseline}")
+        if self.series_ids:
+            parts.append(f"series {', '.join(self.series_ids)}")
         return "; ".join(parts) or "all series"
 
 

@@ -1,0 +1,62 @@
+"""Item 9 follow-up: every PHQ-9 with item 9 (thoughts of self-harm) of 1 or more, open flags first, each marked
+with an outcome from a fixed list by whoever followed it up; the mark and its audit row are written together.
+Patient level: roles that may see patient rows, never in meeting mode (a meeting sees the counts on Safety)."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, patients, signin, tables, ui
+from ketamine_outcomes import follow_up
+from ketamine_outcomes.safe_text import markdown
+
+view = ui.page("Item 9 follow-up", "PHQ-9 answers with thoughts of self-harm (item 9 of 1 or more): who followed "
+                                   "each up, and how.")
+patients.only_outside_meetings(view)
+
+done = st.session_state.pop("follow_up_done", None)
+if done:
+    st.success(done)
+flags = patients.follow_up_flags()
+n_open = int(flags.is_open.sum())
+st.caption(f"{len(flags):,} flags, {n_open:,} open: every PHQ-9 in the data with item 9 of 1 or more, in a series "
+           "or not, whatever the filters in the sidebar. Open flags first, newest first. Outcomes are a fixed list "
+           "(no free text, which would carry names); each mark is in the audit trail.")
+when = "assessment_date" if flags.assessment_date.notna().any() else "assessment_day"
+tables.show(patients.with_links(flags), None, view, key="follow_up_list", title="item 9 follow-up",
+            patient_level=True, link_columns=patients.LINK_COLUMN,
+            columns=["view", "patient_id", "series_id", when, "score", "item9", "is_open", "outcome", "recorded_by",
+                     "recorded_at"])
+ui.definitions_link("an item 9 flag")
+
+st.subheader("Mark a flag")
+if flags.empty:
+    st.write("No flag to mark.")
+    st.stop()
+
+
+def _label(index: int) -> str:
+    row = flags.loc[index]
+    day = row.assessment_date.date() if pd.notna(row.assessment_date) else f"day {row.assessment_day}"
+    state = "open" if row.is_open else f"{row.outcome} by {row.recorded_by}"
+    return f"{row.patient_id} · {day} · item 9 = {row.item9} · {state}"
+
+
+with st.form("follow_up_form", clear_on_submit=True, border=True):
+    chosen = st.selectbox("Flag", flags.index, format_func=_label, key="follow_up_flag",
+                          help="Open flags first. A flag marked before can be marked again: the latest mark is its state.")
+    outcome = st.radio("Outcome", follow_up.OUTCOMES, horizontal=True, key="follow_up_outcome", index=None)
+    submitted = st.form_submit_button("Record the follow-up", type="primary", icon=":material/check:")
+if submitted:
+    if outcome is None:
+        st.warning("Choose an outcome.")
+    else:
+        row = flags.loc[chosen]
+        user = signin.user()
+        try:
+            with data.writing() as con:
+                follow_up.mark(con, row.patient_id, int(row.assessment_day), outcome, user.email, user.audit_role)
+        except follow_up.FollowUpRefused as refused:
+            st.error(markdown(refused))
+        else:
+            st.session_state["follow_up_done"] = markdown(f"Recorded for {row.patient_id}: {outcome}, by {user.email}.")
+            st.rerun()

@@ -1,0 +1,56 @@
+"""Not on track: active series whose improvement at their route's checkpoint is below what the clinic's own
+eventual responders showed by then, and how well that signal has worked on the clinic's closed series (so
+nobody over-trusts it). Patient level: roles that may see patient rows, never in meeting mode."""
+
+import streamlit as st
+
+from dashboard import data, patients, tables, ui
+from ketamine_outcomes import care
+from ketamine_outcomes.safe_text import markdown
+
+view = ui.page("Not on track", "Active series improving less, at a checkpoint, than the clinic's eventual "
+                               "responders had by then.")
+patients.only_outside_meetings(view)
+settings = data.settings()
+checkpoint, calibration = patients.ask("not_on_track", view.instrument, view.cohort)
+flagged = care.flagged(checkpoint)
+sessions = ", ".join(f"{route} {settings[f'not_on_track_session_{route.lower()}']:g}"
+                     for route in ("IV", "IM", "intranasal", "oral"))
+st.caption(f"Checkpoint: the completed session {sessions} (settings). A series is **not on track** when its "
+           f"{view.instrument} improvement from baseline to its latest score by the checkpoint is below the "
+           f"{settings['not_on_track_quantile']:.0%} quantile of the improvement the clinic's closed series of the same "
+           "route that responded at the end of induction had shown by then. Active: its end-of-induction window is "
+           "still open, it has not dropped out and has not already responded. The reference is the whole clinic's, "
+           "whatever the filters; the list follows the filters.")
+
+thresholds = checkpoint.groupby("route", as_index=False).agg(n_reference=("n_reference", "first"),
+                                                              threshold=("threshold_improvement", "first"))
+unjudged = thresholds[thresholds.threshold.isna()].route.tolist()
+if unjudged:
+    st.warning(markdown(f"Too few closed series to judge {', '.join(unjudged)}: fewer than "
+                        f"{settings['not_on_track_min_series']:g} eventual responders scored at the checkpoint, so "
+                        "no series of that route is flagged."))
+
+st.subheader(f"{len(flagged)} active series not on track")
+if flagged.empty:
+    st.write("None of the active series in these filters is below the threshold at its checkpoint.")
+else:
+    tables.show(patients.with_links(flagged), None, view, key="not_on_track_list", title="not on track",
+                patient_level=True, link_columns=patients.LINK_COLUMN,
+                columns=["view", "series_id", "route", "site", "checkpoint_session", "baseline_score",
+                         "checkpoint_score", "improvement", "threshold_improvement"])
+
+st.subheader("How well the signal has worked here")
+st.caption("The clinic's closed series scored at their checkpoint: of those the signal would have flagged, how many "
+           "went on to respond at the end of induction, against those it would not have flagged (95% Wilson "
+           "intervals). The threshold is learned from these same series, so this flatters the signal: read it as a "
+           "check, not a validation. Dropouts after the checkpoint count as not responding.")
+judged = calibration[calibration.is_enough]
+if calibration.empty or judged.group_value.eq("all").sum() < 2:
+    st.info(f"Too few closed series to judge the signal: each of flagged and not flagged needs at least "
+            f"{settings['not_on_track_min_series']:g} closed series scored at the checkpoint.")
+tables.show(calibration.assign(flag=calibration.is_flagged.map({True: "flagged", False: "not flagged"})),
+            None, view, key="not_on_track_calibration", title="not on track: calibration",
+            columns=["group_value", "flag", "n_closed", "n_responded", "response_rate", "response_rate_low",
+                     "response_rate_high", "is_enough"])
+ui.definitions_link("end-of-induction response")

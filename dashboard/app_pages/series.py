@@ -1,0 +1,106 @@
+"""One treatment series (`/series?series=ID`, ID as `mart series_summary` prints it): its sessions, its scores by
+week against the range the clinic's similar closed series went through, why each definition classified it as it
+did (read from the population marts, so it cannot disagree with them), and the patient's other series. Patient
+level: roles that may see patient rows, never in meeting mode."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, filters, patients, tables
+from ketamine_outcomes import care, charts
+from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.safe_text import markdown
+
+st.title("One series")
+st.caption("A treatment series seen whole: what happened at each session, how the scores moved, and why each "
+           "definition counts it as it does.")
+view = filters.current()
+patients.only_outside_meetings(view)
+
+search = st.text_input("Find a series", key="series_search", placeholder="series id (KP000123#1) or patient id",
+                       help="A series id as the Every series download prints it, or a patient id: exact, or the "
+                            "start of one.")
+if search:
+    found = patients.ask("find", search)
+    if found.empty:
+        st.caption(f"No series or patient id starts with {markdown(search)}.")
+    for row in found.itertuples():
+        st.page_link(patients.SERIES_PAGE, label=markdown(f"{row.series_id}: {row.route}, started "
+                                                          f"{row.start_date.date() if pd.notna(row.start_date) else f'day {row.start_day}'}, "
+                                                          f"{row.sessions_completed} sessions"),
+                     query_params={"series": row.series_id}, icon=":material/person:")
+
+series_id = st.query_params.get("series")
+if not series_id:
+    st.info("Type a series or patient id above, or open a series from a list that names one (Not on track, the "
+            "item 9 flags on Safety).")
+    st.stop()
+one = patients.ask("series", series_id)
+if one is None:
+    st.warning(f"No series has the id {markdown(series_id)}. Series ids are the patient id, '#' and the series "
+               "number, as the Every series download prints them.")
+    st.stop()
+
+settings = data.settings()
+st.header(markdown(series_id), anchor=False)
+start = one.start_date.date() if pd.notna(one.start_date) else f"day {one.start_day}"
+st.caption(markdown(f"Patient {one.patient_id}, series {one.series_number}: {one.route} at {one.site}, clinician "
+                    f"{one.clinician_id}, indication {one.indication}; started {start}."))
+
+others = patients.ask("patient_series", series_id)
+if len(others) > 1:
+    st.write("The patient's series:")
+    columns = st.columns(min(len(others), 6))
+    for i, row in enumerate(others.itertuples()):
+        with columns[i % len(columns)]:
+            if row.series_id == series_id:
+                st.markdown(f"**{markdown(row.series_id)}** (this one)")
+            else:
+                st.page_link(patients.SERIES_PAGE, label=markdown(f"{row.series_id} ({row.route})"),
+                             query_params={"series": row.series_id})
+
+scores = patients.ask("scores", series_id)
+bands = data.table("select * from severity_bands order by instrument, band_min")
+instruments = [name for name in INSTRUMENTS if name in set(scores.instrument) and INSTRUMENTS[name].is_outcome]
+if not instruments:
+    st.info("This series has no outcome score (no questionnaire placed in it).")
+for instrument in instruments:
+    st.subheader(instrument)
+    mine = scores[scores.instrument == instrument]
+    baseline = mine[mine.week == 0].score
+    expected = patients.ask("expected_range", series_id, instrument, float(baseline.iloc[0])) if len(baseline) else None
+    response_at = (data.response_fraction(instrument) * float(baseline.iloc[0])) if len(baseline) else None
+    figure = charts.series_scores(mine, bands[bands.instrument == instrument], instrument,
+                                  INSTRUMENTS[instrument].max_score, expected, response_at)
+    if charts.is_nothing(figure):
+        st.info(charts.is_nothing(figure))
+    else:
+        charts.fit_titles(figure)
+        st.plotly_chart(figure, key=f"series_chart_{instrument}", theme=None, alt=charts.describe(figure),
+                        config={"displaylogo": False})
+    if expected is None:
+        st.caption(f"No {instrument} baseline: no expected range (it is drawn from closed series with a similar baseline).")
+    elif expected.empty:
+        st.caption(f"Expected range: fewer than {settings['expected_range_min_series']:g} of the clinic's closed series "
+                   f"had a {instrument} baseline within {settings['expected_range_baseline_points']:g} points of this "
+                   "one in any week, too few to draw.")
+    else:
+        st.caption(f"Expected range: the middle half (25th to 75th percentile) of the scores of the clinic's closed "
+                   f"series whose {instrument} baseline was within {settings['expected_range_baseline_points']:g} points "
+                   f"of this one's ({int(baseline.iloc[0])}), week by week; weeks with fewer than "
+                   f"{settings['expected_range_min_series']:g} such series are not drawn.")
+    found = patients.ask("classification", series_id, instrument)
+    if found is not None:
+        reasons = pd.DataFrame(care.reasons(found, one, settings),
+                               columns=["definition", "result", "because"])
+        st.dataframe(reasons, hide_index=True, key=f"series_why_{instrument}", alt=f"Table: why, {instrument}",
+                     column_config={"definition": "Definition", "result": "Result", "because": "Because"})
+        st.caption("Read from the Every series, boosters and durability marts for this series alone: the same SQL "
+                   "the population pages count it with.")
+
+st.subheader("Sessions")
+sessions = patients.ask("sessions", series_id)
+when = "session_date" if sessions.session_date.notna().any() else "session_day"
+tables.show(sessions.assign(adverse_events=sessions.adverse_events.map(", ".join)), None, view, key="series_sessions", title=f"sessions of series {series_id}", patient_level=True,
+            columns=["session_number", when, "route", "dose_mg", "dose_mg_per_kg", "adverse_events",
+                     "blood_pressure_pre", "blood_pressure_peak", "site", "clinician_id"])

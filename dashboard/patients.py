@@ -1,0 +1,66 @@
+"""What the patient-level pages (one series, not on track, item 9 follow-up) share: the rule that keeps them
+from meetings, their cached queries (ketamine_outcomes/care.py, keyed on the data version like every mart),
+and the link to a series' view that every list naming a series carries."""
+
+from urllib.parse import quote
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, filters
+from ketamine_outcomes import care, follow_up
+
+SERIES_PAGE = "app_pages/series.py"
+
+
+def only_outside_meetings(view: filters.View) -> None:
+    """Stop a patient-level page in meeting mode: what is projected or circulated shows no patient rows. (Roles
+    that may not see patient rows never reach these pages: access.py leaves them out of the navigation.)"""
+    if view.meeting_mode:
+        st.info("Hidden in meeting mode: this page shows single patients' series, for the care team. Turn meeting "
+                "mode off in the sidebar to see it.")
+        st.stop()
+
+
+def series_link(series_id: str) -> str:
+    """The address of a series' view, relative to the app (the id is the export's text: quoted)."""
+    return "series?series=" + quote(str(series_id), safe="")
+
+
+def with_links(frame: pd.DataFrame, column: str = "series_id") -> pd.DataFrame:
+    """A table's rows with a `view` column linking each row's series to its view (no link without a series)."""
+    return frame.assign(view=[series_link(s) if isinstance(s, str) and s else None for s in frame[column]])
+
+
+LINK_COLUMN = {"view": st.column_config.LinkColumn("View", display_text="open series",
+                                                   help="The series' own page: sessions, scores and why each "
+                                                        "definition classified it as it did.")}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached(path: str, version: str, name: str, args: tuple):
+    with data.connection() as con:
+        return getattr(care, name)(con, *args)
+
+
+def ask(name: str, *args):
+    """care.<name>(con, *args), from cache while the data is unchanged."""
+    return _cached(data.database_path(), data.data_version(), name, args)
+
+
+def follow_up_flags() -> pd.DataFrame:
+    """Every item 9 flag with its latest follow-up, read afresh each run: a mark changes no data version."""
+    with data.connection() as con:
+        return follow_up.flags(con)
+
+
+def follow_up_counts() -> pd.DataFrame:
+    """Flags by state (open, each outcome), read afresh: for meeting mode."""
+    with data.connection() as con:
+        return follow_up.counts(con)
+
+
+def follow_up_counts_for_meeting(min_cell: int) -> pd.DataFrame:
+    """The flags by state, small counts hidden (follow_up.counts_for_meeting), as a two-column table."""
+    shown = follow_up.counts_for_meeting(follow_up_counts(), min_cell)
+    return pd.DataFrame({"Follow-up": shown.state, "Flags": shown.shown})

@@ -1,0 +1,182 @@
+"""Measurement-based care: one treatment series seen whole (its sessions, scores, the range the clinic's
+similar closed series went through, and why each definition classified it as it did), and the "not on
+track" signal with its calibration on the clinic's closed series.
+
+Every classification shown for a series is read from the marts the population pages use (series_summary,
+maintenance, sustained_response) asked about that one series (Cohort.series_ids), never worked out again
+here: the series view cannot disagree with the charts. The queries in queries/care/ read one series' rows
+(parameterised by its id)."""
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from . import metrics, store
+from .definitions import OUTCOME_INSTRUMENTS
+from .metrics import Cohort
+
+NOT_FOUND = "no series has that id"
+
+
+def series(con: duckdb.DuckDBPyConnection, series_id: str) -> pd.Series | None:
+    """The series' row of int_treatment_series, or None when no series has that id."""
+    frame = store.query(con, "care/series", {"series_id": series_id})
+    return None if frame.empty else frame.iloc[0]
+
+
+def sessions(con, series_id: str) -> pd.DataFrame:
+    return store.query(con, "care/series_sessions", {"series_id": series_id})
+
+
+def scores(con, series_id: str) -> pd.DataFrame:
+    return store.query(con, "care/series_scores", {"series_id": series_id})
+
+
+def patient_series(con, series_id: str) -> pd.DataFrame:
+    return store.query(con, "care/patient_series", {"series_id": series_id})
+
+
+def find(con, text: str) -> pd.DataFrame:
+    """Series whose id or patient id is `text` or starts with it (at most 20, exact matches first)."""
+    text = (text or "").strip()
+    if not text:
+        return pd.DataFrame(columns=["series_id", "patient_id", "series_number", "start_date", "route"])
+    return store.query(con, "care/find_series", {"text": text})
+
+
+def expected_range(con, series_id: str, instrument: str, baseline_score: float) -> pd.DataFrame:
+    """Week by week, the middle half of the scores of the clinic's closed series whose baseline was similar."""
+    return store.query(con, "care/expected_range", {"series_id": series_id, "instrument": instrument,
+                                                    "baseline_score": baseline_score})
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the population marts say about one series on one instrument: its series_summary row, its
+    maintenance row (None when it did not complete its induction: boosters are counted after it) and its
+    sustained-response rows (empty unless it responded at the end of induction)."""
+
+    instrument: str
+    summary: pd.Series
+    maintenance: pd.Series | None
+    sustained: pd.DataFrame
+
+
+def classification(con, series_id: str, instrument: str) -> Classification | None:
+    """The series as series_summary, maintenance and sustained_response classify it, each asked for this
+    series alone; None when the series has no row (no such id)."""
+    one = Cohort(series_ids=(series_id,))
+    summary = metrics.series_summary(con, instrument, one)
+    if summary.empty:
+        return None
+    maintenance = metrics.maintenance(con, "all", one)
+    sustained = metrics.sustained_response(con, instrument, "all", one)
+    return Classification(instrument, summary.iloc[0], None if maintenance.empty else maintenance.iloc[0], sustained)
+
+
+def instruments_of(scored: pd.DataFrame) -> list[str]:
+    """The outcome instruments the series was scored on, in the product's order."""
+    present = set(scored.instrument)
+    return [name for name in OUTCOME_INSTRUMENTS if name in present]
+
+
+def reasons(found: Classification, one: pd.Series, settings: dict[str, float]) -> list[tuple[str, str, str]]:
+    """Why each definition classified the series as it did: (definition, result, because), worded from the
+    marts' columns (`one`: the series' int_treatment_series row; `settings`: the settings in force)."""
+    row, instrument = found.summary, found.instrument
+    completed, needed = int(row.sessions_completed), int(one.induction_sessions)
+    window = int(settings["end_of_induction_days"])
+    quiet = int(settings["dropout_quiet_days"])
+    reached = completed >= needed
+    if reached:
+        sessions_text = (f"{completed} completed sessions; the {one.route} induction ends at session {needed}, "
+                         f"on series day {int(one.induction_day - one.start_day)}")
+    else:
+        sessions_text = f"{completed} of the {needed} completed sessions the {one.route} induction needs"
+    if row.is_dropped_out:
+        dropout = ("yes", f"fewer sessions than the induction and none in the last {quiet} days of the data")
+    elif reached:
+        dropout = ("no", "it completed the induction")
+    else:
+        dropout = ("no", f"short of the induction, but a session in the last {quiet} days of the data: still active")
+    if row.is_dropped_out:
+        evaluable = ("yes", "it dropped out: it counts in end-of-induction figures as not responding")
+    elif row.is_evaluable:
+        evaluable = ("yes", f"the {window}-day end-of-induction window has closed before the data's last day")
+    elif pd.isna(row.baseline_score):
+        evaluable = ("no", f"no {instrument} baseline: it enters no end-of-induction figure on {instrument}")
+    else:
+        evaluable = ("not yet", f"its {window}-day end-of-induction window is still open: the status may change")
+    if pd.isna(row.baseline_score):
+        scored = ("no", f"no {instrument} score in the baseline window before the first session")
+    elif pd.notna(row.end_score):
+        scored = ("yes", f"end-of-induction score {int(row.end_score)} against a baseline of {int(row.baseline_score)}")
+    elif reached:
+        scored = ("no", f"reached the end of induction but no {instrument} score in the {window} days after it")
+    else:
+        scored = ("no", "it has not reached the end of its induction")
+    rows = [
+        ("completed sessions", str(completed), sessions_text),
+        ("dropped out", *dropout),
+        ("evaluable", *evaluable),
+        ("scored at end of induction", *scored),
+        ("end-of-induction status", row.end_status, _status_words(row.end_status, instrument)),
+    ]
+    if found.maintenance is None:
+        rows.append(("boosters", "not counted", "boosters are counted after a completed induction"))
+        rows.append(("re-induction", "not counted", "re-inductions are counted after a completed induction"))
+    else:
+        boosters = int(found.maintenance.n_boosters)
+        rows.append(("boosters", str(boosters), "completed sessions of this series after the induction's last one"
+                     if boosters else "no completed session of this series after the induction's last one"))
+        again = int(found.maintenance.n_reinducted) > 0
+        rows.append(("re-induction", "yes" if again else "no",
+                     "the patient has a later series" if again else "the patient has no later series"))
+    rows.append(("response lost or kept", *_durability(found.sustained, row)))
+    return rows
+
+
+def _status_words(status: str, instrument: str) -> str:
+    return {
+        "remission": f"{instrument} score within the remission cut-off at the end of induction",
+        "response": "the end-of-induction score fell to the response threshold or below (not within remission)",
+        "no response": "scored at the end of induction, above the response threshold",
+        "no score": "reached the end of induction, not scored in its window",
+        "not reached": "fewer completed sessions than the induction",
+        "no baseline": f"no {instrument} baseline",
+    }.get(status, "")
+
+
+def _durability(sustained: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
+    """sustained_response for one series holds one day: its loss of response (an event) or its last score
+    (censored); no row when it did not respond at the end of induction."""
+    if sustained.empty:
+        return "not followed", "only a response at the end of induction is followed"
+    last = sustained.iloc[-1]
+    if int(last.n_events) > 0:
+        return "lost", (f"{int(last.day)} days after the end-of-induction score: a later score above the response "
+                        "threshold, or the patient's next series began")
+    if int(last.day) == 0:
+        return "kept so far", "no score after the end-of-induction one yet"
+    return "kept", f"still responding at the last score, {int(last.day)} days after the end-of-induction score"
+
+
+def not_on_track(con, instrument: str, cohort: Cohort | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every series scored at its checkpoint, with is_flagged and is_active; the calibration on the clinic's
+    closed series). The list to act on: rows that are active, flagged and in the cohort."""
+    (quantile,) = con.execute("select value from settings where name = 'not_on_track_quantile'").fetchall()[0]
+    checkpoint = store.query(con, "care/checkpoint", {"instrument": instrument, "quantile": quantile,
+                                                      "cohort": (cohort or Cohort()).as_parameter()})
+    con.register("checkpoint_series", checkpoint)
+    try:
+        calibration = store.query(con, "care/not_on_track_calibration")
+    finally:
+        con.unregister("checkpoint_series")
+    return checkpoint, calibration
+
+
+def flagged(checkpoint: pd.DataFrame) -> pd.DataFrame:
+    """The series to look at now: active, in the cohort, flagged at the checkpoint; the least improved first."""
+    rows = checkpoint[checkpoint.is_active & checkpoint.is_flagged & checkpoint.in_cohort]
+    return rows.sort_values(["improvement", "series_id"]).reset_index(drop=True)

@@ -1,0 +1,79 @@
+"""Item 9 follow-up: each PHQ-9 with item 9 of 1 or more (a flag) can be marked with an outcome from a fixed list,
+by whom and when, and the mark enters the audit trail in the same transaction. No free text: a note would carry
+names and other identifiers into the database."""
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from . import audit, store
+
+OUTCOMES = ("contacted", "safety plan reviewed", "escalated", "no action needed")
+STATES = ("open", *OUTCOMES)
+
+
+class FollowUpRefused(ValueError):
+    """A mark that cannot be recorded; the message says why. Nothing was written."""
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    """A database opened read-only by an older version has no follow-up table: an empty one, for this connection
+    only, lets the lists read as 'every flag open'."""
+    (present,) = con.execute("select count(*) from duckdb_tables() where table_name = 'item9_follow_ups'"
+                             ).fetchall()[0]
+    if not present:
+        con.execute("create temp table if not exists item9_follow_ups (patient_id varchar, assessment_day integer, "
+                    "outcome varchar, recorded_by varchar, role varchar, recorded_at timestamp)")
+
+
+def flags(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every item 9 flag with its latest follow-up, open flags first, newest first."""
+    _ensure_table(con)
+    return store.query(con, "care/item9_follow_up")
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Flags by state (open, then each outcome): what a meeting may see."""
+    _ensure_table(con)
+    return store.query(con, "care/item9_follow_up_counts", {"states": list(STATES)})
+
+
+def mark(con: duckdb.DuckDBPyConnection, patient_id: str, assessment_day: int, outcome: str, email: str,
+         role: str) -> None:
+    """Record `outcome` for the flag (patient_id, assessment_day) and its audit row, in one transaction through
+    the store's one writer: both are written or neither. Raises FollowUpRefused for an outcome off the list or a
+    PHQ-9 that is not flagged."""
+    if outcome not in OUTCOMES:
+        raise FollowUpRefused(f"{outcome!r} is not a follow-up outcome; the outcomes are: {', '.join(OUTCOMES)}")
+
+    def record():
+        found = con.execute("select assessment_date from assessments where instrument = 'PHQ-9' and item9 >= 1 "
+                            "and patient_id = $patient and assessment_day = $day",
+                            {"patient": patient_id, "day": assessment_day}).fetchall()
+        if not found:
+            raise FollowUpRefused("there is no item 9 flag for that patient and day (the export may have changed); "
+                                  "nothing was recorded")
+        at = datetime.now(UTC).replace(tzinfo=None)
+        con.execute("insert into item9_follow_ups values ($patient, $day, $outcome, $email, $role, $at)",
+                    {"patient": patient_id, "day": assessment_day, "outcome": outcome, "email": email,
+                     "role": role, "at": at})
+        when = found[0][0] or f"day {assessment_day}"  # a dated export's date; an offset export's day
+        audit.record(con, email, role, "follow-up", f"item 9 flag of patient {patient_id} on {when}: {outcome}")
+
+    store.transaction(con, record)
+
+
+def counts_for_meeting(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The counts by state as a meeting may see them (`shown`: text): a count from 1 to min_cell - 1 reads
+    "hidden", and when only one is hidden the next smallest is hidden too, since the states add up to the
+    flags' total that Safety and the pack show (CMS: nothing a small count can be worked out from)."""
+    from . import suppress
+
+    small = frame.n_flags.map(lambda n: suppress.is_small(n, min_cell))
+    if small.sum() == 1:
+        others = frame.n_flags.where(~small & (frame.n_flags > 0))
+        if others.notna().any():
+            small[others.idxmin()] = True
+    shown = [suppress.HIDDEN if hide else f"{int(n):,}" for n, hide in zip(frame.n_flags, small)]
+    return frame.assign(shown=shown)

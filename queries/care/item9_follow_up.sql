@@ -1,0 +1,52 @@
+-- PHQ-9 item 9 flags with their follow-up, open flags first: the list a care team works through.
+-- Grain: one row per flagged PHQ-9 (item 9 of 1 or more: the rule of marts/item9_flags.sql, every PHQ-9 in
+-- the data, in a series or not, whatever the filters). A flag is the assessment (patient_id,
+-- assessment_day); its follow-up is its latest row of item9_follow_ups (outcome, who, when; n_follow_ups
+-- counts them all); is_open: none recorded. series_id and week: the series the answer was placed in, if any.
+with
+
+flagged as (
+    select patient_id, assessment_day, assessment_date, score, item9,
+    from main.assessments
+    where instrument = 'PHQ-9' and item9 >= 1
+),
+
+placed as (
+    select patient_id, assessment_day, series_id, week,
+    from int_series_assessments
+    where instrument = 'PHQ-9' and item9 >= 1
+),
+
+follow_ups as (
+    select
+        patient_id,
+        assessment_day,
+        arg_max(outcome, recorded_at) as outcome,
+        arg_max(recorded_by, recorded_at) as recorded_by,
+        max(recorded_at) as recorded_at,
+        count(*) as n_follow_ups,
+    from item9_follow_ups
+    group by patient_id, assessment_day
+),
+
+final as (
+    select
+        flagged.patient_id,
+        placed.series_id,
+        placed.week,
+        flagged.assessment_date,
+        flagged.assessment_day,
+        flagged.score,
+        flagged.item9,
+        follow_ups.outcome,
+        follow_ups.recorded_by,
+        follow_ups.recorded_at,
+        coalesce(follow_ups.n_follow_ups, 0) as n_follow_ups,
+        follow_ups.outcome is null as is_open,
+    from flagged
+    left join placed using (patient_id, assessment_day)
+    left join follow_ups using (patient_id, assessment_day)
+)
+
+select * from final
+order by is_open desc, assessment_day desc, patient_id

@@ -1,0 +1,267 @@
+"""Guards measurement-based care: the series view classifies a series exactly as the population marts do
+(every end-of-induction status), shows its sessions, escapes an export's ids, and stays away from meetings;
+the "not on track" list and its calibration equal a hand-computed example."""
+
+import math
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from ketamine_outcomes import care, follow_up, metrics, store
+from ketamine_outcomes.ingest import ingest_file
+from ketamine_outcomes.metrics import Cohort
+
+ENTRY = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def clinic_db(tmp_path, sample_db) -> Path:
+    """A private copy of the sample clinic: the app holds its own write connection to it."""
+    path = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, path)
+    return path
+
+
+def open_page(db: Path, monkeypatch, page: str, **params) -> AppTest:
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    app = AppTest.from_file(ENTRY, default_timeout=60).run()
+    for name, value in params.items():
+        app.query_params[name] = value
+    return app.switch_page(f"app_pages/{page}.py").run()
+
+
+def unescaped(markdown: str) -> str:
+    return markdown.replace("\\", "").replace("\u2060", "")
+
+
+def why_table(app: AppTest) -> dict[str, str]:
+    """The first instrument's table of reasons: definition -> result."""
+    frame = next(d.value for d in app.dataframe if "definition" in d.value.columns)
+    return dict(zip(frame["definition"], frame["result"]))
+
+
+STATUSES = ("remission", "response", "no response", "no score", "not reached", "no baseline")
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_the_series_view_says_what_series_summary_says_for_every_status(clinic_db, monkeypatch, status):
+    con = store.connect(clinic_db)
+    summary = metrics.series_summary(con, "PHQ-9")  # the whole clinic's mart, as the Response page reads it
+    con.close()
+    # Of each status, a closed series and (where the sample has one) an open one.
+    for evaluable in (True, False):
+        rows = summary[(summary.end_status == status) & (summary.is_evaluable == evaluable)]
+        if rows.empty:
+            continue
+        row = rows.iloc[0]
+        app = open_page(clinic_db, monkeypatch, "series", series=row.series_id)
+        assert not app.exception, [e.value for e in app.exception]
+        why = why_table(app)
+        assert why["end-of-induction status"] == row.end_status
+        assert why["completed sessions"] == str(row.sessions_completed)
+        assert why["dropped out"] == ("yes" if row.is_dropped_out else "no")
+        assert (why["evaluable"] == "yes") == bool(row.is_evaluable)
+        assert why["scored at end of induction"] == ("yes" if pd.notna(row.end_score) else "no")
+        sessions = next(d.value for d in app.dataframe if "Session number" in d.value.columns)
+        assert sessions["Session number"].tolist() == list(range(1, row.sessions_completed + 1))
+
+
+def test_boosters_and_reinduction_are_the_maintenance_marts(clinic_db, monkeypatch):
+    """KP000003#1 completed its IV induction, had sessions after it and a later series: the series view's booster
+    count is the number of its sessions past the induction (as maintenance counts them) and it links the next."""
+    con = store.connect(clinic_db)
+    one = con.execute("select sessions_completed - induction_sessions from int_treatment_series "
+                      "where series_id = 'KP000003#1'").fetchall()[0][0]
+    maintenance = metrics.maintenance(con, "all", Cohort(series_ids=("KP000003#1",))).iloc[0]
+    con.close()
+    app = open_page(clinic_db, monkeypatch, "series", series="KP000003#1")
+    why = why_table(app)
+    assert why["boosters"] == str(one) == str(maintenance.n_boosters)
+    assert why["re-induction"] == "yes"
+    links = {unescaped(link.proto.label): link.proto.query_string for link in app.get("page_link")}
+    assert links["KP000003#2 (IV)"] == "series=KP000003%232"
+
+
+def test_an_unknown_series_id_says_so_and_meeting_mode_hides_the_view(clinic_db, monkeypatch):
+    app = open_page(clinic_db, monkeypatch, "series", series="NOPE#9")
+    assert any("No series has the id NOPE#9" in unescaped(w.value) for w in app.warning)
+    app = open_page(clinic_db, monkeypatch, "series", series="KP000003#1")
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    assert not app.get("plotly_chart") and not app.dataframe
+    assert any("Hidden in meeting mode" in i.value for i in app.info)
+
+
+def test_a_hostile_patient_id_is_shown_as_text_on_the_series_view(tmp_path, monkeypatch, export):
+    """The series id comes from the export's patient id: markdown, a link, HTML and a formula stay text."""
+    db = tmp_path / "clinic.duckdb"
+    con = store.connect(db)
+    hostile = "[x](https://evil.example)<b>1</b>"
+    ingest_file(con, export("sessions.csv", "patient_id,session_day,status,route,site\n"
+                            + "".join(f'"{hostile}",{d},completed,IV,North\n' for d in (0, 2, 4))))
+    ingest_file(con, export("outcomes.csv", f'patient_id,assessment_day,instrument,score\n"{hostile}",0,PHQ-9,20\n'))
+    metrics.build(con)
+    con.close()
+    app = open_page(db, monkeypatch, "series", series=f"{hostile}#1")
+    assert not app.exception, [e.value for e in app.exception]
+    header = app.header[0].value
+    assert unescaped(header) == f"{hostile}#1"
+    assert "[x](" not in header and "<b>" not in header  # every mark escaped: no link, no markup
+
+
+# Not on track ----------------------------------------------------------------------------------------
+
+def sessions_at(patient: str, days) -> str:
+    return "".join(f"{patient},{d},completed,IV,North\n" for d in days)
+
+
+@pytest.fixture
+def tracked(con, export):
+    """A hand-computable clinic, all IV (checkpoint: the 3rd completed session), baseline PHQ-9 20 on day 0.
+    Closed (induction day 11, window closed by day 200):
+      A1 score 16 by the checkpoint (improvement 0.2), end 8: responded;   A2 12 (0.4), end 6: responded;
+      A3 8 (0.6), end 2: responded (remission);   A4 18 (0.1), end 15: not;   A5 10 (0.5), end 12: not;
+      C1 19 (0.05) and then dropped out after session 3: not (closed, counts as not responding).
+    Responders' improvements 0.2, 0.4, 0.6: the 0.25 quantile (linear) is 0.3. Active (started day 190):
+      B1 15 (0.25): flagged;  B2 13 (0.35): not flagged;  B3 no score by its checkpoint: not judged."""
+    six = (0, 2, 4, 7, 9, 11)
+    lines = {"A1": (16, 8), "A2": (12, 6), "A3": (8, 2), "A4": (18, 15), "A5": (10, 12)}
+    sessions = "".join(sessions_at(p, six) for p in lines) + sessions_at("C1", (0, 2, 4))
+    sessions += sessions_at("B1", (190, 192, 194)) + sessions_at("B2", (190, 192, 194, 200)) + sessions_at("B3", (190, 192, 194))
+    outcomes = "".join(f"{p},0,PHQ-9,20\n{p},4,PHQ-9,{mid}\n{p},12,PHQ-9,{end}\n" for p, (mid, end) in lines.items())
+    outcomes += "C1,0,PHQ-9,20\nC1,4,PHQ-9,19\nB1,190,PHQ-9,20\nB1,194,PHQ-9,15\nB2,190,PHQ-9,20\nB2,193,PHQ-9,13\n"
+    outcomes += "B3,190,PHQ-9,20\nB3,195,PHQ-9,5\n"
+    for name, text in (("sessions.csv", "patient_id,session_day,status,route,site\n" + sessions),
+                       ("outcomes.csv", "patient_id,assessment_day,instrument,score\n" + outcomes)):
+        result = ingest_file(con, export(name, text))
+        assert result.rows_rejected == 0 and result.refused is None, result.rejects
+    con.execute("insert or replace into setting_overrides values ('not_on_track_min_series', 2)")
+    metrics.build(con)
+    return con
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    z, p = 1.959964, k / n
+    centre, spread = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n), (centre + spread) / (1 + z * z / n)
+
+
+def test_not_on_track_flags_below_the_responders_quantile_and_calibrates_on_closed_series(tracked):
+    checkpoint, calibration = care.not_on_track(tracked, "PHQ-9")
+    rows = checkpoint.set_index("patient_id")
+    assert rows.threshold_improvement.dropna().round(6).unique().tolist() == [0.3]
+    assert rows.n_reference.unique().tolist() == [3]
+    assert sorted(rows.index) == ["A1", "A2", "A3", "A4", "A5", "B1", "B2", "C1"]  # B3: no score by its checkpoint
+    assert rows.improvement.round(6).to_dict() == {"A1": 0.2, "A2": 0.4, "A3": 0.6, "A4": 0.1, "A5": 0.5,
+                                                   "B1": 0.25, "B2": 0.35, "C1": 0.05}
+    assert care.flagged(checkpoint).patient_id.tolist() == ["B1"]
+    table = calibration[calibration.group_value == "all"].set_index("is_flagged")
+    assert table.loc[True, ["n_closed", "n_responded"]].tolist() == [3, 1]  # A1 responded; A4, C1 did not
+    assert table.loc[False, ["n_closed", "n_responded"]].tolist() == [3, 2]  # A2, A3 responded; A5 did not
+    for flag, (k, n) in ((True, (1, 3)), (False, (2, 3))):
+        low, high = wilson(k, n)
+        assert table.loc[flag, "response_rate"] == pytest.approx(k / n)
+        assert (table.loc[flag, "response_rate_low"], table.loc[flag, "response_rate_high"]) == (
+            pytest.approx(low, abs=1e-4), pytest.approx(high, abs=1e-4))
+    assert table.is_enough.all()
+
+
+def test_too_few_responders_flag_nothing_and_say_so(tracked):
+    tracked.execute("insert or replace into setting_overrides values ('not_on_track_min_series', 4)")
+    metrics.build(tracked)
+    checkpoint, calibration = care.not_on_track(tracked, "PHQ-9")
+    assert checkpoint.threshold_improvement.isna().all() and not checkpoint.is_flagged.any()
+    assert calibration.empty
+
+
+def test_the_not_on_track_page_lists_the_flagged_series_with_a_link_to_its_view(tracked, db_path, monkeypatch):
+    tracked.close()
+    app = open_page(db_path, monkeypatch, "not_on_track")
+    assert not app.exception, [e.value for e in app.exception]
+    listed = next(d.value for d in app.dataframe if "Threshold %" in d.value.columns)
+    assert listed.iloc[:, 1].tolist() == ["B1#1"]
+    assert listed["View"].tolist() == ["series?series=B1%231"]
+    assert listed["Improvement %"].tolist() == [25.0] and listed["Threshold %"].tolist() == [30.0]
+    calibration = next(d.value for d in app.dataframe if "Closed series" in d.value.columns)
+    assert calibration[["Closed series", "Responded"]].values.tolist()[:2] == [[3, 1], [3, 2]]
+
+
+# Item 9 follow-up ----------------------------------------------------------------------------------------
+
+def test_the_follow_up_list_holds_exactly_the_item9_flags_open_first(sample_db, tmp_path):
+    db = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    con = store.connect(db)
+    flags = follow_up.flags(con)
+    mart = metrics.item9_flags(con)
+    assert len(flags) == len(mart) and sorted(flags.patient_id) == sorted(mart.patient_id)
+    assert flags.is_open.all()
+    first = flags.iloc[0]
+    follow_up.mark(con, first.patient_id, int(first.assessment_day), "escalated", "nurse@clinic.example", "director")
+    again = follow_up.flags(con)
+    assert (again.iloc[-1].patient_id, again.iloc[-1].outcome, again.iloc[-1].recorded_by) == (
+        first.patient_id, "escalated", "nurse@clinic.example")
+    assert again.is_open.tolist() == [True] * (len(flags) - 1) + [False]
+    counts = follow_up.counts(con).set_index("state").n_flags.to_dict()
+    assert counts == {"open": len(flags) - 1, "contacted": 0, "safety plan reviewed": 0, "escalated": 1,
+                      "no action needed": 0}
+    con.close()
+
+
+def test_a_refused_mark_writes_neither_the_follow_up_nor_the_audit_row(con, export):
+    ingest_file(con, export("outcomes.csv", "patient_id,assessment_day,instrument,score,item9\n"
+                                            "P1,0,PHQ-9,20,2\nP1,7,PHQ-9,12,0\n"))
+    metrics.build(con)
+    before = con.execute("select count(*) from audit_log").fetchall()
+    with pytest.raises(follow_up.FollowUpRefused, match="no item 9 flag"):
+        follow_up.mark(con, "P1", 7, "contacted", "a@clinic.example", "analyst")  # item 9 was 0 that day
+    with pytest.raises(follow_up.FollowUpRefused, match="not a follow-up outcome"):
+        follow_up.mark(con, "P1", 0, "called her at home", "a@clinic.example", "analyst")
+    assert con.execute("select count(*) from item9_follow_ups").fetchall() == [(0,)]
+    assert con.execute("select count(*) from audit_log").fetchall() == before
+    follow_up.mark(con, "P1", 0, "contacted", "a@clinic.example", "analyst")
+    assert con.execute("select role, action, detail from audit_log where action = 'follow-up'").fetchall() == [
+        ("analyst", "follow-up", "item 9 flag of patient P1 on day 0: contacted")]
+
+
+def test_the_table_itself_takes_only_the_fixed_outcomes(con):
+    """The database's own check holds the list follow_up.OUTCOMES offers (the last line of defence)."""
+    for outcome in follow_up.OUTCOMES:
+        con.execute("insert into item9_follow_ups values ('P1', 0, $o, 'a', 'analyst', now())", {"o": outcome})
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("insert into item9_follow_ups values ('P1', 0, 'rang Jane Doe', 'a', 'analyst', now())")
+
+
+def test_meeting_counts_hide_a_small_state_and_the_one_that_would_give_it_away():
+    frame = pd.DataFrame({"state": list(follow_up.STATES), "n_flags": [40, 25, 3, 0, 14]})
+    assert follow_up.counts_for_meeting(frame, 11).shown.tolist() == ["40", "25", "hidden", "0", "hidden"]
+    frame = pd.DataFrame({"state": list(follow_up.STATES), "n_flags": [40, 25, 3, 0, 4]})
+    assert follow_up.counts_for_meeting(frame, 11).shown.tolist() == ["40", "25", "hidden", "0", "hidden"]
+
+
+def test_marking_on_the_page_records_it_and_meeting_mode_shows_only_counts(clinic_db, monkeypatch):
+    app = open_page(clinic_db, monkeypatch, "follow_up")
+    assert not app.exception, [e.value for e in app.exception]
+    listed = next(d.value for d in app.dataframe if "Outcome" in d.value.columns)
+    first_patient = listed["Patient"].iloc[0]
+    app.selectbox(key="follow_up_flag").set_value(0)
+    app.radio(key="follow_up_outcome").set_value("no action needed")
+    next(b for b in app.button if b.label == "Record the follow-up").click().run()
+    assert any(f"Recorded for {first_patient}: no action needed" in unescaped(s.value) for s in app.success)
+    con = store.connect(clinic_db)
+    rows = con.execute("select patient_id, outcome, role from item9_follow_ups").fetchall()
+    audit_rows = con.execute("select action, detail from audit_log where action = 'follow-up'").fetchall()
+    con.close()
+    assert rows == [(first_patient, "no action needed", "local (no sign-in)")]
+    assert len(audit_rows) == 1 and audit_rows[0][1].startswith(f"item 9 flag of patient {first_patient} on ")
+    app = open_page(clinic_db, monkeypatch, "safety")
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    counts = app.table[0].value
+    assert counts["Follow-up"].tolist() == list(follow_up.STATES)
+    assert counts["Flags"].tolist()[3] == "0" and "hidden" in counts["Flags"].tolist()  # 1 no action needed: hidden
+    app.switch_page("app_pages/follow_up.py").run()
+    assert not any("Outcome" in d.value.columns for d in app.dataframe)
