@@ -2,17 +2,21 @@
 (every end-of-induction status), shows its sessions, escapes an export's ids, and stays away from meetings;
 the "not on track" list and its calibration equal a hand-computed example."""
 
+import base64
+import json
 import math
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ketamine_outcomes import care, follow_up, metrics, store
+from ketamine_outcomes import care, chart_notes, charts, follow_up, metrics, quality, report, store
 from ketamine_outcomes.ingest import ingest_file
 from ketamine_outcomes.metrics import Cohort
 
@@ -33,6 +37,13 @@ def open_page(db: Path, monkeypatch, page: str, **params) -> AppTest:
     for name, value in params.items():
         app.query_params[name] = value
     return app.switch_page(f"app_pages/{page}.py").run()
+
+
+def decoded(values):
+    """A figure's array as numbers (Plotly's JSON writes numeric arrays as base64)."""
+    if isinstance(values, dict) and "bdata" in values:
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return values
 
 
 def unescaped(markdown: str) -> str:
@@ -265,3 +276,92 @@ def test_marking_on_the_page_records_it_and_meeting_mode_shows_only_counts(clini
     assert counts["Flags"].tolist()[3] == "0" and "hidden" in counts["Flags"].tolist()  # 1 no action needed: hidden
     app.switch_page("app_pages/follow_up.py").run()
     assert not any("Outcome" in d.value.columns for d in app.dataframe)
+
+
+# Notes on the charts -------------------------------------------------------------------------------------
+
+def test_a_note_is_refused_when_it_looks_like_an_identifier_and_kept_with_its_audit_row_otherwise(con, export):
+    ingest_file(con, export("sessions.csv", "patient_id,session_day,status,route\nKP77,0,completed,IV\n"))
+    for label, reason in (("", "needs a short label"), ("x" * 61, "at most 60"), ("ask jane@clinic.example", "email"),
+                          ("call 555-123-4567", "phone"), ("after KP77's review", "patient id"),
+                          ("tab\there", None)):
+        if reason is None:  # a tab is whitespace: collapsed, not refused
+            continue
+        with pytest.raises(chart_notes.NoteRefused, match=reason):
+            chart_notes.record(con, date(2025, 3, 1), label, True, "dee@clinic.example", "director")
+    assert con.execute("select count(*) from chart_notes").fetchall() == [(0,)]
+    assert con.execute("select count(*) from audit_log where action = 'note'").fetchall() == [(0,)]
+    note = chart_notes.record(con, date(2025, 3, 1), "  new   dosing protocol ", True, "dee@clinic.example", "director")
+    kept = chart_notes.notes(con)
+    assert kept[["label", "recalculate_limits", "recorded_by"]].values.tolist() == [
+        ["new dosing protocol", True, "dee@clinic.example"]]
+    chart_notes.take_back(con, note, "ana@clinic.example", "analyst")
+    assert chart_notes.notes(con).empty
+    assert con.execute("select role, detail from audit_log where action = 'note' order by logged_at").fetchall() == [
+        ("director", "process change 2025-03-01: new dosing protocol (limits recalculated from it)"),
+        ("analyst", "taken back: process change 2025-03-01: new dosing protocol")]
+
+
+def test_a_process_change_splits_the_p_chart_into_phases_with_their_own_limits():
+    """Quarters 1-3 of 2024: 10, 12, 8 of 20 (p = 0.5); a new protocol on 2024-09-15 starts the limits again at
+    2024-Q4 (the first quarter starting on or after it): 16, 18, 14 of 20 (p = 0.8)."""
+    periods = ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1", "2025-Q2"]
+    frame = pd.DataFrame({"period": periods, "k": [10, 12, 8, 16, 18, 14], "n": [20] * 6})
+    changes = pd.DataFrame({"change_date": [date(2024, 9, 15)], "label": ["new protocol"], "recalculate_limits": [True]})
+    assert chart_notes.breaks(changes, periods) == ["2024-Q4"]
+    chart = quality.p_chart(frame, "period", "k", "n", breaks=chart_notes.breaks(changes, periods))
+    assert chart.centre.round(6).tolist() == [0.5] * 3 + [0.8] * 3
+    assert chart.upper.round(4).tolist() == [round(0.5 + 3 * math.sqrt(0.25 / 20), 4)] * 3 + [1.0] * 3
+    assert chart.lower.round(4).tolist() == [round(0.5 - 3 * math.sqrt(0.25 / 20), 4)] * 3 + [
+        round(0.8 - 3 * math.sqrt(0.16 / 20), 4)] * 3
+    whole = quality.p_chart(frame, "period", "k", "n")
+    assert whole.centre.round(6).unique().tolist() == [0.65]  # 78 of 120, without the note
+    marked = charts.p_chart(chart, "t", "quarter", notes=chart_notes.placed(changes, periods))
+    (line,) = [s for s in marked.layout.shapes if s.type == "line"]
+    assert (line.x0, line.x1) == (2.5, 2.5)  # between 2024-Q3 and 2024-Q4
+    assert [a.text for a in marked.layout.annotations] == ["new protocol<br>(limits recalculated)"]
+
+
+def test_a_note_recorded_on_quality_review_marks_the_p_chart_and_is_listed_on_trajectories(clinic_db, monkeypatch):
+    app = open_page(clinic_db, monkeypatch, "quality_review")
+    app.radio(key="quality_period").set_value("quarter").run()
+    app.date_input(key="notes_date").set_value(date(2024, 12, 20))
+    app.text_input(key="notes_label").set_value("<b>new</b> [dosing](https://x.example) protocol")
+    next(b for b in app.button if b.label == "Record the note").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    (text,) = [a["text"] for a in spec["layout"]["annotations"] if "protocol" in a["text"]]
+    assert text == "&lt;b&gt;new&lt;/b&gt; [dosing](https://x.example) protocol<br>(limits recalculated)"
+    # The limits start again at 2025-Q1: each phase's centre is its closed quarters' responders over scored.
+    quarters = metrics.cohort_comparison(store.connect(clinic_db, read_only=True), "PHQ-9", by="start_quarter")
+    closed = quarters[(quarters.group_value != "unknown") & (quarters.n_evaluable == quarters.n_series)
+                      & (quarters.n_scored > 0)]
+    mean = next(t for t in spec["data"] if t.get("name") == "mean")
+    centres = dict(zip(decoded(mean["x"]), decoded(mean["y"])))
+    before, after = closed[closed.group_value < "2025-Q1"], closed[closed.group_value >= "2025-Q1"]
+    assert round(centres[before.group_value.iloc[0]], 6) == round(before.responders.sum() / before.n_scored.sum(), 6)
+    assert round(centres[after.group_value.iloc[0]], 6) == round(after.responders.sum() / after.n_scored.sum(), 6)
+    assert any("Process changes recorded" in c.value and "\\<b\\>new" in c.value for c in app.caption)
+    app.switch_page("app_pages/trajectories.py").run()
+    assert any("2024-12-20" in c.value and "protocol" in c.value for c in app.caption)
+    app.switch_page("app_pages/quality_review.py").run()
+    app.text_input(key="notes_label").set_value("write to jane@clinic.example")
+    app.date_input(key="notes_date").set_value(date(2025, 1, 5))
+    next(b for b in app.button if b.label == "Record the note").click().run()
+    assert any("email" in e.value for e in app.error)
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    assert not any(b.label == "Record the note" for b in app.button)
+
+
+def test_the_pack_lists_the_notes_escaped_and_the_follow_up_counts(clinic_db):
+    con = store.connect(clinic_db)
+    chart_notes.record(con, date(2024, 12, 20), "<i>new</i> protocol", True, "dee@clinic.example", "director")
+    flags = follow_up.flags(con)
+    for row in flags.head(12).itertuples():
+        follow_up.mark(con, row.patient_id, int(row.assessment_day), "contacted", "dee@clinic.example", "director")
+    text = report.html_pack(con, instrument="PHQ-9", period=report.parse_period("2024-Q4"))
+    con.close()
+    assert "2024-12-20: &lt;i&gt;new&lt;/i&gt; protocol (limits recalculated" in text
+    assert "<i>new</i>" not in text
+    assert f"<tr><th>open</th><td class=\"count\">{len(flags) - 12:,}</td></tr>" in text
+    assert "<tr><th>contacted</th><td class=\"count\">12</td></tr>" in text

@@ -4,7 +4,8 @@ pack to download. Hidden periods leave a gap and draw nothing their n could be w
 
 import streamlit as st
 
-from ketamine_outcomes.dashboard import data, filters, signin, tables, ui
+from ketamine_outcomes.dashboard import data, filters, notes, signin, tables, ui
+from ketamine_outcomes.care import chart_notes
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.metrics import quality
 from ketamine_outcomes.report import pack as report
@@ -33,10 +34,15 @@ grain = st.radio("One point per", list(GRAINS), horizontal=True, key="quality_pe
                       "small-cell suppression, else quarters).")
 frame = periods[grain]
 hidden = suppress.hidden_cells(frame, "cohort_comparison", view.min_cell, "responders", "n_scored")
+# Process changes the clinic noted: marked, and where asked the limits start again there (Making Data Count).
+changes = notes.in_force()
+placed = chart_notes.placed(changes, frame.group_value)
 # A period still being scored has a provisional rate (the series that finished early): drawn apart, not judged.
-chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame))
+chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame),
+                        breaks=chart_notes.breaks(changes, frame.group_value))
 ui.chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {grain} the series started",
-                        grain), "quality_p_chart", view)
+                        grain, notes=placed), "quality_p_chart", view)
+notes.listed(changes)
 still_open = chart[chart.still_open].period.tolist()
 if still_open:
     st.caption(f"Still open: {', '.join(still_open)}. Some series started in {'it' if len(still_open) == 1 else 'them'} "
@@ -55,6 +61,7 @@ st.caption("p-chart: centre line is the overall rate of the closed periods shown
            "limits, 7 in a row on one side, 7 steadily rising or falling, or 2 of 3 beyond two-thirds of the way "
            "to a limit.")
 ui.definitions_link("end-of-induction response")
+notes.editor(view, changes)
 
 signals = chart[(chart.signals != "") & ~chart.hidden][["period", "n", "rate", "signals"]]
 st.subheader("Special-cause signals")

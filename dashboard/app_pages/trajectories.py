@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from ketamine_outcomes.dashboard import data, filters, tables, ui
+from ketamine_outcomes.dashboard import data, filters, notes, tables, ui
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
@@ -63,6 +63,9 @@ ui.chart(charts.trajectory(
     spaghetti=spaghetti,
     itt=suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell) if itt is not None else None,
 ), "trajectories_chart", view)
+# The x axis is the week of each series, not the calendar: process changes are listed (filter the start dates to
+# compare before and after one).
+notes.listed(notes.in_force())
 ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week"), view)
 if spaghetti_note:
     st.caption(spaghetti_note)

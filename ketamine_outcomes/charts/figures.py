@@ -743,9 +743,11 @@ def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> g
                    x_title="expected responders (from the case-mix model)", height=540)
 
 
-def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure:
+def p_chart(chart: pd.DataFrame, title: str, period: str = "month", notes: pd.DataFrame | None = None) -> go.Figure:
     """Rate by period with centre line, 3-sigma limits, and special-cause points flagged. A period still being
-    scored (quality.p_chart's still_open) is a hollow point labelled "still open", off the line, with no limits."""
+    scored (quality.p_chart's still_open) is a hollow point labelled "still open", off the line, with no limits.
+    `notes` (chart_notes.placed): each process change is a vertical line before the first period it reaches,
+    labelled with the clinic's words (escaped); "limits recalculated" where the limits start again there."""
     if chart.empty or chart.rate.isna().all():
         return nothing(f"No {period} has enough evaluable series to chart (suppressed or empty).")
     still_open = chart.still_open if "still_open" in chart else pd.Series(False, index=chart.index)
@@ -778,7 +780,23 @@ def p_chart(chart: pd.DataFrame, title: str, period: str = "month") -> go.Figure
     _mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])
     fig = _layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(chart.period))
+    _mark_notes(fig, list(chart.period), notes)
     return fig
+
+
+def _mark_notes(fig: go.Figure, periods: list, notes: pd.DataFrame | None) -> None:
+    """A dotted line between the last period before a process change and the first after it, with its label."""
+    if notes is None or notes.empty:
+        return
+    for row in notes.itertuples():
+        if row.period not in periods:
+            continue
+        x = periods.index(row.period) - 0.5
+        label = escape(row.label) + ("<br>(limits recalculated)" if row.recalculate_limits else "")
+        fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line=dict(color=PALETTE[4], dash="dot",
+                                                                                  width=2))
+        fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", xanchor="left", text=label, showarrow=False,
+                           font=dict(color=PALETTE[4], size=11), align="left")
 
 
 def _runs_shown(frame: pd.DataFrame, column: str) -> list[pd.DataFrame]:

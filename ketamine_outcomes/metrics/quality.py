@@ -12,7 +12,7 @@ FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}
 
 
 def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series | None = None,
-            still_open: pd.Series | None = None) -> pd.DataFrame:
+            still_open: pd.Series | None = None, breaks=()) -> pd.DataFrame:
     """One row per period with rate, centre line, 3-sigma limits and the special-cause rules it meets.
 
     Limits: p_bar +/- 3 sqrt(p_bar (1 - p_bar) / n_i), clipped to 0-1. Rules (NHS England, Making Data
@@ -27,6 +27,10 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series 
     `still_open` (open_periods) marks periods still being scored: their rate is provisional (the series
     that finish early are in it, the rest not yet), so it keeps its rate but takes no part in the centre
     line, has no limits and meets no rule; column `still_open` says which.
+
+    `breaks` (periods, chart_notes.breaks): a process change from which the centre line and the limits are
+    computed again, as Making Data Count advises after a deliberate change; each stretch between breaks is a
+    phase (column `phase`, 0 first) with its own centre, limits and rules (a run does not cross a break).
     """
     hidden = pd.Series(False, index=frame.index) if hidden is None else hidden.reindex(frame.index, fill_value=False)
     still_open = pd.Series(False, index=frame.index) if still_open is None else \
@@ -34,16 +38,23 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series 
     chart = frame[[period, k, n]].rename(columns={period: "period", k: "k", n: "n"}).assign(
         hidden=hidden.astype(bool), still_open=still_open.astype(bool) & ~hidden.astype(bool))
     chart = chart[chart.n > 0].sort_values("period").reset_index(drop=True)
+    chart["phase"] = [sum(str(p) >= str(b) for b in breaks) for p in chart.period]
     closed = chart[~chart.hidden & ~chart.still_open]
-    shown = _p_chart(closed.drop(columns=["hidden", "still_open"]).reset_index(drop=True))
-    gaps = chart[chart.hidden][["period"]].assign(hidden=True)
-    provisional = chart[chart.still_open][["period", "k", "n"]].assign(
+    phases = [_p_chart(rows.drop(columns=["hidden", "still_open"]).reset_index(drop=True))
+              for _, rows in closed.groupby("phase", sort=True)]
+    shown = pd.concat(phases, ignore_index=True) if phases else _p_chart(
+        closed.drop(columns=["hidden", "still_open"]).reset_index(drop=True))
+    gaps = chart[chart.hidden][["period", "phase"]].assign(hidden=True)
+    provisional = chart[chart.still_open][["period", "phase", "k", "n"]].assign(
         rate=lambda rows: rows.k / rows.n, still_open=True)
-    columns = ["period", "k", "n", "rate", "centre", "lower", "upper", "inner_lower", "inner_upper", "signals"]
+    columns = ["period", "k", "n", "rate", "centre", "lower", "upper", "inner_lower", "inner_upper", "signals",
+               "phase"]
     parts = [part for part in (shown.assign(hidden=False), gaps, provisional.assign(hidden=False)) if not part.empty]
     merged = pd.concat(parts, ignore_index=True) if parts else shown.assign(hidden=False)
     merged = merged.reindex(columns=[*columns, "hidden", "still_open"]).sort_values("period").reset_index(drop=True)
-    merged["centre"] = shown.centre.iloc[0] if not shown.empty else float("nan")
+    # Each phase's centre line runs under its hidden and still-open periods too (nothing there depends on them).
+    centres = shown.groupby("phase").centre.first() if not shown.empty else pd.Series(dtype=float)
+    merged["centre"] = merged.phase.map(centres).astype(float)
     merged["signals"] = merged.signals.astype(object).fillna("")
     merged["hidden"] = merged.hidden.astype(bool)
     merged["still_open"] = merged.still_open.astype(object).fillna(False).astype(bool)

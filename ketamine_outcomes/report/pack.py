@@ -27,6 +27,7 @@ import pandas as pd
 import plotly.io as pio
 import plotly.offline
 
+from ketamine_outcomes.care import chart_notes, follow_up
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.metrics import quality
@@ -209,11 +210,16 @@ def _p_chart(con, instrument, cohort, period: Period, min_cell) -> dict:
     frame = metrics.cohort_comparison(con, instrument, by=f"start_{grain}", cohort=history_cohort)
     frame = frame[frame.group_value != "unknown"].reset_index(drop=True)
     hidden = suppress.hidden_cells(frame, "cohort_comparison", min_cell, "responders", "n_scored")
-    chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame))
+    changes = chart_notes.notes(con)  # process changes the clinic noted (the dashboard's Quality review)
+    chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame),
+                            breaks=chart_notes.breaks(changes, frame.group_value))
     signals = [f"{row.period}: {row.signals} ({row.rate:.0%} of {int(row.n):,} series scored)"
                for row in chart.itertuples() if row.signals and not row.hidden]
-    figure = charts.p_chart(chart, f"End-of-induction response ({instrument}) by {grain} the series started", grain)
+    figure = charts.p_chart(chart, f"End-of-induction response ({instrument}) by {grain} the series started", grain,
+                            notes=chart_notes.placed(changes, frame.group_value))
     return {"grain": grain, "figure": figure, "signals": signals, "no_signal": quality.no_signal_sentence(chart, grain),
+            "notes": [{"date": str(pd.Timestamp(row.change_date).date()), "label": row.label,
+                       "recalculated": bool(row.recalculate_limits)} for row in changes.itertuples()],
             "n_periods": len(chart),
             "n_hidden": int(chart.hidden.sum()), "chart": chart}
 
@@ -266,7 +272,10 @@ def _safety(con, cohort, before_cohort, min_cell) -> dict:
             .to_dict(orient="records"),
             "item9_flagged": suppress.count_text(len(flags), min_cell),
             "item9_rises": _part(int(flags.is_rise.sum()) if not flags.empty else 0, len(flags), min_cell),
-            "item9_patients": suppress.count_text(flags.patient_id.nunique(), min_cell)}
+            "item9_patients": suppress.count_text(flags.patient_id.nunique(), min_cell),
+            # Every flag's follow-up state, counts only (the dashboard's Item 9 follow-up page has the list).
+            "item9_follow_up": follow_up.counts_for_meeting(follow_up.counts(con), min_cell)[["state", "shown"]]
+            .to_dict(orient="records")}
 
 
 def _data_quality(con, instrument, cohort, min_cell) -> dict:
