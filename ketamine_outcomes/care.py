@@ -86,16 +86,20 @@ def reasons(found: Classification, one: pd.Series, settings: dict[str, float]) -
     marts' columns (`one`: the series' int_treatment_series row; `settings`: the settings in force)."""
     row, instrument = found.summary, found.instrument
     completed, needed = int(row.sessions_completed), int(one.induction_sessions)
+    # The induction and a dropout are judged on the series' first run (int_treatment_series): a maintenance booster
+    # after a gap neither completes an induction nor undoes a dropout.
+    first_run = int(one.first_run_sessions) if "first_run_sessions" in one.index else completed
     window = int(settings["end_of_induction_days"])
     quiet = int(settings["dropout_quiet_days"])
-    reached = completed >= needed
+    reached = pd.notna(one.induction_day)
+    later = f", then {completed - first_run} after a gap (maintenance)" if completed > first_run else ""
     if reached:
-        sessions_text = (f"{completed} completed sessions; the {one.route} induction ends at session {needed}, "
-                         f"on series day {int(one.induction_day - one.start_day)}")
+        sessions_text = (f"{first_run} completed sessions in its first run{later}; the {one.route} induction ends at "
+                         f"session {needed}, on series day {int(one.induction_day - one.start_day)}")
     else:
-        sessions_text = f"{completed} of the {needed} completed sessions the {one.route} induction needs"
+        sessions_text = f"{first_run} of the {needed} completed sessions the {one.route} induction needs{later}"
     if row.is_dropped_out:
-        dropout = ("yes", f"fewer sessions than the induction and none in the last {quiet} days of the data")
+        dropout = ("yes", f"short of the induction and no session of its first run in the last {quiet} days of the data")
     elif reached:
         dropout = ("no", "it completed the induction")
     else:

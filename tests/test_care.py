@@ -111,7 +111,7 @@ def test_a_hostile_patient_id_is_shown_as_text_on_the_series_view(tmp_path, monk
     """The series id comes from the export's patient id: markdown, a link, HTML and a formula stay text."""
     db = tmp_path / "clinic.duckdb"
     con = store.connect(db)
-    hostile = "[x](https://evil.example)<b>1</b>"
+    hostile = "P-001<b>2</b>:red[x]$y$"  # (a markdown link is refused at ingest: it reads as a name)
     ingest_file(con, export("sessions.csv", "patient_id,session_day,status,route,site\n"
                             + "".join(f'"{hostile}",{d},completed,IV,North\n' for d in (0, 2, 4))))
     ingest_file(con, export("outcomes.csv", f'patient_id,assessment_day,instrument,score\n"{hostile}",0,PHQ-9,20\n'))
@@ -121,7 +121,7 @@ def test_a_hostile_patient_id_is_shown_as_text_on_the_series_view(tmp_path, monk
     assert not app.exception, [e.value for e in app.exception]
     header = app.header[0].value
     assert unescaped(header) == f"{hostile}#1"
-    assert "[x](" not in header and "<b>" not in header  # every mark escaped: no link, no markup
+    assert ":red[" not in header and "<b>" not in header and "$y$" not in header  # every mark escaped: text
 
 
 # Not on track ----------------------------------------------------------------------------------------
