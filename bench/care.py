@@ -23,7 +23,7 @@ LISTS = {"Not on track": "not_on_track", "Item 9 follow-up": "follow_up", "Quali
 
 def series_to_open(db: Path, runs: int) -> list[str]:
     """Series with scores and sessions, spread over the clinic (one per run, and one for the warm-up)."""
-    from ketamine_outcomes import store
+    from ketamine_outcomes.store import database as store
 
     con = store.open_file(db, read_only=True)
     try:

@@ -7,8 +7,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, signin
-from ketamine_outcomes import chart_notes
+from ketamine_outcomes.dashboard import data, filters, signin
+from ketamine_outcomes.care import chart_notes
 from ketamine_outcomes.safe_text import markdown
 
 

@@ -7,8 +7,9 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters
-from ketamine_outcomes import care, follow_up
+from ketamine_outcomes.dashboard import data, filters
+from ketamine_outcomes.care import follow_up
+from ketamine_outcomes.care import series as care
 
 SERIES_PAGE = "app_pages/series.py"
 

@@ -16,9 +16,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ketamine_outcomes import care, chart_notes, charts, follow_up, metrics, quality, report, store
-from ketamine_outcomes.ingest import ingest_file
-from ketamine_outcomes.metrics import Cohort
+from ketamine_outcomes.care import chart_notes, follow_up
+from ketamine_outcomes.care import series as care
+from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.ingest.pipeline import ingest_file
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import quality
+from ketamine_outcomes.metrics.marts import Cohort
+from ketamine_outcomes.report import pack as report
+from ketamine_outcomes.store import database as store
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 

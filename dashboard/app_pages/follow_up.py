@@ -5,8 +5,8 @@ Patient level: roles that may see patient rows, never in meeting mode (a meeting
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, patients, signin, tables, ui
-from ketamine_outcomes import follow_up
+from ketamine_outcomes.dashboard import data, patients, signin, tables, ui
+from ketamine_outcomes.care import follow_up
 from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Item 9 follow-up", "PHQ-9 answers with thoughts of self-harm (item 9 of 1 or more): who followed "

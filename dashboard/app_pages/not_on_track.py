@@ -4,8 +4,8 @@ nobody over-trusts it). Patient level: roles that may see patient rows, never in
 
 import streamlit as st
 
-from dashboard import data, patients, tables, ui
-from ketamine_outcomes import care
+from ketamine_outcomes.dashboard import data, patients, tables, ui
+from ketamine_outcomes.care import series as care
 from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Not on track", "Active series improving less, at a checkpoint, than the clinic's eventual "

@@ -6,8 +6,9 @@ level: roles that may see patient rows, never in meeting mode."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, patients, tables
-from ketamine_outcomes import care, charts
+from ketamine_outcomes.dashboard import data, filters, patients, tables
+from ketamine_outcomes.care import series as care
+from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.safe_text import markdown
 

@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
-from . import audit, privacy, store
+from ketamine_outcomes.access import audit
+from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes.store import database as store
 
 MAX_LABEL = 60
 COLUMNS = ["note_id", "change_date", "label", "recalculate_limits", "recorded_by", "recorded_at"]

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
-from . import audit, store
+from ketamine_outcomes.access import audit
+from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.store import database as store
 
 OUTCOMES = ("contacted", "safety plan reviewed", "escalated", "no action needed")
 STATES = ("open", *OUTCOMES)
@@ -68,8 +70,6 @@ def counts_for_meeting(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The counts by state as a meeting may see them (`shown`: text): a count from 1 to min_cell - 1 reads
     "hidden", and when only one is hidden the next smallest is hidden too, since the states add up to the
     flags' total that Safety and the pack show (CMS: nothing a small count can be worked out from)."""
-    from . import suppress
-
     small = frame.n_flags.map(lambda n: suppress.is_small(n, min_cell))
     if small.sum() == 1:
         others = frame.n_flags.where(~small & (frame.n_flags > 0))

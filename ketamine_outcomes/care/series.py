@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from . import metrics, store
-from .definitions import OUTCOME_INSTRUMENTS
-from .metrics import Cohort
+from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics.marts import Cohort
+from ketamine_outcomes.store import database as store
 
 NOT_FOUND = "no series has that id"
 
