@@ -54,10 +54,14 @@ CARDS: tuple[Card, ...] = (
     Card("intention-to-treat", "Observed and intention to treat",
          "Observed rates divide by the series that were scored. Intention-to-treat rates divide by every series that "
          "could have been, counting a series with no score as not responding. Weekly, a series' last score is carried "
-         "forward only up to a limit after its last session; after that it counts as not responding and its baseline "
-         "is carried into the mean, so a fading response is not kept for ever. The gap between the two shows how "
-         "much dropout flatters the observed figure.",
-         "Standard trial reporting (CONSORT); NRC 2010 and Lachin 2016 on missing data.", ("itt_carry_days",)),
+         "forward only up to a limit after its last session (or, once it finished its induction, to the induction's "
+         "end); after that it counts as not responding and its baseline is carried into the mean, so a fading "
+         "response is not kept for ever. Weekly intention to treat ends at the end of induction (week 6 for IV and "
+         "IM, 7 for intranasal and oral): later weeks are observed follow-up only, the series still scored, a group "
+         "that shrinks, never a finished course drawn back at its baseline. The gap between the two shows how much "
+         "dropout flatters the observed figure.",
+         "Standard trial reporting (CONSORT); NRC 2010 and Lachin 2016 on missing data.",
+         ("itt_carry_days", "end_of_induction_days", "induction_window_days_iv")),
     Card("dropout", "Dropout",
          "A series that stopped before the induction was complete, with no session for several weeks before the "
          "latest data.", "Product default; ORKA-2 (Hietamies 2023): about half did not complete six infusions.",

@@ -37,6 +37,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "n_paired": ("Series paired", "Series with a baseline and a score that week."),
     "n_series": ("Series", "Treatment series."),
     "n_evaluable": ("Series evaluable", "Series whose end-of-induction window has closed, or that dropped out."),
+    "n_evaluable_no_baseline": ("Evaluable, no baseline", "Evaluable series without a baseline on the instrument: "
+                                "in no rate (response is a fall from baseline)."),
     "n_sessions": ("Sessions", "Completed sessions."),
     "n_events": ("Events", "Sessions with this adverse event."),
     "n_measured": ("Sessions measured", "Sessions with a systolic peak recorded."),

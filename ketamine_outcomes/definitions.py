@@ -184,8 +184,9 @@ SETTINGS: dict[str, Setting] = {
                 minimum=1, maximum=365),
         Setting("itt_carry_days", 14,
                 "Weekly intention to treat: a series' last score is carried forward to a week ending at most this many days "
-                "after its last completed session; later weeks count as not responding and not remitting "
-                "(non-responder imputation) and carry the baseline into means (BOCF).",
+                "after its last completed session (to any week of the induction once it reached its end); other weeks "
+                "of the induction count as not responding and not remitting (non-responder imputation) and carry the "
+                "baseline into means (BOCF). Intention to treat ends at the end of induction.",
                 "Limited LOCF: NRC 2010 panel on missing data, Lachin 2016 and the Cochrane Handbook advise against "
                 "unlimited LOCF; product default 14 days",
                 minimum=0, maximum=365),

@@ -49,6 +49,54 @@ create or replace macro response_fraction(instrument_name) as (
     where name = 'response_fraction_' || (select key from instruments where instrument = instrument_name)
 );
 
+-- The clinical rules every metric applies, written once (issue 21): int_weekly_scores, int_end_of_induction and
+-- the marts call these instead of repeating them. Response: baseline > 0 and score <= response_fraction x
+-- baseline (a baseline of 0 never responds). Remission: score <= the instrument's remission_max (PHQ-9 < 5,
+-- GAD-7 < 5, PCL-5 < 33 = below the probable-PTSD cut-off, MADRS <= 10, QIDS-SR16 <= 5). Reliable change:
+-- the instrument's points (PHQ-9 6, GAD-7 4, PCL-5 10; NHS Talking Therapies, NCPTSD), else the
+-- Jacobson-Truax threshold 1.96 x sqrt(2) x SD x sqrt(1 - r) from the settings reliability_<key> and
+-- reliability_sd_<key> when both are above 0 (Jacobson & Truax 1991), else null (no reliable change).
+create or replace macro is_response(instrument_name, score, baseline) as
+    baseline > 0 and score <= response_fraction(instrument_name) * baseline;
+
+create or replace macro remission_max(instrument_name) as (
+    select remission_max from instruments where instrument = instrument_name
+);
+
+create or replace macro is_remission(instrument_name, score) as score <= remission_max(instrument_name);
+
+create or replace macro reliable_change_points(instrument_name) as (
+    select coalesce(
+        instruments.reliable_change::double,
+        case when setting('reliability_' || instruments.key) > 0 and setting('reliability_sd_' || instruments.key) > 0
+            then 1.96 * sqrt(2) * setting('reliability_sd_' || instruments.key)
+                * sqrt(1 - setting('reliability_' || instruments.key))
+        end)
+    from instruments where instruments.instrument = instrument_name
+);
+
+create or replace macro is_reliable_improvement(instrument_name, score, baseline) as
+    baseline - score >= reliable_change_points(instrument_name);
+
+create or replace macro is_reliable_deterioration(instrument_name, score, baseline) as
+    score - baseline >= reliable_change_points(instrument_name);
+
+-- The group a series falls in when a mart is split by `split` ($by: 'all', 'site', 'route', 'indication',
+-- 'clinician', 'age_band', 'sex', 'series_number', 'start_quarter', 'start_month'); `series` is a row of
+-- cohort_series (or int_treatment_series) passed whole. Which splits a mart offers is metrics.py's allow-list.
+create or replace macro series_group(split, series) as case split
+    when 'site' then series.site
+    when 'route' then series.route
+    when 'indication' then series.indication
+    when 'clinician' then series.clinician_id
+    when 'age_band' then series.age_band
+    when 'sex' then series.sex
+    when 'series_number' then series.series_number::varchar
+    when 'start_quarter' then series.start_quarter
+    when 'start_month' then series.start_month
+    else 'all'
+end;
+
 -- One problem with one field of a line, as filed in `rejects`.
 create or replace macro problem(column_name, value, reason) as
     {'column_name': column_name, 'value': value, 'reason': reason};

@@ -269,3 +269,21 @@ def test_a_hidden_marks_legend_too_wide_for_a_phone_takes_two_lines():
     # A legend that fits stays on one line.
     marks = [t for t in charts.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
     assert marks[0].name == "hidden: 1-10 sessions, or hidden to protect another"
+
+
+def test_a_trajectory_past_the_end_of_induction_marks_where_intention_to_treat_ends_and_says_the_group_shrinks():
+    # Observed weeks 0-9; intention to treat ends at week 6 (weekly_outcomes_itt). Week 9 rests on 12 of 300.
+    weekly = pd.DataFrame({"week": range(10), "mean_score": [19.0, 15, 13, 12, 11, 10, 10, 9, 9, 8],
+                           "n_scored": [300, 250, 240, 230, 200, 150, 100, 40, 20, 12],
+                           "mean_ci_low": [18.0] * 10, "mean_ci_high": [20.0] * 10})
+    itt = pd.DataFrame({"week": range(7), "mean_score": [19.0, 16, 15, 14, 14, 13, 13], "n_series": [300] * 7})
+    fig = charts.trajectory({"all series": weekly}, pd.DataFrame(columns=["band_min", "band_max", "band"]), "PHQ-9",
+                            27, itt=itt)
+    ends = [s for s in fig.layout.shapes if s.x0 == 6 and s.x1 == 6]
+    assert len(ends) == 1
+    assert any("intention to treat ends" in a.text for a in fig.layout.annotations)
+    note = charts.itt_followup_note(weekly, itt, 11)
+    assert "ends at week 6" in note and "week 9 rests on 12 of 300 series" in note
+    assert "hidden" in charts.itt_followup_note(weekly.assign(n_scored=[300] * 9 + [5]), itt, 11)
+    # Observed weeks that end with intention to treat: no mark, no note.
+    assert charts.itt_followup_note(weekly[weekly.week <= 6], itt, 11) == ""

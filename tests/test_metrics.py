@@ -274,6 +274,26 @@ def test_intention_to_treat_carries_the_last_score_forward(clinic):
     assert observed.loc[3, "response_rate"] == 1.0
 
 
+def test_intention_to_treat_ends_at_the_end_of_induction_and_never_draws_a_finished_course_at_baseline(clinic):
+    # P1: IV, six sessions (last day 11), baseline 20, scored 8 in week 3 (day 18) and 7 at a booster on day 84
+    # (week 12). P2: IV, one session (dropped out), baseline 20. P3: intranasal, eight doses to day 24, baseline
+    # 18, scored 9 on day 28 (week 4). P9 ends the data on day 200. IV's intention to treat runs to week 6
+    # (21-day induction + 21-day scoring window), intranasal's to week 7 (28 + 21).
+    sessions = "\n".join(f"P1,{d}" for d in (0, 2, 4, 7, 9, 11)) + "\n" + "\n".join(
+        f"P3,{d},,intranasal" for d in (0, 3, 7, 10, 14, 17, 21, 24)) + "\nP2,0\nP1,84\nP9,200"
+    con = clinic(sessions, "P1,0,PHQ-9,20\nP1,18,PHQ-9,8\nP1,84,PHQ-9,7\nP2,0,PHQ-9,20\nP3,0,PHQ-9,18\n"
+                           "P3,28,PHQ-9,9")
+    itt = metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
+    assert itt.index.max() == 7
+    # Week 6: P1's finished course carries its last score (8) past the 14 days (not its baseline); P2 is imputed.
+    assert itt.loc[6, ["n_series", "n_carried", "n_imputed", "responders"]].tolist() == [3, 2, 1, 2]
+    assert itt.loc[6, "mean_score"] == (8 + 20 + 9) / 3
+    assert itt.loc[7, ["n_series", "responders"]].tolist() == [1, 1]  # only the intranasal series is still in it
+    # After it, observed follow-up only, with its own n: week 12 rests on one series.
+    observed = metrics.weekly_outcomes(con, "PHQ-9").set_index("week")
+    assert observed.loc[12, ["n_scored", "mean_score"]].tolist() == [1, 7]
+
+
 def test_intention_to_treat_counts_a_series_only_once_it_started_w_weeks_ago(clinic):
     con = clinic("P1,0\nP2,90\nP9,100", "P1,0,PHQ-9,20\nP1,14,PHQ-9,12\nP2,90,PHQ-9,20")
     itt = metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
@@ -538,6 +558,23 @@ def test_cohort_filters(clinic):
     assert week1(sexes=("male",), age_bands=("25-34",)) == 2
     assert week1(first_series_only=True) == 3
     assert week1(min_baseline=10) == 3
+
+
+def test_rates_are_of_series_with_a_baseline_and_those_without_are_counted_beside_them(clinic):
+    # Four IV series of six sessions; P9 ends the data on day 200. P1 (baseline 20) responds; P2 (baseline 8,
+    # under caseness) does not; P3 has no baseline and is evaluable; P4 has no baseline and has not reached
+    # the end of its induction (two sessions, the last on day 190: not dropped out, not evaluable).
+    six = (0, 2, 4, 7, 9, 11)
+    sessions = "\n".join(f"{p},{d}" for p in ("P1", "P2", "P3") for d in six) + "\nP4,188\nP4,190\nP9,200"
+    con = clinic(sessions, "P1,0,PHQ-9,20\nP1,14,PHQ-9,4\nP2,0,PHQ-9,8\nP2,14,PHQ-9,7\nP3,14,PHQ-9,3")
+    row = metrics.cohort_comparison(con, "PHQ-9").iloc[0]
+    assert (row.n_series, row.n_evaluable, row.responders, row.itt_response_rate, row.n_evaluable_no_baseline) \
+        == (2, 2, 1, 0.5, 1)
+    # Under caseness (PHQ-9 >= 10) P2 leaves the rate; P3 is still counted beside it (its caseness is unknown).
+    cases = metrics.cohort_comparison(con, "PHQ-9", cohort=Cohort(min_baseline=10)).iloc[0]
+    assert (cases.n_evaluable, cases.responders, cases.n_evaluable_no_baseline) == (1, 1, 1)
+    by_route = metrics.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
+    assert by_route.loc["IV", "n_evaluable_no_baseline"] == 1
 
 
 def test_cohort_comparison_by_dimension(clinic):

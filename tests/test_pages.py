@@ -686,7 +686,7 @@ def test_the_data_pages_tables_have_words_for_headers_and_show_an_empty_value_bl
     assert list(history.value.columns) == ["Batch", "Loaded at", "File", "Export", "Rows read", "Rows inserted",
                                            "Rows replaced", "Rows duplicate", "Rows rejected", "Rows with warnings",
                                            "Columns ignored", "Read as", "Undone at"]
-    assert history.value["Rows inserted"].tolist() == [5804, 3534, 600]  # outcomes, sessions, patients; newest first
+    assert history.value["Rows inserted"].tolist() == [5830, 3562, 600]  # outcomes, sessions, patients; newest first
     assert list(table_by_title(app, "audit trail").value.columns) == ["Time (UTC)", "Who", "Role", "Action", "Detail"]
     coverage = table_by_title(app, "coverage")
     assert list(coverage.value.columns) == ["Measure", "Instrument", "Value"]
@@ -757,24 +757,24 @@ def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(
 def test_maintenance_by_route_hides_a_second_route_when_the_all_series_row_would_give_a_hidden_one(
         clinic_db, monkeypatch):
     maintenance = expected(clinic_db, metrics.maintenance, by="route").set_index("group_value")
-    # Intranasal: 49 of 53 had boosters (4 without: small), so 49 is hidden; all series: 157, so 157 - 29 - 79 - 0
-    # would give it: IM's 29, the smallest other, is hidden too.
-    assert maintenance.n_with_boosters.to_dict() == {"IM": 29, "IV": 79, "intranasal": 49, "oral": 0}
+    # Intranasal: 49 of 53 had boosters (4 without: small), so 49 is hidden; all series: 177, so 177 - 31 - 97 - 0
+    # would give it: IM's 31, the smallest other, is hidden too.
+    assert maintenance.n_with_boosters.to_dict() == {"IM": 31, "IV": 97, "intranasal": 49, "oral": 0}
     app = open_app(clinic_db, monkeypatch, "durability")
     app.selectbox(key="durability_by").set_value("route").run()
     table = table_by_title(app, "maintenance").value.set_index("Route")
-    assert read(table["Series with boosters"]) == {"IM": "hidden", "IV": "79", "intranasal": "hidden", "oral": "0"}
+    assert read(table["Series with boosters"]) == {"IM": "hidden", "IV": "97", "intranasal": "hidden", "oral": "0"}
 
 
 def test_cadss_by_route_hides_a_second_route_where_the_all_series_row_would_give_a_hidden_one(clinic_db, monkeypatch):
     cadss = expected(clinic_db, metrics.dissociation, by="route")
     session7 = cadss[cadss.session_number == 7].set_index("group_value").n_sessions.to_dict()
-    assert session7 == {"IM": 7, "IV": 23, "intranasal": 22}  # all series: 52, so 52 - 23 - 22 would give the 7
+    assert session7 == {"IM": 9, "IV": 30, "intranasal": 22}  # all series: 61, so 61 - 30 - 22 would give the 9
     app = open_app(clinic_db, monkeypatch, "safety")
     app.selectbox(key="safety_cadss_by").set_value("route").run()
     table = table_by_title(app, "CADSS by session").value
     row = read(table[table["Session number"] == 7].set_index("Group")["Sessions"])
-    assert row == {"IM": "hidden", "IV": "23", "intranasal": "hidden"}
+    assert row == {"IM": "hidden", "IV": "30", "intranasal": "hidden"}
 
 
 def test_protocol_adherence_by_site_hides_a_second_site_when_the_shown_total_would_give_a_hidden_one(
@@ -811,7 +811,7 @@ def test_blood_pressure_by_route_hides_a_second_route_when_the_completed_session
 def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_small(clinic_db, monkeypatch):
     attrition = expected(clinic_db, metrics.attrition, "PHQ-9")
     sessions = attrition[attrition.stage == "session"].set_index("step").n_series
-    assert (sessions[11], sessions[12]) == (38, 36)  # shares of the 648 shown would give the 2 who stopped at 11
+    assert (sessions[11], sessions[12]) == (41, 36)  # shares of the 643 shown would give the 5 who stopped at 11
     app = open_app(clinic_db, monkeypatch)
     traces = next(t for t in (chart_traces(app, i) for i in range(len(app.get("plotly_chart"))))
                   if any(x.get("name") == "share of series" for x in t))
@@ -824,17 +824,17 @@ def test_trajectories_by_site_hide_a_second_site_in_a_week_the_all_series_line_w
         clinic_db, monkeypatch):
     week11 = {site: expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=(site,))).set_index("week")
               .n_scored[11] for site in ("Lakeview", "Northside", "Riverside")}
-    # Week 11: 7 (small), 12 and 15 scored; the all-series line shows n=34 that week, so 34 - 12 - 15 would give the 7.
-    assert week11 == {"Lakeview": 7, "Northside": 12, "Riverside": 15}
-    assert expected(clinic_db, metrics.weekly_outcomes, "PHQ-9").set_index("week").n_scored[11] == 34
+    # Week 11: 7 (small), 13 and 16 scored; the all-series line shows n=36 that week, so 36 - 13 - 16 would give the 7.
+    assert week11 == {"Lakeview": 7, "Northside": 13, "Riverside": 16}
+    assert expected(clinic_db, metrics.weekly_outcomes, "PHQ-9").set_index("week").n_scored[11] == 36
     app = open_app(clinic_db, monkeypatch, "trajectories")
     app.selectbox(key="trajectories_split").set_value("site").run()
     assert not app.exception, [e.value for e in app.exception]
     table = table_by_title(app, "weekly").value
     row = read(table[table.Week == 11].set_index("Site")["Series scored"])
-    assert row == {"Lakeview": "hidden", "Northside": "hidden", "Riverside": "15"}
+    assert row == {"Lakeview": "hidden", "Northside": "hidden", "Riverside": "16"}
     labels = {t["name"]: dict(zip(t["x"], t["text"])) for t in chart_traces(app, 0) if t.get("mode") == "lines+markers+text"}
-    assert labels["Northside"][11] == "" and labels["Riverside"][11] == "n=15"
+    assert labels["Northside"][11] == "" and labels["Riverside"][11] == "n=16"
 
 
 def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare_pages(clinic_db, monkeypatch):
@@ -846,7 +846,7 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
     app.number_input(key="filters_min_cell").set_value(0).run()
     rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9").iloc[0]
     n_evaluable, n_scored = int(rates.n_evaluable), int(rates.n_scored)
-    assert (n_evaluable, n_scored) == (578, 245) and rates.n_series == n_evaluable + 12
+    assert (n_evaluable, n_scored) == (574, 245) and rates.n_series == n_evaluable + 12
 
     overview_n = {int(m.group(1).replace(",", "")) for c in app.caption if (m := re.match(r"n = ([\d,]+)", c.value))}
     assert overview_n == {n_evaluable, n_scored}
@@ -864,7 +864,7 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
     assert "not yet evaluable" not in status and "no baseline" not in status
     note = next(c.value for c in app.caption if "evaluable series (the end-of-induction window" in c.value)
     assert note.startswith(f"n = {n_evaluable:,} evaluable series")
-    assert "Not in that n: 12 series whose window is still open (not yet evaluable), and 58 series without a PHQ-9 baseline" in note
+    assert "Not in that n: 12 series whose window is still open (not yet evaluable), and 57 series without a PHQ-9 baseline" in note
     assert f"at end of induction ({n_scored:,} series)" in " ".join(chart_titles(app))
     transitions = next(i for i, c in enumerate(app.get("plotly_chart")) if "severity at baseline" in c.proto.spec)
     assert sum(y for t in chart_traces(app, transitions) if t.get("type") == "bar" for y in t["y"] if y) == n_scored

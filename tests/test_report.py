@@ -95,11 +95,11 @@ def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path
     # The headline counts series at or above caseness at baseline by default (PHQ-9 >= 10).
     cases = metrics.Cohort(start_from=Q2.start_from, start_to=Q2.start_to, min_baseline=10)
     rates = metrics.cohort_comparison(sample_con, "PHQ-9", by="all", cohort=cases).iloc[0]
-    # 22 of 40 scored responded, 11 remitted; 73 evaluable: no count or difference under 11.
-    assert (rates.responders, rates.remitters, rates.n_scored, rates.n_evaluable) == (22, 11, 40, 73)
+    # 22 of 40 scored responded, 11 remitted; 71 evaluable: no count or difference under 11.
+    assert (rates.responders, rates.remitters, rates.n_scored, rates.n_evaluable) == (22, 11, 40, 71)
     for column in ("response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate"):
         assert f"{rates[column]:.1%} (95% CI {rates[column + '_low']:.1%} to {rates[column + '_high']:.1%})" in text
-    assert "55.0%" in text and "30.1%" in text  # 22 / 40 and 22 / 73
+    assert "55.0%" in text and "31.0%" in text  # 22 / 40 and 22 / 71
     for number, page_text in enumerate(pages, start=1):
         assert "De-identified · counts under 11 suppressed · 2024-Q2" in page_text.replace("ﬁ", "fi")
         assert f"page {number} of {len(pages)}" in page_text
@@ -122,8 +122,9 @@ def test_a_pack_whose_periods_are_all_hidden_judges_no_signal(sample_con):
 def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
     document = report.html_pack(sample_con, period=report.parse_period("2024-Q2"))
     assert "last score carried forward." not in document  # the old caption: carried for ever
-    assert re.search(r"only up to 14 days\s+after its last completed session \(limited LOCF\), then its baseline "
-                     r"\(BOCF\)", document)
+    assert re.search(r"only up to\s+14 days after its last completed session \(or to the induction's end once the "
+                     r"series reached\s+it; limited LOCF\), then its baseline \(BOCF\)", document)
+    assert "intention to treat, up to the end of induction" in document
     assert "end-of-induction score at most 50% of baseline (a fall of 50% or more)" in document
     pcl5 = report.html_pack(sample_con, instrument="PCL-5", period=report.parse_period("2024-Q2"))
     assert "score at most 70% of baseline (a fall of 30% or more)" in pcl5

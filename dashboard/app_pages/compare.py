@@ -61,7 +61,9 @@ st.subheader("Numbers by group")
 tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", view, key="compare_table",
             title=f"numbers by {by}", rows_add_up=True,
             columns=[by, "n_series", "n_evaluable", "n_scored", "responders", "response_rate", "remitters",
-                     "remission_rate", "itt_response_rate", "itt_remission_rate"])
+                     "remission_rate", "itt_response_rate", "itt_remission_rate", "n_evaluable_no_baseline"])
+st.caption("Every rate is of series with a baseline: a series without one cannot show a fall from baseline, so "
+           "it is in no rate; **Evaluable, no baseline** counts them.")
 
 if BY[by] in FILTER_OF:
     st.subheader(f"{view.instrument} trajectories by {by}")

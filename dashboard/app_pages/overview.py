@@ -40,7 +40,7 @@ else:
     # Short tile labels under a heading per pair: long labels were cut on a tablet ("Response (obse...").
     observed, itt = st.columns(2)
     observed.caption("**Observed**: series scored")
-    itt.caption("**Intention to treat**: all evaluable")
+    itt.caption("**Intention to treat**: all evaluable with a baseline")
     tiles = [*observed.columns(2), *itt.columns(2)]
     remission = "Below cut-off" if remission_term(view.instrument) != "remission" else "Remission"  # PCL-5 < 33
     for column, label, key, numerator, denominator in (
@@ -56,6 +56,12 @@ else:
             f"{counts[numerator]} series; the number they are out of is hidden (small-cell suppression)"
         column.metric(label, suppress.HIDDEN if pd.isna(value) else f"{value:.0%}", help=out_of)
         column.caption(f"n = {n}{interval}")
+    no_baseline = counts["n_evaluable_no_baseline"]
+    if no_baseline not in (0, "0"):
+        more = "A few more evaluable series (hidden: small count)" if no_baseline == suppress.HIDDEN else \
+            f"{no_baseline} more evaluable series"
+        st.caption(f"Of series with a {view.instrument} baseline. {more} had no baseline: a series without one "
+                   "cannot show a fall from baseline, so it is in neither rate.")
     # Published results only beside a cohort of their own route (IV beside IV, at-home oral beside oral).
     published = data.mart("published_results", instrument=view.instrument, cohort=headline.cohort)
     matched = published[published.is_matched]

@@ -24,9 +24,12 @@ ui.chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes", view
          "response_rates", view)
 ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell), view)
 st.caption(f"Solid: observed cases (series scored that week). Dashed: intention to treat, every series with a "
-           f"baseline; a week without a score carries the last score only up to "
-           f"{int(data.settings()['itt_carry_days'])} days after the series' last completed session, then counts as "
-           "not responding and not remitting (non-responder imputation). A week marked **hidden** had series "
+           f"baseline, up to the end of induction; a week without a score carries the last score only up to "
+           f"{int(data.settings()['itt_carry_days'])} days after the series' last completed session (or to the "
+           "induction's end once the series reached it), then counts as not responding and not remitting "
+           "(non-responder imputation). "
+           + charts.itt_followup_note(suppress.for_chart(weekly, "weekly_outcomes", view.min_cell), itt, view.min_cell)
+           + " A week marked **hidden** had series "
            "scored, but a line's value there is hidden (small-cell suppression; the mark names the lines when not "
            "all are). A week with neither a point nor a mark had no series scored against a baseline (no data). The "
            "axis ends at the last week with an observed response rate shown.")

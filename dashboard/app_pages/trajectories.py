@@ -14,6 +14,8 @@ view = ui.page("Symptom trajectories", "How scores move across the weeks of a tr
 SPLITS = {"none": None, "site": "sites", "route": "routes", "indication": "indications"}
 OPTIONS = {"site": "site", "route": "route", "indication": "indication"}
 
+
+
 filters.choice("trajectories_split", list(SPLITS))
 left, middle, right = st.columns(3)
 split = left.selectbox("One line per", list(SPLITS), key="trajectories_split")
@@ -70,9 +72,11 @@ ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell
 if spaghetti_note:
     st.caption(spaghetti_note)
 if show_itt:
-    st.caption(f"Intention to treat (dashed): a week without a score carries the series' last score only up to "
-               f"{carry_days} days after its last completed session; after that its baseline is carried (BOCF), so "
-               "the mean does not keep a fading response for ever. Observed cases: the solid line.")
+    st.caption(f"Intention to treat (dashed), up to the end of induction: a week without a score carries the series' "
+               f"last score only up to {carry_days} days after its last completed session (or to the induction's end "
+               "once the series reached it); otherwise its baseline is carried (BOCF), so the mean does not keep a "
+               "fading response for ever. Observed cases: the solid line. "
+               + (charts.itt_followup_note(drawn, itt, view.min_cell) if len(lines) == 1 else ""))
 st.caption("Shaded: severity bands. Band around each line: 95% confidence interval of the mean. "
            "n (series scored that week) under every few points, spaced so a phone can read them; every week's n is "
            "in the hover and in the weekly table below.")

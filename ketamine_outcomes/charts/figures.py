@@ -226,6 +226,7 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
                                  name="intention to treat (limited LOCF, then BOCF)",
                                  line=dict(color=GREY, dash="dash", width=2)))
         gaps |= _interior_gaps(itt, "mean_score")
+        _mark_itt_end(fig, itt, weeks)
     _mark_gaps(fig, sorted(gaps))
     fig = _layout(fig, f"{instrument}: mean score by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
@@ -263,12 +264,41 @@ def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: st
                                          name=f"{label} (intention to treat, NRI)", line=dict(color=colour, dash="dash")))
             for week in _hidden_weeks(rows, column, "n_series", last):
                 hidden.setdefault(week, []).append(f"{label} ITT")
+    if itt is not None and last is not None and fig.data:
+        _mark_itt_end(fig, itt[itt.week <= last], list(observed_weeks))
     if not fig.data:
         return nothing(f"No {instrument} week has enough paired series to show a rate (suppressed or empty).")
     _mark_gaps(fig, sorted(hidden), {week: _hidden_lines(names, lines) for week, names in hidden.items()})
     fig = _layout(fig, f"{instrument}: response and {term} by week", "share of series", percent=True)
     _week_axis(fig, observed_weeks)
     return fig
+
+
+def _mark_itt_end(fig: go.Figure, itt: pd.DataFrame, weeks: list) -> None:
+    """A dotted line where intention to treat ends (the end of induction, weekly_outcomes_itt) when observed weeks
+    go on past it: the weeks after it are observed follow-up, a group that shrinks, not the whole cohort."""
+    if itt.empty or not weeks or max(weeks) <= itt.week.max():
+        return
+    fig.add_vline(x=int(itt.week.max()), line=dict(color=GREY, dash="dot", width=1),
+                  annotation_text="end of induction: intention to treat ends; after it, observed follow-up only",
+                  annotation_position="top left", annotation_font=dict(size=10, color=GREY))
+
+
+def itt_followup_note(weekly: pd.DataFrame, itt: pd.DataFrame | None, min_cell: int) -> str:
+    """A caption for a weekly chart whose observed weeks go on past the end of intention to treat: where it stops,
+    and how few series the last observed week rests on out of the cohort's (both as the tables show them)."""
+    shown = weekly.dropna(subset=["mean_score"]) if "mean_score" in weekly else weekly.dropna(subset=["response_rate"])
+    if itt is None or itt.empty or shown.empty:
+        return ""
+    last = shown.sort_values("week").iloc[-1]
+    end = int(itt.week.max())
+    if last.week <= end:
+        return ""
+    n = last.n_scored if "mean_score" in weekly else last.n_paired
+    return (f"Intention to treat ends at week {end}, the end of induction: a finished course is not drawn back at its "
+            f"baseline. After it, observed follow-up only, a group that shrinks: week {int(last.week)} rests on "
+            f"{suppress.count_text(n, min_cell)} of {suppress.count_text(itt.sort_values('week').n_series.iloc[0], min_cell)}"
+            " series with a baseline.")
 
 
 def _hidden_lines(names: list[str], lines: list[str]) -> str:

@@ -33,7 +33,7 @@ RULES: dict[str, dict] = {
         },
     },
     "cohort_comparison": {
-        "counts": ["n_series", "n_evaluable", "n_scored", "responders", "remitters"],
+        "counts": ["n_series", "n_evaluable", "n_scored", "responders", "remitters", "n_evaluable_no_baseline"],
         "derived": {
             **{f"response_rate{s}": ["responders", "n_scored"] for s in ("", "_low", "_high")},
             **{f"remission_rate{s}": ["remitters", "n_scored"] for s in ("", "_low", "_high")},

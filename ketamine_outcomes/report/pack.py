@@ -165,13 +165,14 @@ def _headline(con, instrument, cohort, previous_cohort, min_cell, cases_only: bo
         row = {"label": label, "started": suppress.count_text(activity.n_series, min_cell),
                "active": suppress.count_text(activity.n_active_series, min_cell)}
         if rates.empty or rates.n_evaluable.iloc[0] == 0:
-            row.update(evaluable="0", scored="0", response="no evaluable series", remission="",
+            row.update(evaluable="0", scored="0", no_baseline="", response="no evaluable series", remission="",
                        itt_response="", itt_remission="")
         else:
             # Counts as a table shows them: "hidden" when the other gives a small difference (evaluable - scored
             # is the "no score" status).
             counts, values = suppress.for_table(rates, "cohort_comparison", min_cell).iloc[0], shown.iloc[0]
             row.update(evaluable=counts.n_evaluable, scored=counts.n_scored,
+                       no_baseline=counts.n_evaluable_no_baseline,
                        response=_rate(values, "response_rate"), remission=_rate(values, "remission_rate"),
                        itt_response=_rate(values, "itt_response_rate"),
                        itt_remission=_rate(values, "itt_remission_rate"))

@@ -1,12 +1,20 @@
--- Outcomes by week of treatment series, intention to treat: every series with a baseline that
--- started at least w weeks before the data's last day counts at week w. Set beside the observed-case
--- table, it shows how much dropout flatters the observed figures.
+-- Outcomes by week of treatment series, intention to treat, up to the end of induction: every series with a
+-- baseline counts at week w when w is within its induction (below) and the series started at least w weeks
+-- before the data's last day. Set beside the observed-case table, it shows how much dropout flatters the
+-- observed figures. Every figure is of series with a baseline (docs/metrics.md: series without a baseline).
 -- Grain: one row per week for one instrument ($instrument) and cohort ($cohort); week 0 is the baseline.
--- A week without a score takes the series' last score (its baseline when it has none yet) only while
+-- The induction, for intention to treat: weeks 0 to ceil((induction_window_days_<route> +
+-- end_of_induction_days) / 7): the protocol's induction and its scoring window (IV and IM 21 + 21 days: week
+-- 6; intranasal and oral 28 + 21: week 7). Past it a finished course's unscored weeks are missing follow-up,
+-- not relapse, so no baseline is carried past it (shared DOMAIN.md, "After induction"); the observed-case
+-- table (weekly_outcomes) goes on with its own n, a group that shrinks.
+-- Within it, a week without a score takes the series' last score (its baseline when it has none yet) while
 -- the week ends (start + 7 x week) at most setting('itt_carry_days') (14) days after the series' last
--- completed session: limited last observation carried forward. Later weeks are imputed: not
--- responding and not remitting (non-responder imputation) and the baseline carried into the mean
--- (BOCF). Unlimited LOCF flatters a treatment whose effect fades (NRC 2010; Lachin 2016; Cochrane Handbook).
+-- completed session, or at any week once the series has reached the end of its induction (a finished
+-- course's last score): limited last observation carried forward. Other weeks (a series that stopped
+-- before the end of its induction) are imputed: not responding and not remitting (non-responder
+-- imputation) and the baseline carried into the mean (BOCF). Unlimited LOCF flatters a treatment whose
+-- effect fades (NRC 2010; Lachin 2016; Cochrane Handbook).
 with
 
 cohort as (
@@ -21,20 +29,34 @@ weekly as (
     where weekly.instrument = $instrument
 ),
 
-instrument as (
-    select * from main.instruments where instrument = $instrument
+induction_windows as (
+    -- 'induction_window_days_oral' -> 'oral'; compared with the route in lower case.
+    select substr(name, length('induction_window_days_') + 1) as route_key, value as window_days,
+    from settings
+    where name like 'induction\_window\_days\_%' escape '\'
+),
+
+horizons as (
+    select
+        cohort.*,
+        ceil((coalesce(windows.window_days, setting('induction_window_days_iv'))
+              + setting('end_of_induction_days')) / 7)::integer as last_itt_week,
+    from cohort
+    left join induction_windows as windows on windows.route_key = lower(cohort.route)
 ),
 
 weeks as (
-    select unnest(range(0, coalesce((select max(week) from weekly), 0) + 1)) as week
+    select unnest(range(0, coalesce((select max(last_itt_week) from horizons), 0) + 1)) as week
 ),
 
 eligible as (
-    select cohort.series_id, cohort.baseline_score, weeks.week,
-        cohort.start_day + 7 * weeks.week <= cohort.last_session_day + setting('itt_carry_days') as may_carry,
-    from cohort
-    cross join weeks
-    where cohort.start_day + 7 * weeks.week <= cohort.data_last_day
+    select horizons.series_id, horizons.baseline_score, weeks.week,
+        horizons.induction_day is not null
+            or horizons.start_day + 7 * weeks.week <= horizons.last_session_day + setting('itt_carry_days')
+            as may_carry,
+    from horizons
+    join weeks on weeks.week <= horizons.last_itt_week
+    where horizons.start_day + 7 * weeks.week <= horizons.data_last_day
 ),
 
 last_scores as (
@@ -59,9 +81,8 @@ classified as (
             else 'imputed'
         end as basis,
         case when basis = 'imputed' then baseline_score else last_score end as score,
-        basis <> 'imputed' and baseline_score > 0
-            and last_score <= response_fraction($instrument) * baseline_score as is_response,
-        basis <> 'imputed' and last_score <= (select remission_max from instrument) as is_remission,
+        basis <> 'imputed' and is_response($instrument, last_score, baseline_score) as is_response,
+        basis <> 'imputed' and is_remission($instrument, last_score) as is_remission,
     from last_scores
 ),
 
