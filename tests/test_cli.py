@@ -132,14 +132,14 @@ def test_dashboard_serves_this_machine_only_by_default():
 
 def test_a_changed_setting_changes_the_metrics_and_reset_restores_them(tmp_path, export):
     db = tmp_path / "c.duckdb"
-    sessions = export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP1,61,IV\n")
+    sessions = export("s.csv", "patient_id,session_day,route\nP1,0,IV\nP1,61,IV\nP1,63,IV\nP1,65,IV\n")
     assert cli("ingest", sessions, "--db", db, "--init").returncode == 0
 
     def series_count():
         run = cli("mart", "activity", "--db", db, "--json")
         return json.loads(run.stdout)[0]["n_series"]
 
-    assert series_count() == 2  # a 61-day gap starts a new series
+    assert series_count() == 2  # after a 61-day gap, three sessions in 21 days start a new series (a re-induction)
     changed = cli("settings", "set", "series_gap_days", "90", "--db", db, "--json")
     gap = next(s for s in json.loads(changed.stdout) if s["name"] == "series_gap_days")
     assert (gap["value"], gap["default_value"]) == (90.0, 60.0)
