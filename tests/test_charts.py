@@ -287,3 +287,13 @@ def test_a_trajectory_past_the_end_of_induction_marks_where_intention_to_treat_e
     assert "hidden" in charts.itt_followup_note(weekly.assign(n_scored=[300] * 9 + [5]), itt, 11)
     # Observed weeks that end with intention to treat: no mark, no note.
     assert charts.itt_followup_note(weekly[weekly.week <= 6], itt, 11) == ""
+
+
+def test_the_sustained_response_curve_draws_its_lost_to_follow_up_bound_dotted_beside_it():
+    curve = pd.DataFrame({"group_value": ["all"] * 3, "day": [0, 30, 106], "n_at_risk": [40, 20, 11],
+                          "n_events": [0, 0, 11], "n_censored": [20, 9, 0], "survival": [1.0, 1.0, 0.0],
+                          "survival_if_lost": [0.5, 0.275, 0.0], "median_days": [106] * 3})
+    fig = charts.survival_curve(curve, "survival", "t", "y", "x", "responding")
+    bound = next(t for t in fig.data if t.name and "lost to follow-up" in t.name)
+    assert list(bound.y) == [0.5, 0.275, 0.0] and bound.line.dash == "dot"
+    assert fig.data[0].name.startswith("all (median")  # the estimate stays the first trace, its at-risk row next

@@ -409,6 +409,25 @@ def test_sustained_response_kaplan_meier_with_censoring_and_a_reinduction(clinic
     assert curve.median_days.tolist() == [66] * 4
 
 
+def test_sustained_response_shows_who_was_followed_up_and_a_bound_counting_loss_to_follow_up_as_loss(clinic):
+    # Four IV responders (baseline 20, 8 at day 14). P1 is scored 9 at a lone booster on day 80 (still responding:
+    # the booster keeps the response) and 15 on day 120 (lost: event at 106 days). P2 is scored 8 on day 44
+    # (censored at 30). P3 and P4 have no later score (censored at 0). Followed up: 2 of 4.
+    # Kaplan-Meier: day 0, 4 at risk, 2 censored; day 30, 2 at risk, 1 censored; day 106, 1 at risk, 1 event:
+    # 1.0, 1.0, 0.0. Bound (censored = lost): 2/4 = 0.5 at day 0, 0.5 x 1/2 = 0.25 at day 30, 0 at day 106.
+    sessions = "\n".join(f"P{n},{d}" for n in range(1, 5) for d in (0, 2, 4, 7, 9, 11)) + "\nP1,80\nP9,200"
+    outcomes = "\n".join(f"P{n},0,PHQ-9,20\nP{n},14,PHQ-9,8" for n in range(1, 5)) \
+        + "\nP1,80,PHQ-9,9\nP1,120,PHQ-9,15\nP2,44,PHQ-9,8"
+    con = clinic(sessions, outcomes)
+    curve = metrics.sustained_response(con, "PHQ-9")
+    assert curve[["day", "n_at_risk", "n_events", "n_censored"]].values.tolist() == [
+        [0, 4, 0, 2], [30, 2, 0, 1], [106, 1, 1, 0]]
+    assert curve.survival.tolist() == [1.0, 1.0, 0.0]
+    assert curve.survival_if_lost.tolist() == pytest.approx([0.5, 0.25, 0.0])
+    assert (curve.n_responders.iloc[0], curve.n_followed_up.iloc[0]) == (4, 2)
+    assert table(con, "select count(*) from int_treatment_series where patient_id = 'P1'") == [(1,)]
+
+
 def test_time_to_first_response_without_dropouts_is_one_minus_kaplan_meier(clinic):
     # A responds at day 14; B is last scored (not responding) at day 7; C is never scored after
     # baseline (censored at 0); D responds at day 7; E has no baseline (not counted). The data end on day 14,

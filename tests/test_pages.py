@@ -931,3 +931,17 @@ def test_every_download_is_made_when_clicked_so_no_file_waits_at_a_live_url(clin
     assert page != "data" or len(buttons) >= 10
     for button in buttons:
         assert button.proto.url == "" and button.proto.deferred_file_id, button.proto.label
+
+
+def test_durability_says_how_many_responders_were_followed_up_and_that_boosters_keep_a_response(clinic_db,
+                                                                                                 monkeypatch):
+    curve = expected(clinic_db, metrics.sustained_response, "PHQ-9")
+    followed, responders = int(curve.n_followed_up.iloc[0]), int(curve.n_responders.iloc[0])
+    assert 11 <= followed and responders - followed >= 11  # the sample: neither count nor their difference small
+    app = open_app(clinic_db, monkeypatch, "durability")
+    assert not app.exception, [e.value for e in app.exception]
+    caption = next(c.value for c in app.caption if "responders have a later score" in c.value)
+    assert f"{followed} of {responders} responders have a later score" in caption
+    assert "Boosters keep a response sustained" in caption and "lower bound" in caption
+    traces = chart_traces(app, 0)
+    assert any("lost to follow-up" in (t.get("name") or "") for t in traces)

@@ -273,3 +273,15 @@ def test_a_kaplan_meier_median_inside_a_merged_step_is_given_as_the_days_of_that
     # the step shown on day 28 merges days 22-28: which of them took the curve past half is not shown.
     assert suppress.median_text(suppress.survival_curve(KM, 11)) == "22-28 days"
     assert suppress.median_text(suppress.survival_curve(KM, 0)) == "28 days"  # suppression off: the day itself
+
+
+def test_the_sustained_response_bound_is_recomputed_on_the_shown_steps_and_follow_up_is_told_in_counts():
+    # KM above with its bound: every censored series counted as lost. Shown steps (days 0, 21, 28): at risk 60,
+    # 48, 22; leaving 12, 26, 11: bound 48/60 = 0.8, then 0.8 x 22/48, then 0.8 x 22/48 x 11/22.
+    curve = KM.assign(survival_if_lost=0.0, n_responders=60, n_followed_up=48)
+    cut = suppress.survival_curve(curve, 11)
+    assert cut.survival_if_lost.tolist() == pytest.approx([0.8, 0.8 * 22 / 48, 0.8 * 22 / 48 * 11 / 22])
+    assert suppress.followed_up_text(curve, "all", 11) == "48 of 60 responders have a later score"
+    # 12 without a later score is fine; 5 without would give the 5 away: the followed-up count is hidden.
+    assert suppress.followed_up_text(curve.assign(n_followed_up=55), "all", 11) == \
+        "hidden of 60 responders have a later score"

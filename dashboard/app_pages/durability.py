@@ -58,7 +58,13 @@ else:
     truncation_note(sustained, shown)
     st.caption("Kaplan-Meier estimate. Response is lost at the first later score above the response threshold, or "
                "at a re-induction; a series still responding at its last score is censored there. Numbers under the "
-               "curve: series still followed and responding.")
+               "curve: series still followed and responding. Followed up: "
+               + "; ".join((f"{g}: " if g != "all" else "") + suppress.followed_up_text(sustained, g, view.min_cell)
+                           for g in sustained.group_value.unique())
+               + ". Most censoring is loss to follow-up, so the dotted line is a lower bound: every series censored "
+               "counted as having lost its response when it left. The truth lies between the two lines. Boosters "
+               "keep a response sustained: a maintenance booster is part of the series, and a score at a booster "
+               "visit within the threshold is a response kept; only a score above it or a re-induction ends it.")
 ui.definitions_link("sustained response")
 
 st.subheader("Time to first response")

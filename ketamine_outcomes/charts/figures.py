@@ -509,6 +509,13 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
         fig.add_trace(go.Scatter(x=ticks, y=[label] * len(ticks), mode="text", text=counts,
                                  textfont=dict(color=colour, size=12), showlegend=False, hoverinfo="skip",
                                  name=f"{label} at risk"), row=2, col=1)
+        if "survival_if_lost" in rows:  # sustained response: the bound with loss to follow-up as loss of response
+            bound = [start] + rows.survival_if_lost.tolist() if rows.day.iloc[0] > 0 else rows.survival_if_lost.tolist()
+            fig.add_trace(go.Scatter(x=days, y=bound, mode="lines", line_shape="hv",
+                                     line=dict(color=colour, width=1.5, dash="dot"),
+                                     name=f"{label}: if every series lost to follow-up had lost its response",
+                                     hovertemplate="day %{x}: at least %{y:.0%}<extra>" + label + "</extra>"),
+                          row=1, col=1)
     fig.add_hline(y=0.5, line_dash="dot", line_color=GREY, row=1, col=1)
     fig.update_layout(title_text=title, height=440 + 40 * len(groups), template="ketamine", showlegend=True)
     fig.update_yaxes(title=y_title, range=[0, 1.02], tickformat=".0%", dtick=0.2, row=1, col=1)

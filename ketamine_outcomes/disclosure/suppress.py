@@ -290,7 +290,8 @@ def _coarse_steps(rows: pd.DataFrame, min_cell: int, value: str) -> pd.DataFrame
     # time_to_response has dropouts as a competing event (n_dropped): the share responded is then the
     # Aalen-Johansen cumulative incidence, which is 1 - Kaplan-Meier when there are none.
     competing = "n_dropped" in rows
-    steps, survival, incidence = [], 1.0, 0.0
+    bound = "survival_if_lost" in rows  # sustained_response: every censored series counted as lost (lower bound)
+    steps, survival, incidence, if_lost = [], 1.0, 0.0, 1.0
     at_risk = events = dropped = censored = 0
     for row in rows.itertuples():
         if not events and not dropped and not censored:
@@ -303,12 +304,15 @@ def _coarse_steps(rows: pd.DataFrame, min_cell: int, value: str) -> pd.DataFrame
         if all(v == 0 or v >= min_cell for v in (events, dropped, censored, left)):
             incidence += survival * events / at_risk
             survival *= 1 - (events + dropped) / at_risk
+            if_lost *= 1 - (events + censored) / at_risk
             step = {"day": row.day, "n_at_risk": at_risk, "n_events": events, "n_censored": censored,
                     value: survival if value == "survival" else incidence}
-            steps.append({**step, "n_dropped": dropped} if competing else step)
+            step = {**step, "n_dropped": dropped} if competing else step
+            steps.append({**step, "survival_if_lost": if_lost} if bound else step)
             events = dropped = censored = 0
     shown = pd.DataFrame(steps, columns=["day", "n_at_risk", "n_events", "n_censored", value,
-                                         *(["n_dropped"] if competing else [])])
+                                         *(["n_dropped"] if competing else []),
+                                         *(["survival_if_lost"] if bound else [])])
     half = shown.day[shown[value] <= 0.5] if value == "survival" else shown.day[shown[value] >= 0.5]
     median = half.iloc[0] if len(half) else None
     # A merged step hides on which of its days the curve crossed half: the median is somewhere after the step
@@ -319,7 +323,7 @@ def _coarse_steps(rows: pd.DataFrame, min_cell: int, value: str) -> pd.DataFrame
     return shown.assign(group_value=rows.group_value.iloc[0], median_days=median, median_from=median_from,
                         median_hidden=median is None and reached)[[*rows.columns.intersection(
                             ["group_value", "day", "n_at_risk", "n_events", "n_dropped", "n_censored", value,
-                             "median_days"]),
+                             "survival_if_lost", "median_days"]),
                             "median_from", "median_hidden"]]
 
 
@@ -346,6 +350,16 @@ def survival_groups(curve: pd.DataFrame, min_cell: int) -> dict[str, str]:
     hidden = _survival_hidden_groups(curve, min_cell) if min_cell > 1 else n.map(lambda v: False)
     return {group: HIDDEN if hidden[group] else count_text(count, min_cell)
             for group, count in n.items()}
+
+
+def followed_up_text(curve: pd.DataFrame, group: str, min_cell: int) -> str:
+    """'X of Y responders have a later score' for a sustained_response group, each count hidden when small, and
+    both when the responders with no later score (their difference) are few."""
+    row = curve[curve.group_value == group].iloc[0]
+    followed, responders = int(row.n_followed_up), int(row.n_responders)
+    if min_cell > 1 and is_small(responders - followed, min_cell):
+        return f"{HIDDEN} of {count_text(responders, min_cell)} responders have a later score"
+    return f"{count_text(followed, min_cell)} of {count_text(responders, min_cell)} responders have a later score"
 
 
 def count_text(count: int, min_cell: int) -> str:

@@ -7,7 +7,15 @@
 -- or the start of the patient's next series (a re-induction), whichever comes first. Censored: at the
 -- series' last score when neither happened (day 0 when it has no later score).
 -- survival: the share still responding; median_days: the first day it is 0.5 or less (null when not
--- reached). The estimate itself is the kaplan_meier macro (macros.sql), shared with time_to_response.
+-- reached). The estimate itself is the kaplan_meier macro (macros.sql).
+-- Censoring is most of this curve (most responders are never scored again), so beside it: n_responders and
+-- n_followed_up (responders with any later score) on every row of the group, and survival_if_lost, a lower
+-- bound that counts every censored series as having lost its response when it left (the share still
+-- followed and responding). The truth lies between the two when those lost to follow-up did no better than
+-- not responding at worst.
+-- Boosters: a maintenance booster is a session of the same series (int_series_sessions), neither an event
+-- nor a censoring; a score at a booster visit is a later score like any other. So a response kept with
+-- boosters counts as sustained; only a score above the threshold or a re-induction (a new series) ends it.
 with
 
 cohort as (
@@ -59,6 +67,7 @@ reinductions as (
 durations as (
     select
         responders.group_value,
+        followed.series_id is not null as is_followed_up,
         least(followed.lost_day, reinductions.reinduction_day) is not null as is_event,
         coalesce(least(followed.lost_day, reinductions.reinduction_day), followed.last_score_day, 0) as day,
     from responders
@@ -66,8 +75,28 @@ durations as (
     left join reinductions using (series_id)
 ),
 
-final as (
+followed_up as (
+    select
+        group_value,
+        count(*) as n_responders,
+        count(*) filter (where is_followed_up) as n_followed_up,
+    from durations
+    group by group_value
+),
+
+estimated as (
     select * from kaplan_meier('durations')
+),
+
+final as (
+    select
+        estimated.*,
+        product(1 - (estimated.n_events + estimated.n_censored) / estimated.n_at_risk)
+            over (partition by estimated.group_value order by estimated.day) as survival_if_lost,
+        followed_up.n_responders,
+        followed_up.n_followed_up,
+    from estimated
+    join followed_up using (group_value)
 )
 
 select * from final
