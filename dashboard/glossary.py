@@ -184,6 +184,18 @@ CARDS: tuple[Card, ...] = (
          "pack, whatever hid it, so nobody can tell the small one from the one hidden to protect it. In a download "
          "a hidden cell is empty.",
          "CMS cell-size suppression policy; PCORnet.", ("min_cell_size",)),
+    Card("not-on-track", "Not on track",
+         "A series still in its induction whose improvement by a checkpoint (a session number for each route) is "
+         "smaller than what most of the clinic's own eventual responders had shown by then: below the quantile "
+         "below of their improvement. A route with too few responders to learn from flags nothing. The page shows "
+         "how often flagged and unflagged closed series went on to respond: a prompt to look, not a prediction.",
+         "Expected-treatment-response feedback (Lambert 2001); early improvement predicts response (Szegedi 2009).",
+         ("not_on_track_session_iv", "not_on_track_session_im", "not_on_track_session_intranasal",
+          "not_on_track_session_oral", "not_on_track_quantile", "not_on_track_min_series")),
+    Card("expected-range", "Expected range (one series)",
+         "On a series' own page: week by week, the middle half of the scores of the clinic's closed series that "
+         "started from a similar baseline. A week with too few such series is left out.", "Product definition.",
+         ("expected_range_baseline_points", "expected_range_min_series")),
 )
 
 # The topic a page's "How is X defined?" link names -> the card it opens.
@@ -198,7 +210,8 @@ TOPICS: dict[str, str] = {
     "a booster": "maintenance", "protocol adherence": "protocol-adherence",
     "NHS Talking Therapies recovery": "talking-therapies",
     "a blood-pressure rise": "blood-pressure-rise", "item 9 over the induction": "item-9-course",
-    "CADSS": "cadss", "case-mix adjustment": "case-mix",
+    "CADSS": "cadss", "case-mix adjustment": "case-mix", "not on track": "not-on-track",
+    "the expected range": "expected-range",
 }
 
 

@@ -58,8 +58,8 @@ def unescaped(markdown: str) -> str:
 
 def why_table(app: AppTest) -> dict[str, str]:
     """The first instrument's table of reasons: definition -> result."""
-    frame = next(d.value for d in app.dataframe if "definition" in d.value.columns)
-    return dict(zip(frame["definition"], frame["result"]))
+    frame = next(t.value for t in app.table if "Because" in t.value.columns)
+    return frame["Result"].to_dict()
 
 
 STATUSES = ("remission", "response", "no response", "no score", "not reached", "no baseline")
@@ -371,3 +371,15 @@ def test_the_pack_lists_the_notes_escaped_and_the_follow_up_counts(clinic_db):
     assert "<i>new</i>" not in text
     assert f"<tr><th>open</th><td class=\"count\">{len(flags) - 12:,}</td></tr>" in text
     assert "<tr><th>contacted</th><td class=\"count\">12</td></tr>" in text
+
+
+def test_the_expected_range_leaves_a_gap_where_too_few_similar_series_were_scored():
+    scores = pd.DataFrame({"instrument": "PHQ-9", "week": [0, 1, 2], "score": [16, 14, 10],
+                           "band": ["moderately severe", "moderate", "moderate"]})
+    expected = pd.DataFrame({"week": [0, 1, 3], "n_series": [20, 15, 12], "low": [14, 12, 8], "median": [16, 14, 10],
+                             "high": [18, 16, 12]})  # week 2: fewer than expected_range_min_series
+    bands = pd.DataFrame({"band_min": [0, 10], "band_max": [9, 27], "band": ["below", "<b>above</b>"]})
+    figure = charts.series_scores(scores, bands, "PHQ-9", 27, expected, response_at=8)
+    median = next(t for t in figure.data if t.name and t.name.startswith("expected"))
+    assert list(median.x) == [0, 1, 2, 3] and math.isnan(median.y[2]) and list(median.y[:2]) == [16, 14]
+    assert [a.text for a in figure.layout.annotations if "above" in a.text] == ["&lt;b&gt;above&lt;/b&gt;"]

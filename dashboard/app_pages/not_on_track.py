@@ -53,4 +53,4 @@ tables.show(calibration.assign(flag=calibration.is_flagged.map({True: "flagged",
             None, view, key="not_on_track_calibration", title="not on track: calibration",
             columns=["group_value", "flag", "n_closed", "n_responded", "response_rate", "response_rate_low",
                      "response_rate_high", "is_enough"])
-ui.definitions_link("end-of-induction response")
+ui.definitions_link("not on track")

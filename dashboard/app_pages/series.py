@@ -6,7 +6,7 @@ level: roles that may see patient rows, never in meeting mode."""
 import pandas as pd
 import streamlit as st
 
-from ketamine_outcomes.dashboard import data, filters, patients, tables
+from ketamine_outcomes.dashboard import data, filters, patients, tables, ui
 from ketamine_outcomes.care import series as care
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.definitions import INSTRUMENTS
@@ -65,6 +65,7 @@ bands = data.table("select * from severity_bands order by instrument, band_min")
 instruments = [name for name in INSTRUMENTS if name in set(scores.instrument) and INSTRUMENTS[name].is_outcome]
 if not instruments:
     st.info("This series has no outcome score (no questionnaire placed in it).")
+boosters = patients.ask("maintenance", series_id)  # boosters and re-induction: the same on every instrument
 for instrument in instruments:
     st.subheader(instrument)
     mine = scores[scores.instrument == instrument]
@@ -90,14 +91,14 @@ for instrument in instruments:
                    f"series whose {instrument} baseline was within {settings['expected_range_baseline_points']:g} points "
                    f"of this one's ({int(baseline.iloc[0])}), week by week; weeks with fewer than "
                    f"{settings['expected_range_min_series']:g} such series are not drawn.")
-    found = patients.ask("classification", series_id, instrument)
+    found = patients.ask("classification", series_id, instrument, boosters)
     if found is not None:
-        reasons = pd.DataFrame(care.reasons(found, one, settings),
-                               columns=["definition", "result", "because"])
-        st.dataframe(reasons, hide_index=True, key=f"series_why_{instrument}", alt=f"Table: why, {instrument}",
-                     column_config={"definition": "Definition", "result": "Result", "because": "Because"})
+        # A table that wraps its text (every reason whole); st.table shows cells as text, never markdown.
+        st.table(pd.DataFrame(care.reasons(found, one, settings), columns=["Definition", "Result", "Because"])
+                 .set_index("Definition"))
         st.caption("Read from the Every series, boosters and durability marts for this series alone: the same SQL "
                    "the population pages count it with.")
+ui.definitions_link("the expected range")
 
 st.subheader("Sessions")
 sessions = patients.ask("sessions", series_id)

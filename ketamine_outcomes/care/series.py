@@ -64,16 +64,29 @@ class Classification:
     sustained: pd.DataFrame
 
 
-def classification(con, series_id: str, instrument: str) -> Classification | None:
+def maintenance(con, series_id: str) -> pd.Series | None:
+    """The series' row of the maintenance mart (boosters, re-induction), asked for it alone; None when it did not
+    complete its induction (the mart counts boosters after it). The same for every instrument."""
+    rows = metrics.maintenance(con, "all", Cohort(series_ids=(series_id,)))
+    return None if rows.empty else rows.iloc[0]
+
+
+UNREAD = "unread"
+
+
+def classification(con, series_id: str, instrument: str, boosters: pd.Series | None | str = UNREAD
+                   ) -> Classification | None:
     """The series as series_summary, maintenance and sustained_response classify it, each asked for this
-    series alone; None when the series has no row (no such id)."""
+    series alone; None when the series has no row (no such id). `boosters`: its maintenance row, when already
+    read (care.maintenance)."""
     one = Cohort(series_ids=(series_id,))
     summary = metrics.series_summary(con, instrument, one)
     if summary.empty:
         return None
-    maintenance = metrics.maintenance(con, "all", one)
     sustained = metrics.sustained_response(con, instrument, "all", one)
-    return Classification(instrument, summary.iloc[0], None if maintenance.empty else maintenance.iloc[0], sustained)
+    if isinstance(boosters, str):
+        boosters = maintenance(con, series_id)
+    return Classification(instrument, summary.iloc[0], boosters, sustained)
 
 
 def instruments_of(scored: pd.DataFrame) -> list[str]:

@@ -887,9 +887,11 @@ def series_scores(scores: pd.DataFrame, bands: pd.DataFrame, instrument: str, ma
                       annotation_font_color=GREY)
     weeks = list(rows.week)
     if expected is not None and not expected.empty:
-        expected = expected[expected.week <= max(weeks) + 2].sort_values("week")
-        for segment in _runs_shown(expected.set_index("week").reindex(range(int(expected.week.max()) + 1))
-                                   .reset_index(), "median"):
+        # Every week keeps its place: a week with too few similar series is a gap, never a line across it.
+        expected = expected[expected.week <= max(weeks) + 2]
+        expected = expected.set_index("week").reindex(range(int(expected.week.max()) + 1) if len(expected) else []
+                                                      ).rename_axis("week").reset_index()
+        for segment in _runs_shown(expected, "median"):
             fig.add_trace(go.Scatter(
                 x=list(segment.week) + list(segment.week[::-1]), y=list(segment.high) + list(segment["low"][::-1]),
                 mode="lines", fill="toself", fillcolor=PALETTE[5], opacity=0.25, line=dict(width=0),
@@ -900,7 +902,7 @@ def series_scores(scores: pd.DataFrame, bands: pd.DataFrame, instrument: str, ma
             customdata=expected[["low", "high", "n_series"]].values,
             hovertemplate="week %{x}: median %{y:.0f}, middle half %{customdata[0]:.0f}-%{customdata[1]:.0f} "
                           "(%{customdata[2]} series)<extra></extra>"))
-        weeks += list(expected.week)
+        weeks += list(expected.dropna(subset=["median"]).week)
     if response_at is not None:
         fig.add_hline(y=response_at, line=dict(color=GREY, dash="dash", width=1),
                       annotation_text=f"response at {response_at:g} or below", annotation_position="top left",
