@@ -23,10 +23,6 @@ placed as (
     select * from int_series_assessments where in_build_scope(patient_id)
 ),
 
-instruments as (
-    select * from main.instruments
-),
-
 in_window as (
     select
         placed.series_id,
@@ -50,12 +46,10 @@ scored as (
         series.induction_day is not null as reached_induction_end,
         coalesce(series.is_dropped_out
             or series.induction_day + setting('end_of_induction_days') <= series.data_last_day, false) as is_evaluable,
-        coalesce(baselines.baseline_score > 0
-            and in_window.score <= response_fraction(baselines.instrument) * baselines.baseline_score, false) as is_response,
-        coalesce(in_window.score <= instruments.remission_max, false) as is_remission,
+        coalesce(is_response(baselines.instrument, in_window.score, baselines.baseline_score), false) as is_response,
+        coalesce(is_remission(baselines.instrument, in_window.score), false) as is_remission,
     from baselines
     join series using (series_id)
-    join instruments using (instrument)
     left join in_window using (series_id, instrument)
 ),
 

@@ -9,6 +9,8 @@
 -- else the Jacobson-Truax threshold 1.96 x sqrt(2) x SD x sqrt(1 - r), with r and SD the settings
 -- reliability_<key> and reliability_sd_<key> from one published study when both are above 0
 -- (Jacobson & Truax 1991); never the clinic's own SD, which would move the threshold as data accrue.
+-- The rules are the macros is_response, is_remission and is_reliable_improvement / _deterioration
+-- (macros.sql), which every metric shares.
 -- Each row carries its series' cohort attributes, so the weekly marts filter without a join.
 with
 
@@ -21,26 +23,8 @@ baselines as (
     select * from int_baselines
 ),
 
-instruments as (
-    select * from main.instruments
-),
-
 series as (
     select * from int_treatment_series where in_build_scope(patient_id)
-),
-
-reliable_change as (
-    select
-        instruments.instrument,
-        instruments.remission_max,
-        coalesce(
-            instruments.reliable_change::double,
-            case when setting('reliability_' || instruments.key) > 0 and setting('reliability_sd_' || instruments.key) > 0
-                then 1.96 * sqrt(2) * setting('reliability_sd_' || instruments.key)
-                    * sqrt(1 - setting('reliability_' || instruments.key))
-            end
-        ) as reliable_change_points,
-    from instruments
 ),
 
 last_in_week as (
@@ -67,12 +51,11 @@ final as (
         baselines.baseline_score,
         last_in_week.score - baselines.baseline_score as change,
         baselines.baseline_score is not null as is_paired,
-        baselines.baseline_score > 0
-            and last_in_week.score <= response_fraction(last_in_week.instrument) * baselines.baseline_score as is_response,
-        last_in_week.score <= reliable_change.remission_max as is_remission,
-        baselines.baseline_score - last_in_week.score >= reliable_change.reliable_change_points
+        is_response(last_in_week.instrument, last_in_week.score, baselines.baseline_score) as is_response,
+        is_remission(last_in_week.instrument, last_in_week.score) as is_remission,
+        is_reliable_improvement(last_in_week.instrument, last_in_week.score, baselines.baseline_score)
             as is_reliable_improvement,
-        last_in_week.score - baselines.baseline_score >= reliable_change.reliable_change_points
+        is_reliable_deterioration(last_in_week.instrument, last_in_week.score, baselines.baseline_score)
             as is_reliable_deterioration,
         series.site,
         series.route,
@@ -83,7 +66,6 @@ final as (
         series.series_number,
         series.start_date,
     from last_in_week
-    join reliable_change using (instrument)
     join series using (series_id)
     left join baselines using (series_id, instrument)
 )

@@ -18,11 +18,7 @@ end_of_induction as (
 
 final as (
     select
-        case $by
-            when 'site' then cohort.site
-            when 'clinician' then cohort.clinician_id
-            else 'all'
-        end as group_value,
+        series_group($by, cohort) as group_value,
         cohort.series_id,
         end_of_induction.is_response,
         end_of_induction.baseline_score,

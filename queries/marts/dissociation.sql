@@ -22,7 +22,7 @@ scored_sessions as (
     select
         scores.patient_id,
         scores.assessment_day,
-        any_value(case $by when 'route' then cohort.route else 'all' end) as group_value,
+        any_value(series_group($by, cohort)) as group_value,
         min(sessions.session_number) as session_number,
         any_value(scores.score) as score,
     from scores

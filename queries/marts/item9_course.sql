@@ -31,14 +31,10 @@ placed as (
     select * from int_series_assessments where instrument = 'PHQ-9' and item9 is not null
 ),
 
-reliable_change as (
-    select reliable_change from main.instruments where instrument = 'PHQ-9'
-),
-
 series as (
     select
         cohort.series_id,
-        case $by when 'route' then cohort.route when 'site' then cohort.site else 'all' end as group_value,
+        series_group($by, cohort) as group_value,
         cohort.induction_day,
         baselines.baseline_item9,
         end_of_induction.baseline_score,
@@ -85,7 +81,7 @@ measured as (
         series.group_value,
         'reliable_deterioration',
         series.end_score is not null,
-        series.end_score - series.baseline_score >= (select reliable_change from reliable_change),
+        is_reliable_deterioration('PHQ-9', series.end_score, series.baseline_score),
     from series
 ),
 

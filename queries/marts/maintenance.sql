@@ -14,7 +14,7 @@ cohort as (
 grouped as (
     select
         *,
-        case $by when 'route' then route when 'site' then site else 'all' end as group_value,
+        series_group($by, cohort) as group_value,
     from cohort
 ),
 

@@ -19,8 +19,7 @@ windows as (
 
 judged as (
     select
-        case $by when 'route' then cohort.route when 'clinician' then cohort.clinician_id
-            when 'all' then 'all' else cohort.site end as group_value,
+        series_group($by, cohort) as group_value,
         cohort.induction_day is not null as is_completed,
         cohort.induction_day - cohort.start_day
             <= coalesce(windows.window_days, setting('induction_window_days_iv')) as is_within_window,

@@ -29,7 +29,7 @@ responders as (
         cohort.series_number,
         end_of_induction.end_day,
         end_of_induction.baseline_score,
-        case $by when 'route' then cohort.route when 'site' then cohort.site else 'all' end as group_value,
+        series_group($by, cohort) as group_value,
     from int_end_of_induction as end_of_induction
     join cohort using (series_id)
     where end_of_induction.instrument = $instrument and end_of_induction.is_response
@@ -39,7 +39,7 @@ later_scores as (
     select
         responders.series_id,
         placed.assessment_day - responders.end_day as day,
-        placed.score > response_fraction($instrument) * responders.baseline_score as is_lost,
+        not is_response($instrument, placed.score, responders.baseline_score) as is_lost,
     from responders
     join int_series_assessments as placed
         on placed.series_id = responders.series_id

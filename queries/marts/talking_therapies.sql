@@ -22,8 +22,8 @@ rules as (
     select
         setting('phq9_caseness') as phq9_case,
         setting('gad7_caseness') as gad7_case,
-        (select reliable_change from instruments where instrument = 'PHQ-9') as phq9_reliable,
-        (select reliable_change from instruments where instrument = 'GAD-7') as gad7_reliable,
+        reliable_change_points('PHQ-9') as phq9_reliable,
+        reliable_change_points('GAD-7') as gad7_reliable,
         (select mcid from instruments where instrument = 'PHQ-9') as phq9_mcid,
 ),
 
@@ -42,7 +42,7 @@ paired as (
 
 judged as (
     select
-        case $by when 'route' then cohort.route when 'site' then cohort.site else 'all' end as group_value,
+        series_group($by, cohort) as group_value,
         paired.phq9_start >= rules.phq9_case or paired.gad7_start >= rules.gad7_case as is_case,
         paired.phq9_end < rules.phq9_case and paired.gad7_end < rules.gad7_case as is_below_caseness_at_end,
         paired.phq9_start - paired.phq9_end >= rules.phq9_reliable

@@ -31,7 +31,7 @@ scored as (
 
 durations as (
     select
-        case $by when 'route' then cohort.route when 'site' then cohort.site else 'all' end as group_value,
+        series_group($by, cohort) as group_value,
         case
             when scored.first_response_day is not null then 'event'
             when cohort.is_dropped_out then 'competing'
