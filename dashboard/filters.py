@@ -16,7 +16,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, styles
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
-from ketamine_outcomes.metrics.marts import Cohort
+from ketamine_outcomes.metrics.marts import Cohort, with_caseness
 from ketamine_outcomes.safe_text import markdown
 
 MEETING_MIN_CELL = 11
@@ -35,10 +35,8 @@ class View:
     def headline(self, caseness: dict[str, float]) -> "View":
         """The view for headline end-of-induction rates: with cases_only, series at or above caseness at
         baseline on the instrument (metrics.caseness_cohort; `caseness`: instrument -> threshold in force)."""
-        if not self.cases_only or self.cohort.min_baseline is not None or self.instrument not in caseness:
-            return self
-        return replace(self, cohort=replace(self.cohort, min_baseline=int(caseness[self.instrument]),
-                                            baseline_instrument=self.instrument))
+        cohort = with_caseness(self.cohort, self.instrument, caseness) if self.cases_only else self.cohort
+        return self if cohort is self.cohort else replace(self, cohort=cohort)
 
     def caption(self) -> str:
         suppression = f"counts under {self.min_cell} suppressed" if self.min_cell > 1 else "no suppression"

@@ -729,3 +729,14 @@ def test_a_series_whose_end_of_induction_window_is_open_is_outside_every_end_of_
     # The series list keeps P2's provisional status, marked not evaluable.
     assert summary.is_evaluable.to_dict() == {"P1": True, "P2": False}
     assert summary.end_status.to_dict() == {"P1": "response", "P2": "response"}
+
+
+def test_the_caseness_rule_is_one_function_for_the_dashboard_and_the_pack(clinic):
+    con = clinic("P1,0", "P1,0,PHQ-9,12")
+    con.execute("insert or replace into setting_overrides values ('phq9_caseness', 12)")
+    cases = metrics.caseness_cohort(con, Cohort(), "PHQ-9")
+    assert (cases.min_baseline, cases.baseline_instrument) == (12, "PHQ-9")
+    assert metrics.with_caseness(Cohort(), "PHQ-9", {"PHQ-9": 12}) == cases
+    chosen = Cohort(min_baseline=15)  # a minimum the user chose is kept; PCL-5 has no caseness threshold
+    assert metrics.with_caseness(chosen, "PHQ-9", {"PHQ-9": 12}) is chosen
+    assert metrics.with_caseness(Cohort(), "PCL-5", {"PHQ-9": 12}) == Cohort()

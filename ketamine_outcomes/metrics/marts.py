@@ -108,7 +108,16 @@ def caseness_cohort(con, cohort: Cohort, instrument: str) -> Cohort:
         return cohort
     (value,) = con.execute("select value from settings where name = $name",
                            {"name": CASENESS_SETTINGS[instrument]}).fetchall()[0]
-    return replace(cohort, min_baseline=int(value), baseline_instrument=instrument)
+    return with_caseness(cohort, instrument, {instrument: value})
+
+
+def with_caseness(cohort: Cohort, instrument: str, thresholds: dict[str, float]) -> Cohort:
+    """The caseness rule, once (the dashboard's View.headline and caseness_cohort both apply it): the cohort
+    limited to series whose baseline on `instrument` is at least its threshold (`thresholds`: instrument ->
+    value in force). A minimum baseline already chosen is kept; an instrument without one is left as it is."""
+    if cohort.min_baseline is not None or instrument not in thresholds:
+        return cohort
+    return replace(cohort, min_baseline=int(thresholds[instrument]), baseline_instrument=instrument)
 
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
