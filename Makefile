@@ -30,7 +30,12 @@ run: $(DB)
 /usr/bin/chromium:
 	apt-get update -qq && apt-get install -y -qq chromium
 
-test: $(VENV)/.installed-test /usr/bin/chromium
+# The replicas test (tests/test_replicas.py) runs Debian's nginx with its own configuration in a temporary folder.
+/usr/sbin/nginx:
+	apt-get update -qq && apt-get install -y -qq nginx
+	-nginx -s quit 2>/dev/null  # the package may start its default site on port 80: the test needs none of it
+
+test: $(VENV)/.installed-test /usr/bin/chromium /usr/sbin/nginx
 	$(PY) -m pytest
 
 clean:

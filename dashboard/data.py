@@ -26,6 +26,8 @@ from ketamine_outcomes.ingest import pipeline as ingest
 from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
+from ketamine_outcomes import chart_cache
+from ketamine_outcomes.store import publish
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.ingest.pipeline import BatchResult, ingest_export
 from ketamine_outcomes.safe_text import markdown
@@ -33,6 +35,18 @@ from ketamine_outcomes.safe_text import markdown
 
 def database_path() -> str:
     return os.environ.get("KETAMINE_OUTCOMES_DB", str(store.DEFAULT_DB))
+
+
+def replica() -> bool:
+    """This dashboard is one of several replicas (`dashboard --replica`): it reads the newest copy the writer
+    publishes beside the database (ketamine_outcomes/publish.py), read-only, and never opens the database
+    itself, so an ingest never makes its pages wait."""
+    return bool(os.environ.get("KETAMINE_OUTCOMES_REPLICA"))
+
+
+REPLICA_READ_ONLY = ("this dashboard is a replica: it reads the copy published after the last ingest and cannot "
+                     "store anything. Upload on the writer's dashboard, or with `ketamine-outcomes ingest`; "
+                     "nothing was changed.")
 
 
 def _label() -> str:
@@ -95,7 +109,10 @@ def _busy(path: str) -> str:
 def _open_for_reading(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
     """The database for reading: (connection, whether it is the reading copy). While a command-line ingest
     holds the file, its reading copy (the data as it was before the ingest began) is read, and the page
-    says so; without a copy the page waits up to WAIT_SECONDS for the file, saying what holds it."""
+    says so; without a copy the page waits up to WAIT_SECONDS for the file, saying what holds it. A replica
+    reads the newest published copy instead (it never waits)."""
+    if replica():
+        return _open_published(path), False
     try:
         con, _ = _open(path, 0)
     except store.DatabaseBusy:
@@ -123,6 +140,31 @@ def _open_for_reading(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
         con.close()
         raise
     return con, False
+
+
+def _open_published(path: str) -> duckdb.DuckDBPyConnection:
+    """The newest published copy, read-only, checked once per copy to be this version's (a writer of an older
+    version publishes tables these pages cannot read)."""
+    con, copy = publish.open_newest(path, _label())
+    try:
+        _published_current(str(copy))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _published_current(copy: str) -> bool:
+    con = store.open_file(copy, read_only=True, label=_label())
+    try:
+        if not store.is_ours(con):
+            raise store.DatabaseFault(_label(), store.NOT_OURS)
+        if not metrics.is_current(con):
+            raise store.DatabaseFault(_label(), store.OUT_OF_DATE)
+    finally:
+        con.close()
+    return True
 
 
 _this_run = threading.local()
@@ -177,21 +219,25 @@ def held_for_this_run(may_create: bool = False, on_created=None):
     the run shares one connection; it is released when the run ends, even on st.stop(). A database fault
     met during the run (a full disk, a file moved away) ends the page with its sentence; a database the
     dashboard was started to create is offered instead (`may_create`: the signed-in role may upload;
-    `on_created`: called once it is made)."""
+    `on_created`: called once it is made).
+
+    The file is opened at the run's first query, not before: a view whose results are all cached (the same
+    view again, for this data version) never opens it (data_version knows the file unchanged by its state
+    on disk). It is opened at once when the file is missing (a fault, or a new clinic to offer) or a
+    command-line ingest holds it (the page then says so)."""
     try:
+        path = database_path()
+        _this_run.con, _this_run.on_copy, _this_run.version, _this_run.lazy = None, False, None, True
+        if not replica() and (not Path(path).is_file() or busy.current(path)):
+            _hold(may_create, on_created)
         try:
-            con, _this_run.on_copy = _open_for_reading(database_path())
-        except store.DatabaseFault as fault:
-            if offering_new():
-                _offer_new_database(may_create, on_created)
-            show_fault(fault)
-        _opened.add(database_path())
-        _this_run.con = con
-        try:
-            yield
+            with chart_cache.kept():  # charts and suppressed rows kept by what they show (chart_cache.py)
+                yield
         finally:
-            _this_run.con, _this_run.on_copy = None, False
-            con.close()
+            con, _this_run.con, _this_run.on_copy, _this_run.version, _this_run.lazy = (
+                getattr(_this_run, "con", None), None, False, None, False)
+            if con is not None:
+                con.close()
     except (duckdb.Error, OSError) as error:
         meaning = store.fault(error, _label())
         if meaning is None:
@@ -199,10 +245,26 @@ def held_for_this_run(may_create: bool = False, on_created=None):
         show_fault(meaning)
 
 
+def _hold(may_create: bool = False, on_created=None) -> duckdb.DuckDBPyConnection:
+    """Open the database for the rest of this run (see held_for_this_run)."""
+    try:
+        con, _this_run.on_copy = _open_for_reading(database_path())
+    except store.DatabaseFault as fault:
+        if offering_new():
+            _offer_new_database(may_create, on_created)
+        show_fault(fault)
+    _opened.add(database_path())
+    _this_run.con = con
+    return con
+
+
 @contextmanager
 def connection():
-    """The database for reading: the run's connection when one is held, else one for this use."""
+    """The database for reading: the run's connection when one is held (opened now if this is the run's
+    first query), else one for this use."""
     held = getattr(_this_run, "con", None)
+    if held is None and getattr(_this_run, "lazy", False):
+        held = _hold()
     if held is not None:
         yield held
         return
@@ -231,6 +293,8 @@ def writing(waiting: str | None = None, wait_seconds: float = WRITER_WAIT_SECOND
         if note:
             note.empty()
     try:
+        if replica():
+            raise store.DatabaseReadOnly(_label(), REPLICA_READ_ONLY)
         held = getattr(_this_run, "con", None)
         if held is not None and not getattr(_this_run, "on_copy", False):
             yield held
@@ -253,21 +317,67 @@ def writing(waiting: str | None = None, wait_seconds: float = WRITER_WAIT_SECOND
             raise
         raise meaning from error
     finally:
+        _this_run.version = None  # what was written is a new version for the rest of this run
         _writer.release()
+
+
+# The data version last read from the file, by the file's state on disk (device, inode, size and time of
+# change of the file and of its log): while neither changed, the version stands without opening the file.
+_versions: dict[str, tuple[tuple, str]] = {}
+
+
+def _file_state(path: str) -> tuple:
+    """(the file read, its state on disk, its log's): on a replica, the newest published copy's."""
+    if replica():
+        copy = publish.newest(path)
+        path = str(copy) if copy else path
+    found = [path]
+    for name in (path, path + ".wal"):
+        try:
+            status = os.stat(name)
+            found.append((status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns))
+        except OSError:
+            found.append(None)
+    return tuple(found)
 
 
 def data_version() -> str:
     """The version of the data the metric tables were built from: what every cached result is keyed on.
     When another process stored data without building them, they are built first (by this process's one
-    writer); while an upload here is storing, or an ingest elsewhere, pages keep reading the last build."""
-    with connection() as con:
-        if not getattr(_this_run, "on_copy", False) and not _writer.locked() and not metrics.is_built(con):
-            try:
-                with writing(wait_seconds=0):
-                    metrics.ensure_built(con)
-            except (store.DatabaseReadOnly, store.DatabaseBusy):
-                pass  # a database this user may only read, or one being written, shows its last build
-        return metrics.built_version(con) or ""
+    writer); while an upload here is storing, or an ingest elsewhere, pages keep reading the last build.
+    Asked once per script run (a page asks for a dozen marts and lists), and read from the file only when
+    the file changed on disk since it was last read (any write changes the file or its log)."""
+    known = getattr(_this_run, "version", None)
+    if known is not None:
+        return known
+    path = database_path()
+    state = _file_state(path)
+    remembered = _versions.get(path)
+    if remembered and remembered[0] == state and state[1] is not None and not _writer.locked():
+        version = remembered[1]
+    else:
+        with connection() as con:
+            if not getattr(_this_run, "on_copy", False) and not _writer.locked() and not metrics.is_built(con):
+                try:
+                    with writing(wait_seconds=0):
+                        metrics.ensure_built(con)
+                        publish.after_write(con)
+                except (store.DatabaseReadOnly, store.DatabaseBusy):
+                    pass  # a database this user may only read, or one being written, shows its last build
+            # The file's state before its version is read: no other process writes while this one holds
+            # the file, and a write of this one's after it makes the next run read the version again.
+            state = _file_state(path)
+            version = metrics.built_version(con) or ""
+            if not getattr(_this_run, "on_copy", False) and is_built_now(con, version):
+                _versions[path] = (state, version)
+    if getattr(_this_run, "lazy", False):
+        _this_run.version = version
+    return version
+
+
+def is_built_now(con: duckdb.DuckDBPyConnection, version: str) -> bool:
+    """Whether `version` is the data as stored (not a last build kept while a writer stores more)."""
+    return version != "" and version == str(store.data_version(con))
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
@@ -338,6 +448,7 @@ def ingest_upload(name: str, content: bytes, progress=None, date_format: str | N
                 stage = "building"
                 metrics.ensure_built(con)  # no rebuild when the upload stored nothing new
                 stage = "checkpoint"
+                publish.after_write(con)  # replicas read it (when publishing is on)
         except store.DatabaseFault as fault:
             return [BatchResult(name, refused=fault.reason)]
         except (duckdb.Error, OSError) as error:  # a full disk while storing, building or checkpointing
@@ -360,6 +471,7 @@ def undo_batch(batch_id: int) -> str:
     with writing() as con:
         message = ingest.undo_batch(con, batch_id)
         metrics.ensure_built(con)
+        publish.after_write(con)
     return message
 
 

@@ -1,11 +1,16 @@
 """Pieces every page uses: the title with the filters in force, the link to the definitions, the
 suppression note, and the message for an empty database or an empty cohort."""
 
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, glossary, signin, tables
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.metrics.marts import Cohort
+from ketamine_outcomes import chart_cache
 from ketamine_outcomes.safe_text import markdown
 from ketamine_outcomes.safe_text import plotly as plotly_text
 
@@ -68,19 +73,41 @@ def instrument_missing(instrument: str) -> bool:
     return True
 
 
+# Finished charts, by what they draw and the view they were drawn for: a repeated view (another viewer, the
+# same link) sends the kept JSON instead of building the figure again (ketamine_outcomes/chart_cache.py;
+# builders defer inside chart_cache.kept(), which data.held_for_this_run holds for each script run).
+_drawn = chart_cache.Drawings()
+
+
 def chart(figure, key: str, view: filters.View) -> None:
     """Show a chart: its sentence when it has nothing to draw; else the figure with the filters under its
-    title (so a PNG download or a screenshot explains itself), a text alternative, and a named PNG."""
-    sentence = charts.is_nothing(figure)
+    title (so a PNG download or a screenshot explains itself), a text alternative, and a named PNG.
+    `figure`: a Plotly figure, or a builder's Pending one, drawn only if not drawn before for this view."""
+    kept_as = (figure.key, key, repr(view)) if isinstance(figure, chart_cache.Pending) else None
+    drawn = _drawn.get(kept_as) if kept_as else None
+    if drawn is None:
+        drawn = _draw(figure.build() if kept_as else figure, key, view)
+        if kept_as:
+            _drawn.put(kept_as, drawn)
+    sentence, spec, alt, stem = drawn
     if sentence:
         st.info(sentence)
         return
+    # The kept JSON was checked by Plotly when it was drawn: not checked again.
+    st.plotly_chart(go.Figure(json.loads(spec), skip_invalid=False, _validate=False), key=key, alt=alt, theme=None,
+                    config={"displaylogo": False, "toImageButtonOptions": {"filename": stem, "scale": 2}})
+
+
+def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None, str | None, str | None]:
+    """(sentence when there is nothing to draw, the figure's JSON, its text alternative, its PNG's name)."""
+    sentence = charts.is_nothing(figure)
+    if sentence:
+        return sentence, None, None, None
     figure.update_layout(title_subtitle_text=plotly_text(f"Filters: {view.caption()}"))
     if view.meeting_mode:
         figure.update_layout(template="ketamine_meeting")
     stem = tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv")
     alt = charts.describe(figure)
     charts.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
-    # theme=None: the product's template (palette, fonts, contrast), not Streamlit's chart theme.
-    st.plotly_chart(figure, key=key, alt=alt, theme=None,
-                    config={"displaylogo": False, "toImageButtonOptions": {"filename": stem, "scale": 2}})
+    # theme=None (above): the product's template (palette, fonts, contrast), not Streamlit's chart theme.
+    return None, pio.to_json(figure, validate=False), alt, stem

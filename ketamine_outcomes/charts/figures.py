@@ -5,7 +5,8 @@ One look for all of them: the "ketamine" template (fonts, the Okabe-Ito palette 
 stays distinct under the common colour-vision deficiencies; a sequential palette for ordered severity
 bands), whole-number week axes, percent axes whose labels never repeat, legends under the plot so they
 never cover a title on a phone, and (in the dashboard: fit_titles) titles wrapped to a phone's width. A chart with nothing to draw is `nothing(sentence)`: the page shows the
-sentence instead of an empty frame. Text from an export (site, clinician names) is HTML-escaped."""
+sentence instead of an empty frame. Text from an export (site, clinician names) is HTML-escaped.
+A builder marked @drawn_once is drawn once per set of rows in the dashboard (chart_cache.py)."""
 
 import math
 from html import unescape as html_unescape
@@ -17,6 +18,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.chart_cache import drawn_once
 from ketamine_outcomes.definitions import adverse_event_label, remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 
@@ -174,6 +176,7 @@ def _n_label_step(weeks, lines: int) -> int:
     return lines * max(2, math.ceil(span / 8))
 
 
+@drawn_once
 def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: str, max_score: int,
                spaghetti: pd.DataFrame | None = None, itt: pd.DataFrame | None = None) -> go.Figure:
     """Mean score by week with a 95% CI band per line, n under each point, severity bands shaded."""
@@ -234,6 +237,7 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
     return fig
 
 
+@drawn_once
 def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: str) -> go.Figure:
     """Response and remission rate by week with Wilson 95% intervals (observed; ITT dashed). A week a line hides
     (small-cell suppression) is marked "hidden" (naming the lines when not all of them hide it), leading and trailing
@@ -324,6 +328,7 @@ def _hidden_weeks(rows: pd.DataFrame, column: str, n: str, last) -> list:
     return rows[(rows.week <= last) & rows[column].isna() & there].week.tolist()
 
 
+@drawn_once
 def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: str) -> go.Figure:
     """This clinic's end-of-induction response and remission with 95% CIs, beside the published range."""
     fig = go.Figure()
@@ -357,6 +362,7 @@ def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: 
     return fig
 
 
+@drawn_once
 def attrition(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     sessions = frame[frame.stage == "session"]
     shown = sessions.dropna(subset=["share_of_started"])
@@ -401,6 +407,7 @@ def _legend_lines(name: str) -> str:
     return f"{head},<br>{tail}" if tail else name
 
 
+@drawn_once
 def change_distribution(summary: pd.DataFrame, instrument: str, response_fraction: float,
                         min_cell: int = 0) -> go.Figure:
     """How much each series changed from baseline at end of induction: a distribution (series per 10-point
@@ -436,6 +443,7 @@ def change_distribution(summary: pd.DataFrame, instrument: str, response_fractio
     return fig
 
 
+@drawn_once
 def band_transitions(frame: pd.DataFrame, instrument: str, min_cell: int | None = None) -> go.Figure:
     """Stacked bars: for each baseline severity band, the band at end of induction (light = mild)."""
     shown = frame.dropna(subset=["n_series"])
@@ -459,6 +467,7 @@ def band_transitions(frame: pd.DataFrame, instrument: str, min_cell: int | None 
     return fig
 
 
+@drawn_once
 def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None,
                      instrument: str | None = None) -> go.Figure:
     """Series by the week they first met response (rows: week, n_series)."""
@@ -475,6 +484,7 @@ def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None,
     return fig
 
 
+@drawn_once
 def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x_title: str,
                    what: str) -> go.Figure:
     """Kaplan-Meier step curves, one per group (rows: group_value, day, n_at_risk, `value`, median_days;
@@ -528,6 +538,7 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
     return fig
 
 
+@drawn_once
 def protocol_adherence(frame: pd.DataFrame, by_label: str, min_cell: int | None = None) -> go.Figure:
     """Per group: the share of decided inductions completed, and completed within the route's window (Wilson
     95% interval). Hidden groups are marked, never drawn as zero."""
@@ -552,6 +563,7 @@ def protocol_adherence(frame: pd.DataFrame, by_label: str, min_cell: int | None 
     return fig
 
 
+@drawn_once
 def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = None) -> go.Figure:
     if frame.event_rate.isna().all():
         return nothing("Adverse-event rates are suppressed for this selection (too few sessions or events).")
@@ -585,6 +597,7 @@ def _two_lines(label: str, longest: int = 14) -> str:
     return f"{label[:cut]}<br>{label[cut + 1:]}"
 
 
+@drawn_once
 def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:
     if frame.event_rate.isna().all():
         return nothing("Adverse-event rates are suppressed for this selection (too few sessions or events).")
@@ -600,6 +613,7 @@ def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@drawn_once
 def blood_pressure(frame: pd.DataFrame, thresholds: dict[str, float], min_cell: int | None = None) -> go.Figure:
     """Per route: the share of measured sessions whose systolic peak reached thresholds['bp_peak_systolic']."""
     peak = f"{thresholds['bp_peak_systolic']:g}"
@@ -647,6 +661,7 @@ def _n_over_bars(fig: go.Figure, categories: list) -> None:
                                showarrow=False, yanchor="bottom", font=dict(color=GREY, size=10))
 
 
+@drawn_once
 def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float], min_cell: int | None = None) -> go.Figure:
     """Per route: sessions with a rise after dosing and sessions raised before dosing, with n and intervals."""
     if frame.empty or frame[["rise_rate", "pre_raised_rate"]].isna().all().all():
@@ -670,6 +685,7 @@ def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float], min_
     return fig
 
 
+@drawn_once
 def item9_course(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     """Item 9 resolved and emerged, and reliable deterioration, per group, with n and intervals."""
     if frame.empty or frame.measure_rate.isna().all():
@@ -689,6 +705,7 @@ def item9_course(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     return fig
 
 
+@drawn_once
 def dissociation(frame: pd.DataFrame) -> go.Figure:
     """Mean CADSS by session number of the series, with its 95% interval and n at each point."""
     if frame.empty or frame.mean_score.isna().all():
@@ -717,6 +734,7 @@ def dissociation(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@drawn_once
 def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
     """Rate against n with 95% and 99.8% limits around the overall rate (Spiegelhalter 2005)."""
     if units.empty:
@@ -749,6 +767,7 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
                    x_title="series scored at end of induction (n)", percent=True, height=540)
 
 
+@drawn_once
 def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
     """Observed / expected responders against expected responders, with 95% and 99.8% limits around 1: the raw
     funnel's groups after case-mix adjustment (casemix.adjusted_comparison). `groups` holds only groups shown."""
@@ -780,6 +799,7 @@ def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> g
                    x_title="expected responders (from the case-mix model)", height=540)
 
 
+@drawn_once
 def p_chart(chart: pd.DataFrame, title: str, period: str = "month", notes: pd.DataFrame | None = None) -> go.Figure:
     """Rate by period with centre line, 3-sigma limits, and special-cause points flagged. A period still being
     scored (quality.p_chart's still_open) is a hollow point labelled "still open", off the line, with no limits.

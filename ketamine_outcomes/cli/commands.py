@@ -25,6 +25,7 @@ from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER, REN
 from ketamine_outcomes.ingest.pipeline import (PROGRESS_BYTES, StoredThenFailed, by_reason, ingest_files, undo_batch,
                                                upload_detail)
 from ketamine_outcomes.safe_text import csv_text
+from ketamine_outcomes.store import publish
 
 
 def _ingest(args) -> int:
@@ -133,6 +134,7 @@ def _batches(args) -> int:
             print(f"cannot undo: {error}", file=sys.stderr)
             return 2
         metrics.ensure_built(con)  # the metric tables follow the data
+        publish.after_write(con)  # and so do the dashboard replicas' copies (when publishing is on)
         con.close()
         return 0
     con = store.connect(args.db, read_only=True, init=False)
@@ -339,6 +341,7 @@ def _settings(args) -> int:
             change = f"{args.name} reset"
         audit.record(con, audit.os_user(), audit.CLI, "settings", change)
         metrics.ensure_built(con)  # the metric tables follow the new definition
+        publish.after_write(con)  # and so do the dashboard replicas' copies (when publishing is on)
     frame = con.execute("select name, value, default_value, minimum, maximum, description from settings order by name").df()
     _print_table(frame, args.json)
     return 0
@@ -385,6 +388,26 @@ def _backup(args) -> int:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def _publish(args) -> int:
+    """Turn publishing on for the database (its folder of copies) and publish the first copy."""
+    if not Path(args.db).is_file():
+        print(f"{args.db}: no such database; nothing was published", file=sys.stderr)
+        return 2
+    con = store.connect(args.db, wait_seconds=args.wait, init=False)
+    try:
+        publish.folder(args.db).mkdir(exist_ok=True)
+        copy = publish.after_write(con)
+    finally:
+        con.close()
+    if copy is None:
+        print(f"{args.db}: the copy could not be made (see the message above); nothing was published",
+              file=sys.stderr)
+        return 1
+    print(f"{args.db}: published {copy.name} in {publish.folder(args.db)}; replicas (dashboard --replica) read "
+          "it, and every ingest, undo and settings change publishes a new one")
+    return 0
+
+
 def _dashboard(args) -> int:
     # Streamlit runs a script by its path; the dashboard is package data of this package (pyproject.toml).
     entry = Path(str(resources.files("ketamine_outcomes.dashboard") / "app.py"))
@@ -416,7 +439,15 @@ def _dashboard(args) -> int:
     # clinic: --init creates its database now; without it the pages offer to create it with a click (one
     # who may upload), so that a mistyped or moved path is seen, never silently made a new, empty database.
     existed = db.exists()
-    if not existed and not args.init:
+    if args.replica:
+        if args.init:
+            print("--replica and --init contradict each other: a replica only reads", file=sys.stderr)
+            return 2
+        if publish.newest(db) is None:
+            print(f"{args.db}: {publish.NONE_YET}", file=sys.stderr)
+            return 2
+        environment["KETAMINE_OUTCOMES_REPLICA"] = "1"
+    elif not existed and not args.init:
         if not db.parent.is_dir():
             print(f"{args.db}: no such folder (mistyped, or not mounted?). Nothing was created; give --init to "
                   "create the folder and a new database.", file=sys.stderr)
@@ -583,6 +614,15 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-sign-in", action="store_true",
                      help="serve a non-loopback --address without sign-in (only behind something that already "
                           "signs people in); warns on every start")
+    sub.add_argument("--replica", action="store_true",
+                     help="read the newest copy the writer publishes beside --db (never --db itself), read-only: "
+                          "one of several dashboards behind a load balancer (docs/deploy.md)")
+
+    sub = command("publish", _publish, "Publish a read-only copy of the database for dashboard replicas now, "
+                                       "and after every ingest, undo and settings change from now on "
+                                       "(docs/deploy.md, replicas).")
+    sub.add_argument("--wait", type=seconds, default=600, metavar="SECONDS",
+                     help="how long to wait for a running ingest (default: %(default)s)")
     return top
 
 

@@ -6,9 +6,14 @@ Secondary suppression (docs/metrics.md, "Small cells"): a count that is the diff
 counts (non-responders = scored - responders) is a cell too, so one of the two (the numerator) is hidden when
 the difference is small; and in a chart whose cells add up to a total shown elsewhere (periods of a p-chart, groups
 of a funnel), a single hidden cell would be that total minus the shown ones, so a second is hidden; in a
-cross-table (severity transitions) the same holds for each row, each column and the whole."""
+cross-table (severity transitions) the same holds for each row, each column and the whole.
+
+Functions marked @remembered are pure: the dashboard keeps their results by a fingerprint of their
+arguments (chart_cache.py), so a repeated view does not suppress the same rows again."""
 
 import pandas as pd
+
+from ketamine_outcomes.chart_cache import remembered
 
 # For each mart: the count columns, and each derived column with the counts it is built on.
 RULES: dict[str, dict] = {
@@ -130,6 +135,7 @@ def is_small(count, min_cell: int) -> bool:
     return min_cell > 1 and not pd.isna(count) and 0 < count < min_cell
 
 
+@remembered
 def for_chart(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> pd.DataFrame:
     """Numbers a chart may draw: suppressed counts and everything built on them become missing.
     `rows_add_up`: the rows (groups of one dimension) add up to a total shown elsewhere (see _with_complement);
@@ -209,6 +215,7 @@ def histogram_bins(counts, min_cell: int) -> pd.Series:
     return _with_complement(counts, counts.map(lambda v: is_small(v, min_cell)).astype(bool))
 
 
+@remembered
 def suppressed(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> bool:
     """Whether any count of this frame is suppressed (to print the note under a chart)."""
     return min_cell > 1 and not frame.empty and any(
@@ -227,6 +234,7 @@ def hidden_cells(frame: pd.DataFrame, mart: str, min_cell: int, k: str, n: str) 
     return _with_complement(frame[n], (small[k] | small[n]).astype(bool))
 
 
+@remembered
 def for_table(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool | str = False) -> pd.DataFrame:
     """A table to show: hidden counts read HIDDEN, numbers built on them are blank, rates are percents."""
     shown = for_chart(frame, mart, min_cell, rows_add_up)
@@ -243,6 +251,7 @@ def for_table(frame: pd.DataFrame, mart: str, min_cell: int, rows_add_up: bool |
     return shown
 
 
+@remembered
 def attrition(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The attrition mart as a chart may draw it. Each share is out of every series in the cohort (a count the
     Overview shows), so two sessions shown side by side give the series that stopped between them: a session is
@@ -261,6 +270,7 @@ def attrition(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     return shown
 
 
+@remembered
 def survival_curve(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """A Kaplan-Meier curve (sustained_response, time_to_response) as it may be shown (docs/metrics.md, "Small
     cells", Kaplan-Meier curves). Each step of a curve with its number at risk gives its events (survival falls

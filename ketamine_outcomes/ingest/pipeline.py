@@ -40,6 +40,7 @@ from ketamine_outcomes.store import database as store
 from ketamine_outcomes.ingest.contract import AGE_BAND_FORM, Layout, MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header
 from ketamine_outcomes.definitions import DOSE_LIMITS, alias_key
 from ketamine_outcomes.ingest.privacy import check_file_name, check_headers, check_identifier_values
+from ketamine_outcomes.store import publish
 
 # Natural key (unique in the store) and stored values of each table; identifiers in generated SQL come only
 # from here.
@@ -942,6 +943,7 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                     progress("building treatment series and weekly outcomes", 0.9)
                 metrics.ensure_built(con)
                 stage = "checkpoint"
+                publish.after_write(con)  # dashboard replicas read the new data (when publishing is on)
         except (duckdb.Error, OSError) as error:
             if any(r.batch_id is not None for r in results):
                 raise stored_then_failed(results, error, current, stage) from error
