@@ -49,10 +49,11 @@ def ask(name: str, *args):
     return _cached(data.database_path(), data.data_version(), name, args)
 
 
-def follow_up_flags() -> pd.DataFrame:
-    """Every item 9 flag with its latest follow-up, read afresh each run: a mark changes no data version."""
+def follow_up_flags(**options) -> pd.DataFrame:
+    """Item 9 flags with their latest follow-up (follow_up.flags), read afresh each run: a mark changes no data
+    version."""
     with data.connection() as con:
-        return follow_up.flags(con)
+        return follow_up.flags(con, **options)
 
 
 def follow_up_counts() -> pd.DataFrame:

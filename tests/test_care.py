@@ -223,6 +223,9 @@ def test_the_follow_up_list_holds_exactly_the_item9_flags_open_first(sample_db, 
     assert (again.iloc[-1].patient_id, again.iloc[-1].outcome, again.iloc[-1].recorded_by) == (
         first.patient_id, "escalated", "nurse@clinic.example")
     assert again.is_open.tolist() == [True] * (len(flags) - 1) + [False]
+    assert len(follow_up.flags(con, only_open=True)) == len(flags) - 1
+    assert follow_up.flags(con, limit=5).patient_id.tolist() == again.patient_id.head(5).tolist()
+    assert set(follow_up.flags(con, patient=first.patient_id).patient_id) == {first.patient_id}
     counts = follow_up.counts(con).set_index("state").n_flags.to_dict()
     assert counts == {"open": len(flags) - 1, "contacted": 0, "safety plan reviewed": 0, "escalated": 1,
                       "no action needed": 0}

@@ -12,15 +12,23 @@ from ketamine_outcomes.safe_text import markdown
 view = ui.page("Item 9 follow-up", "PHQ-9 answers with thoughts of self-harm (item 9 of 1 or more): who followed "
                                    "each up, and how.")
 patients.only_outside_meetings(view)
+LIMIT = 200  # rows a screen shows: a large network holds tens of thousands of flags
 
 done = st.session_state.pop("follow_up_done", None)
 if done:
     st.success(done)
-flags = patients.follow_up_flags()
-n_open = int(flags.is_open.sum())
-st.caption(f"{len(flags):,} flags, {n_open:,} open: every PHQ-9 in the data with item 9 of 1 or more, in a series "
-           "or not, whatever the filters in the sidebar. Open flags first, newest first. Outcomes are a fixed list "
-           "(no free text, which would carry names); each mark is in the audit trail.")
+counts = patients.follow_up_counts().set_index("state").n_flags
+total = int(counts.sum())
+st.caption(f"{total:,} flags, {int(counts['open']):,} open: every PHQ-9 in the data with item 9 of 1 or more, in a "
+           "series or not, whatever the filters in the sidebar. Open flags first, newest first. Outcomes are a fixed "
+           "list (no free text, which would carry names); each mark is in the audit trail. "
+           + ", ".join(f"{state}: {int(n):,}" for state, n in counts.items() if state != "open") + ".")
+left, right = st.columns([2, 1])
+patient = left.text_input("Patient id", key="follow_up_patient", placeholder="the start of an id, or empty for all")
+only_open = right.toggle("Open flags only", key="follow_up_only_open")
+flags = patients.follow_up_flags(only_open=only_open, patient=patient.strip() or None, limit=LIMIT)
+if len(flags) == LIMIT:
+    st.caption(f"The first {LIMIT} shown: type a patient id to find a flag further down.")
 when = "assessment_date" if flags.assessment_date.notna().any() else "assessment_day"
 tables.show(patients.with_links(flags), None, view, key="follow_up_list", title="item 9 follow-up",
             patient_level=True, link_columns=patients.LINK_COLUMN,
@@ -43,7 +51,8 @@ def _label(index: int) -> str:
 
 with st.form("follow_up_form", clear_on_submit=True, border=True):
     chosen = st.selectbox("Flag", flags.index, format_func=_label, key="follow_up_flag",
-                          help="Open flags first. A flag marked before can be marked again: the latest mark is its state.")
+                          help="The flags listed above, open first. A flag marked before can be marked again: the "
+                               "latest mark is its state.")
     outcome = st.radio("Outcome", follow_up.OUTCOMES, horizontal=True, key="follow_up_outcome", index=None)
     submitted = st.form_submit_button("Record the follow-up", type="primary", icon=":material/check:")
 if submitted:

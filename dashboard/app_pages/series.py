@@ -66,7 +66,13 @@ instruments = [name for name in INSTRUMENTS if name in set(scores.instrument) an
 if not instruments:
     st.info("This series has no outcome score (no questionnaire placed in it).")
 boosters = patients.ask("maintenance", series_id)  # boosters and re-induction: the same on every instrument
-for instrument in instruments:
+if instruments:
+    # One instrument at a time (the sidebar's when the series has it): each is a chart and three marts' reasons.
+    if st.session_state.get("series_instrument") not in instruments:
+        st.session_state["series_instrument"] = view.instrument if view.instrument in instruments else instruments[0]
+    st.radio("Instrument", instruments, horizontal=True, key="series_instrument",
+             help="The questionnaires this series was scored on.")
+for instrument in [st.session_state["series_instrument"]] if instruments else []:
     st.subheader(instrument)
     mine = scores[scores.instrument == instrument]
     baseline = mine[mine.week == 0].score

@@ -29,10 +29,13 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
                     "outcome varchar, recorded_by varchar, role varchar, recorded_at timestamp)")
 
 
-def flags(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every item 9 flag with its latest follow-up, open flags first, newest first."""
+def flags(con: duckdb.DuckDBPyConnection, only_open: bool = False, patient: str | None = None,
+          limit: int | None = None) -> pd.DataFrame:
+    """Item 9 flags with their latest follow-up, open flags first, newest first: every one, or those still open,
+    of patients whose id starts with `patient`, at most `limit`."""
     _ensure_table(con)
-    return store.query(con, "care/item9_follow_up")
+    return store.query(con, "care/item9_follow_up", {"only_open": only_open, "patient": patient or None,
+                                                     "limit": limit if limit is not None else 2 ** 62})
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -3,6 +3,8 @@
 -- the data, in a series or not, whatever the filters). A flag is the assessment (patient_id,
 -- assessment_day); its follow-up is its latest row of item9_follow_ups (outcome, who, when; n_follow_ups
 -- counts them all); is_open: none recorded. series_id and week: the series the answer was placed in, if any.
+-- The page asks for a screenful: $only_open (open flags only), $patient (ids starting with it; null: all) and
+-- at most $limit rows (a large network holds tens of thousands of flags; the counts are the counts query's).
 with
 
 flagged as (
@@ -29,6 +31,10 @@ follow_ups as (
     group by patient_id, assessment_day
 ),
 
+wanted as (
+    select * from flagged where $patient is null or starts_with(patient_id, $patient)
+),
+
 final as (
     select
         flagged.patient_id,
@@ -43,10 +49,12 @@ final as (
         follow_ups.recorded_at,
         coalesce(follow_ups.n_follow_ups, 0) as n_follow_ups,
         follow_ups.outcome is null as is_open,
-    from flagged
+    from wanted as flagged
     left join placed using (patient_id, assessment_day)
     left join follow_ups using (patient_id, assessment_day)
 )
 
 select * from final
+where is_open or not $only_open
 order by is_open desc, assessment_day desc, patient_id
+limit $limit
