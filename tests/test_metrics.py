@@ -682,15 +682,13 @@ def test_minimum_baseline_filters_marts_that_chart_no_instrument(clinic):
     assert metrics.weekly_outcomes(con, "GAD-7").set_index("week").loc[1, "n_scored"] == 3
 
 
-def test_response_timing_counts_statuses_and_first_response_weeks(clinic):
+def test_end_statuses_and_first_response_weeks(clinic):
     five = "\n".join(f"P2,{d}" for d in (0, 2, 4, 7, 9))
     con = clinic(SIX_SESSIONS + "\n" + five + "\nP3,0\nP9,200",
                  "P1,0,PHQ-9,20\nP1,7,PHQ-9,12\nP1,14,PHQ-9,9\nP1,21,PHQ-9,3\nP2,0,PHQ-9,20\nP2,7,PHQ-9,8")
-    timing = metrics.response_timing(con, "PHQ-9")
-    statuses = dict(timing[timing.measure == "end_status"][["value", "n_series"]].values.tolist())
+    statuses = dict(metrics.end_statuses(con, "PHQ-9").values.tolist())
     assert statuses == {"remission": 1, "not reached": 1, "no baseline": 2}
-    weeks = dict(timing[timing.measure == "first_response_week"][["value", "n_series"]].values.tolist())
-    assert weeks == {"1": 1, "2": 1}
+    assert metrics.first_response_weeks(con, "PHQ-9").values.tolist() == [[1, 1], [2, 1]]
     summary = metrics.series_summary(con, "PHQ-9")
     assert summary.end_status.value_counts().to_dict() == statuses
 
@@ -720,9 +718,7 @@ def test_a_series_whose_end_of_induction_window_is_open_is_outside_every_end_of_
                  "P2,30,PHQ-9,20\nP2,30,GAD-7,15\nP2,42,PHQ-9,8\nP2,42,GAD-7,5")
     rates = metrics.cohort_comparison(con, "PHQ-9").iloc[0]
     assert (rates.n_series, rates.n_evaluable, rates.n_scored, rates.responders) == (2, 1, 1, 1)
-    timing = metrics.response_timing(con, "PHQ-9")
-    assert dict(timing[timing.measure == "end_status"][["value", "n_series"]].values.tolist()) == {
-        "response": 1, "not yet evaluable": 1}
+    assert dict(metrics.end_statuses(con, "PHQ-9").values.tolist()) == {"response": 1, "not yet evaluable": 1}
     assert metrics.severity_transitions(con, "PHQ-9").n_series.sum() == 1
     assert metrics.talking_therapies(con).n_paired.iloc[0] == 1
     summary = metrics.series_summary(con, "PHQ-9").set_index("patient_id")

@@ -9,7 +9,7 @@ from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import remission_term
 
-# Statuses of series outside the end-of-induction n (response_timing): shown apart, never in the denominator.
+# Statuses of series outside the end-of-induction n (end_statuses): shown apart, never in the denominator.
 OUTSIDE_THE_N = ("not yet evaluable", "no baseline")
 
 view = ui.page("Response & remission", "Who gets better, how much, and how fast.")
@@ -50,18 +50,17 @@ if not transitions.empty:
                                      view.instrument, view.min_cell), "response_transitions", view)
     ui.suppression_note(suppress.suppressed(transitions, "severity_transitions", view.min_cell), view)
 
-timing = data.mart("response_timing", instrument=view.instrument, cohort=view.cohort)
-first = timing[timing.measure == "first_response_week"].assign(week=lambda t: t.value.astype(int))
+first = data.mart("first_response_weeks", instrument=view.instrument, cohort=view.cohort)
 st.subheader("Time to first response")
 ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell), view.min_cell,
                                   view.instrument), "response_time_to_response",
          view)
 ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
 st.caption("Responders only: series that stopped before responding are not in these bars. The Durability page "
-           "shows time to first response over every series (Kaplan-Meier, series that stopped censored).")
+           "shows time to first response over every series (cumulative incidence, dropout as a competing event).")
 
 st.subheader("End-of-induction status")
-status = timing[timing.measure == "end_status"][["value", "n_series"]].rename(columns={"value": "end_status"})
+status = data.mart("end_statuses", instrument=view.instrument, cohort=view.cohort)
 # PCL-5 has no remission: a score under its cut-off is called so (definitions.remission_term).
 status["end_status"] = status.end_status.replace({"remission": remission_term(view.instrument)})
 outside = status.end_status.isin(OUTSIDE_THE_N)

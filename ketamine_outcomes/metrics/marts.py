@@ -43,7 +43,7 @@ SERIES_COLUMNS = {
 INCREMENTAL_SHARE = 0.25
 MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition", "adverse_events",
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
-         "severity_transitions", "coverage", "response_timing", "sustained_response", "time_to_response",
+         "severity_transitions", "coverage", "end_statuses", "first_response_weeks", "sustained_response", "time_to_response",
          "maintenance", "protocol_adherence", "talking_therapies", "item9_course", "dissociation",
          "casemix_series")
 # Marts that take no instrument.
@@ -403,8 +403,14 @@ def coverage(con, cohort: Cohort | None = None) -> pd.DataFrame:
     return store.query(con, "marts/coverage")
 
 
-def response_timing(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
-    return _mart(con, "response_timing", instrument, cohort)
+def end_statuses(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    """How many series ended their induction in each status (one row per status)."""
+    return _mart(con, "end_statuses", instrument, cohort)
+
+
+def first_response_weeks(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    """How many series first responded in each week (one row per week; responders only)."""
+    return _mart(con, "first_response_weeks", instrument, cohort)
 
 
 def _split(by: str, allowed: tuple[str, ...], what: str) -> str:

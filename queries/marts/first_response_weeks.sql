@@ -1,0 +1,27 @@
+-- When series first responded, for the Response page's bars (responders only; the Durability page's
+-- time_to_response counts every series).
+-- Grain: one row per week of series in which some series of the cohort ($cohort) first met response on
+-- $instrument (int_weekly_scores.is_response). Until issue 21 this was response_timing's
+-- 'first_response_week' measure.
+with
+
+cohort as (
+    select * from cohort_series($cohort, $instrument)
+),
+
+first_responses as (
+    select min(weekly.week) as week
+    from int_weekly_scores as weekly
+    join cohort using (series_id)
+    where weekly.instrument = $instrument and weekly.is_response
+    group by weekly.series_id
+),
+
+final as (
+    select week, count(*) as n_series,
+    from first_responses
+    group by week
+)
+
+select * from final
+order by week
