@@ -15,7 +15,10 @@ sessions as (
 ),
 
 scores as (
-    select patient_id, assessment_day, score from main.assessments where instrument = 'CADSS'
+    -- A CADSS on a completed session's day is on or after the patient's first series' start, so it is placed
+    -- in some series (int_series_assessments): the placed assessments hold every one this mart can chart, and
+    -- the session's own series is found through the session below (no mart reads raw tables).
+    select patient_id, assessment_day, score from int_series_assessments where instrument = 'CADSS'
 ),
 
 scored_sessions as (
