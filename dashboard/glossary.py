@@ -46,8 +46,11 @@ CARDS: tuple[Card, ...] = (
          "The result to compare with published studies: the last score from the day of the induction's last session "
          "to a few weeks after it. The induction's length follows the route: 6 sessions IV and IM, 8 intranasal "
          "esketamine doses, 4 oral/sublingual sessions. A series counts once its window has closed (or it dropped "
-         "out), so series still in treatment are not counted as failures; every page counts these same series. The "
-         "Response page lists apart the series not yet evaluable (window still open) and those without a baseline.",
+         "out), so series still in treatment are not counted as failures; every page counts these same series. "
+         "Every rate is of series with a baseline: response is a fall from baseline, which a series without one "
+         "cannot show either way, so the Overview, Compare cohorts and the meeting pack count those series beside "
+         "the rates instead of inside them. The Response page lists apart the series not yet evaluable (window "
+         "still open) and those without a baseline.",
          "McInnes 2022 assessed 14-31 days after induction; Spravato label (intranasal); Hull 2022 (oral).",
          ("induction_sessions_iv", "induction_sessions_im", "induction_sessions_intranasal",
           "induction_sessions_oral", "end_of_induction_days")),
