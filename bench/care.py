@@ -84,12 +84,52 @@ def measure(db: Path, runs: int) -> dict[str, float]:
     return medians
 
 
+def queries(db: Path, runs: int) -> dict[str, float]:
+    """The queries behind the pages, without the browser (median over `runs` different series after a warm-up):
+    where a page's seconds go, and a check on the browser's figures when the machine is busy."""
+    from ketamine_outcomes.care import follow_up
+    from ketamine_outcomes.care import series as care
+    from ketamine_outcomes.store import database as store
+
+    from ketamine_outcomes.metrics import marts as metrics
+
+    writable = store.connect(db)  # a cached network built by older code: its schema, macros and tables brought up
+    try:
+        metrics.ensure_built(writable)
+    finally:
+        writable.close()
+    chosen = series_to_open(db, runs)
+    con = store.open_file(db, read_only=True)
+    steps = {
+        "query: one series' row, sessions, scores, other series": lambda s: (
+            care.series(con, s), care.sessions(con, s), care.scores(con, s), care.patient_series(con, s)),
+        "query: expected range (PHQ-9)": lambda s: care.expected_range(con, s, "PHQ-9", 18.0),
+        "query: why (series_summary, maintenance, sustained_response for one series)": lambda s: (
+            care.classification(con, s, "PHQ-9")),
+        "query: not on track and its calibration (whole clinic)": lambda s: care.not_on_track(con, "PHQ-9"),
+        "query: item 9 follow-up, first 200 and the counts": lambda s: (
+            follow_up.flags(con, limit=200), follow_up.counts(con)),
+    }
+    times: dict[str, list[float]] = {}
+    try:
+        for n, series_id in enumerate(chosen):
+            for name, step in steps.items():
+                start = time.perf_counter()
+                step(series_id)
+                if n:
+                    times.setdefault(name, []).append(time.perf_counter() - start)
+    finally:
+        con.close()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def section(results: dict[str, dict[str, float]], runs: int) -> str:
     names = list(next(iter(results.values())))
     lines = [SECTION, "",
              f"Click to last chart drawn, seconds (median of {runs} after a warm-up visit; {time.strftime('%Y-%m-%d')}; "
              "`python -m bench.care`). Target: each page within 1 s on the sample clinic, and the large network "
-             "within 1.5x of it.", "",
+             "within 1.5x of it. The `query:` rows are the same pages' queries without the browser (one connection, "
+             "median over different series).", "",
              "| click | " + " | ".join(results) + " | large / sample |", "|---|" + "---|" * (len(results) + 1)]
     for name in names:
         values = [results[db][name] for db in results]
@@ -104,10 +144,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
-    results = {"sample clinic (600 patients)": measure(database(0), args.runs)}
+    sample = database(0)
+    results = {"sample clinic (600 patients)": {**queries(sample, args.runs), **measure(sample, args.runs)}}
     print(results, flush=True)
     if args.size:
-        results[f"{args.size:,} patients"] = measure(database(args.size), args.runs)
+        large = database(args.size)
+        results[f"{args.size:,} patients"] = {**queries(large, args.runs), **measure(large, args.runs)}
     text = section(results, args.runs)
     write(text, args.out, SECTION)
     print(text)

@@ -26,10 +26,9 @@ if search:
     if found.empty:
         st.caption(f"No series or patient id starts with {markdown(search)}.")
     for row in found.itertuples():
-        st.page_link(patients.SERIES_PAGE, label=markdown(f"{row.series_id}: {row.route}, started "
-                                                          f"{row.start_date.date() if pd.notna(row.start_date) else f'day {row.start_day}'}, "
-                                                          f"{row.sessions_completed} sessions"),
-                     query_params={"series": row.series_id}, icon=":material/person:")
+        started = row.start_date.date() if pd.notna(row.start_date) else f"day {row.start_day}"
+        st.page_link(patients.SERIES_PAGE, icon=":material/person:", query_params={"series": row.series_id},
+                     label=markdown(f"{row.series_id}: {row.route}, started {started}, {row.sessions_completed} sessions"))
 
 series_id = st.query_params.get("series")
 if not series_id:
@@ -109,6 +108,7 @@ ui.definitions_link("the expected range")
 st.subheader("Sessions")
 sessions = patients.ask("sessions", series_id)
 when = "session_date" if sessions.session_date.notna().any() else "session_day"
-tables.show(sessions.assign(adverse_events=sessions.adverse_events.map(", ".join)), None, view, key="series_sessions", title=f"sessions of series {series_id}", patient_level=True,
+tables.show(sessions.assign(adverse_events=sessions.adverse_events.map(", ".join)), None, view, key="series_sessions",
+            title=f"sessions of series {series_id}", patient_level=True,
             columns=["session_number", when, "route", "dose_mg", "dose_mg_per_kg", "adverse_events",
                      "blood_pressure_pre", "blood_pressure_peak", "site", "clinician_id"])

@@ -2,13 +2,14 @@
 -- eventual responders showed at that point (expected-treatment-response feedback, Lambert 2001).
 -- Grain: one row per treatment series with a $instrument baseline above 0 that reached its checkpoint
 -- and was scored by then. Checkpoint: the series' setting('not_on_track_session_<route>')-th completed
--- session (a route without its own setting uses the IV one); its score: the latest $instrument score
+-- session of its first run (int_series_sessions.is_first_run: before any maintenance gap) (a route without its own setting uses the IV one); its score: the latest $instrument score
 -- after the baseline (series day 1 on) up to that session's day. improvement: (baseline - score) /
 -- baseline, a fraction (0.3 = 30% lower). Reference: closed series (int_end_of_induction.is_evaluable)
--- of the route that responded at the end of induction (is_response); threshold_improvement: the $quantile
--- (setting('not_on_track_quantile'), passed in: DuckDB takes a quantile only as a constant) quantile of their improvement at the checkpoint (0.25: three in four
--- eventual responders had improved more by then). is_flagged: improvement below that threshold, once the route has
--- at least setting('not_on_track_min_series') reference responders (n_reference; else no threshold).
+-- of the route that responded at the end of induction (is_response). threshold_improvement: the
+-- $quantile quantile of their improvement at the checkpoint (setting('not_on_track_quantile'), passed in:
+-- DuckDB takes a quantile only as a constant; 0.25: three in four eventual responders had improved more by
+-- then). is_flagged: improvement below that threshold, once the route has at least
+-- setting('not_on_track_min_series') reference responders (n_reference; else no threshold).
 -- is_active: still to be decided: the end-of-induction window is open, the series has not dropped out and
 -- has not already responded at the end of induction.
 -- in_cohort: the series is in $cohort (the reference and the threshold are the whole clinic's, whatever
@@ -54,6 +55,7 @@ reached as (
         on sessions.patient_id = checkpoints.patient_id
         and sessions.series_number = checkpoints.series_number
         and sessions.session_number = checkpoints.checkpoint_session
+        and sessions.is_first_run  -- a maintenance booster after a gap is no step of the induction
 ),
 
 scored as (

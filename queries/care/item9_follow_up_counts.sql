@@ -1,7 +1,8 @@
 -- How the clinic's PHQ-9 item 9 flags have been followed up, for meeting mode and the meeting pack (counts
 -- only, no patient).
 -- Grain: one row per state of $states: 'open' (no follow-up recorded), then each outcome of the fixed list
--- (follow_up.OUTCOMES; a flag's state is its latest outcome), with n_flags (0 when none). Flags as in queries/care/item9_follow_up.sql.
+-- (follow_up.OUTCOMES; a flag's state is its latest outcome), with n_flags (0 when none). Flags as in
+-- queries/care/item9_follow_up.sql.
 with
 
 flagged as (
