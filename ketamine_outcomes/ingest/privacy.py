@@ -346,19 +346,13 @@ def check_identifier_values(con, layout: Layout, errors_table: str, lines: str =
     """Refuse the file when any cell (or any field of a malformed line), normalised, holds an email,
     phone number, SSN, labelled medical record number or date of birth, street address or ZIP code, or
     a ZIP column holds more than 3 digits or a restricted 3-digit area. Runs before anything is stored;
-    never echoes the value. One pattern runs over each whole line first; only when it matches are the
-    columns told apart. `lines`: the lines to scan (ingest leaves out the ones stored before)."""
+    never echoes the value. The column checks run first over each column's distinct values (a site, a
+    route, a date or a dose repeats on most lines); only when one matches are the lines searched for the
+    first that holds it. `lines`: the lines to scan (ingest leaves out the ones stored before)."""
     register_normalise(con)
-    anything = "|".join(f"({p})" for p in IDENTIFIER_VALUES.values())
-    cells = ", ".join(f"c{i}" for i in range(len(layout.headers)))
-    patient = _patient_id_position(layout)
-    named = "false" if patient is None else f"bool_or(regexp_matches({normalised(f'c{patient}')}, $name))"
-    (hit, name_hit) = con.execute(f"select bool_or(regexp_matches({normalised('line')}, $p)), {named} "
-                                  f"from (select concat_ws(chr(31), {cells}) as line, * from {lines})",
-                                  {"p": anything, "changing": CHANGING}
-                                  | ({} if patient is None else {"name": NAME_LIKE})).fetchall()[0]
+    checks, parameters = _column_checks(layout)
     zips = [i for i, h in enumerate(layout.headers) if is_zip_column(h)]
-    if hit or name_hit or zips:
+    if zips or _any_cell_matches(con, checks, parameters, lines):
         _name_identifier_column(con, layout)
     line = con.execute(
         f"select min(line) from {errors_table} where len(list_filter(string_split(csv_line, $delim), "
@@ -369,29 +363,52 @@ def check_identifier_values(con, layout: Layout, errors_table: str, lines: str =
                           "birth or street address. Exports must be de-identified (HIPAA Safe Harbor).")
 
 
-def _name_identifier_column(con, layout: Layout) -> None:
-    """Which column holds the identifier, and from which line (the refusal message)."""
-    checks, labels, zip_patterns = [], [], {}
+def _column_checks(layout: Layout) -> tuple[list[tuple[int, str, str, str]], dict]:
+    """Each column's checks: [(position, header, what it looks like, SQL condition on its normalised
+    cell `c<position>`)], and the patterns they read as parameters."""
+    checks, parameters = [], _patterns()
     for i, header in enumerate(layout.headers):
         if layout.canonical[i] == "patient_id":
-            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, $name))")
-            labels.append((header, NAMES))
-            zip_patterns["name"] = NAME_LIKE
+            checks.append((i, header, NAMES, f"regexp_matches(c{i}, $name)"))
+            parameters["name"] = NAME_LIKE
         for label, name in _PARAMETERS.items():
             dated = f" and not regexp_matches(c{i}, $dated_id)" if name == "ssn" else ""  # 001-12-2024 is an id
             if name == "phone" and layout.canonical[i] in ID_COLUMNS:
-                name, zip_patterns["phone_in_ids"] = "phone_in_ids", PHONE_IN_IDS
-            checks.append(f"min(line_number) filter (where regexp_matches(c{i}, ${name}){dated})")
-            labels.append((header, label))
+                name, parameters["phone_in_ids"] = "phone_in_ids", PHONE_IN_IDS
+            checks.append((i, header, label, f"regexp_matches(c{i}, ${name}){dated}"))
         if is_zip_column(header):
-            checks.append(f"min(line_number) filter (where not regexp_matches(c{i}, $zip))")
-            labels.append((header, "postal codes beyond a ZIP code's first 3 digits"))
-            checks.append(f"min(line_number) filter (where list_contains($restricted, trim(c{i})))")
-            labels.append((header, "3-digit ZIP areas of 20,000 people or fewer (to be given as 000)"))
-            zip_patterns |= {"zip": ZIP_ALLOWED, "restricted": list(RESTRICTED_ZIP3)}
+            checks.append((i, header, "postal codes beyond a ZIP code's first 3 digits",
+                           f"not regexp_matches(c{i}, $zip)"))
+            checks.append((i, header, "3-digit ZIP areas of 20,000 people or fewer (to be given as 000)",
+                           f"list_contains($restricted, trim(c{i}))"))
+            parameters |= {"zip": ZIP_ALLOWED, "restricted": list(RESTRICTED_ZIP3)}
+    return checks, parameters
+
+
+def _any_cell_matches(con, checks: list[tuple[int, str, str, str]], parameters: dict, lines: str) -> bool:
+    """Whether any column check holds for any of the column's distinct values (normalised after the
+    distinct: normalising is a function of the value)."""
+    by_column: dict[int, list[str]] = {}
+    for i, _, _, condition in checks:
+        by_column.setdefault(i, []).append(condition)
+    if not by_column:
+        return False
+    parts = [f"select bool_or({' or '.join(conditions)}) as hit from "
+             f"(select {normalised(f'c{i}')} as c{i} from (select distinct c{i} from {lines}))"
+             for i, conditions in by_column.items()]
+    (hit,) = con.execute(f"select coalesce(bool_or(hit), false) from ({' union all '.join(parts)})",
+                         parameters | {"changing": CHANGING}).fetchall()[0]
+    return bool(hit)
+
+
+def _name_identifier_column(con, layout: Layout) -> None:
+    """Which column holds the identifier, and from which line (the refusal message)."""
+    found, parameters = _column_checks(layout)
+    labels = [(header, label) for _, header, label, _ in found]
+    checks = [f"min(line_number) filter (where {condition})" for _, _, _, condition in found]
     cells = ", ".join(f"{normalised(f'c{i}')} as c{i}" for i in range(len(layout.headers)))
     first_lines = con.execute(f"with cells as materialized (select line_number, {cells} from raw_export_positional) "
-                              f"select {', '.join(checks)} from cells", _patterns() | zip_patterns).fetchall()[0]
+                              f"select {', '.join(checks)} from cells", parameters).fetchall()[0]
     for (header, label), line in zip(labels, first_lines):
         if line is not None:
             raise RefusedFile(
