@@ -1,0 +1,131 @@
+"""Comparison figures: funnel plots (observed and case-mix adjusted) and the p-chart with its notes."""
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ketamine_outcomes.chart_cache import drawn_once
+from ketamine_outcomes.safe_text import plotly as escape
+from ketamine_outcomes.charts.style import GREY, PALETTE, _layout, _mark_gaps, nothing
+
+
+@drawn_once
+def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
+    """Rate against n with 95% and 99.8% limits around the overall rate (Spiegelhalter 2005)."""
+    if units.empty:
+        return nothing(f"No {label} has enough scored series to place on the funnel (all suppressed).")
+    fig = go.Figure()
+    if not curves.empty:
+        for level, dash in (("99.8%", "dot"), ("95%", "dash")):
+            for side in ("lower", "upper"):
+                fig.add_trace(go.Scatter(x=curves.n, y=curves[f"{side}_{level}"], mode="lines",
+                                         line=dict(color=GREY, dash=dash, width=1), name=f"{level} limits",
+                                         legendgroup=level, showlegend=side == "upper", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=curves.n, y=curves.centre, mode="lines", line=dict(color="#1f2430"),
+                                 name="overall rate", hoverinfo="skip"))
+    outside = units.outside.str.startswith(("above", "below"))
+    for is_outside, name, colour, symbol in ((False, f"{label} within limits", PALETTE[0], "circle"),
+                                             (True, f"{label} outside limits", PALETTE[3], "diamond")):
+        rows = units[outside == is_outside]
+        if rows.empty:
+            continue
+        names = [escape(g) for g in rows.group]
+        # Only a point outside the limits is named on the plot (groups of similar size and rate sit side by side and
+        # their names ran into one another, "NorthsideRiverside"); the hover names every point.
+        fig.add_trace(go.Scatter(x=rows.n, y=rows.rate, mode="markers+text", text=names if is_outside else [""] * len(rows),
+                                 textposition="top center", cliponaxis=False,
+                                 marker=dict(size=12, color=colour, symbol=symbol), name=name,
+                                 customdata=np.stack([names, rows.outside.replace("", "within the limits")], axis=1),
+                                 hovertemplate="%{customdata[0]}: %{y:.0%} of %{x}<br>%{customdata[1]}<extra></extra>"))
+    # Taller than most charts: on a phone the wrapped title and the legend's rows left the funnel 90-200 px high.
+    return _layout(fig, f"Funnel plot: end-of-induction response by {label}", "response rate",
+                   x_title="series scored at end of induction (n)", percent=True, height=540)
+
+
+@drawn_once
+def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
+    """Observed / expected responders against expected responders, with 95% and 99.8% limits around 1: the raw
+    funnel's groups after case-mix adjustment (casemix.adjusted_comparison). `groups` holds only groups shown."""
+    if groups.empty:
+        return nothing(f"No {label} has enough scored series to place on the adjusted funnel (all suppressed).")
+    fig = go.Figure()
+    for level, dash in (("99.8%", "dot"), ("95%", "dash")):
+        for side in ("lower", "upper"):
+            fig.add_trace(go.Scatter(x=curves.expected, y=curves[f"{side}_{level}"], mode="lines",
+                                     line=dict(color=GREY, dash=dash, width=1), name=f"{level} limits",
+                                     legendgroup=level, showlegend=side == "upper", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=curves.expected, y=curves.centre, mode="lines", line=dict(color="#1f2430"),
+                             name="as expected (1)", hoverinfo="skip"))
+    outside = groups.outside.str.startswith(("above", "below"))
+    for is_outside, name, colour, symbol in ((False, f"{label} within limits", PALETTE[0], "circle"),
+                                             (True, f"{label} outside limits", PALETTE[3], "diamond")):
+        rows = groups[outside == is_outside]
+        if rows.empty:
+            continue
+        names = [escape(g) for g in rows.group]
+        fig.add_trace(go.Scatter(
+            x=rows.expected, y=rows.ratio, mode="markers+text", text=names if is_outside else [""] * len(rows),
+            textposition="top center", cliponaxis=False, marker=dict(size=12, color=colour, symbol=symbol),
+            name=name, customdata=np.stack([names, rows.observed.astype(str),
+                                            rows.outside.replace("", "within the limits")], axis=1),
+            hovertemplate="%{customdata[0]}: %{customdata[1]} responders, %{x:.1f} expected (ratio %{y:.2f})"
+                          "<br>%{customdata[2]}<extra></extra>"))
+    return _layout(fig, f"Adjusted for case mix: observed / expected responders by {label}", "observed / expected",
+                   x_title="expected responders (from the case-mix model)", height=540)
+
+
+@drawn_once
+def p_chart(chart: pd.DataFrame, title: str, period: str = "month", notes: pd.DataFrame | None = None) -> go.Figure:
+    """Rate by period with centre line, 3-sigma limits, and special-cause points flagged. A period still being
+    scored (quality.p_chart's still_open) is a hollow point labelled "still open", off the line, with no limits.
+    `notes` (chart_notes.placed): each process change is a vertical line before the first period it reaches,
+    labelled with the clinic's words (escaped); "limits recalculated" where the limits start again there."""
+    if chart.empty or chart.rate.isna().all():
+        return nothing(f"No {period} has enough evaluable series to chart (suppressed or empty).")
+    still_open = chart.still_open if "still_open" in chart else pd.Series(False, index=chart.index)
+    closed = chart[~still_open]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=chart.period, y=chart.upper, mode="lines", line=dict(color=GREY, dash="dash"),
+                             name="control limits", legendgroup="limits", line_shape="hv"))
+    fig.add_trace(go.Scatter(x=chart.period, y=chart.lower, mode="lines", line=dict(color=GREY, dash="dash"),
+                             showlegend=False, legendgroup="limits", line_shape="hv"))
+    fig.add_trace(go.Scatter(x=chart.period, y=chart.centre, mode="lines", line=dict(color="#1f2430"), name="mean"))
+    special = closed.signals != ""
+    fig.add_trace(go.Scatter(x=closed.period, y=closed.rate, mode="lines+markers", name="rate",
+                             line=dict(color=PALETTE[0]),
+                             marker=dict(size=10, color=[PALETTE[3] if s else PALETTE[0] for s in special],
+                                         symbol=["diamond" if s else "circle" for s in special]),
+                             customdata=closed[["n", "signals"]].values,
+                             hovertemplate="%{x}: %{y:.0%} of %{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
+    if special.any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="special cause",
+                                 marker=dict(size=10, color=PALETTE[3], symbol="diamond")))
+    provisional = chart[still_open & chart.rate.notna()]
+    if not provisional.empty:
+        fig.add_trace(go.Scatter(
+            x=provisional.period, y=provisional.rate, mode="markers+text", name=f"still open: {period} still being scored",
+            marker=dict(size=11, color=PALETTE[0], symbol="circle-open", line=dict(width=2)),
+            text=["still open"] * len(provisional), textposition="top center", textfont=dict(color=GREY, size=11),
+            cliponaxis=False, customdata=provisional.n,
+            hovertemplate="%{x}: %{y:.0%} of %{customdata} so far (still open: not in the mean or the limits)"
+                          "<extra></extra>"))
+    _mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])
+    fig = _layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(chart.period))
+    _mark_notes(fig, list(chart.period), notes)
+    return fig
+
+
+def _mark_notes(fig: go.Figure, periods: list, notes: pd.DataFrame | None) -> None:
+    """A dotted line between the last period before a process change and the first after it, with its label."""
+    if notes is None or notes.empty:
+        return
+    for row in notes.itertuples():
+        if row.period not in periods:
+            continue
+        x = periods.index(row.period) - 0.5
+        label = escape(row.label) + ("<br>(limits recalculated)" if row.recalculate_limits else "")
+        fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line=dict(color=PALETTE[4], dash="dot",
+                                                                                  width=2))
+        fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", xanchor="left", text=label, showarrow=False,
+                           font=dict(color=PALETTE[4], size=11), align="left")
