@@ -16,6 +16,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, styles
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
+from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.metrics.marts import Cohort, with_caseness
 from ketamine_outcomes.safe_text import markdown
 
@@ -47,7 +48,12 @@ class View:
 # Sidebar lists: URL name (the CLI's flag) -> (session key, column of int_treatment_series).
 LISTS = {"site": ("filters_sites", "site"), "route": ("filters_routes", "route"),
          "indication": ("filters_indications", "indication"), "clinician": ("filters_clinicians", "clinician_id"),
-         "age-band": ("filters_age_bands", "age_band"), "sex": ("filters_sexes", "sex")}
+         "age-band": ("filters_age_bands", "age_band"), "sex": ("filters_sexes", "sex"),
+         "ethnicity": ("filters_ethnicities", "ethnicity"),
+         "deprivation-decile": ("filters_deprivation_deciles", "deprivation_decile")}
+# Quasi-identifiers (privacy.check_equity_view): offered as cohort_series groups them, a category held by
+# fewer than min_cell_size patients only as 'other'.
+EQUITY_COLUMNS = ("ethnicity", "deprivation_decile")
 # Each page's own choices: page URL path -> {URL name: session key}. Keys listed here persist between pages.
 PAGE_CHOICES = {
     "trajectories": {"split": "trajectories_split", "itt": "trajectories_itt", "series": "trajectories_spaghetti"},
@@ -64,6 +70,11 @@ TRUE = ("1", "true", "yes", "on")
 
 
 def _options(column: str) -> list[str]:
+    if column in EQUITY_COLUMNS:
+        frame = data.table(f"select distinct equity_group({column}, count(distinct patient_id) over "
+                           f"(partition by {column})) as value from int_treatment_series")
+        return sorted((v for v in frame.value.tolist() if v is not None),
+                      key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v))
     frame = data.table(f"select distinct {column} as value from int_treatment_series order by 1")
     return [v for v in frame.value.tolist() if v is not None]
 
@@ -103,6 +114,7 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
         st.multiselect("Clinician", _options("clinician_id"), key="filters_clinicians")
         st.multiselect("Age band", _options("age_band"), key="filters_age_bands")
         st.multiselect("Sex", _options("sex"), key="filters_sexes")
+        _equity_filters()
         st.checkbox("First series only", key="filters_first_series_only",
                     help="Leave out re-inductions (a patient's second and later series).")
         if first is not None:
@@ -257,27 +269,55 @@ def choice(key: str, options: list[str]) -> None:
         del st.session_state[key]
 
 
+def _equity_filters() -> None:
+    """Ethnicity and area deprivation, when the clinic's exports carry them; a view that combines them
+    beyond what the privacy guard allows is said so, and they are left out of it (current)."""
+    for label, column, key in (("Ethnicity", "ethnicity", "filters_ethnicities"),
+                               ("Area deprivation decile", "deprivation_decile", "filters_deprivation_deciles")):
+        options = _options(column)
+        if options and options != ["unknown"]:
+            st.multiselect(label, options, key=key, help="Groups of fewer patients than the suppression threshold "
+                           "are shown together as 'other'. Not with both a site and an age band, nor with each "
+                           "other (together they single patients out).")
+    try:
+        check_equity_view(_cohort())
+    except DisallowedView as refusal:
+        st.warning(f"Ethnicity and area deprivation filters not applied: {refusal}")
+
+
 def current() -> View:
     state = st.session_state
-    start_range = state.get("filters_start_range") or ()
-    start_from, start_to = (tuple(start_range) + (None, None))[:2] if start_range else (None, None)
-    # The full default range is "no filter": series from day-offset exports have no date.
-    if (start_from, start_to) == _start_extent():
-        start_from = start_to = None
-    cohort = Cohort(
-        sites=tuple(state.get("filters_sites", ())), routes=tuple(state.get("filters_routes", ())),
-        indications=tuple(state.get("filters_indications", ())),
-        clinicians=tuple(state.get("filters_clinicians", ())), age_bands=tuple(state.get("filters_age_bands", ())),
-        sexes=tuple(state.get("filters_sexes", ())), first_series_only=bool(state.get("filters_first_series_only")),
-        start_from=start_from, start_to=start_to, min_baseline=(state.get("filters_min_baseline") or None),
-        baseline_instrument=state.get("filters_instrument", "PHQ-9"),
-    )
+    cohort = _cohort()
+    try:
+        check_equity_view(cohort)
+    except DisallowedView:  # the sidebar says so
+        cohort = replace(cohort, ethnicities=(), deprivation_deciles=())
     meeting = bool(state.get("filters_meeting_mode"))
     min_cell = int(state.get("filters_min_cell", MEETING_MIN_CELL))
     if meeting:
         min_cell = max(min_cell, MEETING_MIN_CELL)
     return View(state.get("filters_instrument", "PHQ-9"), cohort, meeting, min_cell,
                 internal=min_cell < _clinic_min_cell(), cases_only=bool(state.get("filters_cases_only", True)))
+
+
+def _cohort() -> Cohort:
+    """The cohort the sidebar's filters select, as chosen."""
+    state = st.session_state
+    start_range = state.get("filters_start_range") or ()
+    start_from, start_to = (tuple(start_range) + (None, None))[:2] if start_range else (None, None)
+    # The full default range is "no filter": series from day-offset exports have no date.
+    if (start_from, start_to) == _start_extent():
+        start_from = start_to = None
+    return Cohort(
+        sites=tuple(state.get("filters_sites", ())), routes=tuple(state.get("filters_routes", ())),
+        indications=tuple(state.get("filters_indications", ())),
+        clinicians=tuple(state.get("filters_clinicians", ())), age_bands=tuple(state.get("filters_age_bands", ())),
+        sexes=tuple(state.get("filters_sexes", ())), first_series_only=bool(state.get("filters_first_series_only")),
+        ethnicities=tuple(state.get("filters_ethnicities", ())),
+        deprivation_deciles=tuple(state.get("filters_deprivation_deciles", ())),
+        start_from=start_from, start_to=start_to, min_baseline=(state.get("filters_min_baseline") or None),
+        baseline_instrument=state.get("filters_instrument", "PHQ-9"),
+    )
 
 
 def _clinic_min_cell() -> int:

@@ -357,7 +357,7 @@ def adverse_event_label(code: str) -> str:
 
 # The free-text fields whose values must be terms of a vocabulary (the ALIASES kind that holds it); a
 # clinic adds its own terms through a column mapping (mappings.add_terms).
-VOCABULARY_KINDS = {"primary_indication": "indication", "adverse_events": "adverse_event"}
+VOCABULARY_KINDS = {"primary_indication": "indication", "adverse_events": "adverse_event", "ethnicity": "ethnicity"}
 
 
 def alias_key(text: str) -> str:
@@ -422,6 +422,12 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "male": ("male", "m", "man"),
         "other": ("other", "nonbinary", "non-binary", "x"),
         "unknown": ("unknown", "u", "not stated", "declined", "not known", "prefer not to say"),
+    },
+    # Ethnicity: the clinic's own categories (the census its region uses), added as vocabulary terms; built in
+    # are only the answers that say none was given.
+    "ethnicity": {
+        "not stated": ("not stated", "not known", "unknown", "declined", "prefer not to say", "refused"),
+        "other": ("other",),
     },
     "indication": {
         "depression": ("depression", "mdd", "trd", "major depressive disorder", "treatment-resistant depression",

@@ -91,6 +91,8 @@ create or replace macro series_group(split, series) as case split
     when 'clinician' then series.clinician_id
     when 'age_band' then series.age_band
     when 'sex' then series.sex
+    when 'ethnicity' then series.ethnicity  -- as cohort_series groups it (a small category is 'other')
+    when 'deprivation_decile' then series.deprivation_decile
     when 'series_number' then series.series_number::varchar
     when 'start_quarter' then series.start_quarter
     when 'start_month' then series.start_month

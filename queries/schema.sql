@@ -27,6 +27,8 @@ create table if not exists patients (
     sex varchar,
     primary_indication varchar,
     site varchar,
+    ethnicity varchar,  -- a term of the clinic's ethnicity vocabulary, or 'other'
+    deprivation_decile integer,  -- the area deprivation decile of the patient's home, 1 (most) to 10
     batch_id integer not null,
     line_number integer not null,
     source_hash hugeint,  -- the export line it came from (ingest: a line seen before is not staged again)

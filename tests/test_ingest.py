@@ -89,7 +89,8 @@ def test_patients_export(load, con):
                            "P1,35-44,F,TRD,North\nP2,90+,male,ptsd,South\n")
     assert result.rows_inserted == 2
     assert rows(con, "select * exclude (batch_id, line_number, source_hash) from patients order by 1") == [
-        ("P1", "35-44", "female", "depression", "North"), ("P2", "90+", "male", "PTSD", "South")]
+        ("P1", "35-44", "female", "depression", "North", None, None),
+        ("P2", "90+", "male", "PTSD", "South", None, None)]
 
 
 def test_semicolon_file_with_bom_and_crlf(load, con):

@@ -11,17 +11,25 @@ from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.metrics import quality
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Compare cohorts", "Do sites, clinicians or routes differ by more than chance? "
                                   "Points outside the funnel's limits deserve a closer look.")
 BY = {"site": "site", "clinician": "clinician", "route": "route", "indication": "indication", "age band": "age_band",
-      "sex": "sex", "series number": "series_number", "start quarter": "start_quarter"}
+      "sex": "sex", "ethnicity": "ethnicity", "area deprivation decile": "deprivation_decile",
+      "series number": "series_number", "start quarter": "start_quarter"}
 # The cohort filter that selects one group of each dimension, for side-by-side trajectories.
 FILTER_OF = {"site": "sites", "clinician": "clinicians", "route": "routes", "indication": "indications",
-             "age_band": "age_bands", "sex": "sexes"}
+             "age_band": "age_bands", "sex": "sexes", "ethnicity": "ethnicities",
+             "deprivation_decile": "deprivation_deciles"}
 filters.choice("compare_by", list(BY))
 by = st.selectbox("Compare by", list(BY), key="compare_by")
+try:  # ethnicity and deprivation are quasi-identifiers: only the combinations the privacy guard allows
+    check_equity_view(view.cohort, BY[by])
+except DisallowedView as refusal:
+    st.warning(f"Not shown: {refusal}")
+    st.stop()
 rates = data.mart("cohort_comparison", instrument=view.instrument, by=BY[by], cohort=view.cohort)
 if rates.empty:
     ui.nothing_selected(view, view.instrument)

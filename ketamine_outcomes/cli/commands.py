@@ -24,6 +24,7 @@ from ketamine_outcomes.store import database as store
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER, RENAMED_SETTINGS, SETTINGS, check_setting
 from ketamine_outcomes.ingest.pipeline import (PROGRESS_BYTES, StoredThenFailed, by_reason, ingest_files, undo_batch,
                                                upload_detail)
+from ketamine_outcomes.ingest.privacy import DisallowedView
 from ketamine_outcomes.safe_text import csv_text
 from ketamine_outcomes.store import publish
 
@@ -204,6 +205,7 @@ def _cohort(args) -> metrics.Cohort:
     return metrics.Cohort(
         sites=tuple(args.site), routes=tuple(args.route), indications=tuple(args.indication),
         clinicians=tuple(args.clinician), age_bands=tuple(args.age_band), sexes=tuple(args.sex),
+        ethnicities=tuple(args.ethnicity), deprivation_deciles=tuple(args.deprivation_decile),
         first_series_only=args.first_series_only, start_from=args.start_from, start_to=args.start_to,
         min_baseline=args.min_baseline, baseline_instrument=args.instrument,
     )
@@ -546,7 +548,8 @@ def parser() -> argparse.ArgumentParser:
 
     def cohort_options(sub, as_json=True):
         sub.add_argument("--instrument", default="PHQ-9", choices=tuple(OUTCOME_INSTRUMENTS))
-        for option in ("site", "route", "indication", "clinician", "age-band", "sex"):
+        for option in ("site", "route", "indication", "clinician", "age-band", "sex", "ethnicity",
+                       "deprivation-decile"):
             sub.add_argument(f"--{option}", action="append", default=[], help="repeat to include several")
         sub.add_argument("--first-series-only", action="store_true")
         sub.add_argument("--start-from", type=date.fromisoformat, help="first session on or after (YYYY-MM-DD)")
@@ -644,6 +647,9 @@ def _main(argv: list[str] | None) -> int:
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
     try:
         return args.handler(args)
+    except DisallowedView as refusal:  # equity fields combined beyond what the privacy guard allows
+        print(f"refused: {refusal}", file=sys.stderr)
+        return 2
     except (store.DatabaseFault, duckdb.Error, OSError) as error:
         fault = store.fault(error, args.db)
         if fault is None:

@@ -57,6 +57,11 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "sex": ("sex", "gender"),
         "primary_indication": ("primaryindication", "indication", "diagnosis", "primarydiagnosis", "condition"),
         "site": ("site", "clinic", "location", "sitename", "clinicname"),
+        # Optional equity fields (quasi-identifiers: privacy.check_equity_view says how they may be combined).
+        "ethnicity": ("ethnicity", "ethnicgroup", "ethnicorigin", "ethnicitygroup", "ethnicitycategory",
+                      "ethnicitycode"),
+        "deprivation_decile": ("deprivationdecile", "imddecile", "areadeprivationdecile", "deprivation",
+                               "imd", "simddecile", "wimddecile", "adidecile", "deprivationindexdecile"),
     },
 }
 
@@ -125,7 +130,8 @@ def expected_columns() -> str:
         "session_id); "
         "outcomes (patient_id, assessment_date or assessment_day, instrument, score; optional item9); "
         "wide outcomes (patient_id, assessment_date or assessment_day, and score columns such as phq9_total, "
-        "gad7_total); patients (patient_id and any of age_band, sex, primary_indication, site)"
+        "gad7_total); patients (patient_id and any of age_band, sex, primary_indication, site, ethnicity, "
+        "deprivation_decile)"
     )
 
 
@@ -163,7 +169,7 @@ def _kind(keys: set[str]) -> str | None:
     if has("sessions", "route") or (has("sessions", "status") and (has("sessions", "session_date")
                                                                      or has("sessions", "session_day"))):
         return "sessions"
-    if any(has("patients", c) for c in ("age_band", "sex", "primary_indication")):
+    if any(has("patients", c) for c in ("age_band", "sex", "primary_indication", "ethnicity", "deprivation_decile")):
         return "patients"
     return None
 

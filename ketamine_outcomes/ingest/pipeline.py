@@ -49,7 +49,7 @@ VALUES = {
     "sessions": ("session_date", "route", "status", "dose_mg", "dose_mg_per_kg", "site", "clinician_id",
                  "adverse_events", "systolic_bp_peak", "systolic_bp_pre", "diastolic_bp_pre", "diastolic_bp_peak"),
     "assessments": ("assessment_date", "score", "item9"),
-    "patients": ("age_band", "sex", "primary_indication", "site"),
+    "patients": ("age_band", "sex", "primary_indication", "site", "ethnicity", "deprivation_decile"),
 }
 LIST_COLUMNS = ("adverse_events",)
 RAW_COLUMNS = {  # the text columns each staging query reads from raw_export
@@ -59,7 +59,7 @@ RAW_COLUMNS = {  # the text columns each staging query reads from raw_export
     "outcomes": ("patient_id", "date_text", "day_text", "instrument", "score", "item9"),
     "outcomes_wide": ("patient_id", "date_text", "day_text", "item9", "score_phq9", "score_gad7", "score_pcl5",
                       "score_madrs", "score_qidssr16", "score_cadss"),
-    "patients": ("patient_id", "age_band", "sex", "primary_indication", "site"),
+    "patients": ("patient_id", "age_band", "sex", "primary_indication", "site", "ethnicity", "deprivation_decile"),
 }
 # Optional stored columns and the export columns that fill them. A file without any of a column's sources
 # says nothing about it: a row it repeats keeps the stored value (a narrower export does not empty it).
@@ -69,7 +69,7 @@ OPTIONAL_SOURCES = {
                  **{c: (c,) for c in ("site", "clinician_id", "adverse_events", "systolic_bp_peak",
                                       "systolic_bp_pre", "diastolic_bp_pre", "diastolic_bp_peak")}},
     "assessments": {"assessment_date": ("date_text",), "item9": ("item9",)},
-    "patients": {c: (c,) for c in ("age_band", "sex", "primary_indication", "site")},
+    "patients": {c: (c,) for c in ("age_band", "sex", "primary_indication", "site", "ethnicity", "deprivation_decile")},
 }
 # Which of several lines with one natural key is kept: the first, except that a completed session beats a
 # cancelled or no-show line for the same patient and day, whatever their order.

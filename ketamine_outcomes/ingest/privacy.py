@@ -415,3 +415,41 @@ def _name_identifier_column(con, layout: Layout) -> None:
                 f"column '{header}' holds values that look like {label} (first at line {line}). Exports must be "
                 "de-identified (HIPAA Safe Harbor): remove or mask the column and export again."
             )
+
+
+# --- Quasi-identifiers in a view ---------------------------------------------------------------------
+# Ethnicity and area deprivation are not identifiers alone, but with site, age band and sex they single
+# people out: a 70-year-old of one ethnicity at one small site may be one patient (k-anonymity: Sweeney
+# 2002; HHS 2012 guidance, section 2.2, "expert determination" of combinations). A view (its filters and
+# its split together) may use them so:
+# - one equity field at a time: ethnicity and deprivation decile never together;
+# - an equity field not with both site and age band (with one of them, or with sex, it may);
+# - each equity category held by fewer patients than min_cell_size is shown as 'other' (cohort_series),
+#   and cells under it are suppressed like every count.
+EQUITY_FIELDS = {"ethnicity": "ethnicities", "deprivation_decile": "deprivation_deciles"}
+QUASI_FILTERS = {"site": "sites", "age_band": "age_bands", "sex": "sexes", **EQUITY_FIELDS}
+NOT_WITH_EQUITY = ("site", "age_band")
+
+
+class DisallowedView(ValueError):
+    """A view that combines quasi-identifiers beyond what the privacy guard allows."""
+
+
+def quasi_identifiers_in_view(cohort, by: str | None) -> set[str]:
+    """The quasi-identifiers a view narrows or splits by: its filters in force and its split."""
+    used = {field for field, attribute in QUASI_FILTERS.items() if getattr(cohort, attribute, ())}
+    return used | ({by} if by in QUASI_FILTERS else set())
+
+
+def check_equity_view(cohort, by: str | None = None) -> None:
+    """Refuse (DisallowedView) a view whose filters and split combine the equity fields beyond the rules
+    above, saying which rule and what to drop."""
+    used = quasi_identifiers_in_view(cohort, by)
+    equity = sorted(used & set(EQUITY_FIELDS))
+    if len(equity) > 1:
+        raise DisallowedView("ethnicity and area deprivation cannot be used together in one view (filter or "
+                             "split): together they single patients out. Use one of them.")
+    if equity and set(NOT_WITH_EQUITY) <= used:
+        raise DisallowedView(f"{equity[0].replace('_', ' ')} cannot be combined with both site and age band in one "
+                             "view (filter or split): together they single patients out. Drop the site or the age "
+                             "band filter or split.")

@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from ketamine_outcomes.ingest.privacy import check_equity_view
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.store import database as store
 
@@ -49,8 +50,8 @@ MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition"
 # Marts that take no instrument.
 WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
                       "protocol_adherence", "talking_therapies", "item9_course", "dissociation")
-COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "series_number",
-                     "start_quarter", "start_month")
+COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "ethnicity",
+                     "deprivation_decile", "series_number", "start_quarter", "start_month")
 SAFETY_DIMENSIONS = ("all", "route", "session_number", "dose_band")
 ITEM9_DIMENSIONS = ("all", "route", "site")
 DISSOCIATION_DIMENSIONS = ("all", "route")
@@ -68,6 +69,8 @@ class Cohort:
     clinicians: tuple[str, ...] = ()
     age_bands: tuple[str, ...] = ()
     sexes: tuple[str, ...] = ()
+    ethnicities: tuple[str, ...] = ()  # as cohort_series groups them (a small category is 'other')
+    deprivation_deciles: tuple[str, ...] = ()  # "1" to "10", "unknown"
     first_series_only: bool = False
     start_from: date | None = None
     start_to: date | None = None
@@ -83,7 +86,8 @@ class Cohort:
     def describe(self) -> str:
         """The filters in force, in words, for the line printed above every chart."""
         labels = {"sites": "site", "routes": "route", "indications": "indication", "clinicians": "clinician",
-                  "age_bands": "age band", "sexes": "sex"}
+                  "age_bands": "age band", "sexes": "sex", "ethnicities": "ethnicity",
+                  "deprivation_deciles": "deprivation decile"}
         parts = [f"{label}: {', '.join(getattr(self, name))}" for name, label in labels.items() if getattr(self, name)]
         if self.first_series_only:
             parts.append("first series only")
@@ -324,6 +328,7 @@ def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
 
 def _mart(con, name: str, instrument: str | None, cohort: Cohort | None, **params) -> pd.DataFrame:
     cohort = cohort or Cohort()
+    check_equity_view(cohort, params.get("by"))  # quasi-identifiers: only the combinations privacy allows
     return store.query(con, f"marts/{name}", {"instrument": instrument, "cohort": cohort.as_parameter(), **params})
 
 

@@ -279,7 +279,8 @@ def refuse_clashing_names(con: duckdb.DuckDBPyConnection, label: str) -> None:
 ADDED_COLUMNS = (("sessions", "systolic_bp_pre", "integer"), ("sessions", "diastolic_bp_pre", "integer"),
                  ("sessions", "diastolic_bp_peak", "integer"), ("sessions", "source_hash", "hugeint"),
                  ("assessments", "source_hash", "hugeint"), ("patients", "source_hash", "hugeint"),
-                 ("stale_patients", "source", "varchar"))
+                 ("stale_patients", "source", "varchar"), ("patients", "ethnicity", "varchar"),
+                 ("patients", "deprivation_decile", "integer"))
 
 
 def add_new_columns(con: duckdb.DuckDBPyConnection) -> None:

@@ -83,6 +83,9 @@ final as (
         coalesce(indications.indication, 'unknown') as indication,
         coalesce(patients.age_band, 'unknown') as age_band,
         coalesce(patients.sex, 'unknown') as sex,
+        -- Equity fields (optional): quasi-identifiers, grouped and combined only as cohort_series allows.
+        coalesce(patients.ethnicity, 'unknown') as ethnicity,
+        coalesce(patients.deprivation_decile::varchar, 'unknown') as deprivation_decile,
         coalesce(strftime(per_series.start_date, '%Y-Q') || quarter(per_series.start_date), 'unknown')
             as start_quarter,
         coalesce(strftime(per_series.start_date, '%Y-%m'), 'unknown') as start_month,

@@ -1,6 +1,7 @@
 -- End-of-induction response and remission by cohort: the figures directors compare with published
 -- real-world results, split by one dimension ($by: 'all', 'site', 'route', 'indication',
--- 'clinician', 'age_band', 'sex', 'series_number', 'start_quarter', 'start_month').
+-- 'clinician', 'age_band', 'sex', 'ethnicity', 'deprivation_decile', 'series_number', 'start_quarter',
+-- 'start_month'; the equity splits as cohort_series groups them).
 -- Grain: one row per group of the cohort ($cohort) for $instrument (macros.sql: series_group).
 -- Only evaluable series count (int_end_of_induction: the window has closed, or the series dropped
 -- out). Observed: responders / series scored in the window. Intention to treat: responders /

@@ -7,6 +7,8 @@
 -- contract's (after aliases) is not stored either, nor repeated: free text there may be a name. An
 -- indication that is no term of the vocabulary (definitions.ALIASES and the clinic's own terms, saved
 -- with a column mapping) is stored as 'other' and its text is not kept: free text may name someone.
+-- Ethnicity likewise, against the clinic's own categories; an area deprivation decile is 1 to 10 or not
+-- stored. Both are quasi-identifiers (privacy.check_equity_view).
 -- Grain: one row per data line of the file (raw_export). `problems` is empty for a good line.
 with
 
@@ -24,6 +26,8 @@ cleaned as materialized (
         clean(sex) as sex_text,
         clean(primary_indication) as indication_text,
         clean(site) as site,
+        clean(ethnicity) as ethnicity_text,
+        clean(deprivation_decile) as deprivation_text,
     from raw
 ),
 
@@ -51,6 +55,10 @@ parsed as (
         sexes.value as sex,
         case when indication_text is not null then coalesce(indications.value, 'other') end as primary_indication,
         indication_text is not null and indications.value is null as unknown_indication,
+        case when ethnicity_text is not null then coalesce(ethnicities.value, 'other') end as ethnicity,
+        ethnicity_text is not null and ethnicities.value is null as unknown_ethnicity,
+        case when parse_int(deprivation_text) between 1 and 10 then parse_int(deprivation_text) end
+            as deprivation_decile,
         case ages.reading when 'as written' then cleaned.age_band when '90+' then '90+' end as age_band,
         ages.reading as age_reading,
     from cleaned
@@ -58,6 +66,8 @@ parsed as (
     left join aliases as sexes on sexes.kind = 'sex' and sexes.alias_key = alias_key(cleaned.sex_text)
     left join aliases as indications
         on indications.kind = 'indication' and indications.alias_key = alias_key(cleaned.indication_text)
+    left join aliases as ethnicities
+        on ethnicities.kind = 'ethnicity' and ethnicities.alias_key = alias_key(cleaned.ethnicity_text)
 ),
 
 checked as (
@@ -75,6 +85,12 @@ checked as (
                                                               || 'a band such as 45-54, or a bound such as <18 '
                                                               || 'or 65+): not stored')
             end,
+            case when unknown_ethnicity
+                then problem('ethnicity', null, 'not one of the clinic''s ethnicity categories: stored as other, '
+                             || 'its text not kept (add the category to the vocabulary with a column mapping)') end,
+            case when deprivation_text is not null and deprivation_decile is null
+                then problem('deprivation_decile', null, 'not an area deprivation decile (a whole number from 1 '
+                             || 'to 10): not stored') end,
             case when unknown_indication
                 then problem('primary_indication', null, 'not a term of the indication vocabulary: stored as '
                              || 'other, its text not kept (add the term to the clinic''s vocabulary with a '
@@ -93,6 +109,8 @@ final as (
         sex,
         primary_indication,
         site,
+        ethnicity,
+        deprivation_decile,
         problems,
         warnings,
     from checked
