@@ -18,28 +18,32 @@ create or replace macro meets_min_baseline(cohort, series) as
 create or replace macro equity_group(category, patients) as
     case when category <> 'unknown' and patients < setting('min_cell_size') then 'other' else category end;
 
+-- Every series, its equity fields grouped so (the only form in which marts read them).
+create or replace macro equity_grouped_series() as table
+select
+    series.* replace (
+        equity_group(series.ethnicity, count(distinct series.patient_id) over (partition by series.ethnicity))
+            as ethnicity,
+        equity_group(series.deprivation_decile,
+                     count(distinct series.patient_id) over (partition by series.deprivation_decile))
+            as deprivation_decile
+    ),
+from int_treatment_series as series;
+
+create or replace macro in_equity_filters(cohort, ethnicity, deprivation_decile) as
+    (cohort['ethnicities'] is null or list_contains(cohort['ethnicities'], ethnicity))
+    and (cohort['deprivation_deciles'] is null or list_contains(cohort['deprivation_deciles'], deprivation_decile));
+
 create or replace macro cohort_series(cohort, instrument_name) as table
-with grouped as (
-    select
-        series.* replace (
-            equity_group(series.ethnicity, count(distinct series.patient_id) over (partition by series.ethnicity))
-                as ethnicity,
-            equity_group(series.deprivation_decile,
-                         count(distinct series.patient_id) over (partition by series.deprivation_decile))
-                as deprivation_decile
-        ),
-    from int_treatment_series as series
-)
 select
     series.*,
     baselines.baseline_score,
-from grouped as series
+from equity_grouped_series() as series
 left join int_baselines as baselines
     on baselines.series_id = series.series_id and baselines.instrument = instrument_name
 where in_cohort(cohort, series.site, series.route, series.indication, series.clinician_id, series.age_band,
                 series.sex, series.series_number, series.start_date)
-    and (cohort['ethnicities'] is null or list_contains(cohort['ethnicities'], series.ethnicity))
-    and (cohort['deprivation_deciles'] is null or list_contains(cohort['deprivation_deciles'], series.deprivation_decile))
+    and in_equity_filters(cohort, series.ethnicity, series.deprivation_decile)
     and meets_min_baseline(cohort, series.series_id)
     and (cohort['series_ids'] is null or list_contains(cohort['series_ids'], series.series_id));
 

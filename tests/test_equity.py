@@ -152,3 +152,23 @@ def test_the_sidebar_offers_the_groups_and_the_compare_page_refuses_what_the_rul
     app.selectbox(key="compare_by").set_value("route").run()
     app.multiselect(key="filters_ethnicities").set_value(["White British"]).run()
     assert any("Ethnicity and area deprivation filters not applied" in w.value for w in app.warning)
+
+
+def test_series_without_a_baseline_are_grouped_the_same_way(equity_clinic, export):
+    # cohort_comparison counts evaluable series without a baseline apart; grouped by the raw category, they
+    # were lost from the intention-to-treat denominator of 'other' (and filtered by the raw name).
+    from ketamine_outcomes.ingest.pipeline import ingest_file
+
+    ingest_file(equity_clinic, export("p2.csv", "patient_id,ethnicity\nA9,Asian British\n"))
+    ingest_file(equity_clinic, export("s2.csv", "patient_id,session_day,route\nA9,0,IV\nA9,2,IV\n"))
+    # A later score elsewhere moves the data's last day on: A9 (quiet since day 2) has dropped out, evaluable.
+    ingest_file(equity_clinic, export("o2.csv", "patient_id,assessment_day,instrument,score\nW0,200,PHQ-9,8\n"))
+    metrics.build(equity_clinic)
+    assert equity_clinic.execute("select is_dropped_out from int_treatment_series where patient_id = 'A9'"
+                                 ).fetchall() == [(True,)]
+    frame = metrics.cohort_comparison(equity_clinic, "PHQ-9", by="ethnicity")
+    assert set(frame.group_value) == {"White British", "other"}
+    # A9 counts in 'other' as an evaluable series without a baseline (raw, 'Asian British' matched no group).
+    assert dict(zip(frame.group_value, frame.n_evaluable_no_baseline)) == {"White British": 0, "other": 1}
+    assert metrics.cohort_comparison(equity_clinic, "PHQ-9", by="all",
+                                     cohort=Cohort(ethnicities=("Asian British",))).empty

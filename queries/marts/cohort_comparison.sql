@@ -24,10 +24,11 @@ end_of_induction as (
 no_baseline as (
     -- Evaluable as int_end_of_induction has it: dropped out, or the end-of-induction window has closed.
     select series.*
-    from int_treatment_series as series
+    from equity_grouped_series() as series  -- its equity fields as cohort_series groups them
     anti join (select series_id from int_baselines where instrument = $instrument) as baselines using (series_id)
     where in_cohort($cohort, series.site, series.route, series.indication, series.clinician_id, series.age_band,
                     series.sex, series.series_number, series.start_date)
+        and in_equity_filters($cohort, series.ethnicity, series.deprivation_decile)
         and coalesce(series.is_dropped_out
             or series.induction_day + setting('end_of_induction_days') <= series.data_last_day, false)
 ),
