@@ -466,6 +466,13 @@ def save_mapping(name: str, kind: str, columns: dict[str, str]) -> None:
         mappings.save(con, name, kind, columns)
 
 
+def add_vocabulary_terms(mapping_name: str, column: str, terms: list[str]) -> list[str]:
+    """Add the clinic's own terms to a free-text column's vocabulary (mappings.add_terms; ValueError when
+    refused). Stored rows keep what they hold: the terms apply from the next upload on."""
+    with writing() as con:
+        return mappings.add_terms(con, mapping_name, column, terms)
+
+
 def undo_batch(batch_id: int) -> str:
     """Undo one batch (ketamine_outcomes.ingest.pipeline.undo_batch) and bring the metric tables up to date."""
     with writing() as con:

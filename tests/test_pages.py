@@ -945,3 +945,23 @@ def test_durability_says_how_many_responders_were_followed_up_and_that_boosters_
     assert "Boosters keep a response sustained" in caption and "lower bound" in caption
     traces = chart_traces(app, 0)
     assert any("lost to follow-up" in (t.get("name") or "") for t in traces)
+
+
+def test_an_analyst_adds_a_vocabulary_term_on_the_data_page_and_the_next_upload_keeps_it(tmp_path, monkeypatch):
+    db = tmp_path / "clinic.duckdb"
+    store.connect(db).close()
+    app = open_app(db, monkeypatch, "data")
+    app.selectbox(key="data_vocabulary_column").set_value("Indication")
+    app.text_area(key="data_vocabulary_terms").set_value("Chronic pain\ncall 555-867-5309").run()
+    app.button(key="data_vocabulary_add").click().run()
+    assert any("Nothing added" in e.value and "phone numbers" in e.value for e in app.error)
+    app.text_area(key="data_vocabulary_terms").set_value("Chronic pain\n").run()
+    app.button(key="data_vocabulary_add").click().run()
+    assert any("1 term(s) added: Chronic pain" in s.value for s in app.success)
+    app.file_uploader(key="data_upload").set_value(
+        [("p.csv", b"patient_id,primary_indication\nP1,CHRONIC PAIN\nP2,back pain per Dr Jones\n", "text/csv")]).run()
+    con = store.connect(db, read_only=True)
+    assert con.execute("select patient_id, primary_indication from patients order by 1").fetchall() == [
+        ("P1", "Chronic pain"), ("P2", "other")]
+    assert con.execute("select action from audit_log order by logged_at").fetchall() == [("settings",), ("upload",)]
+    con.close()

@@ -82,6 +82,37 @@ def upload_section():
                     data.save_mapping(*saved)
                     done[file_id] = ingest(uploaded[file_id], saved[0], date_format)
                     st.rerun()
+    vocabulary_section()
+
+
+VOCABULARY_COLUMNS = {"Indication": "primary_indication", "Adverse event": "adverse_events",
+                      "Ethnicity": "ethnicity"}
+
+
+def vocabulary_section():
+    """The clinic's own terms for the free-text columns: anything outside the vocabulary is stored as
+    'other', its text not kept (it may name someone)."""
+    with st.expander("Clinic vocabulary: indications, adverse events, ethnicity categories"):
+        st.caption("An indication, adverse event or ethnicity that is not a term of the vocabulary is stored as "
+                   "'other' (a warning names the line, never the text). Add your clinic's own terms here; they "
+                   "apply from the next upload (upload the file again to re-read it). Ethnicity has no built-in "
+                   "categories: add your region's census categories.")
+        column = st.selectbox("Column", list(VOCABULARY_COLUMNS), key="data_vocabulary_column")
+        terms = st.text_area("Terms, one per line", key="data_vocabulary_terms", height=100)
+        name = st.text_input("Saved with the column mapping named", value="clinic vocabulary",
+                             key="data_vocabulary_mapping")
+        if st.button("Add the terms", key="data_vocabulary_add", disabled=not terms.strip()):
+            try:
+                added = data.add_vocabulary_terms(name, VOCABULARY_COLUMNS[column],
+                                                  [t for t in terms.splitlines() if t.strip()])
+            except ValueError as refusal:
+                st.error(f"Nothing added: {markdown(str(refusal))}")
+            else:
+                if added:
+                    signin.record("settings", f"vocabulary of {VOCABULARY_COLUMNS[column]} (mapping "
+                                              f"{safe_file_name(name)}): added {', '.join(added)}")
+                st.success(f"{len(added)} term(s) added" + (f": {markdown(', '.join(added))}" if added else
+                                                           " (each was already a term)"))
 
 
 # Directors see what is stored; uploading is the analyst's. A meeting's shared screen shows neither the

@@ -538,10 +538,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
 
     sub = command("vocabulary", _vocabulary, "List the clinic's own terms for free-text columns (indication, "
-                                             "adverse events), or add some with a column mapping; other text "
+                                             "adverse events, ethnicity), or add some with a column mapping; other text "
                                              "there is stored as 'other'.")
     sub.add_argument("action", choices=("list", "add"))
-    sub.add_argument("column", nargs="?", help="primary_indication or adverse_events")
+    sub.add_argument("column", nargs="?", help="primary_indication, adverse_events or ethnicity")
     sub.add_argument("terms", nargs="*", metavar="TERM")
     sub.add_argument("--mapping", metavar="NAME", help="the column mapping the terms are saved with")
     sub.add_argument("--json", action="store_true")
