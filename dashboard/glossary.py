@@ -124,16 +124,30 @@ CARDS: tuple[Card, ...] = (
          ("induction_window_days_iv", "induction_window_days_im", "induction_window_days_intranasal",
           "induction_window_days_oral")),
     Card("talking-therapies", "NHS Talking Therapies measures",
-         "Among series scored on both PHQ-9 and GAD-7 at baseline and at the end of induction, and cases at "
-         "baseline (PHQ-9 10 or more, or GAD-7 8 or more): recovery is ending below both thresholds; reliable "
-         "improvement a fall of 6 or more on PHQ-9 or 4 or more on GAD-7 with neither rising as much; reliable "
-         "recovery both; reliable deterioration a rise of 6 or more on PHQ-9 or 4 or more on GAD-7. Beside them, the "
-         "share whose PHQ-9 fell by 5 or more, the smallest change patients notice (Löwe 2004). Published national "
-         "rates are not shown: none has been checked against its source for this product.",
-         "NHS Talking Therapies manual; Löwe 2004 (PHQ-9 MCID).", ("phq9_caseness", "gad7_caseness")),
+         "Counted as NHS Talking Therapies counts them: among series that finished a course (ended, with at least two "
+         "completed sessions; a series that stopped after two sessions counts, as an ended NHS referral does), scored "
+         "on both PHQ-9 and GAD-7 at baseline and at their last score, and cases at baseline (PHQ-9 10 or more, or "
+         "GAD-7 8 or more): recovery is ending below both thresholds; reliable improvement a fall of 6 or more on "
+         "PHQ-9 or 4 or more on GAD-7 with neither rising as much; reliable recovery both; reliable deterioration a "
+         "rise of 6 or more on PHQ-9 or 4 or more on GAD-7. Beside them, the share whose PHQ-9 fell by 5 or more, the "
+         "smallest change patients notice (Löwe 2004). The national standard is drawn: at least 50% of the cases "
+         "who finish a course recover. The 2026/27 planning targets (reliable recovery 51%, reliable improvement "
+         "69%) are not drawn: found only in a secondary report, not checked against NHS England's document.",
+         "NHS Talking Therapies manual; NHS Digital glossary (finished course); NHS England (50% recovery "
+         "standard); Löwe 2004 (PHQ-9 MCID).", ("phq9_caseness", "gad7_caseness", "end_of_induction_days")),
     Card("adverse-events", "Adverse-event rate",
          "The share of completed sessions at which an adverse event (for example dissociation or nausea) was "
          "recorded. Compare with the Spravato label's rates.", "Spravato prescribing information."),
+    Card("safety-signals", "Any safety signal?",
+         "The Safety page's summary sets each figure beside a reference and says whether it is above it. Adverse "
+         "events: the share of series with the event at least once during the induction (as trials count patients), "
+         "against the published range for the series' route: esketamine's phase 3 trials for intranasal, a Canadian "
+         "IV ketamine clinic's 203 patients for IV; other routes and events have no checked figure and are not "
+         "judged. Above: the whole 95% interval lies above the range; possibly above: the share does, the interval "
+         "does not. Item 9 emerging and a systolic peak at the level a dose is held have no expected rate: any is "
+         "above its reference of none, a patient to review.",
+         "Int J Neuropsychopharmacol 2019;22(10):616-30 and 2021;24(1):22-31 (esketamine trials); Rodrigues et al. "
+         "(Canadian Rapid Treatment Center of Excellence); ACC/AHA 2017.", ("bp_peak_systolic",)),
     Card("blood-pressure", "Blood-pressure peak",
          "The share of sessions with a blood-pressure reading whose highest systolic value reached the set level "
          "(180 mmHg unless changed), the usual level at which a dose is held.",
@@ -215,6 +229,7 @@ TOPICS: dict[str, str] = {
     "a blood-pressure rise": "blood-pressure-rise", "item 9 over the induction": "item-9-course",
     "CADSS": "cadss", "case-mix adjustment": "case-mix", "not on track": "not-on-track",
     "the expected range": "expected-range",
+    "a safety signal": "safety-signals",
 }
 
 

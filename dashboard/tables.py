@@ -84,9 +84,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "n_within_window": ("Within window", "Completed the induction within the route's window."),
     "completion_rate": ("Completed %", "Out of the series whose induction is decided (completed or dropped out)."),
     "adherence_rate": ("Within window %", "Out of the series whose induction is decided."),
+    "n_finished": ("Courses finished", "Series that ended (end-of-induction window closed, or stopped) after at least "
+                                       "two completed sessions (NHS Talking Therapies: a finished course)."),
     "n_cases": ("Cases at baseline", "PHQ-9 at or above 10 or GAD-7 at or above 8 at baseline (NHS Talking Therapies)."),
     "caseness_rate": ("Cases %", "Cases at baseline out of the series paired on PHQ-9 and GAD-7."),
-    "n_recovered": ("Recovered", "Cases below both thresholds at end of induction."),
+    "n_recovered": ("Recovered", "Cases below both thresholds at the course's last score."),
     "recovery_rate": ("Recovery %", "Recovered out of the cases at baseline."),
     "n_reliably_improved": ("Reliably improved", "PHQ-9 fell 6 or more or GAD-7 4 or more, and neither rose as much."),
     "reliable_improvement_rate": ("Reliable improvement %", "Out of the cases at baseline."),
@@ -159,6 +161,8 @@ MART_FILES: dict[str, tuple[str, str]] = {
     "dissociation": ("Dissociation, CADSS (CSV)", "one row per session number"),
     "casemix_series": ("Case-mix model's series by site (CSV)",
                        "one row per series scored at the end of induction, with its case mix"),
+    "adverse_event_incidence": ("Adverse events over the induction (CSV)",
+                                "one row per route and event: series with it, beside the published range"),
 }
 ORDERS: dict[str, list[str]] = {
     "end_status": ["remission", "response", "no response", "no score", "not reached", "not yet evaluable",

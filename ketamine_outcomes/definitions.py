@@ -341,6 +341,41 @@ REFERENCE_RESULTS = (
      "reported_as": "observed: the 1,247 who completed the four sessions with sufficient data"},
 )
 
+# National standards drawn beside the NHS Talking Therapies measures (talking_therapies mart), each checked
+# against its source. Only the recovery standard is drawn: the 2026/27 planning targets for reliable recovery
+# (51%) and reliable improvement (69%) were found only in a secondary report of NHS England's Medium Term
+# Planning Framework, not in the framework itself, so they are not shown (docs/metrics.md).
+NATIONAL_STANDARDS = (
+    {"measure": "recovery_rate", "value": 0.50, "label": "NHS standard: 50% recovery",
+     "source": "NHS England: at least 50% of people who complete treatment should recover (the standard since "
+               "2015-16; england.nhs.uk/2016/07/psychological-therapies); recovery among cases at the start who "
+               "finished a course (at least two attended treatment sessions, NHS Digital glossary)"},
+)
+
+# Published adverse-event incidences the Safety page's summary sets a clinic's own beside: the share of patients
+# with the event at least once over an induction, by route, as a range over the studies checked (low, high; one
+# study: low = high). Each figure was checked against the study's table with the search tool. Events whose stored
+# code merges terms the studies count apart are left out for that route: the contract's dizziness includes
+# vertigo and its sedation somnolence, which the esketamine trials list separately.
+_ESKETAMINE_TRIALS = ("esketamine arms of two phase 3 trials, double-blind phase: Int J Neuropsychopharmacol "
+                      "2019;22(10):616-30, Table 5 (esketamine total, n=231; PMC6822141) and Int J "
+                      "Neuropsychopharmacol 2021;24(1):22-31, Table 2 (esketamine 84 mg, n=114; PMC7816667)")
+_IV_CLINIC = ("Rodrigues NB, McIntyre RS, Rosenblat JD et al., Safety and tolerability of IV ketamine in adults with "
+              "major depressive or bipolar disorder: results from the Canadian Rapid Treatment Center of Excellence "
+              "(203 patients, repeated IV infusions; drowsiness counted as sedation)")
+SAFETY_REFERENCES = (
+    {"route": "intranasal", "event": "dissociation", "low": 0.268, "high": 0.386, "study": "two esketamine phase 3 trials", "source": _ESKETAMINE_TRIALS},
+    {"route": "intranasal", "event": "nausea", "low": 0.294, "high": 0.333, "study": "two esketamine phase 3 trials", "source": _ESKETAMINE_TRIALS},
+    {"route": "intranasal", "event": "vomiting", "low": 0.091, "high": 0.158, "study": "two esketamine phase 3 trials", "source": _ESKETAMINE_TRIALS},
+    {"route": "intranasal", "event": "headache", "low": 0.203, "high": 0.219, "study": "two esketamine phase 3 trials", "source": _ESKETAMINE_TRIALS},
+    {"route": "intranasal", "event": "anxiety", "low": 0.082, "high": 0.149, "study": "two esketamine phase 3 trials", "source": _ESKETAMINE_TRIALS},
+    {"route": "intranasal", "event": "elevated_bp", "low": 0.061, "high": 0.082, "study": "two esketamine phase 3 trials", "source": _ESKETAMINE_TRIALS},
+    {"route": "IV", "event": "dissociation", "low": 0.356, "high": 0.356, "study": "Rodrigues et al., 203 IV patients", "source": _IV_CLINIC},
+    {"route": "IV", "event": "dizziness", "low": 0.452, "high": 0.452, "study": "Rodrigues et al., 203 IV patients", "source": _IV_CLINIC},
+    {"route": "IV", "event": "nausea", "low": 0.133, "high": 0.133, "study": "Rodrigues et al., 203 IV patients", "source": _IV_CLINIC},
+    {"route": "IV", "event": "sedation", "low": 0.564, "high": 0.564, "study": "Rodrigues et al., 203 IV patients", "source": _IV_CLINIC},
+)
+
 # The adverse-event codes the contract stores (ALIASES["adverse_event"]), as a reader names them on a chart or in
 # a table. "increased blood pressure" is the Spravato label's term for elevated_bp.
 ADVERSE_EVENT_LABELS: dict[str, str] = {

@@ -175,7 +175,7 @@ def test_casemix_series_holds_the_evaluable_scored_series_with_their_case_mix(co
 def adjusted_points(app: AppTest) -> dict[str, tuple[float, float]]:
     """The adjusted funnel's points as drawn: group -> (expected, ratio)."""
     chart = next(c for c in app.get("plotly_chart")
-                 if "Adjusted for case mix" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+                 if "Adjusted for case mix" in json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " "))
     points = {}
     for trace in json.loads(chart.proto.spec)["data"]:
         if trace.get("mode") != "markers+text":
@@ -224,5 +224,5 @@ def test_compare_by_clinician_leaves_off_the_adjusted_funnel_the_groups_the_raw_
 def test_compare_by_route_has_no_adjusted_funnel_since_route_is_in_the_model(compare_page):
     app, _ = compare_page
     app.selectbox(key="compare_by").set_value("route").run()
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ") for c in app.get("plotly_chart")]
     assert not any("Adjusted for case mix" in t for t in titles) and not app.exception

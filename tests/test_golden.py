@@ -44,6 +44,7 @@ CASES = {
     "weekly_outcomes_itt_phq9_iv": lambda con: metrics.weekly_outcomes_itt(con, "PHQ-9", metrics.Cohort(routes=("IV",))),
     "weekly_outcomes_itt_gad7": lambda con: metrics.weekly_outcomes_itt(con, "GAD-7"),
     "attrition_gad7": lambda con: metrics.attrition(con, "GAD-7"),
+    "adverse_event_incidence": lambda con: metrics.adverse_event_incidence(con),
     "casemix_series_phq9_by_site": lambda con: metrics.casemix_series(con, "PHQ-9", by="site"),
 }
 

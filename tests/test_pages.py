@@ -24,7 +24,7 @@ ENTRY = str(ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "trajectories", "response", "compare", "durability", "quality_review", "safety", "data", "definitions"]
 CHART_PAGES = {"overview": 3, "trajectories": 1, "response": 3, "compare": 3, "durability": 3, "quality_review": 1, "safety": 5}
 COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "Series", "Series evaluable", "Events",
-                 "Sessions", "Sessions measured", "High systolic peaks", "Cases at baseline", "Recovered",
+                 "Sessions", "Sessions measured", "High systolic peaks", "Courses finished", "Cases at baseline", "Recovered",
                  "Reliably improved", "Reliably recovered", "Reliably deteriorated", "PHQ-9 fell 5 or more",
                  "Series with boosters", "Re-inducted", "Completed induction", "Within window",
                  "Sessions with pre and peak", "Rises", "Sessions with a pre-dose reading", "Raised before dosing",
@@ -564,7 +564,8 @@ def test_response_page_shows_the_nhs_talking_therapies_measures_of_the_mart(clin
 
 def test_overview_sets_published_results_only_beside_a_cohort_of_their_route(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
-    assert any("shown beside a cohort of one route only" in c.value for c in app.caption)
+    # Every route: each route beside its own papers on a chart of its own, never a band on the headline chart.
+    assert any(c.value.startswith("These series mix routes, so each route is set beside") for c in app.caption)
     assert not [t for t in chart_traces(app, 0) if t.get("name") == "published range"]
     app.multiselect(key="filters_routes").set_value(["oral"]).run()
     caption = next(c.value for c in app.caption if c.value.startswith("Published, oral"))
@@ -599,13 +600,16 @@ def test_compare_by_clinician_hides_in_the_table_the_group_the_funnel_hides_for_
 def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "response")
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
-    app.multiselect(key="filters_routes").set_value(["IV"]).run()
-    nhs = expected(clinic_db, metrics.talking_therapies, cohort=Cohort(sites=("Northside",), routes=("IV",))).iloc[0]
-    assert (nhs.n_cases, nhs.n_reliably_improved, nhs.n_reliably_recovered) == (34, 27, 15)
+    app.multiselect(key="filters_routes").set_value(["IM"]).run()
+    nhs = expected(clinic_db, metrics.talking_therapies, cohort=Cohort(sites=("Northside",), routes=("IM",))).iloc[0]
+    assert (nhs.n_finished, nhs.n_paired, nhs.n_cases, nhs.n_reliably_improved, nhs.n_reliably_recovered,
+            nhs.n_reliably_deteriorated) == (29, 27, 27, 19, 11, 0)
     table = next(d.value for d in app.dataframe if "Reliably improved" in d.value.columns)
-    # 27 of 34 improved: 7 not improved is small, so 27 is hidden (15 recovered are in it); 1 deteriorated is small.
-    assert read(table["Reliably improved"]) == {0: "hidden"} and read(table["Reliably recovered"]) == {0: "15"}
-    assert read(table["Reliably deteriorated"]) == {0: "hidden"}
+    # 19 of 27 improved: 8 not improved is small, so 19 is hidden (11 recovered are in it); 0 deteriorated shows.
+    assert read(table["Reliably improved"]) == {0: "hidden"} and read(table["Reliably recovered"]) == {0: "11"}
+    assert read(table["Reliably deteriorated"]) == {0: "0"}
+    # 29 courses finished, 27 paired: the 2 without a pair would follow, so the paired read "hidden" like a small one.
+    assert read(table["Courses finished"]) == {0: "29"} and read(table["Series paired"]) == {0: "hidden"}
 
 
 def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hides_what_the_total_gives(

@@ -73,9 +73,18 @@ else:
             f"{r.reported_as}" for r in matched.itertuples())
             + ". Set a paper's observed figure beside this clinic's observed one.")
     elif not published.empty:
-        st.caption("Published results are shown beside a cohort of one route only (an IV figure beside at-home oral "
-                   "series misleads): choose a route in the sidebar. Available: " + "; ".join(
-                       f"{r.study} ({r.route})" for r in published.itertuples()) + ".")
+        # Several routes: each route beside the papers of its own route, never one reference weighted by the mix.
+        by_route = data.mart("cohort_comparison", instrument=view.instrument, by="route", cohort=headline.cohort)
+        ui.chart(charts.published_by_route(
+            suppress.for_chart(by_route, "cohort_comparison", view.min_cell, rows_add_up=True), published,
+            view.instrument, view.min_cell), "overview_published_by_route", headline)
+        st.caption("These series mix routes, so each route is set beside the published results of its own route "
+                   "(observed rates: series scored at the end of induction), not one reference weighted by the "
+                   "clinic's route mix: the papers differ in instrument, window and analysis, and a weighted figure "
+                   "would let a good route hide a poor one. Choose a route in the sidebar to see its tiles beside "
+                   "them. Published: " + "; ".join(
+                       f"{r.study} ({r.route}, n={r.n:,}): response {r.response_rate:.0%}, {term} "
+                       f"{r.remission_rate:.0%}, {r.reported_as}" for r in published.itertuples()) + ".")
     ui.suppression_note(suppress.suppressed(rates, "cohort_comparison", view.min_cell), view)
 ui.definitions_link("end of induction")
 

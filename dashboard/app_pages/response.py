@@ -7,7 +7,7 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, tables, ui
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.definitions import remission_term
+from ketamine_outcomes.definitions import NATIONAL_STANDARDS, remission_term
 
 # Statuses of series outside the end-of-induction n (end_statuses): shown apart, never in the denominator.
 OUTSIDE_THE_N = ("not yet evaluable", "no baseline")
@@ -110,12 +110,16 @@ st.caption("Statuses: **remission** and **response** as defined on the Definitio
            "(dropped out) before the induction's last session. Intention-to-treat rates count the last three as not "
            "responding.")
 
-# Here, not on the Overview: these are end-of-induction outcome definitions set beside response and remission
-# (the page where a reader compares definitions); the Overview keeps one headline per instrument.
-st.subheader("NHS Talking Therapies measures at end of induction")
+# Here, not on the Overview: these are outcome definitions set beside response and remission (the page where a
+# reader compares definitions); the Overview keeps one headline per instrument.
+st.subheader("NHS Talking Therapies measures: courses finished")
 nhs = data.mart("talking_therapies", cohort=view.cohort)
-if nhs.empty or nhs.n_paired.iloc[0] == 0:
-    st.info("No series has PHQ-9 and GAD-7 scores both at baseline and at the end of induction.")
+if nhs.empty:
+    st.info("No series has finished a course yet (at least two completed sessions, and the end-of-induction window "
+            "closed or the series stopped).")
+elif nhs.n_paired.iloc[0] == 0:
+    st.info(f"{number_of(suppress.count_text(nhs.n_finished.iloc[0], view.min_cell))} finished a course, but none "
+            "has PHQ-9 and GAD-7 scores both at baseline and after it.")
 else:
     # Counts as the table shows them: the cases read "hidden" when paired minus cases (the non-cases) is small.
     row, counts = (suppress.for_chart(nhs, "talking_therapies", view.min_cell).iloc[0],
@@ -127,14 +131,24 @@ else:
                                (tiles[3], "Reliable deterioration", "reliable_deterioration_rate"),
                                (tiles[4], "PHQ-9 fell 5+ (MCID)", "mcid_improvement_rate")):
         column.metric(label, suppress.HIDDEN if pd.isna(row[key]) else f"{row[key]:.0%}")
+    ui.chart(charts.talking_therapies(row, NATIONAL_STANDARDS, view.min_cell), "response_talking_therapies_chart",
+             view)
+    settings = data.settings()
     st.caption(f"Of {number_of(counts.n_cases)} that were cases at baseline "
-               f"(PHQ-9 {int(data.settings()['phq9_caseness'])} or more, or GAD-7 {int(data.settings()['gad7_caseness'])} "
-               f"or more), among {number_of(counts.n_paired)} scored on both PHQ-9 and "
-               "GAD-7 at baseline and at the end of induction; whatever instrument the sidebar selects. Published "
-               "national rates are not shown beside these: none has been checked against its source for this product.")
+               f"(PHQ-9 {int(settings['phq9_caseness'])} or more, or GAD-7 {int(settings['gad7_caseness'])} or more), "
+               f"among {number_of(counts.n_paired)} scored on both PHQ-9 and GAD-7 at baseline and after it, of "
+               f"{number_of(counts.n_finished)} that finished a course: NHS Talking Therapies' denominators. A "
+               "course is finished when the series has ended (its end-of-induction window closed, or it stopped) "
+               "after at least two completed sessions, so a series that stopped after two sessions counts, with its "
+               "last score, as an ended NHS referral does. The last score is the course's last after baseline, up "
+               f"to {int(settings['end_of_induction_days'])} days after the induction's last session (or the "
+               "series' last, when it stopped before). Whatever instrument the sidebar selects.")
+    st.caption("Dashed line: " + "; ".join(f"{s['label']} ({s['source']})" for s in NATIONAL_STANDARDS) + ". The "
+               "2026/27 planning targets for reliable recovery and reliable improvement are not drawn: they were "
+               "found only in a secondary report, not checked against NHS England's own document.")
     tables.show(nhs, "talking_therapies", view, key="response_talking_therapies", title="NHS Talking Therapies measures",
-                columns=["n_paired", "n_cases", "caseness_rate", "n_recovered", "recovery_rate", "n_reliably_improved",
-                         "reliable_improvement_rate", "n_reliably_recovered", "reliable_recovery_rate",
-                         "n_reliably_deteriorated", "reliable_deterioration_rate", "n_mcid_improved",
-                         "mcid_improvement_rate"])
+                columns=["n_finished", "n_paired", "n_cases", "caseness_rate", "n_recovered", "recovery_rate",
+                         "n_reliably_improved", "reliable_improvement_rate", "n_reliably_recovered",
+                         "reliable_recovery_rate", "n_reliably_deteriorated", "reliable_deterioration_rate",
+                         "n_mcid_improved", "mcid_improvement_rate"])
 ui.definitions_link("NHS Talking Therapies recovery")

@@ -6,13 +6,38 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, filters, patients, tables, ui
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.metrics import signals
 from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Safety", "Adverse events, blood pressure, self-harm thoughts (PHQ-9 item 9) and dissociation.")
 BY = {"route": "route", "session number": "session_number", "dose band": "dose_band"}
 ITEM9_BY = {"all series": "all", "route": "route", "site": "site"}
 CADSS_BY = {"all series": "all", "route": "route"}
 settings = data.settings()
+
+st.subheader("Any safety signal?")
+# Each figure as a chart may draw it (small cells hidden) before it is set beside its reference.
+incidence = data.mart("adverse_event_incidence", cohort=view.cohort)
+summary = signals.safety_signals(
+    suppress.for_chart(incidence, "adverse_event_incidence", view.min_cell),
+    suppress.for_chart(data.mart("item9_course", by="all", cohort=view.cohort), "item9_course", view.min_cell),
+    suppress.for_chart(signals.pressure_totals(data.mart("blood_pressure", cohort=view.cohort)), "blood_pressure",
+                       view.min_cell),
+    settings)
+STATUS = {"above": ":red[**above**]", "possibly above": ":orange[**possibly above**]", "not above": "not above",
+          "no reference": "no reference", suppress.HIDDEN: "hidden"}
+st.markdown(f"**{signals.headline(summary)}**")
+st.markdown("\n".join(f"- {STATUS[row.status]}: {markdown(row.signal)}: {markdown(row.finding)}. Reference: "
+                       f"{markdown(row.reference)}." for row in summary.itertuples()))
+st.caption("Adverse events are counted as trials count them: series with the event at least once in their "
+           "induction's sessions, among series whose induction is decided (completed or stopped), against the "
+           "published range for their route. **Above**: the whole 95% interval is above the range; **possibly "
+           "above**: the share is, but the interval reaches it. Routes and events without a checked published "
+           "figure are not judged (the stored dizziness includes vertigo, and sedation somnolence, which the "
+           "esketamine trials count apart). The rates per session are below. Sources: "
+           + markdown("; ".join(signals.sources(incidence)) or "none for these routes") + ".")
+ui.definitions_link("a safety signal")
 
 filters.choice("safety_by", list(BY))
 by = st.selectbox("Split adverse events by", list(BY), key="safety_by")

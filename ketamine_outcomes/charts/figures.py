@@ -18,7 +18,8 @@ from ketamine_outcomes.charts.style import (
 )
 from ketamine_outcomes.charts.outcomes import (
     trajectory, rates_by_week, itt_followup_note, end_of_induction, attrition, change_distribution,
-    band_transitions, time_to_response, survival_curve, series_scores,
+    band_transitions, time_to_response, survival_curve, series_scores, published_by_route,
+    TALKING_THERAPIES_MEASURES, talking_therapies,
 )
 from ketamine_outcomes.charts.safety import (
     protocol_adherence, adverse_events, adverse_events_by_session, blood_pressure, BP_FLAGS,

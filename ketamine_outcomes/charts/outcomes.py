@@ -1,5 +1,6 @@
 """Outcome figures: trajectories, response and remission by week and at end of induction, attrition,
-change from baseline, severity transitions, time to response and survival curves, one series' scores."""
+change from baseline, severity transitions, time to response and survival curves, one series' scores, the
+published results per route, and the NHS Talking Therapies measures with the national standard."""
 
 import math
 
@@ -396,4 +397,84 @@ def series_scores(scores: pd.DataFrame, bands: pd.DataFrame, instrument: str, ma
     fig = _layout(fig, f"{instrument}: this series by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
     _week_axis(fig, weeks)
+    return fig
+
+
+def published_by_route(by_route: pd.DataFrame, references: pd.DataFrame, instrument: str,
+                       min_cell: int | None = None) -> go.Figure:
+    """Each route of the clinic that has a published result of its own route: the clinic's observed end-of-induction
+    response and remission (cohort_comparison by route, as for_chart leaves it) beside the published figures for
+    that route. Not weighted into one clinic-wide reference: an IV paper's figure is never set beside oral series.
+    A route whose rate is hidden is marked "hidden" beside its papers."""
+    references = references[references.instrument == instrument]
+    routes = [r for r in by_route.group_value if r in set(references.route)]
+    fig, legend, hidden = go.Figure(), set(), []
+    term = remission_term(instrument)
+    for measure, label, colour in (("response", "response", PALETTE[0]), ("remission", term, PALETTE[1])):
+        for route in routes:
+            papers = references[references.route == route]
+            x = f"{route}: {label}"
+            fig.add_trace(go.Scatter(
+                x=[x] * len(papers), y=papers[f"{measure}_rate"], mode="markers", name="published",
+                legendgroup="published", showlegend="published" not in legend,
+                marker=dict(symbol="line-ew-open", size=34, color=GREY, line=dict(width=3)),
+                customdata=[escape(f"{r.study} (n={r.n:,}), {r.reported}") for r in papers.itertuples()],
+                hovertemplate="%{customdata}: %{y:.0%}<extra></extra>"))
+            legend.add("published")
+            row = by_route[by_route.group_value == route].iloc[0]
+            value = row[f"{measure}_rate"]
+            if value != value:
+                hidden.append(x)
+                continue
+            fig.add_trace(go.Scatter(
+                x=[x], y=[value], mode="markers", name=f"this clinic, observed: {label}", legendgroup=measure,
+                showlegend=measure not in legend, marker=dict(size=14, color=colour),
+                error_y=dict(type="data", symmetric=False, array=[row[f"{measure}_rate_high"] - value],
+                             arrayminus=[value - row[f"{measure}_rate_low"]]),
+                customdata=[int(row.n_scored)],
+                hovertemplate=f"{escape(route)}, this clinic: %{{y:.0%}} of %{{customdata:,}} scored<extra></extra>"))
+            legend.add(measure)
+    if not {"response", "remission"} & legend:
+        return nothing("No route of these series has both a published result and rates that can be shown.")
+    _mark_suppressed(fig, hidden, min_cell)
+    fig.update_xaxes(categoryorder="array", categoryarray=[f"{r}: {m}" for m in ("response", term) for r in routes])
+    return _layout(fig, f"End of induction ({instrument}) by route: this clinic vs published results of the same "
+                        "route", "share of series scored", x_title="", percent=True, height=420)
+
+
+TALKING_THERAPIES_MEASURES = {"recovery_rate": "recovery", "reliable_improvement_rate": "reliable improvement",
+                              "reliable_recovery_rate": "reliable recovery",
+                              "reliable_deterioration_rate": "reliable deterioration",
+                              "mcid_improvement_rate": "PHQ-9 fell 5+ (MCID)"}
+
+
+def talking_therapies(row: pd.Series, standards, min_cell: int | None = None) -> go.Figure:
+    """The NHS Talking Therapies measures of one group (a talking_therapies row as for_chart leaves it) among the
+    cases who finished a course, with each national standard drawn over its measure (definitions.NATIONAL_STANDARDS:
+    measure, value, label)."""
+    labels = list(TALKING_THERAPIES_MEASURES.values())
+    shown = {label: row[column] for column, label in TALKING_THERAPIES_MEASURES.items() if row[column] == row[column]}
+    if not shown:
+        return nothing("The NHS Talking Therapies measures are suppressed for this selection (too few cases).")
+    fig = go.Figure(go.Bar(x=list(shown), y=list(shown.values()), marker_color=PALETTE[0], name="this clinic",
+                           text=[f"{v:.0%}" for v in shown.values()], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: %{y:.1%} of the cases who finished a course<extra></extra>"))
+    low, high = row.get("recovery_rate_low"), row.get("recovery_rate_high")
+    if "recovery" in shown and low == low and high == high:
+        fig.data[0].error_y = dict(type="data", symmetric=False, thickness=1,
+                                   array=[high - shown["recovery"] if k == "recovery" else 0 for k in shown],
+                                   arrayminus=[shown["recovery"] - low if k == "recovery" else 0 for k in shown])
+    for standard in standards:
+        x = labels.index(TALKING_THERAPIES_MEASURES[standard["measure"]])
+        fig.add_shape(type="line", x0=x - 0.45, x1=x + 0.45, y0=standard["value"], y1=standard["value"],
+                      line=dict(color=PALETTE[3], width=3, dash="dash"))
+        fig.add_trace(go.Scatter(x=[labels[x]], y=[standard["value"]], mode="markers", name=standard["label"],
+                                 marker=dict(symbol="line-ew-open", size=30, color=PALETTE[3], line=dict(width=3)),
+                                 hovertemplate=f"{standard['label']}<extra></extra>"))
+    _mark_suppressed(fig, [label for label in labels if label not in shown], min_cell)
+    fig.update_xaxes(categoryorder="array", categoryarray=labels)
+    fig = _layout(fig, "PHQ-9 and GAD-7 together: NHS Talking Therapies measures, cases who finished a course",
+                  "share of cases",
+                  x_title="", percent=True, height=420)
+    fig.update_yaxes(range=[0, 1.1])
     return fig

@@ -50,6 +50,10 @@ RULES: dict[str, dict] = {
         "counts": ["n_sessions", "n_events"],
         "derived": {f"event_rate{s}": ["n_events", "n_sessions"] for s in ("", "_low", "_high")},
     },
+    "adverse_event_incidence": {
+        "counts": ["n_series", "n_with_event"],
+        "derived": {f"incidence_rate{s}": ["n_with_event", "n_series"] for s in ("", "_low", "_high")},
+    },
     "blood_pressure": {
         "counts": ["n_sessions", "n_measured", "n_high_peaks", "n_rise_measured", "n_rises", "n_pre_measured",
                    "n_pre_raised"],
@@ -83,7 +87,7 @@ RULES: dict[str, dict] = {
                     "reinduction_rate": ["n_reinducted", "n_series"]},
     },
     "talking_therapies": {
-        "counts": ["n_paired", "n_cases", "n_recovered", "n_reliably_improved", "n_reliably_recovered",
+        "counts": ["n_finished", "n_paired", "n_cases", "n_recovered", "n_reliably_improved", "n_reliably_recovered",
                    "n_reliably_deteriorated", "n_mcid_improved"],
         "derived": {"caseness_rate": ["n_cases", "n_paired"],
                     **{f"recovery_rate{s}": ["n_recovered", "n_cases"] for s in ("", "_low", "_high")},
@@ -116,9 +120,10 @@ COMPLEMENTS: dict[str, list[tuple[str, str]]] = {
                           # or the scored, with the observed rates
                           ("n_evaluable", "n_series"), ("n_scored", "n_series"), ("n_evaluable", "n_scored")],
     "adverse_events": [("n_events", "n_sessions")],
+    "adverse_event_incidence": [("n_with_event", "n_series")],
     "maintenance": [("n_with_boosters", "n_series"), ("n_reinducted", "n_series")],
     "protocol_adherence": [("n_completed", "n_series"), ("n_within_window", "n_series")],
-    "talking_therapies": [("n_cases", "n_paired"), ("n_recovered", "n_cases"), ("n_reliably_improved", "n_cases"),
+    "talking_therapies": [("n_paired", "n_finished"), ("n_cases", "n_paired"), ("n_recovered", "n_cases"), ("n_reliably_improved", "n_cases"),
                           ("n_reliably_recovered", "n_cases"), ("n_reliably_deteriorated", "n_cases"),
                           ("n_mcid_improved", "n_cases")],
     "blood_pressure": [("n_high_peaks", "n_measured"), ("n_rises", "n_rise_measured"), ("n_pre_raised", "n_pre_measured")],

@@ -46,9 +46,9 @@ MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition"
          "blood_pressure", "item9_flags", "cohort_comparison", "activity", "series_trajectories",
          "severity_transitions", "coverage", "end_statuses", "first_response_weeks", "sustained_response", "time_to_response",
          "maintenance", "protocol_adherence", "talking_therapies", "item9_course", "dissociation",
-         "casemix_series")
+         "casemix_series", "adverse_event_incidence")
 # Marts that take no instrument.
-WITHOUT_INSTRUMENT = ("adverse_events", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
+WITHOUT_INSTRUMENT = ("adverse_events", "adverse_event_incidence", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
                       "protocol_adherence", "talking_therapies", "item9_course", "dissociation")
 COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "ethnicity",
                      "deprivation_decile", "series_number", "start_quarter", "start_month")
@@ -352,6 +352,11 @@ def adverse_events(con, by: str = "all", cohort: Cohort | None = None) -> pd.Dat
     if by not in SAFETY_DIMENSIONS:
         raise ValueError(f"adverse events are split by one of {', '.join(SAFETY_DIMENSIONS)}, not {by!r}")
     return _mart(con, "adverse_events", None, cohort, by=by)
+
+
+def adverse_event_incidence(con, cohort: Cohort | None = None) -> pd.DataFrame:
+    """Share of series with each adverse event over the induction, by route, beside the published range."""
+    return _mart(con, "adverse_event_incidence", None, cohort)
 
 
 def blood_pressure(con, cohort: Cohort | None = None) -> pd.DataFrame:

@@ -408,13 +408,15 @@ def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
         columns=["kind", "alias_key", "value"])
     aliases = pd.concat([aliases, clinic_terms]).drop_duplicates(["kind", "alias_key"])
     references = pd.DataFrame(list(d.REFERENCE_RESULTS))
+    safety_references = pd.DataFrame(list(d.SAFETY_REFERENCES))
     con.execute("create table if not exists setting_overrides (name varchar primary key, value double not null)")
     for old_name, new_names in d.RENAMED_SETTINGS.items():  # an older database's override keeps its meaning
         con.execute("insert or ignore into setting_overrides select unnest($new), value from setting_overrides "
                     "where name = $old", {"new": list(new_names), "old": old_name})
         con.execute("delete from setting_overrides where name = $old", {"old": old_name})
     for name, frame in (("instruments", instruments), ("severity_bands", bands), ("default_settings", settings),
-                        ("aliases", aliases), ("reference_results", references)):
+                        ("aliases", aliases), ("reference_results", references),
+                        ("safety_references", safety_references)):
         con.register("frame", frame)
         con.execute(f"create or replace table {name} as select * from frame")
         con.unregister("frame")
