@@ -96,13 +96,13 @@ def test_response_page_draws_the_recovery_standard_beside_the_clinics_recovery(t
     app = app.switch_page("app_pages/response.py").run()
     with store.open_file(path, read_only=True) as con:
         nhs = metrics.talking_therapies(con).iloc[0]
-    # The sample clinic: 462 courses finished, 374 paired, all cases; 113 recovered (30%).
-    assert (nhs.n_finished, nhs.n_paired, nhs.n_cases, nhs.n_recovered) == (462, 374, 374, 113)
+    # The sample clinic: 463 courses finished, 375 paired, all cases; 113 recovered (30%).
+    assert (nhs.n_finished, nhs.n_paired, nhs.n_cases, nhs.n_recovered) == (463, 375, 375, 113)
     chart = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
                  if "NHS Talking Therapies" in json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " "))
     standard = next(t for t in chart["data"] if t.get("name") == "NHS standard: 50% recovery")
     assert standard["y"] == [0.5]
     assert {m.label: m.value for m in app.metric}["Recovery"] == "30%"
     captions = " ".join(c.value for c in app.caption)
-    assert "Of 374 series that were cases at baseline" in captions and "of 462 series that finished a course" in captions
+    assert "Of 375 series that were cases at baseline" in captions and "of 463 series that finished a course" in captions
     assert "england.nhs.uk/2016/07/psychological-therapies" in captions.replace("\\", "")
