@@ -144,6 +144,9 @@ def test_only_keeps_the_groups_the_raw_funnel_shows():
     adjusted = casemix.adjusted_comparison(series([("A", "IV", 15, 4), ("B", "IV", 5, 4), ("A", "oral", 5, 2),
                                                    ("B", "oral", 15, 10)]))
     assert casemix.only(adjusted, ["B"]).groups.group.tolist() == ["B"]
+    # Every group hidden: the sentence says so instead of describing a model whose results are not shown.
+    assert casemix.in_words(casemix.only(adjusted, []), "site") == (
+        "No adjusted comparison can be shown: every group is hidden (small-cell suppression).")
 
 
 # The mart the model reads ----------------------------------------------------------------------------

@@ -63,7 +63,10 @@ def only(adjusted: Adjusted, groups) -> Adjusted:
     """The comparison with only these groups (those the raw funnel shows under small-cell suppression): a hidden
     group's responders would follow from its ratio and expected count."""
     kept = adjusted.groups[adjusted.groups.group.isin(set(groups))].reset_index(drop=True)
-    return Adjusted(kept, adjusted.curves, adjusted.note, adjusted.n_series, adjusted.overall_rate)
+    note = adjusted.note
+    if adjusted.fitted and kept.empty:  # a model, but no group to show: say so, not what it adjusted for
+        note = "No adjusted comparison can be shown: every group is hidden (small-cell suppression)."
+    return Adjusted(kept, adjusted.curves, note, adjusted.n_series, adjusted.overall_rate)
 
 
 def design(series: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
