@@ -1,0 +1,77 @@
+"""Guards the patient-level pages in Debian's chromium against a real Streamlit server: a series' view, opened by
+its link, says what series_summary says about it; a process change recorded on Quality review is drawn on the
+p-chart with the limits recalculated from it, its label as text."""
+
+import shutil
+
+import pytest
+
+from conftest import free_port, start_dashboard, stop_server
+from ketamine_outcomes.care import chart_notes
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+
+pytestmark = pytest.mark.browser
+CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, sample_db):
+    """The sample clinic on its own server (notes recorded here must not reach other tests' charts)."""
+    db = tmp_path_factory.mktemp("care") / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    port = free_port()
+    process = start_dashboard(db, port)
+    yield f"http://127.0.0.1:{port}", db
+    stop_server(process)
+
+
+def settled(page) -> None:
+    page.get_by_test_id("stApp").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute("
+                           "'data-test-script-state') !== 'running'", timeout=120_000)
+
+
+def test_a_series_view_opened_by_its_link_states_the_marts_classification(page, served):
+    url, db = served
+    con = store.open_file(db, read_only=True)
+    try:
+        row = metrics.series_summary(con, "PHQ-9").query("end_status == 'no score' and is_evaluable").iloc[0]
+    finally:
+        con.close()
+    page.goto(f"{url}/series?series={row.series_id.replace('#', '%23')}")
+    page.get_by_role("heading", name="Sessions").wait_for(timeout=120_000)
+    settled(page)
+    page.locator(CHART).first.wait_for(timeout=60_000)
+    reasons = page.get_by_test_id("stTable").first
+    status = reasons.locator("tr").filter(has_text="end-of-induction status")
+    assert "no score" in status.inner_text()
+    sessions = reasons.locator("tr").filter(has_text="completed sessions")
+    assert sessions.locator("td").first.inner_text().strip() == str(row.sessions_completed)
+    assert page.get_by_role("heading", name=row.series_id).count() == 1
+
+
+def test_a_process_change_is_drawn_on_the_p_chart_with_limits_recalculated(page, served):
+    url, db = served
+    page.goto(f"{url}/quality_review?period=quarter")
+    settled(page)
+    page.locator(CHART).first.wait_for(timeout=60_000)
+    page.get_by_text("Notes on the charts: record a process change").click()
+    page.get_by_label("What changed").fill("<b>new</b> dosing protocol")
+    for part, value in (("year", "2024"), ("month", "12"), ("day", "20")):
+        field = page.get_by_role("spinbutton", name=f"{part}, Date the change took effect")
+        field.click()
+        field.type(value)
+    page.get_by_role("button", name="Record the note").click()
+    page.get_by_text("Recorded: 2024-12-20").wait_for(timeout=60_000)
+    settled(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.locator(".annotation-text", has_text="dosing protocol").first.wait_for(timeout=60_000)
+    texts = chart.locator(".annotation-text").all_text_contents()
+    assert any(t.startswith("<b>new</b> dosing protocol") and "(limits recalculated)" in t for t in texts)
+    con = store.open_file(db, read_only=True, wait_seconds=30)
+    try:
+        kept = chart_notes.notes(con)
+    finally:
+        con.close()
+    assert kept[["label", "recalculate_limits"]].values.tolist() == [["<b>new</b> dosing protocol", True]]
