@@ -451,6 +451,8 @@ def ingest_upload(name: str, content: bytes, progress=None, date_format: str | N
                 publish.after_write(con)  # replicas read it (when publishing is on)
         except store.DatabaseFault as fault:
             return [BatchResult(name, refused=fault.reason)]
+        except ingest.StoredThenFailed as partial:  # a workbook's later sheet failed: its earlier ones are stored
+            return partial.results
         except (duckdb.Error, OSError) as error:  # a full disk while storing, building or checkpointing
             fault = store.fault(error, _label())
             if fault is None:

@@ -74,3 +74,27 @@ def test_what_an_ingest_on_a_filling_disk_says_is_what_it_stored(tmp_path, small
             assert stored(disk / "c.duckdb")[2]
     # The sizes cover each outcome: the test would prove nothing if the disk never filled after the commit.
     assert seen == {"nothing", "stored, then full", "all"}, seen
+
+
+def test_when_the_second_file_fills_the_disk_the_first_is_said_to_be_stored(tmp_path, small_disk):
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    small.write_text("patient_id,session_day,route\n" + "".join(f"S{n:04d},0,IV\n" for n in range(1000)))
+    big.write_text("patient_id,session_day,route\n" + "".join(f"P{n // 6:06d},{n % 6 * 3},IV\n" for n in range(LINES)))
+    seen = set()
+    for megabytes in (6, 8, 9):
+        disk = small_disk(megabytes)
+        run = cli("ingest", small, big, "--db", disk / "c.duckdb", "--init")
+        said = run.stdout + run.stderr
+        batches, audit, _built = stored(disk / "c.duckdb")
+        if batches == [(1, 1000)]:
+            seen.add("first stored, second not")
+            assert run.returncode == 2 and "small.csv: sessions, batch 1: 1000 lines read, 1000 inserted" in run.stdout
+            assert "then big.csv could not be stored (the disk is full; nothing of it was stored)" in said, said
+            assert "nothing was stored, the database is as it was" not in said
+            assert audit == [("upload", "small.csv: batch 1")]
+        elif not batches:
+            seen.add("nothing")
+            assert "the disk is full; nothing was stored" in said and "batch 1" not in said
+        else:
+            seen.add("both")
+    assert "first stored, second not" in seen, seen

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store.database import sql as store_sql
 
@@ -328,15 +329,18 @@ def test_a_changed_indication_spelling_or_setting_builds_every_patient(con, tmp_
         (tmp_path / name).write_text(text)
         return ingest_file(con, tmp_path / name)
 
-    load("p.csv", "patient_id,primary_indication\nP1,chronic pain\nP2,Chronic pain\nP3,Chronic pain\n")
+    # Outside the vocabulary, an indication is stored as 'other' (issue 23).
+    export = "patient_id,primary_indication\nP1,chronic pain\nP2,Chronic pain\nP3,Chronic pain\n"
+    load("p.csv", export)
     load("s.csv", SESSIONS + "".join(f"P{p},2024-03-0{d},IV,completed,40,S{p}{d}\n" for p in (1, 2, 3)
                                      for d in (1, 3, 5)))
     metrics.ensure_built(con)
-    assert rows(con, "select distinct indication from int_treatment_series") == [("Chronic pain",)]
-    # P2 and P3 now spell it as P1 did: the most frequent spelling, shown on every series, changes.
-    load("p2.csv", "patient_id,primary_indication\nP1,chronic pain\nP2,chronic pain\nP3,chronic pain\n")
+    assert rows(con, "select distinct indication from int_treatment_series") == [("other",)]
+    # The clinic adds the term and uploads the export again: the indications shown on every series change.
+    mappings.add_terms(con, "emr", "primary_indication", ["Chronic pain"])
+    load("p2.csv", export)
     assert metrics.ensure_built(con) == "built for every patient"
-    assert rows(con, "select distinct indication from int_treatment_series") == [("chronic pain",)]
+    assert rows(con, "select distinct indication from int_treatment_series") == [("Chronic pain",)]
 
 
 def test_a_corrected_session_replaces_its_values_and_its_list_of_events_in_place(load, con):

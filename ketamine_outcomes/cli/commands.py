@@ -282,7 +282,7 @@ def _mart(args) -> int:
 def _report(args) -> int:
     from ketamine_outcomes.report import pack as report  # plotly and jinja2 load only for this command
 
-    started = False
+    started, con = False, None
     try:
         period = report.parse_period(args.period, args.period_from, args.period_to)
         if not Path(args.db).exists():
@@ -300,6 +300,8 @@ def _report(args) -> int:
         out = report.write(con, args.out, instrument=args.instrument, cohort=_cohort(args), period=period,
                            min_cell=args.min_cell, clinic=args.clinic, cases_only=not args.all_baselines)
     except report.ReportError as error:
+        if con is not None:
+            con.close()  # this process may not hold a second, writable connection to the file beside it
         if started:
             _record(args.db, "export", [f"{pack}: not written ({error})"])
         print(f"report: {error}", file=sys.stderr)

@@ -877,8 +877,15 @@ def ingest_export(con: duckdb.DuckDBPyConnection, path: str | Path, date_format:
             return [BatchResult(name, refused=f"could not be read: {error.strerror or error}.")]
         if not found:
             return [BatchResult(name, refused="holds no export: every sheet is empty.")]
-        results = [ingest_file(con, s.path, date_format, s.name, progress, mapping, kind, s,
-                               ahead if s.path == path else None, recorded_as) for s in found]
+        results = []
+        for s in found:
+            try:
+                results.append(ingest_file(con, s.path, date_format, s.name, progress, mapping, kind, s,
+                                           ahead if s.path == path else None, recorded_as))
+            except (duckdb.Error, OSError) as error:  # a workbook's earlier sheets may be stored already
+                if any(r.batch_id is not None for r in results):
+                    raise stored_then_failed(results, error, Path(s.name), "storing") from error
+                raise
     if len(results) > 1 and any(r.refused is None for r in results):
         for r in results:
             if r.missing is not None and r.missing.kind is None:
@@ -944,6 +951,8 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                 metrics.ensure_built(con)
                 stage = "checkpoint"
                 publish.after_write(con)  # dashboard replicas read the new data (when publishing is on)
+        except StoredThenFailed as partial:  # a workbook stopped part-way: with the files stored before it
+            raise stored_then_failed(results + partial.results, partial.error, partial.failed, stage) from partial
         except (duckdb.Error, OSError) as error:
             if any(r.batch_id is not None for r in results):
                 raise stored_then_failed(results, error, current, stage) from error
