@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 DB     ?= data/clinic.duckdb
 PORT   ?= 8501
 
-.PHONY: run test db bench clean
+.PHONY: run test check db bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,8 +35,15 @@ run: $(DB)
 	apt-get update -qq && apt-get install -y -qq nginx
 	-nginx -s quit 2>/dev/null  # the package may start its default site on port 80: the test needs none of it
 
+# The whole suite (what CI runs), on every core (pytest-xdist: each worker has its own sample database and
+# servers on free ports).
 test: $(VENV)/.installed-test /usr/bin/chromium /usr/sbin/nginx
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
+
+# The fast tier, for every change: no browser, no server, no process of its own (pyproject.toml's markers).
+FAST := not browser and not server and not subprocess
+check: $(VENV)/.installed-test
+	$(PY) -m pytest -n auto -m "$(FAST)"
 
 clean:
 	rm -rf $(VENV) data test-artifacts

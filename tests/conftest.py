@@ -1,8 +1,17 @@
-"""Fixtures shared by the suite: a real DuckDB file per test, exports written from text, the sample
-clinic database, and a real Streamlit server with Debian's chromium for the browser tests."""
+"""Fixtures and helpers shared by the suite: a real DuckDB file per test, exports written from text, the
+sample clinic database, the command line (in this process, or as its own process where the process is
+the point), the dashboard through AppTest, and a real Streamlit server with Debian's chromium.
 
+Tiers (pyproject.toml's markers; `make check` runs the tests with none of them, `make test` all):
+`browser` drives chromium, `server` starts a server process, `subprocess` runs a program as its own
+process. A test that uses the fixtures below that start one is marked by pytest_collection_modifyitems;
+a test that starts one itself carries the marker."""
+
+import contextlib
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -10,9 +19,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 try:  # the repository's dashboard/ is installed as ketamine_outcomes.dashboard (pyproject.toml's mapping)
     import ketamine_outcomes.dashboard  # noqa: F401
@@ -21,6 +32,7 @@ except ModuleNotFoundError:
                 "since this venv was installed; run: .venv/bin/pip install -e '.[test]'", returncode=4)
 
 from ketamine_outcomes.store import database as store
+from ketamine_outcomes.cli import commands
 from ketamine_outcomes.ingest.pipeline import ingest_file, ingest_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +47,59 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the sample clinic")
+
+
+# Fixtures that start something outside this process, and the tier marker each gives a test using them.
+TIER_OF_FIXTURE = {"page": "browser", "context": "browser", "browser": "browser", "dashboard_url": "server",
+                   "cli_process": "subprocess"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, marker in TIER_OF_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command did: its exit code and what it printed (named as subprocess.CompletedProcess names
+    them, so a test reads the same whichever way the command ran)."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args, cwd: Path | None = None) -> Ran:
+    """`ketamine-outcomes ARGS` in this process (cli.main, as the console script calls it), without the
+    interpreter's start-up a process costs (about 0.9 s each)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd or Path.cwd()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = commands.main([str(a) for a in args])
+        except SystemExit as stop:  # argparse refusing the arguments
+            code = stop.code if isinstance(stop.code, int) else 1
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(*args, cwd: Path | None = None, timeout: float = 300, **options) -> subprocess.CompletedProcess:
+    """`python -m ketamine_outcomes.cli ARGS` as its own process: for what only a process shows (exit on a
+    closed pipe, a killed ingest, locks held by another process, a command that replaces its process)."""
+    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout, **options)
+
+
+@pytest.fixture
+def cli():
+    """The command line in this process: cli("ingest", path, "--db", db) -> Ran."""
+    return run_cli
+
+
+@pytest.fixture
+def cli_process():
+    """The command line as its own process (the test is marked `subprocess`)."""
+    return run_cli_process
 
 
 @pytest.fixture
@@ -88,6 +153,32 @@ def sample_db(tmp_path_factory) -> Path:
     for result in ingest_files(path, SAMPLE_FILES):
         assert result.refused is None and result.rows_rejected == 0, result.summary()
     return path
+
+
+@pytest.fixture
+def clinic_db(tmp_path, sample_db) -> Path:
+    """A private copy of the sample clinic: the app holds its own write connection to it."""
+    path = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, path)
+    return path
+
+
+def open_app(db: Path, monkeypatch, page: str = "overview") -> AppTest:
+    """The dashboard on `db` through Streamlit's AppTest (in this process), on one page."""
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    return app.switch_page(f"app_pages/{page}.py").run()
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of an element's markdown: export text in it is escaped (safe_text.markdown)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+def wait_for_app(page) -> None:
+    """A page in chromium has drawn the app and finished its run."""
+    page.get_by_test_id("stApp").wait_for(timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
 
 
 def free_port() -> int:

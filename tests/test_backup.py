@@ -19,11 +19,6 @@ from ketamine_outcomes.store import database as store
 BATCH_TABLES = ("patients", "sessions", "assessments")
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
-
-
 def whole_batches(db) -> dict[int, tuple[int, int]]:
     """Per batch: (rows the batch says it inserted, rows stored with its batch id)."""
     con = duckdb.connect(str(db), read_only=True)
@@ -35,7 +30,9 @@ def whole_batches(db) -> dict[int, tuple[int, int]]:
     return {batch: (inserted, found) for batch, inserted, found in rows}
 
 
-def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp_path, sample_db):
+@pytest.mark.server
+@pytest.mark.subprocess
+def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp_path, sample_db, cli_process):
     db = tmp_path / "live" / "clinic.duckdb"
     db.parent.mkdir()
     shutil.copy(sample_db, db)
@@ -49,7 +46,7 @@ def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp
                                    "--db", str(db), "--wait", "120"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)
-        taken = cli("backup", tmp_path / "backups" / "clinic-1.duckdb", "--db", db)
+        taken = cli_process("backup", tmp_path / "backups" / "clinic-1.duckdb", "--db", db)
         assert ingest.wait(timeout=300) == 0, ingest.stderr
     finally:
         server.terminate()
@@ -76,12 +73,12 @@ def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp
     # Ingest continues on the restored file: the next batch number follows the last one it holds.
     late = tmp_path / "late.csv"
     late.write_text("patient_id,assessment_day,instrument,score\nLATE1,0,PHQ-9,20\n")
-    run = cli("ingest", late, "--db", restored)
+    run = cli_process("ingest", late, "--db", restored)
     assert run.returncode == 0, run.stderr
     assert f"batch {max(batches) + 1}: 1 lines read, 1 inserted" in run.stdout
 
 
-def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db):
+def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db, cli_process):
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
     destination = tmp_path / "clinic-backup.duckdb"
@@ -92,43 +89,44 @@ def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db):
     assert backup.row_counts(con) == counts and counts["batches"] == 3
     con.close()
     assert not destination.with_name(destination.name + ".partial").exists()
-    refused = cli("backup", db, "--db", db)
+    refused = cli_process("backup", db, "--db", db)
     assert refused.returncode == 2 and "would overwrite the database itself" in refused.stderr
-    missing = cli("backup", tmp_path / "b.duckdb", "--db", tmp_path / "nowhere.duckdb")
+    missing = cli_process("backup", tmp_path / "b.duckdb", "--db", tmp_path / "nowhere.duckdb")
     assert missing.returncode == 1 and "no such database" in missing.stderr
     assert store.connect(db, read_only=True).execute("select count(*) from batches").fetchall() == [(3,)]
 
 
-def test_a_backup_never_overwrites_a_file_unless_asked_and_then_only_an_earlier_backup(tmp_path, sample_db):
+def test_a_backup_never_overwrites_a_file_unless_asked_and_then_only_an_earlier_backup(tmp_path, sample_db, cli_process):
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
     victim = tmp_path / "victim.csv"
     victim.write_text("patient_id,session_day\nP1,0\n")
     for replace in ((), ("--replace",)):
-        refused = cli("backup", victim, "--db", db, *replace)
+        refused = cli_process("backup", victim, "--db", db, *replace)
         assert (refused.returncode, refused.stdout, refused.stderr.count("\n")) == (2, "", 1), refused.stderr
         assert victim.read_text() == "patient_id,session_day\nP1,0\n"
-    assert "already exists; nothing was written" in cli("backup", victim, "--db", db).stderr
-    assert "is not a ketamine-outcomes backup" in cli("backup", victim, "--db", db, "--replace").stderr
+    assert "already exists; nothing was written" in cli_process("backup", victim, "--db", db).stderr
+    assert "is not a ketamine-outcomes backup" in cli_process("backup", victim, "--db", db, "--replace").stderr
 
     earlier = tmp_path / "earlier.duckdb"
-    assert cli("backup", earlier, "--db", db).returncode == 0
-    assert "already exists" in cli("backup", earlier, "--db", db).stderr
-    assert cli("backup", earlier, "--db", db, "--replace").returncode == 0
+    assert cli_process("backup", earlier, "--db", db).returncode == 0
+    assert "already exists" in cli_process("backup", earlier, "--db", db).stderr
+    assert cli_process("backup", earlier, "--db", db, "--replace").returncode == 0
     # clinic.duckdb.wal would be taken for the database's own log, and deleted when the database is next opened.
-    wal = cli("backup", tmp_path / "clinic.duckdb.wal", "--db", db)
+    wal = cli_process("backup", tmp_path / "clinic.duckdb.wal", "--db", db)
     assert (wal.returncode, wal.stderr) == (2, f"{tmp_path / 'clinic.duckdb.wal'}: a name ending in .wal is DuckDB's "
                                                "own (opening clinic.duckdb would delete it); nothing was written. "
                                                "Give another name, e.g. ending in .duckdb.\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.duckdb", "earlier.duckdb", "victim.csv"]
 
 
-def test_a_backup_into_a_folder_writes_a_dated_file_and_a_failed_one_leaves_nothing(tmp_path, sample_db):
+@pytest.mark.subprocess
+def test_a_backup_into_a_folder_writes_a_dated_file_and_a_failed_one_leaves_nothing(tmp_path, sample_db, cli_process):
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
     folder = tmp_path / "backups"
     folder.mkdir()
-    taken = cli("backup", folder, "--db", db)
+    taken = cli_process("backup", folder, "--db", db)
     assert taken.returncode == 0, taken.stderr
     (written,) = folder.iterdir()
     assert re.fullmatch(r"clinic-\d{4}-\d\d-\d\d-\d{6}\.duckdb", written.name)
@@ -143,7 +141,7 @@ def test_a_backup_into_a_folder_writes_a_dated_file_and_a_failed_one_leaves_noth
     small.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], check=True)
     try:
-        failed = cli("backup", small / "clinic.duckdb", "--db", db)
+        failed = cli_process("backup", small / "clinic.duckdb", "--db", db)
         assert (failed.returncode, failed.stderr.count("\n")) == (2, 1), failed.stderr
         assert "No space left on device); nothing was replaced" in failed.stderr
         assert list(small.iterdir()) == []
@@ -151,6 +149,7 @@ def test_a_backup_into_a_folder_writes_a_dated_file_and_a_failed_one_leaves_noth
         subprocess.run(["umount", str(small)], check=True)
 
 
+@pytest.mark.subprocess
 def test_what_a_killed_backup_left_is_removed_by_the_next_backup_and_by_the_docs_clean_up(tmp_path, sample_db):
     # A backup killed mid-copy (kill -9, a power cut) leaves its temporary NAME.partial (issue 23).
     db = tmp_path / "clinic.duckdb"

@@ -10,19 +10,14 @@ import duckdb
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard, stop_server
+from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard, stop_server, wait_for_app
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
 PAGES = {"": 3, "trajectories": 1, "response": 3, "compare": 2, "durability": 3, "quality_review": 1, "safety": 5, "data": 0,
          "definitions": 0}
-
-
-def wait_for_app(page) -> None:
-    page.get_by_test_id("stApp").wait_for(timeout=30_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -126,6 +121,7 @@ def test_a_malformed_file_shows_its_rejection_reasons(page, empty_dashboard, tmp
                      ).first.wait_for(timeout=60_000)
 
 
+@pytest.mark.subprocess
 def test_a_scheduled_ingest_runs_while_the_dashboard_is_open(page, empty_served):
     url, db = empty_served
     page.goto(url)

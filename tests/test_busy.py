@@ -12,11 +12,10 @@ import threading
 
 import pytest
 
-from conftest import SAMPLE_FILES
+from conftest import SAMPLE_FILES, open_app, shown
 from ketamine_outcomes.store import busy
 from ketamine_outcomes.cli import commands as cli
 from ketamine_outcomes.store import database as store
-from test_pages import clinic_db, open_app, shown  # noqa: F401 (clinic_db is a fixture)
 
 HOLDER = """
 import sys
@@ -62,6 +61,7 @@ def release(process) -> None:
     process.wait(timeout=30)
 
 
+@pytest.mark.subprocess
 def test_pages_show_the_last_committed_data_and_the_running_ingest(held, clinic_db, monkeypatch):
     held()
     since = busy.current(clinic_db).since
@@ -79,6 +79,7 @@ def test_pages_show_the_last_committed_data_and_the_running_ingest(held, clinic_
     assert app.metric[2].value == "600"
 
 
+@pytest.mark.subprocess
 def test_an_upload_during_the_ingest_waits_for_it_then_lands(held, clinic_db, monkeypatch):
     holder = held()
     app = open_app(clinic_db, monkeypatch, "data")
@@ -91,6 +92,7 @@ def test_an_upload_during_the_ingest_waits_for_it_then_lands(held, clinic_db, mo
         assert con.execute("select count(*) from sessions where patient_id in ('L1', 'L2')").fetchall() == [(2,)]
 
 
+@pytest.mark.subprocess
 def test_without_a_copy_the_page_says_what_holds_the_database(held, clinic_db, monkeypatch):
     held(copy=False)
     monkeypatch.setattr("ketamine_outcomes.dashboard.data.WAIT_SECONDS", 1)
@@ -100,6 +102,7 @@ def test_without_a_copy_the_page_says_what_holds_the_database(held, clinic_db, m
     assert app.warning[0].value.endswith(". Refresh this page when it is done.")
 
 
+@pytest.mark.subprocess
 def test_a_status_left_by_a_killed_ingest_is_ignored(clinic_db):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()

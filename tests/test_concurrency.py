@@ -8,10 +8,9 @@ import threading
 
 import pytest
 
-from conftest import SAMPLE_FILES
+from conftest import SAMPLE_FILES, open_app
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
-from test_pages import open_app
 
 # 4 lines, 3 patients, 4 distinct (patient, day, session) keys.
 SESSIONS = "patient_id,session_day,route\nP1,0,IV\nP1,3,IV\nP2,0,IM\nP3,0,oral\n"

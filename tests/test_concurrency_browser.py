@@ -4,11 +4,10 @@ shows an exception."""
 
 import pytest
 
-from conftest import SAMPLE_FILES, free_port, start_dashboard
+from conftest import SAMPLE_FILES, free_port, start_dashboard, wait_for_app
 from ketamine_outcomes.store import database as store
-from test_browser import wait_for_app
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 def test_the_same_export_uploaded_from_two_browsers_at_once_is_stored_once(browser, tmp_path):
     db = tmp_path / "clinic.duckdb"

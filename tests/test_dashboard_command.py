@@ -4,8 +4,6 @@ nothing left running, and never serving the network without sign-in by accident.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import tomllib
 import urllib.request
@@ -14,8 +12,6 @@ import duckdb
 import pytest
 
 from conftest import ROOT, group_alive, start_command, stop_group
-
-pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -26,6 +22,8 @@ def elsewhere(tmp_path):
     return folder
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_a_new_database_is_created_empty_and_the_dashboard_opens_on_it(page, elsewhere):
     db = elsewhere / "new-clinic" / "clinic.duckdb"
     process, url = start_command("--db", db, "--init", cwd=elsewhere)
@@ -47,6 +45,8 @@ def test_a_new_database_is_created_empty_and_the_dashboard_opens_on_it(page, els
     assert settings["client"]["showErrorDetails"] == "none"
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_a_new_path_without_init_is_created_only_when_the_page_is_asked_to(page, elsewhere):
     """`dashboard --db NEW` (issue 10): the server starts and creates nothing; a click creates the empty
     database and lands on the Data page, which says what to upload."""
@@ -68,6 +68,7 @@ def test_a_new_path_without_init_is_created_only_when_the_page_is_asked_to(page,
     con.close()
 
 
+@pytest.mark.server
 def test_sigterm_stops_the_server_and_leaves_nothing_running(sample_db, elsewhere):
     process, url = start_command("--db", sample_db, cwd=elsewhere)
     try:
@@ -84,29 +85,25 @@ def test_sigterm_stops_the_server_and_leaves_nothing_running(sample_db, elsewher
         stop_group(process)
 
 
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=60)
-
-
 @pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.20", "clinic-server.local", "::"])
-def test_a_network_address_without_access_is_refused_naming_access(tmp_path, address):
+def test_a_network_address_without_access_is_refused_naming_access(tmp_path, address, cli_process):
     db = tmp_path / "clinic.duckdb"
-    run = cli("dashboard", "--db", db, "--address", address)
+    run = cli_process("dashboard", "--db", db, "--address", address)
     assert run.returncode == 2
     assert f"--address {address}" in run.stderr and "--access ACCESS.toml" in run.stderr
     assert not db.exists()  # refused before anything was created
 
 
-def test_an_unusable_access_file_is_refused_with_its_problem(tmp_path):
+def test_an_unusable_access_file_is_refused_with_its_problem(tmp_path, cli_process):
     access = tmp_path / "access.toml"
     access.write_text('[auth]\nredirect_uri = "http://127.0.0.1:8501/"\n')
-    run = cli("dashboard", "--db", tmp_path / "c.duckdb", "--access", access)
+    run = cli_process("dashboard", "--db", tmp_path / "c.duckdb", "--access", access)
     assert run.returncode == 2
     assert "[auth] needs cookie_secret, client_id, client_secret, server_metadata_url" in run.stderr
-    assert cli("dashboard", "--access", tmp_path / "missing.toml").stderr.strip().endswith("no such access file")
+    assert cli_process("dashboard", "--access", tmp_path / "missing.toml").stderr.strip().endswith("no such access file")
 
 
+@pytest.mark.server
 def test_no_sign_in_warns_when_it_starts(sample_db, elsewhere):
     process, _url = start_command("--db", sample_db, "--no-sign-in", cwd=elsewhere)
     try:

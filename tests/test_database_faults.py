@@ -13,10 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import SAMPLE_FILES
+from conftest import SAMPLE_FILES, open_app, shown
 from ketamine_outcomes.cli import commands as cli
 from ketamine_outcomes.store import database as store
-from test_pages import open_app, shown
 
 MISSING = "no such database (moved, deleted or mistyped?). Nothing was created; give --init to create a new one."
 EMPTY = "an empty file (0 bytes), not a database. Give another --db, or remove the file and create the database with --init."
@@ -197,7 +196,6 @@ def test_init_creates_a_new_database_and_adds_the_tables_to_a_foreign_one(tmp_pa
     assert store.is_ours(store.open_file(new, read_only=True))
 
 
-
 @pytest.mark.parametrize("theirs, named", [
     (["create table sessions (x integer)"], "a table named sessions that is not"),
     (["create table sessions (x integer)", "create view settings as select 1 as y", "create macro clean(v) as v"],
@@ -234,6 +232,7 @@ def read_only_copy(tmp_path, sample_db):
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
+@pytest.mark.subprocess
 def test_a_read_only_database_is_viewed_and_refuses_writes_in_one_line(read_only_copy, capsys):
     given = os.path.relpath(read_only_copy)
     before = read_only_copy.read_bytes()
@@ -246,6 +245,7 @@ def test_a_read_only_database_is_viewed_and_refuses_writes_in_one_line(read_only
     assert read_only_copy.read_bytes() == before
 
 
+@pytest.mark.subprocess
 def test_the_dashboard_shows_a_read_only_database_and_refuses_an_upload(read_only_copy, monkeypatch):
     app = open_app(read_only_copy, monkeypatch, "overview")
     assert not app.exception and not app.error
@@ -256,6 +256,7 @@ def test_the_dashboard_shows_a_read_only_database_and_refuses_an_upload(read_onl
     assert [shown(e.value) for e in app.error] == [f"p.csv: refused, nothing stored. {READ_ONLY}"]
 
 
+@pytest.mark.subprocess
 def test_a_read_only_database_an_older_version_wrote_is_named_out_of_date_not_shown_half(tmp_path, sample_db,
                                                                                        monkeypatch):
     """An older version's database lacks a setting this one reads (bp_peak_systolic) and its metric tables
@@ -309,6 +310,7 @@ def full_disk(tmp_path, sample_db):
         subprocess.run(["umount", str(mount)], check=True)
 
 
+@pytest.mark.subprocess
 def test_a_full_disk_stores_nothing_and_says_so(full_disk, capsys, tmp_path):
     given = os.path.relpath(full_disk)
     more = tmp_path / "more_sessions.csv"
@@ -320,6 +322,7 @@ def test_a_full_disk_stores_nothing_and_says_so(full_disk, capsys, tmp_path):
         assert con.execute("select count(*) from sessions where patient_id like 'Q%'").fetchall() == [(0,)]
 
 
+@pytest.mark.subprocess
 def test_a_full_disk_refuses_an_upload_on_the_data_page(full_disk, monkeypatch):
     more = "patient_id,session_day,route\n" + "".join(f"Q{n},0,IV\n" for n in range(20000))
     app = open_app(full_disk, monkeypatch, "data")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from conftest import SAMPLE_FILES, table_snapshot
 from ketamine_outcomes.store import database as store
@@ -37,6 +38,7 @@ def test_failure_inside_the_transaction_rolls_back_everything(con, load, monkeyp
     assert table_snapshot(con) == before
 
 
+@pytest.mark.subprocess
 def test_killed_ingest_leaves_the_database_as_it_was(tmp_path):
     db = tmp_path / "clinic.duckdb"
     con = store.connect(db)

@@ -3,17 +3,11 @@ unmounted here, whatever point the disk fills at, the command's words are what t
 root (mount); it fails, never skips, where it cannot mount."""
 
 import subprocess
-import sys
 
 import duckdb
 import pytest
 
 LINES = 60_000  # 800 kB of sessions: its batch fits a 10 MB disk, its metric build does not
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
@@ -43,14 +37,14 @@ def stored(db) -> tuple[list, list, bool]:
     return batches, audit, bool(built)
 
 
-def test_what_an_ingest_on_a_filling_disk_says_is_what_it_stored(tmp_path, small_disk):
+def test_what_an_ingest_on_a_filling_disk_says_is_what_it_stored(tmp_path, small_disk, cli_process):
     export = tmp_path / "sessions.csv"
     export.write_text("patient_id,session_day,route\n" + "".join(f"P{n // 6:06d},{n % 6 * 3},IV\n"
                                                                   for n in range(LINES)))
     seen = set()
     for megabytes in (6, 8, 10, 12, 14, 40):
         disk = small_disk(megabytes)
-        run = cli("ingest", export, "--db", disk / "c.duckdb", "--init")
+        run = cli_process("ingest", export, "--db", disk / "c.duckdb", "--init")
         said = run.stdout + run.stderr
         batches, audit, _built = stored(disk / "c.duckdb")
         if not batches:  # the batch's own transaction failed: nothing, and it says so
@@ -69,7 +63,7 @@ def test_what_an_ingest_on_a_filling_disk_says_is_what_it_stored(tmp_path, small
             assert "1 batch(es) above were stored before it" in run.stderr
             # Once there is space, the next command that reads the metrics builds them on the stored batch.
             subprocess.run(["mount", "-o", "remount,size=64M", str(disk)], check=True)
-            weekly = cli("weekly", "--db", disk / "c.duckdb", "--json")
+            weekly = cli_process("weekly", "--db", disk / "c.duckdb", "--json")
             assert weekly.returncode == 0, weekly.stderr
             assert stored(disk / "c.duckdb")[2]
     # The sizes cover each outcome: the test would prove nothing if the disk never filled after the commit.

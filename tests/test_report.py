@@ -24,11 +24,6 @@ Q1 = metrics.Cohort(start_from=date(2024, 1, 1), start_to=date(2024, 3, 31))
 Q2 = metrics.Cohort(start_from=date(2024, 4, 1), start_to=date(2024, 6, 30))
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", "report", *args],
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture
 def own_db(sample_db, tmp_path):
     """A copy of the sample clinic for a `report` command: the command writes its audit row, and the
@@ -70,9 +65,9 @@ def test_min_cell_is_never_below_eleven_or_the_setting(sample_con):
 
 
 @pytest.mark.browser
-def test_html_pack_opens_offline_without_a_network_request(page, own_db, tmp_path):
+def test_html_pack_opens_offline_without_a_network_request(page, own_db, tmp_path, cli):
     out = tmp_path / "pack.html"
-    assert cli("--db", str(own_db), "--out", str(out), "--period", "2024-Q2").returncode == 0
+    assert cli("report", "--db", str(own_db), "--out", str(out), "--period", "2024-Q2").returncode == 0
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(out.as_uri())
@@ -86,9 +81,10 @@ def test_html_pack_opens_offline_without_a_network_request(page, own_db, tmp_pat
     assert requests == [out.as_uri()]
 
 
-def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path):
+@pytest.mark.browser  # chromium prints the PDF
+def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path, cli):
     out = tmp_path / "pack.pdf"
-    run = cli("--db", str(own_db), "--out", str(out), "--period", "2024-Q2", "--clinic", "Sample clinic")
+    run = cli("report", "--db", str(own_db), "--out", str(out), "--period", "2024-Q2", "--clinic", "Sample clinic")
     assert run.returncode == 0, run.stderr
     pages = [p.extract_text() for p in PdfReader(out).pages]
     text = "\n".join(pages)
@@ -146,7 +142,8 @@ def test_the_headline_counts_cases_at_baseline_unless_cleared(sample_con):
     assert chosen["headline"]["rows"][0]["scored"] == "41"
 
 
-def test_pdf_without_chromium_names_the_install_command(own_db, tmp_path):
+@pytest.mark.subprocess
+def test_pdf_without_chromium_names_the_install_command(own_db, tmp_path, cli):
     env_run = subprocess.run(
         [sys.executable, "-m", "ketamine_outcomes.cli", "report", "--db", str(own_db), "--out",
          str(tmp_path / "pack.pdf"), "--period", "2024-Q2"],
@@ -156,7 +153,7 @@ def test_pdf_without_chromium_names_the_install_command(own_db, tmp_path):
     assert env_run.returncode == 2
     assert "apt-get install -y chromium" in env_run.stderr
     assert not (tmp_path / "pack.pdf").exists()
-    assert cli("--db", str(own_db), "--out", str(tmp_path / "pack.html"), "--period", "2024-Q2").returncode == 0
+    assert cli("report", "--db", str(own_db), "--out", str(tmp_path / "pack.html"), "--period", "2024-Q2").returncode == 0
 
 
 # --- nothing hidden can be worked out -----------------------------------------------------------------

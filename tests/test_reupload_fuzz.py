@@ -396,12 +396,14 @@ def _text_with_hash(target: int, rng: random.Random) -> str:
 
 
 def _colliding_line(con, header: str, stored_line: str, cells: list[str]) -> str:
-    """`cells` and a last free-text cell chosen so that the line hashes as `stored_line` would, with the
-    salt the ingest uses (when it still uses one: otherwise any text, and the line is simply new)."""
+    """`cells` and a last free-text cell chosen so that DuckDB's own hash of the line's fields, salted as the
+    ingest salts its line hash, equals that of `stored_line`: a collision anyone can craft. The ingest's line
+    hash is an MD5 of the fields instead (pipeline._read_positional); were it DuckDB's hash again, the crafted
+    line would pass as known, unchecked, and the tests using it would fail."""
     from ketamine_outcomes.ingest import pipeline as ingest
     from ketamine_outcomes.ingest.contract import read_layout
 
-    salt = ingest._layout_salt(con, read_layout(header, None, None)) if hasattr(ingest, "_layout_salt") else "x"
+    salt = ingest._layout_salt(con, read_layout(header, None, None))
 
     def line_hash(values):
         values = [v or None for v in values]  # DuckDB reads an empty field as NULL
@@ -410,10 +412,12 @@ def _colliding_line(con, header: str, stored_line: str, cells: list[str]) -> str
                            {"salt": salt, **{f"c{i}": v for i, v in enumerate(values)}}).fetchall()[0][0]
 
     others = line_hash([*cells, "X"]) ^ _duckdb_string_hash(b"X")
-    return ",".join([*cells, _text_with_hash(others ^ line_hash(stored_line.split(",")), random.Random(0))])
+    crafted = ",".join([*cells, _text_with_hash(others ^ line_hash(stored_line.split(",")), random.Random(0))])
+    assert line_hash(crafted.split(",")) == line_hash(stored_line.split(","))  # the collision is real
+    return crafted
 
 
-def test_a_line_crafted_to_hash_as_a_stored_one_is_still_checked_and_stored(con, tmp_path):
+def test_a_line_crafted_to_collide_under_duckdbs_hash_is_still_checked_and_stored(con, tmp_path):
     header = "patient_id,assessment_day,instrument,score,item9,notes"
     (tmp_path / "day1.csv").write_text(f"{header}\nP1,0,PHQ-9,20,0,first visit\n")
     ingest_file(con, tmp_path / "day1.csv")
@@ -424,7 +428,7 @@ def test_a_line_crafted_to_hash_as_a_stored_one_is_still_checked_and_stored(con,
     assert con.execute("select score from assessments").fetchall() == [(5,)]
 
 
-def test_a_phone_number_on_a_line_crafted_to_hash_as_a_stored_one_refuses_the_file(con, tmp_path):
+def test_a_phone_number_on_a_line_crafted_to_collide_under_duckdbs_hash_refuses_the_file(con, tmp_path):
     header = "patient_id,assessment_day,instrument,score,item9,comment,notes"
     (tmp_path / "day1.csv").write_text(f"{header}\nP1,0,PHQ-9,20,0,ok,x\n")
     ingest_file(con, tmp_path / "day1.csv")

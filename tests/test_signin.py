@@ -13,7 +13,7 @@ from conftest import free_port, start_command, start_provider, stop_group, stop_
 from ketamine_outcomes.care import follow_up
 from ketamine_outcomes.store import database as store
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 EVERY_PAGE = ["", "trajectories", "response", "compare", "durability", "quality_review", "safety", "series",
               "not_on_track", "follow_up", "data", "definitions"]
