@@ -40,8 +40,9 @@ run: $(DB)
 test: $(VENV)/.installed-test /usr/bin/chromium /usr/sbin/nginx
 	$(PY) -m pytest -n auto
 
-# The fast tier, for every change: no browser, no server, no process of its own (pyproject.toml's markers).
-FAST := not browser and not server and not subprocess
+# The fast tier, for every change: no browser, no server, no process of its own, nothing slow
+# (pyproject.toml's markers).
+FAST := not browser and not server and not subprocess and not slow
 check: $(VENV)/.installed-test
 	$(PY) -m pytest -n auto -m "$(FAST)"
 

@@ -4,8 +4,9 @@ the point), the dashboard through AppTest, and a real Streamlit server with Debi
 
 Tiers (pyproject.toml's markers; `make check` runs the tests with none of them, `make test` all):
 `browser` drives chromium, `server` starts a server process, `subprocess` runs a program as its own
-process. A test that uses the fixtures below that start one is marked by pytest_collection_modifyitems;
-a test that starts one itself carries the marker."""
+process, `slow` takes seconds of CPU here. A test using a fixture below that starts a browser, server
+or process is marked by pytest_collection_modifyitems; a test that starts one itself carries the
+marker."""
 
 import contextlib
 import io

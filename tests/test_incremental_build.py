@@ -17,6 +17,10 @@ from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 
+# Each test builds two databases (incremental and full) and compares every table: the engine's
+# regression suite, seconds each; `make test` runs it, `make check` does not.
+pytestmark = pytest.mark.slow
+
 SESSIONS = "patient_id,session_day,route,status,dose_mg,site,clinician_id,session_id\n"
 OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
 PATIENTS = "patient_id,age_band,sex,primary_indication,site\n"

@@ -116,6 +116,7 @@ def test_every_hidden_point_of_response_by_week_carries_the_hidden_mark(clinic_d
                for c in app.caption)
 
 
+@pytest.mark.slow
 def test_the_overview_and_the_response_page_hide_the_same_evaluable_n(clinic_db, monkeypatch):
     """First series only, every series counted: 224 scored, and the series with a baseline minus the evaluable (the
     windows still open) is from 1 to 10. The Overview hides the intention-to-treat n; the Response page showed it
@@ -143,6 +144,7 @@ def test_the_overview_and_the_response_page_hide_the_same_evaluable_n(clinic_db,
     assert int(counts["remission"]) + int(counts["response"]) + int(counts["no response"]) == 224
 
 
+@pytest.mark.slow
 def test_every_hidden_cell_reads_the_one_word_hidden_on_every_page(clinic_db, monkeypatch):
     """A small count used to read "<11" in tables, "suppressed" in tiles and "hidden" on charts. Lakeview's IM series
     hide cells on every chart page: each says "hidden", and nothing says "<11" or shows "suppressed" as a value."""

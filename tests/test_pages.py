@@ -99,6 +99,7 @@ def test_trajectory_points_are_the_weekly_means(clinic_db, monkeypatch):
     assert line["text"] == [f"n={n}" if shown else "" for n, shown in zip(weekly.n_scored, visible)]
 
 
+@pytest.mark.slow
 def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     app.multiselect(key="filters_sites").set_value(["Lakeview"]).run()
@@ -119,6 +120,7 @@ def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch
                 assert not small & values, (page, column)
 
 
+@pytest.mark.slow
 def test_meeting_mode_hides_patient_level_rows_and_forces_suppression(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
     assert any("Item 9 answer" in frame.value.columns for frame in app.dataframe)
@@ -162,6 +164,7 @@ def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_mar
     assert any("No CADSS scores" in i.value for i in app.info)
 
 
+@pytest.mark.slow
 def test_safety_cadss_chart_is_the_mean_by_session_number_with_its_n(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
     index = next(i for i, c in enumerate(app.get("plotly_chart"))
@@ -179,6 +182,7 @@ def test_safety_cadss_chart_is_the_mean_by_session_number_with_its_n(clinic_db, 
     assert {"IV", "intranasal"} <= names
 
 
+@pytest.mark.slow
 def test_meeting_mode_offers_no_download_but_the_suppressed_pack(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "data")
     assert len(app.get("download_button")) >= 6  # the analysts' unsuppressed mart files
@@ -204,6 +208,7 @@ def test_an_empty_database_explains_what_to_do(tmp_path, monkeypatch):
     assert "holds no treatment series yet" in app.info[0].value
 
 
+@pytest.mark.slow
 def test_filters_that_leave_nothing_say_so(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     app.number_input(key="filters_min_baseline").set_value(27).run()
@@ -215,6 +220,7 @@ def test_filters_that_leave_nothing_say_so(clinic_db, monkeypatch):
         assert any("No treatment series match" in w.value for w in app.warning), page
 
 
+@pytest.mark.slow
 def test_upload_on_the_data_page_fills_an_empty_database(tmp_path, monkeypatch):
     db = tmp_path / "new.duckdb"
     store.connect(db).close()
@@ -284,6 +290,7 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     assert round(still_open["y"][0], 6) == round(quarters.response_rate.iloc[-1], 6)
 
 
+@pytest.mark.slow
 def test_quality_review_by_month_draws_nothing_a_hidden_month_could_be_solved_from(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "quality_review")
     # At the default 11 every month of the sample clinic is hidden; at 6 some are shown and some are not.
@@ -487,6 +494,7 @@ def test_durability_renders_a_median_never_reached_and_one_curve_per_route(clini
     assert [m.label for m in app.metric][:len(routes)] == [f"Median duration of response, {r}" for r in routes]
 
 
+@pytest.mark.slow
 def test_durability_says_so_when_suppression_leaves_no_step_of_the_curve(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "durability")
     app.selectbox(key="filters_instrument").set_value("GAD-7").run()
@@ -593,6 +601,7 @@ def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(cli
     assert read(table["Courses finished"]) == {0: "29"} and read(table["Series paired"]) == {0: "hidden"}
 
 
+@pytest.mark.slow
 def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hides_what_the_total_gives(
         clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "response")
@@ -616,6 +625,7 @@ def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hi
                "hidden number of series without a GAD-7 baseline." in c.value for c in app.caption)
 
 
+@pytest.mark.slow
 def test_the_safety_pages_three_splits_are_in_the_link(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
     app.selectbox(key="safety_item9_by").set_value("site").run()
@@ -632,6 +642,7 @@ def chart_titles(app: AppTest) -> list[str]:
             for chart in app.get("plotly_chart")]
 
 
+@pytest.mark.slow
 def test_an_instrument_with_no_assessments_stored_says_so_and_only_filters_ask_to_widen_them(clinic_db, monkeypatch):
     """The sample clinic stores no MADRS or QIDS-SR16 score: widening the filters would not help."""
     app = open_app(clinic_db, monkeypatch)
@@ -884,6 +895,7 @@ def test_the_adherence_table_says_who_it_counts(clinic_db, monkeypatch):
     assert any(c.value.startswith("Who is counted: series whose induction is decided") for c in app.caption)
 
 
+@pytest.mark.slow
 def test_the_pcl5_status_table_says_below_the_cut_off_not_remission(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "response")
     app.selectbox(key="filters_instrument").set_value("PCL-5").run()

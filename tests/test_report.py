@@ -127,6 +127,7 @@ def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
     assert "below the probable-PTSD cut-off, observed" in pcl5 and "remission, observed" not in pcl5
 
 
+@pytest.mark.slow
 def test_the_headline_counts_cases_at_baseline_unless_cleared(sample_con):
     # Q2 2024 on the sample clinic: 23 of 41 scored series responded (56.1%) over every series; 22 of 40
     # (55.0%) among those with PHQ-9 >= 10 at baseline (a series starting at 9 or less is left out).

@@ -130,6 +130,7 @@ def test_a_known_line_in_a_file_of_another_date_style_is_read_again_with_that_st
         ("P1", "2024-02-13"), ("P2", "2024-03-05"), ("P2", "2024-05-03"), ("P3", "2024-02-13")]
 
 
+@pytest.mark.slow
 def test_lines_of_a_large_file_keep_their_numbers_when_the_known_ones_are_left_out(load, con):
     """A file read in parallel, each line's fields kept as the one text they were hashed as (ingest's
     _read_positional): the changed lines among a million known ones are filed under their own line numbers,

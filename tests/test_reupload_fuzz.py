@@ -23,6 +23,10 @@ from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 
+# Fuzzers and crafted-hash probes over many random uploads: seconds to a minute each; `make test`
+# runs them, `make check` does not.
+pytestmark = pytest.mark.slow
+
 FORGET = ("update sessions set source_hash = null", "update assessments set source_hash = null",
           "update patients set source_hash = null")
 COUNTS = ("kind", "rows_read", "rows_inserted", "rows_replaced", "rows_duplicate", "rows_rejected",
