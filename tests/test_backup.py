@@ -150,7 +150,7 @@ def test_a_backup_into_a_folder_writes_a_dated_file_and_a_failed_one_leaves_noth
 
 
 @pytest.mark.subprocess
-def test_what_a_killed_backup_left_is_removed_by_the_next_backup_and_by_the_docs_clean_up(tmp_path, sample_db):
+def test_what_a_killed_backup_left_is_removed_by_the_next_backup_and_by_the_docs_clean_up(tmp_path, sample_db, cli_process):
     # A backup killed mid-copy (kill -9, a power cut) leaves its temporary NAME.partial (issue 23).
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
@@ -167,8 +167,8 @@ def test_what_a_killed_backup_left_is_removed_by_the_next_backup_and_by_the_docs
     named = tmp_path / "weekly.duckdb"
     named.with_name("weekly.duckdb.partial").write_bytes(b"torn")  # a named destination's, killed
 
-    assert cli("backup", folder, "--db", db).returncode == 0
-    assert cli("backup", named, "--db", db).returncode == 0
+    assert cli_process("backup", folder, "--db", db).returncode == 0
+    assert cli_process("backup", named, "--db", db).returncode == 0
     assert sorted(p.name for p in folder.glob("*.partial")) == [live.name, others.name]
     assert not named.with_name("weekly.duckdb.partial").exists()
 
@@ -182,12 +182,12 @@ def test_what_a_killed_backup_left_is_removed_by_the_next_backup_and_by_the_docs
     assert len(list(folder.glob("clinic-*.duckdb"))) >= 1
 
 
-def test_a_backup_and_a_printed_mart_are_recorded_in_the_audit_trail(tmp_path, sample_db):
+def test_a_backup_and_a_printed_mart_are_recorded_in_the_audit_trail(tmp_path, sample_db, cli_process):
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
     copy = tmp_path / "copy.duckdb"
-    assert cli("backup", copy, "--db", db).returncode == 0
-    mart = cli("mart", "series_summary", "--db", db, "--site", "Northside")
+    assert cli_process("backup", copy, "--db", db).returncode == 0
+    mart = cli_process("mart", "series_summary", "--db", db, "--site", "Northside")
     assert mart.returncode == 0, mart.stderr
     rows = mart.stdout.strip().count("\n")  # lines after the header
     with duckdb.connect(str(db), read_only=True) as con:
