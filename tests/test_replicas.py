@@ -145,6 +145,8 @@ def writer_db(tmp_path) -> Path:
 
 
 @pytest.mark.browser
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_replicas_behind_nginx_read_the_published_copy_while_an_ingest_holds_the_database(
         writer_db, tmp_path, browser):
     before = series_count(writer_db)
@@ -224,6 +226,7 @@ def group_pids(leader: int) -> list[int]:
     return found
 
 
+@pytest.mark.subprocess  # writer_db publishes its copy with the command
 def test_a_replica_refuses_an_upload_and_says_where_to_store(writer_db, tmp_path):
     """The Data page's upload on a replica stores nothing and says why (its copy is read-only)."""
     os.environ["KETAMINE_OUTCOMES_REPLICA"] = "1"

@@ -19,7 +19,8 @@ import pytest
 from conftest import ROOT, SAMPLE_FILES, free_port
 from ketamine_outcomes.metrics import marts as metrics
 
-pytestmark = pytest.mark.browser
+# Builds the wheel and installs it into a new venv: processes of their own.
+pytestmark = pytest.mark.subprocess
 
 
 def run(*command, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -62,6 +63,8 @@ def test_the_wheel_installs_only_the_product_and_reads_its_files_from_the_packag
     assert found["config"] and found["metrics_doc"]
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_the_installed_command_ingests_prints_a_mart_and_serves_the_overview(installed, sample_db, page):
     bin_folder, work = installed
     command = bin_folder / "ketamine-outcomes"
