@@ -11,7 +11,7 @@ from ketamine_outcomes.care import chart_notes
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
 
 

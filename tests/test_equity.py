@@ -4,9 +4,6 @@ a category held by fewer patients than min_cell_size is shown as 'other', and a 
 only as the privacy guard allows (ketamine_outcomes/ingest/privacy.py, check_equity_view). Counts here
 are small enough to check by hand."""
 
-import subprocess
-import sys
-
 import pytest
 
 from ketamine_outcomes.ingest import mappings
@@ -112,19 +109,18 @@ def test_a_view_within_the_rules_is_allowed(equity_clinic, why, cohort, by):
     assert sum(groups(equity_clinic, by, cohort).values()) > 0
 
 
-def test_the_command_line_filters_and_splits_by_them_and_refuses_what_the_rules_refuse(equity_clinic, db_path):
+def test_the_command_line_filters_and_splits_by_them_and_refuses_what_the_rules_refuse(equity_clinic, db_path, cli):
     equity_clinic.close()
 
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "ketamine_outcomes.cli", *args, "--db", str(db_path)],
-                              capture_output=True, text=True, timeout=120)
+    def on_db(*args):
+        return cli(*args, "--db", db_path)
 
-    split = cli("mart", "cohort_comparison", "--by", "ethnicity", "--json")
+    split = on_db("mart", "cohort_comparison", "--by", "ethnicity", "--json")
     assert split.returncode == 0, split.stderr
     assert '"group_value": "White British"' in split.stdout and '"group_value": "Asian British"' not in split.stdout
-    refused = cli("mart", "cohort_comparison", "--by", "ethnicity", "--site", "North", "--age-band", "35-44")
+    refused = on_db("mart", "cohort_comparison", "--by", "ethnicity", "--site", "North", "--age-band", "35-44")
     assert refused.returncode == 2 and "cannot be combined with both site and age band" in refused.stderr
-    weekly = cli("weekly", "--ethnicity", "other", "--deprivation-decile", "1")
+    weekly = on_db("weekly", "--ethnicity", "other", "--deprivation-decile", "1")
     assert weekly.returncode == 2 and "refused: ethnicity and area deprivation" in weekly.stderr
 
 
