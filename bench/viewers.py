@@ -50,9 +50,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def view(context, url: str) -> float:
+async def view(context, url: str) -> float | None:
     """Open `url` in a new tab of `context` (a new Streamlit session) and wait until every chart is drawn:
-    seconds."""
+    seconds, or None when it did not finish within TIMEOUT_MS."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
     page = await context.new_page()
     try:
         start = time.perf_counter()
@@ -62,6 +64,8 @@ async def view(context, url: str) -> float:
         await page.wait_for_function(DRAWN, timeout=TIMEOUT_MS)
         await page.wait_for_function(DONE, timeout=TIMEOUT_MS)
         return time.perf_counter() - start
+    except PlaywrightTimeout:
+        return None
     finally:
         await page.close()
 
@@ -86,9 +90,14 @@ async def one_round(contexts: list, url: str, pid: int) -> tuple[list[float], fl
     return list(times), max(0.0, cpu_seconds(pid) - before - idle) / len(contexts)
 
 
-def summary(n: int, kind: str, times: list[float], cpu: list[float]) -> dict:
-    found = {"viewers": n, "kind": kind, "views": len(times), "cpu_per_view": statistics.median(cpu),
-             "p50": percentile(times, 0.5), "p90": percentile(times, 0.9), "max": max(times)}
+def summary(n: int, kind: str, times: list[float | None], cpu: list[float]) -> dict:
+    """Percentiles of the views that finished; those that did not are counted (and their page time is
+    beyond TIMEOUT_MS, so the percentiles are a lower bound then)."""
+    finished = [t for t in times if t is not None]
+    done = finished or [float("nan")]
+    found = {"viewers": n, "kind": kind, "views": len(times), "unfinished": len(times) - len(finished),
+             "cpu_per_view": statistics.median(cpu), "p50": percentile(done, 0.5), "p90": percentile(done, 0.9),
+             "max": max(done)}
     print(f"  {n:>2} viewers, {kind}: server CPU {found['cpu_per_view']:.3f} s/view, page p50 {found['p50']:.2f} s, "
           f"p90 {found['p90']:.2f} s", flush=True)
     return found
@@ -155,7 +164,8 @@ def measure(db: Path, viewers: list[int], rounds_each: int, fresh: bool, page: s
 def write(found: list[dict], label: str, page: str, rounds_each: int, rss: int, load: tuple) -> None:
     rows = "\n".join(
         f"| {r['viewers']} | {r['kind']} | {r['views']} | "
-        f"{r['cpu_per_view']:.3f} | {r['p50']:.2f} | {r['p90']:.2f} | {r['max']:.2f} |" for r in found)
+        f"{r['cpu_per_view']:.3f} | {r['p50']:.2f} | {r['p90']:.2f} | {r['max']:.2f} | {r['unfinished']} |"
+        for r in found)
     text = (f"{SECTION}\n\n`python -m bench.viewers` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC), {label}, the "
             f"{page or 'Overview'} page. N chromium sessions open the same link at once, {rounds_each} rounds; "
             "server CPU is the Streamlit process's user + system time from /proc (its threads, DuckDB's "
@@ -164,8 +174,9 @@ def write(found: list[dict], label: str, page: str, rounds_each: int, rss: int, 
             "navigation to every chart drawn. Load average at the start "
             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) on 2 cores, shared with other work; "
             f"server peak RSS {rss} MB. Target: a repeated view at most 0.1 s of server CPU.\n\n"
-            "| viewers at once | visit | page views | server CPU s per view | page p50 s | page p90 s | page max s |\n"
-            "|---|---|---|---|---|---|---|\n" + rows + "\n")
+            "| viewers at once | visit | page views | server CPU s per view | page p50 s | page p90 s | page max s | "
+            f"not drawn within {TIMEOUT_MS // 1000} s |\n"
+            "|---|---|---|---|---|---|---|---|\n" + rows + "\n")
     results = ROOT / "bench" / "RESULTS.md"
     old = results.read_text()
     if SECTION in old:
