@@ -20,6 +20,11 @@ completed as (
     select * from sessions where status = 'completed' and in_build_scope(patient_id)
 ),
 
+completed_days as (
+    -- Only the days, for counting the sessions of a re-induction (keeps `completed` read once, not copied).
+    select patient_id, session_day, from sessions where status = 'completed' and in_build_scope(patient_id)
+),
+
 outcome_scores as (
     select assessments.patient_id, assessments.assessment_day,
     from main.assessments as assessments
@@ -34,23 +39,35 @@ ordered as (
         row_number() over in_order as position,
         lag(session_day) over in_order as previous_day,
         coalesce(session_day - lag(session_day) over in_order > setting('series_gap_days'), false) as is_after_gap,
-        count(*) over (partition by patient_id order by session_day
-                       range between current row and setting('reinduction_window_days')::integer following)
-            as n_in_reinduction_window,
     from completed
     window in_order as (partition by patient_id order by session_day, session_id)
 ),
 
+after_gaps as (
+    -- Few sessions follow a gap: the re-induction tests below look only at them.
+    select patient_id, session_id, session_day, previous_day, from ordered where is_after_gap
+),
+
+reinduction_windows as (
+    -- Completed sessions within reinduction_window_days from each session after a gap, that one included.
+    select after_gaps.patient_id, after_gaps.session_id, after_gaps.session_day, count(*) as n_in_window,
+    from after_gaps
+    join completed_days
+        on completed_days.patient_id = after_gaps.patient_id
+        and completed_days.session_day between after_gaps.session_day
+            and after_gaps.session_day + setting('reinduction_window_days')
+    group by after_gaps.patient_id, after_gaps.session_id, after_gaps.session_day
+),
+
 new_baselines as (
     -- The sessions after a gap that have an outcome questionnaire before them, since the previous session.
-    select distinct ordered.patient_id, ordered.session_id, ordered.session_day,
-    from ordered
+    select distinct after_gaps.patient_id, after_gaps.session_id, after_gaps.session_day,
+    from after_gaps
     join outcome_scores
-        on outcome_scores.patient_id = ordered.patient_id
-        and outcome_scores.assessment_day > ordered.previous_day
-        and outcome_scores.assessment_day between ordered.session_day - setting('baseline_window_days')
-            and ordered.session_day - 1
-    where ordered.is_after_gap
+        on outcome_scores.patient_id = after_gaps.patient_id
+        and outcome_scores.assessment_day > after_gaps.previous_day
+        and outcome_scores.assessment_day between after_gaps.session_day - setting('baseline_window_days')
+            and after_gaps.session_day - 1
 ),
 
 starts as (
@@ -58,9 +75,11 @@ starts as (
         ordered.*,
         ordered.previous_day is null
             or (ordered.is_after_gap
-                and (ordered.n_in_reinduction_window >= setting('reinduction_min_sessions')
+                and (reinduction_windows.n_in_window >= setting('reinduction_min_sessions')
                      or new_baselines.session_id is not null)) as starts_series,
     from ordered
+    -- A session is known by its patient, day and id together (the natural key).
+    left join reinduction_windows using (patient_id, session_id, session_day)
     left join new_baselines using (patient_id, session_id, session_day)
 ),
 
@@ -69,18 +88,10 @@ numbered as (
         *,
         sum(starts_series::integer) over in_order::integer as series_number,
         max(case when starts_series then position end) over in_order as series_start_position,
-        -- Gaps the patient has had so far that started no series (boosters after them).
-        sum((is_after_gap and not starts_series)::integer) over in_order as booster_gaps,
+        -- The latest run's start: the first session or one after any gap. A session is on its series' first
+        -- run when that run started the series (one window, shared with the two above).
+        max(case when previous_day is null or is_after_gap then position end) over in_order as run_start_position,
     from starts
-    window in_order as (partition by patient_id order by session_day, session_id rows unbounded preceding)
-),
-
-runs as (
-    select
-        *,
-        -- Such gaps within this series so far: 0 on its first run (its start is the latest start row).
-        booster_gaps - max(case when starts_series then booster_gaps end) over in_order as gaps_in_series,
-    from numbered
     window in_order as (partition by patient_id order by session_day, session_id rows unbounded preceding)
 ),
 
@@ -102,8 +113,8 @@ final as (
         systolic_bp_pre,
         diastolic_bp_pre,
         diastolic_bp_peak,
-        gaps_in_series = 0 as is_first_run,
-    from runs
+        run_start_position = series_start_position as is_first_run,
+    from numbered
 )
 
 select * from final
