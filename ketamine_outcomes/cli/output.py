@@ -1,0 +1,64 @@
+"""What every command shares: the audit row it writes, its table printed as CSV or JSON, the cohort its
+options give, and a database opened with its metric tables built."""
+
+import json
+import math
+import sys
+
+import duckdb
+import pandas as pd
+
+from ketamine_outcomes.access import audit
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.store import database as store
+
+
+def _record(db, action: str, details: list[str], wait: float = 120) -> None:
+    """The audit trail names who did what: from the command line, the operating-system user. A database
+    this user cannot write keeps no trail; say so rather than fail the command."""
+    if not details:
+        return
+    try:
+        con = store.connect(db, wait_seconds=wait, init=False)
+        try:
+            for detail in details:
+                audit.record(con, audit.os_user(), audit.CLI, action, detail)
+        finally:
+            con.close()
+    except (duckdb.Error, OSError) as error:
+        print(f"warning: not recorded in the audit trail ({action}: {'; '.join(details)}): {error}",
+              file=sys.stderr)
+
+
+def json_text(frame: pd.DataFrame) -> str:
+    """The rows as strict JSON for other tools: an empty value is null (json.dumps would write NaN, which
+    JSON does not have and strict parsers refuse)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    records = [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()}
+               for r in records]
+    return json.dumps(records, default=str, indent=1, allow_nan=False)
+
+
+def _print_table(frame, as_json: bool) -> None:
+    if as_json:
+        print(json_text(frame))
+    else:
+        # An empty value is left blank (pandas writes NaN, None or <NA> by the column's type).
+        print(frame.astype(object).where(frame.notna(), "").to_string(index=False) if len(frame) else "(none)")
+
+
+def _cohort(args) -> metrics.Cohort:
+    return metrics.Cohort(
+        sites=tuple(args.site), routes=tuple(args.route), indications=tuple(args.indication),
+        clinicians=tuple(args.clinician), age_bands=tuple(args.age_band), sexes=tuple(args.sex),
+        ethnicities=tuple(args.ethnicity), deprivation_deciles=tuple(args.deprivation_decile),
+        first_series_only=args.first_series_only, start_from=args.start_from, start_to=args.start_to,
+        min_baseline=args.min_baseline, baseline_instrument=args.instrument,
+    )
+
+
+def _open_built(db: str):
+    """A connection whose intermediate tables are up to date (building them needs write access)."""
+    con = store.connect(db, wait_seconds=120, init=False)
+    metrics.ensure_built(con)
+    return con
