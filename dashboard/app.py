@@ -39,6 +39,7 @@ navigation = st.navigation({section: pages for section, pages in allowed.items()
 signin.refuse_other_pages([p for pages in allowed.values() for p in pages],
                           [page for entries in PAGES.values() for _, page in entries])
 with data.held_for_this_run(may_create=user.role.allows("upload"), on_created=lambda: signin.record("create")):
-    filters.sidebar(navigation.url_path, meeting_forced=user.role.meeting_mode)
+    filters.sidebar(navigation.url_path, meeting_forced=user.role.meeting_mode,
+                    below_floor=user.role.allows("download_rows"))
     signin.sidebar(user)
     navigation.run()

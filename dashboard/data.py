@@ -402,6 +402,14 @@ def table(sql: str) -> pd.DataFrame:
     return _query(database_path(), data_version(), sql)
 
 
+def last_data_day():
+    """The date of the latest session or assessment stored (None for exports with day offsets only)."""
+    frame = table("select greatest((select max(session_date) from sessions), "
+                  "(select max(assessment_date) from assessments)) as last_date")
+    value = frame.last_date.iloc[0]
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
 def is_empty() -> bool:
     return int(table("select count(*) as n from int_treatment_series").n.iloc[0]) == 0
 

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, styles
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
 from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.metrics.marts import Cohort, with_caseness
@@ -39,8 +40,19 @@ class View:
         cohort = with_caseness(self.cohort, self.instrument, caseness) if self.cases_only else self.cohort
         return self if cohort is self.cohort else replace(self, cohort=cohort)
 
+    @property
+    def disclosure(self) -> suppress.Disclosure:
+        """What this view may show: counts under min_cell hidden, the others rounded to 5 (exact in the
+        analyst's internal view, below the clinic's threshold)."""
+        return suppress.Disclosure(self.min_cell, 1 if self.internal or self.min_cell <= 1 else suppress.ROUND_TO)
+
     def caption(self) -> str:
-        suppression = f"counts under {self.min_cell} suppressed" if self.min_cell > 1 else "no suppression"
+        if self.min_cell <= 1:
+            suppression = "no suppression"
+        elif self.disclosure.round_to > 1:
+            suppression = f"counts under {self.min_cell} suppressed, others rounded to {self.disclosure.round_to}"
+        else:
+            suppression = f"counts under {self.min_cell} suppressed"
         internal = "INTERNAL, not for circulation · " if self.internal else ""
         return f"{internal}{self.instrument} · {self.cohort.describe()} · {suppression}"
 
@@ -79,11 +91,14 @@ def _options(column: str) -> list[str]:
     return [v for v in frame.value.tolist() if v is not None]
 
 
-def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
+def sidebar(page_path: str = "", meeting_forced: bool = False, below_floor: bool = False) -> None:
     """Draw the shared filters (call from the entry file on every run, before the page), after taking any
     view a link gives; then write the view to the address bar. `meeting_forced`: the role may only see the
-    meeting view (set on the server each run, so neither the browser nor a link can turn it off)."""
+    meeting view (set on the server each run, so neither the browser nor a link can turn it off).
+    `below_floor`: the role may lower suppression below the clinic's min_cell_size (an analyst's internal
+    view); for any other role a lower threshold, from the sidebar or a link, is raised to it."""
     _keep_page_choices()
+    st.session_state["filters_below_floor"] = below_floor  # set on the server each run, like meeting_forced
     ignored = _read_link(page_path)
     state = st.session_state
     if meeting_forced and not state.get("filters_meeting_mode"):
@@ -95,7 +110,10 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
     first, last = _start_extent()
     state.setdefault("filters_min_baseline", 0)
     state.setdefault("filters_cases_only", True)
-    state.setdefault("filters_min_cell", int(data.settings().get("min_cell_size", MEETING_MIN_CELL)))
+    state.setdefault("filters_min_cell", _clinic_min_cell())
+    floor = _floor()
+    if state["filters_min_cell"] < floor:
+        state["filters_min_cell"] = floor
     if first is not None:
         state.setdefault("filters_start_range", (first, last))
     if meeting_forced:
@@ -118,7 +136,10 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
         st.checkbox("First series only", key="filters_first_series_only",
                     help="Leave out re-inductions (a patient's second and later series).")
         if first is not None:
-            st.date_input("Series started between", min_value=first, max_value=last, key="filters_start_range")
+            st.date_input("Series started between", min_value=first, max_value=last, key="filters_start_range",
+                          help="Whole calendar months under suppression (the 10th to the 20th counts the whole "
+                               "of both months: two ranges a day apart would give the series started that day); "
+                               "any days in an analyst's internal view.")
         st.number_input("Minimum baseline score", min_value=0, max_value=MAX_BASELINE, step=1,
                         key="filters_min_baseline",
                         help="e.g. 10 on PHQ-9 keeps moderate or worse depression. 0: no minimum.")
@@ -128,11 +149,17 @@ def sidebar(page_path: str = "", meeting_forced: bool = False) -> None:
                          "cases inflate remission. Clear it to count every series. A minimum baseline above replaces it; "
                          "other instruments have no caseness threshold.")
         st.divider()
-        st.number_input("Suppress counts below", min_value=0, max_value=100, step=1,
+        st.number_input("Suppress counts below", min_value=floor, max_value=100, step=1,
                         key="filters_min_cell", disabled=meeting,
-                        help="Counts from 1 to this minus 1, and rates built on them, are hidden. 0: off.")
+                        help="Counts from 1 to this minus 1, and rates built on them, are hidden; other counts are "
+                             "rounded to the nearest 5. " + (
+                                 "Below the clinic's setting (min_cell_size) the view is internal: exact counts, "
+                                 "not for circulation. 0: off." if floor == 0 else
+                                 f"Never below the clinic's setting, {floor} (min_cell_size): only an analyst's "
+                                 "internal view goes lower."))
         if ignored:
-            st.warning("Left out from the link (not in this database or not valid): " + markdown("; ".join(ignored)))
+            st.warning("From the link, not used as given (not in this database, not valid, or not for this role): "
+                       + markdown("; ".join(ignored)))
         link = _write_link(page_path)
         with st.popover("Copy link to this view", icon=":material/link:", use_container_width=True):
             st.caption("Opens this page with these filters and choices (copy with the button at the right).")
@@ -248,6 +275,10 @@ def _read_link(page_path: str = "") -> list[str]:
             value = given[name][-1]
             if value.isdigit() and int(value) <= top:
                 state[key] = int(value)
+                if key == "filters_min_cell" and int(value) < _floor():
+                    state[key] = _floor()
+                    ignored.append(f"min-cell {value} (raised to this clinic's {_floor()}: only an analyst's "
+                                   "internal view goes lower)")
             else:
                 ignored.append(f"{name} {value}")
     for choices in PAGE_CHOICES.values():
@@ -293,11 +324,33 @@ def current() -> View:
     except DisallowedView:  # the sidebar says so
         cohort = replace(cohort, ethnicities=(), deprivation_deciles=())
     meeting = bool(state.get("filters_meeting_mode"))
-    min_cell = int(state.get("filters_min_cell", MEETING_MIN_CELL))
+    # Whatever the widget or a link holds, a role that may not go below the clinic's threshold never does.
+    min_cell = max(int(state.get("filters_min_cell", MEETING_MIN_CELL)), _floor())
     if meeting:
         min_cell = max(min_cell, MEETING_MIN_CELL)
+    internal = min_cell < _clinic_min_cell()
+    if not internal and min_cell > 1:
+        # Two ranges a day apart would give the series started that day: whole months only (the Quality
+        # review's periods are whole months or quarters too).
+        start_from, start_to = whole_months(cohort.start_from, cohort.start_to)
+        cohort = replace(cohort, start_from=start_from, start_to=start_to)
     return View(state.get("filters_instrument", "PHQ-9"), cohort, meeting, min_cell,
-                internal=min_cell < _clinic_min_cell(), cases_only=bool(state.get("filters_cases_only", True)))
+                internal=internal, cases_only=bool(state.get("filters_cases_only", True)))
+
+
+def whole_months(start_from: date | None, start_to: date | None) -> tuple[date | None, date | None]:
+    """A start-date range widened to whole calendar months: from the first of its first month to the last
+    day of its last."""
+    if start_from is not None:
+        start_from = start_from.replace(day=1)
+    if start_to is not None:
+        start_to = (pd.Timestamp(start_to) + pd.offsets.MonthEnd(0)).date()
+    return start_from, start_to
+
+
+def _floor() -> int:
+    """The lowest threshold this role may choose: the clinic's, unless it may open an internal view."""
+    return 0 if st.session_state.get("filters_below_floor") else _clinic_min_cell()
 
 
 def _cohort() -> Cohort:

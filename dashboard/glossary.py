@@ -95,8 +95,9 @@ CARDS: tuple[Card, ...] = (
          "series, and a score at a booster visit within the threshold is a response kept. The curve "
          "is the Kaplan-Meier estimate; the median is the day it falls to half, when it does. The numbers under the "
          "curve are the series still followed and responding. Under small-cell suppression (always in meeting mode) "
-         "each step holds at least the minimum cell size of losses (a day with fewer is drawn at the next step "
-         "that reaches it), and the curve stops before fewer than that would remain at risk.",
+         "the estimate is drawn at the end of each week (sooner when it has moved more than 4 points), so it stays "
+         "on the estimate, for as long as at least the minimum cell size of series are at risk; the numbers at "
+         "risk are rounded to the nearest 5.",
          "Kaplan & Meier 1958; McInnes 2022 followed sustained response after induction the same way.",
          ("response_fraction_phq9", "end_of_induction_days")),
     Card("time-to-response", "Time to first response (dropouts competing)",
@@ -105,8 +106,8 @@ CARDS: tuple[Card, ...] = (
          "competing event), not as if it would have responded like those who stayed; a series still in treatment, "
          "or finished without a response and not scored again, leaves the count at its last score (censored). So "
          "the curve stays near the intention-to-treat rate instead of climbing towards the completers' rate. Under "
-         "small-cell suppression it is drawn as the sustained-response curve is (steps of at least the minimum cell "
-         "size).",
+         "small-cell suppression it is drawn as the sustained-response curve is (weekly, while enough series are "
+         "at risk; numbers at risk rounded to 5).",
          "Aalen-Johansen cumulative incidence (Aalen & Johansen 1978; Putter, Fiocco & Geskus 2007).",
          ("response_fraction_phq9", "dropout_quiet_days")),
     Card("maintenance", "Boosters and re-induction",
@@ -195,11 +196,13 @@ CARDS: tuple[Card, ...] = (
          "so.", "Spiegelhalter 2005 (funnel plots for indirectly standardised ratios); Peduzzi 1996 and Vittinghoff & "
          "McCulloch 2007 (events per model term)."),
     Card("suppression", "Small-cell suppression",
-         "Counts from 1 to 10, and every rate built on them, are hidden so no patient can be recognised. Zero may "
-         "be shown. A count that would let a hidden one be worked out (from a total or a difference) is hidden "
-         "too: it may be large. Every hidden cell reads **hidden**, in tiles, tables, chart markers and the meeting "
-         "pack, whatever hid it, so nobody can tell the small one from the one hidden to protect it. In a download "
-         "a hidden cell is empty.",
+         "Counts from 1 to 10, and every rate built on them, are hidden so no patient can be recognised; they read "
+         "**hidden**. Zero may be shown. Every other count is rounded to the nearest 5 (339 reads 340; 11 and 12 read 15), "
+         "so subtracting one shown count from another never gives a small count exactly: series minus evaluable, "
+         "this quarter minus last. Rates come from the exact counts, in whole percents; a rate is hidden when fewer "
+         "than 11 are in it or left out of it (5 of 50 did not respond). Start dates count whole months. Only an "
+         "analyst can lower the threshold below the clinic's setting, in a view marked internal. In a download a "
+         "hidden cell is empty.",
          "CMS cell-size suppression policy; PCORnet.", ("min_cell_size",)),
     Card("not-on-track", "Not on track",
          "A series still in its induction whose improvement by a checkpoint (a session number for each route) is "

@@ -14,6 +14,7 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, filters, signin
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.metrics import declarations
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term, response_words
 from ketamine_outcomes.safe_text import csv_text
 
@@ -138,32 +139,7 @@ LABELS: dict[str, tuple[str, str]] = {
 # Ordinal values in clinical order, so a table reads from best to worst, not alphabetically.
 # The marts the Data page offers as files: (button label, what one row is). The label is words, so two buttons cut
 # short on a tablet still differ; the file keeps the mart's name (the name docs/metrics.md describes it by).
-MART_FILES: dict[str, tuple[str, str]] = {
-    "weekly_outcomes": ("Weekly outcomes (CSV)", "one row per week, observed cases"),
-    "weekly_outcomes_itt": ("Weekly outcomes, intention to treat (CSV)", "one row per week, intention to treat"),
-    "series_summary": ("Every series (CSV)", "one row per treatment series"),
-    "attrition": ("Attrition (CSV)", "one row per stage and completed session"),
-    "adverse_events": ("Adverse events by route (CSV)", "one row per route and event"),
-    "blood_pressure": ("Blood pressure by route (CSV)", "one row per route"),
-    "item9_flags": ("Item 9 flags (CSV)", "one row per PHQ-9 with item 9 of 1 or more"),
-    "cohort_comparison": ("End of induction by site (CSV)", "one row per site"),
-    "activity": ("Activity (CSV)", "one row: the Overview's tiles"),
-    "severity_transitions": ("Severity transitions (CSV)", "one row per baseline band and end-of-induction band"),
-    "coverage": ("Coverage (CSV)", "one row per measure of what the database holds"),
-    "end_statuses": ("End-of-induction statuses (CSV)", "one row per end-of-induction status"),
-    "first_response_weeks": ("First responses by week (CSV)", "one row per week of first response"),
-    "sustained_response": ("Sustained response curve (CSV)", "one row per day of the Kaplan-Meier curve"),
-    "time_to_response": ("Time to response curve (CSV)", "one row per day of the Kaplan-Meier curve"),
-    "maintenance": ("Boosters and re-inductions (CSV)", "one row for the cohort"),
-    "protocol_adherence": ("Protocol adherence by site (CSV)", "one row per site"),
-    "talking_therapies": ("NHS Talking Therapies measures (CSV)", "one row for the cohort"),
-    "item9_course": ("Item 9 over the induction (CSV)", "one row per group and measure"),
-    "dissociation": ("Dissociation, CADSS (CSV)", "one row per session number"),
-    "casemix_series": ("Case-mix model's series by site (CSV)",
-                       "one row per series scored at the end of induction, with its case mix"),
-    "adverse_event_incidence": ("Adverse events over the induction (CSV)",
-                                "one row per route and event: series with it, beside the published range"),
-}
+MART_FILES: dict[str, tuple[str, str]] = declarations.FILES  # declared with each mart (metrics/declarations.py)
 ORDERS: dict[str, list[str]] = {
     "end_status": ["remission", "response", "no response", "no score", "not reached", "not yet evaluable",
                    "no baseline"],
@@ -201,15 +177,17 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
     """The numbers to show (suppressed cells missing, rates in percent, clinical order, human headers) and a
     same-shaped mask of the cells suppression hid. `withheld`: rows whose counts are hidden whatever their size."""
     frame = frame[columns] if columns else frame
-    numbers = suppress.for_chart(frame, mart, view.min_cell, rows_add_up) if mart else frame.copy()
+    numbers = suppress.for_chart(frame, mart, view.disclosure, rows_add_up) if mart else frame.copy()
     if withheld is not None and withheld.any():
         for column in suppress.RULES[mart]["counts"]:
             if column in numbers:
                 numbers[column] = numbers[column].astype("Float64").mask(withheld.reindex(numbers.index, fill_value=False))
     hidden = numbers.isna() & frame.notna()
+    # Under rounded counts a rate is shown to whole percents (a tenth would give the exact count back).
+    digits = 0 if view.disclosure.round_to > 1 else 2
     for column in numbers.columns:
         if is_rate(column):
-            numbers[column] = (numbers[column].astype("float64") * 100).round(2)
+            numbers[column] = (numbers[column].astype("float64") * 100).round(digits)
         elif column in suppress.RULES.get(mart, {}).get("counts", ()):
             numbers[column] = numbers[column].astype("Float64").round().astype("Int64")
     for column, order in ORDERS.items():
@@ -243,7 +221,7 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
             integer = not is_rate(column) and (column.startswith("n_") or column in INTEGERS
                                                or pd.api.types.is_integer_dtype(frame[column]))
             config[header] = st.column_config.NumberColumn(
-                header, help=column_help, format="%.1f%%" if is_rate(column) else "localized" if integer else "%.1f")
+                header, help=column_help, format=("%.0f%%" if view.disclosure.round_to > 1 else "%.1f%%") if is_rate(column) else "localized" if integer else "%.1f")
         elif column_help:
             config[header] = st.column_config.TextColumn(header, help=column_help)
     config.update({label(c, view.instrument): link for c, link in (link_columns or {}).items()})
@@ -281,8 +259,12 @@ def file_name(title: str, view: filters.View) -> str:
         parts.append(f"started-{cohort.start_from or ''}-to-{cohort.start_to or ''}")
     if cohort.min_baseline:
         parts.append(f"baseline-{cohort.min_baseline}")
-    if view.min_cell > 1:
-        parts.append(f"suppressed-under-{view.min_cell}")
+    if view.internal:
+        # Below the clinic's threshold: small counts and exact figures, so the file says so wherever it goes.
+        parts.append(f"INTERNAL-not-for-circulation-under-{view.min_cell}" if view.min_cell > 1 else
+                     "INTERNAL-not-for-circulation-unsuppressed")
+    elif view.min_cell > 1:
+        parts.append(f"suppressed-under-{view.min_cell}-rounded-to-{view.disclosure.round_to}")
     name = "_".join(re.sub(r"[^A-Za-z0-9.+-]+", "-", p).strip("-") for p in parts)
     return name[:180] + ".csv"
 
@@ -304,4 +286,5 @@ def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, pa
     # Made when clicked (a callable), so no file waits at a live /media/ URL (docs/deploy.md, downloads).
     st.download_button("Download this table (CSV)", lambda: csv_with_filters(numbers, view, title),
                        file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:",
-                       on_click=signin.record, args=("download", name))
+                       on_click=signin.record, args=("download", ("INTERNAL view, not suppressed to the clinic's "
+                                                                 "threshold: " if view.internal else "") + name))

@@ -2,6 +2,7 @@
 suppression note, and the message for an empty database or an empty cohort."""
 
 import json
+from datetime import date
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -9,6 +10,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, glossary, signin, tables
 from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.metrics.marts import Cohort
 from ketamine_outcomes import chart_cache
 from ketamine_outcomes.safe_text import markdown
@@ -30,7 +32,25 @@ def page(title: str, intro: str) -> filters.View:
         st.stop()
     view = filters.current()
     filters_line(view)
+    data_as_of()
     return view
+
+
+STALE_DAYS = 14
+
+
+def data_as_of() -> None:
+    """The last session or assessment stored, on every page, with a warning when it is more than STALE_DAYS
+    old: a meeting should know it is looking at last month's exports."""
+    last = data.last_data_day()
+    if last is None:
+        st.caption("Data as of: the exports hold day offsets, not dates.")
+        return
+    age = (date.today() - last).days
+    st.caption(f"Data as of {last:%Y-%m-%d} (the latest session or assessment stored).")
+    if age > STALE_DAYS:
+        st.warning(f"The data is {age} days old: the latest session or assessment stored is from {last:%Y-%m-%d}. "
+                   "Upload the latest exports before reading these figures as current.", icon=":material/schedule:")
 
 
 def filters_line(view: filters.View) -> None:
@@ -45,10 +65,24 @@ def definitions_link(topic: str) -> None:
                  query_params={"card": card.anchor} if card else None)
 
 
+def selection(view: filters.View) -> panels.Selection:
+    """The view as a panel selection (ketamine_outcomes/disclosure/panels.py): the same one the meeting pack builds."""
+    return panels.Selection(view.instrument, view.cohort, view.disclosure, view.cases_only, data.caseness())
+
+
+def panel_notes(panel: panels.Panel) -> None:
+    """A panel's sentences under it: what suppression hid or rounded."""
+    for note in panel.notes:
+        if note:
+            st.caption(note)
+
+
 def suppression_note(hidden: bool, view: filters.View) -> None:
     if hidden:
-        st.caption(f"Some cells are hidden: counts from 1 to {view.min_cell - 1}, rates built on them, and counts "
-                   "one of them could be worked out from (a total, a difference) are not shown (small-cell suppression).")
+        rounded = (f" Other counts are rounded to the nearest {view.disclosure.round_to}."
+                   if view.disclosure.round_to > 1 else "")
+        st.caption(f"Some cells are hidden: counts from 1 to {view.min_cell - 1}, and rates built on them or with "
+                   f"fewer than {view.min_cell} left out of them (small-cell suppression).{rounded}")
 
 
 def nothing_selected(view: filters.View, instrument: str | None = None) -> None:
@@ -104,10 +138,11 @@ def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None,
     if sentence:
         return sentence, None, None, None
     figure.update_layout(title_subtitle_text=plotly_text(f"Filters: {view.caption()}"))
-    if view.meeting_mode:
-        figure.update_layout(template="ketamine_meeting")
     stem = tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv")
     alt = charts.describe(figure)
-    charts.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
+    if view.meeting_mode:
+        charts.for_projector(figure)  # one-line titles and a tall plot area on a 1920 x 1080 projector
+    else:
+        charts.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
     # theme=None (above): the product's template (palette, fonts, contrast), not Streamlit's chart theme.
     return None, pio.to_json(figure, validate=False), alt, stem

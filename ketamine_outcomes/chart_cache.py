@@ -18,6 +18,7 @@ Both are on only inside `kept()`, which the dashboard holds around each script r
 elsewhere (the meeting pack, the tests, the command line) both compute as before."""
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import threading
@@ -71,6 +72,10 @@ def _feed(digest, value: Any) -> None:
         digest.update(b"L%d" % len(value))
         for item in value:
             _feed(digest, item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # a frozen value object (suppress.Disclosure, a cohort): its type and its fields
+        digest.update(b"C" + type(value).__qualname__.encode())
+        _feed(digest, [getattr(value, f.name) for f in dataclasses.fields(value)])
     elif value is None or isinstance(value, (str, int, float, bool, np.generic)):
         digest.update(b"V" + type(value).__name__.encode() + repr(value).encode())
     else:

@@ -114,7 +114,7 @@ def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
     from ketamine_outcomes.disclosure import suppress
 
     # 60 followed; losses 6, 6, 3, 11, 4, 1 on days 7-42, censored 12 on day 0 and more later (test_suppress.KM):
-    # under suppression the steps are day 21 (15 of 48) and day 28 (11 of 22); days 35-42 are cut.
+    # under suppression the estimate each week while 11 or more are at risk (to day 35); day 42 (5) is cut.
     curve = pd.DataFrame({"group_value": ["all"] * 7, "day": [0, 7, 14, 21, 28, 35, 42],
                           "n_at_risk": [60, 48, 42, 34, 22, 11, 5], "n_events": [0, 6, 6, 3, 11, 4, 1],
                           "n_censored": [12, 0, 2, 9, 0, 2, 4],
@@ -122,29 +122,33 @@ def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
     fig = charts.survival_curve(suppress.survival_curve(curve, 11), "survival", "t", "still responding", "days",
                                 "responding")
     line, at_risk = fig.data
-    assert list(line.x) == [0, 21, 28] and list(line.y) == pytest.approx([1.0, 0.6875, 0.34375])
-    assert list(at_risk.x) == [0, 7, 14, 21, 28] and list(at_risk.text) == ["60", "48", "48", "48", "22"]
-    # The median is in the step shown on day 28, after the one on day 21: which day of it, the curve does not say.
+    assert list(line.x) == [0, 7, 14, 21, 28, 35] and list(line.y) == pytest.approx(curve.survival[:6].tolist())
+    assert list(at_risk.x) == [0, 7, 14, 21, 28, 35] and list(at_risk.text) == ["60", "50", "40", "35", "20", "15"]
+    # The median is in the week shown on day 28, after the point on day 21.
     assert line.name == "all (median 22-28 days)"
     assert charts.is_nothing(charts.survival_curve(suppress.survival_curve(curve, 61), "survival", "t", "y", "x",
                                                    "responding")).startswith("No curve to draw")
 
 
-def test_the_change_chart_hides_small_bars_and_the_one_a_status_total_would_give_away():
+def test_the_change_chart_hides_small_bars_and_rounds_the_others():
+    from ketamine_outcomes.disclosure import suppress
+
     # Remission: 20 series fell 90-100%, 12 fell 80-90%, 3 fell 70-80% (3 is hidden; the status table shows
-    # 35 remissions, so 35 - 20 - 12 would give it: 12, the smallest other bar, is hidden too). Response: 12
-    # fell 50-60%. No response: 25 rose 0-10%.
+    # 35 remissions, rounded, and the bars are rounded: 35 - 20 - 15 leaves it anywhere from 0 to 7, so 12 stays,
+    # drawn as 15, the lowest a shown count reads). Response: 12 fell 50-60%. No response: 25 rose 0-10%. With exact counts 12 goes too.
     change = [-0.95] * 20 + [-0.85] * 12 + [-0.75] * 3 + [-0.55] * 12 + [0.05] * 25
     status = ["remission"] * 35 + ["response"] * 12 + ["no response"] * 25
     summary = pd.DataFrame({"end_pct_change": change, "end_status": status})
     fig = charts.change_distribution(summary, "PHQ-9", 0.5, min_cell=11)
     bars = {t.name: {round(x, 2): y for x, y in zip(t.x, t.y) if y != 0} for t in fig.data if t.type == "bar"}
-    assert bars["remission"] == {-0.95: 20, -0.85: None, -0.75: None}
-    assert bars["response"] == {-0.55: 12} and bars["no response"] == {0.05: 25}
+    assert bars["remission"] == {-0.95: 20, -0.85: 15, -0.75: None}
+    assert bars["response"] == {-0.55: 15} and bars["no response"] == {0.05: 25}
     marks = next(t for t in fig.data if t.type == "scatter")
-    assert [round(x, 2) for x in marks.x] == [-0.85, -0.75] and list(marks.text) == ["hidden", "hidden"]
-    # The legend says what the mark means: 12 is not a small count, it is hidden to protect the 3.
+    assert [round(x, 2) for x in marks.x] == [-0.75] and list(marks.text) == ["hidden"]
     assert marks.name == "hidden: 1-10 series, or hidden to protect another"
+    exact = charts.change_distribution(summary, "PHQ-9", 0.5, min_cell=suppress.Disclosure(11, 1))
+    bars = {t.name: {round(x, 2): y for x, y in zip(t.x, t.y) if y != 0} for t in exact.data if t.type == "bar"}
+    assert bars["remission"] == {-0.95: 20, -0.85: None, -0.75: None}
     assert "72 series" not in fig.layout.title.text  # 72 - 20 - 12 - 25 would be the hidden 15
     shown = charts.change_distribution(summary, "PHQ-9", 0.5)  # suppression off: every bar, and the total
     assert {round(x, 2): y for x, y in zip(shown.data[0].x, shown.data[0].y) if y} == {-0.95: 20, -0.85: 12, -0.75: 3}
@@ -209,9 +213,11 @@ def test_the_funnel_names_on_the_plot_only_the_points_outside_the_limits_and_eve
     fig = charts.funnel(units, curves, "site")
     points = {t.name: t for t in fig.data if t.mode == "markers+text"}
     assert list(points["site outside limits"].text) == ["A"]
-    assert list(points["site within limits"].text) == ["", ""]  # side by side, their names ran together
-    assert [list(c) for c in points["site within limits"].customdata] == [["Northside", "within the limits"],
-                                                                          ["Riverside", "within the limits"]]
+    # Every point is named (a projector has no hover); side by side, one name above its point and one below.
+    assert list(points["site within limits"].text) == ["Northside", "Riverside"]
+    assert list(points["site within limits"].textposition) == ["top center", "bottom center"]
+    assert [list(c) for c in points["site within limits"].customdata] == [["Northside", "within the limits", "96"],
+                                                                          ["Riverside", "within the limits", "104"]]
     assert fig.layout.height == 540
 
 

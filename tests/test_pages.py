@@ -30,6 +30,11 @@ COUNT_COLUMNS = ("Series scored", "Series paired", "Responders", "Remitters", "S
                  "Series meeting it")
 
 
+def page_warnings(app: AppTest) -> list[str]:
+    """The page's warnings but the stale-data one (the sample clinic's data is from 2025: every page warns)."""
+    return [w.value for w in app.warning if not w.value.startswith("The data is ")]
+
+
 def read(column: pd.Series) -> dict:
     """A table column as a reader sees it: a hidden cell (empty, drawn with the placeholder) reads "hidden"."""
     return {k: "hidden" if pd.isna(v) else v if isinstance(v, str) else f"{int(v):,}" for k, v in column.items()}
@@ -68,8 +73,10 @@ def test_page_renders_with_default_and_changed_filters(clinic_db, monkeypatch, p
 def test_overview_tiles_are_the_marts_numbers(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     activity = expected(clinic_db, metrics.activity).iloc[0]
-    assert [m.value for m in app.metric][:4] == [f"{int(n):,}" for n in (
+    # Counts to the nearest 5 under suppression (648 series read 650), rates from the exact counts.
+    assert [m.value for m in app.metric][:4] == [f"{suppress.rounded(int(n), 11):,}" for n in (
         activity.n_series, activity.n_active_series, activity.n_patients, activity.n_sessions)]
+    assert all(int(m.value.replace(",", "")) % 5 == 0 for m in app.metric[:4])
     # End of induction: series at or above caseness at baseline (PHQ-9 >= 10), the headline default.
     rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", cohort=Cohort(min_baseline=10)).iloc[0]
     assert [m.value for m in app.metric][4:8] == [f"{rates[c]:.0%}" for c in (
@@ -82,7 +89,7 @@ def test_filters_are_kept_across_pages_and_change_the_numbers(clinic_db, monkeyp
     app.switch_page("app_pages/overview.py").run()
     assert app.multiselect(key="filters_sites").value == ["Northside"]
     activity = expected(clinic_db, metrics.activity, Cohort(sites=("Northside",))).iloc[0]
-    assert app.metric[0].value == f"{int(activity.n_series):,}"
+    assert app.metric[0].value == f"{suppress.rounded(int(activity.n_series), 11):,}"
     assert any("site: Northside" in shown(c.value) for c in app.caption)
 
 
@@ -96,7 +103,8 @@ def test_trajectory_points_are_the_weekly_means(clinic_db, monkeypatch):
     drawn = np.array([np.nan if y is None else y for y in line["y"]], dtype=float)
     assert np.allclose(drawn[visible.to_numpy()], weekly.mean_score[visible])
     assert np.isnan(drawn[~visible.to_numpy()]).all()
-    assert line["text"] == [f"n={n}" if shown else "" for n, shown in zip(weekly.n_scored, visible)]
+    # The n under each point as counts are shown: rounded to 5 (449 reads n=450).
+    assert line["text"] == [f"n={suppress.rounded(n, 11)}" if shown else "" for n, shown in zip(weekly.n_scored, visible)]
 
 
 @pytest.mark.slow
@@ -157,8 +165,8 @@ def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_mar
                                 "item9_course", 11)
     shown_course = next(f.value for f in app.dataframe if "Series meeting it" in f.value.columns)
     assert shown_course["Series"].astype("Float64").fillna(-1).tolist() == course.n_series.fillna(-1).tolist()
-    assert (shown_course["Share %"].astype("float64").fillna(-1).round(2).tolist()
-            == (course.measure_rate * 100).fillna(-1).round(2).tolist())
+    assert (shown_course["Share %"].astype("float64").fillna(-1).tolist()
+            == (course.measure_rate * 100).round(0).fillna(-1).tolist())  # whole percents under rounding
     # The sample rates CADSS at Lakeview only: at Northside the chart gives way to a sentence.
     assert not any("CADSS" in json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart"))
     assert any("No CADSS scores" in i.value for i in app.info)
@@ -277,7 +285,8 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     assert not any("common cause" in m for m in said)
     app.radio(key="quality_period").set_value("quarter").run()
     assert not app.exception
-    quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter")
+    # The headline cohort, as on the Overview and in the pack: cases at baseline (PHQ-9 10 or more).
+    quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter", cohort=Cohort(min_baseline=10))
     quarters = quarters[(quarters.group_value != "unknown") & (quarters.n_scored > 0)]
     # Every quarter has at least 11 series scored, responding and not responding: all are drawn, the closed ones on
     # the line, the one still being scored apart.
@@ -296,7 +305,7 @@ def test_quality_review_by_month_draws_nothing_a_hidden_month_could_be_solved_fr
     # At the default 11 every month of the sample clinic is hidden; at 6 some are shown and some are not.
     app.number_input(key="filters_min_cell").set_value(6).run()
     app.radio(key="quality_period").set_value("month").run()
-    months = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_month")
+    months = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_month", cohort=Cohort(min_baseline=10))
     months = months[(months.group_value != "unknown") & (months.n_scored > 0)].reset_index(drop=True)
 
     def small(v):
@@ -326,8 +335,8 @@ def test_minimum_baseline_keeps_the_overview_filled(clinic_db, monkeypatch):
     app.number_input(key="filters_min_baseline").set_value(10).run()
     activity = expected(clinic_db, metrics.activity, Cohort(min_baseline=10, baseline_instrument="PHQ-9")).iloc[0]
     assert 0 < activity.n_series < expected(clinic_db, metrics.activity).iloc[0].n_series
-    assert app.metric[0].value == f"{int(activity.n_series):,}"
-    assert not app.warning
+    assert app.metric[0].value == f"{suppress.rounded(int(activity.n_series), 11):,}"
+    assert not page_warnings(app)
 
 
 def test_quality_review_explains_exports_without_dates(tmp_path, monkeypatch, export):
@@ -342,7 +351,7 @@ def test_quality_review_explains_exports_without_dates(tmp_path, monkeypatch, ex
     assert not app.exception
     assert "day offsets instead of dates" in app.info[0].value
     app.switch_page("app_pages/overview.py").run()
-    assert app.metric[0].value == "13" and not app.exception  # 12 patients plus P99
+    assert app.metric[0].value == "15" and not app.exception  # 12 patients plus P99: 13, rounded to 5
 
 
 def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, monkeypatch):
@@ -355,11 +364,11 @@ def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, mo
     line = next(t for t in chart_traces(app, 2) if t.get("name") == "Northside")
     # Weeks 9 and 10 (under 11 series) are hidden between shown weeks: the line breaks there (a missing value,
     # not a straight segment across), without a point or an n label, and the gap is labelled. Week 11 (12 series)
-    # too: Lakeview's 7 that week would be the all-series n minus Northside's and Riverside's. Northside's line then
-    # ends at week 8 (a hidden tail is not labelled); 9 and 10 are labelled as gaps in Riverside's (15 at week 11).
+    # is drawn: Lakeview's 7 that week is hidden, and the all-series n minus Northside's and Riverside's, all three
+    # rounded to 5, gives it only give or take 7 (docs/metrics.md, Small cells: rounding, not a second hidden cell).
     assert list(line["x"]) == northside.week.tolist()
     drawn = [y is not None and y == y for y in line["y"]]
-    assert drawn == ((northside.n_scored >= 11) & (northside.week != 11)).tolist()
+    assert drawn == (northside.n_scored >= 11).tolist()
     assert [t for t, d in zip(line["text"], drawn) if not d] == [""] * drawn.count(False)
     gaps = [a for a in json.loads(app.get("plotly_chart")[2].proto.spec)["layout"]["annotations"]
             if a.get("text") == "hidden"]
@@ -405,12 +414,12 @@ def test_a_refused_upload_is_mapped_saved_and_the_mapping_reused(tmp_path, monke
 
 def test_below_the_clinics_threshold_the_view_is_labelled_internal_and_meeting_mode_never_is(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "overview")
-    assert not app.warning  # the default: the clinic's threshold, no label
+    assert not page_warnings(app)  # the default: the clinic's threshold, no label
     app.number_input(key="filters_min_cell").set_value(5).run()
-    assert "Internal view, not for circulation" in app.warning[0].value
+    assert "Internal view, not for circulation" in page_warnings(app)[0]
     assert any(shown(c.value).startswith("Filters: INTERNAL, not for circulation") for c in app.caption)
     app.toggle(key="filters_meeting_mode").set_value(True).run()
-    assert not app.warning
+    assert not page_warnings(app)
     assert not any("INTERNAL" in c.value for c in app.caption)
 
 
@@ -432,7 +441,8 @@ def test_a_link_opens_its_view_and_what_it_cannot_use_is_named(clinic_db, monkey
     assert app.multiselect(key="filters_sites").value == ["Northside"]
     assert app.number_input(key="filters_min_baseline").value == 8
     cohort = Cohort(sites=("Northside",), min_baseline=8, baseline_instrument="GAD-7", first_series_only=True)
-    assert app.metric[0].value == f"{int(expected(clinic_db, metrics.activity, cohort).iloc[0].n_series):,}"
+    n_series = int(expected(clinic_db, metrics.activity, cohort).iloc[0].n_series)
+    assert app.metric[0].value == f"{suppress.rounded(n_series, 11):,}"
     assert any("site Atlantis" in w.value for w in app.sidebar.warning)
 
 
@@ -462,21 +472,18 @@ def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them
     app.toggle(key="filters_meeting_mode").set_value(True).run()
     line, at_risk = chart_traces(app, 0)[:2]
     kept = suppress.survival_curve(sustained, 11)
+    # The estimate itself, at the end of each week (and where it moved more than 4 points), to the last day with
+    # 11 or more at risk; numbers at risk rounded to 5 (tests/test_disclosure.py checks it against lifelines).
     assert line["x"] == kept.day.tolist() and line["x"][-1] < sustained.day.max()
     assert line["y"] == pytest.approx(kept.survival.tolist())
-    assert all(int(n) >= 11 for n in at_risk["text"] if n)
-    assert any("each step holds at least 11 series" in c.value for c in app.caption)
+    assert min(line["y"]) < 0.8  # not a flat 100%: responses were lost
+    assert all(int(n) >= 15 and int(n) % 5 == 0 for n in at_risk["text"] if n)
+    assert any("drawn at the end of each week" in c.value for c in app.caption)
     first = expected(clinic_db, metrics.time_to_response, "PHQ-9")
     line = chart_traces(app, 1)[0]
     cut = suppress.survival_curve(first, 11)
     assert line["y"] == pytest.approx(cut.share_responded.tolist())
-    # Nothing a reader can work out from the hover's numbers at risk and the steps is a count from 1 to 10: not
-    # a step's first responses, dropouts (the competing event) or censored, not the series between two steps.
-    at_risk = np.array(line["customdata"])
-    assert at_risk.tolist() == cut.n_at_risk.tolist()
-    left = at_risk[:-1] - at_risk[1:]
-    parts = [*cut.n_events, *cut.n_dropped, *cut.n_censored]
-    assert all(v == 0 or v >= 11 for v in [*parts, *left, at_risk[-1] - cut.n_events.iloc[-1]])
+    assert all(int(n) % 5 == 0 for n in line["customdata"])  # the hover's numbers at risk are rounded too
 
 
 def test_durability_renders_a_median_never_reached_and_one_curve_per_route(clinic_db, monkeypatch):
@@ -528,17 +535,17 @@ def test_overview_headline_counts_cases_at_baseline_by_default_and_the_filter_cl
     every = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all").iloc[0]
     assert cases.n_scored < every.n_scored  # the sample clinic has mild baselines: the default differs
     assert app.metric[4].value == f"{cases.response_rate:.0%}"
-    assert any(f"n = {int(cases.n_scored)}" in c.value for c in app.caption)
+    assert any(f"n = {suppress.rounded(int(cases.n_scored), 11)}" in c.value for c in app.caption)
     assert any("PHQ-9 10 or more" in c.value for c in app.caption)
     subtitle = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["title"]["subtitle"]["text"]
     assert "PHQ-9 baseline &gt;= 10" in subtitle  # the chart names the headline cohort (HTML-escaped for Plotly)
     app.checkbox(key="filters_cases_only").uncheck().run()
-    assert any(f"n = {int(every.n_scored)}" in c.value for c in app.caption)
+    assert any(f"n = {suppress.rounded(int(every.n_scored), 11)}" in c.value for c in app.caption)
     assert app.query_params["cases-only"] in ("false", ["false"])  # the link keeps it cleared
     app.checkbox(key="filters_cases_only").check().run()
     app.number_input(key="filters_min_baseline").set_value(15).run()  # a chosen minimum replaces caseness
     chosen = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=15)).iloc[0]
-    assert any(f"n = {int(chosen.n_scored)}" in c.value for c in app.caption)
+    assert any(f"n = {suppress.rounded(int(chosen.n_scored), 11)}" in c.value for c in app.caption)
 
 
 def test_response_page_shows_the_nhs_talking_therapies_measures_of_the_mart(clinic_db, monkeypatch):
@@ -548,7 +555,8 @@ def test_response_page_shows_the_nhs_talking_therapies_measures_of_the_mart(clin
     assert tiles["Recovery"] == f"{nhs.recovery_rate:.0%}"
     assert 0 < nhs.n_reliably_deteriorated < 11 and tiles["Reliable deterioration"] == "hidden"  # a small cell
     assert tiles["PHQ-9 fell 5+ (MCID)"] == f"{nhs.mcid_improvement_rate:.0%}"
-    assert any(f"Of {int(nhs.n_cases)} series that were cases at baseline" in c.value for c in app.caption)
+    assert any(f"Of {suppress.count_text(nhs.n_cases, 11)} series that were cases at baseline" in c.value
+               for c in app.caption)
 
 
 def test_overview_sets_published_results_only_beside_a_cohort_of_their_route(clinic_db, monkeypatch):
@@ -569,21 +577,25 @@ def test_overview_sets_published_results_only_beside_a_cohort_of_their_route(cli
     assert band["base"] == [0.5] and band["y"] == pytest.approx([0.036])
 
 
-def test_compare_by_clinician_hides_in_the_table_the_group_the_funnel_hides_for_the_total(clinic_db, monkeypatch):
+def test_compare_by_clinician_hides_the_small_group_and_keeps_every_large_one(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "compare")
     app.selectbox(key="compare_by").set_value("clinician").run()
-    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="clinician")
+    # The headline cohort, as on the Overview and in the pack: cases at baseline (PHQ-9 10 or more).
+    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="clinician", cohort=Cohort(min_baseline=10))
     scored = dict(zip(rates.group_value, rates.n_scored))
-    assert scored["L02"] == 1 and scored["N01"] == 74  # the sample clinic's smallest scored groups but one
-    # L02 (1 scored) is hidden; the total scored is on the Overview, so N01, the smallest other group, goes too:
-    # in the funnel and in the table (it showed 74 and 41 responders, giving L02 away as the total minus the rest).
+    assert scored["L02"] == 1 and scored["N01"] == 72  # the sample clinic's smallest scored groups but one
+    # L02 (1 scored) is hidden. N01 (183 series, 72 scored) stays: the total scored minus the shown groups, all
+    # rounded to 5, gives L02 only give or take 7, never exactly (the old rule hid N01 too).
     points = [t for t in chart_traces(app, 0) if t.get("mode") == "markers+text"]
-    assert sorted(point[0] for t in points for point in t["customdata"]) == ["L01", "R01"]  # named in the hover
+    assert sorted(point[0] for t in points for point in t["customdata"]) == ["L01", "N01", "R01"]
+    assert sorted(name for t in points for name in t["text"]) == ["L01", "N01", "R01"]  # every point named
     table = app.dataframe[0].value.set_index("Clinician")
-    scored, responders = read(table["Series scored"]), read(table["Responders"])
-    assert scored["N01"] == responders["N01"] == "hidden"
-    assert scored["L02"] == "hidden" and scored["L01"] == "92"  # one word: the small one cannot be told apart
+    scored, responders, evaluable = read(table["Series scored"]), read(table["Responders"]), read(table["Series evaluable"])
+    assert (scored["N01"], responders["N01"], evaluable["N01"]) == ("70", "40", "180")  # 72, 40, 180 to the nearest 5
+    assert scored["L02"] == "hidden" and scored["L01"] == "90"  # 89 to the nearest 5
+    assert read(table["Response %, intention to treat"])["N01"] == "22"  # 40 of 180, from the exact counts
     assert any("hidden: 1-10 series or sessions, or hidden to protect another" in c.value for c in app.caption)
+    assert any("rounded to the nearest 5" in c.value for c in app.caption)
 
 
 def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(clinic_db, monkeypatch):
@@ -594,11 +606,13 @@ def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(cli
     assert (nhs.n_finished, nhs.n_paired, nhs.n_cases, nhs.n_reliably_improved, nhs.n_reliably_recovered,
             nhs.n_reliably_deteriorated) == (29, 27, 27, 19, 11, 0)
     table = next(d.value for d in app.dataframe if "Reliably improved" in d.value.columns)
-    # 19 of 27 improved: 8 not improved is small, so 19 is hidden (11 recovered are in it); 0 deteriorated shows.
-    assert read(table["Reliably improved"]) == {0: "hidden"} and read(table["Reliably recovered"]) == {0: "11"}
+    # 19 of 27 improved: 8 not improved is small, so the rate is blank and the counts read rounded (20 of 25: the 8
+    # may be anything from 1 to 9); 11 recovered reads 15; 0 deteriorated shows.
+    assert read(table["Reliably improved"]) == {0: "20"} and read(table["Reliably recovered"]) == {0: "15"}
+    assert read(table["Reliable improvement %"]) == {0: "hidden"}
     assert read(table["Reliably deteriorated"]) == {0: "0"}
-    # 29 courses finished, 27 paired: the 2 without a pair would follow, so the paired read "hidden" like a small one.
-    assert read(table["Courses finished"]) == {0: "29"} and read(table["Series paired"]) == {0: "hidden"}
+    # 29 courses finished, 27 paired: both rounded (30 and 25), so the 2 without a pair are not given.
+    assert read(table["Courses finished"]) == {0: "30"} and read(table["Series paired"]) == {0: "25"}
 
 
 @pytest.mark.slow
@@ -612,17 +626,15 @@ def test_the_change_chart_draws_no_bar_of_1_to_10_series_and_the_status_table_hi
     bars = [y for t in chart_traces(app, chart) if t.get("type") == "bar" for y in t["y"] if y is not None]
     assert bars and not [y for y in bars if 0 < y < 11]
     assert any(t.get("text") and "hidden" in t["text"] for t in chart_traces(app, chart))
-    # Statuses: 5 responses (hidden), and the evaluable series (84) are counted elsewhere, so 84 minus the other
-    # statuses would give the 5: "no score", 12, the smallest other, is hidden too. And 1 window is still open, so
-    # the evaluable n is hidden (as on the Overview), and "not reached" with "no score", which give it back.
+    # Statuses: 5 responses (hidden); the others rounded (13 and 16 read 15). The evaluable series (84) minus the
+    # shown statuses leaves the 5 only give or take the rounding, so no second status is hidden.
     status = next(d.value for d in app.dataframe if "Status at end of induction" in d.value.columns)
     status = read(status.set_index("Status at end of induction")["Series"])
-    assert status == {"remission": "13", "response": "hidden", "no response": "16", "no score": "hidden",
-                      "not reached": "hidden"}
-    # Outside that n, 1 series not yet evaluable and 24 without a baseline: they add up to the series on the
-    # Overview (109) minus the 84, so the 24 is hidden with the 1.
-    assert any("Not in that n: a hidden number of series whose window is still open (not yet evaluable), and a "
-               "hidden number of series without a GAD-7 baseline." in c.value for c in app.caption)
+    assert status["response"] == "hidden" and (status["remission"], status["no response"]) == ("15", "15")
+    assert all(v == "hidden" or int(v) % 5 == 0 for v in status.values())
+    # Outside that n, 1 series not yet evaluable (hidden) and 24 without a baseline (25).
+    assert any("Not in that n: a hidden number of series whose window is still open (not yet evaluable), and 25 "
+               "series without a GAD-7 baseline." in c.value for c in app.caption)
 
 
 @pytest.mark.slow
@@ -659,7 +671,7 @@ def test_an_instrument_with_no_assessments_stored_says_so_and_only_filters_ask_t
     app.number_input(key="filters_min_baseline").set_value(27).run()
     app.multiselect(key="filters_routes").set_value(["oral"]).run()
     app.switch_page("app_pages/response.py").run()
-    assert [w.value for w in app.warning] == ["No treatment series match these filters. Widen the filters in the sidebar."]
+    assert page_warnings(app) == ["No treatment series match these filters. Widen the filters in the sidebar."]
 
 
 def test_durability_time_to_response_title_names_its_split(clinic_db, monkeypatch):
@@ -696,12 +708,14 @@ def test_the_data_page_offers_every_mart_but_the_drawing_sample_as_csv(clinic_db
     app = open_app(clinic_db, monkeypatch, "data")
     buttons = [b for b in app.get("download_button") if b.proto.help.startswith("`")]  # the marts' (the help names the file)
     offered = {b.proto.help.split("`")[1] for b in buttons}
-    assert {f"{m}.csv" for m in metrics.MARTS} - offered == {"series_trajectories.csv"}
+    # Analysts' files, unsuppressed: the name says so wherever the file goes.
+    assert {f"{m}_INTERNAL-unsuppressed.csv" for m in metrics.MARTS} - offered == {
+        "series_trajectories_INTERNAL-unsuppressed.csv"}
     # Labelled in words, every label different (a tablet cuts them short: file names read "weekly_out…" twice).
-    labels = {b.proto.help.split("`")[1]: b.proto.label for b in buttons}
-    assert labels["weekly_outcomes.csv"] == "Weekly outcomes (CSV)"
-    assert labels["weekly_outcomes_itt.csv"] == "Weekly outcomes, intention to treat (CSV)"
-    assert labels["item9_course.csv"] == "Item 9 over the induction (CSV)"
+    labels = {b.proto.help.split("`")[1].removesuffix("_INTERNAL-unsuppressed.csv"): b.proto.label for b in buttons}
+    assert labels["weekly_outcomes"] == "Weekly outcomes (CSV)"
+    assert labels["weekly_outcomes_itt"] == "Weekly outcomes, intention to treat (CSV)"
+    assert labels["item9_course"] == "Item 9 over the induction (CSV)"
     assert len(set(labels.values())) == len(labels) and not any("_" in label for label in labels.values())
 
 
@@ -718,13 +732,15 @@ def test_overview_tile_help_never_gives_a_count_hidden_for_a_small_difference(cl
     rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", cohort=Cohort(routes=("oral",), min_baseline=10))
     assert (rates.n_scored.iloc[0], rates.responders.iloc[0]) == (26, 16)  # 10 scored did not respond: small
     response = app.metric[4]
-    assert response.value == "hidden" and response.help == "hidden of 26 series"  # not "16 of 26"
-    assert not any("16 of 26" in (m.help or "") for m in app.metric)
+    # The rate would give the 10 who did not respond; the counts beside it are rounded (15 of 25), never exact.
+    assert response.value == "hidden" and response.help.startswith("15 of 25 series")
+    assert not any("16 of 26" in (m.help or "") or "26" in m.value for m in app.metric)
 
 
 def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(tmp_path, monkeypatch):
     # 14 IV series scored on PHQ-9 and GAD-7 at baseline and at end of induction; 11 are cases at baseline (PHQ-9 15,
-    # GAD-7 12), 3 are not (6 and 4). "11 cases among 14" would give the 3 non-cases: the cases read "hidden".
+    # GAD-7 12), 3 are not (6 and 4). "11 cases among 14" would give the 3 non-cases: both read 15, and the share
+    # of cases is blank.
     # P99's session on day 60 ends the data after every end-of-induction window (to day 17 + 21): all evaluable.
     db = tmp_path / "clinic.duckdb"
     sessions = "patient_id,session_day,status,route,site\n" + "".join(
@@ -746,68 +762,70 @@ def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(
     app = open_app(db, monkeypatch, "response")
     assert not app.exception, [e.value for e in app.exception]
     caption = next(c.value for c in app.caption if "series that were cases at baseline" in c.value)
-    assert caption.startswith("Of a hidden number of series that were cases") and "among 14 series scored" in caption
-    assert "Of 11 series" not in caption
+    assert caption.startswith("Of 15 series that were cases") and "among 15 series scored" in caption
+    assert "Of 11 series" not in caption and "14" not in caption
+    table = next(d.value for d in app.dataframe if "Cases %" in d.value.columns)
+    assert read(table["Cases %"]) == {0: "hidden"}
 
 
-def test_maintenance_by_route_hides_a_second_route_when_the_all_series_row_would_give_a_hidden_one(
+def test_maintenance_by_route_keeps_every_route_and_hides_the_rate_whose_complement_is_small(
         clinic_db, monkeypatch):
     maintenance = expected(clinic_db, metrics.maintenance, by="route").set_index("group_value")
-    # Intranasal: 49 of 53 had boosters (4 without: small), so 49 is hidden; all series: 177, so 177 - 31 - 97 - 0
-    # would give it: IM's 31, the smallest other, is hidden too.
+    # Intranasal: 49 of 53 had boosters (4 without: small): its share is blank, its counts rounded (50 of 55).
     assert maintenance.n_with_boosters.to_dict() == {"IM": 31, "IV": 97, "intranasal": 49, "oral": 0}
     app = open_app(clinic_db, monkeypatch, "durability")
     app.selectbox(key="durability_by").set_value("route").run()
     table = table_by_title(app, "maintenance").value.set_index("Route")
-    assert read(table["Series with boosters"]) == {"IM": "hidden", "IV": "97", "intranasal": "hidden", "oral": "0"}
+    assert read(table["Series with boosters"]) == {"IM": "30", "IV": "95", "intranasal": "50", "oral": "0"}
+    assert read(table["With boosters %"])["intranasal"] == "hidden" and read(table["With boosters %"])["IV"] != "hidden"
 
 
-def test_cadss_by_route_hides_a_second_route_where_the_all_series_row_would_give_a_hidden_one(clinic_db, monkeypatch):
+def test_cadss_by_route_hides_the_small_route_and_rounds_the_others(clinic_db, monkeypatch):
     cadss = expected(clinic_db, metrics.dissociation, by="route")
-    session7 = cadss[cadss.session_number == 7].set_index("group_value").n_sessions.to_dict()
-    assert session7 == {"IM": 9, "IV": 30, "intranasal": 22}  # all series: 61, so 61 - 30 - 22 would give the 9
+    # Session 8: IM 5 (small). All series: 44 (reads 45), so 45 - 20 - 20 leaves the 5 anywhere from 0 to 11: no
+    # second route is hidden.
+    session8 = cadss[cadss.session_number == 8].set_index("group_value").n_sessions.to_dict()
+    assert session8 == {"IM": 5, "IV": 18, "intranasal": 21}
     app = open_app(clinic_db, monkeypatch, "safety")
     app.selectbox(key="safety_cadss_by").set_value("route").run()
     table = table_by_title(app, "CADSS by session").value
-    row = read(table[table["Session number"] == 7].set_index("Group")["Sessions"])
-    assert row == {"IM": "hidden", "IV": "30", "intranasal": "hidden"}
+    row = read(table[table["Session number"] == 8].set_index("Group")["Sessions"])
+    assert row == {"IM": "hidden", "IV": "20", "intranasal": "20"}
 
 
-def test_protocol_adherence_by_site_hides_a_second_site_when_the_shown_total_would_give_a_hidden_one(
-        clinic_db, monkeypatch):
+def test_protocol_adherence_by_site_hides_only_the_small_site(clinic_db, monkeypatch):
     cohort = Cohort(age_bands=("55-64",))
     adherence = expected(clinic_db, metrics.protocol_adherence, by="site", cohort=cohort).set_index("group_value")
-    # Completed inductions by site: 18, 10 (small), 14. Their total is the maintenance table's series (42), so
-    # 42 - 18 - 14 would give the 10: Riverside's 14, the smallest other, is hidden too (and its rates).
+    # Completed inductions by site: 18, 10 (small), 14. Their total, the maintenance table's series (42), reads 40:
+    # 40 - 20 - 15 leaves the 10 anywhere from 1 to 11, so Riverside's 14 stays (reads 15).
     assert adherence.n_completed.to_dict() == {"Lakeview": 18, "Northside": 10, "Riverside": 14}
     assert expected(clinic_db, metrics.maintenance, by="all", cohort=cohort).n_series.iloc[0] == 42
     app = open_app(clinic_db, monkeypatch, "durability")
     app.multiselect(key="filters_age_bands").set_value(["55-64"]).run()
     table = table_by_title(app, "protocol adherence by site").value.set_index("Site")
-    assert read(table["Completed induction"]) == {"Lakeview": "18", "Northside": "hidden", "Riverside": "hidden"}
+    assert read(table["Completed induction"]) == {"Lakeview": "20", "Northside": "hidden", "Riverside": "15"}
     bars = next(t for t in chart_traces(app, len(app.get("plotly_chart")) - 1) if t.get("type") == "bar")
-    assert bars["x"] == ["Lakeview"]  # Northside and Riverside are marked hidden, not drawn
+    assert "Northside" not in bars["x"] and "Lakeview" in bars["x"]  # Northside is marked hidden, not drawn
 
 
-def test_blood_pressure_by_route_hides_a_second_route_when_the_completed_sessions_would_give_a_hidden_one(
-        clinic_db, monkeypatch):
+def test_blood_pressure_by_route_hides_only_the_small_route(clinic_db, monkeypatch):
     cohort = Cohort(age_bands=("65+",), sites=("Riverside",))
     pressure = expected(clinic_db, metrics.blood_pressure, cohort=cohort).set_index("route")
-    # Sessions by route: 25, 22 and 6 (small); the Overview shows 53 completed sessions, so 53 - 25 - 22 would give
-    # the 6: IV's 22, the smallest other, is hidden too.
+    # Sessions by route: 25, 22 and 6 (small); the Overview shows 53 completed sessions as 55, so 55 - 25 - 20
+    # leaves the 6 anywhere from 4 to 16: IV's 22 stays (reads 20).
     assert pressure.n_sessions.to_dict() == {"IM": 25, "IV": 22, "intranasal": 6}
     assert expected(clinic_db, metrics.activity, cohort=cohort).n_sessions.iloc[0] == 53
     app = open_app(clinic_db, monkeypatch, "safety")
     app.multiselect(key="filters_age_bands").set_value(["65+"]).run()
     app.multiselect(key="filters_sites").set_value(["Riverside"]).run()
     table = table_by_title(app, "blood pressure").value.set_index("Route")
-    assert read(table["Sessions"]) == {"IM": "25", "IV": "hidden", "intranasal": "hidden"}
+    assert read(table["Sessions"]) == {"IM": "25", "IV": "20", "intranasal": "hidden"}
 
 
 def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_small(clinic_db, monkeypatch):
     attrition = expected(clinic_db, metrics.attrition, "PHQ-9")
     sessions = attrition[attrition.stage == "session"].set_index("step").n_series
-    assert (sessions[11], sessions[12]) == (41, 36)  # shares of the 643 shown would give the 5 who stopped at 11
+    assert (sessions[11], sessions[12]) == (41, 36)  # shares of every series shown would give the 5 who stopped
     app = open_app(clinic_db, monkeypatch)
     traces = next(t for t in (chart_traces(app, i) for i in range(len(app.get("plotly_chart"))))
                   if any(x.get("name") == "share of series" for x in t))
@@ -816,11 +834,11 @@ def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_sm
     assert bars["x"] == list(range(1, 12)) and marks["x"] == [12]
 
 
-def test_trajectories_by_site_hide_a_second_site_in_a_week_the_all_series_line_would_give_a_hidden_one(
-        clinic_db, monkeypatch):
+def test_trajectories_by_site_hide_only_the_small_site_in_a_week(clinic_db, monkeypatch):
     week11 = {site: expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=(site,))).set_index("week")
               .n_scored[11] for site in ("Lakeview", "Northside", "Riverside")}
-    # Week 11: 7 (small), 13 and 16 scored; the all-series line shows n=36 that week, so 36 - 13 - 16 would give the 7.
+    # Week 11: 7 (small), 13 and 16 scored; the all-series line shows n=35 that week (36): 35 - 15 - 15 leaves the
+    # 7 anywhere from 0 to 12, so Northside's 13 stays (reads 15).
     assert week11 == {"Lakeview": 7, "Northside": 13, "Riverside": 16}
     assert expected(clinic_db, metrics.weekly_outcomes, "PHQ-9").set_index("week").n_scored[11] == 36
     app = open_app(clinic_db, monkeypatch, "trajectories")
@@ -828,9 +846,9 @@ def test_trajectories_by_site_hide_a_second_site_in_a_week_the_all_series_line_w
     assert not app.exception, [e.value for e in app.exception]
     table = table_by_title(app, "weekly").value
     row = read(table[table.Week == 11].set_index("Site")["Series scored"])
-    assert row == {"Lakeview": "hidden", "Northside": "hidden", "Riverside": "16"}
+    assert row == {"Lakeview": "hidden", "Northside": "15", "Riverside": "15"}
     labels = {t["name"]: dict(zip(t["x"], t["text"])) for t in chart_traces(app, 0) if t.get("mode") == "lines+markers+text"}
-    assert labels["Northside"][11] == "" and labels["Riverside"][11] == "n=16"
+    assert labels["Northside"][11] == "n=15" and labels["Riverside"][11] == "n=15"
 
 
 def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare_pages(clinic_db, monkeypatch):
@@ -845,7 +863,7 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
     assert (n_evaluable, n_scored) == (574, 245) and rates.n_series == n_evaluable + 12
 
     overview_n = {int(m.group(1).replace(",", "")) for c in app.caption if (m := re.match(r"n = ([\d,]+)", c.value))}
-    assert overview_n == {n_evaluable, n_scored}
+    assert overview_n == {n_evaluable, n_scored}  # min-cell 0 here (an analyst's view): exact counts
 
     app.switch_page("app_pages/compare.py").run()
     by_site = next(d.value for d in app.dataframe if "Series evaluable" in d.value.columns)

@@ -242,17 +242,50 @@ def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp
     page.get_by_text("late_outcomes.csv: outcomes, batch 4").first.wait_for(timeout=60_000)
     with page.expect_download() as download:
         page.get_by_role("button", name="Weekly outcomes (CSV)", exact=True).click()
-    assert download.value.suggested_filename == "weekly_outcomes.csv"
+    assert download.value.suggested_filename == "weekly_outcomes_INTERNAL-unsuppressed.csv"
     rows = [row for row in audit_rows(db, "ana@clinic.example", lambda rows: len(rows) >= 3) if row[0] == "analyst"]
     assert [row[:2] for row in rows] == [("analyst", "sign-in"), ("analyst", "upload"), ("analyst", "download")]
     assert rows[1][2] == "late_outcomes.csv: batch 4"
-    assert rows[2][2].startswith("weekly_outcomes.csv (PHQ-9")
+    assert rows[2][2].startswith("INTERNAL, unsuppressed: weekly_outcomes.csv (PHQ-9")
     # The trail on the Data page shows the analyst's own upload.
     page.reload()
     wait_for_app(page)
     page.get_by_role("heading", name="Audit trail").wait_for()
     open_page(page, url, "safety")
     page.locator(".st-key-safety_item9_download").wait_for()  # patient-level rows: the analyst's to take
+
+
+def test_a_director_cannot_go_below_the_floor_and_an_analysts_internal_download_says_so(page, served):
+    """Issue 25: a director's link with ?min-cell=0 saved unsuppressed rows, and neither the file name nor the
+    audit row said so. Now the director's threshold is raised to the clinic's; an analyst below it gets an
+    internal view whose download says INTERNAL in its name and its audit row."""
+    url, db = served
+    sign_in(page, url, "dan")
+    page.goto(f"{url}/safety?min-cell=0")
+    wait_for_app(page)
+    page.get_by_text("raised to this clinic's 11").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Internal view, not for circulation").count() == 0
+    with page.expect_download() as download:
+        page.locator(".st-key-safety_bp_table_download").get_by_role("button").click()
+    name = download.value.suggested_filename
+    assert name.endswith("_suppressed-under-11-rounded-to-5.csv") and "INTERNAL" not in name
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert "counts under 11 suppressed, others rounded to 5" in text
+    rows = audit_rows(db, "Dan@Clinic.Example", lambda rows: any(r[1] == "download" and r[2] == name for r in rows))
+    assert any(r[:3] == ("director", "download", name) for r in rows)
+
+    page.context.clear_cookies()
+    sign_in(page, url, "ana")
+    page.goto(f"{url}/safety?min-cell=5")
+    wait_for_app(page)
+    page.get_by_text("Internal view, not for circulation").first.wait_for(timeout=30_000)
+    with page.expect_download() as download:
+        page.locator(".st-key-safety_bp_table_download").get_by_role("button").click()
+    name = download.value.suggested_filename
+    assert name.endswith("_INTERNAL-not-for-circulation-under-5.csv")
+    rows = audit_rows(db, "ana@clinic.example", lambda rows: any(r[1] == "download" and name in r[2] for r in rows))
+    detail = next(r[2] for r in rows if r[1] == "download" and name in r[2])
+    assert detail.startswith("INTERNAL view")
 
 
 @pytest.mark.parametrize("sub, email", [("eve", "eve@elsewhere.example"), ("mallory", "ana@clinic.example"),

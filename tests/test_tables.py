@@ -31,7 +31,7 @@ def test_end_of_induction_statuses_read_in_clinical_order():
                            "n_series": [30, 12, 25, 40]})
     numbers, _ = tables.shown(status, "series_counts", VIEW)
     assert numbers["Status at end of induction"].tolist() == ["remission", "response", "no response", "not reached"]
-    assert numbers["Series"].tolist() == [25, 40, 30, 12]
+    assert numbers["Series"].tolist() == [25, 40, 30, 15]  # 12 reads 15: never a number of the hidden range
 
 
 def test_the_download_names_its_filters_and_neutralises_formulas():
@@ -40,12 +40,25 @@ def test_the_download_names_its_filters_and_neutralises_formulas():
     numbers, _ = tables.shown(rows, "cohort_comparison", VIEW)
     text = tables.csv_with_filters(numbers, VIEW, "numbers by site")
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["# numbers by site. Filters: PHQ-9 · site: Northside; route: IV · counts under 11 suppressed. "
-                        "Suppressed cells are blank."]
+    assert lines[0] == ["# numbers by site. Filters: PHQ-9 · site: Northside; route: IV · counts under 11 suppressed, "
+                        "others rounded to 5. Suppressed cells are blank."]
     assert lines[1] == ["Group", "Series scored", "Responders", "Response %"]
-    assert lines[2] == ["'=HYPERLINK(1)", "30", "12", "40.0"]
+    assert lines[2] == ["'=HYPERLINK(1)", "30", "15", "40.0"]
     assert lines[3] == ["Lakeview", "", "", ""]
-    assert tables.file_name("numbers by site", VIEW) == "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11.csv"
+    assert tables.file_name("numbers by site", VIEW) == \
+        "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11-rounded-to-5.csv"
+
+
+def test_an_internal_views_download_says_internal_in_its_name_and_keeps_exact_counts():
+    internal = View("PHQ-9", Cohort(), meeting_mode=False, min_cell=5, internal=True)
+    rows = pd.DataFrame({"group_value": ["a", "b"], "n_scored": [12, 4], "responders": [7, 2],
+                         "response_rate": [7 / 12, 0.5]})
+    numbers, _ = tables.shown(rows, "cohort_comparison", internal)
+    assert numbers["Series scored"].tolist() == [12, pd.NA] or numbers["Series scored"].tolist()[0] == 12
+    assert tables.file_name("numbers by site", internal) == \
+        "numbers-by-site_PHQ-9_INTERNAL-not-for-circulation-under-5.csv"
+    unsuppressed = View("PHQ-9", Cohort(), meeting_mode=False, min_cell=0, internal=True)
+    assert tables.file_name("t", unsuppressed) == "t_PHQ-9_INTERNAL-not-for-circulation-unsuppressed.csv"
 
 
 def test_pcl5_headers_say_below_the_cut_off_not_remission():
@@ -69,6 +82,8 @@ def test_a_table_of_groups_hides_the_group_a_total_would_give_away_with_the_smal
     rows = pd.DataFrame({"group_value": ["L01", "L02", "N01", "R01"], "n_scored": [92, 1, 74, 78],
                          "responders": [43, 1, 41, 44], "response_rate": [43 / 92, 1.0, 41 / 74, 44 / 78]})
     numbers, hidden = tables.shown(rows, "cohort_comparison", VIEW, rows_add_up=True)
-    # 92 + 1 + 74 + 78 is shown elsewhere: N01, the smallest other group, is hidden with L02.
-    assert numbers["Series scored"].isna().tolist() == [False, True, True, False]
-    assert hidden["Response %"].tolist() == [False, True, True, False]
+    # 92 + 1 + 74 + 78 is shown elsewhere, rounded: it gives L02 only give or take 8, so N01 stays (rounded).
+    assert numbers["Series scored"].tolist() == [90, pd.NA, 75, 80] or \
+        numbers["Series scored"].isna().tolist() == [False, True, False, False]
+    assert numbers["Series scored"].dropna().tolist() == [90, 75, 80]
+    assert hidden["Response %"].tolist() == [False, True, False, False]

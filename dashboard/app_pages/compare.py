@@ -8,8 +8,7 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, filters, tables, ui
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.charts import figures as charts
-from ketamine_outcomes.metrics import quality
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.safe_text import markdown
@@ -30,23 +29,24 @@ try:  # ethnicity and deprivation are quasi-identifiers: only the combinations t
 except DisallowedView as refusal:
     st.warning(f"Not shown: {refusal}")
     st.stop()
-rates = data.mart("cohort_comparison", instrument=view.instrument, by=BY[by], cohort=view.cohort)
-if rates.empty:
+selection = ui.selection(view)
+panel = panels.funnel(data.mart, selection, BY[by], by)
+if panel.empty and panel.table is None:
     ui.nothing_selected(view, view.instrument)
     st.stop()
-
-# Hidden groups (a suppressed count, or the smallest other one when a single group is hidden: the total shown
-# elsewhere minus the shown groups would give it) are left off the funnel, and its centre and limits are
-# computed from the groups shown. The table below hides the same way (rows_add_up), or it would give it away.
-hidden = suppress.hidden_cells(rates, "cohort_comparison", view.min_cell, "responders", "n_scored")
-visible = rates[~hidden]
-units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
-ui.chart(charts.funnel(units, curves, by), "compare_funnel", view)
-ui.suppression_note(len(visible) < len(rates), view)
+rates, units = panel.data["rates"], panel.data["units"]
+visible = rates[~panel.data["hidden"]]
+st.caption(panel.cohort)  # our own words: no export text in it
+headline = view.headline(data.caseness())
+if panel.empty:
+    st.info(panel.empty)
+else:
+    ui.chart(panel.figure, "compare_funnel", headline)
+ui.panel_notes(panel)
 st.caption("Funnel plot (Spiegelhalter 2005): each point is a group's observed end-of-induction response rate "
            "against the number of series scored. Dashed lines: 95% limits; dotted: 99.8% limits around the overall "
-           "rate. A point outside the 99.8% limits is unlikely to be chance alone. Points outside the limits are named "
-           "on the plot; every point is named when you hover over it (tap on a phone), and in the table below.")
+           "rate. A point outside the 99.8% limits is unlikely to be chance alone. Every point is named on the plot "
+           "and in the table below.")
 ui.definitions_link("end-of-induction response")
 
 if BY[by] in casemix.ADJUSTED_DIMENSIONS:
@@ -66,7 +66,7 @@ if BY[by] in casemix.ADJUSTED_DIMENSIONS:
     ui.definitions_link("case-mix adjustment")
 
 st.subheader("Numbers by group")
-tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", view, key="compare_table",
+tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", headline, key="compare_table",
             title=f"numbers by {by}", rows_add_up=True,
             columns=[by, "n_series", "n_evaluable", "n_scored", "responders", "response_rate", "remitters",
                      "remission_rate", "itt_response_rate", "itt_remission_rate", "n_evaluable_no_baseline"])
@@ -76,15 +76,17 @@ st.caption("Every rate is of series with a baseline: a series without one cannot
 if BY[by] in FILTER_OF:
     st.subheader(f"{view.instrument} trajectories by {by}")
     # Every group's weeks, hidden ones too: week by week the groups add up to the all-series trajectory, so a
-    # group's n that is the only one hidden that week takes the smallest other with it.
+    # group's n that is the only one hidden that week takes the smallest other with it where counts are exact
+    # (an internal view); under rounding only the small one goes.
     weekly = suppress.groups_together({
         group: data.mart("weekly_outcomes", instrument=view.instrument,
                          cohort=replace(view.cohort, **{FILTER_OF[BY[by]]: (group,)}))
         for group in rates.group_value})
-    drawn = suppress.for_chart(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week")
+    drawn = suppress.for_chart(weekly, "weekly_outcomes", view.disclosure, rows_add_up="week")
     lines = {group: drawn[drawn.group_value == group] for group in visible.group_value}
     bands = data.table("select * from severity_bands order by band_min")
     ui.chart(charts.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
                                INSTRUMENTS[view.instrument].max_score), "compare_trajectories", view)
-    st.caption("One line per group shown in the funnel; groups hidden there (a suppressed n, or the smallest other "
-               "group when only one is suppressed, so the total cannot give it away) are left out.")
+    st.caption("One line per group placed on the funnel, over every series of the group (not only the cases at "
+               "baseline); groups left off the funnel (fewer than the small-cell threshold scored, responding or "
+               "not responding) are left out here too.")

@@ -163,10 +163,12 @@ if data.is_empty():
 
 st.subheader("Coverage")
 coverage = data.mart("coverage")
-if meeting:  # counts of patients, series and assessments, on a meeting's screen: suppressed as everywhere else
-    min_cell = filters.current().min_cell
-    coverage = coverage.assign(value=[suppress.count_text(int(v), min_cell) if str(v).isdigit() else v
-                                      for v in coverage.value])
+coverage_view = filters.current()
+if not coverage_view.internal and coverage_view.min_cell > 1:
+    # Counts of patients, series and assessments: suppressed and rounded as everywhere else, but in an analyst's
+    # internal view (below the clinic's threshold), where they are exact.
+    coverage = coverage.assign(value=[suppress.count_text(int(v), coverage_view.disclosure) if str(v).isdigit()
+                                      else v for v in coverage.value])
 tables.plain(coverage, key="data_coverage", title="coverage")
 
 if not signin.may("download_rows"):
@@ -190,7 +192,10 @@ for i, name in enumerate(mart for mart in metrics.MARTS if mart != "series_traje
     def make_csv(name=name, options=options) -> str:
         return csv_text(data.mart(name, cohort=view.cohort, **options))
     label, rows = tables.MART_FILES[name]
-    columns[i % 4].download_button(label, make_csv, file_name=f"{name}.csv", help=f"`{name}.csv`: {rows}. Its "
-                                   "columns are described in docs/metrics.md under the same name.",
+    # An analyst's file, never suppressed: its name and its audit row say so wherever it goes.
+    columns[i % 4].download_button(label, make_csv, file_name=f"{name}_INTERNAL-unsuppressed.csv",
+                                   help=f"`{name}_INTERNAL-unsuppressed.csv`: {rows}. Its columns are described in "
+                                        "docs/metrics.md under the mart's name. Not suppressed: not for circulation.",
                                    mime="text/csv", key=f"data_download_{name}", on_click=signin.record,
-                                   args=("download", f"{name}.csv ({view.caption()})"), width="stretch")
+                                   args=("download", f"INTERNAL, unsuppressed: {name}.csv ({view.caption()})"),
+                                   width="stretch")

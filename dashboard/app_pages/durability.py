@@ -2,12 +2,11 @@
 (cumulative incidence, dropout competing), boosters and re-inductions after induction, and protocol adherence
 by site."""
 
-import pandas as pd
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, tables, ui
 from ketamine_outcomes.charts import figures as charts
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels, suppress
 
 view = ui.page("Durability", "How long does a response last, how soon does it come, and how many boosters "
                              "do patients need?")
@@ -19,48 +18,40 @@ filters.choice("durability_by", list(BY))
 by = st.selectbox("One curve per", list(BY), key="durability_by")
 
 
-def median_tiles(curve: pd.DataFrame, shown: pd.DataFrame, label: str) -> None:
-    """n and median per group, from the (truncated) curve: a group hidden entirely says so."""
+def median_tiles(panel: panels.Panel, label: str) -> None:
+    """n and median per group, from the curve as shown: a group not drawn says so."""
+    curve, shown = panel.data["curve"], panel.table
     groups = curve.drop_duplicates("group_value")
-    n_shown = suppress.survival_groups(curve, view.min_cell)  # "hidden": small, or so the total cannot give one
     columns = st.columns(min(len(groups), 4) or 1)
     for i, row in enumerate(groups.itertuples()):
         kept = shown[shown.group_value == row.group_value]
         value = suppress.HIDDEN if kept.empty else suppress.median_text(kept)
         name = label if row.group_value == "all" else f"{label}, {row.group_value}"
-        columns[i % len(columns)].metric(name, value, help="The day the Kaplan-Meier curve reaches half; a range when it does within a step "
-                                                       "merged for small-cell suppression (which day is not shown). 'Past the shown curve': it does, "
-                                                       "where fewer series are at risk than small-cell suppression allows. 'Hidden': too few "
-                                                       "series, or too few per step, to show any of the curve.")
-        columns[i % len(columns)].caption(f"n = {n_shown[row.group_value]} series")
+        columns[i % len(columns)].metric(name, value, help="The week the curve crosses half (the estimate is shown at the "
+                                                       "end of each week under small-cell suppression). 'Past the shown "
+                                                       "curve': it does, where fewer series are at risk than suppression "
+                                                       "allows. 'Hidden': too few series in the group to draw it.")
+        columns[i % len(columns)].caption(f"n = {panel.data['n'][row.group_value]} series")
 
 
-def truncation_note(curve: pd.DataFrame, shown: pd.DataFrame) -> None:
-    if len(shown) < len(curve):
-        st.caption(f"Small-cell suppression: each step holds at least {view.min_cell} series (a day with fewer is "
-                   f"drawn at the next step that reaches {view.min_cell}), the series censored between two steps are "
-                   f"none or at least {view.min_cell}, and each curve stops before fewer than {view.min_cell} would be "
-                   "left at risk; a group under that goes whole (with the smallest other, so the total cannot give it).")
-
-
+selection = ui.selection(view)
 st.subheader("Sustained response after induction")
-sustained = data.mart("sustained_response", instrument=view.instrument, by=BY[by], cohort=view.cohort)
+sustained = panels.curve(data.mart, selection, "sustained_response", BY[by])
 if sustained.empty:
     if not ui.instrument_missing(view.instrument):
         st.info(f"No series has responded on {view.instrument} at the end of its induction yet.")
 else:
-    shown = suppress.survival_curve(sustained, view.min_cell)
-    median_tiles(sustained, shown, "Median duration of response")
-    ui.chart(charts.survival_curve(shown, "survival", f"{view.instrument}: still responding after an "
+    median_tiles(sustained, "Median duration of response")
+    ui.chart(charts.survival_curve(sustained.table, "survival", f"{view.instrument}: still responding after an "
                                    "end-of-induction response", "still responding",
                                    "days since the end-of-induction score", "responding at end of induction"),
              "durability_sustained", view)
-    truncation_note(sustained, shown)
+    ui.panel_notes(sustained)
     st.caption("Kaplan-Meier estimate. Response is lost at the first later score above the response threshold, or "
                "at a re-induction; a series still responding at its last score is censored there. Numbers under the "
                "curve: series still followed and responding. Followed up: "
-               + "; ".join((f"{g}: " if g != "all" else "") + suppress.followed_up_text(sustained, g, view.min_cell)
-                           for g in sustained.group_value.unique())
+               + "; ".join((f"{g}: " if g != "all" else "") + suppress.followed_up_text(curve, g, view.disclosure)
+                           for g in (curve := sustained.data["curve"]).group_value.unique())
                + ". Most censoring is loss to follow-up, so the dotted line is a lower bound: every series censored "
                "counted as having lost its response when it left. The truth lies between the two lines. Boosters "
                "keep a response sustained: a maintenance booster is part of the series, and a score at a booster "
@@ -68,18 +59,17 @@ else:
 ui.definitions_link("sustained response")
 
 st.subheader("Time to first response")
-first = data.mart("time_to_response", instrument=view.instrument, by=BY[by], cohort=view.cohort)
+first = panels.curve(data.mart, selection, "time_to_response", BY[by])
 if first.empty:
     if view.instrument in data.stored_instruments():  # else the section above said none is stored
         st.info(f"No series has a {view.instrument} baseline for this selection.")
 else:
-    shown = suppress.survival_curve(first, view.min_cell)
-    median_tiles(first, shown, "Median time to response")
-    ui.chart(charts.survival_curve(shown, "share_responded", f"{view.instrument}: share responded, "
+    median_tiles(first, "Median time to response")
+    ui.chart(charts.survival_curve(first.table, "share_responded", f"{view.instrument}: share responded, "
                                    + ("all series" if BY[by] == "all" else f"one curve per {by}"),
                                    "responded", "days since the first session", "with a baseline"),
              "durability_time_to_response", view)
-    truncation_note(first, shown)
+    ui.panel_notes(first)
     st.caption("Cumulative incidence over every series with a baseline, dropout competing (Aalen-Johansen): a "
                "series that dropped out without responding counts as not responding, not as if it would have "
                "responded like those who stayed; one still in treatment, or finished without a response and not "
@@ -104,7 +94,7 @@ st.subheader("Protocol adherence by site")
 adherence = data.mart("protocol_adherence", by="site", cohort=view.cohort)
 # The sites add up to totals shown elsewhere (their completed inductions are the maintenance table's series):
 # hidden as the Compare page's groups are.
-ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.min_cell, rows_add_up=True),
+ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.disclosure, rows_add_up=True),
                                    "site",
                                  view.min_cell),
          "durability_adherence", view)

@@ -4,19 +4,26 @@ pack to download. Hidden periods leave a gap and draw nothing their n could be w
 
 import streamlit as st
 
-from ketamine_outcomes.dashboard import data, filters, notes, signin, tables, ui
-from ketamine_outcomes.care import chart_notes
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.dashboard import data, filters, notes, signin, ui
 from ketamine_outcomes.metrics import quality
 from ketamine_outcomes.report import pack as report
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels
+from ketamine_outcomes.safe_text import markdown
+
+
+def _bounds(label: str):
+    """A period's first and last day from its label (2025-Q2, 2025-04)."""
+    period = report.parse_period(label)
+    return period.start, period.end
 
 view = ui.page("Quality review", "Period by period: is end-of-induction response stable, or is something changing?")
 GRAINS = {"month": "start_month", "quarter": "start_quarter"}
-periods = {grain: data.mart("cohort_comparison", instrument=view.instrument, by=by, cohort=view.cohort)
-           for grain, by in GRAINS.items()}
-undated = periods["month"][periods["month"].group_value == "unknown"]
-periods = {grain: frame[frame.group_value != "unknown"].reset_index(drop=True) for grain, frame in periods.items()}
+# The headline cohort (cases at baseline unless cleared), as the Overview and the meeting pack count it.
+selection = ui.selection(view)
+headline = view.headline(data.caseness())
+undated = data.mart("cohort_comparison", instrument=view.instrument, by="start_month", cohort=selection.rated_cohort())
+undated = undated[undated.group_value == "unknown"]
+periods = {grain: panels.periods(data.mart, selection, grain) for grain in GRAINS}
 if periods["month"].empty and not undated.empty:
     st.info("These series come from exports with day offsets instead of dates, so they cannot be placed in "
             "calendar months. A quality review by period needs dated exports (a limited data set under a data "
@@ -26,22 +33,20 @@ if periods["month"].empty:
     ui.nothing_selected(view, view.instrument)
     st.stop()
 
-suggested = quality.choose_grain(periods["month"], view.min_cell)
+suggested = quality.choose_grain(periods["month"], view.disclosure)
 filters.choice("quality_period", list(GRAINS))
 st.session_state.setdefault("quality_period", suggested)  # kept between pages and in the link (filters.py)
 grain = st.radio("One point per", list(GRAINS), horizontal=True, key="quality_period",
                  help=f"Suggested for this clinic: {suggested} (months when most months can be shown under "
                       "small-cell suppression, else quarters).")
 frame = periods[grain]
-hidden = suppress.hidden_cells(frame, "cohort_comparison", view.min_cell, "responders", "n_scored")
 # Process changes the clinic noted: marked, and where asked the limits start again there (Making Data Count).
 changes = notes.in_force()
-placed = chart_notes.placed(changes, frame.group_value)
 # A period still being scored has a provisional rate (the series that finished early): drawn apart, not judged.
-chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame),
-                        breaks=chart_notes.breaks(changes, frame.group_value))
-ui.chart(charts.p_chart(chart, f"End-of-induction response ({view.instrument}) by {grain} the series started",
-                        grain, notes=placed), "quality_p_chart", view)
+panel = panels.p_chart(data.mart, selection, grain, changes)
+chart, hidden = panel.data["chart"], panel.data["hidden"]
+st.caption(panel.cohort)  # our own words: no export text in it
+ui.chart(panel.figure, "quality_p_chart", headline)
 notes.listed(changes)
 still_open = chart[chart.still_open].period.tolist()
 if still_open:
@@ -51,9 +56,8 @@ if still_open:
 n_hidden = int(chart.hidden.sum())
 if n_hidden:
     st.caption(f"{n_hidden} of {len(chart)} {grain}s hidden (small-cell suppression): fewer than {view.min_cell} "
-               "series scored, fewer than that responding or not responding, or the one a total would give "
-               "away. Hidden periods draw no point and no limits; the centre line is the rate of the closed periods "
-               "shown.")
+               "series scored, responding or not responding. Hidden periods draw no point and no limits; the centre "
+               "line is the rate of the closed periods shown.")
 if grain == "month" and n_hidden > len(chart) / 2:
     st.info("Most months are hidden at this clinic's size: choose one point per quarter.")
 st.caption("p-chart: centre line is the overall rate of the closed periods shown; limits are 3 standard errors for each "
@@ -63,13 +67,12 @@ st.caption("p-chart: centre line is the overall rate of the closed periods shown
 ui.definitions_link("end-of-induction response")
 notes.editor(view, changes)
 
-signals = chart[(chart.signals != "") & ~chart.hidden][["period", "n", "rate", "signals"]]
 st.subheader("Special-cause signals")
-if signals.empty:
-    st.write(quality.no_signal_sentence(chart, grain))
+if not panel.data["signals"]:
+    st.write(panel.data["no_signal"])
 else:
-    tables.show(signals.rename(columns={"period": grain}), None, view, key="quality_signals",
-                title="special-cause signals")
+    for signal in panel.data["signals"]:
+        st.markdown(f"- {markdown(signal)}")
 
 closed = quality.closed_periods(frame)
 if not closed:
@@ -80,13 +83,21 @@ latest = closed[-1]
 st.subheader(f"Series started in {latest} (the latest closed {grain})")
 st.caption(f"Closed: every series started in it has had its end-of-induction window close before the data's "
            f"last day. Later {grain}s are still being scored.")
-row = frame[frame.group_value == latest]
-if bool(hidden[row.index[0]]):
-    st.write(f"Hidden: {latest} has too few series (or too few in a cell) to show under small-cell suppression.")
+latest_panel = panels.period_numbers(data.mart, selection, *_bounds(latest), latest)
+if latest_panel.empty:
+    st.info(latest_panel.empty)
 else:
-    tables.show(row.rename(columns={"group_value": grain}), "cohort_comparison", view, key="quality_latest",
-                title=f"latest {grain}", columns=[grain, "n_series", "n_evaluable", "n_scored", "responders",
-                                                  "response_rate", "remitters", "remission_rate", "itt_response_rate"])
+    # The same panel as the pack's headline for this period: the same cohort and the same numbers.
+    counts = latest_panel.data["counts"]
+    tiles = st.columns(3 + len(latest_panel.tiles))
+    for column, (label, value) in zip(tiles, (("Series counted", counts.n_series), ("Evaluable", counts.n_evaluable),
+                                             ("Scored", counts.n_scored))):
+        column.metric(label, value)
+    for column, tile in zip(tiles[3:], latest_panel.tiles):
+        column.metric(f"{tile.label}, {tile.basis}", tile.value, help=tile.help)
+    st.caption("Response and remission: observed (of the series scored), then intention to treat (of the evaluable). "
+               + latest_panel.cohort)
+    ui.panel_notes(latest_panel)
 
 st.subheader("Meeting pack")
 pack_period = st.selectbox("Series started in", closed[::-1], key="quality_pack_period",

@@ -19,10 +19,10 @@ if weekly.empty:
     ui.nothing_selected(view, view.instrument)
     st.stop()
 itt = data.mart("weekly_outcomes_itt", instrument=view.instrument, cohort=view.cohort)
-ui.chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes", view.min_cell),
-                              suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell), view.instrument),
+ui.chart(charts.rates_by_week(suppress.for_chart(weekly, "weekly_outcomes", view.disclosure),
+                              suppress.for_chart(itt, "weekly_outcomes_itt", view.disclosure), view.instrument),
          "response_rates", view)
-ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell), view)
+ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.disclosure), view)
 st.caption(f"Solid: observed cases (series scored that week). Dashed: intention to treat, every series with a "
            f"baseline, up to the end of induction; a week without a score carries the last score only up to "
            f"{int(data.settings()['itt_carry_days'])} days after the series' last completed session (or to the "
@@ -46,16 +46,16 @@ else:
 
 transitions = data.mart("severity_transitions", instrument=view.instrument, cohort=view.cohort)
 if not transitions.empty:
-    ui.chart(charts.band_transitions(suppress.for_chart(transitions, "severity_transitions", view.min_cell),
+    ui.chart(charts.band_transitions(suppress.for_chart(transitions, "severity_transitions", view.disclosure),
                                      view.instrument, view.min_cell), "response_transitions", view)
-    ui.suppression_note(suppress.suppressed(transitions, "severity_transitions", view.min_cell), view)
+    ui.suppression_note(suppress.suppressed(transitions, "severity_transitions", view.disclosure), view)
 
 first = data.mart("first_response_weeks", instrument=view.instrument, cohort=view.cohort)
 st.subheader("Time to first response")
-ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.min_cell), view.min_cell,
+ui.chart(charts.time_to_response(suppress.for_chart(first, "series_counts", view.disclosure), view.disclosure,
                                   view.instrument), "response_time_to_response",
          view)
-ui.suppression_note(suppress.suppressed(first, "series_counts", view.min_cell), view)
+ui.suppression_note(suppress.suppressed(first, "series_counts", view.disclosure), view)
 st.caption("Responders only: series that stopped before responding are not in these bars. The Durability page "
            "shows time to first response over every series (cumulative incidence, dropout as a competing event).")
 
@@ -69,7 +69,7 @@ outside = status.end_status.isin(OUTSIDE_THE_N)
 # and the scored ones (remission, response, no response) to the scored shown on the Overview, so with the n hidden
 # the two others (no score, not reached) are hidden too: else they would give it back.
 evaluable = data.mart("cohort_comparison", instrument=view.instrument, by="all", cohort=view.cohort)
-n_text = suppress.for_table(evaluable, "cohort_comparison", view.min_cell).n_evaluable.iloc[0] \
+n_text = suppress.for_table(evaluable, "cohort_comparison", view.disclosure).n_evaluable.iloc[0] \
     if not evaluable.empty else "0"
 n_hidden = n_text == suppress.HIDDEN
 withheld = status.end_status.isin(("no score", "not reached")) & n_hidden
@@ -78,7 +78,7 @@ withheld = status.end_status.isin(("no score", "not reached")) & n_hidden
 tables.show(status[~outside], "series_counts", view, key="response_status", title="end-of-induction status",
             rows_add_up=True, withheld=withheld[~outside])
 left_out = status[outside].set_index("end_status").n_series
-shown_out = suppress.for_chart(status[outside], "series_counts", view.min_cell, rows_add_up=True).set_index(
+shown_out = suppress.for_chart(status[outside], "series_counts", view.disclosure, rows_add_up=True).set_index(
     "end_status").n_series
 
 
@@ -86,7 +86,7 @@ def left_out_text(end_status: str) -> str:
     n = left_out.get(end_status, 0)
     if pd.isna(shown_out.get(end_status, 0)):  # small, or hidden so a small one beside it cannot be worked out
         return number_of(suppress.HIDDEN)
-    return number_of(suppress.count_text(n, view.min_cell))
+    return number_of(suppress.count_text(n, view.disclosure))
 
 
 def number_of(count: str, noun: str = "series") -> str:
@@ -122,8 +122,8 @@ elif nhs.n_paired.iloc[0] == 0:
             "has PHQ-9 and GAD-7 scores both at baseline and after it.")
 else:
     # Counts as the table shows them: the cases read "hidden" when paired minus cases (the non-cases) is small.
-    row, counts = (suppress.for_chart(nhs, "talking_therapies", view.min_cell).iloc[0],
-                   suppress.for_table(nhs, "talking_therapies", view.min_cell).iloc[0])
+    row, counts = (suppress.for_chart(nhs, "talking_therapies", view.disclosure).iloc[0],
+                   suppress.for_table(nhs, "talking_therapies", view.disclosure).iloc[0])
     tiles = st.columns(5)
     for column, label, key in ((tiles[0], "Recovery", "recovery_rate"),
                                (tiles[1], "Reliable improvement", "reliable_improvement_rate"),

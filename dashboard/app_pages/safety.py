@@ -45,10 +45,10 @@ events = data.mart("adverse_events", by=BY[by], cohort=view.cohort)
 if events.empty:
     ui.nothing_selected(view)
     st.stop()
-shown = suppress.for_chart(events, "adverse_events", view.min_cell)
+shown = suppress.for_chart(events, "adverse_events", view.disclosure)
 figure = charts.adverse_events_by_session(shown) if BY[by] == "session_number" else charts.adverse_events(shown, by, view.min_cell)
 ui.chart(figure, "safety_events", view)
-ui.suppression_note(suppress.suppressed(events, "adverse_events", view.min_cell), view)
+ui.suppression_note(suppress.suppressed(events, "adverse_events", view.disclosure), view)
 st.caption("Spravato label, esketamine vs placebo: dissociation 41% vs 9%, dizziness 29% vs 8%, nausea 28% vs 9%, "
            "sedation 23% vs 9%, increased blood pressure 10% vs 3%, vomiting 9% vs 2%.")
 ui.definitions_link("an adverse-event rate")
@@ -56,7 +56,7 @@ ui.definitions_link("an adverse-event rate")
 st.subheader("Blood pressure")
 pressure = data.mart("blood_pressure", cohort=view.cohort)
 # The routes' sessions add up to the Overview's completed sessions: one hidden would be the total minus the rest.
-shown_pressure = suppress.for_chart(pressure, "blood_pressure", view.min_cell, rows_add_up=True)
+shown_pressure = suppress.for_chart(pressure, "blood_pressure", view.disclosure, rows_add_up=True)
 ui.chart(charts.blood_pressure(shown_pressure, settings, view.min_cell), "safety_bp", view)
 ui.chart(charts.blood_pressure_flags(shown_pressure, settings, view.min_cell), "safety_bp_flags", view)
 st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic']:g} mmHg above the pre-dose "
@@ -65,7 +65,7 @@ st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic
            f"{settings['bp_pre_diastolic_above']:g}, out of sessions with a pre-dose reading. Both from the Spravato "
            "label (rises of 40 systolic or 25 diastolic after dosing; caution above 140/90 before dosing); the "
            "thresholds are settings.")
-ui.suppression_note(suppress.suppressed(pressure, "blood_pressure", view.min_cell, rows_add_up=True), view)
+ui.suppression_note(suppress.suppressed(pressure, "blood_pressure", view.disclosure, rows_add_up=True), view)
 tables.show(pressure, "blood_pressure", view, key="safety_bp_table", title="blood pressure", rows_add_up=True,
             columns=["route", "n_sessions", "n_measured", "median_peak", "max_peak", "n_high_peaks", "high_peak_rate",
                      "n_rise_measured", "n_rises", "rise_rate", "n_pre_measured", "n_pre_raised", "pre_raised_rate"])
@@ -75,14 +75,14 @@ st.subheader("Suicidality over the induction")
 filters.choice("safety_item9_by", list(ITEM9_BY))
 item9_by = st.selectbox("Split by", list(ITEM9_BY), key="safety_item9_by")
 course = data.mart("item9_course", by=ITEM9_BY[item9_by], cohort=view.cohort)
-ui.chart(charts.item9_course(suppress.for_chart(course, "item9_course", view.min_cell), view.min_cell), "safety_item9_course", view)
+ui.chart(charts.item9_course(suppress.for_chart(course, "item9_course", view.disclosure), view.disclosure), "safety_item9_course", view)
 st.caption("Evaluable series only (the end-of-induction window has closed, or the series dropped out). "
            "**Resolved**: of series with item 9 of 1 or more at baseline, those whose last item 9 at the end of "
            "induction is 0. **Emerged**: of series with item 9 of 0 at baseline, those with any item 9 of 1 or more "
            "after it, up to the end of induction. **Reliable deterioration**: the PHQ-9 total rose "
            f"{INSTRUMENTS['PHQ-9'].reliable_change} points or more from baseline to the end of induction. Published figures are not shown beside these yet: they have "
            "not been checked against their sources.")
-ui.suppression_note(suppress.suppressed(course, "item9_course", view.min_cell), view)
+ui.suppression_note(suppress.suppressed(course, "item9_course", view.disclosure), view)
 tables.show(course.assign(measure=course.measure.map(charts.ITEM9_MEASURES)), "item9_course", view,
             key="safety_item9_course_table", title="item 9 over the induction",
             columns=["group_value", "measure", "n_series", "n_meeting", "measure_rate", "measure_rate_low",
@@ -93,8 +93,8 @@ st.subheader("Dissociation (CADSS)")
 filters.choice("safety_cadss_by", list(CADSS_BY))
 cadss_by = st.selectbox("Split by", list(CADSS_BY), key="safety_cadss_by")
 dissociation = data.mart("dissociation", by=CADSS_BY[cadss_by], cohort=view.cohort)
-ui.chart(charts.dissociation(suppress.for_chart(dissociation, "dissociation", view.min_cell)), "safety_cadss", view)
-ui.suppression_note(suppress.suppressed(dissociation, "dissociation", view.min_cell), view)
+ui.chart(charts.dissociation(suppress.for_chart(dissociation, "dissociation", view.disclosure)), "safety_cadss", view)
+ui.suppression_note(suppress.suppressed(dissociation, "dissociation", view.disclosure), view)
 if not dissociation.empty:
     tables.show(dissociation, "dissociation", view, key="safety_cadss_table", title="CADSS by session",
                 columns=["group_value", "session_number", "n_sessions", "mean_score", "mean_ci_low", "mean_ci_high"])

@@ -47,12 +47,12 @@ bands = data.table("select * from severity_bands order by band_min")
 # Week by week the lines add up to the all-series line (the Overview's): one hidden n would be its n minus the rest.
 group = OPTIONS.get(split, "group")
 weekly = suppress.groups_together(lines, group=group)
-drawn = suppress.for_chart(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week")
+drawn = suppress.for_chart(weekly, "weekly_outcomes", view.disclosure, rows_add_up="week")
 spaghetti_note = None
 if spaghetti is not None:
     # Only over the weeks a mean is shown for: past them, the lines would count the series scored in a hidden week.
     spaghetti = spaghetti[spaghetti.week.isin(drawn.dropna(subset=["mean_score"]).week)]
-    if suppress.is_small(spaghetti.series_id.nunique(), view.min_cell):
+    if suppress.is_small(spaghetti.series_id.nunique(), view.disclosure):
         spaghetti = None
         spaghetti_note = (f"Individual series not drawn: fewer than {view.min_cell} series have a score in the weeks "
                           "whose mean is shown.")
@@ -63,12 +63,12 @@ ui.chart(charts.trajectory(
     {name: drawn[drawn[group] == name] for name in lines},
     bands[bands.instrument == view.instrument], view.instrument, INSTRUMENTS[view.instrument].max_score,
     spaghetti=spaghetti,
-    itt=suppress.for_chart(itt, "weekly_outcomes_itt", view.min_cell) if itt is not None else None,
+    itt=suppress.for_chart(itt, "weekly_outcomes_itt", view.disclosure) if itt is not None else None,
 ), "trajectories_chart", view)
 # The x axis is the week of each series, not the calendar: process changes are listed (filter the start dates to
 # compare before and after one).
 notes.listed(notes.in_force())
-ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.min_cell, rows_add_up="week"), view)
+ui.suppression_note(suppress.suppressed(weekly, "weekly_outcomes", view.disclosure, rows_add_up="week"), view)
 if spaghetti_note:
     st.caption(spaghetti_note)
 if show_itt:

@@ -30,13 +30,18 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
         if rows.empty:
             continue
         names = [escape(g) for g in rows.group]
-        # Only a point outside the limits is named on the plot (groups of similar size and rate sit side by side and
-        # their names ran into one another, "NorthsideRiverside"); the hover names every point.
-        fig.add_trace(go.Scatter(x=rows.n, y=rows.rate, mode="markers+text", text=names if is_outside else [""] * len(rows),
-                                 textposition="top center", cliponaxis=False,
+        n_shown = rows.n_shown if "n_shown" in rows else rows.n  # rounded under suppression
+        # Every point is named (a projected screen has no hover); neighbours of similar size and rate alternate
+        # above and below their point, so two names do not run into one another ("NorthsideRiverside").
+        order = rows.n.rank(method="first").astype(int).tolist()
+        fig.add_trace(go.Scatter(x=rows.n, y=rows.rate, mode="markers+text", text=names,
+                                 textposition=["top center" if k % 2 else "bottom center" for k in order],
+                                 cliponaxis=False,
                                  marker=dict(size=12, color=colour, symbol=symbol), name=name,
-                                 customdata=np.stack([names, rows.outside.replace("", "within the limits")], axis=1),
-                                 hovertemplate="%{customdata[0]}: %{y:.0%} of %{x}<br>%{customdata[1]}<extra></extra>"))
+                                 customdata=np.stack([names, rows.outside.replace("", "within the limits"),
+                                                      [f"{int(v):,}" for v in n_shown]], axis=1),
+                                 hovertemplate="%{customdata[0]}: %{y:.0%} of %{customdata[2]}<br>%{customdata[1]}"
+                                               "<extra></extra>"))
     # Taller than most charts: on a phone the wrapped title and the legend's rows left the funnel 90-200 px high.
     return _layout(fig, f"Funnel plot: end-of-induction response by {label}", "response rate",
                    x_title="series scored at end of induction (n)", percent=True, height=540)
@@ -95,7 +100,8 @@ def p_chart(chart: pd.DataFrame, title: str, period: str = "month", notes: pd.Da
                              line=dict(color=PALETTE[0]),
                              marker=dict(size=10, color=[PALETTE[3] if s else PALETTE[0] for s in special],
                                          symbol=["diamond" if s else "circle" for s in special]),
-                             customdata=closed[["n", "signals"]].values,
+                             # n as shown (rounded under suppression), not the exact n the point is placed by
+                             customdata=closed[["n_shown" if "n_shown" in closed else "n", "signals"]].values,
                              hovertemplate="%{x}: %{y:.0%} of %{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
     if special.any():
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="special cause",
@@ -106,7 +112,7 @@ def p_chart(chart: pd.DataFrame, title: str, period: str = "month", notes: pd.Da
             x=provisional.period, y=provisional.rate, mode="markers+text", name=f"still open: {period} still being scored",
             marker=dict(size=11, color=PALETTE[0], symbol="circle-open", line=dict(width=2)),
             text=["still open"] * len(provisional), textposition="top center", textfont=dict(color=GREY, size=11),
-            cliponaxis=False, customdata=provisional.n,
+            cliponaxis=False, customdata=provisional.n_shown if "n_shown" in provisional else provisional.n,
             hovertemplate="%{x}: %{y:.0%} of %{customdata} so far (still open: not in the mean or the limits)"
                           "<extra></extra>"))
     _mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])

@@ -14,7 +14,7 @@ names them all, so a page or the pack imports one module."""
 # The names pages, the pack and the tests call, re-exported from where they live.
 from ketamine_outcomes.charts.style import (
     PALETTE, SEQUENTIAL, BAND_TINTS, GREY, FONT, NARROWEST, LINE_EM, TITLE_PAD, fit_titles, nothing,
-    is_nothing, hidden_legend, describe,
+    is_nothing, hidden_legend, describe, for_projector, PROJECTOR_TITLE_WIDTH, PROJECTOR_PLOT_HEIGHT,
 )
 from ketamine_outcomes.charts.outcomes import (
     trajectory, rates_by_week, itt_followup_note, end_of_induction, attrition, change_distribution,

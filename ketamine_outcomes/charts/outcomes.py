@@ -242,7 +242,9 @@ def change_distribution(summary: pd.DataFrame, instrument: str, response_fractio
         hidden = suppress.histogram_bins(counts, min_cell).to_numpy()
         hidden_bins.update(np.round(edges[:-1][hidden] + 0.05, 2))
         name = remission_term(instrument) if status == "remission" else status
-        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=[None if h else int(c) for c, h in zip(counts, hidden)],
+        # Bars as counts are shown: rounded to 5 under suppression (the status table's totals are rounded too).
+        drawn = [None if h else int(suppress.rounded(int(c), min_cell) if min_cell else c) for c, h in zip(counts, hidden)]
+        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=drawn,
                              width=0.095, name=name, marker_color=colour,
                              customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                              hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
@@ -251,7 +253,8 @@ def change_distribution(summary: pd.DataFrame, instrument: str, response_fractio
     fig.add_vline(x=response_fraction - 1, line_dash="dash", line_color=GREY,
                   annotation_text=f"response: {1 - response_fraction:.0%} fall",
                   annotation_font_color=GREY)
-    total = "some bars hidden" if hidden_bins else f"{len(rows):,} series"
+    total = "some bars hidden" if hidden_bins else \
+        f"{suppress.count_text(len(rows), min_cell) if min_cell else f'{len(rows):,}'} series"
     fig = _layout(fig, f"{instrument}: change from baseline at end of induction ({total})", "series",
                   x_title="change from baseline (negative is better)")
     fig.update_layout(barmode="stack", bargap=0)

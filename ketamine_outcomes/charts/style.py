@@ -33,6 +33,10 @@ def _template(size: int) -> go.layout.Template:
 
 pio.templates["ketamine"] = _template(14)
 pio.templates["ketamine_meeting"] = _template(18)  # meeting mode: read from across a room
+# Meeting mode is for a projector (1920 x 1080, sidebar folded): a chart's title fits this width on one line, and
+# its plot area is at least 45% of the screen's height.
+PROJECTOR_TITLE_WIDTH = 1500
+PROJECTOR_PLOT_HEIGHT = 500  # px: 46% of 1080
 
 
 # Titles wrap to this width (px): a 390 px phone less the page's side padding. Plotly cannot wrap a title
@@ -57,14 +61,14 @@ def _text_width(text: str, size: float) -> float:
     return size * sum(em(c) for c in html_unescape(text))
 
 
-def _wrapped(text: str, size: float) -> list[str]:
-    """Text broken at spaces into lines that fit NARROWEST px at `size` px (a single word longer than a line
+def _wrapped(text: str, size: float, width: float = NARROWEST) -> list[str]:
+    """Text broken at spaces into lines that fit `width` px at `size` px (a single word longer than a line
     stays whole)."""
     lines: list[str] = []
     for part in text.split("<br>"):
         line = ""
         for word in part.split(" "):
-            if line and _text_width(f"{line} {word}", size) > NARROWEST:
+            if line and _text_width(f"{line} {word}", size) > width:
                 lines.append(line)
                 line = word
             else:
@@ -73,14 +77,15 @@ def _wrapped(text: str, size: float) -> list[str]:
     return lines
 
 
-def fit_titles(fig: go.Figure) -> go.Figure:
-    """Wrap the title and its subtitle to a phone's width, hang them from the top of the figure, and make the
-    top margin hold their lines (Plotly centres a title in the margin: a third line would cover the plot)."""
+def fit_titles(fig: go.Figure, width: float = NARROWEST) -> go.Figure:
+    """Wrap the title and its subtitle to `width` (a phone's, unless a projector's is given), hang them from the
+    top of the figure, and make the top margin hold their lines (Plotly centres a title in the margin: a third
+    line would cover the plot)."""
     template = fig.layout.template.layout
     title_size = fig.layout.title.font.size or template.title.font.size or 18
     subtitle_size = fig.layout.title.subtitle.font.size or template.title.subtitle.font.size or 13
-    title = _wrapped(fig.layout.title.text or "", title_size)
-    subtitle = _wrapped(fig.layout.title.subtitle.text, subtitle_size) if fig.layout.title.subtitle.text else []
+    title = _wrapped(fig.layout.title.text or "", title_size, width)
+    subtitle = _wrapped(fig.layout.title.subtitle.text, subtitle_size, width) if fig.layout.title.subtitle.text else []
     needed = TITLE_PAD + LINE_EM * (title_size * len(title) + subtitle_size * len(subtitle)) + title_size
     height = fig.layout.height or template.height or 450
     # Anchored at its top, a title of several lines is drawn about 0.7 em higher than one line (measured in
@@ -90,6 +95,18 @@ def fit_titles(fig: go.Figure) -> go.Figure:
                       margin_t=max(fig.layout.margin.t or template.margin.t or 0, round(needed)))
     if subtitle:
         fig.update_layout(title_subtitle_text="<br>".join(subtitle))
+    return fig
+
+
+def for_projector(fig: go.Figure) -> go.Figure:
+    """Meeting mode: the larger template, titles on one line across a projected screen, and a figure tall enough
+    that its plot area (the figure less its margins and, under a curve, the at-risk table) is at least
+    PROJECTOR_PLOT_HEIGHT."""
+    fig.update_layout(template="ketamine_meeting")
+    fit_titles(fig, PROJECTOR_TITLE_WIDTH)
+    margins = (fig.layout.margin.t or 84) + (fig.layout.margin.b or 40) + 120  # legend and axis titles below
+    share = fig.layout.yaxis.domain[1] - fig.layout.yaxis.domain[0] if fig.layout.yaxis.domain else 1.0
+    fig.update_layout(height=max(fig.layout.height or 450, round(PROJECTOR_PLOT_HEIGHT / share + margins)))
     return fig
 
 
@@ -166,6 +183,7 @@ def _n_label_step(weeks, lines: int) -> int:
 def hidden_legend(min_cell: int | None, unit: str = "series") -> str:
     """What a "hidden" marker means, in the legend of every chart that marks one: a small count, or a count
     hidden so a small one cannot be worked out (a total, a difference)."""
+    min_cell = getattr(min_cell, "min_cell", min_cell)  # a threshold or a suppress.Disclosure
     small = f"too few {unit}" if not min_cell or min_cell < 2 else f"1-{min_cell - 1} {unit}" if min_cell > 2 \
         else f"1 {unit[:-1] if unit == 'sessions' else unit}"
     return f"hidden: {small}, or hidden to protect another"

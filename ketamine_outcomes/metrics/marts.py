@@ -11,6 +11,7 @@ import pandas as pd
 
 from ketamine_outcomes.ingest.privacy import check_equity_view
 from ketamine_outcomes.metrics import casemix
+from ketamine_outcomes.metrics.declarations import MARTS as MART_DECLARATIONS
 from ketamine_outcomes.store import database as store
 
 # Built in this order: each reads the ones before it. The first ones are facts read across patients; in the
@@ -50,13 +51,13 @@ MARTS = ("weekly_outcomes", "weekly_outcomes_itt", "series_summary", "attrition"
 # Marts that take no instrument.
 WITHOUT_INSTRUMENT = ("adverse_events", "adverse_event_incidence", "blood_pressure", "item9_flags", "activity", "coverage", "maintenance",
                       "protocol_adherence", "talking_therapies", "item9_course", "dissociation")
-COHORT_DIMENSIONS = ("all", "site", "route", "indication", "clinician", "age_band", "sex", "ethnicity",
-                     "deprivation_decile", "series_number", "start_quarter", "start_month")
-SAFETY_DIMENSIONS = ("all", "route", "session_number", "dose_band")
-ITEM9_DIMENSIONS = ("all", "route", "site")
-DISSOCIATION_DIMENSIONS = ("all", "route")
-DURABILITY_DIMENSIONS = ("all", "route", "site")
-ADHERENCE_DIMENSIONS = ("site", "all", "route", "clinician")
+# The splits each mart allows, as declared with it (ketamine_outcomes/metrics/declarations.py).
+COHORT_DIMENSIONS = MART_DECLARATIONS["cohort_comparison"].splits
+SAFETY_DIMENSIONS = MART_DECLARATIONS["adverse_events"].splits
+ITEM9_DIMENSIONS = MART_DECLARATIONS["item9_course"].splits
+DISSOCIATION_DIMENSIONS = MART_DECLARATIONS["dissociation"].splits
+DURABILITY_DIMENSIONS = MART_DECLARATIONS["sustained_response"].splits
+ADHERENCE_DIMENSIONS = MART_DECLARATIONS["protocol_adherence"].splits
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
-from importlib import resources
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -31,14 +30,12 @@ from ketamine_outcomes.care import chart_notes, follow_up
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.metrics import quality
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
 
 MEETING_MIN_CELL = 11
 FIGURE_WIDTH = 720  # px: an A4 page's printable width at the pack's margins
 TEMPLATE = "pack.html"  # in this package's templates/
-# The reference the pack quotes, package data (the repository's docs/, mapped into the package).
-DOC = resources.files("ketamine_outcomes.docs") / "metrics.md"
 CHROMIUM_INSTALL = "apt-get install -y chromium"
 PDF_EXTRA = "pip install 'ketamine-outcomes[pdf]'"
 
@@ -86,6 +83,8 @@ def parse_period(text: str | None = None, start: date | None = None, end: date |
     if start or end:
         if not (start and end) or end < start:
             raise ReportError("--from and --to are both needed, with --from on or before --to")
+        # Whole months: two packs whose --to differ by a day would give the series started that day.
+        start, end = month(start).start, month(end).end
         return Period(f"{start} to {end}", start, end, "range")
     if not text:
         return None
@@ -118,26 +117,14 @@ def effective_min_cell(con, asked: int | None = None) -> int:
 # --- sections ----------------------------------------------------------------------------------------
 
 def _share(part, whole, min_cell: int) -> str:
-    """A share of series, shown only when neither the part nor the rest is a small cell."""
+    """A share of series, shown only when neither the part nor the rest is a small cell (whole percents)."""
     if not whole or pd.isna(whole) or any(suppress.is_small(v, min_cell) for v in (part, whole - part, whole)):
         return "hidden" if whole else "-"
     return f"{part / whole:.0%}"
 
 
-def _part(part: int, whole: int, min_cell: int) -> str:
-    """A count shown beside the count it is part of: "hidden" when the rest (whole - part) is a small cell and
-    the whole is shown, since the two would give it."""
-    if suppress.is_small(whole - part, min_cell) and not suppress.is_small(whole, min_cell) and \
-            not suppress.is_small(part, min_cell):
-        return "hidden"
-    return suppress.count_text(part, min_cell)
-
-
-def _rate(row: pd.Series, key: str) -> str:
-    value = row[key]
-    if pd.isna(value):
-        return suppress.HIDDEN
-    return f"{value:.1%} (95% CI {row[key + '_low']:.1%} to {row[key + '_high']:.1%})"
+def _tile_text(tile: panels.Tile) -> str:
+    return tile.value if not tile.interval else f"{tile.value} ({tile.interval})"
 
 
 def _figure(fig) -> markupsafe.Markup:
@@ -151,100 +138,93 @@ def _figure(fig) -> markupsafe.Markup:
                        config={"displayModeBar": False, "staticPlot": True, "responsive": False}))
 
 
-def _headline(con, instrument, cohort, previous_cohort, min_cell, cases_only: bool) -> dict:
-    """Series started and active count every series; the end-of-induction rows, with cases_only, only the
-    series at or above caseness at baseline (metrics.caseness_cohort)."""
-    def rated(selected):
-        return metrics.caseness_cohort(con, selected, instrument) if cases_only else selected
-
-    rows = []
-    for label, selected in (("this period", cohort), ("previous period", previous_cohort)):
-        activity = metrics.activity(con, cohort=selected).iloc[0]
-        rates = metrics.cohort_comparison(con, instrument, by="all", cohort=rated(selected))
-        shown = suppress.for_chart(rates, "cohort_comparison", min_cell)
-        row = {"label": label, "started": suppress.count_text(activity.n_series, min_cell),
-               "active": suppress.count_text(activity.n_active_series, min_cell)}
-        if rates.empty or rates.n_evaluable.iloc[0] == 0:
-            row.update(evaluable="0", scored="0", no_baseline="", response="no evaluable series", remission="",
+def _headline(marts, selection: panels.Selection, period: "Period", previous: "Period") -> dict:
+    """Series started and active count every series; the end-of-induction rows are the panel the Overview and
+    the Quality review show (panels.end_of_induction: cases at baseline unless cleared)."""
+    rule = selection.disclosure
+    rows, figure, references = [], None, []
+    for label, shown in (("this period", period), ("previous period", previous)):
+        in_period = replace(selection.cohort, start_from=shown.start, start_to=shown.end)
+        activity = marts("activity", cohort=in_period).iloc[0]
+        row = {"label": label, "started": suppress.count_text(activity.n_series, rule),
+               "active": suppress.count_text(activity.n_active_series, rule)}
+        panel = panels.period_numbers(marts, selection, shown.start, shown.end, shown.label)
+        if panel.empty:
+            row.update(evaluable="0", scored="0", response="no evaluable series", remission="",
                        itt_response="", itt_remission="")
         else:
-            # Counts as a table shows them: "hidden" when the other gives a small difference (evaluable - scored
-            # is the "no score" status).
-            counts, values = suppress.for_table(rates, "cohort_comparison", min_cell).iloc[0], shown.iloc[0]
+            counts = panel.data["counts"]
             row.update(evaluable=counts.n_evaluable, scored=counts.n_scored,
-                       no_baseline=counts.n_evaluable_no_baseline,
-                       response=_rate(values, "response_rate"), remission=_rate(values, "remission_rate"),
-                       itt_response=_rate(values, "itt_response_rate"),
-                       itt_remission=_rate(values, "itt_remission_rate"))
+                       no_baseline=counts.get("n_evaluable_no_baseline", ""),
+                       **dict(zip(("response", "remission", "itt_response", "itt_remission"),
+                                  (_tile_text(t) for t in panel.tiles))))
+            if label == "this period":
+                figure, references = panel.figure, panel.data["matched"].to_dict(orient="records")
         rows.append(row)
-    this_rates = suppress.for_chart(metrics.cohort_comparison(con, instrument, by="all", cohort=rated(cohort)),
-                                    "cohort_comparison", min_cell)
-    published = metrics.published_results(con, instrument, rated(cohort))
-    references = published[published.is_matched]  # only beside a cohort of the same route
-    cases = rated(cohort)
-    return {"rows": rows, "references": references.to_dict(orient="records"),
-            "cases": (f"{instrument} {cases.min_baseline} or more at baseline" if cases is not cohort else None),
-            "figure": charts.end_of_induction(this_rates, references, instrument)
-            if not this_rates.empty else None}
+    rated = selection.rated_cohort()
+    return {"rows": rows, "references": references, "cohort": selection.cohort_sentence(),
+            "cases": (f"{selection.instrument} {rated.min_baseline} or more at baseline"
+                      if rated is not selection.cohort else None),
+            "figure": figure}
 
 
-def _trajectory(con, instrument, cohort, min_cell) -> dict:
-    weekly = metrics.weekly_outcomes(con, instrument, cohort)
-    itt = metrics.weekly_outcomes_itt(con, instrument, cohort)
-    bands = con.execute("select * from severity_bands where instrument = $i order by band_min",
-                        {"i": instrument}).df()
-    shown = suppress.for_chart(weekly, "weekly_outcomes", min_cell)
-    if shown.empty or shown.mean_score.isna().all():
-        return {"figure": None, "hidden": suppress.suppressed(weekly, "weekly_outcomes", min_cell)}
-    figure = charts.trajectory({"observed": shown}, bands, instrument, INSTRUMENTS[instrument].max_score,
-                               itt=suppress.for_chart(itt, "weekly_outcomes_itt", min_cell))
-    return {"figure": figure, "hidden": suppress.suppressed(weekly, "weekly_outcomes", min_cell)}
+def _trajectory(con, marts, selection: panels.Selection) -> dict:
+    """The Overview's trajectory panel for the period, with the intention-to-treat line."""
+    bands = con.execute("select * from severity_bands order by band_min").df()
+    panel = panels.trajectory(marts, selection, bands, itt=True)
+    return {"figure": panel.figure, "hidden": panel.data["hidden"]}
 
 
-def _p_chart(con, instrument, cohort, period: Period, min_cell) -> dict:
-    """Every period up to the pack's, so this period is seen against the clinic's own history."""
+def _p_chart(con, marts, selection: panels.Selection, period: Period) -> dict:
+    """Every period up to the pack's, so this period is seen against the clinic's own history: the panel the
+    Quality review page draws for the same filters."""
     grain = period.grain
-    history_cohort = replace(cohort, start_from=None, start_to=period.end)
+    history = selection.with_cohort(replace(selection.cohort, start_from=None, start_to=period.end))
     if grain == "range":
-        months = metrics.cohort_comparison(con, instrument, by="start_month", cohort=history_cohort)
-        grain = quality.choose_grain(months[months.group_value != "unknown"], min_cell)
-    frame = metrics.cohort_comparison(con, instrument, by=f"start_{grain}", cohort=history_cohort)
-    frame = frame[frame.group_value != "unknown"].reset_index(drop=True)
-    hidden = suppress.hidden_cells(frame, "cohort_comparison", min_cell, "responders", "n_scored")
+        grain = quality.choose_grain(panels.periods(marts, history, "month"), selection.disclosure)
     changes = chart_notes.notes(con)  # process changes the clinic noted (the dashboard's Quality review)
-    chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame),
-                            breaks=chart_notes.breaks(changes, frame.group_value))
-    signals = [f"{row.period}: {row.signals} ({row.rate:.0%} of {int(row.n):,} series scored)"
-               for row in chart.itertuples() if row.signals and not row.hidden]
-    figure = charts.p_chart(chart, f"End-of-induction response ({instrument}) by {grain} the series started", grain,
-                            notes=chart_notes.placed(changes, frame.group_value))
-    return {"grain": grain, "figure": figure, "signals": signals, "no_signal": quality.no_signal_sentence(chart, grain),
+    panel = panels.p_chart(marts, history, grain, changes)
+    chart = panel.data["chart"]
+    return {"grain": grain, "figure": panel.figure, "signals": panel.data["signals"],
+            "no_signal": panel.data["no_signal"], "n_periods": len(chart), "n_hidden": panel.data["n_hidden"],
             "notes": [{"date": str(pd.Timestamp(row.change_date).date()), "label": row.label,
                        "recalculated": bool(row.recalculate_limits)} for row in changes.itertuples()],
-            "n_periods": len(chart),
-            "n_hidden": int(chart.hidden.sum()), "chart": chart}
+            "chart": chart, "cohort": panel.cohort}
 
 
 FUNNEL_BY = {"site": "site", "clinician": "clinician"}
 
 
-def _funnels(con, instrument, cohort, min_cell) -> list[dict]:
+def _funnels(marts, selection: panels.Selection, period: Period) -> list[dict]:
+    """One funnel per split, the panel the Compare page draws. When the period is too small to place any
+    group, the rolling 12 months to the period's end are shown instead, and the section says so."""
     out = []
+    rule = selection.disclosure
     for label, by in FUNNEL_BY.items():
-        rates = metrics.cohort_comparison(con, instrument, by=by, cohort=cohort)
-        if len(rates) < 2:
+        panel = panels.funnel(marts, selection, by, label)
+        if panel.table is None or len(panel.data["rates"]) < 2:
             continue
-        hidden = suppress.hidden_cells(rates, "cohort_comparison", min_cell, "responders", "n_scored")
-        units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
-        outside = [f"{row.group}: {row.outside} ({row.rate:.0%} of {int(row.n):,})"
+        window = None
+        if panel.empty:
+            start = (period.end - timedelta(days=364)).replace(day=1)
+            rolling = selection.with_cohort(replace(selection.cohort, start_from=start, start_to=period.end))
+            wider = panels.funnel(marts, rolling, by, label)
+            if not wider.empty and wider.table is not None:
+                window = f"the rolling 12 months {start} to {period.end}"
+                reason = panel.empty
+                panel = wider
+                panel.notes.insert(0, f"{reason.split(' Choose')[0]} So this funnel shows {window} instead.")
+        units = panel.data["units"]
+        outside = [f"{row.group}: {row.outside} ({row.rate:.0%} of {suppress.count_text(row.n, rule)})"
                    for row in units.itertuples() if row.outside]
-        # Every point in words: the static figure names only the points outside the limits (hover is no help on paper).
-        rows = [{"group": row.group, "n": f"{int(row.n):,}", "k": f"{int(row.k):,}", "rate": f"{row.rate:.0%}",
+        # Every point in words: on paper there is no hover.
+        rows = [{"group": row.group, "n": suppress.count_text(row.n, rule), "k": suppress.count_text(row.k, rule),
+                 "rate": suppress.rate_text(row.rate, rule),
                  "where": row.outside.replace(" ", " the ", 1) + " limit" if row.outside else "within the limits"}
                 for row in units.sort_values("group").itertuples()]
-        out.append({"by": label, "figure": charts.funnel(units, curves, label) if not units.empty else None,
-                    "outside": outside, "rows": rows, "n_groups": int((rates.n_scored > 0).sum()),
-                    "n_hidden": int((hidden & (rates.n_scored > 0)).sum()), "units": units})
+        out.append({"by": label, "figure": None if panel.empty else panel.figure, "outside": outside, "rows": rows,
+                    "n_groups": panel.data["n_groups"], "n_hidden": panel.data["n_hidden"], "units": units,
+                    "empty": panel.empty, "notes": [n for n in panel.notes if n], "window": window})
     return out
 
 
@@ -267,16 +247,27 @@ def _safety(con, cohort, before_cohort, min_cell) -> dict:
     pressure = metrics.blood_pressure(con, cohort)
     # The routes' sessions add up to the completed sessions shown above: one hidden would be the total minus the rest.
     pressure_table = suppress.for_table(pressure, "blood_pressure", min_cell, rows_add_up=True)
-    flags = metrics.item9_flags(con, cohort)
+    flags = _flags_in(metrics.item9_flags(con, cohort), cohort)
     return {"events": table, "sessions_now": sessions["now"], "sessions_before": sessions["before"],
             "pressure": pressure_table[["route", "n_sessions", "n_measured", "n_high_peaks", "high_peak_rate"]]
             .to_dict(orient="records"),
             "item9_flagged": suppress.count_text(len(flags), min_cell),
-            "item9_rises": _part(int(flags.is_rise.sum()) if not flags.empty else 0, len(flags), min_cell),
+            "item9_rises": suppress.count_text(int(flags.is_rise.sum()) if not flags.empty else 0, min_cell),
             "item9_patients": suppress.count_text(flags.patient_id.nunique(), min_cell),
+            "item9_when": (f"answers given {cohort.start_from} to {cohort.start_to}" if "assessment_date" in flags
+                           and cohort.start_from else "every answer stored (the export has no dates)"),
             # Every flag's follow-up state, counts only (the dashboard's Item 9 follow-up page has the list).
             "item9_follow_up": follow_up.counts_for_meeting(follow_up.counts(con), min_cell)[["state", "shown"]]
             .to_dict(orient="records")}
+
+
+def _flags_in(flags: pd.DataFrame, cohort: metrics.Cohort) -> pd.DataFrame:
+    """The item 9 answers given within the pack's period (the mart lists every answer stored, whatever the
+    filters, for follow-up on the Safety page)."""
+    if flags.empty or not cohort.start_from or "assessment_date" not in flags:
+        return flags
+    when = pd.to_datetime(flags.assessment_date).dt.date
+    return flags[(when >= cohort.start_from) & (when <= cohort.start_to)]
 
 
 def _data_quality(con, instrument, cohort, min_cell) -> dict:
@@ -293,18 +284,63 @@ def _data_quality(con, instrument, cohort, min_cell) -> dict:
             "end_share": _share(scored, evaluable, min_cell)}
 
 
-def _definitions(con) -> dict:
-    settings = con.execute("select name, value, description, source from settings order by name").df()
-    text = DOC.read_text()
-    start = text.index("## Definitions")
-    end = text.index("## Cohort filters")
-    return {"settings": settings.to_dict(orient="records"), "text": text[start:end].split("\n", 1)[1].strip()}
+def _definitions(con, instrument: str, min_cell: int) -> list[dict]:
+    """The terms a reader of the pack needs, in plain words with the values in force (the settings), not the
+    settings' code names: the pack is read in a meeting, docs/metrics.md is the reference."""
+    v = dict(con.execute("select name, value from settings").fetchall())
+    fraction = v.get(f"response_fraction_{INSTRUMENTS[instrument].key}")
+    induction = ", ".join(f"{route} {int(v[f'induction_sessions_{key}'])}" for route, key in (
+        ("IV", "iv"), ("IM", "im"), ("intranasal", "intranasal"), ("at-home oral", "oral"))
+        if f"induction_sessions_{key}" in v)
+    terms = [
+        ("Treatment series", f"A patient's completed sessions with no gap of more than {v['series_gap_days']:g} days; "
+                             "a longer gap starts a new series (a re-induction)."),
+        ("Baseline", f"The latest {instrument} score from {v['baseline_window_days']:g} days before the series' first "
+                     "session up to that day."),
+        ("End of induction", f"The induction ends with its last planned session ({induction} sessions by route). The "
+                             f"end-of-induction score is the last score from that day to {v['end_of_induction_days']:g} "
+                             "days after it."),
+        ("Response", f"The end-of-induction {response_words(fraction)}." if fraction else
+                     "This instrument has no response rule."),
+        (remission_term(instrument)[:1].upper() + remission_term(instrument)[1:], f"An end-of-induction {instrument} score " + INSTRUMENTS[instrument]
+         .remission_label.replace("<= ", "of at most ").replace("< ", "under ") + "."),
+        ("Evaluable", "A series whose end-of-induction window has closed, or that dropped out: fewer sessions than "
+                      f"the induction and none in the last {v['dropout_quiet_days']:g} days of the data."),
+        ("Observed and intention to treat", "Observed rates count the series scored at the end of induction. "
+                                            "Intention-to-treat rates count every evaluable series, a series without "
+                                            "a score counting as not responding."),
+        ("Cases at baseline", f"PHQ-9 {v['phq9_caseness']:g} or more, or GAD-7 {v['gad7_caseness']:g} or more, at "
+                              "baseline (NHS Talking Therapies caseness). Headline rates count these series unless "
+                              "the pack was made for every series."),
+        ("Small numbers", f"Counts from 1 to {min_cell - 1} are hidden, with the rates built on them; other counts are "
+                          "rounded to the nearest 5 (11 and 12 read 15), so no small count can be worked out by "
+                          f"subtraction. A rate is hidden when fewer than {min_cell} are in it or left out of it."),
+        ("p-chart", "A run chart of the rate period by period, with limits 3 standard errors either side of the "
+                    "mean; a point outside them, or a run, is a signal worth a look (NHS England, Making Data Count)."),
+        ("Funnel plot", "Each group's rate against its number of series, with limits that narrow as the number "
+                        "grows; a group outside the 99.8% limits is unlikely to differ by chance alone."),
+        ("High blood-pressure peak", f"A session whose systolic peak reached {v['bp_peak_systolic']:g} mmHg or more."),
+        ("PHQ-9 item 9", "Thoughts of being better off dead or of self-harm, answered 0 (not at all) to 3 (nearly every "
+                         "day); any answer of 1 or more is flagged for follow-up."),
+    ]
+    return [{"term": term, "meaning": meaning} for term, meaning in terms]
 
 
 def _data_as_of(con) -> str:
     (last,) = con.execute("select greatest((select max(session_date) from sessions), "
                           "(select max(assessment_date) from assessments))").fetchall()[0]
     return str(last) if last is not None else "no dated data"
+
+
+STALE_DAYS = 14
+
+
+def _stale_days(con) -> int | None:
+    """How many days old the data is, when more than STALE_DAYS (the cover warns); None when recent or undated."""
+    (last,) = con.execute("select greatest((select max(session_date) from sessions), "
+                          "(select max(assessment_date) from assessments))").fetchall()[0]
+    age = (date.today() - last).days if last is not None else 0
+    return age if age > STALE_DAYS else None
 
 
 def version() -> str:
@@ -330,30 +366,39 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
         empty_reason = None
     in_period = replace(cohort, start_from=period.start, start_to=period.end)
     previous = period.previous()
-    in_previous = replace(cohort, start_from=previous.start, start_to=previous.end)
     before = replace(cohort, start_from=None, start_to=period.start - timedelta(days=1))
     n_series = int(metrics.activity(con, cohort=in_period).iloc[0].n_series)
+    rule = suppress.policy(min_cell)
+    selection = panels.Selection(instrument, cohort, rule, cases_only, _caseness(con))
+    marts = panels.from_connection(con)
     pack = {
         "clinic": clinic or os.environ.get("KETAMINE_OUTCOMES_CLINIC") or "Ketamine clinic",
         "period": period, "previous": previous, "instrument": instrument, "min_cell": min_cell,
         "filters": f"{instrument} · series started {period.start} to {period.end} · {cohort_words(cohort)}",
-        "data_as_of": _data_as_of(con), "generated_at": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "data_as_of": _data_as_of(con), "stale_days": _stale_days(con),
+        "generated_at": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "version": version(), "n_series": suppress.count_text(n_series, min_cell),
         "empty": empty_reason or (f"No treatment series started in {period.label} match these filters."
                                   if n_series == 0 else None),
         "data_quality": _data_quality(con, instrument, in_period, min_cell),
-        "definitions": _definitions(con), "rules": _rules(con, instrument),
+        "definitions": _definitions(con, instrument, min_cell), "rules": _rules(con, instrument),
         "plotly_js": plotly.offline.get_plotlyjs(), "figures": [],
     }
     if not pack["empty"]:
-        pack.update(headline=_headline(con, instrument, in_period, in_previous, min_cell, cases_only),
-                    trajectory=_trajectory(con, instrument, in_period, min_cell),
-                    p_chart=_p_chart(con, instrument, cohort, period, min_cell),
-                    funnels=_funnels(con, instrument, in_period, min_cell),
+        pack.update(headline=_headline(marts, selection, period, previous),
+                    trajectory=_trajectory(con, marts, selection.with_cohort(in_period)),
+                    p_chart=_p_chart(con, marts, selection, period),
+                    funnels=_funnels(marts, selection.with_cohort(in_period), period),
                     safety=_safety(con, in_period, before, min_cell))
         pack["figures"] = [f for f in (pack["headline"]["figure"], pack["trajectory"]["figure"],
                                        pack["p_chart"]["figure"], *(f["figure"] for f in pack["funnels"])) if f]
     return pack
+
+
+def _caseness(con) -> dict[str, float]:
+    """instrument -> caseness threshold in force (the settings), as the dashboard reads it."""
+    values = dict(con.execute("select name, value from settings").fetchall())
+    return {instrument: values[name] for instrument, name in metrics.CASENESS_SETTINGS.items() if name in values}
 
 
 def _rules(con, instrument: str) -> dict:
@@ -385,7 +430,9 @@ def html_pack(con, **options) -> str:
 
 
 def header_text(pack: dict) -> str:
-    return f"De-identified · counts under {pack['min_cell']} suppressed · {pack['period'].label}"
+    """The line at the top of every printed page: suppression, period, and how recent the data is."""
+    return (f"De-identified · counts under {pack['min_cell']} suppressed · {pack['period'].label} · "
+            f"data as of {pack['data_as_of']}")
 
 
 def write_pdf(document: str, out: Path, header: str) -> None:

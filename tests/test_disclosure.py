@@ -1,0 +1,363 @@
+"""Guards the disclosure-control layer (docs/metrics.md, "Small cells"): counts 1-10 hidden and every other
+count rounded to 5, so nothing shown gives a small count by subtraction; rates kept for large groups;
+curves that follow the Kaplan-Meier and Aalen-Johansen estimates (checked against lifelines); the pack and the Quality review
+page drawing the same panel; a role that cannot lower the clinic's floor."""
+
+import re
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import AalenJohansenFitter, KaplanMeierFitter
+
+from ketamine_outcomes.disclosure import panels, suppress
+from ketamine_outcomes.metrics import declarations as marts
+from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.report import pack as report
+from ketamine_outcomes.metrics.marts import Cohort
+
+RULE = suppress.Disclosure(11)
+
+
+@pytest.fixture(scope="module")
+def sample(sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    yield con
+    con.close()
+
+
+def shown_count_ok(text: str) -> bool:
+    """A count as a reader sees it: hidden, zero, or a multiple of 5 (never an exact count of 1-10)."""
+    if text in ("hidden", "", "0", "-"):
+        return True
+    value = int(text.replace(",", ""))
+    return value % 5 == 0 and value >= 15
+
+
+# --- the method ------------------------------------------------------------------------------------------
+
+def test_counts_of_1_to_10_are_hidden_and_the_others_rounded_to_5():
+    assert [suppress.count_text(n, RULE) for n in (0, 1, 10, 11, 12, 13, 339, 1234)] == \
+        ["0", "hidden", "hidden", "15", "15", "15", "340", "1,235"]  # 11 and 12 never read 10
+    assert suppress.count_text(12, suppress.Disclosure(11, round_to=1)) == "12"  # the analyst's internal view
+    assert suppress.count_text(7, suppress.Disclosure(0, round_to=1)) == "7"  # suppression off
+
+
+def test_a_large_group_keeps_its_rates_when_a_small_difference_sits_between_its_totals():
+    # The issue's route IV: 339 series, 337 evaluable (2 still in induction). The old rule hid the evaluable and
+    # both intention-to-treat rates; now the counts are rounded and the rates stay.
+    frame = pd.DataFrame({"group_value": ["all"], "n_series": [339], "n_evaluable": [337], "n_scored": [132],
+                          "responders": [59], "remitters": [26], "response_rate": [59 / 132],
+                          "remission_rate": [26 / 132], "itt_response_rate": [59 / 337],
+                          "itt_remission_rate": [26 / 337]})
+    table = suppress.for_table(frame, "cohort_comparison", RULE).iloc[0]
+    assert (table.n_series, table.n_evaluable, table.n_scored, table.responders) == ("340", "335", "130", "60")
+    assert (table.itt_response_rate, table.itt_remission_rate, table.response_rate) == ("18%", "8%", "45%")
+
+
+def test_a_rate_is_hidden_when_its_numerator_or_complement_is_small_and_its_counts_stay_rounded():
+    frame = pd.DataFrame({"n_series": [60, 60], "n_evaluable": [60, 60], "n_scored": [50, 50],
+                          "responders": [45, 6], "remitters": [20, 20], "response_rate": [0.9, 0.12],
+                          "remission_rate": [0.4, 0.4]})
+    table = suppress.for_table(frame, "cohort_comparison", RULE)
+    assert table.response_rate.tolist() == ["", ""]  # 5 did not respond; 6 responded
+    assert table.responders.tolist() == ["45", "hidden"]
+    assert table.remission_rate.tolist() == ["40%", "40%"]
+
+
+def test_rounding_replaces_the_second_hidden_cell_of_a_total_but_exact_counts_keep_it():
+    frame = pd.DataFrame({"group_value": ["a", "b", "c"], "n_series": [4, 183, 190]})
+    rounded = suppress.for_table(frame, "series_counts", RULE, rows_add_up=True).n_series.tolist()
+    assert rounded == ["hidden", "185", "190"]
+    internal = suppress.for_table(frame, "series_counts", suppress.Disclosure(11, 1), rows_add_up=True)
+    assert internal.n_series.tolist() == ["hidden", "hidden", "190"]  # exact: 377 - 190 would give a
+
+
+def test_every_declared_rate_names_counts_of_its_mart():
+    for name, mart in marts.MARTS.items():
+        for rate, (numerator, denominator) in mart.rates.items():
+            assert {numerator, denominator} <= set(mart.counts), (name, rate)
+        for mean, base in mart.means.items():
+            assert base in mart.counts, (name, mean)
+    assert set(marts.FILES) <= set(metrics.MARTS)
+
+
+# --- curves ----------------------------------------------------------------------------------------------
+
+def lifelines_fit(rows: pd.DataFrame, value: str):
+    """lifelines' estimate on the individual series the mart's rows count: Kaplan-Meier of survival, or, where the
+    mart has dropouts as a competing event (time to response), Aalen-Johansen's cumulative incidence of response.
+    Returns the estimate as a function of the day, and every series' day."""
+    dropped = rows.n_dropped if "n_dropped" in rows else 0 * rows.n_events
+    days = np.concatenate([np.repeat(rows.day, rows.n_events), np.repeat(rows.day, dropped),
+                           np.repeat(rows.day, rows.n_censored)])
+    events = np.concatenate([np.ones(int(rows.n_events.sum())), np.full(int(dropped.sum()), 2),
+                             np.zeros(int(rows.n_censored.sum()))])
+    if value == "survival":
+        fitted = KaplanMeierFitter().fit(days, events == 1)
+        return (lambda t: float(fitted.predict(t))), days
+    # lifelines jitters tied days of different kinds (responses and dropouts on one day), which changes its
+    # answer: on the sample's tied days the reference is Aalen-Johansen by hand (checked against lifelines on
+    # distinct days below).
+    curve = aalen_johansen(days, events)
+    return (lambda t: float(curve[curve.index <= t].iloc[-1]) if (curve.index <= t).any() else 0.0), days
+
+
+def aalen_johansen(days: np.ndarray, events: np.ndarray) -> pd.Series:
+    """Cumulative incidence of kind 1 with kind 2 competing (0: censored), day by day: at each day, incidence grows
+    by (still event-free) x responses / at risk, and event-free falls by (responses + dropouts) / at risk."""
+    free, incidence, out = 1.0, 0.0, {}
+    for day in np.unique(days):
+        at_risk = (days >= day).sum()
+        first, other = ((days == day) & (events == 1)).sum(), ((days == day) & (events == 2)).sum()
+        incidence += free * first / at_risk
+        free *= 1 - (first + other) / at_risk
+        out[day] = incidence
+    return pd.Series(out)
+
+
+def test_the_hand_aalen_johansen_is_lifelines_on_distinct_days():
+    rng = np.random.default_rng(3)
+    days = rng.permutation(200) + rng.random(200)
+    events = rng.choice([0, 1, 2], 200, p=[0.3, 0.45, 0.25])
+    theirs = AalenJohansenFitter(calculate_variance=False).fit(days, events, event_of_interest=1)
+    ours = aalen_johansen(days, events)
+    assert ours.values == pytest.approx(theirs.cumulative_density_.iloc[:, 0].reindex(ours.index).values)
+
+
+def check_curve(frame: pd.DataFrame, value: str, rule=RULE) -> int:
+    """Every group's shown curve against lifelines: within 5 points wherever 11 or more are at risk, drawn
+    to the last such day, numbers at risk within the rounding. Returns the points checked."""
+    shown = suppress.survival_curve(frame, rule)
+    checked = 0
+    for group, rows in frame.groupby("group_value"):
+        estimate, days = lifelines_fit(rows, value)
+        at_risk_days = [t for t in range(int(days.max()) + 1) if (days >= t).sum() >= rule.min_cell]
+        curve = shown[shown.group_value == group]
+        if not at_risk_days or at_risk_days[-1] == 0:  # 11 at risk on day 0 at most: no curve to draw
+            assert curve.empty
+            continue
+        assert curve.day.max() == at_risk_days[-1], group  # extends to the last day with 11 or more at risk
+        for t in at_risk_days:
+            truth = estimate(t)
+            drawn = curve[curve.day <= t][value].iloc[-1]
+            assert abs(drawn - truth) <= 0.05, (group, t, drawn, truth)
+            checked += 1
+        for point in curve.itertuples():
+            true = (days >= point.day).sum()
+            assert point.n_at_risk % 5 == 0 and (abs(point.n_at_risk - true) <= 2 or point.n_at_risk == 15 and true >= 11)
+    return checked
+
+
+@pytest.mark.parametrize("mart", ["sustained_response", "time_to_response"])
+@pytest.mark.parametrize("instrument", ["PHQ-9", "GAD-7"])
+def test_suppressed_curves_follow_lifelines_kaplan_meier_on_the_sample_clinic(sample, mart, instrument):
+    for by in ("all", "route", "site"):
+        frame = getattr(metrics, mart)(sample, instrument, by=by)
+        value = "survival" if mart == "sustained_response" else "share_responded"
+        assert check_curve(frame, value) > 0 or by == "site"
+
+
+def test_the_durability_curve_is_the_estimate_at_day_14_and_84_not_a_flat_100_percent(sample):
+    # The issue: the suppressed curve read a flat 100% to day 90 with "at risk 61" under every tick, where the
+    # Kaplan-Meier is about 96% at day 14 and 78-81% at day 84.
+    frame = metrics.sustained_response(sample, "PHQ-9")
+    shown = suppress.survival_curve(frame, RULE).set_index("day")
+    for day in (14, 56, 84):
+        assert shown.survival[day] == suppress.estimate_on(frame, day, "survival")
+        assert abs(shown.n_at_risk[day] - suppress.at_risk_on(frame, day)) <= 2
+    assert shown.survival[14] == pytest.approx(0.96, abs=0.01) and shown.survival[84] == pytest.approx(0.8, abs=0.03)
+    assert shown.survival.min() < 0.75  # it falls where events happened
+
+
+def test_a_large_synthetic_curve_follows_lifelines_under_suppression():
+    rng = np.random.default_rng(7)
+    n = 400
+    loss = rng.exponential(120, n).round().astype(int)
+    follow = rng.uniform(0, 200, n).round().astype(int)
+    day, event = np.minimum(loss, follow), (loss <= follow).astype(int)
+    rows = pd.DataFrame({"day": day, "event": event}).groupby("day").agg(
+        n_events=("event", "sum"), n_censored=("event", lambda e: int((e == 0).sum()))).reset_index()
+    rows["n_at_risk"] = n - rows.n_events.cumsum().shift(fill_value=0) - rows.n_censored.cumsum().shift(fill_value=0)
+    rows["survival"] = (1 - rows.n_events / rows.n_at_risk).cumprod()
+    rows["group_value"], rows["median_days"] = "all", rows.day[rows.survival <= 0.5].min()
+    assert check_curve(rows, "survival") > 150
+
+
+# --- the pack and the page ---------------------------------------------------------------------------------
+
+def pack_counts(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r'<td class="count">(.*?)</td>', html, re.S)]
+
+
+@pytest.mark.parametrize("period", ["2025-Q1", "2025-Q2", "2025-Q3"])
+def test_no_count_in_the_pack_is_exact_so_none_gives_a_small_one_by_subtraction(sample, period):
+    pack = report.build(sample, period=report.parse_period(period))
+    html = report.render(pack)
+    counts = pack_counts(html)
+    assert counts and all(shown_count_ok(c) for c in counts), [c for c in counts if not shown_count_ok(c)]
+    for row in pack["headline"]["rows"]:
+        for key in ("started", "active", "evaluable", "scored"):
+            assert shown_count_ok(row[key]), (key, row[key])
+    for funnel in pack["funnels"]:
+        for row in funnel["rows"]:
+            assert shown_count_ok(row["n"]) and shown_count_ok(row["k"])
+
+
+def test_two_packs_a_day_apart_report_on_the_same_whole_months(sample):
+    one = report.parse_period(start=date(2025, 4, 1), end=date(2025, 6, 14))
+    two = report.parse_period(start=date(2025, 4, 1), end=date(2025, 6, 15))
+    assert (one.start, one.end) == (two.start, two.end) == (date(2025, 4, 1), date(2025, 6, 30))
+
+
+def test_the_pack_and_the_quality_review_panel_agree_for_the_same_quarter(sample):
+    pack = report.build(sample, period=report.parse_period("2025-Q2"))
+    caseness = {"PHQ-9": 10.0, "GAD-7": 8.0}
+    selection = panels.Selection("PHQ-9", Cohort(), RULE, True, caseness)
+    page = panels.period_numbers(panels.from_connection(sample), selection, date(2025, 4, 1), date(2025, 6, 30),
+                                 "2025-Q2")
+    now = pack["headline"]["rows"][0]
+    counts = page.data["counts"]
+    assert (now["evaluable"], now["scored"]) == (counts.n_evaluable, counts.n_scored)
+    assert now["response"].startswith(page.tiles[0].value) and now["itt_response"].startswith(page.tiles[2].value)
+    assert pack["headline"]["cohort"] == page.cohort and page.cohort.startswith("Cases at baseline")
+    rates = metrics.cohort_comparison(sample, "PHQ-9", cohort=Cohort(start_from=date(2025, 4, 1),
+                                                                    start_to=date(2025, 6, 30), min_baseline=10))
+    assert page.tiles[0].value == f"{rates.response_rate.iloc[0]:.0%}"
+
+
+def test_the_item9_section_counts_the_answers_of_the_period_it_names(sample):
+    pack = report.build(sample, period=report.parse_period("2025-Q2"))
+    flags = metrics.item9_flags(sample)
+    when = pd.to_datetime(flags.assessment_date).dt.date
+    in_period = flags[(when >= date(2025, 4, 1)) & (when <= date(2025, 6, 30))]
+    assert 0 < len(in_period) < len(flags)
+    assert pack["safety"]["item9_flagged"] == suppress.count_text(len(in_period), RULE)
+    assert "2025-04-01 to 2025-06-30" in pack["safety"]["item9_when"]
+
+
+def test_a_funnel_with_nothing_to_show_says_why_and_shows_the_rolling_12_months(sample):
+    pack = report.build(sample, period=report.parse_period("2025-Q2"))
+    by_site = next(f for f in pack["funnels"] if f["by"] == "site")
+    assert by_site["window"] == "the rolling 12 months 2024-07-01 to 2025-06-30"
+    assert by_site["rows"] and "fewer than 11" in by_site["notes"][0]
+    html = report.render(pack)
+    assert "No site shown lies outside" not in html or "rolling 12 months" in html
+
+
+# --- roles cannot undo the clinic's floor -------------------------------------------------------------------
+
+ACCESS = """
+[auth]
+redirect_uri = "http://127.0.0.1:9/oauth2callback"
+cookie_secret = "Zx8k2Lq9Vb4Nw7Rt1Hy6Pm3Jd5Fs0GaQe"
+client_id = "ketamine-outcomes"
+client_secret = "test-client-secret"
+server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
+
+[roles]
+analyst = ["ana@clinic.example"]
+director = ["@clinic.example"]
+viewer = ["board@partner.example"]
+"""
+
+
+@pytest.fixture
+def clinic_with_roles(tmp_path, sample_db, monkeypatch):
+    """The sample clinic behind an access file, its min_cell_size set to 20: (database, open(email, **link))."""
+    import os
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    db = tmp_path / "clinic.duckdb"
+    shutil.copy(sample_db, db)
+    from ketamine_outcomes.cli import commands as cli
+    assert cli.main(["settings", "set", "min_cell_size", "20", "--db", str(db)]) == 0
+    access = tmp_path / "access.toml"
+    access.write_text(ACCESS)
+    os.chmod(access, 0o600)
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    monkeypatch.setenv("KETAMINE_OUTCOMES_ACCESS", str(access))
+
+    def open_as(email: str, page: str = "compare", **link) -> AppTest:
+        app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
+        app.user = {"is_logged_in": True, "email": email, "email_verified": True, "iat": 1, "sub": email}
+        for name, value in link.items():
+            app.query_params[name] = value
+        app.run()
+        if page != "overview":
+            app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, [e.value for e in app.exception]
+        return app
+
+    return db, open_as
+
+
+@pytest.mark.parametrize("email", ["dan@clinic.example", "board@partner.example"])
+def test_a_director_or_viewer_link_below_the_clinics_floor_is_raised_to_it(clinic_with_roles, email):
+    db, open_as = clinic_with_roles
+    # The issue: with min_cell_size 20, a viewer's ?min-cell=11 gave an internal view showing counts 11-19.
+    app = open_as(email, "overview", **{"min-cell": "11"})
+    assert any("raised to this clinic" in w.value for w in app.sidebar.warning)  # the link is said to be changed
+    app.switch_page("app_pages/compare.py").run()
+    assert app.number_input(key="filters_min_cell").value == 20
+    assert not any("Internal view" in w.value for w in app.warning)
+    assert all("INTERNAL" not in c.value for c in app.caption)
+    # A count from 11 to 19 never shows: every count in every table is hidden, zero or rounded, 20 or more.
+    for frame in app.dataframe:
+        for column in frame.value.columns:
+            if column in ("Series", "Series evaluable", "Series scored", "Responders", "Remitters"):
+                for value in frame.value[column].dropna():
+                    assert int(value) == 0 or (int(value) >= 20 and int(value) % 5 == 0), (column, value)
+    # Nor can the sidebar go lower: a value under the floor is raised as the page runs (a viewer's is locked in
+    # meeting mode).
+    if app.number_input(key="filters_min_cell").disabled:
+        return
+    app.number_input(key="filters_min_cell").set_value(12).run()
+    assert app.number_input(key="filters_min_cell").value == 20 and not any("Internal view" in w.value
+                                                                            for w in app.warning)
+
+
+def test_an_analyst_may_open_an_internal_view_below_the_floor_and_it_says_so(clinic_with_roles):
+    db, open_as = clinic_with_roles
+    app = open_as("ana@clinic.example", "compare", **{"min-cell": "5"})
+    assert app.number_input(key="filters_min_cell").value == 5
+    assert any("Internal view, not for circulation" in w.value for w in app.warning)
+    assert any("INTERNAL" in c.value for c in app.caption)
+
+
+# --- meeting mode on a projector ----------------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["", "compare", "durability", "quality_review"])
+def test_meeting_mode_on_a_1920_by_1080_projector(page, dashboard_url, path):
+    """Every chart's title on one line, every plot area at least 45% of the screen's height, every funnel point
+    named, and the data's date on the page."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{dashboard_url}/{path}?meeting=true")
+    page.get_by_test_id("stApp").wait_for(timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=90_000)
+    page.get_by_text("Data as of 2025-").first.wait_for()
+    charts = page.locator(".js-plotly-plot")
+    assert charts.count() >= 1
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        chart.scroll_into_view_if_needed()
+        title_lines = chart.locator(".gtitle tspan.line").count()
+        assert title_lines <= 1, (path, i, chart.locator(".gtitle").inner_text())
+        # The main plot area: the largest drag rectangle (a survival curve's at-risk table is a second, smaller one).
+        heights = chart.locator(".nsewdrag").evaluate_all("rects => rects.map(r => r.getBoundingClientRect().height)")
+        assert max(heights) >= 0.45 * 1080, (path, i, heights)
+        # Text readable from the back of a room: the tick labels at 18 px or more.
+        sizes = chart.locator(".xtick text").evaluate_all("ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))")
+        assert not sizes or min(sizes) >= 18, (path, i, sizes)
+    if path == "compare":
+        funnel = charts.first
+        names = funnel.locator(".scatterlayer .textpoint text").evaluate_all("ts => ts.map(t => t.textContent)")
+        assert {"Lakeview", "Northside", "Riverside"} <= set(names)
