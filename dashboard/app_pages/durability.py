@@ -41,6 +41,7 @@ if sustained.empty:
     if not ui.instrument_missing(view.instrument):
         st.info(f"No series has responded on {view.instrument} at the end of its induction yet.")
 else:
+    curve = sustained.data["curve"]
     median_tiles(sustained, "Median duration of response")
     ui.chart(charts.survival_curve(sustained.table, "survival", f"{view.instrument}: still responding after an "
                                    "end-of-induction response", "still responding",
@@ -51,7 +52,7 @@ else:
                "at a re-induction; a series still responding at its last score is censored there. Numbers under the "
                "curve: series still followed and responding. Followed up: "
                + "; ".join((f"{g}: " if g != "all" else "") + suppress.followed_up_text(curve, g, view.disclosure)
-                           for g in (curve := sustained.data["curve"]).group_value.unique())
+                           for g in curve.group_value.unique())
                + ". Most censoring is loss to follow-up, so the dotted line is a lower bound: every series censored "
                "counted as having lost its response when it left. The truth lies between the two lines. Boosters "
                "keep a response sustained: a maintenance booster is part of the series, and a score at a booster "
