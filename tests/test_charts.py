@@ -290,7 +290,7 @@ def test_a_trajectory_past_the_end_of_induction_marks_where_intention_to_treat_e
     assert len(ends) == 1
     assert any("intention to treat ends" in a.text for a in fig.layout.annotations)
     note = charts.itt_followup_note(weekly, itt, 11)
-    assert "ends at week 6" in note and "week 9 rests on 12 of 300 series" in note
+    assert "ends at week 6" in note and "week 9 rests on 15 of 300 series" in note  # 12, rounded (never 10)
     assert "hidden" in charts.itt_followup_note(weekly.assign(n_scored=[300] * 9 + [5]), itt, 11)
     # Observed weeks that end with intention to treat: no mark, no note.
     assert charts.itt_followup_note(weekly[weekly.week <= 6], itt, 11) == ""

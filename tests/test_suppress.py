@@ -224,13 +224,14 @@ def test_a_kaplan_meier_median_is_given_as_the_days_since_the_point_before_it():
     assert suppress.median_text(suppress.survival_curve(KM, 0)) == "28 days"  # suppression off: the day itself
 
 
-def test_the_sustained_response_bound_is_recomputed_on_the_shown_steps_and_follow_up_is_told_in_counts():
-    # KM above with its bound: every censored series counted as lost. Shown steps (days 0, 21, 28): at risk 60,
-    # 48, 22; leaving 12, 26, 11: bound 48/60 = 0.8, then 0.8 x 22/48, then 0.8 x 22/48 x 11/22.
-    curve = KM.assign(survival_if_lost=0.0, n_responders=60, n_followed_up=48)
+def test_the_sustained_response_bound_is_drawn_at_the_shown_points_and_follow_up_is_told_in_counts():
+    # KM above with its bound (every censored series counted as lost), as the mart gives it day by day: shown at the
+    # same weekly points as the estimate, the mart's values, to day 35.
+    bound = [0.8, 0.7, 0.58, 0.35, 0.17, 0.08, 0.03]
+    curve = KM.assign(survival_if_lost=bound, n_responders=60, n_followed_up=48)
     cut = suppress.survival_curve(curve, 11)
-    assert cut.survival_if_lost.tolist() == pytest.approx([0.8, 0.8 * 22 / 48, 0.8 * 22 / 48 * 11 / 22])
-    assert suppress.followed_up_text(curve, "all", 11) == "48 of 60 responders have a later score"
+    assert cut.day.tolist() == [0, 7, 14, 21, 28, 35] and cut.survival_if_lost.tolist() == pytest.approx(bound[:6])
+    assert suppress.followed_up_text(curve, "all", 11) == "50 of 60 responders have a later score"  # 48, rounded
     # 12 without a later score is fine; 5 without would give the 5 away: the followed-up count is hidden.
     assert suppress.followed_up_text(curve.assign(n_followed_up=55), "all", 11) == \
         "hidden of 60 responders have a later score"

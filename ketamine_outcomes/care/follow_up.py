@@ -78,5 +78,5 @@ def counts_for_meeting(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
         others = frame.n_flags.where(~small & (frame.n_flags > 0))
         if others.notna().any():
             small[others.idxmin()] = True
-    shown = [suppress.HIDDEN if hide else f"{int(n):,}" for n, hide in zip(frame.n_flags, small)]
+    shown = [suppress.HIDDEN if hide else suppress.count_text(int(n), min_cell) for n, hide in zip(frame.n_flags, small)]
     return frame.assign(shown=shown)

@@ -77,7 +77,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     Mart("item9_flags", instrument=False, file=("Item 9 flags (CSV)", "one row per PHQ-9 with item 9 of 1 or more"),
          golden=("item9_flags.csv",)),
     Mart("cohort_comparison", splits=COHORT_SPLITS,
-         counts=("n_series", "n_evaluable", "n_scored", "responders", "remitters"),
+         counts=("n_series", "n_evaluable", "n_scored", "responders", "remitters", "n_evaluable_no_baseline"),
          rates=_rates(("response_rate", "responders", "n_scored"), ("remission_rate", "remitters", "n_scored"),
                       ("itt_response_rate", "responders", "n_evaluable"),
                       ("itt_remission_rate", "remitters", "n_evaluable")),

@@ -150,7 +150,7 @@ def _headline(marts, selection: panels.Selection, period: "Period", previous: "P
                "active": suppress.count_text(activity.n_active_series, rule)}
         panel = panels.period_numbers(marts, selection, shown.start, shown.end, shown.label)
         if panel.empty:
-            row.update(evaluable="0", scored="0", response="no evaluable series", remission="",
+            row.update(evaluable="0", scored="0", no_baseline="", response="no evaluable series", remission="",
                        itt_response="", itt_remission="")
         else:
             counts = panel.data["counts"]
