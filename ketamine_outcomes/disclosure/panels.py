@@ -43,10 +43,7 @@ class Selection:
     def rated_cohort(self) -> metrics.Cohort:
         """The cohort end-of-induction rates count: cases at baseline (NHS Talking Therapies caseness) unless
         cleared, or a minimum baseline was set, or the instrument has no caseness threshold."""
-        if not self.cases_only or self.cohort.min_baseline is not None or self.instrument not in self.caseness:
-            return self.cohort
-        return replace(self.cohort, min_baseline=int(self.caseness[self.instrument]),
-                       baseline_instrument=self.instrument)
+        return metrics.with_caseness(self.cohort, self.instrument, self.caseness) if self.cases_only else self.cohort
 
     def cohort_sentence(self) -> str:
         """Who the end-of-induction rates count, in words, for every panel that shows them."""
