@@ -112,7 +112,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
          rates=_rates(("completion_rate", "n_completed", "n_series"), ("adherence_rate", "n_within_window", "n_series")),
          file=("Protocol adherence by site (CSV)", "one row per site")),
     Mart("talking_therapies", instrument=False, splits=DURABILITY_SPLITS,
-         counts=("n_paired", "n_cases", "n_recovered", "n_reliably_improved", "n_reliably_recovered",
+         counts=("n_finished", "n_paired", "n_cases", "n_recovered", "n_reliably_improved", "n_reliably_recovered",
                  "n_reliably_deteriorated", "n_mcid_improved"),
          rates=_rates(("caseness_rate", "n_cases", "n_paired"), ("recovery_rate", "n_recovered", "n_cases"),
                       ("reliable_improvement_rate", "n_reliably_improved", "n_cases"),
