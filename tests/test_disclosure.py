@@ -298,6 +298,7 @@ def clinic_with_roles(tmp_path, sample_db, monkeypatch):
     return db, open_as
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("email", ["dan@clinic.example", "board@partner.example"])
 def test_a_director_or_viewer_link_below_the_clinics_floor_is_raised_to_it(clinic_with_roles, email):
     db, open_as = clinic_with_roles
@@ -323,6 +324,7 @@ def test_a_director_or_viewer_link_below_the_clinics_floor_is_raised_to_it(clini
                                                                             for w in app.warning)
 
 
+@pytest.mark.slow
 def test_an_analyst_may_open_an_internal_view_below_the_floor_and_it_says_so(clinic_with_roles):
     db, open_as = clinic_with_roles
     app = open_as("ana@clinic.example", "compare", **{"min-cell": "5"})
