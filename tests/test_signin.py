@@ -263,7 +263,7 @@ def test_a_director_cannot_go_below_the_floor_and_an_analysts_internal_download_
     sign_in(page, url, "dan")
     page.goto(f"{url}/safety?min-cell=0")
     wait_for_app(page)
-    page.get_by_text("raised to this clinic's 11").first.wait_for(timeout=30_000)
+    page.get_by_text("raised to this clinic's 11").first.wait_for(timeout=90_000)
     assert page.get_by_text("Internal view, not for circulation").count() == 0
     with page.expect_download() as download:
         page.locator(".st-key-safety_bp_table_download").get_by_role("button").click()
@@ -278,7 +278,7 @@ def test_a_director_cannot_go_below_the_floor_and_an_analysts_internal_download_
     sign_in(page, url, "ana")
     page.goto(f"{url}/safety?min-cell=5")
     wait_for_app(page)
-    page.get_by_text("Internal view, not for circulation").first.wait_for(timeout=30_000)
+    page.get_by_text("Internal view, not for circulation").first.wait_for(timeout=90_000)
     with page.expect_download() as download:
         page.locator(".st-key-safety_bp_table_download").get_by_role("button").click()
     name = download.value.suggested_filename
