@@ -70,14 +70,14 @@ def test_what_an_ingest_on_a_filling_disk_says_is_what_it_stored(tmp_path, small
     assert seen == {"nothing", "stored, then full", "all"}, seen
 
 
-def test_when_the_second_file_fills_the_disk_the_first_is_said_to_be_stored(tmp_path, small_disk):
+def test_when_the_second_file_fills_the_disk_the_first_is_said_to_be_stored(tmp_path, small_disk, cli_process):
     small, big = tmp_path / "small.csv", tmp_path / "big.csv"
     small.write_text("patient_id,session_day,route\n" + "".join(f"S{n:04d},0,IV\n" for n in range(1000)))
     big.write_text("patient_id,session_day,route\n" + "".join(f"P{n // 6:06d},{n % 6 * 3},IV\n" for n in range(LINES)))
     seen = set()
     for megabytes in (6, 8, 9):
         disk = small_disk(megabytes)
-        run = cli("ingest", small, big, "--db", disk / "c.duckdb", "--init")
+        run = cli_process("ingest", small, big, "--db", disk / "c.duckdb", "--init")
         said = run.stdout + run.stderr
         batches, audit, _built = stored(disk / "c.duckdb")
         if batches == [(1, 1000)]:
