@@ -368,14 +368,15 @@ def _column_checks(layout: Layout) -> tuple[list[tuple[int, str, str, str]], dic
     cell `c<position>`)], and the patterns they read as parameters."""
     checks, parameters = [], _patterns()
     for i, header in enumerate(layout.headers):
-        if layout.canonical[i] == "patient_id":
-            checks.append((i, header, NAMES, f"regexp_matches(c{i}, $name)"))
-            parameters["name"] = NAME_LIKE
         for label, name in _PARAMETERS.items():
             dated = f" and not regexp_matches(c{i}, $dated_id)" if name == "ssn" else ""  # 001-12-2024 is an id
             if name == "phone" and layout.canonical[i] in ID_COLUMNS:
                 name, parameters["phone_in_ids"] = "phone_in_ids", PHONE_IN_IDS
             checks.append((i, header, label, f"regexp_matches(c{i}, ${name}){dated}"))
+        # After the specific patterns, so jane@example.org is named an email address, not a name.
+        if layout.canonical[i] == "patient_id":
+            checks.append((i, header, NAMES, f"regexp_matches(c{i}, $name)"))
+            parameters["name"] = NAME_LIKE
         if is_zip_column(header):
             checks.append((i, header, "postal codes beyond a ZIP code's first 3 digits",
                            f"not regexp_matches(c{i}, $zip)"))
