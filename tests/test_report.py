@@ -85,9 +85,11 @@ def test_html_pack_opens_offline_without_a_network_request(page, own_db, tmp_pat
 
 
 @pytest.mark.browser  # chromium prints the PDF
-def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path, cli):
+def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path, cli_process):
+    # Its own process: Playwright's sync API refuses to start inside the event loop that a browser test
+    # earlier in this xdist worker left running.
     out = tmp_path / "pack.pdf"
-    run = cli("report", "--db", str(own_db), "--out", str(out), "--period", "2024-Q2", "--clinic", "Sample clinic")
+    run = cli_process("report", "--db", str(own_db), "--out", str(out), "--period", "2024-Q2", "--clinic", "Sample clinic")
     assert run.returncode == 0, run.stderr
     pages = [p.extract_text() for p in PdfReader(out).pages]
     text = "\n".join(pages)
