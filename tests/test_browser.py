@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard, stop_server, wait_for_app
+from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 
@@ -60,7 +61,8 @@ def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, 
     wait_for_app(page)
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name=label, exact=True).click()
-    assert download.value.suggested_filename == f"{mart}.csv"  # words on the button, the mart's name on the file
+    # words on the button; the mart's name on the file, which says it is unsuppressed (an analyst's file)
+    assert download.value.suggested_filename == f"{mart}_INTERNAL-unsuppressed.csv"
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert lines[0].split(",") == list(expected.columns)
     assert len(lines) - 1 == len(expected)
@@ -72,7 +74,8 @@ def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):
     con.close()
     page.goto(dashboard_url)
     page.locator(CHART).first.wait_for(timeout=30_000)
-    assert page.get_by_test_id("stMetricValue").all_text_contents()[:4] == [f"{int(n):,}" for n in (
+    # Counts of 11 or more read rounded to the nearest 5 (docs/metrics.md, Small cells).
+    assert page.get_by_test_id("stMetricValue").all_text_contents()[:4] == [f"{int(suppress.rounded(n, 11)):,}" for n in (
         activity.n_series, activity.n_active_series, activity.n_patients, activity.n_sessions)]
 
 
@@ -187,7 +190,7 @@ def test_a_shared_link_reproduces_the_view_and_choices_follow_the_user(page, das
     assert chart.locator(".gtitle tspan.line").all_text_contents() == ["GAD-7: mean score by week (week 0 =", "baseline)"]
     filters_line = chart.locator(".gtitle-subtitle")
     assert " ".join(filters_line.locator("tspan.line").all_text_contents() or [filters_line.text_content()]) == (
-        "Filters: GAD-7 · site: Northside · counts under 11 suppressed")
+        "Filters: GAD-7 · site: Northside · counts under 11 suppressed, others rounded to 5")
     legend = chart.locator(".legendtext").all_text_contents()
     assert {"IV", "intranasal", "intention to treat (limited LOCF, then BOCF)"} <= set(legend)
     assert page.get_by_test_id("stSidebar").get_by_text("Northside", exact=True).count() == 1
@@ -204,11 +207,11 @@ def test_a_table_downloads_with_human_headers_and_its_filters(page, dashboard_ur
     wait_for_app(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download this table (CSV)").first.click()
-    assert download.value.suggested_filename == "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11.csv"
+    assert download.value.suggested_filename == "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11-rounded-to-5.csv"
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert lines[0].startswith("# numbers by site. Filters: PHQ-9 · site: Northside; route: IV")
     assert lines[1] == ("Site,Series,Series evaluable,Series scored,Responders,Response %,Remitters,Remission %,"
-                        "\"Response %, intention to treat\",\"Remission %, intention to treat\"")
+                        "\"Response %, intention to treat\",\"Remission %, intention to treat\",\"Evaluable, no baseline\"")
     assert lines[2].startswith("Northside,")
 
 

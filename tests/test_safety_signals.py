@@ -76,7 +76,7 @@ def test_a_hidden_share_is_said_hidden_and_not_judged():
     assert by_signal.at["PHQ-9 item 9 emerged (thoughts of self-harm, from 0 at baseline)", "status"] == "not above"
     assert by_signal.at["blood pressure: systolic peak of 180 mmHg or more", "finding"] == "0% (0 of 130 measured sessions)"
     assert by_signal.at["blood pressure: rise of 40 systolic or 25 diastolic after dosing", "finding"] == (
-        "11% (12 of 110 sessions with both readings)")
+        "11% (15 of 110 sessions with both readings)")  # the exact 12/110, beside the count rounded to 5
     assert signals.headline(summary) == "No signal: nothing with a reference is above it."
 
 
@@ -101,7 +101,8 @@ def test_safety_page_opens_with_the_signals_of_the_marts(tmp_path, sample_db, mo
     shown = [re.sub(r"\\(.)", r"\1", m.value) for m in app.markdown]
     assert shown[0] == "**Yes: 9 above their reference; 2 possibly above (the interval reaches the reference).**"
     lines = shown[1].splitlines()
-    assert ("- :red[**above**]: dissociation, intranasal: 80% (116 of 145 series) had it during the induction. "
+    # The exact share (116 / 145 = 80%) beside counts rounded to 5 (docs/metrics.md, Small cells).
+    assert ("- :red[**above**]: dissociation, intranasal: 80% (115 of 145 series) had it during the induction. "
             "Reference: published 27%-39% of patients (two esketamine phase 3 trials).") in lines
-    assert any(line.startswith("- :orange[**possibly above**]: dizziness, IV: 48% (159 of 334 series)") for line in lines)
+    assert any(line.startswith("- :orange[**possibly above**]: dizziness, IV: 48% (160 of 335 series)") for line in lines)
     assert app.subheader[0].value == "Any safety signal?"

@@ -14,17 +14,24 @@ from ketamine_outcomes.definitions import adverse_event_label
 from ketamine_outcomes.disclosure.suppress import HIDDEN
 
 
-def _share(k, n, unit: str) -> str:
-    if pd.isna(k) or pd.isna(n):
+def _share(k, n, unit: str, rate=None) -> str:
+    """A share as shown: `rate` is the exact one (counts are shown rounded; a rate of rounded counts bends)."""
+    rate = k / n if rate is None and not (pd.isna(k) or pd.isna(n)) and n else rate
+    if pd.isna(k) or pd.isna(n) or (n and pd.isna(rate)):
         return f"{HIDDEN} (a small count, or one that would give a small one away)"
-    return f"{k / n:.0%} ({int(k):,} of {int(n):,} {unit})" if n else f"no {unit}"
+    return f"{rate:.0%} ({int(k):,} of {int(n):,} {unit})" if n else f"no {unit}"
 
 
 def pressure_totals(pressure: pd.DataFrame) -> pd.DataFrame:
     """The blood_pressure mart's routes added up into one clinic-wide row of counts (before suppression)."""
     counts = ["n_sessions", "n_measured", "n_high_peaks", "n_rise_measured", "n_rises", "n_pre_measured",
               "n_pre_raised"]
-    return pressure[counts].sum().to_frame().T.astype("int64").assign(route="all")
+    total = pressure[counts].sum().to_frame().T.astype("int64").assign(route="all")
+    # Rates from the exact counts, before suppression rounds them.
+    for rate, (k, n) in {"high_peak_rate": ("n_high_peaks", "n_measured"), "rise_rate": ("n_rises", "n_rise_measured"),
+                         "pre_raised_rate": ("n_pre_raised", "n_pre_measured")}.items():
+        total[rate] = (total[k] / total[n].where(total[n] > 0)).astype("Float64")
+    return total
 
 
 def safety_signals(incidence: pd.DataFrame, item9: pd.DataFrame, pressure: pd.DataFrame,
@@ -38,7 +45,8 @@ def safety_signals(incidence: pd.DataFrame, item9: pd.DataFrame, pressure: pd.Da
         published = (f"{row.reference_low:.0%}" if row.reference_low == row.reference_high
                      else f"{row.reference_low:.0%}-{row.reference_high:.0%}")
         rows.append({"signal": f"{adverse_event_label(row.event)}, {row.route}",
-                     "finding": _share(row.n_with_event, row.n_series, "series") + " had it during the induction",
+                     "finding": _share(row.n_with_event, row.n_series, "series", row.incidence_rate)
+                     + " had it during the induction",
                      "reference": f"published {published} of patients ({row.reference_study})",
                      "status": HIDDEN if hidden else row.reference_status})
     emergent = item9[item9.measure == "item9_emergent"]
@@ -52,18 +60,21 @@ def safety_signals(incidence: pd.DataFrame, item9: pd.DataFrame, pressure: pd.Da
     if not pressure.empty:
         total = pressure.iloc[0]
         rows.append({"signal": f"blood pressure: systolic peak of {thresholds['bp_peak_systolic']:g} mmHg or more",
-                     "finding": _share(total.n_high_peaks, total.n_measured, "measured sessions"),
+                     "finding": _share(total.n_high_peaks, total.n_measured, "measured sessions",
+                                       total.high_peak_rate),
                      "reference": "none expected: the level at which a dose is held (ACC/AHA 2017); each session "
                                   "is one to review",
                      "status": "above" if pd.isna(total.n_high_peaks) or total.n_high_peaks > 0 else "not above"})
         rows.append({"signal": f"blood pressure: rise of {thresholds['bp_rise_systolic']:g} systolic or "
                                f"{thresholds['bp_rise_diastolic']:g} diastolic after dosing",
-                     "finding": _share(total.n_rises, total.n_rise_measured, "sessions with both readings"),
+                     "finding": _share(total.n_rises, total.n_rise_measured, "sessions with both readings",
+                                       total.rise_rate),
                      "reference": "no published frequency checked (the Spravato label's was not verified)",
                      "status": "no reference"})
         rows.append({"signal": f"blood pressure: above {thresholds['bp_pre_systolic_above']:g}/"
                                f"{thresholds['bp_pre_diastolic_above']:g} before dosing",
-                     "finding": _share(total.n_pre_raised, total.n_pre_measured, "sessions with a pre-dose reading"),
+                     "finding": _share(total.n_pre_raised, total.n_pre_measured, "sessions with a pre-dose reading",
+                                      total.pre_raised_rate),
                      "reference": "no published frequency checked (the label asks for caution above it)",
                      "status": "no reference"})
     order = {"above": 0, "possibly above": 1, HIDDEN: 2, "not above": 3, "no reference": 4}
