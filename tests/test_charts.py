@@ -173,7 +173,7 @@ def test_a_long_title_wraps_to_a_phones_width_and_the_plot_moves_down_to_hold_it
     charts.fit_titles(fig)
     lines = fig.layout.title.text.split("<br>")
     assert lines == ["End of induction (PHQ-9): this clinic vs", "published real-world results &amp; more"]
-    assert all(style._text_width(line, 18) <= charts.NARROWEST for line in lines)
+    assert all(style.text_width(line, 18) <= charts.NARROWEST for line in lines)
     assert fig.layout.title.subtitle.text == "Filters: PHQ-9 · all series · counts under 11 suppressed"  # fits
     assert fig.layout.margin.t > 84  # two title lines: more room than the template's one-line margin
     short = charts.time_to_response(pd.DataFrame({"week": [1], "n_series": [20]}))

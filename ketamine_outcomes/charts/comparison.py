@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from ketamine_outcomes.chart_cache import drawn_once
 from ketamine_outcomes.safe_text import plotly as escape
-from ketamine_outcomes.charts.style import GREY, PALETTE, _layout, _mark_gaps, nothing
+from ketamine_outcomes.charts.style import GREY, PALETTE, house_layout, mark_gaps, nothing
 
 
 @drawn_once
@@ -43,7 +43,7 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
                                  hovertemplate="%{customdata[0]}: %{y:.0%} of %{customdata[2]}<br>%{customdata[1]}"
                                                "<extra></extra>"))
     # Taller than most charts: on a phone the wrapped title and the legend's rows left the funnel 90-200 px high.
-    return _layout(fig, f"Funnel plot: end-of-induction response by {label}", "response rate",
+    return house_layout(fig, f"Funnel plot: end-of-induction response by {label}", "response rate",
                    x_title="series scored at end of induction (n)", percent=True, height=540)
 
 
@@ -75,7 +75,7 @@ def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> g
                                             rows.outside.replace("", "within the limits")], axis=1),
             hovertemplate="%{customdata[0]}: %{customdata[1]} responders, %{x:.1f} expected (ratio %{y:.2f})"
                           "<br>%{customdata[2]}<extra></extra>"))
-    return _layout(fig, f"Adjusted for case mix: observed / expected responders by {label}", "observed / expected",
+    return house_layout(fig, f"Adjusted for case mix: observed / expected responders by {label}", "observed / expected",
                    x_title="expected responders (from the case-mix model)", height=540)
 
 
@@ -115,8 +115,8 @@ def p_chart(chart: pd.DataFrame, title: str, period: str = "month", notes: pd.Da
             cliponaxis=False, customdata=provisional.n_shown if "n_shown" in provisional else provisional.n,
             hovertemplate="%{x}: %{y:.0%} of %{customdata} so far (still open: not in the mean or the limits)"
                           "<extra></extra>"))
-    _mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])
-    fig = _layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
+    mark_gaps(fig, chart.period[chart.hidden] if "hidden" in chart else [])
+    fig = house_layout(fig, title, "response rate", x_title=f"{period} the series started", percent=True)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(chart.period))
     _mark_notes(fig, list(chart.period), notes)
     return fig

@@ -14,8 +14,8 @@ from ketamine_outcomes.chart_cache import drawn_once
 from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (
-    BAND_TINTS, GREY, PALETTE, SEQUENTIAL, _interior_gaps, _layout, _mark_gaps, _mark_suppressed,
-    _n_label_step, _runs_shown, _week_axis, nothing,
+    BAND_TINTS, GREY, PALETTE, SEQUENTIAL, interior_gaps, house_layout, mark_gaps, mark_suppressed,
+    n_label_step, runs_shown, week_axis, nothing,
 )
 
 
@@ -44,14 +44,14 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
         fig.add_trace(go.Scatter(x=joined.week, y=joined.score, mode="lines", line=dict(color="#8c8c8c", width=0.7),
                                  opacity=0.45, hoverinfo="skip", connectgaps=False,
                                  name=f"individual series ({len(parts)})"))
-    step = _n_label_step([w for weekly in drawn.values() for w in weekly.dropna(subset=["mean_score"]).week], len(drawn))
+    step = n_label_step([w for weekly in drawn.values() for w in weekly.dropna(subset=["mean_score"]).week], len(drawn))
     for i, (name, weekly) in enumerate(drawn.items()):
         colour = PALETTE[i % len(PALETTE)]
         label = escape(name)
 
         def labelled(week, i=i) -> bool:
             return (int(week) - i * step // len(drawn)) % step == 0
-        for segment in _runs_shown(weekly, "mean_score"):
+        for segment in runs_shown(weekly, "mean_score"):
             fig.add_trace(go.Scatter(
                 x=list(segment.week) + list(segment.week[::-1]),
                 y=list(segment.mean_ci_high) + list(segment.mean_ci_low[::-1]),
@@ -63,7 +63,7 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
             texttemplate=["%{text}" if labelled(w) else "" for w in weekly.week], cliponaxis=False,
             textposition="bottom center", textfont=dict(size=10, color=colour),
             hovertemplate="week %{x}: mean %{y:.1f}<br>%{text}<extra>" + label + "</extra>"))
-        gaps |= _interior_gaps(weekly, "mean_score")
+        gaps |= interior_gaps(weekly, "mean_score")
     weeks = [w for weekly in drawn.values() for w in weekly.dropna(subset=["mean_score"]).week]
     if itt is not None and not itt.dropna(subset=["mean_score"]).empty:
         # Only over the observed weeks: carried-forward scores run on for months and would stretch the axis.
@@ -71,12 +71,12 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
         fig.add_trace(go.Scatter(x=itt.week, y=itt.mean_score, mode="lines",
                                  name="intention to treat (limited LOCF, then BOCF)",
                                  line=dict(color=GREY, dash="dash", width=2)))
-        gaps |= _interior_gaps(itt, "mean_score")
+        gaps |= interior_gaps(itt, "mean_score")
         _mark_itt_end(fig, itt, weeks)
-    _mark_gaps(fig, sorted(gaps))
-    fig = _layout(fig, f"{instrument}: mean score by week (week 0 = baseline)", f"{instrument} score")
+    mark_gaps(fig, sorted(gaps))
+    fig = house_layout(fig, f"{instrument}: mean score by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
-    _week_axis(fig, weeks)
+    week_axis(fig, weeks)
     return fig
 
 
@@ -115,9 +115,9 @@ def rates_by_week(weekly: pd.DataFrame, itt: pd.DataFrame | None, instrument: st
         _mark_itt_end(fig, itt[itt.week <= last], list(observed_weeks))
     if not fig.data:
         return nothing(f"No {instrument} week has enough paired series to show a rate (suppressed or empty).")
-    _mark_gaps(fig, sorted(hidden), {week: _hidden_lines(names, lines) for week, names in hidden.items()})
-    fig = _layout(fig, f"{instrument}: response and {term} by week", "share of series", percent=True)
-    _week_axis(fig, observed_weeks)
+    mark_gaps(fig, sorted(hidden), {week: _hidden_lines(names, lines) for week, names in hidden.items()})
+    fig = house_layout(fig, f"{instrument}: response and {term} by week", "share of series", percent=True)
+    week_axis(fig, observed_weeks)
     return fig
 
 
@@ -199,7 +199,7 @@ def end_of_induction(rates: pd.DataFrame, references: pd.DataFrame, instrument: 
         return nothing("End-of-induction rates are suppressed for this selection (too few series to show).")
     # The title names only what is drawn: a cohort with no published result of its own route has no range.
     beside = " vs published real-world results" if any(isinstance(t, go.Bar) for t in fig.data) else ""
-    fig = _layout(fig, f"End of induction ({instrument}): this clinic{beside}",
+    fig = house_layout(fig, f"End of induction ({instrument}): this clinic{beside}",
                   "share of series", x_title="", percent=True, height=400)
     fig.update_layout(barmode="overlay")
     return fig
@@ -214,8 +214,8 @@ def attrition(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     fig = go.Figure(go.Bar(x=shown.step, y=shown.share_of_started, marker_color=PALETTE[0], name="share of series",
                            text=[f"{v:.0%}" for v in shown.share_of_started], textposition="outside",
                            cliponaxis=False, hovertemplate="session %{x}: %{y:.0%} of series<extra></extra>"))
-    _mark_suppressed(fig, sessions[sessions.share_of_started.isna()].step, min_cell)
-    fig = _layout(fig, "Attrition: share of series reaching each completed session", "share of series started",
+    mark_suppressed(fig, sessions[sessions.share_of_started.isna()].step, min_cell)
+    fig = house_layout(fig, "Attrition: share of series reaching each completed session", "share of series started",
                   x_title="Completed session", percent=True, height=360)
     # A share stops at 100%: left to autorange, room for the "100%" above the first bar drew a 120% tick.
     fig.update_yaxes(range=[0, 1.1])
@@ -249,13 +249,13 @@ def change_distribution(summary: pd.DataFrame, instrument: str, response_fractio
                              customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                              hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
                                            + name + "</extra>"))
-    _mark_suppressed(fig, sorted(hidden_bins), min_cell)
+    mark_suppressed(fig, sorted(hidden_bins), min_cell)
     fig.add_vline(x=response_fraction - 1, line_dash="dash", line_color=GREY,
                   annotation_text=f"response: {1 - response_fraction:.0%} fall",
                   annotation_font_color=GREY)
     total = "some bars hidden" if hidden_bins else \
         f"{suppress.count_text(len(rows), min_cell) if min_cell else f'{len(rows):,}'} series"
-    fig = _layout(fig, f"{instrument}: change from baseline at end of induction ({total})", "series",
+    fig = house_layout(fig, f"{instrument}: change from baseline at end of induction ({total})", "series",
                   x_title="change from baseline (negative is better)")
     fig.update_layout(barmode="stack", bargap=0)
     fig.update_xaxes(tickformat=".0%", dtick=0.2)
@@ -278,8 +278,8 @@ def band_transitions(frame: pd.DataFrame, instrument: str, min_cell: int | None 
                              marker_color=colours[min(i, len(colours) - 1)],
                              hovertemplate="baseline %{x}: %{y} series<extra>end: " + escape(end) + "</extra>"))
     hidden = frame[frame.n_series.isna()].baseline_band.drop_duplicates()
-    _mark_suppressed(fig, hidden, min_cell)
-    fig = _layout(fig, f"{instrument}: severity at baseline and at end of induction", "series",
+    mark_suppressed(fig, hidden, min_cell)
+    fig = house_layout(fig, f"{instrument}: severity at baseline and at end of induction", "series",
                   x_title="severity at baseline")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_xaxes(categoryorder="array", categoryarray=order)
@@ -295,11 +295,11 @@ def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None,
         return nothing("No week has enough first responses to show (suppressed or none yet).")
     fig = go.Figure(go.Bar(x=counts.week, y=counts.n_series, marker_color=PALETTE[0], name="series first responding",
                            hovertemplate="week %{x}: %{y} series first responded<extra></extra>"))
-    _mark_suppressed(fig, first_responses[first_responses.n_series.isna()].week, min_cell)
+    mark_suppressed(fig, first_responses[first_responses.n_series.isna()].week, min_cell)
     # Named for its instrument, as every other chart of the page is (the first response is on that questionnaire).
     title = f"{instrument}: week of first response" if instrument else "Week of first response"
-    fig = _layout(fig, title, "series", height=340)
-    _week_axis(fig, first_responses.week)
+    fig = house_layout(fig, title, "series", height=340)
+    week_axis(fig, first_responses.week)
     return fig
 
 
@@ -377,7 +377,7 @@ def series_scores(scores: pd.DataFrame, bands: pd.DataFrame, instrument: str, ma
         expected = expected[expected.week <= max(weeks) + 2]
         expected = expected.set_index("week").reindex(range(int(expected.week.max()) + 1) if len(expected) else []
                                                       ).rename_axis("week").reset_index()
-        for segment in _runs_shown(expected, "median"):
+        for segment in runs_shown(expected, "median"):
             fig.add_trace(go.Scatter(
                 x=list(segment.week) + list(segment.week[::-1]), y=list(segment.high) + list(segment["low"][::-1]),
                 mode="lines", fill="toself", fillcolor=PALETTE[5], opacity=0.25, line=dict(width=0),
@@ -397,9 +397,9 @@ def series_scores(scores: pd.DataFrame, bands: pd.DataFrame, instrument: str, ma
         x=rows.week, y=rows.score, mode="lines+markers", name="this series", line=dict(color=PALETTE[0], width=3),
         marker=dict(size=9), customdata=rows[["band"]].fillna("").map(escape).values,
         hovertemplate="week %{x}: %{y} (%{customdata[0]})<extra></extra>"))
-    fig = _layout(fig, f"{instrument}: this series by week (week 0 = baseline)", f"{instrument} score")
+    fig = house_layout(fig, f"{instrument}: this series by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
-    _week_axis(fig, weeks)
+    week_axis(fig, weeks)
     return fig
 
 
@@ -439,9 +439,9 @@ def published_by_route(by_route: pd.DataFrame, references: pd.DataFrame, instrum
             legend.add(measure)
     if not {"response", "remission"} & legend:
         return nothing("No route of these series has both a published result and rates that can be shown.")
-    _mark_suppressed(fig, hidden, min_cell)
+    mark_suppressed(fig, hidden, min_cell)
     fig.update_xaxes(categoryorder="array", categoryarray=[f"{r}: {m}" for m in ("response", term) for r in routes])
-    return _layout(fig, f"End of induction ({instrument}) by route: this clinic vs published results of the same "
+    return house_layout(fig, f"End of induction ({instrument}) by route: this clinic vs published results of the same "
                         "route", "share of series scored", x_title="", percent=True, height=420)
 
 
@@ -474,9 +474,9 @@ def talking_therapies(row: pd.Series, standards, min_cell: int | None = None) ->
         fig.add_trace(go.Scatter(x=[labels[x]], y=[standard["value"]], mode="markers", name=standard["label"],
                                  marker=dict(symbol="line-ew-open", size=30, color=PALETTE[3], line=dict(width=3)),
                                  hovertemplate=f"{standard['label']}<extra></extra>"))
-    _mark_suppressed(fig, [label for label in labels if label not in shown], min_cell)
+    mark_suppressed(fig, [label for label in labels if label not in shown], min_cell)
     fig.update_xaxes(categoryorder="array", categoryarray=labels)
-    fig = _layout(fig, "PHQ-9 and GAD-7 together: NHS Talking Therapies measures, cases who finished a course",
+    fig = house_layout(fig, "PHQ-9 and GAD-7 together: NHS Talking Therapies measures, cases who finished a course",
                   "share of cases",
                   x_title="", percent=True, height=420)
     fig.update_yaxes(range=[0, 1.1])

@@ -8,7 +8,7 @@ from ketamine_outcomes.chart_cache import drawn_once
 from ketamine_outcomes.definitions import adverse_event_label
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (
-    GREY, PALETTE, _layout, _mark_suppressed, _n_over_bars, _rate_bars, _two_lines, nothing,
+    GREY, PALETTE, house_layout, mark_suppressed, n_over_bars, rate_bars, two_lines, nothing,
 )
 
 
@@ -29,8 +29,8 @@ def protocol_adherence(frame: pd.DataFrame, by_label: str, min_cell: int | None 
                                       arrayminus=shown.adherence_rate - shown.adherence_rate_low, thickness=1),
                          customdata=shown.n_series,
                          hovertemplate="%{x}: %{y:.0%} of %{customdata} series within window<extra></extra>"))
-    _mark_suppressed(fig, [escape(g) for g in frame[frame.adherence_rate.isna()].group_value], min_cell)
-    fig = _layout(fig, f"Induction protocol adherence by {by_label}", "share of series", x_title=by_label,
+    mark_suppressed(fig, [escape(g) for g in frame[frame.adherence_rate.isna()].group_value], min_cell)
+    fig = house_layout(fig, f"Induction protocol adherence by {by_label}", "share of series", x_title=by_label,
                   percent=True, height=380)
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
@@ -51,13 +51,13 @@ def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = No
                              text=["0" if v == 0 else "" for v in rows.event_rate],
                              textposition="outside", textfont=dict(color=GREY, size=10), cliponaxis=False,
                              hovertemplate="%{x}: %{y:.1%} of sessions<extra>" + label + "</extra>"))
-    _mark_suppressed(fig, frame[frame.event_rate.isna()].event.drop_duplicates(), min_cell, "sessions or events")
-    fig = _layout(fig, f"Adverse events per completed session, by {by_label}", "share of sessions", x_title="",
+    mark_suppressed(fig, frame[frame.event_rate.isna()].event.drop_duplicates(), min_cell, "sessions or events")
+    fig = house_layout(fig, f"Adverse events per completed session, by {by_label}", "share of sessions", x_title="",
                   percent=True, height=540)
     # A long name on two lines ("increased / blood pressure"), and a taller chart: on a 390 px phone the turned
     # names, the wrapped title and a legend row per group left the bars about 20 px high.
     events = list(dict.fromkeys(frame.event))
-    fig.update_xaxes(tickmode="array", tickvals=events, ticktext=[_two_lines(escape(e)) for e in events])
+    fig.update_xaxes(tickmode="array", tickvals=events, ticktext=[two_lines(escape(e)) for e in events])
     fig.update_layout(barmode="group")
     return fig
 
@@ -72,7 +72,7 @@ def adverse_events_by_session(frame: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=rows.group_value, y=rows.event_rate, mode="lines+markers",
                                  name=adverse_event_label(event),
                                  line=dict(color=PALETTE[i % len(PALETTE)])))
-    fig = _layout(fig, "Adverse events by session number", "share of sessions", x_title="session number",
+    fig = house_layout(fig, "Adverse events by session number", "share of sessions", x_title="session number",
                   percent=True)
     fig.update_xaxes(type="category")
     return fig
@@ -90,8 +90,8 @@ def blood_pressure(frame: pd.DataFrame, thresholds: dict[str, float], min_cell: 
                            text=["none" if v == 0 else "" for v in shown.high_peak_rate], textposition="outside",
                            hovertemplate="%{x}: %{y:.1%} of measured sessions, highest %{customdata} mmHg"
                                          "<extra></extra>"))
-    _mark_suppressed(fig, frame[frame.high_peak_rate.isna()].route, min_cell, "sessions")
-    return _layout(fig, f"Sessions with a systolic peak of {peak} mmHg or more", "share of measured sessions",
+    mark_suppressed(fig, frame[frame.high_peak_rate.isna()].route, min_cell, "sessions")
+    return house_layout(fig, f"Sessions with a systolic peak of {peak} mmHg or more", "share of measured sessions",
                    x_title="route", percent=True, height=360)
 
 
@@ -114,12 +114,12 @@ def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float], min_
                            f"{thresholds['bp_pre_diastolic_above']:g}"}
     for i, (flag, n_column) in enumerate((("rise", "n_rise_measured"), ("pre_raised", "n_pre_measured"))):
         shown = frame.dropna(subset=[f"{flag}_rate"])
-        _rate_bars(fig, shown.route, shown[f"{flag}_rate"], shown[f"{flag}_rate_low"], shown[f"{flag}_rate_high"],
+        rate_bars(fig, shown.route, shown[f"{flag}_rate"], shown[f"{flag}_rate_low"], shown[f"{flag}_rate_high"],
                    shown[n_column], names[flag], PALETTE[i], "sessions with both readings" if flag == "rise"
                    else "sessions with a pre-dose reading")
-    _n_over_bars(fig, list(frame.route))
-    _mark_suppressed(fig, frame[frame.rise_rate.isna() | frame.pre_raised_rate.isna()].route, min_cell, "sessions")
-    fig = _layout(fig, "Blood pressure around the dose (Spravato label thresholds)", "share of measured sessions",
+    n_over_bars(fig, list(frame.route))
+    mark_suppressed(fig, frame[frame.rise_rate.isna() | frame.pre_raised_rate.isna()].route, min_cell, "sessions")
+    fig = house_layout(fig, "Blood pressure around the dose (Spravato label thresholds)", "share of measured sessions",
                   x_title="route", percent=True, height=400)
     fig.update_layout(barmode="group")
     return fig
@@ -134,12 +134,12 @@ def item9_course(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     fig = go.Figure()
     for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
         shown = rows.dropna(subset=["measure_rate"])
-        _rate_bars(fig, [ITEM9_MEASURES[m] for m in shown.measure], shown.measure_rate, shown.measure_rate_low,
+        rate_bars(fig, [ITEM9_MEASURES[m] for m in shown.measure], shown.measure_rate, shown.measure_rate_low,
                    shown.measure_rate_high, shown.n_series, escape(group), PALETTE[i % len(PALETTE)], "series")
-    _n_over_bars(fig, [ITEM9_MEASURES[m] for m in frame.measure.drop_duplicates()])
+    n_over_bars(fig, [ITEM9_MEASURES[m] for m in frame.measure.drop_duplicates()])
     hidden = frame[frame.measure_rate.isna()].measure.drop_duplicates()
-    _mark_suppressed(fig, [ITEM9_MEASURES[m] for m in hidden], min_cell)
-    fig = _layout(fig, "Suicidality over the induction (PHQ-9 item 9)", "share of evaluable series", x_title="",
+    mark_suppressed(fig, [ITEM9_MEASURES[m] for m in hidden], min_cell)
+    fig = house_layout(fig, "Suicidality over the induction (PHQ-9 item 9)", "share of evaluable series", x_title="",
                   percent=True, height=420)
     fig.update_layout(barmode="group")
     return fig
@@ -168,7 +168,7 @@ def dissociation(frame: pd.DataFrame) -> go.Figure:
                 if mean == mean:
                     fig.add_annotation(x=x, y=high if high == high else mean, text=f"n={int(n):,}", showarrow=False,
                                        yanchor="bottom", font=dict(color=GREY, size=10))
-    fig = _layout(fig, "Dissociation (CADSS, 0-92) by session number", "mean CADSS", x_title="session number",
+    fig = house_layout(fig, "Dissociation (CADSS, 0-92) by session number", "mean CADSS", x_title="session number",
                   height=400)
     fig.update_xaxes(tickmode="linear", tick0=1, dtick=1, tickformat="d")
     return fig

@@ -48,7 +48,7 @@ LINE_EM = 1.3  # a wrapped line's height, in ems
 TITLE_PAD = 16  # px above the title
 
 
-def _text_width(text: str, size: float) -> float:
+def text_width(text: str, size: float) -> float:
     """About how wide `text` is drawn in FONT at `size` px (an entity such as &amp; is one character)."""
     def em(c: str) -> float:
         if c in _NARROW:
@@ -68,7 +68,7 @@ def _wrapped(text: str, size: float, width: float = NARROWEST) -> list[str]:
     for part in text.split("<br>"):
         line = ""
         for word in part.split(" "):
-            if line and _text_width(f"{line} {word}", size) > width:
+            if line and text_width(f"{line} {word}", size) > width:
                 lines.append(line)
                 line = word
             else:
@@ -120,13 +120,13 @@ def is_nothing(fig: go.Figure) -> str | None:
     return meta.get("nothing") if isinstance(meta, dict) else None
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "Week of treatment series",
+def house_layout(fig: go.Figure, title: str, y_title: str, x_title: str = "Week of treatment series",
             percent: bool = False, height: int = 440) -> go.Figure:
     fig.update_layout(title_text=title, height=height, template="ketamine", showlegend=True)
     fig.update_xaxes(title=x_title)
     # A long axis title on two lines: turned up the side of a phone's short plot, "share of measured sessions" ran
     # up over the filters line.
-    fig.update_yaxes(title=_two_lines(y_title, 20), rangemode="tozero")
+    fig.update_yaxes(title=two_lines(y_title, 20), rangemode="tozero")
     if percent:
         _percent_axis(fig)
     return fig
@@ -161,14 +161,14 @@ def _numbers(values) -> list[float]:
     return [v for v in out if v == v]
 
 
-def _week_axis(fig: go.Figure, weeks) -> None:
+def week_axis(fig: go.Figure, weeks) -> None:
     """Whole weeks only (never 0.5 or 1.6), one tick a week up to 16 weeks."""
     last = max([int(w) for w in weeks if w == w] + [1])
     fig.update_xaxes(tickmode="linear", tick0=0, dtick=1 if last <= 16 else math.ceil(last / 16), tickformat="d",
                      range=[-0.5, last + 0.5])
 
 
-def _n_label_step(weeks, lines: int) -> int:
+def n_label_step(weeks, lines: int) -> int:
     """Print a line's n under every step-th week (every week's n is in the hover and the table below the chart):
     on a phone a week is about 12 px wide and "n=384" about 28 px, so 18 weeks of labels ran into one another, and
     one line per site piled three labels on each week. At most about 8 labels a line, and each week's label belongs
@@ -189,7 +189,7 @@ def hidden_legend(min_cell: int | None, unit: str = "series") -> str:
     return f"hidden: {small}, or hidden to protect another"
 
 
-def _mark_suppressed(fig: go.Figure, xs, min_cell: int | None = None, unit: str = "series") -> None:
+def mark_suppressed(fig: go.Figure, xs, min_cell: int | None = None, unit: str = "series") -> None:
     """A hidden value is marked where its bar would be, never drawn as a zero-height bar."""
     xs = list(xs)
     if xs:
@@ -202,13 +202,13 @@ def _mark_suppressed(fig: go.Figure, xs, min_cell: int | None = None, unit: str 
 def _legend_lines(name: str) -> str:
     """A legend entry broken after its comma when it would not fit a phone beside its symbol: Plotly never wraps a
     legend, and on a 390 px screen "… or hidden to protec" was cut at the right edge."""
-    if _text_width(name, 14) <= NARROWEST - 20:
+    if text_width(name, 14) <= NARROWEST - 20:
         return name
     head, _, tail = name.partition(", ")
     return f"{head},<br>{tail}" if tail else name
 
 
-def _two_lines(label: str, longest: int = 14) -> str:
+def two_lines(label: str, longest: int = 14) -> str:
     """A label of more than `longest` characters broken at the space nearest its middle."""
     spaces = [i for i, c in enumerate(label) if c == " "]
     if len(label) <= longest or not spaces:
@@ -217,8 +217,8 @@ def _two_lines(label: str, longest: int = 14) -> str:
     return f"{label[:cut]}<br>{label[cut + 1:]}"
 
 
-def _rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, unit: str) -> None:
-    """Bars of a rate with its Wilson interval; the n each is out of in the hover (and, by _n_over_bars,
+def rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, unit: str) -> None:
+    """Bars of a rate with its Wilson interval; the n each is out of in the hover (and, by n_over_bars,
     above the interval)."""
     fig.add_trace(go.Bar(x=list(x), y=rate, name=name, marker_color=colour,
                          error_y=dict(type="data", symmetric=False, array=high - rate, arrayminus=rate - low,
@@ -227,7 +227,7 @@ def _rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, un
                          hovertemplate="%{x}: %{y:.1%} of %{customdata:,} " + unit + "<extra>" + name + "</extra>"))
 
 
-def _n_over_bars(fig: go.Figure, categories: list) -> None:
+def n_over_bars(fig: go.Figure, categories: list) -> None:
     """"n=..." above each bar's interval. Text on a bar itself would sit under its error bar; in grouped bars
     the k-th of m bars of a category is centred at its index - 0.4 + (k + 0.5) x 0.8 / m (bargap 0.2)."""
     bars = [t for t in fig.data if t.type == "bar"]
@@ -242,13 +242,13 @@ def _n_over_bars(fig: go.Figure, categories: list) -> None:
                                showarrow=False, yanchor="bottom", font=dict(color=GREY, size=10))
 
 
-def _runs_shown(frame: pd.DataFrame, column: str) -> list[pd.DataFrame]:
+def runs_shown(frame: pd.DataFrame, column: str) -> list[pd.DataFrame]:
     """The stretches of consecutive rows where `column` is shown (a band is drawn per stretch)."""
     shown = frame[column].notna()
     return [rows for _, rows in frame[shown].groupby((~shown).cumsum()[shown])]
 
 
-def _interior_gaps(frame: pd.DataFrame, column: str) -> set:
+def interior_gaps(frame: pd.DataFrame, column: str) -> set:
     """x values hidden between two shown points (a hidden tail is simply where the line stops)."""
     shown = frame[frame[column].notna()]
     if shown.empty:
@@ -258,7 +258,7 @@ def _interior_gaps(frame: pd.DataFrame, column: str) -> set:
     return set(inside[inside[column].isna()][x])
 
 
-def _mark_gaps(fig: go.Figure, xs, texts: dict | None = None) -> None:
+def mark_gaps(fig: go.Figure, xs, texts: dict | None = None) -> None:
     """Label the places where a point is hidden by small-cell suppression (lines break there: the
     traces carry a missing value and Plotly does not connect across it). `texts`: a label per place other
     than "hidden" (which lines hide it)."""
