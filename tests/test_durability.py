@@ -30,7 +30,7 @@ def test_failure_inside_the_transaction_rolls_back_everything(con, load, monkeyp
         con.execute("insert into assessments values ('P9', 'PHQ-9', 0, null, 1, null, 99, 2, null)")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("ketamine_outcomes.ingest.pipeline._merge", broken_merge)
+    monkeypatch.setattr("ketamine_outcomes.ingest.pipeline.merge_staged", broken_merge)
     try:
         load("o2.csv", "patient_id,assessment_day,instrument,score\nP2,0,PHQ-9,22\nP3,0,PHQ-9,x\n")
     except RuntimeError:

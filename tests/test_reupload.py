@@ -133,7 +133,7 @@ def test_a_known_line_in_a_file_of_another_date_style_is_read_again_with_that_st
 @pytest.mark.slow
 def test_lines_of_a_large_file_keep_their_numbers_when_the_known_ones_are_left_out(load, con):
     """A file read in parallel, each line's fields kept as the one text they were hashed as (ingest's
-    _read_positional): the changed lines among a million known ones are filed under their own line numbers,
+    read_positional): the changed lines among a million known ones are filed under their own line numbers,
     with their own fields (an empty one stays empty)."""
     day1 = [f"P{i // 8},{i % 8 * 7},PHQ-9,{i % 28},0" for i in range(1_000_000)]
     load("day1.csv", OUTCOMES + "\n".join(day1) + "\n")

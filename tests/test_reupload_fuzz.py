@@ -325,7 +325,7 @@ def test_replay_compares_what_it_should(tmp_path):
 
 
 # Found by the fuzzer (probe, 2026-11-26): a duplicate line written differently gives the stored row its hash
-# (_merge), but the row keeps the batch and line it was stored from, which is where _file_known_warnings
+# (merge_staged), but the row keeps the batch and line it was stored from, which is where _file_known_warnings
 # looks for the known line's warnings: the next day's same line gets the first line's warnings, not its own.
 def test_a_known_line_gets_its_own_warnings_not_those_of_the_line_first_stored(tmp_path):
     problems = replay([("load", "day1.csv", OUTCOMES + "P1,0,PHQ-9,12,\n"),     # no warning
@@ -352,7 +352,7 @@ def test_a_known_lines_warning_names_the_column_as_its_own_export_does(tmp_path)
     assert not problems, "\n".join(problems)
 
 
-# Found by reading _file_known_warnings beside _unfile_repeats: a re-upload of the very same file takes back
+# Found by reading _file_known_warnings beside unfile_repeats: a re-upload of the very same file takes back
 # the warnings an earlier batch holds, so the batch a row was stored by may hold none for its line.
 def test_a_known_line_stored_by_a_repeated_file_still_counts_its_warnings(tmp_path):
     problems = replay([("load", "F.csv", OUTCOMES + "P1,0,PHQ-9,12,7\n"),       # batch 1: a warning
@@ -402,12 +402,12 @@ def _text_with_hash(target: int, rng: random.Random) -> str:
 def _colliding_line(con, header: str, stored_line: str, cells: list[str]) -> str:
     """`cells` and a last free-text cell chosen so that DuckDB's own hash of the line's fields, salted as the
     ingest salts its line hash, equals that of `stored_line`: a collision anyone can craft. The ingest's line
-    hash is an MD5 of the fields instead (pipeline._read_positional); were it DuckDB's hash again, the crafted
+    hash is an MD5 of the fields instead (stage.read_positional); were it DuckDB's hash again, the crafted
     line would pass as known, unchecked, and the tests using it would fail."""
     from ketamine_outcomes.ingest import pipeline as ingest
     from ketamine_outcomes.ingest.contract import read_layout
 
-    salt = ingest._layout_salt(con, read_layout(header, None, None))
+    salt = ingest.layout_salt(con, read_layout(header, None, None))
 
     def line_hash(values):
         values = [v or None for v in values]  # DuckDB reads an empty field as NULL

@@ -9,7 +9,7 @@ from ketamine_outcomes.ingest.stage import (
 )
 
 
-def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None:
+def file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None:
     """Malformed lines (from DuckDB) and lines with problems (from staging) into `rejects`, with the
     column named as the export names it. A malformed line is filed by number and reason only: its text
     cannot be split into the header's fields, so what it holds (an age over 89, free text in an ignored
@@ -46,13 +46,13 @@ def _file_rejects(con, layout: Layout, batch_id: int, errors_table: str) -> None
     con.unregister("header_of")
 
 
-def _problems(con, table: str, batch_id: int) -> pd.DataFrame:
+def batch_problems(con, table: str, batch_id: int) -> pd.DataFrame:
     """The rejects or warnings one batch filed, as the summary shows them."""
     return con.execute(f"select line_number, column_name, value, reason from {table} where batch_id = $batch "
                        "order by line_number, column_name", {"batch": batch_id}).df()
 
 
-def _unfile_repeats(con, batch_id: int, sha256: str) -> int | None:
+def unfile_repeats(con, batch_id: int, sha256: str) -> int | None:
     """A re-upload of the very same file (same bytes, an earlier batch not undone) files no reject or
     warning twice: the ones the earlier batch holds are taken back from this one, which still counts
     them. Returns that earlier batch, when any were taken back."""
@@ -72,14 +72,14 @@ def _unfile_repeats(con, batch_id: int, sha256: str) -> int | None:
     return earlier if taken_back else None
 
 
-def _absent(layout: Layout) -> list[str]:
+def absent_columns(layout: Layout) -> list[str]:
     """The optional stored columns this file has no column for."""
     present = {DATE_COLUMNS.get(c, c) for c in layout.canonical if c}
     return [column for column, sources in OPTIONAL_SOURCES[layout.table].items()
             if not present.intersection(sources)]
 
 
-def _merge(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str = "line_hash") -> dict[str, int]:
+def merge_staged(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str = "line_hash") -> dict[str, int]:
     """Merge the good staged rows into `table` on its natural key; returns the counts. `absent`: columns
     the file does not have, which keep their stored values in a row it repeats. `row_hash`: each row's
     hash of its line (ROW_HASH), stored with it. The patients whose rows changed are marked stale."""

@@ -39,15 +39,15 @@ from ketamine_outcomes.ingest.results import (
     BatchResult, upload_detail, by_reason, StoredThenFailed, stored_then_failed,
 )
 from ketamine_outcomes.ingest.scan import (
-    PROGRESS_BYTES, FileScan, _scan_ahead, _scanned, scan_file, _blank_lines, _unclosed_quote,
-    _lines_with_extra_fields,
+    PROGRESS_BYTES, FileScan, scan_ahead, scanned, scan_file, blank_lines, unclosed_quote,
+    lines_with_extra_fields,
 )
 from ketamine_outcomes.ingest.stage import (
     KEYS, VALUES, LIST_COLUMNS, RAW_COLUMNS, OPTIONAL_SOURCES, KEPT_FIRST, SUPERSEDED, DATE_COLUMNS,
-    STRUCTURAL_REASONS, STAGING_PARAMETERS, _read_positional, _temp_kind, _name_contract_columns,
-    ROW_HASH, _staging_code, _layout_salt, _hash_lines, _restage_known_conflicts, _stage,
+    STRUCTURAL_REASONS, STAGING_PARAMETERS, read_positional, temp_kind, name_contract_columns,
+    ROW_HASH, staging_code, layout_salt, hash_lines, restage_known_conflicts, stage_rows,
 )
-from ketamine_outcomes.ingest.merge import _file_rejects, _problems, _unfile_repeats, _absent, _merge
+from ketamine_outcomes.ingest.merge import file_rejects, batch_problems, unfile_repeats, absent_columns, merge_staged
 from ketamine_outcomes.ingest.undo import undo_batch
 
 _load_counter = itertools.count(1)
@@ -80,34 +80,34 @@ def ingest_file(
     result.source = source.read_as if source else None
     try:
         say(f"{result.file_name}: reading {path.stat().st_size / 1e6:.1f} MB", 0.05)
-        scan = _scanned(path, ahead)
+        scan = scanned(path, ahead)
         # Identifiers first: the privacy reason is the one to give, whatever else is wrong.
         check_file_name(result.file_name)
         check_headers(split_header(scan.header, sniff_delimiter(scan.header)))
         layout = read_layout(scan.header, mapping, kind)
         if scan.quotes % 2:
-            opened = _unclosed_quote(path, layout, scan)
+            opened = unclosed_quote(path, layout, scan)
             if opened:
                 raise RefusedFile(
                     f"line {opened + line_offset}: a quoted value is opened there and never closed, so every line "
                     "after it would be read as part of that value. Close the quote (or remove it) and export again."
                 )
         result.kind, result.columns_ignored = layout.kind, layout.ignored
-        # A file most of whose lines may be stored already (a wide line gives several rows: _hash_lines), and
-        # whose text can be joined with the separators (_read_positional).
+        # A file most of whose lines may be stored already (a wide line gives several rows: hash_lines), and
+        # whose text can be joined with the separators (read_positional).
         joined = (layout.kind != "outcomes_wide" and not scan.separators
                   and con.execute(f"select exists (from {layout.table})").fetchall()[0][0])
         try:
-            errors_table = _read_positional(con, path, layout, scan, load, line_offset, joined)
+            errors_table = read_positional(con, path, layout, scan, load, line_offset, joined)
         except duckdb.Error as error:
             raise RefusedFile(f"could not be read as CSV: {str(error).splitlines()[0]}") from error
-        _name_contract_columns(con, layout)
+        name_contract_columns(con, layout)
         date_style = None
         if "date_text" in RAW_COLUMNS[layout.kind]:
             declared = date_format or layout.date_format or "auto"
             date_style = store.run(con, "staging/date_style", {"declared": declared}).fetchall()[0][0]
         result.date_style = date_style
-        known = _hash_lines(con, layout, date_style)
+        known = hash_lines(con, layout, date_style)
         if known:
             con.execute("create or replace temp table raw_pending as select * from raw_export_positional "
                         "where raw_row in (select raw_row from line_hashes where not is_known)")
@@ -117,10 +117,10 @@ def ingest_file(
                                 "raw_pending" if known else "raw_export_positional" if joined else "raw_file")
         say(f"{result.file_name}: checking {layout.kind.replace('_', ' ')} lines", 0.45)
         if known:
-            _name_contract_columns(con, layout, "raw_pending")
-        _stage(con, layout, date_style)
+            name_contract_columns(con, layout, "raw_pending")
+        stage_rows(con, layout, date_style)
         if known:
-            known -= _restage_known_conflicts(con, layout, date_style)
+            known -= restage_known_conflicts(con, layout, date_style)
         result.lines_known = known
         say(f"{result.file_name}: storing", 0.7)
         # Whether each line is new, a duplicate or a replacement is decided against the stored rows inside
@@ -128,8 +128,8 @@ def ingest_file(
         # for this one's turn to end (store.transaction) and finds its lines stored.
         def store_batch():
             (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
-            _file_rejects(con, layout, batch_id, errors_table)
-            counts = _merge(con, layout.table, batch_id, _absent(layout), ROW_HASH.get(layout.kind, "line_hash"))
+            file_rejects(con, layout, batch_id, errors_table)
+            counts = merge_staged(con, layout.table, batch_id, absent_columns(layout), ROW_HASH.get(layout.kind, "line_hash"))
             if known:
                 counts["rows_duplicate"] += con.execute("select count(*) from known_rows").fetchall()[0][0]
             # A wide line holds several assessments: its rejected ones are counted as the stored ones are (a
@@ -142,8 +142,8 @@ def ingest_file(
                 f"{rejected_rows}, (select count(distinct line_number) from warnings where batch_id = $batch)",
                 {"batch": batch_id},
             ).fetchall()[0]
-            result.rejects, result.warnings = _problems(con, "rejects", batch_id), _problems(con, "warnings", batch_id)
-            result.filed_before = _unfile_repeats(con, batch_id, scan.sha256)
+            result.rejects, result.warnings = batch_problems(con, "rejects", batch_id), batch_problems(con, "warnings", batch_id)
+            result.filed_before = unfile_repeats(con, batch_id, scan.sha256)
             con.execute(
                 "insert into batches (batch_id, file_name, sha256, kind, rows_read, rows_inserted, rows_replaced, "
                 "rows_duplicate, rows_rejected, columns_ignored, date_style, loaded_at, rows_with_warnings, source) "
@@ -232,7 +232,7 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
     scanning = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-ahead")
     results, current, stage = [], None, "storing"
     try:
-        ahead = {p: scanning.submit(_scan_ahead, p) for p in paths}
+        ahead = {p: scanning.submit(scan_ahead, p) for p in paths}
         # What is said must be what happened: once a batch is committed, a failure after it (a full disk
         # during the next file, the build or the checkpoint) is reported with the batches it leaves stored.
         try:

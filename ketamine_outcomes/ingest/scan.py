@@ -26,16 +26,16 @@ class FileScan:
     quotes: int = 0  # '"' characters: an odd number means a quoted value may never be closed
     delimiter: str = ","  # the header's (contract.sniff_delimiter)
     delimiters: int = 0  # how many of it the file holds
-    separators: bool = True  # it holds ASCII's record or unit separator (bytes 0x1E, 0x1F): _read_positional
+    separators: bool = True  # it holds ASCII's record or unit separator (bytes 0x1E, 0x1F): read_positional
 
 
-def _scan_ahead(path: Path) -> tuple[FileScan, tuple[int, int]]:
+def scan_ahead(path: Path) -> tuple[FileScan, tuple[int, int]]:
     """scan_file, with the size and time of change it was read at."""
     before = os.stat(path)
     return scan_file(path), (before.st_size, before.st_mtime_ns)
 
 
-def _scanned(path: Path, ahead: Future | None) -> FileScan:
+def scanned(path: Path, ahead: Future | None) -> FileScan:
     """The file's scan: the one made ahead (ingest_files) when the file has not changed since, else made now."""
     if ahead is not None:
         scan, read_at = ahead.result()
@@ -47,7 +47,7 @@ def _scanned(path: Path, ahead: Future | None) -> FileScan:
 
 def scan_file(path: Path) -> FileScan:
     """One pass over the bytes: checksum, header line, encoding, number of lines, and how many of the
-    header's delimiter the file holds (_lines_with_extra_fields)."""
+    header's delimiter the file holds (lines_with_extra_fields)."""
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     encoding = "utf-8"
@@ -76,7 +76,7 @@ def scan_file(path: Path) -> FileScan:
                     quotes, delimiter.decode(), delimiters, separators)
 
 
-def _blank_lines(path: Path) -> list[int]:
+def blank_lines(path: Path) -> list[int]:
     """The numbers of the blank lines (DuckDB skips them; the lines after them keep their numbers).
     A second pass over the bytes, only for the few files that need it: searching for blank lines costs
     more than the checksum."""
@@ -98,7 +98,7 @@ def _blank_lines(path: Path) -> list[int]:
     return sorted(blank)
 
 
-def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
+def unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
     """The line whose quoted value runs to the end of the file (DuckDB would read every later line into
     it, and count them as one line), or None. A stray quote inside an unquoted value also makes the count
     odd; that line is DuckDB's to reject on its own."""
@@ -114,7 +114,7 @@ def _unclosed_quote(path: Path, layout: Layout, scan: FileScan) -> int | None:
     return None
 
 
-def _lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan,
+def lines_with_extra_fields(path: Path, layout: Layout, scan: FileScan,
                              malformed: bool) -> list[tuple[int, int, str]]:
     """(line number, fields, text) of each line with more fields than the header whose extra fields are
     empty, which DuckDB's reader keeps. When no quote can hide a delimiter and every line is a row (not

@@ -10,7 +10,7 @@ from ketamine_outcomes.ingest import privacy
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.ingest.contract import AGE_BAND_FORM, Layout
 from ketamine_outcomes.definitions import DOSE_LIMITS
-from ketamine_outcomes.ingest.scan import FileScan, _blank_lines, _lines_with_extra_fields
+from ketamine_outcomes.ingest.scan import FileScan, blank_lines, lines_with_extra_fields
 
 
 # Natural key (unique in the store) and stored values of each table; identifiers in generated SQL come only
@@ -63,10 +63,10 @@ STRUCTURAL_REASONS = {
 STAGING_PARAMETERS = {**DOSE_LIMITS, "age_band_form": AGE_BAND_FORM}
 
 
-def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int, line_offset: int = 0,
+def read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int, line_offset: int = 0,
                      joined: bool = False) -> str:
     """Read every field as text into raw_export_positional (c0, c1, ...), with each line's `raw_hash` (an MD5
-    of its fields written so that no two lines' fields give one text, salted by _layout_salt: a hash an
+    of its fields written so that no two lines' fields give one text, salted by layout_salt: a hash an
     export can be crafted to collide with, such as DuckDB's own, would let a changed line pass as known,
     unscanned); malformed lines go to the rejects tables DuckDB fills. Returns the name of the errors
     table. `line_offset`: lines above the header that the text leaves out (a sheet's empty rows), added to
@@ -81,7 +81,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
                         columns = {columns}, encoding = $encoding, store_rejects = true,
                         rejects_scan = 'load_scans_{load}', rejects_table = '{errors}')"""
     parameters = {"path": str(path), "delim": layout.delimiter, "encoding": scan.encoding,
-                  "salt": _layout_salt(con, layout)}
+                  "salt": layout_salt(con, layout)}
     # Each field after ASCII's unit separator, an empty one (NULL) as its record separator: the file holds
     # neither byte (scan_file), so the text splits back into the same fields. A tenth quicker than JSON.
     fields = "concat(" + ", ".join(f"chr(31), coalesce(c{i}, chr(30))" for i in range(n)) + ")"
@@ -104,7 +104,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
     (n_rows,) = con.execute("select count(*) from raw_file").fetchall()[0]
     # Every line after the header is a row or a rejected line, unless some are blank (or a quoted value
     # spans lines, when the search finds no blank line).
-    blank = [] if n_rows + len(rejected) == scan.lines - 1 else _blank_lines(path)
+    blank = [] if n_rows + len(rejected) == scan.lines - 1 else blank_lines(path)
     excluded = sorted(set(rejected) | set(blank))
     if not excluded:
         con.execute(f"create or replace temp view raw_export_positional as "
@@ -123,7 +123,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
             {"last": n_rows + len(excluded) + 1, "excluded": excluded, "offset": line_offset},
         )
     # `malformed`: some line is not one row (rejected, blank, or a value spanning lines).
-    extra = _lines_with_extra_fields(path, layout, scan, malformed=n_rows != scan.lines - 1)
+    extra = lines_with_extra_fields(path, layout, scan, malformed=n_rows != scan.lines - 1)
     if extra:
         # DuckDB keeps a line whose extra fields are all empty ("a,b,c,,"), dropping them: an unquoted
         # "45,5" dose shifts every later value one column on. The line is rejected like any other line
@@ -131,7 +131,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
         lines = [line + int(line_offset) for line, _found, _text in extra]
         con.execute("create or replace temp table raw_export_checked as select * from raw_export_positional "
                     "where line_number not in (select unnest($lines::bigint[]))", {"lines": lines})
-        con.execute(f"drop {_temp_kind(con, 'raw_export_positional')} raw_export_positional")
+        con.execute(f"drop {temp_kind(con, 'raw_export_positional')} raw_export_positional")
         con.execute("alter table raw_export_checked rename to raw_export_positional")
         con.execute(
             f"insert into {errors} by name select unnest($lines) as line, 'TOO MANY COLUMNS' as error_type, "
@@ -141,7 +141,7 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
              "texts": [text for _line, _found, text in extra]},
         )
     if joined:
-        con.execute(f"alter {_temp_kind(con, 'raw_export_positional')} raw_export_positional rename to raw_lines")
+        con.execute(f"alter {temp_kind(con, 'raw_export_positional')} raw_export_positional rename to raw_lines")
         cells = ", ".join(f"c{i}" if f"c{i}" in dates else f"nullif(fields[{i + 2}], chr(30)) as c{i}"
                           for i in range(n))
         con.execute(f"create temp view raw_export_positional as select line_number, raw_row, {cells}, raw_hash "
@@ -149,14 +149,14 @@ def _read_positional(con, path: Path, layout: Layout, scan: FileScan, load: int,
     return errors
 
 
-def _temp_kind(con, name: str) -> str:
+def temp_kind(con, name: str) -> str:
     """'view' or 'table': what the temporary `name` is (raw_export_positional is either, as numbered)."""
     (kind,) = con.execute("select table_type from information_schema.tables where table_catalog = 'temp' "
                           "and table_name = $name", {"name": name}).fetchall()[0]
     return "view" if kind == "VIEW" else "table"
 
 
-def _name_contract_columns(con, layout: Layout, source: str = "raw_export_positional") -> None:
+def name_contract_columns(con, layout: Layout, source: str = "raw_export_positional") -> None:
     """raw_export: the positional columns of `source` under the contract's names (missing optional ones as
     null)."""
     positions = {}
@@ -175,7 +175,7 @@ ROW_HASH = {"outcomes_wide": "xor(line_hash, (md5_number(instrument) >> 1)::huge
 
 
 @functools.cache
-def _staging_code() -> str:
+def staging_code() -> str:
     """The code that decides how a line is staged, or whether its file is refused (the identifier patterns):
     when it changes, every line is new to the hash."""
     texts = [p.read_text() for p in sorted((store.QUERIES / "staging").glob("*.sql"))]
@@ -183,17 +183,17 @@ def _staging_code() -> str:
     return hashlib.sha256(repr((texts, store.sql("macros"), sorted(STAGING_PARAMETERS.items()))).encode()).hexdigest()
 
 
-def _layout_salt(con, layout: Layout) -> str:
+def layout_salt(con, layout: Layout) -> str:
     """What besides a line's text and the file's date style decides how it is staged: the staging code, the
     names and instruments it reads, the file's header and mapping."""
     (tables,) = con.execute("select md5(coalesce(string_agg(t, '|' order by t), '')) from ("
                             "select a::varchar as t from aliases as a union all "
                             "select i::varchar from instruments as i)").fetchall()[0]
-    return hashlib.sha256(repr((_staging_code(), tables, layout.kind, layout.headers, layout.canonical)).encode()
+    return hashlib.sha256(repr((staging_code(), tables, layout.kind, layout.headers, layout.canonical)).encode()
                           ).hexdigest()
 
 
-def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
+def hash_lines(con, layout: Layout, date_style: str | None) -> int:
     """line_hashes: each line's hash (its raw_hash with the file's date style): an equal hash means staging
     the line again would give the row it gave before. `is_known`: every row the line gives (a wide line
     gives one per score) is stored with its hash. known_rows: those rows. Returns the number of known lines."""
@@ -223,7 +223,7 @@ def _hash_lines(con, layout: Layout, date_style: str | None) -> int:
     return con.execute("select count(*) from line_hashes where is_known").fetchall()[0][0]
 
 
-def _restage_known_conflicts(con, layout: Layout, date_style: str) -> int:
+def restage_known_conflicts(con, layout: Layout, date_style: str) -> int:
     """A known line whose key a changed line of this file also has is staged after all: which of the two
     is kept (or whether they conflict) is decided between them, as if neither had been seen before.
     Returns how many lines that was."""
@@ -244,14 +244,14 @@ def _restage_known_conflicts(con, layout: Layout, date_style: str) -> int:
         return 0
     con.execute("create or replace temp table raw_restage as select * from raw_export_positional "
                 "semi join restage_lines using (line_number)")
-    _name_contract_columns(con, layout, "raw_restage")
-    _stage(con, layout, date_style, into="staged_more")
+    name_contract_columns(con, layout, "raw_restage")
+    stage_rows(con, layout, date_style, into="staged_more")
     con.execute("insert into staged select * from staged_more")
     con.execute("delete from known_rows where line_number in (select line_number from restage_lines)")
     return n
 
 
-def _stage(con, layout: Layout, date_style: str, into: str = "staged") -> None:
+def stage_rows(con, layout: Layout, date_style: str, into: str = "staged") -> None:
     if layout.kind == "outcomes_wide":
         con.execute("create or replace temp view raw_outcomes as " + store.sql("staging/outcomes_wide_to_long"))
     elif layout.kind == "outcomes":
