@@ -14,10 +14,10 @@ from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.definitions import RENAMED_SETTINGS, check_setting
 from ketamine_outcomes.store import publish
-from ketamine_outcomes.cli.output import _print_table
+from ketamine_outcomes.cli.output import print_table
 
 
-def _settings(args) -> int:
+def settings_command(args) -> int:
     wanted = {"list": 0, "set": 2, "reset": 1}[args.action]
     given = [a for a in (args.name, args.value) if a is not None]
     if len(given) != wanted:
@@ -52,22 +52,22 @@ def _settings(args) -> int:
         metrics.ensure_built(con)  # the metric tables follow the new definition
         publish.after_write(con)  # and so do the dashboard replicas' copies (when publishing is on)
     frame = con.execute("select name, value, default_value, minimum, maximum, description from settings order by name").df()
-    _print_table(frame, args.json)
+    print_table(frame, args.json)
     return 0
 
 
-def _audit(args) -> int:
+def audit_command(args) -> int:
     if not Path(args.db).is_file():
         print(f"{args.db}: no such database", file=sys.stderr)
         return 1
     con = store.connect(args.db, read_only=True, init=False)
     frame = audit.entries(con, args.since)
     frame["logged_at"] = frame["logged_at"].astype(str).str[:19]
-    _print_table(frame, args.json)
+    print_table(frame, args.json)
     return 0
 
 
-def _backup(args) -> int:
+def backup_command(args) -> int:
     def waiting() -> None:
         print(f"  ... waiting for {args.db}: in use by another process (up to {args.wait:.0f} s)",
               file=sys.stderr, flush=True)
@@ -97,7 +97,7 @@ def _backup(args) -> int:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _publish(args) -> int:
+def publish_command(args) -> int:
     """Turn publishing on for the database (its folder of copies) and publish the first copy."""
     if not Path(args.db).is_file():
         print(f"{args.db}: no such database; nothing was published", file=sys.stderr)
@@ -117,7 +117,7 @@ def _publish(args) -> int:
     return 0
 
 
-def _dashboard(args) -> int:
+def dashboard_command(args) -> int:
     # Streamlit runs a script by its path; the dashboard is package data of this package (pyproject.toml).
     entry = Path(str(resources.files("ketamine_outcomes.dashboard") / "app.py"))
     db = Path(args.db).resolve()

@@ -17,9 +17,13 @@ from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER
 from ketamine_outcomes.ingest.privacy import DisallowedView
-from ketamine_outcomes.cli.admin import _audit, _backup, _dashboard, _publish, _settings
-from ketamine_outcomes.cli.data import _batches, _ingest, _mappings, _rejects, _vocabulary
-from ketamine_outcomes.cli.marts import _mart, _report, _weekly
+from ketamine_outcomes.cli.admin import (
+    audit_command, backup_command, dashboard_command, publish_command, settings_command,
+)
+from ketamine_outcomes.cli.data import (
+    batches_command, ingest_command, mappings_command, rejects_command, vocabulary_command,
+)
+from ketamine_outcomes.cli.marts import mart_command, report_command, weekly_command
 
 
 def seconds(text: str) -> float:
@@ -53,7 +57,7 @@ def parser() -> argparse.ArgumentParser:
                          help="create the database if --db names no file yet (or add this product's tables to a "
                               "DuckDB file without them); without it a mistyped --db is refused")
 
-    sub = command("ingest", _ingest, "Ingest exports (sessions, outcomes, patients) as CSV, gzip, zip or Excel/ODS "
+    sub = command("ingest", ingest_command, "Ingest exports (sessions, outcomes, patients) as CSV, gzip, zip or Excel/ODS "
                                      "workbooks, one transaction per file or sheet.")
     sub.add_argument("files", nargs="+", metavar="FILE")
     sub.add_argument("--date-format", choices=("iso", "us", "dmy"), default=None,
@@ -67,12 +71,12 @@ def parser() -> argparse.ArgumentParser:
                           "(default: %(default)s)")
     init_option(sub)
 
-    sub = command("batches", _batches, "List every ingest batch with its counts, or undo one.")
+    sub = command("batches", batches_command, "List every ingest batch with its counts, or undo one.")
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--undo", type=whole_number, metavar="N", help="remove what batch N inserted and restore what it "
                                                           "replaced, in one transaction (recorded in the history)")
 
-    sub = command("rejects", _rejects, "List rejected lines (or, with --warnings, fields stored empty) with "
+    sub = command("rejects", rejects_command, "List rejected lines (or, with --warnings, fields stored empty) with "
                                        "their line number, column, value and reason; an undone batch's only "
                                        "with --batch.")
     sub.add_argument("--batch", type=whole_number, default=None)
@@ -80,10 +84,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--csv", action="store_true", help="as CSV (formulas neutralised), for a spreadsheet")
 
-    sub = command("mappings", _mappings, "List the saved column mappings (save them on the Data page).")
+    sub = command("mappings", mappings_command, "List the saved column mappings (save them on the Data page).")
     sub.add_argument("--json", action="store_true")
 
-    sub = command("vocabulary", _vocabulary, "List the clinic's own terms for free-text columns (indication, "
+    sub = command("vocabulary", vocabulary_command, "List the clinic's own terms for free-text columns (indication, "
                                              "adverse events, ethnicity), or add some with a column mapping; other text "
                                              "there is stored as 'other'.")
     sub.add_argument("action", choices=("list", "add"))
@@ -104,17 +108,17 @@ def parser() -> argparse.ArgumentParser:
         if as_json:
             sub.add_argument("--json", action="store_true")
 
-    sub = command("weekly", _weekly, "Print outcomes by week of treatment series for one instrument.")
+    sub = command("weekly", weekly_command, "Print outcomes by week of treatment series for one instrument.")
     cohort_options(sub)
 
-    sub = command("mart", _mart, "Print any mart as CSV (or JSON) for a cohort.")
+    sub = command("mart", mart_command, "Print any mart as CSV (or JSON) for a cohort.")
     sub.add_argument("name", choices=metrics.MARTS)
     sub.add_argument("--by", default=None, help="split for the marts that take one (cohort_comparison, adverse_events, "
                      "sustained_response, time_to_response, maintenance, protocol_adherence, item9_course, dissociation); "
                      "default: the mart's own")
     cohort_options(sub)
 
-    sub = command("report", _report, "Write the meeting pack (HTML, or PDF through chromium) for one period.")
+    sub = command("report", report_command, "Write the meeting pack (HTML, or PDF through chromium) for one period.")
     sub.add_argument("--out", required=True, metavar="FILE.html|FILE.pdf")
     sub.add_argument("--period", help="a quarter (2025-Q3) or a month (2025-09) of series starts; default: the "
                                       "latest quarter whose end-of-induction window has closed")
@@ -130,19 +134,19 @@ def parser() -> argparse.ArgumentParser:
                           "at baseline, PHQ-9 >= 10 / GAD-7 >= 8; --min-baseline replaces it)")
     cohort_options(sub, as_json=False)  # the pack is a document: the marts it shows are `mart NAME --json`
 
-    sub = command("settings", _settings, "List the settings in force, or change one (the metrics are rebuilt).")
+    sub = command("settings", settings_command, "List the settings in force, or change one (the metrics are rebuilt).")
     sub.add_argument("action", nargs="?", default="list", choices=("list", "set", "reset"))
     sub.add_argument("name", nargs="?")
     sub.add_argument("value", nargs="?", help="the new value; each setting has a range (settings list shows them)")
     sub.add_argument("--json", action="store_true")
     init_option(sub)
 
-    sub = command("audit", _audit, "Print the audit trail: sign-ins, refusals, uploads, downloads, settings "
+    sub = command("audit", audit_command, "Print the audit trail: sign-ins, refusals, uploads, downloads, settings "
                                    "changes and report exports, with who and when (UTC).")
     sub.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="from this day on (YYYY-MM-DD)")
     sub.add_argument("--json", action="store_true")
 
-    sub = command("backup", _backup, "Copy the database to DESTINATION (a new file, or a folder for a dated "
+    sub = command("backup", backup_command, "Copy the database to DESTINATION (a new file, or a folder for a dated "
                                      "file in it), consistent while the dashboard and ingests run, and check the "
                                      "copy (restoring: docs/deploy.md).")
     sub.add_argument("destination", metavar="DESTINATION")
@@ -151,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--replace", action="store_true",
                      help="overwrite DESTINATION if it is an earlier backup (any other existing file is refused)")
 
-    sub = command("dashboard", _dashboard, "Start the Streamlit dashboard on a database.")
+    sub = command("dashboard", dashboard_command, "Start the Streamlit dashboard on a database.")
     sub.add_argument("--port", type=whole_number, default=8501)
     init_option(sub)
     sub.add_argument("--address", default="127.0.0.1",
@@ -167,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
                      help="read the newest copy the writer publishes beside --db (never --db itself), read-only: "
                           "one of several dashboards behind a load balancer (docs/deploy.md)")
 
-    sub = command("publish", _publish, "Publish a read-only copy of the database for dashboard replicas now, "
+    sub = command("publish", publish_command, "Publish a read-only copy of the database for dashboard replicas now, "
                                        "and after every ingest, undo and settings change from now on "
                                        "(docs/deploy.md, replicas).")
     sub.add_argument("--wait", type=seconds, default=600, metavar="SECONDS",

@@ -12,10 +12,10 @@ from ketamine_outcomes.ingest.pipeline import (
 )
 from ketamine_outcomes.safe_text import csv_text
 from ketamine_outcomes.store import publish
-from ketamine_outcomes.cli.output import _print_table, _record
+from ketamine_outcomes.cli.output import print_table, record_action
 
 
-def _ingest(args) -> int:
+def ingest_command(args) -> int:
     large = any(Path(p).exists() and Path(p).stat().st_size > PROGRESS_BYTES for p in args.files)
 
     def progress(message: str, fraction: float | None = None) -> None:
@@ -74,10 +74,10 @@ def _ingest(args) -> int:
 def _record_ingests(args, results) -> None:
     """A stored batch's row was written in its own transaction (ingest recorded_as); a refusal stored
     nothing and is recorded here."""
-    _record(args.db, "upload", [upload_detail(r.file_name, None) for r in results if r.batch_id is None], args.wait)
+    record_action(args.db, "upload", [upload_detail(r.file_name, None) for r in results if r.batch_id is None], args.wait)
 
 
-def _batches(args) -> int:
+def batches_command(args) -> int:
     if args.undo is not None:
         con = store.connect(args.db, wait_seconds=120, init=False)
         try:
@@ -98,11 +98,11 @@ def _batches(args) -> int:
     ).df()
     for column in ("loaded_at", "undone_at"):
         frame[column] = frame[column].astype(str).str[:19].replace({"NaT": ""})
-    _print_table(frame, args.json)
+    print_table(frame, args.json)
     return 0
 
 
-def _rejects(args) -> int:
+def rejects_command(args) -> int:
     con = store.connect(args.db, read_only=True, init=False)
     table = "warnings" if args.warnings else "rejects"
     # An undone batch's lines are not in the database's story any more (re-ingesting the file files them
@@ -116,24 +116,24 @@ def _rejects(args) -> int:
     if args.csv:
         sys.stdout.write(csv_text(frame))
     else:
-        _print_table(frame, args.json)
+        print_table(frame, args.json)
     return 0
 
 
-def _mappings(args) -> int:
+def mappings_command(args) -> int:
     con = store.connect(args.db, read_only=True, init=False)
     frame = mappings.listing(con)
     frame["saved_at"] = frame["saved_at"].astype(str).str[:19]
-    _print_table(frame, args.json)
+    print_table(frame, args.json)
     return 0
 
 
-def _vocabulary(args) -> int:
+def vocabulary_command(args) -> int:
     if args.action == "list":
         con = store.connect(args.db, read_only=True, init=False)
         frame = mappings.terms(con)
         frame["saved_at"] = frame["saved_at"].astype(str).str[:19]
-        _print_table(frame, args.json)
+        print_table(frame, args.json)
         return 0
     if not args.column or not args.terms or not args.mapping:
         print("refused, nothing changed: the command is `vocabulary add COLUMN TERM... --mapping NAME`",

@@ -11,7 +11,7 @@ from ketamine_outcomes.access import audit
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 from ketamine_outcomes.safe_text import csv_text
-from ketamine_outcomes.cli.output import _cohort, _open_built, _print_table, _record
+from ketamine_outcomes.cli.output import cohort_from_args, open_built, print_table, record_action
 
 
 _SPLIT_MARTS = [name for name in metrics.MARTS if "by" in inspect.signature(getattr(metrics, name)).parameters]
@@ -35,21 +35,21 @@ def weekly_records(frame: pd.DataFrame) -> list[dict]:
     return records
 
 
-def _weekly(args) -> int:
-    con = _open_built(args.db)
-    frame = metrics.weekly_outcomes(con, args.instrument, _cohort(args))
+def weekly_command(args) -> int:
+    con = open_built(args.db)
+    frame = metrics.weekly_outcomes(con, args.instrument, cohort_from_args(args))
     if args.json:
         print(json.dumps(weekly_records(frame), indent=1))
     else:
-        print(f"{args.instrument} by week of treatment series ({_cohort(args).describe()}); week 0 = baseline")
+        print(f"{args.instrument} by week of treatment series ({cohort_from_args(args).describe()}); week 0 = baseline")
         print(frame[["week", *WEEKLY_COUNTS[:4], *WEEKLY_MEANS, *WEEKLY_RATES]].round(2).to_string(index=False))
     return 0
 
 
-def _mart(args) -> int:
+def mart_command(args) -> int:
     """Marts can hold patient-level rows: the audit trail records each one printed, before it is."""
     function = getattr(metrics, args.name)
-    options = {"cohort": _cohort(args)}
+    options = {"cohort": cohort_from_args(args)}
     if args.name not in metrics.WITHOUT_INSTRUMENT:
         options["instrument"] = args.instrument
     if args.by is not None:
@@ -57,7 +57,7 @@ def _mart(args) -> int:
             print(f"mart {args.name} is not split: --by applies to {', '.join(_SPLIT_MARTS)}", file=sys.stderr)
             return 2
         options["by"] = args.by
-    con = _open_built(args.db)
+    con = open_built(args.db)
     try:
         frame = function(con, **options)
     except ValueError as error:  # a --by the mart does not know; the message lists the ones it does
@@ -66,16 +66,16 @@ def _mart(args) -> int:
     # Written before the rows are printed, on the connection that read them (a reader that stops early,
     # `| head`, has still been given rows).
     audit.record(con, audit.os_user(), audit.CLI, "mart",
-                 f"{args.name}{' by ' + args.by if args.by else ''} ({_cohort(args).describe()}): {len(frame)} rows "
+                 f"{args.name}{' by ' + args.by if args.by else ''} ({cohort_from_args(args).describe()}): {len(frame)} rows "
                  f"as {'JSON' if args.json else 'CSV'}")
     if args.json:
-        _print_table(frame, True)
+        print_table(frame, True)
     else:
         print(csv_text(frame), end="")
     return 0
 
 
-def _report(args) -> int:
+def report_command(args) -> int:
     from ketamine_outcomes.report import pack as report  # plotly and jinja2 load only for this command
 
     started, con = False, None
@@ -87,22 +87,22 @@ def _report(args) -> int:
                 f"{period.label if period else 'latest closed quarter'})")
         # Recorded before a byte is written: a command killed while writing leaves 'started' without
         # 'written' in the trail (the file may exist), never a pack with no row at all.
-        _record(args.db, "export", [f"{pack}: started"])
+        record_action(args.db, "export", [f"{pack}: started"])
         started = True
         con = store.connect(args.db, read_only=True, init=False)
         if not metrics.is_built(con):  # a database ingested by an older version, or mid-rebuild
             con.close()
-            con = _open_built(args.db)
-        out = report.write(con, args.out, instrument=args.instrument, cohort=_cohort(args), period=period,
+            con = open_built(args.db)
+        out = report.write(con, args.out, instrument=args.instrument, cohort=cohort_from_args(args), period=period,
                            min_cell=args.min_cell, clinic=args.clinic, cases_only=not args.all_baselines)
     except report.ReportError as error:
         if con is not None:
             con.close()  # this process may not hold a second, writable connection to the file beside it
         if started:
-            _record(args.db, "export", [f"{pack}: not written ({error})"])
+            record_action(args.db, "export", [f"{pack}: not written ({error})"])
         print(f"report: {error}", file=sys.stderr)
         return 2
     con.close()
-    _record(args.db, "export", [f"{pack}: written"])
+    record_action(args.db, "export", [f"{pack}: written"])
     print(f"{out}: meeting pack written")
     return 0

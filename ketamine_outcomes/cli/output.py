@@ -13,7 +13,7 @@ from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.store import database as store
 
 
-def _record(db, action: str, details: list[str], wait: float = 120) -> None:
+def record_action(db, action: str, details: list[str], wait: float = 120) -> None:
     """The audit trail names who did what: from the command line, the operating-system user. A database
     this user cannot write keeps no trail; say so rather than fail the command."""
     if not details:
@@ -39,7 +39,7 @@ def json_text(frame: pd.DataFrame) -> str:
     return json.dumps(records, default=str, indent=1, allow_nan=False)
 
 
-def _print_table(frame, as_json: bool) -> None:
+def print_table(frame, as_json: bool) -> None:
     if as_json:
         print(json_text(frame))
     else:
@@ -47,7 +47,7 @@ def _print_table(frame, as_json: bool) -> None:
         print(frame.astype(object).where(frame.notna(), "").to_string(index=False) if len(frame) else "(none)")
 
 
-def _cohort(args) -> metrics.Cohort:
+def cohort_from_args(args) -> metrics.Cohort:
     return metrics.Cohort(
         sites=tuple(args.site), routes=tuple(args.route), indications=tuple(args.indication),
         clinicians=tuple(args.clinician), age_bands=tuple(args.age_band), sexes=tuple(args.sex),
@@ -57,7 +57,7 @@ def _cohort(args) -> metrics.Cohort:
     )
 
 
-def _open_built(db: str):
+def open_built(db: str):
     """A connection whose intermediate tables are up to date (building them needs write access)."""
     con = store.connect(db, wait_seconds=120, init=False)
     metrics.ensure_built(con)
