@@ -71,7 +71,7 @@ def current_user() -> User:
     # One row per sign-in (one identity token), not per page view, reload or browser tab.
     token = f"identity token issued {st.user.get('iat', '?')}"
     if st.session_state.get("signin_token") != token:
-        _audit(email, role.name, "sign-in", token, once=True)
+        record_audit(email, role.name, "sign-in", token, once=True)
         st.session_state["signin_token"] = token
     return user
 
@@ -94,10 +94,10 @@ def may(action: str) -> bool:
 def record(action: str, detail: str = "") -> None:
     """Add a row to the audit trail for the signed-in user (usable as a widget's on_click callback)."""
     current = user()
-    _audit(current.email, current.audit_role, action, detail)
+    record_audit(current.email, current.audit_role, action, detail)
 
 
-def _audit(email: str, role: str, action: str, detail: str, once: bool = False) -> None:
+def record_audit(email: str, role: str, action: str, detail: str, once: bool = False) -> None:
     """Write one audit row (`once`: unless the same sign-in is already recorded). A database this user may
     only read keeps no trail, and one held by a long ingest elsewhere may miss a row: viewing goes on, and
     the server's log says what was not recorded."""
@@ -132,7 +132,7 @@ def _sign_out() -> None:
 def _record_once(who: User, action: str, detail: str) -> None:
     key = ("signin_recorded", action, detail)
     if not st.session_state.get(key):
-        _audit(who.email, who.role.name, action, detail)
+        record_audit(who.email, who.role.name, action, detail)
         st.session_state[key] = True
 
 

@@ -160,12 +160,12 @@ def test_a_sign_in_before_the_database_is_created_is_logged_not_a_fault(tmp_path
     path = tmp_path / "new.duckdb"
     monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(path))
     monkeypatch.setenv("KETAMINE_OUTCOMES_OFFER_NEW", "1")
-    signin._audit("ana@clinic.example", "analyst", "sign-in", "", once=True)
+    signin.record_audit("ana@clinic.example", "analyst", "sign-in", "", once=True)
     assert "not recorded in the audit trail (there is no database yet" in caplog.text
     assert not path.exists()
     monkeypatch.delenv("KETAMINE_OUTCOMES_OFFER_NEW")
     with pytest.raises(store.DatabaseFault, match="no such database"):
-        signin._audit("ana@clinic.example", "analyst", "sign-in", "", once=True)
+        signin.record_audit("ana@clinic.example", "analyst", "sign-in", "", once=True)
 
 
 def test_the_dashboard_command_refuses_a_database_in_a_missing_folder(tmp_path, capsys):
