@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, styles
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
 from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.metrics.marts import Cohort, with_caseness
@@ -41,10 +41,10 @@ class View:
         return self if cohort is self.cohort else replace(self, cohort=cohort)
 
     @property
-    def disclosure(self) -> suppress.Disclosure:
-        """What this view may show: counts under min_cell hidden, the others rounded to 5 (exact in the
-        analyst's internal view, below the clinic's threshold)."""
-        return suppress.Disclosure(self.min_cell, 1 if self.internal or self.min_cell <= 1 else suppress.ROUND_TO)
+    def disclosure(self) -> panels.Disclosure:
+        """What this view may show (panels.disclosure_for): counts under min_cell hidden, the others rounded
+        to 5, exact in the analyst's internal view (below the clinic's threshold)."""
+        return panels.disclosure_for(self.min_cell, self.internal)
 
     def caption(self) -> str:
         if self.min_cell <= 1:

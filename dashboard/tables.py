@@ -1,11 +1,9 @@
 """Every table the dashboard shows: a mart's rows with human headers, numbers kept as numbers (right-aligned,
-sortable, thousands separators, rates as percents), hidden cells marked "hidden" (suppress.HIDDEN: never a
+sortable, thousands separators, rates as percents), hidden cells marked "hidden" (panels.HIDDEN: never a
 blank that reads as zero, never text that sorts as text), rows in clinical order, and a download that says its filters.
 
 Rates are shown and downloaded as percents (0-100) so a spreadsheet reads the same figure as the screen."""
 
-import csv
-import io
 import re
 
 import pandas as pd
@@ -13,7 +11,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, signin
 from ketamine_outcomes.charts import figures as charts
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.metrics import declarations
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term, response_words
 from ketamine_outcomes.safe_text import csv_text
@@ -172,23 +170,20 @@ def is_rate(column: str) -> bool:
                                                                                "threshold_improvement")
 
 
-def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: list[str] | None = None,
+def shown(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.View, columns: list[str] | None = None,
           rows_add_up: bool | str = False, withheld: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The numbers to show (suppressed cells missing, rates in percent, clinical order, human headers) and a
-    same-shaped mask of the cells suppression hid. `withheld`: rows whose counts are hidden whatever their size."""
-    frame = frame[columns] if columns else frame
-    numbers = suppress.for_chart(frame, mart, view.disclosure, rows_add_up) if mart else frame.copy()
-    if withheld is not None and withheld.any():
-        for column in suppress.RULES[mart]["counts"]:
-            if column in numbers:
-                numbers[column] = numbers[column].astype("Float64").mask(withheld.reindex(numbers.index, fill_value=False))
-    hidden = numbers.isna() & frame.notna()
+    same-shaped mask of the cells suppression hid. `frame`: a panel's table (already suppressed), or rows that
+    are not a mart's (mart None). `withheld`: rows whose counts are hidden whatever their size."""
+    rows = frame if isinstance(frame, panels.Table) else panels.table(frame, mart, view.disclosure, columns,
+                                                                       rows_add_up, withheld)
+    numbers, hidden = rows.numbers.copy(), rows.hidden
     # Under rounded counts a rate is shown to whole percents (a tenth would give the exact count back).
     digits = 0 if view.disclosure.round_to > 1 else 2
     for column in numbers.columns:
         if is_rate(column):
             numbers[column] = (numbers[column].astype("float64") * 100).round(digits)
-        elif column in suppress.RULES.get(mart, {}).get("counts", ()):
+        elif column in rows.counts:
             numbers[column] = numbers[column].astype("Float64").round().astype("Int64")
     for column, order in ORDERS.items():
         if column in numbers:
@@ -199,18 +194,20 @@ def shown(frame: pd.DataFrame, mart: str | None, view: filters.View, columns: li
     return tuple(f.rename(columns=names).reset_index(drop=True) for f in (numbers, hidden))
 
 
-def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, columns: list[str] | None = None,
-         title: str = "table", patient_level: bool = False, rows_add_up: bool | str = False,
-         withheld: pd.Series | None = None, link_columns: dict | None = None) -> None:
-    """Draw a mart's rows as a table a director can read, with its download beneath. `link_columns`: column ->
-    st.column_config.LinkColumn, for a column of links (a series' view). `patient_level`:
-    one row per patient or answer, downloadable only by a role that may take rows away (an analyst).
-    `rows_add_up`: the rows are the groups of one dimension, adding up to a total shown elsewhere.
-    `withheld`: rows whose counts are hidden whatever their size (they add up to a total hidden elsewhere)."""
-    numbers, hidden = shown(frame, mart, view, columns, rows_add_up, withheld)
+def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.View, key: str,
+         columns: list[str] | None = None, title: str = "table", patient_level: bool = False,
+         rows_add_up: bool | str = False, withheld: pd.Series | None = None, link_columns: dict | None = None) -> None:
+    """Draw a table a director can read, with its download beneath: a panel's table (panel.rows, already
+    suppressed by ketamine_outcomes/disclosure/panels.py), or rows that are not a mart's (mart None).
+    `link_columns`: column -> st.column_config.LinkColumn, for a column of links (a series' view).
+    `patient_level`: one row per patient or answer, downloadable only by a role that may take rows away (an
+    analyst)."""
+    rows = frame if isinstance(frame, panels.Table) else panels.table(frame, mart, view.disclosure, columns,
+                                                                       rows_add_up, withheld)
+    numbers, hidden = shown(rows, None, view)
     config = {}
     any_hidden = bool(hidden.to_numpy().any())
-    for column, header in zip(frame[columns] if columns else frame, numbers.columns):
+    for column, header in zip(rows.numbers.columns, numbers.columns):
         column_help = help_text(column, view.instrument)
         values = numbers[header]
         if pd.api.types.is_bool_dtype(values):
@@ -219,7 +216,7 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
             config[header] = st.column_config.DateColumn(header, help=column_help, format="YYYY-MM-DD")
         elif pd.api.types.is_numeric_dtype(values):
             integer = not is_rate(column) and (column.startswith("n_") or column in INTEGERS
-                                               or pd.api.types.is_integer_dtype(frame[column]))
+                                               or column in rows.integers)
             config[header] = st.column_config.NumberColumn(
                 header, help=column_help, format=("%.0f%%" if view.disclosure.round_to > 1 else "%.1f%%") if is_rate(column) else "localized" if integer else "%.1f")
         elif column_help:
@@ -229,7 +226,7 @@ def show(frame: pd.DataFrame, mart: str | None, view: filters.View, key: str, co
     # "hidden", whether it is small or hidden to protect a small one. In a table without hidden cells an empty
     # cell reads as empty.
     st.dataframe(numbers, hide_index=True, column_config=config, key=key,
-                 placeholder=suppress.HIDDEN if any_hidden else "", alt=f"Table: {title}")
+                 placeholder=panels.HIDDEN if any_hidden else "", alt=f"Table: {title}")
     if any_hidden:
         st.caption(f"{charts.hidden_legend(view.min_cell, 'series or sessions')} (or a rate built on them, or a rate "
                    "with nothing to count): small-cell suppression.")
@@ -271,10 +268,15 @@ def file_name(title: str, view: filters.View) -> str:
 
 def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str) -> str:
     """The table as CSV (formulas neutralised) under one line that names the filters it was made with."""
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\r\n").writerow([f"# {title}. Filters: {view.caption()}. "
-                                                       "Suppressed cells are blank."])
-    return header.getvalue() + csv_text(numbers)
+    return comment_line(f"{title}. Filters: {view.caption()}. Suppressed cells are blank.") + csv_text(numbers)
+
+
+def comment_line(text: str) -> str:
+    """One plain "# ..." line a spreadsheet reads as one cell and a CSV reader as one unquoted field: no comma
+    (the caption's "suppressed, others rounded" would make a reader quote it), no quote, no line break (a site
+    name from an export may hold any of them; a break would start a line of its own, perhaps a formula)."""
+    plain = re.sub(r"[\r\n]+", " ", text).replace(",", ";").replace('"', "'")
+    return f"# {plain}\r\n"
 
 
 def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, patient_level: bool = False) -> None:

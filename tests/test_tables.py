@@ -40,13 +40,27 @@ def test_the_download_names_its_filters_and_neutralises_formulas():
     numbers, _ = tables.shown(rows, "cohort_comparison", VIEW)
     text = tables.csv_with_filters(numbers, VIEW, "numbers by site")
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["# numbers by site. Filters: PHQ-9 · site: Northside; route: IV · counts under 11 suppressed, "
-                        "others rounded to 5. Suppressed cells are blank."]
+    # A plain comment line: not quoted (no comma in it), so it reads "# ..." in a text editor too.
+    assert text.splitlines()[0] == ("# numbers by site. Filters: PHQ-9 · site: Northside; route: IV · counts under 11 "
+                                    "suppressed; others rounded to 5. Suppressed cells are blank.")
+    assert lines[0] == [text.splitlines()[0]]
     assert lines[1] == ["Group", "Series scored", "Responders", "Response %"]
     assert lines[2] == ["'=HYPERLINK(1)", "30", "15", "40.0"]
     assert lines[3] == ["Lakeview", "", "", ""]
     assert tables.file_name("numbers by site", VIEW) == \
         "numbers-by-site_PHQ-9_site-Northside_route-IV_suppressed-under-11-rounded-to-5.csv"
+
+
+def test_a_site_name_with_a_comma_a_quote_and_a_line_break_stays_on_the_comment_line():
+    view = View("PHQ-9", Cohort(sites=('North, "A"\r\n=HYPERLINK("x")',)), meeting_mode=False, min_cell=11)
+    rows = pd.DataFrame({"group_value": ["a"], "n_scored": [30], "responders": [12], "response_rate": [0.4]})
+    numbers, _ = tables.shown(rows, "cohort_comparison", view)
+    text = tables.csv_with_filters(numbers, view, "numbers by site")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert len(lines) == 3  # the comment, the header, one row: the line break did not start a line of its own
+    assert lines[0] == ["# numbers by site. Filters: PHQ-9 · site: North; 'A' =HYPERLINK('x') · counts under 11 "
+                        "suppressed; others rounded to 5. Suppressed cells are blank."]
+    assert lines[1] == ["Group", "Series scored", "Responders", "Response %"]
 
 
 def test_an_internal_views_download_says_internal_in_its_name_and_keeps_exact_counts():

@@ -22,6 +22,16 @@ from ketamine_outcomes.metrics import quality
 
 Marts = Callable[..., pd.DataFrame]
 
+# The one word every hidden cell reads, for pages that say it in a sentence ("a hidden number of series").
+HIDDEN = suppress.HIDDEN
+Disclosure = suppress.Disclosure
+
+
+def disclosure_for(min_cell: int, internal: bool) -> suppress.Disclosure:
+    """What a view may show: counts under min_cell hidden, the others rounded to 5; exact in the analyst's
+    internal view (below the clinic's threshold) and with suppression off."""
+    return suppress.Disclosure(min_cell, 1 if internal or min_cell <= 1 else suppress.ROUND_TO)
+
 
 def from_connection(con) -> Marts:
     """Marts read straight from a connection (the pack, the CLI, tests); metrics names each mart's function."""
@@ -83,6 +93,36 @@ class Panel:
     notes: list[str] = field(default_factory=list)
     empty: str | None = None
     data: dict = field(default_factory=dict)  # what else the page or the pack lays out (frames as shown)
+    rows: "Table | None" = None  # the table under the figure, as it may be shown
+    hidden: bool = False  # whether suppression hid any cell of it (the page says so under it)
+
+
+@dataclass
+class Table:
+    """A table's numbers as they may be shown: `numbers` (hidden cells missing, counts rounded), `hidden` (a
+    same-shaped mask of the cells suppression hid), `counts` (its count columns) and `integers` (columns whose
+    stored values are whole numbers). The dashboard only formats it (dashboard/tables.py)."""
+    numbers: pd.DataFrame
+    hidden: pd.DataFrame
+    counts: tuple[str, ...] = ()
+    integers: frozenset = frozenset()
+
+
+def table(frame: pd.DataFrame, mart: str | None, rule: suppress.Disclosure, columns: list[str] | None = None,
+          rows_add_up: bool | str = False, withheld: pd.Series | None = None) -> Table:
+    """A mart's rows as a table may show them. `mart` None: rows that are not a mart's (patient-level lists for
+    an analyst, never in meeting mode), shown as they are. `rows_add_up`: the rows are the groups of one
+    dimension, adding up to a total shown elsewhere. `withheld`: rows whose counts are hidden whatever their size
+    (they add up to a total hidden elsewhere)."""
+    frame = frame[columns] if columns else frame
+    numbers = suppress.for_chart(frame, mart, rule, rows_add_up) if mart else frame.copy()
+    counts = tuple(suppress.RULES[mart]["counts"]) if mart else ()
+    if withheld is not None and withheld.any():
+        for column in counts:
+            if column in numbers:
+                numbers[column] = numbers[column].astype("Float64").mask(withheld.reindex(numbers.index, fill_value=False))
+    integers = frozenset(c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c]))
+    return Table(numbers, numbers.isna() & frame.notna(), counts, integers)
 
 
 def rounding_note(rule: suppress.Disclosure) -> str:
@@ -289,3 +329,142 @@ def curve(marts: Marts, selection: Selection, mart: str, by: str) -> Panel:
 
 def max_score(instrument: str) -> int:
     return INSTRUMENTS[instrument].max_score
+
+
+def hidden_any(frame: pd.DataFrame, mart: str, rule: suppress.Disclosure, rows_add_up: bool | str = False) -> bool:
+    return suppress.suppressed(frame, mart, rule, rows_add_up)
+
+
+def count_words(count, rule: suppress.Disclosure, noun: str = "series") -> str:
+    """A count as a sentence says it: "45 series", or "a hidden number of series", never "hidden series"."""
+    text = count if isinstance(count, str) else suppress.count_text(count, rule)
+    return f"a hidden number of {noun}" if text == HIDDEN else f"{text} {noun}"
+
+
+# --- response and remission ------------------------------------------------------------------------------
+
+def rates_by_week(marts: Marts, selection: Selection) -> Panel:
+    """Response and remission rates by week, observed and intention to treat, with the caption's follow-up
+    sentence (how few series the last observed week rests on)."""
+    rule, instrument = selection.disclosure, selection.instrument
+    weekly = marts("weekly_outcomes", instrument=instrument, cohort=selection.cohort)
+    panel = Panel("Response and remission by week")
+    if weekly.empty:
+        panel.empty = f"No series in this selection has a {instrument} baseline."
+        return panel
+    itt = marts("weekly_outcomes_itt", instrument=instrument, cohort=selection.cohort)
+    shown = suppress.for_chart(weekly, "weekly_outcomes", rule)
+    panel.figure = charts.rates_by_week(shown, suppress.for_chart(itt, "weekly_outcomes_itt", rule), instrument)
+    panel.hidden = suppress.suppressed(weekly, "weekly_outcomes", rule)
+    # The follow-up sentence reads the counts as a table under a threshold alone shows them (rounded).
+    panel.data = {"followup": charts.itt_followup_note(suppress.for_chart(weekly, "weekly_outcomes", rule.min_cell),
+                                                       itt, rule.min_cell)}
+    return panel
+
+
+def severity_transitions(marts: Marts, selection: Selection) -> Panel:
+    """Severity band at baseline against band at the end of induction (evaluable series scored)."""
+    rule = selection.disclosure
+    frame = marts("severity_transitions", instrument=selection.instrument, cohort=selection.cohort)
+    panel = Panel("Severity bands, baseline to end of induction")
+    if frame.empty:
+        panel.empty = "none"
+        return panel
+    panel.figure = charts.band_transitions(suppress.for_chart(frame, "severity_transitions", rule),
+                                           selection.instrument, rule.min_cell)
+    panel.hidden = suppress.suppressed(frame, "severity_transitions", rule)
+    return panel
+
+
+def first_response_weeks(marts: Marts, selection: Selection) -> Panel:
+    """The week each responder first responded (bars; responders only)."""
+    rule = selection.disclosure
+    frame = marts("first_response_weeks", instrument=selection.instrument, cohort=selection.cohort)
+    panel = Panel("Time to first response")
+    panel.figure = charts.time_to_response(suppress.for_chart(frame, "series_counts", rule), rule,
+                                           selection.instrument)
+    panel.hidden = suppress.suppressed(frame, "series_counts", rule)
+    return panel
+
+
+# Statuses of series outside the end-of-induction n (end_statuses): shown apart, never in the denominator.
+OUTSIDE_THE_N = ("not yet evaluable", "no baseline")
+
+
+def end_of_induction_status(marts: Marts, selection: Selection) -> Panel:
+    """How the evaluable series ended their induction (remission, response, no response, no score, not
+    reached), the evaluable n, and the series left out of it (window still open, no baseline), in words."""
+    rule, instrument = selection.disclosure, selection.instrument
+    status = marts("end_statuses", instrument=instrument, cohort=selection.cohort)
+    # PCL-5 has no remission: a score under its cut-off is called so (definitions.remission_term).
+    status["end_status"] = status.end_status.replace({"remission": remission_term(instrument)})
+    outside = status.end_status.isin(OUTSIDE_THE_N)
+    # The evaluable n is shown or hidden by the Overview's own rule, on the same mart row (nested totals): hidden
+    # when the series with a baseline minus it (the windows still open) is small. The statuses add up to it, and
+    # the scored ones (remission, response, no response) to the scored shown on the Overview, so with the n hidden
+    # the two others (no score, not reached) are hidden too: else they would give it back.
+    evaluable = marts("cohort_comparison", instrument=instrument, by="all", cohort=selection.cohort)
+    n_text = suppress.for_table(evaluable, "cohort_comparison", rule).n_evaluable.iloc[0] \
+        if not evaluable.empty else "0"
+    n_hidden = n_text == HIDDEN
+    withheld = status.end_status.isin(("no score", "not reached")) & n_hidden
+    panel = Panel("End-of-induction status")
+    # Each part adds up to a total shown elsewhere (the evaluable n on the Overview and Compare; the series on the
+    # Overview minus it): one hidden status would be its total minus the rest, so each part hides as a whole.
+    panel.rows = table(status[~outside], "series_counts", rule, rows_add_up=True, withheld=withheld[~outside])
+    left_out = status[outside].set_index("end_status").n_series
+    shown_out = suppress.for_chart(status[outside], "series_counts", rule, rows_add_up=True).set_index(
+        "end_status").n_series
+
+    def left_out_words(end_status: str) -> str:
+        if pd.isna(shown_out.get(end_status, 0)):  # small, or hidden so a small one beside it cannot be worked out
+            return count_words(HIDDEN, rule)
+        return count_words(left_out.get(end_status, 0), rule)
+
+    panel.data = {"n_text": n_text, "n_hidden": n_hidden, "not_yet_evaluable": left_out_words("not yet evaluable"),
+                  "no_baseline": left_out_words("no baseline")}
+    return panel
+
+
+TALKING_THERAPIES_TILES = (("Recovery", "recovery_rate"), ("Reliable improvement", "reliable_improvement_rate"),
+                           ("Reliable recovery", "reliable_recovery_rate"),
+                           ("Reliable deterioration", "reliable_deterioration_rate"),
+                           ("PHQ-9 fell 5+ (MCID)", "mcid_improvement_rate"))
+
+
+def talking_therapies(marts: Marts, selection: Selection, standards) -> Panel:
+    """NHS Talking Therapies recovery, reliable improvement, reliable recovery and reliable deterioration on
+    NHS's denominators (courses finished; cases at the start), with the national standard drawn."""
+    rule = selection.disclosure
+    nhs = marts("talking_therapies", cohort=selection.cohort)
+    panel = Panel("NHS Talking Therapies measures")
+    if nhs.empty:
+        panel.empty = ("No series has finished a course yet (at least two completed sessions, and the "
+                       "end-of-induction window closed or the series stopped).")
+        return panel
+    if nhs.n_paired.iloc[0] == 0:
+        panel.empty = (f"{count_words(nhs.n_finished.iloc[0], rule)} finished a course, but none has PHQ-9 and "
+                       "GAD-7 scores both at baseline and after it.")
+        return panel
+    # Counts as the table shows them: the cases read "hidden" when paired minus cases (the non-cases) is small.
+    row = suppress.for_chart(nhs, "talking_therapies", rule).iloc[0]
+    counts = suppress.for_table(nhs, "talking_therapies", rule).iloc[0]
+    panel.tiles = [Tile(label, HIDDEN if pd.isna(row[key]) else f"{row[key]:.0%}", "")
+                   for label, key in TALKING_THERAPIES_TILES]
+    panel.figure = charts.talking_therapies(row, standards, rule.min_cell)
+    panel.rows = table(nhs, "talking_therapies", rule, columns=[
+        "n_finished", "n_paired", "n_cases", "caseness_rate", "n_recovered", "recovery_rate", "n_reliably_improved",
+        "reliable_improvement_rate", "n_reliably_recovered", "reliable_recovery_rate", "n_reliably_deteriorated",
+        "reliable_deterioration_rate", "n_mcid_improved", "mcid_improvement_rate"])
+    panel.data = {"cases": count_words(counts.n_cases, rule), "paired": count_words(counts.n_paired, rule),
+                  "finished": count_words(counts.n_finished, rule)}
+    return panel
+
+
+def change_per_series(marts: Marts, selection: Selection, response_fraction: float) -> Panel:
+    """How many evaluable series fell by each 10% from baseline, by status (not in meeting mode): the chart
+    hides its small bins itself (suppress.histogram_bins). Evaluable series only, as every end-of-induction
+    figure: a score in a window still open may be replaced."""
+    summary = marts("series_summary", instrument=selection.instrument, cohort=selection.cohort)
+    return Panel("Change from baseline per series", figure=charts.change_distribution(
+        summary[summary.is_evaluable], selection.instrument, response_fraction, selection.disclosure.min_cell))
