@@ -4,9 +4,7 @@ dissociation (CADSS) by session, and PHQ-9 item 9 flags for follow-up."""
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, patients, tables, ui
-from ketamine_outcomes.charts import figures as charts
-from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import signals
+from ketamine_outcomes.disclosure import panels, safety_panels
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.safe_text import markdown
 
@@ -15,19 +13,14 @@ BY = {"route": "route", "session number": "session_number", "dose band": "dose_b
 ITEM9_BY = {"all series": "all", "route": "route", "site": "site"}
 CADSS_BY = {"all series": "all", "route": "route"}
 settings = data.settings()
+selection = ui.selection(view)
 
 st.subheader("Any safety signal?")
-# Each figure as a chart may draw it (small cells hidden) before it is set beside its reference.
-incidence = data.mart("adverse_event_incidence", cohort=view.cohort)
-summary = signals.safety_signals(
-    suppress.for_chart(incidence, "adverse_event_incidence", view.min_cell),
-    suppress.for_chart(data.mart("item9_course", by="all", cohort=view.cohort), "item9_course", view.min_cell),
-    suppress.for_chart(signals.pressure_totals(data.mart("blood_pressure", cohort=view.cohort)), "blood_pressure",
-                       view.min_cell),
-    settings)
+signals = safety_panels.safety_signals(data.mart, selection, settings)
+summary = signals.data["summary"]
 STATUS = {"above": ":red[**above**]", "possibly above": ":orange[**possibly above**]", "not above": "not above",
-          "no reference": "no reference", suppress.HIDDEN: "hidden"}
-st.markdown(f"**{signals.headline(summary)}**")
+          "no reference": "no reference", panels.HIDDEN: "hidden"}
+st.markdown(f"**{signals.data['headline']}**")
 st.markdown("\n".join(f"- {STATUS[row.status]}: {markdown(row.signal)}: {markdown(row.finding)}. Reference: "
                        f"{markdown(row.reference)}." for row in summary.itertuples()))
 st.caption("Adverse events are counted as trials count them: series with the event at least once in their "
@@ -36,68 +29,58 @@ st.caption("Adverse events are counted as trials count them: series with the eve
            "above**: the share is, but the interval reaches it. Routes and events without a checked published "
            "figure are not judged (the stored dizziness includes vertigo, and sedation somnolence, which the "
            "esketamine trials count apart). The rates per session are below. Sources: "
-           + markdown("; ".join(signals.sources(incidence)) or "none for these routes") + ".")
+           + markdown("; ".join(signals.data["sources"]) or "none for these routes") + ".")
 ui.definitions_link("a safety signal")
 
 filters.choice("safety_by", list(BY))
 by = st.selectbox("Split adverse events by", list(BY), key="safety_by")
-events = data.mart("adverse_events", by=BY[by], cohort=view.cohort)
+events = safety_panels.adverse_events(data.mart, selection, BY[by], by)
 if events.empty:
     ui.nothing_selected(view)
     st.stop()
-shown = suppress.for_chart(events, "adverse_events", view.disclosure)
-figure = charts.adverse_events_by_session(shown) if BY[by] == "session_number" else charts.adverse_events(shown, by, view.min_cell)
-ui.chart(figure, "safety_events", view)
-ui.suppression_note(suppress.suppressed(events, "adverse_events", view.disclosure), view)
+ui.chart(events.figure, "safety_events", view)
+ui.suppression_note(events.hidden, view)
 st.caption("Spravato label, esketamine vs placebo: dissociation 41% vs 9%, dizziness 29% vs 8%, nausea 28% vs 9%, "
            "sedation 23% vs 9%, increased blood pressure 10% vs 3%, vomiting 9% vs 2%.")
 ui.definitions_link("an adverse-event rate")
 
 st.subheader("Blood pressure")
-pressure = data.mart("blood_pressure", cohort=view.cohort)
-# The routes' sessions add up to the Overview's completed sessions: one hidden would be the total minus the rest.
-shown_pressure = suppress.for_chart(pressure, "blood_pressure", view.disclosure, rows_add_up=True)
-ui.chart(charts.blood_pressure(shown_pressure, settings, view.min_cell), "safety_bp", view)
-ui.chart(charts.blood_pressure_flags(shown_pressure, settings, view.min_cell), "safety_bp_flags", view)
+pressure = safety_panels.blood_pressure(data.mart, selection, settings)
+ui.chart(pressure.figure, "safety_bp", view)
+ui.chart(pressure.data["flags"], "safety_bp_flags", view)
 st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic']:g} mmHg above the pre-dose "
            f"systolic reading, or {settings['bp_rise_diastolic']:g} above the diastolic one, out of sessions with "
            f"both readings. **Raised before dosing**: a pre-dose reading above {settings['bp_pre_systolic_above']:g}/"
            f"{settings['bp_pre_diastolic_above']:g}, out of sessions with a pre-dose reading. Both from the Spravato "
            "label (rises of 40 systolic or 25 diastolic after dosing; caution above 140/90 before dosing); the "
            "thresholds are settings.")
-ui.suppression_note(suppress.suppressed(pressure, "blood_pressure", view.disclosure, rows_add_up=True), view)
-tables.show(pressure, "blood_pressure", view, key="safety_bp_table", title="blood pressure", rows_add_up=True,
-            columns=["route", "n_sessions", "n_measured", "median_peak", "max_peak", "n_high_peaks", "high_peak_rate",
-                     "n_rise_measured", "n_rises", "rise_rate", "n_pre_measured", "n_pre_raised", "pre_raised_rate"])
+ui.suppression_note(pressure.hidden, view)
+tables.show(pressure.rows, None, view, key="safety_bp_table", title="blood pressure")
 ui.definitions_link("a blood-pressure rise")
 
 st.subheader("Suicidality over the induction")
 filters.choice("safety_item9_by", list(ITEM9_BY))
 item9_by = st.selectbox("Split by", list(ITEM9_BY), key="safety_item9_by")
-course = data.mart("item9_course", by=ITEM9_BY[item9_by], cohort=view.cohort)
-ui.chart(charts.item9_course(suppress.for_chart(course, "item9_course", view.disclosure), view.disclosure), "safety_item9_course", view)
+course = safety_panels.item9_course(data.mart, selection, ITEM9_BY[item9_by])
+ui.chart(course.figure, "safety_item9_course", view)
 st.caption("Evaluable series only (the end-of-induction window has closed, or the series dropped out). "
            "**Resolved**: of series with item 9 of 1 or more at baseline, those whose last item 9 at the end of "
            "induction is 0. **Emerged**: of series with item 9 of 0 at baseline, those with any item 9 of 1 or more "
            "after it, up to the end of induction. **Reliable deterioration**: the PHQ-9 total rose "
            f"{INSTRUMENTS['PHQ-9'].reliable_change} points or more from baseline to the end of induction. Published figures are not shown beside these yet: they have "
            "not been checked against their sources.")
-ui.suppression_note(suppress.suppressed(course, "item9_course", view.disclosure), view)
-tables.show(course.assign(measure=course.measure.map(charts.ITEM9_MEASURES)), "item9_course", view,
-            key="safety_item9_course_table", title="item 9 over the induction",
-            columns=["group_value", "measure", "n_series", "n_meeting", "measure_rate", "measure_rate_low",
-                     "measure_rate_high"])
+ui.suppression_note(course.hidden, view)
+tables.show(course.rows, None, view, key="safety_item9_course_table", title="item 9 over the induction")
 ui.definitions_link("item 9 over the induction")
 
 st.subheader("Dissociation (CADSS)")
 filters.choice("safety_cadss_by", list(CADSS_BY))
 cadss_by = st.selectbox("Split by", list(CADSS_BY), key="safety_cadss_by")
-dissociation = data.mart("dissociation", by=CADSS_BY[cadss_by], cohort=view.cohort)
-ui.chart(charts.dissociation(suppress.for_chart(dissociation, "dissociation", view.disclosure)), "safety_cadss", view)
-ui.suppression_note(suppress.suppressed(dissociation, "dissociation", view.disclosure), view)
-if not dissociation.empty:
-    tables.show(dissociation, "dissociation", view, key="safety_cadss_table", title="CADSS by session",
-                columns=["group_value", "session_number", "n_sessions", "mean_score", "mean_ci_low", "mean_ci_high"])
+dissociation = safety_panels.dissociation(data.mart, selection, CADSS_BY[cadss_by])
+ui.chart(dissociation.figure, "safety_cadss", view)
+ui.suppression_note(dissociation.hidden, view)
+if dissociation.rows is not None:
+    tables.show(dissociation.rows, None, view, key="safety_cadss_table", title="CADSS by session")
 ui.definitions_link("CADSS")
 
 st.subheader("PHQ-9 item 9 flags")
@@ -117,8 +100,8 @@ else:
                                                         .astype(str)).where(flags.series_number.notna())))
     st.page_link("app_pages/follow_up.py", label="Record how each flag was followed up",
                  icon=":material/assignment_turned_in:")
-    tables.show(flags, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
-                link_columns=patients.LINK_COLUMN,
-                columns=["view", "patient_id", "series_number", "week", "is_in_series", *when, "site", "clinician_id", "score",
-                         "item9", "baseline_item9", "is_rise"])
+    rows = safety_panels.patient_rows(flags, ["view", "patient_id", "series_number", "week", "is_in_series", *when,
+                                              "site", "clinician_id", "score", "item9", "baseline_item9", "is_rise"])
+    tables.show(rows, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
+                link_columns=patients.LINK_COLUMN)
 ui.definitions_link("an item 9 flag")

@@ -30,7 +30,7 @@ from ketamine_outcomes.care import chart_notes, follow_up
 from ketamine_outcomes.charts import figures as charts
 from ketamine_outcomes.metrics import marts as metrics
 from ketamine_outcomes.metrics import quality
-from ketamine_outcomes.disclosure import panels, suppress
+from ketamine_outcomes.disclosure import panels, safety_panels, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
 
 MEETING_MIN_CELL = 11
@@ -228,14 +228,12 @@ def _funnels(marts, selection: panels.Selection, period: Period) -> list[dict]:
     return out
 
 
-def _safety(con, cohort, before_cohort, min_cell) -> dict:
-    """Adverse events per session for series started this period against those started before."""
-    tables = {}
-    sessions = {}
-    for label, selected in (("now", cohort), ("before", before_cohort)):
-        frame = metrics.adverse_events(con, by="all", cohort=selected)
-        tables[label] = suppress.for_table(frame, "adverse_events", min_cell).set_index("event")
-        sessions[label] = suppress.count_text(frame.n_sessions.max() if not frame.empty else 0, min_cell)
+def _safety(con, marts, selection: panels.Selection, before: panels.Selection) -> dict:
+    """Adverse events per session for series started this period against those started before, blood pressure
+    by route and the item 9 answers of the period: the Safety page's panels for the same filters."""
+    events = {label: safety_panels.adverse_events(marts, chosen, "all", "all")
+              for label, chosen in (("now", selection), ("before", before))}
+    tables = {label: panel.data["text"].set_index("event") for label, panel in events.items()}
     names = sorted(set(tables["now"].index) | set(tables["before"].index))
 
     def cell(label, name, column):
@@ -244,30 +242,18 @@ def _safety(con, cohort, before_cohort, min_cell) -> dict:
     table = [{"event": adverse_event_label(name), "now_n": cell("now", name, "n_events"),
               "now_rate": cell("now", name, "event_rate"), "before_n": cell("before", name, "n_events"),
               "before_rate": cell("before", name, "event_rate")} for name in names]
-    pressure = metrics.blood_pressure(con, cohort)
-    # The routes' sessions add up to the completed sessions shown above: one hidden would be the total minus the rest.
-    pressure_table = suppress.for_table(pressure, "blood_pressure", min_cell, rows_add_up=True)
-    flags = _flags_in(metrics.item9_flags(con, cohort), cohort)
-    return {"events": table, "sessions_now": sessions["now"], "sessions_before": sessions["before"],
-            "pressure": pressure_table[["route", "n_sessions", "n_measured", "n_high_peaks", "high_peak_rate"]]
+    settings = dict(con.execute("select name, value from settings").fetchall())
+    pressure = safety_panels.blood_pressure(marts, selection, settings).data["text"]
+    flags = safety_panels.item9_flags_in_period(marts, selection).data
+    return {"events": table, "sessions_now": events["now"].data["sessions"],
+            "sessions_before": events["before"].data["sessions"],
+            "pressure": pressure[["route", "n_sessions", "n_measured", "n_high_peaks", "high_peak_rate"]]
             .to_dict(orient="records"),
-            "item9_flagged": suppress.count_text(len(flags), min_cell),
-            "item9_rises": suppress.count_text(int(flags.is_rise.sum()) if not flags.empty else 0, min_cell),
-            "item9_patients": suppress.count_text(flags.patient_id.nunique(), min_cell),
-            "item9_when": (f"answers given {cohort.start_from} to {cohort.start_to}" if "assessment_date" in flags
-                           and cohort.start_from else "every answer stored (the export has no dates)"),
+            "item9_flagged": flags["flagged"], "item9_rises": flags["rises"], "item9_patients": flags["patients"],
+            "item9_when": flags["when"],
             # Every flag's follow-up state, counts only (the dashboard's Item 9 follow-up page has the list).
-            "item9_follow_up": follow_up.counts_for_meeting(follow_up.counts(con), min_cell)[["state", "shown"]]
-            .to_dict(orient="records")}
-
-
-def _flags_in(flags: pd.DataFrame, cohort: metrics.Cohort) -> pd.DataFrame:
-    """The item 9 answers given within the pack's period (the mart lists every answer stored, whatever the
-    filters, for follow-up on the Safety page)."""
-    if flags.empty or not cohort.start_from or "assessment_date" not in flags:
-        return flags
-    when = pd.to_datetime(flags.assessment_date).dt.date
-    return flags[(when >= cohort.start_from) & (when <= cohort.start_to)]
+            "item9_follow_up": follow_up.counts_for_meeting(follow_up.counts(con), selection.disclosure.min_cell)
+            [["state", "shown"]].to_dict(orient="records")}
 
 
 def _data_quality(con, instrument, cohort, min_cell) -> dict:
@@ -389,7 +375,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
                     trajectory=_trajectory(con, marts, selection.with_cohort(in_period)),
                     p_chart=_p_chart(con, marts, selection, period),
                     funnels=_funnels(marts, selection.with_cohort(in_period), period),
-                    safety=_safety(con, in_period, before, min_cell))
+                    safety=_safety(con, marts, selection.with_cohort(in_period), selection.with_cohort(before)))
         pack["figures"] = [f for f in (pack["headline"]["figure"], pack["trajectory"]["figure"],
                                        pack["p_chart"]["figure"], *(f["figure"] for f in pack["funnels"])) if f]
     return pack
