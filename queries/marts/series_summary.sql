@@ -14,7 +14,9 @@ cohort as (
 ),
 
 weekly as (
-    select * from int_weekly_scores where instrument = $instrument
+    -- The cohort's series only, before they are aggregated: the series view asks about one series.
+    select * from int_weekly_scores
+    where instrument = $instrument and series_id in (select series_id from cohort)
 ),
 
 end_of_induction as (
