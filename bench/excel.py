@@ -18,7 +18,7 @@ import duckdb
 
 from bench.pages import write
 from bench.run import CACHE, FILES, ROOT, median_time, network
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_files
 
 
@@ -180,7 +180,7 @@ def same_rows(work: Path) -> str:
     for name in ("sessions", "assessments", "patients"):
         queries = []
         for db in ("csv", "book"):
-            con = store.open_file(work / f"{db}.duckdb", read_only=True)
+            con = database.open_file(work / f"{db}.duckdb", read_only=True)
             queries.append(con.execute(f"select count(*), sum(hash(t)) from (select * exclude (batch_id, source_hash) "
                                        f"from {name}) as t").fetchall()[0])
             con.close()

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from bench.run import ROOT, fresh_db, machine, network
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.report import pack as report
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.report import pack
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_files
 
 
@@ -42,11 +42,11 @@ def main() -> None:
         db = fresh_db(Path(work), "pack.duckdb")
         files = [folder / "patients.csv", folder / "sessions.csv", folder / "outcomes.csv"]
         ingest_files(db, files)
-        con = store.connect(db, read_only=True)
-        assert metrics.is_built(con)
-        period = report.latest_closed_quarter(con, "PHQ-9", metrics.Cohort())
-        html = timed(lambda: report.write(con, Path(work) / "pack.html", period=period), args.runs)
-        pdf = timed(lambda: report.write(con, Path(work) / "pack.pdf", period=period), args.runs)
+        con = database.connect(db, read_only=True)
+        assert marts.is_built(con)
+        period = pack.latest_closed_quarter(con, "PHQ-9", marts.Cohort())
+        html = timed(lambda: pack.write(con, Path(work) / "pack.html", period=period), args.runs)
+        pdf = timed(lambda: pack.write(con, Path(work) / "pack.pdf", period=period), args.runs)
         size = (Path(work) / "pack.html").stat().st_size / 1e6
     lines = [
         "## Meeting pack",

@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.pages import DRAWN, write
 from bench.run import CACHE, DONE, FILES, ROOT, network
 from ketamine_outcomes.store import busy
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_files
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -40,7 +40,7 @@ MAX_BROWSERS = 16
 
 
 def counts(db: Path) -> dict[str, int]:
-    with store.open_file(db, read_only=True) as con:
+    with database.open_file(db, read_only=True) as con:
         return {t: con.execute(f"select count(*) from {t}").fetchall()[0][0] for t in TABLES}
 
 

@@ -22,10 +22,10 @@ import pandas as pd
 import streamlit as st
 
 from ketamine_outcomes.store import busy
-from ketamine_outcomes.ingest import pipeline as ingest
+from ketamine_outcomes.ingest import pipeline
 from ketamine_outcomes.ingest import mappings
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes import chart_cache
 from ketamine_outcomes.store import publish
 from ketamine_outcomes.definitions import INSTRUMENTS
@@ -34,7 +34,7 @@ from ketamine_outcomes.safe_text import markdown
 
 
 def database_path() -> str:
-    return os.environ.get("KETAMINE_OUTCOMES_DB", str(store.DEFAULT_DB))
+    return os.environ.get("KETAMINE_OUTCOMES_DB", str(database.DEFAULT_DB))
 
 
 def replica() -> bool:
@@ -60,7 +60,7 @@ WRITER_WAIT_SECONDS = 15 * 60
 _writer = threading.Lock()
 
 
-def show_fault(fault: store.DatabaseFault) -> None:
+def show_fault(fault: database.DatabaseFault) -> None:
     """A database that cannot be used, in one sentence, and nothing else on the page. Its file name is
     the operator's text, shown as text (a name may hold markdown)."""
     st.error(f"The database cannot be used. {markdown(fault)}")
@@ -76,10 +76,10 @@ def _open(path: str, wait_seconds: float, on_wait=None) -> tuple[duckdb.DuckDBPy
     """The database, writable when this user may write it, else read-only: (connection, writable)."""
     if path not in _read_only:
         try:
-            return store.open_file(path, wait_seconds=wait_seconds, on_wait=on_wait, label=_label()), True
-        except store.DatabaseReadOnly:
+            return database.open_file(path, wait_seconds=wait_seconds, on_wait=on_wait, label=_label()), True
+        except database.DatabaseReadOnly:
             _read_only.add(path)
-    return store.open_file(path, read_only=True, wait_seconds=wait_seconds, label=_label()), False
+    return database.open_file(path, read_only=True, wait_seconds=wait_seconds, label=_label()), False
 
 
 @st.cache_resource(show_spinner=False)
@@ -88,13 +88,13 @@ def _prepared(path: str) -> bool:
     database or adds tables to a file that is not ours (the command's --init does)."""
     con, writable = _open(path, 0)
     try:
-        if not store.is_ours(con):
-            raise store.DatabaseFault(_label(), store.NOT_OURS)
+        if not database.is_ours(con):
+            raise database.DatabaseFault(_label(), database.NOT_OURS)
         if writable:
-            store.initialise(con)
-            metrics.ensure_built(con)
-        elif not metrics.is_current(con):
-            raise store.DatabaseFault(_label(), store.OUT_OF_DATE)
+            database.initialise(con)
+            marts.ensure_built(con)
+        elif not marts.is_current(con):
+            raise database.DatabaseFault(_label(), database.OUT_OF_DATE)
     finally:
         con.close()
     return True
@@ -115,21 +115,21 @@ def _open_for_reading(path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
         return _open_published(path), False
     try:
         con, _ = _open(path, 0)
-    except store.DatabaseBusy:
+    except database.DatabaseBusy:
         found = busy.current(path)
         if found and found.copy:
             try:
-                copy = store.open_file(busy.copy_path(path), read_only=True, label=_label())
+                copy = database.open_file(busy.copy_path(path), read_only=True, label=_label())
                 st.info(f"{found.sentence()}: pages show the data as it was before it began. Refresh when it "
                         "is done for the new data.")
                 return copy, True
-            except store.DatabaseFault:
+            except database.DatabaseFault:
                 pass  # the ingest ended meanwhile and removed its copy: the file is free again
         note = st.empty()
         try:
             con, _ = _open(path, WAIT_SECONDS, on_wait=lambda: note.info(
                 f"{_busy(path)}; this page waits for it (up to {WAIT_SECONDS} s)."))
-        except store.DatabaseBusy:
+        except database.DatabaseBusy:
             note.empty()
             st.warning(f"{_busy(path)}. Refresh this page when it is done.")
             st.stop()
@@ -156,12 +156,12 @@ def _open_published(path: str) -> duckdb.DuckDBPyConnection:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _published_current(copy: str) -> bool:
-    con = store.open_file(copy, read_only=True, label=_label())
+    con = database.open_file(copy, read_only=True, label=_label())
     try:
-        if not store.is_ours(con):
-            raise store.DatabaseFault(_label(), store.NOT_OURS)
-        if not metrics.is_current(con):
-            raise store.DatabaseFault(_label(), store.OUT_OF_DATE)
+        if not database.is_ours(con):
+            raise database.DatabaseFault(_label(), database.NOT_OURS)
+        if not marts.is_current(con):
+            raise database.DatabaseFault(_label(), database.OUT_OF_DATE)
     finally:
         con.close()
     return True
@@ -198,14 +198,14 @@ def _offer_new_database(may_create: bool, on_created=None) -> None:
                     # Its folder existed when the dashboard started (the command checks): one gone since
                     # (a share no longer mounted) is not made again here, empty.
                     if not path.parent.is_dir():
-                        raise store.DatabaseFault(_label(), "its folder is not there (gone, or no longer "
+                        raise database.DatabaseFault(_label(), "its folder is not there (gone, or no longer "
                                                             "mounted?); nothing was created.")
-                    store.connect(path, init=True, label=_label()).close()
+                    database.connect(path, init=True, label=_label()).close()
                     created = True
-        except store.DatabaseFault as fault:
+        except database.DatabaseFault as fault:
             show_fault(fault)
         except (duckdb.Error, OSError) as error:  # a dangling link, no right to write
-            show_fault(store.fault(error, _label()) or store.DatabaseFault(
+            show_fault(database.fault(error, _label()) or database.DatabaseFault(
                 _label(), f"could not be created there ({error.strerror if isinstance(error, OSError) else error})."))
         if created and on_created:
             on_created()  # after the lock: the audit row is a write, and takes it
@@ -239,7 +239,7 @@ def held_for_this_run(may_create: bool = False, on_created=None):
             if con is not None:
                 con.close()
     except (duckdb.Error, OSError) as error:
-        meaning = store.fault(error, _label())
+        meaning = database.fault(error, _label())
         if meaning is None:
             raise
         show_fault(meaning)
@@ -249,7 +249,7 @@ def _hold(may_create: bool = False, on_created=None) -> duckdb.DuckDBPyConnectio
     """Open the database for the rest of this run (see held_for_this_run)."""
     try:
         con, _this_run.on_copy = _open_for_reading(database_path())
-    except store.DatabaseFault as fault:
+    except database.DatabaseFault as fault:
         if offering_new():
             _offer_new_database(may_create, on_created)
         show_fault(fault)
@@ -270,7 +270,7 @@ def connection():
         return
     try:
         con, _ = _open_for_reading(database_path())
-    except store.DatabaseFault as fault:
+    except database.DatabaseFault as fault:
         show_fault(fault)
     try:
         yield con
@@ -288,22 +288,22 @@ def writing(waiting: str | None = None, wait_seconds: float = WRITER_WAIT_SECOND
         if not _writer.acquire(timeout=wait_seconds):
             if note:
                 note.empty()
-            raise store.DatabaseBusy(_label(), "another upload has been storing for over "
+            raise database.DatabaseBusy(_label(), "another upload has been storing for over "
                                                f"{wait_seconds / 60:.0f} minutes; try again later.")
         if note:
             note.empty()
     try:
         if replica():
-            raise store.DatabaseReadOnly(_label(), REPLICA_READ_ONLY)
+            raise database.DatabaseReadOnly(_label(), REPLICA_READ_ONLY)
         held = getattr(_this_run, "con", None)
         if held is not None and not getattr(_this_run, "on_copy", False):
             yield held
         else:
             path = database_path()
             if path in _read_only:
-                raise store.DatabaseReadOnly(_label(), store.READ_ONLY)
+                raise database.DatabaseReadOnly(_label(), database.READ_ONLY)
             note = st.empty() if waiting else None
-            con = store.open_file(path, wait_seconds=wait_seconds, label=_label(), on_wait=note and (
+            con = database.open_file(path, wait_seconds=wait_seconds, label=_label(), on_wait=note and (
                 lambda: note.info(f"{_busy(path)}; yours waits and starts when it is done.")))
             if note:
                 note.empty()
@@ -312,7 +312,7 @@ def writing(waiting: str | None = None, wait_seconds: float = WRITER_WAIT_SECOND
             finally:
                 con.close()
     except (duckdb.Error, OSError) as error:
-        meaning = store.fault(error, _label())
+        meaning = database.fault(error, _label())
         if meaning is None:
             raise
         raise meaning from error
@@ -357,17 +357,17 @@ def data_version() -> str:
         version = remembered[1]
     else:
         with connection() as con:
-            if not getattr(_this_run, "on_copy", False) and not _writer.locked() and not metrics.is_built(con):
+            if not getattr(_this_run, "on_copy", False) and not _writer.locked() and not marts.is_built(con):
                 try:
                     with writing(wait_seconds=0):
-                        metrics.ensure_built(con)
+                        marts.ensure_built(con)
                         publish.after_write(con)
-                except (store.DatabaseReadOnly, store.DatabaseBusy):
+                except (database.DatabaseReadOnly, database.DatabaseBusy):
                     pass  # a database this user may only read, or one being written, shows its last build
             # The file's state before its version is read: no other process writes while this one holds
             # the file, and a write of this one's after it makes the next run read the version again.
             state = _file_state(path)
-            version = metrics.built_version(con) or ""
+            version = marts.built_version(con) or ""
             if not getattr(_this_run, "on_copy", False) and is_built_now(con, version):
                 _versions[path] = (state, version)
     if getattr(_this_run, "lazy", False):
@@ -377,13 +377,13 @@ def data_version() -> str:
 
 def is_built_now(con: duckdb.DuckDBPyConnection, version: str) -> bool:
     """Whether `version` is the data as stored (not a last build kept while a writer stores more)."""
-    return version != "" and version == str(store.data_version(con))
+    return version != "" and version == str(database.data_version(con))
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _mart(path: str, version: str, name: str, options: tuple) -> pd.DataFrame:
     with connection() as con:
-        return getattr(metrics, name)(con, **dict(options))
+        return getattr(marts, name)(con, **dict(options))
 
 
 def mart(name: str, **options) -> pd.DataFrame:
@@ -427,7 +427,7 @@ def settings() -> dict[str, float]:
 def caseness() -> dict[str, float]:
     """Caseness thresholds in force, by instrument (PHQ-9, GAD-7: NHS Talking Therapies)."""
     in_force = settings()
-    return {instrument: in_force[name] for instrument, name in metrics.CASENESS_SETTINGS.items()}
+    return {instrument: in_force[name] for instrument, name in marts.CASENESS_SETTINGS.items()}
 
 
 def response_fraction(instrument: str) -> float:
@@ -449,25 +449,25 @@ def ingest_upload(name: str, content: bytes, progress=None, date_format: str | N
         path.write_bytes(content)
         results, stage = [], "storing"
         try:
-            with writing(UPLOAD_WAITS) as con, store.one_checkpoint(con):
+            with writing(UPLOAD_WAITS) as con, database.one_checkpoint(con):
                 kind, mapping = mappings.load(con, mapping_name) if mapping_name else (None, None)
                 results = ingest_export(con, path, date_format=date_format, file_name=name, progress=progress,
                                         mapping=mapping, kind=kind, recorded_as=recorded_as)
                 stage = "building"
-                metrics.ensure_built(con)  # no rebuild when the upload stored nothing new
+                marts.ensure_built(con)  # no rebuild when the upload stored nothing new
                 stage = "checkpoint"
                 publish.after_write(con)  # replicas read it (when publishing is on)
-        except store.DatabaseFault as fault:
+        except database.DatabaseFault as fault:
             return [BatchResult(name, refused=fault.reason)]
-        except ingest.StoredThenFailed as partial:  # a workbook's later sheet failed: its earlier ones are stored
+        except pipeline.StoredThenFailed as partial:  # a workbook's later sheet failed: its earlier ones are stored
             return partial.results
         except (duckdb.Error, OSError) as error:  # a full disk while storing, building or checkpointing
-            fault = store.fault(error, _label())
+            fault = database.fault(error, _label())
             if fault is None:
                 raise
             if not any(r.batch_id is not None for r in results):
                 return [BatchResult(name, refused=fault.reason)]
-            ingest.stored_then_failed(results, error, None, stage)  # each stored batch says what failed after it
+            pipeline.stored_then_failed(results, error, None, stage)  # each stored batch says what failed after it
     return results
 
 
@@ -486,8 +486,8 @@ def add_vocabulary_terms(mapping_name: str, column: str, terms: list[str]) -> li
 def undo_batch(batch_id: int) -> str:
     """Undo one batch (ketamine_outcomes.ingest.pipeline.undo_batch) and bring the metric tables up to date."""
     with writing() as con:
-        message = ingest.undo_batch(con, batch_id)
-        metrics.ensure_built(con)
+        message = pipeline.undo_batch(con, batch_id)
+        marts.ensure_built(con)
         publish.after_write(con)
     return message
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters
 from ketamine_outcomes.care import follow_up
-from ketamine_outcomes.care import series as care
+from ketamine_outcomes.care import series
 
 SERIES_PAGE = "app_pages/series.py"
 
@@ -41,7 +41,7 @@ LINK_COLUMN = {"view": st.column_config.LinkColumn("View", display_text="open se
 @st.cache_data(max_entries=256, show_spinner=False)
 def _cached(path: str, version: str, name: str, args: tuple):
     with data.connection() as con:
-        return getattr(care, name)(con, *args)
+        return getattr(series, name)(con, *args)
 
 
 def ask(name: str, *args):

@@ -12,9 +12,9 @@ from pathlib import Path
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data
-from ketamine_outcomes.access import roles as access
+from ketamine_outcomes.access import roles
 from ketamine_outcomes.access import audit
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 ACCESS_ENV = "KETAMINE_OUTCOMES_ACCESS"
 log = logging.getLogger(__name__)
@@ -23,26 +23,26 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class User:
     email: str
-    role: access.Role
+    role: roles.Role
 
     @property
     def audit_role(self) -> str:
-        return audit.LOCAL if self.role is access.LOCAL else self.role.name
+        return audit.LOCAL if self.role is roles.LOCAL else self.role.name
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _access_file(path: str, modified: int) -> access.Access:
+def _access_file(path: str, modified: int) -> roles.Access:
     """Read once per version of the file: an edited [roles] applies from the next page view on."""
-    return access.read(path)
+    return roles.read(path)
 
 
-def _configured() -> access.Access | None:
+def _configured() -> roles.Access | None:
     path = os.environ.get(ACCESS_ENV)
     if not path:
         return None
     try:
         return _access_file(path, Path(path).stat().st_mtime_ns)
-    except (OSError, access.AccessFileError) as error:
+    except (OSError, roles.AccessFileError) as error:
         # Fail closed: a broken access file shows no data to anyone. The reason (with server paths) goes
         # to the server's log, not to the browser.
         log.error("access file unusable: %s", error)
@@ -56,14 +56,14 @@ def current_user() -> User:
     the run when there is no one with a role: nothing after this call runs for them."""
     configured = _configured()
     if configured is None:
-        return _remember(User(audit.os_user(), access.LOCAL))
+        return _remember(User(audit.os_user(), roles.LOCAL))
     if not st.user.get("is_logged_in", False):
         st.navigation([st.Page(_sign_in_page, title="Sign in", icon=":material/login:")]).run()
         st.stop()
     email = str(st.user.get("email") or "")
     role = configured.role_of(email, st.user.get("email_verified"))
     if role is None:
-        _record_once(User(email or f"(no e-mail: {st.user.get('sub', '?')})", access.Role("none", frozenset(),
+        _record_once(User(email or f"(no e-mail: {st.user.get('sub', '?')})", roles.Role("none", frozenset(),
                      frozenset(), True)), "denied", "no role for this address")
         st.navigation([st.Page(_no_access_page, title="No access", icon=":material/block:")]).run()
         st.stop()
@@ -105,13 +105,13 @@ def record_audit(email: str, role: str, action: str, detail: str, once: bool = F
         with data.writing(wait_seconds=data.WAIT_SECONDS) as con:
             if not (once and audit.has_signed_in(con, email, detail)):
                 audit.record(con, email, role, action, detail)
-    except store.DatabaseReadOnly:
+    except database.DatabaseReadOnly:
         log.warning("not recorded in the audit trail (the database is read-only here): %s %s %s",
                     email, action, detail)
-    except store.DatabaseBusy:
+    except database.DatabaseBusy:
         log.error("not recorded in the audit trail (the database was held by another process for over "
                   "%s s): %s %s %s", data.WAIT_SECONDS, email, action, detail)
-    except store.DatabaseFault:
+    except database.DatabaseFault:
         if not data.offering_new():
             raise
         log.warning("not recorded in the audit trail (there is no database yet; the pages offer to create "
@@ -155,7 +155,7 @@ def _requested_path() -> str:
 
 def sidebar(current: User) -> None:
     """Who is signed in, with which role, and the way out."""
-    if current.role is access.LOCAL:
+    if current.role is roles.LOCAL:
         return
     with st.sidebar:
         st.divider()

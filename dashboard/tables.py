@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, signin
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.metrics import declarations
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term, response_words
@@ -228,7 +228,7 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
     st.dataframe(numbers, hide_index=True, column_config=config, key=key,
                  placeholder=panels.HIDDEN if any_hidden else "", alt=f"Table: {title}")
     if any_hidden:
-        st.caption(f"{charts.hidden_legend(view.min_cell, 'series or sessions')} (or a rate built on them, or a rate "
+        st.caption(f"{figures.hidden_legend(view.min_cell, 'series or sessions')} (or a rate built on them, or a rate "
                    "with nothing to count): small-cell suppression.")
     download(numbers, view, title, key, patient_level)
 

@@ -9,7 +9,7 @@ import plotly.io as pio
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, glossary, signin, tables
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.metrics.marts import Cohort
 from ketamine_outcomes import chart_cache
@@ -134,15 +134,15 @@ def chart(figure, key: str, view: filters.View) -> None:
 
 def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None, str | None, str | None]:
     """(sentence when there is nothing to draw, the figure's JSON, its text alternative, its PNG's name)."""
-    sentence = charts.is_nothing(figure)
+    sentence = figures.is_nothing(figure)
     if sentence:
         return sentence, None, None, None
     figure.update_layout(title_subtitle_text=plotly_text(f"Filters: {view.caption()}"))
     stem = tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv")
-    alt = charts.describe(figure)
+    alt = figures.describe(figure)
     if view.meeting_mode:
-        charts.for_projector(figure)  # one-line titles and a tall plot area on a 1920 x 1080 projector
+        figures.for_projector(figure)  # one-line titles and a tall plot area on a 1920 x 1080 projector
     else:
-        charts.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
+        figures.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
     # theme=None (above): the product's template (palette, fonts, contrast), not Streamlit's chart theme.
     return None, pio.to_json(figure, validate=False), alt, stem

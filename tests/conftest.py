@@ -32,7 +32,7 @@ except ModuleNotFoundError:
     pytest.exit("ketamine_outcomes.dashboard is not importable: pyproject.toml's package mapping changed "
                 "since this venv was installed; run: .venv/bin/pip install -e '.[test]'", returncode=4)
 
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.cli import commands
 from ketamine_outcomes.ingest.pipeline import ingest_file, ingest_files
 
@@ -107,14 +107,14 @@ def cli_process():
 def db_path(tmp_path) -> Path:
     """A fresh database file on disk, with the schema and definitions, for one test."""
     path = tmp_path / "clinic.duckdb"
-    store.connect(path).close()
+    database.connect(path).close()
     return path
 
 
 @pytest.fixture
 def con(db_path):
     """A writable connection to the test's database."""
-    connection = store.connect(db_path)
+    connection = database.connect(db_path)
     yield connection
     connection.close()
 

@@ -14,9 +14,9 @@ import duckdb
 import pytest
 
 from conftest import ROOT
-from ketamine_outcomes.access import roles as access
+from ketamine_outcomes.access import roles
 from ketamine_outcomes.access import audit
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 # Made for each run: a secret written in a test is public, and refused (access.KNOWN_SECRETS).
 SECRET = secrets.token_hex(32)
@@ -59,13 +59,13 @@ def access_file(tmp_path):
     ("not-an-address", None),
 ])
 def test_each_address_gets_the_most_specific_role(access_file, email, role):
-    rules = access.read(access_file(AUTH + ROLES))
+    rules = roles.read(access_file(AUTH + ROLES))
     found = rules.role_of(email, verified=True)
     assert (found.name if found else None) == role
 
 
 def test_an_address_the_provider_has_not_verified_gets_no_role(access_file):
-    rules = access.read(access_file(AUTH + ROLES))
+    rules = roles.read(access_file(AUTH + ROLES))
     assert rules.role_of("ana@clinic.example", verified=False) is None
     assert rules.role_of("ana@clinic.example", verified="false") is None
     # Only the JSON boolean true is the provider's word (issue 23): a missing claim, text or 1 is not.
@@ -75,7 +75,7 @@ def test_an_address_the_provider_has_not_verified_gets_no_role(access_file):
 
 
 def test_each_role_includes_the_one_below():
-    viewer, director, analyst = (access.ROLES[n] for n in ("viewer", "director", "analyst"))
+    viewer, director, analyst = (roles.ROLES[n] for n in ("viewer", "director", "analyst"))
     assert viewer.pages <= director.pages <= analyst.pages and viewer.may <= director.may <= analyst.may
     assert viewer.meeting_mode and not director.meeting_mode
     assert "data" not in viewer.pages and not viewer.allows("patient_rows")
@@ -101,8 +101,8 @@ def test_each_role_includes_the_one_below():
     (AUTH + "[roles\n", "not valid TOML"),
 ])
 def test_a_mistaken_access_file_is_refused_with_what_to_fix(access_file, text, problem):
-    with pytest.raises(access.AccessFileError) as refused:
-        access.read(access_file(text))
+    with pytest.raises(roles.AccessFileError) as refused:
+        roles.read(access_file(text))
     assert problem in str(refused.value)
 
 
@@ -125,7 +125,7 @@ def test_command_line_ingests_and_settings_are_recorded_as_the_os_user(tmp_path,
 
 
 def test_audit_since_leaves_out_earlier_rows(db_path, cli):
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     con.execute("insert into audit_log values ('2026-01-31 23:59:59', 'a@x.org', 'viewer', 'sign-in', ''), "
                 "('2026-02-01 00:00:00', 'b@x.org', 'analyst', 'download', 'weekly_outcomes.csv')")
     con.close()
@@ -142,11 +142,11 @@ def test_an_unknown_audit_action_is_refused(con):
 def test_the_readme_access_file_works_once_its_secret_is_made(access_file):
     readme = (ROOT / "README.md").read_text()
     example = readme.split("# access.toml", 1)[1].split("\n", 1)[1].split("```", 1)[0]
-    with pytest.raises(access.AccessFileError, match="cookie_secret must be at least 32 characters"):
-        access.read(access_file(example))  # the placeholder is refused: a shared secret forges sign-ins
+    with pytest.raises(roles.AccessFileError, match="cookie_secret must be at least 32 characters"):
+        roles.read(access_file(example))  # the placeholder is refused: a shared secret forges sign-ins
     made = "\n".join(f'cookie_secret = "{SECRET}"' if line.startswith("cookie_secret") else line
                      for line in example.splitlines())
-    rules = access.read(access_file(made))
+    rules = roles.read(access_file(made))
     assert [rules.role_of(a, True).name for a in ("ana@clinic.example", "dan@clinic.example", "board@partner.example")] == [
         "analyst", "director", "viewer"]
 
@@ -207,8 +207,8 @@ WEAK_SECRETS = [
 
 @pytest.mark.parametrize("secret, why", WEAK_SECRETS, ids=[w for _, w in WEAK_SECRETS])
 def test_a_weak_or_public_cookie_secret_is_refused_saying_why(access_file, secret, why):
-    with pytest.raises(access.AccessFileError) as refused:
-        access.read(access_file(AUTH.replace(SECRET, secret) + ROLES))
+    with pytest.raises(roles.AccessFileError) as refused:
+        roles.read(access_file(AUTH.replace(SECRET, secret) + ROLES))
     assert why in str(refused.value) and "forge a sign-in" in str(refused.value)
 
 
@@ -217,8 +217,8 @@ def test_a_weak_or_public_cookie_secret_is_refused_saying_why(access_file, secre
                                                                        "token_hex(24)"])
 def test_a_made_secret_is_accepted(access_file, make):
     made = [make() for _ in range(200)]  # never refused: the rules' false alarms are about 1 in 50,000
-    assert [secret for secret in made if access.weak_secret(secret)] == []
-    read = access.read(access_file(AUTH.replace(SECRET, made[0]) + ROLES))
+    assert [secret for secret in made if roles.weak_secret(secret)] == []
+    read = roles.read(access_file(AUTH.replace(SECRET, made[0]) + ROLES))
     assert read.entries["ana@clinic.example"] == "analyst"
 
 
@@ -227,12 +227,12 @@ def test_a_made_secret_is_accepted(access_file, make):
 def test_an_access_file_others_may_write_is_refused(access_file, mode, who):
     path = access_file(AUTH + ROLES)
     os.chmod(path, mode)
-    with pytest.raises(access.AccessFileError, match=f"{who} may write it"):
-        access.read(path)
+    with pytest.raises(roles.AccessFileError, match=f"{who} may write it"):
+        roles.read(path)
     os.chmod(path, 0o600)
-    assert access.read(path).role_of("ana@clinic.example", True).name == "analyst"
+    assert roles.read(path).role_of("ana@clinic.example", True).name == "analyst"
     os.chmod(path, 0o644)  # others may read it (the client secret is then theirs, but not the roles)
-    assert access.read(path)
+    assert roles.read(path)
 
 
 @pytest.mark.subprocess

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import ROOT, free_port, start_dashboard
 from ketamine_outcomes.store import backup
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 
 BATCH_TABLES = ("patients", "sessions", "assessments")
 
@@ -66,7 +66,7 @@ def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp
     con = duckdb.connect(str(restored), read_only=True)
     try:
         # The charts read the restored file as they read the original: 600 sample patients (+ 5,000 new).
-        assert metrics.activity(con).iloc[0].n_patients == 600 + (5000 if 4 in batches else 0)
+        assert marts.activity(con).iloc[0].n_patients == 600 + (5000 if 4 in batches else 0)
     finally:
         con.close()
 
@@ -83,7 +83,7 @@ def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db, cli_pr
     shutil.copy(sample_db, db)
     destination = tmp_path / "clinic-backup.duckdb"
     with duckdb.connect(str(destination)) as con:  # yesterday's backup: an empty clinic
-        store.initialise(con)
+        database.initialise(con)
     counts = backup.backup(db, destination, replace=True)
     con = duckdb.connect(str(destination), read_only=True)
     assert backup.row_counts(con) == counts and counts["batches"] == 3
@@ -93,7 +93,7 @@ def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db, cli_pr
     assert refused.returncode == 2 and "would overwrite the database itself" in refused.stderr
     missing = cli_process("backup", tmp_path / "b.duckdb", "--db", tmp_path / "nowhere.duckdb")
     assert missing.returncode == 1 and "no such database" in missing.stderr
-    assert store.connect(db, read_only=True).execute("select count(*) from batches").fetchall() == [(3,)]
+    assert database.connect(db, read_only=True).execute("select count(*) from batches").fetchall() == [(3,)]
 
 
 def test_a_backup_never_overwrites_a_file_unless_asked_and_then_only_an_earlier_backup(tmp_path, sample_db, cli_process):

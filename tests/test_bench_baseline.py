@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench import pandas_baseline
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def both(sample_db):
 
 def test_weekly_outcomes_match(both):
     con, baseline = both
-    sql = metrics.weekly_outcomes(con, "PHQ-9")
+    sql = marts.weekly_outcomes(con, "PHQ-9")
     columns = ["week", "n_scored", "n_paired", "responders", "remitters"]
     assert sql[columns].fillna(-1).astype(int).values.tolist() == \
         baseline["weekly_outcomes"].reindex(columns=columns).fillna(-1).astype(int).values.tolist()
@@ -30,16 +30,16 @@ def test_weekly_outcomes_match(both):
 
 def test_end_of_induction_matches(both):
     con, baseline = both
-    sql = metrics.cohort_comparison(con, "PHQ-9").iloc[0]
+    sql = marts.cohort_comparison(con, "PHQ-9").iloc[0]
     columns = ["n_series", "n_evaluable", "n_scored", "responders", "remitters"]
     assert [int(sql[c]) for c in columns] == [int(baseline["end_of_induction"][c].iloc[0]) for c in columns]
 
 
 def test_attrition_and_activity_match(both):
     con, baseline = both
-    sql = metrics.attrition(con, "PHQ-9")
+    sql = marts.attrition(con, "PHQ-9")
     sessions = sql[sql.stage == "session"][["step", "n_series"]].astype(int).values.tolist()
     assert sessions == baseline["attrition"].astype(int).values.tolist()
-    activity = metrics.activity(con).iloc[0]
+    activity = marts.activity(con).iloc[0]
     assert [int(activity[c]) for c in ("n_series", "n_active_series", "n_patients", "n_sessions")] == \
         baseline["activity"].iloc[0].astype(int).tolist()

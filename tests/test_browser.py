@@ -13,8 +13,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, SAMPLE_FILES, free_port, start_dashboard, stop_server, wait_for_app
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
@@ -55,7 +55,7 @@ def test_a_table_offers_only_the_products_own_download(page, dashboard_url):
                                                   ("dissociation", {}, "Dissociation, CADSS (CSV)")])
 def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, sample_db, mart, options, label):
     con = duckdb.connect(str(sample_db), read_only=True)
-    expected = getattr(metrics, mart)(con, **options)
+    expected = getattr(marts, mart)(con, **options)
     con.close()
     assert len(expected) > 0
     page.goto(f"{dashboard_url}/data")
@@ -71,7 +71,7 @@ def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, 
 
 def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):
     con = duckdb.connect(str(sample_db), read_only=True)
-    activity = metrics.activity(con).iloc[0]
+    activity = marts.activity(con).iloc[0]
     con.close()
     page.goto(dashboard_url)
     page.locator(CHART).first.wait_for(timeout=30_000)
@@ -84,7 +84,7 @@ def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):
 def empty_served(tmp_path):
     """A real dashboard server on a new, empty database: (its URL, the database file)."""
     db = tmp_path / "empty.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     port = free_port()
     process = start_dashboard(db, port)
     yield f"http://127.0.0.1:{port}", db

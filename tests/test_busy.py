@@ -14,13 +14,13 @@ import pytest
 
 from conftest import SAMPLE_FILES, open_app, shown
 from ketamine_outcomes.store import busy
-from ketamine_outcomes.cli import commands as cli
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.cli import commands
+from ketamine_outcomes.store import database
 
 HOLDER = """
 import sys
 from ketamine_outcomes.store import busy
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 db, copy = sys.argv[1], sys.argv[2] == "copy"
 con = store.open_file(db)
 with busy.announced(con, db, ["big_sessions.csv"]):
@@ -66,8 +66,8 @@ def test_pages_show_the_last_committed_data_and_the_running_ingest(held, clinic_
     held()
     since = busy.current(clinic_db).since
     # Making the reading copy kept the holder's lock (closing any descriptor of the file would drop it).
-    with pytest.raises(store.DatabaseBusy):
-        store.open_file(clinic_db, read_only=True)
+    with pytest.raises(database.DatabaseBusy):
+        database.open_file(clinic_db, read_only=True)
     for page in ("overview", "data"):
         app = open_app(clinic_db, monkeypatch, page)
         assert not app.exception, page
@@ -88,7 +88,7 @@ def test_an_upload_during_the_ingest_waits_for_it_then_lands(held, clinic_db, mo
         [("late.csv", b"patient_id,session_day,route\nL1,0,IV\nL2,0,IM\n", "text/csv")]).run()
     assert not app.exception
     assert shown(app.success[0].value).startswith("late.csv: sessions, batch 4: 2 lines read, 2 inserted")
-    with store.open_file(clinic_db, read_only=True) as con:
+    with database.open_file(clinic_db, read_only=True) as con:
         assert con.execute("select count(*) from sessions where patient_id in ('L1', 'L2')").fetchall() == [(2,)]
 
 
@@ -113,6 +113,6 @@ def test_a_status_left_by_a_killed_ingest_is_ignored(clinic_db):
 
 
 def test_the_command_line_ingest_leaves_its_status_only_while_it_runs(clinic_db, capsys):
-    assert cli.main(["ingest", str(SAMPLE_FILES[0]), "--db", str(clinic_db), "--quiet"]) == 0
+    assert commands.main(["ingest", str(SAMPLE_FILES[0]), "--db", str(clinic_db), "--quiet"]) == 0
     assert "600 duplicate" in capsys.readouterr().out
     assert not busy.status_path(clinic_db).exists() and not busy.copy_path(clinic_db).exists()

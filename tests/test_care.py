@@ -17,15 +17,15 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from ketamine_outcomes.care import chart_notes, follow_up
-from ketamine_outcomes.care import series as care
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.care import series
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.ingest.pipeline import ingest_file
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import quality
 from ketamine_outcomes.metrics.marts import Cohort
-from ketamine_outcomes.report import pack as report
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.report import pack
+from ketamine_outcomes.store import database
 
 ENTRY = str(ROOT / "dashboard" / "app.py")
 
@@ -68,8 +68,8 @@ STATUSES = ("remission", "response", "no response", "no score", "not reached", "
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_the_series_view_says_what_series_summary_says_for_every_status(clinic_db, monkeypatch, status):
-    con = store.connect(clinic_db)
-    summary = metrics.series_summary(con, "PHQ-9")  # the whole clinic's mart, as the Response page reads it
+    con = database.connect(clinic_db)
+    summary = marts.series_summary(con, "PHQ-9")  # the whole clinic's mart, as the Response page reads it
     con.close()
     # Of each status, a closed series and (where the sample has one) an open one.
     for evaluable in (True, False):
@@ -92,10 +92,10 @@ def test_the_series_view_says_what_series_summary_says_for_every_status(clinic_d
 def test_boosters_and_reinduction_are_the_maintenance_marts(clinic_db, monkeypatch):
     """KP000003#1 completed its IV induction, had sessions after it and a later series: the series view's booster
     count is the number of its sessions past the induction (as maintenance counts them) and it links the next."""
-    con = store.connect(clinic_db)
+    con = database.connect(clinic_db)
     one = con.execute("select sessions_completed - induction_sessions from int_treatment_series "
                       "where series_id = 'KP000003#1'").fetchall()[0][0]
-    maintenance = metrics.maintenance(con, "all", Cohort(series_ids=("KP000003#1",))).iloc[0]
+    maintenance = marts.maintenance(con, "all", Cohort(series_ids=("KP000003#1",))).iloc[0]
     con.close()
     app = open_page(clinic_db, monkeypatch, "series", series="KP000003#1")
     why = why_table(app)
@@ -117,12 +117,12 @@ def test_an_unknown_series_id_says_so_and_meeting_mode_hides_the_view(clinic_db,
 def test_a_hostile_patient_id_is_shown_as_text_on_the_series_view(tmp_path, monkeypatch, export):
     """The series id comes from the export's patient id: markdown, a link, HTML and a formula stay text."""
     db = tmp_path / "clinic.duckdb"
-    con = store.connect(db)
+    con = database.connect(db)
     hostile = "P-001<b>2</b>:red[x]$y$"  # (a markdown link is refused at ingest: it reads as a name)
     ingest_file(con, export("sessions.csv", "patient_id,session_day,status,route,site\n"
                             + "".join(f'"{hostile}",{d},completed,IV,North\n' for d in (0, 2, 4))))
     ingest_file(con, export("outcomes.csv", f'patient_id,assessment_day,instrument,score\n"{hostile}",0,PHQ-9,20\n'))
-    metrics.build(con)
+    marts.build(con)
     con.close()
     app = open_page(db, monkeypatch, "series", series=f"{hostile}#1")
     assert not app.exception, [e.value for e in app.exception]
@@ -158,7 +158,7 @@ def tracked(con, export):
         result = ingest_file(con, export(name, text))
         assert result.rows_rejected == 0 and result.refused is None, result.rejects
     con.execute("insert or replace into setting_overrides values ('not_on_track_min_series', 2)")
-    metrics.build(con)
+    marts.build(con)
     return con
 
 
@@ -169,14 +169,14 @@ def wilson(k: int, n: int) -> tuple[float, float]:
 
 
 def test_not_on_track_flags_below_the_responders_quantile_and_calibrates_on_closed_series(tracked):
-    checkpoint, calibration = care.not_on_track(tracked, "PHQ-9")
+    checkpoint, calibration = series.not_on_track(tracked, "PHQ-9")
     rows = checkpoint.set_index("patient_id")
     assert rows.threshold_improvement.dropna().round(6).unique().tolist() == [0.3]
     assert rows.n_reference.unique().tolist() == [3]
     assert sorted(rows.index) == ["A1", "A2", "A3", "A4", "A5", "B1", "B2", "C1"]  # B3: no score by its checkpoint
     assert rows.improvement.round(6).to_dict() == {"A1": 0.2, "A2": 0.4, "A3": 0.6, "A4": 0.1, "A5": 0.5,
                                                    "B1": 0.25, "B2": 0.35, "C1": 0.05}
-    assert care.flagged(checkpoint).patient_id.tolist() == ["B1"]
+    assert series.flagged(checkpoint).patient_id.tolist() == ["B1"]
     table = calibration[calibration.group_value == "all"].set_index("is_flagged")
     assert table.loc[True, ["n_closed", "n_responded"]].tolist() == [3, 1]  # A1 responded; A4, C1 did not
     assert table.loc[False, ["n_closed", "n_responded"]].tolist() == [3, 2]  # A2, A3 responded; A5 did not
@@ -190,8 +190,8 @@ def test_not_on_track_flags_below_the_responders_quantile_and_calibrates_on_clos
 
 def test_too_few_responders_flag_nothing_and_say_so(tracked):
     tracked.execute("insert or replace into setting_overrides values ('not_on_track_min_series', 4)")
-    metrics.build(tracked)
-    checkpoint, calibration = care.not_on_track(tracked, "PHQ-9")
+    marts.build(tracked)
+    checkpoint, calibration = series.not_on_track(tracked, "PHQ-9")
     assert checkpoint.threshold_improvement.isna().all() and not checkpoint.is_flagged.any()
     assert calibration.empty
 
@@ -213,9 +213,9 @@ def test_the_not_on_track_page_lists_the_flagged_series_with_a_link_to_its_view(
 def test_the_follow_up_list_holds_exactly_the_item9_flags_open_first(sample_db, tmp_path):
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
-    con = store.connect(db)
+    con = database.connect(db)
     flags = follow_up.flags(con)
-    mart = metrics.item9_flags(con)
+    mart = marts.item9_flags(con)
     assert len(flags) == len(mart) and sorted(flags.patient_id) == sorted(mart.patient_id)
     assert flags.is_open.all()
     first = flags.iloc[0]
@@ -236,7 +236,7 @@ def test_the_follow_up_list_holds_exactly_the_item9_flags_open_first(sample_db, 
 def test_a_refused_mark_writes_neither_the_follow_up_nor_the_audit_row(con, export):
     ingest_file(con, export("outcomes.csv", "patient_id,assessment_day,instrument,score,item9\n"
                                             "P1,0,PHQ-9,20,2\nP1,7,PHQ-9,12,0\n"))
-    metrics.build(con)
+    marts.build(con)
     before = con.execute("select count(*) from audit_log").fetchall()
     with pytest.raises(follow_up.FollowUpRefused, match="no item 9 flag"):
         follow_up.mark(con, "P1", 7, "contacted", "a@clinic.example", "analyst")  # item 9 was 0 that day
@@ -273,7 +273,7 @@ def test_marking_on_the_page_records_it_and_meeting_mode_shows_only_counts(clini
     app.radio(key="follow_up_outcome").set_value("no action needed")
     next(b for b in app.button if b.label == "Record the follow-up").click().run()
     assert any(f"Recorded for {first_patient}: no action needed" in unescaped(s.value) for s in app.success)
-    con = store.connect(clinic_db)
+    con = database.connect(clinic_db)
     rows = con.execute("select patient_id, outcome, role from item9_follow_ups").fetchall()
     audit_rows = con.execute("select action, detail from audit_log where action = 'follow-up'").fetchall()
     con.close()
@@ -326,7 +326,7 @@ def test_a_process_change_splits_the_p_chart_into_phases_with_their_own_limits()
         round(0.8 - 3 * math.sqrt(0.16 / 20), 4)] * 3
     whole = quality.p_chart(frame, "period", "k", "n")
     assert whole.centre.round(6).unique().tolist() == [0.65]  # 78 of 120, without the note
-    marked = charts.p_chart(chart, "t", "quarter", notes=chart_notes.placed(changes, periods))
+    marked = figures.p_chart(chart, "t", "quarter", notes=chart_notes.placed(changes, periods))
     (line,) = [s for s in marked.layout.shapes if s.type == "line"]
     assert (line.x0, line.x1) == (2.5, 2.5)  # between 2024-Q3 and 2024-Q4
     assert [a.text for a in marked.layout.annotations] == ["new protocol<br>(limits recalculated)"]
@@ -344,7 +344,7 @@ def test_a_note_recorded_on_quality_review_marks_the_p_chart_and_is_listed_on_tr
     assert text == "&lt;b&gt;new&lt;/b&gt; [dosing](https://x.example) protocol<br>(limits recalculated)"
     # The limits start again at 2025-Q1: each phase's centre is its closed quarters' responders over scored.
     # The headline cohort, as the Quality review and the pack count it: cases at baseline (PHQ-9 10 or more).
-    quarters = metrics.cohort_comparison(store.connect(clinic_db, read_only=True), "PHQ-9", by="start_quarter",
+    quarters = marts.cohort_comparison(database.connect(clinic_db, read_only=True), "PHQ-9", by="start_quarter",
                                          cohort=Cohort(min_baseline=10))
     closed = quarters[(quarters.group_value != "unknown") & (quarters.n_evaluable == quarters.n_series)
                       & (quarters.n_scored > 0)]
@@ -366,12 +366,12 @@ def test_a_note_recorded_on_quality_review_marks_the_p_chart_and_is_listed_on_tr
 
 
 def test_the_pack_lists_the_notes_escaped_and_the_follow_up_counts(clinic_db):
-    con = store.connect(clinic_db)
+    con = database.connect(clinic_db)
     chart_notes.record(con, date(2024, 12, 20), "<i>new</i> protocol", True, "dee@clinic.example", "director")
     flags = follow_up.flags(con)
     for row in flags.head(12).itertuples():
         follow_up.mark(con, row.patient_id, int(row.assessment_day), "contacted", "dee@clinic.example", "director")
-    text = report.html_pack(con, instrument="PHQ-9", period=report.parse_period("2024-Q4"))
+    text = pack.html_pack(con, instrument="PHQ-9", period=pack.parse_period("2024-Q4"))
     con.close()
     assert "2024-12-20: &lt;i&gt;new&lt;/i&gt; protocol (limits recalculated" in text
     assert "<i>new</i>" not in text
@@ -386,7 +386,7 @@ def test_the_expected_range_leaves_a_gap_where_too_few_similar_series_were_score
     expected = pd.DataFrame({"week": [0, 1, 3], "n_series": [20, 15, 12], "low": [14, 12, 8], "median": [16, 14, 10],
                              "high": [18, 16, 12]})  # week 2: fewer than expected_range_min_series
     bands = pd.DataFrame({"band_min": [0, 10], "band_max": [9, 27], "band": ["below", "<b>above</b>"]})
-    figure = charts.series_scores(scores, bands, "PHQ-9", 27, expected, response_at=8)
+    figure = figures.series_scores(scores, bands, "PHQ-9", 27, expected, response_at=8)
     median = next(t for t in figure.data if t.name and t.name.startswith("expected"))
     assert list(median.x) == [0, 1, 2, 3] and math.isnan(median.y[2]) and list(median.y[:2]) == [16, 14]
     assert [a.text for a in figure.layout.annotations if "above" in a.text] == ["&lt;b&gt;above&lt;/b&gt;"]

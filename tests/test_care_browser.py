@@ -8,8 +8,8 @@ import pytest
 
 from conftest import free_port, start_dashboard, stop_server
 from ketamine_outcomes.care import chart_notes
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
@@ -34,9 +34,9 @@ def settled(page) -> None:
 
 def test_a_series_view_opened_by_its_link_states_the_marts_classification(page, served):
     url, db = served
-    con = store.open_file(db, read_only=True)
+    con = database.open_file(db, read_only=True)
     try:
-        row = metrics.series_summary(con, "PHQ-9").query("end_status == 'no score' and is_evaluable").iloc[0]
+        row = marts.series_summary(con, "PHQ-9").query("end_status == 'no score' and is_evaluable").iloc[0]
     finally:
         con.close()
     page.goto(f"{url}/series?series={row.series_id.replace('#', '%23')}")
@@ -69,7 +69,7 @@ def test_a_process_change_is_drawn_on_the_p_chart_with_limits_recalculated(page,
     chart.locator(".annotation-text", has_text="dosing protocol").first.wait_for(timeout=60_000)
     texts = chart.locator(".annotation-text").all_text_contents()
     assert any(t.startswith("<b>new</b> dosing protocol") and "(limits recalculated)" in t for t in texts)
-    con = store.open_file(db, read_only=True, wait_seconds=30)
+    con = database.open_file(db, read_only=True, wait_seconds=30)
     try:
         kept = chart_notes.notes(con)
     finally:

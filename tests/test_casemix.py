@@ -17,9 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from ketamine_outcomes.metrics import casemix
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import quality
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_file
 
 
@@ -164,13 +164,13 @@ def test_casemix_series_holds_the_evaluable_scored_series_with_their_case_mix(co
                 "P2,45-54,male,PTSD", "P3,45-54,male,depression"]
     for name, lines in (("patients.csv", patients), ("sessions.csv", sessions), ("outcomes.csv", outcomes)):
         assert ingest_file(con, export(name, "\n".join(lines) + "\n")).rows_rejected == 0
-    metrics.build(con)
-    rows = metrics.casemix_series(con, "PHQ-9", by="site")
+    marts.build(con)
+    rows = marts.casemix_series(con, "PHQ-9", by="site")
     assert rows[["group_value", "series_id", "is_response", "baseline_score", "route", "indication", "age_band",
                  "sex"]].values.tolist() == [["North", "P1#1", True, 20, "IV", "depression", "25-34", "female"],
                                              ["South", "P2#1", False, 16, "IV", "PTSD", "45-54", "male"]]
     with pytest.raises(ValueError, match="case-mix comparison is split by one of all, site, clinician"):
-        metrics.casemix_series(con, "PHQ-9", by="route")
+        marts.casemix_series(con, "PHQ-9", by="route")
 
 
 # The Compare cohorts page ----------------------------------------------------------------------------
@@ -201,8 +201,8 @@ def compare_page(tmp_path, sample_db, monkeypatch):
 
 def test_compare_by_site_draws_each_sites_observed_over_expected_and_says_who_differs(compare_page):
     app, path = compare_page
-    with store.open_file(path, read_only=True) as con:
-        adjusted = metrics.casemix_comparison(con, "PHQ-9", by="site")
+    with database.open_file(path, read_only=True) as con:
+        adjusted = marts.casemix_comparison(con, "PHQ-9", by="site")
     groups = adjusted.groups.set_index("group")
     # The sample clinic: Lakeview 44 of 93 (47.8 expected), Northside 41 of 74 (39.9), Riverside 44 of 78 (41.3).
     assert groups.observed.to_dict() == {"Lakeview": 44, "Northside": 41, "Riverside": 44}

@@ -7,22 +7,22 @@ import plotly.graph_objects as go
 import pytest
 
 from ketamine_outcomes import chart_cache
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 
 
 @pytest.fixture(scope="module")
 def attrition(sample_db) -> pd.DataFrame:
     con = duckdb.connect(str(sample_db), read_only=True)
     try:
-        return suppress.attrition(metrics.attrition(con, "PHQ-9"), 11)
+        return suppress.attrition(marts.attrition(con, "PHQ-9"), 11)
     finally:
         con.close()
 
 
 def test_outside_a_dashboard_run_a_builder_draws_at_once(attrition):
-    assert isinstance(charts.attrition(attrition, 11), go.Figure)
+    assert isinstance(figures.attrition(attrition, 11), go.Figure)
 
 
 def test_in_a_run_the_same_rows_name_the_same_drawing_and_a_changed_cell_another(attrition):
@@ -30,15 +30,15 @@ def test_in_a_run_the_same_rows_name_the_same_drawing_and_a_changed_cell_another
     number = next(c for c in changed.columns if pd.api.types.is_integer_dtype(changed[c]))
     changed.loc[changed.index[-1], number] += 1
     with chart_cache.kept():
-        first, again, other = (charts.attrition(attrition, 11), charts.attrition(attrition.copy(), 11),
-                               charts.attrition(changed, 11))
-        fewer = charts.attrition(attrition, 5)  # another threshold: another drawing
+        first, again, other = (figures.attrition(attrition, 11), figures.attrition(attrition.copy(), 11),
+                               figures.attrition(changed, 11))
+        fewer = figures.attrition(attrition, 5)  # another threshold: another drawing
     assert isinstance(first, chart_cache.Pending)
     assert first.key == again.key
     assert len({first.key, other.key, fewer.key}) == 3
     drawn = first.build()
     assert isinstance(drawn, go.Figure)
-    assert drawn.to_dict() == charts.attrition(attrition, 11).to_dict()  # built as outside a run
+    assert drawn.to_dict() == figures.attrition(attrition, 11).to_dict()  # built as outside a run
 
 
 def test_a_kept_suppressed_frame_is_the_callers_own_copy():

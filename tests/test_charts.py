@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.charts import style
 
 
@@ -25,27 +25,27 @@ def pressure(rates, counts=(400, 300)):
 
 
 def test_a_percent_axis_of_small_rates_never_repeats_a_label():
-    fig = charts.blood_pressure(pressure([0.015, 0.018]), PEAK)
+    fig = figures.blood_pressure(pressure([0.015, 0.018]), PEAK)
     labels = tick_labels(fig, 0.018)
     assert labels == ["0.0%", "0.5%", "1.0%", "1.5%", "2.0%"]
 
 
 def test_a_percent_axis_with_nothing_above_zero_has_a_fixed_range_of_a_few_ticks():
     # One route at 0%, the other hidden: left to autorange, plotly drew 0% to 100% in 0.2% steps (500 labels).
-    fig = charts.blood_pressure(pressure([0.0, None]), PEAK)
+    fig = figures.blood_pressure(pressure([0.0, None]), PEAK)
     axis = fig.layout.yaxis
     assert tuple(axis.range) == (0, 0.01) and tick_labels(fig, axis.range[1]) == ["0.0%", "0.2%", "0.4%", "0.6%",
                                                                                   "0.8%", "1.0%"]
-    assert charts.blood_pressure(pressure([0.015, None]), PEAK).layout.yaxis.range is None  # a bar to fit: autorange
+    assert figures.blood_pressure(pressure([0.015, None]), PEAK).layout.yaxis.range is None  # a bar to fit: autorange
 
 
 def test_a_hidden_bar_is_marked_and_an_all_hidden_chart_is_a_sentence():
-    fig = charts.blood_pressure(pressure([0.015, None]), PEAK)
+    fig = figures.blood_pressure(pressure([0.015, None]), PEAK)
     bars = [t for t in fig.data if t.type == "bar"]
     marks = [t for t in fig.data if t.name and t.name.startswith("hidden")]
     assert list(bars[0].x) == ["IV"] and list(marks[0].x) == ["IM"] and list(marks[0].text) == ["hidden"]
-    nothing = charts.blood_pressure(pressure([None, None]), PEAK)
-    assert charts.is_nothing(nothing).startswith("No blood-pressure peaks to show")
+    nothing = figures.blood_pressure(pressure([None, None]), PEAK)
+    assert figures.is_nothing(nothing).startswith("No blood-pressure peaks to show")
     assert not nothing.data
 
 
@@ -57,7 +57,7 @@ def weekly(weeks, means, n=40):
 def test_trajectory_weeks_are_whole_and_individual_series_are_one_trace():
     spaghetti = pd.DataFrame({"series_id": ["a", "a", "b", "b", "c"], "week": [0, 1, 0, 2, 0],
                               "score": [20, 15, 18, 9, 22]})
-    fig = charts.trajectory({"<b>Lakeview</b>": weekly([0, 1, 2], [20.0, 14.0, 11.0])}, pd.DataFrame(
+    fig = figures.trajectory({"<b>Lakeview</b>": weekly([0, 1, 2], [20.0, 14.0, 11.0])}, pd.DataFrame(
         columns=["band_min", "band_max", "band"]), "PHQ-9", 27, spaghetti=spaghetti)
     individual = [t for t in fig.data if t.name and t.name.startswith("individual series")]
     assert len(individual) == 1 and individual[0].name == "individual series (3)"
@@ -67,16 +67,16 @@ def test_trajectory_weeks_are_whole_and_individual_series_are_one_trace():
 
 
 def test_a_trajectory_with_every_week_hidden_is_a_sentence():
-    fig = charts.trajectory({"all series": weekly([0, 1], [np.nan, np.nan])}, pd.DataFrame(
+    fig = figures.trajectory({"all series": weekly([0, 1], [np.nan, np.nan])}, pd.DataFrame(
         columns=["band_min", "band_max", "band"]), "GAD-7", 21)
-    assert "No GAD-7 week has enough series" in charts.is_nothing(fig)
+    assert "No GAD-7 week has enough series" in figures.is_nothing(fig)
 
 
 def test_the_change_chart_is_a_distribution_of_every_series():
     rng = np.random.default_rng(1)
     change = rng.uniform(-1, 0.6, 50_000)
     status = np.where(change <= -0.75, "remission", np.where(change <= -0.5, "response", "no response"))
-    fig = charts.change_distribution(pd.DataFrame({"end_pct_change": change, "end_status": status}), "PHQ-9", 0.5)
+    fig = figures.change_distribution(pd.DataFrame({"end_pct_change": change, "end_status": status}), "PHQ-9", 0.5)
     assert len(fig.data) == 3
     assert sum(int(sum(t.y)) for t in fig.data) == 50_000
     assert max(len(t.x) for t in fig.data) <= 20
@@ -87,8 +87,8 @@ def test_every_chart_has_a_text_alternative_naming_its_series():
                                  "response_rate_low": [0.1, 0.25], "response_rate_high": [0.35, 0.55],
                                  "remission_rate": [0.1, 0.2], "remission_rate_low": [0.03, 0.1],
                                  "remission_rate_high": [0.2, 0.35]})
-    fig = charts.rates_by_week(weekly_rates, None, "PHQ-9")
-    assert charts.describe(fig) == ("PHQ-9: response and remission by week. share of series against Week of "
+    fig = figures.rates_by_week(weekly_rates, None, "PHQ-9")
+    assert figures.describe(fig) == ("PHQ-9: response and remission by week. share of series against Week of "
                                     "treatment series. Shows: response (observed), remission (observed).")
 
 
@@ -100,7 +100,7 @@ CURVE = pd.DataFrame({"group_value": ["all"] * 4, "day": [10, 20, 30, 40], "n_at
 
 
 def test_a_survival_curve_starts_at_day_0_steps_and_prints_the_number_at_risk_under_it():
-    fig = charts.survival_curve(CURVE, "survival", "t", "still responding", "days", "responding")
+    fig = figures.survival_curve(CURVE, "survival", "t", "still responding", "days", "responding")
     line, at_risk = fig.data
     assert (list(line.x), list(line.y), line.line.shape) == ([0, 10, 20, 30, 40], [1.0, 0.75, 0.75, 0.5, 0.5], "hv")
     assert line.name == "all (median 30 days)"
@@ -119,14 +119,14 @@ def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
                           "n_at_risk": [60, 48, 42, 34, 22, 11, 5], "n_events": [0, 6, 6, 3, 11, 4, 1],
                           "n_censored": [12, 0, 2, 9, 0, 2, 4],
                           "survival": [1.0, 0.875, 0.75, 0.684, 0.342, 0.218, 0.174], "median_days": [28] * 7})
-    fig = charts.survival_curve(suppress.survival_curve(curve, 11), "survival", "t", "still responding", "days",
+    fig = figures.survival_curve(suppress.survival_curve(curve, 11), "survival", "t", "still responding", "days",
                                 "responding")
     line, at_risk = fig.data
     assert list(line.x) == [0, 7, 14, 21, 28, 35] and list(line.y) == pytest.approx(curve.survival[:6].tolist())
     assert list(at_risk.x) == [0, 7, 14, 21, 28, 35] and list(at_risk.text) == ["60", "50", "40", "35", "20", "15"]
     # The median is in the week shown on day 28, after the point on day 21.
     assert line.name == "all (median 22-28 days)"
-    assert charts.is_nothing(charts.survival_curve(suppress.survival_curve(curve, 61), "survival", "t", "y", "x",
+    assert figures.is_nothing(figures.survival_curve(suppress.survival_curve(curve, 61), "survival", "t", "y", "x",
                                                    "responding")).startswith("No curve to draw")
 
 
@@ -139,18 +139,18 @@ def test_the_change_chart_hides_small_bars_and_rounds_the_others():
     change = [-0.95] * 20 + [-0.85] * 12 + [-0.75] * 3 + [-0.55] * 12 + [0.05] * 25
     status = ["remission"] * 35 + ["response"] * 12 + ["no response"] * 25
     summary = pd.DataFrame({"end_pct_change": change, "end_status": status})
-    fig = charts.change_distribution(summary, "PHQ-9", 0.5, min_cell=11)
+    fig = figures.change_distribution(summary, "PHQ-9", 0.5, min_cell=11)
     bars = {t.name: {round(x, 2): y for x, y in zip(t.x, t.y) if y != 0} for t in fig.data if t.type == "bar"}
     assert bars["remission"] == {-0.95: 20, -0.85: 15, -0.75: None}
     assert bars["response"] == {-0.55: 15} and bars["no response"] == {0.05: 25}
     marks = next(t for t in fig.data if t.type == "scatter")
     assert [round(x, 2) for x in marks.x] == [-0.75] and list(marks.text) == ["hidden"]
     assert marks.name == "hidden: 1-10 series, or hidden to protect another"
-    exact = charts.change_distribution(summary, "PHQ-9", 0.5, min_cell=suppress.Disclosure(11, 1))
+    exact = figures.change_distribution(summary, "PHQ-9", 0.5, min_cell=suppress.Disclosure(11, 1))
     bars = {t.name: {round(x, 2): y for x, y in zip(t.x, t.y) if y != 0} for t in exact.data if t.type == "bar"}
     assert bars["remission"] == {-0.95: 20, -0.85: None, -0.75: None}
     assert "72 series" not in fig.layout.title.text  # 72 - 20 - 12 - 25 would be the hidden 15
-    shown = charts.change_distribution(summary, "PHQ-9", 0.5)  # suppression off: every bar, and the total
+    shown = figures.change_distribution(summary, "PHQ-9", 0.5)  # suppression off: every bar, and the total
     assert {round(x, 2): y for x, y in zip(shown.data[0].x, shown.data[0].y) if y} == {-0.95: 20, -0.85: 12, -0.75: 3}
     assert "72 series" in shown.layout.title.text
 
@@ -159,25 +159,25 @@ def test_every_hidden_marker_reads_the_same_with_the_threshold_in_force_and_its_
     transitions = pd.DataFrame({"baseline_band": ["moderate", "moderate", "severe"], "baseline_band_min": [10, 10, 20],
                                 "end_band": ["minimal", "mild", "minimal"], "end_band_min": [0, 5, 0],
                                 "n_series": [30, None, 40]})
-    marks = [t for t in charts.band_transitions(transitions, "PHQ-9", 6).data if t.type == "scatter"]
+    marks = [t for t in figures.band_transitions(transitions, "PHQ-9", 6).data if t.type == "scatter"]
     assert [(list(t.x), t.name) for t in marks] == [(["moderate"], "hidden: 1-5 series, or hidden to protect another")]
-    marks = [t for t in charts.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
+    marks = [t for t in figures.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
     assert marks[0].name == "hidden: 1-10 sessions, or hidden to protect another"
-    assert charts.hidden_legend(None) == "hidden: too few series, or hidden to protect another"
+    assert figures.hidden_legend(None) == "hidden: too few series, or hidden to protect another"
 
 
 def test_a_long_title_wraps_to_a_phones_width_and_the_plot_moves_down_to_hold_it():
-    fig = charts.time_to_response(pd.DataFrame({"week": [1, 2], "n_series": [20, 30]}))
+    fig = figures.time_to_response(pd.DataFrame({"week": [1, 2], "n_series": [20, 30]}))
     fig.update_layout(title_text="End of induction (PHQ-9): this clinic vs published real-world results &amp; more",
                       title_subtitle_text="Filters: PHQ-9 · all series · counts under 11 suppressed")
-    charts.fit_titles(fig)
+    figures.fit_titles(fig)
     lines = fig.layout.title.text.split("<br>")
     assert lines == ["End of induction (PHQ-9): this clinic vs", "published real-world results &amp; more"]
-    assert all(style.text_width(line, 18) <= charts.NARROWEST for line in lines)
+    assert all(style.text_width(line, 18) <= figures.NARROWEST for line in lines)
     assert fig.layout.title.subtitle.text == "Filters: PHQ-9 · all series · counts under 11 suppressed"  # fits
     assert fig.layout.margin.t > 84  # two title lines: more room than the template's one-line margin
-    short = charts.time_to_response(pd.DataFrame({"week": [1], "n_series": [20]}))
-    charts.fit_titles(short)
+    short = figures.time_to_response(pd.DataFrame({"week": [1], "n_series": [20]}))
+    figures.fit_titles(short)
     assert short.layout.title.text == "Week of first response" and short.layout.margin.t == 84
 
 
@@ -191,16 +191,16 @@ def end_rates():
 
 
 def test_the_end_of_induction_title_promises_published_results_only_when_a_range_is_drawn():
-    alone = charts.end_of_induction(end_rates(), pd.DataFrame(), "PHQ-9")
+    alone = figures.end_of_induction(end_rates(), pd.DataFrame(), "PHQ-9")
     assert alone.layout.title.text == "End of induction (PHQ-9): this clinic"
     assert not [t for t in alone.data if t.type == "bar"]
     published = pd.DataFrame({"instrument": ["PHQ-9"], "study": ["McInnes 2022"], "response_rate": [0.5],
                               "remission_rate": [0.2]})
-    beside = charts.end_of_induction(end_rates(), published, "PHQ-9")
+    beside = figures.end_of_induction(end_rates(), published, "PHQ-9")
     assert beside.layout.title.text == "End of induction (PHQ-9): this clinic vs published real-world results"
     assert [t.name for t in beside.data if t.type == "bar"] == ["published range", "published range"]
     # A published result for another instrument draws nothing, so the title does not promise one.
-    other = charts.end_of_induction(end_rates(), published.assign(instrument="GAD-7"), "PHQ-9")
+    other = figures.end_of_induction(end_rates(), published.assign(instrument="GAD-7"), "PHQ-9")
     assert other.layout.title.text == "End of induction (PHQ-9): this clinic"
 
 
@@ -210,7 +210,7 @@ def test_the_funnel_names_on_the_plot_only_the_points_outside_the_limits_and_eve
     frame = pd.DataFrame({"site": ["A", "Northside", "Riverside"], "k": [55, 29, 31], "n": [100, 96, 104]})
     units, curves = quality.funnel(frame, "site", "k", "n")
     assert units.set_index("group").outside.to_dict() == {"A": "above 99.8%", "Northside": "", "Riverside": ""}
-    fig = charts.funnel(units, curves, "site")
+    fig = figures.funnel(units, curves, "site")
     points = {t.name: t for t in fig.data if t.mode == "markers+text"}
     assert list(points["site outside limits"].text) == ["A"]
     # Every point is named (a projector has no hover); side by side, one name above its point and one below.
@@ -231,7 +231,7 @@ def test_every_hidden_week_of_the_rates_by_week_is_marked_and_a_week_without_dat
                            **rate([None, None, 0.3, 0.4, None, 0.5, None]),
                            **{k.replace("response", "remission"): v for k, v in
                               rate([None, None, 0.1, None, None, 0.2, None]).items()}})
-    fig = charts.rates_by_week(weekly, None, "PHQ-9")
+    fig = figures.rates_by_week(weekly, None, "PHQ-9")
     marks = {a.x: a.text for a in fig.layout.annotations}
     assert marks == {1: "hidden", 3: "hidden: remission observed"}
     assert list(fig.layout.xaxis.range) == [-0.5, 5.5]
@@ -240,7 +240,7 @@ def test_every_hidden_week_of_the_rates_by_week_is_marked_and_a_week_without_dat
 def test_the_attrition_axis_stops_at_100_percent():
     """walk2/walk3: room for the "100%" printed above the first bar drew an axis up to 120% for a share."""
     frame = pd.DataFrame({"stage": ["session"] * 3, "step": [1, 2, 3], "share_of_started": [1.0, 0.8, 0.55]})
-    fig = charts.attrition(frame, 11)
+    fig = figures.attrition(frame, 11)
     axis = fig.layout.yaxis
     drawn = [f"{k * axis.dtick:.0%}" for k in range(20) if k * axis.dtick <= axis.range[1]]  # ticks inside the range
     assert drawn == ["0%", "20%", "40%", "60%", "80%", "100%"]
@@ -256,11 +256,11 @@ def test_trajectory_n_labels_are_spaced_so_a_phone_can_read_them():
     """walk2/walk3: at 390 px a week is about 12 px wide; 18 weeks of "n=384" ran together, and one line per site
     piled three labels on each week. Every few weeks a label, each week's label from one line only."""
     bands = pd.DataFrame(columns=["band_min", "band_max", "band"])
-    one = charts.trajectory({"all series": weekly(list(range(18)), [15.0] * 18, n=120)}, bands, "PHQ-9", 27)
+    one = figures.trajectory({"all series": weekly(list(range(18)), [15.0] * 18, n=120)}, bands, "PHQ-9", 27)
     line = next(t for t in one.data if t.name == "all series")
     assert shown_n(line) == {0: "n=120", 3: "n=120", 6: "n=120", 9: "n=120", 12: "n=120", 15: "n=120"}
     assert list(line.text) == ["n=120"] * 18  # the hover still names every week's n
-    three = charts.trajectory({site: weekly(list(range(12)), [15.0] * 12) for site in ("A", "B", "C")}, bands,
+    three = figures.trajectory({site: weekly(list(range(12)), [15.0] * 12) for site in ("A", "B", "C")}, bands,
                               "PHQ-9", 27)
     labelled = {site: sorted(shown_n(next(t for t in three.data if t.name == site))) for site in ("A", "B", "C")}
     assert labelled == {"A": [0, 6], "B": [2, 8], "C": [4, 10]}
@@ -270,11 +270,11 @@ def test_a_hidden_marks_legend_too_wide_for_a_phone_takes_two_lines():
     """walk2/walk3: on a 390 px phone the adverse-events legend read "… or hidden to protec", cut at the edge."""
     events = pd.DataFrame({"group_value": ["IV", "IV"], "event": ["nausea", "elevated_bp"], "event_rate": [0.2, None],
                            "event_rate_low": [0.15, None], "event_rate_high": [0.25, None]})
-    marks = [t for t in charts.adverse_events(events, "route", 11).data if t.type == "scatter"]
+    marks = [t for t in figures.adverse_events(events, "route", 11).data if t.type == "scatter"]
     assert marks[0].name == "hidden: 1-10 sessions or events,<br>or hidden to protect another"
     assert list(marks[0].x) == ["increased blood pressure"]
     # A legend that fits stays on one line.
-    marks = [t for t in charts.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
+    marks = [t for t in figures.blood_pressure(pressure([0.015, None]), PEAK, 11).data if t.type == "scatter"]
     assert marks[0].name == "hidden: 1-10 sessions, or hidden to protect another"
 
 
@@ -284,23 +284,23 @@ def test_a_trajectory_past_the_end_of_induction_marks_where_intention_to_treat_e
                            "n_scored": [300, 250, 240, 230, 200, 150, 100, 40, 20, 12],
                            "mean_ci_low": [18.0] * 10, "mean_ci_high": [20.0] * 10})
     itt = pd.DataFrame({"week": range(7), "mean_score": [19.0, 16, 15, 14, 14, 13, 13], "n_series": [300] * 7})
-    fig = charts.trajectory({"all series": weekly}, pd.DataFrame(columns=["band_min", "band_max", "band"]), "PHQ-9",
+    fig = figures.trajectory({"all series": weekly}, pd.DataFrame(columns=["band_min", "band_max", "band"]), "PHQ-9",
                             27, itt=itt)
     ends = [s for s in fig.layout.shapes if s.x0 == 6 and s.x1 == 6]
     assert len(ends) == 1
     assert any("intention to treat ends" in a.text for a in fig.layout.annotations)
-    note = charts.itt_followup_note(weekly, itt, 11)
+    note = figures.itt_followup_note(weekly, itt, 11)
     assert "ends at week 6" in note and "week 9 rests on 15 of 300 series" in note  # 12, rounded (never 10)
-    assert "hidden" in charts.itt_followup_note(weekly.assign(n_scored=[300] * 9 + [5]), itt, 11)
+    assert "hidden" in figures.itt_followup_note(weekly.assign(n_scored=[300] * 9 + [5]), itt, 11)
     # Observed weeks that end with intention to treat: no mark, no note.
-    assert charts.itt_followup_note(weekly[weekly.week <= 6], itt, 11) == ""
+    assert figures.itt_followup_note(weekly[weekly.week <= 6], itt, 11) == ""
 
 
 def test_the_sustained_response_curve_draws_its_lost_to_follow_up_bound_dotted_beside_it():
     curve = pd.DataFrame({"group_value": ["all"] * 3, "day": [0, 30, 106], "n_at_risk": [40, 20, 11],
                           "n_events": [0, 0, 11], "n_censored": [20, 9, 0], "survival": [1.0, 1.0, 0.0],
                           "survival_if_lost": [0.5, 0.275, 0.0], "median_days": [106] * 3})
-    fig = charts.survival_curve(curve, "survival", "t", "y", "x", "responding")
+    fig = figures.survival_curve(curve, "survival", "t", "y", "x", "responding")
     bound = next(t for t in fig.data if t.name and "lost to follow-up" in t.name)
     assert list(bound.y) == [0.5, 0.275, 0.0] and bound.line.dash == "dot"
     assert fig.data[0].name.startswith("all (median")  # the estimate stays the first trace, its at-risk row next

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from conftest import SAMPLE_FILES, open_app
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 
 # 4 lines, 3 patients, 4 distinct (patient, day, session) keys.
@@ -21,7 +21,7 @@ OUTCOMES = "patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,20\nP1,7,PHQ-
 def ingest_together(db_path, paths) -> list:
     """Ingest each file on its own thread and cursor of one connection (as the dashboard's script runs do),
     all entering their writing transaction at the same moment; returns the results or the exceptions."""
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     storing = threading.Barrier(len(paths), timeout=30)
     outcomes = [None] * len(paths)
 
@@ -55,7 +55,7 @@ def test_one_export_ingested_twice_at_once_is_stored_once(db_path, export, attem
     assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
     assert sorted([(first.rows_inserted, first.rows_duplicate), (second.rows_inserted, second.rows_duplicate)]) \
         == [(0, 4), (4, 0)]
-    with store.open_file(db_path, read_only=True) as con:
+    with database.open_file(db_path, read_only=True) as con:
         assert con.execute("select count(*), count(distinct (patient_id, session_day, session_id)) from sessions"
                            ).fetchall() == [(4, 4)]
         assert con.execute("select count(*) from batches").fetchall() == [(2,)]
@@ -65,7 +65,7 @@ def test_two_different_exports_at_once_both_land(db_path, export):
     results = ingest_together(db_path, [export("sessions.csv", SESSIONS), export("outcomes.csv", OUTCOMES)])
     assert [r.summary().split(",", 1)[0] for r in results] == ["sessions.csv: sessions", "outcomes.csv: outcomes"]
     assert [r.rows_inserted for r in results] == [4, 3]
-    with store.open_file(db_path, read_only=True) as con:
+    with database.open_file(db_path, read_only=True) as con:
         assert con.execute("select (select count(*) from sessions), (select count(*) from assessments), "
                            "(select count(*) from batches)").fetchall() == [(4, 3, 2)]
 
@@ -74,7 +74,7 @@ def test_a_database_with_rows_stored_twice_opens_with_the_newest_copy_kept(tmp_p
     """What the bug left behind: two batches that each inserted every row of one export. The second copy of
     P1's day-0 session differs (a later export corrected its route): the newer batch's row is kept."""
     db = tmp_path / "old.duckdb"
-    con = store.connect(db)
+    con = database.connect(db)
     con.execute("drop table keys_kept_unique")  # as a version before writers took turns left it
     for batch in (1, 2):
         con.execute("insert into sessions (patient_id, session_day, session_id, route, status, adverse_events, "
@@ -83,7 +83,7 @@ def test_a_database_with_rows_stored_twice_opens_with_the_newest_copy_kept(tmp_p
     con.execute("insert into patients (patient_id, batch_id, line_number) values ('P1', 1, 2), ('P1', 2, 2)")
     con.close()
     with caplog.at_level(logging.WARNING, logger="ketamine_outcomes.store.database"):
-        con = store.connect(db)
+        con = database.connect(db)
     assert con.execute("select patient_id, route, batch_id from sessions order by patient_id").fetchall() == [
         ("P1", "IM", 2), ("P2", "IV", 2)]
     assert con.execute("select patient_id, batch_id from patients").fetchall() == [("P1", 2)]
@@ -95,7 +95,7 @@ def test_a_database_with_rows_stored_twice_opens_with_the_newest_copy_kept(tmp_p
     con.close()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="ketamine_outcomes.store.database"):
-        store.connect(db).close()  # checked once: the file now says its writers take turns
+        database.connect(db).close()  # checked once: the file now says its writers take turns
     assert caplog.records == []
 
 
@@ -103,12 +103,12 @@ def test_a_database_from_when_a_unique_index_held_the_keys_opens_without_it(tmp_
     """The index made every checkpoint after an upload write it whole; such a file's keys are unique, so it
     is dropped and its rows kept."""
     db = tmp_path / "indexed.duckdb"
-    con = store.connect(db)
+    con = database.connect(db)
     ingest_file(con, export("sessions.csv", SESSIONS))
     con.execute("drop table keys_kept_unique")
     con.execute("create unique index sessions_natural_key on sessions (patient_id, session_day, session_id)")
     con.close()
-    con = store.connect(db)
+    con = database.connect(db)
     assert con.execute("select count(*) from duckdb_indexes() where database_name = current_database()"
                        ).fetchall() == [(0,)]
     assert con.execute("select count(*) from sessions").fetchall() == [(4,)]
@@ -118,14 +118,14 @@ def test_a_database_from_when_a_unique_index_held_the_keys_opens_without_it(tmp_
 
 def test_a_widget_changed_after_an_upload_does_not_store_it_again(tmp_path, monkeypatch):
     db = tmp_path / "new.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     app = open_app(db, monkeypatch, "data")
     app.file_uploader(key="data_upload").set_value([("s.csv", SESSIONS.encode(), "text/csv")]).run()
     assert "4 inserted" in app.success[0].value
     app.selectbox(key="data_date_format").set_value("Day first: DD/MM/YYYY").run()
     app.selectbox(key="data_mapping").set_value(app.selectbox(key="data_mapping").options[0]).run()
     assert not app.exception
-    with store.open_file(db, read_only=True) as con:
+    with database.open_file(db, read_only=True) as con:
         assert con.execute("select count(*) from batches").fetchall() == [(1,)]
         assert con.execute("select count(*) from sessions").fetchall() == [(4,)]
 
@@ -134,7 +134,7 @@ def test_the_sample_clinic_ingested_twice_at_once_is_stored_once(db_path):
     """The issue's case at the sample's size: every table holds each natural key once."""
     results = ingest_together(db_path, [SAMPLE_FILES[1], SAMPLE_FILES[1]])
     assert not any(isinstance(r, Exception) for r in results), results
-    with store.open_file(db_path, read_only=True) as con:
+    with database.open_file(db_path, read_only=True) as con:
         (lines,) = con.execute("select count(*) from read_csv($p, header = true, all_varchar = true)",
                                {"p": str(SAMPLE_FILES[1])}).fetchall()[0]
         assert con.execute("select count(*) from sessions").fetchall() == [(lines,)]
@@ -144,7 +144,7 @@ def test_the_sample_clinic_ingested_twice_at_once_is_stored_once(db_path):
 def test_one_batch_undone_twice_at_once_is_undone_once(db_path, export):
     """Two analysts press Undo on the same batch at the same moment: one undoes it, the other is told it
     was already undone (the check runs inside the writing transaction, which waits for the other's turn)."""
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     ingest_file(con, export("a.csv", SESSIONS))
     together = threading.Barrier(2, timeout=30)
     outcomes = [None, None]

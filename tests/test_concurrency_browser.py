@@ -5,13 +5,13 @@ shows an exception."""
 import pytest
 
 from conftest import SAMPLE_FILES, free_port, start_dashboard, wait_for_app
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 def test_the_same_export_uploaded_from_two_browsers_at_once_is_stored_once(browser, tmp_path):
     db = tmp_path / "clinic.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     port = free_port()
     server = start_dashboard(db, port)
     sessions = SAMPLE_FILES[1]
@@ -34,7 +34,7 @@ def test_the_same_export_uploaded_from_two_browsers_at_once_is_stored_once(brows
         server.terminate()
         server.wait(timeout=20)
     assert exceptions == [0, 0]
-    with store.open_file(db, read_only=True) as con:
+    with database.open_file(db, read_only=True) as con:
         (lines,) = con.execute("select count(*) from read_csv($p, header = true, all_varchar = true)",
                                {"p": str(sessions)}).fetchall()[0]
         assert con.execute("select count(*) from sessions").fetchall() == [(lines,)]

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE_FILES, open_app, shown
-from ketamine_outcomes.cli import commands as cli
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.cli import commands
+from ketamine_outcomes.store import database
 
 MISSING = "no such database (moved, deleted or mistyped?). Nothing was created; give --init to create a new one."
 EMPTY = "an empty file (0 bytes), not a database. Give another --db, or remove the file and create the database with --init."
@@ -97,7 +97,7 @@ def test_the_command_line_names_the_fault_in_one_line(faulty, capsys, name, buil
     path = faulty(name, build)
     before = contents(path)
     given = os.path.relpath(path)  # as a person types it
-    assert cli.main([*command, "--db", given]) == 2
+    assert commands.main([*command, "--db", given]) == 2
     err = capsys.readouterr().err
     assert err == f"{given}: {reason}\n"
     assert contents(path) == before  # nothing created, nothing written
@@ -164,14 +164,14 @@ def test_a_sign_in_before_the_database_is_created_is_logged_not_a_fault(tmp_path
     assert "not recorded in the audit trail (there is no database yet" in caplog.text
     assert not path.exists()
     monkeypatch.delenv("KETAMINE_OUTCOMES_OFFER_NEW")
-    with pytest.raises(store.DatabaseFault, match="no such database"):
+    with pytest.raises(database.DatabaseFault, match="no such database"):
         signin.record_audit("ana@clinic.example", "analyst", "sign-in", "", once=True)
 
 
 def test_the_dashboard_command_refuses_a_database_in_a_missing_folder(tmp_path, capsys):
     """A mistyped or unmounted folder is named at once; only --init creates folders."""
     path = tmp_path / "mistyped" / "clinic.duckdb"
-    assert cli.main(["dashboard", "--port", "1", "--db", str(path)]) == 2
+    assert commands.main(["dashboard", "--port", "1", "--db", str(path)]) == 2
     assert capsys.readouterr().err == (f"{path}: no such folder (mistyped, or not mounted?). Nothing was created; "
                                        "give --init to create the folder and a new database.\n")
     assert not (tmp_path / "mistyped").exists()
@@ -180,7 +180,7 @@ def test_the_dashboard_command_refuses_a_database_in_a_missing_folder(tmp_path, 
 def test_init_names_a_file_where_a_folder_of_the_path_should_be(tmp_path, capsys):
     (tmp_path / "afile").write_text("not a folder")
     path = tmp_path / "afile" / "c.duckdb"
-    assert cli.main(["settings", "--db", str(path), "--init"]) == 2
+    assert commands.main(["settings", "--db", str(path), "--init"]) == 2
     assert capsys.readouterr().err == f"{path}: its folder cannot be made: a file has the name of a folder in the path.\n"
     assert (tmp_path / "afile").read_text() == "not a folder"
 
@@ -188,12 +188,12 @@ def test_init_names_a_file_where_a_folder_of_the_path_should_be(tmp_path, capsys
 def test_init_creates_a_new_database_and_adds_the_tables_to_a_foreign_one(tmp_path, capsys, sample_db):
     new, other = tmp_path / "new.duckdb", tmp_path / "other.duckdb"
     foreign(other, sample_db)
-    assert cli.main(["settings", "--db", str(new), "--init"]) == 0
-    assert cli.main(["ingest", str(SAMPLE_FILES[0]), "--db", str(other), "--init", "--quiet"]) == 0
-    with store.open_file(other, read_only=True) as con:
+    assert commands.main(["settings", "--db", str(new), "--init"]) == 0
+    assert commands.main(["ingest", str(SAMPLE_FILES[0]), "--db", str(other), "--init", "--quiet"]) == 0
+    with database.open_file(other, read_only=True) as con:
         assert con.execute("select (select count(*) from visits), (select count(*) from patients)").fetchall() \
             == [(0, 600)]
-    assert store.is_ours(store.open_file(new, read_only=True))
+    assert database.is_ours(database.open_file(new, read_only=True))
 
 
 @pytest.mark.parametrize("theirs, named", [
@@ -210,7 +210,7 @@ def test_init_refuses_a_foreign_database_that_uses_our_names_and_changes_nothing
         con.execute("create table visits (visit_id integer)")
     before = other.read_bytes()
     given = os.path.relpath(other)
-    assert cli.main(["ingest", str(SAMPLE_FILES[0]), "--db", given, "--init"]) == 2
+    assert commands.main(["ingest", str(SAMPLE_FILES[0]), "--db", given, "--init"]) == 2
     assert capsys.readouterr().err == f"{given}: a DuckDB database with {named} this product's; nothing was " \
                                       "changed. Give another --db.\n"
     assert other.read_bytes() == before
@@ -236,11 +236,11 @@ def read_only_copy(tmp_path, sample_db):
 def test_a_read_only_database_is_viewed_and_refuses_writes_in_one_line(read_only_copy, capsys):
     given = os.path.relpath(read_only_copy)
     before = read_only_copy.read_bytes()
-    assert cli.main(["batches", "--db", given]) == 0
+    assert commands.main(["batches", "--db", given]) == 0
     assert "outcomes.csv" in capsys.readouterr().out
-    assert cli.main(["ingest", str(SAMPLE_FILES[0]), "--db", given]) == 2
+    assert commands.main(["ingest", str(SAMPLE_FILES[0]), "--db", given]) == 2
     assert capsys.readouterr().err == f"{given}: {READ_ONLY}\n"
-    assert cli.main(["settings", "set", "min_cell_size", "12", "--db", given]) == 2
+    assert commands.main(["settings", "set", "min_cell_size", "12", "--db", given]) == 2
     assert capsys.readouterr().err == f"{given}: {READ_ONLY}\n"
     assert read_only_copy.read_bytes() == before
 
@@ -269,7 +269,7 @@ def test_a_read_only_database_an_older_version_wrote_is_named_out_of_date_not_sh
     try:
         app = open_app(path, monkeypatch, "safety")
         assert not app.exception
-        assert [shown(e.value) for e in app.error] == [f"The database cannot be used. older.duckdb: {store.OUT_OF_DATE}"]
+        assert [shown(e.value) for e in app.error] == [f"The database cannot be used. older.duckdb: {database.OUT_OF_DATE}"]
     finally:
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(path)], check=True)
@@ -315,9 +315,9 @@ def test_a_full_disk_stores_nothing_and_says_so(full_disk, capsys, tmp_path):
     given = os.path.relpath(full_disk)
     more = tmp_path / "more_sessions.csv"
     more.write_text("patient_id,session_day,route\n" + "".join(f"Q{n},0,IV\n" for n in range(20000)))
-    assert cli.main(["ingest", str(more), "--db", given]) == 2
+    assert commands.main(["ingest", str(more), "--db", given]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"{given}: {FULL}"
-    with store.open_file(full_disk, read_only=True) as con:
+    with database.open_file(full_disk, read_only=True) as con:
         assert con.execute("select count(*), max(batch_id) from batches").fetchall() == [(3, 3)]
         assert con.execute("select count(*) from sessions where patient_id like 'Q%'").fetchall() == [(0,)]
 

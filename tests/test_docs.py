@@ -9,18 +9,18 @@ import pytest
 
 from conftest import ROOT
 from ketamine_outcomes import definitions
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 
 METRICS_DOC = (ROOT / "docs" / "metrics.md").read_text()
 DOCUMENTED = set(re.findall(r"`([a-z0-9_]+)`", METRICS_DOC))
 
 
 def run_mart(con, name):
-    options = {} if name in metrics.WITHOUT_INSTRUMENT else {"instrument": "PHQ-9"}
-    return getattr(metrics, name)(con, **options)
+    options = {} if name in marts.WITHOUT_INSTRUMENT else {"instrument": "PHQ-9"}
+    return getattr(marts, name)(con, **options)
 
 
-@pytest.mark.parametrize("mart", metrics.MARTS)
+@pytest.mark.parametrize("mart", marts.MARTS)
 def test_every_mart_column_is_defined(sample_db, mart):
     con = duckdb.connect(str(sample_db), read_only=True)
     columns = set(run_mart(con, mart).columns)

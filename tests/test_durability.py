@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE_FILES, table_snapshot
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_file
 
 
@@ -41,7 +41,7 @@ def test_failure_inside_the_transaction_rolls_back_everything(con, load, monkeyp
 @pytest.mark.subprocess
 def test_killed_ingest_leaves_the_database_as_it_was(tmp_path):
     db = tmp_path / "clinic.duckdb"
-    con = store.connect(db)
+    con = database.connect(db)
     for file in SAMPLE_FILES:
         ingest_file(con, file)
     before = table_snapshot(con)

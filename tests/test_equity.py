@@ -8,7 +8,7 @@ import pytest
 
 from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics.marts import Cohort
 
 
@@ -47,12 +47,12 @@ def equity_clinic(con, export):
     ]
     for file in files:
         assert ingest_file(con, file).rows_rejected == 0
-    metrics.build(con)
+    marts.build(con)
     return con
 
 
 def groups(con, by, cohort=None):
-    frame = metrics.cohort_comparison(con, "PHQ-9", by=by, cohort=cohort or Cohort())
+    frame = marts.cohort_comparison(con, "PHQ-9", by=by, cohort=cohort or Cohort())
     return dict(zip(frame.group_value, frame.n_series))
 
 
@@ -99,9 +99,9 @@ ALLOWED_VIEWS = [
 @pytest.mark.parametrize("why,cohort,by,refusal", REFUSED_VIEWS, ids=[v[0] for v in REFUSED_VIEWS])
 def test_a_view_combining_quasi_identifiers_beyond_the_rules_is_refused(equity_clinic, why, cohort, by, refusal):
     with pytest.raises(DisallowedView, match=refusal):
-        metrics.cohort_comparison(equity_clinic, "PHQ-9", by=by, cohort=cohort)
+        marts.cohort_comparison(equity_clinic, "PHQ-9", by=by, cohort=cohort)
     with pytest.raises(DisallowedView):
-        metrics.weekly_outcomes(equity_clinic, "PHQ-9", cohort) if by == "all" else check_equity_view(cohort, by)
+        marts.weekly_outcomes(equity_clinic, "PHQ-9", cohort) if by == "all" else check_equity_view(cohort, by)
 
 
 @pytest.mark.parametrize("why,cohort,by", ALLOWED_VIEWS, ids=[v[0] for v in ALLOWED_VIEWS])
@@ -159,12 +159,12 @@ def test_series_without_a_baseline_are_grouped_the_same_way(equity_clinic, expor
     ingest_file(equity_clinic, export("s2.csv", "patient_id,session_day,route\nA9,0,IV\nA9,2,IV\n"))
     # A later score elsewhere moves the data's last day on: A9 (quiet since day 2) has dropped out, evaluable.
     ingest_file(equity_clinic, export("o2.csv", "patient_id,assessment_day,instrument,score\nW0,200,PHQ-9,8\n"))
-    metrics.build(equity_clinic)
+    marts.build(equity_clinic)
     assert equity_clinic.execute("select is_dropped_out from int_treatment_series where patient_id = 'A9'"
                                  ).fetchall() == [(True,)]
-    frame = metrics.cohort_comparison(equity_clinic, "PHQ-9", by="ethnicity")
+    frame = marts.cohort_comparison(equity_clinic, "PHQ-9", by="ethnicity")
     assert set(frame.group_value) == {"White British", "other"}
     # A9 counts in 'other' as an evaluable series without a baseline (raw, 'Asian British' matched no group).
     assert dict(zip(frame.group_value, frame.n_evaluable_no_baseline)) == {"White British": 0, "other": 1}
-    assert metrics.cohort_comparison(equity_clinic, "PHQ-9", by="all",
+    assert marts.cohort_comparison(equity_clinic, "PHQ-9", by="all",
                                      cohort=Cohort(ethnicities=("Asian British",))).empty

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 
 # Each test builds two databases (incremental and full) and compares every table: the engine's
@@ -46,7 +46,7 @@ class Twins:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.inc, self.full = store.connect(folder / "inc.duckdb"), store.connect(folder / "full.duckdb")
+        self.inc, self.full = database.connect(folder / "inc.duckdb"), database.connect(folder / "full.duckdb")
         self.loads: list[tuple[int, int]] = []
 
     def close(self):
@@ -76,11 +76,11 @@ class Twins:
 
     def check(self, incremental: bool = True) -> str:
         """Build both ways and assert every metric table is equal; returns what ensure_built did."""
-        done = metrics.ensure_built(self.inc)
+        done = marts.ensure_built(self.inc)
         if incremental:
             assert done.startswith("built again for"), done
-        metrics.build(self.full)
-        for name in metrics.INTERMEDIATE:
+        marts.build(self.full)
+        for name in marts.INTERMEDIATE:
             query = f"select * from int_{name} order by all"
             got, want = self.inc.execute(query).fetchall(), self.full.execute(query).fetchall()
             assert got == want, f"int_{name} after ensure_built ({done}):\n  incremental {got}\n  full        {want}"
@@ -182,8 +182,8 @@ def test_undoing_a_patients_only_sessions_removes_every_row_of_theirs(twins):
     twins.check(incremental=False)  # T1 new: the last day moves past everyone
     twins.undo(handle)
     twins.check()
-    for name in metrics.PER_PATIENT:
-        column = "patient_id" if name not in metrics.BY_SERIES else "split_part(series_id, '#', 1)"
+    for name in marts.PER_PATIENT:
+        column = "patient_id" if name not in marts.BY_SERIES else "split_part(series_id, '#', 1)"
         assert twins.value(f"select count(*) from int_{name} where {column} = 'T1'") == [(0,)]
 
 

@@ -377,7 +377,7 @@ def test_a_file_changed_while_the_one_before_it_is_stored_is_read_as_it_is_then(
     since is checked again, so its batch names the bytes that were stored."""
     import hashlib
 
-    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.store import database
     from ketamine_outcomes.ingest.pipeline import ingest_files
 
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
@@ -390,7 +390,7 @@ def test_a_file_changed_while_the_one_before_it_is_stored_is_read_as_it_is_then(
 
     results = ingest_files(db_path, [first, second], progress=progress)
     assert [r.rows_inserted for r in results] == [1, 2]
-    with store.open_file(db_path, read_only=True) as con:
+    with database.open_file(db_path, read_only=True) as con:
         assert rows(con, "select file_name, sha256 from batches order by batch_id") == [
             ("a.csv", hashlib.sha256(first.read_bytes()).hexdigest()),
             ("b.csv", hashlib.sha256(second.read_bytes()).hexdigest())]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ketamine_outcomes.ingest import mappings
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.ingest.pipeline import ingest_file
 from ketamine_outcomes.metrics.marts import Cohort
 
@@ -34,7 +34,7 @@ def clinic(con, export):
         for file in files:
             result = ingest_file(con, file)
             assert result.rows_rejected == 0 and result.refused is None, result.rejects
-        metrics.build(con)
+        marts.build(con)
         return con
 
     return build
@@ -74,8 +74,8 @@ def test_a_lone_booster_at_day_75_is_a_maintenance_session_of_the_series_not_a_n
         == [(1, 11, 7, 6, False)]
     # Still an intention-to-treat responder; the booster's score belongs to the series' follow-up.
     assert table(con, "select end_status from int_end_of_induction") == [("response",)]
-    assert metrics.maintenance(con).loc[0, ["n_boosters", "n_reinducted"]].tolist() == [1, 0]
-    durability = metrics.sustained_response(con, "PHQ-9")
+    assert marts.maintenance(con).loc[0, ["n_boosters", "n_reinducted"]].tolist() == [1, 0]
+    durability = marts.sustained_response(con, "PHQ-9")
     assert durability.n_events.sum() == 0  # the booster day's PHQ-9 6 keeps the response
 
 
@@ -89,7 +89,7 @@ def test_three_sessions_within_21_days_after_a_gap_start_a_re_induction(clinic):
     con = clinic(SIX_SESSIONS + "\nP1,80\nP1,90\nP1,101\nP2,0\nP2,80\nP2,90\nP2,102")
     assert table(con, "select patient_id, series_number, start_day, sessions_completed from int_treatment_series "
                       "order by 1, 2") == [("P1", 1, 0, 6), ("P1", 2, 80, 3), ("P2", 1, 0, 4)]
-    assert metrics.maintenance(con).loc[0, "n_reinducted"] == 1
+    assert marts.maintenance(con).loc[0, "n_reinducted"] == 1
 
 
 def test_a_real_second_course_90_days_later_is_a_re_induction(clinic):
@@ -177,7 +177,7 @@ def test_an_assessment_in_the_baseline_window_of_a_second_series_belongs_to_the_
 
 def test_a_patient_with_no_baseline_is_scored_but_not_paired(clinic):
     con = clinic("P1,0\nP2,0", "P1,0,PHQ-9,20\nP1,7,PHQ-9,10\nP2,7,PHQ-9,8")
-    week1 = metrics.weekly_outcomes(con, "PHQ-9").set_index("week").loc[1]
+    week1 = marts.weekly_outcomes(con, "PHQ-9").set_index("week").loc[1]
     assert (week1.n_scored, week1.n_paired, week1.responders) == (2, 1, 1)
     assert week1.mean_score == 9.0 and week1.mean_change == -10.0
 
@@ -225,11 +225,11 @@ def test_reliable_change_from_jacobson_truax_uses_the_published_sd_not_the_clini
                  "P3,0,MADRS,34\nP3,7,MADRS,21")
     assert table(con, "select is_reliable_improvement from int_weekly_scores") == [(None,)] * 3
     con.execute("insert or replace into setting_overrides values ('reliability_madrs', 0.75)")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     # r without a published SD: still not computed (never the clinic's own SD).
     assert table(con, "select is_reliable_improvement from int_weekly_scores") == [(None,)] * 3
     con.execute("insert or replace into setting_overrides values ('reliability_sd_madrs', 10)")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert table(con, "select series_id, is_reliable_improvement from int_weekly_scores order by 1") == [
         ("P1#1", True), ("P2#1", False), ("P3#1", False)]
 
@@ -249,10 +249,10 @@ def test_series_short_of_six_sessions_has_no_end_score_and_counts_against_in_int
     five = "\n".join(f"P2,{d}" for d in (0, 2, 4, 7, 9))
     con = clinic(SIX_SESSIONS + "\n" + five + "\nP9,200",
                  "P1,0,PHQ-9,20\nP1,14,PHQ-9,8\nP2,0,PHQ-9,20\nP2,9,PHQ-9,6")
-    row = metrics.cohort_comparison(con, "PHQ-9").iloc[0]
+    row = marts.cohort_comparison(con, "PHQ-9").iloc[0]
     assert (row.n_series, row.n_evaluable, row.n_scored, row.responders) == (2, 2, 1, 1)
     assert (row.response_rate, row.itt_response_rate) == (1.0, 0.5)
-    summary = metrics.series_summary(con, "PHQ-9").set_index("series_id")
+    summary = marts.series_summary(con, "PHQ-9").set_index("series_id")
     assert summary.loc["P2#1", "end_status"] == "not reached"
     assert summary.loc["P1#1", "end_status"] == "response"
 
@@ -267,10 +267,10 @@ def test_dropped_out_means_short_of_induction_and_quiet_for_28_days(clinic):
 def test_intention_to_treat_carries_the_last_score_forward(clinic):
     # Data end day 100. P1 scored weeks 1 and 3; P2 dropped after baseline.
     con = clinic("P1,0\nP2,0\nP9,100", "P1,0,PHQ-9,20\nP1,7,PHQ-9,14\nP1,21,PHQ-9,8\nP2,0,PHQ-9,10")
-    itt = metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
+    itt = marts.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
     assert itt.loc[2, "n_series"] == 2 and itt.loc[2, "mean_score"] == (14 + 10) / 2
     assert itt.loc[3, "responders"] == 1 and itt.loc[3, "response_rate"] == 0.5
-    observed = metrics.weekly_outcomes(con, "PHQ-9").set_index("week")
+    observed = marts.weekly_outcomes(con, "PHQ-9").set_index("week")
     assert observed.loc[3, "response_rate"] == 1.0
 
 
@@ -283,20 +283,20 @@ def test_intention_to_treat_ends_at_the_end_of_induction_and_never_draws_a_finis
         f"P3,{d},,intranasal" for d in (0, 3, 7, 10, 14, 17, 21, 24)) + "\nP2,0\nP1,84\nP9,200"
     con = clinic(sessions, "P1,0,PHQ-9,20\nP1,18,PHQ-9,8\nP1,84,PHQ-9,7\nP2,0,PHQ-9,20\nP3,0,PHQ-9,18\n"
                            "P3,28,PHQ-9,9")
-    itt = metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
+    itt = marts.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
     assert itt.index.max() == 7
     # Week 6: P1's finished course carries its last score (8) past the 14 days (not its baseline); P2 is imputed.
     assert itt.loc[6, ["n_series", "n_carried", "n_imputed", "responders"]].tolist() == [3, 2, 1, 2]
     assert itt.loc[6, "mean_score"] == (8 + 20 + 9) / 3
     assert itt.loc[7, ["n_series", "responders"]].tolist() == [1, 1]  # only the intranasal series is still in it
     # After it, observed follow-up only, with its own n: week 12 rests on one series.
-    observed = metrics.weekly_outcomes(con, "PHQ-9").set_index("week")
+    observed = marts.weekly_outcomes(con, "PHQ-9").set_index("week")
     assert observed.loc[12, ["n_scored", "mean_score"]].tolist() == [1, 7]
 
 
 def test_intention_to_treat_counts_a_series_only_once_it_started_w_weeks_ago(clinic):
     con = clinic("P1,0\nP2,90\nP9,100", "P1,0,PHQ-9,20\nP1,14,PHQ-9,12\nP2,90,PHQ-9,20")
-    itt = metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
+    itt = marts.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
     assert itt.loc[0, "n_series"] == 2 and itt.loc[1, "n_series"] == 2 and itt.loc[2, "n_series"] == 1
 
 
@@ -310,12 +310,12 @@ def test_an_oral_series_completing_4_sessions_reaches_its_end_of_induction(clini
     assert table(con, "select patient_id, induction_sessions, induction_day, is_dropped_out from int_treatment_series "
                       "where patient_id <> 'P9' order by 1") == [
         ("P1", 4, 21, False), ("P2", 4, None, True), ("P3", 8, None, True)]
-    status = metrics.series_summary(con, "PHQ-9").set_index("series_id").end_status.to_dict()
+    status = marts.series_summary(con, "PHQ-9").set_index("series_id").end_status.to_dict()
     assert (status["P1#1"], status["P2#1"], status["P3#1"]) == ("response", "not reached", "not reached")
-    by_route = metrics.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
+    by_route = marts.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
     assert by_route.loc["oral", ["n_evaluable", "n_scored", "responders", "itt_response_rate"]].tolist() == [
         2, 1, 1, 0.5]
-    attrition = metrics.attrition(con, "PHQ-9")
+    attrition = marts.attrition(con, "PHQ-9")
     assert attrition[attrition.stage == "induction"].n_series.tolist() == [1]  # P1 only (P9: 1 of 6 IV)
 
 
@@ -323,24 +323,24 @@ def test_each_route_has_its_own_induction_setting(clinic):
     oral = "\n".join(f"P1,{d},,oral" for d in (0, 7, 14, 21))
     con = clinic(oral + "\n" + SIX_SESSIONS.replace("P1", "P2"))
     con.execute("insert or replace into setting_overrides values ('induction_sessions_oral', 6)")
-    metrics.build(con)
+    marts.build(con)
     assert table(con, "select route, induction_sessions, induction_day from int_treatment_series order by 1") == [
         ("IV", 6, 11), ("oral", 6, None)]
 
 
 def test_an_older_database_keeps_its_induction_sessions_override_for_iv_and_im(con):
-    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.store import database
     con.execute("insert into setting_overrides values ('induction_sessions', 8)")
-    store.write_definitions(con)
+    database.write_definitions(con)
     assert table(con, "select name, value from settings where name like 'induction_sessions%' order by 1") == [
         ("induction_sessions_im", 8), ("induction_sessions_intranasal", 8), ("induction_sessions_iv", 8),
         ("induction_sessions_oral", 4)]
 
 
 def test_an_older_database_keeps_its_response_fraction_for_every_instrument(con):
-    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.store import database
     con.execute("insert into setting_overrides values ('response_fraction', 0.6)")
-    store.write_definitions(con)
+    database.write_definitions(con)
     assert table(con, "select name, value from settings where name like 'response_fraction%' order by 1") == [
         ("response_fraction_gad7", 0.6), ("response_fraction_madrs", 0.6), ("response_fraction_pcl5", 0.6),
         ("response_fraction_phq9", 0.6), ("response_fraction_qidssr16", 0.6)]
@@ -353,7 +353,7 @@ def test_pcl5_response_is_a_30_percent_fall_and_phq9_stays_at_50(clinic):
     assert table(con, "select series_id, instrument, is_response from int_weekly_scores order by 1") == [
         ("P1#1", "PCL-5", True), ("P2#1", "PCL-5", False), ("P3#1", "PHQ-9", True), ("P4#1", "PHQ-9", False)]
     con.execute("insert or replace into setting_overrides values ('response_fraction_pcl5', 0.5)")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert table(con, "select count(*) from int_weekly_scores where is_response") == [(1,)]  # P3 only
 
 
@@ -363,15 +363,15 @@ def test_intention_to_treat_carries_a_score_at_most_14_days_after_the_last_sessi
     # day 0) is scored again only in week 5, without change. Data end day 100.
     con = clinic("P1,0\nP1,14\nP2,0\nP2,13\nP3,0\nP9,100",
                  "P1,0,PHQ-9,20\nP1,7,PHQ-9,8\nP2,0,PHQ-9,20\nP2,7,PHQ-9,8\nP3,0,PHQ-9,20\nP3,35,PHQ-9,20")
-    itt = metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
+    itt = marts.weekly_outcomes_itt(con, "PHQ-9").set_index("week")
     assert itt.loc[1, ["n_observed", "n_carried", "responders"]].tolist() == [2, 1, 2]
     assert itt.loc[4, ["n_series", "n_observed", "n_carried", "n_imputed", "responders"]].tolist() == [3, 0, 1, 2, 1]
     assert itt.loc[4, "mean_score"] == (8 + 20 + 20) / 3  # P2 and P3 imputed: baseline carried (BOCF)
     assert itt.loc[5, ["n_observed", "n_carried", "n_imputed", "responders", "remitters"]].tolist() == [1, 0, 2, 0, 0]
     assert itt.loc[5, "mean_change"] == 0
     con.execute("insert or replace into setting_overrides values ('itt_carry_days', 7)")
-    metrics.build(con)
-    assert metrics.weekly_outcomes_itt(con, "PHQ-9").set_index("week").loc[3, "n_carried"] == 1  # P1, to day 21
+    marts.build(con)
+    assert marts.weekly_outcomes_itt(con, "PHQ-9").set_index("week").loc[3, "n_carried"] == 1  # P1, to day 21
 
 
 # Durability and maintenance (Kaplan-Meier by hand) --------------------------------------------
@@ -402,7 +402,7 @@ def test_sustained_response_kaplan_meier_with_censoring_and_a_reinduction(clinic
     outcomes = "\n".join(f"P{n},0,PHQ-9,20" for n in range(1, 6)) + "\n" + "\n".join(
         f"P{n},14,PHQ-9,{8 if n < 5 else 15}" for n in range(1, 6)) + "\nP1,40,PHQ-9,12\nP2,40,PHQ-9,9\nP2,50,PHQ-9,9\nP3,40,PHQ-9,8"
     con = clinic(sessions, outcomes)
-    curve = metrics.sustained_response(con, "PHQ-9")
+    curve = marts.sustained_response(con, "PHQ-9")
     assert curve[["day", "n_at_risk", "n_events", "n_censored"]].values.tolist() == [
         [0, 4, 0, 1], [26, 3, 1, 0], [36, 2, 0, 1], [66, 1, 1, 0]]
     assert [round(s, 4) for s in curve.survival] == [1.0, 0.6667, 0.6667, 0.0]
@@ -419,7 +419,7 @@ def test_sustained_response_shows_who_was_followed_up_and_a_bound_counting_loss_
     outcomes = "\n".join(f"P{n},0,PHQ-9,20\nP{n},14,PHQ-9,8" for n in range(1, 5)) \
         + "\nP1,80,PHQ-9,9\nP1,120,PHQ-9,15\nP2,44,PHQ-9,8"
     con = clinic(sessions, outcomes)
-    curve = metrics.sustained_response(con, "PHQ-9")
+    curve = marts.sustained_response(con, "PHQ-9")
     assert curve[["day", "n_at_risk", "n_events", "n_censored"]].values.tolist() == [
         [0, 4, 0, 2], [30, 2, 0, 1], [106, 1, 1, 0]]
     assert curve.survival.tolist() == [1.0, 1.0, 0.0]
@@ -435,7 +435,7 @@ def test_time_to_first_response_without_dropouts_is_one_minus_kaplan_meier(clini
     # incidence is 1 - Kaplan-Meier.
     con = clinic("A,0\nB,0\nC,0\nD,0\nE,0", "A,0,PHQ-9,20\nA,7,PHQ-9,15\nA,14,PHQ-9,9\nB,0,PHQ-9,20\n"
                  "B,7,PHQ-9,18\nC,0,PHQ-9,20\nD,0,PHQ-9,20\nD,7,PHQ-9,10\nE,7,PHQ-9,5")
-    curve = metrics.time_to_response(con, "PHQ-9")
+    curve = marts.time_to_response(con, "PHQ-9")
     assert curve[["day", "n_at_risk", "n_events", "n_censored"]].values.tolist() == [
         [0, 4, 0, 1], [7, 3, 1, 1], [14, 1, 1, 0]]
     assert [round(s, 4) for s in curve.share_responded] == [0.0, 0.3333, 1.0]
@@ -455,7 +455,7 @@ def test_time_to_first_response_counts_dropout_as_a_competing_event(clinic):
     con = clinic(sessions, "A,0,PHQ-9,20\nA,7,PHQ-9,15\nA,14,PHQ-9,9\nB,0,PHQ-9,20\nB,7,PHQ-9,18\n"
                  "C,0,PHQ-9,20\nC,7,PHQ-9,18\nC,14,PHQ-9,16\nD,0,PHQ-9,20\nD,7,PHQ-9,10\nE,0,PHQ-9,20\n"
                  "F,7,PHQ-9,5")
-    curve = metrics.time_to_response(con, "PHQ-9")
+    curve = marts.time_to_response(con, "PHQ-9")
     assert curve[["day", "n_at_risk", "n_events", "n_dropped", "n_censored"]].values.tolist() == [
         [0, 5, 0, 1, 0], [7, 4, 1, 1, 0], [14, 2, 1, 0, 1]]
     assert curve.share_responded.tolist() == pytest.approx([0.0, 0.2, 0.4])
@@ -491,11 +491,11 @@ def test_maintenance_counts_boosters_after_the_route_induction_and_reinductions(
     oral = "\n".join(f"P3,{d},,oral" for d in (0, 7, 14, 21, 50))
     # P2's three sessions from day 200 are a re-induction (an unfinished one: not in the maintenance cohort).
     con = clinic(f"{iv}\nP1,40\nP1,70\nP2,200\nP2,202\nP2,204\n{oral}")
-    row = metrics.maintenance(con).iloc[0]
+    row = marts.maintenance(con).iloc[0]
     assert (row.n_series, row.n_with_boosters, row.n_boosters, row.mean_boosters) == (3, 2, 3, 1.0)
     assert (row.median_days_to_first_booster, row.median_days_between_boosters) == (29, 30)
     assert (row.n_reinducted, round(row.reinduction_rate, 4)) == (1, 0.3333)
-    by_route = metrics.maintenance(con, by="route").set_index("group_value")
+    by_route = marts.maintenance(con, by="route").set_index("group_value")
     assert by_route.n_boosters.to_dict() == {"IV": 2, "oral": 1}
 
 
@@ -504,7 +504,7 @@ def test_protocol_adherence_counts_inductions_completed_within_the_route_window(
     con = clinic("\n".join(f"P1,{d}" for d in (0, 4, 8, 12, 16, 21)) + "\n"
                  + "\n".join(f"P2,{d}" for d in (0, 4, 8, 12, 16, 22)) + "\n"
                  + "\n".join(f"P3,{d},,oral" for d in (0, 9, 18, 28)) + "\nP4,0\nP4,3\nP9,200")
-    row = metrics.protocol_adherence(con).iloc[0]
+    row = marts.protocol_adherence(con).iloc[0]
     assert (row.group_value, row.n_series, row.n_completed, row.n_within_window) == ("North", 4, 3, 2)
     assert (row.completion_rate, row.adherence_rate) == (0.75, 0.5)
 
@@ -522,7 +522,7 @@ def test_nhs_talking_therapies_measures_at_end_of_induction_by_hand(clinic):
     scores = {"A": (10, 8, 4, 7), "B": (9, 7, 4, 3), "C": (20, 12, 15, 8), "D": (12, 10, 18, 5)}
     outcomes = "\n".join(f"{p},0,PHQ-9,{a}\n{p},0,GAD-7,{b}\n{p},14,PHQ-9,{c}\n{p},14,GAD-7,{d}"
                          for p, (a, b, c, d) in scores.items()) + "\nE,0,PHQ-9,20\nE,14,PHQ-9,5"
-    row = metrics.talking_therapies(clinic(sessions, outcomes)).iloc[0]
+    row = marts.talking_therapies(clinic(sessions, outcomes)).iloc[0]
     assert (row.n_paired, row.n_cases, row.n_recovered, row.n_reliably_improved, row.n_reliably_recovered,
             row.n_reliably_deteriorated, row.n_mcid_improved) == (4, 3, 1, 2, 1, 1, 2)
     assert (round(row.recovery_rate, 4), round(row.reliable_improvement_rate, 4)) == (0.3333, 0.6667)
@@ -534,7 +534,7 @@ def test_weekly_table_counts_and_wilson_interval(clinic):
     sessions = "\n".join(f"P{n},0" for n in range(10))
     outcomes = "\n".join(f"P{n},0,PHQ-9,20\nP{n},7,PHQ-9,{8 if n < 5 else 16}" for n in range(10))
     con = clinic(sessions, outcomes)
-    week1 = metrics.weekly_outcomes(con, "PHQ-9").set_index("week").loc[1]
+    week1 = marts.weekly_outcomes(con, "PHQ-9").set_index("week").loc[1]
     assert (week1.n_scored, week1.n_paired, week1.responders, week1.remitters) == (10, 10, 5, 0)
     assert week1.response_rate == 0.5
     # Wilson 95% interval for 5 of 10: 0.2366 to 0.7634.
@@ -553,10 +553,10 @@ def test_a_clinic_term_for_an_indication_is_one_group_whatever_its_case(con, cli
     assert table(con, "select primary_indication from patients order by patient_id") == [
         ("Chronic Pain",), ("Chronic Pain",), ("Chronic Pain",), ("Bipolar II",)]
     # One group, under the term's spelling.
-    by_indication = metrics.cohort_comparison(con, "PHQ-9", by="indication").set_index("group_value")
+    by_indication = marts.cohort_comparison(con, "PHQ-9", by="indication").set_index("group_value")
     assert by_indication.n_series.to_dict() == {"Bipolar II": 1, "Chronic Pain": 3}
     # Filtered whatever the case: 3 series scored in week 1, 2 responders (P1 20 -> 9, P3 20 -> 8).
-    week1 = metrics.weekly_outcomes(con, "PHQ-9", Cohort(indications=("CHRONIC-PAIN",))).set_index("week").loc[1]
+    week1 = marts.weekly_outcomes(con, "PHQ-9", Cohort(indications=("CHRONIC-PAIN",))).set_index("week").loc[1]
     assert (week1.n_scored, week1.responders) == (3, 2)
 
 
@@ -568,7 +568,7 @@ def test_cohort_filters(clinic):
                  "P1,25-34,female,depression,North\nP2,35-44,male,PTSD,South\nP3,25-34,male,depression,South")
 
     def week1(**filters):
-        return metrics.weekly_outcomes(con, "PHQ-9", Cohort(**filters)).set_index("week").loc[1, "n_scored"]
+        return marts.weekly_outcomes(con, "PHQ-9", Cohort(**filters)).set_index("week").loc[1, "n_scored"]
 
     assert week1() == 4
     assert week1(sites=("South",)) == 3
@@ -586,30 +586,30 @@ def test_rates_are_of_series_with_a_baseline_and_those_without_are_counted_besid
     six = (0, 2, 4, 7, 9, 11)
     sessions = "\n".join(f"{p},{d}" for p in ("P1", "P2", "P3") for d in six) + "\nP4,188\nP4,190\nP9,200"
     con = clinic(sessions, "P1,0,PHQ-9,20\nP1,14,PHQ-9,4\nP2,0,PHQ-9,8\nP2,14,PHQ-9,7\nP3,14,PHQ-9,3")
-    row = metrics.cohort_comparison(con, "PHQ-9").iloc[0]
+    row = marts.cohort_comparison(con, "PHQ-9").iloc[0]
     assert (row.n_series, row.n_evaluable, row.responders, row.itt_response_rate, row.n_evaluable_no_baseline) \
         == (2, 2, 1, 0.5, 1)
     # Under caseness (PHQ-9 >= 10) P2 leaves the rate; P3 is still counted beside it (its caseness is unknown).
-    cases = metrics.cohort_comparison(con, "PHQ-9", cohort=Cohort(min_baseline=10)).iloc[0]
+    cases = marts.cohort_comparison(con, "PHQ-9", cohort=Cohort(min_baseline=10)).iloc[0]
     assert (cases.n_evaluable, cases.responders, cases.n_evaluable_no_baseline) == (1, 1, 1)
-    by_route = metrics.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
+    by_route = marts.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
     assert by_route.loc["IV", "n_evaluable_no_baseline"] == 1
 
 
 def test_cohort_comparison_by_dimension(clinic):
     con = clinic(SIX_SESSIONS + "\n" + "\n".join(f"P2,{d},,IM" for d in (0, 2, 4, 7, 9, 11)) + "\nP9,200",
                  "P1,0,PHQ-9,20\nP1,14,PHQ-9,4\nP2,0,PHQ-9,20\nP2,14,PHQ-9,15")
-    by_route = metrics.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
+    by_route = marts.cohort_comparison(con, "PHQ-9", by="route").set_index("group_value")
     assert by_route.loc["IV", ["responders", "remitters", "n_scored"]].tolist() == [1, 1, 1]
     assert by_route.loc["IM", ["responders", "remitters", "n_scored"]].tolist() == [0, 0, 1]
     with pytest.raises(ValueError):
-        metrics.cohort_comparison(con, "PHQ-9", by="name")
+        marts.cohort_comparison(con, "PHQ-9", by="name")
 
 
 def test_attrition_counts_series_reaching_each_session_and_scored_week(clinic):
     con = clinic(SIX_SESSIONS + "\nP2,0\nP2,2", "P1,0,PHQ-9,20\nP1,7,PHQ-9,15\nP2,0,PHQ-9,20\nP2,7,PHQ-9,18\n"
                                                 "P1,14,PHQ-9,12")
-    attrition = metrics.attrition(con, "PHQ-9")
+    attrition = marts.attrition(con, "PHQ-9")
     sessions = attrition[attrition.stage == "session"].set_index("step").n_series.to_dict()
     weeks = attrition[attrition.stage == "week"].set_index("step").n_series.to_dict()
     assert sessions == {1: 2, 2: 2, 3: 1, 4: 1, 5: 1, 6: 1}
@@ -622,11 +622,11 @@ def test_adverse_event_rate_per_completed_session(export, con):
     ingest_file(con, export("s.csv", "patient_id,session_day,route,status,adverse_events,dose_mg_per_kg\n"
                                      "P1,0,IV,,nausea;dissociation,0.5\nP1,2,IV,,nausea,0.5\n"
                                      "P1,4,IV,cancelled,nausea,0.5\nP1,5,IV,,,0.8\n"))
-    metrics.build(con)
-    frame = metrics.adverse_events(con, by="route").set_index("event")
+    marts.build(con)
+    frame = marts.adverse_events(con, by="route").set_index("event")
     assert frame.loc["nausea", ["n_sessions", "n_events"]].tolist() == [3, 2]
     assert frame.loc["headache", "n_events"] == 0
-    bands = metrics.adverse_events(con, by="dose_band")
+    bands = marts.adverse_events(con, by="dose_band")
     assert bands[bands.event == "nausea"][["group_value", "n_events"]].values.tolist() == [
         ["0.5-0.74 mg/kg", 2], ["0.75-0.99 mg/kg", 0]]
 
@@ -634,14 +634,14 @@ def test_adverse_event_rate_per_completed_session(export, con):
 def test_blood_pressure_peaks_of_180_or_more(export, con):
     ingest_file(con, export("s.csv", "patient_id,session_day,route,systolic_bp_peak\n"
                                      "P1,0,IV,179\nP1,2,IV,180\nP1,4,IV,\n"))
-    metrics.build(con)
-    row = metrics.blood_pressure(con).iloc[0]
+    marts.build(con)
+    row = marts.blood_pressure(con).iloc[0]
     assert (row.n_sessions, row.n_measured, row.n_high_peaks, row.high_peak_rate) == (3, 2, 1, 0.5)
 
 
 def test_item9_flags_list_every_nonzero_item9_and_whether_it_rose(clinic):
     con = clinic("P1,0\nP2,0", "P1,0,PHQ-9,20,1\nP1,7,PHQ-9,18,1\nP1,14,PHQ-9,22,2\nP2,7,PHQ-9,9,0")
-    flags = metrics.item9_flags(con)
+    flags = marts.item9_flags(con)
     assert flags[["patient_id", "week", "item9", "baseline_item9", "is_rise"]].values.tolist() == [
         ["P1", 2, 2, 1, True], ["P1", 1, 1, 1, False], ["P1", 0, 1, 1, False]]
 
@@ -652,21 +652,21 @@ def test_an_unchanged_re_upload_records_the_version_without_rebuilding(clinic, e
     con.execute("delete from int_treatment_series")
     again = ingest_file(con, export("again.csv", "patient_id,session_day,status,route,site\nP1,0,completed,IV,North\n"))
     assert (again.rows_inserted, again.rows_replaced, again.rows_duplicate) == (0, 0, 1)
-    assert not metrics.is_built(con)  # a new batch: the dashboard's caches must see it (its history row)
-    metrics.ensure_built(con)
-    assert metrics.is_built(con)
+    assert not marts.is_built(con)  # a new batch: the dashboard's caches must see it (its history row)
+    marts.ensure_built(con)
+    assert marts.is_built(con)
     assert table(con, "select count(*) from int_treatment_series") == [(0,)]  # not rebuilt: nothing changed
     ingest_file(con, export("new.csv", "patient_id,session_day,status,route,site\nP2,0,completed,IV,North\n"))
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert table(con, "select count(*) from int_treatment_series") == [(2,)]  # rebuilt from the stored rows
 
 
 def test_ensure_built_rebuilds_after_new_data(clinic, export):
     con = clinic("P1,0", "P1,0,PHQ-9,20")
-    assert metrics.is_built(con)
+    assert marts.is_built(con)
     ingest_file(con, export("more.csv", "patient_id,session_day,route\nP2,0,IV\n"))
-    assert not metrics.is_built(con)
-    metrics.ensure_built(con)
+    assert not marts.is_built(con)
+    marts.ensure_built(con)
     assert table(con, "select count(*) from int_treatment_series") == [(2,)]
 
 
@@ -674,22 +674,22 @@ def test_minimum_baseline_filters_marts_that_chart_no_instrument(clinic):
     con = clinic("P1,0\nP2,0\nP3,0", "P1,0,PHQ-9,22\nP1,0,GAD-7,5\nP1,7,GAD-7,4\nP2,0,PHQ-9,8\nP2,0,GAD-7,15\n"
                                      "P2,7,GAD-7,6\nP3,7,GAD-7,9")
     moderate = Cohort(min_baseline=10, baseline_instrument="PHQ-9")
-    assert metrics.activity(con, moderate).n_series.iloc[0] == 1
-    assert metrics.adverse_events(con, cohort=moderate).n_sessions.iloc[0] == 1
+    assert marts.activity(con, moderate).n_series.iloc[0] == 1
+    assert marts.adverse_events(con, cohort=moderate).n_sessions.iloc[0] == 1
     # The minimum follows its own instrument, whatever instrument the weekly table shows.
-    gad7 = metrics.weekly_outcomes(con, "GAD-7", moderate).set_index("week")
+    gad7 = marts.weekly_outcomes(con, "GAD-7", moderate).set_index("week")
     assert gad7.loc[1, "n_scored"] == 1 and gad7.loc[1, "mean_score"] == 4
-    assert metrics.weekly_outcomes(con, "GAD-7").set_index("week").loc[1, "n_scored"] == 3
+    assert marts.weekly_outcomes(con, "GAD-7").set_index("week").loc[1, "n_scored"] == 3
 
 
 def test_end_statuses_and_first_response_weeks(clinic):
     five = "\n".join(f"P2,{d}" for d in (0, 2, 4, 7, 9))
     con = clinic(SIX_SESSIONS + "\n" + five + "\nP3,0\nP9,200",
                  "P1,0,PHQ-9,20\nP1,7,PHQ-9,12\nP1,14,PHQ-9,9\nP1,21,PHQ-9,3\nP2,0,PHQ-9,20\nP2,7,PHQ-9,8")
-    statuses = dict(metrics.end_statuses(con, "PHQ-9").values.tolist())
+    statuses = dict(marts.end_statuses(con, "PHQ-9").values.tolist())
     assert statuses == {"remission": 1, "not reached": 1, "no baseline": 2}
-    assert metrics.first_response_weeks(con, "PHQ-9").values.tolist() == [[1, 1], [2, 1]]
-    summary = metrics.series_summary(con, "PHQ-9")
+    assert marts.first_response_weeks(con, "PHQ-9").values.tolist() == [[1, 1], [2, 1]]
+    summary = marts.series_summary(con, "PHQ-9")
     assert summary.end_status.value_counts().to_dict() == statuses
 
 
@@ -698,14 +698,14 @@ def test_published_results_are_matched_by_route(clinic):
     # cohort gets the IV papers (McInnes 2022, Oliver 2022), the oral cohort Hull 2022, each saying how
     # the paper reported its figure.
     con = clinic("P1,0,,IV\nP2,0,,oral")
-    assert not metrics.published_results(con, "PHQ-9").is_matched.any()
-    iv = metrics.published_results(con, "PHQ-9", Cohort(routes=("IV",)))
+    assert not marts.published_results(con, "PHQ-9").is_matched.any()
+    iv = marts.published_results(con, "PHQ-9", Cohort(routes=("IV",)))
     assert iv[iv.is_matched].study.tolist() == ["McInnes 2022 (ORKA-1)", "Oliver 2022"]
     assert iv[iv.is_matched].reported.tolist() == ["observed", "Kaplan-Meier"]
-    oral = metrics.published_results(con, "PHQ-9", Cohort(routes=("oral",)))
+    oral = marts.published_results(con, "PHQ-9", Cohort(routes=("oral",)))
     assert oral[oral.is_matched][["study", "response_rate", "remission_rate"]].values.tolist() == [
         ["Hull 2022 (Mindbloom)", 0.628, 0.326]]
-    assert metrics.published_results(con, "GAD-7", Cohort(routes=("IV",))).is_matched.sum() == 0
+    assert marts.published_results(con, "GAD-7", Cohort(routes=("IV",))).is_matched.sum() == 0
 
 
 def test_a_series_whose_end_of_induction_window_is_open_is_outside_every_end_of_induction_n(clinic):
@@ -716,12 +716,12 @@ def test_a_series_whose_end_of_induction_window_is_open_is_outside_every_end_of_
     con = clinic(SIX_SESSIONS + "\n" + p2,
                  "P1,0,PHQ-9,20\nP1,0,GAD-7,15\nP1,14,PHQ-9,8\nP1,14,GAD-7,5\n"
                  "P2,30,PHQ-9,20\nP2,30,GAD-7,15\nP2,42,PHQ-9,8\nP2,42,GAD-7,5")
-    rates = metrics.cohort_comparison(con, "PHQ-9").iloc[0]
+    rates = marts.cohort_comparison(con, "PHQ-9").iloc[0]
     assert (rates.n_series, rates.n_evaluable, rates.n_scored, rates.responders) == (2, 1, 1, 1)
-    assert dict(metrics.end_statuses(con, "PHQ-9").values.tolist()) == {"response": 1, "not yet evaluable": 1}
-    assert metrics.severity_transitions(con, "PHQ-9").n_series.sum() == 1
-    assert metrics.talking_therapies(con).n_paired.iloc[0] == 1
-    summary = metrics.series_summary(con, "PHQ-9").set_index("patient_id")
+    assert dict(marts.end_statuses(con, "PHQ-9").values.tolist()) == {"response": 1, "not yet evaluable": 1}
+    assert marts.severity_transitions(con, "PHQ-9").n_series.sum() == 1
+    assert marts.talking_therapies(con).n_paired.iloc[0] == 1
+    summary = marts.series_summary(con, "PHQ-9").set_index("patient_id")
     # The series list keeps P2's provisional status, marked not evaluable.
     assert summary.is_evaluable.to_dict() == {"P1": True, "P2": False}
     assert summary.end_status.to_dict() == {"P1": "response", "P2": "response"}
@@ -730,9 +730,9 @@ def test_a_series_whose_end_of_induction_window_is_open_is_outside_every_end_of_
 def test_the_caseness_rule_is_one_function_for_the_dashboard_and_the_pack(clinic):
     con = clinic("P1,0", "P1,0,PHQ-9,12")
     con.execute("insert or replace into setting_overrides values ('phq9_caseness', 12)")
-    cases = metrics.caseness_cohort(con, Cohort(), "PHQ-9")
+    cases = marts.caseness_cohort(con, Cohort(), "PHQ-9")
     assert (cases.min_baseline, cases.baseline_instrument) == (12, "PHQ-9")
-    assert metrics.with_caseness(Cohort(), "PHQ-9", {"PHQ-9": 12}) == cases
+    assert marts.with_caseness(Cohort(), "PHQ-9", {"PHQ-9": 12}) == cases
     chosen = Cohort(min_baseline=15)  # a minimum the user chose is kept; PCL-5 has no caseness threshold
-    assert metrics.with_caseness(chosen, "PHQ-9", {"PHQ-9": 12}) is chosen
-    assert metrics.with_caseness(Cohort(), "PCL-5", {"PHQ-9": 12}) == Cohort()
+    assert marts.with_caseness(chosen, "PHQ-9", {"PHQ-9": 12}) is chosen
+    assert marts.with_caseness(Cohort(), "PCL-5", {"PHQ-9": 12}) == Cohort()

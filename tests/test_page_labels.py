@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ketamine_outcomes.charts import figures as charts
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.charts import figures
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import ADVERSE_EVENT_LABELS, ALIASES
 from conftest import open_app
@@ -41,12 +41,12 @@ def test_the_adverse_event_chart_names_events_in_words():
     frame = pd.DataFrame({"group_value": ["IV", "IV"], "event": ["elevated_bp", "nausea"], "n_sessions": [200, 200],
                           "n_events": [0, 30], "event_rate": [None, 0.15], "event_rate_low": [None, 0.1],
                           "event_rate_high": [None, 0.2]})
-    fig = charts.adverse_events(frame, "route", 11)
+    fig = figures.adverse_events(frame, "route", 11)
     bars = [t for t in fig.data if t.type == "bar"]
     hidden = [t for t in fig.data if t.name and t.name.startswith("hidden")]
     assert list(bars[0].x) == ["increased blood pressure", "nausea"]
     assert list(hidden[0].x) == ["increased blood pressure"]
-    by_session = charts.adverse_events_by_session(frame.assign(group_value=["1", "1"], group_order=[1, 1]))
+    by_session = figures.adverse_events_by_session(frame.assign(group_value=["1", "1"], group_order=[1, 1]))
     assert sorted(t.name for t in by_session.data) == ["increased blood pressure", "nausea"]
 
 
@@ -60,9 +60,9 @@ def test_the_safety_page_shows_no_adverse_event_code(clinic_db, monkeypatch):
 
 
 def test_the_quarter_still_being_scored_is_drawn_apart_and_left_out_of_the_centre_line(clinic_db, monkeypatch):
-    con = store.connect(clinic_db)
+    con = database.connect(clinic_db)
     # The headline cohort, as the page and the pack count it: cases at baseline (PHQ-9 10 or more).
-    quarters = metrics.cohort_comparison(con, "PHQ-9", by="start_quarter", cohort=metrics.Cohort(min_baseline=10))
+    quarters = marts.cohort_comparison(con, "PHQ-9", by="start_quarter", cohort=marts.Cohort(min_baseline=10))
     con.close()
     quarters = quarters[quarters.group_value != "unknown"].reset_index(drop=True)
     still_open = quarters[quarters.n_evaluable < quarters.n_series].group_value.tolist()
@@ -123,8 +123,8 @@ def test_the_overview_and_the_response_page_show_the_same_evaluable_n_rounded(cl
     """First series only, every series counted: 536 evaluable of 544 with a baseline (8 windows still open: small).
     The old rule hid the intention-to-treat n and rates for that difference; under rounding both pages show the
     same n (535, never the exact 536 beside 545), and the intention-to-treat rates stay."""
-    con = store.connect(clinic_db)
-    rates = metrics.cohort_comparison(con, "PHQ-9", cohort=metrics.Cohort(first_series_only=True)).iloc[0]
+    con = database.connect(clinic_db)
+    rates = marts.cohort_comparison(con, "PHQ-9", cohort=marts.Cohort(first_series_only=True)).iloc[0]
     con.close()
     assert 0 < rates.n_series - rates.n_evaluable < 11 and rates.n_scored == 224
     app = open_app(clinic_db, monkeypatch)

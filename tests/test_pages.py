@@ -13,8 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SAMPLE_FILES, open_app, shown
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.metrics.marts import Cohort
 from ketamine_outcomes.ingest.pipeline import ingest_file
@@ -42,7 +42,7 @@ def read(column: pd.Series) -> dict:
 
 def expected(db: Path, function, *args, **kwargs):
     """A mart's value through the same kind of connection the app uses."""
-    con = store.connect(db)
+    con = database.connect(db)
     try:
         return function(con, *args, **kwargs)
     finally:
@@ -72,13 +72,13 @@ def test_page_renders_with_default_and_changed_filters(clinic_db, monkeypatch, p
 
 def test_overview_tiles_are_the_marts_numbers(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
-    activity = expected(clinic_db, metrics.activity).iloc[0]
+    activity = expected(clinic_db, marts.activity).iloc[0]
     # Counts to the nearest 5 under suppression (648 series read 650), rates from the exact counts.
     assert [m.value for m in app.metric][:4] == [f"{suppress.rounded(int(n), 11):,}" for n in (
         activity.n_series, activity.n_active_series, activity.n_patients, activity.n_sessions)]
     assert all(int(m.value.replace(",", "")) % 5 == 0 for m in app.metric[:4])
     # End of induction: series at or above caseness at baseline (PHQ-9 >= 10), the headline default.
-    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", cohort=Cohort(min_baseline=10)).iloc[0]
+    rates = expected(clinic_db, marts.cohort_comparison, "PHQ-9", cohort=Cohort(min_baseline=10)).iloc[0]
     assert [m.value for m in app.metric][4:8] == [f"{rates[c]:.0%}" for c in (
         "response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate")]
 
@@ -88,14 +88,14 @@ def test_filters_are_kept_across_pages_and_change_the_numbers(clinic_db, monkeyp
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
     app.switch_page("app_pages/overview.py").run()
     assert app.multiselect(key="filters_sites").value == ["Northside"]
-    activity = expected(clinic_db, metrics.activity, Cohort(sites=("Northside",))).iloc[0]
+    activity = expected(clinic_db, marts.activity, Cohort(sites=("Northside",))).iloc[0]
     assert app.metric[0].value == f"{suppress.rounded(int(activity.n_series), 11):,}"
     assert any("site: Northside" in shown(c.value) for c in app.caption)
 
 
 def test_trajectory_points_are_the_weekly_means(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "trajectories")
-    weekly = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9")
+    weekly = expected(clinic_db, marts.weekly_outcomes, "PHQ-9")
     visible = weekly.n_scored >= 11
     line = next(t for t in chart_traces(app, 0) if t.get("name") == "all series")
     # Every week keeps its place; a hidden week has no value (the line breaks) and no n label.
@@ -149,7 +149,7 @@ def test_meeting_mode_shows_the_data_page_without_uploader_undo_or_audit_trail(c
 
 def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_marts(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
-    flags = expected(clinic_db, metrics.item9_flags)
+    flags = expected(clinic_db, marts.item9_flags)
     assert (~flags.is_in_series).sum() > 0  # the sample holds screening PHQ-9s before any series
 
     def flag_table():
@@ -161,7 +161,7 @@ def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_mar
     assert any("not narrowed by the filters" in shown(c.value) for c in app.caption)
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
     assert len(flag_table()) == len(flags)
-    course = suppress.for_chart(expected(clinic_db, metrics.item9_course, cohort=Cohort(sites=("Northside",))),
+    course = suppress.for_chart(expected(clinic_db, marts.item9_course, cohort=Cohort(sites=("Northside",))),
                                 "item9_course", 11)
     shown_course = next(f.value for f in app.dataframe if "Series meeting it" in f.value.columns)
     assert shown_course["Series"].astype("Float64").fillna(-1).tolist() == course.n_series.fillna(-1).tolist()
@@ -177,7 +177,7 @@ def test_safety_cadss_chart_is_the_mean_by_session_number_with_its_n(clinic_db, 
     app = open_app(clinic_db, monkeypatch, "safety")
     index = next(i for i, c in enumerate(app.get("plotly_chart"))
                  if "CADSS" in json.loads(c.proto.spec)["layout"]["title"]["text"])
-    rows = suppress.for_chart(expected(clinic_db, metrics.dissociation), "dissociation", 11)
+    rows = suppress.for_chart(expected(clinic_db, marts.dissociation), "dissociation", 11)
     line = next(t for t in chart_traces(app, index) if t["name"] == "all")
     assert list(line["x"]) == rows.session_number.tolist()
     drawn = np.array([np.nan if y is None else y for y in line["y"]], dtype=float)
@@ -210,7 +210,7 @@ def plain(shown: str) -> str:
 
 def test_an_empty_database_explains_what_to_do(tmp_path, monkeypatch):
     db = tmp_path / "empty.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     app = open_app(db, monkeypatch)
     assert not app.exception
     assert "holds no treatment series yet" in app.info[0].value
@@ -231,20 +231,20 @@ def test_filters_that_leave_nothing_say_so(clinic_db, monkeypatch):
 @pytest.mark.slow
 def test_upload_on_the_data_page_fills_an_empty_database(tmp_path, monkeypatch):
     db = tmp_path / "new.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     app = open_app(db, monkeypatch, "data")
     files = [(p.name, p.read_bytes(), "text/csv") for p in SAMPLE_FILES]
     app.file_uploader(key="data_upload").set_value(files).run()
     assert not app.exception, [e.value for e in app.exception]
     assert [plain(s.value).split(":")[0] for s in app.success] == [p.name for p in SAMPLE_FILES]
     app.switch_page("app_pages/overview.py").run()
-    activity = expected(db, metrics.activity).iloc[0]
+    activity = expected(db, marts.activity).iloc[0]
     assert app.metric[2].value == f"{int(activity.n_patients):,}" == "600"
 
 
 def test_a_malformed_upload_shows_each_rejected_line_and_why(tmp_path, monkeypatch):
     db = tmp_path / "new.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     app = open_app(db, monkeypatch, "data")
     bad = b"patient_id,assessment_day,instrument,score\nP1,0,PHQ-9,30\nP2,0,BDI,10\nP3,0,PHQ-9,12\n"
     app.file_uploader(key="data_upload").set_value([("bad.csv", bad, "text/csv")]).run()
@@ -262,13 +262,13 @@ def test_a_malformed_upload_shows_each_rejected_line_and_why(tmp_path, monkeypat
 
 def test_an_upload_reads_slash_dates_in_the_order_the_analyst_chose(tmp_path, monkeypatch):
     db = tmp_path / "new.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     app = open_app(db, monkeypatch, "data")
     app.selectbox(key="data_date_format").set_value("Day first: DD/MM/YYYY").run()
     sessions = b"patient_id,session_date,route\nP1,03/04/2024,IV\nP1,05/04/2024,IV\n"
     app.file_uploader(key="data_upload").set_value([("s.csv", sessions, "text/csv")]).run()
     assert "2 inserted" in app.success[0].value
-    with store.open_file(db, read_only=True) as con:
+    with database.open_file(db, read_only=True) as con:
         assert con.execute("select min(session_date)::varchar, max(session_date)::varchar from sessions"
                            ).fetchall() == [("2024-04-03", "2024-04-05")]
 
@@ -286,7 +286,7 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     app.radio(key="quality_period").set_value("quarter").run()
     assert not app.exception
     # The headline cohort, as on the Overview and in the pack: cases at baseline (PHQ-9 10 or more).
-    quarters = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_quarter", cohort=Cohort(min_baseline=10))
+    quarters = expected(clinic_db, marts.cohort_comparison, "PHQ-9", by="start_quarter", cohort=Cohort(min_baseline=10))
     quarters = quarters[(quarters.group_value != "unknown") & (quarters.n_scored > 0)]
     # Every quarter has at least 11 series scored, responding and not responding: all are drawn, the closed ones on
     # the line, the one still being scored apart.
@@ -305,7 +305,7 @@ def test_quality_review_by_month_draws_nothing_a_hidden_month_could_be_solved_fr
     # At the default 11 every month of the sample clinic is hidden; at 6 some are shown and some are not.
     app.number_input(key="filters_min_cell").set_value(6).run()
     app.radio(key="quality_period").set_value("month").run()
-    months = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="start_month", cohort=Cohort(min_baseline=10))
+    months = expected(clinic_db, marts.cohort_comparison, "PHQ-9", by="start_month", cohort=Cohort(min_baseline=10))
     months = months[(months.group_value != "unknown") & (months.n_scored > 0)].reset_index(drop=True)
 
     def small(v):
@@ -333,8 +333,8 @@ def test_quality_review_by_month_draws_nothing_a_hidden_month_could_be_solved_fr
 def test_minimum_baseline_keeps_the_overview_filled(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     app.number_input(key="filters_min_baseline").set_value(10).run()
-    activity = expected(clinic_db, metrics.activity, Cohort(min_baseline=10, baseline_instrument="PHQ-9")).iloc[0]
-    assert 0 < activity.n_series < expected(clinic_db, metrics.activity).iloc[0].n_series
+    activity = expected(clinic_db, marts.activity, Cohort(min_baseline=10, baseline_instrument="PHQ-9")).iloc[0]
+    assert 0 < activity.n_series < expected(clinic_db, marts.activity).iloc[0].n_series
     assert app.metric[0].value == f"{suppress.rounded(int(activity.n_series), 11):,}"
     assert not page_warnings(app)
 
@@ -357,10 +357,10 @@ def test_quality_review_explains_exports_without_dates(tmp_path, monkeypatch, ex
 def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "compare")
     # Charts: the raw funnel, the case-mix adjusted funnel (by site), then the trajectories.
-    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="site")
+    rates = expected(clinic_db, marts.cohort_comparison, "PHQ-9", by="site")
     lines = [t["name"] for t in chart_traces(app, 2) if t.get("mode") == "lines+markers+text"]
     assert lines == rates[rates.n_scored >= 11].group_value.tolist()
-    northside = expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=("Northside",)))
+    northside = expected(clinic_db, marts.weekly_outcomes, "PHQ-9", Cohort(sites=("Northside",)))
     line = next(t for t in chart_traces(app, 2) if t.get("name") == "Northside")
     # Weeks 9 and 10 (under 11 series) are hidden between shown weeks: the line breaks there (a missing value,
     # not a straight segment across), without a point or an n label, and the gap is labelled. Week 11 (12 series)
@@ -376,9 +376,9 @@ def test_compare_draws_one_trajectory_per_site_shown_in_the_funnel(clinic_db, mo
 
 
 def test_a_definitions_link_opens_its_card_first_with_the_setting_in_force(clinic_db, monkeypatch):
-    with store.open_file(clinic_db) as con:
+    with database.open_file(clinic_db) as con:
         con.execute("insert or replace into setting_overrides values ('response_fraction_phq9', 0.6)")
-        metrics.ensure_built(con)
+        marts.ensure_built(con)
     app = open_app(clinic_db, monkeypatch, "response")
     link = next(p for p in app.get("page_link") if p.proto.label == "How is response defined?")
     assert "card=response" in str(link.proto)
@@ -391,7 +391,7 @@ def test_a_definitions_link_opens_its_card_first_with_the_setting_in_force(clini
 
 def test_a_refused_upload_is_mapped_saved_and_the_mapping_reused(tmp_path, monkeypatch):
     db = tmp_path / "new.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     app = open_app(db, monkeypatch, "data")
     sessions = b"Client,Appt Dt,Route,Notes\nP1,2024-03-01,IV,x\nP1,2024-03-04,IV,\n"
     app.file_uploader(key="data_upload").set_value([("ehr.csv", sessions, "text/csv")]).run()
@@ -403,7 +403,7 @@ def test_a_refused_upload_is_mapped_saved_and_the_mapping_reused(tmp_path, monke
     app.button(key=f"data_map_save_{key}").click().run()
     assert not app.exception
     assert "2 inserted" in plain(app.success[0].value)
-    with store.open_file(db, read_only=True) as con:
+    with database.open_file(db, read_only=True) as con:
         assert con.execute("select header, column_name from column_mappings order by 1").fetchall() == [
             ("Appt Dt", "session_date"), ("Client", "patient_id")]
     later = b"Client,Appt Dt,Route\nP2,2024-04-01,IM\n"
@@ -441,7 +441,7 @@ def test_a_link_opens_its_view_and_what_it_cannot_use_is_named(clinic_db, monkey
     assert app.multiselect(key="filters_sites").value == ["Northside"]
     assert app.number_input(key="filters_min_baseline").value == 8
     cohort = Cohort(sites=("Northside",), min_baseline=8, baseline_instrument="GAD-7", first_series_only=True)
-    n_series = int(expected(clinic_db, metrics.activity, cohort).iloc[0].n_series)
+    n_series = int(expected(clinic_db, marts.activity, cohort).iloc[0].n_series)
     assert app.metric[0].value == f"{suppress.rounded(n_series, 11):,}"
     assert any("site Atlantis" in w.value for w in app.sidebar.warning)
 
@@ -462,7 +462,7 @@ def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them
     app = open_app(clinic_db, monkeypatch, "durability")
     assert not app.exception, [e.value for e in app.exception]
     app.number_input(key="filters_min_cell").set_value(0).run()
-    sustained = expected(clinic_db, metrics.sustained_response, "PHQ-9")
+    sustained = expected(clinic_db, marts.sustained_response, "PHQ-9")
     line, at_risk = chart_traces(app, 0)[:2]
     assert sustained.day.iloc[0] == 0  # on the sample clinic the curve's first row is day 0: no start point added
     assert line["y"] == pytest.approx(sustained.survival.tolist()) and line["x"] == sustained.day.tolist()
@@ -479,7 +479,7 @@ def test_durability_curves_are_the_marts_kaplan_meier_and_meeting_mode_cuts_them
     assert min(line["y"]) < 0.8  # not a flat 100%: responses were lost
     assert all(int(n) >= 15 and int(n) % 5 == 0 for n in at_risk["text"] if n)
     assert any("drawn at the end of each week" in c.value for c in app.caption)
-    first = expected(clinic_db, metrics.time_to_response, "PHQ-9")
+    first = expected(clinic_db, marts.time_to_response, "PHQ-9")
     line = chart_traces(app, 1)[0]
     cut = suppress.survival_curve(first, 11)
     assert line["y"] == pytest.approx(cut.share_responded.tolist())
@@ -496,7 +496,7 @@ def test_durability_renders_a_median_never_reached_and_one_curve_per_route(clini
     app.selectbox(key="filters_instrument").set_value("GAD-7").run()
     app.selectbox(key="durability_by").set_value("route").run()
     assert not app.exception, [e.value for e in app.exception]
-    routes = expected(clinic_db, metrics.sustained_response, "GAD-7", by="route").group_value.unique()
+    routes = expected(clinic_db, marts.sustained_response, "GAD-7", by="route").group_value.unique()
     assert len(routes) > 1
     assert [m.label for m in app.metric][:len(routes)] == [f"Median duration of response, {r}" for r in routes]
 
@@ -508,7 +508,7 @@ def test_durability_says_so_when_suppression_leaves_no_step_of_the_curve(clinic_
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
     app.multiselect(key="filters_routes").set_value(["IV"]).run()
     cohort = Cohort(sites=("Northside",), routes=("IV",))
-    sustained = expected(clinic_db, metrics.sustained_response, "GAD-7", cohort=cohort)
+    sustained = expected(clinic_db, marts.sustained_response, "GAD-7", cohort=cohort)
     # 18 responders at day 0, but fewer than 11 still followed by the first loss of response (day 10).
     assert sustained.n_at_risk.iloc[0] == 18 and (sustained[sustained.day > 0].n_at_risk < 11).all()
     assert app.metric[0].label == "Median duration of response" and app.metric[0].value == "hidden"
@@ -519,7 +519,7 @@ def test_durability_says_so_when_suppression_leaves_no_step_of_the_curve(clinic_
 def test_safety_peak_chart_of_only_zero_or_hidden_routes_keeps_a_short_axis(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
-    shown = suppress.for_chart(expected(clinic_db, metrics.blood_pressure, cohort=Cohort(sites=("Northside",))),
+    shown = suppress.for_chart(expected(clinic_db, marts.blood_pressure, cohort=Cohort(sites=("Northside",))),
                                "blood_pressure", 11)
     assert shown.high_peak_rate.isna().any() and (shown.high_peak_rate.dropna() == 0).all()  # Northside: hidden or 0
     specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
@@ -531,8 +531,8 @@ def test_safety_peak_chart_of_only_zero_or_hidden_routes_keeps_a_short_axis(clin
 def test_overview_headline_counts_cases_at_baseline_by_default_and_the_filter_clears_it(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     assert app.checkbox(key="filters_cases_only").value is True
-    cases = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=10)).iloc[0]
-    every = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all").iloc[0]
+    cases = expected(clinic_db, marts.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=10)).iloc[0]
+    every = expected(clinic_db, marts.cohort_comparison, "PHQ-9", by="all").iloc[0]
     assert cases.n_scored < every.n_scored  # the sample clinic has mild baselines: the default differs
     assert app.metric[4].value == f"{cases.response_rate:.0%}"
     assert any(f"n = {suppress.rounded(int(cases.n_scored), 11)}" in c.value for c in app.caption)
@@ -544,13 +544,13 @@ def test_overview_headline_counts_cases_at_baseline_by_default_and_the_filter_cl
     assert app.query_params["cases-only"] in ("false", ["false"])  # the link keeps it cleared
     app.checkbox(key="filters_cases_only").check().run()
     app.number_input(key="filters_min_baseline").set_value(15).run()  # a chosen minimum replaces caseness
-    chosen = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=15)).iloc[0]
+    chosen = expected(clinic_db, marts.cohort_comparison, "PHQ-9", by="all", cohort=Cohort(min_baseline=15)).iloc[0]
     assert any(f"n = {suppress.rounded(int(chosen.n_scored), 11)}" in c.value for c in app.caption)
 
 
 def test_response_page_shows_the_nhs_talking_therapies_measures_of_the_mart(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "response")
-    nhs = expected(clinic_db, metrics.talking_therapies).iloc[0]
+    nhs = expected(clinic_db, marts.talking_therapies).iloc[0]
     tiles = {m.label: m.value for m in app.metric}
     assert tiles["Recovery"] == f"{nhs.recovery_rate:.0%}"
     assert 0 < nhs.n_reliably_deteriorated < 11 and tiles["Reliable deterioration"] == "hidden"  # a small cell
@@ -581,7 +581,7 @@ def test_compare_by_clinician_hides_the_small_group_and_keeps_every_large_one(cl
     app = open_app(clinic_db, monkeypatch, "compare")
     app.selectbox(key="compare_by").set_value("clinician").run()
     # The headline cohort, as on the Overview and in the pack: cases at baseline (PHQ-9 10 or more).
-    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", by="clinician", cohort=Cohort(min_baseline=10))
+    rates = expected(clinic_db, marts.cohort_comparison, "PHQ-9", by="clinician", cohort=Cohort(min_baseline=10))
     scored = dict(zip(rates.group_value, rates.n_scored))
     assert scored["L02"] == 1 and scored["N01"] == 72  # the sample clinic's smallest scored groups but one
     # L02 (1 scored) is hidden. N01 (183 series, 72 scored) stays: the total scored minus the shown groups, all
@@ -602,7 +602,7 @@ def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(cli
     app = open_app(clinic_db, monkeypatch, "response")
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
     app.multiselect(key="filters_routes").set_value(["IM"]).run()
-    nhs = expected(clinic_db, metrics.talking_therapies, cohort=Cohort(sites=("Northside",), routes=("IM",))).iloc[0]
+    nhs = expected(clinic_db, marts.talking_therapies, cohort=Cohort(sites=("Northside",), routes=("IM",))).iloc[0]
     assert (nhs.n_finished, nhs.n_paired, nhs.n_cases, nhs.n_reliably_improved, nhs.n_reliably_recovered,
             nhs.n_reliably_deteriorated) == (29, 27, 27, 19, 11, 0)
     table = next(d.value for d in app.dataframe if "Reliably improved" in d.value.columns)
@@ -709,7 +709,7 @@ def test_the_data_page_offers_every_mart_but_the_drawing_sample_as_csv(clinic_db
     buttons = [b for b in app.get("download_button") if b.proto.help.startswith("`")]  # the marts' (the help names the file)
     offered = {b.proto.help.split("`")[1] for b in buttons}
     # Analysts' files, unsuppressed: the name says so wherever the file goes.
-    assert {f"{m}_INTERNAL-unsuppressed.csv" for m in metrics.MARTS} - offered == {
+    assert {f"{m}_INTERNAL-unsuppressed.csv" for m in marts.MARTS} - offered == {
         "series_trajectories_INTERNAL-unsuppressed.csv"}
     # Labelled in words, every label different (a tablet cuts them short: file names read "weekly_out…" twice).
     labels = {b.proto.help.split("`")[1].removesuffix("_INTERNAL-unsuppressed.csv"): b.proto.label for b in buttons}
@@ -729,7 +729,7 @@ def test_the_cadss_table_shows_session_numbers_as_whole_numbers(clinic_db, monke
 def test_overview_tile_help_never_gives_a_count_hidden_for_a_small_difference(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch)
     app.multiselect(key="filters_routes").set_value(["oral"]).run()
-    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9", cohort=Cohort(routes=("oral",), min_baseline=10))
+    rates = expected(clinic_db, marts.cohort_comparison, "PHQ-9", cohort=Cohort(routes=("oral",), min_baseline=10))
     assert (rates.n_scored.iloc[0], rates.responders.iloc[0]) == (26, 16)  # 10 scored did not respond: small
     response = app.metric[4]
     # The rate would give the 10 who did not respond; the counts beside it are rounded (15 of 25), never exact.
@@ -749,13 +749,13 @@ def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(
     outcomes = "patient_id,assessment_day,instrument,score\n" + "".join(
         f"P{p:02d},0,PHQ-9,{15 if p < 11 else 6}\nP{p:02d},0,GAD-7,{12 if p < 11 else 4}\n"
         f"P{p:02d},20,PHQ-9,{4 if p < 6 else 9}\nP{p:02d},20,GAD-7,{3 if p < 6 else 5}\n" for p in range(14))
-    con = store.connect(db)
+    con = database.connect(db)
     try:
         for name, text in (("sessions.csv", sessions), ("outcomes.csv", outcomes)):
             (tmp_path / name).write_text(text)
             assert ingest_file(con, tmp_path / name).rows_rejected == 0
-        metrics.build(con)
-        nhs = metrics.talking_therapies(con).iloc[0]
+        marts.build(con)
+        nhs = marts.talking_therapies(con).iloc[0]
     finally:
         con.close()
     assert (nhs.n_paired, nhs.n_cases) == (14, 11)
@@ -770,7 +770,7 @@ def test_the_nhs_caption_never_gives_the_cases_when_paired_minus_cases_is_small(
 
 def test_maintenance_by_route_keeps_every_route_and_hides_the_rate_whose_complement_is_small(
         clinic_db, monkeypatch):
-    maintenance = expected(clinic_db, metrics.maintenance, by="route").set_index("group_value")
+    maintenance = expected(clinic_db, marts.maintenance, by="route").set_index("group_value")
     # Intranasal: 49 of 53 had boosters (4 without: small): its share is blank, its counts rounded (50 of 55).
     assert maintenance.n_with_boosters.to_dict() == {"IM": 31, "IV": 97, "intranasal": 49, "oral": 0}
     app = open_app(clinic_db, monkeypatch, "durability")
@@ -781,7 +781,7 @@ def test_maintenance_by_route_keeps_every_route_and_hides_the_rate_whose_complem
 
 
 def test_cadss_by_route_hides_the_small_route_and_rounds_the_others(clinic_db, monkeypatch):
-    cadss = expected(clinic_db, metrics.dissociation, by="route")
+    cadss = expected(clinic_db, marts.dissociation, by="route")
     # Session 8: IM 5 (small). All series: 44 (reads 45), so 45 - 20 - 20 leaves the 5 anywhere from 0 to 11: no
     # second route is hidden.
     session8 = cadss[cadss.session_number == 8].set_index("group_value").n_sessions.to_dict()
@@ -795,11 +795,11 @@ def test_cadss_by_route_hides_the_small_route_and_rounds_the_others(clinic_db, m
 
 def test_protocol_adherence_by_site_hides_only_the_small_site(clinic_db, monkeypatch):
     cohort = Cohort(age_bands=("55-64",))
-    adherence = expected(clinic_db, metrics.protocol_adherence, by="site", cohort=cohort).set_index("group_value")
+    adherence = expected(clinic_db, marts.protocol_adherence, by="site", cohort=cohort).set_index("group_value")
     # Completed inductions by site: 18, 10 (small), 14. Their total, the maintenance table's series (42), reads 40:
     # 40 - 20 - 15 leaves the 10 anywhere from 1 to 11, so Riverside's 14 stays (reads 15).
     assert adherence.n_completed.to_dict() == {"Lakeview": 18, "Northside": 10, "Riverside": 14}
-    assert expected(clinic_db, metrics.maintenance, by="all", cohort=cohort).n_series.iloc[0] == 42
+    assert expected(clinic_db, marts.maintenance, by="all", cohort=cohort).n_series.iloc[0] == 42
     app = open_app(clinic_db, monkeypatch, "durability")
     app.multiselect(key="filters_age_bands").set_value(["55-64"]).run()
     table = table_by_title(app, "protocol adherence by site").value.set_index("Site")
@@ -810,11 +810,11 @@ def test_protocol_adherence_by_site_hides_only_the_small_site(clinic_db, monkeyp
 
 def test_blood_pressure_by_route_hides_only_the_small_route(clinic_db, monkeypatch):
     cohort = Cohort(age_bands=("65+",), sites=("Riverside",))
-    pressure = expected(clinic_db, metrics.blood_pressure, cohort=cohort).set_index("route")
+    pressure = expected(clinic_db, marts.blood_pressure, cohort=cohort).set_index("route")
     # Sessions by route: 25, 22 and 6 (small); the Overview shows 53 completed sessions as 55, so 55 - 25 - 20
     # leaves the 6 anywhere from 4 to 16: IV's 22 stays (reads 20).
     assert pressure.n_sessions.to_dict() == {"IM": 25, "IV": 22, "intranasal": 6}
-    assert expected(clinic_db, metrics.activity, cohort=cohort).n_sessions.iloc[0] == 53
+    assert expected(clinic_db, marts.activity, cohort=cohort).n_sessions.iloc[0] == 53
     app = open_app(clinic_db, monkeypatch, "safety")
     app.multiselect(key="filters_age_bands").set_value(["65+"]).run()
     app.multiselect(key="filters_sites").set_value(["Riverside"]).run()
@@ -823,7 +823,7 @@ def test_blood_pressure_by_route_hides_only_the_small_route(clinic_db, monkeypat
 
 
 def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_small(clinic_db, monkeypatch):
-    attrition = expected(clinic_db, metrics.attrition, "PHQ-9")
+    attrition = expected(clinic_db, marts.attrition, "PHQ-9")
     sessions = attrition[attrition.stage == "session"].set_index("step").n_series
     assert (sessions[11], sessions[12]) == (41, 36)  # shares of every series shown would give the 5 who stopped
     app = open_app(clinic_db, monkeypatch)
@@ -835,12 +835,12 @@ def test_overview_attrition_hides_a_session_whose_fall_from_the_one_before_is_sm
 
 
 def test_trajectories_by_site_hide_only_the_small_site_in_a_week(clinic_db, monkeypatch):
-    week11 = {site: expected(clinic_db, metrics.weekly_outcomes, "PHQ-9", Cohort(sites=(site,))).set_index("week")
+    week11 = {site: expected(clinic_db, marts.weekly_outcomes, "PHQ-9", Cohort(sites=(site,))).set_index("week")
               .n_scored[11] for site in ("Lakeview", "Northside", "Riverside")}
     # Week 11: 7 (small), 13 and 16 scored; the all-series line shows n=35 that week (36): 35 - 15 - 15 leaves the
     # 7 anywhere from 0 to 12, so Northside's 13 stays (reads 15).
     assert week11 == {"Lakeview": 7, "Northside": 13, "Riverside": 16}
-    assert expected(clinic_db, metrics.weekly_outcomes, "PHQ-9").set_index("week").n_scored[11] == 36
+    assert expected(clinic_db, marts.weekly_outcomes, "PHQ-9").set_index("week").n_scored[11] == 36
     app = open_app(clinic_db, monkeypatch, "trajectories")
     app.selectbox(key="trajectories_split").set_value("site").run()
     assert not app.exception, [e.value for e in app.exception]
@@ -858,7 +858,7 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
     app = open_app(clinic_db, monkeypatch)
     app.checkbox(key="filters_cases_only").uncheck().run()  # the Overview's headline then counts every series too
     app.number_input(key="filters_min_cell").set_value(0).run()
-    rates = expected(clinic_db, metrics.cohort_comparison, "PHQ-9").iloc[0]
+    rates = expected(clinic_db, marts.cohort_comparison, "PHQ-9").iloc[0]
     n_evaluable, n_scored = int(rates.n_evaluable), int(rates.n_scored)
     assert (n_evaluable, n_scored) == (574, 245) and rates.n_series == n_evaluable + 12
 
@@ -890,7 +890,7 @@ def test_the_end_of_induction_n_is_the_same_on_the_overview_response_and_compare
 
 
 def test_meeting_mode_suppresses_the_coverage_counts_on_the_data_page(clinic_db, monkeypatch):
-    coverage = expected(clinic_db, metrics.coverage)
+    coverage = expected(clinic_db, marts.coverage)
     pcl5 = coverage[(coverage.measure == "assessments in no series") & (coverage.instrument == "PCL-5")]
     assert pcl5.value.tolist() == ["8"]  # 8 PCL-5 answers placed in no series
     app = open_app(clinic_db, monkeypatch, "data")
@@ -925,7 +925,7 @@ def test_the_pcl5_status_table_says_below_the_cut_off_not_remission(clinic_db, m
 def test_the_undo_picker_shows_file_names_as_written_without_escapes(tmp_path, monkeypatch):
     # A select box draws its options as text: a markdown escape there is shown (`sessions\.csv`, issue 23).
     db = tmp_path / "clinic.duckdb"
-    con = store.connect(db)
+    con = database.connect(db)
     for name in ("sessions.csv", "visits_[v2]*.csv", "line\u202ebreak\nname.csv"):
         path = tmp_path / "s.csv"
         path.write_text(f"patient_id,session_day,route\nP{len(name)},0,IV\n")
@@ -950,7 +950,7 @@ def test_every_download_is_made_when_clicked_so_no_file_waits_at_a_live_url(clin
 
 def test_durability_says_how_many_responders_were_followed_up_and_that_boosters_keep_a_response(clinic_db,
                                                                                                  monkeypatch):
-    curve = expected(clinic_db, metrics.sustained_response, "PHQ-9")
+    curve = expected(clinic_db, marts.sustained_response, "PHQ-9")
     followed, responders = int(curve.n_followed_up.iloc[0]), int(curve.n_responders.iloc[0])
     assert 11 <= followed and responders - followed >= 11  # the sample: neither count nor their difference small
     app = open_app(clinic_db, monkeypatch, "durability")
@@ -966,7 +966,7 @@ def test_durability_says_how_many_responders_were_followed_up_and_that_boosters_
 
 def test_an_analyst_adds_a_vocabulary_term_on_the_data_page_and_the_next_upload_keeps_it(tmp_path, monkeypatch):
     db = tmp_path / "clinic.duckdb"
-    store.connect(db).close()
+    database.connect(db).close()
     app = open_app(db, monkeypatch, "data")
     app.selectbox(key="data_vocabulary_column").set_value("Indication")
     app.text_area(key="data_vocabulary_terms").set_value("Chronic pain\ncall 555-867-5309").run()
@@ -977,7 +977,7 @@ def test_an_analyst_adds_a_vocabulary_term_on_the_data_page_and_the_next_upload_
     assert any("1 term(s) added: Chronic pain" in s.value for s in app.success)
     app.file_uploader(key="data_upload").set_value(
         [("p.csv", b"patient_id,primary_indication\nP1,CHRONIC PAIN\nP2,back pain per Dr Jones\n", "text/csv")]).run()
-    con = store.connect(db, read_only=True)
+    con = database.connect(db, read_only=True)
     assert con.execute("select patient_id, primary_indication from patients order by 1").fetchall() == [
         ("P1", "Chronic pain"), ("P2", "other")]
     assert con.execute("select action from audit_log order by logged_at").fetchall() == [("settings",), ("upload",)]

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from conftest import table_snapshot
-from ketamine_outcomes.cli import commands as cli
+from ketamine_outcomes.cli import commands
 from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.ingest import privacy
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_export
 
 
@@ -383,7 +383,7 @@ def test_a_sex_that_is_not_one_of_the_contracts_is_not_stored_nor_repeated(load,
 def test_a_refused_file_name_is_withheld_from_the_audit_trail(db_path, tmp_path, capsys):
     path = tmp_path / "jane.doe@example.org.csv"
     path.write_text(header("comment"))
-    assert cli.main(["ingest", str(path), "--db", str(db_path)]) == 1
+    assert commands.main(["ingest", str(path), "--db", str(db_path)]) == 1
     con = duckdb.connect(str(db_path), read_only=True)
     details = [d for (d,) in con.execute("select detail from audit_log where action = 'upload'").fetchall()]
     con.close()
@@ -463,7 +463,7 @@ def test_a_clinic_extends_the_vocabulary_through_a_column_mapping(load, con):
     load("s.csv", "patient_id,session_day,route,adverse_events\nP1,0,IV,Tinnitus; nausea\n")
     assert con.execute("select adverse_events from sessions").fetchall() == [(["nausea", "tinnitus"],)]
     # The terms outlive a reopening (the built-in vocabulary is written again on every open).
-    store.write_definitions(con)
+    database.write_definitions(con)
     assert mappings.terms(con)[["column_name", "term"]].values.tolist() == [
         ["adverse_events", "tinnitus"], ["primary_indication", "Chronic pain"]]
     assert con.execute("select value from aliases where kind = 'indication' and alias_key = 'chronicpain'"
@@ -493,14 +493,14 @@ def test_an_age_band_finer_than_the_contracts_is_not_stored_nor_repeated(load, c
 
 
 def test_the_command_line_adds_vocabulary_terms_and_records_it(db_path, tmp_path, capsys):
-    assert cli.main(["vocabulary", "add", "primary_indication", "Chronic pain", "--mapping", "emr",
+    assert commands.main(["vocabulary", "add", "primary_indication", "Chronic pain", "--mapping", "emr",
                      "--db", str(db_path)]) == 0
-    assert cli.main(["vocabulary", "add", "primary_indication", "call 555-867-5309", "--mapping", "emr",
+    assert commands.main(["vocabulary", "add", "primary_indication", "call 555-867-5309", "--mapping", "emr",
                      "--db", str(db_path)]) == 2
     assert "refused, nothing changed" in capsys.readouterr().err
     path = tmp_path / "p.csv"
     path.write_text("patient_id,primary_indication\nP1,chronic-pain\n")
-    assert cli.main(["ingest", str(path), "--db", str(db_path)]) == 0
+    assert commands.main(["ingest", str(path), "--db", str(db_path)]) == 0
     con = duckdb.connect(str(db_path), read_only=True)
     assert con.execute("select primary_indication from patients").fetchall() == [("Chronic pain",)]
     assert con.execute("select action, detail from audit_log where action = 'settings'").fetchall() == [

@@ -12,10 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.metrics.marts import Cohort
 
 
@@ -39,7 +39,7 @@ def by_route(rows):
 
 
 def test_each_route_is_set_beside_its_own_papers_only():
-    figure = charts.published_by_route(by_route([("IV", 40, 20, 8), ("IM", 30, 15, 6), ("oral", 20, 12, 5)]),
+    figure = figures.published_by_route(by_route([("IV", 40, 20, 8), ("IM", 30, 15, 6), ("oral", 20, 12, 5)]),
                                        REFERENCES, "PHQ-9")
     papers = {(x, y) for t in figure.data if t.name == "published" for x, y in zip(t.x, t.y)}
     assert papers == {("IV: response", 0.536), ("IV: response", 0.5), ("oral: response", 0.628),
@@ -52,7 +52,7 @@ def test_each_route_is_set_beside_its_own_papers_only():
 def test_a_hidden_route_reads_hidden_beside_its_papers():
     rows = by_route([("IV", 40, 20, 8), ("oral", 20, 12, 5)])
     rows.loc[1, ["response_rate", "remission_rate"]] = np.nan  # as for_chart leaves a hidden route
-    figure = charts.published_by_route(rows, REFERENCES, "PHQ-9", 11)
+    figure = figures.published_by_route(rows, REFERENCES, "PHQ-9", 11)
     hidden = next(t for t in figure.data if t.text and "hidden" in t.text)
     assert list(hidden.x) == ["oral: response", "oral: remission"]
     assert not [t for t in figure.data if t.name.startswith("this clinic") and t.x[0].startswith("oral")]
@@ -63,8 +63,8 @@ def test_overview_draws_every_routes_observed_rate_beside_its_papers_by_default(
     shutil.copy(sample_db, path)
     monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(path))
     app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
-    with store.open_file(path, read_only=True) as con:
-        routes = metrics.cohort_comparison(con, "PHQ-9", by="route",
+    with database.open_file(path, read_only=True) as con:
+        routes = marts.cohort_comparison(con, "PHQ-9", by="route",
                                            cohort=Cohort(min_baseline=10, baseline_instrument="PHQ-9"))
     shown = suppress.for_chart(routes, "cohort_comparison", 11, rows_add_up=True).set_index("group_value")
     # The headline cohort (PHQ-9 10 or more at baseline): IV 56 of 127 responded (44%); oral's 16 of 26 is hidden

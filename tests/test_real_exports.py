@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import table_snapshot
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_export
 
 
@@ -211,7 +211,7 @@ def write_csvs(folder):
 
 
 def stored(db):
-    con = store.connect(db, read_only=True)
+    con = database.connect(db, read_only=True)
     try:
         snapshot = table_snapshot(con)
         return {

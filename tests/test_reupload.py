@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ketamine_outcomes.ingest import mappings
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store.database import sql as store_sql
 
 OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
@@ -202,16 +202,16 @@ def test_the_metric_tables_after_a_known_line_reupload_equal_a_full_build(load, 
     load("s.csv", SESSIONS + "".join(f"P1,2024-03-{d:02d},IV,completed,40,S{d}\n" for d in range(1, 13, 2)))
     load("o.csv", OUTCOMES.replace("assessment_day", "assessment_date")
          + "P1,2024-02-28,PHQ-9,20,0\nP1,2024-03-08,PHQ-9,12,0\nP1,2024-03-15,PHQ-9,8,0\n")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     load("o2.csv", OUTCOMES.replace("assessment_day", "assessment_date")
          + "P1,2024-02-28,PHQ-9,20,0\nP1,2024-03-08,PHQ-9,12,0\nP1,2024-03-15,PHQ-9,9,0\n")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert rows(con, "select week, score, is_response from int_weekly_scores order by week") == [
         (1, 12, False), (2, 9, True)]
 
 
 def metric_tables(con):
-    return {name: rows(con, f"select * from int_{name} order by all") for name in metrics.INTERMEDIATE}
+    return {name: rows(con, f"select * from int_{name} order by all") for name in marts.INTERMEDIATE}
 
 
 def test_a_build_after_a_daily_upload_computes_only_the_changed_patients_and_equals_a_full_build(
@@ -220,7 +220,7 @@ def test_a_build_after_a_daily_upload_computes_only_the_changed_patients_and_equ
 
     for path in sample_files:
         ingest_file(con, path)
-    assert metrics.ensure_built(con) == "built for every patient"
+    assert marts.ensure_built(con) == "built for every patient"
     # Tomorrow's export: every 60th assessment corrected, and one patient's new session and PHQ-9 after the
     # data's last day (which moves it: dropped-out and evaluable statuses are measured from it).
     lines = sample_files[2].read_text().splitlines()
@@ -237,10 +237,10 @@ def test_a_build_after_a_daily_upload_computes_only_the_changed_patients_and_equ
     ingest_file(con, tmp_path / "sessions_day2.csv")
     (stale,) = rows(con, "select count(distinct patient_id) from stale_patients")[0]
     assert 50 < stale < 150  # of 600: the build below is the incremental one
-    done = metrics.ensure_built(con)
+    done = marts.ensure_built(con)
     assert done.startswith("built again for ") and int(done.split()[3]) >= stale
     incremental = metric_tables(con)
-    metrics.build(con)
+    marts.build(con)
     assert metric_tables(con) == incremental
     assert rows(con, "select count(*) from stale_patients") == [(0,)]
 
@@ -251,16 +251,16 @@ def test_each_metric_table_is_computed_again_for_every_change_it_reads():
     import re
 
     stored = {"sessions", "assessments", "patients"}
-    for name, (reasons, tables) in metrics.READS.items():
+    for name, (reasons, tables) in marts.READS.items():
         code = re.sub(r"--[^\n]*", "", store_sql(f"intermediate/{name}"))
         read = set(re.findall(r"\b(?:from|join)\s+(?:main\.)?(\w+)", code, flags=re.IGNORECASE))
         assert read & stored == set(reasons) - {"last_day"}, name
-        assert {t.removeprefix("int_") for t in read if t.startswith("int_")} - set(metrics.ACROSS_PATIENTS) \
+        assert {t.removeprefix("int_") for t in read if t.startswith("int_")} - set(marts.ACROSS_PATIENTS) \
             == set(tables), name
         assert ("last_day" in reasons) == ("data_last_day" in code), name
-    assert list(metrics.READS) == list(metrics.PER_PATIENT)
+    assert list(marts.READS) == list(marts.PER_PATIENT)
     # A table that reads only some columns of the series (as `series`) names them all.
-    for name, columns in metrics.SERIES_COLUMNS.items():
+    for name, columns in marts.SERIES_COLUMNS.items():
         code = re.sub(r"--[^\n]*", "", store_sql(f"intermediate/{name}"))
         assert re.search(r"series as \(\s*select \* from int_treatment_series\b", code), name
         used = set(re.findall(r"\bseries\.(\w+)", code))
@@ -284,14 +284,14 @@ def test_a_corrected_session_that_splits_a_series_moves_its_scores_and_equals_a_
     outcomes = "patient_id,assessment_date,instrument,score,item9\n" + outcomes
     load("s.csv", SESSIONS + sessions)
     load("o.csv", outcomes)
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert rows(con, "select count(*) from int_treatment_series where patient_id = 'P1'") == [(1,)]
     load("s2.csv", SESSIONS + sessions.replace("P1,2024-03-05", "P1,2024-06-03"))
-    assert metrics.ensure_built(con) == "built again for 1 patients whose data changed"
+    assert marts.ensure_built(con) == "built again for 1 patients whose data changed"
     assert rows(con, "select series_number, count(*) from int_series_assessments where patient_id = 'P1' "
                      "group by all order by all") == [(1, 1), (2, 1)]
     incremental = metric_tables(con)
-    metrics.build(con)
+    marts.build(con)
     assert metric_tables(con) == incremental
 
 
@@ -310,16 +310,16 @@ def test_a_corrected_route_reaches_the_weekly_scores_and_a_new_session_leaves_th
         f"P{p},2024-02-28,PHQ-9,20,0\nP{p},2024-03-06,PHQ-9,8,0\n" for p in range(1, 11))
     load("s.csv", SESSIONS + sessions + "P1,2024-03-09,IV,completed,40,S19\n")
     load("o.csv", outcomes)
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert rows(con, "select distinct route from int_weekly_scores") == [("IV",)]
     corrected = sessions.replace("P1,2024-03-03,IV", "P1,2024-03-03,IM") + "P2,2024-03-09,IV,completed,40,S29\n"
     load("s2.csv", SESSIONS + corrected + "P1,2024-03-09,IM,completed,40,S19\n")
-    assert metrics.ensure_built(con) == "built again for 2 patients whose data changed"
+    assert marts.ensure_built(con) == "built again for 2 patients whose data changed"
     assert rows(con, "select series_id, route from int_weekly_scores where route = 'IM' group by all") == \
         rows(con, "select series_id, 'IM' from int_treatment_series where patient_id = 'P1'")
     assert rows(con, "select sessions_completed from int_treatment_series where patient_id = 'P2'") == [(4,)]
     incremental = metric_tables(con)
-    metrics.build(con)
+    marts.build(con)
     assert metric_tables(con) == incremental
 
 
@@ -335,12 +335,12 @@ def test_a_changed_indication_spelling_or_setting_builds_every_patient(con, tmp_
     load("p.csv", export)
     load("s.csv", SESSIONS + "".join(f"P{p},2024-03-0{d},IV,completed,40,S{p}{d}\n" for p in (1, 2, 3)
                                      for d in (1, 3, 5)))
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert rows(con, "select distinct indication from int_treatment_series") == [("other",)]
     # The clinic adds the term and uploads the export again: the indications shown on every series change.
     mappings.add_terms(con, "emr", "primary_indication", ["Chronic pain"])
     load("p2.csv", export)
-    assert metrics.ensure_built(con) == "built for every patient"
+    assert marts.ensure_built(con) == "built for every patient"
     assert rows(con, "select distinct indication from int_treatment_series") == [("Chronic pain",)]
 
 
@@ -373,23 +373,23 @@ def test_a_phone_number_on_a_line_with_empty_extra_fields_refuses_the_file(load,
 
 def test_two_settings_overridden_to_one_value_are_two_versions(con):
     # The probe's F5: the version named the overrides' values only.
-    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.store import database
 
     con.execute("insert or replace into setting_overrides values ('dropout_quiet_days', 40)")
-    first = store.data_version(con)
+    first = database.data_version(con)
     con.execute("delete from setting_overrides")
     con.execute("insert or replace into setting_overrides values ('end_of_induction_days', 40)")
-    assert store.data_version(con) != first
+    assert database.data_version(con) != first
 
 
 def test_a_line_hash_column_of_another_type_is_made_again(db_path):
-    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.store import database
 
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     con.execute("alter table sessions drop column source_hash")
     con.execute("alter table sessions add column source_hash ubigint")  # as the first version of the hash was
     con.close()
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     assert rows(con, "select data_type from duckdb_columns() where table_name = 'sessions' "
                      "and column_name = 'source_hash'") == [("HUGEINT",)]
     con.close()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
 
 # Fuzzers and crafted-hash probes over many random uploads: seconds to a minute each; `make test`
@@ -65,14 +65,14 @@ def stored(con) -> dict:
 
 
 def metric_tables(con) -> dict:
-    return {name: _rows(con, f"select * from int_{name} order by all") for name in metrics.INTERMEDIATE}
+    return {name: _rows(con, f"select * from int_{name} order by all") for name in marts.INTERMEDIATE}
 
 
 def replay(steps, folder: Path, check_metrics: bool = True) -> list[str]:
     """Run `steps` on a database that knows lines and one that forgets them; returns every difference, in
     words. Steps: ("load", file name, text), ("undo", index of an earlier load step), ("sql", statement)."""
     folder.mkdir(parents=True, exist_ok=True)
-    fast, oracle = store.connect(folder / "fast.duckdb"), store.connect(folder / "oracle.duckdb")
+    fast, oracle = database.connect(folder / "fast.duckdb"), database.connect(folder / "oracle.duckdb")
     results: dict[int, list] = {}
     problems = []
     try:
@@ -101,10 +101,10 @@ def replay(steps, folder: Path, check_metrics: bool = True) -> list[str]:
             if check_metrics:
                 # The database that knows lines is only ever built incrementally, so that an error can build
                 # up over several steps; the other is built in full each time.
-                done = metrics.ensure_built(fast)
-                metrics.build(oracle)
+                done = marts.ensure_built(fast)
+                marts.build(oracle)
                 incremental, full = metric_tables(fast), metric_tables(oracle)
-                for name in metrics.INTERMEDIATE:
+                for name in marts.INTERMEDIATE:
                     if incremental[name] != full[name]:
                         problems.append(f"step {i}: int_{name} after ensure_built ({done}) differs from a "
                                         f"full build:\n  incremental {incremental[name]}\n  full        {full[name]}")
@@ -300,7 +300,7 @@ FUZZ_SEQUENCES = int(os.environ.get("FUZZ_SEQUENCES", "6"))
 def test_random_daily_uploads_give_what_checking_every_line_gives(seed, tmp_path, monkeypatch):
     # These clinics are small: a change is most of the patients, and the build would fall back to a full one
     # (probe2 counted 66 full builds to 9 incremental). The share is a speed choice, so it is lifted here.
-    monkeypatch.setattr(metrics, "INCREMENTAL_SHARE", 1.0)
+    monkeypatch.setattr(marts, "INCREMENTAL_SHARE", 1.0)
     problems = replay(random_steps(seed), tmp_path)
     assert not problems, "\n".join(problems[:5])
 
@@ -313,8 +313,8 @@ SESSIONS_HEADER = "patient_id,session_date,route,status,dose_mg,session_id\n"
 
 def test_replay_compares_what_it_should(tmp_path):
     """The harness itself: a difference in what is stored is reported (the oracle is not blind)."""
-    fast = store.connect(tmp_path / "a.duckdb")
-    other = store.connect(tmp_path / "b.duckdb")
+    fast = database.connect(tmp_path / "a.duckdb")
+    other = database.connect(tmp_path / "b.duckdb")
     for con, score in ((fast, 12), (other, 13)):
         path = tmp_path / f"{score}.csv"
         path.write_text(OUTCOMES + f"P1,0,PHQ-9,{score},0\n")
@@ -404,10 +404,10 @@ def _colliding_line(con, header: str, stored_line: str, cells: list[str]) -> str
     ingest salts its line hash, equals that of `stored_line`: a collision anyone can craft. The ingest's line
     hash is an MD5 of the fields instead (stage.read_positional); were it DuckDB's hash again, the crafted
     line would pass as known, unchecked, and the tests using it would fail."""
-    from ketamine_outcomes.ingest import pipeline as ingest
+    from ketamine_outcomes.ingest import pipeline
     from ketamine_outcomes.ingest.contract import read_layout
 
-    salt = ingest.layout_salt(con, read_layout(header, None, None))
+    salt = pipeline.layout_salt(con, read_layout(header, None, None))
 
     def line_hash(values):
         values = [v or None for v in values]  # DuckDB reads an empty field as NULL
@@ -452,7 +452,7 @@ def test_two_different_settings_with_one_value_are_two_versions(con, tmp_path):
     (tmp_path / "s.csv").write_text(sessions)
     ingest_file(con, tmp_path / "s.csv")
     con.execute("insert or replace into setting_overrides values ('dropout_quiet_days', 40)")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     # P1's last session (March 3) is 33 days before the data's last day (April 5): dropped out only when
     # dropout_quiet_days is below 33.
     assert con.execute("select is_dropped_out from int_treatment_series where patient_id = 'P1'").fetchall() == [
@@ -460,7 +460,7 @@ def test_two_different_settings_with_one_value_are_two_versions(con, tmp_path):
     # `settings reset dropout_quiet_days`, then `settings set end_of_induction_days 40`, no build between.
     con.execute("delete from setting_overrides where name = 'dropout_quiet_days'")
     con.execute("insert or replace into setting_overrides values ('end_of_induction_days', 40)")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert con.execute("select is_dropped_out from int_treatment_series where patient_id = 'P1'").fetchall() == [
         (True,)]
 
@@ -488,7 +488,7 @@ def test_a_session_change_crafted_to_keep_its_metric_rows_hash_is_built(con, tmp
     lines = [f"P{p},2024-03-{day:02d},IV,completed,40,Northside,N01,S{p}{day}" for p in range(1, 9) for day in (1, 3, 5)]
     (tmp_path / "s1.csv").write_text(header + "\n".join(lines) + "\n")
     ingest_file(con, tmp_path / "s1.csv")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     # P1's first session moves to Riverside; its clinician_id is chosen so that the session's row in
     # int_series_sessions hashes as before (the fields up to site hashed as DuckDB chains them).
     upto_site = "patient_id, series_number, session_number, session_day, session_date, session_id, route"
@@ -499,7 +499,7 @@ def test_a_session_change_crafted_to_keep_its_metric_rows_hash_is_built(con, tmp
     lines[0] = f"P1,2024-03-01,IV,completed,40,Riverside,{clinician},S11"
     (tmp_path / "s2.csv").write_text(header + "\n".join(lines) + "\n")
     assert ingest_file(con, tmp_path / "s2.csv").rows_replaced == 1
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert con.execute("select site, clinician_id from int_series_sessions where session_id = 'S11'").fetchall() == [
         ("Riverside", clinician)]
 
@@ -512,13 +512,13 @@ def test_a_two_field_change_crafted_against_any_build_key_is_built(con, tmp_path
     lines = [f"P{p},2024-03-{day:02d},IV,completed,40,Northside,N01,S{p}{day}" for p in range(1, 9) for day in (1, 3, 5)]
     (tmp_path / "s1.csv").write_text(header + "\n".join(lines) + "\n")
     ingest_file(con, tmp_path / "s1.csv")
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     site = _text_with_hash(_duckdb_string_hash(b"Northside") ^ (1 << 63) ^ (1 << 31), random.Random(1))
     clinician = _text_with_hash(_duckdb_string_hash(b"N01") ^ (1 << 63), random.Random(2))
     lines[0] = f"P1,2024-03-01,IV,completed,40,{site},{clinician},S11"
     (tmp_path / "s2.csv").write_text(header + "\n".join(lines) + "\n")
     assert ingest_file(con, tmp_path / "s2.csv").rows_replaced == 1
-    metrics.ensure_built(con)
+    marts.ensure_built(con)
     assert con.execute("select site, clinician_id from int_series_sessions where session_id = 'S11'").fetchall() == [
         (site, clinician)]
 
@@ -527,6 +527,6 @@ def test_a_two_field_change_crafted_against_any_build_key_is_built(con, tmp_path
 # sessions share a day (one exported without its session_id) and the routes tie, the order within the day is
 # the tables' physical order, which an incremental build changes: IM incrementally, IV from a full build.
 def test_seed_221_incremental_build_equals_full_build(tmp_path, monkeypatch):
-    monkeypatch.setattr(metrics, "INCREMENTAL_SHARE", 1.0)
+    monkeypatch.setattr(marts, "INCREMENTAL_SHARE", 1.0)
     problems = replay(random_steps(221, 12), tmp_path)
     assert not problems, "\n".join(p[:400] for p in problems)

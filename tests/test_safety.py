@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import pytest
 
-from ketamine_outcomes.charts import figures as charts
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.charts import figures
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, SETTINGS
 from ketamine_outcomes.ingest.pipeline import ingest_file
 from ketamine_outcomes.metrics.marts import Cohort
@@ -27,7 +27,7 @@ def build(con, export, sessions: str, outcomes: str = "", patients: str = ""):
         if text:
             result = ingest_file(con, export(name, text))
             assert result.refused is None and result.rows_rejected == 0, (result.refused, result.rejects)
-    metrics.build(con)
+    marts.build(con)
     return con
 
 
@@ -49,7 +49,7 @@ def test_item9_outside_any_series_is_flagged_with_the_nearest_sessions_site_and_
           "P1,102,PHQ-9,15,0\n"
           "P2,5,PHQ-9,12,3\n",   # a patient with no session at all: site from the patients export
           "patient_id,sex,site\nP2,female,South\n")
-    flags = metrics.item9_flags(con)
+    flags = marts.item9_flags(con)
     assert flags[["patient_id", "is_in_series", "series_number", "week", "assessment_day", "site", "clinician_id",
                   "item9"]].astype(object).where(flags.notna(), None).values.tolist() == [
         ["P1", True, 1, 0, 86, "North", "C1", 1],
@@ -63,13 +63,13 @@ def test_item9_flags_are_not_narrowed_by_the_cohort(con, export):
     build(con, export, "patient_id,session_day,route,site\nP1,0,IV,North\nP2,0,oral,South\n",
           "patient_id,assessment_day,instrument,score,item9\nP1,0,PHQ-9,20,1\nP2,0,PHQ-9,20,2\n")
     narrow = Cohort(sites=("North",), routes=("IV",), min_baseline=25)
-    assert sorted(metrics.item9_flags(con, narrow).patient_id) == ["P1", "P2"]
+    assert sorted(marts.item9_flags(con, narrow).patient_id) == ["P1", "P2"]
 
 
 def test_item9_flags_show_a_date_when_the_export_has_dates_and_the_day_otherwise(con, export):
     build(con, export, "patient_id,session_date,route,clinician_id\nP1,2025-03-01,IV,C7\n",
           "patient_id,assessment_date,instrument,score,item9\nP1,2025-02-01,PHQ-9,14,1\n")
-    flag = metrics.item9_flags(con).iloc[0]
+    flag = marts.item9_flags(con).iloc[0]
     assert (str(flag.assessment_date)[:10], pd.isna(flag.assessment_day)) == ("2025-02-01", True)
     assert (bool(flag.is_in_series), flag.clinician_id) == (False, "C7")  # 28 days before: no series; next session
 
@@ -107,7 +107,7 @@ G,33,PHQ-9,5,0
 
 def test_item9_resolved_emergent_and_reliable_deterioration_by_hand(con, export):
     course_clinic(con, export)
-    frame = metrics.item9_course(con).set_index("measure")
+    frame = marts.item9_course(con).set_index("measure")
     # Resolved: A (0 on day 32, the window's last day) yes; B no (its last answer in the window, day 20, is 1;
     # day 33 is outside); E has no item 9 at the end; G's window is still open (not evaluable).
     assert frame.loc["item9_resolved", ["n_series", "n_meeting"]].tolist() == [2, 1]
@@ -123,11 +123,11 @@ def test_item9_resolved_emergent_and_reliable_deterioration_by_hand(con, export)
 
 def test_item9_course_follows_the_cohort_and_splits_by_route(con, export):
     course_clinic(con, export)
-    assert metrics.item9_course(con, cohort=Cohort(sites=("South",))).empty
-    by_route = metrics.item9_course(con, by="route")
+    assert marts.item9_course(con, cohort=Cohort(sites=("South",))).empty
+    by_route = marts.item9_course(con, by="route")
     assert set(by_route.group_value) == {"IV"} and len(by_route) == 3
     with pytest.raises(ValueError):
-        metrics.item9_course(con, by="clinician")
+        marts.item9_course(con, by="clinician")
 
 
 # Blood pressure ---------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_blood_pressure_rise_and_pre_dose_thresholds_by_route(con, export):
         "P1,5,IV,,170,,\n"             # a peak alone: in neither denominator
         "P2,0,intranasal,130,,91,100\n"  # pre-dose diastolic 91: raised; diastolic rise 9
     ))
-    frame = metrics.blood_pressure(con).set_index("route")
+    frame = marts.blood_pressure(con).set_index("route")
     assert frame.loc["IV", ["n_sessions", "n_rise_measured", "n_rises", "n_pre_measured", "n_pre_raised"]].tolist() == [
         6, 5, 2, 5, 1]
     assert frame.loc["intranasal", ["n_rise_measured", "n_rises", "n_pre_measured", "n_pre_raised"]].tolist() == [
@@ -157,10 +157,10 @@ def test_blood_pressure_rise_and_pre_dose_thresholds_by_route(con, export):
 
 def test_blood_pressure_thresholds_are_settings(con, export):
     build(con, export, BP_HEADER + "P1,0,IV,120,159,80,104\n")
-    assert metrics.blood_pressure(con).n_rises.tolist() == [0]
+    assert marts.blood_pressure(con).n_rises.tolist() == [0]
     con.execute("insert or replace into setting_overrides values ('bp_rise_systolic', 39)")
-    metrics.build(con)
-    assert metrics.blood_pressure(con).n_rises.tolist() == [1]
+    marts.build(con)
+    assert marts.blood_pressure(con).n_rises.tolist() == [1]
     setting = SETTINGS["bp_pre_systolic_above"]
     assert (setting.value, setting.minimum, setting.maximum) == (140, 50, 300) and "Spravato" in setting.source
 
@@ -168,12 +168,12 @@ def test_blood_pressure_thresholds_are_settings(con, export):
 def test_the_high_peak_level_is_a_setting_used_by_the_mart_and_the_chart(con, export):
     """Peaks of 179, 180 and 195: two reach the default 180; at 179 all three, at 190 one."""
     build(con, export, BP_HEADER + "P1,0,IV,,179,,\nP1,2,IV,,180,,\nP1,4,IV,,195,,\n")
-    assert metrics.blood_pressure(con)[["n_measured", "n_high_peaks"]].values.tolist() == [[3, 2]]
+    assert marts.blood_pressure(con)[["n_measured", "n_high_peaks"]].values.tolist() == [[3, 2]]
     for value, expected in ((179, 3), (190, 1)):
         con.execute("insert or replace into setting_overrides values ('bp_peak_systolic', $v)", {"v": value})
-        metrics.build(con)
-        assert metrics.blood_pressure(con).n_high_peaks.tolist() == [expected]
-    figure = charts.blood_pressure(metrics.blood_pressure(con), {"bp_peak_systolic": 190})
+        marts.build(con)
+        assert marts.blood_pressure(con).n_high_peaks.tolist() == [expected]
+    figure = figures.blood_pressure(marts.blood_pressure(con), {"bp_peak_systolic": 190})
     assert figure.layout.title.text.startswith("Sessions with a systolic peak of 190 mmHg or more")
     setting = SETTINGS["bp_peak_systolic"]
     assert (setting.value, setting.minimum, setting.maximum) == (180, 100, 300) and "ACC/AHA 2017" in setting.source
@@ -200,15 +200,15 @@ def test_an_export_without_the_new_columns_ingests_as_before(con, export):
                      "from sessions order by 1") == [(0, 150, None, None, None), (2, None, None, None, None)]
     again = ingest_file(con, export("s.csv", "patient_id,session_day,route,systolic_bp_peak\nP1,0,IV,150\nP1,2,IV,\n"))
     assert (again.rows_inserted, again.rows_duplicate, again.rows_replaced) == (0, 2, 0)
-    metrics.build(con)
-    row = metrics.blood_pressure(con).iloc[0]
+    marts.build(con)
+    row = marts.blood_pressure(con).iloc[0]
     assert (row.n_measured, row.n_rise_measured, row.n_pre_measured) == (1, 0, 0)
 
 
 def test_a_database_from_before_the_new_columns_gains_them_keeps_its_rows_and_rebuilds(db_path, export):
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     ingest_file(con, export("s.csv", "patient_id,session_day,route,systolic_bp_peak\nP1,0,IV,150\n"))
-    metrics.build(con)
+    marts.build(con)
     # The database as an earlier release left it: no new columns, a unique index (DuckDB alters no indexed
     # table), metric tables built.
     for column in ("systolic_bp_pre", "diastolic_bp_pre", "diastolic_bp_peak"):
@@ -217,13 +217,13 @@ def test_a_database_from_before_the_new_columns_gains_them_keeps_its_rows_and_re
     con.execute("create or replace table int_series_sessions as select * exclude (systolic_bp_pre, "
                 "diastolic_bp_pre, diastolic_bp_peak) from int_series_sessions")
     con.close()
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     assert rows(con, "select patient_id, systolic_bp_peak, systolic_bp_pre, diastolic_bp_peak from sessions") == [
         ("P1", 150, None, None)]
     assert rows(con, "select count(*) from duckdb_indexes() where index_name = 'sessions_natural_key'") == [(0,)]
-    assert not metrics.is_built(con)
-    metrics.ensure_built(con)
-    assert metrics.blood_pressure(con)[["n_measured", "n_rise_measured"]].values.tolist() == [[1, 0]]
+    assert not marts.is_built(con)
+    marts.ensure_built(con)
+    assert marts.blood_pressure(con)[["n_measured", "n_rise_measured"]].values.tolist() == [[1, 0]]
     con.close()
 
 
@@ -248,9 +248,9 @@ def test_mean_cadss_by_session_number_with_its_n(con, export):
           "patient_id,assessment_day,instrument,score\n"
           "P1,0,CADSS,20\nP1,2,CADSS,10\nP2,10,CADSS,30\nP2,13,CADSS,0\n"
           "P2,14,CADSS,50\n")  # no session on day 14: not charted
-    frame = metrics.dissociation(con)
+    frame = marts.dissociation(con)
     assert frame[["session_number", "n_sessions", "mean_score"]].values.tolist() == [[1, 2, 25.0], [2, 2, 5.0]]
-    by_route = metrics.dissociation(con, by="route")
+    by_route = marts.dissociation(con, by="route")
     assert by_route[["group_value", "session_number", "mean_score"]].values.tolist() == [
         ["IV", 1, 20.0], ["IV", 2, 10.0], ["intranasal", 1, 30.0], ["intranasal", 2, 0.0]]
-    assert metrics.dissociation(con, cohort=Cohort(routes=("IV",))).n_sessions.tolist() == [1, 1]
+    assert marts.dissociation(con, cohort=Cohort(routes=("IV",))).n_sessions.tolist() == [1, 1]

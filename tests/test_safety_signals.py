@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import signals
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_file
 
 EIGHT = (0, 3, 7, 10, 14, 17, 21, 24)  # an intranasal induction: twice weekly, 8 doses
@@ -30,7 +30,7 @@ def build(con, export, sessions: list[tuple[str, int, str]]):
     lines = ["patient_id,session_day,status,route,site,adverse_events"] + [
         f"{p},{day},completed,intranasal,North,{events}" for p, day, events in sessions]
     assert ingest_file(con, export("sessions.csv", "\n".join(lines) + "\n")).rows_rejected == 0
-    metrics.build(con)
+    marts.build(con)
     return con
 
 
@@ -42,7 +42,7 @@ def test_each_series_counts_once_for_an_event_in_its_induction_against_the_publi
     sessions += [("S2", d, {7: "dissociation"}.get(d, "")) for d in EIGHT] + [("S2", 30, "nausea")]
     sessions += [("S3", d, {24: "dissociation"}.get(d, "")) for d in EIGHT]
     sessions += [("S4", d, "vomiting") for d in (60, 63, 66)]
-    rows = metrics.adverse_event_incidence(build(con, export, sessions)).set_index("event")
+    rows = marts.adverse_event_incidence(build(con, export, sessions)).set_index("event")
     assert rows.n_series.unique().tolist() == [3]
     assert rows.loc[["dissociation", "nausea", "vomiting", "dizziness"], "n_with_event"].tolist() == [3, 1, 0, 0]
     # Dissociation 3 of 3: the Wilson interval's low end (0.44) is above the trials' top (38.6%): above.
@@ -94,8 +94,8 @@ def test_safety_page_opens_with_the_signals_of_the_marts(tmp_path, sample_db, mo
     app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
     app = app.switch_page("app_pages/safety.py").run()
     assert not app.exception
-    with store.open_file(path, read_only=True) as con:
-        incidence = metrics.adverse_event_incidence(con).set_index(["route", "event"])
+    with database.open_file(path, read_only=True) as con:
+        incidence = marts.adverse_event_incidence(con).set_index(["route", "event"])
     # The sample clinic: 116 of 145 intranasal series had dissociation in the induction, above the trials' 27-39%.
     assert incidence.loc[("intranasal", "dissociation"), ["n_with_event", "n_series"]].tolist() == [116, 145]
     shown = [re.sub(r"\\(.)", r"\1", m.value) for m in app.markdown]

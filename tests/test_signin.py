@@ -11,7 +11,7 @@ import pytest
 
 from conftest import free_port, start_command, start_provider, stop_group, stop_server
 from ketamine_outcomes.care import follow_up
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -112,7 +112,7 @@ def audit_rows(db, email: str, until=lambda rows: True) -> list[tuple]:
     after the browser shows the click."""
     deadline = time.monotonic() + 30
     while True:
-        con = store.open_file(db, read_only=True, wait_seconds=30)
+        con = database.open_file(db, read_only=True, wait_seconds=30)
         try:
             rows = con.execute("select role, action, detail from audit_log where email = $email "
                                "order by logged_at, rowid", {"email": email}).fetchall()
@@ -190,7 +190,7 @@ def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_down
 
 def test_a_director_marks_an_item9_flag_recorded_with_who_and_when_in_the_audit_trail(page, served):
     url, db = served
-    con = store.open_file(db, read_only=True, wait_seconds=30)
+    con = database.open_file(db, read_only=True, wait_seconds=30)
     try:
         first = follow_up.flags(con).iloc[0]  # open flags first, newest first
     finally:
@@ -206,7 +206,7 @@ def test_a_director_marks_an_item9_flag_recorded_with_who_and_when_in_the_audit_
     assert marked[0] == "director"
     assert marked[2] == (f"item 9 flag of patient {first.patient_id} on {first.assessment_date.date()}: "
                          "safety plan reviewed")
-    con = store.open_file(db, read_only=True, wait_seconds=30)
+    con = database.open_file(db, read_only=True, wait_seconds=30)
     try:
         stored = con.execute("select patient_id, assessment_day, outcome, recorded_by, role from item9_follow_ups "
                              "where recorded_by = 'dora@clinic.example'").fetchall()

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.definitions import NATIONAL_STANDARDS
 from ketamine_outcomes.ingest.pipeline import ingest_file
 
@@ -26,7 +26,7 @@ def build(con, export, sessions: dict[str, tuple[int, ...]], scores: list[str]):
     outcomes = ["patient_id,assessment_day,instrument,score"] + scores
     for name, text in (("sessions.csv", lines), ("outcomes.csv", outcomes)):
         assert ingest_file(con, export(name, "\n".join(text) + "\n")).rows_rejected == 0
-    metrics.build(con)
+    marts.build(con)
     return con
 
 
@@ -42,7 +42,7 @@ def test_a_course_finished_after_two_sessions_counts_with_its_last_score_and_one
         "A": ((0, 15, 12), (14, 4, 3)), "B": ((0, 12, 10), (3, 11, 9)), "C": ((0, 20, 15), (5, 5, 4)),
         "D": ((0, 14, 9), (7, 8, 6)), "E": ((0, 18, 12),)}.items()
         for day, phq9, gad7 in pairs for instrument, score in (("PHQ-9", phq9), ("GAD-7", gad7))]
-    row = metrics.talking_therapies(build(con, export, sessions, scores)).iloc[0]
+    row = marts.talking_therapies(build(con, export, sessions, scores)).iloc[0]
     assert (row.n_finished, row.n_paired, row.n_cases, row.n_recovered) == (4, 3, 3, 2)
     assert row.recovery_rate == pytest.approx(2 / 3)
     # A and D fell 11 and 6 on PHQ-9 (reliable: 6 or more); B fell 1 and 1.
@@ -51,14 +51,14 @@ def test_a_course_finished_after_two_sessions_counts_with_its_last_score_and_one
 
 def test_a_course_whose_window_is_still_open_is_not_finished(con, export):
     # P1 finished six sessions by day 11; the data ends on day 20 (its score), before its window closes (day 32).
-    row = metrics.talking_therapies(build(con, export, {"P1": SIX}, [
+    row = marts.talking_therapies(build(con, export, {"P1": SIX}, [
         "P1,0,PHQ-9,15", "P1,0,GAD-7,12", "P1,20,PHQ-9,4", "P1,20,GAD-7,3"]))
     assert row.empty
 
 
 def test_a_score_after_the_course_window_is_not_its_last_score(con, export):
     # P1's only later score is on day 40, past 11 + 21 = 32: a finished course without a pair.
-    row = metrics.talking_therapies(build(con, export, {"P1": SIX, "Z": (60,)}, [
+    row = marts.talking_therapies(build(con, export, {"P1": SIX, "Z": (60,)}, [
         "P1,0,PHQ-9,15", "P1,0,GAD-7,12", "P1,40,PHQ-9,4", "P1,40,GAD-7,3"])).iloc[0]
     assert (row.n_finished, row.n_paired) == (1, 0)
 
@@ -80,7 +80,7 @@ def test_the_chart_draws_the_50_percent_recovery_standard_over_the_recovery_bar(
     row = pd.Series({"recovery_rate": 0.42, "recovery_rate_low": 0.35, "recovery_rate_high": 0.49,
                      "reliable_improvement_rate": 0.6, "reliable_recovery_rate": 0.4,
                      "reliable_deterioration_rate": float("nan"), "mcid_improvement_rate": 0.55})
-    figure = charts.talking_therapies(row, NATIONAL_STANDARDS, 11)
+    figure = figures.talking_therapies(row, NATIONAL_STANDARDS, 11)
     standard = next(t for t in figure.data if t.name == "NHS standard: 50% recovery")
     assert list(standard.x) == ["recovery"] and list(standard.y) == [0.5]
     bars = figure.data[0]
@@ -95,8 +95,8 @@ def test_response_page_draws_the_recovery_standard_beside_the_clinics_recovery(t
     monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(path))
     app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
     app = app.switch_page("app_pages/response.py").run()
-    with store.open_file(path, read_only=True) as con:
-        nhs = metrics.talking_therapies(con).iloc[0]
+    with database.open_file(path, read_only=True) as con:
+        nhs = marts.talking_therapies(con).iloc[0]
     # The sample clinic: 463 courses finished, 375 paired, all cases; 113 recovered (30%).
     assert (nhs.n_finished, nhs.n_paired, nhs.n_cases, nhs.n_recovered) == (463, 375, 375, 113)
     chart = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT, SAMPLE_FILES, free_port
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 
 # Builds the wheel and installs it into a new venv: processes of their own.
 pytestmark = pytest.mark.subprocess
@@ -77,7 +77,7 @@ def test_the_installed_command_ingests_prints_a_mart_and_serves_the_overview(ins
     reference = duckdb.connect(str(sample_db), read_only=True)
     assert stored == reference.execute("select (select count(*) from patients), (select count(*) from sessions), "
                                        "(select count(*) from assessments)").fetchone()
-    expected = metrics.activity(reference).iloc[0]
+    expected = marts.activity(reference).iloc[0]
     reference.close()
 
     printed = run(command, "mart", "activity", "--db", "clinic.duckdb", "--json", cwd=work).stdout

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, tables, ui
 from ketamine_outcomes.metrics import casemix
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
@@ -55,7 +55,7 @@ if BY[by] in casemix.ADJUSTED_DIMENSIONS:
     adjusted = casemix.only(data.mart("casemix_comparison", instrument=view.instrument, by=BY[by],
                                       cohort=view.cohort), visible.group_value)
     if adjusted.fitted:
-        ui.chart(charts.adjusted_funnel(adjusted.groups, adjusted.curves, by), "compare_adjusted_funnel", view)
+        ui.chart(figures.adjusted_funnel(adjusted.groups, adjusted.curves, by), "compare_adjusted_funnel", view)
     st.markdown(markdown(casemix.in_words(adjusted, by, units)))
     if adjusted.fitted:
         st.caption(f"{markdown(adjusted.note)} Each point is a {by}'s observed end-of-induction responders divided "
@@ -85,7 +85,7 @@ if BY[by] in FILTER_OF:
     drawn = suppress.for_chart(weekly, "weekly_outcomes", view.disclosure, rows_add_up="week")
     lines = {group: drawn[drawn.group_value == group] for group in visible.group_value}
     bands = data.table("select * from severity_bands order by band_min")
-    ui.chart(charts.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
+    ui.chart(figures.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
                                INSTRUMENTS[view.instrument].max_score), "compare_trajectories", view)
     st.caption("One line per group placed on the funnel, over every series of the group (not only the cases at "
                "baseline); groups left off the funnel (fewer than the small-cell threshold scored, responding or "

@@ -5,7 +5,7 @@ download every mart."""
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.ingest.pipeline import upload_detail
 from ketamine_outcomes.ingest.privacy import safe_file_name
@@ -184,8 +184,8 @@ columns = st.columns(4)
 # Every mart, split as its page first shows it, but series_trajectories: a sample of 200 series for drawing
 # (series_summary has every series).
 SPLITS = {"cohort_comparison": "site", "adverse_events": "route", "protocol_adherence": "site", "casemix_series": "site"}
-for i, name in enumerate(mart for mart in metrics.MARTS if mart != "series_trajectories"):
-    options = {} if name in metrics.WITHOUT_INSTRUMENT else {"instrument": view.instrument}
+for i, name in enumerate(mart for mart in marts.MARTS if mart != "series_trajectories"):
+    options = {} if name in marts.WITHOUT_INSTRUMENT else {"instrument": view.instrument}
     if name in SPLITS:
         options["by"] = SPLITS[name]
 

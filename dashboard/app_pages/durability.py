@@ -5,7 +5,7 @@ by site."""
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, tables, ui
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels, suppress
 
 view = ui.page("Durability", "How long does a response last, how soon does it come, and how many boosters "
@@ -43,7 +43,7 @@ if sustained.empty:
 else:
     curve = sustained.data["curve"]
     median_tiles(sustained, "Median duration of response")
-    ui.chart(charts.survival_curve(sustained.table, "survival", f"{view.instrument}: still responding after an "
+    ui.chart(figures.survival_curve(sustained.table, "survival", f"{view.instrument}: still responding after an "
                                    "end-of-induction response", "still responding",
                                    "days since the end-of-induction score", "responding at end of induction"),
              "durability_sustained", view)
@@ -66,7 +66,7 @@ if first.empty:
         st.info(f"No series has a {view.instrument} baseline for this selection.")
 else:
     median_tiles(first, "Median time to response")
-    ui.chart(charts.survival_curve(first.table, "share_responded", f"{view.instrument}: share responded, "
+    ui.chart(figures.survival_curve(first.table, "share_responded", f"{view.instrument}: share responded, "
                                    + ("all series" if BY[by] == "all" else f"one curve per {by}"),
                                    "responded", "days since the first session", "with a baseline"),
              "durability_time_to_response", view)
@@ -95,7 +95,7 @@ st.subheader("Protocol adherence by site")
 adherence = data.mart("protocol_adherence", by="site", cohort=view.cohort)
 # The sites add up to totals shown elsewhere (their completed inductions are the maintenance table's series):
 # hidden as the Compare page's groups are.
-ui.chart(charts.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.disclosure, rows_add_up=True),
+ui.chart(figures.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.disclosure, rows_add_up=True),
                                    "site",
                                  view.min_cell),
          "durability_adherence", view)

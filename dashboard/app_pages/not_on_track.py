@@ -5,7 +5,7 @@ nobody over-trusts it). Patient level: roles that may see patient rows, never in
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, patients, tables, ui
-from ketamine_outcomes.care import series as care
+from ketamine_outcomes.care import series
 from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Not on track", "Active series improving less, at a checkpoint, than the clinic's eventual "
@@ -13,7 +13,7 @@ view = ui.page("Not on track", "Active series improving less, at a checkpoint, t
 patients.only_outside_meetings(view)
 settings = data.settings()
 checkpoint, calibration = patients.ask("not_on_track", view.instrument, view.cohort)
-flagged = care.flagged(checkpoint)
+flagged = series.flagged(checkpoint)
 sessions = ", ".join(f"{route} {settings[f'not_on_track_session_{route.lower()}']:g}"
                      for route in ("IV", "IM", "intranasal", "oral"))
 st.caption(f"Checkpoint: the completed session {sessions} (settings). A series is **not on track** when its "

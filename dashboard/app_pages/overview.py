@@ -6,7 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, ui
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels, suppress
 from ketamine_outcomes.definitions import remission_term
 
@@ -53,7 +53,7 @@ else:
     elif not published.empty:
         # Several routes: each route beside the papers of its own route, never one reference weighted by the mix.
         by_route = data.mart("cohort_comparison", instrument=view.instrument, by="route", cohort=headline.cohort)
-        ui.chart(charts.published_by_route(
+        ui.chart(figures.published_by_route(
             suppress.for_chart(by_route, "cohort_comparison", view.disclosure, rows_add_up=True), published,
             view.instrument, view.min_cell), "overview_published_by_route", headline)
         st.caption("These series mix routes, so each route is set beside the published results of its own route "

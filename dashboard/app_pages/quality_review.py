@@ -6,14 +6,14 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, notes, signin, ui
 from ketamine_outcomes.metrics import quality
-from ketamine_outcomes.report import pack as report
+from ketamine_outcomes.report import pack
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.safe_text import markdown
 
 
 def _bounds(label: str):
     """A period's first and last day from its label (2025-Q2, 2025-04)."""
-    period = report.parse_period(label)
+    period = pack.parse_period(label)
     return period.start, period.end
 
 view = ui.page("Quality review", "Period by period: is end-of-induction response stable, or is something changing?")
@@ -107,15 +107,15 @@ pack_period = st.selectbox("Series started in", closed[::-1], key="quality_pack_
 def _pack() -> bytes:
     # Runs when the button is pressed, on its own thread: it opens its own connection.
     with data.connection() as con:
-        return report.html_pack(con, instrument=view.instrument, cohort=view.cohort,
-                                period=report.parse_period(pack_period), min_cell=view.min_cell,
+        return pack.html_pack(con, instrument=view.instrument, cohort=view.cohort,
+                                period=pack.parse_period(pack_period), min_cell=view.min_cell,
                                 cases_only=view.cases_only).encode()
 
 
 st.download_button("Meeting pack (HTML)", _pack, file_name=f"meeting-pack_{view.instrument}_{pack_period}.html",
                    mime="text/html", key="quality_pack_download", icon=":material/download:",
                    on_click=signin.record, args=("export", f"meeting pack {view.instrument} {pack_period}"))
-pack_min_cell = max(report.MEETING_MIN_CELL, view.min_cell, int(data.settings().get("min_cell_size", 0)))
+pack_min_cell = max(pack.MEETING_MIN_CELL, view.min_cell, int(data.settings().get("min_cell_size", 0)))
 st.caption(f"One file for the meeting, for the filters in force: headline, trajectory, p-chart, funnel plots, safety, "
            f"data quality and definitions, with counts under {pack_min_cell} suppressed (never fewer than 11). It "
            "opens offline and prints a page per section; for a PDF: "

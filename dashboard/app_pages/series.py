@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, patients, tables, ui
-from ketamine_outcomes.care import series as care
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.care import series
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.safe_text import markdown
 
@@ -77,13 +77,13 @@ for instrument in [st.session_state["series_instrument"]] if instruments else []
     baseline = mine[mine.week == 0].score
     expected = patients.ask("expected_range", series_id, instrument, float(baseline.iloc[0])) if len(baseline) else None
     response_at = (data.response_fraction(instrument) * float(baseline.iloc[0])) if len(baseline) else None
-    figure = charts.series_scores(mine, bands[bands.instrument == instrument], instrument,
+    figure = figures.series_scores(mine, bands[bands.instrument == instrument], instrument,
                                   INSTRUMENTS[instrument].max_score, expected, response_at)
-    if charts.is_nothing(figure):
-        st.info(charts.is_nothing(figure))
+    if figures.is_nothing(figure):
+        st.info(figures.is_nothing(figure))
     else:
-        charts.fit_titles(figure)
-        st.plotly_chart(figure, key=f"series_chart_{instrument}", theme=None, alt=charts.describe(figure),
+        figures.fit_titles(figure)
+        st.plotly_chart(figure, key=f"series_chart_{instrument}", theme=None, alt=figures.describe(figure),
                         config={"displaylogo": False})
     if expected is None:
         st.caption(f"No {instrument} baseline: no expected range (it is drawn from closed series with a similar baseline).")
@@ -99,7 +99,7 @@ for instrument in [st.session_state["series_instrument"]] if instruments else []
     found = patients.ask("classification", series_id, instrument, boosters)
     if found is not None:
         # A table that wraps its text (every reason whole); st.table shows cells as text, never markdown.
-        st.table(pd.DataFrame(care.reasons(found, one, settings), columns=["Definition", "Result", "Because"])
+        st.table(pd.DataFrame(series.reasons(found, one, settings), columns=["Definition", "Result", "Because"])
                  .set_index("Definition"))
         st.caption("Read from the Every series, boosters and durability marts for this series alone: the same SQL "
                    "the population pages count it with.")

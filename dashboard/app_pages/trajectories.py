@@ -6,7 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, notes, tables, ui
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.definitions import INSTRUMENTS
 
@@ -59,7 +59,7 @@ if spaghetti is not None:
     else:
         spaghetti_note = ("Individual series (grey): one line per series, up to 200 sampled, drawn only over the weeks "
                           "whose mean is shown. The analysts' view: meeting mode turns it off.")
-ui.chart(charts.trajectory(
+ui.chart(figures.trajectory(
     {name: drawn[drawn[group] == name] for name in lines},
     bands[bands.instrument == view.instrument], view.instrument, INSTRUMENTS[view.instrument].max_score,
     spaghetti=spaghetti,
@@ -76,7 +76,7 @@ if show_itt:
                f"last score only up to {carry_days} days after its last completed session (or to the induction's end "
                "once the series reached it); otherwise its baseline is carried (BOCF), so the mean does not keep a "
                "fading response for ever. Observed cases: the solid line. "
-               + (charts.itt_followup_note(drawn, itt, view.min_cell) if len(lines) == 1 else ""))
+               + (figures.itt_followup_note(drawn, itt, view.min_cell) if len(lines) == 1 else ""))
 st.caption("Shaded: severity bands. Band around each line: 95% confidence interval of the mean. "
            "n (series scored that week) under every few points, spaced so a phone can read them; every week's n is "
            "in the hover and in the weekly table below.")

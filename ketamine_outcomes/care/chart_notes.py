@@ -13,7 +13,7 @@ import pandas as pd
 
 from ketamine_outcomes.access import audit
 from ketamine_outcomes.ingest import privacy
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 MAX_LABEL = 60
 COLUMNS = ["note_id", "change_date", "label", "recalculate_limits", "recorded_by", "recorded_at"]
@@ -75,7 +75,7 @@ def record(con: duckdb.DuckDBPyConnection, change_date: date, label: str, recalc
                      + (" (limits recalculated from it)" if recalculate_limits else ""))
         return note_id
 
-    return store.transaction(con, write)
+    return database.transaction(con, write)
 
 
 def take_back(con: duckdb.DuckDBPyConnection, note_id: int, email: str, role: str) -> None:
@@ -89,7 +89,7 @@ def take_back(con: duckdb.DuckDBPyConnection, note_id: int, email: str, role: st
             raise NoteRefused("That note was already taken back.")
         audit.record(con, email, role, "note", f"taken back: process change {found[0][0]}: {found[0][1]}")
 
-    store.transaction(con, write)
+    database.transaction(con, write)
 
 
 def period_start(period: str) -> date | None:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ketamine_outcomes.access import audit
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 OUTCOMES = ("contacted", "safety plan reviewed", "escalated", "no action needed")
 STATES = ("open", *OUTCOMES)
@@ -34,14 +34,14 @@ def flags(con: duckdb.DuckDBPyConnection, only_open: bool = False, patient: str 
     """Item 9 flags with their latest follow-up, open flags first, newest first: every one, or those still open,
     of patients whose id starts with `patient`, at most `limit`."""
     _ensure_table(con)
-    return store.query(con, "care/item9_follow_up", {"only_open": only_open, "patient": patient or None,
+    return database.query(con, "care/item9_follow_up", {"only_open": only_open, "patient": patient or None,
                                                      "limit": limit if limit is not None else 2 ** 62})
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Flags by state (open, then each outcome): what a meeting may see."""
     _ensure_table(con)
-    return store.query(con, "care/item9_follow_up_counts", {"states": list(STATES)})
+    return database.query(con, "care/item9_follow_up_counts", {"states": list(STATES)})
 
 
 def mark(con: duckdb.DuckDBPyConnection, patient_id: str, assessment_day: int, outcome: str, email: str,
@@ -66,7 +66,7 @@ def mark(con: duckdb.DuckDBPyConnection, patient_id: str, assessment_day: int, o
         when = found[0][0] or f"day {assessment_day}"  # a dated export's date; an offset export's day
         audit.record(con, email, role, "follow-up", f"item 9 flag of patient {patient_id} on {when}: {outcome}")
 
-    store.transaction(con, record)
+    database.transaction(con, record)
 
 
 def counts_for_meeting(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:

@@ -13,29 +13,29 @@ import duckdb
 import pandas as pd
 
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics.marts import Cohort
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 NOT_FOUND = "no series has that id"
 
 
 def series(con: duckdb.DuckDBPyConnection, series_id: str) -> pd.Series | None:
     """The series' row of int_treatment_series, or None when no series has that id."""
-    frame = store.query(con, "care/series", {"series_id": series_id})
+    frame = database.query(con, "care/series", {"series_id": series_id})
     return None if frame.empty else frame.iloc[0]
 
 
 def sessions(con, series_id: str) -> pd.DataFrame:
-    return store.query(con, "care/series_sessions", {"series_id": series_id})
+    return database.query(con, "care/series_sessions", {"series_id": series_id})
 
 
 def scores(con, series_id: str) -> pd.DataFrame:
-    return store.query(con, "care/series_scores", {"series_id": series_id})
+    return database.query(con, "care/series_scores", {"series_id": series_id})
 
 
 def patient_series(con, series_id: str) -> pd.DataFrame:
-    return store.query(con, "care/patient_series", {"series_id": series_id})
+    return database.query(con, "care/patient_series", {"series_id": series_id})
 
 
 def find(con, text: str) -> pd.DataFrame:
@@ -43,12 +43,12 @@ def find(con, text: str) -> pd.DataFrame:
     text = (text or "").strip()
     if not text:
         return pd.DataFrame(columns=["series_id", "patient_id", "series_number", "start_date", "route"])
-    return store.query(con, "care/find_series", {"text": text})
+    return database.query(con, "care/find_series", {"text": text})
 
 
 def expected_range(con, series_id: str, instrument: str, baseline_score: float) -> pd.DataFrame:
     """Week by week, the middle half of the scores of the clinic's closed series whose baseline was similar."""
-    return store.query(con, "care/expected_range", {"series_id": series_id, "instrument": instrument,
+    return database.query(con, "care/expected_range", {"series_id": series_id, "instrument": instrument,
                                                     "baseline_score": baseline_score})
 
 
@@ -67,7 +67,7 @@ class Classification:
 def maintenance(con, series_id: str) -> pd.Series | None:
     """The series' row of the maintenance mart (boosters, re-induction), asked for it alone; None when it did not
     complete its induction (the mart counts boosters after it). The same for every instrument."""
-    rows = metrics.maintenance(con, "all", Cohort(series_ids=(series_id,)))
+    rows = marts.maintenance(con, "all", Cohort(series_ids=(series_id,)))
     return None if rows.empty else rows.iloc[0]
 
 
@@ -80,10 +80,10 @@ def classification(con, series_id: str, instrument: str, boosters: pd.Series | N
     series alone; None when the series has no row (no such id). `boosters`: its maintenance row, when already
     read (care.maintenance)."""
     one = Cohort(series_ids=(series_id,))
-    summary = metrics.series_summary(con, instrument, one)
+    summary = marts.series_summary(con, instrument, one)
     if summary.empty:
         return None
-    sustained = metrics.sustained_response(con, instrument, "all", one)
+    sustained = marts.sustained_response(con, instrument, "all", one)
     if isinstance(boosters, str):
         boosters = maintenance(con, series_id)
     return Classification(instrument, summary.iloc[0], boosters, sustained)
@@ -184,11 +184,11 @@ def not_on_track(con, instrument: str, cohort: Cohort | None = None) -> tuple[pd
     """(every series scored at its checkpoint, with is_flagged and is_active; the calibration on the clinic's
     closed series). The list to act on: rows that are active, flagged and in the cohort."""
     (quantile,) = con.execute("select value from settings where name = 'not_on_track_quantile'").fetchall()[0]
-    checkpoint = store.query(con, "care/checkpoint", {"instrument": instrument, "quantile": quantile,
+    checkpoint = database.query(con, "care/checkpoint", {"instrument": instrument, "quantile": quantile,
                                                       "cohort": (cohort or Cohort()).as_parameter()})
     con.register("checkpoint_series", checkpoint)
     try:
-        calibration = store.query(con, "care/not_on_track_calibration")
+        calibration = database.query(con, "care/not_on_track_calibration")
     finally:
         con.unregister("checkpoint_series")
     return checkpoint, calibration

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import duckdb
 
-from ketamine_outcomes.access import roles as access
+from ketamine_outcomes.access import roles
 from ketamine_outcomes.access import audit
 from ketamine_outcomes.store import backup
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.definitions import RENAMED_SETTINGS, check_setting
 from ketamine_outcomes.store import publish
 from ketamine_outcomes.cli.output import print_table
@@ -25,7 +25,7 @@ def settings_command(args) -> int:
         print(f"refused, nothing changed: the command is `{usage[args.action]}`; got {' '.join(given) or 'nothing'} "
               f"after {args.action}", file=sys.stderr)
         return 2
-    con = store.connect(args.db, wait_seconds=120, init=args.init)
+    con = database.connect(args.db, wait_seconds=120, init=args.init)
     if args.action in ("set", "reset"):
         known = [r[0] for r in con.execute("select name from default_settings").fetchall()]
         if args.name in RENAMED_SETTINGS:
@@ -49,7 +49,7 @@ def settings_command(args) -> int:
             con.execute("delete from setting_overrides where name = $name", {"name": args.name})
             change = f"{args.name} reset"
         audit.record(con, audit.os_user(), audit.CLI, "settings", change)
-        metrics.ensure_built(con)  # the metric tables follow the new definition
+        marts.ensure_built(con)  # the metric tables follow the new definition
         publish.after_write(con)  # and so do the dashboard replicas' copies (when publishing is on)
     frame = con.execute("select name, value, default_value, minimum, maximum, description from settings order by name").df()
     print_table(frame, args.json)
@@ -60,7 +60,7 @@ def audit_command(args) -> int:
     if not Path(args.db).is_file():
         print(f"{args.db}: no such database", file=sys.stderr)
         return 1
-    con = store.connect(args.db, read_only=True, init=False)
+    con = database.connect(args.db, read_only=True, init=False)
     frame = audit.entries(con, args.since)
     frame["logged_at"] = frame["logged_at"].astype(str).str[:19]
     print_table(frame, args.json)
@@ -82,7 +82,7 @@ def backup_command(args) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    except (store.DatabaseFault, duckdb.Error):
+    except (database.DatabaseFault, duckdb.Error):
         raise  # the database's own faults: main names them
     except OSError as error:  # the destination's: a folder this user may not write, a full disk
         reason = error.strerror or str(error)
@@ -102,7 +102,7 @@ def publish_command(args) -> int:
     if not Path(args.db).is_file():
         print(f"{args.db}: no such database; nothing was published", file=sys.stderr)
         return 2
-    con = store.connect(args.db, wait_seconds=args.wait, init=False)
+    con = database.connect(args.db, wait_seconds=args.wait, init=False)
     try:
         publish.folder(args.db).mkdir(exist_ok=True)
         copy = publish.after_write(con)
@@ -128,8 +128,8 @@ def dashboard_command(args) -> int:
         return 2
     if args.access:
         try:
-            access_file = access.read(args.access).path.resolve()
-        except access.AccessFileError as error:
+            access_file = roles.read(args.access).path.resolve()
+        except roles.AccessFileError as error:
             print(error, file=sys.stderr)
             return 2
         # Streamlit reads [auth] from its secrets file: the access file is that file, so the keys live in
@@ -166,10 +166,10 @@ def dashboard_command(args) -> int:
               "one (or give --init).", flush=True)
     else:
         try:
-            store.connect(db, read_only=not args.init, init=args.init, label=args.db).close()
-        except store.DatabaseBusy:
+            database.connect(db, read_only=not args.init, init=args.init, label=args.db).close()
+        except database.DatabaseBusy:
             pass  # an ingest is running: the dashboard waits for it
-        except store.DatabaseReadOnly:
+        except database.DatabaseReadOnly:
             pass  # the dashboard opens it read-only for viewing
     if args.init and not existed:
         print(f"{args.db}: created an empty database")

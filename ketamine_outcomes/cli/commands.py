@@ -13,8 +13,8 @@ from datetime import date
 
 import duckdb
 
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER
 from ketamine_outcomes.ingest.privacy import DisallowedView
 from ketamine_outcomes.cli.admin import (
@@ -48,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
 
     def command(name, handler, help_text):
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--db", default=str(store.DEFAULT_DB), help="database file (default: %(default)s)")
+        sub.add_argument("--db", default=str(database.DEFAULT_DB), help="database file (default: %(default)s)")
         sub.set_defaults(handler=handler)
         return sub
 
@@ -112,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
     cohort_options(sub)
 
     sub = command("mart", mart_command, "Print any mart as CSV (or JSON) for a cohort.")
-    sub.add_argument("name", choices=metrics.MARTS)
+    sub.add_argument("name", choices=marts.MARTS)
     sub.add_argument("--by", default=None, help="split for the marts that take one (cohort_comparison, adverse_events, "
                      "sustained_response, time_to_response, maintenance, protocol_adherence, item9_course, dissociation); "
                      "default: the mart's own")
@@ -200,8 +200,8 @@ def _main(argv: list[str] | None) -> int:
     except DisallowedView as refusal:  # equity fields combined beyond what the privacy guard allows
         print(f"refused: {refusal}", file=sys.stderr)
         return 2
-    except (store.DatabaseFault, duckdb.Error, OSError) as error:
-        fault = store.fault(error, args.db)
+    except (database.DatabaseFault, duckdb.Error, OSError) as error:
+        fault = database.fault(error, args.db)
         if fault is None:
             raise
         print(fault, file=sys.stderr)

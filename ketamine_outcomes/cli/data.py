@@ -5,8 +5,8 @@ from pathlib import Path
 
 from ketamine_outcomes.access import audit
 from ketamine_outcomes.ingest import mappings
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import (
     PROGRESS_BYTES, StoredThenFailed, by_reason, ingest_files, undo_batch, upload_detail,
 )
@@ -35,7 +35,7 @@ def ingest_command(args) -> int:
         if not Path(args.db).exists():
             print(f"{args.db}: no such database, so no column mapping {args.mapping!r}", file=sys.stderr)
             return 2
-        con = store.connect(args.db, wait_seconds=args.wait, init=False)
+        con = database.connect(args.db, wait_seconds=args.wait, init=False)
         try:
             kind, mapping = mappings.load(con, args.mapping)
         except KeyError as error:
@@ -51,7 +51,7 @@ def ingest_command(args) -> int:
         # Some batches are stored (with their audit rows) and something after them failed: say both.
         for result in stopped.results:
             print(result.summary(), file=sys.stderr if result.refused else sys.stdout)
-        fault = store.fault(stopped.error, args.db)
+        fault = database.fault(stopped.error, args.db)
         print(f"{args.db}: {fault.reason.split(';')[0] if fault else stopped.error}; "
               f"{sum(r.batch_id is not None for r in stopped.results)} batch(es) above were stored before it "
               "(see each line).", file=sys.stderr)
@@ -79,18 +79,18 @@ def _record_ingests(args, results) -> None:
 
 def batches_command(args) -> int:
     if args.undo is not None:
-        con = store.connect(args.db, wait_seconds=120, init=False)
+        con = database.connect(args.db, wait_seconds=120, init=False)
         try:
             print(undo_batch(con, args.undo))
             audit.record(con, audit.os_user(), audit.CLI, "undo", f"batch {args.undo}")
         except ValueError as error:
             print(f"cannot undo: {error}", file=sys.stderr)
             return 2
-        metrics.ensure_built(con)  # the metric tables follow the data
+        marts.ensure_built(con)  # the metric tables follow the data
         publish.after_write(con)  # and so do the dashboard replicas' copies (when publishing is on)
         con.close()
         return 0
-    con = store.connect(args.db, read_only=True, init=False)
+    con = database.connect(args.db, read_only=True, init=False)
     frame = con.execute(
         "select batch_id, loaded_at, file_name, kind, rows_read, rows_inserted, rows_replaced, rows_duplicate, "
         "rows_rejected, rows_with_warnings, columns_ignored, source, undone_at, left(sha256, 12) as sha256 "
@@ -103,7 +103,7 @@ def batches_command(args) -> int:
 
 
 def rejects_command(args) -> int:
-    con = store.connect(args.db, read_only=True, init=False)
+    con = database.connect(args.db, read_only=True, init=False)
     table = "warnings" if args.warnings else "rejects"
     # An undone batch's lines are not in the database's story any more (re-ingesting the file files them
     # again): listed only when that batch is asked for.
@@ -121,7 +121,7 @@ def rejects_command(args) -> int:
 
 
 def mappings_command(args) -> int:
-    con = store.connect(args.db, read_only=True, init=False)
+    con = database.connect(args.db, read_only=True, init=False)
     frame = mappings.listing(con)
     frame["saved_at"] = frame["saved_at"].astype(str).str[:19]
     print_table(frame, args.json)
@@ -130,7 +130,7 @@ def mappings_command(args) -> int:
 
 def vocabulary_command(args) -> int:
     if args.action == "list":
-        con = store.connect(args.db, read_only=True, init=False)
+        con = database.connect(args.db, read_only=True, init=False)
         frame = mappings.terms(con)
         frame["saved_at"] = frame["saved_at"].astype(str).str[:19]
         print_table(frame, args.json)
@@ -139,7 +139,7 @@ def vocabulary_command(args) -> int:
         print("refused, nothing changed: the command is `vocabulary add COLUMN TERM... --mapping NAME`",
               file=sys.stderr)
         return 2
-    con = store.connect(args.db, wait_seconds=120, init=False)
+    con = database.connect(args.db, wait_seconds=120, init=False)
     try:
         added = mappings.add_terms(con, args.mapping, args.column, args.terms)
     except ValueError as error:

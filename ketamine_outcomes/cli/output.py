@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 
 from ketamine_outcomes.access import audit
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 
 
 def record_action(db, action: str, details: list[str], wait: float = 120) -> None:
@@ -19,7 +19,7 @@ def record_action(db, action: str, details: list[str], wait: float = 120) -> Non
     if not details:
         return
     try:
-        con = store.connect(db, wait_seconds=wait, init=False)
+        con = database.connect(db, wait_seconds=wait, init=False)
         try:
             for detail in details:
                 audit.record(con, audit.os_user(), audit.CLI, action, detail)
@@ -47,8 +47,8 @@ def print_table(frame, as_json: bool) -> None:
         print(frame.astype(object).where(frame.notna(), "").to_string(index=False) if len(frame) else "(none)")
 
 
-def cohort_from_args(args) -> metrics.Cohort:
-    return metrics.Cohort(
+def cohort_from_args(args) -> marts.Cohort:
+    return marts.Cohort(
         sites=tuple(args.site), routes=tuple(args.route), indications=tuple(args.indication),
         clinicians=tuple(args.clinician), age_bands=tuple(args.age_band), sexes=tuple(args.sex),
         ethnicities=tuple(args.ethnicity), deprivation_deciles=tuple(args.deprivation_decile),
@@ -59,6 +59,6 @@ def cohort_from_args(args) -> metrics.Cohort:
 
 def open_built(db: str):
     """A connection whose intermediate tables are up to date (building them needs write access)."""
-    con = store.connect(db, wait_seconds=120, init=False)
-    metrics.ensure_built(con)
+    con = database.connect(db, wait_seconds=120, init=False)
+    marts.ensure_built(con)
     return con

@@ -27,9 +27,9 @@ import duckdb
 
 from ketamine_outcomes.access import audit
 from ketamine_outcomes.store import busy
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.ingest import readers
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.contract import (
     MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header,
 )
@@ -105,7 +105,7 @@ def ingest_file(
         date_style = None
         if "date_text" in RAW_COLUMNS[layout.kind]:
             declared = date_format or layout.date_format or "auto"
-            date_style = store.run(con, "staging/date_style", {"declared": declared}).fetchall()[0][0]
+            date_style = database.run(con, "staging/date_style", {"declared": declared}).fetchall()[0][0]
         result.date_style = date_style
         known = hash_lines(con, layout, date_style)
         if known:
@@ -158,7 +158,7 @@ def ingest_file(
                 audit.record(con, *recorded_as, "upload", upload_detail(result.file_name, batch_id))
             return batch_id, counts, rows_read, rejected, warned
 
-        batch_id, counts, rows_read, rejected, warned = store.transaction(con, store_batch)
+        batch_id, counts, rows_read, rejected, warned = database.transaction(con, store_batch)
         result.batch_id, result.rows_read, result.rows_rejected = batch_id, rows_read, rejected
         result.rows_with_warnings = warned
         for name, value in counts.items():
@@ -226,7 +226,7 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
     `init`: create the database when there is none (store.connect). `announce`: leave a reading copy and
     a status file for the dashboard while the file is held (busy.py; the command line's ingest does)."""
     paths = [Path(p) for p in paths]
-    con = store.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait, init=init)
+    con = database.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait, init=init)
     # Each file's bytes are checked (scan_file: checksum, lines, quotes) on a thread, in turn, while DuckDB
     # works on the files before it: 2 s of Python for a network's 885 MB, most of it hidden so.
     scanning = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-ahead")
@@ -237,14 +237,14 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
         # during the next file, the build or the checkpoint) is reported with the batches it leaves stored.
         try:
             with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext(), \
-                    store.one_checkpoint(con):
+                    database.one_checkpoint(con):
                 for current in paths:
                     results += ingest_export(con, current, date_format, progress=progress, mapping=mapping,
                                              kind=kind, ahead=ahead[current], recorded_as=recorded_as)
                 current, stage = None, "building"
                 if progress:
                     progress("building treatment series and weekly outcomes", 0.9)
-                metrics.ensure_built(con)
+                marts.ensure_built(con)
                 stage = "checkpoint"
                 publish.after_write(con)  # dashboard replicas read the new data (when publishing is on)
         except StoredThenFailed as partial:  # a workbook stopped part-way: with the files stored before it

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_outcomes.ingest import privacy
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.contract import MissingColumns
 
 
@@ -89,7 +89,7 @@ class StoredThenFailed(Exception):
 
 def stored_then_failed(results: list[BatchResult], error: BaseException, failed: Path | None,
                         stage: str) -> StoredThenFailed:
-    reason = (str(store.fault(error, "the database") or error).split(": ", 1)[-1]).split(";")[0]
+    reason = (str(database.fault(error, "the database") or error).split(": ", 1)[-1]).split(";")[0]
     what = {
         "storing": f"{failed.name if failed else 'the next file'} could not be stored ({reason}; nothing of it "
                    "was stored)",

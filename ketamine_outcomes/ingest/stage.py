@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 from ketamine_outcomes.ingest import privacy
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.contract import AGE_BAND_FORM, Layout
 from ketamine_outcomes.definitions import DOSE_LIMITS
 from ketamine_outcomes.ingest.scan import FileScan, blank_lines, lines_with_extra_fields
@@ -15,7 +15,7 @@ from ketamine_outcomes.ingest.scan import FileScan, blank_lines, lines_with_extr
 
 # Natural key (unique in the store) and stored values of each table; identifiers in generated SQL come only
 # from here.
-KEYS = store.NATURAL_KEYS
+KEYS = database.NATURAL_KEYS
 VALUES = {
     "sessions": ("session_date", "route", "status", "dose_mg", "dose_mg_per_kg", "site", "clinician_id",
                  "adverse_events", "systolic_bp_peak", "systolic_bp_pre", "diastolic_bp_pre", "diastolic_bp_peak"),
@@ -178,9 +178,9 @@ ROW_HASH = {"outcomes_wide": "xor(line_hash, (md5_number(instrument) >> 1)::huge
 def staging_code() -> str:
     """The code that decides how a line is staged, or whether its file is refused (the identifier patterns):
     when it changes, every line is new to the hash."""
-    texts = [p.read_text() for p in sorted((store.QUERIES / "staging").glob("*.sql"))]
+    texts = [p.read_text() for p in sorted((database.QUERIES / "staging").glob("*.sql"))]
     texts.append(Path(privacy.__file__).read_text())
-    return hashlib.sha256(repr((texts, store.sql("macros"), sorted(STAGING_PARAMETERS.items()))).encode()).hexdigest()
+    return hashlib.sha256(repr((texts, database.sql("macros"), sorted(STAGING_PARAMETERS.items()))).encode()).hexdigest()
 
 
 def layout_salt(con, layout: Layout) -> str:
@@ -211,7 +211,7 @@ def hash_lines(con, layout: Layout, date_style: str | None) -> int:
         con.execute(f"""
             create or replace temp table wide_rows as
             select line_number, {ROW_HASH[layout.kind]} as row_hash, row_hash in {stored} as is_stored
-            from ({store.sql('staging/outcomes_wide_to_long')}) join line_hashes using (line_number)
+            from ({database.sql('staging/outcomes_wide_to_long')}) join line_hashes using (line_number)
         """)
         con.execute("update line_hashes set is_known = true where line_number in "
                     "(select line_number from wide_rows group by line_number having bool_and(is_stored))")
@@ -253,8 +253,8 @@ def restage_known_conflicts(con, layout: Layout, date_style: str) -> int:
 
 def stage_rows(con, layout: Layout, date_style: str, into: str = "staged") -> None:
     if layout.kind == "outcomes_wide":
-        con.execute("create or replace temp view raw_outcomes as " + store.sql("staging/outcomes_wide_to_long"))
+        con.execute("create or replace temp view raw_outcomes as " + database.sql("staging/outcomes_wide_to_long"))
     elif layout.kind == "outcomes":
         con.execute("create or replace temp view raw_outcomes as select *, 'score' as score_column from raw_export")
     staging = "outcomes" if layout.kind.startswith("outcomes") else layout.kind
-    store.run(con, f"staging/{staging}", {"date_style": date_style, **STAGING_PARAMETERS}, into=into)
+    database.run(con, f"staging/{staging}", {"date_style": date_style, **STAGING_PARAMETERS}, into=into)

@@ -2,7 +2,7 @@
 
 import duckdb
 
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.stage import KEYS, VALUES
 
 
@@ -61,7 +61,7 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
         return file_name, undo_id, removed, restored, kept_later
 
     try:
-        file_name, undo_id, removed, restored, kept_later = store.transaction(con, undo)
+        file_name, undo_id, removed, restored, kept_later = database.transaction(con, undo)
     finally:
         con.execute("drop table if exists temp.undo_restore")
     text = (f"batch {batch_id} ({file_name}) undone as batch {undo_id}: {removed - restored} inserted rows removed, "

@@ -12,7 +12,7 @@ import pandas as pd
 from ketamine_outcomes.ingest.privacy import check_equity_view
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.metrics.declarations import MARTS as MART_DECLARATIONS
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 # Built in this order: each reads the ones before it. The first ones are facts read across patients; in the
 # others each row belongs to one patient's series, and the last three are keyed by series only.
@@ -127,14 +127,14 @@ def with_caseness(cohort: Cohort, instrument: str, thresholds: dict[str, float])
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every intermediate table and the cohort macros from the stored data, in one transaction."""
-    store.transaction(con, lambda: _build_all(con))
+    database.transaction(con, lambda: _build_all(con))
 
 
 def _build_all(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create or replace temp macro in_build_scope(patient) as true")
     for name in INTERMEDIATE:
-        con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
-    for statement in store.sql("cohort_series").split(";\n"):
+        con.execute(f"create or replace table int_{name} as {database.sql('intermediate/' + name)}")
+    for statement in database.sql("cohort_series").split(";\n"):
         if statement.strip():
             con.execute(statement)
     _record_build(con)
@@ -160,13 +160,13 @@ def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
         return None
     before = _table_text(con, "int_indications")
     for name in ACROSS_PATIENTS:
-        con.execute(f"create or replace table int_{name} as {store.sql('intermediate/' + name)}")
+        con.execute(f"create or replace table int_{name} as {database.sql('intermediate/' + name)}")
     if _table_text(con, "int_indications") != before:
         return None
     (last_day,) = con.execute("select data_last_day from int_data_extent").fetchall()[0]
     if built_last_day is None or last_day is None:
         return None
-    store.run(con, "build_scope", {"last_day_moved": last_day != built_last_day, "built_last_day": built_last_day,
+    database.run(con, "build_scope", {"last_day_moved": last_day != built_last_day, "built_last_day": built_last_day,
                                    "last_day": last_day}, into="build_reasons")
     (scope, patients) = con.execute("select (select count(distinct patient_id) from build_reasons), "
                                     "(select count(distinct patient_id) from int_treatment_series)").fetchall()[0]
@@ -208,7 +208,7 @@ def _replace_differing_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
         for changed in (name, *(f"{name}_for_{reader}" for reader in SERIES_COLUMNS if name == "treatment_series")):
             con.execute(f"create or replace temp table build_changed_{changed} as select patient_id from build_scope")
         return
-    con.execute(f"create or replace temp table build_fresh as {store.sql('intermediate/' + name)}")
+    con.execute(f"create or replace temp table build_fresh as {database.sql('intermediate/' + name)}")
     con.execute(f"create or replace temp table build_old as select rowid as old_rowid, * from int_{name} where {mine}")
     # Only the rows that differ are deleted and inserted (most of a patient's rows stay as they were):
     # what a build writes into the database file is what changed, not all of these patients' rows. Rows
@@ -259,8 +259,8 @@ def _table_text(con: duckdb.DuckDBPyConnection, table: str) -> str:
 def _facts(con: duckdb.DuckDBPyConnection) -> str:
     """What every series reads besides its patient's rows and the across-patient tables: the code of the
     metric tables, the settings in force and the instruments' definitions."""
-    code = [store.sql(f"intermediate/{name}") for name in INTERMEDIATE]
-    code += [store.sql(name) for name in ("cohort_series", "build_scope", "macros")]
+    code = [database.sql(f"intermediate/{name}") for name in INTERMEDIATE]
+    code += [database.sql(name) for name in ("cohort_series", "build_scope", "macros")]
     tables = [_table_text(con, name) for name in ("settings", "instruments")]
     return hashlib.sha256(repr((code, tables)).encode()).hexdigest()
 
@@ -269,7 +269,7 @@ def _record_build(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("delete from stale_patients")
     con.execute("create or replace table build_state as "
                 "select $version as data_version, $content as content_version, $facts as facts",
-                {"version": str(store.data_version(con)), "content": str(store.content_version(con)),
+                {"version": str(database.data_version(con)), "content": str(database.content_version(con)),
                  "facts": _facts(con)})
 
 
@@ -297,7 +297,7 @@ def built_version(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def is_built(con: duckdb.DuckDBPyConnection) -> bool:
-    return built_version(con) == str(store.data_version(con))
+    return built_version(con) == str(database.data_version(con))
 
 
 def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
@@ -312,8 +312,8 @@ def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
         (built_content,) = con.execute("select content_version from build_state").fetchall()[0]
     except (duckdb.BinderException, duckdb.CatalogException, IndexError):  # never built, or built by an older version
         built_content = None
-    if built_content == str(store.content_version(con)):
-        store.transaction(con, lambda: _record_build(con))
+    if built_content == str(database.content_version(con)):
+        database.transaction(con, lambda: _record_build(con))
         return "up to date: no stored row changed"
 
     def some_or_all():
@@ -323,14 +323,14 @@ def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
             _build_all(con)
         return scope
 
-    scope = store.transaction(con, some_or_all)
+    scope = database.transaction(con, some_or_all)
     return "built for every patient" if scope is None else f"built again for {scope} patients whose data changed"
 
 
 def _mart(con, name: str, instrument: str | None, cohort: Cohort | None, **params) -> pd.DataFrame:
     cohort = cohort or Cohort()
     check_equity_view(cohort, params.get("by"))  # quasi-identifiers: only the combinations privacy allows
-    return store.query(con, f"marts/{name}", {"instrument": instrument, "cohort": cohort.as_parameter(), **params})
+    return database.query(con, f"marts/{name}", {"instrument": instrument, "cohort": cohort.as_parameter(), **params})
 
 
 def weekly_outcomes(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
@@ -367,7 +367,7 @@ def blood_pressure(con, cohort: Cohort | None = None) -> pd.DataFrame:
 def item9_flags(con, cohort: Cohort | None = None) -> pd.DataFrame:
     """Every PHQ-9 with item 9 >= 1, in a series or not. Not filtered by cohort: a flag is a patient to
     follow up whatever the filters (the argument is accepted for a uniform call)."""
-    return store.query(con, "marts/item9_flags")
+    return database.query(con, "marts/item9_flags")
 
 
 def item9_course(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
@@ -411,7 +411,7 @@ def severity_transitions(con, instrument: str, cohort: Cohort | None = None) -> 
 
 def coverage(con, cohort: Cohort | None = None) -> pd.DataFrame:
     """What the database holds; not filtered by cohort (the argument is accepted for a uniform call)."""
-    return store.query(con, "marts/coverage")
+    return database.query(con, "marts/coverage")
 
 
 def end_statuses(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:

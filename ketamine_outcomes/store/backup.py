@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from ketamine_outcomes.access import audit
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 
 def _record_failure(source: Path, destination: Path, recorded_as, reason: str) -> None:
@@ -26,12 +26,12 @@ def _record_failure(source: Path, destination: Path, recorded_as, reason: str) -
     if not recorded_as:
         return
     try:
-        con = store.open_file(source, wait_seconds=30)
+        con = database.open_file(source, wait_seconds=30)
         try:
             audit.record(con, *recorded_as, "backup", f"full copy to {destination.name}: failed ({reason}), removed")
         finally:
             con.close()
-    except (duckdb.Error, OSError, store.DatabaseFault):
+    except (duckdb.Error, OSError, database.DatabaseFault):
         pass
 
 
@@ -55,11 +55,11 @@ def destination_for(db: str | Path, destination: str | Path) -> Path:
 def _is_backup(path: Path) -> bool:
     """Whether `path` is a ketamine-outcomes database (an earlier backup), which --replace may overwrite."""
     try:
-        con = duckdb.connect(str(path), read_only=True, config=store.CONFIG)
+        con = duckdb.connect(str(path), read_only=True, config=database.CONFIG)
     except duckdb.Error:
         return False
     try:
-        return store.is_ours(con)
+        return database.is_ours(con)
     finally:
         con.close()
 
@@ -114,7 +114,7 @@ def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, o
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
     try:
-        con = store.open_file(source, wait_seconds=wait_seconds, on_wait=on_wait)
+        con = database.open_file(source, wait_seconds=wait_seconds, on_wait=on_wait)
         try:
             remove_stale_partials(source, destination)
             if recorded_as:
@@ -123,7 +123,7 @@ def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, o
             counts = row_counts(con)
             # Still holding the database: no other process can write while the bytes are copied (by a child
             # process: closing the file here would drop this process's lock on it).
-            store.copy_while_held(source, partial)
+            database.copy_while_held(source, partial)
         finally:
             con.close()
         check = duckdb.connect(str(partial), read_only=True)
@@ -143,7 +143,7 @@ def backup(db: str | Path, destination: str | Path, wait_seconds: float = 600, o
                       "nothing was replaced") from error
     except BaseException as error:
         partial.unlink(missing_ok=True)
-        if not isinstance(error, store.DatabaseFault):  # a database that could not be opened was not copied
+        if not isinstance(error, database.DatabaseFault):  # a database that could not be opened was not copied
             _record_failure(source, destination, recorded_as, type(error).__name__)
         raise
     folder = os.open(destination.parent, os.O_RDONLY)

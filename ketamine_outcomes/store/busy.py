@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from ketamine_outcomes.access import audit
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 
 def status_path(db: str | Path) -> Path:
@@ -65,7 +65,7 @@ def announced(con: duckdb.DuckDBPyConnection, db: str | Path, files: list[str | 
     made_copy = False
     try:
         con.execute("checkpoint")  # the one file holds every committed change
-        store.copy_while_held(db, partial)
+        database.copy_while_held(db, partial)
         os.replace(partial, copy)
         made_copy = True
     except (OSError, duckdb.Error, subprocess.CalledProcessError):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.store import database
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def publish_file(db: Path) -> Path | None:
     final = target / f"{number:012d}.duckdb"
     partial = target / f".{number:012d}.duckdb.{os.getpid()}.partial"
     try:
-        store.copy_while_held(db, partial)
+        database.copy_while_held(db, partial)
         os.replace(partial, final)
     except Exception as error:  # noqa: BLE001 - a failed copy must not fail the ingest that stored the data
         partial.unlink(missing_ok=True)
@@ -123,10 +123,10 @@ def open_newest(db: str | Path, label: str, attempts: int = 5) -> tuple[duckdb.D
     for _ in range(attempts):
         copy = newest(db)
         if copy is None:
-            raise store.DatabaseFault(label, NONE_YET)
+            raise database.DatabaseFault(label, NONE_YET)
         try:
-            return store.open_file(copy, read_only=True, label=label), copy
-        except store.DatabaseFault:
+            return database.open_file(copy, read_only=True, label=label), copy
+        except database.DatabaseFault:
             if copy.exists():
                 raise
-    raise store.DatabaseFault(label, "its published copies changed faster than they could be opened; refresh.")
+    raise database.DatabaseFault(label, "its published copies changed faster than they could be opened; refresh.")
