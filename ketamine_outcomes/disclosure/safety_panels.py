@@ -4,7 +4,7 @@ same filters."""
 
 import pandas as pd
 
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.disclosure.panels import Marts, Panel, Selection, table
 from ketamine_outcomes.metrics import signals
@@ -40,9 +40,9 @@ def adverse_events(marts: Marts, selection: Selection, by: str, by_label: str) -
         panel.empty = "none"
     shown = suppress.for_chart(events, "adverse_events", rule)
     if by == "session_number":
-        panel.figure = charts.adverse_events_by_session(shown)
+        panel.figure = figures.adverse_events_by_session(shown)
     elif by != "all":
-        panel.figure = charts.adverse_events(shown, by_label, rule.min_cell)
+        panel.figure = figures.adverse_events(shown, by_label, rule.min_cell)
     panel.hidden = suppress.suppressed(events, "adverse_events", rule)
     panel.data = {"text": suppress.for_table(events, "adverse_events", rule),
                   "sessions": suppress.count_text(events.n_sessions.max() if not events.empty else 0, rule)}
@@ -56,8 +56,8 @@ def blood_pressure(marts: Marts, selection: Selection, settings: dict) -> Panel:
     pressure = marts("blood_pressure", cohort=selection.cohort)
     # The routes' sessions add up to the Overview's completed sessions: one hidden would be the total minus the rest.
     shown = suppress.for_chart(pressure, "blood_pressure", rule, rows_add_up=True)
-    panel = Panel("Blood pressure", figure=charts.blood_pressure(shown, settings, rule.min_cell))
-    panel.data = {"flags": charts.blood_pressure_flags(shown, settings, rule.min_cell),
+    panel = Panel("Blood pressure", figure=figures.blood_pressure(shown, settings, rule.min_cell))
+    panel.data = {"flags": figures.blood_pressure_flags(shown, settings, rule.min_cell),
                   "text": suppress.for_table(pressure, "blood_pressure", rule, rows_add_up=True)}
     panel.hidden = suppress.suppressed(pressure, "blood_pressure", rule, rows_add_up=True)
     panel.rows = table(pressure, "blood_pressure", rule, columns=PRESSURE_COLUMNS, rows_add_up=True)
@@ -69,9 +69,9 @@ def item9_course(marts: Marts, selection: Selection, by: str) -> Panel:
     rule = selection.disclosure
     course = marts("item9_course", by=by, cohort=selection.cohort)
     panel = Panel("Item 9 over the induction",
-                  figure=charts.item9_course(suppress.for_chart(course, "item9_course", rule), rule))
+                  figure=figures.item9_course(suppress.for_chart(course, "item9_course", rule), rule))
     panel.hidden = suppress.suppressed(course, "item9_course", rule)
-    panel.rows = table(course.assign(measure=course.measure.map(charts.ITEM9_MEASURES)), "item9_course", rule,
+    panel.rows = table(course.assign(measure=course.measure.map(figures.ITEM9_MEASURES)), "item9_course", rule,
                        columns=ITEM9_COURSE_COLUMNS)
     return panel
 
@@ -80,7 +80,7 @@ def dissociation(marts: Marts, selection: Selection, by: str) -> Panel:
     """Mean CADSS (dissociation) by session."""
     rule = selection.disclosure
     frame = marts("dissociation", by=by, cohort=selection.cohort)
-    panel = Panel("Dissociation (CADSS)", figure=charts.dissociation(suppress.for_chart(frame, "dissociation", rule)))
+    panel = Panel("Dissociation (CADSS)", figure=figures.dissociation(suppress.for_chart(frame, "dissociation", rule)))
     panel.hidden = suppress.suppressed(frame, "dissociation", rule)
     if frame.empty:
         panel.empty = "none"
