@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.pages import after_rerun, settled, write
-from bench.run import ROOT, database
+from bench.run import ROOT, built_database
 
 SECTION = "## The patient-level pages in a real browser"
 LISTS = {"Not on track": "not_on_track", "Item 9 follow-up": "follow_up", "Quality review": "quality_review"}
@@ -23,9 +23,9 @@ LISTS = {"Not on track": "not_on_track", "Item 9 follow-up": "follow_up", "Quali
 
 def series_to_open(db: Path, runs: int) -> list[str]:
     """Series with scores and sessions, spread over the clinic (one per run, and one for the warm-up)."""
-    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.store import database
 
-    con = store.open_file(db, read_only=True)
+    con = database.open_file(db, read_only=True)
     try:
         rows = con.execute("select series_id from int_treatment_series where series_id in "
                            "(select series_id from int_baselines where instrument = 'PHQ-9') "
@@ -88,25 +88,25 @@ def queries(db: Path, runs: int) -> dict[str, float]:
     """The queries behind the pages, without the browser (median over `runs` different series after a warm-up):
     where a page's seconds go, and a check on the browser's figures when the machine is busy."""
     from ketamine_outcomes.care import follow_up
-    from ketamine_outcomes.care import series as care
-    from ketamine_outcomes.store import database as store
+    from ketamine_outcomes.care import series
+    from ketamine_outcomes.store import database
 
-    from ketamine_outcomes.metrics import marts as metrics
+    from ketamine_outcomes.metrics import marts
 
-    writable = store.connect(db)  # a cached network built by older code: its schema, macros and tables brought up
+    writable = database.connect(db)  # a cached network built by older code: its schema, macros and tables brought up
     try:
-        metrics.ensure_built(writable)
+        marts.ensure_built(writable)
     finally:
         writable.close()
     chosen = series_to_open(db, runs)
-    con = store.open_file(db, read_only=True)
+    con = database.open_file(db, read_only=True)
     steps = {
         "query: one series' row, sessions, scores, other series": lambda s: (
-            care.series(con, s), care.sessions(con, s), care.scores(con, s), care.patient_series(con, s)),
-        "query: expected range (PHQ-9)": lambda s: care.expected_range(con, s, "PHQ-9", 18.0),
+            series.series(con, s), series.sessions(con, s), series.scores(con, s), series.patient_series(con, s)),
+        "query: expected range (PHQ-9)": lambda s: series.expected_range(con, s, "PHQ-9", 18.0),
         "query: why (series_summary, maintenance, sustained_response for one series)": lambda s: (
-            care.classification(con, s, "PHQ-9")),
-        "query: not on track and its calibration (whole clinic)": lambda s: care.not_on_track(con, "PHQ-9"),
+            series.classification(con, s, "PHQ-9")),
+        "query: not on track and its calibration (whole clinic)": lambda s: series.not_on_track(con, "PHQ-9"),
         "query: item 9 follow-up, first 200 and the counts": lambda s: (
             follow_up.flags(con, limit=200), follow_up.counts(con)),
     }
@@ -144,11 +144,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
-    sample = database(0)
+    sample = built_database(0)
     results = {"sample clinic (600 patients)": {**queries(sample, args.runs), **measure(sample, args.runs)}}
     print(results, flush=True)
     if args.size:
-        large = database(args.size)
+        large = built_database(args.size)
         results[f"{args.size:,} patients"] = {**queries(large, args.runs), **measure(large, args.runs)}
     text = section(results, args.runs)
     write(text, args.out, SECTION)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.run import DONE, ROOT, database
+from bench.run import DONE, ROOT, built_database
 
 # Page title in the navigation -> its URL path.
 PAGES = {"Overview": "", "Symptom trajectories": "trajectories", "Response & remission": "response",
@@ -143,10 +143,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
-    results = {"sample clinic (600 patients)": measure(database(0), args.runs)}
+    results = {"sample clinic (600 patients)": measure(built_database(0), args.runs)}
     print(results, flush=True)
     if args.size:
-        results[f"{args.size:,} patients"] = measure(database(args.size), args.runs)
+        results[f"{args.size:,} patients"] = measure(built_database(args.size), args.runs)
     text = section(results, args.runs)
     write(text, args.out)
     print(text)

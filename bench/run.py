@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 
 from bench import pandas_baseline
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_files
 from sample_data.generate import generate
 
@@ -35,10 +35,10 @@ CACHE = ROOT / "bench" / "cache"
 RESULTS_CACHE = CACHE / "results.json"
 FILES = ("patients.csv", "sessions.csv", "outcomes.csv")
 OVERVIEW_MARTS = {
-    "activity": lambda con: metrics.activity(con),
-    "cohort_comparison": lambda con: metrics.cohort_comparison(con, "PHQ-9"),
-    "weekly_outcomes": lambda con: metrics.weekly_outcomes(con, "PHQ-9"),
-    "attrition": lambda con: metrics.attrition(con, "PHQ-9"),
+    "activity": lambda con: marts.activity(con),
+    "cohort_comparison": lambda con: marts.cohort_comparison(con, "PHQ-9"),
+    "weekly_outcomes": lambda con: marts.weekly_outcomes(con, "PHQ-9"),
+    "attrition": lambda con: marts.attrition(con, "PHQ-9"),
 }
 
 
@@ -63,7 +63,7 @@ def network(patients: int) -> Path:
     return folder
 
 
-def database(size: int) -> Path:
+def built_database(size: int) -> Path:
     """A built database of `size` patients (cached), or with 0 the sample clinic (built anew each time:
     sample_data/ changes with the code)."""
     if size:
@@ -104,8 +104,8 @@ def bench_ingest(folder: Path, runs: int) -> dict:
     bare = median_time(floor, runs, setup=lambda: fresh_db(folder, "floor.duckdb"))
     fresh_db(folder, "floor.duckdb")
     # The build alone, on the ingested database, to show where ingest time goes.
-    con = store.connect(db)
-    build = median_time(lambda: metrics.build(con), runs)
+    con = database.connect(db)
+    build = median_time(lambda: marts.build(con), runs)
     rows = con.execute("select (select count(*) from sessions), (select count(*) from assessments)").fetchall()[0]
     con.close()
     return {"ingest_s": product, "read_csv_floor_s": bare, "build_s": build, "sessions": rows[0],

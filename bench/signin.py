@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.pages import after_rerun, settled, write
-from bench.run import ROOT, database
+from bench.run import ROOT, built_database
 
 SECTION = "## What sign-in costs a page view"
 
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
-    medians, load = measure(database(args.size), args.runs)
+    medians, load = measure(built_database(args.size), args.runs)
     text = section(medians, args.size, args.runs, load)
     write(text, args.out, SECTION)
     print(text)

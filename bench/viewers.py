@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.pages import DRAWN
-from bench.run import DONE, ROOT, database
+from bench.run import DONE, ROOT, built_database
 
 SECTION = "## Many viewers at once: server CPU per page view"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -200,7 +200,7 @@ def main(argv=None) -> None:
     if max(args.viewers) > MAX_VIEWERS or min(args.viewers) < 1:
         parser.error(f"viewers: 1 to {MAX_VIEWERS}")
     load = os.getloadavg()
-    db = database(args.size)
+    db = built_database(args.size)
     found, rss = measure(db, args.viewers, args.rounds, args.fresh, args.page)
     label = "sample clinic (600 patients)" if not args.size else f"{args.size:,} patients"
     if not args.no_write:

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ketamine_outcomes.care import series as care
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.care import series
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 
 # Definitions the queries look up whole (a few dozen rows each, the same for every clinic).
 LOOKUPS = {"default_settings", "setting_overrides", "instruments", "severity_bands"}
@@ -67,7 +67,7 @@ def outputs(node: dict) -> list[tuple[str, int, set[str]]]:
 
 @pytest.fixture(scope="module")
 def sample(sample_db):
-    con = store.open_file(sample_db, read_only=True)
+    con = database.open_file(sample_db, read_only=True)
     yield con
     con.close()
 
@@ -101,13 +101,13 @@ def test_every_query_of_the_series_view_carries_only_that_patients_rows(sample):
     assert clinic > 20 * bound
 
     con = Profiled(sample)
-    one = care.series(con, series_id)
-    care.sessions(con, series_id)
-    scores = care.scores(con, series_id)
-    care.patient_series(con, series_id)
-    boosters = care.maintenance(con, series_id)
-    for instrument in care.instruments_of(scores):
-        found = care.classification(con, series_id, instrument, boosters)
+    one = series.series(con, series_id)
+    series.sessions(con, series_id)
+    scores = series.scores(con, series_id)
+    series.patient_series(con, series_id)
+    boosters = series.maintenance(con, series_id)
+    for instrument in series.instruments_of(scores):
+        found = series.classification(con, series_id, instrument, boosters)
         assert found is not None and found.summary.series_id == series_id
     con.harvest()
     sample.execute("set enable_profiling = 'no_output'")
@@ -125,8 +125,8 @@ def test_every_query_of_the_series_view_carries_only_that_patients_rows(sample):
 
 def test_series_summary_asked_about_one_series_gives_its_row_of_the_whole_clinics(sample):
     """The series' filter is applied before the aggregate now: the row must be the one the population asks."""
-    whole = metrics.series_summary(sample, "PHQ-9").set_index("series_id")
+    whole = marts.series_summary(sample, "PHQ-9").set_index("series_id")
     for series_id in whole.sample(25, random_state=1).index:
-        one = metrics.series_summary(sample, "PHQ-9", metrics.Cohort(series_ids=(series_id,)))
+        one = marts.series_summary(sample, "PHQ-9", marts.Cohort(series_ids=(series_id,)))
         assert len(one) == 1
         assert one.iloc[0].drop("series_id").equals(whole.loc[series_id]), series_id

@@ -13,9 +13,9 @@ import pytest
 from lifelines import AalenJohansenFitter, KaplanMeierFitter
 
 from ketamine_outcomes.disclosure import panels, suppress
-from ketamine_outcomes.metrics import declarations as marts
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.report import pack as report
+from ketamine_outcomes.metrics import declarations
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.report import pack
 from ketamine_outcomes.metrics.marts import Cohort
 
 RULE = suppress.Disclosure(11)
@@ -76,12 +76,12 @@ def test_rounding_replaces_the_second_hidden_cell_of_a_total_but_exact_counts_ke
 
 
 def test_every_declared_rate_names_counts_of_its_mart():
-    for name, mart in marts.MARTS.items():
+    for name, mart in declarations.MARTS.items():
         for rate, (numerator, denominator) in mart.rates.items():
             assert {numerator, denominator} <= set(mart.counts), (name, rate)
         for mean, base in mart.means.items():
             assert base in mart.counts, (name, mean)
-    assert set(marts.FILES) <= set(metrics.MARTS)
+    assert set(declarations.FILES) <= set(marts.MARTS)
 
 
 # --- curves ----------------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def check_curve(frame: pd.DataFrame, value: str, rule=RULE) -> int:
 @pytest.mark.parametrize("instrument", ["PHQ-9", "GAD-7"])
 def test_suppressed_curves_follow_lifelines_kaplan_meier_on_the_sample_clinic(sample, mart, instrument):
     for by in ("all", "route", "site"):
-        frame = getattr(metrics, mart)(sample, instrument, by=by)
+        frame = getattr(marts, mart)(sample, instrument, by=by)
         value = "survival" if mart == "sustained_response" else "share_responded"
         assert check_curve(frame, value) > 0 or by == "site"
 
@@ -163,7 +163,7 @@ def test_suppressed_curves_follow_lifelines_kaplan_meier_on_the_sample_clinic(sa
 def test_the_durability_curve_is_the_estimate_at_day_14_and_84_not_a_flat_100_percent(sample):
     # The issue: the suppressed curve read a flat 100% to day 90 with "at risk 61" under every tick, where the
     # Kaplan-Meier is about 96% at day 14 and 78-81% at day 84.
-    frame = metrics.sustained_response(sample, "PHQ-9")
+    frame = marts.sustained_response(sample, "PHQ-9")
     shown = suppress.survival_curve(frame, RULE).set_index("day")
     for day in (14, 56, 84):
         assert shown.survival[day] == suppress.estimate_on(frame, day, "survival")
@@ -194,56 +194,56 @@ def pack_counts(html: str) -> list[str]:
 
 @pytest.mark.parametrize("period", ["2025-Q1", "2025-Q2", "2025-Q3"])
 def test_no_count_in_the_pack_is_exact_so_none_gives_a_small_one_by_subtraction(sample, period):
-    pack = report.build(sample, period=report.parse_period(period))
-    html = report.render(pack)
+    meeting_pack = pack.build(sample, period=pack.parse_period(period))
+    html = pack.render(meeting_pack)
     counts = pack_counts(html)
     assert counts and all(shown_count_ok(c) for c in counts), [c for c in counts if not shown_count_ok(c)]
-    for row in pack["headline"]["rows"]:
+    for row in meeting_pack["headline"]["rows"]:
         for key in ("started", "active", "evaluable", "scored"):
             assert shown_count_ok(row[key]), (key, row[key])
-    for funnel in pack["funnels"]:
+    for funnel in meeting_pack["funnels"]:
         for row in funnel["rows"]:
             assert shown_count_ok(row["n"]) and shown_count_ok(row["k"])
 
 
 def test_two_packs_a_day_apart_report_on_the_same_whole_months(sample):
-    one = report.parse_period(start=date(2025, 4, 1), end=date(2025, 6, 14))
-    two = report.parse_period(start=date(2025, 4, 1), end=date(2025, 6, 15))
+    one = pack.parse_period(start=date(2025, 4, 1), end=date(2025, 6, 14))
+    two = pack.parse_period(start=date(2025, 4, 1), end=date(2025, 6, 15))
     assert (one.start, one.end) == (two.start, two.end) == (date(2025, 4, 1), date(2025, 6, 30))
 
 
 def test_the_pack_and_the_quality_review_panel_agree_for_the_same_quarter(sample):
-    pack = report.build(sample, period=report.parse_period("2025-Q2"))
+    meeting_pack = pack.build(sample, period=pack.parse_period("2025-Q2"))
     caseness = {"PHQ-9": 10.0, "GAD-7": 8.0}
     selection = panels.Selection("PHQ-9", Cohort(), RULE, True, caseness)
     page = panels.period_numbers(panels.from_connection(sample), selection, date(2025, 4, 1), date(2025, 6, 30),
                                  "2025-Q2")
-    now = pack["headline"]["rows"][0]
+    now = meeting_pack["headline"]["rows"][0]
     counts = page.data["counts"]
     assert (now["evaluable"], now["scored"]) == (counts.n_evaluable, counts.n_scored)
     assert now["response"].startswith(page.tiles[0].value) and now["itt_response"].startswith(page.tiles[2].value)
-    assert pack["headline"]["cohort"] == page.cohort and page.cohort.startswith("Cases at baseline")
-    rates = metrics.cohort_comparison(sample, "PHQ-9", cohort=Cohort(start_from=date(2025, 4, 1),
+    assert meeting_pack["headline"]["cohort"] == page.cohort and page.cohort.startswith("Cases at baseline")
+    rates = marts.cohort_comparison(sample, "PHQ-9", cohort=Cohort(start_from=date(2025, 4, 1),
                                                                     start_to=date(2025, 6, 30), min_baseline=10))
     assert page.tiles[0].value == f"{rates.response_rate.iloc[0]:.0%}"
 
 
 def test_the_item9_section_counts_the_answers_of_the_period_it_names(sample):
-    pack = report.build(sample, period=report.parse_period("2025-Q2"))
-    flags = metrics.item9_flags(sample)
+    meeting_pack = pack.build(sample, period=pack.parse_period("2025-Q2"))
+    flags = marts.item9_flags(sample)
     when = pd.to_datetime(flags.assessment_date).dt.date
     in_period = flags[(when >= date(2025, 4, 1)) & (when <= date(2025, 6, 30))]
     assert 0 < len(in_period) < len(flags)
-    assert pack["safety"]["item9_flagged"] == suppress.count_text(len(in_period), RULE)
-    assert "2025-04-01 to 2025-06-30" in pack["safety"]["item9_when"]
+    assert meeting_pack["safety"]["item9_flagged"] == suppress.count_text(len(in_period), RULE)
+    assert "2025-04-01 to 2025-06-30" in meeting_pack["safety"]["item9_when"]
 
 
 def test_a_funnel_with_nothing_to_show_says_why_and_shows_the_rolling_12_months(sample):
-    pack = report.build(sample, period=report.parse_period("2025-Q2"))
-    by_site = next(f for f in pack["funnels"] if f["by"] == "site")
+    meeting_pack = pack.build(sample, period=pack.parse_period("2025-Q2"))
+    by_site = next(f for f in meeting_pack["funnels"] if f["by"] == "site")
     assert by_site["window"] == "the rolling 12 months 2024-07-01 to 2025-06-30"
     assert by_site["rows"] and "fewer than 11" in by_site["notes"][0]
-    html = report.render(pack)
+    html = pack.render(meeting_pack)
     assert "No site shown lies outside" not in html or "rolling 12 months" in html
 
 
@@ -276,8 +276,8 @@ def clinic_with_roles(tmp_path, sample_db, monkeypatch):
 
     db = tmp_path / "clinic.duckdb"
     shutil.copy(sample_db, db)
-    from ketamine_outcomes.cli import commands as cli
-    assert cli.main(["settings", "set", "min_cell_size", "20", "--db", str(db)]) == 0
+    from ketamine_outcomes.cli import commands
+    assert commands.main(["settings", "set", "min_cell_size", "20", "--db", str(db)]) == 0
     access = tmp_path / "access.toml"
     access.write_text(ACCESS)
     os.chmod(access, 0o600)

@@ -16,13 +16,13 @@ from pypdf import PdfReader
 
 from conftest import ARTIFACTS
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.report import pack as report
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.report import pack
+from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_files
 
-Q1 = metrics.Cohort(start_from=date(2024, 1, 1), start_to=date(2024, 3, 31))
-Q2 = metrics.Cohort(start_from=date(2024, 4, 1), start_to=date(2024, 6, 30))
+Q1 = marts.Cohort(start_from=date(2024, 1, 1), start_to=date(2024, 3, 31))
+Q2 = marts.Cohort(start_from=date(2024, 4, 1), start_to=date(2024, 6, 30))
 
 
 @pytest.fixture
@@ -43,28 +43,28 @@ def sample_con(sample_db):
 
 
 def test_periods_are_quarters_months_or_ranges():
-    assert report.parse_period("2025-q3") == report.Period("2025-Q3", date(2025, 7, 1), date(2025, 9, 30), "quarter")
-    assert report.parse_period("2024-02").end == date(2024, 2, 29)
-    assert report.parse_period("2025-Q1").previous().label == "2024-Q4"
-    assert report.parse_period("2025-01").previous().label == "2024-12"
+    assert pack.parse_period("2025-q3") == pack.Period("2025-Q3", date(2025, 7, 1), date(2025, 9, 30), "quarter")
+    assert pack.parse_period("2024-02").end == date(2024, 2, 29)
+    assert pack.parse_period("2025-Q1").previous().label == "2024-Q4"
+    assert pack.parse_period("2025-01").previous().label == "2024-12"
     # Whole months: two packs whose --to differ by a day would give the series started that day.
-    span = report.parse_period(None, date(2025, 1, 10), date(2025, 1, 19))
+    span = pack.parse_period(None, date(2025, 1, 10), date(2025, 1, 19))
     assert (span.start, span.end) == (date(2025, 1, 1), date(2025, 1, 31))
     assert (span.previous().start, span.previous().end) == (date(2024, 12, 1), date(2024, 12, 31))
     for bad in ("2025-Q5", "2025-13", "last quarter"):
-        with pytest.raises(report.ReportError, match="not a quarter"):
-            report.parse_period(bad)
+        with pytest.raises(pack.ReportError, match="not a quarter"):
+            pack.parse_period(bad)
 
 
 def test_default_period_is_the_latest_closed_quarter(sample_con):
     # 2025-Q3: 73 of 81 series evaluable on the data's last day, so 2025-Q2 is the latest closed.
-    assert report.latest_closed_quarter(sample_con, "PHQ-9", metrics.Cohort()).label == "2025-Q2"
+    assert pack.latest_closed_quarter(sample_con, "PHQ-9", marts.Cohort()).label == "2025-Q2"
 
 
 def test_min_cell_is_never_below_eleven_or_the_setting(sample_con):
-    assert report.effective_min_cell(sample_con, 5) == 11
-    assert report.effective_min_cell(sample_con, None) == 11
-    assert report.effective_min_cell(sample_con, 20) == 20
+    assert pack.effective_min_cell(sample_con, 5) == 11
+    assert pack.effective_min_cell(sample_con, None) == 11
+    assert pack.effective_min_cell(sample_con, 20) == 20
 
 
 @pytest.mark.browser
@@ -94,8 +94,8 @@ def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path
     pages = [p.extract_text() for p in PdfReader(out).pages]
     text = "\n".join(pages)
     # The headline counts series at or above caseness at baseline by default (PHQ-9 >= 10).
-    cases = metrics.Cohort(start_from=Q2.start_from, start_to=Q2.start_to, min_baseline=10)
-    rates = metrics.cohort_comparison(sample_con, "PHQ-9", by="all", cohort=cases).iloc[0]
+    cases = marts.Cohort(start_from=Q2.start_from, start_to=Q2.start_to, min_baseline=10)
+    rates = marts.cohort_comparison(sample_con, "PHQ-9", by="all", cohort=cases).iloc[0]
     # 22 of 40 scored responded, 11 remitted; 71 evaluable: no count or difference under 11.
     assert (rates.responders, rates.remitters, rates.n_scored, rates.n_evaluable) == (22, 11, 40, 71)
     for column in ("response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate"):
@@ -108,26 +108,26 @@ def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path
 
 
 def test_an_empty_period_gives_a_pack_that_says_so(sample_con):
-    document = report.html_pack(sample_con, period=report.parse_period("2020-Q1"))
+    document = pack.html_pack(sample_con, period=pack.parse_period("2020-Q1"))
     assert "No treatment series started in 2020-Q1 match these filters." in document
     assert 'id="p-chart"' not in document and "plotly-graph-div" not in document
 
 
 def test_a_pack_whose_periods_are_all_hidden_judges_no_signal(sample_con):
     # By month every month of the sample clinic is hidden at 11: no variation is shown, so none is judged.
-    document = report.html_pack(sample_con, period=report.parse_period("2024-05"))
+    document = pack.html_pack(sample_con, period=pack.parse_period("2024-05"))
     assert "No signal can be judged: no month has enough series to show (small-cell suppression)." in document
     assert "common cause" not in document
 
 
 def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
-    document = report.html_pack(sample_con, period=report.parse_period("2024-Q2"))
+    document = pack.html_pack(sample_con, period=pack.parse_period("2024-Q2"))
     assert "last score carried forward." not in document  # the old caption: carried for ever
     assert re.search(r"only up to\s+14 days after its last completed session \(or to the induction's end once the "
                      r"series reached\s+it; limited LOCF\), then its baseline \(BOCF\)", document)
     assert "intention to treat, up to the end of induction" in document
     assert "end-of-induction score at most 50% of baseline (a fall of 50% or more)" in document
-    pcl5 = report.html_pack(sample_con, instrument="PCL-5", period=report.parse_period("2024-Q2"))
+    pcl5 = pack.html_pack(sample_con, instrument="PCL-5", period=pack.parse_period("2024-Q2"))
     assert "score at most 70% of baseline (a fall of 30% or more)" in pcl5
     assert "below the probable-PTSD cut-off, observed" in pcl5 and "remission, observed" not in pcl5
 
@@ -136,15 +136,15 @@ def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
 def test_the_headline_counts_cases_at_baseline_unless_cleared(sample_con):
     # Q2 2024 on the sample clinic: 23 of 41 scored series responded (56.1%) over every series; 22 of 40
     # (55.0%) among those with PHQ-9 >= 10 at baseline (a series starting at 9 or less is left out).
-    cases = report.build(sample_con, period=report.parse_period("2024-Q2"))
+    cases = pack.build(sample_con, period=pack.parse_period("2024-Q2"))
     assert cases["headline"]["rows"][0]["scored"] == "40" and cases["headline"]["rows"][0]["response"].startswith("55%")
     assert cases["headline"]["cases"] == "PHQ-9 10 or more at baseline"
-    every = report.build(sample_con, period=report.parse_period("2024-Q2"), cases_only=False)
+    every = pack.build(sample_con, period=pack.parse_period("2024-Q2"), cases_only=False)
     assert every["headline"]["rows"][0]["scored"] == "40" and every["headline"]["rows"][0]["response"].startswith("56%")
     assert every["headline"]["cases"] is None
     # Series started counts every series either way; a chosen minimum replaces caseness.
     assert cases["headline"]["rows"][0]["started"] == every["headline"]["rows"][0]["started"]
-    chosen = report.build(sample_con, period=report.parse_period("2024-Q2"), cohort=metrics.Cohort(min_baseline=0))
+    chosen = pack.build(sample_con, period=pack.parse_period("2024-Q2"), cohort=marts.Cohort(min_baseline=0))
     assert chosen["headline"]["rows"][0]["scored"] == "40"  # 41, rounded
 
 
@@ -168,14 +168,14 @@ def _values(values):
     return [None if v is None or v != v else v for v in (list(values) if values is not None else [])]
 
 
-def assert_nothing_hidden_is_derivable(pack: dict) -> None:
+def assert_nothing_hidden_is_derivable(meeting_pack: dict) -> None:
     """Check every figure and table of a pack for a way back to a count from 1 to min_cell - 1."""
-    min_cell = pack["min_cell"]
+    min_cell = meeting_pack["min_cell"]
 
     def small(count) -> bool:
         return 0 < round(count) < min_cell
 
-    for fig in pack["figures"]:
+    for fig in meeting_pack["figures"]:
         title = fig.layout.title.text or ""
         for trace in fig.data:
             for label in _values(trace.text) if isinstance(trace.text, (list, tuple)) else []:
@@ -210,14 +210,14 @@ def assert_nothing_hidden_is_derivable(pack: dict) -> None:
     # Every count in words is hidden, zero or rounded to 5 (and at least 15): so two counts shown side by side (a
     # total and its parts, evaluable and scored, this period and the last, item 9's answers and patients) never
     # give their difference exactly.
-    words = [row[key] for row in pack.get("headline", {}).get("rows", [])
+    words = [row[key] for row in meeting_pack.get("headline", {}).get("rows", [])
              for key in ("started", "active", "evaluable", "scored")]
-    if "safety" in pack:
-        words += [pack["safety"][k] for k in ("item9_flagged", "item9_rises", "item9_patients", "sessions_now",
+    if "safety" in meeting_pack:
+        words += [meeting_pack["safety"][k] for k in ("item9_flagged", "item9_rises", "item9_patients", "sessions_now",
                                               "sessions_before")]
-        words += [r[k] for r in pack["safety"]["pressure"] for k in ("n_sessions", "n_measured", "n_high_peaks")]
-    words += [r[k] for f in pack.get("funnels", []) for r in f["rows"] for k in ("n", "k")]
-    document = report.render(pack)
+        words += [r[k] for r in meeting_pack["safety"]["pressure"] for k in ("n_sessions", "n_measured", "n_high_peaks")]
+    words += [r[k] for f in meeting_pack.get("funnels", []) for r in f["rows"] for k in ("n", "k")]
+    document = pack.render(meeting_pack)
     words += re.findall(r'<td class="count">([^<]*)</td>', document)
     for word in words:
         assert word in ("", "0", "hidden") or (int(word.replace(",", "")) % 5 == 0
@@ -225,16 +225,16 @@ def assert_nothing_hidden_is_derivable(pack: dict) -> None:
 
 
 @pytest.mark.parametrize("period, cohort", [
-    ("2024-Q2", metrics.Cohort()),
-    ("2024-Q3", metrics.Cohort()),  # 2 of 31 remitted: a small cell
-    ("2024-Q2", metrics.Cohort(sites=("Northside",))),  # 4 oral sessions: the routes' total would give them
-    ("2025-03", metrics.Cohort()),  # by month: most months hidden
-    ("2025-03", metrics.Cohort(routes=("IV",))),
+    ("2024-Q2", marts.Cohort()),
+    ("2024-Q3", marts.Cohort()),  # 2 of 31 remitted: a small cell
+    ("2024-Q2", marts.Cohort(sites=("Northside",))),  # 4 oral sessions: the routes' total would give them
+    ("2025-03", marts.Cohort()),  # by month: most months hidden
+    ("2025-03", marts.Cohort(routes=("IV",))),
 ])
 def test_no_hidden_count_can_be_worked_out_from_the_pack(sample_con, period, cohort):
-    pack = report.build(sample_con, cohort=cohort, period=report.parse_period(period))
-    assert pack["figures"], "the pack draws charts for this period"
-    assert_nothing_hidden_is_derivable(pack)
+    meeting_pack = pack.build(sample_con, cohort=cohort, period=pack.parse_period(period))
+    assert meeting_pack["figures"], "the pack draws charts for this period"
+    assert_nothing_hidden_is_derivable(meeting_pack)
 
 
 def test_the_headline_hides_the_scored_or_evaluable_count_when_their_difference_is_small(tmp_path):
@@ -251,27 +251,27 @@ def test_the_headline_hides_the_scored_or_evaluable_count_when_their_difference_
     for name, text in (("sessions.csv", sessions), ("outcomes.csv", outcomes)):
         (tmp_path / name).write_text(text)
     ingest_files(db, [tmp_path / "sessions.csv", tmp_path / "outcomes.csv"])
-    con = store.connect(db)
+    con = database.connect(db)
     try:
-        metrics.ensure_built(con)
-        rates = metrics.cohort_comparison(con, "PHQ-9", by="all", cohort=replace(Q1, min_baseline=10)).iloc[0]
+        marts.ensure_built(con)
+        rates = marts.cohort_comparison(con, "PHQ-9", by="all", cohort=replace(Q1, min_baseline=10)).iloc[0]
         assert (rates.n_evaluable, rates.n_scored) == (14, 12)
-        pack = report.build(con, period=report.parse_period("2024-Q1"))
+        meeting_pack = pack.build(con, period=pack.parse_period("2024-Q1"))
     finally:
         con.close()
-    headline = pack["headline"]["rows"][0]
+    headline = meeting_pack["headline"]["rows"][0]
     # Both read 15 (14 and 12, rounded): their difference, 0, says nothing of the 2 with no score.
     assert (headline["evaluable"], headline["scored"]) == ("15", "15")
     # All 12 scored responded (100%: none left to single out); 12 of 14 evaluable would give the 2 not scored.
     assert headline["itt_response"] == "hidden" and headline["response"].startswith("100%")
-    assert_nothing_hidden_is_derivable(pack)
+    assert_nothing_hidden_is_derivable(meeting_pack)
 
 
 def test_the_checker_catches_a_limit_drawn_for_a_hidden_period(sample_con):
     # IV series by quarter: 4 of 5 quarters hidden, one drawn (where every period is hidden, as by month,
     # the chart is a sentence and there is no limit to leak).
-    pack = report.build(sample_con, cohort=metrics.Cohort(routes=("IV",)), period=report.parse_period("2025-Q1"))
-    p_chart = next(f for f in pack["figures"] if (f.layout.title.text or "").startswith("End-of-induction response"))
+    meeting_pack = pack.build(sample_con, cohort=marts.Cohort(routes=("IV",)), period=pack.parse_period("2025-Q1"))
+    p_chart = next(f for f in meeting_pack["figures"] if (f.layout.title.text or "").startswith("End-of-induction response"))
     upper = next(t for t in p_chart.data if t.name == "control limits")
     rate = next(t for t in p_chart.data if t.name == "rate")
     hidden_at = [i for i, r in enumerate(_values(rate.y)) if r is None][0]
@@ -279,7 +279,7 @@ def test_the_checker_catches_a_limit_drawn_for_a_hidden_period(sample_con):
     leaked[hidden_at] = 0.9  # what the chart drew before: a limit for the hidden quarter
     upper.y = leaked
     with pytest.raises(AssertionError, match="limit drawn for a hidden period"):
-        assert_nothing_hidden_is_derivable(pack)
+        assert_nothing_hidden_is_derivable(meeting_pack)
 
 
 def test_export_text_in_the_pack_is_escaped(tmp_path, export):
@@ -298,9 +298,9 @@ def test_export_text_in_the_pack_is_escaped(tmp_path, export):
     db = tmp_path / "escape.duckdb"
     ingest_files(db, [export("sessions.csv", "\n".join(sessions) + "\n"),
                       export("outcomes.csv", "\n".join(outcomes) + "\n")])
-    con = store.connect(db)
-    metrics.ensure_built(con)
-    document = report.html_pack(con, period=report.parse_period("2025-Q1"))
+    con = database.connect(db)
+    marts.ensure_built(con)
+    document = pack.html_pack(con, period=pack.parse_period("2025-Q1"))
     assert "<img src=x" not in document and "<b>co</b>" not in document
     assert "&lt;img src=x onerror=alert(1)&gt;" in document  # in the funnel's hover
 
@@ -343,27 +343,27 @@ def test_meeting_mode_is_first_in_the_sidebar_folds_it_away_and_enlarges_the_tex
 def test_item9_answers_and_patients_are_rounded_so_their_difference_gives_no_repeat_flags(sample_con):
     # The issue's pack: "98 answers, 94 patients" gave the 4 patients flagged twice. Rounded: 100 and 95.
     assert [suppress.count_text(n, 11) for n in (98, 94, 90, 5)] == ["100", "95", "90", "hidden"]
-    pack = report.build(sample_con, period=report.parse_period("2025-Q2"))
+    meeting_pack = pack.build(sample_con, period=pack.parse_period("2025-Q2"))
     for key in ("item9_flagged", "item9_patients", "item9_rises"):
-        assert pack["safety"][key] == "hidden" or int(pack["safety"][key]) % 5 == 0
+        assert meeting_pack["safety"][key] == "hidden" or int(meeting_pack["safety"][key]) % 5 == 0
 
 
 def test_every_point_of_the_packs_funnel_is_named_in_a_table_under_it(sample_con):
     """polish/walk3: the static funnel names only the points outside the limits, and on paper there is no hover, so a
     reader could not tell which dot was which site. The table under it lists each point shown, in the mart's numbers."""
-    period = report.parse_period(start=date(2024, 1, 1), end=date(2025, 6, 30))
-    document = report.html_pack(sample_con, period=period)
+    period = pack.parse_period(start=date(2024, 1, 1), end=date(2025, 6, 30))
+    document = pack.html_pack(sample_con, period=period)
     section = document[document.index('<section id="funnel">'):document.index('<section id="safety">')]
     table = section[section.index('<table class="funnel-points">'):section.index("</table>")]
     rows = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>.*?</t[dh]>", row, re.S)]
             for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
-    cohort = metrics.Cohort(start_from=date(2024, 1, 1), start_to=date(2025, 6, 30))  # every series started then
-    sites = metrics.cohort_comparison(sample_con, "PHQ-9", by="site", cohort=cohort).set_index("group_value")
+    cohort = marts.Cohort(start_from=date(2024, 1, 1), start_to=date(2025, 6, 30))  # every series started then
+    sites = marts.cohort_comparison(sample_con, "PHQ-9", by="site", cohort=cohort).set_index("group_value")
     assert rows[0] == ["site", "series scored (n)", "responders", "response rate", "against the limits"]
     assert [r[0] for r in rows[1:]] == ["Lakeview", "Northside", "Riverside"]
     # The cases at baseline, as the headline counts them; counts rounded to 5, rates from the exact counts.
-    cases = metrics.Cohort(start_from=date(2024, 1, 1), start_to=date(2025, 6, 30), min_baseline=10)
-    sites = metrics.cohort_comparison(sample_con, "PHQ-9", by="site", cohort=cases).set_index("group_value")
+    cases = marts.Cohort(start_from=date(2024, 1, 1), start_to=date(2025, 6, 30), min_baseline=10)
+    sites = marts.cohort_comparison(sample_con, "PHQ-9", by="site", cohort=cases).set_index("group_value")
     for name, n, k, rate, where in rows[1:]:
         assert (int(n), int(k)) == (suppress.rounded(sites.at[name, "n_scored"], 11),
                                     suppress.rounded(sites.at[name, "responders"], 11))

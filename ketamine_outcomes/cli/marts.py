@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_outcomes.access import audit
-from ketamine_outcomes.metrics import marts as metrics
-from ketamine_outcomes.store import database as store
+from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.store import database
 from ketamine_outcomes.safe_text import csv_text
 from ketamine_outcomes.cli.output import cohort_from_args, open_built, print_table, record_action
 
 
-_SPLIT_MARTS = [name for name in metrics.MARTS if "by" in inspect.signature(getattr(metrics, name)).parameters]
+_SPLIT_MARTS = [name for name in marts.MARTS if "by" in inspect.signature(getattr(marts, name)).parameters]
 
 # The stable JSON form of the weekly table: other tools read it.
 WEEKLY_COUNTS = ("n_scored", "n_paired", "responders", "remitters", "reliably_improved", "reliably_deteriorated")
@@ -37,7 +37,7 @@ def weekly_records(frame: pd.DataFrame) -> list[dict]:
 
 def weekly_command(args) -> int:
     con = open_built(args.db)
-    frame = metrics.weekly_outcomes(con, args.instrument, cohort_from_args(args))
+    frame = marts.weekly_outcomes(con, args.instrument, cohort_from_args(args))
     if args.json:
         print(json.dumps(weekly_records(frame), indent=1))
     else:
@@ -48,9 +48,9 @@ def weekly_command(args) -> int:
 
 def mart_command(args) -> int:
     """Marts can hold patient-level rows: the audit trail records each one printed, before it is."""
-    function = getattr(metrics, args.name)
+    function = getattr(marts, args.name)
     options = {"cohort": cohort_from_args(args)}
-    if args.name not in metrics.WITHOUT_INSTRUMENT:
+    if args.name not in marts.WITHOUT_INSTRUMENT:
         options["instrument"] = args.instrument
     if args.by is not None:
         if "by" not in inspect.signature(function).parameters:
@@ -76,33 +76,33 @@ def mart_command(args) -> int:
 
 
 def report_command(args) -> int:
-    from ketamine_outcomes.report import pack as report  # plotly and jinja2 load only for this command
+    from ketamine_outcomes.report import pack  # plotly and jinja2 load only for this command
 
     started, con = False, None
     try:
-        period = report.parse_period(args.period, args.period_from, args.period_to)
+        period = pack.parse_period(args.period, args.period_from, args.period_to)
         if not Path(args.db).exists():
-            raise report.ReportError(f"{args.db}: no such database")
-        pack = (f"meeting pack {Path(args.out).name} ({args.instrument}, "
+            raise pack.ReportError(f"{args.db}: no such database")
+        pack_name = (f"meeting pack {Path(args.out).name} ({args.instrument}, "
                 f"{period.label if period else 'latest closed quarter'})")
         # Recorded before a byte is written: a command killed while writing leaves 'started' without
         # 'written' in the trail (the file may exist), never a pack with no row at all.
-        record_action(args.db, "export", [f"{pack}: started"])
+        record_action(args.db, "export", [f"{pack_name}: started"])
         started = True
-        con = store.connect(args.db, read_only=True, init=False)
-        if not metrics.is_built(con):  # a database ingested by an older version, or mid-rebuild
+        con = database.connect(args.db, read_only=True, init=False)
+        if not marts.is_built(con):  # a database ingested by an older version, or mid-rebuild
             con.close()
             con = open_built(args.db)
-        out = report.write(con, args.out, instrument=args.instrument, cohort=cohort_from_args(args), period=period,
+        out = pack.write(con, args.out, instrument=args.instrument, cohort=cohort_from_args(args), period=period,
                            min_cell=args.min_cell, clinic=args.clinic, cases_only=not args.all_baselines)
-    except report.ReportError as error:
+    except pack.ReportError as error:
         if con is not None:
             con.close()  # this process may not hold a second, writable connection to the file beside it
         if started:
-            record_action(args.db, "export", [f"{pack}: not written ({error})"])
+            record_action(args.db, "export", [f"{pack_name}: not written ({error})"])
         print(f"report: {error}", file=sys.stderr)
         return 2
     con.close()
-    record_action(args.db, "export", [f"{pack}: written"])
+    record_action(args.db, "export", [f"{pack_name}: written"])
     print(f"{out}: meeting pack written")
     return 0

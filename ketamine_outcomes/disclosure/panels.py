@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from ketamine_outcomes.care import chart_notes
-from ketamine_outcomes.charts import figures as charts
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes import metrics
+from ketamine_outcomes.metrics.marts import Cohort, with_caseness
 from ketamine_outcomes.metrics import quality
 
 Marts = Callable[..., pd.DataFrame]
@@ -34,9 +35,9 @@ def disclosure_for(min_cell: int, internal: bool) -> suppress.Disclosure:
 
 
 def from_connection(con) -> Marts:
-    """Marts read straight from a connection (the pack, the CLI, tests); metrics names each mart's function."""
+    """Marts read straight from a connection (the pack, the CLI, tests); metrics.marts names each mart's function."""
     def read(name: str, **options) -> pd.DataFrame:
-        return getattr(metrics, name)(con, **options)
+        return getattr(metrics.marts, name)(con, **options)
     return read
 
 
@@ -45,15 +46,15 @@ class Selection:
     """What a panel is for: the instrument, the cohort filters, what may be shown, and whether headline
     end-of-induction rates count only cases at baseline. `caseness`: instrument -> threshold in force."""
     instrument: str
-    cohort: metrics.Cohort
+    cohort: Cohort
     disclosure: suppress.Disclosure
     cases_only: bool = True
     caseness: dict[str, float] = field(default_factory=dict)
 
-    def rated_cohort(self) -> metrics.Cohort:
+    def rated_cohort(self) -> Cohort:
         """The cohort end-of-induction rates count: cases at baseline (NHS Talking Therapies caseness) unless
         cleared, or a minimum baseline was set, or the instrument has no caseness threshold."""
-        return metrics.with_caseness(self.cohort, self.instrument, self.caseness) if self.cases_only else self.cohort
+        return with_caseness(self.cohort, self.instrument, self.caseness) if self.cases_only else self.cohort
 
     def cohort_sentence(self) -> str:
         """Who the end-of-induction rates count, in words, for every panel that shows them."""
@@ -66,7 +67,7 @@ class Selection:
         return (f"Cases at baseline: series with {self.instrument} {rated.min_baseline} or more at baseline (NHS "
                 "Talking Therapies caseness; mild cases would inflate remission).")
 
-    def with_cohort(self, cohort: metrics.Cohort) -> "Selection":
+    def with_cohort(self, cohort: Cohort) -> "Selection":
         return replace(self, cohort=cohort)
 
 
@@ -167,7 +168,7 @@ def trajectory(marts: Marts, selection: Selection, bands: pd.DataFrame, itt: boo
     if itt:
         itt_shown = suppress.for_chart(marts("weekly_outcomes_itt", instrument=instrument, cohort=selection.cohort),
                                        "weekly_outcomes_itt", rule)
-    panel.figure = charts.trajectory({"observed": shown}, bands[bands.instrument == instrument], instrument,
+    panel.figure = figures.trajectory({"observed": shown}, bands[bands.instrument == instrument], instrument,
                                      max_score(instrument), itt=itt_shown)
     if hidden:
         panel.notes.append(f"Weeks with fewer than {rule.min_cell} series scored are hidden: the line breaks there.")
@@ -179,7 +180,7 @@ def attrition(marts: Marts, selection: Selection) -> Panel:
     small is hidden (suppress.attrition)."""
     frame = marts("attrition", instrument=selection.instrument, cohort=selection.cohort)
     rule = selection.disclosure
-    return Panel("Attrition", figure=charts.attrition(suppress.attrition(frame, rule), rule))
+    return Panel("Attrition", figure=figures.attrition(suppress.attrition(frame, rule), rule))
 
 
 # --- end of induction ------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def end_of_induction(marts: Marts, selection: Selection) -> Panel:
                                 basis))
     published = marts("published_results", instrument=instrument, cohort=cohort)
     matched = published[published.is_matched]
-    panel.figure = charts.end_of_induction(shown, matched, instrument)
+    panel.figure = figures.end_of_induction(shown, matched, instrument)
     panel.table = shown
     panel.data = {"published": published, "matched": matched, "counts": counts}
     if suppress.suppressed(rates, "cohort_comparison", rule) or rule.round_to > 1:
@@ -246,7 +247,7 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
     hidden = suppress.hidden_cells(rates, "cohort_comparison", rule, "responders", "n_scored")
     units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
     units["n_shown"] = [suppress.rounded(n, rule) if rule.on else n for n in units.n]
-    panel.figure = charts.funnel(units, curves, label)
+    panel.figure = figures.funnel(units, curves, label)
     panel.table = suppress.for_chart(rates, "cohort_comparison", rule)
     n_groups = int((rates.n_scored > 0).sum())
     n_hidden = int((hidden & (rates.n_scored > 0)).sum())
@@ -286,7 +287,7 @@ def p_chart(marts: Marts, selection: Selection, grain: str, changes: pd.DataFram
                             breaks=breaks)
     chart["n_shown"] = [suppress.rounded(n, rule) if rule.on and not pd.isna(n) else n for n in chart.n]
     placed = chart_notes.placed(changes, frame.group_value) if changes is not None else None
-    panel.figure = charts.p_chart(chart, panel.title, grain, notes=placed)
+    panel.figure = figures.p_chart(chart, panel.title, grain, notes=placed)
     signals = chart[(chart.signals != "") & ~chart.hidden]
     panel.data = {"chart": chart, "frame": frame, "hidden": hidden, "grain": grain,
                   "signals": [f"{r.period}: {r.signals} ({suppress.rate_text(r.rate, rule)} of "
@@ -354,10 +355,10 @@ def rates_by_week(marts: Marts, selection: Selection) -> Panel:
         return panel
     itt = marts("weekly_outcomes_itt", instrument=instrument, cohort=selection.cohort)
     shown = suppress.for_chart(weekly, "weekly_outcomes", rule)
-    panel.figure = charts.rates_by_week(shown, suppress.for_chart(itt, "weekly_outcomes_itt", rule), instrument)
+    panel.figure = figures.rates_by_week(shown, suppress.for_chart(itt, "weekly_outcomes_itt", rule), instrument)
     panel.hidden = suppress.suppressed(weekly, "weekly_outcomes", rule)
     # The follow-up sentence reads the counts as a table under a threshold alone shows them (rounded).
-    panel.data = {"followup": charts.itt_followup_note(suppress.for_chart(weekly, "weekly_outcomes", rule.min_cell),
+    panel.data = {"followup": figures.itt_followup_note(suppress.for_chart(weekly, "weekly_outcomes", rule.min_cell),
                                                        itt, rule.min_cell)}
     return panel
 
@@ -370,7 +371,7 @@ def severity_transitions(marts: Marts, selection: Selection) -> Panel:
     if frame.empty:
         panel.empty = "none"
         return panel
-    panel.figure = charts.band_transitions(suppress.for_chart(frame, "severity_transitions", rule),
+    panel.figure = figures.band_transitions(suppress.for_chart(frame, "severity_transitions", rule),
                                            selection.instrument, rule.min_cell)
     panel.hidden = suppress.suppressed(frame, "severity_transitions", rule)
     return panel
@@ -381,7 +382,7 @@ def first_response_weeks(marts: Marts, selection: Selection) -> Panel:
     rule = selection.disclosure
     frame = marts("first_response_weeks", instrument=selection.instrument, cohort=selection.cohort)
     panel = Panel("Time to first response")
-    panel.figure = charts.time_to_response(suppress.for_chart(frame, "series_counts", rule), rule,
+    panel.figure = figures.time_to_response(suppress.for_chart(frame, "series_counts", rule), rule,
                                            selection.instrument)
     panel.hidden = suppress.suppressed(frame, "series_counts", rule)
     return panel
@@ -451,7 +452,7 @@ def talking_therapies(marts: Marts, selection: Selection, standards) -> Panel:
     counts = suppress.for_table(nhs, "talking_therapies", rule).iloc[0]
     panel.tiles = [Tile(label, HIDDEN if pd.isna(row[key]) else f"{row[key]:.0%}", "")
                    for label, key in TALKING_THERAPIES_TILES]
-    panel.figure = charts.talking_therapies(row, standards, rule.min_cell)
+    panel.figure = figures.talking_therapies(row, standards, rule.min_cell)
     panel.rows = table(nhs, "talking_therapies", rule, columns=[
         "n_finished", "n_paired", "n_cases", "caseness_rate", "n_recovered", "recovery_rate", "n_reliably_improved",
         "reliable_improvement_rate", "n_reliably_recovered", "reliable_recovery_rate", "n_reliably_deteriorated",
@@ -466,5 +467,5 @@ def change_per_series(marts: Marts, selection: Selection, response_fraction: flo
     hides its small bins itself (suppress.histogram_bins). Evaluable series only, as every end-of-induction
     figure: a score in a window still open may be replaced."""
     summary = marts("series_summary", instrument=selection.instrument, cohort=selection.cohort)
-    return Panel("Change from baseline per series", figure=charts.change_distribution(
+    return Panel("Change from baseline per series", figure=figures.change_distribution(
         summary[summary.is_evaluable], selection.instrument, response_fraction, selection.disclosure.min_cell))

@@ -27,8 +27,8 @@ import plotly.io as pio
 import plotly.offline
 
 from ketamine_outcomes.care import chart_notes, follow_up
-from ketamine_outcomes.charts import figures as charts
-from ketamine_outcomes.metrics import marts as metrics
+from ketamine_outcomes.charts import figures
+from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import quality
 from ketamine_outcomes.disclosure import panels, safety_panels, suppress
 from ketamine_outcomes.definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
@@ -100,9 +100,9 @@ def parse_period(text: str | None = None, start: date | None = None, end: date |
         raise ReportError(f"period {text!r} is not a quarter (2025-Q3) or a month (2025-09)") from None
 
 
-def latest_closed_quarter(con, instrument: str, cohort: metrics.Cohort) -> Period | None:
+def latest_closed_quarter(con, instrument: str, cohort: marts.Cohort) -> Period | None:
     """The latest quarter whose end-of-induction window has closed (quality.closed_periods)."""
-    quarters = metrics.cohort_comparison(con, instrument, by="start_quarter", cohort=cohort)
+    quarters = marts.cohort_comparison(con, instrument, by="start_quarter", cohort=cohort)
     closed = quality.closed_periods(quarters[quarters.group_value != "unknown"])
     return parse_period(closed[-1]) if closed else None
 
@@ -130,7 +130,7 @@ def _tile_text(tile: panels.Tile) -> str:
 def _figure(fig) -> markupsafe.Markup:
     """A chart as an HTML fragment (plotly.js is embedded once, in the template); a chart with nothing to
     draw is its sentence."""
-    sentence = charts.is_nothing(fig)
+    sentence = figures.is_nothing(fig)
     if sentence:
         return markupsafe.Markup("<p>{}</p>").format(sentence)
     fig.update_layout(width=FIGURE_WIDTH, autosize=False)
@@ -138,17 +138,17 @@ def _figure(fig) -> markupsafe.Markup:
                        config={"displayModeBar": False, "staticPlot": True, "responsive": False}))
 
 
-def _headline(marts, selection: panels.Selection, period: "Period", previous: "Period") -> dict:
+def _headline(read_mart, selection: panels.Selection, period: "Period", previous: "Period") -> dict:
     """Series started and active count every series; the end-of-induction rows are the panel the Overview and
     the Quality review show (panels.end_of_induction: cases at baseline unless cleared)."""
     rule = selection.disclosure
     rows, figure, references = [], None, []
     for label, shown in (("this period", period), ("previous period", previous)):
         in_period = replace(selection.cohort, start_from=shown.start, start_to=shown.end)
-        activity = marts("activity", cohort=in_period).iloc[0]
+        activity = read_mart("activity", cohort=in_period).iloc[0]
         row = {"label": label, "started": suppress.count_text(activity.n_series, rule),
                "active": suppress.count_text(activity.n_active_series, rule)}
-        panel = panels.period_numbers(marts, selection, shown.start, shown.end, shown.label)
+        panel = panels.period_numbers(read_mart, selection, shown.start, shown.end, shown.label)
         if panel.empty:
             row.update(evaluable="0", scored="0", no_baseline="", response="no evaluable series", remission="",
                        itt_response="", itt_remission="")
@@ -168,22 +168,22 @@ def _headline(marts, selection: panels.Selection, period: "Period", previous: "P
             "figure": figure}
 
 
-def _trajectory(con, marts, selection: panels.Selection) -> dict:
+def _trajectory(con, read_mart, selection: panels.Selection) -> dict:
     """The Overview's trajectory panel for the period, with the intention-to-treat line."""
     bands = con.execute("select * from severity_bands order by band_min").df()
-    panel = panels.trajectory(marts, selection, bands, itt=True)
+    panel = panels.trajectory(read_mart, selection, bands, itt=True)
     return {"figure": panel.figure, "hidden": panel.data["hidden"]}
 
 
-def _p_chart(con, marts, selection: panels.Selection, period: Period) -> dict:
+def _p_chart(con, read_mart, selection: panels.Selection, period: Period) -> dict:
     """Every period up to the pack's, so this period is seen against the clinic's own history: the panel the
     Quality review page draws for the same filters."""
     grain = period.grain
     history = selection.with_cohort(replace(selection.cohort, start_from=None, start_to=period.end))
     if grain == "range":
-        grain = quality.choose_grain(panels.periods(marts, history, "month"), selection.disclosure)
+        grain = quality.choose_grain(panels.periods(read_mart, history, "month"), selection.disclosure)
     changes = chart_notes.notes(con)  # process changes the clinic noted (the dashboard's Quality review)
-    panel = panels.p_chart(marts, history, grain, changes)
+    panel = panels.p_chart(read_mart, history, grain, changes)
     chart = panel.data["chart"]
     return {"grain": grain, "figure": panel.figure, "signals": panel.data["signals"],
             "no_signal": panel.data["no_signal"], "n_periods": len(chart), "n_hidden": panel.data["n_hidden"],
@@ -195,20 +195,20 @@ def _p_chart(con, marts, selection: panels.Selection, period: Period) -> dict:
 FUNNEL_BY = {"site": "site", "clinician": "clinician"}
 
 
-def _funnels(marts, selection: panels.Selection, period: Period) -> list[dict]:
+def _funnels(read_mart, selection: panels.Selection, period: Period) -> list[dict]:
     """One funnel per split, the panel the Compare page draws. When the period is too small to place any
     group, the rolling 12 months to the period's end are shown instead, and the section says so."""
     out = []
     rule = selection.disclosure
     for label, by in FUNNEL_BY.items():
-        panel = panels.funnel(marts, selection, by, label)
+        panel = panels.funnel(read_mart, selection, by, label)
         if panel.table is None or len(panel.data["rates"]) < 2:
             continue
         window = None
         if panel.empty:
             start = (period.end - timedelta(days=364)).replace(day=1)
             rolling = selection.with_cohort(replace(selection.cohort, start_from=start, start_to=period.end))
-            wider = panels.funnel(marts, rolling, by, label)
+            wider = panels.funnel(read_mart, rolling, by, label)
             if not wider.empty and wider.table is not None:
                 window = f"the rolling 12 months {start} to {period.end}"
                 reason = panel.empty
@@ -228,10 +228,10 @@ def _funnels(marts, selection: panels.Selection, period: Period) -> list[dict]:
     return out
 
 
-def _safety(con, marts, selection: panels.Selection, before: panels.Selection) -> dict:
+def _safety(con, read_mart, selection: panels.Selection, before: panels.Selection) -> dict:
     """Adverse events per session for series started this period against those started before, blood pressure
     by route and the item 9 answers of the period: the Safety page's panels for the same filters."""
-    events = {label: safety_panels.adverse_events(marts, chosen, "all", "all")
+    events = {label: safety_panels.adverse_events(read_mart, chosen, "all", "all")
               for label, chosen in (("now", selection), ("before", before))}
     tables = {label: panel.data["text"].set_index("event") for label, panel in events.items()}
     names = sorted(set(tables["now"].index) | set(tables["before"].index))
@@ -243,8 +243,8 @@ def _safety(con, marts, selection: panels.Selection, before: panels.Selection) -
               "now_rate": cell("now", name, "event_rate"), "before_n": cell("before", name, "n_events"),
               "before_rate": cell("before", name, "event_rate")} for name in names]
     settings = dict(con.execute("select name, value from settings").fetchall())
-    pressure = safety_panels.blood_pressure(marts, selection, settings).data["text"]
-    flags = safety_panels.item9_flags_in_period(marts, selection).data
+    pressure = safety_panels.blood_pressure(read_mart, selection, settings).data["text"]
+    flags = safety_panels.item9_flags_in_period(read_mart, selection).data
     return {"events": table, "sessions_now": events["now"].data["sessions"],
             "sessions_before": events["before"].data["sessions"],
             "pressure": pressure[["route", "n_sessions", "n_measured", "n_high_peaks", "high_peak_rate"]]
@@ -259,8 +259,8 @@ def _safety(con, marts, selection: panels.Selection, before: panels.Selection) -
 def _data_quality(con, instrument, cohort, min_cell) -> dict:
     batches = con.execute("select batch_id, file_name, kind, rows_read, rows_inserted, rows_rejected, "
                           "strftime(loaded_at, '%Y-%m-%d %H:%M') as loaded_at from batches order by batch_id").df()
-    activity = metrics.activity(con, cohort=cohort).iloc[0]
-    rates = metrics.cohort_comparison(con, instrument, by="all", cohort=cohort)
+    activity = marts.activity(con, cohort=cohort).iloc[0]
+    rates = marts.cohort_comparison(con, instrument, by="all", cohort=cohort)
     with_baseline = int(rates.n_series.iloc[0]) if not rates.empty else 0
     evaluable = int(rates.n_evaluable.iloc[0]) if not rates.empty else 0
     scored = int(rates.n_scored.iloc[0]) if not rates.empty else 0
@@ -336,13 +336,13 @@ def version() -> str:
         return "unknown"
 
 
-def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: metrics.Cohort | None = None,
+def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: marts.Cohort | None = None,
           period: Period | None = None, min_cell: int | None = None, clinic: str | None = None,
           cases_only: bool = True) -> dict:
     """Everything the pack shows, already suppressed (the template only lays it out). The connection's
     metric tables must be built (metrics.ensure_built). "figures" holds each chart as drawn, for tests.
     cases_only: the headline's end-of-induction rates count series at or above caseness at baseline."""
-    cohort = cohort or metrics.Cohort()
+    cohort = cohort or marts.Cohort()
     min_cell = effective_min_cell(con, min_cell)
     period = period or latest_closed_quarter(con, instrument, cohort)
     if period is None:
@@ -353,10 +353,10 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
     in_period = replace(cohort, start_from=period.start, start_to=period.end)
     previous = period.previous()
     before = replace(cohort, start_from=None, start_to=period.start - timedelta(days=1))
-    n_series = int(metrics.activity(con, cohort=in_period).iloc[0].n_series)
+    n_series = int(marts.activity(con, cohort=in_period).iloc[0].n_series)
     rule = suppress.policy(min_cell)
     selection = panels.Selection(instrument, cohort, rule, cases_only, _caseness(con))
-    marts = panels.from_connection(con)
+    read_mart = panels.from_connection(con)
     pack = {
         "clinic": clinic or os.environ.get("KETAMINE_OUTCOMES_CLINIC") or "Ketamine clinic",
         "period": period, "previous": previous, "instrument": instrument, "min_cell": min_cell,
@@ -371,11 +371,11 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
         "plotly_js": plotly.offline.get_plotlyjs(), "figures": [],
     }
     if not pack["empty"]:
-        pack.update(headline=_headline(marts, selection, period, previous),
-                    trajectory=_trajectory(con, marts, selection.with_cohort(in_period)),
-                    p_chart=_p_chart(con, marts, selection, period),
-                    funnels=_funnels(marts, selection.with_cohort(in_period), period),
-                    safety=_safety(con, marts, selection.with_cohort(in_period), selection.with_cohort(before)))
+        pack.update(headline=_headline(read_mart, selection, period, previous),
+                    trajectory=_trajectory(con, read_mart, selection.with_cohort(in_period)),
+                    p_chart=_p_chart(con, read_mart, selection, period),
+                    funnels=_funnels(read_mart, selection.with_cohort(in_period), period),
+                    safety=_safety(con, read_mart, selection.with_cohort(in_period), selection.with_cohort(before)))
         pack["figures"] = [f for f in (pack["headline"]["figure"], pack["trajectory"]["figure"],
                                        pack["p_chart"]["figure"], *(f["figure"] for f in pack["funnels"])) if f]
     return pack
@@ -384,7 +384,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: met
 def _caseness(con) -> dict[str, float]:
     """instrument -> caseness threshold in force (the settings), as the dashboard reads it."""
     values = dict(con.execute("select name, value from settings").fetchall())
-    return {instrument: values[name] for instrument, name in metrics.CASENESS_SETTINGS.items() if name in values}
+    return {instrument: values[name] for instrument, name in marts.CASENESS_SETTINGS.items() if name in values}
 
 
 def _rules(con, instrument: str) -> dict:
@@ -397,7 +397,7 @@ def _rules(con, instrument: str) -> dict:
             "carry_days": int(values["itt_carry_days"]), "peak": f"{values['bp_peak_systolic']:g}"}
 
 
-def cohort_words(cohort: metrics.Cohort) -> str:
+def cohort_words(cohort: marts.Cohort) -> str:
     """The cohort filters other than the start dates (the period replaces those)."""
     return replace(cohort, start_from=None, start_to=None).describe()
 
