@@ -12,8 +12,12 @@ view = ui.page("Not on track", "Active series improving less, at a checkpoint, t
                                "responders had by then.")
 patients.only_outside_meetings(view)
 settings = data.settings()
-checkpoint, calibration = patients.ask("not_on_track", view.instrument, view.cohort)
-flagged = series.flagged(checkpoint)
+# The reference (thresholds, calibration) is the whole clinic's: learned once per data version, whatever the
+# filters; the list reads the active series in the filters only.
+reference = patients.ask("checkpoint_reference", view.instrument)
+calibration = reference.calibration
+active = patients.ask("active_at_checkpoint", view.instrument, view.cohort, reference.thresholds)
+flagged = series.flagged(active)
 sessions = ", ".join(f"{route} {settings[f'not_on_track_session_{route.lower()}']:g}"
                      for route in ("IV", "IM", "intranasal", "oral"))
 st.caption(f"Checkpoint: the completed session {sessions} (settings). A series is **not on track** when its "
@@ -23,9 +27,10 @@ st.caption(f"Checkpoint: the completed session {sessions} (settings). A series i
            "still open, it has not dropped out and has not already responded. The reference is the whole clinic's, "
            "whatever the filters; the list follows the filters.")
 
-thresholds = checkpoint.groupby("route", as_index=False).agg(n_reference=("n_reference", "first"),
-                                                              threshold=("threshold_improvement", "first"))
-unjudged = thresholds[thresholds.threshold.isna()].route.tolist()
+# A route is too new to judge when its closed series gave no threshold, or when it has active series and no
+# closed ones at all.
+unjudged = sorted(set(reference.thresholds[reference.thresholds.threshold_improvement.isna()].route)
+                  | set(active[active.threshold_improvement.isna()].route))
 if unjudged:
     st.warning(markdown(f"Too few closed series to judge {', '.join(unjudged)}: fewer than "
                         f"{settings['not_on_track_min_series']:g} eventual responders scored at the checkpoint, so "

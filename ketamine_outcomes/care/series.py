@@ -7,6 +7,7 @@ maintenance, sustained_response) asked about that one series (Cohort.series_ids)
 here: the series view cannot disagree with the charts. The queries in queries/care/ read one series' rows
 (parameterised by its id)."""
 
+import contextlib
 from dataclasses import dataclass
 
 import duckdb
@@ -180,21 +181,68 @@ def _durability(sustained: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
     return "kept", f"still responding at the last score, {int(last.day)} days after the end-of-induction score"
 
 
-def not_on_track(con, instrument: str, cohort: Cohort | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(every series scored at its checkpoint, with is_flagged and is_active; the calibration on the clinic's
-    closed series). The list to act on: rows that are active, flagged and in the cohort."""
+@dataclass(frozen=True)
+class Reference:
+    """What the "not on track" signal learns from the clinic's closed series, once per data version (the whole
+    clinic's, whatever the filters): each route's threshold (route, n_reference, threshold_improvement), the
+    closed series at their checkpoint flagged as the signal would have flagged them, and the calibration."""
+
+    thresholds: pd.DataFrame
+    closed: pd.DataFrame
+    calibration: pd.DataFrame
+
+
+def checkpoint_reference(con, instrument: str) -> Reference:
+    """The signal's reference on `instrument`: every closed series' checkpoint (queries/care/checkpoint.sql), the
+    routes' thresholds learned from their eventual responders, and how the flag fared on those same series."""
     (quantile,) = con.execute("select value from settings where name = 'not_on_track_quantile'").fetchall()[0]
-    checkpoint = database.query(con, "care/checkpoint", {"instrument": instrument, "quantile": quantile,
-                                                      "cohort": (cohort or Cohort()).as_parameter()})
-    con.register("checkpoint_series", checkpoint)
-    try:
+    closed = database.query(con, "care/checkpoint", {"instrument": instrument, "closed": True,
+                                                  "cohort": Cohort().as_parameter()})
+    with _registered(con, checkpoint_closed=closed):
+        thresholds = database.query(con, "care/checkpoint_thresholds", {"quantile": quantile})
+    closed = flag_at_checkpoint(con, closed, thresholds)
+    with _registered(con, checkpoint_series=closed):
         calibration = database.query(con, "care/not_on_track_calibration")
-    finally:
-        con.unregister("checkpoint_series")
-    return checkpoint, calibration
+    return Reference(thresholds, closed, calibration)
+
+
+def active_at_checkpoint(con, instrument: str, cohort: Cohort | None, thresholds: pd.DataFrame) -> pd.DataFrame:
+    """The active series in the cohort scored at their checkpoint, each flagged or not against its route's
+    threshold (`thresholds`: checkpoint_reference's). Reads the active series only: what the list costs grows
+    with the series under way, not with the clinic's history."""
+    active = database.query(con, "care/checkpoint", {"instrument": instrument, "closed": False,
+                                                  "cohort": (cohort or Cohort()).as_parameter()})
+    return flag_at_checkpoint(con, active, thresholds)
+
+
+def flag_at_checkpoint(con, measured: pd.DataFrame, thresholds: pd.DataFrame) -> pd.DataFrame:
+    """Rows of queries/care/checkpoint.sql with their route's threshold and is_flagged (checkpoint_flags.sql)."""
+    with _registered(con, checkpoint_series=measured, checkpoint_thresholds=thresholds):
+        return database.query(con, "care/checkpoint_flags")
+
+
+def not_on_track(con, instrument: str, cohort: Cohort | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the closed series and the cohort's active ones scored at their checkpoint, with is_flagged and is_active;
+    the calibration on the clinic's closed series): the page's two reads at once, for the command line and
+    the tests. The list to act on: flagged(...)."""
+    reference = checkpoint_reference(con, instrument)
+    active = active_at_checkpoint(con, instrument, cohort, reference.thresholds)
+    return pd.concat([reference.closed, active], ignore_index=True), reference.calibration
 
 
 def flagged(checkpoint: pd.DataFrame) -> pd.DataFrame:
-    """The series to look at now: active, in the cohort, flagged at the checkpoint; the least improved first."""
-    rows = checkpoint[checkpoint.is_active & checkpoint.is_flagged & checkpoint.in_cohort]
+    """The series to look at now: active, flagged at the checkpoint; the least improved first."""
+    rows = checkpoint[checkpoint.is_active & checkpoint.is_flagged]
     return rows.sort_values(["improvement", "series_id"]).reset_index(drop=True)
+
+
+@contextlib.contextmanager
+def _registered(con, **frames: pd.DataFrame):
+    """The frames as relations of these names on `con` while the body runs (the queries that read them)."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)

@@ -1,31 +1,32 @@
--- "Not on track": each series' improvement at its route's checkpoint against what the clinic's own
--- eventual responders showed at that point (expected-treatment-response feedback, Lambert 2001).
--- Grain: one row per treatment series with a $instrument baseline above 0 that reached its checkpoint
--- and was scored by then. Checkpoint: the series' setting('not_on_track_session_<route>')-th completed
--- session of its first run (int_series_sessions.is_first_run: before any maintenance gap) (a route without its own setting uses the IV one); its score: the latest $instrument score
--- after the baseline (series day 1 on) up to that session's day. improvement: (baseline - score) /
--- baseline, a fraction (0.3 = 30% lower). Reference: closed series (int_end_of_induction.is_evaluable)
--- of the route that responded at the end of induction (is_response). threshold_improvement: the
--- $quantile quantile of their improvement at the checkpoint (setting('not_on_track_quantile'), passed in:
--- DuckDB takes a quantile only as a constant; 0.25: three in four eventual responders had improved more by
--- then). is_flagged: improvement below that threshold, once the route has at least
--- setting('not_on_track_min_series') reference responders (n_reference; else no threshold).
--- is_active: still to be decided: the end-of-induction window is open, the series has not dropped out and
--- has not already responded at the end of induction.
--- in_cohort: the series is in $cohort (the reference and the threshold are the whole clinic's, whatever
--- the filters).
+-- "Not on track": each series' improvement at its route's checkpoint (expected-treatment-response feedback,
+-- Lambert 2001), for one side of the signal at a time: $closed true, the clinic's closed series (what the
+-- threshold is learned from and calibrated on, once per data version); false, the active series in $cohort
+-- (the list to act on). The series are chosen first, so the active list costs what the active series do.
+-- Grain: one row per treatment series on that side with a $instrument baseline above 0 that reached its
+-- checkpoint and was scored by then. Checkpoint: the series' setting('not_on_track_session_<route>')-th
+-- completed session of its first run (int_series_sessions.is_first_run: before any maintenance gap) (a
+-- route without its own setting uses the IV one); its score: the latest $instrument score after the
+-- baseline (series day 1 on) up to that session's day. improvement: (baseline - score) / baseline, a
+-- fraction (0.3 = 30% lower).
+-- is_closed: int_end_of_induction.is_evaluable (window closed, or dropped out); is_eventual_response: it
+-- responded at the end of induction. is_active: still to be decided: the end-of-induction window is open,
+-- the series has not dropped out and has not already responded at the end of induction. The threshold and
+-- the flag: queries/care/checkpoint_thresholds.sql and checkpoint_flags.sql.
 with
 
+outcomes as (
+    select * from int_end_of_induction
+    where instrument = $instrument
+        and case when $closed then is_evaluable else not is_evaluable and not is_response end
+        and ($closed or series_id in (select series_id from cohort_series($cohort, $instrument)))
+),
+
 series as (
-    select * from int_treatment_series
+    select series.* from int_treatment_series as series semi join outcomes using (series_id)
 ),
 
 baselines as (
     select * from int_baselines where instrument = $instrument and baseline_score > 0
-),
-
-outcomes as (
-    select * from int_end_of_induction where instrument = $instrument
 ),
 
 checkpoint_lengths as (
@@ -72,7 +73,7 @@ scored as (
     group by reached.series_id
 ),
 
-measured as (
+final as (
     select
         reached.*,
         baselines.baseline_score,
@@ -87,29 +88,6 @@ measured as (
     join baselines using (series_id)
     join scored using (series_id)
     join outcomes using (series_id)
-),
-
-reference as (
-    select
-        route,
-        count(*) as n_reference,
-        quantile_cont(improvement, $quantile) as threshold_improvement,
-    from measured
-    where is_closed and is_eventual_response
-    group by route
-),
-
-final as (
-    select
-        measured.*,
-        coalesce(reference.n_reference, 0) as n_reference,
-        case when reference.n_reference >= setting('not_on_track_min_series') then reference.threshold_improvement end
-            as threshold_improvement,
-        coalesce(reference.n_reference >= setting('not_on_track_min_series')
-            and measured.improvement < reference.threshold_improvement, false) as is_flagged,
-        measured.series_id in (select series_id from cohort_series($cohort, $instrument)) as in_cohort,
-    from measured
-    left join reference using (route)
 )
 
 select * from final
