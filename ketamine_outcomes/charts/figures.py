@@ -6,7 +6,7 @@ stays distinct under the common colour-vision deficiencies; a sequential palette
 bands), whole-number week axes, percent axes whose labels never repeat, legends under the plot so they
 never cover a title on a phone, and (in the dashboard: fit_titles) titles wrapped to a phone's width. A chart with nothing to draw is `nothing(sentence)`: the page shows the
 sentence instead of an empty frame. Text from an export (site, clinician names) is HTML-escaped.
-A builder marked @drawn_once is drawn once per set of rows in the dashboard (chart_cache.py).
+A builder marked @drawn_once is drawn once per set of rows in the dashboard (charts/cache.py).
 
 The figures live by family (style: what they share; outcomes; safety; comparison); this module
 names them all, so a page or the pack imports one module."""

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.chart_cache import drawn_once
+from ketamine_outcomes.charts.cache import drawn_once
 from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (

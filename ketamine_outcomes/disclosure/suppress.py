@@ -23,13 +23,13 @@ counts. The rules per mart (which columns are counts, which rates are built on w
 ketamine_outcomes/metrics/declarations.py.
 
 Functions marked @remembered are pure: the dashboard keeps their results by a fingerprint of their
-arguments (chart_cache.py), so a repeated view does not suppress the same rows again."""
+arguments (charts/cache.py), so a repeated view does not suppress the same rows again."""
 
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ketamine_outcomes.chart_cache import remembered
+from ketamine_outcomes.charts.cache import remembered
 from ketamine_outcomes.metrics.declarations import MARTS
 
 ROUND_TO = 5  # NHS England and ONS publish counts rounded to the nearest 5 to stop differencing

@@ -2,14 +2,14 @@
 
 Building a Plotly figure is most of a page view's CPU once the marts come from cache: Plotly checks
 every property it is given, and the same view (another viewer, a meeting opening one link) would build
-the same figures again. So, in the dashboard only, a chart builder (charts.py, marked `@drawn_once`) does
+the same figures again. So, in the dashboard only, a chart builder (charts/, marked `@drawn_once`) does
 not build at once: it returns a `Pending` that names what it would draw by a fingerprint of its
 arguments (the rows of every frame, their columns and types, and every other value), and ui.chart keeps
 the finished chart (the JSON Plotly sends to the browser) under that fingerprint and the view's caption.
 The same rows give the same chart whatever the data version, so nothing needs invalidating: new data
 gives new rows, a new fingerprint and a new drawing. Rows are hashed, never trusted by identity.
 
-The small-cell suppression of a mart's rows (suppress.py, marked `@remembered`) is kept the same way, by
+The small-cell suppression of a mart's rows (disclosure/suppress.py, marked `@remembered`) is kept the same way, by
 a fingerprint of its arguments: it is pure, and it was the largest part of a repeated view once the
 charts were kept (20-30 ms a frame against 2 ms for the fingerprint, sample clinic). A kept frame is
 handed out as a copy, so a page that changes it changes only its own.
