@@ -14,37 +14,14 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
     """Rate against n with 95% and 99.8% limits around the overall rate (Spiegelhalter 2005)."""
     if units.empty:
         return nothing(f"No {label} has enough scored series to place on the funnel (all suppressed).")
-    fig = go.Figure()
-    if not curves.empty:
-        for level, dash in (("99.8%", "dot"), ("95%", "dash")):
-            for side in ("lower", "upper"):
-                fig.add_trace(go.Scatter(x=curves.n, y=curves[f"{side}_{level}"], mode="lines",
-                                         line=dict(color=GREY, dash=dash, width=1), name=f"{level} limits",
-                                         legendgroup=level, showlegend=side == "upper", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=curves.n, y=curves.centre, mode="lines", line=dict(color="#1f2430"),
-                                 name="overall rate", hoverinfo="skip"))
-    outside = units.outside.str.startswith(("above", "below"))
-    for is_outside, name, colour, symbol in ((False, f"{label} within limits", PALETTE[0], "circle"),
-                                             (True, f"{label} outside limits", PALETTE[3], "diamond")):
-        rows = units[outside == is_outside]
-        if rows.empty:
-            continue
-        names = [escape(g) for g in rows.group]
-        n_shown = rows.n_shown if "n_shown" in rows else rows.n  # rounded under suppression
-        # Every point is named (a projected screen has no hover); neighbours of similar size and rate alternate
-        # above and below their point, so two names do not run into one another ("NorthsideRiverside").
-        order = rows.n.rank(method="first").astype(int).tolist()
-        fig.add_trace(go.Scatter(x=rows.n, y=rows.rate, mode="markers+text", text=names,
-                                 textposition=["top center" if k % 2 else "bottom center" for k in order],
-                                 cliponaxis=False,
-                                 marker=dict(size=12, color=colour, symbol=symbol), name=name,
-                                 customdata=np.stack([names, rows.outside.replace("", "within the limits"),
-                                                      [f"{int(v):,}" for v in n_shown]], axis=1),
-                                 hovertemplate="%{customdata[0]}: %{y:.0%} of %{customdata[2]}<br>%{customdata[1]}"
-                                               "<extra></extra>"))
+    n_shown = units.n_shown if "n_shown" in units else units.n  # rounded under suppression
+    fig = _funnel_figure(
+        units, curves, label, x="n", y="rate", centre="overall rate", name_every_point=True,
+        details=[units.outside.replace("", "within the limits"), [f"{int(v):,}" for v in n_shown]],
+        hover="%{customdata[0]}: %{y:.0%} of %{customdata[2]}<br>%{customdata[1]}<extra></extra>")
     # Taller than most charts: on a phone the wrapped title and the legend's rows left the funnel 90-200 px high.
     return house_layout(fig, f"Funnel plot: end-of-induction response by {label}", "response rate",
-                   x_title="series scored at end of induction (n)", percent=True, height=540)
+                        x_title="series scored at end of induction (n)", percent=True, height=540)
 
 
 @drawn_once
@@ -53,30 +30,51 @@ def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> g
     funnel's groups after case-mix adjustment (casemix.adjusted_comparison). `groups` holds only groups shown."""
     if groups.empty:
         return nothing(f"No {label} has enough scored series to place on the adjusted funnel (all suppressed).")
+    fig = _funnel_figure(
+        groups, curves, label, x="expected", y="ratio", centre="as expected (1)", name_every_point=False,
+        details=[groups.observed.astype(str), groups.outside.replace("", "within the limits")],
+        hover="%{customdata[0]}: %{customdata[1]} responders, %{x:.1f} expected (ratio %{y:.2f})"
+              "<br>%{customdata[2]}<extra></extra>")
+    return house_layout(fig, f"Adjusted for case mix: observed / expected responders by {label}",
+                        "observed / expected", x_title="expected responders (from the case-mix model)", height=540)
+
+
+def _funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, label: str, x: str, y: str, centre: str,
+                   name_every_point: bool, details: list, hover: str) -> go.Figure:
+    """The funnel both builders draw: limit lines along `curves[x]`, then the points within and outside the
+    limits. `details`: per point, the hover's columns after its name (customdata[1], [2])."""
     fig = go.Figure()
-    for level, dash in (("99.8%", "dot"), ("95%", "dash")):
-        for side in ("lower", "upper"):
-            fig.add_trace(go.Scatter(x=curves.expected, y=curves[f"{side}_{level}"], mode="lines",
-                                     line=dict(color=GREY, dash=dash, width=1), name=f"{level} limits",
-                                     legendgroup=level, showlegend=side == "upper", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=curves.expected, y=curves.centre, mode="lines", line=dict(color="#1f2430"),
-                             name="as expected (1)", hoverinfo="skip"))
-    outside = groups.outside.str.startswith(("above", "below"))
+    if not curves.empty:
+        for level, dash in (("99.8%", "dot"), ("95%", "dash")):
+            for side in ("lower", "upper"):
+                fig.add_trace(go.Scatter(x=curves[x], y=curves[f"{side}_{level}"], mode="lines",
+                                         line=dict(color=GREY, dash=dash, width=1), name=f"{level} limits",
+                                         legendgroup=level, showlegend=side == "upper", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=curves[x], y=curves.centre, mode="lines", line=dict(color="#1f2430"),
+                                 name=centre, hoverinfo="skip"))
+    names = np.array([escape(g) for g in points.group], dtype=object)
+    details = [np.array(list(column), dtype=object) for column in details]
+    outside = points.outside.str.startswith(("above", "below")).to_numpy()
     for is_outside, name, colour, symbol in ((False, f"{label} within limits", PALETTE[0], "circle"),
                                              (True, f"{label} outside limits", PALETTE[3], "diamond")):
-        rows = groups[outside == is_outside]
+        chosen = outside == is_outside
+        rows = points[chosen]
         if rows.empty:
             continue
-        names = [escape(g) for g in rows.group]
+        shown = names[chosen].tolist()
+        if name_every_point:
+            # Every point is named (a projected screen has no hover); neighbours of similar size and rate
+            # alternate above and below their point, so two names do not run into one another.
+            order = rows[x].rank(method="first").astype(int).tolist()
+            text, position = shown, ["top center" if k % 2 else "bottom center" for k in order]
+        else:
+            text, position = shown if is_outside else [""] * len(rows), "top center"
         fig.add_trace(go.Scatter(
-            x=rows.expected, y=rows.ratio, mode="markers+text", text=names if is_outside else [""] * len(rows),
-            textposition="top center", cliponaxis=False, marker=dict(size=12, color=colour, symbol=symbol),
-            name=name, customdata=np.stack([names, rows.observed.astype(str),
-                                            rows.outside.replace("", "within the limits")], axis=1),
-            hovertemplate="%{customdata[0]}: %{customdata[1]} responders, %{x:.1f} expected (ratio %{y:.2f})"
-                          "<br>%{customdata[2]}<extra></extra>"))
-    return house_layout(fig, f"Adjusted for case mix: observed / expected responders by {label}", "observed / expected",
-                   x_title="expected responders (from the case-mix model)", height=540)
+            x=rows[x], y=rows[y], mode="markers+text", text=text, textposition=position, cliponaxis=False,
+            marker=dict(size=12, color=colour, symbol=symbol), name=name,
+            customdata=np.stack([shown] + [d[chosen].tolist() for d in details], axis=1),
+            hovertemplate=hover))
+    return fig
 
 
 @drawn_once
