@@ -188,6 +188,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answering(url: str, process: subprocess.Popen, within: float = 60, every: float = 0.3,
+              timeout: float = 2) -> bool:
+    """Whether `url` answers (a 2xx) before `within` seconds pass, asking every `every` s while `process` (the
+    server behind it) runs: False at once when it ends. The one wait every server start here uses."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=timeout).close()
+            return True
+        except OSError:
+            time.sleep(every)
+    return False
+
+
 def start_dashboard(db: Path, port: int) -> subprocess.Popen:
     """A real `streamlit run` of the dashboard on `db`, ready when its health check answers."""
     entry = ROOT / "dashboard" / "app.py"
@@ -198,16 +212,8 @@ def start_dashboard(db: Path, port: int) -> subprocess.Popen:
         env={**os.environ, "KETAMINE_OUTCOMES_DB": str(db)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.3)
-        if process.poll() is not None:
-            break
+    if answering(f"http://127.0.0.1:{port}/_stcore/health", process):
+        return process
     process.kill()
     raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
 
@@ -220,13 +226,8 @@ def start_command(*args, cwd=None, port: int | None = None) -> tuple[subprocess.
                                 *map(str, args)], cwd=cwd, start_new_session=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
+    if answering(f"{url}/_stcore/health", process):
+        return process, url
     stop_group(process)
     raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
 
@@ -239,16 +240,10 @@ def start_provider(users: list[dict], port: int | None = None) -> tuple[subproce
                                 *[a for user in users for a in ("--user-claims", json.dumps(user))]],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2).close()
-            return process, url
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("oidc-provider-mock did not start")
-            time.sleep(0.3)
+    if answering(f"{url}/.well-known/openid-configuration", process, within=30):
+        return process, url
+    process.kill()
+    raise RuntimeError("oidc-provider-mock did not start")
 
 
 def stop_server(process: subprocess.Popen) -> None:

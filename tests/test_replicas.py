@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import SAMPLE, free_port, start_command, stop_group
+from conftest import SAMPLE, answering, free_port, start_command, stop_group
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.store import busy, publish
 from ketamine_outcomes.ingest.pipeline import ingest_files
@@ -80,13 +80,8 @@ def start_nginx(folder: Path, replicas: list[int]) -> tuple[subprocess.Popen, st
     process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e",
                                 str(folder / "error.log")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5):
-                return process, url
-        except OSError:
-            time.sleep(0.2)
+    if answering(f"{url}/_stcore/health", process, within=30, every=0.2, timeout=5):
+        return process, url
     process.kill()
     log = (folder / "error.log").read_text() if (folder / "error.log").exists() else ""
     raise RuntimeError(f"nginx did not start:\n{process.stdout.read().decode(errors='replace')}\n{log}")
