@@ -274,3 +274,15 @@ select
     *,
     min(day) filter (where incidence >= 0.5) over (partition by group_value) as median_days,
 from estimated;
+
+-- Adverse events as the safety marts count them (adverse_events, adverse_event_incidence): one row per row of
+-- the table or CTE named `sessions_name` (sessions, with their adverse_events list) and event recorded in it,
+-- with the session's other columns; an event listed twice for one session gives two rows.
+create or replace macro session_adverse_events(sessions_name) as table
+select * exclude (adverse_events), unnest(adverse_events) as event,
+from query_table(sessions_name);
+
+-- Every adverse event the clinic's vocabulary knows (aliases), so a safety mart shows a zero for an event no
+-- one had rather than leaving it out.
+create or replace macro adverse_event_kinds() as table
+select distinct value as event from aliases where kind = 'adverse_event';

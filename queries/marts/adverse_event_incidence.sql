@@ -25,7 +25,7 @@ induction_sessions as (
 ),
 
 events as (
-    select distinct value as event from aliases where kind = 'adverse_event'
+    select * from adverse_event_kinds()
 ),
 
 per_route as (
@@ -35,8 +35,7 @@ per_route as (
 ),
 
 series_events as (
-    select distinct series_id, route, unnest(adverse_events) as event,
-    from induction_sessions
+    select distinct series_id, route, event, from session_adverse_events('induction_sessions')
 ),
 
 counted as (

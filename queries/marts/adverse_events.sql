@@ -9,7 +9,7 @@ sessions as (
 ),
 
 events as (
-    select distinct value as event from aliases where kind = 'adverse_event'
+    select * from adverse_event_kinds()
 ),
 
 grouped as (
@@ -43,8 +43,7 @@ per_group as (
 ),
 
 session_events as (
-    select group_value, unnest(adverse_events) as event,
-    from grouped
+    select group_value, event, from session_adverse_events('grouped')
 ),
 
 counted as (
