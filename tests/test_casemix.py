@@ -202,17 +202,39 @@ def compare_page(tmp_path, sample_db, monkeypatch):
 def test_compare_by_site_draws_each_sites_observed_over_expected_and_says_who_differs(compare_page):
     app, path = compare_page
     with database.open_file(path, read_only=True) as con:
-        adjusted = marts.casemix_comparison(con, "PHQ-9", by="site")
+        # The page's cohort control ("Headline rates: cases only", on by default): both funnels count the cases
+        # at baseline (PHQ-9 10 or more), the raw one and the adjusted one beside it.
+        cases = marts.caseness_cohort(con, marts.Cohort(), "PHQ-9")
+        adjusted = marts.casemix_comparison(con, "PHQ-9", by="site", cohort=cases)
+        raw = marts.cohort_comparison(con, "PHQ-9", by="site", cohort=cases).set_index("group_value")
     groups = adjusted.groups.set_index("group")
-    # The sample clinic: Lakeview 44 of 93 (47.8 expected), Northside 41 of 74 (39.9), Riverside 44 of 78 (41.3).
-    assert groups.observed.to_dict() == {"Lakeview": 44, "Northside": 41, "Riverside": 44}
+    # The sample clinic's cases: Lakeview 42 of 90 (45.8 expected), Northside 40 of 72 (38.6), Riverside 43 of 77
+    # (40.6): the same series the raw funnel places (its n scored and responders).
+    assert groups.observed.to_dict() == {"Lakeview": 42, "Northside": 40, "Riverside": 43}
+    assert groups.n.to_dict() == raw.n_scored.to_dict() == {"Lakeview": 90, "Northside": 72, "Riverside": 77}
+    assert groups.observed.to_dict() == raw.responders.to_dict()
     drawn = adjusted_points(app)
     assert drawn == {g: (pytest.approx(row.expected), pytest.approx(row.ratio)) for g, row in groups.iterrows()}
-    assert groups.expected.round(1).to_dict() == {"Lakeview": 47.8, "Northside": 39.9, "Riverside": 41.3}
+    assert groups.expected.round(1).to_dict() == {"Lakeview": 45.8, "Northside": 38.6, "Riverside": 40.6}
     said = [re.sub(r"\\(.)", r"\1", m.value) for m in app.markdown]
     assert "After adjustment no site differs from what its patients predict by more than chance." in said
     assert any("Adjusted for baseline severity, route, indication, age band, sex: a logistic model of 12 terms "
-               "fitted on 245 series" in re.sub(r"\\(.)", r"\1", c.value) for c in app.caption)
+               "fitted on 239 series" in re.sub(r"\\(.)", r"\1", c.value) for c in app.caption)
+
+
+def test_with_cases_only_cleared_both_funnels_count_every_series_and_say_so(compare_page):
+    app, path = compare_page
+    app.checkbox(key="filters_cases_only").set_value(False).run()
+    with database.open_file(path, read_only=True) as con:
+        adjusted = marts.casemix_comparison(con, "PHQ-9", by="site")
+    groups = adjusted.groups.set_index("group")
+    # Every series with a baseline: Lakeview 44 of 93, Northside 41 of 74, Riverside 44 of 78.
+    assert groups.observed.to_dict() == {"Lakeview": 44, "Northside": 41, "Riverside": 44}
+    assert adjusted_points(app) == {g: (pytest.approx(row.expected), pytest.approx(row.ratio))
+                                    for g, row in groups.iterrows()}
+    captions = [c.value for c in app.caption]
+    # The cohort sentence is said twice: under the raw funnel and under the adjusted one.
+    assert sum(c == "All series with a PHQ-9 baseline." for c in captions) == 2
 
 
 def test_compare_by_clinician_leaves_off_the_adjusted_funnel_the_groups_the_raw_funnel_hides(compare_page):

@@ -8,8 +8,7 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, filters, tables, ui
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.charts import figures
-from ketamine_outcomes.disclosure import panels, suppress
-from ketamine_outcomes.definitions import INSTRUMENTS
+from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.safe_text import markdown
 
@@ -51,12 +50,12 @@ ui.definitions_link("end-of-induction response")
 
 if BY[by] in casemix.ADJUSTED_DIMENSIONS:
     st.subheader(f"Adjusted for case mix: which {by}s differ once their patients are taken into account")
-    # The groups the raw funnel shows, no others: a hidden group's responders follow from its ratio and expected.
-    adjusted = casemix.only(data.mart("casemix_comparison", instrument=view.instrument, by=BY[by],
-                                      cohort=view.cohort), visible.group_value)
+    adjusted_panel = panels.adjusted_funnel(data.mart, selection, BY[by], by, panel)
+    adjusted = adjusted_panel.data["adjusted"]
+    st.caption(adjusted_panel.cohort)  # the raw funnel's cohort: both count the same series
     if adjusted.fitted:
-        ui.chart(figures.adjusted_funnel(adjusted.groups, adjusted.curves, by), "compare_adjusted_funnel", view)
-    st.markdown(markdown(casemix.in_words(adjusted, by, units)))
+        ui.chart(adjusted_panel.figure, "compare_adjusted_funnel", headline)
+    st.markdown(markdown(adjusted_panel.data["words"]))
     if adjusted.fitted:
         st.caption(f"{markdown(adjusted.note)} Each point is a {by}'s observed end-of-induction responders divided "
                    "by those expected from its own patients (the sum of each series' chance of response from the "
@@ -66,10 +65,7 @@ if BY[by] in casemix.ADJUSTED_DIMENSIONS:
     ui.definitions_link("case-mix adjustment")
 
 st.subheader("Numbers by group")
-tables.show(rates.rename(columns={"group_value": by}), "cohort_comparison", headline, key="compare_table",
-            title=f"numbers by {by}", rows_add_up=True,
-            columns=[by, "n_series", "n_evaluable", "n_scored", "responders", "response_rate", "remitters",
-                     "remission_rate", "itt_response_rate", "itt_remission_rate", "n_evaluable_no_baseline"])
+tables.show(panel.rows, None, headline, key="compare_table", title=f"numbers by {by}")
 st.caption("Every rate is of series with a baseline: a series without one cannot show a fall from baseline, so "
            "it is in no rate; **Evaluable, no baseline** counts them.")
 
@@ -78,15 +74,11 @@ if BY[by] in FILTER_OF:
     # Every group's weeks, hidden ones too: week by week the groups add up to the all-series trajectory, so a
     # group's n that is the only one hidden that week takes the smallest other with it where counts are exact
     # (an internal view); under rounding only the small one goes.
-    weekly = suppress.groups_together({
-        group: data.mart("weekly_outcomes", instrument=view.instrument,
-                         cohort=replace(view.cohort, **{FILTER_OF[BY[by]]: (group,)}))
-        for group in rates.group_value})
-    drawn = suppress.for_chart(weekly, "weekly_outcomes", view.disclosure, rows_add_up="week")
-    lines = {group: drawn[drawn.group_value == group] for group in visible.group_value}
     bands = data.table("select * from severity_bands order by band_min")
-    ui.chart(figures.trajectory(lines, bands[bands.instrument == view.instrument], view.instrument,
-                               INSTRUMENTS[view.instrument].max_score), "compare_trajectories", view)
+    lines = panels.trajectories(data.mart, selection, {
+        group: replace(view.cohort, **{FILTER_OF[BY[by]]: (group,)}) for group in rates.group_value},
+        "group_value", bands[bands.instrument == view.instrument], drawn_lines=list(visible.group_value))
+    ui.chart(lines.figure if not lines.empty else figures.nothing(lines.empty), "compare_trajectories", view)
     st.caption("One line per group placed on the funnel, over every series of the group (not only the cases at "
                "baseline); groups left off the funnel (fewer than the small-cell threshold scored, responding or "
                "not responding) are left out here too.")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables
 from ketamine_outcomes.metrics import marts
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.ingest.pipeline import upload_detail
 from ketamine_outcomes.ingest.privacy import safe_file_name
 from ketamine_outcomes.safe_text import csv_text, markdown, plain
@@ -163,13 +163,9 @@ if data.is_empty():
 
 st.subheader("Coverage")
 coverage = data.mart("coverage")
-coverage_view = filters.current()
-if not coverage_view.internal and coverage_view.min_cell > 1:
-    # Counts of patients, series and assessments: suppressed and rounded as everywhere else, but in an analyst's
-    # internal view (below the clinic's threshold), where they are exact.
-    coverage = coverage.assign(value=[suppress.count_text(int(v), coverage_view.disclosure) if str(v).isdigit()
-                                      else v for v in coverage.value])
-tables.plain(coverage, key="data_coverage", title="coverage")
+# Counts of patients, series and assessments: suppressed and rounded as everywhere else, but in an analyst's
+# internal view (below the clinic's threshold), where they are exact.
+tables.plain(panels.coverage(coverage, filters.current().disclosure), key="data_coverage", title="coverage")
 
 if not signin.may("download_rows"):
     st.stop()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, tables, ui
 from ketamine_outcomes.charts import figures
-from ketamine_outcomes.disclosure import panels, suppress
+from ketamine_outcomes.disclosure import panels
 
 view = ui.page("Durability", "How long does a response last, how soon does it come, and how many boosters "
                              "do patients need?")
@@ -20,18 +20,14 @@ by = st.selectbox("One curve per", list(BY), key="durability_by")
 
 def median_tiles(panel: panels.Panel, label: str) -> None:
     """n and median per group, from the curve as shown: a group not drawn says so."""
-    curve, shown = panel.data["curve"], panel.table
-    groups = curve.drop_duplicates("group_value")
-    columns = st.columns(min(len(groups), 4) or 1)
-    for i, row in enumerate(groups.itertuples()):
-        kept = shown[shown.group_value == row.group_value]
-        value = suppress.HIDDEN if kept.empty else suppress.median_text(kept)
-        name = label if row.group_value == "all" else f"{label}, {row.group_value}"
-        columns[i % len(columns)].metric(name, value, help="The week the curve crosses half (the estimate is shown at the "
+    columns = st.columns(min(len(panel.tiles), 4) or 1)
+    for i, tile in enumerate(panel.tiles):
+        name = label if tile.label == "all" else f"{label}, {tile.label}"
+        columns[i % len(columns)].metric(name, tile.value, help="The week the curve crosses half (the estimate is shown at the "
                                                        "end of each week under small-cell suppression). 'Past the shown "
                                                        "curve': it does, where fewer series are at risk than suppression "
                                                        "allows. 'Hidden': too few series in the group to draw it.")
-        columns[i % len(columns)].caption(f"n = {panel.data['n'][row.group_value]} series")
+        columns[i % len(columns)].caption(f"n = {tile.n} series")
 
 
 selection = ui.selection(view)
@@ -41,7 +37,6 @@ if sustained.empty:
     if not ui.instrument_missing(view.instrument):
         st.info(f"No series has responded on {view.instrument} at the end of its induction yet.")
 else:
-    curve = sustained.data["curve"]
     median_tiles(sustained, "Median duration of response")
     ui.chart(figures.survival_curve(sustained.table, "survival", f"{view.instrument}: still responding after an "
                                    "end-of-induction response", "still responding",
@@ -51,8 +46,7 @@ else:
     st.caption("Kaplan-Meier estimate. Response is lost at the first later score above the response threshold, or "
                "at a re-induction; a series still responding at its last score is censored there. Numbers under the "
                "curve: series still followed and responding. Followed up: "
-               + "; ".join((f"{g}: " if g != "all" else "") + suppress.followed_up_text(curve, g, view.disclosure)
-                           for g in curve.group_value.unique())
+               + sustained.data["followed_up"]
                + ". Most censoring is loss to follow-up, so the dotted line is a lower bound: every series censored "
                "counted as having lost its response when it left. The truth lies between the two lines. Boosters "
                "keep a response sustained: a maintenance booster is part of the series, and a score at a booster "
@@ -79,29 +73,16 @@ else:
 ui.definitions_link("time to first response")
 
 st.subheader("Maintenance after induction")
-maintenance = data.mart("maintenance", by=BY[by], cohort=view.cohort)
-group = "group" if BY[by] == "all" else by
-# Split by route or site, the groups add up to the "all series" row: one hidden count would be the total minus the rest.
-tables.show(maintenance.rename(columns={"group_value": group}), "maintenance", view, key="durability_maintenance",
-            title="maintenance", rows_add_up=True,
-            columns=[group, "n_series", "n_with_boosters", "with_boosters_rate", "mean_boosters",
-                     "median_days_to_first_booster", "median_days_between_boosters", "n_reinducted",
-                     "reinduction_rate"])
+maintenance = panels.maintenance(data.mart, selection, BY[by], "group" if BY[by] == "all" else by)
+tables.show(maintenance.rows, None, view, key="durability_maintenance", title="maintenance")
 st.caption("Series that completed their route's induction. Recent series have had less time for boosters or a "
            "re-induction: crude shares, not rates over time.")
 ui.definitions_link("a booster")
 
 st.subheader("Protocol adherence by site")
-adherence = data.mart("protocol_adherence", by="site", cohort=view.cohort)
-# The sites add up to totals shown elsewhere (their completed inductions are the maintenance table's series):
-# hidden as the Compare page's groups are.
-ui.chart(figures.protocol_adherence(suppress.for_chart(adherence, "protocol_adherence", view.disclosure, rows_add_up=True),
-                                   "site",
-                                 view.min_cell),
-         "durability_adherence", view)
-tables.show(adherence.rename(columns={"group_value": "site"}), "protocol_adherence", view,
-            key="durability_adherence_table", title="protocol adherence by site", rows_add_up=True,
-            columns=["site", "n_series", "n_completed", "completion_rate", "n_within_window", "adherence_rate"])
+adherence = panels.protocol_adherence(data.mart, selection)
+ui.chart(adherence.figure, "durability_adherence", view)
+tables.show(adherence.rows, None, view, key="durability_adherence_table", title="protocol adherence by site")
 st.caption("Who is counted: series whose induction is decided, that is completed (reached the route's induction "
            "sessions) or dropped out. Series still in their induction are not in this table, so its series add up to "
            "fewer than the Overview's.")

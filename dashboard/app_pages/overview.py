@@ -6,8 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, ui
-from ketamine_outcomes.charts import figures
-from ketamine_outcomes.disclosure import panels, suppress
+from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.definitions import remission_term
 
 view = ui.page("Overview", "Is the clinic helping, and how does it compare with published real-world results?")
@@ -38,7 +37,7 @@ else:
         column.caption(f"n = {tile.n}" + (f" · {tile.interval}" if tile.interval else ""))
     no_baseline = panel.data["counts"].get("n_evaluable_no_baseline", 0)
     if no_baseline not in (0, "0"):
-        more = "A few more evaluable series (hidden: small count)" if no_baseline == suppress.HIDDEN else \
+        more = "A few more evaluable series (hidden: small count)" if no_baseline == panels.HIDDEN else \
             f"{no_baseline} more evaluable series"
         st.caption(f"Of series with a {view.instrument} baseline. {more} had no baseline: a series without one "
                    "cannot show a fall from baseline, so it is in neither rate.")
@@ -52,10 +51,8 @@ else:
             + ". Set a paper's observed figure beside this clinic's observed one.")
     elif not published.empty:
         # Several routes: each route beside the papers of its own route, never one reference weighted by the mix.
-        by_route = data.mart("cohort_comparison", instrument=view.instrument, by="route", cohort=headline.cohort)
-        ui.chart(figures.published_by_route(
-            suppress.for_chart(by_route, "cohort_comparison", view.disclosure, rows_add_up=True), published,
-            view.instrument, view.min_cell), "overview_published_by_route", headline)
+        ui.chart(panels.published_by_route(data.mart, selection, published).figure, "overview_published_by_route",
+                 headline)
         st.caption("These series mix routes, so each route is set beside the published results of its own route "
                    "(observed rates: series scored at the end of induction), not one reference weighted by the "
                    "clinic's route mix: the papers differ in instrument, window and analysis, and a weighted figure "

@@ -18,6 +18,7 @@ from ketamine_outcomes.charts import figures
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes import metrics
+from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.metrics.marts import Cohort, with_caseness
 from ketamine_outcomes.metrics import quality
 
@@ -35,7 +36,7 @@ def disclosure_for(min_cell: int, internal: bool) -> suppress.Disclosure:
 
 
 def from_connection(con) -> Marts:
-    """Marts read straight from a connection (the pack, the CLI, tests); metrics.marts names each mart's function."""
+    """Marts read straight from a connection (the pack, the CLI, tests); metrics names each mart's function."""
     def read(name: str, **options) -> pd.DataFrame:
         return getattr(metrics.marts, name)(con, **options)
     return read
@@ -232,6 +233,25 @@ def end_of_induction(marts: Marts, selection: Selection) -> Panel:
     return panel
 
 
+def published_by_route(marts: Marts, selection: Selection, published: pd.DataFrame) -> Panel:
+    """Observed end-of-induction rates route by route beside the published results of each route (headline
+    cohort), when the series mix routes. The routes add up to the all-series row shown above it."""
+    rule = selection.disclosure
+    by_route = marts("cohort_comparison", instrument=selection.instrument, by="route", cohort=selection.rated_cohort())
+    return Panel("End of induction by route, beside published results", cohort=selection.cohort_sentence(),
+                 figure=figures.published_by_route(suppress.for_chart(by_route, "cohort_comparison", rule,
+                                                                     rows_add_up=True),
+                                                  published, selection.instrument, rule.min_cell))
+
+
+def coverage(frame: pd.DataFrame, rule: suppress.Disclosure) -> pd.DataFrame:
+    """The Data page's coverage (counts of patients, series and assessments, and other facts in words), its
+    counts shown as every count is: hidden when small, else rounded (exact in an internal view)."""
+    if not rule.on or rule.round_to <= 1:
+        return frame
+    return frame.assign(value=[suppress.count_text(int(v), rule) if str(v).isdigit() else v for v in frame.value])
+
+
 # --- comparisons of groups -------------------------------------------------------------------------------
 
 def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
@@ -249,6 +269,11 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
     units["n_shown"] = [suppress.rounded(n, rule) if rule.on else n for n in units.n]
     panel.figure = figures.funnel(units, curves, label)
     panel.table = suppress.for_chart(rates, "cohort_comparison", rule)
+    # The groups add up to the all-series row shown elsewhere (the Overview's): a table of every group.
+    panel.rows = table(rates.rename(columns={"group_value": label}), "cohort_comparison", rule, rows_add_up=True,
+                       columns=[label, "n_series", "n_evaluable", "n_scored", "responders", "response_rate",
+                                "remitters", "remission_rate", "itt_response_rate", "itt_remission_rate",
+                                "n_evaluable_no_baseline"])
     n_groups = int((rates.n_scored > 0).sum())
     n_hidden = int((hidden & (rates.n_scored > 0)).sum())
     panel.data = {"rates": rates, "hidden": hidden, "units": units, "n_groups": n_groups, "n_hidden": n_hidden}
@@ -261,6 +286,21 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
                            f"than {rule.min_cell} scored, responding or not responding.")
     if rule.on:
         panel.notes.append(rounding_note(rule))
+    return panel
+
+
+def adjusted_funnel(marts: Marts, selection: Selection, by: str, label: str, raw: Panel) -> Panel:
+    """Observed / expected responders by site or clinician (case-mix adjusted), over the same cohort as the raw
+    funnel beside it (the headline cohort: cases at baseline unless cleared), and only for the groups the raw
+    funnel places: a hidden group's responders would follow from its ratio and expected count."""
+    placed = raw.data["rates"][~raw.data["hidden"]].group_value if raw.table is not None else []
+    adjusted = casemix.only(marts("casemix_comparison", instrument=selection.instrument, by=by,
+                                  cohort=selection.rated_cohort()), placed)
+    panel = Panel(f"Adjusted for case mix: which {label}s differ once their patients are taken into account",
+                  cohort=raw.cohort)
+    if adjusted.fitted:
+        panel.figure = figures.adjusted_funnel(adjusted.groups, adjusted.curves, label)
+    panel.data = {"adjusted": adjusted, "words": casemix.in_words(adjusted, label, raw.data.get("units"))}
     return panel
 
 
@@ -318,7 +358,16 @@ def curve(marts: Marts, selection: Selection, mart: str, by: str) -> Panel:
         return panel
     shown = suppress.survival_curve(frame, rule)
     panel.table = shown
-    panel.data = {"curve": frame, "n": suppress.survival_groups(frame, rule)}
+    n = suppress.survival_groups(frame, rule)
+    panel.data = {"curve": frame, "n": n}
+    # n and median per group, from the curve as shown: a group not drawn reads "hidden".
+    for group in frame.group_value.drop_duplicates():
+        kept = shown[shown.group_value == group]
+        panel.tiles.append(Tile(str(group), HIDDEN if kept.empty else suppress.median_text(kept), n[group]))
+    if "n_followed_up" in frame:  # sustained response: how many were followed up after responding, per group
+        panel.data["followed_up"] = "; ".join((f"{g}: " if g != "all" else "") +
+                                              suppress.followed_up_text(frame, g, rule)
+                                              for g in frame.group_value.unique())
     if rule.on:
         panel.notes.append(
             f"Small-cell suppression: the estimate is drawn at the end of each week (not day by day, which would "
@@ -469,3 +518,79 @@ def change_per_series(marts: Marts, selection: Selection, response_fraction: flo
     summary = marts("series_summary", instrument=selection.instrument, cohort=selection.cohort)
     return Panel("Change from baseline per series", figure=figures.change_distribution(
         summary[summary.is_evaluable], selection.instrument, response_fraction, selection.disclosure.min_cell))
+
+
+# --- trajectories by group -------------------------------------------------------------------------------
+
+WEEKLY_COLUMNS = ["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
+                  "responders", "response_rate", "remitters", "remission_rate"]
+
+
+def trajectories(marts: Marts, selection: Selection, lines: dict[str, Cohort], group: str,
+                 bands: pd.DataFrame, itt: bool = False, spaghetti: pd.DataFrame | None = None,
+                 drawn_lines: list[str] | None = None) -> Panel:
+    """Mean score by week, one line per group (`lines`: name -> its cohort), with the weekly table under it.
+    Week by week the lines add up to the all-series line (the Overview's): one hidden n would be its n minus the
+    rest, so with exact counts the smallest other goes with it. `spaghetti`: individual series (sampled), drawn
+    only over the weeks whose mean is shown, and not at all when fewer than min_cell series are in them.
+    `drawn_lines`: the lines to draw (default all; the Compare page draws the groups placed on its funnel), each
+    still hidden as every line's weeks require."""
+    rule, instrument = selection.disclosure, selection.instrument
+    frames = {name: marts("weekly_outcomes", instrument=instrument, cohort=cohort) for name, cohort in lines.items()}
+    panel = Panel(f"{instrument} trajectories")
+    if all(frame.empty for frame in frames.values()):
+        panel.empty = f"No series in this selection has a {instrument} baseline."
+        return panel
+    weekly = suppress.groups_together(frames, group=group)
+    drawn = suppress.for_chart(weekly, "weekly_outcomes", rule, rows_add_up="week")
+    itt_frame = marts("weekly_outcomes_itt", instrument=instrument, cohort=selection.cohort) if itt else None
+    panel.data = {"drawn": drawn, "spaghetti_note": None, "followup": ""}
+    if spaghetti is not None:
+        # Only over the weeks a mean is shown for: past them, the lines would count the series scored in a hidden week.
+        spaghetti = spaghetti[spaghetti.week.isin(drawn.dropna(subset=["mean_score"]).week)]
+        if suppress.is_small(spaghetti.series_id.nunique(), rule):
+            spaghetti = None
+            panel.data["spaghetti_note"] = (f"Individual series not drawn: fewer than {rule.min_cell} series have a "
+                                            "score in the weeks whose mean is shown.")
+        else:
+            panel.data["spaghetti_note"] = ("Individual series (grey): one line per series, up to 200 sampled, drawn "
+                                            "only over the weeks whose mean is shown. The analysts' view: meeting "
+                                            "mode turns it off.")
+    names = lines if drawn_lines is None else drawn_lines
+    panel.figure = figures.trajectory({name: drawn[drawn[group] == name] for name in names}, bands, instrument,
+                                     max_score(instrument), spaghetti=spaghetti,
+                                     itt=suppress.for_chart(itt_frame, "weekly_outcomes_itt", rule)
+                                     if itt_frame is not None else None)
+    if itt_frame is not None and len(lines) == 1:
+        panel.data["followup"] = figures.itt_followup_note(drawn, itt_frame, rule.min_cell)
+    panel.hidden = suppress.suppressed(weekly, "weekly_outcomes", rule, rows_add_up="week")
+    # One table for every line, hidden as the chart is (a table per line could not see the other lines' weeks).
+    panel.rows = table(weekly, "weekly_outcomes", rule, rows_add_up="week",
+                       columns=[*([group] if len(lines) > 1 else []), *WEEKLY_COLUMNS])
+    return panel
+
+
+# --- maintenance and adherence ---------------------------------------------------------------------------
+
+def maintenance(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
+    """Boosters and re-inductions after induction, per group. Split by route or site, the groups add up to the
+    "all series" row: one hidden count would be the total minus the rest."""
+    frame = marts("maintenance", by=by, cohort=selection.cohort).rename(columns={"group_value": label})
+    panel = Panel("Maintenance after induction")
+    panel.rows = table(frame, "maintenance", selection.disclosure, rows_add_up=True, columns=[
+        label, "n_series", "n_with_boosters", "with_boosters_rate", "mean_boosters", "median_days_to_first_booster",
+        "median_days_between_boosters", "n_reinducted", "reinduction_rate"])
+    return panel
+
+
+def protocol_adherence(marts: Marts, selection: Selection) -> Panel:
+    """Induction completed, and within the route's window, by site. The sites add up to totals shown elsewhere
+    (their completed inductions are the maintenance table's series): hidden as the Compare page's groups are."""
+    rule = selection.disclosure
+    frame = marts("protocol_adherence", by="site", cohort=selection.cohort)
+    panel = Panel("Protocol adherence by site", figure=figures.protocol_adherence(
+        suppress.for_chart(frame, "protocol_adherence", rule, rows_add_up=True), "site", rule.min_cell))
+    panel.rows = table(frame.rename(columns={"group_value": "site"}), "protocol_adherence", rule, rows_add_up=True,
+                       columns=["site", "n_series", "n_completed", "completion_rate", "n_within_window",
+                                "adherence_rate"])
+    return panel
