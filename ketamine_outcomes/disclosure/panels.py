@@ -244,6 +244,14 @@ def published_by_route(marts: Marts, selection: Selection, published: pd.DataFra
                                                   published, selection.instrument, rule.min_cell))
 
 
+def share_text(part, whole, rule: suppress.Disclosure) -> str:
+    """A share of series in words (the pack's data quality), shown only when neither the part nor the rest is a
+    small count (whole percents); "-" when there is nothing to share."""
+    if not whole or pd.isna(whole) or any(suppress.is_small(v, rule) for v in (part, whole - part, whole)):
+        return HIDDEN if whole else "-"
+    return f"{part / whole:.0%}"
+
+
 def coverage(frame: pd.DataFrame, rule: suppress.Disclosure) -> pd.DataFrame:
     """The Data page's coverage (counts of patients, series and assessments, and other facts in words), its
     counts shown as every count is: hidden when small, else rounded (exact in an internal view)."""
@@ -276,7 +284,8 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
                                 "n_evaluable_no_baseline"])
     n_groups = int((rates.n_scored > 0).sum())
     n_hidden = int((hidden & (rates.n_scored > 0)).sum())
-    panel.data = {"rates": rates, "hidden": hidden, "units": units, "n_groups": n_groups, "n_hidden": n_hidden}
+    panel.data = {"rates": rates, "hidden": hidden, "units": units, "n_groups": n_groups, "n_hidden": n_hidden,
+                  **funnel_words(units, rule)}
     if units.empty:
         panel.empty = (f"No {label} can be placed on the funnel: each of the {n_groups} with series scored has fewer "
                        f"than {rule.min_cell} scored, responding or not responding (small-cell suppression). "
@@ -287,6 +296,18 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
     if rule.on:
         panel.notes.append(rounding_note(rule))
     return panel
+
+
+def funnel_words(units: pd.DataFrame, rule: suppress.Disclosure) -> dict:
+    """Every point of a funnel in words (on paper there is no hover): `rows`, one per group placed, and
+    `outside`, the groups outside a limit."""
+    outside = [f"{row.group}: {row.outside} ({row.rate:.0%} of {suppress.count_text(row.n, rule)})"
+               for row in units.itertuples() if row.outside]
+    rows = [{"group": row.group, "n": suppress.count_text(row.n, rule), "k": suppress.count_text(row.k, rule),
+             "rate": suppress.rate_text(row.rate, rule),
+             "where": row.outside.replace(" ", " the ", 1) + " limit" if row.outside else "within the limits"}
+            for row in units.sort_values("group").itertuples()]
+    return {"rows": rows, "outside": outside}
 
 
 def adjusted_funnel(marts: Marts, selection: Selection, by: str, label: str, raw: Panel) -> Panel:

@@ -1,5 +1,6 @@
 """The meeting pack: one HTML file (or a PDF printed from it) for a quality-review meeting, built from
-the marts, suppress.py and charts.py, never from a page's code.
+the panels the dashboard's pages draw (ketamine_outcomes/disclosure/panels.py and safety_panels.py), already
+suppressed, never from a page's code.
 
 Sections, each with its filters, n and definitions: cover, headline, trajectory, p-chart with its
 special-cause signals in words, funnel plot with the groups outside the limits named (every point in a
@@ -30,7 +31,7 @@ from ketamine_outcomes.care import chart_notes, follow_up
 from ketamine_outcomes.charts import figures
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import quality
-from ketamine_outcomes.disclosure import panels, safety_panels, suppress
+from ketamine_outcomes.disclosure import panels, safety_panels
 from ketamine_outcomes.definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
 
 MEETING_MIN_CELL = 11
@@ -116,13 +117,6 @@ def effective_min_cell(con, asked: int | None = None) -> int:
 
 # --- sections ----------------------------------------------------------------------------------------
 
-def _share(part, whole, min_cell: int) -> str:
-    """A share of series, shown only when neither the part nor the rest is a small cell (whole percents)."""
-    if not whole or pd.isna(whole) or any(suppress.is_small(v, min_cell) for v in (part, whole - part, whole)):
-        return "hidden" if whole else "-"
-    return f"{part / whole:.0%}"
-
-
 def _tile_text(tile: panels.Tile) -> str:
     return tile.value if not tile.interval else f"{tile.value} ({tile.interval})"
 
@@ -141,13 +135,11 @@ def _figure(fig) -> markupsafe.Markup:
 def _headline(read_mart, selection: panels.Selection, period: "Period", previous: "Period") -> dict:
     """Series started and active count every series; the end-of-induction rows are the panel the Overview and
     the Quality review show (panels.end_of_induction: cases at baseline unless cleared)."""
-    rule = selection.disclosure
     rows, figure, references = [], None, []
     for label, shown in (("this period", period), ("previous period", previous)):
         in_period = replace(selection.cohort, start_from=shown.start, start_to=shown.end)
-        activity = read_mart("activity", cohort=in_period).iloc[0]
-        row = {"label": label, "started": suppress.count_text(activity.n_series, rule),
-               "active": suppress.count_text(activity.n_active_series, rule)}
+        activity = panels.activity(read_mart, selection.with_cohort(in_period)).tiles
+        row = {"label": label, "started": activity[0].value, "active": activity[1].value}
         panel = panels.period_numbers(read_mart, selection, shown.start, shown.end, shown.label)
         if panel.empty:
             row.update(evaluable="0", scored="0", no_baseline="", response="no evaluable series", remission="",
@@ -199,7 +191,6 @@ def _funnels(read_mart, selection: panels.Selection, period: Period) -> list[dic
     """One funnel per split, the panel the Compare page draws. When the period is too small to place any
     group, the rolling 12 months to the period's end are shown instead, and the section says so."""
     out = []
-    rule = selection.disclosure
     for label, by in FUNNEL_BY.items():
         panel = panels.funnel(read_mart, selection, by, label)
         if panel.table is None or len(panel.data["rates"]) < 2:
@@ -215,13 +206,8 @@ def _funnels(read_mart, selection: panels.Selection, period: Period) -> list[dic
                 panel = wider
                 panel.notes.insert(0, f"{reason.split(' Choose')[0]} So this funnel shows {window} instead.")
         units = panel.data["units"]
-        outside = [f"{row.group}: {row.outside} ({row.rate:.0%} of {suppress.count_text(row.n, rule)})"
-                   for row in units.itertuples() if row.outside]
         # Every point in words: on paper there is no hover.
-        rows = [{"group": row.group, "n": suppress.count_text(row.n, rule), "k": suppress.count_text(row.k, rule),
-                 "rate": suppress.rate_text(row.rate, rule),
-                 "where": row.outside.replace(" ", " the ", 1) + " limit" if row.outside else "within the limits"}
-                for row in units.sort_values("group").itertuples()]
+        outside, rows = panel.data["outside"], panel.data["rows"]
         out.append({"by": label, "figure": None if panel.empty else panel.figure, "outside": outside, "rows": rows,
                     "n_groups": panel.data["n_groups"], "n_hidden": panel.data["n_hidden"], "units": units,
                     "empty": panel.empty, "notes": [n for n in panel.notes if n], "window": window})
@@ -256,7 +242,7 @@ def _safety(con, read_mart, selection: panels.Selection, before: panels.Selectio
             [["state", "shown"]].to_dict(orient="records")}
 
 
-def _data_quality(con, instrument, cohort, min_cell) -> dict:
+def _data_quality(con, instrument, cohort, rule: panels.Disclosure) -> dict:
     batches = con.execute("select batch_id, file_name, kind, rows_read, rows_inserted, rows_rejected, "
                           "strftime(loaded_at, '%Y-%m-%d %H:%M') as loaded_at from batches order by batch_id").df()
     activity = marts.activity(con, cohort=cohort).iloc[0]
@@ -266,8 +252,8 @@ def _data_quality(con, instrument, cohort, min_cell) -> dict:
     scored = int(rates.n_scored.iloc[0]) if not rates.empty else 0
     return {"batches": batches.to_dict(orient="records"), "rejected": int(batches.rows_rejected.sum()),
             "read": int(batches.rows_read.sum()),
-            "baseline_share": _share(with_baseline, int(activity.n_series), min_cell),
-            "end_share": _share(scored, evaluable, min_cell)}
+            "baseline_share": panels.share_text(with_baseline, int(activity.n_series), rule),
+            "end_share": panels.share_text(scored, evaluable, rule)}
 
 
 def _definitions(con, instrument: str, min_cell: int) -> list[dict]:
@@ -354,7 +340,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: mar
     previous = period.previous()
     before = replace(cohort, start_from=None, start_to=period.start - timedelta(days=1))
     n_series = int(marts.activity(con, cohort=in_period).iloc[0].n_series)
-    rule = suppress.policy(min_cell)
+    rule = panels.disclosure_for(min_cell, internal=False)
     selection = panels.Selection(instrument, cohort, rule, cases_only, _caseness(con))
     read_mart = panels.from_connection(con)
     pack = {
@@ -363,10 +349,10 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: mar
         "filters": f"{instrument} · series started {period.start} to {period.end} · {cohort_words(cohort)}",
         "data_as_of": _data_as_of(con), "stale_days": _stale_days(con),
         "generated_at": datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "version": version(), "n_series": suppress.count_text(n_series, min_cell),
+        "version": version(), "n_series": panels.activity(read_mart, selection.with_cohort(in_period)).tiles[0].value,
         "empty": empty_reason or (f"No treatment series started in {period.label} match these filters."
                                   if n_series == 0 else None),
-        "data_quality": _data_quality(con, instrument, in_period, min_cell),
+        "data_quality": _data_quality(con, instrument, in_period, rule),
         "definitions": _definitions(con, instrument, min_cell), "rules": _rules(con, instrument),
         "plotly_js": plotly.offline.get_plotlyjs(), "figures": [],
     }
