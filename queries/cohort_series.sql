@@ -51,3 +51,12 @@ create or replace macro cohort_sessions(cohort) as table
 select series_sessions.*
 from int_series_sessions as series_sessions
 join cohort_series(cohort, null) as cohort using (patient_id, series_number);
+
+-- Each series' scores on an instrument by week of the series, week 0 its baseline (int_baselines), weeks 1 on
+-- the score that counts for the week (int_weekly_scores): the single series a trajectory chart draws
+-- (marts/series_trajectories.sql) and the closed series the series view's expected range is drawn from
+-- (care/expected_range_counts.sql), shaped once.
+create or replace macro scored_weeks(instrument_name) as table
+select series_id, 0 as week, baseline_score as score from int_baselines where instrument = instrument_name
+union all
+select series_id, week, score from int_weekly_scores where instrument = instrument_name;

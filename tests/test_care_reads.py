@@ -10,8 +10,6 @@ from ketamine_outcomes.care import series
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
 
-# Definitions the queries look up whole (a few dozen rows each, the same for every clinic).
-LOOKUPS = {"default_settings", "setting_overrides", "instruments", "severity_bands"}
 PER_PATIENT = ("int_series_sessions", "int_series_assessments", "int_weekly_scores", "int_baselines",
                "int_end_of_induction", "int_treatment_series")
 
@@ -100,6 +98,8 @@ def test_every_query_of_the_series_view_carries_only_that_patients_rows(sample):
     (clinic,) = sample.execute("select count(*) from int_weekly_scores where instrument = 'PHQ-9'").fetchall()[0]
     assert clinic > 20 * bound
 
+    # Counted once per data version (the page keeps them), not per view: read outside the profile.
+    counts = {name: series.expected_range_counts(sample, name) for name in ("PHQ-9", "GAD-7", "PCL-5", "CADSS")}
     con = Profiled(sample)
     one = series.series(con, series_id)
     series.sessions(con, series_id)
@@ -109,15 +109,19 @@ def test_every_query_of_the_series_view_carries_only_that_patients_rows(sample):
     for instrument in series.instruments_of(scores):
         found = series.classification(con, series_id, instrument, boosters)
         assert found is not None and found.summary.series_id == series_id
+        baseline = scores[(scores.instrument == instrument) & (scores.week == 0)].score
+        if len(baseline):
+            expected = series.expected_range(con, series_id, instrument, float(baseline.iloc[0]), counts[instrument])
+            assert instrument != "PHQ-9" or len(expected) > 0
     con.harvest()
     sample.execute("set enable_profiling = 'no_output'")
     sample.execute("pragma disable_profiling")
 
     assert one is not None and boosters is not None and int(boosters.n_boosters) > 0
-    assert len(con.profiles) >= 7
+    assert len(con.profiles) >= 8
     wide = []
     for profile in con.profiles:
-        for operator, rows, tables in (o for top in profile["operator"] for o in outputs(top)):
+        for operator, rows, tables in (o for top in profile.get("operator", []) for o in outputs(top)):
             if tables & set(PER_PATIENT) and rows > bound:
                 wide.append((profile["query"]["sql"].splitlines()[0][:80], operator, rows, sorted(tables)))
     assert wide == [], f"operators carrying more than this patient's {bound} rows: {wide}"
@@ -130,3 +134,44 @@ def test_series_summary_asked_about_one_series_gives_its_row_of_the_whole_clinic
         one = marts.series_summary(sample, "PHQ-9", marts.Cohort(series_ids=(series_id,)))
         assert len(one) == 1
         assert one.iloc[0].drop("series_id").equals(whole.loc[series_id]), series_id
+
+
+# The expected range as its definition states it, straight from the scores (what care/expected_range.sql computed
+# before it read counts): the quartiles of the similar closed series' scores each week, the series left out.
+BY_DEFINITION = """
+with closed as (
+    select series_id, baseline_score from int_end_of_induction
+    where instrument = $instrument and is_evaluable and series_id <> $series_id
+        and abs(baseline_score - $baseline_score) <= setting('expected_range_baseline_points')
+),
+scores as (
+    select series_id, 0 as week, baseline_score as score from closed
+    union all
+    select weekly.series_id, weekly.week, weekly.score from int_weekly_scores as weekly
+    join closed using (series_id) where weekly.instrument = $instrument
+)
+select week, count(*) as n_series, quantile_cont(score, 0.25) as low, quantile_cont(score, 0.5) as median,
+    quantile_cont(score, 0.75) as high
+from scores group by week having count(*) >= setting('expected_range_min_series') order by week
+"""
+
+
+def test_the_expected_range_from_counts_is_the_quartiles_of_the_similar_closed_series_scores(sample):
+    chosen = sample.execute("select b.series_id, b.instrument, b.baseline_score, coalesce(e.is_evaluable, false) "
+                            "from int_baselines as b left join int_end_of_induction as e using (series_id, instrument) "
+                            "order by hash(b.series_id || b.instrument) limit 120").fetchall()
+    assert {closed for *_, closed in chosen} == {True, False}  # series that are among the similar closed, and not
+    counts = {}
+    drawn = 0
+    for series_id, instrument, baseline, _ in chosen:
+        if instrument not in counts:
+            counts[instrument] = series.expected_range_counts(sample, instrument)
+        params = {"series_id": series_id, "instrument": instrument, "baseline_score": float(baseline)}
+        wanted = sample.execute(BY_DEFINITION, params).df()
+        got = series.expected_range(sample, series_id, instrument, float(baseline), counts[instrument])
+        assert got.week.tolist() == wanted.week.tolist(), series_id
+        assert got.n_series.tolist() == wanted.n_series.tolist(), series_id
+        for column in ("low", "median", "high"):
+            assert got[column].tolist() == pytest.approx(wanted[column].tolist(), abs=1e-9), (series_id, column)
+        drawn += len(got) > 0
+    assert drawn > 60  # most of them have a range to compare

@@ -1,11 +1,16 @@
 -- Individual series' weekly scores for a spaghetti chart. Grain: one row per series and week (0 =
 -- baseline) for $instrument, for at most $max_series series of the cohort ($cohort), chosen by a
--- hash of the series id so the same series are drawn on every rerun (a sample, not the first ones).
+-- hash of the series id so the same series are drawn on every rerun (a sample, not the first ones). Their
+-- weeks: scored_weeks (cohort_series.sql), week 0 the baseline.
 with
 
 cohort as (
     select * from cohort_series($cohort, $instrument)
     where baseline_score is not null
+),
+
+weeks as (
+    select * from scored_weeks($instrument)
 ),
 
 chosen as (
@@ -14,17 +19,10 @@ chosen as (
     limit $max_series
 ),
 
-weekly as (
-    select weekly.series_id, weekly.week, weekly.score
-    from int_weekly_scores as weekly
-    join chosen using (series_id)
-    where weekly.instrument = $instrument
-),
-
 final as (
-    select series_id, 0 as week, baseline_score as score from chosen
-    union all
-    select series_id, week, score from weekly
+    select weeks.series_id, weeks.week, weeks.score
+    from weeks
+    semi join chosen using (series_id)
 )
 
 select * from final
