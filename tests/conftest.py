@@ -176,6 +176,20 @@ def shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
+def numbers_in(text: str) -> list[float]:
+    """The numbers a sentence states, in order (1,234 -> 1234; 48% -> 48; 27%-39% -> 27, 39): what a test of a
+    sentence checks when the numbers, not the wording, are what a reader relies on."""
+    return [float(number.replace(",", "")) for number in re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?", text)]
+
+
+def sentence_about(text: str, opening: str) -> str:
+    """The one sentence (or bullet line) of `text` that opens with `opening`; fails when none or several do."""
+    parts = [part.strip() for part in re.split(r"(?<=[.!?])\s+|\n", text)]
+    found = [part for part in parts if part.startswith(opening)]
+    assert len(found) == 1, f"{len(found)} sentences open with {opening!r} in {text!r}"
+    return found[0]
+
+
 def wait_for_app(page) -> None:
     """A page in chromium has drawn the app and finished its run."""
     page.get_by_test_id("stApp").wait_for(timeout=30_000)

@@ -15,7 +15,7 @@ import pytest
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, numbers_in, shown
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import quality
@@ -35,6 +35,13 @@ def series(rows: list[tuple[str, str, int, int]], **constant) -> pd.DataFrame:
     return frame.assign(**{**defaults, **constant})
 
 
+def named_outside(words: str) -> dict[str, tuple[str, list[float]]]:
+    """The groups casemix.in_words names as outside the limits: group -> (above or below, the numbers it gives:
+    limit, observed responders, expected responders, ratio)."""
+    return {group: (side, numbers_in(f"{limit} {detail}")) for group, side, limit, detail
+            in re.findall(r"(\S+) is (above|below) the ([\d.]+)% limit \(([^)]*)\)", words)}
+
+
 def test_with_route_the_only_case_mix_expected_responders_are_each_series_route_rate_summed():
     # IV: 8 of 20 respond (0.4); oral: 12 of 20 (0.6). A logistic model on route alone fits each route's own rate,
     # so site A (15 IV, 5 oral) expects 15 x 0.4 + 5 x 0.6 = 9 and site B (5 IV, 15 oral) 5 x 0.4 + 15 x 0.6 = 11.
@@ -48,9 +55,10 @@ def test_with_route_the_only_case_mix_expected_responders_are_each_series_route_
     assert groups.at["A", "lower_95%"] == pytest.approx(1 - 1.959964 * math.sqrt(4.5) / 9, abs=1e-6)
     assert groups.at["A", "upper_99.8%"] == pytest.approx(1 + 3.090232 * math.sqrt(4.5) / 9, abs=1e-6)
     assert groups.outside.tolist() == ["", ""]
-    assert "Adjusted for route (baseline severity, indication, age band, sex: one value only here" in adjusted.note
-    assert casemix.in_words(adjusted, "site") == ("After adjustment no site differs from what its patients predict "
-                                                  "by more than chance.")
+    adjusted_for, one_value = re.match(r"Adjusted for (.+?) \((.+?): one value only here", adjusted.note).groups()
+    assert adjusted_for == "route" and one_value.split(", ") == ["baseline severity", "indication", "age band", "sex"]
+    words = casemix.in_words(adjusted, "site")
+    assert "no site differs" in words and named_outside(words) == {}
 
 
 def test_a_site_below_the_raw_funnel_only_for_its_patients_route_is_within_the_limits_after_adjustment():
@@ -62,9 +70,9 @@ def test_a_site_below_the_raw_funnel_only_for_its_patients_route_is_within_the_l
     assert units.outside.tolist() == ["below 99.8%", "above 99.8%"]
     adjusted = casemix.adjusted_comparison(given)
     assert adjusted.groups.ratio.tolist() == pytest.approx([1.0, 1.0], abs=1e-6)
-    assert casemix.in_words(adjusted, "site", units) == (
-        "After adjustment no site differs from what its patients predict by more than chance. A, B are outside the "
-        "raw funnel's limits but within them once case mix is taken into account.")
+    words = casemix.in_words(adjusted, "site", units)
+    assert "no site differs" in words and named_outside(words) == {}
+    assert re.search(r"(\S+(?:, \S+)*) are outside the raw funnel's limits but within them", words).group(1) == "A, B"
 
 
 def test_a_site_that_does_worse_than_its_patients_predict_is_named_with_its_counts():
@@ -78,9 +86,12 @@ def test_a_site_that_does_worse_than_its_patients_predict_is_named_with_its_coun
     assert groups.at["C", "outside"] == "below 99.8%"
     assert groups.at["A", "outside"] == "above 99.8%"
     words = casemix.in_words(adjusted, "site")
-    assert "C is below the 99.8% limit (8 responders where 36.0 were expected, ratio 0.22)" in words
-    assert not words.endswith("every other site is within the limits.")  # B alone is within them
-    assert "A is above the 99.8% limit (50 responders where 36.0 were expected, ratio 1.39)" in words
+    # Each site outside is named with its limit, observed and expected responders and ratio. A and B treat
+    # alike (50 of 80 each, 36 expected): both above, so no site is left for "every other site is within".
+    assert named_outside(words) == {"A": ("above", [99.8, 50, 36.0, 1.39]), "B": ("above", [99.8, 50, 36.0, 1.39]),
+                                    "C": ("below", [99.8, 8, 36.0, 0.22])}
+    assert groups.at["B", "outside"] == "above 99.8%"
+    assert not words.endswith("every other site is within the limits.")
 
 
 def test_expected_responders_match_an_independent_statsmodels_formula_fit():
@@ -217,9 +228,11 @@ def test_compare_by_site_draws_each_sites_observed_over_expected_and_says_who_di
     assert drawn == {g: (pytest.approx(row.expected), pytest.approx(row.ratio)) for g, row in groups.iterrows()}
     assert groups.expected.round(1).to_dict() == {"Lakeview": 45.8, "Northside": 38.6, "Riverside": 40.6}
     said = [re.sub(r"\\(.)", r"\1", m.value) for m in app.markdown]
-    assert "After adjustment no site differs from what its patients predict by more than chance." in said
-    assert any("Adjusted for baseline severity, route, indication, age band, sex: a logistic model of 12 terms "
-               "fitted on 239 series" in re.sub(r"\\(.)", r"\1", c.value) for c in app.caption)
+    assert any("no site differs" in line and named_outside(line) == {} for line in said)
+    model = next(shown(c.value) for c in app.caption if "logistic model" in c.value)
+    assert re.match(r"Adjusted for (.+?):", model).group(1).split(", ") == [
+        "baseline severity", "route", "indication", "age band", "sex"]
+    assert numbers_in(model.split(": ", 1)[1])[:2] == [12, 239]  # terms, series fitted on
 
 
 def test_with_cases_only_cleared_both_funnels_count_every_series_and_say_so(compare_page):
