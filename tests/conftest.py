@@ -190,6 +190,16 @@ def sentence_about(text: str, opening: str) -> str:
     return found[0]
 
 
+def ingest_summary(output: str, file_name: str) -> dict[str, int]:
+    """The numbers the ingest's summary line for `file_name` gives: batch, read, inserted, replaced, duplicate,
+    rejected (those it states). Fails when the file has no summary line."""
+    [line] = [line for line in output.splitlines() if line.startswith(f"{file_name}: ") and " lines read" in line]
+    counts = {"batch": int(re.search(r"batch (\d+):", line).group(1))}
+    for number, what in re.findall(r"(\d+) (lines read|inserted|replaced|duplicate|rejected)", line):
+        counts["read" if what == "lines read" else what] = int(number)
+    return counts
+
+
 def wait_for_app(page) -> None:
     """A page in chromium has drawn the app and finished its run."""
     page.get_by_test_id("stApp").wait_for(timeout=30_000)

@@ -11,7 +11,7 @@ import time
 import duckdb
 import pytest
 
-from conftest import ROOT, free_port, start_dashboard
+from conftest import ROOT, free_port, ingest_summary, start_dashboard
 from ketamine_outcomes.store import backup
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
@@ -75,7 +75,8 @@ def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp
     late.write_text("patient_id,assessment_day,instrument,score\nLATE1,0,PHQ-9,20\n")
     run = cli_process("ingest", late, "--db", restored)
     assert run.returncode == 0, run.stderr
-    assert f"batch {max(batches) + 1}: 1 lines read, 1 inserted" in run.stdout
+    summary = ingest_summary(run.stdout, "late.csv")
+    assert (summary["batch"], summary["read"], summary["inserted"]) == (max(batches) + 1, 1, 1)
 
 
 def test_a_backup_replaces_nothing_until_it_is_whole(tmp_path, sample_db, cli_process):

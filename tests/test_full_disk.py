@@ -7,6 +7,8 @@ import subprocess
 import duckdb
 import pytest
 
+from conftest import ingest_summary
+
 LINES = 60_000  # 800 kB of sessions: its batch fits a 10 MB disk, its metric build does not
 
 
@@ -53,12 +55,15 @@ def test_what_an_ingest_on_a_filling_disk_says_is_what_it_stored(tmp_path, small
             assert "batch 1" not in said and audit == []
         elif run.returncode == 0:
             seen.add("all")
-            assert batches == [(1, LINES)] and "batch 1: 60000 lines read, 60000 inserted" in run.stdout
+            summary = ingest_summary(run.stdout, "sessions.csv")
+            assert batches == [(1, LINES)] and (summary["batch"], summary["read"], summary["inserted"]) == (1, LINES, LINES)
         else:  # stored, then the disk filled: it says the batch is stored and what was not done
             seen.add("stored, then full")
             assert run.returncode == 2
             assert batches == [(1, LINES)] and audit == [("upload", "sessions.csv: batch 1")]
-            assert "batch 1: 60000 lines read, 60000 inserted" in run.stdout and "Stored and recorded; then" in said
+            summary = ingest_summary(run.stdout, "sessions.csv")
+            assert (summary["batch"], summary["read"], summary["inserted"]) == (1, LINES, LINES)
+            assert "Stored and recorded; then" in said
             assert "nothing was stored" not in said, said
             assert "1 batch(es) above were stored before it" in run.stderr
             # Once there is space, the next command that reads the metrics builds them on the stored batch.
@@ -82,7 +87,8 @@ def test_when_the_second_file_fills_the_disk_the_first_is_said_to_be_stored(tmp_
         batches, audit, _built = stored(disk / "c.duckdb")
         if batches == [(1, 1000)]:
             seen.add("first stored, second not")
-            assert run.returncode == 2 and "small.csv: sessions, batch 1: 1000 lines read, 1000 inserted" in run.stdout
+            summary = ingest_summary(run.stdout, "small.csv")
+            assert run.returncode == 2 and (summary["batch"], summary["read"], summary["inserted"]) == (1, 1000, 1000)
             assert "then big.csv could not be stored (the disk is full; nothing of it was stored)" in said, said
             assert "nothing was stored, the database is as it was" not in said
             assert audit == [("upload", "small.csv: batch 1")]
