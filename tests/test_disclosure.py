@@ -15,6 +15,8 @@ from lifelines import AalenJohansenFitter, KaplanMeierFitter
 from ketamine_outcomes.disclosure import panels, suppress
 from ketamine_outcomes.metrics import declarations
 from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.metrics import quality
+from ketamine_outcomes.charts import figures
 from ketamine_outcomes.report import pack
 from ketamine_outcomes.metrics.marts import Cohort
 
@@ -363,3 +365,74 @@ def test_meeting_mode_on_a_1920_by_1080_projector(page, dashboard_url, path):
         funnel = charts.first
         names = funnel.locator(".scatterlayer .textpoint text").evaluate_all("ts => ts.map(t => t.textContent)")
         assert {"Lakeview", "Northside", "Riverside"} <= set(names)
+
+
+# --- control limits drawn at the n as shown ---------------------------------------------------------------
+
+def funnel_groups() -> pd.DataFrame:
+    # 43 of 92, 30 of 61, 20 of 48: shown as 90, 60 and 50 series scored.
+    return pd.DataFrame({"group_value": ["a", "b", "c"], "n_scored": [92, 61, 48], "responders": [43, 30, 20]})
+
+
+def test_a_funnel_point_sits_at_its_rounded_n_and_its_limits_are_drawn_there():
+    rates = funnel_groups()
+    units, curves = quality.funnel(rates, "group_value", "responders", "n_scored",
+                                         shown_n=panels.shown_n(RULE))
+    a = units.set_index("group").loc["a"]
+    assert (a.n, a.n_shown, a.k) == (92, 90, 43) and a.rate == pytest.approx(43 / 92)  # the rate stays exact
+    figure = figures.funnel(units, curves, "site")
+    points = [t for t in figure.data if t.mode == "markers+text"]
+    assert sorted(x for t in points for x in t.x) == [50, 60, 90]  # never 92, 61, 48
+    # A limit's width at the point is the rounded n's: p +/- 1.96 sqrt(p(1-p)/90), so it cannot give 92 back.
+    p = 93 / 201
+    upper = quality.funnel(rates, "group_value", "responders", "n_scored",
+                                 shown_n=panels.shown_n(RULE))[1]
+    assert p == pytest.approx(upper.centre.iloc[0])
+    wide = p + 1.959964 * (p * (1 - p) / 90) ** 0.5
+    assert a.rate < wide and units.outside.tolist() == ["", "", ""]
+
+
+def test_an_internal_view_draws_the_funnel_at_the_exact_n():
+    units, _ = quality.funnel(funnel_groups(), "group_value", "responders", "n_scored",
+                                    shown_n=panels.shown_n(suppress.Disclosure(5, 1)))
+    assert units.n_shown.tolist() == units.n.tolist() == [92, 61, 48]
+
+
+def test_a_p_charts_limits_are_drawn_at_each_periods_rounded_n():
+    frame = pd.DataFrame({"month": ["2025-01", "2025-02", "2025-03"], "k": [20, 33, 26], "n": [41, 62, 58]})
+    chart = quality.p_chart(frame, "month", "k", "n", shown_n=panels.shown_n(RULE))
+    p = 79 / 161  # the centre stays the exact counts' rate
+    assert chart.centre.tolist() == pytest.approx([p] * 3)
+    assert chart.n_shown.tolist() == [40, 60, 60]
+    assert chart.upper.tolist() == pytest.approx([p + 3 * (p * (1 - p) / n) ** 0.5 for n in (40, 60, 60)])
+    # The two periods shown with 60 series get the same limits: their exact 62 and 58 cannot be read back.
+    assert chart.upper.iloc[1] == chart.upper.iloc[2]
+
+
+def test_rounded_limits_change_no_outside_flag_or_signal_on_the_sample_clinic(sample):
+    """Every funnel (each split, each instrument, cases only or not) and p-chart (months and quarters) of the
+    sample clinic judged at the rounded n says what the exact n says, point by point."""
+    read = panels.from_connection(sample)
+    caseness = {"PHQ-9": 10.0, "GAD-7": 8.0}
+    compared = 0
+    for instrument in ("PHQ-9", "GAD-7"):
+        for cases in (True, False):
+            rounded, exact = (panels.Selection(instrument, Cohort(), rule, cases, caseness)
+                              for rule in (RULE, suppress.Disclosure(11, 1)))
+            for by in ("site", "clinician", "route", "indication", "age_band", "sex", "series_number",
+                       "start_quarter"):
+                shown, truth = (panels.funnel(read, s, by, by).data["units"].set_index("group")
+                                for s in (rounded, exact))
+                # With exact counts a group beside a small one may be hidden too (complementary suppression):
+                # the groups placed in both are compared.
+                both = shown.index.intersection(truth.index)
+                assert (shown.n_shown % 5 == 0).all()
+                assert shown.outside[both].to_dict() == truth.outside[both].to_dict()
+                compared += len(both)
+            for grain in ("month", "quarter"):
+                shown, truth = (panels.p_chart(read, s, grain).data["chart"].set_index("period")
+                                for s in (rounded, exact))
+                drawn = shown.index[~shown.hidden].intersection(truth.index[~truth.hidden])
+                assert shown.signals[drawn].to_dict() == truth.signals[drawn].to_dict()
+                compared += len(drawn)
+    assert compared > 100

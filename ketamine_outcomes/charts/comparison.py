@@ -14,9 +14,11 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
     """Rate against n with 95% and 99.8% limits around the overall rate (Spiegelhalter 2005)."""
     if units.empty:
         return nothing(f"No {label} has enough scored series to place on the funnel (all suppressed).")
-    n_shown = units.n_shown if "n_shown" in units else units.n  # rounded under suppression
+    # Placed at the n as shown (rounded under suppression; quality.funnel judged it there too).
+    x = "n_shown" if "n_shown" in units else "n"
+    n_shown = units[x]
     fig = _funnel_figure(
-        units, curves, label, x="n", y="rate", centre="overall rate", name_every_point=True,
+        units, curves.assign(n_shown=curves.n), label, x=x, y="rate", centre="overall rate", name_every_point=True,
         details=[units.outside.replace("", "within the limits"), [f"{int(v):,}" for v in n_shown]],
         hover="%{customdata[0]}: %{y:.0%} of %{customdata[2]}<br>%{customdata[1]}<extra></extra>")
     # Taller than most charts: on a phone the wrapped title and the legend's rows left the funnel 90-200 px high.

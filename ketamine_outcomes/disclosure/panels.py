@@ -273,8 +273,8 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
         panel.empty = f"No series in this selection has a {selection.instrument} baseline."
         return panel
     hidden = suppress.hidden_cells(rates, "cohort_comparison", rule, "responders", "n_scored")
-    units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden)
-    units["n_shown"] = [suppress.rounded(n, rule) if rule.on else n for n in units.n]
+    units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden,
+                                   shown_n=shown_n(rule))
     panel.figure = figures.funnel(units, curves, label)
     panel.table = suppress.for_chart(rates, "cohort_comparison", rule)
     # The groups add up to the all-series row shown elsewhere (the Overview's): a table of every group.
@@ -296,6 +296,15 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
     if rule.on:
         panel.notes.append(rounding_note(rule))
     return panel
+
+
+def shown_n(rule: suppress.Disclosure):
+    """The n a control chart shows, places its points at and draws its limits at: rounded under rounding (a
+    limit's width at the exact n, p +/- z sqrt(p(1-p)/n), would give the exact n back), exact in an internal view
+    or with suppression off."""
+    if not rule.on or rule.round_to <= 1:
+        return None
+    return lambda n: n if pd.isna(n) else suppress.rounded(n, rule)
 
 
 def funnel_words(units: pd.DataFrame, rule: suppress.Disclosure) -> dict:
@@ -345,8 +354,7 @@ def p_chart(marts: Marts, selection: Selection, grain: str, changes: pd.DataFram
     hidden = suppress.hidden_cells(frame, "cohort_comparison", rule, "responders", "n_scored")
     breaks = chart_notes.breaks(changes, frame.group_value) if changes is not None else None
     chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame),
-                            breaks=breaks)
-    chart["n_shown"] = [suppress.rounded(n, rule) if rule.on and not pd.isna(n) else n for n in chart.n]
+                            breaks=breaks or (), shown_n=shown_n(rule))
     placed = chart_notes.placed(changes, frame.group_value) if changes is not None else None
     panel.figure = figures.p_chart(chart, panel.title, grain, notes=placed)
     signals = chart[(chart.signals != "") & ~chart.hidden]

@@ -12,7 +12,7 @@ FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}
 
 
 def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series | None = None,
-            still_open: pd.Series | None = None, breaks=()) -> pd.DataFrame:
+            still_open: pd.Series | None = None, breaks=(), shown_n=None) -> pd.DataFrame:
     """One row per period with rate, centre line, 3-sigma limits and the special-cause rules it meets.
 
     Limits: p_bar +/- 3 sqrt(p_bar (1 - p_bar) / n_i), clipped to 0-1. Rules (NHS England, Making Data
@@ -31,6 +31,11 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series 
     `breaks` (periods, chart_notes.breaks): a process change from which the centre line and the limits are
     computed again, as Making Data Count advises after a deliberate change; each stretch between breaks is a
     phase (column `phase`, 0 first) with its own centre, limits and rules (a run does not cross a break).
+
+    `shown_n` (a function of n, suppress.rounded under rounding): the n the chart shows for a period. The limits
+    are drawn at it (column `n_shown`), not at the exact n: a limit's width, 3 sqrt(p(1-p)/n), would give the
+    exact n back and undo the rounding. The rate and the centre line stay the exact counts' (docs/metrics.md,
+    "Small cells"). For n of 11 or more the limit moves by at most a few tenths of a percentage point.
     """
     hidden = pd.Series(False, index=frame.index) if hidden is None else hidden.reindex(frame.index, fill_value=False)
     still_open = pd.Series(False, index=frame.index) if still_open is None else \
@@ -38,6 +43,7 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series 
     chart = frame[[period, k, n]].rename(columns={period: "period", k: "k", n: "n"}).assign(
         hidden=hidden.astype(bool), still_open=still_open.astype(bool) & ~hidden.astype(bool))
     chart = chart[chart.n > 0].sort_values("period").reset_index(drop=True)
+    chart["n_shown"] = chart.n.map(shown_n) if shown_n else chart.n
     chart["phase"] = [sum(str(p) >= str(b) for b in breaks) for p in chart.period]
     closed = chart[~chart.hidden & ~chart.still_open]
     phases = [_p_chart(rows.drop(columns=["hidden", "still_open"]).reset_index(drop=True))
@@ -45,9 +51,9 @@ def p_chart(frame: pd.DataFrame, period: str, k: str, n: str, hidden: pd.Series 
     shown = pd.concat(phases, ignore_index=True) if phases else _p_chart(
         closed.drop(columns=["hidden", "still_open"]).reset_index(drop=True))
     gaps = chart[chart.hidden][["period", "phase"]].assign(hidden=True)
-    provisional = chart[chart.still_open][["period", "phase", "k", "n"]].assign(
+    provisional = chart[chart.still_open][["period", "phase", "k", "n", "n_shown"]].assign(
         rate=lambda rows: rows.k / rows.n, still_open=True)
-    columns = ["period", "k", "n", "rate", "centre", "lower", "upper", "inner_lower", "inner_upper", "signals",
+    columns = ["period", "k", "n", "n_shown", "rate", "centre", "lower", "upper", "inner_lower", "inner_upper", "signals",
                "phase"]
     parts = [part for part in (shown.assign(hidden=False), gaps, provisional.assign(hidden=False)) if not part.empty]
     merged = pd.concat(parts, ignore_index=True) if parts else shown.assign(hidden=False)
@@ -82,7 +88,7 @@ def _p_chart(chart: pd.DataFrame) -> pd.DataFrame:
     if chart.empty:
         return chart.assign(rate=[], centre=[], lower=[], upper=[], inner_lower=[], inner_upper=[], signals=[])
     p_bar = chart.k.sum() / chart.n.sum()
-    sigma = (p_bar * (1 - p_bar) / chart.n).pow(0.5)
+    sigma = (p_bar * (1 - p_bar) / (chart.n_shown if "n_shown" in chart else chart.n)).pow(0.5)
     chart["rate"] = chart.k / chart.n
     chart["centre"] = p_bar
     chart["upper"] = (p_bar + 3 * sigma).clip(upper=1)
@@ -127,28 +133,33 @@ def _runs(values, same, length, on_run) -> None:
 
 
 def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100,
-           hidden: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+           hidden: pd.Series | None = None, shown_n=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Units with their rate and which limits they fall outside, and the limit curves over n.
 
     Limits around the overall rate p: p +/- z sqrt(p (1 - p) / n) for 95% and 99.8%, clipped to 0-1
     (the normal approximation to Spiegelhalter's binomial limits). Units marked `hidden`
     (suppress.hidden_cells) are left out, and p is the rate of the units shown, so neither a point nor
     a line depends on a hidden count.
+
+    `shown_n` (a function of n, suppress.rounded under rounding): the n the funnel shows for a unit (column
+    `n_shown`). A point is placed at it and judged against the limits at it, as a reader of the chart sees it:
+    the exact n, as the x position or through the limits' width at the point, would undo the rounding.
     """
     units = frame[[group, k, n]].rename(columns={group: "group", k: "k", n: "n"})
     if hidden is not None:
         units = units[~hidden.reindex(frame.index, fill_value=False).astype(bool)]
     units = units[units.n > 0].reset_index(drop=True)
     if units.empty:
-        return units.assign(rate=[], outside=[]), pd.DataFrame(columns=["n", "centre"])
+        return units.assign(rate=[], n_shown=[], outside=[]), pd.DataFrame(columns=["n", "centre"])
     p = units.k.sum() / units.n.sum()
     units["rate"] = units.k / units.n
+    units["n_shown"] = units.n.map(shown_n) if shown_n else units.n
 
     def limits(n_values):
         return {f"{side}_{name}": [min(1, max(0, p + sign * z * math.sqrt(p * (1 - p) / m))) for m in n_values]
                 for name, z in FUNNEL_Z.items() for side, sign in (("lower", -1), ("upper", 1))}
 
-    unit_limits = pd.DataFrame(limits(units.n))
+    unit_limits = pd.DataFrame(limits(units.n_shown))
     units["outside"] = [
         "above 99.8%" if r > unit_limits.at[i, "upper_99.8%"] else
         "below 99.8%" if r < unit_limits.at[i, "lower_99.8%"] else
@@ -156,7 +167,7 @@ def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100,
         "below 95%" if r < unit_limits.at[i, "lower_95%"] else ""
         for i, r in enumerate(units.rate)
     ]
-    top = max(int(units.n.max() * 1.1), 10)
+    top = max(int(units.n_shown.max() * 1.1), 10)
     grid = sorted({max(1, round(top * i / points)) for i in range(points + 1)})
     curves = pd.DataFrame({"n": grid, "centre": p, **limits(grid)})
     return units, curves
