@@ -1,5 +1,5 @@
 """Guards the identifier check's shortcut (issue 26): a column's values are held to the identifier
-checks only when they match one joined pattern (privacy._could_match), which every check implies. If
+checks only when they match one joined pattern (privacy.could_match), which every check implies. If
 the shortcut ever let through a value that a check refuses, the guard would store what it refused
 before. Each test evaluates the checks themselves and the shortcut on the same values, in DuckDB."""
 
@@ -20,13 +20,13 @@ def checks_and_shortcut(values: list[str], header: str = SESSIONS_HEADER) -> lis
     """(value, column, whether any check holds for it there, whether the column's shortcut lets it through)
     for each value put in each column of `header`, normalised as the guard normalises."""
     layout = read_layout(header)
-    checks, parameters = privacy._column_checks(layout)
+    checks, parameters = privacy.column_checks(layout)
     con = duckdb.connect()
     privacy.register_normalise(con)
     rows = []
     for i in range(len(layout.headers)):
         conditions = " or ".join(c for column, _, _, c in checks if column == i)
-        could = privacy._could_match(layout, i, parameters)
+        could = privacy.could_match(layout, i, parameters)
         used = {k: v for k, v in parameters.items() if re.search(rf"\${k}\b", conditions)} | {"values": values}
         shortcut = "regexp_matches(c{0}, $could)".format(i) if could is not None else "true"
         if could is not None:

@@ -236,7 +236,8 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
         # What is said must be what happened: once a batch is committed, a failure after it (a full disk
         # during the next file, the build or the checkpoint) is reported with the batches it leaves stored.
         try:
-            with busy.announced(con, db_path, paths) if announce else contextlib.nullcontext(), \
+            with database.memory_limit(con, database.INGEST_MEMORY_LIMIT), \
+                    busy.announced(con, db_path, paths) if announce else contextlib.nullcontext(), \
                     database.one_checkpoint(con):
                 for current in paths:
                     results += ingest_export(con, current, date_format, progress=progress, mapping=mapping,

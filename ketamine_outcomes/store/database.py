@@ -30,6 +30,10 @@ DEFAULT_DB = Path("data/clinic.duckdb")
 # DuckDB's own default is 80% of the machine's memory; a clinic's desktop shares it with other work.
 # Past this limit DuckDB spills to a temporary folder beside the database file.
 MEMORY_LIMIT = os.environ.get("KETAMINE_OUTCOMES_MEMORY_LIMIT", "3GB")
+# An ingest's limit, lower: its temporary tables (every field of a file as text, then staged) are what fill
+# DuckDB's buffers, and they spill well. A first load of 1M patients (885 MB of exports) peaked at 3.1 GB of
+# process memory under the 3 GB limit and at 1.9 GB under 1.5 GB, for about a tenth more CPU time.
+INGEST_MEMORY_LIMIT = os.environ.get("KETAMINE_OUTCOMES_INGEST_MEMORY_LIMIT", "1500MB")
 # Never fetch code from the network because of a file's contents: DuckDB otherwise downloads its sqlite
 # extension when pointed at an SQLite file.
 CONFIG = {"memory_limit": MEMORY_LIMIT, "autoload_known_extensions": False, "autoinstall_known_extensions": False}
@@ -346,6 +350,35 @@ def one_checkpoint(con: duckdb.DuckDBPyConnection):
             pass
     finally:
         con.execute(f"set checkpoint_threshold = '{before}'")
+
+
+@contextlib.contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str):
+    """DuckDB's buffer limit lowered to `limit` meanwhile (never raised above MEMORY_LIMIT), then back to
+    MEMORY_LIMIT. The setting is the whole database instance's: every connection of this process to the
+    file shares it."""
+    lower = min((limit, MEMORY_LIMIT), key=_bytes)
+    con.execute(f"set memory_limit = '{_size(lower)}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{_size(MEMORY_LIMIT)}'")
+
+
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?([KMGT])(i?)B")
+
+
+def _size(text: str) -> str:
+    """A memory size as DuckDB's setting takes it ('1500MB', '2.5 GiB'), refusing anything else: it is
+    written into the SET statement, which takes no parameter."""
+    if not _SIZE.fullmatch(text.strip()):
+        raise ValueError(f"not a memory size: {text!r} (write it as 1500MB or 2GB)")
+    return text.strip()
+
+
+def _bytes(text: str) -> float:
+    number, unit, binary = _SIZE.fullmatch(_size(text)).groups()
+    return float(number) * (1024 if binary else 1000) ** ("KMGT".index(unit) + 1)
 
 
 def transaction(con: duckdb.DuckDBPyConnection, body, attempts: int = 6):
