@@ -50,7 +50,11 @@ def after_rerun(page, action) -> float:
 def choose(page, label: str, option: str):
     """A selectbox's option, as a user picks it."""
     def pick():
-        page.get_by_label(label).click()
+        # Streamlit 1.67's selectbox is a combobox: a click focuses it, the arrow key opens its list (when the
+        # click did, it only moves the highlight). Exact: a chart's description may hold the label's words.
+        box = page.get_by_label(label, exact=True)
+        box.click()
+        box.press("ArrowDown")
         page.get_by_role("option", name=option, exact=True).click()
     return pick
 
