@@ -124,6 +124,8 @@ def test_one_group_is_said_not_fitted():
 
 def test_everyone_responding_is_said_not_fitted():
     adjusted = casemix.adjusted_comparison(series([("A", "IV", 30, 30), ("B", "oral", 30, 30)]))
+    assert not adjusted.fitted
+    # The wording is the point: it tells a director why no adjusted funnel is drawn.
     assert adjusted.note == ("No adjusted comparison: every series scored at the end of induction responded, so "
                              "there is no variation for a model to explain.")
 
@@ -156,6 +158,7 @@ def test_only_keeps_the_groups_the_raw_funnel_shows():
                                                    ("B", "oral", 15, 10)]))
     assert casemix.only(adjusted, ["B"]).groups.group.tolist() == ["B"]
     # Every group hidden: the sentence says so instead of describing a model whose results are not shown.
+    # The wording is the point: nothing of the hidden groups' model may be said.
     assert casemix.in_words(casemix.only(adjusted, []), "site") == (
         "No adjusted comparison can be shown: every group is hidden (small-cell suppression).")
 

@@ -88,6 +88,7 @@ def test_every_chart_has_a_text_alternative_naming_its_series():
                                  "remission_rate": [0.1, 0.2], "remission_rate_low": [0.03, 0.1],
                                  "remission_rate_high": [0.2, 0.35]})
     fig = figures.rates_by_week(weekly_rates, None, "PHQ-9")
+    # The wording is the point: the text a screen reader reads in place of the chart.
     assert figures.describe(fig) == ("PHQ-9: response and remission by week. share of series against Week of "
                                     "treatment series. Shows: response (observed), remission (observed).")
 

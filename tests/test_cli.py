@@ -88,6 +88,7 @@ def test_a_missing_database_is_one_line_and_is_not_created(tmp_path, command, cl
     db = tmp_path / "typo.duckdb"
     run = cli(*command, "--db", db)
     assert (run.returncode, run.stdout) == (2, "")
+    # The wording is the point: it names the file and what to do (--init), and that nothing was created.
     assert run.stderr == (f"{db}: no such database (moved, deleted or mistyped?). Nothing was created; give --init "
                           "to create a new one.\n")
     assert not db.exists()

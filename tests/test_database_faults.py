@@ -172,6 +172,7 @@ def test_the_dashboard_command_refuses_a_database_in_a_missing_folder(tmp_path, 
     """A mistyped or unmounted folder is named at once; only --init creates folders."""
     path = tmp_path / "mistyped" / "clinic.duckdb"
     assert commands.main(["dashboard", "--port", "1", "--db", str(path)]) == 2
+    # The wording is the point: it names the path and the one way to create it (--init).
     assert capsys.readouterr().err == (f"{path}: no such folder (mistyped, or not mounted?). Nothing was created; "
                                        "give --init to create the folder and a new database.\n")
     assert not (tmp_path / "mistyped").exists()
@@ -181,6 +182,7 @@ def test_init_names_a_file_where_a_folder_of_the_path_should_be(tmp_path, capsys
     (tmp_path / "afile").write_text("not a folder")
     path = tmp_path / "afile" / "c.duckdb"
     assert commands.main(["settings", "--db", str(path), "--init"]) == 2
+    # The wording is the point: it says which part of the path is in the way.
     assert capsys.readouterr().err == f"{path}: its folder cannot be made: a file has the name of a folder in the path.\n"
     assert (tmp_path / "afile").read_text() == "not a folder"
 
@@ -211,6 +213,7 @@ def test_init_refuses_a_foreign_database_that_uses_our_names_and_changes_nothing
     before = other.read_bytes()
     given = os.path.relpath(other)
     assert commands.main(["ingest", str(SAMPLE_FILES[0]), "--db", given, "--init"]) == 2
+    # The wording is the point: it names the clashing objects and what to do (another --db).
     assert capsys.readouterr().err == f"{given}: a DuckDB database with {named} this product's; nothing was " \
                                       "changed. Give another --db.\n"
     assert other.read_bytes() == before

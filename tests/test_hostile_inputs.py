@@ -29,6 +29,7 @@ def test_a_zip_of_a_million_blank_lines_is_refused_as_soon_as_it_unpacks(con, tm
         archive.writestr("sessions.csv", BLANK_MILLION)
     assert path.stat().st_size < 2000
     [result] = ingest_export(con, path)
+    # The wording is the point: the refusal names the file inside and what the analyst should do with it.
     assert result.refused == ("holds 'sessions.csv', which expands more than 100-fold, as no export does (it is "
                               "mostly one thing repeated, such as blank lines): unpack it and check what it holds.")
     assert rows(con, "select count(*) from batches") == [(0,)]
@@ -67,6 +68,7 @@ def test_a_zip_or_gzip_past_the_size_cap_is_refused(con, tmp_path, monkeypatch):
         archive.writestr("a.csv", HEADER + "P1,0,IV\n")  # 37 bytes: kept
         archive.writestr("b.csv", HEADER + "P1,0,IV\n" * 10)  # 109 bytes: past the cap
     [result] = ingest_export(con, path)
+    # The wording is the point: the refusal tells the analyst what to do instead.
     assert result.refused == ("is a zip archive that expands to more than 0 GB, more than any clinic's exports; "
                               "unzip it and upload the exports one by one.")
     path = tmp_path / "b.csv.gz"
@@ -153,6 +155,7 @@ def formula_book(path):
 
 def test_a_formula_never_computed_refuses_the_workbook_naming_the_cell(con, tmp_path):
     [result] = ingest_export(con, formula_book(tmp_path / "visits.xlsx"))
+    # The wording is the point: it names the sheet and cell, and why the value cannot be trusted.
     assert result.refused == (
         "sheet 'Sessions' cell D3 holds a formula whose value was never computed (the file was written by a "
         "program, not saved by a spreadsheet), so it would be read as empty: open the file in Excel or "

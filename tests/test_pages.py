@@ -289,6 +289,7 @@ def test_quality_review_p_chart_by_quarter_plots_the_marts_rates(clinic_db, monk
     assert not app.get("plotly_chart")
     # Nothing charted: no signal can be judged (not "none", which would call the months common cause).
     said = [m.value for m in app.markdown]
+    # The wording is the point: "cannot be judged" is what a meeting must read here.
     assert "No signal can be judged: no month has enough series to show (small-cell suppression)." in said
     assert not any("common cause" in m for m in said)
     app.radio(key="quality_period").set_value("quarter").run()

@@ -107,6 +107,7 @@ def test_months_when_most_months_can_be_shown_else_quarters():
 def test_no_signal_is_called_common_cause_unless_two_periods_are_shown_to_compare():
     frame = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03"], "k": [12, 15, 14], "n": [25, 30, 28]})
     every = quality.p_chart(frame, "month", "k", "n")
+    # The wording is the point: "common cause" only when periods are shown to compare; else "cannot be judged".
     assert quality.no_signal_sentence(every, "month") == ("None: the variation from month to month is what chance "
                                                           "alone would give (common cause).")
     none = quality.p_chart(frame, "month", "k", "n", pd.Series([True, True, True]))

@@ -21,6 +21,8 @@ from ketamine_outcomes.report import pack
 from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_files
 
+# The response rule as the pack states it: (score as a % of baseline, the fall it means).
+RESPONSE_RULE = re.compile(r"score at most (\d+)% of baseline \(a fall of (\d+)% or more\)")
 Q1 = marts.Cohort(start_from=date(2024, 1, 1), start_to=date(2024, 3, 31))
 Q2 = marts.Cohort(start_from=date(2024, 4, 1), start_to=date(2024, 6, 30))
 
@@ -109,6 +111,7 @@ def test_pdf_holds_the_marts_end_of_induction_rates(own_db, sample_con, tmp_path
 
 def test_an_empty_period_gives_a_pack_that_says_so(sample_con):
     document = pack.html_pack(sample_con, period=pack.parse_period("2020-Q1"))
+    # The wording is the point: the sentence the meeting reads in place of every figure.
     assert "No treatment series started in 2020-Q1 match these filters." in document
     assert 'id="p-chart"' not in document and "plotly-graph-div" not in document
 
@@ -116,6 +119,7 @@ def test_an_empty_period_gives_a_pack_that_says_so(sample_con):
 def test_a_pack_whose_periods_are_all_hidden_judges_no_signal(sample_con):
     # By month every month of the sample clinic is hidden at 11: no variation is shown, so none is judged.
     document = pack.html_pack(sample_con, period=pack.parse_period("2024-05"))
+    # The wording is the point: "cannot be judged", never "none" (which would call the months common cause).
     assert "No signal can be judged: no month has enough series to show (small-cell suppression)." in document
     assert "common cause" not in document
 
@@ -126,9 +130,9 @@ def test_the_pack_states_the_rules_in_force_from_the_settings(sample_con):
     assert re.search(r"only up to\s+14 days after its last completed session \(or to the induction's end once the "
                      r"series reached\s+it; limited LOCF\), then its baseline \(BOCF\)", document)
     assert "intention to treat, up to the end of induction" in document
-    assert "end-of-induction score at most 50% of baseline (a fall of 50% or more)" in document
+    assert set(RESPONSE_RULE.findall(document)) == {("50", "50")}  # wherever stated: PHQ-9's fraction in force
     pcl5 = pack.html_pack(sample_con, instrument="PCL-5", period=pack.parse_period("2024-Q2"))
-    assert "score at most 70% of baseline (a fall of 30% or more)" in pcl5
+    assert set(RESPONSE_RULE.findall(pcl5)) == {("70", "30")}
     assert "below the probable-PTSD cut-off, observed" in pcl5 and "remission, observed" not in pcl5
 
 

@@ -78,6 +78,7 @@ def test_a_hidden_share_is_said_hidden_and_not_judged():
     assert numbers_in(peak) == [0, 0, 130] and "measured sessions" in peak
     rise = by_signal.at["blood pressure: rise of 40 systolic or 25 diastolic after dosing", "finding"]
     assert numbers_in(rise) == [11, 15, 110]  # the exact 12/110 = 11%, beside the count rounded to 5
+    # The wording is the point: the headline the Safety page opens with when nothing is above its reference.
     assert signals.headline(summary) == "No signal: nothing with a reference is above it."
 
 
