@@ -994,3 +994,40 @@ def test_an_analyst_adds_a_vocabulary_term_on_the_data_page_and_the_next_upload_
         ("P1", "Chronic pain"), ("P2", "other")]
     assert con.execute("select action from audit_log order by logged_at").fetchall() == [("settings",), ("upload",)]
     con.close()
+
+
+def overview_n(app: AppTest) -> list[str]:
+    """The n under the Overview's four end-of-induction tiles: observed (scored, twice), then intention to treat
+    (evaluable, twice)."""
+    return [m.group(1) for c in app.caption if (m := re.match(r"n = ([\d,]+|hidden)", c.value))]
+
+
+@pytest.mark.slow
+def test_response_by_week_counts_the_overviews_evaluable_series_not_the_windows_still_open(clinic_db, monkeypatch):
+    """Northside, every series: 195 series with a PHQ-9 baseline, 192 evaluable (3 windows still open). The Overview's
+    intention-to-treat n is 192; the Response page's rates by week count the same 192, not the 195."""
+    cohort = Cohort(sites=("Northside",))
+    rates = expected(clinic_db, marts.cohort_comparison, "PHQ-9", cohort=cohort).iloc[0]
+    assert (rates.n_series, rates.n_evaluable) == (195, 192)
+    evaluable = expected(clinic_db, marts.weekly_outcomes, "PHQ-9", cohort=cohort, evaluable_only=True)
+    every = expected(clinic_db, marts.weekly_outcomes, "PHQ-9", cohort=cohort)
+    assert evaluable[evaluable.week == 0].n_scored.iloc[0] == 192 and every[every.week == 0].n_scored.iloc[0] == 195
+    app = open_app(clinic_db, monkeypatch)
+    app.checkbox(key="filters_cases_only").uncheck().run()
+    app.multiselect(key="filters_sites").set_value(["Northside"]).run()
+    app.number_input(key="filters_min_cell").set_value(0).run()  # exact counts (an analyst's view)
+    assert overview_n(app) == [str(int(rates.n_scored))] * 2 + ["192"] * 2
+    app.switch_page("app_pages/response.py").run()
+    said = next(c.value for c in app.caption if c.value.startswith("Who is counted"))
+    assert said.startswith("Who is counted: n = 192 evaluable series with a PHQ-9 baseline")
+    observed = next(t for t in chart_traces(app, 0) if t.get("name") == "response (observed)")
+    paired = evaluable[evaluable.week > 0].set_index("week").n_paired
+    assert dict(zip(observed["x"], observed["customdata"])) == {int(w): int(n) for w, n in paired.items()}
+    assert (paired < every[every.week > 0].set_index("week").n_paired.reindex(paired.index)).any()
+    # Suppressed (the clinic's 11, counts rounded): both pages show the same rounded n.
+    app.number_input(key="filters_min_cell").set_value(11).run()
+    app.switch_page("app_pages/response.py").run()
+    said = next(c.value for c in app.caption if c.value.startswith("Who is counted"))
+    assert said.startswith("Who is counted: n = 190 evaluable series")
+    app.switch_page("app_pages/overview.py").run()
+    assert overview_n(app)[2:] == ["190"] * 2

@@ -16,7 +16,10 @@ if by_week.empty:
     st.stop()
 ui.chart(by_week.figure, "response_rates", view)
 ui.suppression_note(by_week.hidden, view)
-st.caption(f"Solid: observed cases (series scored that week). Dashed: intention to treat, every series with a "
+st.caption(f"Who is counted: n = {by_week.data['n_text']} evaluable series with a {view.instrument} baseline (the "
+           "end-of-induction window has closed, or the series dropped out), the series every end-of-induction rate "
+           "counts for these filters: a series still in its induction joins these rates when its window closes.")
+st.caption(f"Solid: observed cases (evaluable series scored that week). Dashed: intention to treat, every evaluable series with a "
            f"baseline, up to the end of induction; a week without a score carries the last score only up to "
            f"{int(data.settings()['itt_carry_days'])} days after the series' last completed session (or to the "
            "induction's end once the series reached it), then counts as not responding and not remitting "
@@ -43,7 +46,7 @@ st.subheader("Time to first response")
 first = panels.first_response_weeks(data.mart, selection)
 ui.chart(first.figure, "response_time_to_response", view)
 ui.suppression_note(first.hidden, view)
-st.caption("Responders only: series that stopped before responding are not in these bars. The Durability page "
+st.caption("Responders only, among the evaluable series: series that stopped before responding are not in these bars. The Durability page "
            "shows time to first response over every series (cumulative incidence, dropout as a competing event).")
 
 st.subheader("End-of-induction status")

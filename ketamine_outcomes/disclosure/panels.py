@@ -424,20 +424,25 @@ def count_words(count, rule: suppress.Disclosure, noun: str = "series") -> str:
 
 def rates_by_week(marts: Marts, selection: Selection) -> Panel:
     """Response and remission rates by week, observed and intention to treat, with the caption's follow-up
-    sentence (how few series the last observed week rests on)."""
+    sentence (how few series the last observed week rests on). Over the evaluable series only (window closed,
+    or dropped out), the one rule of every end-of-induction figure: a series still in its induction would count
+    in its early weeks and not yet in its last."""
     rule, instrument = selection.disclosure, selection.instrument
-    weekly = marts("weekly_outcomes", instrument=instrument, cohort=selection.cohort)
+    weekly = marts("weekly_outcomes", instrument=instrument, cohort=selection.cohort, evaluable_only=True)
     panel = Panel("Response and remission by week")
     if weekly.empty:
         panel.empty = f"No series in this selection has a {instrument} baseline."
         return panel
-    itt = marts("weekly_outcomes_itt", instrument=instrument, cohort=selection.cohort)
+    itt = marts("weekly_outcomes_itt", instrument=instrument, cohort=selection.cohort, evaluable_only=True)
     shown = suppress.for_chart(weekly, "weekly_outcomes", rule)
     panel.figure = figures.rates_by_week(shown, suppress.for_chart(itt, "weekly_outcomes_itt", rule), instrument)
     panel.hidden = suppress.suppressed(weekly, "weekly_outcomes", rule)
     # The follow-up sentence reads the counts as a table under a threshold alone shows them (rounded).
+    baseline = itt[itt.week == 0].n_series
     panel.data = {"followup": figures.itt_followup_note(suppress.for_chart(weekly, "weekly_outcomes", rule.min_cell),
-                                                       itt, rule.min_cell)}
+                                                       itt, rule.min_cell),
+                  # The evaluable series with a baseline: the n of the end-of-induction rates for these filters.
+                  "n_text": suppress.count_text(baseline.iloc[0] if len(baseline) else 0, rule)}
     return panel
 
 
@@ -456,9 +461,10 @@ def severity_transitions(marts: Marts, selection: Selection) -> Panel:
 
 
 def first_response_weeks(marts: Marts, selection: Selection) -> Panel:
-    """The week each responder first responded (bars; responders only)."""
+    """The week each responder first responded (bars; responders only), among the evaluable series."""
     rule = selection.disclosure
-    frame = marts("first_response_weeks", instrument=selection.instrument, cohort=selection.cohort)
+    frame = marts("first_response_weeks", instrument=selection.instrument, cohort=selection.cohort,
+                  evaluable_only=True)
     panel = Panel("Time to first response")
     panel.figure = figures.time_to_response(suppress.for_chart(frame, "series_counts", rule), rule,
                                            selection.instrument)

@@ -333,12 +333,15 @@ def _mart(con, name: str, instrument: str | None, cohort: Cohort | None, **param
     return database.query(con, f"marts/{name}", {"instrument": instrument, "cohort": cohort.as_parameter(), **params})
 
 
-def weekly_outcomes(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
-    return _mart(con, "weekly_outcomes", instrument, cohort)
+def weekly_outcomes(con, instrument: str, cohort: Cohort | None = None, evaluable_only: bool = False) -> pd.DataFrame:
+    """`evaluable_only`: the series whose end-of-induction window has closed or that dropped out (the Response
+    page's rates by week, counted as every end-of-induction figure is); else every series (trajectories)."""
+    return _mart(con, "weekly_outcomes", instrument, cohort, evaluable_only=evaluable_only)
 
 
-def weekly_outcomes_itt(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
-    return _mart(con, "weekly_outcomes_itt", instrument, cohort)
+def weekly_outcomes_itt(con, instrument: str, cohort: Cohort | None = None,
+                        evaluable_only: bool = False) -> pd.DataFrame:
+    return _mart(con, "weekly_outcomes_itt", instrument, cohort, evaluable_only=evaluable_only)
 
 
 def series_summary(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
@@ -419,9 +422,11 @@ def end_statuses(con, instrument: str, cohort: Cohort | None = None) -> pd.DataF
     return _mart(con, "end_statuses", instrument, cohort)
 
 
-def first_response_weeks(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
-    """How many series first responded in each week (one row per week; responders only)."""
-    return _mart(con, "first_response_weeks", instrument, cohort)
+def first_response_weeks(con, instrument: str, cohort: Cohort | None = None,
+                         evaluable_only: bool = False) -> pd.DataFrame:
+    """How many series first responded in each week (one row per week; responders only). `evaluable_only`: as
+    weekly_outcomes."""
+    return _mart(con, "first_response_weeks", instrument, cohort, evaluable_only=evaluable_only)
 
 
 def _split(by: str, allowed: tuple[str, ...], what: str) -> str:

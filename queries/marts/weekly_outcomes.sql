@@ -3,10 +3,19 @@
 -- baseline. n_scored: series scored that week; n_paired: of those, series with a baseline.
 -- Response, remission and reliable change are counted among paired series (definitions in
 -- int_weekly_scores); each rate has a Wilson 95% interval, the mean a normal 95% interval.
+-- $evaluable_only: only the series whose end-of-induction window has closed or that dropped out
+-- (int_end_of_induction.is_evaluable), the series every end-of-induction figure counts (the Response page's
+-- rates by week); false: every series (the trajectories).
 with
+
+evaluable as (
+    select series_id from int_end_of_induction
+    where instrument = $instrument and is_evaluable
+),
 
 cohort as (
     select * from cohort_series($cohort, $instrument)
+    where not $evaluable_only or series_id in (select series_id from evaluable)
 ),
 
 weekly as (
@@ -14,6 +23,7 @@ weekly as (
     where instrument = $instrument
         and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date)
         and meets_min_baseline($cohort, series_id)
+        and (not $evaluable_only or series_id in (select series_id from evaluable))
 ),
 
 baseline_week as (
