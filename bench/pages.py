@@ -9,11 +9,13 @@ second visitor would find them). A click is timed until Streamlit's run has ende
 and every Plotly chart on the page has drawn its SVG."""
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +27,6 @@ PAGES = {"Overview": "", "Symptom trajectories": "trajectories", "Response & rem
          "Safety": "safety", "Data": "data", "Definitions": "definitions"}
 DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
          ".every(chart => chart.querySelector('.main-svg'))")
-RUNNING = ("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') "
-           "=== 'running'")
 SECTION = "## Every page and page choice in a real browser"
 
 
@@ -35,16 +35,72 @@ def settled(page) -> None:
     page.wait_for_function(DRAWN, timeout=180_000)
 
 
+# Counts the app's runs in this document (window.__koSeen), from its start when installed as an init script
+# (served() does): a run that starts and ends between two polls is still counted, and so is the first run of a
+# page that loads a new document (the sidebar's link to a page with a query in its address does). Polling for
+# 'running' alone missed both and then waited out its whole 3 s.
+OBSERVE = ("(() => { if (window.__koSeen !== undefined) return; window.__koSeen = 0;"
+           " new MutationObserver(records => { for (const r of records) {"
+           " if (r.oldValue === 'running' || r.target.getAttribute('data-test-script-state') === 'running')"
+           " window.__koSeen += 1; } }).observe(document, {subtree: true, attributes: true,"
+           " attributeOldValue: true, attributeFilter: ['data-test-script-state']}); })()")
+MARK = "() => { window.__koMark = window.__koSeen; }"
+# A run since the mark; in a new document (no mark), its first run.
+RAN = "() => window.__koMark === undefined ? window.__koSeen > 0 : window.__koSeen > window.__koMark"
+
+
 def after_rerun(page, action) -> float:
     """Seconds from `action` (a click) to the page settled again."""
+    page.evaluate(OBSERVE)
+    page.evaluate(MARK)
     start = time.perf_counter()
     action()
     try:
-        page.wait_for_function(RUNNING, timeout=3_000)
+        page.wait_for_function(RAN, timeout=3_000)
     except Exception:
-        pass  # a rerun shorter than one animation frame
+        pass  # no run at all (a click that changes nothing), or a new document without OBSERVE
     settled(page)
     return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def served(db: Path):
+    """A private copy of `db` served by a real dashboard, and a chromium page on it, settled at its root:
+    yields (page, the server process). Everything is stopped and the copy removed on the way out."""
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_dashboard
+
+    with tempfile.TemporaryDirectory(prefix="bench-served-") as folder:
+        copy = Path(folder) / db.name
+        shutil.copy(db, copy)
+        port = free_port()
+        server = start_dashboard(copy, port)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.add_init_script(script=OBSERVE)
+                page.goto(f"http://127.0.0.1:{port}/")
+                settled(page)
+                yield page, server
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def table(results: dict[str, dict[str, float]]) -> list[str]:
+    """A markdown table: one row per figure, one column per database, and the last one over the first."""
+    names = list(next(iter(results.values())))
+    lines = ["| click | " + " | ".join(results) + " | large / sample |", "|---|" + "---|" * (len(results) + 1)]
+    for name in names:
+        values = [results[db][name] for db in results]
+        ratio = f"{values[-1] / values[0]:.1f}x" if len(values) > 1 and values[0] else ""
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" if v < 0.1 else f"{v:.2f}" for v in values)
+                     + f" | {ratio} |")
+    return lines
 
 
 def choose(page, label: str, option: str):
@@ -80,54 +136,29 @@ CHOICES = {
 
 
 def measure(db: Path, runs: int) -> dict[str, float]:
-    from playwright.sync_api import sync_playwright
-
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_dashboard
-
-    served = db.with_name("served_pages.duckdb")
-    shutil.copy(db, served)
-    port = free_port()
-    server = start_dashboard(served, port)
     times: dict[str, list[float]] = {}
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
-            settled(page)
-            for n in range(runs + 1):
-                for title, path in PAGES.items():
-                    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
-                    seconds = after_rerun(page, link.click)
-                    page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
+    with served(db) as (page, _):
+        for n in range(runs + 1):
+            for title, path in PAGES.items():
+                link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+                seconds = after_rerun(page, link.click)
+                page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
+                if n:
+                    times.setdefault(f"open {title}", []).append(seconds)
+                for name, action in CHOICES.get(path, []):
+                    seconds = after_rerun(page, action(page))
                     if n:
-                        times.setdefault(f"open {title}", []).append(seconds)
-                    for name, action in CHOICES.get(path, []):
-                        seconds = after_rerun(page, action(page))
-                        if n:
-                            times.setdefault(f"{title}: {name}", []).append(seconds)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        served.unlink(missing_ok=True)
+                        times.setdefault(f"{title}: {name}", []).append(seconds)
     medians = {name: statistics.median(values) for name, values in times.items()}
     medians["(load average during the run)"] = os.getloadavg()[1]  # a busy machine inflates every figure
     return medians
 
 
 def section(results: dict[str, dict[str, float]], runs: int) -> str:
-    names = list(next(iter(results.values())))
     lines = [SECTION, "",
              f"Click to last chart drawn, seconds (median of {runs} after a warm-up visit; {time.strftime('%Y-%m-%d')}; "
              "`python -m bench.pages`). Target: every page within 1 s on the sample clinic, and the large network "
-             "within 1.5x of it.", "",
-             "| click | " + " | ".join(results) + " | large / sample |", "|---|" + "---|" * (len(results) + 1)]
-    for name in names:
-        values = [results[db][name] for db in results]
-        ratio = f"{values[-1] / values[0]:.1f}x" if len(values) > 1 and values[0] else ""
-        lines.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + f" | {ratio} |")
+             "within 1.5x of it.", "", *table(results)]
     return "\n".join(lines) + "\n"
 
 
