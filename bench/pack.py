@@ -1,7 +1,7 @@
 """Meeting-pack timing at clinic-network scale: `python -m bench.pack --patients 100000`.
 
 Generates (or reuses, in bench/cache/) the synthetic network, ingests it into a fresh database, then
-times `report.write` for the HTML pack (target: under 10 s at 100k patients) and for the PDF, each the
+times `pack.write` for the HTML pack (target: under 10 s at 100k patients) and for the PDF, each the
 median of --runs runs after a warm-up. Prints the figures and writes them as the "Meeting pack"
 section of bench/RESULTS.md (replacing that section only; `make bench` rewrites the rest).
 """

@@ -8,7 +8,7 @@ able to run while the dashboard is up. While such an ingest holds the file, a ru
 
 Within this server process every write (an upload, an undo, a saved mapping, an audit row) goes through
 `writing()`: DuckDB's concurrency is optimistic, so two uploads at once would conflict or store one
-export twice (store.transaction makes writing transactions take turns as well). Viewing needs no write
+export twice (database.transaction makes writing transactions take turns as well). Viewing needs no write
 access: a file this user may only read is opened read-only. A database that cannot be used is one sentence on the page, never a traceback."""
 
 import os

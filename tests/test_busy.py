@@ -22,7 +22,7 @@ import sys
 from ketamine_outcomes.store import busy
 from ketamine_outcomes.store import database
 db, copy = sys.argv[1], sys.argv[2] == "copy"
-con = store.open_file(db)
+con = database.open_file(db)
 with busy.announced(con, db, ["big_sessions.csv"]):
     if not copy:
         busy.copy_path(db).unlink()

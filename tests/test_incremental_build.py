@@ -1,6 +1,6 @@
 """Targeted differential tests of the incremental metric build (docs/metrics.md, "When the metric tables are
-rebuilt"): after each upload, correction, undo or setting change, `metrics.ensure_built` on one database must
-give exactly the int_* tables a full `metrics.build` gives on a twin that saw the same steps.
+rebuilt"): after each upload, correction, undo or setting change, `marts.ensure_built` on one database must
+give exactly the int_* tables a full `marts.build` gives on a twin that saw the same steps.
 
 Each case changes one thing the random sequences of test_reupload_fuzz.py rarely reach on their own: one
 column of a series that a later table reads, a series split or merged, a window's edge, the data's last day
@@ -42,7 +42,7 @@ def background_patients() -> str:
 
 
 class Twins:
-    """Two databases fed the same files: `inc` is built only by ensure_built, `full` only by metrics.build."""
+    """Two databases fed the same files: `inc` is built only by ensure_built, `full` only by marts.build."""
 
     def __init__(self, folder: Path):
         self.folder = folder

@@ -5,8 +5,8 @@ Known lines: the same sequence of uploads runs on two databases; before every up
 every stored line's hash (`source_hash = null`), so it checks every line as the ingest did before lines
 could be known. Everything stored and every count must be equal, except `lines_known`.
 
-Incremental build: the database that knows lines is only ever built by `metrics.ensure_built` (which
-recomputes only what the changed rows reach), the other in full by `metrics.build`, after every step; their
+Incremental build: the database that knows lines is only ever built by `marts.ensure_built` (which
+recomputes only what the changed rows reach), the other in full by `marts.build`, after every step; their
 metric tables must be equal. The random clinics lift the share above which a build falls back to a full one.
 
 The random sequences are seeded; FUZZ_SEQUENCES=200 runs more of them (the suite runs a few)."""

@@ -125,7 +125,7 @@ def ingest_file(
         say(f"{result.file_name}: storing", 0.7)
         # Whether each line is new, a duplicate or a replacement is decided against the stored rows inside
         # the writing transaction: an upload of the same export at the same moment (another browser) waits
-        # for this one's turn to end (store.transaction) and finds its lines stored.
+        # for this one's turn to end (database.transaction) and finds its lines stored.
         def store_batch():
             (batch_id,) = con.execute("select nextval('batch_ids')").fetchall()[0]
             file_rejects(con, layout, batch_id, errors_table)
@@ -223,7 +223,7 @@ def ingest_files(db_path: str | Path, paths, date_format: str | None = None,
                  recorded_as: tuple[str, str] | None = None) -> list[BatchResult]:
     """Ingest several files into the database at db_path, each export in its own transaction, then
     rebuild the metrics' intermediate tables once. Waits up to wait_seconds for another process's lock.
-    `init`: create the database when there is none (store.connect). `announce`: leave a reading copy and
+    `init`: create the database when there is none (database.connect). `announce`: leave a reading copy and
     a status file for the dashboard while the file is held (busy.py; the command line's ingest does)."""
     paths = [Path(p) for p in paths]
     con = database.connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait, init=init)

@@ -326,7 +326,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: mar
           period: Period | None = None, min_cell: int | None = None, clinic: str | None = None,
           cases_only: bool = True) -> dict:
     """Everything the pack shows, already suppressed (the template only lays it out). The connection's
-    metric tables must be built (metrics.ensure_built). "figures" holds each chart as drawn, for tests.
+    metric tables must be built (marts.ensure_built). "figures" holds each chart as drawn, for tests.
     cases_only: the headline's end-of-induction rates count series at or above caseness at baseline."""
     cohort = cohort or marts.Cohort()
     min_cell = effective_min_cell(con, min_cell)
