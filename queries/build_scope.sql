@@ -1,4 +1,4 @@
--- The patients whose series an incremental build (metrics.ensure_built) computes again, and why.
+-- The patients whose series an incremental build (marts.ensure_built) computes again, and why.
 -- Grain: one row per patient and reason. Every row of the metric tables depends on its own patient's
 -- stored rows and on facts read across patients: the settings, the definitions, int_indications and
 -- int_data_extent. The reasons:
