@@ -10,7 +10,7 @@ import pytest
 from conftest import numbers_in
 from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.metrics import marts
-from ketamine_outcomes.store.database import sql as store_sql
+from ketamine_outcomes.store import database
 
 OUTCOMES = "patient_id,assessment_day,instrument,score,item9\n"
 SESSIONS = "patient_id,session_date,route,status,dose_mg,session_id\n"
@@ -253,7 +253,7 @@ def test_each_metric_table_is_computed_again_for_every_change_it_reads():
 
     stored = {"sessions", "assessments", "patients"}
     for name, (reasons, tables) in marts.READS.items():
-        code = re.sub(r"--[^\n]*", "", store_sql(f"intermediate/{name}"))
+        code = re.sub(r"--[^\n]*", "", database.sql(f"intermediate/{name}"))
         read = set(re.findall(r"\b(?:from|join)\s+(?:main\.)?(\w+)", code, flags=re.IGNORECASE))
         assert read & stored == set(reasons) - {"last_day"}, name
         assert {t.removeprefix("int_") for t in read if t.startswith("int_")} - set(marts.ACROSS_PATIENTS) \
@@ -262,7 +262,7 @@ def test_each_metric_table_is_computed_again_for_every_change_it_reads():
     assert list(marts.READS) == list(marts.PER_PATIENT)
     # A table that reads only some columns of the series (as `series`) names them all.
     for name, columns in marts.SERIES_COLUMNS.items():
-        code = re.sub(r"--[^\n]*", "", store_sql(f"intermediate/{name}"))
+        code = re.sub(r"--[^\n]*", "", database.sql(f"intermediate/{name}"))
         assert re.search(r"series as \(\s*select \* from int_treatment_series\b", code), name
         used = set(re.findall(r"\bseries\.(\w+)", code))
         for using in re.findall(r"join series using \(([^)]*)\)", code):
@@ -376,8 +376,6 @@ def test_a_phone_number_on_a_line_with_empty_extra_fields_refuses_the_file(load,
 
 def test_two_settings_overridden_to_one_value_are_two_versions(con):
     # The probe's F5: the version named the overrides' values only.
-    from ketamine_outcomes.store import database
-
     con.execute("insert or replace into setting_overrides values ('dropout_quiet_days', 40)")
     first = database.data_version(con)
     con.execute("delete from setting_overrides")
@@ -386,8 +384,6 @@ def test_two_settings_overridden_to_one_value_are_two_versions(con):
 
 
 def test_a_line_hash_column_of_another_type_is_made_again(db_path):
-    from ketamine_outcomes.store import database
-
     con = database.connect(db_path)
     con.execute("alter table sessions drop column source_hash")
     con.execute("alter table sessions add column source_hash ubigint")  # as the first version of the hash was

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ketamine_outcomes import definitions as d
+from ketamine_outcomes import definitions
 
 # The SQL models are package data (pyproject.toml maps the repository's queries/ into the package), found
 # the same way from a wheel installed anywhere as from a source checkout. pip installs packages as files,
@@ -419,31 +419,31 @@ def write_definitions(con: duckdb.DuckDBPyConnection) -> None:
          "remission_max": i.remission_max, "remission_label": i.remission_label,
          "reliable_change": i.reliable_change, "source": i.source, "remission_term": i.remission_term,
          "mcid": i.mcid, "mcid_source": i.mcid_source, "is_outcome": i.is_outcome}
-        for i in d.INSTRUMENTS.values()
+        for i in definitions.INSTRUMENTS.values()
     ]).astype({"remission_max": "Int64", "reliable_change": "Int64", "mcid": "Int64"})
     bands = pd.DataFrame(
         [{"instrument": i.name, "band_min": lo, "band": label,
           "band_max": (i.bands[n + 1][0] - 1) if n + 1 < len(i.bands) else i.max_score}
-         for i in d.INSTRUMENTS.values() for n, (lo, label) in enumerate(i.bands)],
+         for i in definitions.INSTRUMENTS.values() for n, (lo, label) in enumerate(i.bands)],
         columns=["instrument", "band_min", "band", "band_max"],
     )
-    settings = pd.DataFrame([vars(s) for s in d.SETTINGS.values()]).astype({"value": "float64"})
+    settings = pd.DataFrame([vars(s) for s in definitions.SETTINGS.values()]).astype({"value": "float64"})
     aliases = pd.DataFrame(
-        [{"kind": kind, "alias_key": d.alias_key(text), "value": value}
-         for kind, values in d.ALIASES.items() for value, texts in values.items()
+        [{"kind": kind, "alias_key": definitions.alias_key(text), "value": value}
+         for kind, values in definitions.ALIASES.items() for value, texts in values.items()
          for text in (value, *texts)]
     )
     # The clinic's own terms (mappings.add_terms) after the built-in ones: a built-in meaning wins.
     clinic_terms = pd.DataFrame(
-        [{"kind": d.VOCABULARY_KINDS[column], "alias_key": d.alias_key(term), "value": term}
+        [{"kind": definitions.VOCABULARY_KINDS[column], "alias_key": definitions.alias_key(term), "value": term}
          for column, term in con.execute("select column_name, term from vocabulary_terms order by saved_at, term"
-                                         ).fetchall() if column in d.VOCABULARY_KINDS],
+                                         ).fetchall() if column in definitions.VOCABULARY_KINDS],
         columns=["kind", "alias_key", "value"])
     aliases = pd.concat([aliases, clinic_terms]).drop_duplicates(["kind", "alias_key"])
-    references = pd.DataFrame(list(d.REFERENCE_RESULTS))
-    safety_references = pd.DataFrame(list(d.SAFETY_REFERENCES))
+    references = pd.DataFrame(list(definitions.REFERENCE_RESULTS))
+    safety_references = pd.DataFrame(list(definitions.SAFETY_REFERENCES))
     con.execute("create table if not exists setting_overrides (name varchar primary key, value double not null)")
-    for old_name, new_names in d.RENAMED_SETTINGS.items():  # an older database's override keeps its meaning
+    for old_name, new_names in definitions.RENAMED_SETTINGS.items():  # an older database's override keeps its meaning
         con.execute("insert or ignore into setting_overrides select unnest($new), value from setting_overrides "
                     "where name = $old", {"new": list(new_names), "old": old_name})
         con.execute("delete from setting_overrides where name = $old", {"old": old_name})
