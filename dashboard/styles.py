@@ -35,7 +35,12 @@ BASE = """
 }
 """
 # Meeting mode: Streamlit sizes text in rem, so a larger root scales titles, tile numbers and body text together.
-MEETING = "html {font-size: 20px;}"
+# A chart's title is page text above it in meeting mode (ui.title_above): it wraps on a phone and is one line on a
+# projector, which a Plotly title, laid out once for one width, cannot be both.
+MEETING = """html {font-size: 20px;}
+[class*="st-key-chart_title_"] [data-testid="stMarkdownContainer"] p {font-size: 1.3rem; margin-bottom: 0;}
+[class*="st-key-chart_title_"] {gap: 0;}
+"""
 
 
 def apply(meeting: bool) -> None:

@@ -1,7 +1,9 @@
 """Pieces every page uses: the title with the filters in force, the link to the definitions, the
 suppression note, and the message for an empty database or an empty cohort."""
 
+import html
 import json
+import re
 from datetime import date
 
 import plotly.graph_objects as go
@@ -123,26 +125,49 @@ def chart(figure, key: str, view: filters.View) -> None:
         drawn = _draw(figure.build() if kept_as else figure, key, view)
         if kept_as:
             _drawn.put(kept_as, drawn)
-    sentence, spec, alt, stem = drawn
+    sentence, spec, alt, stem, heading = drawn
     if sentence:
         st.info(sentence)
         return
+    if heading:
+        title_above(heading, key, view)
     # The kept JSON was checked by Plotly when it was drawn: not checked again.
     st.plotly_chart(go.Figure(json.loads(spec), skip_invalid=False, _validate=False), key=key, alt=alt, theme=None,
                     config={"displaylogo": False, "toImageButtonOptions": {"filename": stem, "scale": 2}})
 
 
-def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None, str | None, str | None]:
-    """(sentence when there is nothing to draw, the figure's JSON, its text alternative, its PNG's name)."""
+def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """(sentence when there is nothing to draw, the figure's JSON, its text alternative, its PNG's name, and in
+    meeting mode the title the page writes above the chart)."""
     sentence = figures.is_nothing(figure)
     if sentence:
-        return sentence, None, None, None
+        return sentence, None, None, None, None
     figure.update_layout(title_subtitle_text=plotly_text(f"Filters: {view.caption()}"))
     stem = tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv")
     alt = figures.describe(figure)
+    heading = None
     if view.meeting_mode:
-        figures.for_projector(figure)  # one-line titles and a tall plot area on a 1920 x 1080 projector
+        # Meeting mode is forced on for viewers, who may be on a phone: a Plotly title is laid out once, on one
+        # line for the projector, and ran off a 390 px screen. The page's own text wraps to any width and is one
+        # line across a 1920 px projector, so the title and its filters line are written above the chart instead.
+        heading = title_words(figure.layout.title.text or "")
+        figure.update_layout(title_text="", title_subtitle_text="")
+        figures.for_projector(figure)  # a tall plot area on a 1920 x 1080 projector, text readable from the back
     else:
         figures.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
     # theme=None (above): the product's template (palette, fonts, contrast), not Streamlit's chart theme.
-    return None, pio.to_json(figure, validate=False), alt, stem
+    return None, pio.to_json(figure, validate=False), alt, stem, heading
+
+
+def title_words(title: str) -> str:
+    """A Plotly title as plain words: its line breaks and tags gone, its HTML escapes (safe_text.plotly) undone;
+    the caller escapes it again for markdown."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", title)).split())
+
+
+def title_above(heading: str, key: str, view: filters.View) -> None:
+    """Meeting mode: a chart's title and its filters as page text above it (styles.py sizes it), escaped: a
+    title may name a site or a clinician from an export."""
+    with st.container(key=f"chart_title_{key}"):
+        st.markdown(f"**{markdown(heading)}**")
+        st.caption(f"Filters: {markdown(view.caption())}")
