@@ -44,6 +44,7 @@ checkpoints as (
         series.route,
         series.site,
         series.clinician_id,
+        series.start_day,
         coalesce(lengths.checkpoint_session, setting('not_on_track_session_iv'))::integer as checkpoint_session,
     from series
     left join checkpoint_lengths as lengths on lengths.route_key = lower(series.route)
@@ -57,6 +58,9 @@ reached as (
         and sessions.series_number = checkpoints.series_number
         and sessions.session_number = checkpoints.checkpoint_session
         and sessions.is_first_run  -- a maintenance booster after a gap is no step of the induction
+        -- true of every session of the series; stated so that DuckDB bounds the scan by the earliest start
+        -- among the series asked about (the active ones are recent: most of the clinic's history is skipped)
+        and sessions.session_day >= checkpoints.start_day
 ),
 
 scored as (
@@ -69,6 +73,7 @@ scored as (
         on placed.series_id = reached.series_id
         and placed.instrument = $instrument
         and placed.series_day >= 1
+        and placed.assessment_day > reached.start_day  -- series_day >= 1 in days: bounds the scan, as above
         and placed.assessment_day <= reached.checkpoint_day
     group by reached.series_id
 ),
