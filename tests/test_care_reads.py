@@ -175,3 +175,25 @@ def test_the_expected_range_from_counts_is_the_quartiles_of_the_similar_closed_s
             assert got[column].tolist() == pytest.approx(wanted[column].tolist(), abs=1e-9), (series_id, column)
         drawn += len(got) > 0
     assert drawn > 60  # most of them have a range to compare
+
+
+def test_the_not_on_track_list_reads_the_active_series_and_the_thresholds_kept_for_the_data_version(clinic_db):
+    """The list is the active series judged against the thresholds learned once per data version: the closed
+    series' rows, made nonsense after the thresholds were read, change nothing in it."""
+    con = database.connect(clinic_db)
+    try:
+        reference = series.checkpoint_reference(con, "PHQ-9")
+        before = series.active_at_checkpoint(con, "PHQ-9", None, reference.thresholds)
+        assert before.is_active.all() and len(before) > 0 and before.is_flagged.any()
+        (closed,) = con.execute("select count(*) from int_end_of_induction where instrument = 'PHQ-9' and is_evaluable"
+                                ).fetchall()[0]
+        assert closed > 10 * len(before)
+        # Every closed series now scores its instrument's maximum everywhere: a threshold learned again from them
+        # would flag no one (no responder would improve at all).
+        con.execute("update int_series_assessments set score = 27 where instrument = 'PHQ-9' and series_id in "
+                    "(select series_id from int_end_of_induction where instrument = 'PHQ-9' and is_evaluable)")
+        after = series.active_at_checkpoint(con, "PHQ-9", None, reference.thresholds)
+        assert after.equals(before)
+        assert series.checkpoint_reference(con, "PHQ-9").thresholds.threshold_improvement.dropna().le(0).all()
+    finally:
+        con.close()
