@@ -441,3 +441,83 @@ def test_rounded_limits_change_no_outside_flag_or_signal_on_the_sample_clinic(sa
                 assert shown.signals[drawn].to_dict() == truth.signals[drawn].to_dict()
                 compared += len(drawn)
     assert compared > 100
+
+
+# --- differencing: every count on every page is rounded -----------------------------------------------------
+
+PAGES_WITH_COUNTS = ("overview", "trajectories", "response", "compare", "durability", "quality_review", "safety")
+
+
+def count_headers() -> set[str]:
+    """The headers of every declared count column, as tables show them (dashboard/tables.py)."""
+    from ketamine_outcomes.dashboard import tables
+    return {tables.label(c, "PHQ-9") for m in declarations.MARTS.values() for c in m.counts}
+
+
+def counts_on(app) -> list[tuple[str, object]]:
+    """Every count the page shows: each cell of a count column of each table, each tile whose value is a number,
+    each "n = ..." caption, and each p-chart point's n (its hover)."""
+    import json
+    headers, found = count_headers(), []
+    for frame in app.dataframe:
+        for column in headers & set(frame.value.columns):
+            found += [(column, v) for v in frame.value[column]]
+    found += [(m.label, m.value) for m in app.metric if re.fullmatch(r"[\d,]+", str(m.value))]
+    found += [("n =", n) for c in app.caption for n in re.findall(r"\bn = ([\d,]+)", c.value)]
+    for chart in app.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        for trace in spec["data"]:
+            if trace.get("name") == "rate" and "customdata" in trace:  # the p-chart's points: [n shown, signals]
+                found += [("p-chart n", row[0]) for row in trace["customdata"]]
+    return found
+
+
+def rounded_or_hidden(value) -> bool:
+    """Hidden (blank), zero, or a multiple of 5 from 15 up: what rounding leaves, so that neither two counts
+    side by side (a pair, a total and its parts, two adjacent periods) nor two views give a count of 1-10 back
+    exactly: their difference is known only give or take 2 per count."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value == "hidden":
+        return True
+    number = int(str(value).replace(",", ""))
+    return number == 0 or (number % 5 == 0 and number >= 15)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("view", ["every series", "Lakeview IM", "meeting mode"])
+def test_every_count_on_every_page_is_hidden_zero_or_rounded_to_5(clinic_db, monkeypatch, view):
+    """The differencing test of issue 25 over every table, tile, n and p-chart point of every page that shows
+    counts: under the clinic's threshold nothing shown is an exact count, so no pair, no total minus its parts and
+    no period minus the next gives a count of 1-10, within a view or between two."""
+    from conftest import open_app
+    app = open_app(clinic_db, monkeypatch)
+    if view == "Lakeview IM":  # a small cohort: many cells hidden, the others rounded
+        app.multiselect(key="filters_sites").set_value(["Lakeview"]).run()
+        app.multiselect(key="filters_routes").set_value(["IM"]).run()
+    if view == "meeting mode":
+        app.toggle(key="filters_meeting_mode").set_value(True).run()
+    seen = 0
+    for page in PAGES_WITH_COUNTS:
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+        counts = counts_on(app)
+        assert all(rounded_or_hidden(v) for _, v in counts), (page, [c for c in counts if not rounded_or_hidden(c[1])])
+        seen += len(counts)
+    assert seen > 100  # the walk read the pages' counts, not an empty page
+
+
+def test_adjacent_quarters_on_the_p_chart_and_in_the_pack_of_the_pack_show_only_rounded_counts(sample):
+    """Adjacent periods: each quarter's n on the p-chart (the sample clinic's months are too small to show) and
+    each quarter's headline in the pack is rounded, so one period minus the next never gives the series started
+    in between."""
+    read = panels.from_connection(sample)
+    selection = panels.Selection("PHQ-9", Cohort(), RULE, True, {"PHQ-9": 10.0, "GAD-7": 8.0})
+    chart = panels.p_chart(read, selection, "quarter").data["chart"]
+    drawn = chart[~chart.hidden]
+    assert len(drawn) >= 4 and all(rounded_or_hidden(n) for n in drawn.n_shown)
+    assert (drawn.n_shown != drawn.n).any()  # some month's exact n differs from what is shown
+    rows = [pack.build(sample, period=pack.parse_period(q))["headline"]["rows"] for q in ("2025-Q1", "2025-Q2")]
+    for row in (r for both in rows for r in both):
+        assert all(rounded_or_hidden(row[key]) for key in ("started", "active", "evaluable", "scored"))
+    # The pack's previous period is the quarter before's this period: the same panel, the same shown counts.
+    assert {k: rows[1][1][k] for k in ("started", "evaluable", "scored")} == \
+        {k: rows[0][0][k] for k in ("started", "evaluable", "scored")}

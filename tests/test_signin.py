@@ -270,7 +270,7 @@ def test_a_director_cannot_go_below_the_floor_and_an_analysts_internal_download_
     name = download.value.suggested_filename
     assert name.endswith("_suppressed-under-11-rounded-to-5.csv") and "INTERNAL" not in name
     text = open(download.value.path(), encoding="utf-8").read()
-    assert "counts under 11 suppressed, others rounded to 5" in text
+    assert "counts under 11 suppressed; others rounded to 5" in text.splitlines()[0]  # a plain "# ..." line
     rows = audit_rows(db, "Dan@Clinic.Example", lambda rows: any(r[1] == "download" and r[2] == name for r in rows))
     assert any(r[:3] == ("director", "download", name) for r in rows)
 
@@ -286,6 +286,20 @@ def test_a_director_cannot_go_below_the_floor_and_an_analysts_internal_download_
     rows = audit_rows(db, "ana@clinic.example", lambda rows: any(r[1] == "download" and name in r[2] for r in rows))
     detail = next(r[2] for r in rows if r[1] == "download" and name in r[2])
     assert detail.startswith("INTERNAL view")
+
+
+def test_a_viewers_link_below_the_floor_is_raised_to_it(page, served):
+    """Issue 25, "Done when": a viewer (meeting mode forced on) who opens a link with ?min-cell=0 sees the clinic's
+    floor, counts rounded, and no internal view."""
+    url, _ = served
+    sign_in(page, url, "board")
+    page.goto(f"{url}/compare?min-cell=0")
+    wait_for_app(page)
+    # Said in the sidebar, which meeting mode folds away: there, not visible.
+    page.get_by_text("raised to this clinic's 11").first.wait_for(state="attached", timeout=90_000)
+    page.get_by_text("counts under 11 suppressed, others rounded to 5").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Internal view, not for circulation").count() == 0
+    assert page.get_by_text("no suppression").count() == 0
 
 
 @pytest.mark.parametrize("sub, email", [("eve", "eve@elsewhere.example"), ("mallory", "ana@clinic.example"),
