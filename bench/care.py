@@ -100,7 +100,7 @@ def queries(db: Path, runs: int) -> dict[str, float]:
     chosen = series_to_open(db, runs)
     con = database.open_file(db, read_only=True)
     kept = {"counts": series.expected_range_counts(con, "PHQ-9"),
-            "reference": series.checkpoint_reference(con, "PHQ-9")}
+            "reference": series.checkpoint_reference(con, "PHQ-9"), "placed": follow_up.placed_flags(con)}
     steps = {
         "query: one series' row, sessions, scores, other series": lambda s, b: (
             series.series(con, s), series.sessions(con, s), series.scores(con, s), series.patient_series(con, s)),
@@ -110,11 +110,13 @@ def queries(db: Path, runs: int) -> dict[str, float]:
         "query: not on track, the active series' list": lambda s, b: (
             series.active_at_checkpoint(con, "PHQ-9", None, kept["reference"].thresholds)),
         "query: item 9 follow-up, first 200 and the counts": lambda s, b: (
-            follow_up.flags(con, limit=200), follow_up.counts(con)),
+            follow_up.flags(con, limit=200, placed=kept["placed"]), follow_up.counts(con, kept["placed"])),
         "query, once per data version: expected range counts (PHQ-9)": lambda s, b: (
             series.expected_range_counts(con, "PHQ-9")),
         "query, once per data version: not on track's thresholds and calibration": lambda s, b: (
             series.checkpoint_reference(con, "PHQ-9")),
+        "query, once per data version: item 9 flags and where they were placed": lambda s, b: (
+            follow_up.placed_flags(con)),
     }
     times: dict[str, list[float]] = {}
     try:

@@ -49,17 +49,27 @@ def ask(name: str, *args):
     return _cached(data.database_path(), data.data_version(), name, args)
 
 
-def follow_up_flags(**options) -> pd.DataFrame:
-    """Item 9 flags with their latest follow-up (follow_up.flags), read afresh each run: a mark changes no data
-    version."""
+# A resource, not data: it is only read (registered for the query), and a large network's tens of thousands of
+# flags would be unpickled again at every run from st.cache_data.
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _placed_flags(path: str, version: str) -> pd.DataFrame:
     with data.connection() as con:
-        return follow_up.flags(con, **options)
+        return follow_up.placed_flags(con)
+
+
+def follow_up_flags(**options) -> pd.DataFrame:
+    """Item 9 flags with their latest follow-up (follow_up.flags): the flags kept while the data is unchanged,
+    their follow-ups read afresh each run (a mark changes no data version)."""
+    placed = _placed_flags(data.database_path(), data.data_version())
+    with data.connection() as con:
+        return follow_up.flags(con, placed=placed, **options)
 
 
 def follow_up_counts() -> pd.DataFrame:
-    """Flags by state (open, each outcome), read afresh: for meeting mode."""
+    """Flags by state (open, each outcome), the follow-ups read afresh: for meeting mode."""
+    placed = _placed_flags(data.database_path(), data.data_version())
     with data.connection() as con:
-        return follow_up.counts(con)
+        return follow_up.counts(con, placed)
 
 
 def follow_up_counts_for_meeting(min_cell: int) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 
 from ketamine_outcomes.access import audit
+from ketamine_outcomes.care.relations import registered
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.store import database
 
@@ -29,19 +30,27 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
                     "outcome varchar, recorded_by varchar, role varchar, recorded_at timestamp)")
 
 
+def placed_flags(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every item 9 flag and the series it was placed in: the same until the data changes (the page keeps it);
+    the follow-ups are joined to it afresh."""
+    return database.query(con, "care/item9_flags_placed")
+
+
 def flags(con: duckdb.DuckDBPyConnection, only_open: bool = False, patient: str | None = None,
-          limit: int | None = None) -> pd.DataFrame:
+          limit: int | None = None, placed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Item 9 flags with their latest follow-up, open flags first, newest first: every one, or those still open,
-    of patients whose id starts with `patient`, at most `limit`."""
+    of patients whose id starts with `patient`, at most `limit`. `placed`: placed_flags(con), when kept."""
     _ensure_table(con)
-    return database.query(con, "care/item9_follow_up", {"only_open": only_open, "patient": patient or None,
-                                                     "limit": limit if limit is not None else 2 ** 62})
+    with registered(con, item9_flags_placed=placed_flags(con) if placed is None else placed):
+        return database.query(con, "care/item9_follow_up", {"only_open": only_open, "patient": patient or None,
+                                                         "limit": limit if limit is not None else 2 ** 62})
 
 
-def counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Flags by state (open, then each outcome): what a meeting may see."""
+def counts(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Flags by state (open, then each outcome): what a meeting may see. `placed`: placed_flags(con), when kept."""
     _ensure_table(con)
-    return database.query(con, "care/item9_follow_up_counts", {"states": list(STATES)})
+    with registered(con, item9_flags_placed=placed_flags(con) if placed is None else placed):
+        return database.query(con, "care/item9_follow_up_counts", {"states": list(STATES)})
 
 
 def mark(con: duckdb.DuckDBPyConnection, patient_id: str, assessment_day: int, outcome: str, email: str,

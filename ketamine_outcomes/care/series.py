@@ -7,13 +7,12 @@ maintenance, sustained_response) asked about that one series (Cohort.series_ids)
 here: the series view cannot disagree with the charts. The queries in queries/care/ read one series' rows
 (parameterised by its id)."""
 
-import contextlib
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
+from ketamine_outcomes.care.relations import registered
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics.marts import Cohort
@@ -60,7 +59,7 @@ def expected_range(con, series_id: str, instrument: str, baseline_score: float,
     series itself left out. `counts`: expected_range_counts(con, instrument), when already read."""
     if counts is None:
         counts = expected_range_counts(con, instrument)
-    with _registered(con, expected_range_counts=counts):
+    with registered(con, expected_range_counts=counts):
         return database.query(con, "care/expected_range", {"series_id": series_id, "instrument": instrument,
                                                            "baseline_score": baseline_score})
 
@@ -210,10 +209,10 @@ def checkpoint_reference(con, instrument: str) -> Reference:
     (quantile,) = con.execute("select value from settings where name = 'not_on_track_quantile'").fetchall()[0]
     closed = database.query(con, "care/checkpoint", {"instrument": instrument, "closed": True,
                                                   "cohort": Cohort().as_parameter()})
-    with _registered(con, checkpoint_closed=closed):
+    with registered(con, checkpoint_closed=closed):
         thresholds = database.query(con, "care/checkpoint_thresholds", {"quantile": quantile})
     closed = flag_at_checkpoint(con, closed, thresholds)
-    with _registered(con, checkpoint_series=closed):
+    with registered(con, checkpoint_series=closed):
         calibration = database.query(con, "care/not_on_track_calibration")
     return Reference(thresholds, closed, calibration)
 
@@ -229,7 +228,7 @@ def active_at_checkpoint(con, instrument: str, cohort: Cohort | None, thresholds
 
 def flag_at_checkpoint(con, measured: pd.DataFrame, thresholds: pd.DataFrame) -> pd.DataFrame:
     """Rows of queries/care/checkpoint.sql with their route's threshold and is_flagged (checkpoint_flags.sql)."""
-    with _registered(con, checkpoint_series=measured, checkpoint_thresholds=thresholds):
+    with registered(con, checkpoint_series=measured, checkpoint_thresholds=thresholds):
         return database.query(con, "care/checkpoint_flags")
 
 
@@ -246,16 +245,3 @@ def flagged(checkpoint: pd.DataFrame) -> pd.DataFrame:
     """The series to look at now: active, flagged at the checkpoint; the least improved first."""
     rows = checkpoint[checkpoint.is_active & checkpoint.is_flagged]
     return rows.sort_values(["improvement", "series_id"]).reset_index(drop=True)
-
-
-@contextlib.contextmanager
-def _registered(con, **frames: pd.DataFrame):
-    """The frames as relations of these names on `con` while the body runs (the queries that read them). Handed
-    over as Arrow tables: DuckDB plans a scan of a pandas frame in about 20 ms, of an Arrow table in under 1."""
-    for name, frame in frames.items():
-        con.register(name, pa.Table.from_pandas(frame, preserve_index=False))
-    try:
-        yield
-    finally:
-        for name in frames:
-            con.unregister(name)

@@ -1,22 +1,14 @@
 -- PHQ-9 item 9 flags with their follow-up, open flags first: the list a care team works through.
--- Grain: one row per flagged PHQ-9 (item 9 of 1 or more: the rule of marts/item9_flags.sql, every PHQ-9 in
--- the data, in a series or not, whatever the filters). A flag is the assessment (patient_id,
--- assessment_day); its follow-up is its latest row of item9_follow_ups (outcome, who, when; n_follow_ups
--- counts them all); is_open: none recorded. series_id and week: the series the answer was placed in, if any.
+-- Grain: one row per flagged PHQ-9 (`item9_flags_placed`: queries/care/item9_flags_placed.sql, kept per data
+-- version and registered by follow_up.flags). Its follow-up is its latest row of item9_follow_ups (outcome,
+-- who, when; n_follow_ups counts them all); is_open: none recorded. series_id and week: the series the
+-- answer was placed in, if any.
 -- The page asks for a screenful: $only_open (open flags only), $patient (ids starting with it; null: all) and
 -- at most $limit rows (a large network holds tens of thousands of flags; the counts are the counts query's).
 with
 
 flagged as (
-    select patient_id, assessment_day, assessment_date, score, item9,
-    from main.assessments
-    where instrument = 'PHQ-9' and item9 >= 1
-),
-
-placed as (
-    select patient_id, assessment_day, series_id, week,
-    from int_series_assessments
-    where instrument = 'PHQ-9' and item9 >= 1
+    select * from item9_flags_placed
 ),
 
 follow_ups as (
@@ -38,8 +30,8 @@ wanted as (
 final as (
     select
         flagged.patient_id,
-        placed.series_id,
-        placed.week,
+        flagged.series_id,
+        flagged.week,
         flagged.assessment_date,
         flagged.assessment_day,
         flagged.score,
@@ -50,7 +42,6 @@ final as (
         coalesce(follow_ups.n_follow_ups, 0) as n_follow_ups,
         follow_ups.outcome is null as is_open,
     from wanted as flagged
-    left join placed using (patient_id, assessment_day)
     left join follow_ups using (patient_id, assessment_day)
 )
 

@@ -2,11 +2,12 @@
 -- only, no patient).
 -- Grain: one row per state of $states: 'open' (no follow-up recorded), then each outcome of the fixed list
 -- (follow_up.OUTCOMES; a flag's state is its latest outcome), with n_flags (0 when none). Flags as in
--- queries/care/item9_follow_up.sql.
+-- queries/care/item9_follow_up.sql (`item9_flags_placed`, kept per data version; a flag once, whatever
+-- series it was placed in).
 with
 
 flagged as (
-    select patient_id, assessment_day from main.assessments where instrument = 'PHQ-9' and item9 >= 1
+    select distinct patient_id, assessment_day from item9_flags_placed
 ),
 
 latest as (
