@@ -49,25 +49,42 @@ ages as (
     from (select distinct age_band as age_text from cleaned)
 ),
 
+-- Each distinct text is looked up once, its alias key made once (a regular expression), not on every line.
+sexes as (
+    select texts.sex_text, aliases.value as sex,
+    from (select distinct sex_text from cleaned) as texts
+    left join aliases on aliases.kind = 'sex' and aliases.alias_key = alias_key(texts.sex_text)
+),
+
+indications as (
+    select texts.indication_text, aliases.value as indication,
+    from (select distinct indication_text from cleaned) as texts
+    left join aliases on aliases.kind = 'indication' and aliases.alias_key = alias_key(texts.indication_text)
+),
+
+ethnicities as (
+    select texts.ethnicity_text, aliases.value as ethnicity,
+    from (select distinct ethnicity_text from cleaned) as texts
+    left join aliases on aliases.kind = 'ethnicity' and aliases.alias_key = alias_key(texts.ethnicity_text)
+),
+
 parsed as (
     select
         cleaned.* exclude (age_band),
-        sexes.value as sex,
-        case when indication_text is not null then coalesce(indications.value, 'other') end as primary_indication,
-        indication_text is not null and indications.value is null as unknown_indication,
-        case when ethnicity_text is not null then coalesce(ethnicities.value, 'other') end as ethnicity,
-        ethnicity_text is not null and ethnicities.value is null as unknown_ethnicity,
+        sexes.sex,
+        case when indication_text is not null then coalesce(indications.indication, 'other') end as primary_indication,
+        indication_text is not null and indications.indication is null as unknown_indication,
+        case when ethnicity_text is not null then coalesce(ethnicities.ethnicity, 'other') end as ethnicity,
+        ethnicity_text is not null and ethnicities.ethnicity is null as unknown_ethnicity,
         case when parse_int(deprivation_text) between 1 and 10 then parse_int(deprivation_text) end
             as deprivation_decile,
         case ages.reading when 'as written' then cleaned.age_band when '90+' then '90+' end as age_band,
         ages.reading as age_reading,
     from cleaned
     left join ages on ages.age_text = cleaned.age_band
-    left join aliases as sexes on sexes.kind = 'sex' and sexes.alias_key = alias_key(cleaned.sex_text)
-    left join aliases as indications
-        on indications.kind = 'indication' and indications.alias_key = alias_key(cleaned.indication_text)
-    left join aliases as ethnicities
-        on ethnicities.kind = 'ethnicity' and ethnicities.alias_key = alias_key(cleaned.ethnicity_text)
+    left join sexes using (sex_text)
+    left join indications using (indication_text)
+    left join ethnicities using (ethnicity_text)
 ),
 
 checked as (

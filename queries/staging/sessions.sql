@@ -53,8 +53,9 @@ day_values as (
 ),
 
 route_texts as (
-    select distinct route_text, regexp_split_to_array(lower(route_text), '[^a-z0-9]+') as words,
-    from cleaned
+    -- Split after the distinct, not on every line (as every text below).
+    select route_text, regexp_split_to_array(lower(route_text), '[^a-z0-9]+') as words,
+    from (select distinct route_text from cleaned)
 ),
 
 route_by_word as (
@@ -75,7 +76,7 @@ route_values as (
 ),
 
 status_texts as (
-    select distinct status_text, alias_key(status_text) as status_key, from cleaned
+    select status_text, alias_key(status_text) as status_key, from (select distinct status_text from cleaned)
 ),
 
 status_by_word as (
