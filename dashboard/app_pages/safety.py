@@ -93,15 +93,9 @@ else:
     st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more, newest first: "
                "**every PHQ-9 in the data, whether or not it belongs to a treatment series, and not narrowed by the "
                "filters in the sidebar.** Any non-zero item 9 calls for clinical follow-up.")
-    # A dated export shows the date; an export with day offsets has none, and shows the day instead.
-    when = [c for c in ("assessment_date", "assessment_day") if flags[c].notna().any()] or ["assessment_day"]
-    # A flag in a series links to the series' view (series_summary's id: patient, '#', series number).
-    flags = patients.with_links(flags.assign(series_id=(flags.patient_id + "#" + flags.series_number.astype("Int64")
-                                                        .astype(str)).where(flags.series_number.notna())))
     st.page_link("app_pages/follow_up.py", label="Record how each flag was followed up",
                  icon=":material/assignment_turned_in:")
-    rows = safety_panels.patient_rows(flags, ["view", "patient_id", "series_number", "week", "is_in_series", *when,
-                                              "site", "clinician_id", "score", "item9", "baseline_item9", "is_rise"])
+    rows = patients.item9_flag_rows()
     tables.show(rows, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
                 link_columns=patients.LINK_COLUMN)
 ui.definitions_link("an item 9 flag")
