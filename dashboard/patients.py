@@ -69,6 +69,19 @@ def ask(name: str, *args):
     return _cached(data.database_path(), data.data_version(), name, args)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _kept(path: str, version: str, name: str, args: tuple):
+    with data.connection() as con:
+        return getattr(series, name)(con, *args)
+
+
+def keep(name: str, *args):
+    """care.<name>(con, *args) for what a data version is read once for and then only read (not on track's
+    reference, the expected range's counts): the one object, handed to every run without the copy ask() makes
+    (at 100k patients the reference holds 66,000 closed series). Callers must not change it."""
+    return _kept(data.database_path(), data.data_version(), name, args)
+
+
 # A resource, not data: it is only read (registered for the query), and a large network's tens of thousands of
 # flags would be unpickled again at every run from st.cache_data.
 @st.cache_resource(max_entries=4, show_spinner=False)

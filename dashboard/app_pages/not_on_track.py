@@ -14,7 +14,7 @@ patients.only_outside_meetings(view)
 settings = data.settings()
 # The reference (thresholds, calibration) is the whole clinic's: learned once per data version, whatever the
 # filters; the list reads the active series in the filters only.
-reference = patients.ask("checkpoint_reference", view.instrument)
+reference = patients.keep("checkpoint_reference", view.instrument)
 calibration = reference.calibration
 active = patients.ask("active_at_checkpoint", view.instrument, view.cohort, reference.thresholds)
 flagged = series.flagged(active)

@@ -76,7 +76,7 @@ for instrument in [st.session_state["series_instrument"]] if instruments else []
     mine = scores[scores.instrument == instrument]
     baseline = mine[mine.week == 0].score
     # The closed series' scores are counted once per data version; each view adds up the similar baselines'.
-    counts = patients.ask("expected_range_counts", instrument) if len(baseline) else None
+    counts = patients.keep("expected_range_counts", instrument) if len(baseline) else None
     expected = (patients.ask("expected_range", series_id, instrument, float(baseline.iloc[0]), counts)
                 if len(baseline) else None)
     response_at = (data.response_fraction(instrument) * float(baseline.iloc[0])) if len(baseline) else None
