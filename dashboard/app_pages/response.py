@@ -4,13 +4,13 @@ the NHS Talking Therapies measures at end of induction."""
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, tables, ui
-from ketamine_outcomes.disclosure import panels
+from ketamine_outcomes.disclosure import response_panels
 from ketamine_outcomes.definitions import NATIONAL_STANDARDS
 
 view = ui.page("Response & remission", "Who gets better, how much, and how fast.")
 selection = ui.selection(view)
 
-by_week = panels.rates_by_week(data.mart, selection)
+by_week = response_panels.rates_by_week(data.mart, selection)
 if by_week.empty:
     ui.nothing_selected(view, view.instrument)
     st.stop()
@@ -19,8 +19,8 @@ ui.suppression_note(by_week.hidden, view)
 st.caption(f"Who is counted: n = {by_week.data['n_text']} evaluable series with a {view.instrument} baseline (the "
            "end-of-induction window has closed, or the series dropped out), the series every end-of-induction rate "
            "counts for these filters: a series still in its induction joins these rates when its window closes.")
-st.caption(f"Solid: observed cases (evaluable series scored that week). Dashed: intention to treat, every evaluable series with a "
-           f"baseline, up to the end of induction; a week without a score carries the last score only up to "
+st.caption(f"Solid: observed cases (evaluable series scored that week). Dashed: intention to treat, every evaluable "
+           f"series with a baseline, up to the end of induction; a week without a score carries the last score only up to "
            f"{int(data.settings()['itt_carry_days'])} days after the series' last completed session (or to the "
            "induction's end once the series reached it), then counts as not responding and not remitting "
            "(non-responder imputation). "
@@ -34,23 +34,24 @@ ui.definitions_link("response")
 if view.meeting_mode:
     st.caption("Change per series hidden in meeting mode (small counts in each band).")
 else:
-    ui.chart(panels.change_per_series(data.mart, selection, data.response_fraction(view.instrument)).figure,
+    ui.chart(response_panels.change_per_series(data.mart, selection, data.response_fraction(view.instrument)).figure,
              "response_waterfall", view)
 
-transitions = panels.severity_transitions(data.mart, selection)
+transitions = response_panels.severity_transitions(data.mart, selection)
 if not transitions.empty:
     ui.chart(transitions.figure, "response_transitions", view)
     ui.suppression_note(transitions.hidden, view)
 
 st.subheader("Time to first response")
-first = panels.first_response_weeks(data.mart, selection)
+first = response_panels.first_response_weeks(data.mart, selection)
 ui.chart(first.figure, "response_time_to_response", view)
 ui.suppression_note(first.hidden, view)
-st.caption("Responders only, among the evaluable series: series that stopped before responding are not in these bars. The Durability page "
+st.caption("Responders only, among the evaluable series: series that stopped before responding are not in these bars. "
+           "The Durability page "
            "shows time to first response over every series (cumulative incidence, dropout as a competing event).")
 
 st.subheader("End-of-induction status")
-status = panels.end_of_induction_status(data.mart, selection)
+status = response_panels.end_of_induction_status(data.mart, selection)
 tables.show(status.rows, None, view, key="response_status", title="end-of-induction status")
 headline = "" if view.headline(data.caseness()) is view else (
     f" (the Overview's headline counts the cases at baseline among them: {view.instrument} "
@@ -71,7 +72,7 @@ st.caption("Statuses: **remission** and **response** as defined on the Definitio
 # Here, not on the Overview: these are outcome definitions set beside response and remission (the page where a
 # reader compares definitions); the Overview keeps one headline per instrument.
 st.subheader("NHS Talking Therapies measures: courses finished")
-nhs = panels.talking_therapies(data.mart, selection, NATIONAL_STANDARDS)
+nhs = response_panels.talking_therapies(data.mart, selection, NATIONAL_STANDARDS)
 if nhs.empty:
     st.info(nhs.empty)
 else:
