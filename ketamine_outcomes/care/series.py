@@ -195,26 +195,34 @@ def _durability(sustained: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
 @dataclass(frozen=True)
 class Reference:
     """What the "not on track" signal learns from the clinic's closed series, once per data version (the whole
-    clinic's, whatever the filters): each route's threshold (route, n_reference, threshold_improvement), the
-    closed series at their checkpoint flagged as the signal would have flagged them, and the calibration."""
+    clinic's, whatever the filters): each route's threshold (route, n_reference, threshold_improvement) and the
+    calibration. Small: the page keeps it."""
 
     thresholds: pd.DataFrame
-    closed: pd.DataFrame
     calibration: pd.DataFrame
 
 
-def checkpoint_reference(con, instrument: str) -> Reference:
-    """The signal's reference on `instrument`: every closed series' checkpoint (queries/care/checkpoint.sql), the
-    routes' thresholds learned from their eventual responders, and how the flag fared on those same series."""
+def closed_at_checkpoint(con, instrument: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every closed series' checkpoint (queries/care/checkpoint.sql), flagged as the signal would have flagged
+    it; the routes' thresholds, learned from their eventual responders among them)."""
     (quantile,) = con.execute("select value from settings where name = 'not_on_track_quantile'").fetchall()[0]
     closed = database.query(con, "care/checkpoint", {"instrument": instrument, "closed": True,
                                                   "cohort": Cohort().as_parameter()})
     with registered(con, checkpoint_closed=closed):
         thresholds = database.query(con, "care/checkpoint_thresholds", {"quantile": quantile})
-    closed = flag_at_checkpoint(con, closed, thresholds)
+    return flag_at_checkpoint(con, closed, thresholds), thresholds
+
+
+def calibration_of(con, closed: pd.DataFrame) -> pd.DataFrame:
+    """How the flag fared on the closed series (closed_at_checkpoint's): queries/care/not_on_track_calibration.sql."""
     with registered(con, checkpoint_series=closed):
-        calibration = database.query(con, "care/not_on_track_calibration")
-    return Reference(thresholds, closed, calibration)
+        return database.query(con, "care/not_on_track_calibration")
+
+
+def checkpoint_reference(con, instrument: str) -> Reference:
+    """The signal's reference on `instrument`: the routes' thresholds and the calibration."""
+    closed, thresholds = closed_at_checkpoint(con, instrument)
+    return Reference(thresholds, calibration_of(con, closed))
 
 
 def active_at_checkpoint(con, instrument: str, cohort: Cohort | None, thresholds: pd.DataFrame) -> pd.DataFrame:
@@ -236,9 +244,9 @@ def not_on_track(con, instrument: str, cohort: Cohort | None = None) -> tuple[pd
     """(the closed series and the cohort's active ones scored at their checkpoint, with is_flagged and is_active;
     the calibration on the clinic's closed series): the page's two reads at once, for the command line and
     the tests. The list to act on: flagged(...)."""
-    reference = checkpoint_reference(con, instrument)
-    active = active_at_checkpoint(con, instrument, cohort, reference.thresholds)
-    return pd.concat([reference.closed, active], ignore_index=True), reference.calibration
+    closed, thresholds = closed_at_checkpoint(con, instrument)
+    active = active_at_checkpoint(con, instrument, cohort, thresholds)
+    return pd.concat([closed, active], ignore_index=True), calibration_of(con, closed)
 
 
 def flagged(checkpoint: pd.DataFrame) -> pd.DataFrame:
