@@ -69,6 +69,19 @@ def test_a_rate_is_hidden_when_its_numerator_or_complement_is_small_and_its_coun
     assert table.remission_rate.tolist() == ["40%", "40%"]
 
 
+def test_a_chart_carries_rates_to_whole_percents_under_rounding_and_exact_in_an_internal_view():
+    # 42 of 92: beside the n shown (90), 0.45652... would give 92 and 42 back (only 42/92 makes it); 0.46 does not.
+    rows = pd.DataFrame({"group_value": ["a"], "n_scored": [92], "responders": [42], "response_rate": [42 / 92],
+                         "response_rate_low": [0.3593], "response_rate_high": [0.5572]})
+    shown = suppress.for_chart(rows, "cohort_comparison", RULE).iloc[0]
+    assert (shown.n_scored, shown.responders) == (90, 40)
+    assert (shown.response_rate, shown.response_rate_low, shown.response_rate_high) == (0.46, 0.36, 0.56)
+    candidates = [(k, n) for n in range(88, 93) for k in range(n + 1) if round(k / n, 2) == shown.response_rate]
+    assert len(candidates) > 1  # (41, 89), (42, 91), (42, 92), ... : the exact pair is not given back
+    exact = suppress.for_chart(rows, "cohort_comparison", suppress.Disclosure(11, 1)).iloc[0]
+    assert exact.response_rate == 42 / 92 and exact.n_scored == 92
+
+
 def test_rounding_replaces_the_second_hidden_cell_of_a_total_but_exact_counts_keep_it():
     frame = pd.DataFrame({"group_value": ["a", "b", "c"], "n_series": [4, 183, 190]})
     rounded = suppress.for_table(frame, "series_counts", RULE, rows_add_up=True).n_series.tolist()
@@ -521,3 +534,20 @@ def test_adjacent_quarters_on_the_p_chart_and_in_the_pack_of_the_pack_show_only_
     # The pack's previous period is the quarter before's this period: the same panel, the same shown counts.
     assert {k: rows[1][1][k] for k in ("started", "evaluable", "scored")} == \
         {k: rows[0][0][k] for k in ("started", "evaluable", "scored")}
+
+
+def test_a_funnels_points_are_drawn_to_whole_percents_and_its_lines_to_tenths_under_rounding(tmp_path):
+    """The panel a page and the pack draw, on the hand data above: 43/92 drawn at 0.47 (flags judged before, on the
+    exact rate), the centre 93/201 = 0.46269 at 0.463; an internal view draws both exact."""
+    rates = funnel_groups().assign(n_series=lambda f: f.n_scored, n_evaluable=lambda f: f.n_scored,
+                                   remitters=0, response_rate=lambda f: f.responders / f.n_scored,
+                                   remission_rate=0.0, itt_response_rate=lambda f: f.responders / f.n_scored,
+                                   itt_remission_rate=0.0, n_evaluable_no_baseline=0)
+    read = lambda name, **options: rates  # noqa: E731: a mart reader that returns the hand rows
+    for rule, rate, centre in ((RULE, 0.47, 0.463), (suppress.Disclosure(11, 1), 43 / 92, 93 / 201)):
+        selection = panels.Selection("PHQ-9", Cohort(), rule, False)
+        panel = panels.funnel(read, selection, "site", "site")
+        units = panel.data["units"].set_index("group")
+        assert units.rate["a"] == pytest.approx(rate, abs=1e-12)
+        centre_line = next(t for t in panel.figure.data if t.name == "overall rate")
+        assert list(centre_line.y) == pytest.approx([centre] * len(centre_line.y), abs=1e-12)

@@ -278,6 +278,7 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
     hidden = suppress.hidden_cells(rates, "cohort_comparison", rule, "responders", "n_scored")
     units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden,
                                    shown_n=shown_n(rule))
+    units, curves = drawn_rates(units, ["rate"], rule), drawn_rates(curves, list(curves.columns.drop("n")), rule, 3)
     panel.figure = figures.funnel(units, curves, label)
     panel.table = suppress.for_chart(rates, "cohort_comparison", rule)
     # The groups add up to the all-series row shown elsewhere (the Overview's): a table of every group.
@@ -310,6 +311,21 @@ def shown_n(rule: suppress.Disclosure):
     return lambda n: n if pd.isna(n) else suppress.rounded(n, rule)
 
 
+def rule_rounds(rule: suppress.Disclosure) -> bool:
+    """Whether counts are shown rounded (suppression on, outside an analyst's internal view)."""
+    return rule.on and rule.round_to > 1
+
+
+def drawn_rates(frame: pd.DataFrame, columns: list[str], rule: suppress.Disclosure, digits: int = 2) -> pd.DataFrame:
+    """A control chart's rates as drawn under rounding, after its flags were judged on the exact ones: points to
+    whole percents (as every rate shown: rule 3), the centre line and limits to a tenth of a percent (at full
+    precision a limit gives p, the exact responders over the exact series of the groups shown). Exact in an
+    internal view."""
+    if not rule.on or rule.round_to <= 1 or frame.empty:
+        return frame
+    return frame.assign(**{c: frame[c].astype("float64").round(digits) for c in columns if c in frame})
+
+
 def funnel_words(units: pd.DataFrame, rule: suppress.Disclosure) -> dict:
     """Every point of a funnel in words (on paper there is no hover): `rows`, one per group placed, and
     `outside`, the groups outside a limit."""
@@ -331,6 +347,10 @@ def adjusted_funnel(marts: Marts, selection: Selection, by: str, label: str, raw
                                   cohort=selection.rated_cohort()), placed)
     panel = Panel(f"Adjusted for case mix: which {label}s differ once their patients are taken into account",
                   cohort=raw.cohort)
+    if adjusted.fitted and rule_rounds(selection.disclosure):
+        # Responders are a count: in the hover and the sentence as every count is shown (rounded).
+        adjusted = replace(adjusted, groups=adjusted.groups.assign(observed=[
+            suppress.count_text(o, selection.disclosure) for o in adjusted.groups.observed]))
     if adjusted.fitted:
         panel.figure = figures.adjusted_funnel(adjusted.groups, adjusted.curves, label)
     panel.data = {"adjusted": adjusted, "words": casemix.in_words(adjusted, label, raw.data.get("units"))}
@@ -358,6 +378,8 @@ def p_chart(marts: Marts, selection: Selection, grain: str, changes: pd.DataFram
     breaks = chart_notes.breaks(changes, frame.group_value) if changes is not None else None
     chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame),
                             breaks=breaks or (), shown_n=shown_n(rule))
+    chart = drawn_rates(drawn_rates(chart, ["rate"], rule), ["centre", "lower", "upper", "inner_lower", "inner_upper"],
+                        rule, 3)
     placed = chart_notes.placed(changes, frame.group_value) if changes is not None else None
     panel.figure = figures.p_chart(chart, panel.title, grain, notes=placed)
     signals = chart[(chart.signals != "") & ~chart.hidden]

@@ -106,7 +106,18 @@ def for_chart(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",
             out[column] = _rounded_column(frame[column], rule).mask(mask)
         else:
             out[column] = out[column].astype("float64").mask(mask)
+    if rule.round_to > 1:
+        # A rate to full precision beside its rounded n gives the exact count back (42/90 is 0.4666..., and of
+        # the n 88-92 only 90 makes it a whole number of responders): drawn, as in a table, to whole percents.
+        for column in _rate_columns(out, mart):
+            out[column] = out[column].astype("float64").round(2)
     return out
+
+
+def _rate_columns(frame: pd.DataFrame, mart: str) -> list[str]:
+    """A mart's declared rates and their interval bounds present in `frame`."""
+    rates = MARTS[mart].rates
+    return [c for c in frame.columns if c.removesuffix("_low").removesuffix("_high") in rates]
 
 
 def _hidden(frame: pd.DataFrame, mart: str, rule: Disclosure, rows_add_up: bool | str = False) -> dict[str, pd.Series]:
