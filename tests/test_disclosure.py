@@ -551,3 +551,28 @@ def test_a_funnels_points_are_drawn_to_whole_percents_and_its_lines_to_tenths_un
         assert units.rate["a"] == pytest.approx(rate, abs=1e-12)
         centre_line = next(t for t in panel.figure.data if t.name == "overall rate")
         assert list(centre_line.y) == pytest.approx([centre] * len(centre_line.y), abs=1e-12)
+
+
+@pytest.mark.slow
+def test_the_quality_review_page_and_the_pack_show_the_same_numbers_for_the_same_quarter(clinic_db, monkeypatch):
+    """Page vs pack (issue 25, "Done when"): the Quality review's latest closed quarter, as a director reads it on the
+    page, and the pack made for that quarter (its default) state the same cohort and the same numbers."""
+    from conftest import open_app
+    app = open_app(clinic_db, monkeypatch, "quality_review")
+    heading = next(h.value for h in app.subheader if h.value.startswith("Series started in "))
+    quarter = heading.removeprefix("Series started in ").split(" ")[0]
+    tiles = {m.label: m.value for m in app.metric}
+    con = duckdb.connect(str(clinic_db), read_only=True)
+    try:
+        meeting_pack = pack.build(con)
+    finally:
+        con.close()
+    assert meeting_pack["period"].label == quarter  # the pack's default: the latest closed quarter
+    now = meeting_pack["headline"]["rows"][0]
+    assert (tiles["Evaluable"], tiles["Scored"]) == (now["evaluable"], now["scored"])
+    for label, key in (("Response, observed", "response"), ("Remission, observed", "remission"),
+                       ("Response, intention to treat", "itt_response"),
+                       ("Remission, intention to treat", "itt_remission")):
+        assert now[key].split(" ")[0] == tiles[label], (label, now[key], tiles[label])
+    cohort = meeting_pack["headline"]["cohort"]
+    assert cohort.startswith("Cases at baseline") and any(cohort in c.value for c in app.caption)
