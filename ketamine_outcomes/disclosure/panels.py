@@ -10,6 +10,7 @@ pack and the CLI pass from_connection(con). The cohort rule is stated once here:
 count the series at or above caseness at baseline unless the selection clears cases_only (Overview,
 Compare, Quality review and the pack alike)."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -347,14 +348,36 @@ def adjusted_funnel(marts: Marts, selection: Selection, by: str, label: str, raw
                                   cohort=selection.rated_cohort()), placed)
     panel = Panel(f"Adjusted for case mix: which {label}s differ once their patients are taken into account",
                   cohort=raw.cohort)
-    if adjusted.fitted and rule_rounds(selection.disclosure):
-        # Responders are a count: in the hover and the sentence as every count is shown (rounded).
-        adjusted = replace(adjusted, groups=adjusted.groups.assign(observed=[
-            suppress.count_text(o, selection.disclosure) for o in adjusted.groups.observed]))
+    if rule_rounds(selection.disclosure):
+        adjusted = adjusted_as_shown(adjusted, selection.disclosure)
     if adjusted.fitted:
         panel.figure = figures.adjusted_funnel(adjusted.groups, adjusted.curves, label)
     panel.data = {"adjusted": adjusted, "words": casemix.in_words(adjusted, label, raw.data.get("units"))}
     return panel
+
+
+def adjusted_as_shown(adjusted: casemix.Adjusted, rule: suppress.Disclosure) -> casemix.Adjusted:
+    """The case-mix comparison as it may be shown under rounding. Its numbers are built on counts: responders
+    (a count: rounded), the ratio observed / expected (which with the exact expected gives the responders back:
+    drawn at the expected rounded to 5, as counts are, and to two decimals), the limits (whose shape gives the
+    overall rate: drawn to 0.001) and the note's series and responders per term (rounded). Flags and the sentence
+    were judged on the exact numbers."""
+    def count(match: re.Match) -> str:
+        return suppress.count_text(int(match.group(1).replace(",", "")), rule)
+
+    note = re.sub(r"fitted on ([\d,]+) series", lambda m: f"fitted on {count(m)} series", adjusted.note)
+    note = re.sub(r"With [\d.]+ (responders|non-responders) per term \(fewer than (\d+), ",
+                  r"With fewer than \2 \1 per term (", note)
+    note = re.sub(r"\((\d+) (responders|non-responders);", lambda m: f"({count(m)} {m.group(2)};", note)
+    if not adjusted.fitted:
+        return replace(adjusted, note=note)
+    groups = adjusted.groups.assign(
+        observed=[suppress.count_text(o, rule) for o in adjusted.groups.observed],
+        expected=[suppress.rounded(round(e), rule) for e in adjusted.groups.expected],
+        ratio=adjusted.groups.ratio.round(2))
+    curves = adjusted.curves.assign(**{c: adjusted.curves[c].round(3) for c in adjusted.curves.columns
+                                       if c != "expected"})
+    return replace(adjusted, groups=groups, curves=curves, note=note)
 
 
 # --- periods ---------------------------------------------------------------------------------------------
