@@ -269,7 +269,7 @@ def test_marking_on_the_page_records_it_and_meeting_mode_shows_only_counts(clini
     assert not app.exception, [e.value for e in app.exception]
     listed = next(d.value for d in app.dataframe if "Outcome" in d.value.columns)
     first_patient = listed["Patient"].iloc[0]
-    app.selectbox(key="follow_up_flag").set_value(0)
+    app.selectbox(key="follow_up_flag").select_index(0)
     app.radio(key="follow_up_outcome").set_value("no action needed")
     next(b for b in app.button if b.label == "Record the follow-up").click().run()
     assert any(f"Recorded for {first_patient}: no action needed" in unescaped(s.value) for s in app.success)
@@ -286,6 +286,49 @@ def test_marking_on_the_page_records_it_and_meeting_mode_shows_only_counts(clini
     assert counts["Flags"].tolist()[3] == "0" and "hidden" in counts["Flags"].tolist()  # 1 no action needed: hidden
     app.switch_page("app_pages/follow_up.py").run()
     assert not any("Outcome" in d.value.columns for d in app.dataframe)
+
+
+def marks(db: Path) -> list[tuple]:
+    con = database.connect(db, read_only=True)
+    try:
+        return con.execute("select patient_id, assessment_day, outcome, recorded_by from item9_follow_ups "
+                           "order by recorded_at").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_flag_marked_by_someone_else_meanwhile_keeps_the_mark_on_the_flag_chosen(clinic_db, monkeypatch):
+    """Two people at once: A chooses the top open flag; B marks that same flag first, which moves it to the foot
+    of the list. A's mark must still land on the flag A chose, never on the one now at the top."""
+    app = open_page(clinic_db, monkeypatch, "follow_up")
+    app.selectbox(key="follow_up_flag").select_index(0)
+    con = database.connect(clinic_db)
+    chosen, next_one = follow_up.flags(con).iloc[0], follow_up.flags(con).iloc[1]
+    follow_up.mark(con, chosen.patient_id, int(chosen.assessment_day), "contacted", "b@clinic.example", "director")
+    con.close()
+    app.radio(key="follow_up_outcome").set_value("escalated")
+    next(b for b in app.button if b.label == "Record the follow-up").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    mine = [m for m in marks(clinic_db) if m[3] != "b@clinic.example"]
+    assert [m[:3] for m in mine] == [(chosen.patient_id, chosen.assessment_day, "escalated")]
+    assert (next_one.patient_id, next_one.assessment_day) not in {m[:2] for m in mine}
+
+
+def test_a_flag_that_left_the_list_before_submitting_is_not_marked_in_its_place(clinic_db, monkeypatch):
+    """Open flags only: the flag A chose is marked by B meanwhile and leaves A's list. A's submit records nothing
+    (on no other patient either) and asks A to choose again."""
+    app = open_page(clinic_db, monkeypatch, "follow_up")
+    app.toggle(key="follow_up_only_open").set_value(True).run()
+    app.selectbox(key="follow_up_flag").select_index(0)
+    con = database.connect(clinic_db)
+    chosen = follow_up.flags(con, only_open=True).iloc[0]
+    follow_up.mark(con, chosen.patient_id, int(chosen.assessment_day), "contacted", "b@clinic.example", "director")
+    con.close()
+    app.radio(key="follow_up_outcome").set_value("escalated")
+    next(b for b in app.button if b.label == "Record the follow-up").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert marks(clinic_db) == [(chosen.patient_id, chosen.assessment_day, "contacted", "b@clinic.example")]
+    assert any(w.value.startswith("Choose a flag") for w in app.warning)
 
 
 # Notes on the charts -------------------------------------------------------------------------------------

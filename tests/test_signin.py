@@ -198,6 +198,9 @@ def test_a_director_marks_an_item9_flag_recorded_with_who_and_when_in_the_audit_
     sign_in(page, url, "dora")
     open_page(page, url, "follow_up")
     page.get_by_role("heading", name="Item 9 follow-up").wait_for()
+    # The flag is chosen by who it is (nothing is preselected: a list that moved must not mark another patient).
+    page.get_by_test_id("stSelectbox").filter(has_text="Flag").locator("input").click()
+    page.get_by_role("option", name=f"{first.patient_id} · {first.assessment_date.date()} · item 9").click()
     page.get_by_test_id("stRadio").get_by_text("safety plan reviewed", exact=True).click()
     page.get_by_role("button", name="Record the follow-up").click()
     page.get_by_text(f"Recorded for {first.patient_id}: safety plan reviewed").wait_for(timeout=30_000)

@@ -42,24 +42,37 @@ if flags.empty:
     st.stop()
 
 
-def _label(index: int) -> str:
-    row = flags.loc[index]
+def _key(row) -> str:
+    """A flag's identity (patient and day): the choice the form keeps. Not its position in the list, which moves
+    when someone else marks a flag or the data changes between drawing the form and submitting it."""
+    return f"{row.patient_id}\t{int(row.assessment_day)}"
+
+
+shown = {_key(row): row for row in flags.itertuples()}
+
+
+def _label(key: str) -> str:
+    # Who the flag is, never its state: a label that changed when someone else marked the flag would no longer
+    # match the choice made, and the form would fall back to another flag.
+    row = shown[key]
     day = row.assessment_date.date() if pd.notna(row.assessment_date) else f"day {row.assessment_day}"
-    state = "open" if row.is_open else f"{row.outcome} by {row.recorded_by}"
-    return f"{row.patient_id} · {day} · item 9 = {row.item9} · {state}"
+    return f"{row.patient_id} · {day} · item 9 = {row.item9}"
 
 
 with st.form("follow_up_form", clear_on_submit=True, border=True):
-    chosen = st.selectbox("Flag", flags.index, format_func=_label, key="follow_up_flag",
+    chosen = st.selectbox("Flag", list(shown), format_func=_label, key="follow_up_flag", index=None,
+                          placeholder="Choose a flag from the list above",
                           help="The flags listed above, open first. A flag marked before can be marked again: the "
                                "latest mark is its state.")
     outcome = st.radio("Outcome", follow_up.OUTCOMES, horizontal=True, key="follow_up_outcome", index=None)
     submitted = st.form_submit_button("Record the follow-up", type="primary", icon=":material/check:")
 if submitted:
-    if outcome is None:
+    if chosen not in shown:
+        st.warning("Choose a flag: the one chosen may have left the list (marked by someone else, or the data changed).")
+    elif outcome is None:
         st.warning("Choose an outcome.")
     else:
-        row = flags.loc[chosen]
+        row = shown[chosen]
         user = signin.user()
         try:
             with data.writing() as con:
