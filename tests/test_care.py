@@ -71,22 +71,60 @@ def test_the_series_view_says_what_series_summary_says_for_every_status(clinic_d
     con = database.connect(clinic_db)
     summary = marts.series_summary(con, "PHQ-9")  # the whole clinic's mart, as the Response page reads it
     con.close()
-    # Of each status, a closed series and (where the sample has one) an open one.
-    for evaluable in (True, False):
-        rows = summary[(summary.end_status == status) & (summary.is_evaluable == evaluable)]
-        if rows.empty:
-            continue
-        row = rows.iloc[0]
+    # Every way the sample holds this status: closed or still open, dropped out or not (a dropout with no
+    # baseline is not evaluable, one with a baseline is).
+    kinds = summary[summary.end_status == status].groupby(["is_evaluable", "is_dropped_out"]).head(1)
+    assert len(kinds) >= 1 + (status not in ("not reached",)), kinds
+    for row in kinds.itertuples():
         app = open_page(clinic_db, monkeypatch, "series", series=row.series_id)
         assert not app.exception, [e.value for e in app.exception]
         why = why_table(app)
-        assert why["end-of-induction status"] == row.end_status
-        assert why["completed sessions"] == str(row.sessions_completed)
-        assert why["dropped out"] == ("yes" if row.is_dropped_out else "no")
-        assert (why["evaluable"] == "yes") == bool(row.is_evaluable)
-        assert why["scored at end of induction"] == ("yes" if pd.notna(row.end_score) else "no")
+        seen = (row.series_id, why)
+        assert why["end-of-induction status"] == row.end_status, seen
+        assert why["completed sessions"] == str(row.sessions_completed), seen
+        assert why["dropped out"] == ("yes" if row.is_dropped_out else "no"), seen
+        assert (why["evaluable"] == "yes") == bool(row.is_evaluable), seen
+        assert (why["scored at end of induction"] == "yes") == pd.notna(row.end_score), seen
         sessions = next(d.value for d in app.dataframe if "Session number" in d.value.columns)
         assert sessions["Session number"].tolist() == list(range(1, row.sessions_completed + 1))
+
+
+def test_a_dropout_without_a_baseline_is_not_evaluable_on_the_view_as_in_the_mart(clinic_db):
+    """series_summary: is_evaluable is false without a baseline, a dropout included (it is in no rate). The view
+    said "evaluable: yes, it counts as not responding" for such a series."""
+    con = database.connect(clinic_db, read_only=True)
+    summary = marts.series_summary(con, "PHQ-9")
+    row = summary[(summary.end_status == "no baseline") & summary.is_dropped_out].iloc[0]
+    assert not row.is_evaluable
+    settings = dict(con.execute("select name, value from settings").fetchall())
+    why = {d: (r, b) for d, r, b in series.reasons(series.classification(con, row.series_id, "PHQ-9"),
+                                                   series.series(con, row.series_id), settings)}
+    con.close()
+    assert why["evaluable"][0] == "no" and why["dropped out"][0] == "yes"
+    assert "no PHQ-9 baseline" in why["evaluable"][1]
+
+
+@pytest.mark.slow
+def test_boosters_and_reinductions_of_every_series_add_up_to_the_maintenance_mart(sample_db):
+    """Each series' view, summed over the clinic, gives the Durability page's figures: boosters, series with a
+    booster, re-inducted series, and the series counted (those that completed their induction)."""
+    con = database.connect(sample_db, read_only=True)
+    whole = marts.maintenance(con, "all").iloc[0]
+    summary = marts.series_summary(con, "PHQ-9")
+    settings = dict(con.execute("select name, value from settings").fetchall())
+    results = []
+    for row in summary.itertuples():
+        found = series.Classification("PHQ-9", pd.Series(row._asdict()), series.maintenance(con, row.series_id),
+                                      pd.DataFrame(columns=["day", "n_events"]))
+        why = {d: r for d, r, _ in series.reasons(found, series.series(con, row.series_id), settings)}
+        results.append((why["boosters"], why["re-induction"]))
+    con.close()
+    counted = [(b, r) for b, r in results if b != "not counted"]
+    assert len(counted) == whole.n_series
+    assert sum(int(b) for b, _ in counted) == whole.n_boosters
+    assert sum(int(b) > 0 for b, _ in counted) == whole.n_with_boosters
+    assert sum(r == "yes" for _, r in counted) == whole.n_reinducted
+    assert {r for b, r in results if b == "not counted"} <= {"not counted"}
 
 
 def test_boosters_and_reinduction_are_the_maintenance_marts(clinic_db, monkeypatch):
@@ -112,6 +150,28 @@ def test_an_unknown_series_id_says_so_and_meeting_mode_hides_the_view(clinic_db,
     app.toggle(key="filters_meeting_mode").set_value(True).run()
     assert not app.get("plotly_chart") and not app.dataframe
     assert any("Hidden in meeting mode" in i.value for i in app.info)
+
+
+@pytest.mark.parametrize("given", ["KP000003#1' or '1'='1", "KP000003#1; drop table sessions; --", "ＫＰ000003#1",
+                                   "KP000003#1\u200b", "%", "KP000003", "<script>x</script>#1", "9" * 5000])
+def test_an_odd_series_id_in_the_link_is_refused_in_one_sentence_showing_nothing(clinic_db, monkeypatch, given):
+    """SQL-ish text, look-alike unicode, a bare patient id, a wildcard, markup, a very long id: one warning, no rows,
+    no chart, no traceback; the id is echoed cut to 40 characters; and the sample's data is unchanged."""
+    app = open_page(clinic_db, monkeypatch, "series", series=given)
+    assert not app.exception, [e.value for e in app.exception]
+    (warning,) = [unescaped(w.value) for w in app.warning]
+    assert warning.startswith("No series has the id ") and warning.count(". ") == 0 and len(warning) < 200
+    assert not app.dataframe and not app.table and not app.get("plotly_chart")
+    con = database.connect(clinic_db, read_only=True)
+    assert con.execute("select count(*) from sessions").fetchall() == [(3562,)]
+    con.close()
+
+
+def test_spaces_around_an_id_in_a_pasted_link_still_open_the_series(clinic_db, monkeypatch):
+    app = open_page(clinic_db, monkeypatch, "series", series="  KP000003#1 ")
+    assert not app.warning and unescaped(app.header[0].value) == "KP000003#1"
+    app = open_page(clinic_db, monkeypatch, "series", series="   ")
+    assert not app.warning and any(i.value.startswith("Type a series or patient id") for i in app.info)
 
 
 def test_a_hostile_patient_id_is_shown_as_text_on_the_series_view(tmp_path, monkeypatch, export):

@@ -30,15 +30,18 @@ if search:
         st.page_link(patients.SERIES_PAGE, icon=":material/person:", query_params={"series": row.series_id},
                      label=markdown(f"{row.series_id}: {row.route}, started {started}, {row.sessions_completed} sessions"))
 
-series_id = st.query_params.get("series")
+# A pasted link may carry spaces around the id (ids are stored trimmed); a blank one asks for an id.
+series_id = (st.query_params.get("series") or "").strip()
 if not series_id:
     st.info("Type a series or patient id above, or open a series from a list that names one (Not on track, the "
             "item 9 flags on Safety).")
     st.stop()
 one = patients.ask("series", series_id)
 if one is None:
-    st.warning(f"No series has the id {markdown(series_id)}. Series ids are the patient id, '#' and the series "
-               "number, as the Every series download prints them.")
+    # The id as given, cut short: a link can carry any text, and a page-long echo of it helps nobody.
+    given = series_id if len(series_id) <= 40 else series_id[:40] + "…"
+    st.warning(f"No series has the id {markdown(given)}: a series id is the patient id, '#' and the series number, "
+               "as the Every series download prints it.")
     st.stop()
 
 settings = data.settings()
@@ -63,17 +66,36 @@ scores = patients.ask("scores", series_id)
 bands = data.table("select * from severity_bands order by instrument, band_min")
 instruments = [name for name in INSTRUMENTS if name in set(scores.instrument) and INSTRUMENTS[name].is_outcome]
 if not instruments:
-    st.info("This series has no outcome score (no questionnaire placed in it).")
+    # Still classified (a dropout with no score is one): why, on the sidebar's instrument.
+    st.info(f"This series has no outcome score (no questionnaire placed in it). How each definition counts it on "
+            f"{view.instrument}:")
 boosters = patients.ask("maintenance", series_id)  # boosters and re-induction: the same on every instrument
+
+
+def show_reasons(instrument: str) -> None:
+    """Why each definition classifies the series on `instrument`, as the population marts do."""
+    found = patients.ask("classification", series_id, instrument, boosters)
+    if found is None:
+        return
+    # A table that wraps its text (every reason whole); st.table shows cells as text, never markdown.
+    st.table(pd.DataFrame(series.reasons(found, one, settings), columns=["Definition", "Result", "Because"])
+             .set_index("Definition"))
+    st.caption("Read from the Every series, boosters and durability marts for this series alone: the same SQL "
+               "the population pages count it with.")
+
+
 if instruments:
     # One instrument at a time (the sidebar's when the series has it): each is a chart and three marts' reasons.
     if st.session_state.get("series_instrument") not in instruments:
         st.session_state["series_instrument"] = view.instrument if view.instrument in instruments else instruments[0]
     st.radio("Instrument", instruments, horizontal=True, key="series_instrument",
              help="The questionnaires this series was scored on.")
-for instrument in [st.session_state["series_instrument"]] if instruments else []:
+for instrument in [st.session_state["series_instrument"]] if instruments else [view.instrument]:
     st.subheader(instrument)
     mine = scores[scores.instrument == instrument]
+    if mine.empty:
+        show_reasons(instrument)
+        continue
     baseline = mine[mine.week == 0].score
     # The closed series' scores are counted once per data version; each view adds up the similar baselines'.
     counts = patients.keep("expected_range_counts", instrument) if len(baseline) else None
@@ -99,13 +121,7 @@ for instrument in [st.session_state["series_instrument"]] if instruments else []
                    f"series whose {instrument} baseline was within {settings['expected_range_baseline_points']:g} points "
                    f"of this one's ({int(baseline.iloc[0])}), week by week; weeks with fewer than "
                    f"{settings['expected_range_min_series']:g} such series are not drawn.")
-    found = patients.ask("classification", series_id, instrument, boosters)
-    if found is not None:
-        # A table that wraps its text (every reason whole); st.table shows cells as text, never markdown.
-        st.table(pd.DataFrame(series.reasons(found, one, settings), columns=["Definition", "Result", "Because"])
-                 .set_index("Definition"))
-        st.caption("Read from the Every series, boosters and durability marts for this series alone: the same SQL "
-                   "the population pages count it with.")
+    show_reasons(instrument)
 ui.definitions_link("the expected range")
 
 st.subheader("Sessions")

@@ -130,20 +130,27 @@ def reasons(found: Classification, one: pd.Series, settings: dict[str, float]) -
         dropout = ("no", "it completed the induction")
     else:
         dropout = ("no", f"short of the induction, but a session in the last {quiet} days of the data: still active")
-    if row.is_dropped_out:
+    # In the order series_summary decides is_evaluable: without a baseline a series enters no end-of-induction
+    # figure, a dropout included (it is not an intention-to-treat non-responder on an instrument never scored).
+    if pd.isna(row.baseline_score):
+        evaluable = ("no", f"no {instrument} baseline: it enters no end-of-induction figure on {instrument}"
+                     + (", though it dropped out" if row.is_dropped_out else ""))
+    elif row.is_dropped_out:
         evaluable = ("yes", "it dropped out: it counts in end-of-induction figures as not responding")
     elif row.is_evaluable:
         evaluable = ("yes", f"the {window}-day end-of-induction window has closed before the data's last day")
-    elif pd.isna(row.baseline_score):
-        evaluable = ("no", f"no {instrument} baseline: it enters no end-of-induction figure on {instrument}")
-    else:
+    elif reached:
         evaluable = ("not yet", f"its {window}-day end-of-induction window is still open: the status may change")
+    else:
+        evaluable = ("not yet", "still in its induction (neither completed nor dropped out): the status may change")
     if pd.isna(row.baseline_score):
         scored = ("no", f"no {instrument} score in the baseline window before the first session")
     elif pd.notna(row.end_score):
         scored = ("yes", f"end-of-induction score {int(row.end_score)} against a baseline of {int(row.baseline_score)}")
-    elif reached:
+    elif reached and row.is_evaluable:
         scored = ("no", f"reached the end of induction but no {instrument} score in the {window} days after it")
+    elif reached:
+        scored = ("not yet", f"reached the end of induction; its {window}-day window for a score is still open")
     else:
         scored = ("no", "it has not reached the end of its induction")
     rows = [
