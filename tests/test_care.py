@@ -6,7 +6,7 @@ import base64
 import json
 import math
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -397,13 +397,21 @@ def test_a_note_is_refused_when_it_looks_like_an_identifier_and_kept_with_its_au
     ingest_file(con, export("sessions.csv", "patient_id,session_day,status,route\nKP77,0,completed,IV\n"))
     for label, reason in (("", "needs a short label"), ("x" * 61, "at most 60"), ("ask jane@clinic.example", "email"),
                           ("call 555-123-4567", "phone"), ("after KP77's review", "patient id"),
+                          ("review of KP77#1", "patient id"), ("kp77 moved site", "patient id"),
+                          ("KP77/notes", "patient id"), ("Dr. Okafor's protocol", "names a person"),
+                          ("asked by Mrs Patel", "names a person"),
                           ("tab\there", None)):
         if reason is None:  # a tab is whitespace: collapsed, not refused
             continue
         with pytest.raises(chart_notes.NoteRefused, match=reason):
             chart_notes.record(con, date(2025, 3, 1), label, True, "dee@clinic.example", "director")
+    with pytest.raises(chart_notes.NoteRefused, match="after today"):
+        chart_notes.record(con, date.today() + timedelta(days=1), "new protocol", True, "dee@clinic.example", "director")
     assert con.execute("select count(*) from chart_notes").fetchall() == [(0,)]
     assert con.execute("select count(*) from audit_log where action = 'note'").fetchall() == [(0,)]
+    # A process's own words pass: a route, a site, a version number, "Dr-led".
+    for label in ("IV protocol v2.1", "moved to Riverside", "Dr-led sessions", "MS clinic opened"):
+        assert chart_notes.clean_label(con, label) == label
     note = chart_notes.record(con, date(2025, 3, 1), "  new   dosing protocol ", True, "dee@clinic.example", "director")
     kept = chart_notes.notes(con)
     assert kept[["label", "recalculate_limits", "recorded_by"]].values.tolist() == [

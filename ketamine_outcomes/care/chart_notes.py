@@ -48,14 +48,30 @@ def clean_label(con: duckdb.DuckDBPyConnection, label: str) -> str:
     if found:
         raise NoteRefused(f"The label looks like it holds {found}. Notes are shown to meetings: describe the "
                           "process change, never a person.")
-    words = sorted({w for w in re.split(r"[\s,;:()\[\]\"']+", text) if w})
+    if re.search(TITLED_NAME, text):
+        raise NoteRefused("The label looks like it names a person (a title and a name). Notes are shown to meetings: "
+                          "describe the process change, never a person.")
     (patient,) = con.execute("select count(*) > 0 from (select patient_id from sessions union all "
                              "select patient_id from assessments union all select patient_id from patients) "
-                             "where patient_id in (select unnest($words))", {"words": words}).fetchall()[0]
+                             "where patient_id in (select unnest($words))", {"words": id_candidates(text)}).fetchall()[0]
     if patient:
         raise NoteRefused("The label holds a patient id. Notes are shown to meetings: describe the process change, "
                           "never a person.")
     return text
+
+
+# A title before a capitalised word: "Dr Smith", "Mrs. Patel". A name without a title cannot be told from a
+# site's or a protocol's name, so it is left to the form's warning ("describe the process, never a person").
+TITLED_NAME = r"(?i:\b(?:dr|mr|mrs|ms|miss|mx|prof))\.?\s+[A-Z][\w'-]+"
+
+
+def id_candidates(text: str) -> list[str]:
+    """The parts of a label that could be a patient id: its words, split at spaces and punctuation, and again at
+    the marks a series id or a path puts beside one ("KP000003#1", "KP000003/notes", "KP000003's"), each as
+    written, in upper and in lower case (an id typed in the other case still names the patient)."""
+    words = set(re.split(r"[\s,;:()\[\]\"']+", text))
+    words |= {part for word in list(words) for part in re.split(r"[#/\\.!?&+=*@]+|'s$", word)}
+    return sorted({variant for w in words if w for variant in (w, w.upper(), w.lower())})
 
 
 def record(con: duckdb.DuckDBPyConnection, change_date: date, label: str, recalculate_limits: bool, email: str,
@@ -63,6 +79,8 @@ def record(con: duckdb.DuckDBPyConnection, change_date: date, label: str, recalc
     """Keep a note and its audit row in one transaction (both or neither); returns its id."""
     if not isinstance(change_date, date):
         raise NoteRefused("A note needs the date the change took effect.")
+    if change_date > date.today():
+        raise NoteRefused(f"A note records a change already made: {change_date} is after today.")
     text = clean_label(con, label)
 
     def write():
