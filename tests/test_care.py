@@ -167,6 +167,22 @@ def test_an_odd_series_id_in_the_link_is_refused_in_one_sentence_showing_nothing
     con.close()
 
 
+@pytest.mark.parametrize("page", ["series", "not_on_track", "follow_up"])
+def test_a_meeting_link_shows_no_patient_and_not_whether_a_series_exists(clinic_db, monkeypatch, page):
+    """meeting=true in the link: each patient-level page says one thing, the same for a series that exists and
+    one that does not, with no search box, no id, no table or chart."""
+    seen = []
+    for given in ("KP000003#1", "NOPE#9"):
+        app = open_page(clinic_db, monkeypatch, page, series=given, meeting="true")
+        assert not app.exception, [e.value for e in app.exception]
+        assert not app.text_input and not app.dataframe and not app.table and not app.get("plotly_chart")
+        assert not any(b.label == "Record the follow-up" for b in app.button)
+        shown = [e.value for e in (*app.markdown, *app.caption, *app.header, *app.info, *app.warning)]
+        assert not any("KP000003" in t or "NOPE" in t for t in shown), shown
+        seen.append([i.value for i in app.info])
+    assert seen[0] == seen[1] and seen[0][0].startswith("Hidden in meeting mode")
+
+
 def test_spaces_around_an_id_in_a_pasted_link_still_open_the_series(clinic_db, monkeypatch):
     app = open_page(clinic_db, monkeypatch, "series", series="  KP000003#1 ")
     assert not app.warning and unescaped(app.header[0].value) == "KP000003#1"
@@ -307,6 +323,27 @@ def test_a_refused_mark_writes_neither_the_follow_up_nor_the_audit_row(con, expo
     follow_up.mark(con, "P1", 0, "contacted", "a@clinic.example", "analyst")
     assert con.execute("select role, action, detail from audit_log where action = 'follow-up'").fetchall() == [
         ("analyst", "follow-up", "item 9 flag of patient P1 on day 0: contacted")]
+
+
+def test_a_flag_corrected_away_by_a_re_upload_leaves_the_list_and_counts_and_cannot_be_marked(con, export):
+    """P1's PHQ-9 on day 0 had item 9 = 2 and was marked; a later export corrects it to 0. The flag leaves the list
+    and the meeting's counts (its old mark is kept, not counted), and marking it now is refused, writing nothing."""
+    header = "patient_id,assessment_day,instrument,score,item9\n"
+    ingest_file(con, export("outcomes.csv", header + "P1,0,PHQ-9,20,2\nP1,7,PHQ-9,12,1\n"))
+    marts.build(con)
+    follow_up.mark(con, "P1", 0, "contacted", "a@clinic.example", "analyst")
+    assert follow_up.counts(con).set_index("state").n_flags.to_dict()["contacted"] == 1
+    corrected = ingest_file(con, export("outcomes.csv", header + "P1,0,PHQ-9,20,0\nP1,7,PHQ-9,12,1\n"))
+    assert corrected.rows_replaced == 1, corrected.summary()
+    marts.build(con)
+    assert follow_up.flags(con)[["patient_id", "assessment_day", "is_open"]].values.tolist() == [["P1", 7, True]]
+    assert follow_up.counts(con).set_index("state").n_flags.to_dict() == {
+        "open": 1, "contacted": 0, "safety plan reviewed": 0, "escalated": 0, "no action needed": 0}
+    audit_before = con.execute("select count(*) from audit_log").fetchall()
+    with pytest.raises(follow_up.FollowUpRefused, match="no item 9 flag"):
+        follow_up.mark(con, "P1", 0, "escalated", "a@clinic.example", "analyst")
+    assert con.execute("select outcome from item9_follow_ups").fetchall() == [("contacted",)]
+    assert con.execute("select count(*) from audit_log").fetchall() == audit_before
 
 
 def test_the_table_itself_takes_only_the_fixed_outcomes(con):

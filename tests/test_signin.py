@@ -230,8 +230,20 @@ def test_a_viewer_reaches_neither_a_series_nor_the_follow_up_list(page, served):
     page.get_by_role("heading", name="Overview").wait_for()
     assert page.get_by_role("heading", name="One series").count() == 0
     assert page.get_by_role("heading", name="Item 9 follow-up").count() == 0
-    rows = audit_rows(db, "vic@partner.example", lambda rows: len(rows) >= 3)
-    assert [row[1:] for row in rows if row[1] == "denied"] == [("denied", "page /follow_up"), ("denied", "page /series")]
+    # A link that asks for meeting mode off and another role, to a series that exists and to one that does not:
+    # the same refusal, nothing of either series (not even whether it exists), no search box.
+    for path in ("series?series=KP000003%231&meeting=false&role=analyst", "series?series=NOPE%239&meeting=0",
+                 "not_on_track?meeting=false"):
+        open_page(page, url, path, refused=True)
+        page.get_by_text("Your role does not include that page.").wait_for()
+        text = page.get_by_test_id("stMain").inner_text()
+        assert "KP000003" not in text and "NOPE" not in text and "No series has the id" not in text
+        assert page.get_by_placeholder("series id (KP000123#1) or patient id").count() == 0
+        assert page.get_by_role("heading", name="Not on track").count() == 0
+    rows = audit_rows(db, "vic@partner.example", lambda rows: len(rows) >= 6)
+    assert [row[1:] for row in rows if row[1] == "denied"] == [
+        ("denied", "page /follow_up"), ("denied", "page /series"), ("denied", "page /series"), ("denied", "page /series"),
+        ("denied", "page /not_on_track")]
 
 
 def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp_path):
