@@ -272,6 +272,21 @@ def test_too_few_responders_flag_nothing_and_say_so(tracked):
     assert calibration.empty
 
 
+def test_the_not_on_track_page_says_in_words_when_too_few_closed_series_judge(tracked, db_path, monkeypatch):
+    """3 IV responders, 4 asked for: no IV threshold, nothing flagged, and the page says so in sentences (the
+    route, and the calibration), not with an empty table alone."""
+    tracked.execute("insert or replace into setting_overrides values ('not_on_track_min_series', 4)")
+    marts.build(tracked)
+    tracked.close()
+    app = open_page(db_path, monkeypatch, "not_on_track")
+    assert not app.exception, [e.value for e in app.exception]
+    assert [unescaped(w.value) for w in app.warning] == [
+        "Too few closed series to judge IV: fewer than 4 eventual responders scored at the checkpoint, so no series "
+        "of that route is flagged."]
+    assert any(i.value.startswith("Too few closed series to judge the signal") for i in app.info)
+    assert any(h.value == "0 active series not on track" for h in app.subheader)
+
+
 def test_the_not_on_track_page_lists_the_flagged_series_with_a_link_to_its_view(tracked, db_path, monkeypatch):
     tracked.close()
     app = open_page(db_path, monkeypatch, "not_on_track")
