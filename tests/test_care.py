@@ -361,6 +361,17 @@ def test_a_flag_corrected_away_by_a_re_upload_leaves_the_list_and_counts_and_can
     assert con.execute("select count(*) from audit_log").fetchall() == audit_before
 
 
+def test_a_mark_whose_audit_row_cannot_be_written_is_not_kept_either(con, export):
+    """One transaction: the follow-up row is written first, and when its audit row then fails (here the trail's
+    table is gone, a real DuckDB error) the follow-up is rolled back with it: no mark without its audit row."""
+    ingest_file(con, export("outcomes.csv", "patient_id,assessment_day,instrument,score,item9\nP1,0,PHQ-9,20,2\n"))
+    marts.build(con)
+    con.execute("drop table audit_log")
+    with pytest.raises(duckdb.CatalogException):
+        follow_up.mark(con, "P1", 0, "contacted", "a@clinic.example", "analyst")
+    assert con.execute("select count(*) from item9_follow_ups").fetchall() == [(0,)]
+
+
 def test_the_table_itself_takes_only_the_fixed_outcomes(con):
     """The database's own check holds the list follow_up.OUTCOMES offers (the last line of defence)."""
     for outcome in follow_up.OUTCOMES:
