@@ -1,7 +1,7 @@
 """The dashboard's frame: page config, sign-in, the shared sidebar, and navigation. Pages live in app_pages/.
 
 Access control is decided here, once per run: the navigation holds only the pages the signed-in role may
-open (ketamine_outcomes/access/roles.py), so another page is neither listed nor reachable by its URL."""
+open (ketamine_outcomes/access/roles.py); another page is not listed, and its URL runs only the refusal."""
 
 import streamlit as st
 
@@ -35,7 +35,13 @@ PAGES = {
 }
 user = signin.current_user()  # stops here for a visitor not signed in, or an address without a role
 allowed = {section: [page for group, page in entries if group in user.role.pages] for section, entries in PAGES.items()}
-navigation = st.navigation({section: pages for section, pages in allowed.items() if pages})
+# A page the role lacks keeps its address, unlisted, and runs the refusal alone (one sentence, nothing of the page),
+# rather than Streamlit's "Page not found" notice over the first page.
+refused = [st.Page(signin.refused_page, title=page.title, url_path=page.url_path, visibility="hidden")
+           for group, page in (entry for entries in PAGES.values() for entry in entries) if group not in user.role.pages]
+shown = {section: pages for section, pages in allowed.items() if pages}
+shown[next(iter(shown))] = shown[next(iter(shown))] + refused
+navigation = st.navigation(shown)
 signin.refuse_other_pages([p for pages in allowed.values() for p in pages],
                           [page for entries in PAGES.values() for _, page in entries])
 with data.held_for_this_run(may_create=user.role.allows("upload"), on_created=lambda: signin.record("create")):

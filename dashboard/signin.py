@@ -137,14 +137,18 @@ def _record_once(who: User, action: str, detail: str) -> None:
 
 
 def refuse_other_pages(allowed: list, every: list) -> None:
-    """A URL to a page this role may not open runs the role's first page instead (Streamlit's navigation
-    knows only the allowed pages); say so, and record the attempt."""
+    """A URL to a page this role may not open runs nothing of it (the frame lists it hidden, as refused_page):
+    say so, in one sentence, and record the attempt."""
     requested = _requested_path()
     if not requested or requested in {p.url_path for p in allowed}:
         return
     if requested in {p.url_path for p in every}:
         record("denied", f"page /{requested}")
         st.warning("Your role does not include that page.")
+
+
+def refused_page() -> None:
+    """What a page the role lacks runs in its place: nothing more than refuse_other_pages has said."""
 
 
 def _requested_path() -> str:
