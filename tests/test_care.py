@@ -504,6 +504,13 @@ def test_a_process_change_splits_the_p_chart_into_phases_with_their_own_limits()
     (line,) = [s for s in marked.layout.shapes if s.type == "line"]
     assert (line.x0, line.x1) == (2.5, 2.5)  # between 2024-Q3 and 2024-Q4
     assert [a.text for a in marked.layout.annotations] == ["new protocol<br>(limits recalculated)"]
+    # A change from before the data: marked at the start, the limits the same, and no claim they were recalculated.
+    early = changes.assign(change_date=[date(2023, 6, 1)])
+    assert chart_notes.breaks(early, periods) == []
+    assert quality.p_chart(frame, "period", "k", "n", breaks=chart_notes.breaks(early, periods)).centre.round(6).unique(
+        ).tolist() == [0.65]
+    marked = figures.p_chart(whole, "t", "quarter", notes=chart_notes.placed(early, periods))
+    assert [(a.x, a.text) for a in marked.layout.annotations] == [(-0.5, "new protocol")]
 
 
 def test_a_note_recorded_on_quality_review_marks_the_p_chart_and_is_listed_on_trajectories(clinic_db, monkeypatch):
@@ -538,6 +545,24 @@ def test_a_note_recorded_on_quality_review_marks_the_p_chart_and_is_listed_on_tr
     assert any("email" in e.value for e in app.error)
     app.toggle(key="filters_meeting_mode").set_value(True).run()
     assert not any(b.label == "Record the note" for b in app.button)
+
+
+def test_a_hostile_note_label_stays_text_on_trajectories_quality_review_and_in_the_pack(clinic_db, monkeypatch):
+    """A formula, a markdown link and markup in one label: each place that shows it shows the characters."""
+    label = "=1+1 [dosing](https://x.example) <b>x</b>"
+    con = database.connect(clinic_db)
+    chart_notes.record(con, date(2024, 12, 20), label, False, "dee@clinic.example", "director")
+    text = pack.html_pack(con, instrument="PHQ-9", period=pack.parse_period("2024-Q4"))
+    con.close()
+    assert "=1+1 [dosing](https://x.example) &lt;b&gt;x&lt;/b&gt;" in text and "<b>x</b>" not in text
+    for page in ("trajectories", "quality_review"):
+        app = open_page(clinic_db, monkeypatch, page)
+        (caption,) = [c.value for c in app.caption if "Process changes recorded" in c.value]
+        assert unescaped(caption).endswith(f"2024-12-20: {label}.")
+        assert "[dosing](" not in caption and "<b>" not in caption  # every mark escaped: shown, not followed
+    spec = json.loads(next(c for c in app.get("plotly_chart")).proto.spec)
+    (note,) = [a["text"] for a in spec["layout"]["annotations"] if "dosing" in a["text"]]
+    assert note == "=1+1 [dosing](https://x.example) &lt;b&gt;x&lt;/b&gt;"
 
 
 def test_the_pack_lists_the_notes_escaped_and_the_follow_up_counts(clinic_db):

@@ -124,11 +124,15 @@ def period_start(period: str) -> date | None:
 def placed(notes_in_force: pd.DataFrame, periods) -> pd.DataFrame:
     """Each note with the p-chart period it starts: the first period that begins on or after its date (a period
     the change falls inside mixes before and after, so the new limits start with the next). A note after the
-    last period has none (`period` missing)."""
+    last period has none (`period` missing); one at the first period recalculates nothing."""
     starts = sorted((period_start(p), p) for p in periods if period_start(p) is not None)
     rows = notes_in_force.copy()
     rows["period"] = [next((p for start, p in starts if start >= pd.Timestamp(day).date()), None)
                       for day in rows.change_date]
+    # A change dated before the first period charted has no "before" to set limits apart from: marked, and its
+    # request to recalculate is moot there (the chart must not say "limits recalculated" where none were).
+    first = starts[0][1] if starts else None
+    rows["recalculate_limits"] = rows.recalculate_limits.astype(bool) & (rows.period != first)
     return rows
 
 
