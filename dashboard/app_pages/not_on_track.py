@@ -50,6 +50,8 @@ st.caption("The clinic's closed series scored at their checkpoint: of those the 
            "went on to respond at the end of induction, against those it would not have flagged (95% Wilson "
            "intervals). The threshold is learned from these same series, so this flatters the signal: read it as a "
            "check, not a validation. Dropouts after the checkpoint count as not responding.")
+st.caption("Counts here are exact, whatever the suppression named under the title: this page is for the care team, "
+           "who see the series themselves, and is never shown in meeting mode or the pack.")
 judged = calibration[calibration.is_enough]
 if calibration.empty or judged.group_value.eq("all").sum() < 2:
     st.info(f"Too few closed series to judge the signal: each of flagged and not flagged needs at least "
