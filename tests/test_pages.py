@@ -109,7 +109,9 @@ def test_trajectory_points_are_the_weekly_means(clinic_db, monkeypatch):
     # Every week keeps its place; a hidden week has no value (the line breaks) and no n label.
     assert list(line["x"]) == weekly.week.tolist()
     drawn = np.array([np.nan if y is None else y for y in line["y"]], dtype=float)
-    assert np.allclose(drawn[visible.to_numpy()], weekly.mean_score[visible])
+    # Each mean to one decimal, as shown under rounded counts: to full precision, total / n gives n back.
+    assert np.allclose(drawn[visible.to_numpy()], weekly.mean_score[visible].round(1), rtol=0, atol=1e-9)
+    assert not np.allclose(weekly.mean_score[visible], weekly.mean_score[visible].round(1), rtol=0, atol=1e-9)
     assert np.isnan(drawn[~visible.to_numpy()]).all()
     # The n under each point as counts are shown: rounded to 5 (449 reads n=450).
     assert line["text"] == [f"n={suppress.rounded(n, 11)}" if shown else "" for n, shown in zip(weekly.n_scored, visible)]

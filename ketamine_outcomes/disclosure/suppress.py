@@ -23,13 +23,13 @@ counts. The rules per mart (which columns are counts, which rates are built on w
 ketamine_outcomes/metrics/declarations.py.
 
 Functions marked @remembered are pure: the dashboard keeps their results by a fingerprint of their
-arguments (charts/cache.py), so a repeated view does not suppress the same rows again."""
+arguments (ketamine_outcomes/kept.py), so a repeated view does not suppress the same rows again."""
 
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ketamine_outcomes.charts.cache import remembered
+from ketamine_outcomes.kept import remembered
 from ketamine_outcomes.metrics.declarations import MARTS
 
 ROUND_TO = 5  # NHS England and ONS publish counts rounded to the nearest 5 to stop differencing
@@ -39,6 +39,15 @@ CURVE_STEP_DAYS = 7  # a curve is shown at the end of each week
 CURVE_TOLERANCE = 0.04
 # Other estimates a curve's mart may carry, drawn beside it at the same points.
 BOUNDS = ("survival_if_lost",)
+# Under rounded counts, what else is shown to fewer places than stored (docs/metrics.md, "Small cells", rule 6):
+# a mean of whole-number scores to full precision is sum / n and gives n back (the fraction in lowest terms),
+# as a Kaplan-Meier step 1 - d / n does. A mean or median to a tenth fits every n of 10 or more (a tenth is
+# 1 / 10 of a point: some whole sum falls within it), and a curve or rate to whole percents moves at most half a
+# point.
+MEAN_DIGITS = 1
+RATE_DIGITS = 2  # a share stored from 0 to 1: whole percents
+# Declared "means" that are shares of a count (0 to 1), shown to whole percents as rates are.
+SHARES = ("share_of_started",)
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,10 @@ def for_chart(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",
         # A rate to full precision beside its rounded n gives the exact count back (42/90 is 0.4666..., and of
         # the n 88-92 only 90 makes it a whole number of responders): drawn, as in a table, to whole percents.
         for column in _rate_columns(out, mart):
-            out[column] = out[column].astype("float64").round(2)
+            out[column] = out[column].astype("float64").round(RATE_DIGITS)
+        for column in MARTS[mart].means:
+            if column in out:
+                out[column] = out[column].astype("float64").round(RATE_DIGITS if column in SHARES else MEAN_DIGITS)
     return out
 
 
@@ -285,7 +297,7 @@ def survival_curve(curve: pd.DataFrame, min_cell: "Disclosure | int", step: int 
     before it ("29-35 days"); one the full curve reaches past the shown one is "past the shown curve"."""
     rule = policy(min_cell)
     if not rule.on or curve.empty:
-        return curve.assign(median_hidden=False)
+        return _with_median_text(curve.assign(median_hidden=False))
     value = "survival" if "survival" in curve else "share_responded"
     hidden = _survival_hidden_groups(curve, rule)
     groups = [_weekly(rows.sort_values("day"), rule, value, step)
@@ -293,8 +305,17 @@ def survival_curve(curve: pd.DataFrame, min_cell: "Disclosure | int", step: int 
     groups = [rows for rows in groups if not rows.empty and rows.day.max() > 0]
     if not groups:
         return pd.DataFrame(columns=["group_value", "day", "n_at_risk", value, "median_days", "median_from",
-                                     "median_hidden"])
-    return pd.concat(groups, ignore_index=True)
+                                     "median_hidden", "median_text"])
+    return _with_median_text(pd.concat(groups, ignore_index=True))
+
+
+def _with_median_text(curve: pd.DataFrame) -> pd.DataFrame:
+    """The curve with each group's median in words (median_text) beside it, for the chart's legend: a chart only
+    draws what it is given (charts/ does not import disclosure/)."""
+    if curve.empty:
+        return curve.assign(median_text=pd.Series(dtype="object"))
+    words = {group: median_text(rows) for group, rows in curve.groupby("group_value", sort=False)}
+    return curve.assign(median_text=curve.group_value.map(words))
 
 
 def at_risk_on(rows: pd.DataFrame, day: int) -> int:
@@ -325,6 +346,10 @@ def _weekly(rows: pd.DataFrame, rule: Disclosure, value: str, step: int) -> pd.D
                 points.append({**point, **{bound: estimate_on(rows, day, bound) for bound in BOUNDS if bound in rows}})
     bounds = [bound for bound in BOUNDS if bound in rows]
     shown = pd.DataFrame(points, columns=["day", "n_at_risk", value, *bounds])
+    if rule.round_to > 1:
+        # Each estimate to whole percents (chosen above on the exact one, so a point is never added or left out by
+        # the rounding): with the rounded number at risk, an exact step 1 - d / n would give n and d back.
+        shown[[value, *bounds]] = shown[[value, *bounds]].astype("float64").round(RATE_DIGITS)
     half = shown.day[shown[value] <= 0.5] if value == "survival" else shown.day[shown[value] >= 0.5]
     median = int(half.iloc[0]) if len(half) else None
     before = shown.day[shown.day < median] if median is not None else shown.day.iloc[0:0]
