@@ -273,3 +273,20 @@ def test_compare_by_route_has_no_adjusted_funnel_since_route_is_in_the_model(com
     app.selectbox(key="compare_by").set_value("route").run()
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ") for c in app.get("plotly_chart")]
     assert not any("Adjusted for case mix" in t for t in titles) and not app.exception
+
+
+def test_the_model_note_shown_under_rounding_states_no_exact_count_whatever_its_wording():
+    # 103 series, 7 non-responders: a model of route (1 term), with the caution (under 10 per term). Shown under
+    # rounding the note is made from the counts as shown (105, not 103) and does not give 7 per term.
+    from ketamine_outcomes.disclosure import panels
+    adjusted = casemix.adjusted_comparison(series([("A", "IV", 52, 48), ("B", "oral", 51, 48)]))
+    assert adjusted.fitted and "fitted on 103 series" in adjusted.note and "7.0 non-responders per term" in adjusted.note
+    note = panels.adjusted_as_shown(adjusted, suppress.Disclosure(11)).note
+    assert "fitted on 105 series" in note and "fewer than 10 non-responders per term" in note
+    constants = {1, 10, 1996}  # the model's terms, the caution threshold, the paper's year: no count of people
+    assert all(v in constants or (v % 5 == 0 and v >= 15) for v in numbers_in(note)), note
+    # Too few for a model: its 4 non-responders read hidden, never exact.
+    few = casemix.adjusted_comparison(series([("A", "IV", 15, 13), ("B", "oral", 15, 13)]))
+    shown_few = panels.adjusted_as_shown(few, suppress.Disclosure(11)).note
+    assert "(hidden non-responders;" in shown_few and " 4 " not in shown_few
+    assert all(v in {1, 5, 2007} for v in numbers_in(shown_few)), shown_few

@@ -12,6 +12,7 @@ instead of showing numbers that mean nothing."""
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,46 @@ ADJUSTED_DIMENSIONS = ("site", "clinician")
 
 
 @dataclass(frozen=True)
+class NoteCounts:
+    """What a note about the model states, as numbers: a view that rounds counts (the Compare page, the pack)
+    rounds these before the words are made (model_note), so no change of wording can leave a count exact."""
+    kind: str  # "fitted" (what the model adjusted for) or "too few" (why there is no model)
+    parameters: int
+    n_series: int  # series the model was (or would have been) fitted on
+    rarer: int  # the rarer outcome's series (responders or non-responders)
+    rarer_name: str  # "responders" or "non-responders"
+    used: tuple[str, ...] = ()  # the case mix in the model, as a sentence names it
+    left_out: tuple[str, ...] = ()  # ... and that left out (one value only)
+
+
+def exact_count(count: int) -> str:
+    return f"{count:,}"
+
+
+def model_note(counts: NoteCounts, count: Callable[[int], str] | None = None) -> str:
+    """The note in words from its numbers. `count`: how a count reads where it is shown (suppress.count_text with
+    the view's rule: hidden or rounded); None, exact. Under a `count` the rarer outcome per term is not given as a
+    number (with the terms it gives the rarer count back), only as below the caution threshold."""
+    text = count or exact_count
+    if counts.kind == "too few":
+        return (f"No adjusted comparison: too few series for a model of {counts.parameters} terms "
+                f"({text(counts.rarer)} {counts.rarer_name}; at least "
+                f"{EVENTS_PER_PARAMETER * max(counts.parameters, 1)} needed, {EVENTS_PER_PARAMETER} per term, "
+                "Vittinghoff & McCulloch 2007). The raw funnel stands alone.")
+    note = "Adjusted for " + ", ".join(counts.used) + (
+        f" ({', '.join(counts.left_out)}: one value only here, so not in the model)" if counts.left_out else "")
+    note += (f": a logistic model of {counts.parameters} terms fitted on {text(counts.n_series)} series scored at "
+             "the end of induction.")
+    if counts.rarer < EVENTS_PER_PARAMETER_CAUTION * counts.parameters:
+        per_term = (f"fewer than {EVENTS_PER_PARAMETER_CAUTION} {counts.rarer_name} per term (" if count else
+                    f"{counts.rarer / counts.parameters:.1f} {counts.rarer_name} per term (fewer than "
+                    f"{EVENTS_PER_PARAMETER_CAUTION}, ")
+        note += (f" With {per_term}Peduzzi 1996) the expected counts are less stable: read a group near a limit "
+                 "with care.")
+    return note
+
+
+@dataclass(frozen=True)
 class Adjusted:
     """The adjusted comparison: one row per group (empty when no model), and in words the model or why none."""
 
@@ -47,26 +88,27 @@ class Adjusted:
     note: str  # what the model adjusted for; or why there is no model (then groups and curves are empty)
     n_series: int = 0
     overall_rate: float = math.nan
+    counts: NoteCounts | None = None  # the numbers `note` states, when it states any (model_note)
 
     @property
     def fitted(self) -> bool:
         return not self.groups.empty
 
 
-def _empty(note: str, n_series: int = 0) -> Adjusted:
+def _empty(note: str, n_series: int = 0, counts: NoteCounts | None = None) -> Adjusted:
     columns = ["group", "n", "observed", "expected", "ratio", "variance", "lower_95%", "upper_95%",
                "lower_99.8%", "upper_99.8%", "outside"]
-    return Adjusted(pd.DataFrame(columns=columns), pd.DataFrame(columns=["expected"]), note, n_series)
+    return Adjusted(pd.DataFrame(columns=columns), pd.DataFrame(columns=["expected"]), note, n_series, counts=counts)
 
 
 def only(adjusted: Adjusted, groups) -> Adjusted:
     """The comparison with only these groups (those the raw funnel shows under small-cell suppression): a hidden
     group's responders would follow from its ratio and expected count."""
     kept = adjusted.groups[adjusted.groups.group.isin(set(groups))].reset_index(drop=True)
-    note = adjusted.note
+    note, counts = adjusted.note, adjusted.counts
     if adjusted.fitted and kept.empty:  # a model, but no group to show: say so, not what it adjusted for
-        note = "No adjusted comparison can be shown: every group is hidden (small-cell suppression)."
-    return Adjusted(kept, adjusted.curves, note, adjusted.n_series, adjusted.overall_rate)
+        note, counts = "No adjusted comparison can be shown: every group is hidden (small-cell suppression).", None
+    return Adjusted(kept, adjusted.curves, note, adjusted.n_series, adjusted.overall_rate, counts)
 
 
 def design(series: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -143,11 +185,10 @@ def adjusted_comparison(series: pd.DataFrame, points: int = 100) -> Adjusted:
                       "induction responded, so there is no variation for a model to explain.", n)
     matrix, left_out = design(series)
     parameters = matrix.shape[1] - 1
+    rarer_name = "responders" if rarer == responders else "non-responders"
     if rarer < EVENTS_PER_PARAMETER * max(parameters, 1):
-        return _empty(f"No adjusted comparison: too few series for a model of {parameters} terms "
-                      f"({rarer} {'responders' if rarer == responders else 'non-responders'}; at least "
-                      f"{EVENTS_PER_PARAMETER * max(parameters, 1)} needed, {EVENTS_PER_PARAMETER} per term, "
-                      "Vittinghoff & McCulloch 2007). The raw funnel stands alone.", n)
+        counts = NoteCounts("too few", parameters, n, rarer, rarer_name)
+        return _empty(model_note(counts), n, counts)
     separated = separated_levels(series)
     if separated:
         return _empty("No adjusted comparison: in some groups of patients everyone or no one responded ("
@@ -172,15 +213,10 @@ def adjusted_comparison(series: pd.DataFrame, points: int = 100) -> Adjusted:
     curves = pd.DataFrame({"expected": grid, "centre": 1.0})
     for name, lower, upper in _limits(grid, p):
         curves[f"lower_{name}"], curves[f"upper_{name}"] = lower, upper
-    used = [CASE_MIX[t] for t in CASE_MIX if t not in left_out]
-    note = "Adjusted for " + ", ".join(used) + (
-        f" ({', '.join(CASE_MIX[t] for t in left_out)}: one value only here, so not in the model)" if left_out else "")
-    note += f": a logistic model of {parameters} terms fitted on {n:,} series scored at the end of induction."
-    if rarer < EVENTS_PER_PARAMETER_CAUTION * parameters:
-        note += (f" With {rarer / parameters:.1f} {'responders' if rarer == responders else 'non-responders'} per "
-                 f"term (fewer than {EVENTS_PER_PARAMETER_CAUTION}, Peduzzi 1996) the expected counts are less "
-                 "stable: read a group near a limit with care.")
-    return Adjusted(groups, curves, note, n, p)
+    counts = NoteCounts("fitted", parameters, n, rarer, rarer_name,
+                        used=tuple(CASE_MIX[t] for t in CASE_MIX if t not in left_out),
+                        left_out=tuple(CASE_MIX[t] for t in left_out))
+    return Adjusted(groups, curves, model_note(counts), n, p, counts)
 
 
 def _fit(outcome: np.ndarray, matrix: pd.DataFrame) -> np.ndarray | None:
