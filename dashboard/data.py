@@ -26,7 +26,7 @@ from ketamine_outcomes.ingest import pipeline
 from ketamine_outcomes.ingest import mappings
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
-from ketamine_outcomes.charts import cache
+from ketamine_outcomes import kept
 from ketamine_outcomes.store import publish
 from ketamine_outcomes.definitions import INSTRUMENTS
 from ketamine_outcomes.ingest.pipeline import BatchResult, ingest_export
@@ -231,7 +231,7 @@ def held_for_this_run(may_create: bool = False, on_created=None):
         if not replica() and (not Path(path).is_file() or busy.current(path)):
             _hold(may_create, on_created)
         try:
-            with cache.kept():  # charts and suppressed rows kept by what they show (charts/cache.py)
+            with kept.kept():  # charts and suppressed rows kept by what they show (ketamine_outcomes/kept.py)
                 yield
         finally:
             con, _this_run.con, _this_run.on_copy, _this_run.version, _this_run.lazy = (

@@ -14,7 +14,7 @@ from ketamine_outcomes.dashboard import data, filters, glossary, signin, tables
 from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.metrics.marts import Cohort
-from ketamine_outcomes.charts import cache
+from ketamine_outcomes import kept
 from ketamine_outcomes.safe_text import markdown
 from ketamine_outcomes.safe_text import plotly as plotly_text
 
@@ -110,16 +110,16 @@ def instrument_missing(instrument: str) -> bool:
 
 
 # Finished charts, by what they draw and the view they were drawn for: a repeated view (another viewer, the
-# same link) sends the kept JSON instead of building the figure again (ketamine_outcomes/charts/cache.py;
-# builders defer inside cache.kept(), which data.held_for_this_run holds for each script run).
-_drawn = cache.Drawings()
+# same link) sends the kept JSON instead of building the figure again (ketamine_outcomes/kept.py;
+# builders defer inside kept.kept(), which data.held_for_this_run holds for each script run).
+_drawn = kept.Drawings()
 
 
 def chart(figure, key: str, view: filters.View) -> None:
     """Show a chart: its sentence when it has nothing to draw; else the figure with the filters under its
     title (so a PNG download or a screenshot explains itself), a text alternative, and a named PNG.
     `figure`: a Plotly figure, or a builder's Pending one, drawn only if not drawn before for this view."""
-    kept_as = (figure.key, key, repr(view)) if isinstance(figure, cache.Pending) else None
+    kept_as = (figure.key, key, repr(view)) if isinstance(figure, kept.Pending) else None
     drawn = _drawn.get(kept_as) if kept_as else None
     if drawn is None:
         drawn = _draw(figure.build() if kept_as else figure, key, view)

@@ -1,4 +1,6 @@
-"""Charts drawn once for the same rows: what lets the dashboard serve a repeated view cheaply.
+"""Charts drawn once for the same rows, and suppressed rows kept: what lets the dashboard serve a repeated view
+cheaply. A top-level module of its own, imported by charts/ (`@drawn_once`) and disclosure/ (`@remembered`)
+alike, so that neither package imports the other for it (disclosure/ draws through charts/, never the reverse).
 
 Building a Plotly figure is most of a page view's CPU once the marts come from cache: Plotly checks
 every property it is given, and the same view (another viewer, a meeting opening one link) would build

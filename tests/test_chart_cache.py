@@ -1,4 +1,4 @@
-"""Charts and suppressed rows kept for repeated views (ketamine_outcomes/charts/cache.py): the same rows give
+"""Charts and suppressed rows kept for repeated views (ketamine_outcomes/kept.py): the same rows give
 the kept drawing, one changed cell gives a new one, and a kept frame handed out is the page's own copy."""
 
 import duckdb
@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from ketamine_outcomes.charts import cache
+from ketamine_outcomes import kept
 from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.metrics import marts
@@ -29,11 +29,11 @@ def test_in_a_run_the_same_rows_name_the_same_drawing_and_a_changed_cell_another
     changed = attrition.copy()
     number = next(c for c in changed.columns if pd.api.types.is_integer_dtype(changed[c]))
     changed.loc[changed.index[-1], number] += 1
-    with cache.kept():
+    with kept.kept():
         first, again, other = (figures.attrition(attrition, 11), figures.attrition(attrition.copy(), 11),
                                figures.attrition(changed, 11))
         fewer = figures.attrition(attrition, 5)  # another threshold: another drawing
-    assert isinstance(first, cache.Pending)
+    assert isinstance(first, kept.Pending)
     assert first.key == again.key
     assert len({first.key, other.key, fewer.key}) == 3
     drawn = first.build()
@@ -43,7 +43,7 @@ def test_in_a_run_the_same_rows_name_the_same_drawing_and_a_changed_cell_another
 
 def test_a_kept_suppressed_frame_is_the_callers_own_copy():
     rates = pd.DataFrame({"week": [1, 2], "n_scored": [3, 40], "responders": [1, 20], "n_paired": [3, 40]})
-    with cache.kept():
+    with kept.kept():
         shown = suppress.for_chart(rates, "weekly_outcomes", 11)
         shown.loc[:, "n_scored"] = -1  # a page changing what it was handed
         again = suppress.for_chart(rates, "weekly_outcomes", 11)
@@ -54,4 +54,4 @@ def test_a_kept_suppressed_frame_is_the_callers_own_copy():
 
 def test_a_frame_the_fingerprint_cannot_hash_is_drawn_not_kept():
     odd = pd.DataFrame({"week": [0], "values": [[1, 2]]})  # a column holding lists
-    assert cache.fingerprint("x", (odd,), {}) is None
+    assert kept.fingerprint("x", (odd,), {}) is None

@@ -8,6 +8,7 @@ import pytest
 
 from ketamine_outcomes.charts import figures
 from ketamine_outcomes.charts import style
+from ketamine_outcomes.disclosure import panels, suppress
 
 
 def tick_labels(fig, top: float) -> list[str]:
@@ -72,11 +73,18 @@ def test_a_trajectory_with_every_week_hidden_is_a_sentence():
     assert "No GAD-7 week has enough series" in figures.is_nothing(fig)
 
 
+def change_chart(summary: pd.DataFrame, rule):
+    """The change-from-baseline chart as the Response page's panel draws it: bins suppressed, then drawn."""
+    from ketamine_outcomes.disclosure import response_panels, suppress
+    bins, total = response_panels.change_bins(summary, rule)
+    return figures.change_distribution(bins, total, "PHQ-9", 0.5, suppress.policy(rule).min_cell)
+
+
 def test_the_change_chart_is_a_distribution_of_every_series():
     rng = np.random.default_rng(1)
     change = rng.uniform(-1, 0.6, 50_000)
     status = np.where(change <= -0.75, "remission", np.where(change <= -0.5, "response", "no response"))
-    fig = figures.change_distribution(pd.DataFrame({"end_pct_change": change, "end_status": status}), "PHQ-9", 0.5)
+    fig = change_chart(pd.DataFrame({"end_pct_change": change, "end_status": status}), 0)
     assert len(fig.data) == 3
     assert sum(int(sum(t.y)) for t in fig.data) == 50_000
     assert max(len(t.x) for t in fig.data) <= 20
@@ -101,7 +109,8 @@ CURVE = pd.DataFrame({"group_value": ["all"] * 4, "day": [10, 20, 30, 40], "n_at
 
 
 def test_a_survival_curve_starts_at_day_0_steps_and_prints_the_number_at_risk_under_it():
-    fig = figures.survival_curve(CURVE, "survival", "t", "still responding", "days", "responding")
+    fig = figures.survival_curve(suppress.survival_curve(CURVE, 0), "survival", "t", "still responding", "days",
+                                 "responding")
     line, at_risk = fig.data
     assert (list(line.x), list(line.y), line.line.shape) == ([0, 10, 20, 30, 40], [1.0, 0.75, 0.75, 0.5, 0.5], "hv")
     assert line.name == "all (median 30 days)"
@@ -123,7 +132,8 @@ def test_a_survival_curve_cut_by_suppression_prints_no_number_past_its_end():
     fig = figures.survival_curve(suppress.survival_curve(curve, 11), "survival", "t", "still responding", "days",
                                 "responding")
     line, at_risk = fig.data
-    assert list(line.x) == [0, 7, 14, 21, 28, 35] and list(line.y) == pytest.approx(curve.survival[:6].tolist())
+    # The estimate to whole percents under rounded counts (docs/metrics.md, "Small cells", rule 3).
+    assert list(line.x) == [0, 7, 14, 21, 28, 35] and list(line.y) == [1.0, 0.88, 0.75, 0.68, 0.34, 0.22]
     assert list(at_risk.x) == [0, 7, 14, 21, 28, 35] and list(at_risk.text) == ["60", "50", "40", "35", "20", "15"]
     # The median is in the week shown on day 28, after the point on day 21.
     assert line.name == "all (median 22-28 days)"
@@ -140,18 +150,18 @@ def test_the_change_chart_hides_small_bars_and_rounds_the_others():
     change = [-0.95] * 20 + [-0.85] * 12 + [-0.75] * 3 + [-0.55] * 12 + [0.05] * 25
     status = ["remission"] * 35 + ["response"] * 12 + ["no response"] * 25
     summary = pd.DataFrame({"end_pct_change": change, "end_status": status})
-    fig = figures.change_distribution(summary, "PHQ-9", 0.5, min_cell=11)
+    fig = change_chart(summary, 11)
     bars = {t.name: {round(x, 2): y for x, y in zip(t.x, t.y) if y != 0} for t in fig.data if t.type == "bar"}
     assert bars["remission"] == {-0.95: 20, -0.85: 15, -0.75: None}
     assert bars["response"] == {-0.55: 15} and bars["no response"] == {0.05: 25}
     marks = next(t for t in fig.data if t.type == "scatter")
     assert [round(x, 2) for x in marks.x] == [-0.75] and list(marks.text) == ["hidden"]
     assert marks.name == "hidden: 1-10 series, or hidden to protect another"
-    exact = figures.change_distribution(summary, "PHQ-9", 0.5, min_cell=suppress.Disclosure(11, 1))
+    exact = change_chart(summary, suppress.Disclosure(11, 1))
     bars = {t.name: {round(x, 2): y for x, y in zip(t.x, t.y) if y != 0} for t in exact.data if t.type == "bar"}
     assert bars["remission"] == {-0.95: 20, -0.85: None, -0.75: None}
     assert "72 series" not in fig.layout.title.text  # 72 - 20 - 12 - 25 would be the hidden 15
-    shown = figures.change_distribution(summary, "PHQ-9", 0.5)  # suppression off: every bar, and the total
+    shown = change_chart(summary, 0)  # suppression off: every bar, and the total
     assert {round(x, 2): y for x, y in zip(shown.data[0].x, shown.data[0].y) if y} == {-0.95: 20, -0.85: 12, -0.75: 3}
     assert "72 series" in shown.layout.title.text
 
@@ -290,18 +300,18 @@ def test_a_trajectory_past_the_end_of_induction_marks_where_intention_to_treat_e
     ends = [s for s in fig.layout.shapes if s.x0 == 6 and s.x1 == 6]
     assert len(ends) == 1
     assert any("intention to treat ends" in a.text for a in fig.layout.annotations)
-    note = figures.itt_followup_note(weekly, itt, 11)
+    note = panels.itt_followup_note(weekly, itt, 11)
     assert "ends at week 6" in note and "week 9 rests on 15 of 300 series" in note  # 12, rounded (never 10)
-    assert "hidden" in figures.itt_followup_note(weekly.assign(n_scored=[300] * 9 + [5]), itt, 11)
+    assert "hidden" in panels.itt_followup_note(weekly.assign(n_scored=[300] * 9 + [5]), itt, 11)
     # Observed weeks that end with intention to treat: no mark, no note.
-    assert figures.itt_followup_note(weekly[weekly.week <= 6], itt, 11) == ""
+    assert panels.itt_followup_note(weekly[weekly.week <= 6], itt, 11) == ""
 
 
 def test_the_sustained_response_curve_draws_its_lost_to_follow_up_bound_dotted_beside_it():
     curve = pd.DataFrame({"group_value": ["all"] * 3, "day": [0, 30, 106], "n_at_risk": [40, 20, 11],
                           "n_events": [0, 0, 11], "n_censored": [20, 9, 0], "survival": [1.0, 1.0, 0.0],
                           "survival_if_lost": [0.5, 0.275, 0.0], "median_days": [106] * 3})
-    fig = figures.survival_curve(curve, "survival", "t", "y", "x", "responding")
+    fig = figures.survival_curve(suppress.survival_curve(curve, 0), "survival", "t", "y", "x", "responding")
     bound = next(t for t in fig.data if t.name and "lost to follow-up" in t.name)
     assert list(bound.y) == [0.5, 0.275, 0.0] and bound.line.dash == "dot"
     assert fig.data[0].name.startswith("all (median")  # the estimate stays the first trace, its at-risk row next

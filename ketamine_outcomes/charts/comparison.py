@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ketamine_outcomes.charts.cache import drawn_once
+from ketamine_outcomes.kept import drawn_once
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import GREY, PALETTE, house_layout, mark_gaps, nothing
 

@@ -6,7 +6,7 @@ stays distinct under the common colour-vision deficiencies; a sequential palette
 bands), whole-number week axes, percent axes whose labels never repeat, legends under the plot so they
 never cover a title on a phone, and (in the dashboard: fit_titles) titles wrapped to a phone's width. A chart with nothing to draw is `nothing(sentence)`: the page shows the
 sentence instead of an empty frame. Text from an export (site, clinician names) is HTML-escaped.
-A builder marked @drawn_once is drawn once per set of rows in the dashboard (charts/cache.py).
+A builder marked @drawn_once is drawn once per set of rows in the dashboard (ketamine_outcomes/kept.py).
 
 The figures live by family (style: what they share; outcomes; safety; comparison); this module
 names them all, so a page or the pack imports one module."""
@@ -17,7 +17,7 @@ from ketamine_outcomes.charts.style import (
     is_nothing, hidden_legend, describe, for_projector, PROJECTOR_TITLE_WIDTH, PROJECTOR_PLOT_HEIGHT,
 )
 from ketamine_outcomes.charts.outcomes import (
-    trajectory, rates_by_week, itt_followup_note, end_of_induction, attrition, change_distribution,
+    trajectory, rates_by_week, end_of_induction, attrition, change_distribution,
     band_transitions, time_to_response, survival_curve, series_scores, published_by_route,
     TALKING_THERAPIES_MEASURES, talking_therapies,
 )

@@ -2,15 +2,12 @@
 change from baseline, severity transitions, time to response and survival curves, one series' scores, the
 published results per route, and the NHS Talking Therapies measures with the national standard."""
 
-import math
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ketamine_outcomes.disclosure import suppress
-from ketamine_outcomes.charts.cache import drawn_once
+from ketamine_outcomes.kept import drawn_once
 from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (
@@ -131,23 +128,6 @@ def _mark_itt_end(fig: go.Figure, itt: pd.DataFrame, weeks: list) -> None:
                   annotation_position="top left", annotation_font=dict(size=10, color=GREY))
 
 
-def itt_followup_note(weekly: pd.DataFrame, itt: pd.DataFrame | None, min_cell: int) -> str:
-    """A caption for a weekly chart whose observed weeks go on past the end of intention to treat: where it stops,
-    and how few series the last observed week rests on out of the cohort's (both as the tables show them)."""
-    shown = weekly.dropna(subset=["mean_score"]) if "mean_score" in weekly else weekly.dropna(subset=["response_rate"])
-    if itt is None or itt.empty or shown.empty:
-        return ""
-    last = shown.sort_values("week").iloc[-1]
-    end = int(itt.week.max())
-    if last.week <= end:
-        return ""
-    n = last.n_scored if "mean_score" in weekly else last.n_paired
-    return (f"Intention to treat ends at week {end}, the end of induction: a finished course is not drawn back at its "
-            f"baseline. After it, observed follow-up only, a group that shrinks: week {int(last.week)} rests on "
-            f"{suppress.count_text(n, min_cell)} of {suppress.count_text(itt.sort_values('week').n_series.iloc[0], min_cell)}"
-            " series with a baseline.")
-
-
 def _hidden_lines(names: list[str], lines: list[str]) -> str:
     """A week's hidden marker: "hidden" when every line drawn hides it, else which ("hidden: remission observed",
     "hidden: observed" for both observed lines)."""
@@ -224,37 +204,27 @@ def attrition(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
 
 
 @drawn_once
-def change_distribution(summary: pd.DataFrame, instrument: str, response_fraction: float,
+def change_distribution(bins: pd.DataFrame, total: str, instrument: str, response_fraction: float,
                         min_cell: int = 0) -> go.Figure:
     """How much each series changed from baseline at end of induction: a distribution (series per 10-point
     band of % change), coloured by end status. One bar per series would mean 50,000 bars at 100k patients.
-    With min_cell, a bar of 1 to min_cell - 1 series is not drawn but marked (suppress.histogram_bins), and the
-    title leaves out the number of series, which with the shown bars and the status table would give it."""
-    rows = summary.dropna(subset=["end_pct_change"])
-    if rows.empty:
+    `bins` (status, bin_low, bin_high, n_series as shown, hidden) and `total` (the title's count in words) come
+    already suppressed (disclosure/response_panels.change_bins): a hidden bar is not drawn but marked."""
+    if bins.empty:
         return nothing(f"No series has an end-of-induction {instrument} score yet.")
-    edges = np.arange(-1.0, max(1.0, math.ceil(rows.end_pct_change.max() * 10) / 10) + 0.1, 0.1)
     fig = go.Figure()
-    hidden_bins = set()
     for status, colour in (("remission", PALETTE[2]), ("response", PALETTE[0]), ("no response", "#9e9e9e")):
-        values = rows[rows.end_status == status].end_pct_change.clip(upper=edges[-1] - 1e-9)
-        counts, _ = np.histogram(values, bins=edges)
-        hidden = suppress.histogram_bins(counts, min_cell).to_numpy()
-        hidden_bins.update(np.round(edges[:-1][hidden] + 0.05, 2))
+        rows = bins[bins.status == status]
         name = remission_term(instrument) if status == "remission" else status
-        # Bars as counts are shown: rounded to 5 under suppression (the status table's totals are rounded too).
-        drawn = [None if h else int(suppress.rounded(int(c), min_cell) if min_cell else c) for c, h in zip(counts, hidden)]
-        fig.add_trace(go.Bar(x=edges[:-1] + 0.05, y=drawn,
+        fig.add_trace(go.Bar(x=rows.bin_low + 0.05, y=[None if h else int(n) for n, h in zip(rows.n_series, rows.hidden)],
                              width=0.095, name=name, marker_color=colour,
-                             customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                             customdata=np.stack([rows.bin_low, rows.bin_high], axis=1),
                              hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
                                            + name + "</extra>"))
-    mark_suppressed(fig, sorted(hidden_bins), min_cell)
+    mark_suppressed(fig, sorted(set(np.round(bins.bin_low[bins.hidden] + 0.05, 2))), min_cell)
     fig.add_vline(x=response_fraction - 1, line_dash="dash", line_color=GREY,
                   annotation_text=f"response: {1 - response_fraction:.0%} fall",
                   annotation_font_color=GREY)
-    total = "some bars hidden" if hidden_bins else \
-        f"{suppress.count_text(len(rows), min_cell) if min_cell else f'{len(rows):,}'} series"
     fig = house_layout(fig, f"{instrument}: change from baseline at end of induction ({total})", "series",
                   x_title="change from baseline (negative is better)")
     fig.update_layout(barmode="stack", bargap=0)
@@ -306,8 +276,8 @@ def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None,
 @drawn_once
 def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x_title: str,
                    what: str) -> go.Figure:
-    """Kaplan-Meier step curves, one per group (rows: group_value, day, n_at_risk, `value`, median_days;
-    already truncated by suppression), with the number at risk under the plot at regular days and the
+    """Kaplan-Meier step curves, one per group (rows: group_value, day, n_at_risk, `value`, median_text; as
+    disclosure/suppress.survival_curve leaves them, truncated by suppression), with the number at risk under the plot at regular days and the
     median in each legend entry. `value`: 'survival' (falls from 1) or 'share_responded' (rises from 0)."""
     if curves.empty:
         return nothing(f"No curve to draw: too few series {what} for this selection (suppressed or none yet).")
@@ -322,7 +292,7 @@ def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x
     for i, (group, rows) in enumerate(groups):
         rows = rows.sort_values("day")
         colour, label = PALETTE[i % len(PALETTE)], escape(group)
-        median_text = "median " + suppress.median_text(rows)
+        median_text = "median " + rows.median_text.iloc[0]
         # The curve starts at day 0 at 100% (or 0%) and holds each value until the next event (a step).
         days = [0] + rows.day.tolist() if rows.day.iloc[0] > 0 else rows.day.tolist()
         values = [start] + rows[value].tolist() if rows.day.iloc[0] > 0 else rows[value].tolist()

@@ -10,7 +10,6 @@ pack and the CLI pass from_connection(con). The cohort rule is stated once here:
 count the series at or above caseness at baseline unless the selection clears cases_only (Overview,
 Compare, Quality review and the pack alike)."""
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -360,15 +359,10 @@ def adjusted_as_shown(adjusted: casemix.Adjusted, rule: suppress.Disclosure) -> 
     """The case-mix comparison as it may be shown under rounding. Its numbers are built on counts: responders
     (a count: rounded), the ratio observed / expected (which with the exact expected gives the responders back:
     drawn at the expected rounded to 5, as counts are, and to two decimals), the limits (whose shape gives the
-    overall rate: drawn to 0.001) and the note's series and responders per term (rounded). Flags and the sentence
-    were judged on the exact numbers."""
-    def count(match: re.Match) -> str:
-        return suppress.count_text(int(match.group(1).replace(",", "")), rule)
-
-    note = re.sub(r"fitted on ([\d,]+) series", lambda m: f"fitted on {count(m)} series", adjusted.note)
-    note = re.sub(r"With [\d.]+ (responders|non-responders) per term \(fewer than (\d+), ",
-                  r"With fewer than \2 \1 per term (", note)
-    note = re.sub(r"\((\d+) (responders|non-responders);", lambda m: f"({count(m)} {m.group(2)};", note)
+    overall rate: drawn to 0.001) and the note's counts (rounded before its words are made: casemix.model_note).
+    Flags and the sentence were judged on the exact numbers."""
+    note = adjusted.note if adjusted.counts is None else \
+        casemix.model_note(adjusted.counts, lambda count: suppress.count_text(count, rule))
     if not adjusted.fitted:
         return replace(adjusted, note=note)
     groups = adjusted.groups.assign(
@@ -464,6 +458,24 @@ def count_words(count, rule: suppress.Disclosure, noun: str = "series") -> str:
     return f"a hidden number of {noun}" if text == HIDDEN else f"{text} {noun}"
 
 
+def itt_followup_note(weekly: pd.DataFrame, itt: pd.DataFrame | None, rule: "suppress.Disclosure | int") -> str:
+    """A caption for a weekly chart whose observed weeks go on past the end of intention to treat: where it stops,
+    and how few series the last observed week rests on out of the cohort's (both as the tables show them)."""
+    shown = weekly.dropna(subset=["mean_score"]) if "mean_score" in weekly else weekly.dropna(subset=["response_rate"])
+    if itt is None or itt.empty or shown.empty:
+        return ""
+    last = shown.sort_values("week").iloc[-1]
+    end = int(itt.week.max())
+    if last.week <= end:
+        return ""
+    n = last.n_scored if "mean_score" in weekly else last.n_paired
+    return (f"Intention to treat ends at week {end}, the end of induction: a finished course is not drawn back at its "
+            f"baseline. After it, observed follow-up only, a group that shrinks: week {int(last.week)} rests on "
+            f"{suppress.count_text(n, rule)} of {suppress.count_text(itt.sort_values('week').n_series.iloc[0], rule)}"
+            " series with a baseline.")
+
+
+
 # --- trajectories by group -------------------------------------------------------------------------------
 
 WEEKLY_COLUMNS = ["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
@@ -506,7 +518,7 @@ def trajectories(marts: Marts, selection: Selection, lines: dict[str, Cohort], g
                                      itt=suppress.for_chart(itt_frame, "weekly_outcomes_itt", rule)
                                      if itt_frame is not None else None)
     if itt_frame is not None and len(lines) == 1:
-        panel.data["followup"] = figures.itt_followup_note(drawn, itt_frame, rule.min_cell)
+        panel.data["followup"] = itt_followup_note(drawn, itt_frame, rule)
     panel.hidden = suppress.suppressed(weekly, "weekly_outcomes", rule, rows_add_up="week")
     # One table for every line, hidden as the chart is (a table per line could not see the other lines' weeks).
     panel.rows = table(weekly, "weekly_outcomes", rule, rows_add_up="week",
