@@ -232,6 +232,29 @@ def test_the_funnel_names_on_the_plot_only_the_points_outside_the_limits_and_eve
     assert fig.layout.height == 540
 
 
+def test_the_adjusted_funnel_names_every_point_and_two_at_one_x_take_opposite_sides():
+    """walk: the adjusted funnel's labels were ['', '', ''], and two sites at (40, 1.04) and (40, 1.06) sat on top
+    of each other. Observed / expected: North 42/40, South 41.6/40, East 36/50, all within the limits."""
+    groups = pd.DataFrame({"group": ["East", "North", "South"], "n": [120, 95, 95], "observed": [36, 42, 42],
+                           "expected": [50.0, 40.0, 40.0], "ratio": [0.72, 1.06, 1.04], "outside": ["", "", ""]})
+    curves = pd.DataFrame({"expected": [20.0, 55.0], "centre": 1.0, "lower_95%": [0.6, 0.7], "upper_95%": [1.4, 1.3],
+                           "lower_99.8%": [0.5, 0.6], "upper_99.8%": [1.5, 1.4]})
+    fig = figures.adjusted_funnel(groups, curves, "site")
+    points = next(t for t in fig.data if t.name == "site within limits")
+    named = dict(zip(points.text, points.textposition))
+    assert sorted(named) == ["East", "North", "South"]
+    # North (ratio 1.06) is the higher of the two at 40 expected: its name above, South's below.
+    assert (named["North"], named["South"]) == ("top center", "bottom center")
+    # The raw funnel places names by the same rule: a tie in n no longer puts the lower name above.
+    units = pd.DataFrame({"group": ["A", "B", "C"], "n": [50, 80, 80], "rate": [0.5, 0.41, 0.39],
+                          "outside": ["", "", ""]})
+    raw = figures.funnel(units, pd.DataFrame({"n": [40, 90], "centre": 0.4, "lower_95%": [0.25, 0.3],
+                                              "upper_95%": [0.55, 0.5], "lower_99.8%": [0.2, 0.25],
+                                              "upper_99.8%": [0.6, 0.55]}), "site")
+    points = next(t for t in raw.data if t.name == "site within limits")
+    assert dict(zip(points.text, points.textposition)) == {"A": "top center", "B": "top center", "C": "bottom center"}
+
+
 def test_every_hidden_week_of_the_rates_by_week_is_marked_and_a_week_without_data_is_not():
     def rate(values):
         return {"response_rate": values, "response_rate_low": values, "response_rate_high": values}

@@ -18,7 +18,7 @@ def funnel(units: pd.DataFrame, curves: pd.DataFrame, label: str) -> go.Figure:
     x = "n_shown" if "n_shown" in units else "n"
     n_shown = units[x]
     fig = _funnel_figure(
-        units, curves.assign(n_shown=curves.n), label, x=x, y="rate", centre="overall rate", name_every_point=True,
+        units, curves.assign(n_shown=curves.n), label, x=x, y="rate", centre="overall rate",
         details=[units.outside.replace("", "within the limits"), [f"{int(v):,}" for v in n_shown]],
         hover="%{customdata[0]}: %{y:.0%} of %{customdata[2]}<br>%{customdata[1]}<extra></extra>")
     # Taller than most charts: on a phone the wrapped title and the legend's rows left the funnel 90-200 px high.
@@ -33,7 +33,7 @@ def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> g
     if groups.empty:
         return nothing(f"No {label} has enough scored series to place on the adjusted funnel (all suppressed).")
     fig = _funnel_figure(
-        groups, curves, label, x="expected", y="ratio", centre="as expected (1)", name_every_point=False,
+        groups, curves, label, x="expected", y="ratio", centre="as expected (1)",
         details=[groups.observed.astype(str), groups.outside.replace("", "within the limits")],
         hover="%{customdata[0]}: %{customdata[1]} responders, %{x:.1f} expected (ratio %{y:.2f})"
               "<br>%{customdata[2]}<extra></extra>")
@@ -42,7 +42,7 @@ def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> g
 
 
 def _funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, label: str, x: str, y: str, centre: str,
-                   name_every_point: bool, details: list, hover: str) -> go.Figure:
+                   details: list, hover: str) -> go.Figure:
     """The funnel both builders draw: limit lines along `curves[x]`, then the points within and outside the
     limits. `details`: per point, the hover's columns after its name (customdata[1], [2])."""
     fig = go.Figure()
@@ -64,19 +64,33 @@ def _funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, label: str, x: st
         if rows.empty:
             continue
         shown = names[chosen].tolist()
-        if name_every_point:
-            # Every point is named (a projected screen has no hover); neighbours of similar size and rate
-            # alternate above and below their point, so two names do not run into one another.
-            order = rows[x].rank(method="first").astype(int).tolist()
-            text, position = shown, ["top center" if k % 2 else "bottom center" for k in order]
-        else:
-            text, position = shown if is_outside else [""] * len(rows), "top center"
+        # Every point is named, adjusted or not (a projected screen has no hover); neighbours of similar size and
+        # rate alternate above and below their point, so two names do not run into one another.
+        position = _name_positions(rows[x].tolist(), rows[y].tolist(), _near(points[x]))
         fig.add_trace(go.Scatter(
-            x=rows[x], y=rows[y], mode="markers+text", text=text, textposition=position, cliponaxis=False,
+            x=rows[x], y=rows[y], mode="markers+text", text=shown, textposition=position, cliponaxis=False,
             marker=dict(size=12, color=colour, symbol=symbol), name=name,
             customdata=np.stack([shown] + [d[chosen].tolist() for d in details], axis=1),
             hovertemplate=hover))
     return fig
+
+
+def _near(xs: pd.Series) -> float:
+    """How close two points' x must be for their names to collide: 5% of the points' spread."""
+    return 0.05 * float(xs.max() - xs.min()) if len(xs) else 0.0
+
+
+def _name_positions(xs: list, ys: list, near: float) -> list[str]:
+    """Above or below each point, alternating along x. Two points at (nearly) the same x take the side away from
+    each other, the higher above and the lower below: the walk found two sites at (40, 1.04) and (40, 1.06) whose
+    names, one below the higher point and one above the lower, were printed over one another."""
+    order = sorted(range(len(xs)), key=lambda i: (xs[i], ys[i]))
+    position = {i: "top center" if k % 2 == 0 else "bottom center" for k, i in enumerate(order)}
+    for lower, higher in zip(order, order[1:]):
+        if abs(xs[higher] - xs[lower]) <= near and position[lower] == "top center" \
+                and position[higher] == "bottom center":
+            position[lower], position[higher] = "bottom center", "top center"
+    return [position[i] for i in range(len(xs))]
 
 
 @drawn_once
