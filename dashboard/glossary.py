@@ -97,7 +97,7 @@ CARDS: tuple[Card, ...] = (
          "curve are the series still followed and responding. Under small-cell suppression (always in meeting mode) "
          "the estimate is drawn at the end of each week (sooner when it has moved more than 4 points), so it stays "
          "on the estimate, for as long as at least the minimum cell size of series are at risk; the numbers at "
-         "risk are rounded to the nearest 5.",
+         "risk are rounded to the nearest 5 and the estimate to whole percents.",
          "Kaplan & Meier 1958; McInnes 2022 followed sustained response after induction the same way.",
          ("response_fraction_phq9", "end_of_induction_days")),
     Card("time-to-response", "Time to first response (dropouts competing)",
@@ -199,7 +199,8 @@ CARDS: tuple[Card, ...] = (
          "Counts from 1 to 10, and every rate built on them, are hidden so no patient can be recognised; they read "
          "**hidden**. Zero may be shown. Every other count is rounded to the nearest 5 (339 reads 340; 11 and 12 read 15), "
          "so subtracting one shown count from another never gives a small count exactly: series minus evaluable, "
-         "this quarter minus last. Rates come from the exact counts, in whole percents; a rate is hidden when fewer "
+         "this quarter minus last. Rates come from the exact counts, in whole percents (curves too); means and "
+         "medians to one decimal, as a mean to more places gives its count back. A rate is hidden when fewer "
          "than 11 are in it or left out of it (5 of 50 did not respond). Start dates count whole months. Only an "
          "analyst can lower the threshold below the clinic's setting, in a view marked internal. In a download a "
          "hidden cell is empty.",

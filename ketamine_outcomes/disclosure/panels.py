@@ -136,8 +136,9 @@ def rounding_note(rule: suppress.Disclosure) -> str:
     hidden = f"Counts from 1 to {rule.min_cell - 1} are hidden"
     if rule.round_to > 1:
         return (f"{hidden}, and other counts are rounded to the nearest {rule.round_to} (so two counts cannot be "
-                "subtracted to give a small one); rates are from the exact counts, and a rate is hidden when fewer "
-                f"than {rule.min_cell} are in it or left out of it.")
+                "subtracted to give a small one); rates are from the exact counts, shown in whole percents, means and "
+                f"medians to one decimal, and a rate is hidden when fewer than {rule.min_cell} are in it or left out "
+                "of it.")
     return f"{hidden} (internal view: other counts are exact)."
 
 
@@ -443,7 +444,8 @@ def curve(marts: Marts, selection: Selection, mart: str, by: str) -> Panel:
         panel.notes.append(
             f"Small-cell suppression: the estimate is drawn at the end of each week (not day by day, which would "
             f"give each day's events), for as long as {rule.min_cell} or more series are at risk; numbers at risk "
-            + (f"are rounded to the nearest {rule.round_to}" if rule.round_to > 1 else "are exact (internal view)")
+            + (f"are rounded to the nearest {rule.round_to} and the estimate to whole percents" if rule.round_to > 1
+               else "are exact (internal view)")
             + f"; a group of fewer than {rule.min_cell} series is not drawn.")
     return panel
 
