@@ -300,11 +300,30 @@ def test_trajectory_n_labels_are_spaced_so_a_phone_can_read_them():
     assert labelled == {"A": [0, 6], "B": [2, 8], "C": [4, 10]}
 
 
+def test_a_hidden_adverse_event_bar_is_marked_in_its_own_routes_slot():
+    """walk (desktop_safety_02): oral's hidden nausea was marked at the centre of the nausea group, over IV's and
+    IM's bars. Nausea: IV 20%, IM hidden, oral hidden; dizziness: IV 10%, IM 5%, oral hidden."""
+    events = pd.DataFrame({"group_value": ["IV", "IV", "IM", "IM", "oral", "oral"],
+                           "event": ["nausea", "dizziness"] * 3, "event_rate": [0.2, 0.1, None, 0.05, None, None],
+                           "event_rate_low": [0.15, 0.05, None, 0.01, None, None],
+                           "event_rate_high": [0.25, 0.15, None, 0.1, None, None]})
+    fig = figures.adverse_events(events, "route", 11)
+    slot = {t.name: t.offsetgroup for t in fig.data if t.legendgroup != "hidden"}
+    assert len(set(slot.values())) == 3  # one slot per route
+    marks = {route: sorted(t.x) for route, group in slot.items()
+             for t in fig.data if t.legendgroup == "hidden" and t.offsetgroup == group}
+    assert marks == {"IM": ["nausea"], "oral": ["dizziness", "nausea"]}
+    assert all(list(t.y) == [0] * len(t.x) and set(t.text) == {"hidden"}
+               for t in fig.data if t.legendgroup == "hidden")
+    # One legend entry for the marks, however many routes hide a bar.
+    assert [t.showlegend for t in fig.data if t.legendgroup == "hidden"] == [True, False]
+
+
 def test_a_hidden_marks_legend_too_wide_for_a_phone_takes_two_lines():
     """walk2/walk3: on a 390 px phone the adverse-events legend read "… or hidden to protec", cut at the edge."""
     events = pd.DataFrame({"group_value": ["IV", "IV"], "event": ["nausea", "elevated_bp"], "event_rate": [0.2, None],
                            "event_rate_low": [0.15, None], "event_rate_high": [0.25, None]})
-    marks = [t for t in figures.adverse_events(events, "route", 11).data if t.type == "scatter"]
+    marks = [t for t in figures.adverse_events(events, "route", 11).data if t.legendgroup == "hidden"]
     assert marks[0].name == "hidden: 1-10 sessions or events,<br>or hidden to protect another"
     assert list(marks[0].x) == ["increased blood pressure"]
     # A legend that fits stays on one line.

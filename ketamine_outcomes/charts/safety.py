@@ -8,7 +8,7 @@ from ketamine_outcomes.kept import drawn_once
 from ketamine_outcomes.definitions import adverse_event_label
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (
-    GREY, PALETTE, house_layout, mark_suppressed, n_over_bars, rate_bars, two_lines, nothing,
+    GREY, PALETTE, house_layout, mark_hidden_bars, mark_suppressed, n_over_bars, rate_bars, two_lines, nothing,
 )
 
 
@@ -43,15 +43,18 @@ def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = No
         return nothing("Adverse-event rates are suppressed for this selection (too few sessions or events).")
     fig = go.Figure()
     frame = frame.assign(event=frame.event.map(adverse_event_label))  # words, not the stored codes
-    for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
+    groups = list(frame.groupby("group_value", sort=False))
+    for i, (group, rows) in enumerate(groups):
         label = escape(group)
         fig.add_trace(go.Bar(x=rows.event, y=rows.event_rate, name=label, marker_color=PALETTE[i % len(PALETTE)],
+                             offsetgroup=str(i),
                              error_y=dict(type="data", symmetric=False, array=rows.event_rate_high - rows.event_rate,
                                           arrayminus=rows.event_rate - rows.event_rate_low, thickness=1),
                              text=["0" if v == 0 else "" for v in rows.event_rate],
                              textposition="outside", textfont=dict(color=GREY, size=10), cliponaxis=False,
                              hovertemplate="%{x}: %{y:.1%} of sessions<extra>" + label + "</extra>"))
-    mark_suppressed(fig, frame[frame.event_rate.isna()].event.drop_duplicates(), min_cell, "sessions or events")
+    for i, (group, rows) in enumerate(groups):
+        mark_hidden_bars(fig, rows.event[rows.event_rate.isna()], str(i), min_cell, "sessions or events")
     fig = house_layout(fig, f"Adverse events per completed session, by {by_label}", "share of sessions", x_title="",
                   percent=True, height=540)
     # A long name on two lines ("increased / blood pressure"), and a taller chart: on a 390 px phone the turned

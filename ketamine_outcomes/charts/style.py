@@ -199,6 +199,20 @@ def mark_suppressed(fig: go.Figure, xs, min_cell: int | None = None, unit: str =
                                  name=_legend_lines(hidden_legend(min_cell, unit)), hoverinfo="skip"))
 
 
+def mark_hidden_bars(fig: go.Figure, xs, offsetgroup: str, min_cell: int | None = None, unit: str = "series") -> None:
+    """mark_suppressed for grouped bars: the mark sits in the hidden bar's own slot (its trace's offsetgroup), not
+    at the centre of the group over the other bars (walk: the adverse-events chart's "hidden" for oral sat on IV's
+    and IM's bars). A text-only bar of height 0, since plotly places only bars by offsetgroup; one legend entry."""
+    xs = list(xs)
+    if xs:
+        shown_before = any(t.legendgroup == "hidden" for t in fig.data)
+        fig.add_trace(go.Bar(x=xs, y=[0] * len(xs), offsetgroup=offsetgroup, text=["hidden"] * len(xs),
+                             textposition="outside", textfont=dict(color=GREY, size=11), cliponaxis=False,
+                             marker=dict(color=GREY, line=dict(color=GREY, width=2)), legendgroup="hidden",
+                             showlegend=not shown_before, name=_legend_lines(hidden_legend(min_cell, unit)),
+                             hoverinfo="skip"))
+
+
 def _legend_lines(name: str) -> str:
     """A legend entry broken after its comma when it would not fit a phone beside its symbol: Plotly never wraps a
     legend, and on a 390 px screen "… or hidden to protec" was cut at the right edge."""
