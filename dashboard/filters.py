@@ -46,8 +46,12 @@ class View:
         to 5, exact in the analyst's internal view (below the clinic's threshold)."""
         return panels.disclosure_for(self.min_cell, self.internal)
 
-    def caption(self) -> str:
-        if self.min_cell <= 1:
+    def caption(self, patient_level: bool = False) -> str:
+        """The filters in force in one line. `patient_level`: a page or file of patient rows for the care team,
+        whose counts are exact whatever the threshold (never shown in meeting mode or the pack)."""
+        if patient_level:
+            suppression = "patient-level, exact counts"
+        elif self.min_cell <= 1:
             suppression = "no suppression"
         elif self.disclosure.round_to > 1:
             suppression = f"counts under {self.min_cell} suppressed, others rounded to {self.disclosure.round_to}"

@@ -241,8 +241,9 @@ def plain(frame: pd.DataFrame, key: str, title: str) -> None:
                                 for c in frame.columns if c in LABELS})
 
 
-def file_name(title: str, view: filters.View) -> str:
-    """e.g. weekly-table_PHQ-9_site-Northside_route-IV.csv: the filters a reader needs to trust the file."""
+def file_name(title: str, view: filters.View, patient_level: bool = False) -> str:
+    """e.g. weekly-table_PHQ-9_site-Northside_route-IV.csv: the filters a reader needs to trust the file.
+    `patient_level`: patient rows with exact counts, which the name says instead of a suppression it lacks."""
     cohort = view.cohort
     parts = [title, view.instrument]
     for name, short in (("sites", "site"), ("routes", "route"), ("indications", "indication"),
@@ -260,15 +261,21 @@ def file_name(title: str, view: filters.View) -> str:
         # Below the clinic's threshold: small counts and exact figures, so the file says so wherever it goes.
         parts.append(f"INTERNAL-not-for-circulation-under-{view.min_cell}" if view.min_cell > 1 else
                      "INTERNAL-not-for-circulation-unsuppressed")
-    elif view.min_cell > 1:
+    if patient_level:
+        parts.append("patient-level-exact-counts")
+    elif view.min_cell > 1 and not view.internal:
         parts.append(f"suppressed-under-{view.min_cell}-rounded-to-{view.disclosure.round_to}")
     name = "_".join(re.sub(r"[^A-Za-z0-9.+-]+", "-", p).strip("-") for p in parts)
     return name[:180] + ".csv"
 
 
-def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str) -> str:
+def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str, patient_level: bool = False) -> str:
     """The table as CSV (formulas neutralised) under one line that names the filters it was made with."""
-    return comment_line(f"{title}. Filters: {view.caption()}. Suppressed cells are blank.") + csv_text(numbers)
+    if patient_level:
+        line = f"{title}. Filters: {view.caption(patient_level=True)}. Patient rows for the care team: nothing suppressed."
+    else:
+        line = f"{title}. Filters: {view.caption()}. Suppressed cells are blank."
+    return comment_line(line) + csv_text(numbers)
 
 
 def comment_line(text: str) -> str:
@@ -284,9 +291,9 @@ def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, pa
     patient-level rows go only to a role that may download rows. Each download enters the audit trail."""
     if view.meeting_mode or (patient_level and not signin.may("download_rows")):
         return
-    name = file_name(title, view)
+    name = file_name(title, view, patient_level)
     # Made when clicked (a callable), so no file waits at a live /media/ URL (docs/deploy.md, downloads).
-    st.download_button("Download this table (CSV)", lambda: csv_with_filters(numbers, view, title),
+    st.download_button("Download this table (CSV)", lambda: csv_with_filters(numbers, view, title, patient_level),
                        file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:",
                        on_click=signin.record, args=("download", ("INTERNAL view, not suppressed to the clinic's "
                                                                  "threshold: " if view.internal else "") + name))

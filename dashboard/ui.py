@@ -21,9 +21,10 @@ from ketamine_outcomes.safe_text import plotly as plotly_text
 DEFINITIONS_PAGE = "app_pages/definitions.py"
 
 
-def page(title: str, intro: str) -> filters.View:
+def page(title: str, intro: str, patient_level: bool = False) -> filters.View:
     """Title, one line of purpose, and the view (instrument, cohort, mode) the sidebar selected.
-    Stops the page with a helpful message when the database holds no treatment series yet."""
+    Stops the page with a helpful message when the database holds no treatment series yet.
+    `patient_level`: a care-team page of exact counts, whose filters line must not claim suppression."""
     st.title(title)
     st.caption(intro)
     if data.is_empty():
@@ -33,7 +34,7 @@ def page(title: str, intro: str) -> filters.View:
             st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload:")
         st.stop()
     view = filters.current()
-    filters_line(view)
+    filters_line(view, patient_level)
     data_as_of()
     return view
 
@@ -55,9 +56,9 @@ def data_as_of() -> None:
                    "Upload the latest exports before reading these figures as current.", icon=":material/schedule:")
 
 
-def filters_line(view: filters.View) -> None:
+def filters_line(view: filters.View, patient_level: bool = False) -> None:
     """Printed once, under the page's title; each chart also names the filters under its own title."""
-    st.caption(f"Filters: {markdown(view.caption())}")  # site, clinician, indication names are export text
+    st.caption(f"Filters: {markdown(view.caption(patient_level))}")  # site, clinician, indication names are export text
 
 
 def definitions_link(topic: str) -> None:

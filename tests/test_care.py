@@ -297,8 +297,9 @@ def test_the_not_on_track_page_lists_the_flagged_series_with_a_link_to_its_view(
     assert listed["Improvement %"].tolist() == [25.0] and listed["Threshold %"].tolist() == [30.0]
     calibration = next(d.value for d in app.dataframe if "Closed series" in d.value.columns)
     assert calibration[["Closed series", "Responded"]].values.tolist()[:2] == [[3, 1], [3, 2]]
-    # 3 and 1 are under the 11 the filters line names: the page says these counts are exact, and why.
-    assert any("counts under 11 suppressed" in c.value for c in app.caption)
+    # 3 and 1 are under the clinic's 11, shown exactly: the filters line says so, claiming no suppression.
+    [line] = [c.value for c in app.caption if c.value.startswith("Filters:")]
+    assert "exact counts" in line and "suppressed" not in line
     assert any(c.value.startswith("Counts here are exact") for c in app.caption)
 
 

@@ -357,3 +357,33 @@ def test_the_sustained_response_curve_draws_its_lost_to_follow_up_bound_dotted_b
     bound = next(t for t in fig.data if t.name and "lost to follow-up" in t.name)
     assert list(bound.y) == [0.5, 0.275, 0.0] and bound.line.dash == "dot"
     assert fig.data[0].name.startswith("all (median")  # the estimate stays the first trace, its at-risk row next
+
+
+def test_the_rates_by_week_caption_names_the_last_week_the_chart_draws():
+    # Weeks 0-17 scored; from week 12 only 5 series are paired with a baseline, so their rates are hidden and the
+    # axis ends at week 11 (40 paired, 20 responders, 8 remitters), while week 17's mean (15 scored) is still shown.
+    # Intention to treat ends at week 6, over 300 series with a baseline.
+    from ketamine_outcomes.metrics.marts import Cohort
+    from ketamine_outcomes.disclosure import response_panels
+
+    weeks = list(range(18))
+    paired = [None] + [40] * 11 + [5] * 6
+    weekly = pd.DataFrame({
+        "week": weeks, "n_scored": [300] + [200] * 16 + [15], "mean_score": [19.0] + [12.0] * 17,
+        "mean_ci_low": [18.0] + [11.0] * 17, "mean_ci_high": [20.0] + [13.0] * 17, "n_paired": paired,
+        "mean_change": [None] + [-7.0] * 17, "responders": [None] + [20] * 11 + [3] * 6,
+        "response_rate": [None] + [0.5] * 11 + [0.6] * 6, "remitters": [None] + [8] * 11 + [2] * 6,
+        "remission_rate": [None] + [0.2] * 11 + [0.4] * 6})
+    for column in ("response_rate", "remission_rate"):
+        weekly[f"{column}_low"], weekly[f"{column}_high"] = weekly[column] - 0.1, weekly[column] + 0.1
+    itt = pd.DataFrame({"week": range(7), "n_series": [300] * 7, "mean_score": [19.0] + [13.0] * 6,
+                        "response_rate": [None] + [0.3] * 6, "remission_rate": [None] + [0.1] * 6})
+    frames = {"weekly_outcomes": weekly, "weekly_outcomes_itt": itt}
+    selection = panels.Selection("PHQ-9", Cohort(), panels.disclosure_for(11, False))
+    panel = response_panels.rates_by_week(lambda mart, **_: frames[mart].copy(), selection)
+    drawn = [x for trace in panel.figure.data if trace.y is not None
+             for x, y in zip(trace.x, trace.y) if y is not None and y == y]
+    assert max(drawn) == 11
+    assert list(panel.figure.layout.xaxis.range) == [-0.5, 11.5]
+    assert "week 11 rests on 40 of 300 series" in panel.data["followup"]
+    assert "week 17" not in panel.data["followup"]

@@ -4,7 +4,7 @@ download every mart."""
 
 import streamlit as st
 
-from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables
+from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables, ui
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.ingest.pipeline import upload_detail
@@ -26,6 +26,8 @@ if data.is_empty():
             "session_day, route; optional status, dose, site, clinician, adverse events, blood pressure) and "
             "its **outcomes** export (patient_id, assessment_date or _day, instrument, score; or one score "
             "column per instrument), and optionally a **patients** export (age band, sex, indication, site).")
+else:
+    ui.data_as_of()  # what the last upload brought up to, before the analyst adds the next
 
 DATE_FORMATS = {"Detect: ISO, or a slash format when the dates leave no doubt": None,
                 "US: MM/DD/YYYY": "us", "Day first: DD/MM/YYYY": "dmy"}

@@ -5,7 +5,7 @@ from importlib import resources
 
 import streamlit as st
 
-from ketamine_outcomes.dashboard import data, glossary
+from ketamine_outcomes.dashboard import data, glossary, ui
 from ketamine_outcomes.definitions import SETTINGS
 
 # The docs are package data (the repository's docs/, mapped into the package by pyproject.toml).
@@ -13,6 +13,8 @@ DOCS = resources.files("ketamine_outcomes.docs")
 
 st.title("Definitions")
 st.caption("What every number on these pages means, in plain words, and where each definition comes from.")
+if not data.is_empty():
+    ui.data_as_of()  # the settings in force below apply to the data up to this day
 in_force = data.settings()
 
 

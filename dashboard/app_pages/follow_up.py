@@ -10,7 +10,7 @@ from ketamine_outcomes.care import follow_up
 from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Item 9 follow-up", "PHQ-9 answers with thoughts of self-harm (item 9 of 1 or more): who followed "
-                                   "each up, and how.")
+                                   "each up, and how.", patient_level=True)
 patients.only_outside_meetings(view)
 LIMIT = 200  # rows a screen shows: a large network holds tens of thousands of flags
 

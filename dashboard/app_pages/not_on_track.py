@@ -9,7 +9,7 @@ from ketamine_outcomes.care import series
 from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Not on track", "Active series improving less, at a checkpoint, than the clinic's eventual "
-                               "responders had by then.")
+                               "responders had by then.", patient_level=True)
 patients.only_outside_meetings(view)
 settings = data.settings()
 # The reference (thresholds, calibration) is the whole clinic's: learned once per data version, whatever the
@@ -50,14 +50,14 @@ st.caption("The clinic's closed series scored at their checkpoint: of those the 
            "went on to respond at the end of induction, against those it would not have flagged (95% Wilson "
            "intervals). The threshold is learned from these same series, so this flatters the signal: read it as a "
            "check, not a validation. Dropouts after the checkpoint count as not responding.")
-st.caption("Counts here are exact, whatever the suppression named under the title: this page is for the care team, "
+st.caption("Counts here are exact, as the filters line under the title says: this page is for the care team, "
            "who see the series themselves, and is never shown in meeting mode or the pack.")
 judged = calibration[calibration.is_enough]
 if calibration.empty or judged.group_value.eq("all").sum() < 2:
     st.info(f"Too few closed series to judge the signal: each of flagged and not flagged needs at least "
             f"{settings['not_on_track_min_series']:g} closed series scored at the checkpoint.")
 tables.show(calibration.assign(flag=calibration.is_flagged.map({True: "flagged", False: "not flagged"})),
-            None, view, key="not_on_track_calibration", title="not on track: calibration",
+            None, view, key="not_on_track_calibration", title="not on track: calibration", patient_level=True,
             columns=["group_value", "flag", "n_closed", "n_responded", "response_rate", "response_rate_low",
                      "response_rate_high", "is_enough"])
 ui.definitions_link("not on track")

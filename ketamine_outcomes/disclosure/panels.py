@@ -460,17 +460,24 @@ def count_words(count, rule: suppress.Disclosure, noun: str = "series") -> str:
     return f"a hidden number of {noun}" if text == HIDDEN else f"{text} {noun}"
 
 
-def itt_followup_note(weekly: pd.DataFrame, itt: pd.DataFrame | None, rule: "suppress.Disclosure | int") -> str:
+# The n behind each value a weekly chart draws: a mean rests on the series scored that week, a rate on those paired
+# with their baseline (fewer), so a week can show its mean and hide its rate.
+DRAWN_N = {"mean_score": "n_scored", "response_rate": "n_paired"}
+
+
+def itt_followup_note(weekly: pd.DataFrame, itt: pd.DataFrame | None, rule: "suppress.Disclosure | int",
+                      drawn: str = "mean_score") -> str:
     """A caption for a weekly chart whose observed weeks go on past the end of intention to treat: where it stops,
-    and how few series the last observed week rests on out of the cohort's (both as the tables show them)."""
-    shown = weekly.dropna(subset=["mean_score"]) if "mean_score" in weekly else weekly.dropna(subset=["response_rate"])
+    and how few series the last observed week rests on out of the cohort's (both as the tables show them).
+    `drawn`: the value the chart plots (its last shown week ends the axis), so the caption names that week."""
+    shown = weekly.dropna(subset=[drawn])
     if itt is None or itt.empty or shown.empty:
         return ""
     last = shown.sort_values("week").iloc[-1]
     end = int(itt.week.max())
     if last.week <= end:
         return ""
-    n = last.n_scored if "mean_score" in weekly else last.n_paired
+    n = last[DRAWN_N[drawn]]
     return (f"Intention to treat ends at week {end}, the end of induction: a finished course is not drawn back at its "
             f"baseline. After it, observed follow-up only, a group that shrinks: week {int(last.week)} rests on "
             f"{suppress.count_text(n, rule)} of {suppress.count_text(itt.sort_values('week').n_series.iloc[0], rule)}"

@@ -35,7 +35,8 @@ def rates_by_week(marts: Marts, selection: Selection) -> Panel:
     panel.hidden = suppress.suppressed(weekly, "weekly_outcomes", rule)
     # The follow-up sentence reads the counts as the tables of this view show them.
     baseline = itt[itt.week == 0].n_series
-    panel.data = {"followup": itt_followup_note(suppress.for_chart(weekly, "weekly_outcomes", rule), itt, rule),
+    # The chart's axis ends at the last week whose response rate is shown; the caption names that week.
+    panel.data = {"followup": itt_followup_note(shown, itt, rule, drawn="response_rate"),
                   # The evaluable series with a baseline: the n of the end-of-induction rates for these filters.
                   "n_text": suppress.count_text(baseline.iloc[0] if len(baseline) else 0, rule)}
     return panel

@@ -1,0 +1,68 @@
+"""Words a fresh-eyes walk found wrong: every page says how recent the data is, and the care team's patient-level
+pages and files say their counts are exact instead of claiming a suppression they do not apply."""
+
+import pandas as pd
+import pytest
+
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, open_app, shown
+from ketamine_outcomes.dashboard import filters, tables
+from ketamine_outcomes.disclosure import panels
+from ketamine_outcomes.metrics.marts import Cohort
+from ketamine_outcomes.store import database
+
+
+def last_day(db) -> str:
+    con = database.connect(db)
+    try:
+        value = con.execute("select greatest((select max(session_date) from sessions), "
+                            "(select max(assessment_date) from assessments))").fetchone()[0]
+    finally:
+        con.close()
+    return f"{pd.Timestamp(value):%Y-%m-%d}"
+
+
+def captions(app) -> list[str]:
+    return [shown(c.value) for c in app.caption]
+
+
+def open_page(db, monkeypatch, page: str, **params) -> AppTest:
+    monkeypatch.setenv("KETAMINE_OUTCOMES_DB", str(db))
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    for name, value in params.items():
+        app.query_params[name] = value
+    return app.switch_page(f"app_pages/{page}.py").run()
+
+
+@pytest.mark.parametrize("page, params", [("series", {"series": "KP000003#1"}), ("data", {}), ("definitions", {})])
+def test_the_series_data_and_definitions_pages_say_how_recent_the_data_is(clinic_db, monkeypatch, page, params):
+    app = open_page(clinic_db, monkeypatch, page, **params)
+    assert not app.exception
+    expected = f"Data as of {last_day(clinic_db)} (the latest session or assessment stored)."
+    assert captions(app).count(expected) == 1
+
+
+@pytest.mark.parametrize("page", ["not_on_track", "follow_up"])
+def test_patient_level_pages_say_their_counts_are_exact_not_suppressed(clinic_db, monkeypatch, page):
+    app = open_app(clinic_db, monkeypatch, page)
+    assert not app.exception
+    [line] = [c for c in captions(app) if c.startswith("Filters:")]
+    assert line.endswith("patient-level, exact counts")
+    assert "suppressed" not in line
+
+
+def view(min_cell=11, internal=False) -> filters.View:
+    return filters.View(instrument="PHQ-9", cohort=Cohort(), min_cell=min_cell, internal=internal,
+                        meeting_mode=False)
+
+
+def test_a_patient_level_download_is_named_and_headed_exact_and_a_mart_table_still_suppressed():
+    rows = pd.DataFrame({"patient_id": ["KP1", "KP2"], "item9": [1, 2]})
+    name = tables.file_name("item 9 flags", view(), patient_level=True)
+    assert name == "item-9-flags_PHQ-9_patient-level-exact-counts.csv"
+    first = tables.csv_with_filters(rows, view(), "item 9 flags", patient_level=True).splitlines()[0]
+    assert "patient-level; exact counts" in first and "suppress" not in first.replace("nothing suppressed", "")
+    # A table of a mart's counts keeps its suppression in both.
+    assert tables.file_name("weekly", view()) == "weekly_PHQ-9_suppressed-under-11-rounded-to-5.csv"
+    assert "counts under 11 suppressed" in tables.csv_with_filters(rows, view(), "weekly").splitlines()[0]
