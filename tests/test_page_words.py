@@ -1,6 +1,8 @@
 """Words a fresh-eyes walk found wrong: every page says how recent the data is, and the care team's patient-level
 pages and files say their counts are exact instead of claiming a suppression they do not apply."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -66,3 +68,25 @@ def test_a_patient_level_download_is_named_and_headed_exact_and_a_mart_table_sti
     # A table of a mart's counts keeps its suppression in both.
     assert tables.file_name("weekly", view()) == "weekly_PHQ-9_suppressed-under-11-rounded-to-5.csv"
     assert "counts under 11 suppressed" in tables.csv_with_filters(rows, view(), "weekly").splitlines()[0]
+
+
+def test_a_median_past_the_shown_curve_is_a_hidden_tile_with_the_words_in_its_caption(clinic_db, monkeypatch):
+    # The sample's PHQ-9 sustained response: under suppression at 11 the curve stops before it falls to half.
+    from ketamine_outcomes.disclosure import suppress
+    from ketamine_outcomes.metrics import marts
+
+    con = database.connect(clinic_db)
+    try:
+        curve = suppress.survival_curve(marts.sustained_response(con, "PHQ-9"), 11)
+    finally:
+        con.close()
+    assert suppress.median_text(curve) == "past the shown curve"
+    last = int(curve.day.max())
+    app = open_app(clinic_db, monkeypatch, "durability")
+    assert not app.exception
+    tile = next(m for m in app.metric if m.label == "Median duration of response")
+    assert tile.value == "hidden"
+    assert any(c.endswith(f"median past the shown curve: after day {last}, where fewer than 11 series are at risk")
+               for c in captions(app))
+    # Every tile on the page is a number of days or "hidden", never a phrase.
+    assert all(re.fullmatch(r"hidden|not reached|\d+(-\d+)? days", m.value) for m in app.metric)

@@ -435,7 +435,7 @@ def curve(marts: Marts, selection: Selection, mart: str, by: str) -> Panel:
     # n and median per group, from the curve as shown: a group not drawn reads "hidden".
     for group in frame.group_value.drop_duplicates():
         kept = shown[shown.group_value == group]
-        panel.tiles.append(Tile(str(group), HIDDEN if kept.empty else suppress.median_text(kept), n[group]))
+        panel.tiles.append(median_tile(str(group), kept, n[group], rule))
     if "n_followed_up" in frame:  # sustained response: how many were followed up after responding, per group
         panel.data["followed_up"] = "; ".join((f"{g}: " if g != "all" else "") +
                                               suppress.followed_up_text(frame, g, rule)
@@ -448,6 +448,18 @@ def curve(marts: Marts, selection: Selection, mart: str, by: str) -> Panel:
                else "are exact (internal view)")
             + f"; a group of fewer than {rule.min_cell} series is not drawn.")
     return panel
+
+
+def median_tile(group: str, kept: pd.DataFrame, n: str, rule: suppress.Disclosure) -> Tile:
+    """A curve's median as a tile: a value is a number of days or "hidden", never a phrase (a tile's big type
+    reads as a figure). A median past the shown curve is hidden by suppression: its caption (`help`) says why."""
+    if kept.empty:
+        return Tile(group, HIDDEN, n)
+    words = suppress.median_text(kept)
+    if words == "past the shown curve":
+        return Tile(group, HIDDEN, n, help=f"past the shown curve: after day {int(kept.day.max())}, where fewer than "
+                                           f"{rule.min_cell} series are at risk")
+    return Tile(group, words, n)
 
 
 def max_score(instrument: str) -> int:
