@@ -216,7 +216,7 @@ CARDS: tuple[Card, ...] = (
     Card("expected-range", "Expected range (one series)",
          "On a series' own page: week by week, the middle half of the scores of the clinic's closed series that "
          "started from a similar baseline. A week with too few such series is left out.", "Product definition.",
-         ("expected_range_baseline_points", "expected_range_min_series")),
+         ("expected_range_baseline_points", "min_cell_size")),
 )
 
 # The topic a page's "How is X defined?" link names -> the card it opens.

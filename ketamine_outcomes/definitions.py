@@ -266,9 +266,6 @@ SETTINGS: dict[str, Setting] = {
         Setting("expected_range_baseline_points", 3,
                 "Series view: the expected range comes from closed series whose baseline is within this many points.",
                 "Product default (PHQ-9's 5-point bands hold about this spread either side)", minimum=0, maximum=80),
-        Setting("expected_range_min_series", 10,
-                "Series view: a week of the expected range is drawn only when this many similar closed series were "
-                "scored in it.", "Product default: a middle half of fewer series is noise", minimum=1, maximum=1000),
     )
 }
 

@@ -588,9 +588,23 @@ def test_the_expected_range_leaves_a_gap_where_too_few_similar_series_were_score
     scores = pd.DataFrame({"instrument": "PHQ-9", "week": [0, 1, 2], "score": [16, 14, 10],
                            "band": ["moderately severe", "moderate", "moderate"]})
     expected = pd.DataFrame({"week": [0, 1, 3], "n_series": [20, 15, 12], "low": [14, 12, 8], "median": [16, 14, 10],
-                             "high": [18, 16, 12]})  # week 2: fewer than expected_range_min_series
+                             "high": [18, 16, 12]})  # week 2: fewer than min_cell_size
     bands = pd.DataFrame({"band_min": [0, 10], "band_max": [9, 27], "band": ["below", "<b>above</b>"]})
     figure = figures.series_scores(scores, bands, "PHQ-9", 27, expected, response_at=8)
     median = next(t for t in figure.data if t.name and t.name.startswith("expected"))
     assert list(median.x) == [0, 1, 2, 3] and math.isnan(median.y[2]) and list(median.y[:2]) == [16, 14]
     assert [a.text for a in figure.layout.annotations if "above" in a.text] == ["&lt;b&gt;above&lt;/b&gt;"]
+
+
+def test_the_expected_range_draws_a_week_only_with_min_cell_size_similar_series(con):
+    # Closed series with baseline 20: week 0 11 of them (score 20), week 1 ten (four at 10, six at 15), week 2
+    # eleven (score 12). At the clinic's 11 week 1 is not drawn; at 10 it is, its middle half 10 to 15.
+    marts.build(con)
+    counts = pd.DataFrame({"baseline_score": [20, 20, 20, 20], "week": [0, 1, 1, 2], "score": [20, 10, 15, 12],
+                           "n_series": [11, 4, 6, 11]})
+    shown = series.expected_range(con, "X#1", "PHQ-9", 20, counts)
+    assert shown.week.tolist() == [0, 2] and shown.n_series.tolist() == [11, 11]
+    con.execute("insert or replace into setting_overrides values ('min_cell_size', 10)")
+    shown = series.expected_range(con, "X#1", "PHQ-9", 20, counts)
+    assert shown.week.tolist() == [0, 1, 2]
+    assert shown[shown.week == 1][["n_series", "low", "median", "high"]].values.tolist() == [[10, 10, 15, 15]]

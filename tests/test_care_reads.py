@@ -152,7 +152,7 @@ scores as (
 )
 select week, count(*) as n_series, quantile_cont(score, 0.25) as low, quantile_cont(score, 0.5) as median,
     quantile_cont(score, 0.75) as high
-from scores group by week having count(*) >= setting('expected_range_min_series') order by week
+from scores group by week having count(*) >= setting('min_cell_size') order by week
 """
 
 

@@ -114,14 +114,14 @@ for instrument in [st.session_state["series_instrument"]] if instruments else [v
     if expected is None:
         st.caption(f"No {instrument} baseline: no expected range (it is drawn from closed series with a similar baseline).")
     elif expected.empty:
-        st.caption(f"Expected range: fewer than {settings['expected_range_min_series']:g} of the clinic's closed series "
+        st.caption(f"Expected range: fewer than {settings['min_cell_size']:g} of the clinic's closed series "
                    f"had a {instrument} baseline within {settings['expected_range_baseline_points']:g} points of this "
                    "one in any week, too few to draw.")
     else:
         st.caption(f"Expected range: the middle half (25th to 75th percentile) of the scores of the clinic's closed "
                    f"series whose {instrument} baseline was within {settings['expected_range_baseline_points']:g} points "
                    f"of this one's ({int(baseline.iloc[0])}), week by week; weeks with fewer than "
-                   f"{settings['expected_range_min_series']:g} such series are not drawn.")
+                   f"{settings['min_cell_size']:g} such series (the clinic's small-cell threshold) are not drawn.")
     show_reasons(instrument)
 ui.definitions_link("the expected range")
 

@@ -1,7 +1,7 @@
 -- The range of scores the clinic's own closed series with a similar baseline went through, week by
 -- week: what a series starting at $baseline_score on $instrument could expect.
--- Grain: one row per week (0 = baseline) with at least setting('expected_range_min_series') such series
--- scored. Closed: the series' end-of-induction window has closed, or it dropped out
+-- Grain: one row per week (0 = baseline) with at least setting('min_cell_size') such series
+-- scored (the clinic's small-cell threshold, as everywhere else). Closed: the series' end-of-induction window has closed, or it dropped out
 -- (int_end_of_induction.is_evaluable); similar: a baseline within setting('expected_range_baseline_points')
 -- of $baseline_score. The series $series_id itself is left out. low / high: the 25th and 75th
 -- percentiles of the week's scores (the middle half), median the 50th, each as quantile_cont takes it
@@ -79,7 +79,7 @@ final as (
         any_value(below + (position - floor(position)) * (above - below)) filter (where q = 0.75) as high,
     from quantiles
     group by week
-    having any_value(n_series) >= setting('expected_range_min_series')
+    having any_value(n_series) >= setting('min_cell_size')
 )
 
 select * from final
