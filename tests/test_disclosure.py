@@ -204,7 +204,8 @@ def test_a_large_synthetic_curve_follows_lifelines_under_suppression():
 
 def sums_fitting(mean: float, n: int) -> bool:
     """Whether some whole-number total of n scores has this mean to a tenth: n is then as likely as any other."""
-    return any(round(total / n, 1) == mean for total in range(math.floor((mean - 0.05) * n), math.ceil((mean + 0.05) * n) + 1))
+    totals = range(math.floor((mean - 0.05) * n), math.ceil((mean + 0.05) * n) + 1)
+    return any(round(total / n, 1) == mean for total in totals)
 
 
 def trajectories_panel(sample, rule: suppress.Disclosure) -> panels.Panel:

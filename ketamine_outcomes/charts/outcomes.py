@@ -216,8 +216,8 @@ def change_distribution(bins: pd.DataFrame, total: str, instrument: str, respons
     for status, colour in (("remission", PALETTE[2]), ("response", PALETTE[0]), ("no response", "#9e9e9e")):
         rows = bins[bins.status == status]
         name = remission_term(instrument) if status == "remission" else status
-        fig.add_trace(go.Bar(x=rows.bin_low + 0.05, y=[None if h else int(n) for n, h in zip(rows.n_series, rows.hidden)],
-                             width=0.095, name=name, marker_color=colour,
+        drawn = [None if hidden else int(n) for n, hidden in zip(rows.n_series, rows.hidden)]
+        fig.add_trace(go.Bar(x=rows.bin_low + 0.05, y=drawn, width=0.095, name=name, marker_color=colour,
                              customdata=np.stack([rows.bin_low, rows.bin_high], axis=1),
                              hovertemplate="%{customdata[0]:.0%} to %{customdata[1]:.0%}: %{y} series<extra>"
                                            + name + "</extra>"))
@@ -277,8 +277,8 @@ def time_to_response(first_responses: pd.DataFrame, min_cell: int | None = None,
 def survival_curve(curves: pd.DataFrame, value: str, title: str, y_title: str, x_title: str,
                    what: str) -> go.Figure:
     """Kaplan-Meier step curves, one per group (rows: group_value, day, n_at_risk, `value`, median_text; as
-    disclosure/suppress.survival_curve leaves them, truncated by suppression), with the number at risk under the plot at regular days and the
-    median in each legend entry. `value`: 'survival' (falls from 1) or 'share_responded' (rises from 0)."""
+    disclosure/suppress.survival_curve leaves them, truncated by suppression), with the number at risk under the
+    plot at regular days and the median in each legend entry. `value`: 'survival' (falls from 1) or 'share_responded' (rises from 0)."""
     if curves.empty:
         return nothing(f"No curve to draw: too few series {what} for this selection (suppressed or none yet).")
     groups = list(curves.groupby("group_value", sort=True))
