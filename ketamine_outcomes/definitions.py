@@ -73,6 +73,12 @@ INSTRUMENTS: dict[str, Instrument] = {
 OUTCOME_INSTRUMENTS: dict[str, Instrument] = {name: i for name, i in INSTRUMENTS.items() if i.is_outcome}
 
 
+def remission_rule_words(label: str) -> str:
+    """An instrument's remission cut-off (its remission_label, as the instruments table stores it) in words, one
+    way everywhere: "< 5" reads "under 5", "<= 10" "of at most 10"."""
+    return label.replace("<= ", "of at most ").replace("< ", "under ")
+
+
 def remission_term(instrument: str) -> str:
     """What a score within the remission cut-off is called for this instrument (PCL-5: below the cut-off)."""
     known = INSTRUMENTS.get(instrument)

@@ -372,3 +372,23 @@ def test_every_point_of_the_packs_funnel_is_named_in_a_table_under_it(sample_con
         assert (int(n), int(k)) == (suppress.rounded(sites.at[name, "n_scored"], 11),
                                     suppress.rounded(sites.at[name, "responders"], 11))
         assert rate == f"{sites.at[name, 'response_rate']:.0%}" and where == "within the limits"
+
+
+@pytest.mark.slow
+def test_the_headline_filters_name_the_cases_counted_and_remission_reads_as_its_definition(sample_con):
+    # Q2 2024 on the sample clinic, cases at baseline by default: the headline's rows count PHQ-9 10 or more.
+    document = pack.html_pack(sample_con, period=pack.parse_period("2024-Q2"))
+    headline = re.search(r'<p class="filters" id="headline-filters">Filters: ([^<]*)</p>', document).group(1)
+    assert headline.startswith("PHQ-9 · series started 2024-04-01 to 2024-06-30 · PHQ-9 baseline &gt;= 10 ·")
+    assert "all series" not in headline
+    # Remission said one way, the instruments table's PHQ-9 cut-off (< 5): in the note and in the definitions.
+    assert re.search(r"Remission: an end-of-induction\s+PHQ-9 score under 5\.", document)
+    assert "An end-of-induction PHQ-9 score under 5." in document
+    assert "at or below" not in document and "at most 4" not in document
+    # Cleared: every series, and the line says so.
+    every = pack.html_pack(sample_con, period=pack.parse_period("2024-Q2"), cases_only=False)
+    assert re.search(r'id="headline-filters">Filters: PHQ-9 · series started 2024-04-01 to 2024-06-30 · all series ·',
+                     every)
+    pcl5 = pack.html_pack(sample_con, instrument="PCL-5", period=pack.parse_period("2024-Q2"))
+    assert re.search(r"Below the probable-PTSD cut-off: an end-of-induction\s+PCL-5 score under 33 \(below the "
+                     r"probable-PTSD cut-off\), not remission\.", pcl5)

@@ -32,7 +32,9 @@ from ketamine_outcomes.charts import figures
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import quality
 from ketamine_outcomes.disclosure import panels, safety_panels
-from ketamine_outcomes.definitions import INSTRUMENTS, adverse_event_label, remission_term, response_words
+from ketamine_outcomes.definitions import (
+    INSTRUMENTS, adverse_event_label, remission_rule_words, remission_term, response_words,
+)
 
 MEETING_MIN_CELL = 11
 FIGURE_WIDTH = 720  # px: an A4 page's printable width at the pack's margins
@@ -154,7 +156,10 @@ def _headline(read_mart, selection: panels.Selection, period: "Period", previous
                 figure, references = panel.figure, panel.data["matched"].to_dict(orient="records")
         rows.append(row)
     rated = selection.rated_cohort()
-    return {"rows": rows, "references": references, "cohort": selection.cohort_sentence(),
+    # The filters line names the cohort the end-of-induction rows count (cases at baseline by default), as the
+    # dashboard's does, not the pack's wider filters ("all series").
+    filters = f"{selection.instrument} · series started {period.start} to {period.end} · {cohort_words(rated)}"
+    return {"rows": rows, "references": references, "cohort": selection.cohort_sentence(), "filters": filters,
             "cases": (f"{selection.instrument} {rated.min_baseline} or more at baseline"
                       if rated is not selection.cohort else None),
             "figure": figure}
@@ -274,8 +279,8 @@ def _definitions(con, instrument: str, min_cell: int) -> list[dict]:
                              "days after it."),
         ("Response", f"The end-of-induction {response_words(fraction)}." if fraction else
                      "This instrument has no response rule."),
-        (remission_term(instrument)[:1].upper() + remission_term(instrument)[1:], f"An end-of-induction {instrument} score " + INSTRUMENTS[instrument]
-         .remission_label.replace("<= ", "of at most ").replace("< ", "under ") + "."),
+        (remission_term(instrument)[:1].upper() + remission_term(instrument)[1:],
+         f"An end-of-induction {instrument} score {_remission_rule(con, instrument)}."),
         ("Evaluable", "A series whose end-of-induction window has closed, or that dropped out: fewer sessions than "
                       f"the induction and none in the last {v['dropout_quiet_days']:g} days of the data."),
         ("Observed and intention to treat", "Observed rates count the series scored at the end of induction. "
@@ -379,8 +384,15 @@ def _rules(con, instrument: str) -> dict:
     key = INSTRUMENTS[instrument].key
     fraction = values.get(f"response_fraction_{key}")  # none for CADSS, a dissociation measure
     return {"response": response_words(fraction) if fraction else "no response rule for this instrument",
-            "remission": remission_term(instrument),
+            "remission": remission_term(instrument), "remission_rule": _remission_rule(con, instrument),
             "carry_days": int(values["itt_carry_days"]), "peak": f"{values['bp_peak_systolic']:g}"}
+
+
+def _remission_rule(con, instrument: str) -> str:
+    """The remission cut-off in force, in words ("under 5"), from the database's instruments table that
+    is_remission reads: the headline note and the definitions say it the same way."""
+    label = con.execute("select remission_label from instruments where instrument = $i", {"i": instrument}).fetchone()
+    return remission_rule_words(label[0] if label else INSTRUMENTS[instrument].remission_label)
 
 
 def cohort_words(cohort: marts.Cohort) -> str:
