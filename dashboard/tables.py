@@ -207,30 +207,62 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
     numbers, hidden = shown(rows, None, view)
     config = {}
     any_hidden = bool(hidden.to_numpy().any())
+    # An empty cell in a row with a hidden count reads "hidden" too: there an empty interval (too few to compute
+    # one) would tell how small the hidden count is.
+    protected = hidden | numbers.isna().mul(hidden.any(axis=1), axis=0)
+    on_screen, as_text = numbers.copy(), []
     for column, header in zip(rows.numbers.columns, numbers.columns):
         column_help = help_text(column, view.instrument)
         values = numbers[header]
-        if pd.api.types.is_bool_dtype(values):
+        if any_hidden and pd.api.types.is_numeric_dtype(values) and (values.isna() & ~protected[header]).any():
+            # A cell with nothing to count (week 0's change from baseline) beside hidden ones: Streamlit draws every
+            # empty cell of a table with its one placeholder, so the column is drawn as text, right-aligned, to
+            # read "hidden" only where suppression protects a count and "—" where there is none (walk:
+            # desktop_trajectories_01). The download keeps the numbers.
+            on_screen[header] = cell_text(values, protected[header], number_format(column, rows, view))
+            as_text.append(header)
+            config[header] = st.column_config.TextColumn(header, help=column_help, alignment="right")
+        elif pd.api.types.is_bool_dtype(values):
             config[header] = st.column_config.CheckboxColumn(header, help=column_help)
         elif pd.api.types.is_datetime64_any_dtype(values):
             config[header] = st.column_config.DateColumn(header, help=column_help, format="YYYY-MM-DD")
         elif pd.api.types.is_numeric_dtype(values):
-            integer = not is_rate(column) and (column.startswith("n_") or column in INTEGERS
-                                               or column in rows.integers)
-            config[header] = st.column_config.NumberColumn(
-                header, help=column_help, format=("%.0f%%" if view.disclosure.round_to > 1 else "%.1f%%") if is_rate(column) else "localized" if integer else "%.1f")
+            config[header] = st.column_config.NumberColumn(header, help=column_help,
+                                                           format=number_format(column, rows, view))
         elif column_help:
             config[header] = st.column_config.TextColumn(header, help=column_help)
     config.update({label(c, view.instrument): link for c, link in (link_columns or {}).items()})
     # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and reads
-    # "hidden", whether it is small or hidden to protect a small one. In a table without hidden cells an empty
-    # cell reads as empty.
-    st.dataframe(numbers, hide_index=True, column_config=config, key=key,
+    # "hidden", whether it is small or hidden to protect a small one; only a column that also has a cell with
+    # nothing to count is drawn as text (above). In a table without hidden cells an empty cell reads as empty.
+    st.dataframe(on_screen, hide_index=True, column_config=config, key=key,
                  placeholder=panels.HIDDEN if any_hidden else "", alt=f"Table: {title}")
     if any_hidden:
-        st.caption(f"{figures.hidden_legend(view.min_cell, 'series or sessions')} (or a rate built on them, or a rate "
-                   "with nothing to count): small-cell suppression.")
+        dashes = any((on_screen[header] == "—").any() for header in as_text)
+        st.caption(f"{figures.hidden_legend(view.min_cell, 'series or sessions')} (or a figure built on them, or an "
+                   "empty figure in their row): small-cell suppression." + (" —: nothing to count." if dashes else ""))
     download(numbers, view, title, key, patient_level)
+
+
+def number_format(column: str, rows: panels.Table, view: filters.View) -> str:
+    """How a numeric column reads: rates as percents (whole under rounding), counts with thousands separators,
+    other figures to a tenth."""
+    if is_rate(column):
+        return "%.0f%%" if view.disclosure.round_to > 1 else "%.1f%%"
+    integer = column.startswith("n_") or column in INTEGERS or column in rows.integers
+    return "localized" if integer else "%.1f"
+
+
+def cell_text(values: pd.Series, hidden: pd.Series, number: str) -> pd.Series:
+    """A numeric column's cells as the screen reads them: the number in `number`'s format (a NumberColumn's),
+    "hidden" where suppression hid it, "—" where there is nothing to count."""
+    def one(value, is_hidden: bool) -> str:
+        if is_hidden:
+            return panels.HIDDEN
+        if pd.isna(value):
+            return "—"
+        return f"{value:,.0f}" if number == "localized" else number % value
+    return pd.Series([one(v, h) for v, h in zip(values, hidden)], index=values.index, dtype="object")
 
 
 def plain(frame: pd.DataFrame, key: str, title: str) -> None:

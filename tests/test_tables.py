@@ -104,3 +104,27 @@ def test_a_table_of_groups_hides_the_group_a_total_would_give_away_with_the_smal
         numbers["Series scored"].isna().tolist() == [False, True, False, False]
     assert numbers["Series scored"].dropna().tolist() == [90, 75, 80]
     assert hidden["Response %"].tolist() == [False, True, False, False]
+
+
+def test_the_weekly_table_reads_hidden_only_where_a_count_is_protected_and_a_dash_where_nothing_is_counted(
+        clinic_db, monkeypatch):
+    """walk (desktop_trajectories_01): week 0 read "hidden" in Series paired, Mean change, Responders, Response %
+    and Remitters, where nothing is counted (week 0 is the baseline itself): Streamlit draws every empty cell
+    of a table with one placeholder."""
+    from conftest import open_app
+    app = open_app(clinic_db, monkeypatch, "trajectories")
+    weekly = next(f.value for f in app.dataframe if "Series paired" in f.value.columns)
+    baseline = weekly[weekly.Week == 0].iloc[0]
+    for header in ("Series paired", "Mean change from baseline", "Responders", "Response %", "Remitters"):
+        assert baseline[header] == "—", header
+    assert baseline["Series scored"] > 0 and baseline["Mean score"] > 0  # week 0's own figures still shown
+    # Later weeks: a protected count still reads "hidden", a shown one its number as the screen formats it.
+    later = weekly[weekly.Week > 0]
+    assert (later.astype(str) == "hidden").to_numpy().any()
+    # No "—" after week 0: an empty cell in a row with a hidden count (an interval too few to compute) would tell
+    # how small that count is, so it reads "hidden" too.
+    assert not (later.astype(str) == "—").to_numpy().any()
+    paired = [v for v in later["Series paired"] if v != "hidden"]
+    assert paired and all(v.replace(",", "").isdigit() for v in paired)
+    assert all(v == "hidden" or v.endswith("%") for v in later["Response %"])
+    assert any("—: nothing to count." in c.value for c in app.caption)
