@@ -90,3 +90,17 @@ def test_a_median_past_the_shown_curve_is_a_hidden_tile_with_the_words_in_its_ca
                for c in captions(app))
     # Every tile on the page is a number of days or "hidden", never a phrase.
     assert all(re.fullmatch(r"hidden|not reached|\d+(-\d+)? days", m.value) for m in app.metric)
+
+
+def test_the_safety_pages_item_9_count_says_it_is_exact_under_a_suppressed_filters_line(clinic_db, monkeypatch):
+    from ketamine_outcomes.metrics import marts
+
+    con = database.connect(clinic_db)
+    try:
+        n = len(marts.item9_flags(con))
+    finally:
+        con.close()
+    app = open_app(clinic_db, monkeypatch, "safety")
+    assert not app.exception
+    assert any(c.startswith(f"{n:,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
+                            "exact counts)") for c in captions(app))

@@ -90,7 +90,9 @@ if view.meeting_mode:
     st.table(patients.follow_up_counts_for_meeting(view.min_cell))
 else:
     flags = data.mart("item9_flags")
-    st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more, newest first: "
+    # Patient-level, for the care team: exact, unlike the page's counts (the filters line's suppression).
+    st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
+               "exact counts), newest first: "
                "**every PHQ-9 in the data, whether or not it belongs to a treatment series, and not narrowed by the "
                "filters in the sidebar.** Any non-zero item 9 calls for clinical follow-up.")
     st.page_link("app_pages/follow_up.py", label="Record how each flag was followed up",
