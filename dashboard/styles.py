@@ -36,9 +36,11 @@ BASE = """
 """
 # Meeting mode: Streamlit sizes text in rem, so a larger root scales titles, tile numbers and body text together.
 # A chart's title is page text above it in meeting mode (ui.title_above): it wraps on a phone and is one line on a
-# projector, which a Plotly title, laid out once for one width, cannot be both.
+# projector, which a Plotly title, laid out once for one width, cannot be both. The title keeps its paragraph's
+# margin: Streamlit pulls the element after a markdown block up by that margin, so with none the "Filters:" line
+# was drawn over the title (walk: at 1920 x 1080 and at 390 px).
 MEETING = """html {font-size: 20px;}
-[class*="st-key-chart_title_"] [data-testid="stMarkdownContainer"] p {font-size: 1.3rem; margin-bottom: 0;}
+[class*="st-key-chart_title_"] [data-testid="stMarkdownContainer"] p {font-size: 1.3rem;}
 [class*="st-key-chart_title_"] {gap: 0;}
 """
 

@@ -275,6 +275,27 @@ PAGE_TITLES = """() => [...document.querySelectorAll('[class*="st-key-chart_titl
     })"""
 
 
+# Meeting mode: each chart's title above it and its filters line, as the screen boxes them.
+TITLE_AND_FILTERS = """() => [...document.querySelectorAll('[class*="st-key-chart_title_"]')]
+    .filter(block => block.getBoundingClientRect().width > 0).map(block => {
+        const title = block.querySelector('[data-testid="stMarkdownContainer"] p').getBoundingClientRect();
+        const filters = block.querySelector('[data-testid="stCaptionContainer"]').getBoundingClientRect();
+        return {text: block.innerText, title_top: title.top, title_bottom: title.bottom, filters_top: filters.top,
+                filters_bottom: filters.bottom, title_left: title.left, title_right: title.right,
+                filters_left: filters.left, filters_right: filters.right};
+    })"""
+
+
+def assert_filters_below_titles(page, path: str) -> None:
+    """Each chart's title and its "Filters:" line do not intersect, and the filters line is the lower one (walk:
+    every meeting-mode title overlapped its filters line, on a projector and on a phone)."""
+    blocks = page.evaluate(TITLE_AND_FILTERS)
+    assert blocks, path
+    for block in blocks:
+        assert block["title_bottom"] <= block["filters_top"] + 0.5, (path, block)  # below, so no intersection
+        assert block["filters_bottom"] > block["filters_top"] and block["title_bottom"] > block["title_top"], block
+
+
 @pytest.mark.parametrize("meeting", [False, True])
 def test_chart_titles_wrap_inside_the_chart_on_a_phone(browser, dashboard_url, meeting):
     """At 390 px a title of one line ran off the chart ("End of induction (PHQ-9): this clinic vs publi"): each
@@ -294,6 +315,7 @@ def test_chart_titles_wrap_inside_the_chart_on_a_phone(browser, dashboard_url, m
                 assert len(titles) == charts >= PAGES[path] and not page.evaluate(TITLES)
                 for title in titles:
                     assert 0 <= title["left"] and title["right"] <= title["screen"] and not title["cut"], (path, title)
+                assert_filters_below_titles(page, path)
                 if path == "response":  # "PHQ-9: response and remission by week" takes two lines in meeting type
                     assert titles[0]["text"].startswith("PHQ-9: response and remission by week")
                     assert titles[0]["lines"] >= 2, titles[0]
@@ -307,6 +329,21 @@ def test_chart_titles_wrap_inside_the_chart_on_a_phone(browser, dashboard_url, m
                 assert 0 <= title["top"] and title["bottom"] <= title["plot_top"], (path, title)
             if not path:  # with no route chosen no published range is drawn, and the title says only "this clinic"
                 assert titles[0]["text"].startswith("End of induction") and titles[0]["lines"] == 1
+    finally:
+        page.close()
+
+
+def test_meeting_mode_chart_titles_sit_above_their_filters_line_on_a_projector(browser, dashboard_url):
+    """walk (proj-meeting_overview_00, proj-meeting_compare_01): at 1920 x 1080 every chart title in meeting mode
+    was drawn over its "Filters:" line."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        for path in ("", "compare"):
+            page.goto(f"{dashboard_url}/{path}?meeting=true")
+            wait_for_app(page)
+            page.locator(CHART).nth(PAGES[path] - 1).wait_for(timeout=30_000)
+            page.wait_for_function(f"({TITLE_AND_FILTERS})().length >= {PAGES[path]}", timeout=30_000)
+            assert_filters_below_titles(page, path)
     finally:
         page.close()
 
