@@ -319,6 +319,28 @@ def test_a_hidden_adverse_event_bar_is_marked_in_its_own_routes_slot():
     assert [t.showlegend for t in fig.data if t.legendgroup == "hidden"] == [True, False]
 
 
+def test_a_hidden_rate_in_grouped_rate_bars_is_marked_in_its_own_bars_slot():
+    """The blood-pressure flags and item 9 charts drew the "hidden" mark at the centre of the category, over the
+    shown bar beside it. IM: rise hidden, raised before dosing 12% of 300; route B: item 9 emerged hidden."""
+    thresholds = {"bp_rise_systolic": 20, "bp_rise_diastolic": 10, "bp_pre_systolic_above": 140,
+                  "bp_pre_diastolic_above": 90}
+    flags = pd.DataFrame({"route": ["IV", "IM"], "rise_rate": [0.1, None], "rise_rate_low": [0.07, None],
+                          "rise_rate_high": [0.14, None], "n_rise_measured": [400, None],
+                          "pre_raised_rate": [0.2, 0.12], "pre_raised_rate_low": [0.16, 0.09],
+                          "pre_raised_rate_high": [0.24, 0.16], "n_pre_measured": [400, 300]})
+    fig = figures.blood_pressure_flags(flags, thresholds, 11)
+    slot = {t.offsetgroup for t in fig.data if t.legendgroup != "hidden"}
+    marks = [(t.offsetgroup, list(t.x)) for t in fig.data if t.legendgroup == "hidden"]
+    assert slot == {"rise", "pre_raised"} and marks == [("rise", ["IM"])]
+    item9 = pd.DataFrame({"group_value": ["A", "A", "B", "B"], "measure": ["item9_resolved", "item9_emergent"] * 2,
+                          "measure_rate": [0.5, 0.1, 0.6, None], "measure_rate_low": [0.4, 0.05, 0.5, None],
+                          "measure_rate_high": [0.6, 0.2, 0.7, None], "n_series": [100, 200, 80, 150]})
+    fig = figures.item9_course(item9, 11)
+    slot = {t.name: t.offsetgroup for t in fig.data if t.legendgroup != "hidden"}
+    marks = [(t.offsetgroup, list(t.x)) for t in fig.data if t.legendgroup == "hidden"]
+    assert marks == [(slot["B"], ["item 9 emerged (from 0)"])] and slot["A"] != slot["B"]
+
+
 def test_a_hidden_marks_legend_too_wide_for_a_phone_takes_two_lines():
     """walk2/walk3: on a 390 px phone the adverse-events legend read "… or hidden to protec", cut at the edge."""
     events = pd.DataFrame({"group_value": ["IV", "IV"], "event": ["nausea", "elevated_bp"], "event_rate": [0.2, None],

@@ -119,9 +119,11 @@ def blood_pressure_flags(frame: pd.DataFrame, thresholds: dict[str, float], min_
         shown = frame.dropna(subset=[f"{flag}_rate"])
         rate_bars(fig, shown.route, shown[f"{flag}_rate"], shown[f"{flag}_rate_low"], shown[f"{flag}_rate_high"],
                    shown[n_column], names[flag], PALETTE[i], "sessions with both readings" if flag == "rise"
-                   else "sessions with a pre-dose reading")
+                   else "sessions with a pre-dose reading", offsetgroup=flag)
     n_over_bars(fig, list(frame.route))
-    mark_suppressed(fig, frame[frame.rise_rate.isna() | frame.pre_raised_rate.isna()].route, min_cell, "sessions")
+    # After n_over_bars, which places each n by counting the rate bars. Each hidden rate in its own flag's slot.
+    for flag in ("rise", "pre_raised"):
+        mark_hidden_bars(fig, frame.route[frame[f"{flag}_rate"].isna()], flag, min_cell, "sessions")
     fig = house_layout(fig, "Blood pressure around the dose (Spravato label thresholds)", "share of measured sessions",
                   x_title="route", percent=True, height=400)
     fig.update_layout(barmode="group")
@@ -138,10 +140,12 @@ def item9_course(frame: pd.DataFrame, min_cell: int | None = None) -> go.Figure:
     for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
         shown = rows.dropna(subset=["measure_rate"])
         rate_bars(fig, [ITEM9_MEASURES[m] for m in shown.measure], shown.measure_rate, shown.measure_rate_low,
-                   shown.measure_rate_high, shown.n_series, escape(group), PALETTE[i % len(PALETTE)], "series")
+                   shown.measure_rate_high, shown.n_series, escape(group), PALETTE[i % len(PALETTE)], "series",
+                   offsetgroup=str(i))
     n_over_bars(fig, [ITEM9_MEASURES[m] for m in frame.measure.drop_duplicates()])
-    hidden = frame[frame.measure_rate.isna()].measure.drop_duplicates()
-    mark_suppressed(fig, [ITEM9_MEASURES[m] for m in hidden], min_cell)
+    # After n_over_bars (it counts the rate bars): each group's hidden measure in that group's own slot.
+    for i, (group, rows) in enumerate(frame.groupby("group_value", sort=False)):
+        mark_hidden_bars(fig, [ITEM9_MEASURES[m] for m in rows.measure[rows.measure_rate.isna()]], str(i), min_cell)
     fig = house_layout(fig, "Suicidality over the induction (PHQ-9 item 9)", "share of evaluable series", x_title="",
                   percent=True, height=420)
     fig.update_layout(barmode="group")

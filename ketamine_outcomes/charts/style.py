@@ -231,10 +231,11 @@ def two_lines(label: str, longest: int = 14) -> str:
     return f"{label[:cut]}<br>{label[cut + 1:]}"
 
 
-def rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, unit: str) -> None:
+def rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, unit: str,
+              offsetgroup: str | None = None) -> None:
     """Bars of a rate with its Wilson interval; the n each is out of in the hover (and, by n_over_bars,
-    above the interval)."""
-    fig.add_trace(go.Bar(x=list(x), y=rate, name=name, marker_color=colour,
+    above the interval). `offsetgroup`: the slot a hidden bar of this trace is marked in (mark_hidden_bars)."""
+    fig.add_trace(go.Bar(x=list(x), y=rate, name=name, marker_color=colour, offsetgroup=offsetgroup,
                          error_y=dict(type="data", symmetric=False, array=high - rate, arrayminus=rate - low,
                                       thickness=1),
                          customdata=n,
