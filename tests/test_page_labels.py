@@ -80,7 +80,7 @@ def test_the_quarter_still_being_scored_is_drawn_apart_and_left_out_of_the_centr
     closed = closed[closed.n_scored > 0]
     # 2024-Q1 to 2025-Q2: 17 + 22 + 16 + 16 + 18 + 23 of 34 + 40 + 30 + 34 + 39 + 38
     assert closed.responders.sum() / closed.n_scored.sum() == pytest.approx(112 / 215)
-    assert traces["mean"]["y"] == pytest.approx([round(112 / 215, 3)] * 7)  # drawn to a tenth of a percent
+    assert traces["mean"]["y"] == pytest.approx([round(112 / 215, 2)] * 7)  # drawn to whole percents
     limits = dict(zip(traces["control limits"]["x"], traces["control limits"]["y"]))
     assert limits["2025-Q3"] is None or np.isnan(limits["2025-Q3"])
     assert any(c.value.startswith("Still open: 2025-Q3.") and "left out of the centre line" in c.value

@@ -279,7 +279,7 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
     hidden = suppress.hidden_cells(rates, "cohort_comparison", rule, "responders", "n_scored")
     units, curves = quality.funnel(rates, "group_value", "responders", "n_scored", hidden=hidden,
                                    shown_n=shown_n(rule))
-    units, curves = drawn_rates(units, ["rate"], rule), drawn_rates(curves, list(curves.columns.drop("n")), rule, 3)
+    units, curves = drawn_rates(units, ["rate"], rule), drawn_rates(curves, list(curves.columns.drop("n")), rule)
     panel.figure = figures.funnel(units, curves, label)
     panel.table = suppress.for_chart(rates, "cohort_comparison", rule)
     # The groups add up to the all-series row shown elsewhere (the Overview's): a table of every group.
@@ -318,10 +318,11 @@ def rule_rounds(rule: suppress.Disclosure) -> bool:
 
 
 def drawn_rates(frame: pd.DataFrame, columns: list[str], rule: suppress.Disclosure, digits: int = 2) -> pd.DataFrame:
-    """A control chart's rates as drawn under rounding, after its flags were judged on the exact ones: points to
-    whole percents (as every rate shown: rule 3), the centre line and limits to a tenth of a percent (at full
-    precision a limit gives p, the exact responders over the exact series of the groups shown). Exact in an
-    internal view."""
+    """A control chart's rates as drawn under rounding, after its flags were judged on the exact ones: points,
+    the centre line and the limits to whole percents (as every rate and interval shown: rule 3). At a tenth of a
+    percent the centre (the exact responders over the exact series of the groups shown, 112 / 215 = 0.521) fits
+    only about one total in five near the rounded one; to whole percents every total does. Exact in an internal
+    view."""
     if not rule.on or rule.round_to <= 1 or frame.empty:
         return frame
     return frame.assign(**{c: frame[c].astype("float64").round(digits) for c in columns if c in frame})
@@ -396,8 +397,7 @@ def p_chart(marts: Marts, selection: Selection, grain: str, changes: pd.DataFram
     breaks = chart_notes.breaks(changes, frame.group_value) if changes is not None else None
     chart = quality.p_chart(frame, "group_value", "responders", "n_scored", hidden, quality.open_periods(frame),
                             breaks=breaks or (), shown_n=shown_n(rule))
-    chart = drawn_rates(drawn_rates(chart, ["rate"], rule), ["centre", "lower", "upper", "inner_lower", "inner_upper"],
-                        rule, 3)
+    chart = drawn_rates(chart, ["rate", "centre", "lower", "upper", "inner_lower", "inner_upper"], rule)
     placed = chart_notes.placed(changes, frame.group_value) if changes is not None else None
     panel.figure = figures.p_chart(chart, panel.title, grain, notes=placed)
     signals = chart[(chart.signals != "") & ~chart.hidden]
