@@ -269,6 +269,12 @@ def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp
     page.get_by_role("heading", name="Audit trail").wait_for()
     open_page(page, url, "safety")
     page.locator(".st-key-safety_item9_download").wait_for()  # patient-level rows: the analyst's to take
+    with page.expect_download() as download:
+        page.locator(".st-key-safety_item9_download").get_by_role("button").click()
+    # Patient rows are exact: the file says so in its name and first line, claiming no suppression.
+    assert download.value.suggested_filename == "item-9-flags_PHQ-9_patient-level-exact-counts.csv"
+    first = open(download.value.path(), encoding="utf-8").readline()
+    assert "patient-level; exact counts" in first and "counts under" not in first
 
 
 def test_a_director_cannot_go_below_the_floor_and_an_analysts_internal_download_says_so(page, served):
