@@ -104,3 +104,16 @@ def test_the_safety_pages_item_9_count_says_it_is_exact_under_a_suppressed_filte
     assert not app.exception
     assert any(c.startswith(f"{n:,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
                             "exact counts)") for c in captions(app))
+
+
+def test_the_response_pages_caption_names_the_week_its_rates_chart_ends_at(clinic_db, monkeypatch):
+    # The walk: the sample's caption said week 17 while the axis ended at week 11.
+    import json
+
+    app = open_app(clinic_db, monkeypatch, "response")
+    assert not app.exception
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    last = int(spec["layout"]["xaxis"]["range"][1] - 0.5)  # week_axis: the last week drawn, half a week of margin
+    [note] = [c for c in captions(app) if "rests on" in c]
+    weeks = re.findall(r"week (\d+) rests on", note)
+    assert weeks == [str(last)]
