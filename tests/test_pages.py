@@ -506,7 +506,9 @@ def test_durability_renders_a_median_never_reached_and_one_curve_per_route(clini
     app.number_input(key="filters_min_cell").set_value(0).run()
     app.selectbox(key="filters_instrument").set_value("PCL-5").run()  # no PCL-5 median is reached (NA)
     assert not app.exception, [e.value for e in app.exception]
-    assert app.metric[0].value == "not reached"
+    last = int(expected(clinic_db, marts.sustained_response, "PCL-5").day.max())
+    assert app.metric[0].value == f"> {last} days"  # a number; the words in its caption
+    assert any(c.value.endswith(f"median not reached: the curve stays above half to day {last}") for c in app.caption)
     app.selectbox(key="filters_instrument").set_value("GAD-7").run()
     app.selectbox(key="durability_by").set_value("route").run()
     assert not app.exception, [e.value for e in app.exception]

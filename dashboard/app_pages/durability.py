@@ -26,8 +26,9 @@ def median_tiles(panel: panels.Panel, label: str) -> None:
         columns[i % len(columns)].metric(name, tile.value, help="The week the curve crosses half (the estimate is shown at the "
                                                        "end of each week under small-cell suppression). 'Past the shown "
                                                        "curve': it does, where fewer series are at risk than suppression "
-                                                       "allows (hidden, the caption says where). 'Hidden' alone: too "
-                                                       "few series in the group to draw it.")
+                                                       "allows (hidden, the caption says where). '> N days': not "
+                                                       "reached, the curve stays above half to its last day. 'Hidden' "
+                                                       "alone: too few series in the group to draw it.")
         columns[i % len(columns)].caption(f"n = {tile.n} series" + (f"; median {tile.help}" if tile.help else ""))
 
 

@@ -455,10 +455,12 @@ def median_tile(group: str, kept: pd.DataFrame, n: str, rule: suppress.Disclosur
     reads as a figure). A median past the shown curve is hidden by suppression: its caption (`help`) says why."""
     if kept.empty:
         return Tile(group, HIDDEN, n)
-    words = suppress.median_text(kept)
+    words, last = suppress.median_text(kept), int(kept.day.max())
     if words == "past the shown curve":
-        return Tile(group, HIDDEN, n, help=f"past the shown curve: after day {int(kept.day.max())}, where fewer than "
+        return Tile(group, HIDDEN, n, help=f"past the shown curve: after day {last}, where fewer than "
                                            f"{rule.min_cell} series are at risk")
+    if words == "not reached":  # the curve never falls to half: the median is beyond its last day, a number
+        return Tile(group, f"> {last} days", n, help=f"not reached: the curve stays above half to day {last}")
     return Tile(group, words, n)
 
 
