@@ -276,8 +276,11 @@ PAGE_TITLES = """() => [...document.querySelectorAll('[class*="st-key-chart_titl
 
 
 # Meeting mode: each chart's title above it and its filters line, as the screen boxes them.
+# A block whose caption has not arrived yet (Streamlit sends a page's elements one by one) is not counted.
 TITLE_AND_FILTERS = """() => [...document.querySelectorAll('[class*="st-key-chart_title_"]')]
-    .filter(block => block.getBoundingClientRect().width > 0).map(block => {
+    .filter(block => block.getBoundingClientRect().width > 0
+                     && block.querySelector('[data-testid="stMarkdownContainer"] p')
+                     && block.querySelector('[data-testid="stCaptionContainer"]')).map(block => {
         const title = block.querySelector('[data-testid="stMarkdownContainer"] p').getBoundingClientRect();
         const filters = block.querySelector('[data-testid="stCaptionContainer"]').getBoundingClientRect();
         return {text: block.innerText, title_top: title.top, title_bottom: title.bottom, filters_top: filters.top,
