@@ -61,7 +61,7 @@ if BY[by] in casemix.ADJUSTED_DIMENSIONS:
                    "by those expected from its own patients (the sum of each series' chance of response from the "
                    "model; the {by} itself is not in the model). 1 is as expected; dashed lines: 95% limits; dotted: "
                    "99.8%. A {by} that treats more severe or harder-to-help patients is expected fewer responders, "
-                   "so it is not marked down for them.".replace("{by}", by))
+                   "so it is not marked down for them. Every point is named on the plot.".replace("{by}", by))
     ui.definitions_link("case-mix adjustment")
 
 st.subheader("Numbers by group")
