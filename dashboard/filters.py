@@ -17,7 +17,7 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, styles
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS
-from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
+from ketamine_outcomes.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.metrics.marts import Cohort, with_caseness
 from ketamine_outcomes.safe_text import markdown
 

@@ -106,6 +106,6 @@ def follow_up_counts() -> pd.DataFrame:
 
 
 def follow_up_counts_for_meeting(min_cell: int) -> pd.DataFrame:
-    """The flags by state, small counts hidden (follow_up.counts_for_meeting), as a two-column table."""
-    shown = follow_up.counts_for_meeting(follow_up_counts(), min_cell)
+    """The flags by state, small counts hidden (safety_panels.follow_up_counts_for_meeting), as a two-column table."""
+    shown = safety_panels.follow_up_counts_for_meeting(follow_up_counts(), min_cell)
     return pd.DataFrame({"Follow-up": shown.state, "Flags": shown.shown})

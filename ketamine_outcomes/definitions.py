@@ -476,3 +476,8 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "other": ("other",),
     },
 }
+
+# The one word every hidden cell reads (a tile, a table, a chart's marker, the meeting pack): a small count and a
+# count hidden to protect one read the same, so a reader cannot tell which of two hidden cells is the small one.
+# Here, not in disclosure/suppress.py which applies it, so metrics/ can name it without importing disclosure/.
+HIDDEN = "hidden"

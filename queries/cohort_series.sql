@@ -14,7 +14,7 @@ create or replace macro meets_min_baseline(cohort, series) as
 
 -- The equity fields (ethnicity, area deprivation decile) are quasi-identifiers: a category held by fewer
 -- patients than the min_cell_size setting, across the clinic, is shown (and filtered and split) as 'other'
--- (ketamine_outcomes/ingest/privacy.py, check_equity_view, says which combinations a view may use).
+-- (ketamine_outcomes/privacy.py, check_equity_view, says which combinations a view may use).
 create or replace macro equity_group(category, patients) as
     case when category <> 'unknown' and patients < setting('min_cell_size') then 'other' else category end;
 

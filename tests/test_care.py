@@ -19,7 +19,7 @@ from conftest import ROOT
 from ketamine_outcomes.care import chart_notes, follow_up
 from ketamine_outcomes.care import series
 from ketamine_outcomes.charts import figures
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import safety_panels, suppress
 from ketamine_outcomes.ingest.pipeline import ingest_file
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics import quality
@@ -391,9 +391,9 @@ def test_the_table_itself_takes_only_the_fixed_outcomes(con):
 
 def test_meeting_counts_hide_a_small_state_and_the_one_that_would_give_it_away():
     frame = pd.DataFrame({"state": list(follow_up.STATES), "n_flags": [40, 25, 3, 0, 14]})
-    assert follow_up.counts_for_meeting(frame, 11).shown.tolist() == ["40", "25", "hidden", "0", "hidden"]
+    assert safety_panels.follow_up_counts_for_meeting(frame, 11).shown.tolist() == ["40", "25", "hidden", "0", "hidden"]
     frame = pd.DataFrame({"state": list(follow_up.STATES), "n_flags": [40, 25, 3, 0, 4]})
-    assert follow_up.counts_for_meeting(frame, 11).shown.tolist() == ["40", "25", "hidden", "0", "hidden"]
+    assert safety_panels.follow_up_counts_for_meeting(frame, 11).shown.tolist() == ["40", "25", "hidden", "0", "hidden"]
 
 
 def test_marking_on_the_page_records_it_and_meeting_mode_shows_only_counts(clinic_db, monkeypatch):

@@ -3,7 +3,8 @@ of a header that is no export (docs/data-contract.md)."""
 
 import pytest
 
-from ketamine_outcomes.ingest.contract import MissingColumns, RefusedFile, read_layout
+from ketamine_outcomes.ingest.contract import MissingColumns, read_layout
+from ketamine_outcomes.refused import RefusedFile
 
 
 def test_sessions_header_in_any_order_with_extra_columns_reported():

@@ -1,13 +1,13 @@
 """Guards the optional equity fields (issue 22 item 10): ethnicity (the clinic's own categories) and area
 deprivation decile are stored as the contract says, filter and split cohorts, and are quasi-identifiers:
 a category held by fewer patients than min_cell_size is shown as 'other', and a view may combine them
-only as the privacy guard allows (ketamine_outcomes/ingest/privacy.py, check_equity_view). Counts here
+only as the privacy guard allows (ketamine_outcomes/privacy.py, check_equity_view). Counts here
 are small enough to check by hand."""
 
 import pytest
 
 from ketamine_outcomes.ingest import mappings
-from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
+from ketamine_outcomes.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.metrics.marts import Cohort
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import table_snapshot
 from ketamine_outcomes.cli import commands
 from ketamine_outcomes.ingest import mappings
-from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes import privacy
 from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_export
 

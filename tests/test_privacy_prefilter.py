@@ -9,7 +9,7 @@ import re
 import duckdb
 import pytest
 
-from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes import privacy
 from ketamine_outcomes.ingest.contract import read_layout
 from test_privacy import ACCEPTED, REFUSED
 

@@ -4,7 +4,7 @@ rule at its boundary, and funnel-plot limits (Spiegelhalter 2005), on numbers wo
 import pandas as pd
 
 from ketamine_outcomes.metrics import quality
-from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.disclosure import panels, suppress
 
 
 def chart(ks, n=100):
@@ -97,11 +97,11 @@ def test_months_when_most_months_can_be_shown_else_quarters():
                              "n_scored": [n for n, _ in pairs], "responders": [k for _, k in pairs]})
 
     # 12 scored, 6 responded: hidden; 4 of 5 months shown.
-    assert quality.choose_grain(months([(30, 15), (40, 20), (35, 17), (50, 25), (12, 6)]), 11) == "month"
+    assert panels.choose_grain(months([(30, 15), (40, 20), (35, 17), (50, 25), (12, 6)]), 11) == "month"
     # 13 scored but 7 not responding is hidden too: 1 of 3 shown.
-    assert quality.choose_grain(months([(30, 15), (12, 6), (13, 6)]), 11) == "quarter"
+    assert panels.choose_grain(months([(30, 15), (12, 6), (13, 6)]), 11) == "quarter"
     # Half is not most: 2 of 4 shown.
-    assert quality.choose_grain(months([(30, 15), (40, 20), (8, 4), (12, 6)]), 11) == "quarter"
+    assert panels.choose_grain(months([(30, 15), (40, 20), (8, 4), (12, 6)]), 11) == "quarter"
 
 
 def test_no_signal_is_called_common_cause_unless_two_periods_are_shown_to_compare():

@@ -22,7 +22,7 @@ import pytest
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.pipeline import ingest_file, undo_batch
-from ketamine_outcomes.ingest.privacy import identifier_in_text
+from ketamine_outcomes.privacy import identifier_in_text
 
 # Fuzzers and crafted-hash probes over many random uploads: seconds to a minute each; `make test`
 # runs them, `make check` does not.

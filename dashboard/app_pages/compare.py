@@ -9,7 +9,7 @@ from ketamine_outcomes.dashboard import data, filters, tables, ui
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels
-from ketamine_outcomes.ingest.privacy import DisallowedView, check_equity_view
+from ketamine_outcomes.privacy import DisallowedView, check_equity_view
 from ketamine_outcomes.safe_text import markdown
 
 view = ui.page("Compare cohorts", "Do sites, clinicians or routes differ by more than chance? "

@@ -8,7 +8,7 @@ from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables,
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.ingest.pipeline import upload_detail
-from ketamine_outcomes.ingest.privacy import safe_file_name
+from ketamine_outcomes.privacy import safe_file_name
 from ketamine_outcomes.safe_text import csv_text, markdown, plain
 
 st.title("Data")

@@ -33,7 +33,7 @@ if periods["month"].empty:
     ui.nothing_selected(view, view.instrument)
     st.stop()
 
-suggested = quality.choose_grain(periods["month"], view.disclosure)
+suggested = panels.choose_grain(periods["month"], view.disclosure)
 filters.choice("quality_period", list(GRAINS))
 st.session_state.setdefault("quality_period", suggested)  # kept between pages and in the link (filters.py)
 grain = st.radio("One point per", list(GRAINS), horizontal=True, key="quality_period",

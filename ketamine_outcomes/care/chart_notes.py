@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from ketamine_outcomes.access import audit
-from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes import privacy
 from ketamine_outcomes.store import database
 
 MAX_LABEL = 60

@@ -9,7 +9,6 @@ import pandas as pd
 
 from ketamine_outcomes.access import audit
 from ketamine_outcomes.care.relations import registered
-from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.store import database
 
 OUTCOMES = ("contacted", "safety plan reviewed", "escalated", "no action needed")
@@ -76,16 +75,3 @@ def mark(con: duckdb.DuckDBPyConnection, patient_id: str, assessment_day: int, o
         audit.record(con, email, role, "follow-up", f"item 9 flag of patient {patient_id} on {when}: {outcome}")
 
     database.transaction(con, record)
-
-
-def counts_for_meeting(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """The counts by state as a meeting may see them (`shown`: text): a count from 1 to min_cell - 1 reads
-    "hidden", and when only one is hidden the next smallest is hidden too, since the states add up to the
-    flags' total that Safety and the pack show (CMS: nothing a small count can be worked out from)."""
-    small = frame.n_flags.map(lambda n: suppress.is_small(n, min_cell))
-    if small.sum() == 1:
-        others = frame.n_flags.where(~small & (frame.n_flags > 0))
-        if others.notna().any():
-            small[others.idxmin()] = True
-    shown = [suppress.HIDDEN if hide else suppress.count_text(int(n), min_cell) for n, hide in zip(frame.n_flags, small)]
-    return frame.assign(shown=shown)

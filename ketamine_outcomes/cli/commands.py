@@ -16,7 +16,7 @@ import duckdb
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
 from ketamine_outcomes.definitions import OUTCOME_INSTRUMENTS, PLAIN_NUMBER
-from ketamine_outcomes.ingest.privacy import DisallowedView
+from ketamine_outcomes.privacy import DisallowedView
 from ketamine_outcomes.cli.admin import (
     audit_command, backup_command, dashboard_command, publish_command, settings_command,
 )

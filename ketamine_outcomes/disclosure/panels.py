@@ -378,6 +378,17 @@ def adjusted_as_shown(adjusted: casemix.Adjusted, rule: suppress.Disclosure) -> 
 
 # --- periods ---------------------------------------------------------------------------------------------
 
+def choose_grain(monthly: pd.DataFrame, min_cell: int) -> str:
+    """'month' when most months with series scored would be shown under small-cell suppression
+    (suppress.hidden_cells on cohort_comparison rows), else 'quarter': a p-chart of mostly hidden
+    months says nothing, so a small clinic gets one point per quarter."""
+    months = monthly[monthly.n_scored > 0].reset_index(drop=True)
+    if months.empty:
+        return "quarter"
+    hidden = suppress.hidden_cells(months, "cohort_comparison", min_cell, "responders", "n_scored")
+    return "month" if (~hidden).mean() > 0.5 else "quarter"
+
+
 def periods(marts: Marts, selection: Selection, grain: str) -> pd.DataFrame:
     """cohort_comparison by the month or quarter the series started (dated series only), headline cohort."""
     frame = marts("cohort_comparison", instrument=selection.instrument, by=f"start_{grain}",

@@ -116,3 +116,15 @@ def patient_rows(frame: pd.DataFrame, columns: list[str]):
     shows it outside meeting mode only, and only an analyst may download it."""
     return table(frame, None, suppress.Disclosure(0, 1), columns=columns)
 
+
+def follow_up_counts_for_meeting(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The counts by state as a meeting may see them (`shown`: text): a count from 1 to min_cell - 1 reads
+    "hidden", and when only one is hidden the next smallest is hidden too, since the states add up to the
+    flags' total that Safety and the pack show (CMS: nothing a small count can be worked out from)."""
+    small = frame.n_flags.map(lambda n: suppress.is_small(n, min_cell))
+    if small.sum() == 1:
+        others = frame.n_flags.where(~small & (frame.n_flags > 0))
+        if others.notna().any():
+            small[others.idxmin()] = True
+    shown = [suppress.HIDDEN if hide else suppress.count_text(int(n), min_cell) for n, hide in zip(frame.n_flags, small)]
+    return frame.assign(shown=shown)

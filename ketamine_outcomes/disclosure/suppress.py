@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ketamine_outcomes.definitions import HIDDEN  # noqa: F401 (suppress.HIDDEN: the word it applies)
 from ketamine_outcomes.kept import remembered
 from ketamine_outcomes.metrics.declarations import MARTS
 
@@ -73,9 +74,6 @@ def policy(rule: "Disclosure | int") -> Disclosure:
 RULES: dict[str, dict] = {name: {"counts": list(m.counts), "derived": m.derived(), "totals": list(m.totals)}
                           for name, m in MARTS.items()}
 
-# The one word every hidden cell reads (a tile, a table, a chart's marker, the meeting pack): a small count and a
-# count hidden to protect one read the same, so a reader cannot tell which of two hidden cells is the small one.
-HIDDEN = "hidden"
 
 
 def is_small(count, min_cell: "Disclosure | int") -> bool:

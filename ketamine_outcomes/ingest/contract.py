@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ketamine_outcomes.definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, alias_key
+from ketamine_outcomes.refused import RefusedFile
 
 PATIENT_ID = ("patientid", "patient", "pid", "subjectid", "clientid", "participantid", "pseudonymousid",
               "pseudoid", "studyid")
@@ -103,10 +104,6 @@ AGE_BAND_FORM = (r"^\s*((<=?|>=?|under|below|less than|up to|over|above|older th
 # A date column may say its format in its header: "session_date (MM/DD/YYYY)".
 DATE_HINTS = {"mmddyyyy": "us", "ddmmyyyy": "dmy", "yyyymmdd": "iso"}
 DELIMITERS = (",", ";", "\t", "|")
-
-
-class RefusedFile(ValueError):
-    """A file that cannot be ingested at all; nothing was stored."""
 
 
 @dataclass

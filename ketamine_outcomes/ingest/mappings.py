@@ -7,7 +7,7 @@ import pandas as pd
 
 from ketamine_outcomes.ingest.contract import COLUMNS
 from ketamine_outcomes.definitions import VOCABULARY_KINDS, alias_key
-from ketamine_outcomes.ingest.privacy import identifier_in_text
+from ketamine_outcomes.privacy import identifier_in_text
 
 
 def save(con: duckdb.DuckDBPyConnection, name: str, kind: str, columns: dict[str, str]) -> None:

@@ -31,9 +31,10 @@ from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.ingest import readers
 from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.contract import (
-    MissingColumns, RefusedFile, read_layout, sniff_delimiter, split_header,
+    MissingColumns, read_layout, sniff_delimiter, split_header,
 )
-from ketamine_outcomes.ingest.privacy import check_file_name, check_headers, check_identifier_values
+from ketamine_outcomes.privacy import check_file_name, check_headers, check_identifier_values
+from ketamine_outcomes.refused import RefusedFile
 from ketamine_outcomes.store import publish
 from ketamine_outcomes.ingest.results import (
     BatchResult, upload_detail, by_reason, StoredThenFailed, stored_then_failed,

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ketamine_outcomes.ingest.contract import RefusedFile
+from ketamine_outcomes.refused import RefusedFile
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 CHUNK = 1 << 24

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes import privacy
 from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.contract import MissingColumns
 

@@ -6,7 +6,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-from ketamine_outcomes.ingest import privacy
+from ketamine_outcomes import privacy
 from ketamine_outcomes.store import database
 from ketamine_outcomes.ingest.contract import AGE_BAND_FORM, Layout
 from ketamine_outcomes.definitions import DOSE_LIMITS

@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from ketamine_outcomes.ingest.privacy import check_equity_view
+from ketamine_outcomes.privacy import check_equity_view
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.metrics.declarations import MARTS as MART_DECLARATIONS
 from ketamine_outcomes.store import database

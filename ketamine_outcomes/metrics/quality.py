@@ -5,7 +5,6 @@ import math
 
 import pandas as pd
 
-from ketamine_outcomes.disclosure import suppress
 
 RUN_LENGTH = 7  # points in a row on one side of the mean, or steadily rising or falling
 FUNNEL_Z = {"95%": 1.959964, "99.8%": 3.090232}
@@ -172,16 +171,6 @@ def funnel(frame: pd.DataFrame, group: str, k: str, n: str, points: int = 100,
     curves = pd.DataFrame({"n": grid, "centre": p, **limits(grid)})
     return units, curves
 
-
-def choose_grain(monthly: pd.DataFrame, min_cell: int) -> str:
-    """'month' when most months with series scored would be shown under small-cell suppression
-    (suppress.hidden_cells on cohort_comparison rows), else 'quarter': a p-chart of mostly hidden
-    months says nothing, so a small clinic gets one point per quarter."""
-    months = monthly[monthly.n_scored > 0].reset_index(drop=True)
-    if months.empty:
-        return "quarter"
-    hidden = suppress.hidden_cells(months, "cohort_comparison", min_cell, "responders", "n_scored")
-    return "month" if (~hidden).mean() > 0.5 else "quarter"
 
 
 def closed_periods(periods: pd.DataFrame, period: str = "group_value") -> list[str]:

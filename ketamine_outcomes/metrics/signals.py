@@ -11,7 +11,7 @@ with no reference: the label's frequencies were not checked against it."""
 import pandas as pd
 
 from ketamine_outcomes.definitions import adverse_event_label
-from ketamine_outcomes.disclosure.suppress import HIDDEN
+from ketamine_outcomes.definitions import HIDDEN
 
 
 def _share(k, n, unit: str, rate=None) -> str:

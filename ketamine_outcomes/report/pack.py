@@ -178,7 +178,7 @@ def _p_chart(con, read_mart, selection: panels.Selection, period: Period) -> dic
     grain = period.grain
     history = selection.with_cohort(replace(selection.cohort, start_from=None, start_to=period.end))
     if grain == "range":
-        grain = quality.choose_grain(panels.periods(read_mart, history, "month"), selection.disclosure)
+        grain = panels.choose_grain(panels.periods(read_mart, history, "month"), selection.disclosure)
     changes = chart_notes.notes(con)  # process changes the clinic noted (the dashboard's Quality review)
     panel = panels.p_chart(read_mart, history, grain, changes)
     chart = panel.data["chart"]
@@ -243,7 +243,7 @@ def _safety(con, read_mart, selection: panels.Selection, before: panels.Selectio
             "item9_flagged": flags["flagged"], "item9_rises": flags["rises"], "item9_patients": flags["patients"],
             "item9_when": flags["when"],
             # Every flag's follow-up state, counts only (the dashboard's Item 9 follow-up page has the list).
-            "item9_follow_up": follow_up.counts_for_meeting(follow_up.counts(con), selection.disclosure.min_cell)
+            "item9_follow_up": safety_panels.follow_up_counts_for_meeting(follow_up.counts(con), selection.disclosure.min_cell)
             [["state", "shown"]].to_dict(orient="records")}
 
 

@@ -9,11 +9,21 @@ is accepted, each with its reason; docs/data-contract.md says the same in words.
 
 import re
 import unicodedata
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
-from ketamine_outcomes.ingest.contract import Layout, RefusedFile
+from ketamine_outcomes.refused import RefusedFile
+
+
+class Layout(Protocol):
+    """What the checks read of a file's layout (ingest.contract.Layout has it): declared here, not
+    imported, so the guard stays below ingest/ and metrics/ and care/ can use it without a cycle."""
+    delimiter: str
+    headers: list[str]
+    canonical: list[str | None]
+
 
 # --- Normalising ---------------------------------------------------------------------------------------
 # An identifier written with look-alike characters is still one: full-width digits and ＠ (Unicode NFKC
