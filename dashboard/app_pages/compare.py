@@ -56,6 +56,7 @@ if BY[by] in casemix.ADJUSTED_DIMENSIONS:
     if adjusted.fitted:
         ui.chart(adjusted_panel.figure, "compare_adjusted_funnel", headline)
     st.markdown(markdown(adjusted_panel.data["words"]))
+    ui.panel_notes(adjusted_panel)
     if adjusted.fitted:
         st.caption(f"{markdown(adjusted.note)} Each point is a {by}'s observed end-of-induction responders divided "
                    "by those expected from its own patients (the sum of each series' chance of response from the "

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from ketamine_outcomes.kept import drawn_once
 from ketamine_outcomes.safe_text import plotly as escape
-from ketamine_outcomes.charts.style import GREY, PALETTE, house_layout, mark_gaps, nothing
+from ketamine_outcomes.charts.style import GREY, PALETTE, count_format, house_layout, mark_gaps, nothing
 
 
 @drawn_once
@@ -35,8 +35,9 @@ def adjusted_funnel(groups: pd.DataFrame, curves: pd.DataFrame, label: str) -> g
     fig = _funnel_figure(
         groups, curves, label, x="expected", y="ratio", centre="as expected (1)",
         details=[groups.observed.astype(str), groups.outside.replace("", "within the limits")],
-        hover="%{customdata[0]}: %{customdata[1]} responders, %{x:.1f} expected (ratio %{y:.2f})"
-              "<br>%{customdata[2]}<extra></extra>")
+        # Expected responders as the view gives them: rounded to 5 outside an internal view, so "45", not "45.0".
+        hover="%{customdata[0]}: %{customdata[1]} responders, %{x:" + count_format(groups.expected)
+              + "} expected (ratio %{y:.2f})<br>%{customdata[2]}<extra></extra>")
     return house_layout(fig, f"Adjusted for case mix: observed / expected responders by {label}",
                         "observed / expected", x_title="expected responders (from the case-mix model)", height=540)
 

@@ -12,7 +12,7 @@ from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (
     BAND_TINTS, GREY, PALETTE, SEQUENTIAL, interior_gaps, house_layout, mark_gaps, mark_suppressed,
-    n_label_step, runs_shown, week_axis, nothing,
+    n_label_step, percent_format, runs_shown, week_axis, nothing,
 )
 
 
@@ -439,7 +439,8 @@ def talking_therapies(row: pd.Series, standards, min_cell: int | None = None) ->
         return nothing("The NHS Talking Therapies measures are suppressed for this selection (too few cases).")
     fig = go.Figure(go.Bar(x=list(shown), y=list(shown.values()), marker_color=PALETTE[0], name="this clinic",
                            text=[f"{v:.0%}" for v in shown.values()], textposition="outside", cliponaxis=False,
-                           hovertemplate="%{x}: %{y:.1%} of the cases who finished a course<extra></extra>"))
+                           hovertemplate="%{x}: %{y:" + percent_format(list(shown.values()))
+                                         + "} of the cases who finished a course<extra></extra>"))
     low, high = row.get("recovery_rate_low"), row.get("recovery_rate_high")
     if "recovery" in shown and low == low and high == high:
         fig.data[0].error_y = dict(type="data", symmetric=False, thickness=1,

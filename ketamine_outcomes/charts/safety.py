@@ -8,7 +8,8 @@ from ketamine_outcomes.kept import drawn_once
 from ketamine_outcomes.definitions import adverse_event_label
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (
-    GREY, PALETTE, house_layout, mark_hidden_bars, mark_suppressed, n_over_bars, rate_bars, two_lines, nothing,
+    GREY, PALETTE, house_layout, mark_hidden_bars, mark_suppressed, n_over_bars, percent_format, rate_bars, two_lines,
+    nothing,
 )
 
 
@@ -44,6 +45,7 @@ def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = No
     fig = go.Figure()
     frame = frame.assign(event=frame.event.map(adverse_event_label))  # words, not the stored codes
     groups = list(frame.groupby("group_value", sort=False))
+    rate_format = percent_format(frame.event_rate)
     for i, (group, rows) in enumerate(groups):
         label = escape(group)
         fig.add_trace(go.Bar(x=rows.event, y=rows.event_rate, name=label, marker_color=PALETTE[i % len(PALETTE)],
@@ -52,7 +54,7 @@ def adverse_events(frame: pd.DataFrame, by_label: str, min_cell: int | None = No
                                           arrayminus=rows.event_rate - rows.event_rate_low, thickness=1),
                              text=["0" if v == 0 else "" for v in rows.event_rate],
                              textposition="outside", textfont=dict(color=GREY, size=10), cliponaxis=False,
-                             hovertemplate="%{x}: %{y:.1%} of sessions<extra>" + label + "</extra>"))
+                             hovertemplate="%{x}: %{y:" + rate_format + "} of sessions<extra>" + label + "</extra>"))
     for i, (group, rows) in enumerate(groups):
         mark_hidden_bars(fig, rows.event[rows.event_rate.isna()], str(i), min_cell, "sessions or events")
     fig = house_layout(fig, f"Adverse events per completed session, by {by_label}", "share of sessions", x_title="",
@@ -91,7 +93,8 @@ def blood_pressure(frame: pd.DataFrame, thresholds: dict[str, float], min_cell: 
     fig = go.Figure(go.Bar(x=shown.route, y=shown.high_peak_rate, marker_color=PALETTE[3], name=f"sessions at {peak}+",
                            customdata=shown.max_peak,
                            text=["none" if v == 0 else "" for v in shown.high_peak_rate], textposition="outside",
-                           hovertemplate="%{x}: %{y:.1%} of measured sessions, highest %{customdata} mmHg"
+                           hovertemplate="%{x}: %{y:" + percent_format(shown.high_peak_rate)
+                                         + "} of measured sessions, highest %{customdata} mmHg"
                                          "<extra></extra>"))
     mark_suppressed(fig, frame[frame.high_peak_rate.isna()].route, min_cell, "sessions")
     return house_layout(fig, f"Sessions with a systolic peak of {peak} mmHg or more", "share of measured sessions",

@@ -149,6 +149,23 @@ def _percent_axis(fig: go.Figure) -> None:
         fig.update_yaxes(range=[0, top])
 
 
+def percent_format(*columns) -> str:
+    """The d3 format of rates in hover and text: whole percents ("46%") when every rate drawn is one, as the
+    disclosure layer leaves them outside an analyst's internal view (docs/metrics.md, "Small cells", rule 3), so a
+    rounded rate never reads "46.0%" as if it were exact; a tenth ("45.7%") when the view carries exact rates (an
+    internal or unsuppressed view), as its tables show them. Judged on the numbers themselves: a chart draws
+    already-suppressed rows and is not told the view."""
+    values = [v for column in columns for v in _numbers(column)]
+    return ".0%" if all(abs(v * 100 - round(v * 100)) < 1e-9 for v in values) else ".1%"
+
+
+def count_format(*columns) -> str:
+    """The d3 format of an estimated count (expected responders): whole when the view rounds it (to 5, as counts
+    are), a tenth when it is exact."""
+    values = [v for column in columns for v in _numbers(column)]
+    return ",.0f" if all(abs(v - round(v)) < 1e-9 for v in values) else ",.1f"
+
+
 def _numbers(values) -> list[float]:
     if values is None:
         return []
@@ -235,11 +252,12 @@ def rate_bars(fig: go.Figure, x, rate, low, high, n, name: str, colour: str, uni
               offsetgroup: str | None = None) -> None:
     """Bars of a rate with its Wilson interval; the n each is out of in the hover (and, by n_over_bars,
     above the interval). `offsetgroup`: the slot a hidden bar of this trace is marked in (mark_hidden_bars)."""
+    rate_format = percent_format(rate)
     fig.add_trace(go.Bar(x=list(x), y=rate, name=name, marker_color=colour, offsetgroup=offsetgroup,
                          error_y=dict(type="data", symmetric=False, array=high - rate, arrayminus=rate - low,
                                       thickness=1),
                          customdata=n,
-                         hovertemplate="%{x}: %{y:.1%} of %{customdata:,} " + unit + "<extra>" + name + "</extra>"))
+                         hovertemplate="%{x}: %{y:" + rate_format + "} of %{customdata:,} " + unit + "<extra>" + name + "</extra>"))
 
 
 def n_over_bars(fig: go.Figure, categories: list) -> None:

@@ -351,6 +351,10 @@ def adjusted_funnel(marts: Marts, selection: Selection, by: str, label: str, raw
                   cohort=raw.cohort)
     if rule_rounds(selection.disclosure):
         adjusted = adjusted_as_shown(adjusted, selection.disclosure)
+        if adjusted.fitted:
+            panel.notes.append(f"Expected responders are rounded to the nearest {selection.disclosure.round_to}, as "
+                               "counts are, and ratios and limits drawn to two decimals, as rates are to whole "
+                               f"percents; whether a {label} lies outside a limit is judged on the exact numbers.")
     if adjusted.fitted:
         panel.figure = figures.adjusted_funnel(adjusted.groups, adjusted.curves, label)
     panel.data = {"adjusted": adjusted, "words": casemix.in_words(adjusted, label, raw.data.get("units"))}
@@ -361,7 +365,8 @@ def adjusted_as_shown(adjusted: casemix.Adjusted, rule: suppress.Disclosure) -> 
     """The case-mix comparison as it may be shown under rounding. Its numbers are built on counts: responders
     (a count: rounded), the ratio observed / expected (which with the exact expected gives the responders back:
     drawn at the expected rounded to 5, as counts are, and to two decimals), the limits (whose shape gives the
-    overall rate: drawn to 0.001) and the note's counts (rounded before its words are made: casemix.model_note).
+    overall rate: drawn to two decimals too, the hundredths a rate is drawn to and the raw funnel's limits are) and
+    the note's counts (rounded before its words are made: casemix.model_note).
     Flags and the sentence were judged on the exact numbers."""
     note = adjusted.note if adjusted.counts is None else \
         casemix.model_note(adjusted.counts, lambda count: suppress.count_text(count, rule))
@@ -371,7 +376,7 @@ def adjusted_as_shown(adjusted: casemix.Adjusted, rule: suppress.Disclosure) -> 
         observed=[suppress.count_text(o, rule) for o in adjusted.groups.observed],
         expected=[suppress.rounded(round(e), rule) for e in adjusted.groups.expected],
         ratio=adjusted.groups.ratio.round(2))
-    curves = adjusted.curves.assign(**{c: adjusted.curves[c].round(3) for c in adjusted.curves.columns
+    curves = adjusted.curves.assign(**{c: adjusted.curves[c].round(2) for c in adjusted.curves.columns
                                        if c != "expected"})
     return replace(adjusted, groups=groups, curves=curves, note=note)
 
