@@ -38,10 +38,15 @@ BASE = """
 # A chart's title is page text above it in meeting mode (ui.title_above): it wraps on a phone and is one line on a
 # projector, which a Plotly title, laid out once for one width, cannot be both. The title keeps its paragraph's
 # margin: Streamlit pulls the element after a markdown block up by that margin, so with none the "Filters:" line
-# was drawn over the title (walk: at 1920 x 1080 and at 390 px).
+# was drawn over the title (walk: at 1920 x 1080 and at 390 px). The figure keeps its own title and filters line
+# for a PNG saved from the modebar (ui._draw); on screen they are hidden here, as the page's text says them. A
+# style of the page does not reach the saved image: Plotly draws that from the figure.
 MEETING = """html {font-size: 20px;}
 [class*="st-key-chart_title_"] [data-testid="stMarkdownContainer"] p {font-size: 1.3rem;}
 [class*="st-key-chart_title_"] {gap: 0;}
+[data-testid="stPlotlyChart"] .infolayer .gtitle, [data-testid="stPlotlyChart"] .infolayer .gtitle-subtitle {
+    display: none;
+}
 """
 
 

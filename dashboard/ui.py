@@ -126,7 +126,7 @@ def chart(figure, key: str, view: filters.View) -> None:
         drawn = _draw(figure.build() if kept_as else figure, key, view)
         if kept_as:
             _drawn.put(kept_as, drawn)
-    sentence, spec, alt, stem, heading = drawn
+    sentence, spec, alt, image, heading = drawn
     if sentence:
         st.info(sentence)
         return
@@ -134,30 +134,38 @@ def chart(figure, key: str, view: filters.View) -> None:
         title_above(heading, key, view)
     # The kept JSON was checked by Plotly when it was drawn: not checked again.
     st.plotly_chart(go.Figure(json.loads(spec), skip_invalid=False, _validate=False), key=key, alt=alt, theme=None,
-                    config={"displaylogo": False, "toImageButtonOptions": {"filename": stem, "scale": 2}})
+                    config={"displaylogo": False, "toImageButtonOptions": image})
 
 
-def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None, str | None, str | None, str | None]:
-    """(sentence when there is nothing to draw, the figure's JSON, its text alternative, its PNG's name, and in
-    meeting mode the title the page writes above the chart)."""
+# Meeting mode's saved PNG is laid out this wide (px, before its scale of 2), whatever the screen: its one-line
+# title (PROJECTOR_TITLE_WIDTH) fits it with the plot's side margins, on a projector and on a phone alike.
+MEETING_IMAGE_WIDTH = figures.PROJECTOR_TITLE_WIDTH + 100
+
+
+def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None, str | None, dict | None, str | None]:
+    """(sentence when there is nothing to draw, the figure's JSON, its text alternative, how the modebar's camera
+    saves it as a PNG (file name, scale, and in meeting mode its size), and in meeting mode the title the page
+    writes above the chart)."""
     sentence = figures.is_nothing(figure)
     if sentence:
         return sentence, None, None, None, None
     figure.update_layout(title_subtitle_text=plotly_text(f"Filters: {view.caption()}"))
-    stem = tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv")
+    image = {"filename": tables.file_name(figure.layout.title.text or key, view).removesuffix(".csv"), "scale": 2}
     alt = figures.describe(figure)
     heading = None
     if view.meeting_mode:
         # Meeting mode is forced on for viewers, who may be on a phone: a Plotly title is laid out once, on one
         # line for the projector, and ran off a 390 px screen. The page's own text wraps to any width and is one
-        # line across a 1920 px projector, so the title and its filters line are written above the chart instead.
+        # line across a 1920 px projector, so the title and its filters line are written above the chart. The
+        # figure keeps them, one line each, for a PNG saved from the modebar (a slide must say what it shows);
+        # on screen the meeting styles hide them (styles.MEETING), and the PNG is laid out at a projector's width.
         heading = title_words(figure.layout.title.text or "")
-        figure.update_layout(title_text="", title_subtitle_text="")
         figures.for_projector(figure)  # a tall plot area on a 1920 x 1080 projector, text readable from the back
+        image.update(width=MEETING_IMAGE_WIDTH, height=figure.layout.height)
     else:
         figures.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
     # theme=None (above): the product's template (palette, fonts, contrast), not Streamlit's chart theme.
-    return None, pio.to_json(figure, validate=False), alt, stem, heading
+    return None, pio.to_json(figure, validate=False), alt, image, heading
 
 
 def title_words(title: str) -> str:

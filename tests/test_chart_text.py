@@ -114,3 +114,11 @@ def test_the_adjusted_funnel_in_an_internal_view_keeps_its_exact_expected_count(
     points = next(t for t in figure.data if t.name == "site within limits")
     assert hover(points, list(points.customdata[:, 0]).index("North")) == \
         "North: 42 responders, 40.4 expected (ratio 1.04)<br>within the limits"
+
+
+def test_both_control_limits_of_the_p_chart_hover_by_their_name():
+    """walk (p-chart on a phone): the lower limit's hover read "(2024-Q3, 25%) trace 1"."""
+    chart = pd.DataFrame({"period": ["2024-Q1", "2024-Q2"], "rate": [0.5, 0.55], "n": [40, 45], "centre": 0.52,
+                          "upper": [0.77, 0.76], "lower": [0.27, 0.28], "signals": ["", ""]})
+    figure = figures.p_chart(chart, "End-of-induction response by quarter", "quarter")
+    assert [t.name for t in figure.data if t.legendgroup == "limits"] == ["control limits", "control limits"]

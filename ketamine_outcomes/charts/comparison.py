@@ -107,8 +107,9 @@ def p_chart(chart: pd.DataFrame, title: str, period: str = "month", notes: pd.Da
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=chart.period, y=chart.upper, mode="lines", line=dict(color=GREY, dash="dash"),
                              name="control limits", legendgroup="limits", line_shape="hv"))
+    # Named as the upper line is, though out of the legend: its hover read "trace 1" (walk, p-chart on a phone).
     fig.add_trace(go.Scatter(x=chart.period, y=chart.lower, mode="lines", line=dict(color=GREY, dash="dash"),
-                             showlegend=False, legendgroup="limits", line_shape="hv"))
+                             name="control limits", showlegend=False, legendgroup="limits", line_shape="hv"))
     fig.add_trace(go.Scatter(x=chart.period, y=chart.centre, mode="lines", line=dict(color="#1f2430"), name="mean"))
     special = closed.signals != ""
     fig.add_trace(go.Scatter(x=closed.period, y=closed.rate, mode="lines+markers", name="rate",
