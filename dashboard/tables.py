@@ -210,18 +210,21 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
     # An empty cell in a row with a hidden count reads "hidden" too: there an empty interval (too few to compute
     # one) would tell how small the hidden count is.
     protected = hidden | numbers.isna().mul(hidden.any(axis=1), axis=0)
-    on_screen, as_text = numbers.copy(), []
+    on_screen, as_words = numbers.copy(), {}
     for column, header in zip(rows.numbers.columns, numbers.columns):
         column_help = help_text(column, view.instrument)
         values = numbers[header]
         if any_hidden and pd.api.types.is_numeric_dtype(values) and (values.isna() & ~protected[header]).any():
-            # A cell with nothing to count (week 0's change from baseline) beside hidden ones: Streamlit draws every
-            # empty cell of a table with its one placeholder, so the column is drawn as text, right-aligned, to
-            # read "hidden" only where suppression protects a count and "—" where there is none (walk:
-            # desktop_trajectories_01). The download keeps the numbers.
-            on_screen[header] = cell_text(values, protected[header], number_format(column, rows, view))
-            as_text.append(header)
-            config[header] = st.column_config.TextColumn(header, help=column_help, alignment="right")
+            # A cell with nothing to count (week 0's change from baseline) beside hidden ones: Streamlit 1.67 draws
+            # every empty cell of a table with its one placeholder, so these read "hidden" only where suppression
+            # protects a count and "—" where there is none (walk: desktop_trajectories_01) by words of their own
+            # (as_shown). Drawn as text, the column sorted as text ("9" after "10", "—" among the numbers); it stays
+            # numeric, its empty cells all one stand-in (SORTS_LAST), so it sorts as numbers, with every "hidden" and
+            # "—" after the numbers (before them, high to low) in the rows' order: the page holds no hidden value, and
+            # its place in a sort says nothing of it. The download keeps the numbers and blanks.
+            as_words[header] = cell_text(values, protected[header], number_format(column, rows, view))
+            on_screen[header] = values.astype("float64").fillna(SORTS_LAST)
+            config[header] = st.column_config.NumberColumn(header, help=column_help)  # no format: as_shown's words
         elif pd.api.types.is_bool_dtype(values):
             config[header] = st.column_config.CheckboxColumn(header, help=column_help)
         elif pd.api.types.is_datetime64_any_dtype(values):
@@ -235,12 +238,13 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
     # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and reads
     # "hidden", whether it is small or hidden to protect a small one; only a column that also has a cell with
     # nothing to count is drawn as text (above). In a table without hidden cells an empty cell reads as empty.
-    st.dataframe(on_screen, hide_index=True, column_config=config, key=key,
+    st.dataframe(as_shown(on_screen, as_words), hide_index=True, column_config=config, key=key,
                  placeholder=panels.HIDDEN if any_hidden else "", alt=f"Table: {title}")
     if any_hidden:
-        dashes = any((on_screen[header] == "—").any() for header in as_text)
+        dashes = any((words == "—").any() for words in as_words.values())
         st.caption(f"{figures.hidden_legend(view.min_cell, 'series or sessions')} (or a figure built on them, or an "
-                   "empty figure in their row): small-cell suppression." + (" —: nothing to count." if dashes else ""))
+                   "empty figure in their row): small-cell suppression." + (" —: nothing to count." if dashes else "")
+                   + (" Sorted, a column's hidden and — cells come after its numbers." if as_words else ""))
     download(numbers, view, title, key, patient_level)
 
 
@@ -251,6 +255,27 @@ def number_format(column: str, rows: panels.Table, view: filters.View) -> str:
         return "%.0f%%" if view.disclosure.round_to > 1 else "%.1f%%"
     integer = column.startswith("n_") or column in INTEGERS or column in rows.integers
     return "localized" if integer else "%.1f"
+
+
+# The one value every "hidden" and "—" cell of a column drawn with words of its own holds on the page: not a count
+# (a hidden count's value never leaves the server), and larger than any number, so sorting puts them all together
+# after the numbers.
+SORTS_LAST = float("inf")
+
+
+def as_shown(on_screen: pd.DataFrame, as_words: dict[str, pd.Series]) -> "pd.DataFrame | pd.io.formats.style.Styler":
+    """The table for st.dataframe: `as_words` columns keep their numbers (so a click on the header sorts them as
+    numbers) and are drawn with these words ("1,234", "46%", "hidden", "—"), through a pandas Styler's display
+    values, which Streamlit 1.67 draws in a NumberColumn without a format of its own (an empty cell would be drawn
+    with the table's one placeholder whatever the Styler says, hence SORTS_LAST)."""
+    if not as_words:
+        return on_screen
+    styler = on_screen.style
+    for header, words in as_words.items():
+        for text in words.unique():
+            rows = words.index[words == text]
+            styler = styler.format(lambda _, text=text: text, subset=pd.IndexSlice[rows, [header]])
+    return styler
 
 
 def cell_text(values: pd.Series, hidden: pd.Series, number: str) -> pd.Series:

@@ -536,11 +536,13 @@ def counts_on(app) -> list[tuple[str, object]]:
 def rounded_or_hidden(value) -> bool:
     """Hidden (blank), zero, or a multiple of 5 from 15 up: what rounding leaves, so that neither two counts
     side by side (a pair, a total and its parts, two adjacent periods) nor two views give a count of 1-10 back
-    exactly: their difference is known only give or take 2 per count. "—" (tables.cell_text): nothing counted."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value in ("hidden", "—"):
+    exactly: their difference is known only give or take 2 per count. "—" (tables.cell_text): nothing counted; the
+    stand-in a "hidden" or "—" cell holds in a column drawn with words of its own (tables.SORTS_LAST): no count."""
+    if value is None or (isinstance(value, float) and (np.isnan(value) or np.isinf(value))) or value is pd.NA \
+            or value in ("hidden", "—"):
         return True
-    number = int(str(value).replace(",", ""))
-    return number == 0 or (number % 5 == 0 and number >= 15)
+    number = float(str(value).replace(",", ""))  # a column drawn with words holds its counts as floats
+    return number == 0 or (number.is_integer() and number % 5 == 0 and number >= 15)
 
 
 @pytest.mark.slow

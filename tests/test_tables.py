@@ -106,6 +106,21 @@ def test_a_table_of_groups_hides_the_group_a_total_would_give_away_with_the_smal
     assert hidden["Response %"].tolist() == [False, True, False, False]
 
 
+def as_read(element) -> pd.DataFrame:
+    """A table as the screen draws it: a column drawn with words of its own (tables.as_shown: its "hidden" and "—"
+    cells hold tables.SORTS_LAST) reads its Styler's display values ("1,234", "46%", "hidden", "—"); the others
+    their values."""
+    from streamlit import dataframe_util
+
+    values = element.value.astype(object)
+    worded = [c for c in values.columns if (values[c] == tables.SORTS_LAST).any()]
+    if worded:
+        words = dataframe_util.convert_arrow_bytes_to_pandas_df(element.proto.arrow_data.styler.display_values)
+        words.columns = values.columns
+        values[worded] = words[worded]
+    return values
+
+
 def test_the_weekly_table_reads_hidden_only_where_a_count_is_protected_and_a_dash_where_nothing_is_counted(
         clinic_db, monkeypatch):
     """walk (desktop_trajectories_01): week 0 read "hidden" in Series paired, Mean change, Responders, Response %
@@ -113,7 +128,7 @@ def test_the_weekly_table_reads_hidden_only_where_a_count_is_protected_and_a_das
     of a table with one placeholder."""
     from conftest import open_app
     app = open_app(clinic_db, monkeypatch, "trajectories")
-    weekly = next(f.value for f in app.dataframe if "Series paired" in f.value.columns)
+    weekly = as_read(next(f for f in app.dataframe if "Series paired" in f.value.columns))
     baseline = weekly[weekly.Week == 0].iloc[0]
     for header in ("Series paired", "Mean change from baseline", "Responders", "Response %", "Remitters"):
         assert baseline[header] == "—", header
@@ -128,3 +143,28 @@ def test_the_weekly_table_reads_hidden_only_where_a_count_is_protected_and_a_das
     assert paired and all(v.replace(",", "").isdigit() for v in paired)
     assert all(v == "hidden" or v.endswith("%") for v in later["Response %"])
     assert any("—: nothing to count." in c.value for c in app.caption)
+
+
+def test_a_column_with_hidden_and_dash_cells_sorts_as_numbers_with_them_after_the_numbers(clinic_db, monkeypatch):
+    """walk: drawn as text (Streamlit 1.67 has one placeholder a table), Series paired sorted "1,020" before "95"
+    and put "—" and "hidden" among the numbers. The column stays numeric (a NumberColumn sorts it as numbers); every
+    "hidden" and "—" cell holds one stand-in above any number, so a sort puts them together after the numbers and
+    their places say nothing of a hidden count, whose value is not on the page."""
+    from conftest import open_app
+    app = open_app(clinic_db, monkeypatch, "trajectories")
+    element = next(f for f in app.dataframe if "Series paired" in f.value.columns)
+    values, words = element.value, as_read(element)
+    for header in ("Series paired", "Responders", "Response %"):
+        column = values[header]
+        assert pd.api.types.is_float_dtype(column), header  # numbers on the page, not text
+        stand_in = words[header].isin(["hidden", "—"])
+        assert stand_in.any() and (column[stand_in] == tables.SORTS_LAST).all(), header
+        shown = column[~stand_in]
+        assert shown.notna().all() and (shown < tables.SORTS_LAST).all(), header
+        # The words are the numbers as the page formats them: "1,020" for 1020, "46%" for 46.
+        for value, word in zip(shown, words[header][~stand_in]):
+            assert word == (f"{value:.0f}%" if header.endswith("%") else f"{value:,.0f}"), (header, value, word)
+        # Sorted low to high as the browser sorts a number column: the shown numbers, then the stand-ins.
+        ordered = words[header][column.sort_values(kind="stable").index].tolist()
+        assert ordered[-int(stand_in.sum()):] == words[header][stand_in].tolist()
+    assert any("Sorted, a column's hidden and — cells come after its numbers." in c.value for c in app.caption)
