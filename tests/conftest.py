@@ -12,12 +12,14 @@ import contextlib
 import io
 import json
 import os
+import random
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -200,16 +202,146 @@ def ingest_summary(output: str, file_name: str) -> dict[str, int]:
     return counts
 
 
-def wait_for_app(page) -> None:
-    """A page in chromium has drawn the app and finished its run."""
-    page.get_by_test_id("stApp").wait_for(timeout=30_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+# Streamlit marks its root element with the script run's state: "initial" before the first run, "running" or
+# "rerunRequested" during one, "notRunning" once it has finished.
+SCRIPT_FINISHED = ("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
+                   " === 'notRunning'")
+# Playwright's own defaults (30 s for an action or a navigation) are short for a page on a loaded 2-core machine.
+ACTION_TIMEOUT_MS = 60_000
+NAVIGATION_TIMEOUT_MS = 90_000
+
+
+def wait_for_app(page, timeout: float = 90_000) -> None:
+    """A page in chromium has drawn the app and finished its script run. (The status widget's absence, checked
+    here before, said nothing: Streamlit shows it only 500 ms into a run, and not before the first one starts.)"""
+    page.wait_for_function(SCRIPT_FINISHED, timeout=timeout)
+
+
+def settle(page, condition: str, timeout: float = 60_000) -> None:
+    """Wait (bounded) for the state a test asserts next: on a busy machine a page's styles, Plotly's titles and its
+    margins land in any order, seconds apart, and a check made on the way reads a page not yet laid out. Not
+    reaching it is no error here: the test's own assertion then fails, with the values it found."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(condition, timeout=timeout)
+    except PlaywrightTimeout:
+        pass
+
+
+def patient(page_or_context):
+    """A page or browser context with Playwright's timeouts raised for a loaded machine; returns it."""
+    page_or_context.set_default_timeout(ACTION_TIMEOUT_MS)
+    page_or_context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    return page_or_context
+
+
+def new_page(browser, **options):
+    """browser.new_page(**options) with the timeouts every test page has (see `context` below)."""
+    return patient(browser.new_page(**options))
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, chosen at random below the kernel's ephemeral range (32768-60999). A port
+    from bind(0) is one the kernel also hands to outgoing connections (chromium's, urllib's), which can take it
+    before the server binds; xdist workers, and other checkouts on this machine, choosing among 12,000 rarely meet,
+    and a server that finds its port taken is started again on another (start_server). SystemRandom: a plugin
+    that seeds `random` alike in every worker must not make them all choose the same ports."""
+    chooser = random.SystemRandom()
+    for _ in range(100):
+        port = chooser.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port between 20000 and 32000")
+
+
+class Output:
+    """A server's output (stdout and stderr together), read as it comes by a thread of its own: a pipe nobody reads
+    fills at 64 KB and then stops the server in the middle of a write. Kept whole for the test's messages."""
+
+    def __init__(self, stream):
+        self._lines: list[str] = []
+        self._ended = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in iter(stream.readline, b""):
+            with self._changed:
+                self._lines.append(line.decode(errors="replace"))
+                self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, found, within: float = 60) -> bool:
+        """Whether found(lines so far) becomes true before `within` seconds pass (False at once when the output
+        has ended without it)."""
+        deadline = time.monotonic() + within
+        with self._changed:
+            while not found(self._lines):
+                left = deadline - time.monotonic()
+                if self._ended or left <= 0:
+                    return False
+                self._changed.wait(left)
+            return True
+
+    def wait_for_end(self, within: float = 30) -> None:
+        """Until the server's output has ended (it closed its end of the pipe), up to `within` seconds."""
+        self.wait_for(lambda lines: False, within)
+
+    def line(self, number: int, within: float = 60) -> str:
+        """The server's `number`th line (0 is its first), once printed."""
+        assert self.wait_for(lambda lines: len(lines) > number, within), self.text()
+        return self._lines[number]
+
+    def text(self) -> str:
+        with self._changed:
+            return "".join(self._lines)
+
+
+class PortTaken(RuntimeError):
+    """The server found its port taken (by another test's server, or an outgoing connection) and ended."""
+
+
+def start_server(command: list, port: int | None, health: str = "/_stcore/health", within: float = 120,
+                 **popen) -> tuple[subprocess.Popen, str]:
+    """A Streamlit server (`streamlit run`, or the command that becomes one) on a loopback port: `command` with
+    "{port}" in place of the port. Ready when its health check answers and it has said it serves that port:
+    (process, URL); what it prints is process.output. (Another server that took the port can answer the health
+    check for the moments before this one ends, so the check alone does not say the server is this one.) With
+    no port given, a port taken between choosing and binding is chosen again (bounded); a given port that is
+    taken raises PortTaken."""
+    for _ in range(1 if port else 5):
+        chosen = port or free_port()
+        process = subprocess.Popen([str(part).replace("{port}", str(chosen)) for part in command],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+        process.output = Output(process.stdout)
+        url = f"http://127.0.0.1:{chosen}"
+        if (answering(f"{url}{health}", process, within=within)
+                and process.output.wait_for(lambda lines: any(f"URL: {url}" in line for line in lines), within=30)):
+            return process, url
+        end(process)
+        if f"Port {chosen} is not available" not in process.output.text():
+            raise RuntimeError(f"the server did not start: {command}\n{process.output.text()}")
+        if port:
+            raise PortTaken(f"port {chosen} is taken:\n{process.output.text()}")
+    raise RuntimeError(f"five ports in a row were taken: {command}")
+
+
+def end(process: subprocess.Popen) -> None:
+    """Kill a server that did not start (its whole process group when it leads one), and wait for it."""
+    if process.poll() is None:
+        if os.getpgid(process.pid) == process.pid:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    process.wait(timeout=30)
+    process.output.wait_for_end()  # all it said, for the message
 
 
 def answering(url: str, process: subprocess.Popen, within: float = 60, every: float = 0.3,
@@ -226,34 +358,24 @@ def answering(url: str, process: subprocess.Popen, within: float = 60, every: fl
     return False
 
 
-def start_dashboard(db: Path, port: int) -> subprocess.Popen:
-    """A real `streamlit run` of the dashboard on `db`, ready when its health check answers."""
+def start_dashboard(db: Path, port: int | None = None) -> subprocess.Popen:
+    """A real `streamlit run` of the dashboard on `db`, ready when its health check answers; its address is
+    process.url (on a free port unless one is given)."""
     entry = ROOT / "dashboard" / "app.py"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(entry), "--server.headless=true",
-         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
-         "--server.fileWatcherType=none"],
-        env={**os.environ, "KETAMINE_OUTCOMES_DB": str(db)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    if answering(f"http://127.0.0.1:{port}/_stcore/health", process):
-        return process
-    process.kill()
-    raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
+    process, url = start_server(
+        [sys.executable, "-m", "streamlit", "run", entry, "--server.headless=true", "--server.address=127.0.0.1",
+         "--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"], port,
+        env={**os.environ, "KETAMINE_OUTCOMES_DB": str(db)})
+    process.url = url
+    return process
 
 
 def start_command(*args, cwd=None, port: int | None = None) -> tuple[subprocess.Popen, str]:
     """`ketamine-outcomes dashboard --port <free> ARGS` as a clinic starts it, in its own process group (so a
-    test can see anything it leaves behind), ready when its health check answers: (process, URL)."""
-    port = port or free_port()
-    process = subprocess.Popen([sys.executable, "-m", "ketamine_outcomes.cli", "dashboard", "--port", str(port),
-                                *map(str, args)], cwd=cwd, start_new_session=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    if answering(f"{url}/_stcore/health", process):
-        return process, url
-    stop_group(process)
-    raise RuntimeError("the dashboard did not start:\n" + process.stdout.read().decode(errors="replace"))
+    test can see anything it leaves behind), ready when its health check answers: (process, URL). What it
+    printed is process.output (its first line is the command's own)."""
+    return start_server([sys.executable, "-m", "ketamine_outcomes.cli", "dashboard", "--port", "{port}", *args],
+                        port, cwd=cwd, start_new_session=True)
 
 
 def start_provider(users: list[dict], port: int | None = None) -> tuple[subprocess.Popen, str]:
@@ -301,10 +423,15 @@ def dashboard_url(tmp_path_factory, sample_db):
     """The dashboard served by a real Streamlit server on a copy of the sample database."""
     db = tmp_path_factory.mktemp("served") / "clinic.duckdb"
     shutil.copy(sample_db, db)
-    port = free_port()
-    process = start_dashboard(db, port)
-    yield f"http://127.0.0.1:{port}"
+    process = start_dashboard(db)
+    yield process.url
     stop_server(process)
+
+
+@pytest.fixture
+def context(context):
+    """pytest-playwright's browser context, with timeouts for a page on a loaded machine (every `page` is in it)."""
+    return patient(context)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import time
 import duckdb
 import pytest
 
-from conftest import ROOT, free_port, ingest_summary, start_dashboard
+from conftest import ROOT, ingest_summary, start_dashboard, stop_server
 from ketamine_outcomes.store import backup
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
@@ -36,7 +36,7 @@ def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp
     db = tmp_path / "live" / "clinic.duckdb"
     db.parent.mkdir()
     shutil.copy(sample_db, db)
-    server = start_dashboard(db, free_port())
+    server = start_dashboard(db)
     try:
         # New patients' sessions (20,000 rows) being ingested while the backup is taken.
         sessions = tmp_path / "new_sessions.csv"
@@ -49,8 +49,7 @@ def test_a_backup_taken_during_an_ingest_restores_whole_and_ingest_continues(tmp
         taken = cli_process("backup", tmp_path / "backups" / "clinic-1.duckdb", "--db", db)
         assert ingest.wait(timeout=300) == 0, ingest.stderr
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
     assert taken.returncode == 0, taken.stderr
     assert "clinic-1.duckdb: backup of" in taken.stdout
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import free_port, start_dashboard, stop_server
+from conftest import start_dashboard, stop_server, wait_for_app
 from ketamine_outcomes.care import chart_notes
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
@@ -20,16 +20,14 @@ def served(tmp_path_factory, sample_db):
     """The sample clinic on its own server (notes recorded here must not reach other tests' charts)."""
     db = tmp_path_factory.mktemp("care") / "clinic.duckdb"
     shutil.copy(sample_db, db)
-    port = free_port()
-    process = start_dashboard(db, port)
-    yield f"http://127.0.0.1:{port}", db
+    process = start_dashboard(db)
+    yield process.url, db
     stop_server(process)
 
 
 def settled(page) -> None:
-    page.get_by_test_id("stApp").wait_for(timeout=60_000)
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute("
-                           "'data-test-script-state') !== 'running'", timeout=120_000)
+    """The page's script run has finished ("not running" alone was true before the first run began, too)."""
+    wait_for_app(page, timeout=120_000)
 
 
 STATUSES = ("remission", "response", "no response", "no score", "not reached", "no baseline")

@@ -4,7 +4,7 @@ shows an exception."""
 
 import pytest
 
-from conftest import SAMPLE_FILES, free_port, start_dashboard, wait_for_app
+from conftest import SAMPLE_FILES, patient, start_dashboard, stop_server, wait_for_app
 from ketamine_outcomes.store import database
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -12,15 +12,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 def test_the_same_export_uploaded_from_two_browsers_at_once_is_stored_once(browser, tmp_path):
     db = tmp_path / "clinic.duckdb"
     database.connect(db).close()
-    port = free_port()
-    server = start_dashboard(db, port)
+    server = start_dashboard(db)
     sessions = SAMPLE_FILES[1]
     try:
-        pages = [browser.new_context().new_page() for _ in range(2)]  # two people, two sessions
+        pages = [patient(browser.new_context()).new_page() for _ in range(2)]  # two people, two sessions
         for page in pages:
-            page.goto(f"http://127.0.0.1:{port}/data")
+            page.goto(f"{server.url}/data")
             wait_for_app(page)
-            page.get_by_test_id("stFileUploader").wait_for(timeout=30_000)
+            page.get_by_test_id("stFileUploader").wait_for(timeout=60_000)
         inputs = [page.get_by_test_id("stFileUploader").locator('input[type="file"]') for page in pages]
         # Both files leave the browsers together: Playwright's calls are quick, the ingests take seconds.
         for file_input in inputs:
@@ -31,8 +30,7 @@ def test_the_same_export_uploaded_from_two_browsers_at_once_is_stored_once(brows
         summaries = [page.get_by_text("sessions.csv: sessions, batch").first.inner_text() for page in pages]
         exceptions = [page.get_by_test_id("stException").count() for page in pages]
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop_server(server)
     assert exceptions == [0, 0]
     with database.open_file(db, read_only=True) as con:
         (lines,) = con.execute("select count(*) from read_csv($p, header = true, all_varchar = true)",

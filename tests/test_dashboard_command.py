@@ -28,15 +28,15 @@ def test_a_new_database_is_created_empty_and_the_dashboard_opens_on_it(page, els
     db = elsewhere / "new-clinic" / "clinic.duckdb"
     process, url = start_command("--db", db, "--init", cwd=elsewhere)
     try:
-        assert b"created an empty database" in process.stdout.readline()
+        assert "created an empty database" in process.output.line(0)
         con = duckdb.connect(str(db), read_only=True)
         assert con.execute("select count(*) from batches").fetchall() == [(0,)]
         con.close()
         page.goto(url)
-        page.get_by_text("holds no treatment series yet").wait_for(timeout=30_000)
+        page.get_by_text("holds no treatment series yet").wait_for(timeout=60_000)
         # The repo's .streamlit/config.toml is read though the command runs in another folder:
         # toolbarMode "viewer" hides the Deploy button and the developer menu even on localhost.
-        page.get_by_test_id("stMainMenu").wait_for(timeout=10_000)
+        page.get_by_test_id("stMainMenu").wait_for(timeout=60_000)
         assert page.get_by_test_id("stAppDeployButton").count() == 0
     finally:
         stop_group(process)
@@ -53,12 +53,12 @@ def test_a_new_path_without_init_is_created_only_when_the_page_is_asked_to(page,
     db = elsewhere / "clinic.duckdb"
     process, url = start_command("--db", db, cwd=elsewhere)
     try:
-        assert b"clinic.duckdb: no database there yet; nothing was created" in process.stdout.readline()
+        assert "clinic.duckdb: no database there yet; nothing was created" in process.output.line(0)
         page.goto(url)
-        page.get_by_text("There is no database at clinic.duckdb yet").wait_for(timeout=30_000)
+        page.get_by_text("There is no database at clinic.duckdb yet").wait_for(timeout=60_000)
         assert not db.exists()
         page.get_by_role("button", name="Create an empty clinic database").click()
-        page.get_by_text("This clinic has no data yet").wait_for(timeout=30_000)
+        page.get_by_text("This clinic has no data yet").wait_for(timeout=60_000)
         assert page.url.endswith("/data")
     finally:
         stop_group(process)
@@ -107,6 +107,6 @@ def test_an_unusable_access_file_is_refused_with_its_problem(tmp_path, cli_proce
 def test_no_sign_in_warns_when_it_starts(sample_db, elsewhere):
     process, _url = start_command("--db", sample_db, "--no-sign-in", cwd=elsewhere)
     try:
-        assert b"WARNING: --no-sign-in: anyone who reaches 127.0.0.1" in process.stdout.readline()
+        assert "WARNING: --no-sign-in: anyone who reaches 127.0.0.1" in process.output.line(0)
     finally:
         stop_group(process)

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from lifelines import AalenJohansenFitter, KaplanMeierFitter
 
+from conftest import settle, wait_for_app
+
 from ketamine_outcomes.disclosure import panels, suppress
 from ketamine_outcomes.metrics import declarations
 from ketamine_outcomes.metrics import marts
@@ -404,14 +406,21 @@ def test_meeting_mode_on_a_1920_by_1080_projector(page, dashboard_url, path):
     named, and the data's date on the page."""
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(f"{dashboard_url}/{path}?meeting=true")
-    page.get_by_test_id("stApp").wait_for(timeout=90_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    wait_for_app(page, timeout=120_000)
     page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=90_000)
     page.get_by_text("Data as of 2025-").first.wait_for()
     charts = page.locator(".js-plotly-plot")
-    assert charts.count() >= 1
     # Each chart's title is the page's text above it (ui.title_above), one line across the projector.
     titles = page.locator('[class*="st-key-chart_title_"] [data-testid="stMarkdownContainer"] p')
+    # Every chart the page sent, set up by Plotly (they draw in any order, after their titles arrive), and its
+    # larger meeting-mode type in force (the page's styles can land after the charts).
+    settle(page, """() => { const plots = document.querySelectorAll('.js-plotly-plot');
+        const titles = [...document.querySelectorAll('[class*="st-key-chart_title_"] [data-testid="stMarkdownContainer"] p')];
+        return plots.length >= 1 && titles.length === plots.length && titles.every(p =>
+            Math.round(p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight)) === 1)
+            && [...plots].every(c => c._fullLayout && [...c.querySelectorAll('.nsewdrag')].some(r =>
+                r.getBoundingClientRect().height >= 0.45 * 1080)); }""", timeout=90_000)
+    assert charts.count() >= 1
     assert titles.count() == charts.count()
     lines = titles.evaluate_all("ps => ps.map(p => Math.round(p.getBoundingClientRect().height"
                                 " / parseFloat(getComputedStyle(p).lineHeight)))")
@@ -428,7 +437,7 @@ def test_meeting_mode_on_a_1920_by_1080_projector(page, dashboard_url, path):
         sizes = chart.locator(".xtick text").evaluate_all("ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))")
         assert not sizes or min(sizes) >= 18, (path, i, sizes)
     if path == "compare":
-        funnel = charts.first
+        funnel = page.locator(".st-key-compare_funnel .js-plotly-plot")
         names = funnel.locator(".scatterlayer .textpoint text").evaluate_all("ts => ts.map(t => t.textContent)")
         assert {"Lakeview", "Northside", "Riverside"} <= set(names)
 

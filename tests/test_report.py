@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from pypdf import PdfReader
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, wait_for_app
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.report import pack
@@ -331,7 +331,7 @@ def test_meeting_mode_is_first_in_the_sidebar_folds_it_away_and_enlarges_the_tex
     sidebar = page.get_by_test_id("stSidebar")
     first = sidebar.locator("[data-testid='stSidebarUserContent'] label").first
     first.wait_for(timeout=90_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
+    wait_for_app(page, timeout=90_000)  # the whole sidebar sent: its first label is the first it has
     assert first.inner_text().strip() == "Meeting mode"
     root = "getComputedStyle(document.documentElement).fontSize"
     assert page.evaluate(root) == "16px"

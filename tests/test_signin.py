@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import free_port, start_command, start_provider, stop_group, stop_server
+from conftest import PortTaken, free_port, start_command, start_provider, stop_group, stop_server, wait_for_app
 from ketamine_outcomes.care import follow_up
 from ketamine_outcomes.store import database
 
@@ -43,13 +43,15 @@ def provider():
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, sample_db, provider):
-    """The sample clinic served with sign-in, as a clinic would start it: (URL, database file)."""
+    """The sample clinic served with sign-in, as a clinic would start it: (URL, database file). The tests share it
+    (one sign-in provider and server per xdist worker) and each reads back only the audit rows it made."""
     folder = tmp_path_factory.mktemp("signin")
     db = folder / "clinic.duckdb"
     shutil.copy(sample_db, db)
-    port = free_port()
     access = folder / "access.toml"
-    access.write_text(f"""
+    for _ in range(5):  # the port is named in the access file before the server starts: taken, choose again
+        port = free_port()
+        access.write_text(f"""
 [auth]
 redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
 cookie_secret = "{secrets.token_hex(32)}"
@@ -62,7 +64,13 @@ analyst = ["ana@clinic.example"]
 director = ["@clinic.example"]
 viewer = ["board@partner.example", "vic@partner.example"]
 """)
-    process, url = start_command("--db", db, "--access", access, cwd=folder, port=port)
+        try:
+            process, url = start_command("--db", db, "--access", access, cwd=folder, port=port)
+            break
+        except PortTaken:
+            continue
+    else:
+        raise RuntimeError("five ports in a row were taken")
     yield url, db
     stop_group(process)
 
@@ -75,23 +83,18 @@ def page(page):
     return page
 
 
-def wait_for_app(page) -> None:
-    page.get_by_test_id("stApp").wait_for(timeout=30_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-
-
 def sign_in(page, url: str, sub: str) -> None:
     page.goto(url)
     page.get_by_role("button", name="Sign in").click()
     page.locator("input[name=sub]").fill(sub)
     page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(f"{url}/", timeout=30_000)
+    page.wait_for_url(f"{url}/", timeout=60_000)
     wait_for_app(page)
 
 
 def navigation(page) -> list[str]:
     """The pages the sidebar offers, by their URL path ("" is the Overview)."""
-    page.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=30_000)
+    page.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=60_000)
     hrefs = page.get_by_test_id("stSidebarNavLink").evaluate_all("links => links.map(a => a.href)")
     return [h.split("/", 3)[3] if h.count("/") > 2 else "" for h in hrefs]
 
@@ -103,28 +106,34 @@ def open_page(page, url: str, path: str, refused: bool = False, one_page: bool =
     page.goto(f"{url}/{path}")
     wait_for_app(page)
     if one_page:
-        page.get_by_role("dialog").filter(has_text="Page not found").wait_for(timeout=30_000)
+        page.get_by_role("dialog").filter(has_text="Page not found").wait_for(timeout=60_000)
         page.keyboard.press("Escape")
         page.get_by_role("dialog").wait_for(state="hidden")
     elif refused:
-        page.get_by_text("Your role does not include that page.").wait_for(timeout=30_000)
+        page.get_by_text("Your role does not include that page.").wait_for(timeout=60_000)
 
 
-def audit_rows(db, email: str, until=lambda rows: True) -> list[tuple]:
+def audit_rows(db, email: str, until=lambda rows: True, after: int = 0) -> list[tuple]:
     """(role, action, detail) of every audit row for an address, read as `ketamine-outcomes audit` would;
-    `until`: read again (up to 30 s) until the rows satisfy it, since a click's rerun writes them a moment
-    after the browser shows the click."""
-    deadline = time.monotonic() + 30
+    `until`: read again (up to 60 s) until the rows satisfy it, since a click's rerun writes them a moment
+    after the browser shows the click. `after`: leave out that many first rows (those written before the test
+    began: tests share the server and may sign in as the same address, in any order)."""
+    deadline = time.monotonic() + 60
     while True:
         con = database.open_file(db, read_only=True, wait_seconds=30)
         try:
             rows = con.execute("select role, action, detail from audit_log where email = $email "
-                               "order by logged_at, rowid", {"email": email}).fetchall()
+                               "order by logged_at, rowid", {"email": email}).fetchall()[after:]
         finally:
             con.close()
         if until(rows) or time.monotonic() > deadline:
             return rows
         time.sleep(0.5)
+
+
+def rows_so_far(db, email: str) -> int:
+    """How many audit rows an address has before the test acts (audit_rows(..., after=that) reads only its own)."""
+    return len(audit_rows(db, email))
 
 
 def test_a_visitor_not_signed_in_sees_a_sign_in_button_and_nothing_of_the_data(page, served):
@@ -139,6 +148,7 @@ def test_a_visitor_not_signed_in_sees_a_sign_in_button_and_nothing_of_the_data(p
 
 def test_a_viewer_sees_the_chart_pages_in_meeting_mode_and_cannot_reach_data(page, served):
     url, db = served
+    before = rows_so_far(db, "board@partner.example")
     sign_in(page, url, "board")
     assert navigation(page) == [p for p in EVERY_PAGE if p != "data" and p not in PATIENT_PAGES]
     page.get_by_text("Signed in as board@partner.example (viewer)").wait_for()
@@ -146,7 +156,7 @@ def test_a_viewer_sees_the_chart_pages_in_meeting_mode_and_cannot_reach_data(pag
     assert toggle.is_checked() and toggle.is_disabled()
     # Meeting mode from the start: the sidebar starts folded away, as the toggle leaves it.
     page.wait_for_function("document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0",
-                           timeout=30_000)
+                           timeout=60_000)
     open_page(page, url, "safety")
     page.get_by_text("Hidden in meeting mode: this list is patient-level").wait_for()
     open_page(page, url, "data", refused=True)
@@ -157,13 +167,14 @@ def test_a_viewer_sees_the_chart_pages_in_meeting_mode_and_cannot_reach_data(pag
     with page.expect_download(timeout=120_000) as download:
         page.get_by_role("button", name="Meeting pack (HTML)").click()
     assert download.value.suggested_filename.startswith("meeting-pack_PHQ-9_")
-    rows = audit_rows(db, "board@partner.example", lambda rows: len(rows) >= 3)
+    rows = audit_rows(db, "board@partner.example", lambda rows: len(rows) >= 3, after=before)
     assert [row[:2] for row in rows] == [("viewer", "sign-in"), ("viewer", "denied"), ("viewer", "export")]
     assert rows[1][2] == "page /data" and rows[2][2].startswith("meeting pack PHQ-9 ")
 
 
 def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_download(page, served):
     url, db = served
+    before = rows_so_far(db, "Dan@Clinic.Example")
     sign_in(page, url, "dan")
     assert navigation(page) == EVERY_PAGE
     page.get_by_text("Signed in as Dan@Clinic.Example (director)").wait_for()
@@ -177,7 +188,7 @@ def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_down
     assert download.value.suggested_filename.startswith("blood-pressure_")
     # The click's rerun records the download; wait for it before leaving the page (a navigation that
     # reloads the page at once can close the connection before the browser has sent the click).
-    rows = audit_rows(db, "Dan@Clinic.Example", lambda rows: len(rows) >= 2)
+    rows = audit_rows(db, "Dan@Clinic.Example", lambda rows: len(rows) >= 2, after=before)
     assert [row[:2] for row in rows] == [("director", "sign-in"), ("director", "download")]
     assert rows[1][2] == download.value.suggested_filename
     open_page(page, url, "data")
@@ -187,7 +198,7 @@ def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_down
     assert page.get_by_test_id("stDownloadButton").count() == 0
     assert page.get_by_role("heading", name="Audit trail").count() == 0
     # Opening the data page records nothing more: a director may open it.
-    assert len(audit_rows(db, "Dan@Clinic.Example")) == 2
+    assert len(audit_rows(db, "Dan@Clinic.Example", after=before)) == 2
 
 
 def test_a_director_marks_an_item9_flag_recorded_with_who_and_when_in_the_audit_trail(page, served):
@@ -207,14 +218,14 @@ def test_a_director_marks_an_item9_flag_recorded_with_who_and_when_in_the_audit_
         box.click()
         box.fill(first.patient_id)  # typed, as a user would: the one flag of that patient is the option to take
         try:
-            chosen.first.wait_for(timeout=5_000)
+            chosen.first.wait_for(timeout=10_000)
             break
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
     chosen.first.click()
     page.get_by_test_id("stRadio").get_by_text("safety plan reviewed", exact=True).click()
     page.get_by_role("button", name="Record the follow-up").click()
-    page.get_by_text(f"Recorded for {first.patient_id}: safety plan reviewed").wait_for(timeout=30_000)
+    page.get_by_text(f"Recorded for {first.patient_id}: safety plan reviewed").wait_for(timeout=60_000)
     rows = audit_rows(db, "dora@clinic.example", lambda rows: any(row[1] == "follow-up" for row in rows))
     (marked,) = [row for row in rows if row[1] == "follow-up"]
     assert marked[0] == "director"
@@ -234,6 +245,7 @@ def test_a_director_marks_an_item9_flag_recorded_with_who_and_when_in_the_audit_
 
 def test_a_viewer_reaches_neither_a_series_nor_the_follow_up_list(page, served):
     url, db = served
+    before = rows_so_far(db, "vic@partner.example")
     sign_in(page, url, "vic")
     open_page(page, url, "follow_up", refused=True)
     page.get_by_text("Your role does not include that page.").wait_for()
@@ -251,7 +263,7 @@ def test_a_viewer_reaches_neither_a_series_nor_the_follow_up_list(page, served):
         assert "KP000003" not in text and "NOPE" not in text and "No series has the id" not in text
         assert page.get_by_placeholder("series id (KP000123#1) or patient id").count() == 0
         assert page.get_by_role("heading", name="Not on track").count() == 0
-    rows = audit_rows(db, "vic@partner.example", lambda rows: len(rows) >= 6)
+    rows = audit_rows(db, "vic@partner.example", lambda rows: len(rows) >= 6, after=before)
     assert [row[1:] for row in rows if row[1] == "denied"] == [
         ("denied", "page /follow_up"), ("denied", "page /series"), ("denied", "page /series"), ("denied", "page /series"),
         ("denied", "page /not_on_track")]
@@ -259,17 +271,19 @@ def test_a_viewer_reaches_neither_a_series_nor_the_follow_up_list(page, served):
 
 def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp_path):
     url, db = served
+    before = rows_so_far(db, "ana@clinic.example")
     sign_in(page, url, "ana")
     assert navigation(page) == EVERY_PAGE
     open_page(page, url, "data")
     export = tmp_path / "late_outcomes.csv"
     export.write_text("patient_id,assessment_day,instrument,score\nLATE1,0,PHQ-9,20\n")
     page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(export))
-    page.get_by_text("late_outcomes.csv: outcomes, batch 4").first.wait_for(timeout=60_000)
+    page.get_by_text("late_outcomes.csv: outcomes, batch 4").first.wait_for(timeout=60_000)  # after the sample's 3
     with page.expect_download() as download:
         page.get_by_role("button", name="Weekly outcomes (CSV)", exact=True).click()
     assert download.value.suggested_filename == "weekly_outcomes_INTERNAL-unsuppressed.csv"
-    rows = [row for row in audit_rows(db, "ana@clinic.example", lambda rows: len(rows) >= 3) if row[0] == "analyst"]
+    rows = [row for row in audit_rows(db, "ana@clinic.example", lambda rows: len(rows) >= 3, after=before)
+            if row[0] == "analyst"]
     assert [row[:2] for row in rows] == [("analyst", "sign-in"), ("analyst", "upload"), ("analyst", "download")]
     assert rows[1][2] == "late_outcomes.csv: batch 4"
     assert rows[2][2].startswith("INTERNAL, unsuppressed: weekly_outcomes.csv (PHQ-9")
@@ -329,7 +343,7 @@ def test_a_viewers_link_below_the_floor_is_raised_to_it(page, served):
     wait_for_app(page)
     # Said in the sidebar, which meeting mode folds away: there, not visible.
     page.get_by_text("raised to this clinic's 11").first.wait_for(state="attached", timeout=90_000)
-    page.get_by_text("counts under 11 suppressed, others rounded to 5").first.wait_for(timeout=30_000)
+    page.get_by_text("counts under 11 suppressed, others rounded to 5").first.wait_for(timeout=60_000)
     assert page.get_by_text("Internal view, not for circulation").count() == 0
     assert page.get_by_text("no suppression").count() == 0
 
@@ -353,16 +367,17 @@ def test_an_address_without_a_role_sees_one_page_and_can_sign_out(page, served, 
 def sign_out(page, url: str) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="End session").click()  # the provider's own sign-out page
-    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
     page.goto(url)  # the identity cookie is gone: a new visit is not signed in
-    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
 
 
 def test_sign_out_ends_the_session_and_is_recorded(page, served):
     url, db = served
+    before = rows_so_far(db, "ana@clinic.example")
     sign_in(page, url, "ana")
     page.get_by_text("Signed in as ana@clinic.example (analyst)").wait_for()
     sign_out(page, url)
     assert page.get_by_test_id("stSidebarNavLink").count() == 0
-    assert audit_rows(db, "ana@clinic.example", lambda rows: rows and rows[-1][1] == "sign-out")[-1][:2] == (
-        "analyst", "sign-out")
+    rows = audit_rows(db, "ana@clinic.example", lambda rows: rows and rows[-1][1] == "sign-out", after=before)
+    assert [row[:2] for row in rows] == [("analyst", "sign-in"), ("analyst", "sign-out")]

@@ -7,16 +7,15 @@ and the test checks the installed package's own files answer (SQL, pages, Stream
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import ROOT, SAMPLE_FILES, free_port
+from conftest import ROOT, SAMPLE_FILES, start_server
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.metrics import marts
 
@@ -24,12 +23,22 @@ from ketamine_outcomes.metrics import marts
 pytestmark = pytest.mark.subprocess
 
 
-def run(*command, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+def run(*command, cwd: Path, timeout: float = 900, attempts: int = 1) -> subprocess.CompletedProcess:
+    """Run a command to its end; it must succeed. `attempts`: for pip, which reaches the package index (a dropped
+    connection there is no fault of the package; a real fault fails every attempt alike)."""
     environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    done = subprocess.run([str(c) for c in command], cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=timeout)
+    for attempt in range(attempts):
+        done = subprocess.run([str(c) for c in command], cwd=cwd, env=environment, capture_output=True, text=True,
+                              timeout=timeout)
+        if done.returncode == 0:
+            break
     assert done.returncode == 0, f"{command}: {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
+
+
+# What a wheel is not built from: setuptools writes build/ and *.egg-info into the tree it builds.
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+                                    "test-artifacts", "data", "cache", "*.duckdb*")
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +46,15 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(the clean environment's bin folder, a working folder), both outside the checkout."""
     folder = tmp_path_factory.mktemp("wheel")
     assert ROOT not in folder.parents
-    run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-q", "-w", folder / "dist", cwd=folder)
+    # Built from a copy: setuptools writes build/ into the tree it builds, and two xdist workers (each with its own
+    # copy of this fixture) building the checkout at once wrote over each other's.
+    source = folder / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE, symlinks=True)
+    run(sys.executable, "-m", "pip", "wheel", source, "--no-deps", "-q", "-w", folder / "dist", cwd=folder,
+        attempts=3)
     (wheel,) = (folder / "dist").glob("ketamine_outcomes-*.whl")
     run(sys.executable, "-m", "venv", folder / "venv", cwd=folder)
-    run(folder / "venv" / "bin" / "python", "-m", "pip", "install", "-q", wheel, cwd=folder)
+    run(folder / "venv" / "bin" / "python", "-m", "pip", "install", "-q", wheel, cwd=folder, attempts=3)
     work = folder / "clinic"
     work.mkdir()
     return folder / "venv" / "bin", work
@@ -85,20 +99,9 @@ def test_the_installed_command_ingests_prints_a_mart_and_serves_the_overview(ins
     assert (row["n_series"], row["n_patients"], row["n_sessions"]) == (
         expected.n_series, expected.n_patients, expected.n_sessions)
 
-    port = free_port()
-    server = subprocess.Popen([command, "dashboard", "--db", "clinic.duckdb", "--port", str(port)], cwd=work,
-                              start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    server, url = start_server([command, "dashboard", "--db", "clinic.duckdb", "--port", "{port}"], None, cwd=work,
+                               start_new_session=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
-                time.sleep(0.3)
         page.goto(url, timeout=120_000)
         page.get_by_test_id("stMetricValue").first.wait_for(timeout=120_000)
         page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=120_000)
