@@ -330,7 +330,8 @@ def test_chart_titles_wrap_inside_the_chart_on_a_phone(browser, dashboard_url, m
                 # Every chart the page sends, drawn, with its title above it: the page's text and Plotly's drawing
                 # arrive apart, and a count taken between them compares a page half laid out.
                 settle(page, f"({PAGE_TITLES})().length >= {PAGES[path]} && ({PAGE_TITLES})().length === "
-                             f"document.querySelectorAll({DRAWN!r}).length && ({PAGE_TITLES})().every({TITLE_FITS})")
+                             f"document.querySelectorAll({DRAWN!r}).length && ({PAGE_TITLES})().every({TITLE_FITS}) "
+                             f"&& ({TITLES})().every(t => t.right <= t.left)")  # Plotly's own: hidden by the styles
                 titles = page.evaluate(PAGE_TITLES)
                 # One per chart, and no Plotly title left on screen to overflow (the figure keeps one, hidden, for a
                 # saved PNG: a hidden title has no width).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import wait_for_app
+from conftest import new_page, settle, wait_for_app
 from ketamine_outcomes.dashboard import ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -17,7 +17,7 @@ PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
 def test_a_chart_saved_in_meeting_mode_carries_its_title(browser, dashboard_url, tmp_path, width):
     """walk: in meeting mode the PNG the camera saved had no title (the title is page text there), so a slide made
     from it did not say what it shows. Quality review has one chart."""
-    page = browser.new_page(viewport={"width": width, "height": 1080 if width > 1000 else 844}, accept_downloads=True)
+    page = new_page(browser, viewport={"width": width, "height": 1080 if width > 1000 else 844}, accept_downloads=True)
     try:
         page.goto(f"{dashboard_url}/quality_review?meeting=true")
         wait_for_app(page)
@@ -30,9 +30,12 @@ def test_a_chart_saved_in_meeting_mode_carries_its_title(browser, dashboard_url,
                                 " height: c._fullLayout.height, top: c._fullLayout.margin.t})")
         # The figure's title is the page's heading, with its filters line; on screen neither is drawn in the chart.
         assert figure["title"] == heading.inner_text() and figure["subtitle"].startswith("Filters: PHQ-9")
+        # (The meeting styles that hide them can land after the chart is drawn.)
+        settle(page, "() => [...document.querySelectorAll('.gtitle tspan, .gtitle-subtitle')]"
+                     ".every(e => e.getBoundingClientRect().width === 0)")
         assert chart.locator(".gtitle tspan:visible, .gtitle-subtitle:visible").count() == 0
         camera = chart.locator('.modebar-btn[data-title^="Download plot"]')
-        camera.wait_for(state="attached", timeout=30_000)
+        camera.wait_for(state="attached", timeout=60_000)
         # Mid-screen, clear of the app's header (on a phone the chart's top, where the modebar is, sat under it).
         camera.evaluate("button => button.scrollIntoView({block: 'center'})")
         chart.hover()

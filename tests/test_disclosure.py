@@ -416,7 +416,9 @@ def test_meeting_mode_on_a_1920_by_1080_projector(page, dashboard_url, path):
     # larger meeting-mode type in force (the page's styles can land after the charts).
     settle(page, """() => { const plots = document.querySelectorAll('.js-plotly-plot');
         const titles = [...document.querySelectorAll('[class*="st-key-chart_title_"] [data-testid="stMarkdownContainer"] p')];
-        return plots.length >= 1 && titles.length === plots.length && titles.every(p =>
+        const plotly_titles = [...document.querySelectorAll('.js-plotly-plot .gtitle tspan')];
+        return plots.length >= 1 && titles.length === plots.length
+            && plotly_titles.every(t => t.getBoundingClientRect().width === 0) && titles.every(p =>
             Math.round(p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight)) === 1)
             && [...plots].every(c => c._fullLayout && [...c.querySelectorAll('.nsewdrag')].some(r =>
                 r.getBoundingClientRect().height >= 0.45 * 1080)); }""", timeout=90_000)
