@@ -92,7 +92,8 @@ def _prepared(path: str) -> bool:
             raise database.DatabaseFault(_label(), database.NOT_OURS)
         if writable:
             database.initialise(con)
-            marts.ensure_built(con)
+            if marts.ensure_built(con) != marts.UP_TO_DATE:  # e.g. an older version's tables and macros
+                publish.after_write(con)  # the replicas' copy too (when publishing is on)
         elif not marts.is_current(con):
             raise database.DatabaseFault(_label(), database.OUT_OF_DATE)
     finally:

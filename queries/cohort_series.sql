@@ -60,3 +60,14 @@ create or replace macro scored_weeks(instrument_name) as table
 select series_id, 0 as week, baseline_score as score from int_baselines where instrument = instrument_name
 union all
 select series_id, week, score from int_weekly_scores where instrument = instrument_name;
+
+-- The series a weekly or first-response figure counts: the cohort's, and with `evaluable_only` only those whose
+-- end-of-induction window on `instrument_name` has closed or that dropped out (int_end_of_induction.is_evaluable),
+-- as every end-of-induction figure counts them (the Response page's rates by week); without it every series
+-- (the trajectories). weekly_outcomes, weekly_outcomes_itt and first_response_weeks read it.
+create or replace macro counted_series(cohort, instrument_name, evaluable_only) as table
+select *
+from cohort_series(cohort, instrument_name)
+where not evaluable_only or series_id in (
+    select series_id from int_end_of_induction where instrument = instrument_name and is_evaluable
+);

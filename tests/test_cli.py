@@ -71,8 +71,8 @@ def test_refused_file_gives_a_non_zero_exit_and_other_files_still_land(tmp_path,
 @pytest.mark.parametrize("args, message", [
     (("mart", "adverse_events", "--by", "xyz"),
      "mart adverse_events: adverse events are split by one of all, route, session_number, dose_band, not 'xyz'"),
-    (("mart", "weekly_outcomes", "--by", "site"), "mart weekly_outcomes is not split: --by applies to adverse_events, "
-     "cohort_comparison, sustained_response"),  # and the other marts that take one
+    (("mart", "series_summary", "--by", "site"), "mart series_summary is not split: --by applies to weekly_outcomes, "
+     "adverse_events, cohort_comparison, sustained_response"),  # and the other marts that take one
 ])
 def test_a_mistyped_split_is_one_line_not_a_traceback(tmp_path, export, args, message, cli):
     db = tmp_path / "c.duckdb"

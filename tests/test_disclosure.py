@@ -214,7 +214,7 @@ def trajectories_panel(sample, rule: suppress.Disclosure) -> panels.Panel:
     """The Trajectories page's panel for every series, PHQ-9, as the page asks for it."""
     bands = sample.execute("select * from severity_bands where instrument = 'PHQ-9' order by band_min").df()
     return panels.trajectories(lambda name, **kw: getattr(marts, name)(sample, **kw),
-                               panels.Selection("PHQ-9", Cohort(), rule), {"all series": Cohort()}, "group", bands)
+                               panels.Selection("PHQ-9", Cohort(), rule), "all", "group", bands)
 
 
 def test_a_mean_on_the_trajectories_panel_has_one_decimal_and_every_n_its_rounded_n_allows_fits_it(sample):
@@ -235,6 +235,36 @@ def test_a_mean_on_the_trajectories_panel_has_one_decimal_and_every_n_its_rounde
     assert drawn and all(y == round(y, 1) for y in drawn)  # the hover's mean is the table's
     internal = trajectories_panel(sample, suppress.Disclosure(11, round_to=1))
     assert (internal.rows.numbers.mean_score.dropna() != internal.rows.numbers.mean_score.dropna().round(1)).any()
+
+
+@pytest.mark.parametrize("rule", [RULE, suppress.Disclosure(5, round_to=1)], ids=["meeting", "internal"])
+def test_the_trajectories_panel_by_route_reads_one_split_table_and_each_line_is_its_routes_own(sample, rule):
+    asked = []
+
+    def read(name, **options):
+        asked.append((name, options.get("by")))
+        return getattr(marts, name)(sample, **options)
+
+    bands = sample.execute("select * from severity_bands where instrument = 'PHQ-9' order by band_min").df()
+    panel = panels.trajectories(read, panels.Selection("PHQ-9", Cohort(), rule), "route", "route", bands)
+    assert asked == [("weekly_outcomes", "route")]  # one query for every line
+    assert [trace.name for trace in panel.figure.data if trace.mode == "lines+markers+text"] == [
+        "IM", "IV", "intranasal", "oral"]
+    rows = panel.rows.numbers
+    for route in ("IM", "IV", "intranasal", "oral"):
+        # What the page drew before the split, one route's cohort at a time: the same series in every week.
+        own = marts.weekly_outcomes(sample, "PHQ-9", Cohort(routes=(route,)))
+        shown = rows[rows.route == route].set_index("week")
+        assert shown.index.tolist() == own.week.tolist()
+        if rule.round_to == 1:  # exact counts: a shown count is the route's own
+            kept = shown.n_scored.notna()
+            assert shown.n_scored[kept].tolist() == own.set_index("week").n_scored[kept].tolist()
+    # Week by week the routes add up to the whole clinic: with exact counts, of a week's routes one is never hidden
+    # alone (the clinic's n minus the others would give it), unless it is the week's only route.
+    if rule.round_to == 1:
+        per_week = rows.groupby("week").n_scored.agg(routes="size", hidden=lambda n: n.isna().sum())
+        assert 0 < len(per_week[(per_week.routes > 1) & (per_week.hidden > 0)])
+        assert (per_week[per_week.routes > 1].hidden != 1).all()
 
 
 @pytest.mark.parametrize("mart", ["sustained_response", "time_to_response"])

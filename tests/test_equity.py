@@ -67,6 +67,18 @@ def test_a_category_held_by_fewer_than_min_cell_patients_is_shown_as_other(equit
     assert groups(equity_clinic, "site", Cohort(ethnicities=("White British",))) == {"North": 12}
 
 
+def test_the_weekly_table_counts_only_the_ethnicity_filtered_series_in_every_week_and_splits_by_it(equity_clinic):
+    # Every patient: PHQ-9 20 at baseline, 8 on day 14 (week 2). Until issue 21 the weeks after baseline ignored an
+    # ethnicity filter (17 series in week 2 under a filter of 5).
+    other = marts.weekly_outcomes(equity_clinic, "PHQ-9", Cohort(ethnicities=("other",))).set_index("week")
+    assert other.n_scored.to_dict() == {0: 5, 2: 5}
+    assert other.loc[2, "responders"] == 5
+    split = marts.weekly_outcomes(equity_clinic, "PHQ-9", by="ethnicity")
+    assert split[split.week == 2].set_index("group_value").n_scored.to_dict() == {"White British": 12, "other": 5}
+    with pytest.raises(DisallowedView):  # the split is a view as any other: the privacy guard's rules hold
+        marts.weekly_outcomes(equity_clinic, "PHQ-9", Cohort(ethnicities=("other",)), by="deprivation_decile")
+
+
 def test_a_lower_min_cell_size_shows_more_categories(equity_clinic):
     equity_clinic.execute("insert or replace into setting_overrides values ('min_cell_size', 3)")
     assert groups(equity_clinic, "ethnicity") == {"White British": 12, "Asian British": 3, "other": 2}

@@ -543,6 +543,27 @@ def test_weekly_table_counts_and_wilson_interval(clinic):
     assert math.isclose(week1.mean_ci_low, 12 - 1.96 * 4.2164 / math.sqrt(10), abs_tol=1e-3)
 
 
+def test_the_weekly_table_split_by_route_has_each_routes_weeks_and_they_add_up_to_the_unsplit_table(clinic):
+    # IV: P1 20 -> 8 (responds), P2 20 -> 15. IM: P3 16 -> 6 (responds), P4 scored in week 1 without a baseline.
+    con = clinic("P1,0,,IV\nP2,0,,IV\nP3,0,,IM\nP4,0,,IM",
+                 "P1,0,PHQ-9,20\nP1,7,PHQ-9,8\nP2,0,PHQ-9,20\nP2,7,PHQ-9,15\nP3,0,PHQ-9,16\nP3,7,PHQ-9,6\n"
+                 "P4,7,PHQ-9,10")
+    split = marts.weekly_outcomes(con, "PHQ-9", by="route").set_index(["group_value", "week"])
+    assert split.n_scored.to_dict() == {("IM", 0): 1, ("IM", 1): 2, ("IV", 0): 2, ("IV", 1): 2}
+    week1 = split.xs(1, level="week")
+    assert week1[["n_paired", "responders"]].to_dict("index") == {"IM": {"n_paired": 1, "responders": 1},
+                                                                   "IV": {"n_paired": 2, "responders": 1}}
+    assert week1.mean_score.to_dict() == {"IM": 8, "IV": 11.5}  # (6 + 10) / 2, (8 + 15) / 2
+    whole = marts.weekly_outcomes(con, "PHQ-9")
+    assert "group_value" not in whole  # unsplit: one row per week, as before the split
+    assert whole.set_index("week").n_scored.to_dict() == {0: 3, 1: 4}
+    split = split.reset_index()
+    assert split.groupby("week").n_scored.sum().tolist() == whole.n_scored.tolist()
+    assert marts.weekly_outcomes(con, "PHQ-9", by="all").group_value.tolist() == ["all", "all"]
+    with pytest.raises(ValueError):
+        marts.weekly_outcomes(con, "PHQ-9", by="name")
+
+
 def test_a_clinic_term_for_an_indication_is_one_group_whatever_its_case(con, clinic):
     # Free text outside the vocabulary is stored as 'other' (issue 23); the clinic adds its own terms.
     mappings.add_terms(con, "clinic", "primary_indication", ["Chronic Pain", "Bipolar II"])

@@ -1,8 +1,6 @@
 """Compare cohorts: a funnel plot of end-of-induction response by site or clinician (not a league
 table), and side-by-side numbers."""
 
-from dataclasses import replace
-
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, tables, ui
@@ -17,10 +15,9 @@ view = ui.page("Compare cohorts", "Do sites, clinicians or routes differ by more
 BY = {"site": "site", "clinician": "clinician", "route": "route", "indication": "indication", "age band": "age_band",
       "sex": "sex", "ethnicity": "ethnicity", "area deprivation decile": "deprivation_decile",
       "series number": "series_number", "start quarter": "start_quarter"}
-# The cohort filter that selects one group of each dimension, for side-by-side trajectories.
-FILTER_OF = {"site": "sites", "clinician": "clinicians", "route": "routes", "indication": "indications",
-             "age_band": "age_bands", "sex": "sexes", "ethnicity": "ethnicities",
-             "deprivation_decile": "deprivation_deciles"}
+# The dimensions whose groups get side-by-side trajectories: a person's or a treatment's attributes. (Series
+# number and start quarter could be drawn too since weekly_outcomes takes every split; they were left as they were.)
+TRAJECTORY_SPLITS = ("site", "clinician", "route", "indication", "age_band", "sex", "ethnicity", "deprivation_decile")
 filters.choice("compare_by", list(BY))
 by = st.selectbox("Compare by", list(BY), key="compare_by")
 try:  # ethnicity and deprivation are quasi-identifiers: only the combinations the privacy guard allows
@@ -70,15 +67,14 @@ tables.show(panel.rows, None, headline, key="compare_table", title=f"numbers by 
 st.caption("Every rate is of series with a baseline: a series without one cannot show a fall from baseline, so "
            "it is in no rate; **Evaluable, no baseline** counts them.")
 
-if BY[by] in FILTER_OF:
+if BY[by] in TRAJECTORY_SPLITS:
     st.subheader(f"{view.instrument} trajectories by {by}")
     # Every group's weeks, hidden ones too: week by week the groups add up to the all-series trajectory, so a
     # group's n that is the only one hidden that week takes the smallest other with it where counts are exact
     # (an internal view); under rounding only the small one goes.
     bands = data.table("select * from severity_bands order by band_min")
-    lines = panels.trajectories(data.mart, selection, {
-        group: replace(view.cohort, **{FILTER_OF[BY[by]]: (group,)}) for group in rates.group_value},
-        "group_value", bands[bands.instrument == view.instrument], drawn_lines=list(visible.group_value))
+    lines = panels.trajectories(data.mart, selection, BY[by], "group_value", bands[bands.instrument == view.instrument],
+                                lines=list(rates.group_value), drawn_lines=list(visible.group_value))
     ui.chart(lines.figure if not lines.empty else figures.nothing(lines.empty), "compare_trajectories", view)
     st.caption("One line per group placed on the funnel, over every series of the group (not only the cases at "
                "baseline); groups left off the funnel (fewer than the small-cell threshold scored, responding or "

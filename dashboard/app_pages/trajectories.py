@@ -1,16 +1,14 @@
 """Symptom trajectories: mean score by week of series, split by a cohort dimension, with individual
 series and the intention-to-treat line on request."""
 
-from dataclasses import replace
-
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, filters, notes, tables, ui
 from ketamine_outcomes.disclosure import panels
 
 view = ui.page("Symptom trajectories", "How scores move across the weeks of a treatment series.")
-SPLITS = {"none": None, "site": "sites", "route": "routes", "indication": "indications"}
-OPTIONS = {"site": "site", "route": "route", "indication": "indication"}
+# The choice -> weekly_outcomes' split (None: one line for every series).
+SPLITS = {"none": None, "site": "site", "route": "route", "indication": "indication"}
 
 
 
@@ -24,21 +22,12 @@ show_itt = middle.toggle("Intention to treat (limited LOCF, then BOCF)", key="tr
 show_series = right.toggle("Individual series", key="trajectories_spaghetti", disabled=view.meeting_mode,
                            help="Up to 200 series, sampled, over the weeks whose mean is shown; off in meeting mode.")
 
-lines = {}
-if SPLITS[split] is None:
-    lines["all series"] = view.cohort
-else:
-    values = data.table(f"select distinct {OPTIONS[split]} as value from int_treatment_series order by 1").value
-    chosen = getattr(view.cohort, SPLITS[split]) or tuple(values)
-    for value in chosen:
-        lines[value] = replace(view.cohort, **{SPLITS[split]: (value,)})
-
 spaghetti = (data.mart("series_trajectories", instrument=view.instrument, cohort=view.cohort, max_series=200)
              if show_series and not view.meeting_mode else None)
 bands = data.table("select * from severity_bands order by band_min")
-group = OPTIONS.get(split, "group")
-panel = panels.trajectories(data.mart, ui.selection(view), lines, group, bands[bands.instrument == view.instrument],
-                            itt=show_itt, spaghetti=spaghetti)
+group = SPLITS[split] or "group"
+panel = panels.trajectories(data.mart, ui.selection(view), SPLITS[split] or "all", group,
+                            bands[bands.instrument == view.instrument], itt=show_itt, spaghetti=spaghetti)
 if panel.empty:
     ui.nothing_selected(view, view.instrument)
     st.stop()

@@ -23,7 +23,7 @@ from ketamine_outcomes.cli.admin import (
 from ketamine_outcomes.cli.data import (
     batches_command, ingest_command, mappings_command, rejects_command, vocabulary_command,
 )
-from ketamine_outcomes.cli.marts import mart_command, report_command, weekly_command
+from ketamine_outcomes.cli.marts import SPLIT_MARTS, mart_command, report_command, weekly_command
 
 
 def seconds(text: str) -> float:
@@ -113,8 +113,7 @@ def parser() -> argparse.ArgumentParser:
 
     sub = command("mart", mart_command, "Print any mart as CSV (or JSON) for a cohort.")
     sub.add_argument("name", choices=marts.MARTS)
-    sub.add_argument("--by", default=None, help="split for the marts that take one (cohort_comparison, adverse_events, "
-                     "sustained_response, time_to_response, maintenance, protocol_adherence, item9_course, dissociation); "
+    sub.add_argument("--by", default=None, help=f"split for the marts that take one ({', '.join(SPLIT_MARTS)}); "
                      "default: the mart's own")
     cohort_options(sub)
 

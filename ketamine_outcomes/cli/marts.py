@@ -14,7 +14,7 @@ from ketamine_outcomes.safe_text import csv_text
 from ketamine_outcomes.cli.output import cohort_from_args, open_built, print_table, record_action
 
 
-_SPLIT_MARTS = [name for name in marts.MARTS if "by" in inspect.signature(getattr(marts, name)).parameters]
+SPLIT_MARTS = [name for name in marts.MARTS if "by" in inspect.signature(getattr(marts, name)).parameters]
 
 # The stable JSON form of the weekly table: other tools read it.
 WEEKLY_COUNTS = ("n_scored", "n_paired", "responders", "remitters", "reliably_improved", "reliably_deteriorated")
@@ -54,7 +54,7 @@ def mart_command(args) -> int:
         options["instrument"] = args.instrument
     if args.by is not None:
         if "by" not in inspect.signature(function).parameters:
-            print(f"mart {args.name} is not split: --by applies to {', '.join(_SPLIT_MARTS)}", file=sys.stderr)
+            print(f"mart {args.name} is not split: --by applies to {', '.join(SPLIT_MARTS)}", file=sys.stderr)
             return 2
         options["by"] = args.by
     con = open_built(args.db)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ketamine_outcomes.access import audit
 from ketamine_outcomes.metrics import marts
-from ketamine_outcomes.store import database
+from ketamine_outcomes.store import database, publish
 
 
 def record_action(db, action: str, details: list[str], wait: float = 120) -> None:
@@ -58,7 +58,10 @@ def cohort_from_args(args) -> marts.Cohort:
 
 
 def open_built(db: str):
-    """A connection whose intermediate tables are up to date (building them needs write access)."""
+    """A connection whose intermediate tables are up to date (building them needs write access). A build here
+    (new data another process stored without building, or tables and macros an older version built) is
+    published for the dashboard replicas as an ingest's is: their copy would otherwise stay the older one."""
     con = database.connect(db, wait_seconds=120, init=False)
-    marts.ensure_built(con)
+    if marts.ensure_built(con) != marts.UP_TO_DATE:
+        publish.after_write(con)
     return con

@@ -521,22 +521,31 @@ WEEKLY_COLUMNS = ["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high
                   "responders", "response_rate", "remitters", "remission_rate"]
 
 
-def trajectories(marts: Marts, selection: Selection, lines: dict[str, Cohort], group: str,
-                 bands: pd.DataFrame, itt: bool = False, spaghetti: pd.DataFrame | None = None,
+# The one line of an unsplit trajectories chart (split 'all'), as its legend and table name it.
+ALL_SERIES = "all series"
+
+
+def trajectories(marts: Marts, selection: Selection, by: str, group: str, bands: pd.DataFrame, itt: bool = False,
+                 spaghetti: pd.DataFrame | None = None, lines: list[str] | None = None,
                  drawn_lines: list[str] | None = None) -> Panel:
-    """Mean score by week, one line per group (`lines`: name -> its cohort), with the weekly table under it.
-    Week by week the lines add up to the all-series line (the Overview's): one hidden n would be its n minus the
-    rest, so with exact counts the smallest other goes with it. `spaghetti`: individual series (sampled), drawn
-    only over the weeks whose mean is shown, and not at all when fewer than min_cell series are in them.
-    `drawn_lines`: the lines to draw (default all; the Compare page draws the groups placed on its funnel), each
-    still hidden as every line's weeks require."""
+    """Mean score by week, one line per group of the split `by` (weekly_outcomes split so, one query; 'all': one
+    line, ALL_SERIES), with the weekly table under it, the group in column `group`. `lines`: the groups, in order
+    (default: every group with a series in the cohort, by name). Week by week the lines add up to the all-series
+    line (the Overview's): one hidden n would be its n minus the rest, so with exact counts the smallest other goes
+    with it. `spaghetti`: individual series (sampled), drawn only over the weeks whose mean is shown, and not at all
+    when fewer than min_cell series are in them. `drawn_lines`: the lines to draw (default all; the Compare page
+    draws the groups placed on its funnel), each still hidden as every line's weeks require."""
     rule, instrument = selection.disclosure, selection.instrument
-    frames = {name: marts("weekly_outcomes", instrument=instrument, cohort=cohort) for name, cohort in lines.items()}
+    if by == "all":  # the unsplit table, as the Overview reads it (one cached result for both pages)
+        weekly = marts("weekly_outcomes", instrument=instrument, cohort=selection.cohort).assign(group_value=ALL_SERIES)
+    else:
+        weekly = marts("weekly_outcomes", instrument=instrument, cohort=selection.cohort, by=by)
+    lines = list(dict.fromkeys(weekly.group_value)) if lines is None else list(lines)
+    weekly = in_line_order(weekly, lines).rename(columns={"group_value": group})
     panel = Panel(f"{instrument} trajectories")
-    if all(frame.empty for frame in frames.values()):
+    if weekly.empty:
         panel.empty = f"No series in this selection has a {instrument} baseline."
         return panel
-    weekly = suppress.groups_together(frames, group=group)
     drawn = suppress.for_chart(weekly, "weekly_outcomes", rule, rows_add_up="week")
     itt_frame = marts("weekly_outcomes_itt", instrument=instrument, cohort=selection.cohort) if itt else None
     panel.data = {"drawn": drawn, "spaghetti_note": None, "followup": ""}
@@ -556,13 +565,22 @@ def trajectories(marts: Marts, selection: Selection, lines: dict[str, Cohort], g
                                      max_score(instrument), spaghetti=spaghetti,
                                      itt=suppress.for_chart(itt_frame, "weekly_outcomes_itt", rule)
                                      if itt_frame is not None else None)
-    if itt_frame is not None and len(lines) == 1:
+    if itt_frame is not None and len(lines) == 1:  # the one line is the cohort intention to treat counts
         panel.data["followup"] = itt_followup_note(drawn, itt_frame, rule)
     panel.hidden = suppress.suppressed(weekly, "weekly_outcomes", rule, rows_add_up="week")
     # One table for every line, hidden as the chart is (a table per line could not see the other lines' weeks).
     panel.rows = table(weekly, "weekly_outcomes", rule, rows_add_up="week",
                        columns=[*([group] if len(lines) > 1 else []), *WEEKLY_COLUMNS])
     return panel
+
+
+def in_line_order(weekly: pd.DataFrame, lines: list[str]) -> pd.DataFrame:
+    """The rows of the groups in `lines`, line after line in that order, each by week: complementary suppression
+    hides the first of equal smallest counts, so the order is the lines' own, whatever order the mart sorts in."""
+    position = {name: i for i, name in enumerate(lines)}
+    kept = weekly[weekly.group_value.isin(lines)]
+    return kept.sort_values(["group_value", "week"], key=lambda c: c.map(position) if c.name == "group_value" else c,
+                            kind="stable").reset_index(drop=True)
 
 
 # --- maintenance and adherence ---------------------------------------------------------------------------

@@ -168,16 +168,6 @@ def _small_counts(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",
     return _hidden_counts(frame, mart, policy(min_cell), rows_add_up)
 
 
-def groups_together(frames: dict[str, pd.DataFrame], group: str = "group_value") -> pd.DataFrame:
-    """One mart's frames, one per group of a split (a line per site), as one frame with the group in `group`:
-    their rows add up, week by week, to the frame of every group shown elsewhere (the Overview's trajectory),
-    so pass it to for_chart or a table with rows_add_up="week": with exact counts, a group's count that is the
-    only one hidden that week takes the smallest other with it."""
-    parts = [frame.assign(**{group: name}) for name, frame in frames.items()]
-    together = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[group])
-    return together[[group, *together.columns.drop(group)]]
-
-
 def _with_totals(frame: pd.DataFrame, column: str, hidden: pd.Series, totals: list[str | None]) -> pd.Series:
     """_with_complement within every set of rows that adds up to a total shown elsewhere: the rows of each
     value of each column named in `totals` (None: the whole frame), again until no total gives a single hidden

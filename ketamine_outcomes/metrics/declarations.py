@@ -40,7 +40,7 @@ def _rates(*names_num_den: tuple[str, str, str]) -> dict[str, tuple[str, str]]:
 
 
 MARTS: dict[str, Mart] = {m.name: m for m in (
-    Mart("weekly_outcomes",
+    Mart("weekly_outcomes", splits=COHORT_SPLITS,
          counts=("n_scored", "n_paired", "responders", "remitters", "reliably_improved", "reliably_deteriorated"),
          rates=_rates(("response_rate", "responders", "n_paired"), ("remission_rate", "remitters", "n_paired"),
                       ("reliable_improvement_rate", "reliably_improved", "n_paired"),

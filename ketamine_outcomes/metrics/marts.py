@@ -3,6 +3,7 @@
 none of them computes a metric itself. Definitions: docs/metrics.md."""
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
@@ -58,6 +59,7 @@ ITEM9_DIMENSIONS = MART_DECLARATIONS["item9_course"].splits
 DISSOCIATION_DIMENSIONS = MART_DECLARATIONS["dissociation"].splits
 DURABILITY_DIMENSIONS = MART_DECLARATIONS["sustained_response"].splits
 ADHERENCE_DIMENSIONS = MART_DECLARATIONS["protocol_adherence"].splits
+WEEKLY_DIMENSIONS = MART_DECLARATIONS["weekly_outcomes"].splits
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,8 @@ class Cohort:
     start_to: date | None = None
     min_baseline: int | None = None
     baseline_instrument: str = "PHQ-9"  # the instrument min_baseline refers to
-    # Series ids (series_summary's `series_id`): the series view asks the marts that read cohort_series about
-    # one series, so its classification is the population pages' own (the weekly marts filter weeks, not series).
+    # Series ids (series_summary's `series_id`): the series view asks the marts about one series (every mart
+    # that reads cohort_series, the weekly ones too since issue 21), so its classification is the pages' own.
     series_ids: tuple[str, ...] = ()
 
     def as_parameter(self) -> dict:
@@ -134,10 +136,22 @@ def _build_all(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create or replace temp macro in_build_scope(patient) as true")
     for name in INTERMEDIATE:
         con.execute(f"create or replace table int_{name} as {database.sql('intermediate/' + name)}")
+    _create_cohort_macros(con)
+    _record_build(con)
+
+
+def _create_cohort_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The macros of queries/cohort_series.sql, made again at every build, full or not: they bind to the
+    intermediate tables (so they cannot be made with macros.sql, before any table exists), and a database an
+    older version built lacks the ones added since."""
     for statement in database.sql("cohort_series").split(";\n"):
         if statement.strip():
             con.execute(statement)
-    _record_build(con)
+
+
+def cohort_macros() -> frozenset[str]:
+    """The names of the macros queries/cohort_series.sql makes."""
+    return frozenset(re.findall(r"create or replace macro (\w+)", database.sql("cohort_series")))
 
 
 def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -193,6 +207,7 @@ def _build_changed(con: duckdb.DuckDBPyConnection) -> int | None:
             con.execute("create or replace temp table build_old_series as "
                         "select series_id, patient_id from int_treatment_series where in_build_scope(patient_id)")
         _replace_differing_rows(con, name)
+    _create_cohort_macros(con)
     _record_build(con)
     return scope
 
@@ -274,16 +289,20 @@ def _record_build(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database holds every setting this version defines and metric tables this version's code
-    built from its settings: pages read both, and a database opened read-only cannot be brought up to date."""
+    """Whether the database holds every setting this version defines, metric tables this version's code
+    built from its settings, and every cohort macro this version's marts read: pages read all three, and a
+    database opened read-only (or a published copy) cannot be brought up to date."""
     from ketamine_outcomes.definitions import SETTINGS
 
     try:
         names = {name for (name,) in con.execute("select name from settings").fetchall()}
         (facts,) = con.execute("select facts from build_state").fetchall()[0]
+        macros = {name for (name,) in con.execute(
+            "select function_name from duckdb_functions() where database_name = current_database() "
+            "and schema_name = 'main' and not internal").fetchall()}
     except (duckdb.Error, IndexError):  # an older version's database, or one never built
         return False
-    if not set(SETTINGS) <= names:
+    if not set(SETTINGS) <= names or not cohort_macros() <= macros:
         return False
     return facts == _facts(con)
 
@@ -296,6 +315,10 @@ def built_version(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
 
 
+# What ensure_built says when it wrote nothing (anything else: a build was recorded, which a published copy lacks).
+UP_TO_DATE = "up to date"
+
+
 def is_built(con: duckdb.DuckDBPyConnection) -> bool:
     return built_version(con) == str(database.data_version(con))
 
@@ -305,14 +328,16 @@ def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
     between its commit and its build). When only batches that stored nothing new came since (an unchanged
     re-upload), the tables are current: the new version is recorded without the rebuild. When some rows
     changed, only their patients' series are computed again (the daily upload), unless that is most of them.
-    Returns what it did, in words."""
-    if is_built(con):
-        return "up to date"
+    Tables and macros an older version built (its code or a macro added since differ: is_current) are built
+    again, whatever the data. Returns what it did, in words: UP_TO_DATE when nothing was written."""
+    current = is_current(con)
+    if current and is_built(con):
+        return UP_TO_DATE
     try:
         (built_content,) = con.execute("select content_version from build_state").fetchall()[0]
     except (duckdb.BinderException, duckdb.CatalogException, IndexError):  # never built, or built by an older version
         built_content = None
-    if built_content == str(database.content_version(con)):
+    if current and built_content == str(database.content_version(con)):
         database.transaction(con, lambda: _record_build(con))
         return "up to date: no stored row changed"
 
@@ -333,10 +358,16 @@ def _mart(con, name: str, instrument: str | None, cohort: Cohort | None, **param
     return database.query(con, f"marts/{name}", {"instrument": instrument, "cohort": cohort.as_parameter(), **params})
 
 
-def weekly_outcomes(con, instrument: str, cohort: Cohort | None = None, evaluable_only: bool = False) -> pd.DataFrame:
+def weekly_outcomes(con, instrument: str, cohort: Cohort | None = None, evaluable_only: bool = False,
+                    by: str | None = None) -> pd.DataFrame:
     """`evaluable_only`: the series whose end-of-induction window has closed or that dropped out (the Response
-    page's rates by week, counted as every end-of-induction figure is); else every series (trajectories)."""
-    return _mart(con, "weekly_outcomes", instrument, cohort, evaluable_only=evaluable_only)
+    page's rates by week, counted as every end-of-induction figure is); else every series (trajectories).
+    `by`: one row per group of that split and week, the group in group_value (one line per site, in one
+    query). Unsplit (None), one row per week without group_value: the table the Overview, the Response page,
+    the pack, the CLI and the Data page's file show."""
+    frame = _mart(con, "weekly_outcomes", instrument, cohort, evaluable_only=evaluable_only,
+                  by=_split(by or "all", WEEKLY_DIMENSIONS, "the weekly table"))
+    return frame.drop(columns="group_value") if by is None else frame
 
 
 def weekly_outcomes_itt(con, instrument: str, cohort: Cohort | None = None,

@@ -3,17 +3,11 @@
 -- Grain: one row per week of series in which some series of the cohort ($cohort) first met response on
 -- $instrument (int_weekly_scores.is_response). Until issue 21 this was response_timing's
 -- 'first_response_week' measure. $evaluable_only: only the series whose end-of-induction window has closed or
--- that dropped out (int_end_of_induction.is_evaluable), as every end-of-induction figure counts them.
+-- that dropped out (cohort_series.sql, counted_series), as every end-of-induction figure counts them.
 with
 
-evaluable as (
-    select series_id from int_end_of_induction
-    where instrument = $instrument and is_evaluable
-),
-
 cohort as (
-    select * from cohort_series($cohort, $instrument)
-    where not $evaluable_only or series_id in (select series_id from evaluable)
+    select * from counted_series($cohort, $instrument, $evaluable_only)
 ),
 
 first_responses as (

@@ -1,33 +1,29 @@
--- Outcomes by week of treatment series, observed cases (every score that was taken).
--- Grain: one row per week for one instrument ($instrument) and cohort ($cohort); week 0 is the
--- baseline. n_scored: series scored that week; n_paired: of those, series with a baseline.
+-- Outcomes by week of treatment series, observed cases (every score that was taken), split by one dimension
+-- ($by: as cohort_comparison, macros.sql series_group; 'all' for one line of every series).
+-- Grain: one row per group of the split (group_value) and week, for one instrument ($instrument) and cohort
+-- ($cohort); week 0 is the baseline. n_scored: series scored that week; n_paired: of those, series with a baseline.
 -- Response, remission and reliable change are counted among paired series (definitions in
 -- int_weekly_scores); each rate has a Wilson 95% interval, the mean a normal 95% interval.
 -- $evaluable_only: only the series whose end-of-induction window has closed or that dropped out
--- (int_end_of_induction.is_evaluable), the series every end-of-induction figure counts (the Response page's
+-- (cohort_series.sql, counted_series), the series every end-of-induction figure counts (the Response page's
 -- rates by week); false: every series (the trajectories).
 with
 
-evaluable as (
-    select series_id from int_end_of_induction
-    where instrument = $instrument and is_evaluable
-),
-
 cohort as (
-    select * from cohort_series($cohort, $instrument)
-    where not $evaluable_only or series_id in (select series_id from evaluable)
+    select *, series_group($by, series) as group_value,
+    from counted_series($cohort, $instrument, $evaluable_only) as series
 ),
 
 weekly as (
-    select * from int_weekly_scores
-    where instrument = $instrument
-        and in_cohort($cohort, site, route, indication, clinician_id, age_band, sex, series_number, start_date)
-        and meets_min_baseline($cohort, series_id)
-        and (not $evaluable_only or series_id in (select series_id from evaluable))
+    select cohort.group_value, weekly.*,
+    from int_weekly_scores as weekly
+    join cohort using (series_id)
+    where weekly.instrument = $instrument
 ),
 
 baseline_week as (
     select
+        group_value,
         0 as week,
         count(*) as n_scored,
         avg(baseline_score) as mean_score,
@@ -35,10 +31,12 @@ baseline_week as (
         quantile_cont(baseline_score, [0.25, 0.5, 0.75]) as quartiles,
     from cohort
     where baseline_score is not null
+    group by group_value
 ),
 
 follow_up_weeks as (
     select
+        group_value,
         week,
         count(*) as n_scored,
         avg(score) as mean_score,
@@ -51,17 +49,18 @@ follow_up_weeks as (
         count(*) filter (where is_reliable_improvement) as reliably_improved,
         count(*) filter (where is_reliable_deterioration) as reliably_deteriorated,
     from weekly
-    group by week
+    group by group_value, week
 ),
 
 stacked as (
-    select * from baseline_week where n_scored > 0
+    select * from baseline_week
     union all by name
     select * from follow_up_weeks
 ),
 
 final as (
     select
+        group_value,
         week,
         n_scored,
         mean_score,
@@ -92,4 +91,4 @@ final as (
 )
 
 select * from final
-order by week
+order by group_value, week

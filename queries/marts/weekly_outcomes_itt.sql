@@ -16,18 +16,12 @@
 -- imputation) and the baseline carried into the mean (BOCF). Unlimited LOCF flatters a treatment whose
 -- effect fades (NRC 2010; Lachin 2016; Cochrane Handbook).
 -- $evaluable_only: only the series whose end-of-induction window has closed or that dropped out
--- (int_end_of_induction.is_evaluable), as every end-of-induction figure counts them (the Response page).
+-- (cohort_series.sql, counted_series), as every end-of-induction figure counts them (the Response page).
 with
 
-evaluable as (
-    select series_id from int_end_of_induction
-    where instrument = $instrument and is_evaluable
-),
-
 cohort as (
-    select * from cohort_series($cohort, $instrument)
+    select * from counted_series($cohort, $instrument, $evaluable_only)
     where baseline_score is not null
-        and (not $evaluable_only or series_id in (select series_id from evaluable))
 ),
 
 weekly as (
