@@ -29,8 +29,6 @@ rules as (
     select
         setting('phq9_caseness') as phq9_case,
         setting('gad7_caseness') as gad7_case,
-        reliable_change_points('PHQ-9') as phq9_reliable,
-        reliable_change_points('GAD-7') as gad7_reliable,
         (select mcid from instruments where instrument = 'PHQ-9') as phq9_mcid,
 ),
 
@@ -84,10 +82,11 @@ judged as (
         groups.group_value,
         paired.phq9_start >= rules.phq9_case or paired.gad7_start >= rules.gad7_case as is_case,
         paired.phq9_end < rules.phq9_case and paired.gad7_end < rules.gad7_case as is_below_caseness_at_end,
-        paired.phq9_start - paired.phq9_end >= rules.phq9_reliable
-            or paired.gad7_start - paired.gad7_end >= rules.gad7_reliable as is_reliable_fall,
-        paired.phq9_end - paired.phq9_start >= rules.phq9_reliable
-            or paired.gad7_end - paired.gad7_start >= rules.gad7_reliable as is_reliable_rise,
+        -- Reliable change on either instrument, by the rule every mart shares (macros.sql).
+        is_reliable_improvement('PHQ-9', paired.phq9_end, paired.phq9_start)
+            or is_reliable_improvement('GAD-7', paired.gad7_end, paired.gad7_start) as is_reliable_fall,
+        is_reliable_deterioration('PHQ-9', paired.phq9_end, paired.phq9_start)
+            or is_reliable_deterioration('GAD-7', paired.gad7_end, paired.gad7_start) as is_reliable_rise,
         paired.phq9_start - paired.phq9_end >= rules.phq9_mcid as is_mcid_fall,
     from paired
     join groups using (series_id)
