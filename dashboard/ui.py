@@ -163,7 +163,7 @@ def _draw(figure, key: str, view: filters.View) -> tuple[str | None, str | None,
         figures.for_projector(figure)  # a tall plot area on a 1920 x 1080 projector, text readable from the back
         image.update(width=MEETING_IMAGE_WIDTH, height=figure.layout.height)
     else:
-        figures.fit_titles(figure)  # wrapped for a phone, after the file name and the text alternative took the title
+        figures.for_screen(figure)  # fitted to a phone, after the file name and the text alternative took the title
     # theme=None (above): the product's template (palette, fonts, contrast), not Streamlit's chart theme.
     return None, pio.to_json(figure, validate=False), alt, image, heading
 

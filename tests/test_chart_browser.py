@@ -52,3 +52,76 @@ def test_a_chart_saved_in_meeting_mode_carries_its_title(browser, dashboard_url,
         assert (band < 100).sum() > 2000, (band < 100).sum()
     finally:
         page.close()
+
+
+# The chart whose title starts with `title` (charts draw in any order: never the first one drawn), with what a phone
+# shows of it: its plot's height, its points' names, legend entries and x axis titles as boxes, and how many names
+# its figure holds (so a wait can hold out until every one is drawn).
+CHART_BOXES = """(title) => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')]
+        .find(p => (p._fullLayout?.title?.text || '').replace(/<br>/g, ' ').startsWith(title));
+    if (!plot || !plot.querySelector('.main-svg')) return null;
+    const svg = plot.querySelector('.main-svg').getBoundingClientRect();
+    const box = e => { const b = e.getBoundingClientRect();
+        return {text: e.textContent, left: b.left - svg.left, right: b.right - svg.left, top: b.top, bottom: b.bottom}; };
+    return {width: svg.width, plot: plot._fullLayout._size.h,
+            expected: plot.data.filter(t => (t.mode || '').includes('text') && t.name && !t.name.startsWith('hidden'))
+                                .reduce((n, t) => n + t.text.length, 0),
+            names: [...plot.querySelectorAll('.scatterlayer .textpoint text')].map(box)
+                       .filter(n => n.text && n.text !== 'hidden'),
+            legend: [...plot.querySelectorAll('g.legend text')].map(box),
+            axes: [...plot.querySelectorAll('.xtitle')].map(box)};
+}"""
+
+
+def chart_boxes(page, title: str) -> dict:
+    """Wait (60 s: a busy machine) until the chart titled `title` has drawn every point's name and its legend."""
+    page.wait_for_function(f"""() => {{ const c = ({CHART_BOXES})({title!r});
+        return c && c.names.length >= c.expected && c.legend.length > 0; }}""", timeout=60_000)
+    return page.evaluate(f"({CHART_BOXES})({title!r})")
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    return [(a["text"], b["text"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if min(a["right"], b["right"]) - max(a["left"], b["left"]) > 1
+            and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 1]
+
+
+def inside(boxes: list[dict], width: float) -> list[str]:
+    """The texts that run past the chart's left or right edge (cut on screen)."""
+    return [b["text"] for b in boxes if b["left"] < -1 or b["right"] > width + 1]
+
+
+@pytest.mark.parametrize("width", [390, 820])
+@pytest.mark.parametrize("by", ["site", "clinician"])
+def test_funnel_names_legends_and_axis_titles_fit_a_phone_and_a_tablet(browser, dashboard_url, width, by):
+    """walk: on a phone and a tablet the funnel's point names ran into one another ("Riverside" over "Lakeview"),
+    and "expected responders (from the case-mix model)" ran past the chart's edge."""
+    page = browser.new_page(viewport={"width": width, "height": 844 if width < 800 else 1180})
+    try:
+        page.goto(f"{dashboard_url}/compare?by={by}")
+        wait_for_app(page)
+        for title in (f"Funnel plot: end-of-induction response by {by}", "Adjusted for case mix"):
+            chart = chart_boxes(page, title)
+            assert chart["expected"] >= 2 and len(chart["names"]) == chart["expected"], (title, chart["names"])
+            assert overlapping(chart["names"]) == [], (width, title, chart["names"])
+            assert inside(chart["names"] + chart["legend"] + chart["axes"], chart["width"]) == [], (width, title)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("path, title, least", [
+    ("?route=IV&route=oral", "End of induction (PHQ-9) by route", 150),
+    ("response", "PHQ-9 and GAD-7 together: NHS Talking Therapies", 120)])
+def test_the_by_route_and_talking_therapies_charts_keep_a_plot_on_a_phone(browser, dashboard_url, path, title, least):
+    """walk: at 390 px the turned category names, the wrapped title and the legend's rows left the published-results
+    chart a plot about 60 px high, the NHS Talking Therapies chart about 80."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{dashboard_url}/{path}")
+        wait_for_app(page)
+        chart = chart_boxes(page, title)
+        assert chart["plot"] >= least, chart["plot"]
+        assert inside(chart["legend"] + chart["axes"], chart["width"]) == []
+    finally:
+        page.close()

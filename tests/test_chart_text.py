@@ -122,3 +122,25 @@ def test_both_control_limits_of_the_p_chart_hover_by_their_name():
                           "upper": [0.77, 0.76], "lower": [0.27, 0.28], "signals": ["", ""]})
     figure = figures.p_chart(chart, "End-of-induction response by quarter", "quarter")
     assert [t.name for t in figure.data if t.legendgroup == "limits"] == ["control limits", "control limits"]
+
+
+def test_a_long_legend_entry_and_x_axis_title_are_broken_to_fit_a_phone():
+    """walk (390 px): "all: if every series lost to follow-up had lost its response" and "expected responders (from
+    the case-mix model)" ran past the chart's right edge; Plotly wraps neither."""
+    from ketamine_outcomes.charts import style
+
+    curve = pd.DataFrame({"group_value": ["all"] * 3, "day": [0, 30, 106], "n_at_risk": [40, 20, 11],
+                          "survival": [1.0, 0.8, 0.6], "survival_if_lost": [0.9, 0.6, 0.4],
+                          "median_text": ["not reached"] * 3})
+    figure = figures.for_screen(figures.survival_curve(curve, "survival", "t", "still responding", "days", "x"))
+    bound = next(t for t in figure.data if t.name and "lost to follow-up" in t.name)
+    lines = bound.name.split("<br>")
+    assert " ".join(lines) == "all: if every series lost to follow-up had lost its response" and len(lines) == 2
+    assert all(style.text_width(line, 14) <= style.NARROWEST - style.LEGEND_SYMBOL for line in lines)
+    exact = adjusted()
+    funnel = figures.for_screen(figures.adjusted_funnel(exact.groups, exact.curves, "site"))
+    assert funnel.layout.xaxis.title.text == "expected responders (from<br>the case-mix model)"
+    short = figures.for_screen(figures.p_chart(pd.DataFrame({
+        "period": ["2024-Q1"], "rate": [0.5], "n": [40], "centre": 0.5, "upper": [0.7], "lower": [0.3],
+        "signals": [""]}), "t", "quarter"))
+    assert short.layout.xaxis.title.text == "quarter the series started"  # fits: one line

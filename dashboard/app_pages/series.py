@@ -108,7 +108,7 @@ for instrument in [st.session_state["series_instrument"]] if instruments else [v
     if figures.is_nothing(figure):
         st.info(figures.is_nothing(figure))
     else:
-        figures.fit_titles(figure)
+        figures.for_screen(figure)
         st.plotly_chart(figure, key=f"series_chart_{instrument}", theme=None, alt=figures.describe(figure),
                         config={"displaylogo": False})
     if expected is None:

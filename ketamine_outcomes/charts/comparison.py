@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from ketamine_outcomes.kept import drawn_once
 from ketamine_outcomes.safe_text import plotly as escape
-from ketamine_outcomes.charts.style import GREY, PALETTE, count_format, house_layout, mark_gaps, nothing
+from ketamine_outcomes.charts.style import GREY, PALETTE, count_format, house_layout, mark_gaps, nothing, text_width
 
 
 @drawn_once
@@ -58,6 +58,12 @@ def _funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, label: str, x: st
     names = np.array([escape(g) for g in points.group], dtype=object)
     details = [np.array(list(column), dtype=object) for column in details]
     outside = points.outside.str.startswith(("above", "below")).to_numpy()
+    # Every point is named, adjusted or not (a projected screen has no hover), each name placed where it covers no
+    # other name and no point on a phone's plot (on a wider screen the points only move apart).
+    lines = [v for c in curves.columns if c == "centre" or c.startswith(("lower_", "upper_")) for v in curves[c]]
+    position = np.array(_name_positions(points[x].tolist(), points[y].tolist(), names.tolist(),
+                                        x_span=points[x].tolist() + (curves[x].tolist() if not curves.empty else []),
+                                        y_span=points[y].tolist() + [v for v in lines if v == v]), dtype=object)
     for is_outside, name, colour, symbol in ((False, f"{label} within limits", PALETTE[0], "circle"),
                                              (True, f"{label} outside limits", PALETTE[3], "diamond")):
         chosen = outside == is_outside
@@ -65,33 +71,66 @@ def _funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, label: str, x: st
         if rows.empty:
             continue
         shown = names[chosen].tolist()
-        # Every point is named, adjusted or not (a projected screen has no hover); neighbours of similar size and
-        # rate alternate above and below their point, so two names do not run into one another.
-        position = _name_positions(rows[x].tolist(), rows[y].tolist(), _near(points[x]))
         fig.add_trace(go.Scatter(
-            x=rows[x], y=rows[y], mode="markers+text", text=shown, textposition=position, cliponaxis=False,
-            marker=dict(size=12, color=colour, symbol=symbol), name=name,
-            customdata=np.stack([shown] + [d[chosen].tolist() for d in details], axis=1),
+            x=rows[x], y=rows[y], mode="markers+text", text=shown, textposition=position[chosen].tolist(),
+            cliponaxis=False, marker=dict(size=12, color=colour, symbol=symbol),
+            name=name, customdata=np.stack([shown] + [d[chosen].tolist() for d in details], axis=1),
             hovertemplate=hover))
     return fig
 
 
-def _near(xs: pd.Series) -> float:
-    """How close two points' x must be for their names to collide: 5% of the points' spread."""
-    return 0.05 * float(xs.max() - xs.min()) if len(xs) else 0.0
+NAME_SIZE = 14  # px: a point's name on a phone (the template's text)
+# A funnel's plot on a 390 px phone: 540 px high less the wrapped title, the x axis and the legend; 350 px wide less
+# the side margins. Names placed apart there are apart on any wider screen.
+PHONE_PLOT = (262, 280)
+PLACES = ("top center", "bottom center", "middle right", "middle left", "top right", "top left", "bottom right",
+          "bottom left")
+MARKER = 7  # px from a point's centre to the edge of its marker (size 12) and a little air
 
 
-def _name_positions(xs: list, ys: list, near: float) -> list[str]:
-    """Above or below each point, alternating along x. Two points at (nearly) the same x take the side away from
-    each other, the higher above and the lower below: the walk found two sites at (40, 1.04) and (40, 1.06) whose
-    names, one below the higher point and one above the lower, were printed over one another."""
-    order = sorted(range(len(xs)), key=lambda i: (xs[i], ys[i]))
-    position = {i: "top center" if k % 2 == 0 else "bottom center" for k, i in enumerate(order)}
-    for lower, higher in zip(order, order[1:]):
-        if abs(xs[higher] - xs[lower]) <= near and position[lower] == "top center" \
-                and position[higher] == "bottom center":
-            position[lower], position[higher] = "bottom center", "top center"
-    return [position[i] for i in range(len(xs))]
+def _name_positions(xs: list, ys: list, names: list, x_span: list, y_span: list) -> list[str]:
+    """Where each point's name goes (a Plotly textposition): the first of PLACES (above, below, right, left, then
+    the corners) where, on a phone's plot, it covers no point and no name placed before; higher points choose first.
+    When every place covers something, the one that covers least. The walk found "Riverside" printed over
+    "Lakeview" at 390 px, and two sites at (40, 1.04) and (40, 1.06) whose names sat on one another."""
+    width, height = PHONE_PLOT
+    low_x, high_x = min(x_span), max(x_span)
+    low_y, high_y = min(y_span), max(y_span)
+
+    def pixel(x, y) -> tuple[float, float]:  # left to right, top to bottom
+        return ((x - low_x) / ((high_x - low_x) or 1) * width, (high_y - y) / ((high_y - low_y) or 1) * height)
+    centres = [pixel(x, y) for x, y in zip(xs, ys)]
+    taken = [(cx - MARKER, cy - MARKER, cx + MARKER, cy + MARKER) for cx, cy in centres]
+    chosen: dict[int, str] = {}
+    for i in sorted(range(len(xs)), key=lambda i: (-ys[i], xs[i])):
+        boxes = {place: _name_box(centres[i], names[i], place) for place in PLACES}
+        cost = {place: sum(_overlap(box, other) for other in taken) + _outside_figure(box, width)
+                for place, box in boxes.items()}
+        place = next((p for p in PLACES if cost[p] == 0), min(PLACES, key=lambda p: cost[p]))
+        chosen[i] = place
+        taken.append(boxes[place])
+    return [chosen[i] for i in range(len(xs))]
+
+
+def _name_box(centre: tuple[float, float], name: str, place: str) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom, px) a name takes at a Plotly textposition around its point."""
+    cx, cy = centre
+    w, h = text_width(name, NAME_SIZE), NAME_SIZE * 1.25
+    vertical, horizontal = place.split()
+    top = cy - MARKER - h if vertical == "top" else cy + MARKER if vertical == "bottom" else cy - h / 2
+    left = cx - w / 2 if horizontal == "center" else cx + MARKER if horizontal == "right" else cx - MARKER - w
+    return left, top, left + w, top + h
+
+
+def _overlap(a: tuple, b: tuple) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _outside_figure(box: tuple, width: float) -> float:
+    """How much of a name would fall off the figure: past the plot's right edge by more than the right margin (24
+    px), or left of it by more than the left margin's room beside the y axis' labels (about 20 px)."""
+    height = box[3] - box[1]
+    return (max(0.0, box[2] - width - 24) + max(0.0, -20 - box[0])) * height * 4
 
 
 @drawn_once

@@ -4,7 +4,8 @@ No Streamlit here, so the dashboard and the meeting pack draw the same figures.
 One look for all of them: the "ketamine" template (fonts, the Okabe-Ito palette for categories, which
 stays distinct under the common colour-vision deficiencies; a sequential palette for ordered severity
 bands), whole-number week axes, percent axes whose labels never repeat, legends under the plot so they
-never cover a title on a phone, and (in the dashboard: fit_titles) titles wrapped to a phone's width. A chart with nothing to draw is `nothing(sentence)`: the page shows the
+never cover a title on a phone, and (in the dashboard: for_screen) titles, legend entries and x axis titles
+wrapped to a phone's width. A chart with nothing to draw is `nothing(sentence)`: the page shows the
 sentence instead of an empty frame. Text from an export (site, clinician names) is HTML-escaped.
 A builder marked @drawn_once is drawn once per set of rows in the dashboard (ketamine_outcomes/kept.py).
 
@@ -14,7 +15,7 @@ names them all, so a page or the pack imports one module."""
 # The names pages, the pack and the tests call, re-exported from where they live.
 from ketamine_outcomes.charts.style import (
     PALETTE, SEQUENTIAL, BAND_TINTS, GREY, FONT, NARROWEST, LINE_EM, TITLE_PAD, fit_titles, nothing,
-    is_nothing, hidden_legend, describe, for_projector, PROJECTOR_TITLE_WIDTH, PROJECTOR_PLOT_HEIGHT,
+    is_nothing, hidden_legend, describe, for_projector, for_screen, PROJECTOR_TITLE_WIDTH, PROJECTOR_PLOT_HEIGHT,
 )
 from ketamine_outcomes.charts.outcomes import (
     trajectory, rates_by_week, end_of_induction, attrition, change_distribution,

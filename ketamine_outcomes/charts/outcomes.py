@@ -12,7 +12,7 @@ from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.safe_text import plotly as escape
 from ketamine_outcomes.charts.style import (
     BAND_TINTS, GREY, PALETTE, SEQUENTIAL, interior_gaps, house_layout, mark_gaps, mark_suppressed,
-    n_label_step, percent_format, runs_shown, week_axis, nothing,
+    n_label_step, percent_format, runs_shown, two_lines, week_axis, nothing,
 )
 
 
@@ -124,7 +124,8 @@ def _mark_itt_end(fig: go.Figure, itt: pd.DataFrame, weeks: list) -> None:
     if itt.empty or not weeks or max(weeks) <= itt.week.max():
         return
     fig.add_vline(x=int(itt.week.max()), line=dict(color=GREY, dash="dot", width=1),
-                  annotation_text="end of induction: intention to treat ends; after it, observed follow-up only",
+                  # On three lines: on one it ran 330 px, past a phone's plot.
+                  annotation_text="end of induction:<br>intention to treat ends;<br>after it, observed follow-up only",
                   annotation_position="top left", annotation_font=dict(size=10, color=GREY))
 
 
@@ -418,9 +419,18 @@ def published_by_route(by_route: pd.DataFrame, references: pd.DataFrame, instrum
     if not {"response", "remission"} & legend:
         return nothing("No route of these series has both a published result and rates that can be shown.")
     mark_suppressed(fig, hidden, min_cell)
-    fig.update_xaxes(categoryorder="array", categoryarray=[f"{r}: {m}" for m in ("response", term) for r in routes])
+    categories = [f"{r}: {m}" for m in ("response", term) for r in routes]
+    # Each category is named by its route alone, under a heading per measure above the plot: "intranasal: remission",
+    # turned, took a phone's plot down to 60 px under the wrapped title and four legend rows (taller for them too).
+    fig.update_xaxes(categoryorder="array", categoryarray=categories, tickmode="array", tickvals=categories,
+                     ticktext=[escape(r) for _ in ("response", term) for r in routes])
+    for k, measure in enumerate(("response", term)):
+        fig.add_annotation(x=k * len(routes) + (len(routes) - 1) / 2, xref="x", y=1, yref="paper", yanchor="bottom",
+                           text=escape(measure), showarrow=False, font=dict(color=GREY))
+    if routes:
+        fig.add_vline(x=len(routes) - 0.5, line=dict(color=GREY, dash="dot", width=1))
     return house_layout(fig, f"End of induction ({instrument}) by route: this clinic vs published results of the same "
-                        "route", "share of series scored", x_title="", percent=True, height=420)
+                        "route", "share of series scored", x_title="", percent=True, height=520)
 
 
 TALKING_THERAPIES_MEASURES = {"recovery_rate": "recovery", "reliable_improvement_rate": "reliable improvement",
@@ -454,9 +464,12 @@ def talking_therapies(row: pd.Series, standards, min_cell: int | None = None) ->
                                  marker=dict(symbol="line-ew-open", size=30, color=PALETTE[3], line=dict(width=3)),
                                  hovertemplate=f"{standard['label']}<extra></extra>"))
     mark_suppressed(fig, [label for label in labels if label not in shown], min_cell)
-    fig.update_xaxes(categoryorder="array", categoryarray=labels)
+    # Names on two lines ("reliable" over "improvement"), turned only where they would meet, and a taller chart: on
+    # one line, turned, they took a phone's plot down to about 80 px.
+    fig.update_xaxes(categoryorder="array", categoryarray=labels, tickmode="array", tickvals=labels,
+                     ticktext=[two_lines(label, 10) for label in labels])
     fig = house_layout(fig, "PHQ-9 and GAD-7 together: NHS Talking Therapies measures, cases who finished a course",
                   "share of cases",
-                  x_title="", percent=True, height=420)
+                  x_title="", percent=True, height=500)
     fig.update_yaxes(range=[0, 1.1])
     return fig

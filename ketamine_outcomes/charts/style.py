@@ -98,12 +98,54 @@ def fit_titles(fig: go.Figure, width: float = NARROWEST) -> go.Figure:
     return fig
 
 
+LEGEND_SYMBOL = 40  # px a legend entry's symbol and its gap take before the entry's words
+
+
+def fit_legend(fig: go.Figure, width: float = NARROWEST) -> go.Figure:
+    """Legend entries broken at spaces to fit `width` beside their symbol: Plotly never wraps a legend, and on a
+    390 px phone "North: if every series lost to follow-up had lost its response" ran past the screen's edge. An
+    entry already broken (_legend_lines) stays as it is."""
+    size = fig.layout.legend.font.size or fig.layout.font.size or fig.layout.template.layout.font.size or 14
+    for trace in fig.data:
+        name = trace.name
+        room = width - LEGEND_SYMBOL
+        if name and trace.showlegend is not False and "<br>" not in name and text_width(name, size) > room:
+            head, _, tail = name.partition(", ")
+            # After its comma where both halves fit ("hidden: 1-10 sessions," / "or hidden to protect another").
+            fits = tail and text_width(head + ",", size) <= room and text_width(tail, size) <= room
+            trace.name = f"{head},<br>{tail}" if fits else "<br>".join(_wrapped(name, size, room))
+    return fig
+
+
+def fit_axis_titles(fig: go.Figure, width: float = NARROWEST) -> go.Figure:
+    """An x axis title wider than a phone's plot (the figure's `width` less its side margins) on two lines: centred
+    under a 260 px plot, "expected responders (from the case-mix model)" ran past the figure's right edge."""
+    template = fig.layout.template.layout
+    plot = width - (fig.layout.margin.l or template.margin.l or 0) - (fig.layout.margin.r or template.margin.r or 0)
+    size = fig.layout.font.size or template.font.size or 14
+    for name in [n for n in fig.layout if n.startswith("xaxis")]:
+        axis = fig.layout[name]
+        title = axis.title.text
+        if title and "<br>" not in title and text_width(title, size) > plot:
+            axis.title.text = two_lines(title, 0)
+    return fig
+
+
+def for_screen(fig: go.Figure) -> go.Figure:
+    """Outside meeting mode: the title, the legend and the x axis titles fitted to a phone (a figure is laid out once,
+    for every screen; a tablet with its sidebar open leaves a chart about a phone's width too)."""
+    return fit_axis_titles(fit_legend(fit_titles(fig)))
+
+
 def for_projector(fig: go.Figure) -> go.Figure:
     """Meeting mode: the larger template, titles on one line across a projected screen, and a figure tall enough
     that its plot area (the figure less its margins and, under a curve, the at-risk table) is at least
     PROJECTOR_PLOT_HEIGHT."""
     fig.update_layout(template="ketamine_meeting")
     fit_titles(fig, PROJECTOR_TITLE_WIDTH)
+    # Meeting mode is forced on for viewers, who may be on a phone: legends and axis titles fit one, in the larger type.
+    fit_legend(fig)
+    fit_axis_titles(fig)
     margins = (fig.layout.margin.t or 84) + (fig.layout.margin.b or 40) + 120  # legend and axis titles below
     share = fig.layout.yaxis.domain[1] - fig.layout.yaxis.domain[0] if fig.layout.yaxis.domain else 1.0
     fig.update_layout(height=max(fig.layout.height or 450, round(PROJECTOR_PLOT_HEIGHT / share + margins)))
