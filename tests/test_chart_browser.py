@@ -75,9 +75,9 @@ CHART_BOXES = """(title) => {
 
 
 def chart_boxes(page, title: str) -> dict:
-    """Wait (60 s: a busy machine) until the chart titled `title` has drawn every point's name and its legend."""
+    """Wait (90 s: a busy machine) until the chart titled `title` has drawn every point's name and its legend."""
     page.wait_for_function(f"""() => {{ const c = ({CHART_BOXES})({title!r});
-        return c && c.names.length >= c.expected && c.legend.length > 0; }}""", timeout=60_000)
+        return c && c.names.length >= c.expected && c.legend.length > 0; }}""", timeout=90_000)
     return page.evaluate(f"({CHART_BOXES})({title!r})")
 
 
@@ -97,7 +97,7 @@ def inside(boxes: list[dict], width: float) -> list[str]:
 def test_funnel_names_legends_and_axis_titles_fit_a_phone_and_a_tablet(browser, dashboard_url, width, by):
     """walk: on a phone and a tablet the funnel's point names ran into one another ("Riverside" over "Lakeview"),
     and "expected responders (from the case-mix model)" ran past the chart's edge."""
-    page = browser.new_page(viewport={"width": width, "height": 844 if width < 800 else 1180})
+    page = new_page(browser, viewport={"width": width, "height": 844 if width < 800 else 1180})
     try:
         page.goto(f"{dashboard_url}/compare?by={by}")
         wait_for_app(page)
@@ -116,7 +116,7 @@ def test_funnel_names_legends_and_axis_titles_fit_a_phone_and_a_tablet(browser, 
 def test_the_by_route_and_talking_therapies_charts_keep_a_plot_on_a_phone(browser, dashboard_url, path, title, least):
     """walk: at 390 px the turned category names, the wrapped title and the legend's rows left the published-results
     chart a plot about 60 px high, the NHS Talking Therapies chart about 80."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = new_page(browser, viewport={"width": 390, "height": 844})
     try:
         page.goto(f"{dashboard_url}/{path}")
         wait_for_app(page)
