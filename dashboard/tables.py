@@ -272,8 +272,12 @@ def as_shown(on_screen: pd.DataFrame, as_words: dict[str, pd.Series]) -> "pd.Dat
         return on_screen
     styler = on_screen.style
     for header, words in as_words.items():
-        for text in words.unique():
-            rows = words.index[words == text]
+        stand_in = on_screen[header] == SORTS_LAST
+        # A number's words follow from the number alone: one formatter for the column, then the stand-ins' own.
+        number_words = dict(zip(on_screen[header][~stand_in], words[~stand_in]))
+        styler = styler.format(lambda value, known=number_words: known.get(value, ""), subset=[header])
+        for text in words[stand_in].unique():
+            rows = words.index[stand_in & (words == text)]
             styler = styler.format(lambda _, text=text: text, subset=pd.IndexSlice[rows, [header]])
     return styler
 
