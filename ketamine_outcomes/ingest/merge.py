@@ -79,6 +79,15 @@ def absent_columns(layout: Layout) -> list[str]:
             if not present.intersection(sources)]
 
 
+def ever_built(con) -> bool:
+    """Whether the metric tables were ever built here (build_state exists). Before that the next build is a
+    full one, which reads no list of changed patients: a first load writes none (at 100k patients, 300,000
+    rows written to the log and deleted again by the build)."""
+    (n,) = con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                       "and schema_name = 'main' and table_name = 'build_state'").fetchall()[0]
+    return n > 0
+
+
 def merge_staged(con, table: str, batch_id: int, absent: list[str] = (), row_hash: str = "line_hash") -> dict[str, int]:
     """Merge the good staged rows into `table` on its natural key; returns the counts. `absent`: columns
     the file does not have, which keep their stored values in a row it repeats. `row_hash`: each row's
@@ -138,7 +147,8 @@ def merge_staged(con, table: str, batch_id: int, absent: list[str] = (), row_has
         (inserted,) = con.execute(f"insert into {table} ({key_list}, {value_list}, batch_id, line_number, source_hash) "
                                   f"select {key_list}, {value_list}, $batch, line_number, source_hash "
                                   "from ranked where nth = 1", {"batch": batch_id}).fetchall()[0]
-        con.execute(f"insert into stale_patients select distinct patient_id, $table from {table}", {"table": table})
+        if ever_built(con):
+            con.execute(f"insert into stale_patients select distinct patient_id, $table from {table}", {"table": table})
         return {"rows_inserted": inserted, "rows_replaced": 0, "rows_duplicate": same_as_first}
     on_key = " and ".join(f"stored.{k} = incoming.{k}" for k in keys)
     effective = {v: (f"case when stored.{keys[0]} is null then incoming.{v} else stored.{v} end"

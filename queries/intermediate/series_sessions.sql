@@ -21,8 +21,8 @@ completed as (
 ),
 
 completed_days as (
-    -- Only the days, for counting the sessions of a re-induction (keeps `completed` read once, not copied).
-    select patient_id, session_day, from sessions where status = 'completed' and in_build_scope(patient_id)
+    -- Only the key: the windows below sort these narrow rows, not every column of a session.
+    select patient_id, session_day, session_id, from sessions where status = 'completed' and in_build_scope(patient_id)
 ),
 
 outcome_scores as (
@@ -39,7 +39,7 @@ ordered as (
         row_number() over in_order as position,
         lag(session_day) over in_order as previous_day,
         coalesce(session_day - lag(session_day) over in_order > setting('series_gap_days'), false) as is_after_gap,
-    from completed
+    from completed_days
     window in_order as (partition by patient_id order by session_day, session_id)
 ),
 
@@ -98,23 +98,24 @@ numbered as (
 final as (
     select
         patient_id,
-        series_number,
-        (position - series_start_position + 1)::integer as session_number,
+        numbered.series_number,
+        (numbered.position - numbered.series_start_position + 1)::integer as session_number,
         session_day,
-        session_date,
+        completed.session_date,
         session_id,
-        route,
-        site,
-        clinician_id,
-        dose_mg,
-        dose_mg_per_kg,
-        adverse_events,
-        systolic_bp_peak,
-        systolic_bp_pre,
-        diastolic_bp_pre,
-        diastolic_bp_peak,
-        run_start_position = series_start_position as is_first_run,
+        completed.route,
+        completed.site,
+        completed.clinician_id,
+        completed.dose_mg,
+        completed.dose_mg_per_kg,
+        completed.adverse_events,
+        completed.systolic_bp_peak,
+        completed.systolic_bp_pre,
+        completed.diastolic_bp_pre,
+        completed.diastolic_bp_peak,
+        numbered.run_start_position = numbered.series_start_position as is_first_run,
     from numbered
+    join completed using (patient_id, session_day, session_id)
 )
 
 select * from final
