@@ -144,3 +144,21 @@ def test_a_long_legend_entry_and_x_axis_title_are_broken_to_fit_a_phone():
         "period": ["2024-Q1"], "rate": [0.5], "n": [40], "centre": 0.5, "upper": [0.7], "lower": [0.3],
         "signals": [""]}), "t", "quarter"))
     assert short.layout.xaxis.title.text == "quarter the series started"  # fits: one line
+
+
+def test_dissociation_prints_at_most_six_n_labels_and_item_9_names_on_two_lines():
+    """walk (390 px): twelve sessions' "n=..." labels ran into one another ("n=120n=105"), and the item 9 chart's
+    three turned names left its plot about 90 px high. Every session's n stays in its hover."""
+    sessions = pd.DataFrame({"group_value": ["all"] * 12, "session_number": range(1, 13),
+                             "mean_score": [13.0 - 0.5 * k for k in range(12)], "mean_ci_low": 10.0,
+                             "mean_ci_high": 15.0, "n_sessions": [210 - 15 * k for k in range(12)]})
+    figure = figures.dissociation(sessions)
+    assert [a.text for a in figure.layout.annotations] == ["n=210", "n=180", "n=150", "n=120", "n=90", "n=60"]
+    assert list(figure.data[0].customdata) == [210 - 15 * k for k in range(12)]
+    course = pd.DataFrame({"group_value": ["all"] * 3, "measure": list(figures.ITEM9_MEASURES),
+                           "measure_rate": [0.9, 0.05, 0.02], "measure_rate_low": [0.8, 0.02, 0.01],
+                           "measure_rate_high": [0.95, 0.1, 0.05], "n_series": [15, 420, 420]})
+    item9 = figures.item9_course(course, 11)
+    assert list(item9.layout.xaxis.ticktext) == ["item 9<br>resolved to 0", "item 9 emerged<br>(from 0)",
+                                                 "reliable<br>deterioration (PHQ-9)"]
+    assert list(item9.data[0].x) == list(figures.ITEM9_MEASURES.values())  # the categories themselves unchanged
