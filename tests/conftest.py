@@ -380,15 +380,21 @@ def start_command(*args, cwd=None, port: int | None = None) -> tuple[subprocess.
 
 def start_provider(users: list[dict], port: int | None = None) -> tuple[subprocess.Popen, str]:
     """A real OpenID Connect provider on this machine (oidc-provider-mock) with these users' claims, ready
-    when its discovery document answers: (process, base URL)."""
-    port = port or free_port()
-    process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--port", str(port),
-                                *[a for user in users for a in ("--user-claims", json.dumps(user))]],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    if answering(f"{url}/.well-known/openid-configuration", process, within=30):
-        return process, url
-    process.kill()
+    when its discovery document answers: (process, base URL). A provider that ends before answering (its port
+    taken) is started again on another port when none was given (bounded)."""
+    for _ in range(1 if port else 5):
+        chosen = port or free_port()
+        process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--port", str(chosen),
+                                    *[a for user in users for a in ("--user-claims", json.dumps(user))]],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{chosen}"
+        # 120 s: it took 5 s to answer at load 10 on this 2-core machine; 30 s left a thin margin at load 19.
+        if answering(f"{url}/.well-known/openid-configuration", process, within=120):
+            return process, url
+        if process.poll() is None:  # still running and not answering: not a taken port
+            process.kill()
+            process.wait(timeout=30)
+            break
     raise RuntimeError("oidc-provider-mock did not start")
 
 

@@ -172,8 +172,10 @@ def test_a_meeting_pack_killed_while_written_is_in_the_trail_as_started(tmp_path
                                 "--out", str(pack), "--period", "2024-Q2"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # Bounded, and generous: on a loaded machine the command's start (imports, opening the file) alone can take
+        # tens of seconds, and a kill before its first row would leave nothing to check.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 with duckdb.connect(str(db), read_only=True) as con:
                     if con.execute("select count(*) from audit_log").fetchall()[0][0]:

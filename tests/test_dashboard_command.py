@@ -75,7 +75,7 @@ def test_sigterm_stops_the_server_and_leaves_nothing_running(sample_db, elsewher
         os.kill(process.pid, signal.SIGTERM)
         assert process.wait(timeout=30) is not None
         # Nothing of the command's process group is left, and the port no longer answers.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # bounded; a loaded machine can take seconds to reap the group
         while group_alive(process) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not group_alive(process)
