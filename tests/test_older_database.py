@@ -3,6 +3,8 @@ lacks the macros added since (scored_weeks, counted_series) even though its data
 writing the way the command line and the dashboard open it, it gets this version's macros and every mart
 reads; a published copy an older version made is replaced by one with them, which the replicas read."""
 
+import shutil
+
 import duckdb
 import pytest
 
@@ -29,11 +31,15 @@ def older_db(tmp_path, export):
     for name, text in (("sessions.csv", SESSIONS), ("outcomes.csv", OUTCOMES)):
         assert ingest_file(con, export(name, text)).rows_rejected == 0
     marts.build(con)
+    as_an_older_version_left_it(con)
+    con.close()
+    return path
+
+
+def as_an_older_version_left_it(con) -> None:
     for name in ADDED_SINCE:
         con.execute(f"drop macro table if exists {name}")
     con.execute("update build_state set facts = 'built by an older version'")
-    con.close()
-    return path
 
 
 def macros_in(path) -> set[str]:
@@ -61,6 +67,18 @@ def test_the_command_line_brings_an_older_database_up_to_date_and_every_weekly_m
         assert sorted(marts.series_trajectories(con, "PHQ-9").score.tolist()) == [8, 15, 20, 20]
     finally:
         con.close()
+
+
+def test_the_meeting_pack_of_an_older_database_is_written_after_bringing_it_up_to_date(sample_db, tmp_path):
+    # The sample clinic (dated sessions: a pack covers a period of starts), as an older version left it.
+    path = tmp_path / "sample.duckdb"
+    shutil.copy(sample_db, path)
+    with duckdb.connect(str(path)) as con:
+        as_an_older_version_left_it(con)
+    out = tmp_path / "pack.html"
+    made = run_cli("report", "--db", path, "--out", out, "--period", "2025-Q2")
+    assert made.returncode == 0, made.stderr
+    assert "mean score by week" in out.read_text() and set(ADDED_SINCE) <= macros_in(path)
 
 
 def test_the_dashboard_brings_an_older_database_up_to_date_and_shows_the_trajectories(older_db, monkeypatch):

@@ -90,7 +90,8 @@ def report_command(args) -> int:
         record_action(args.db, "export", [f"{pack_name}: started"])
         started = True
         con = database.connect(args.db, read_only=True, init=False)
-        if not marts.is_built(con):  # a database ingested by an older version, or mid-rebuild
+        # Data stored without a build, or tables and macros an older version built: built (and published) first.
+        if not marts.is_built(con) or not marts.is_current(con):
             con.close()
             con = open_built(args.db)
         out = pack.write(con, args.out, instrument=args.instrument, cohort=cohort_from_args(args), period=period,
