@@ -10,8 +10,6 @@ view = ui.page("Symptom trajectories", "How scores move across the weeks of a tr
 # The choice -> weekly_outcomes' split (None: one line for every series).
 SPLITS = {"none": None, "site": "site", "route": "route", "indication": "indication"}
 
-
-
 filters.choice("trajectories_split", list(SPLITS))
 left, middle, right = st.columns(3)
 split = left.selectbox("One line per", list(SPLITS), key="trajectories_split")
