@@ -90,14 +90,21 @@ def test_the_dashboard_brings_an_older_database_up_to_date_and_shows_the_traject
     assert set(ADDED_SINCE) <= macros_in(older_db)
 
 
-def test_a_copy_an_older_version_published_is_republished_with_the_macros(older_db, monkeypatch):
+@pytest.mark.parametrize("writer", ["command line", "dashboard"])
+def test_a_copy_an_older_version_published_is_republished_with_the_macros(older_db, monkeypatch, writer):
     publish.folder(older_db).mkdir()
     older_copy = publish.publish_file(older_db)
     monkeypatch.setenv("KETAMINE_OUTCOMES_REPLICA", "1")
     replica = open_app(older_db, monkeypatch, "trajectories")
     assert [shown(e.value) for e in replica.error] == [f"The database cannot be used. clinic.duckdb: {database.OUT_OF_DATE}"]
-    # The writer opens it (any command that reads the marts): the tables are built again and published.
-    assert run_cli("weekly", "--db", older_db).returncode == 0
+    # The writer opens it (any command that reads the marts, or the writer's dashboard): the tables are built again
+    # and published.
+    if writer == "command line":
+        assert run_cli("weekly", "--db", older_db).returncode == 0
+    else:
+        monkeypatch.delenv("KETAMINE_OUTCOMES_REPLICA")
+        assert not open_app(older_db, monkeypatch, "overview").exception
+        monkeypatch.setenv("KETAMINE_OUTCOMES_REPLICA", "1")
     newest = publish.newest(older_db)
     assert newest != older_copy and set(ADDED_SINCE) <= macros_in(newest)
     replica = open_app(older_db, monkeypatch, "trajectories")
