@@ -13,6 +13,7 @@ GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "weekly_outcomes_phq9": lambda con: marts.weekly_outcomes(con, "PHQ-9"),
     "weekly_outcomes_gad7": lambda con: marts.weekly_outcomes(con, "GAD-7"),
+    "weekly_outcomes_phq9_by_site": lambda con: marts.weekly_outcomes(con, "PHQ-9", by="site"),
     "weekly_outcomes_itt_phq9": lambda con: marts.weekly_outcomes_itt(con, "PHQ-9"),
     "series_summary_phq9": lambda con: marts.series_summary(con, "PHQ-9"),
     "attrition_phq9": lambda con: marts.attrition(con, "PHQ-9"),

@@ -48,7 +48,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
          means={**{c: "n_scored" for c in ("mean_score", "median_score", "q1_score", "q3_score", "mean_ci_low",
                                            "mean_ci_high")}, "mean_change": "n_paired"},
          file=("Weekly outcomes (CSV)", "one row per week, observed cases"),
-         golden=("weekly_outcomes_phq9.csv", "weekly_outcomes_gad7.csv")),
+         golden=("weekly_outcomes_phq9.csv", "weekly_outcomes_gad7.csv", "weekly_outcomes_phq9_by_site.csv")),
     Mart("weekly_outcomes_itt",
          counts=("n_series", "n_observed", "n_carried", "n_imputed", "responders", "remitters"),
          rates=_rates(("response_rate", "responders", "n_series"), ("remission_rate", "remitters", "n_series")),
