@@ -1,10 +1,13 @@
-"""Guards, in Debian's chromium against the real dashboard, what only a browser shows of the charts: a chart saved
-as PNG from the modebar's camera in meeting mode carries its title and filters line (on screen they are the page's
-text above the chart), laid out at a projector's width whatever the screen."""
+"""Guards, in Debian's chromium against the real dashboard, what only a browser shows of the charts and tables: a
+chart saved as PNG from the modebar's camera in meeting mode carries its title and filters line (on screen they are
+the page's text above the chart), laid out at a projector's width whatever the screen; on a phone and a tablet the
+funnels' names stay apart and legends and axis titles inside the chart; a table column with "hidden" and "—"
+cells sorts as numbers."""
 
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import new_page, settle, wait_for_app
 from ketamine_outcomes.dashboard import ui
@@ -123,5 +126,62 @@ def test_the_by_route_and_talking_therapies_charts_keep_a_plot_on_a_phone(browse
         chart = chart_boxes(page, title)
         assert chart["plot"] >= least, chart["plot"]
         assert inside(chart["legend"] + chart["axes"], chart["width"]) == []
+    finally:
+        page.close()
+
+
+def header_x(page, table, help_text: str) -> float:
+    """The x (page px) of the header whose help is `help_text`: the grid draws its headers on a canvas, so the
+    header is found by moving along the header row until its help shows (Streamlit's tooltip, after 0.6 s)."""
+    for x in range(30, int(table.bounding_box()["width"]) - 10, 40):
+        box = table.bounding_box()  # where it is now: the page above it may still be growing
+        page.mouse.move(box["x"] + x, box["y"] + 17)
+        try:
+            page.wait_for_function("(text) => [...document.querySelectorAll('[role=tooltip]')]"
+                                   ".some(e => e.textContent.includes(text))", arg=help_text, timeout=5_000)
+            return box["x"] + x
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"no header with help {help_text!r}")
+
+
+def column_values(table, header: str) -> list[str]:
+    """The values the grid holds for `header`'s column, in the order drawn (its accessible table: the rows on
+    screen, each cell's value, which for a "hidden" or "—" cell is the one stand-in, Infinity)."""
+    index = table.locator("th[role=columnheader]", has_text=header).first.get_attribute("aria-colindex")
+    return table.locator(f'td[role=gridcell][aria-colindex="{index}"]').all_text_contents()
+
+
+def test_a_column_with_hidden_and_dash_cells_sorts_as_numbers_in_the_browser(browser, dashboard_url):
+    """walk: the weekly table's Series paired (week 0 "—", later weeks "hidden" and counts) was drawn as text and
+    sorted as text. Clicked, it sorts as numbers, its "hidden" and "—" cells after them (before them high to low)."""
+    page = new_page(browser, viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(f"{dashboard_url}/trajectories")
+        wait_for_app(page)
+        table = page.get_by_test_id("stDataFrame").filter(
+            has=page.locator("th[role=columnheader]", has_text="Series paired")).first
+        table.wait_for(timeout=90_000)
+        page.locator(f"{PLOT} .main-svg").first.wait_for(timeout=90_000)  # the chart above it drawn: no more shifts
+        table.scroll_into_view_if_needed()
+        x = header_x(page, table, "Series with a baseline and a score that week.")
+        for direction in ("ascending", "descending"):
+            before = column_values(table, "Series paired")
+            page.mouse.click(x, table.bounding_box()["y"] + 17)
+            page.wait_for_function("([t, b]) => { const i = [...t.querySelectorAll('th[role=columnheader]')]"
+                                   ".find(h => h.textContent.includes('Series paired')).getAttribute('aria-colindex');"
+                                   " return JSON.stringify([...t.querySelectorAll(`td[aria-colindex='${i}']`)]"
+                                   ".map(c => c.textContent)) !== JSON.stringify(b); }",
+                                   arg=[table.element_handle(), before], timeout=30_000)
+            values = column_values(table, "Series paired")  # the rows on screen, from the top
+            assert all(v.replace(".", "", 1).isdigit() or v == "Infinity" for v in values), values  # numbers, no text
+            numbers = [float(v) for v in values if v != "Infinity"]
+            stand_ins = [i for i, v in enumerate(values) if v == "Infinity"]
+            if direction == "ascending":
+                assert numbers and numbers == sorted(numbers), values
+                assert all(i >= len(numbers) for i in stand_ins), values  # after every number
+            else:  # the sample's many hidden late weeks fill the top rows
+                assert stand_ins and stand_ins == list(range(len(stand_ins))), values  # before every number
+                assert numbers == sorted(numbers, reverse=True), values
     finally:
         page.close()
