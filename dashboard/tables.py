@@ -236,8 +236,8 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
             config[header] = st.column_config.TextColumn(header, help=column_help)
     config.update({label(c, view.instrument): link for c, link in (link_columns or {}).items()})
     # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and reads
-    # "hidden", whether it is small or hidden to protect a small one; only a column that also has a cell with
-    # nothing to count is drawn as text (above). In a table without hidden cells an empty cell reads as empty.
+    # "hidden", whether it is small or hidden to protect a small one; a column that also has a cell with nothing to
+    # count is drawn with words of its own (above). In a table without hidden cells an empty cell reads as empty.
     st.dataframe(as_shown(on_screen, as_words), hide_index=True, column_config=config, key=key,
                  placeholder=panels.HIDDEN if any_hidden else "", alt=f"Table: {title}")
     if any_hidden:
