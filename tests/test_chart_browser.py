@@ -77,10 +77,19 @@ CHART_BOXES = """(title) => {
 }"""
 
 
-def chart_boxes(page, title: str) -> dict:
-    """Wait (90 s: a busy machine) until the chart titled `title` has drawn every point's name and its legend."""
+# The checks below, as JavaScript: the tests wait for them before asserting them.
+NONE_OVERLAP = """boxes => boxes.every((a, i) => boxes.slice(i + 1).every(b =>
+    !(Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1)))"""
+ALL_INSIDE = "(boxes, width) => boxes.every(b => b.left >= -1 && b.right <= width + 1)"
+
+
+def chart_boxes(page, title: str, settled: str = "c => true") -> dict:
+    """Wait (90 s: a busy machine) until the chart titled `title` has drawn every point's name and its legend; then
+    (bounded) until `settled(chart)` holds: Plotly draws the names before its margins settle (a second pass), so
+    boxes read in between belong to a layout about to change. The test's assertions then read the chart."""
     page.wait_for_function(f"""() => {{ const c = ({CHART_BOXES})({title!r});
         return c && c.names.length >= c.expected && c.legend.length > 0; }}""", timeout=90_000)
+    settle(page, f"() => ({settled})(({CHART_BOXES})({title!r}))")
     return page.evaluate(f"({CHART_BOXES})({title!r})")
 
 
@@ -105,7 +114,8 @@ def test_funnel_names_legends_and_axis_titles_fit_a_phone_and_a_tablet(browser, 
         page.goto(f"{dashboard_url}/compare?by={by}")
         wait_for_app(page)
         for title in (f"Funnel plot: end-of-induction response by {by}", "Adjusted for case mix"):
-            chart = chart_boxes(page, title)
+            chart = chart_boxes(page, title, f"c => c.names.length === c.expected && ({NONE_OVERLAP})(c.names) && "
+                                             f"({ALL_INSIDE})([...c.names, ...c.legend, ...c.axes], c.width)")
             assert chart["expected"] >= 2 and len(chart["names"]) == chart["expected"], (title, chart["names"])
             assert overlapping(chart["names"]) == [], (width, title, chart["names"])
             assert inside(chart["names"] + chart["legend"] + chart["axes"], chart["width"]) == [], (width, title)
@@ -123,7 +133,7 @@ def test_the_by_route_and_talking_therapies_charts_keep_a_plot_on_a_phone(browse
     try:
         page.goto(f"{dashboard_url}/{path}")
         wait_for_app(page)
-        chart = chart_boxes(page, title)
+        chart = chart_boxes(page, title, f"c => c.plot >= {least} && ({ALL_INSIDE})([...c.legend, ...c.axes], c.width)")
         assert chart["plot"] >= least, chart["plot"]
         assert inside(chart["legend"] + chart["axes"], chart["width"]) == []
     finally:
