@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import SAMPLE, answering, free_port, start_command, stop_group
+from conftest import SAMPLE, answering, free_port, patient, start_command, stop_group
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.store import busy, publish
 from ketamine_outcomes.ingest.pipeline import ingest_files
@@ -161,7 +161,7 @@ def test_replicas_behind_nginx_read_the_published_copy_while_an_ingest_holds_the
         assert sorted(cookies) == sorted(f"127.0.0.1:{p}" for p in ports)
         viewers = {}
         for address, value in cookies.items():
-            context = browser.new_context()
+            context = patient(browser.new_context())
             context.add_cookies([{"name": COOKIE, "value": value, "url": url}])
             viewers[address] = context.new_page()
 
