@@ -51,6 +51,22 @@ def test_a_table_offers_only_the_products_own_download(page, dashboard_url):
     page.get_by_test_id("stDownloadButton").first.wait_for(timeout=60_000)
 
 
+def downloaded(page, button):
+    """Click a download button as a person does and return the file. The product's buttons make their file on the
+    click (a callable), which Streamlit asks for in a request sent beside the click's own rerun; in one of four
+    stress runs (-n 2, two busy loops, load 15) no file came within 60 s of the click. A person clicks again, and
+    so does this, at most three times; what the file holds is asserted as before."""
+    for attempt in range(3):
+        try:
+            with page.expect_download(timeout=90_000) as download:
+                button.click()
+            return download.value
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            wait_for_app(page)
+
+
 @pytest.mark.parametrize("mart, options, label", [("adverse_events", {"by": "route"}, "Adverse events by route (CSV)"),
                                                   ("item9_course", {}, "Item 9 over the induction (CSV)"),
                                                   ("dissociation", {}, "Dissociation, CADSS (CSV)")])
@@ -61,11 +77,10 @@ def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, 
     assert len(expected) > 0
     page.goto(f"{dashboard_url}/data")
     wait_for_app(page)
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name=label, exact=True).click()
+    download = downloaded(page, page.get_by_role("button", name=label, exact=True))
     # words on the button; the mart's name on the file, which says it is unsuppressed (an analyst's file)
-    assert download.value.suggested_filename == f"{mart}_INTERNAL-unsuppressed.csv"
-    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert download.suggested_filename == f"{mart}_INTERNAL-unsuppressed.csv"
+    lines = open(download.path(), encoding="utf-8").read().splitlines()
     assert lines[0].split(",") == list(expected.columns)
     assert len(lines) - 1 == len(expected)
 
@@ -211,10 +226,9 @@ def test_a_shared_link_reproduces_the_view_and_choices_follow_the_user(page, das
 def test_a_table_downloads_with_human_headers_and_its_filters(page, dashboard_url):
     page.goto(f"{dashboard_url}/compare?site=Northside&route=IV")
     wait_for_app(page)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download this table (CSV)").first.click()
-    assert download.value.suggested_filename == "numbers-by-site_PHQ-9_site-Northside_route-IV_baseline-10_suppressed-under-11-rounded-to-5.csv"
-    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    download = downloaded(page, page.get_by_role("button", name="Download this table (CSV)").first)
+    assert download.suggested_filename == "numbers-by-site_PHQ-9_site-Northside_route-IV_baseline-10_suppressed-under-11-rounded-to-5.csv"
+    lines = open(download.path(), encoding="utf-8").read().splitlines()
     # The first line is one CSV field (quoted: the suppression rule holds a comma).
     assert next(csv.reader([lines[0]]))[0].startswith("# numbers by site. Filters: PHQ-9 · site: Northside; route: IV")
     assert lines[1] == ("Site,Series,Series evaluable,Series scored,Responders,Response %,Remitters,Remission %,"
