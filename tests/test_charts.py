@@ -73,6 +73,19 @@ def test_a_trajectory_with_every_week_hidden_is_a_sentence():
     assert "No GAD-7 week has enough series" in figures.is_nothing(fig)
 
 
+def test_a_hidden_week_on_a_split_trajectory_names_the_lines_that_hide_it():
+    """walk: by route, week 1 read "hidden" when only oral hid it; by site, Lakeview's last week (hidden, 7 series)
+    had no point and no mark, so it read as "no data". IV shown weeks 0-4; oral hidden at week 1 (n hidden) and
+    at week 4 (the end of its line), nobody scored at week 3 (n 0: no data, no mark); both hidden at week 2."""
+    bands = pd.DataFrame(columns=["band_min", "band_max", "band"])
+    iv = weekly([0, 1, 2, 3, 4], [18.0, 14.0, np.nan, 12.0, 11.0]).assign(n_scored=[60, 50, None, 40, 30])
+    oral = weekly([0, 1, 2, 3, 4], [19.0, np.nan, np.nan, np.nan, np.nan]).assign(n_scored=[20, None, None, 0, None])
+    fig = figures.trajectory({"IV": iv, "<i>oral</i>": oral}, bands, "PHQ-9", 27)
+    marks = {a.x: a.text for a in fig.layout.annotations if a.text.startswith("hidden")}
+    assert marks == {1: "hidden: &lt;i&gt;oral&lt;/i&gt;", 2: "hidden", 4: "hidden: &lt;i&gt;oral&lt;/i&gt;"}
+    assert list(fig.layout.xaxis.range) == [-0.5, 4.5]
+
+
 def change_chart(summary: pd.DataFrame, rule):
     """The change-from-baseline chart as the Response page's panel draws it: bins suppressed, then drawn."""
     from ketamine_outcomes.disclosure import response_panels, suppress

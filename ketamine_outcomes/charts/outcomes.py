@@ -19,14 +19,15 @@ from ketamine_outcomes.charts.style import (
 @drawn_once
 def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: str, max_score: int,
                spaghetti: pd.DataFrame | None = None, itt: pd.DataFrame | None = None) -> go.Figure:
-    """Mean score by week with a 95% CI band per line, n under each point, severity bands shaded."""
+    """Mean score by week with a 95% CI band per line, n under each point, severity bands shaded. A week where a
+    line had series scored but its mean is hidden is marked "hidden", naming the lines when not all of them hide it,
+    up to the axis' end (the last week with a mean shown)."""
     # Weeks hidden by small-cell suppression keep their row with a missing mean: the line breaks there (no
     # straight segment across them) and an interior gap is labelled.
     drawn = {name: weekly.sort_values("week") for name, weekly in lines.items() if weekly.mean_score.notna().any()}
     if not drawn:
         return nothing(f"No {instrument} week has enough series to show a mean (every week is suppressed or empty).")
     fig = go.Figure()
-    gaps: set = set()
     for i, band in enumerate(bands.itertuples()):
         fig.add_hrect(y0=band.band_min - 0.5 if band.band_min else 0, y1=band.band_max + 0.5,
                       fillcolor=BAND_TINTS[i % len(BAND_TINTS)], opacity=1, line_width=0, layer="below",
@@ -60,17 +61,26 @@ def trajectory(lines: dict[str, pd.DataFrame], bands: pd.DataFrame, instrument: 
             texttemplate=["%{text}" if labelled(w) else "" for w in weekly.week], cliponaxis=False,
             textposition="bottom center", textfont=dict(size=10, color=colour),
             hovertemplate="week %{x}: mean %{y:.1f}<br>%{text}<extra>" + label + "</extra>"))
-        gaps |= interior_gaps(weekly, "mean_score")
     weeks = [w for weekly in drawn.values() for w in weekly.dropna(subset=["mean_score"]).week]
+    # Every week up to the axis' end where a line had series scored but its mean is hidden gets a mark naming that
+    # line (the walk: Lakeview's week 11 hidden at the end of its line read as "no data", and "hidden" over week 1
+    # when only oral hid it).
+    hidden: dict = {}
+    for name, weekly in drawn.items():
+        for week in _hidden_weeks(weekly, "mean_score", "n_scored", max(weeks)):
+            hidden.setdefault(week, []).append(escape(name))
+    names = [escape(name) for name in drawn]
     if itt is not None and not itt.dropna(subset=["mean_score"]).empty:
         # Only over the observed weeks: carried-forward scores run on for months and would stretch the axis.
         itt = itt[itt.week <= max(weeks)].sort_values("week")
         fig.add_trace(go.Scatter(x=itt.week, y=itt.mean_score, mode="lines",
                                  name="intention to treat (limited LOCF, then BOCF)",
                                  line=dict(color=GREY, dash="dash", width=2)))
-        gaps |= interior_gaps(itt, "mean_score")
+        names.append("intention to treat")
+        for week in interior_gaps(itt, "mean_score"):
+            hidden.setdefault(week, []).append("intention to treat")
         _mark_itt_end(fig, itt, weeks)
-    mark_gaps(fig, sorted(gaps))
+    mark_gaps(fig, sorted(hidden), {week: _hidden_names(hiding, names) for week, hiding in hidden.items()})
     fig = house_layout(fig, f"{instrument}: mean score by week (week 0 = baseline)", f"{instrument} score")
     fig.update_yaxes(range=[0, max_score])
     week_axis(fig, weeks)
@@ -141,6 +151,14 @@ def _hidden_lines(names: list[str], lines: list[str]) -> str:
         if of_kind:
             parts.append(kind if set(drawn) <= set(of_kind) else f"{of_kind[0].removesuffix(suffix)} {kind}")
     return "hidden: " + ", ".join(parts)
+
+
+def _hidden_names(hiding: list[str], lines: list[str]) -> str:
+    """A week's hidden marker on a chart of named lines: "hidden" when every line drawn hides it, else which
+    ("hidden: oral", "hidden: Lakeview, Riverside")."""
+    if set(lines) <= set(hiding):
+        return "hidden"
+    return "hidden: " + ", ".join(dict.fromkeys(hiding))
 
 
 def _hidden_weeks(rows: pd.DataFrame, column: str, n: str, last) -> list:
