@@ -422,3 +422,15 @@ def test_the_rates_by_week_caption_names_the_last_week_the_chart_draws():
     assert list(panel.figure.layout.xaxis.range) == [-0.5, 11.5]
     assert "week 11 rests on 40 of 300 series" in panel.data["followup"]
     assert "week 17" not in panel.data["followup"]
+
+
+def test_weeks_cut_off_the_trajectory_axis_because_every_line_is_hidden_are_said_in_the_caption():
+    """walk: the lines stopped at week 12 though series were scored to week 16, every line hidden there, and no
+    sentence said so. Week 3 had nobody scored (n 0): not data cut off."""
+    frame = pd.concat([weekly([0, 1, 2, 3], [18.0, 14.0, np.nan, np.nan]).assign(n_scored=[60, 50, None, 0], route="IV"),
+                       weekly([0, 1, 2, 3], [19.0, np.nan, np.nan, np.nan]).assign(n_scored=[20, None, None, 0],
+                                                                                  route="oral")])
+    assert panels.axis_end_note(frame) == ("The axis ends at the last week with a mean shown (week 1): series were "
+                                           "scored after it, up to week 2, but every line's value there is hidden "
+                                           "(small-cell suppression).")
+    assert panels.axis_end_note(frame[frame.week < 2]) == "The axis ends at the last week with a mean shown."

@@ -78,4 +78,6 @@ if BY[by] in TRAJECTORY_SPLITS:
     ui.chart(lines.figure if not lines.empty else figures.nothing(lines.empty), "compare_trajectories", view)
     st.caption("One line per group placed on the funnel, over every series of the group (not only the cases at "
                "baseline); groups left off the funnel (fewer than the small-cell threshold scored, responding or "
-               "not responding) are left out here too.")
+               "not responding) are left out here too. A week marked **hidden** had series scored, but a line's mean there "
+               "is hidden (small-cell suppression; the mark names the lines when not all are). "
+               + (lines.data["axis_end"] if not lines.empty else ""))

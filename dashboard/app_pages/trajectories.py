@@ -45,7 +45,8 @@ if show_itt:
 st.caption("Shaded: severity bands. Band around each line: 95% confidence interval of the mean. "
            "n (series scored that week) under every few points, spaced so a phone can read them; every week's n is "
            "in the hover and in the weekly table below. A week marked **hidden** had series scored, but a line's mean "
-           "there is hidden (small-cell suppression; the mark names the lines when not all are).")
+           "there is hidden (small-cell suppression; the mark names the lines when not all are). "
+           + panel.data["axis_end"])
 ui.definitions_link("a week of treatment series")
 
 st.subheader("Weekly table")

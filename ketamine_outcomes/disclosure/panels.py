@@ -515,6 +515,21 @@ def itt_followup_note(weekly: pd.DataFrame, itt: pd.DataFrame | None, rule: "sup
 
 
 
+def axis_end_note(weekly: pd.DataFrame, drawn: str = "mean_score", n: str = "n_scored", what: str = "a mean") -> str:
+    """The caption's sentence on where a weekly chart's axis ends (the Response page's wording): at the last week
+    with `what` shown. Weeks after it where series were scored (n hidden, or above 0) but every line's value is
+    hidden are cut off the axis: named, so the end of the lines is not read as the end of the data."""
+    shown = weekly.dropna(subset=[drawn])
+    if shown.empty:
+        return ""
+    last = int(shown.week.max())
+    later = weekly[(weekly.week > last) & (weekly[n].isna() | (weekly[n] > 0))].week
+    if later.empty:
+        return f"The axis ends at the last week with {what} shown."
+    return (f"The axis ends at the last week with {what} shown (week {last}): series were scored after it, up to "
+            f"week {int(later.max())}, but every line's value there is hidden (small-cell suppression).")
+
+
 # --- trajectories by group -------------------------------------------------------------------------------
 
 WEEKLY_COLUMNS = ["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
@@ -561,6 +576,7 @@ def trajectories(marts: Marts, selection: Selection, by: str, group: str, bands:
                                             "only over the weeks whose mean is shown. The analysts' view: meeting "
                                             "mode turns it off.")
     names = lines if drawn_lines is None else drawn_lines
+    panel.data["axis_end"] = axis_end_note(drawn[drawn[group].isin(names)])
     panel.figure = figures.trajectory({name: drawn[drawn[group] == name] for name in names}, bands, instrument,
                                      max_score(instrument), spaghetti=spaghetti,
                                      itt=suppress.for_chart(itt_frame, "weekly_outcomes_itt", rule)
