@@ -49,6 +49,14 @@ def test_each_route_is_set_beside_its_own_papers_only():
     assert clinic == {"IV: response": 0.5, "oral: response": 0.6, "IV: remission": 0.2, "oral: remission": 0.25}
 
 
+def test_the_routes_left_off_the_by_route_chart_are_named_and_their_names_escaped():
+    from ketamine_outcomes.disclosure import panels
+    rows = by_route([("IV", 40, 20, 8), ("*IM*", 30, 15, 6), ("oral", 20, 12, 5)])
+    assert panels.not_drawn_routes(rows, REFERENCES, "PHQ-9") == (
+        "Not drawn: \\*IM\\* (no published PHQ-9 figure for that route to set beside).")
+    assert panels.not_drawn_routes(rows[rows.group_value != "*IM*"], REFERENCES, "PHQ-9") == ""
+
+
 def test_a_hidden_route_reads_hidden_beside_its_papers():
     rows = by_route([("IV", 40, 20, 8), ("oral", 20, 12, 5)])
     rows.loc[1, ["response_rate", "remission_rate"]] = np.nan  # as for_chart leaves a hidden route
@@ -81,3 +89,6 @@ def test_overview_draws_every_routes_observed_rate_beside_its_papers_by_default(
     assert hidden["x"] == ["oral: response", "oral: remission"]
     papers = sorted(y for t in chart["data"] if t["name"] == "published" for y in values(t["y"]))
     assert papers == [0.2, 0.289, 0.326, 0.5, 0.536, 0.628]
+    # The walk: IM and intranasal have no published PHQ-9 figure, so the chart leaves them out, and says so.
+    assert any("Not drawn: IM, intranasal (no published PHQ-9 figure for those routes" in c.value
+               for c in app.caption)

@@ -51,15 +51,16 @@ else:
             + ". Set a paper's observed figure beside this clinic's observed one.")
     elif not published.empty:
         # Several routes: each route beside the papers of its own route, never one reference weighted by the mix.
-        ui.chart(panels.published_by_route(data.mart, selection, published).figure, "overview_published_by_route",
-                 headline)
+        by_route = panels.published_by_route(data.mart, selection, published)
+        ui.chart(by_route.figure, "overview_published_by_route", headline)
         st.caption("These series mix routes, so each route is set beside the published results of its own route "
                    "(observed rates: series scored at the end of induction), not one reference weighted by the "
                    "clinic's route mix: the papers differ in instrument, window and analysis, and a weighted figure "
                    "would let a good route hide a poor one. Choose a route in the sidebar to see its tiles beside "
                    "them. Published: " + "; ".join(
                        f"{r.study} ({r.route}, n={r.n:,}): response {r.response_rate:.0%}, {term} "
-                       f"{r.remission_rate:.0%}, {r.reported_as}" for r in published.itertuples()) + ".")
+                       f"{r.remission_rate:.0%}, {r.reported_as}" for r in published.itertuples()) + ". "
+                   + by_route.data["not_drawn"])
     ui.panel_notes(panel)
 ui.definitions_link("end of induction")
 

@@ -19,6 +19,7 @@ from ketamine_outcomes.care import chart_notes
 from ketamine_outcomes.charts import figures
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term
 from ketamine_outcomes.disclosure import suppress
+from ketamine_outcomes.safe_text import markdown as safe_markdown
 from ketamine_outcomes import metrics
 from ketamine_outcomes.metrics import casemix
 from ketamine_outcomes.metrics.marts import Cohort, with_caseness
@@ -242,10 +243,24 @@ def published_by_route(marts: Marts, selection: Selection, published: pd.DataFra
     cohort), when the series mix routes. The routes add up to the all-series row shown above it."""
     rule = selection.disclosure
     by_route = marts("cohort_comparison", instrument=selection.instrument, by="route", cohort=selection.rated_cohort())
-    return Panel("End of induction by route, beside published results", cohort=selection.cohort_sentence(),
-                 figure=figures.published_by_route(suppress.for_chart(by_route, "cohort_comparison", rule,
-                                                                     rows_add_up=True),
-                                                  published, selection.instrument, rule.min_cell))
+    panel = Panel("End of induction by route, beside published results", cohort=selection.cohort_sentence(),
+                  figure=figures.published_by_route(suppress.for_chart(by_route, "cohort_comparison", rule,
+                                                                      rows_add_up=True),
+                                                   published, selection.instrument, rule.min_cell))
+    panel.data = {"not_drawn": not_drawn_routes(by_route, published, selection.instrument)}
+    return panel
+
+
+def not_drawn_routes(by_route: pd.DataFrame, published: pd.DataFrame, instrument: str) -> str:
+    """The sentence under the by-route chart naming the clinic's routes it leaves out (no published figure on this
+    instrument for the route), as the pack says it; "" when every route is drawn. Route names come from exports:
+    escaped for Markdown."""
+    with_papers = set(published[published.instrument == instrument].route)
+    left_out = [r for r in by_route.group_value if r not in with_papers]
+    if not left_out:
+        return ""
+    return (f"Not drawn: {', '.join(safe_markdown(r) for r in left_out)} (no published {instrument} figure for "
+            f"{'that route' if len(left_out) == 1 else 'those routes'} to set beside).")
 
 
 def share_text(part, whole, rule: suppress.Disclosure) -> str:
