@@ -434,3 +434,12 @@ def test_weeks_cut_off_the_trajectory_axis_because_every_line_is_hidden_are_said
                                            "scored after it, up to week 2, but every line's value there is hidden "
                                            "(small-cell suppression).")
     assert panels.axis_end_note(frame[frame.week < 2]) == "The axis ends at the last week with a mean shown."
+
+
+def test_each_split_lines_week_0_n_is_in_one_sentence_as_the_table_shows_it():
+    """walk: on a phone only a couple of lines carried an n, one overlapping the y ticks. The n is the drawn
+    (already suppressed) value: rounded, or "hidden"; a line's name is escaped."""
+    drawn = pd.DataFrame({"route": ["IV", "IV", "*oral*", "IM"], "week": [0, 1, 0, 0], "n_scored": [340, 300, None, 15]})
+    assert panels.baseline_n_note(drawn, "route", ["IV", "*oral*", "IM"]) == (
+        "Series scored at baseline (week 0), line by line: IV 340; \\*oral\\* hidden; IM 15.")
+    assert panels.baseline_n_note(drawn, "route", ["IV"]) == ""

@@ -80,4 +80,4 @@ if BY[by] in TRAJECTORY_SPLITS:
                "baseline); groups left off the funnel (fewer than the small-cell threshold scored, responding or "
                "not responding) are left out here too. A week marked **hidden** had series scored, but a line's mean there "
                "is hidden (small-cell suppression; the mark names the lines when not all are). "
-               + (lines.data["axis_end"] if not lines.empty else ""))
+               + (lines.data["axis_end"] + " " + lines.data["baseline_n"] if not lines.empty else ""))

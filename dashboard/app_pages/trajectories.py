@@ -46,7 +46,7 @@ st.caption("Shaded: severity bands. Band around each line: 95% confidence interv
            "n (series scored that week) under every few points, spaced so a phone can read them; every week's n is "
            "in the hover and in the weekly table below. A week marked **hidden** had series scored, but a line's mean "
            "there is hidden (small-cell suppression; the mark names the lines when not all are). "
-           + panel.data["axis_end"])
+           + panel.data["axis_end"] + " " + panel.data["baseline_n"])
 ui.definitions_link("a week of treatment series")
 
 st.subheader("Weekly table")

@@ -545,6 +545,18 @@ def axis_end_note(weekly: pd.DataFrame, drawn: str = "mean_score", n: str = "n_s
             f"week {int(later.max())}, but every line's value there is hidden (small-cell suppression).")
 
 
+def baseline_n_note(drawn: pd.DataFrame, group: str, names: list[str]) -> str:
+    """Each line's week-0 n in one sentence, as the chart's table shows it (already suppressed: rounded, or
+    "hidden"): on a phone the n under the points is only on every few weeks, one line's at a time (the walk).
+    "" for one line (its n is under its week 0)."""
+    if len(names) < 2:
+        return ""
+    week0 = drawn[drawn.week == 0].set_index(group).n_scored
+    counts = [f"{safe_markdown(name)} " + (f"{int(week0[name]):,}" if pd.notna(week0.get(name)) else "hidden")
+              for name in names if name in week0.index]
+    return f"Series scored at baseline (week 0), line by line: {'; '.join(counts)}." if counts else ""
+
+
 # --- trajectories by group -------------------------------------------------------------------------------
 
 WEEKLY_COLUMNS = ["week", "n_scored", "mean_score", "mean_ci_low", "mean_ci_high", "n_paired", "mean_change",
@@ -592,6 +604,7 @@ def trajectories(marts: Marts, selection: Selection, by: str, group: str, bands:
                                             "mode turns it off.")
     names = lines if drawn_lines is None else drawn_lines
     panel.data["axis_end"] = axis_end_note(drawn[drawn[group].isin(names)])
+    panel.data["baseline_n"] = baseline_n_note(drawn, group, names)
     panel.figure = figures.trajectory({name: drawn[drawn[group] == name] for name in names}, bands, instrument,
                                      max_score(instrument), spaghetti=spaghetti,
                                      itt=suppress.for_chart(itt_frame, "weekly_outcomes_itt", rule)
