@@ -244,7 +244,8 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
         dashes = any((words == "—").any() for words in as_words.values())
         st.caption(f"{figures.hidden_legend(view.min_cell, 'series or sessions')} (or a figure built on them, or an "
                    "empty figure in their row): small-cell suppression." + (" —: nothing to count." if dashes else "")
-                   + (" Sorted, a column's hidden and — cells come after its numbers." if as_words else ""))
+                   + (" Sorted, a column's hidden and — cells come after its numbers ascending and before them descending:"
+                      " their place says nothing of their value." if as_words else ""))
     download(numbers, view, title, key, patient_level)
 
 
@@ -259,7 +260,7 @@ def number_format(column: str, rows: panels.Table, view: filters.View) -> str:
 
 # The one value every "hidden" and "—" cell of a column drawn with words of its own holds on the page: not a count
 # (a hidden count's value never leaves the server), and larger than any number, so sorting puts them all together
-# after the numbers.
+# after the numbers ascending and before them descending.
 SORTS_LAST = float("inf")
 
 

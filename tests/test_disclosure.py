@@ -169,6 +169,26 @@ def check_curve(frame: pd.DataFrame, value: str, rule=RULE) -> int:
     return checked
 
 
+@pytest.mark.parametrize("by", ["all", "route", "site"])
+@pytest.mark.parametrize("rule", [RULE, suppress.Disclosure(11, round_to=1)], ids=["meeting", "internal"])
+def test_no_responder_or_remitter_count_is_shown_beside_a_hidden_number_paired(sample, rule, by):
+    # The walk of the Trajectories page by route found "IV, week 9: paired hidden, responders 0": a 0% rate of a
+    # group of 1-10. Every count built on the series paired goes with it, zero included, split or not.
+    bands = sample.execute("select * from severity_bands where instrument = 'PHQ-9' order by band_min").df()
+    panel = panels.trajectories(lambda name, **kw: getattr(marts, name)(sample, **kw),
+                                panels.Selection("PHQ-9", Cohort(), rule), by, "group", bands)
+    # (With exact counts a large number paired may be hidden to protect another route's: its responders, if 11 or
+    # more, tell of no small group and stay; a 0 there goes too.)
+    for rows in (panel.rows.numbers, panel.data["drawn"]):
+        paired_hidden = rows.n_paired.isna() & (rows.week > 0)
+        assert paired_hidden.any()
+        for column in ("responders", "remitters"):
+            shown = rows.loc[paired_hidden, column].dropna()
+            assert (shown >= rule.min_cell).all(), rows.loc[paired_hidden & rows[column].notna()]
+        for column in ("response_rate", "remission_rate"):
+            assert rows.loc[paired_hidden, column].isna().all()
+
+
 @pytest.mark.parametrize("mart", ["sustained_response", "time_to_response"])
 @pytest.mark.parametrize("instrument", ["PHQ-9", "GAD-7"])
 def test_suppressed_curves_follow_lifelines_kaplan_meier_on_the_sample_clinic(sample, mart, instrument):
@@ -337,6 +357,10 @@ def test_a_funnel_with_nothing_to_show_says_why_and_shows_the_rolling_12_months(
     by_site = next(f for f in meeting_pack["funnels"] if f["by"] == "site")
     assert by_site["window"] == "the rolling 12 months 2024-07-01 to 2025-06-30"
     assert by_site["rows"] and "fewer than 11" in by_site["notes"][0]
+    # Under the rolling 12 months' heading, the note names the quarter that could not be placed, not the 12 months.
+    for by in ("site", "clinician"):
+        funnel = next(f for f in meeting_pack["funnels"] if f["by"] == by)
+        assert funnel["notes"][0].startswith(f"In 2025-Q2 (2025-04-01 to 2025-06-30), no {by} can be placed")
     html = pack.render(meeting_pack)
     assert "No site shown lies outside" not in html or "rolling 12 months" in html
 

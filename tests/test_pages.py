@@ -741,6 +741,11 @@ def test_the_data_page_offers_every_mart_but_the_drawing_sample_as_csv(clinic_db
     assert labels["weekly_outcomes_itt"] == "Weekly outcomes, intention to treat (CSV)"
     assert labels["item9_course"] == "Item 9 over the induction (CSV)"
     assert len(set(labels.values())) == len(labels) and not any("_" in label for label in labels.values())
+    # The files are the marts as built: the caption says so once, and not also the view's suppression (the walk read
+    # "counts under 11 suppressed, others rounded to 5. ... small cells are not suppressed").
+    said = next(c.value for c in app.caption if c.value.startswith("For the filters in force"))
+    assert "exact counts, small cells not suppressed" in said and "rounded to 5" not in said
+    assert "counts under" not in said and said.count("suppressed") == 1
 
 
 def test_the_cadss_table_shows_session_numbers_as_whole_numbers(clinic_db, monkeypatch):

@@ -241,6 +241,19 @@ def test_no_hidden_count_can_be_worked_out_from_the_pack(sample_con, period, coh
     assert_nothing_hidden_is_derivable(meeting_pack)
 
 
+def test_a_hidden_blood_pressure_peak_count_reads_hidden_in_its_share_too(sample_con):
+    # 2025-Q2: IM and intranasal had 1-10 sessions with a systolic peak of 180 or more (hidden); their share of the
+    # measured read blank, as if not measured. It reads "hidden"; a shown 0 keeps its 0%.
+    meeting_pack = pack.build(sample_con, period=pack.parse_period("2025-Q2"))
+    pressure = meeting_pack["safety"]["pressure"]
+    hidden = [r for r in pressure if r["n_high_peaks"] == "hidden"]
+    assert hidden and all(r["high_peak_rate"] == "hidden" for r in hidden)
+    assert all(r["high_peak_rate"] == "0%" for r in pressure if r["n_high_peaks"] == "0")
+    document = pack.render(meeting_pack)
+    blood = document.split("<h3>Blood pressure</h3>")[1].split("</table>")[0]
+    assert '<td class="rate"></td>' not in blood and blood.count('<td class="rate">hidden</td>') == len(hidden)
+
+
 def test_the_headline_hides_the_scored_or_evaluable_count_when_their_difference_is_small(tmp_path):
     # 14 IV series started in 2024-Q1, PHQ-9 15 at baseline; 12 scored at the end of induction, 2 not: "14
     # evaluable, 12 scored" would give the 2 with no score. One later series makes the data run past the window.

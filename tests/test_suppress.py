@@ -42,6 +42,20 @@ def test_a_table_shows_hidden_and_never_the_count():
         assert not any(value in {str(n) for n in range(1, 10)} for value in table[column])
 
 
+def test_zero_responders_beside_a_hidden_number_paired_is_hidden_too():
+    # Week 2: 12 scored (shown, 15), 8 paired (hidden), 0 responders, 0 remitters. "0 of a hidden 8 responded" is a 0%
+    # rate of a group of 1-10: the zeros built on the hidden 8 read hidden; week 3's zeros (of 0 paired) stay.
+    weekly = WEEKLY.assign(responders=[15, 0, 0], response_rate=[0.5, 0.0, None], response_rate_low=[0.33, 0.0, None])
+    for rule in (11, EXACT):
+        shown = suppress.for_chart(weekly, "weekly_outcomes", rule)
+        assert pd.isna(shown.responders[1]) and pd.isna(shown.remitters[1]) and pd.isna(shown.response_rate[1])
+        assert shown.responders[2] == 0 and shown.remitters[2] == 0 and shown.remitters[0] == 0
+        table = suppress.for_table(weekly, "weekly_outcomes", rule)
+        assert table.responders.tolist() == ["15", "hidden", "0"]
+        assert table.remitters.tolist() == ["0", "hidden", "0"]
+        assert table.response_rate.tolist()[1:] == ["", ""]
+
+
 def test_threshold_zero_turns_suppression_off():
     table = suppress.for_table(WEEKLY, "weekly_outcomes", 0)
     assert table.n_paired.tolist() == ["30", "8", "0"] and table.n_scored.tolist() == ["40", "12", "0"]

@@ -167,4 +167,5 @@ def test_a_column_with_hidden_and_dash_cells_sorts_as_numbers_with_them_after_th
         # Sorted low to high as the browser sorts a number column: the shown numbers, then the stand-ins.
         ordered = words[header][column.sort_values(kind="stable").index].tolist()
         assert ordered[-int(stand_in.sum()):] == words[header][stand_in].tolist()
-    assert any("Sorted, a column's hidden and — cells come after its numbers." in c.value for c in app.caption)
+    assert any("Sorted, a column's hidden and — cells come after its numbers ascending and before them descending"
+               in c.value for c in app.caption)

@@ -177,7 +177,10 @@ if view.meeting_mode:
     st.caption("Hidden in meeting mode: these analyst files are not suppressed. The Quality review page has the "
                "meeting pack.")
     st.stop()
-st.caption(f"For the filters in force: {view.caption()}. Downloads are analyst files: small cells are not suppressed.")
+# The files are the marts as built (make_csv below), whatever the view's threshold: the caption names the filters
+# they follow and says once that their counts are exact, not the view's suppression, which they do not follow.
+st.caption(f"For the filters in force: {view.instrument} · {view.cohort.describe()}. Downloads are analyst files: "
+           "exact counts, small cells not suppressed or rounded, whatever this view's threshold.")
 columns = st.columns(4)
 # Every mart, split as its page first shows it, but series_trajectories: a sample of 200 series for drawing
 # (series_summary has every series).

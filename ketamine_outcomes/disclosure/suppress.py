@@ -2,7 +2,8 @@
 method, in full with a worked example, is docs/metrics.md, "Small cells"; in short:
 
 1. Primary suppression (CMS cell-size policy): a count from 1 to min_cell - 1 reads HIDDEN, with every
-   rate, interval and mean built on it. Zero is shown.
+   rate, interval and mean built on it. Zero is shown, but not as a rate's numerator whose denominator
+   is hidden (0 of a hidden group is a 0% rate of a small one).
 2. Rounding (NHS England / ONS practice): every other count is shown to the nearest ROUND_TO (5; 11 and 12
    read 15, never a number of the hidden range), so the
    difference of two shown counts (series minus evaluable, this quarter minus last) is never known to the
@@ -160,7 +161,21 @@ def _hidden_counts(frame: pd.DataFrame, mart: str, rule: Disclosure,
     totals = list(MARTS[mart].totals) + ([None] if rows_add_up is True else [rows_add_up] if rows_add_up else [])
     if totals and rule.round_to <= 1:
         small = {column: _with_totals(frame, column, hidden, totals) for column, hidden in small.items()}
-    return small
+    return _with_zeros_of_hidden_denominators(frame, small, mart)
+
+
+def _with_zeros_of_hidden_denominators(frame: pd.DataFrame, hidden: dict[str, pd.Series],
+                                       mart: str) -> dict[str, pd.Series]:
+    """A rate's numerator of 0 is hidden wherever its denominator is: 0 responders beside a hidden number paired
+    says that none of a group of 1 to min_cell - 1 responded (a 0% rate of a small group). A numerator of 1 or
+    more under a small denominator is small itself; one under a denominator hidden only to protect another row's
+    (exact counts) is not, and stays, as no small group is told of. A hidden 0 is no part of a total's
+    complementary suppression (only counts above 0 are), so hiding it asks for no other cell."""
+    out = dict(hidden)
+    for numerator, denominator in MARTS[mart].rates.values():
+        if numerator in hidden and denominator in hidden:
+            out[numerator] = out[numerator] | (hidden[denominator] & frame[numerator].eq(0).fillna(False).astype(bool))
+    return out
 
 
 def _small_counts(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",
