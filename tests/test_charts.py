@@ -443,3 +443,11 @@ def test_each_split_lines_week_0_n_is_in_one_sentence_as_the_table_shows_it():
     assert panels.baseline_n_note(drawn, "route", ["IV", "*oral*", "IM"]) == (
         "Series scored at baseline (week 0), line by line: IV 340; \\*oral\\* hidden; IM 15.")
     assert panels.baseline_n_note(drawn, "route", ["IV"]) == ""
+
+
+def test_a_week_every_observed_line_hides_while_intention_to_treat_shows_reads_hidden_observed():
+    bands = pd.DataFrame(columns=["band_min", "band_max", "band"])
+    lines = {site: weekly([0, 1, 2], [18.0, np.nan, 12.0]).assign(n_scored=[60, None, 40]) for site in ("A", "B")}
+    itt = weekly([0, 1, 2], [18.0, 15.0, 13.0])
+    fig = figures.trajectory(lines, bands, "PHQ-9", 27, itt=itt)
+    assert {a.x: a.text for a in fig.layout.annotations if a.text.startswith("hidden")} == {1: "hidden: observed"}

@@ -158,6 +158,9 @@ def _hidden_names(hiding: list[str], lines: list[str]) -> str:
     ("hidden: oral", "hidden: Lakeview, Riverside")."""
     if set(lines) <= set(hiding):
         return "hidden"
+    observed = [line for line in lines if line != "intention to treat"]
+    if observed and set(observed) <= set(hiding) and "intention to treat" not in hiding:
+        return "hidden: observed"  # every observed line, the dashed one shown: shorter than naming each site
     return "hidden: " + ", ".join(dict.fromkeys(hiding))
 
 
