@@ -187,6 +187,8 @@ def test_no_responder_or_remitter_count_is_shown_beside_a_hidden_number_paired(s
             assert (shown >= rule.min_cell).all(), rows.loc[paired_hidden & rows[column].notna()]
         for column in ("response_rate", "remission_rate"):
             assert rows.loc[paired_hidden, column].isna().all()
+        # The walk's "IV, week 28: scored hidden, paired 0": none of a hidden few had a baseline.
+        assert not (rows.n_scored.isna() & rows.n_paired.eq(0)).any()
 
 
 @pytest.mark.parametrize("mart", ["sustained_response", "time_to_response"])

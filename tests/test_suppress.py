@@ -54,6 +54,11 @@ def test_zero_responders_beside_a_hidden_number_paired_is_hidden_too():
         assert table.responders.tolist() == ["15", "hidden", "0"]
         assert table.remitters.tolist() == ["0", "hidden", "0"]
         assert table.response_rate.tolist()[1:] == ["", ""]
+    # 7 scored (hidden), 0 of them paired, 0 responders: "0 paired" says none of the 7 had a baseline, and the 0
+    # responders sit on that hidden 0 in turn.
+    none_paired = pd.DataFrame({"week": [4], "n_scored": [7], "n_paired": [0], "responders": [0], "remitters": [0]})
+    table = suppress.for_table(none_paired, "weekly_outcomes", 11)
+    assert table.iloc[0][["n_scored", "n_paired", "responders", "remitters"]].tolist() == ["hidden"] * 4
 
 
 def test_threshold_zero_turns_suppression_off():

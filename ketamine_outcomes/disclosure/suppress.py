@@ -161,21 +161,28 @@ def _hidden_counts(frame: pd.DataFrame, mart: str, rule: Disclosure,
     totals = list(MARTS[mart].totals) + ([None] if rows_add_up is True else [rows_add_up] if rows_add_up else [])
     if totals and rule.round_to <= 1:
         small = {column: _with_totals(frame, column, hidden, totals) for column, hidden in small.items()}
-    return _with_zeros_of_hidden_denominators(frame, small, mart)
+    return _with_zeros_of_hidden_wholes(frame, small, mart)
 
 
-def _with_zeros_of_hidden_denominators(frame: pd.DataFrame, hidden: dict[str, pd.Series],
+def _with_zeros_of_hidden_wholes(frame: pd.DataFrame, hidden: dict[str, pd.Series],
                                        mart: str) -> dict[str, pd.Series]:
-    """A rate's numerator of 0 is hidden wherever its denominator is: 0 responders beside a hidden number paired
-    says that none of a group of 1 to min_cell - 1 responded (a 0% rate of a small group). A numerator of 1 or
-    more under a small denominator is small itself; one under a denominator hidden only to protect another row's
-    (exact counts) is not, and stays, as no small group is told of. A hidden 0 is no part of a total's
-    complementary suppression (only counts above 0 are), so hiding it asks for no other cell."""
+    """A rate's numerator of 0 is hidden wherever its denominator is, and a declared part of 0 wherever its whole
+    is: 0 responders beside a hidden number paired says that none of a group of 1 to min_cell - 1 responded (a 0%
+    rate of a small group); 0 paired beside a hidden number scored, that none of them had a baseline. A count of
+    1 or more under a small one is small itself; one under a count hidden only to protect another row's (exact
+    counts) is not, and stays, as no small group is told of. A hidden 0 is no part of a total's complementary
+    suppression (only counts above 0 are), so hiding it asks for no other cell. Again until nothing changes: 0
+    responders of 0 paired of a hidden number scored."""
+    declared = MARTS[mart]
+    pairs = [*declared.parts.items(), *declared.rates.values()]
     out = dict(hidden)
-    for numerator, denominator in MARTS[mart].rates.values():
-        if numerator in hidden and denominator in hidden:
-            out[numerator] = out[numerator] | (hidden[denominator] & frame[numerator].eq(0).fillna(False).astype(bool))
-    return out
+    while True:
+        before = {column: mask.copy() for column, mask in out.items()}
+        for part, whole in pairs:
+            if part in out and whole in out:
+                out[part] = out[part] | (out[whole] & frame[part].eq(0).fillna(False).astype(bool))
+        if all(out[column].equals(before[column]) for column in out):
+            return out
 
 
 def _small_counts(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",

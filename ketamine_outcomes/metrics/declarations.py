@@ -23,6 +23,9 @@ class Mart:
     counts: tuple[str, ...] = ()  # columns that count people, series, sessions or answers: sensitive
     rates: dict[str, tuple[str, str]] = field(default_factory=dict)  # rate -> (numerator, denominator)
     means: dict[str, str] = field(default_factory=dict)  # mean, median or extreme -> the count it is over
+    # count -> the count it is a part of, where no rate says so (the scored with a baseline of the scored): a 0
+    # part of a hidden whole is hidden, as a rate's 0 numerator is (docs/metrics.md, "Small cells", rule 1)
+    parts: dict[str, str] = field(default_factory=dict)
     totals: tuple[str | None, ...] = ()  # columns whose rows add up to a total shown elsewhere (None: all rows)
     file: tuple[str, str] | None = None  # the Data page's download: (button label, what one row is)
     golden: tuple[str, ...] = ()  # tests/golden files that pin the mart's output
@@ -47,6 +50,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
                       ("reliable_deterioration_rate", "reliably_deteriorated", "n_paired")),
          means={**{c: "n_scored" for c in ("mean_score", "median_score", "q1_score", "q3_score", "mean_ci_low",
                                            "mean_ci_high")}, "mean_change": "n_paired"},
+         parts={"n_paired": "n_scored"},
          file=("Weekly outcomes (CSV)", "one row per week, observed cases"),
          golden=("weekly_outcomes_phq9.csv", "weekly_outcomes_gad7.csv", "weekly_outcomes_phq9_by_site.csv")),
     Mart("weekly_outcomes_itt",
@@ -73,6 +77,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
          rates=_rates(("high_peak_rate", "n_high_peaks", "n_measured"), ("rise_rate", "n_rises", "n_rise_measured"),
                       ("pre_raised_rate", "n_pre_raised", "n_pre_measured")),
          means={"median_peak": "n_measured", "max_peak": "n_measured"},
+         parts={"n_measured": "n_sessions", "n_rise_measured": "n_sessions", "n_pre_measured": "n_sessions"},
          file=("Blood pressure by route (CSV)", "one row per route"), golden=("blood_pressure.csv",)),
     Mart("item9_flags", instrument=False, file=("Item 9 flags (CSV)", "one row per PHQ-9 with item 9 of 1 or more"),
          golden=("item9_flags.csv",)),
@@ -81,6 +86,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
          rates=_rates(("response_rate", "responders", "n_scored"), ("remission_rate", "remitters", "n_scored"),
                       ("itt_response_rate", "responders", "n_evaluable"),
                       ("itt_remission_rate", "remitters", "n_evaluable")),
+         parts={"n_evaluable": "n_series", "n_scored": "n_evaluable"},
          file=("End of induction by site (CSV)", "one row per site"),
          golden=("cohort_comparison_phq9_by_route.csv", "cohort_comparison_pcl5_by_site.csv")),
     Mart("activity", instrument=False, counts=("n_series", "n_active_series", "n_patients", "n_sessions"),
