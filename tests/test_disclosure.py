@@ -67,7 +67,7 @@ def test_a_rate_is_hidden_when_its_numerator_or_complement_is_small_and_its_coun
                           "responders": [45, 6], "remitters": [20, 20], "response_rate": [0.9, 0.12],
                           "remission_rate": [0.4, 0.4]})
     table = suppress.for_table(frame, "cohort_comparison", RULE)
-    assert table.response_rate.tolist() == ["", ""]  # 5 did not respond; 6 responded
+    assert table.response_rate.tolist() == ["hidden", "hidden"]  # 5 did not respond; 6 responded
     assert table.responders.tolist() == ["45", "hidden"]
     assert table.remission_rate.tolist() == ["40%", "40%"]
 

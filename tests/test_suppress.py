@@ -37,7 +37,7 @@ def test_a_table_shows_hidden_and_never_the_count():
     table = suppress.for_table(WEEKLY, "weekly_outcomes", 11)
     assert table.n_paired.tolist() == ["30", "hidden", "0"]
     assert table.responders.tolist() == ["15", "hidden", "0"]
-    assert table.response_rate.tolist() == ["50%", "", ""]
+    assert table.response_rate.tolist() == ["50%", "hidden", ""]  # withheld reads hidden; of 0 paired, blank
     for column in ("n_scored", "n_paired", "responders", "remitters"):
         assert not any(value in {str(n) for n in range(1, 10)} for value in table[column])
 
@@ -53,7 +53,7 @@ def test_zero_responders_beside_a_hidden_number_paired_is_hidden_too():
         table = suppress.for_table(weekly, "weekly_outcomes", rule)
         assert table.responders.tolist() == ["15", "hidden", "0"]
         assert table.remitters.tolist() == ["0", "hidden", "0"]
-        assert table.response_rate.tolist()[1:] == ["", ""]
+        assert table.response_rate.tolist()[1:] == ["hidden", ""]  # withheld; of 0 paired
     # 7 scored (hidden), 0 of them paired, 0 responders: "0 paired" says none of the 7 had a baseline, and the 0
     # responders sit on that hidden 0 in turn.
     none_paired = pd.DataFrame({"week": [4], "n_scored": [7], "n_paired": [0], "responders": [0], "remitters": [0]})
@@ -84,7 +84,7 @@ def test_a_rate_is_hidden_when_the_denominator_minus_its_numerator_is_small_and_
     assert shown.responders[0] == 45 and pd.isna(shown.response_rate[0])
     assert shown.responders[1] == 30 and shown.response_rate[1] == 0.6
     assert shown.remission_rate[1] == 1.0  # 50 of 50: nobody is left to single out
-    assert suppress.for_table(frame, "cohort_comparison", 11).response_rate.tolist() == ["", "60%"]
+    assert suppress.for_table(frame, "cohort_comparison", 11).response_rate.tolist() == ["hidden", "60%"]
 
 
 def test_a_funnel_or_p_chart_row_is_hidden_when_its_rate_is_and_a_total_takes_a_second_only_when_exact():
@@ -118,14 +118,14 @@ def test_groups_that_add_up_to_a_shown_total_lose_only_the_small_group_under_rou
     assert exact.remitters.tolist() == ["20", "hidden", "0", "16", "hidden"]
 
 
-def test_a_rate_whose_complement_is_small_reads_blank_and_its_count_rounded():
+def test_a_rate_whose_complement_is_small_reads_hidden_and_its_count_rounded():
     # Northside IV: 27 of 34 cases reliably improved (7 not improved: the rate goes), 15 reliably recovered,
     # 1 reliably deteriorated (small: hidden).
     nhs = pd.DataFrame({"n_paired": [34], "n_cases": [34], "n_reliably_improved": [27], "n_reliably_recovered": [15],
                         "n_reliably_deteriorated": [1], "reliable_improvement_rate": [27 / 34],
                         "reliable_recovery_rate": [15 / 34], "reliable_deterioration_rate": [1 / 34]})
     table = suppress.for_table(nhs, "talking_therapies", 11).iloc[0]
-    assert (table.reliable_improvement_rate, table.reliable_recovery_rate) == ("", "44%")
+    assert (table.reliable_improvement_rate, table.reliable_recovery_rate) == ("hidden", "44%")
     assert (table.n_reliably_improved, table.n_reliably_recovered, table.n_reliably_deteriorated) == (
         "25", "15", "hidden")
 

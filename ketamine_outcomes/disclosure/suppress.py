@@ -249,9 +249,10 @@ def hidden_cells(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int", k
 @remembered
 def for_table(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",
               rows_add_up: bool | str = False) -> pd.DataFrame:
-    """A table as text (the meeting pack): hidden counts read HIDDEN, numbers built on them are blank, other
-    counts are rounded, rates are whole percents (with rounded counts a tenth of a percent would give the
-    exact count back)."""
+    """A table as text (the meeting pack): hidden counts read HIDDEN, and so does every rate withheld because it
+    is built on one (a blank beside a hidden count reads as a rate left out, not one withheld); a rate of nothing
+    measured stays blank. Other counts are rounded, rates are whole percents (with rounded counts a tenth of a
+    percent would give the exact count back)."""
     rule = policy(min_cell)
     shown = for_chart(frame, mart, rule, rows_add_up)
     small = _hidden_counts(frame, mart, rule, rows_add_up) if rule.on and not frame.empty else {}
@@ -263,7 +264,9 @@ def for_table(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",
             ]
     for column in shown.columns:
         if column.endswith(("_rate", "_rate_low", "_rate_high")) or column == "share_of_started":
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else rate_text(v, rule))
+            exact = frame[column] if column in frame else pd.Series(float("nan"), index=frame.index)
+            shown[column] = [("" if pd.isna(known) else HIDDEN) if pd.isna(v) else rate_text(v, rule)
+                             for v, known in zip(shown[column], exact)]
     return shown
 
 

@@ -222,13 +222,6 @@ def _funnels(read_mart, selection: panels.Selection, period: Period) -> list[dic
     return out
 
 
-def _rates_said_hidden(text: pd.DataFrame, rate: str, denominator: str) -> pd.DataFrame:
-    """A table as text with its hidden rates reading "hidden" as the pack's other hidden figures do: a blank
-    beside a hidden count reads as a rate left out, not one withheld. A rate of nothing measured stays blank."""
-    withheld = (text[rate] == "") & ~text[denominator].isin(["", "0"])
-    return text.assign(**{rate: text[rate].mask(withheld, panels.HIDDEN)})
-
-
 def _safety(con, read_mart, selection: panels.Selection, before: panels.Selection) -> dict:
     """Adverse events per session for series started this period against those started before, blood pressure
     by route and the item 9 answers of the period: the Safety page's panels for the same filters."""
@@ -240,14 +233,11 @@ def _safety(con, read_mart, selection: panels.Selection, before: panels.Selectio
     def cell(label, name, column):
         return tables[label].at[name, column] if name in tables[label].index else ""
 
-    tables = {label: _rates_said_hidden(text.reset_index(), "event_rate", "n_sessions").set_index("event")
-              for label, text in tables.items()}
     table = [{"event": adverse_event_label(name), "now_n": cell("now", name, "n_events"),
               "now_rate": cell("now", name, "event_rate"), "before_n": cell("before", name, "n_events"),
               "before_rate": cell("before", name, "event_rate")} for name in names]
     settings = dict(con.execute("select name, value from settings").fetchall())
-    pressure = _rates_said_hidden(safety_panels.blood_pressure(read_mart, selection, settings).data["text"],
-                                  "high_peak_rate", "n_measured")
+    pressure = safety_panels.blood_pressure(read_mart, selection, settings).data["text"]
     flags = safety_panels.item9_flags_in_period(read_mart, selection).data
     return {"events": table, "sessions_now": events["now"].data["sessions"],
             "sessions_before": events["before"].data["sessions"],
