@@ -217,6 +217,35 @@ def wait_for_app(page, timeout: float = 90_000) -> None:
     page.wait_for_function(SCRIPT_FINISHED, timeout=timeout)
 
 
+def choose(page, label: str, typed: str, option: str) -> str:
+    """Pick an option of the selectbox labelled `label` as a keyboard user does: type `typed` into it, wait until
+    the option named `option` (a prefix of its text) is the focused one (Streamlit's match is fuzzy, best first),
+    press Enter; again if a rerun closed the list. Not a click: the list of a box near the foot of the page can
+    open below the window, where a click cannot land (seen in CI: "element is outside of the viewport" for 60 s).
+    Returns the box's value."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input")
+    offered = page.get_by_role("option", name=option)
+    for _ in range(5):
+        wait_for_app(page)
+        box.click()
+        box.fill(typed)
+        try:
+            offered.first.wait_for(timeout=10_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        focused = page.locator('[role="option"][data-focused="true"]')  # what Enter takes: the best match
+        if focused.count() == 1 and focused.inner_text().startswith(option):
+            page.keyboard.press("Enter")
+            wait_for_app(page)
+            if box.input_value().startswith(option):
+                break
+        page.keyboard.press("Escape")
+    return box.input_value()
+
+
 def settle(page, condition: str, timeout: float = 60_000) -> None:
     """Wait (bounded) for the state a test asserts next: on a busy machine a page's styles, Plotly's titles and its
     margins land in any order, seconds apart, and a check made on the way reads a page not yet laid out. Not

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, SAMPLE_FILES, new_page, settle, start_dashboard, stop_server, wait_for_app
+from conftest import ARTIFACTS, SAMPLE_FILES, choose, new_page, settle, start_dashboard, stop_server, wait_for_app
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.metrics import marts
 from ketamine_outcomes.store import database
@@ -157,19 +157,6 @@ def test_a_scheduled_ingest_runs_while_the_dashboard_is_open(page, empty_served)
     assert page.get_by_test_id("stMetricValue").all_text_contents()[2] == "600"
 
 
-def choose(page, label: str, option: str) -> None:
-    """Pick an option of a selectbox as a user does: open it, click the option (again if a rerun closed it)."""
-    for _ in range(5):
-        page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input").click()
-        try:
-            page.get_by_role("option", name=option).click(timeout=10_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-    wait_for_app(page)
-    assert page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input").input_value() == option
-
-
 def test_an_unknown_header_is_mapped_saved_and_reused_through_the_upload(page, empty_dashboard, tmp_path):
     first = tmp_path / "ehr.csv"
     first.write_text("Client,Appt Dt,Route,Notes\nP1,2024-03-01,IV,x\nP1,2024-03-04,IV,\n")
@@ -181,7 +168,7 @@ def test_an_unknown_header_is_mapped_saved_and_reused_through_the_upload(page, e
     wait_for_app(page)
     patient = page.get_by_test_id("stSelectbox").filter(has_text="Header holding patient_id").locator("input")
     assert patient.input_value() == "Client"  # the closest header is proposed
-    choose(page, "Header holding patient_id", "Client")
+    assert choose(page, "Header holding patient_id", "Client", "Client") == "Client"
     name = page.get_by_label("Save the mapping as")
     name.fill("EHR sessions")
     name.press("Enter")
@@ -194,7 +181,7 @@ def test_an_unknown_header_is_mapped_saved_and_reused_through_the_upload(page, e
     second = tmp_path / "ehr2.csv"
     second.write_text("Client,Appt Dt,Route\nP2,2024-04-01,IM\n")
     wait_for_app(page)
-    choose(page, "Column mapping", "EHR sessions")
+    assert choose(page, "Column mapping", "EHR sessions", "EHR sessions") == "EHR sessions"
     page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(second))
     page.get_by_text("ehr2.csv: sessions, batch 2: 1 lines read, 1 inserted").first.wait_for(timeout=60_000)
     assert page.get_by_test_id("stException").count() == 0
