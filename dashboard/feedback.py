@@ -36,9 +36,9 @@ def show_result(result: BatchResult, key: str) -> None:
             # Made when clicked (a callable), and recorded: an eager file would stay at a live /media/ URL
             # for the whole session, which answers without one and whose fetches nobody records.
             file_name = f"{name}_batch_{result.batch_id}.csv"
-            st.download_button(f"All {len(problems)} {name} as CSV", lambda problems=problems: csv_text(problems),
-                               file_name=file_name, mime="text/csv", key=f"data_{name}_download_{key}",
-                               on_click=signin.record, args=("download", file_name))
+            signin.recorded_download(f"All {len(problems)} {name} as CSV", lambda problems=problems: csv_text(problems),
+                                     "download", file_name, file_name=file_name, mime="text/csv",
+                                     key=f"data_{name}_download_{key}")
 
 
 def mapping_form(result: BatchResult, key: str) -> tuple[str, str, dict[str, str]] | None:

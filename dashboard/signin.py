@@ -118,6 +118,23 @@ def record_audit(email: str, role: str, action: str, detail: str, once: bool = F
                     "it): %s %s %s", email, action, detail)
 
 
+def recorded_download(label: str, make, action: str, detail: str, where=None, **options) -> None:
+    """A download button whose file is made when it is clicked (`make`, a callable: most visits take no file, and
+    none waits at a live /media/ URL) and recorded in the audit trail as it is made, for the user who was shown
+    the button. The click reruns nothing: a rerun fired by the click replaced the button's file before the
+    browser had fetched it, and a busy server answered "Failed to generate file" (the user had to click
+    again). `where`: a column to draw it in; `options`: the rest of st.download_button's."""
+    current = user()
+    email, role = current.email, current.audit_role
+
+    def made():
+        # On Streamlit's own thread beside the page, not in a script run: nothing here may call st.
+        record_audit(email, role, action, detail)
+        return make()
+
+    (where or st).download_button(label, made, on_click="ignore", **options)
+
+
 def trail(latest: int):
     """The newest rows of the audit trail, newest first (read each time: the trail is not cached)."""
     with data.connection() as con:

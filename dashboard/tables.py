@@ -355,7 +355,7 @@ def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, pa
         return
     name = file_name(title, view, patient_level)
     # Made when clicked (a callable), so no file waits at a live /media/ URL (docs/deploy.md, downloads).
-    st.download_button("Download this table (CSV)", lambda: csv_with_filters(numbers, view, title, patient_level),
-                       file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:",
-                       on_click=signin.record, args=("download", ("INTERNAL view, not suppressed to the clinic's "
-                                                                 "threshold: " if view.internal else "") + name))
+    signin.recorded_download("Download this table (CSV)", lambda: csv_with_filters(numbers, view, title, patient_level),
+                             "download", ("INTERNAL view, not suppressed to the clinic's threshold: "
+                                          if view.internal else "") + name,
+                             file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:")

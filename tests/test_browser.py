@@ -53,9 +53,9 @@ def test_a_table_offers_only_the_products_own_download(page, dashboard_url):
 
 def downloaded(page, button):
     """Click a download button as a person does and return the file. The product's buttons make their file on the
-    click (a callable), which Streamlit asks for in a request sent beside the click's own rerun; in one of four
-    stress runs (-n 2, two busy loops, load 15) no file came within 60 s of the click. A person clicks again, and
-    so does this, at most three times; what the file holds is asserted as before."""
+    click (a callable) and rerun nothing (signin.recorded_download); when a click's rerun replaced the file before
+    the browser fetched it, one of four stress runs (-n 2, two busy loops, load 15) got no file. That cause is
+    gone; a person who got nothing would click again, and so does this, at most three times."""
     for attempt in range(3):
         try:
             with page.expect_download(timeout=90_000) as download:

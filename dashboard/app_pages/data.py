@@ -136,11 +136,11 @@ columns = st.columns(3)
 if signin.may("download_rows") and not meeting:
     for column, name in zip(columns, ("rejects", "warnings")):
         # An undone batch's are left out, as `ketamine-outcomes rejects` leaves them out.
-        column.download_button(f"All {name} as CSV", lambda name=name: csv_text(data.table(
+        signin.recorded_download(f"All {name} as CSV", lambda name=name: csv_text(data.table(
             f"select batch_id, line_number, column_name, value, reason from {name} where batch_id not in "
             "(select batch_id from batches where undone_at is not null) order by batch_id, line_number")),
-            file_name=f"{name}.csv", mime="text/csv", key=f"data_all_{name}", on_click=signin.record,
-            args=("download", f"{name}.csv"))
+            "download", f"{name}.csv", where=column, file_name=f"{name}.csv", mime="text/csv",
+            key=f"data_all_{name}")
 undoable = history[(history.kind != "undo") & history.undone_at.isna()]
 if signin.may("upload") and len(undoable) and not meeting:
     with columns[2].popover("Undo a batch"):
@@ -194,9 +194,8 @@ for i, name in enumerate(mart for mart in marts.MARTS if mart != "series_traject
         return csv_text(data.mart(name, cohort=view.cohort, **options))
     label, rows = tables.MART_FILES[name]
     # An analyst's file, never suppressed: its name and its audit row say so wherever it goes.
-    columns[i % 4].download_button(label, make_csv, file_name=f"{name}_INTERNAL-unsuppressed.csv",
-                                   help=f"`{name}_INTERNAL-unsuppressed.csv`: {rows}. Its columns are described in "
-                                        "docs/metrics.md under the mart's name. Not suppressed: not for circulation.",
-                                   mime="text/csv", key=f"data_download_{name}", on_click=signin.record,
-                                   args=("download", f"INTERNAL, unsuppressed: {name}.csv ({view.caption()})"),
-                                   width="stretch")
+    signin.recorded_download(label, make_csv, "download", f"INTERNAL, unsuppressed: {name}.csv ({view.caption()})",
+                             where=columns[i % 4], file_name=f"{name}_INTERNAL-unsuppressed.csv",
+                             help=f"`{name}_INTERNAL-unsuppressed.csv`: {rows}. Its columns are described in "
+                                  "docs/metrics.md under the mart's name. Not suppressed: not for circulation.",
+                             mime="text/csv", key=f"data_download_{name}", width="stretch")

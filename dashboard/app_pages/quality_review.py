@@ -112,9 +112,9 @@ def _pack() -> bytes:
                                 cases_only=view.cases_only).encode()
 
 
-st.download_button("Meeting pack (HTML)", _pack, file_name=f"meeting-pack_{view.instrument}_{pack_period}.html",
-                   mime="text/html", key="quality_pack_download", icon=":material/download:",
-                   on_click=signin.record, args=("export", f"meeting pack {view.instrument} {pack_period}"))
+signin.recorded_download("Meeting pack (HTML)", _pack, "export", f"meeting pack {view.instrument} {pack_period}",
+                         file_name=f"meeting-pack_{view.instrument}_{pack_period}.html", mime="text/html",
+                         key="quality_pack_download", icon=":material/download:")
 pack_min_cell = max(pack.MEETING_MIN_CELL, view.min_cell, int(data.settings().get("min_cell_size", 0)))
 st.caption(f"One file for the meeting, for the filters in force: headline, trajectory, p-chart, funnel plots, safety, "
            f"data quality and definitions, with counts under {pack_min_cell} suppressed (never fewer than 11). It "
