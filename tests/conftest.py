@@ -61,8 +61,16 @@ TIER_OF_FIXTURE = {"page": "browser", "context": "browser", "browser": "browser"
 def pytest_collection_modifyitems(items):
     for item in items:
         for fixture, marker in TIER_OF_FIXTURE.items():
-            if fixture in getattr(item, "fixturenames", ()):
+            if uses_fixture(item, fixture):
                 item.add_marker(marker)
+
+
+def uses_fixture(item, name: str) -> bool:
+    """Whether the test really gets the fixture `name`, not an argument that only shares its name: an AppTest test
+    parametrized by a page's name (`page`) starts no browser. pytest stands a directly parametrized argument in for
+    the fixture of that name with a pseudo-fixture of its own module; the real one is Playwright's or ours."""
+    definitions = getattr(item, "_fixtureinfo", None) and item._fixtureinfo.name2fixturedefs.get(name)
+    return bool(definitions) and not definitions[-1].func.__module__.startswith("_pytest")
 
 
 @dataclass(frozen=True)
