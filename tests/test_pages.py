@@ -92,6 +92,16 @@ def test_overview_tiles_are_the_marts_numbers(clinic_db, monkeypatch):
         "response_rate", "remission_rate", "itt_response_rate", "itt_remission_rate")]
 
 
+def test_overview_tiles_of_a_hidden_few_series_hide_their_zeros_too(clinic_db, monkeypatch):
+    # Clinician N02: 8 series, 8 patients, 9 sessions, none active. "0 active series" beside a hidden number of
+    # series would say none of those few is still being treated: it reads hidden, as the counts do.
+    activity = expected(clinic_db, marts.activity, Cohort(clinicians=("N02",))).iloc[0]
+    assert (activity.n_series, activity.n_active_series) == (8, 0)
+    app = open_app(clinic_db, monkeypatch)
+    app.multiselect(key="filters_clinicians").set_value(["N02"]).run()
+    assert [m.value for m in app.metric][:4] == ["hidden"] * 4
+
+
 def test_filters_are_kept_across_pages_and_change_the_numbers(clinic_db, monkeypatch):
     app = open_app(clinic_db, monkeypatch, "safety")
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()

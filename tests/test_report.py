@@ -214,8 +214,10 @@ def assert_nothing_hidden_is_derivable(meeting_pack: dict) -> None:
     # Every count in words is hidden, zero or rounded to 5 (and at least 15): so two counts shown side by side (a
     # total and its parts, evaluable and scored, this period and the last, item 9's answers and patients) never
     # give their difference exactly.
-    words = [row[key] for row in meeting_pack.get("headline", {}).get("rows", [])
-             for key in ("started", "active", "evaluable", "scored")]
+    rows = meeting_pack.get("headline", {}).get("rows", [])
+    # A 0 part of a hidden whole reads hidden too: "0 active" of a hidden number started says none of those few is.
+    assert not any(row["started"] == "hidden" and row["active"] == "0" for row in rows), rows
+    words = [row[key] for row in rows for key in ("started", "active", "evaluable", "scored")]
     if "safety" in meeting_pack:
         words += [meeting_pack["safety"][k] for k in ("item9_flagged", "item9_rises", "item9_patients", "sessions_now",
                                               "sessions_before")]
@@ -234,6 +236,7 @@ def assert_nothing_hidden_is_derivable(meeting_pack: dict) -> None:
     ("2024-Q2", marts.Cohort(sites=("Northside",))),  # 4 oral sessions: the routes' total would give them
     ("2025-03", marts.Cohort()),  # by month: most months hidden
     ("2025-03", marts.Cohort(routes=("IV",))),
+    ("2024-Q1", marts.Cohort(clinicians=("N02",))),  # a hidden few started, none of them active
 ])
 def test_no_hidden_count_can_be_worked_out_from_the_pack(sample_con, period, cohort):
     meeting_pack = pack.build(sample_con, cohort=cohort, period=pack.parse_period(period))

@@ -257,3 +257,71 @@ def test_the_sustained_response_bound_is_drawn_at_the_shown_points_and_follow_up
     # 12 without a later score is fine; 5 without would give the 5 away: the followed-up count is hidden.
     hidden = suppress.followed_up_text(curve.assign(n_followed_up=55), "all", 11)
     assert hidden.startswith("hidden of") and numbers_in(hidden) == [60]
+
+
+# --- a 0 beside a hidden whole, mart by mart (declarations.py `parts`) ------------------------------------
+
+def test_nhs_measures_hide_a_0_of_a_hidden_few_and_a_group_of_50_keeps_every_number():
+    # A: 7 finished courses (hidden), none paired: "0 paired" would say none of the 7 has both scores.
+    # B: 60 finished, 50 paired, 40 cases, 24 recovered, 6 reliably improved (hidden), 0 reliably recovered: reliable
+    #    recovery is recovered and reliably improved, so "0" would say none of the 6 recovered.
+    # C: 60 finished, 55 paired, 50 cases, 24 recovered, 20 reliably improved, 0 reliably recovered, 0 deteriorated:
+    #    no whole is hidden, so every 0 and every rate of this group of 50+ stays.
+    nhs = pd.DataFrame({
+        "group_value": ["A", "B", "C"], "n_finished": [7, 60, 60], "n_paired": [0, 50, 55], "n_cases": [0, 40, 50],
+        "caseness_rate": [None, 0.8, 50 / 55], "n_recovered": [0, 24, 24], "recovery_rate": [None, 0.6, 0.48],
+        "n_reliably_improved": [0, 6, 20], "reliable_improvement_rate": [None, 0.15, 0.4],
+        "n_reliably_recovered": [0, 0, 0], "reliable_recovery_rate": [None, 0.0, 0.0],
+        "n_reliably_deteriorated": [0, 0, 0], "reliable_deterioration_rate": [None, 0.0, 0.0]})
+    for rule in (11, EXACT):
+        table = suppress.for_table(nhs, "talking_therapies", rule)
+        assert table.n_finished.tolist()[0] == "hidden" and table.n_paired.tolist()[0] == "hidden"
+        assert table.n_cases.tolist()[0] == "hidden" and table.n_recovered.tolist()[0] == "hidden"
+        assert table.n_reliably_improved.tolist()[1:] == ["hidden", "20"]
+        assert table.n_reliably_recovered.tolist() == ["hidden", "hidden", "0"]
+        assert table.reliable_recovery_rate.tolist()[1:] == ["hidden", "0%" if rule == 11 else "0.0%"]
+        assert table.n_reliably_deteriorated.tolist()[1:] == ["0", "0"]  # 0 of 40 and of 50 cases: shown
+        assert table.recovery_rate.tolist()[1:] == (["60%", "48%"] if rule == 11 else ["60.0%", "48.0%"])
+        assert table.iloc[2][["n_finished", "n_paired", "n_cases", "n_recovered"]].tolist() == ["60", "55", "50", "24"
+                                                                                                if rule == EXACT else "25"]
+
+
+def test_protocol_adherence_hides_0_within_the_window_of_a_hidden_number_completed():
+    # Within the window is a part of completed (a dropout never is): North completed 8 (hidden) of 60, none within
+    # the window; South 50 of 60, none within it; East 20 of 60, 15 within. "0 within" of North's hidden 8 is hidden;
+    # South's 0 of 50 is not. (With exact counts East's 20 completed go too: the sites add up to a total.)
+    frame = pd.DataFrame({"group_value": ["North", "South", "East"], "n_series": [60, 60, 60],
+                          "n_completed": [8, 50, 20], "n_within_window": [0, 0, 15],
+                          "completion_rate": [8 / 60, 50 / 60, 20 / 60], "adherence_rate": [0.0, 0.0, 0.25]})
+    for rule in (11, EXACT):
+        table = suppress.for_table(frame, "protocol_adherence", rule, rows_add_up=True)
+        assert table.n_within_window.tolist() == ["hidden", "0", "15"]
+        assert table.adherence_rate.tolist()[0] == "hidden" and table.n_series.tolist() == ["60", "60", "60"]
+        shown = suppress.for_chart(frame, "protocol_adherence", rule, rows_add_up=True)
+        assert pd.isna(shown.n_within_window[0]) and shown.n_within_window[1] == 0 and shown.adherence_rate[1] == 0.0
+
+
+def test_maintenance_hides_0_boosters_of_a_hidden_few_with_boosters():
+    # 6 series completed induction (hidden), none with a booster, so 0 boosters: both zeros are of the hidden 6.
+    frame = pd.DataFrame({"group_value": ["IM", "IV"], "n_series": [6, 80], "n_with_boosters": [0, 0],
+                          "n_boosters": [0, 0], "with_boosters_rate": [0.0, 0.0], "n_reinducted": [0, 12],
+                          "reinduction_rate": [0.0, 0.15]})
+    table = suppress.for_table(frame, "maintenance", 11, rows_add_up=True)
+    assert table.n_with_boosters.tolist() == ["hidden", "0"]
+    assert table.n_boosters.tolist() == ["hidden", "0"]
+    assert table.n_reinducted.tolist() == ["hidden", "15"]  # 0 of a hidden 6; 12 reads 15, never 10
+
+
+def test_intention_to_treat_weeks_hide_0_observed_carried_or_imputed_of_a_hidden_number_of_series():
+    # Week 6: 9 series (hidden), all 9 imputed, 0 observed and 0 carried: the zeros say none of the 9 was scored.
+    itt = pd.DataFrame({"week": [5, 6], "n_series": [40, 9], "n_observed": [30, 0], "n_carried": [0, 0],
+                        "n_imputed": [10, 9], "responders": [12, 0], "remitters": [5, 0]})
+    table = suppress.for_table(itt, "weekly_outcomes_itt", 11)
+    assert table.n_observed.tolist() == ["30", "hidden"] and table.n_carried.tolist() == ["0", "hidden"]
+    assert table.n_imputed.tolist() == ["hidden", "hidden"]  # 10 is small itself
+
+
+def test_activity_hides_0_active_series_of_a_hidden_number_of_series():
+    activity = pd.DataFrame({"n_series": [8], "n_active_series": [0], "n_patients": [7], "n_sessions": [40]})
+    table = suppress.for_table(activity, "activity", 11)
+    assert table.iloc[0].tolist() == ["hidden", "hidden", "hidden", "40"]

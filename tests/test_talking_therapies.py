@@ -64,6 +64,24 @@ def test_a_score_after_the_course_window_is_not_its_last_score(con, export):
     assert (row.n_finished, row.n_paired) == (1, 0)
 
 
+def test_none_paired_of_a_hidden_few_finished_is_not_said_in_words(con, export):
+    # P1 finished a course (the one series: hidden) without a pair. "1 series finished, but none has both scores"
+    # in any words would tell of every one of those few; the page says the few are too few to show.
+    from ketamine_outcomes.disclosure import panels, response_panels
+
+    built = build(con, export, {"P1": SIX, "Z": (60,)}, ["P1,0,PHQ-9,15", "P1,0,GAD-7,12", "P1,40,PHQ-9,4",
+                                                         "P1,40,GAD-7,3"])
+    read = panels.from_connection(built)
+    words = {}
+    for name, rule in (("suppressed", panels.disclosure_for(11, internal=False)),
+                       ("internal", panels.disclosure_for(1, internal=True))):
+        selection = panels.Selection("PHQ-9", marts.Cohort(), rule)
+        words[name] = response_panels.talking_therapies(read, selection, NATIONAL_STANDARDS).empty
+    assert words["suppressed"] == ("A hidden number of series finished a course (small-cell suppression): too few to "
+                                   "show these measures.")
+    assert words["internal"] == "1 series finished a course, but none has PHQ-9 and GAD-7 scores both at baseline and after it."
+
+
 def test_finished_minus_paired_small_is_not_given_away_by_the_shown_counts():
     # 42 courses finished, 37 paired: the 5 without a pair must not follow from the two shown side by side.
     # Both read rounded to 5 (docs/metrics.md, Small cells): 40 and 35 are also what 38-42 and 33-37 read.

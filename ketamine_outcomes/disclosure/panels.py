@@ -146,15 +146,17 @@ def rounding_note(rule: suppress.Disclosure) -> str:
 # --- activity and trajectory ----------------------------------------------------------------------------
 
 def activity(marts: Marts, selection: Selection) -> Panel:
-    """The cohort's size: series, active series, patients and completed sessions, as shown (rounded)."""
+    """The cohort's size: series, active series, patients and completed sessions, as shown (rounded). A 0 beside a
+    hidden number of series reads hidden too ("0 active" would say that none of those few is)."""
     rule = selection.disclosure
-    row = marts("activity", cohort=selection.cohort).iloc[0]
+    frame = marts("activity", cohort=selection.cohort)
+    row, shown = frame.iloc[0], suppress.for_table(frame, "activity", rule).iloc[0]
     panel = Panel("Activity", data={"n_series": int(row.n_series)})
     for label, column, why in (("Treatment series", "n_series", ""),
                                ("Active series", "n_active_series",
                                 "Series with a completed session in the last 28 days of the data."),
                                ("Patients", "n_patients", ""), ("Completed sessions", "n_sessions", "")):
-        panel.tiles.append(Tile(label, suppress.count_text(row[column], rule), "", help=why))
+        panel.tiles.append(Tile(label, shown[column], "", help=why))
     return panel
 
 

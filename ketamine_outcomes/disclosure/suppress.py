@@ -173,8 +173,7 @@ def _with_zeros_of_hidden_wholes(frame: pd.DataFrame, hidden: dict[str, pd.Serie
     counts) is not, and stays, as no small group is told of. A hidden 0 is no part of a total's complementary
     suppression (only counts above 0 are), so hiding it asks for no other cell. Again until nothing changes: 0
     responders of 0 paired of a hidden number scored."""
-    declared = MARTS[mart]
-    pairs = [*declared.parts.items(), *declared.rates.values()]
+    pairs = MARTS[mart].part_of()
     out = dict(hidden)
     while True:
         before = {column: mask.copy() for column, mask in out.items()}

@@ -23,13 +23,21 @@ class Mart:
     counts: tuple[str, ...] = ()  # columns that count people, series, sessions or answers: sensitive
     rates: dict[str, tuple[str, str]] = field(default_factory=dict)  # rate -> (numerator, denominator)
     means: dict[str, str] = field(default_factory=dict)  # mean, median or extreme -> the count it is over
-    # count -> the count it is a part of, where no rate says so (the scored with a baseline of the scored): a 0
-    # part of a hidden whole is hidden, as a rate's 0 numerator is (docs/metrics.md, "Small cells", rule 1)
-    parts: dict[str, str] = field(default_factory=dict)
+    # count -> the count (or counts) it is a part of, where no rate says so (the scored with a baseline of the
+    # scored): a 0 part of a hidden whole is hidden, as a rate's 0 numerator is (docs/metrics.md, "Small cells",
+    # rule 1): "0 of a hidden few" tells something of every one of the few.
+    parts: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     totals: tuple[str | None, ...] = ()  # columns whose rows add up to a total shown elsewhere (None: all rows)
     file: tuple[str, str] | None = None  # the Data page's download: (button label, what one row is)
     golden: tuple[str, ...] = ()  # tests/golden files that pin the mart's output
     curve: str | None = None  # a Kaplan-Meier or cumulative-incidence curve: its estimate column
+
+    def part_of(self) -> list[tuple[str, str]]:
+        """Every (part, whole) pair a 0 may not be shown beside a hidden whole in: the declared parts and each rate's
+        numerator of its denominator."""
+        declared = [(part, whole) for part, wholes in self.parts.items()
+                    for whole in (wholes if isinstance(wholes, tuple) else (wholes,))]
+        return declared + list(self.rates.values())
 
     def derived(self) -> dict[str, list[str]]:
         """Every column built on counts (a rate with its interval, a mean) and the counts it is built on."""
@@ -57,6 +65,8 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
          counts=("n_series", "n_observed", "n_carried", "n_imputed", "responders", "remitters"),
          rates=_rates(("response_rate", "responders", "n_series"), ("remission_rate", "remitters", "n_series")),
          means={"mean_score": "n_series", "mean_change": "n_series"},
+         # each week's series are observed, carried or imputed: "0 observed" of a hidden few says none was scored
+         parts={"n_observed": "n_series", "n_carried": "n_series", "n_imputed": "n_series"},
          file=("Weekly outcomes, intention to treat (CSV)", "one row per week, intention to treat"),
          golden=("weekly_outcomes_itt_phq9.csv",)),
     Mart("series_summary", file=("Every series (CSV)", "one row per treatment series"),
@@ -90,6 +100,8 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
          file=("End of induction by site (CSV)", "one row per site"),
          golden=("cohort_comparison_phq9_by_route.csv", "cohort_comparison_pcl5_by_site.csv")),
     Mart("activity", instrument=False, counts=("n_series", "n_active_series", "n_patients", "n_sessions"),
+         # "0 active" or "0 completed sessions" of a hidden number of series tells of every one of them
+         parts={"n_active_series": "n_series", "n_patients": "n_series", "n_sessions": "n_series"},
          file=("Activity (CSV)", "one row: the Overview's tiles")),
     Mart("series_trajectories"),
     # A cross-table: each baseline band (a row), each end band (a column) and the whole table (the series
@@ -102,20 +114,26 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     Mart("first_response_weeks", counts=("n_series",),
          file=("First responses by week (CSV)", "one row per week of first response")),
     Mart("sustained_response", splits=DURABILITY_SPLITS, counts=("n_at_risk", "n_events", "n_censored"),
+         parts={"n_events": "n_at_risk", "n_censored": "n_at_risk"},  # a day's events and censored of its at risk
          curve="survival", file=("Sustained response curve (CSV)", "one row per day of the Kaplan-Meier curve")),
-    Mart("time_to_response", splits=DURABILITY_SPLITS, counts=("n_at_risk", "n_events", "n_censored"),
+    Mart("time_to_response", splits=DURABILITY_SPLITS, counts=("n_at_risk", "n_events", "n_dropped", "n_censored"),
+         parts={"n_events": "n_at_risk", "n_dropped": "n_at_risk", "n_censored": "n_at_risk"},
          curve="share_responded", file=("Time to response curve (CSV)", "one row per day of the curve")),
     Mart("maintenance", instrument=False, splits=DURABILITY_SPLITS,
          counts=("n_series", "n_with_boosters", "n_boosters", "n_reinducted"),
          rates=_rates(("with_boosters_rate", "n_with_boosters", "n_series"),
                       ("reinduction_rate", "n_reinducted", "n_series")),
          # medians of booster days are built on the series with boosters
+         parts={"n_boosters": "n_with_boosters"},  # 0 boosters of a hidden few with boosters (0 iff 0)
          means={"mean_boosters": "n_series", "median_days_to_first_booster": "n_with_boosters",
                 "median_days_between_boosters": "n_with_boosters"},
          file=("Boosters and re-inductions (CSV)", "one row for the cohort")),
     Mart("protocol_adherence", instrument=False, splits=("site", "all", "route", "clinician"),
          counts=("n_series", "n_completed", "n_within_window"),
          rates=_rates(("completion_rate", "n_completed", "n_series"), ("adherence_rate", "n_within_window", "n_series")),
+         # within the window is a part of completed (a dropout is never within it): "0 within the window" beside a
+         # hidden number completed says none of those few kept to it
+         parts={"n_within_window": "n_completed"},
          file=("Protocol adherence by site (CSV)", "one row per site")),
     Mart("talking_therapies", instrument=False, splits=DURABILITY_SPLITS,
          counts=("n_finished", "n_paired", "n_cases", "n_recovered", "n_reliably_improved", "n_reliably_recovered",
@@ -125,6 +143,9 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
                       ("reliable_recovery_rate", "n_reliably_recovered", "n_cases"),
                       ("reliable_deterioration_rate", "n_reliably_deteriorated", "n_cases"),
                       ("mcid_improvement_rate", "n_mcid_improved", "n_cases")),
+         # NHS's nested denominators: paired of finished (cases of paired is a rate); reliably recovered is recovered
+         # and reliably improved, so a part of both
+         parts={"n_paired": "n_finished", "n_reliably_recovered": ("n_recovered", "n_reliably_improved")},
          file=("NHS Talking Therapies measures (CSV)", "one row for the cohort")),
     Mart("item9_course", instrument=False, splits=("all", "route", "site"), counts=("n_series", "n_meeting"),
          rates=_rates(("measure_rate", "n_meeting", "n_series")),
