@@ -117,3 +117,8 @@ def test_the_response_pages_caption_names_the_week_its_rates_chart_ends_at(clini
     [note] = [c for c in captions(app) if "rests on" in c]
     weeks = re.findall(r"week (\d+) rests on", note)
     assert weeks == [str(last)]
+    # Its axis-end sentence is panels.axis_end_note's, as on the other pages: the sample's evaluable series were
+    # scored against a baseline up to week 36, every rate after week 11 hidden, so the sentence names both weeks.
+    assert last == 11
+    assert ("The axis ends at the last week with an observed response rate shown (week 11): series were scored after "
+            "it, up to week 36, but every line's value there is hidden (small-cell suppression).") in note

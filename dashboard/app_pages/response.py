@@ -27,8 +27,8 @@ st.caption(f"Solid: observed cases (evaluable series scored that week). Dashed: 
            + by_week.data["followup"]
            + " A week marked **hidden** had series "
            "scored, but a line's value there is hidden (small-cell suppression; the mark names the lines when not "
-           "all are). A week with neither a point nor a mark had no series scored against a baseline (no data). The "
-           "axis ends at the last week with an observed response rate shown.")
+           "all are). A week with neither a point nor a mark had no series scored against a baseline (no data). "
+           + by_week.data["axis_end"])
 ui.definitions_link("response")
 
 if view.meeting_mode:

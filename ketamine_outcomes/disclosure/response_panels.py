@@ -12,7 +12,7 @@ from ketamine_outcomes.charts import figures
 from ketamine_outcomes.definitions import remission_term
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.disclosure.panels import (
-    HIDDEN, Marts, Panel, Selection, Tile, count_words, itt_followup_note, table,
+    HIDDEN, Marts, Panel, Selection, Tile, axis_end_note, count_words, itt_followup_note, table,
 )
 
 
@@ -37,6 +37,8 @@ def rates_by_week(marts: Marts, selection: Selection) -> Panel:
     baseline = itt[itt.week == 0].n_series
     # The chart's axis ends at the last week whose response rate is shown; the caption names that week.
     panel.data = {"followup": itt_followup_note(shown, itt, rule, drawn="response_rate"),
+                  # where the axis ends, and the weeks after it whose every rate is hidden: the other pages' sentence
+                  "axis_end": axis_end_note(shown, drawn="response_rate", n="n_paired", what="an observed response rate"),
                   # The evaluable series with a baseline: the n of the end-of-induction rates for these filters.
                   "n_text": suppress.count_text(baseline.iloc[0] if len(baseline) else 0, rule)}
     return panel
@@ -123,13 +125,16 @@ def talking_therapies(marts: Marts, selection: Selection, standards) -> Panel:
         panel.empty = ("No series has finished a course yet (at least two completed sessions, and the "
                        "end-of-induction window closed or the series stopped).")
         return panel
-    if nhs.n_paired.iloc[0] == 0:
-        panel.empty = (f"{count_words(nhs.n_finished.iloc[0], rule)} finished a course, but none has PHQ-9 and "
-                       "GAD-7 scores both at baseline and after it.")
-        return panel
     # Counts as the table shows them: the cases read "hidden" when paired minus cases (the non-cases) is small.
     row = suppress.for_chart(nhs, "talking_therapies", rule).iloc[0]
     counts = suppress.for_table(nhs, "talking_therapies", rule).iloc[0]
+    if nhs.n_paired.iloc[0] == 0:
+        # "none paired" of a hidden number finished would tell of every one of those few (a 0 part of a hidden whole)
+        panel.empty = (f"{count_words(HIDDEN, rule).capitalize()} finished a course (small-cell suppression): too few "
+                       "to show these measures." if counts.n_paired == HIDDEN else
+                       f"{count_words(counts.n_finished, rule).capitalize()} finished a course, but none has PHQ-9 and "
+                       "GAD-7 scores both at baseline and after it.")
+        return panel
     panel.tiles = [Tile(label, HIDDEN if pd.isna(row[key]) else f"{row[key]:.0%}", "")
                    for label, key in TALKING_THERAPIES_TILES]
     panel.figure = figures.talking_therapies(row, standards, rule.min_cell)
