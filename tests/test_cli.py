@@ -45,6 +45,25 @@ def test_rejects_and_warnings_are_counted_by_reason_with_three_examples_and_down
     assert [(w["line_number"], w["column_name"], w["value"]) for w in warnings] == [("6", "dose", "lots")]
 
 
+def test_every_listing_of_rejected_lines_is_recorded_in_the_audit_trail(tmp_path, export, cli):
+    # Rejected values are line-level data (the dashboard's "All rejects as CSV" is audited): so is the command's.
+    from ketamine_outcomes.store import database
+
+    db = tmp_path / "c.duckdb"
+    cli("ingest", export("s.csv", "patient_id,session_day,route,dose\nP1,0,laser,\nP2,1,laser,\nP3,2,IV,lots\n"),
+        "--db", db, "--init")
+    assert len(list(csv.DictReader(io.StringIO(cli("rejects", "--db", db, "--csv").stdout)))) == 2
+    cli("rejects", "--warnings", "--batch", "1", "--db", db, "--json")
+    cli("rejects", "--db", db)
+    con = database.connect(db, read_only=True, init=False)
+    rows = con.execute("select action, detail from audit_log where detail like 'rejects%' or detail like 'warnings%' "
+                       "order by logged_at").fetchall()
+    con.close()
+    assert rows == [("download", "rejects (every batch): 2 rows as CSV"),
+                    ("download", "warnings (batch 1): 1 rows as JSON"),
+                    ("download", "rejects (every batch): 2 rows as a table")]
+
+
 def test_batches_undo_restores_and_is_recorded(tmp_path, export, cli):
     db = tmp_path / "c.duckdb"
     cli("ingest", export("a.csv", "patient_id,session_day,route\nP1,0,IV\n"), "--db", db, "--init")

@@ -113,6 +113,12 @@ def rejects_command(args) -> int:
         "    (select batch_id from batches where undone_at is not null)) "
         "order by batch_id, line_number", {"batch": args.batch}
     ).df()
+    con.close()
+    # Rejected values are line-level data: every listing is recorded, as the Data page's download is, before the rows
+    # are printed (a reader that stops early has still been given some).
+    which = f"batch {args.batch}" if args.batch is not None else "every batch"
+    form = "CSV" if args.csv else "JSON" if args.json else "a table"
+    record_action(args.db, "download", [f"{table} ({which}): {len(frame)} rows as {form}"])
     if args.csv:
         sys.stdout.write(csv_text(frame))
     else:
