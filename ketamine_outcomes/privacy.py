@@ -160,15 +160,22 @@ PHONE_IN_IDS = (IDENTIFIER_VALUES["phone numbers"].replace(f"|{_BARE_NORTH_AMERI
 ID_COLUMNS = ("session_id",)
 # A patient id that reads as a person's name (RE2, on the normalised cell): two words of letters
 # ("Jane Doe", "DOE, JANE", "jane.doe", "Mary-Jane O'Neil"), an initial and a word ("J. Doe", "Doe, J"),
-# one capitalised word ("Smith") or two run together ("JaneDoe"). Pseudonymous ids hold digits or are
-# codes: P-00123, A1B2C3, KP2345678901, SUBJ_0042, pt 001 and a single letter are not names.
+# one word of three letters or more in one case or capitalised ("Smith", "smith", "SMITH": EHRs export
+# surnames in capitals, and three capitals are initials) or two run together ("JaneDoe"). Pseudonymous ids
+# hold digits or are codes: P-00123, A1B2C3, KP2345678901, SUBJ_0042, pt 001 and a single letter are not
+# names.
 _WORD = r"\pL[\pL'’-]*\pL"
 _EDGE_BEFORE, _EDGE_AFTER = r"(^|[^\pL\pN])", r"([^\pL\pN]|$)"
 NAME_LIKE = (rf"{_EDGE_BEFORE}{_WORD}[ ,._]+ ?{_WORD}{_EDGE_AFTER}"
              rf"|{_EDGE_BEFORE}\pL(\. ?| ){_WORD}{_EDGE_AFTER}"
              rf"|{_EDGE_BEFORE}{_WORD}, ?\pL\.?{_EDGE_AFTER}"
-             r"|^ *\p{Lu}\p{Ll}{2,}(\p{Lu}\p{Ll}+)? *$")
+             r"|^ *(\p{Lu}\p{Ll}{2,}(\p{Lu}\p{Ll}+)?|\p{Ll}{3,}|\p{Lu}{3,}) *$")
 NAMES = "a person's name (patient ids must be pseudonymous codes, such as P-00123)"
+# Words a clinic's codes are made of (a site's code and a number: "North Site 001", "Study Arm 2 017"). In a
+# patient id that holds a digit each is read as a number before the name check, so a code word never makes
+# half of a name's two words, and a name beside one is still found ("Patient Jane Doe 1"). Words that are
+# also common surnames (Ward, Case, Bed) are not in the list: "Jane Ward 001" stays a name.
+CODE_WORDS = r"(?i)\b(site|clinic|centre|center|study|arm|subject|patient|pt|cohort|group|trial|unit)\b"
 
 # A whole cell "NNN-MM-YYYY" is a numbered, dated id (session 001-12-2024), not an SSN: a file of SSNs
 # still shows one outside months 01-12 and years 1900-2099 at once (99.8% of SSNs are).
@@ -336,10 +343,11 @@ _PARAMETERS = {"email addresses": "email", "phone numbers": "phone", "social sec
                "medical record numbers": "mrn", "dates of birth": "dob", "street addresses or ZIP codes": "address"}
 
 
-def _looks_identifying(cell: str) -> str:
-    """SQL: whether a normalised cell looks like any identifier above (a dated id is no SSN)."""
+def _looks_identifying(cell: str, phone: str = "phone") -> str:
+    """SQL: whether a normalised cell looks like any identifier above (a dated id is no SSN). `phone`: the phone
+    pattern's parameter ("phone_in_ids" in a column of ids, where ten bare digits are an encounter number)."""
     return "(" + " or ".join(f"(regexp_matches({cell}, $ssn) and not regexp_matches({cell}, $dated_id))"
-                             if name == "ssn" else f"regexp_matches({cell}, ${name})"
+                             if name == "ssn" else f"regexp_matches({cell}, ${phone if name == 'phone' else name})"
                              for name in _PARAMETERS.values()) + ")"
 
 
@@ -364,10 +372,17 @@ def check_identifier_values(con, layout: Layout, errors_table: str, lines: str =
     zips = [i for i, h in enumerate(layout.headers) if is_zip_column(h)]
     if zips or _any_cell_matches(con, layout, checks, parameters, lines):
         _name_identifier_column(con, layout)
+    # A malformed line's fields are held to what the column they stand under is held to: in a column of ids ten
+    # bare digits are an encounter number there too (its formatted forms still a phone number); anywhere else, and
+    # past the last column, the strict patterns. Its text is never stored (only its number and why), so a stricter
+    # rule would only refuse a clean export for a code on a line it rejects anyway.
+    ids = [i + 1 for i, column in enumerate(layout.canonical) if column in ID_COLUMNS]
+    field = normalised("f")
     line = con.execute(
         f"select min(line) from {errors_table} where len(list_filter(string_split(csv_line, $delim), "
-        f"lambda f: {_looks_identifying(normalised('f'))})) > 0",
-        {"delim": layout.delimiter, **_patterns()}).fetchall()[0][0]
+        f"lambda f, i: case when list_contains($id_positions, i) then {_looks_identifying(field, 'phone_in_ids')} "
+        f"else {_looks_identifying(field)} end)) > 0",
+        {"delim": layout.delimiter, "id_positions": ids, "phone_in_ids": PHONE_IN_IDS, **_patterns()}).fetchall()[0][0]
     if line is not None:
         raise RefusedFile(f"line {line} holds a value that looks like an email, phone number, SSN, MRN, date of "
                           "birth or street address. Exports must be de-identified (HIPAA Safe Harbor).")
@@ -385,8 +400,9 @@ def column_checks(layout: Layout) -> tuple[list[tuple[int, str, str, str]], dict
             checks.append((i, header, label, f"regexp_matches(c{i}, ${name}){dated}"))
         # After the specific patterns, so jane@example.org is named an email address, not a name.
         if layout.canonical[i] == "patient_id":
-            checks.append((i, header, NAMES, f"regexp_matches(c{i}, $name)"))
-            parameters["name"] = NAME_LIKE
+            coded = f"case when regexp_matches(c{i}, '[0-9]') then regexp_replace(c{i}, $code_words, ' 0 ', 'g') else c{i} end"
+            checks.append((i, header, NAMES, f"regexp_matches({coded}, $name)"))
+            parameters |= {"name": NAME_LIKE, "code_words": CODE_WORDS}
         if is_zip_column(header):
             checks.append((i, header, "postal codes beyond a ZIP code's first 3 digits",
                            f"not regexp_matches(c{i}, $zip)"))
@@ -397,8 +413,9 @@ def column_checks(layout: Layout) -> tuple[list[tuple[int, str, str, str]], dict
 
 
 # What a value must hold for any name alternative of NAME_LIKE to match it: a separator between two words
-# (" ,._") or a lower-case letter (a capitalised word alone). Ids such as KP000001 or P-00123 hold neither.
-NAME_NEEDS = r"[ ,._]|\p{Ll}"
+# (" ,._"), a lower-case letter (a capitalised word alone) or a word all in capitals alone. Ids such as KP000001
+# or P-00123 hold none of them.
+NAME_NEEDS = r"[ ,._]|\p{Ll}|^ *\p{Lu}{3,} *$"
 
 
 def could_match(layout: Layout, i: int, parameters: dict) -> str | None:

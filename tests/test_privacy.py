@@ -210,7 +210,20 @@ REFUSED = [
         ("surname and initial", "Doe, J"), ("run together", "JaneDoe"), ("a surname alone", "Smith"),
         ("as a user name", "jane.doe"), ("with underscores", "JANE_DOE"), ("after a code", "P001 Jane Doe"),
         ("in full-width letters", "Ｊａｎｅ Ｄｏｅ"), ("with accents", "José García"),
-        ("hyphenated and with an apostrophe", "Mary-Jane O'Neil"), ("lower case", "jane doe"))],
+        ("hyphenated and with an apostrophe", "Mary-Jane O'Neil"), ("lower case", "jane doe"),
+        ("with a number", "Jane Doe 001"), ("after a code word", "Patient Jane Doe 1"),
+        ("a surname that is also a word", "Jane Ward 001"))],
+    # A surname alone in any case: "Smith" was refused, "smith" and "SMITH" passed (the walk, issue 21).
+    *[Case(f"a name as the patient id: a surname alone, {why}", f"patient_id,session_day,route\n{value},0,IV\n",
+           valued(NAMES, "patient_id", 2), hidden=value) for why, value in (("lower case", "smith"),
+                                                                            ("capitals", "SMITH"))],
+    # A malformed line is held to what its fields' columns are held to: a bare ten digits outside an id column is a
+    # phone number, and a formatted one is one in an id column too.
+    Case("a bare phone number on a malformed line", "patient_id,session_day,route,comment\nP1,0,IV,ok\n"
+         "P2,1,IV,5551234567,extra\n", "line 3 holds a value that looks like an email", hidden="5551234567"),
+    Case("a formatted phone number as the session id of a malformed line", "session_id,patient_id,session_day,route\n"
+         "S1,P1,0,IV\n301-234-5678,P2,1,IV,extra\n", "line 3 holds a value that looks like an email",
+         hidden="301-234-5678"),
     Case("a name as the patient id of an outcomes export", "patient_id,assessment_day,instrument,score\n"
          "P1,0,PHQ-9,12\nJane Doe,0,PHQ-9,14\n", valued(NAMES, "patient_id", 3), hidden="Jane Doe"),
     Case("a name as the patient id under another header", "Subject ID,session_day,route\nJane Doe,0,IV\n",
@@ -300,6 +313,14 @@ ACCEPTED = [
     *[Case(f"a pseudonymous patient id: {value}", f"patient_id,session_day,route\n{value},0,IV\n") for value in (
         "P-00123", "A1B2C3", "SUBJ_0042", "pt 001", "a3f9c2e1", "X", "PT_ABC123", "00123", "Site A 001",
         "KP-2024-0042", "p.00123", "MDD-017")],
+    # Codes of words and a number (issue 21's walk): a site's code in its column, and as a patient id a site's code
+    # and a sequence number, are codes, not names ("Jane Doe 001" is still a name: no code word in it).
+    Case("a site's code of two words and a number", header("site", "North Site 001")),
+    *[Case(f"a patient id of a site's code and a number: {value}", f"patient_id,session_day,route\n{value},0,IV\n")
+      for value in ("North Site 001", "Clinic B 0042", "Study Arm 2 017")],
+    # A malformed line's session id is held to the session id column's pattern: an encounter number, no phone.
+    Case("a 10-digit encounter number as the session id of a malformed line", "session_id,patient_id,session_day,route\n"
+         "3012345678,P1,0,IV\n3012345679,P2,1,IV,extra\n"),
     # A 10-digit encounter number in the session id column is an id, not a phone number (issue 23).
     Case("a 10-digit encounter number as the session id", header("session_id", "3012345678")),
     Case("a 10-digit encounter number starting 0 as the session id", header("session_id", "0701202412")),
