@@ -10,6 +10,7 @@ and every Plotly chart on the page has drawn its SVG."""
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ PAGES = {"Overview": "", "Symptom trajectories": "trajectories", "Response & rem
 DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
          ".every(chart => chart.querySelector('.main-svg'))")
 SECTION = "## Every page and page choice in a real browser"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def settled(page) -> None:
@@ -91,28 +93,57 @@ def served(db: Path):
             server.wait(timeout=30)
 
 
-def table(results: dict[str, dict[str, float]]) -> list[str]:
-    """A markdown table: one row per figure, one column per database, and the last one over the first."""
-    names = list(next(iter(results.values())))
-    lines = ["| click | " + " | ".join(results) + " | large / sample |", "|---|" + "---|" * (len(results) + 1)]
+def _figure(value: float) -> str:
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+
+
+def _ratio(small: float, large: float) -> str:
+    return f"{large / small:.1f}x" if small else ""
+
+
+def table(results: dict[str, tuple]) -> list[str]:
+    """A markdown table: one row per click; per database its wall seconds and the server's CPU seconds, and
+    the large network's over the sample clinic's for each (the last database over the first)."""
+    databases = list(results)
+    walls = {db: results[db][0] for db in databases}
+    cpus = {db: results[db][1] for db in databases}
+    names = list(walls[databases[0]])
+    lines = ["| click | " + " | ".join(f"{db}: wall s" for db in databases) + " | large / sample, wall | "
+             + " | ".join(f"{db}: server CPU s" for db in databases) + " | large / sample, CPU |",
+             "|---|" + "---|" * (2 * len(databases) + 2)]
     for name in names:
-        values = [results[db][name] for db in results]
-        ratio = f"{values[-1] / values[0]:.1f}x" if len(values) > 1 and values[0] else ""
-        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" if v < 0.1 else f"{v:.2f}" for v in values)
-                     + f" | {ratio} |")
+        wall = [walls[db].get(name, 0.0) for db in databases]
+        used = [cpus[db].get(name, 0.0) for db in databases]
+        lines.append(f"| {name} | " + " | ".join(map(_figure, wall)) + f" | {_ratio(wall[0], wall[-1])} | "
+                     + " | ".join(map(_figure, used)) + f" | {_ratio(used[0], used[-1])} |")
+    return lines
+
+
+def first_visits(results: dict[str, tuple]) -> list[str]:
+    """The warm-up's page opens: the first visit to each page after the server started (its marts computed)."""
+    databases = list(results)
+    firsts = {db: results[db][2] for db in databases}
+    lines = ["| first visit | " + " | ".join(databases) + " | large / sample |", "|---|" + "---|" * (len(databases) + 1)]
+    for name in firsts[databases[0]]:
+        values = [firsts[db].get(name, 0.0) for db in databases]
+        lines.append(f"| {name} | " + " | ".join(map(_figure, values)) + f" | {_ratio(values[0], values[-1])} |")
     return lines
 
 
 def choose(page, label: str, option: str):
-    """A selectbox's option, as a user picks it."""
-    def pick():
-        # Streamlit 1.67's selectbox is a combobox: a click focuses it, the arrow key opens its list (when the
-        # click did, it only moves the highlight). Exact: a chart's description may hold the label's words.
-        box = page.get_by_label(label, exact=True)
+    """A selectbox's option, as a keyboard user picks it (as tests/conftest.choose does): (untimed: open the box
+    and type the option until it is the focused one, the best match; timed: Enter). A click on an option raced
+    the list being drawn again ("element was detached from the DOM") and can miss a list opened below the window."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input")
+    focused = page.locator('[role="option"][data-focused="true"]')
+
+    def typed():
         box.click()
-        box.press("ArrowDown")
-        page.get_by_role("option", name=option, exact=True).click()
-    return pick
+        box.fill(option)
+        page.wait_for_function("(option) => [...document.querySelectorAll('[role=\"option\"][data-focused=\"true\"]')]"
+                               ".some(o => o.innerText.startsWith(option))", arg=option, timeout=60_000)
+
+    return typed, lambda: focused.press("Enter")
 
 
 # Page path -> [(name, action factory)]: each choice is set, then set back, both timed.
@@ -135,30 +166,58 @@ CHOICES = {
 }
 
 
-def measure(db: Path, runs: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the process (all its threads, DuckDB's included) so far: what the server
+    spends on a click, which the browsers and other work on the same cores blur far less than wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15 of proc(5))
+
+
+def measure(db: Path, runs: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """(wall seconds per click, the server's CPU seconds per click: medians of the runs after the warm-up;
+    and the warm-up's own wall seconds per page opened, the first visit after the server started, which
+    computes the page's marts for this data version)."""
     times: dict[str, list[float]] = {}
-    with served(db) as (page, _):
+    cpu: dict[str, list[float]] = {}
+    first: dict[str, float] = {}
+
+    def timed(name: str, n: int, page, server, action) -> None:
+        before = cpu_seconds(server.pid)
+        seconds = after_rerun(page, action)
+        if n:
+            times.setdefault(name, []).append(seconds)
+            cpu.setdefault(name, []).append(cpu_seconds(server.pid) - before)
+        elif name.startswith("open "):
+            first[name] = seconds
+
+    with served(db) as (page, server):
         for n in range(runs + 1):
             for title, path in PAGES.items():
                 link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
-                seconds = after_rerun(page, link.click)
+                timed(f"open {title}", n, page, server, link.click)
                 page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
-                if n:
-                    times.setdefault(f"open {title}", []).append(seconds)
                 for name, action in CHOICES.get(path, []):
-                    seconds = after_rerun(page, action(page))
-                    if n:
-                        times.setdefault(f"{title}: {name}", []).append(seconds)
+                    action = action(page)
+                    if isinstance(action, tuple):  # (untimed preparation, the timed action)
+                        action[0]()
+                        action = action[1]
+                    timed(f"{title}: {name}", n, page, server, action)
     medians = {name: statistics.median(values) for name, values in times.items()}
     medians["(load average during the run)"] = os.getloadavg()[1]  # a busy machine inflates every figure
-    return medians
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+    cpu_medians["(load average during the run)"] = medians["(load average during the run)"]
+    return medians, cpu_medians, first
 
 
-def section(results: dict[str, dict[str, float]], runs: int) -> str:
+def section(results: dict[str, tuple], runs: int) -> str:
     lines = [SECTION, "",
-             f"Click to last chart drawn, seconds (median of {runs} after a warm-up visit; {time.strftime('%Y-%m-%d')}; "
-             "`python -m bench.pages`). Target: every page within 1 s on the sample clinic, and the large network "
-             "within 1.5x of it.", "", *table(results)]
+             f"Click to last chart drawn, seconds, and the dashboard server's CPU seconds for it (user + system from "
+             f"/proc, its threads and DuckDB's included; 10 ms ticks), median of {runs} after a warm-up visit; "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; `python -m bench.pages`. Target: every page "
+             "within 1 s on the sample clinic, and the large network within 1.5x of it.", "", *table(results), "",
+             "The warm-up visit's page opens: the first visit after the server started, when each page's marts are "
+             "computed for this data version (then kept for every viewer until the data change).", "",
+             *first_visits(results)]
     return "\n".join(lines) + "\n"
 
 
@@ -175,15 +234,25 @@ def write(text: str, out: Path, heading: str = SECTION) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=100_000, help="patients in the large network (0: sample only)")
+    parser.add_argument("--db", type=Path, help="a built database of the large network (instead of --size's "
+                        "cached one), e.g. one ingested once from bench/cache/network_1000000 outside git")
+    parser.add_argument("--sample-db", type=Path, help="a built database of the sample clinic (instead of "
+                        "building one in bench/cache/sample)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--json", type=Path, help="also write the figures here, for comparing runs")
+    parser.add_argument("--print-only", action="store_true", help="print the section; leave RESULTS.md alone")
     args = parser.parse_args()
-    results = {"sample clinic (600 patients)": measure(built_database(0), args.runs)}
+    results = {"sample clinic (600 patients)": measure(args.sample_db or built_database(0), args.runs)}
     print(results, flush=True)
-    if args.size:
-        results[f"{args.size:,} patients"] = measure(built_database(args.size), args.runs)
+    if args.db or args.size:
+        name = f"{args.size:,} patients" if args.size else args.db.name
+        results[name] = measure(args.db or built_database(args.size), args.runs)
     text = section(results, args.runs)
-    write(text, args.out)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    if not args.print_only:
+        write(text, args.out)
     print(text)
 
 
