@@ -151,8 +151,10 @@ def change_per_series(marts: Marts, selection: Selection, response_fraction: flo
     """How many evaluable series fell by each 10% from baseline, by status (not in meeting mode), its small bins
     hidden (change_bins). Evaluable series only, as every end-of-induction figure: a score in a window still open
     may be replaced."""
-    summary = marts("series_summary", instrument=selection.instrument, cohort=selection.cohort)
-    bins, total = change_bins(summary.loc[summary.is_evaluable, ["end_pct_change", "end_status"]], selection.disclosure)
+    # Counted in SQL (end_change_counts), not series_summary's row per series: at 1M patients the dashboard copied a
+    # million cached rows at every view of the page for this one chart.
+    counts = marts("end_change_counts", instrument=selection.instrument, cohort=selection.cohort)
+    bins, total = change_bins(counts, selection.disclosure)
     return Panel("Change from baseline per series", figure=figures.change_distribution(
         bins, total, selection.instrument, response_fraction, selection.disclosure.min_cell))
 
@@ -167,15 +169,20 @@ def change_bins(summary: pd.DataFrame, rule: "suppress.Disclosure | int") -> tup
     columns = ["status", "bin_low", "bin_high", "n_series", "hidden"]
     if rows.empty:
         return pd.DataFrame(columns=columns), ""
+    # `summary`: one row per series, or rows counted (end_change_counts: n_series series at each change), which
+    # weigh as many series each.
+    weights = rows.n_series if "n_series" in rows else pd.Series(1, index=rows.index)
     edges = np.arange(-1.0, max(1.0, math.ceil(rows.end_pct_change.max() * 10) / 10) + 0.1, 0.1)
     parts = []
     for status in ("remission", "response", "no response"):
-        values = rows[rows.end_status == status].end_pct_change.clip(upper=edges[-1] - 1e-9)
-        counts, _ = np.histogram(values, bins=edges)
+        mine = rows.end_status == status
+        values = rows[mine].end_pct_change.clip(upper=edges[-1] - 1e-9)
+        counts, _ = np.histogram(values, bins=edges, weights=weights[mine].to_numpy(dtype="float64"))
+        counts = np.rint(counts).astype("int64")  # whole series: float sums of whole numbers, exact
         hidden = suppress.histogram_bins(counts, rule).to_numpy()
         parts.append(pd.DataFrame({"status": status, "bin_low": edges[:-1], "bin_high": edges[1:],
                                    "n_series": [0 if h else int(suppress.rounded(int(c), rule)) for c, h in
                                                 zip(counts, hidden)], "hidden": hidden}))
     bins = pd.concat(parts, ignore_index=True)
-    total = "some bars hidden" if bins.hidden.any() else f"{suppress.count_text(len(rows), rule)} series"
+    total = "some bars hidden" if bins.hidden.any() else f"{suppress.count_text(int(weights.sum()), rule)} series"
     return bins, total

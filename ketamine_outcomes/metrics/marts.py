@@ -379,6 +379,13 @@ def series_summary(con, instrument: str, cohort: Cohort | None = None) -> pd.Dat
     return _mart(con, "series_summary", instrument, cohort)
 
 
+def end_change_counts(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
+    """Evaluable series counted by end status and end-of-induction % change (series_summary's end_status and
+    end_pct_change): the change-per-series chart's input, a few hundred rows however many series. Not a table of its
+    own (not in MARTS): the chart shows it binned and suppressed (disclosure/response_panels.change_bins)."""
+    return _mart(con, "end_change_counts", instrument, cohort)
+
+
 def attrition(con, instrument: str, cohort: Cohort | None = None) -> pd.DataFrame:
     return _mart(con, "attrition", instrument, cohort)
 
