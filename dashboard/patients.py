@@ -10,7 +10,7 @@ import streamlit as st
 from ketamine_outcomes.dashboard import data, filters
 from ketamine_outcomes.care import follow_up
 from ketamine_outcomes.care import series
-from ketamine_outcomes.disclosure import safety_panels
+from ketamine_outcomes.disclosure import panels, safety_panels
 
 SERIES_PAGE = "app_pages/series.py"
 
@@ -34,23 +34,33 @@ def with_links(frame: pd.DataFrame, column: str = "series_id") -> pd.DataFrame:
     return frame.assign(view=[series_link(s) if isinstance(s, str) and s else None for s in frame[column]])
 
 
-def item9_flag_rows():
-    """The Safety page's list of every item 9 flag, each linked to its series' view, as a table to show: built
-    once per data version (at 1M patients, 175,000 flags: building the links and the table took 0.4 s of every
-    view of the page)."""
+# The Safety page lists this many flags, the newest (a large network has 175,000 at 1M patients: sent whole, the
+# table was most of every view of the page, on the server and in the browser). The count above the list is of them
+# all, the download holds them all, and the Item 9 follow-up page goes through them all.
+LISTED_FLAGS = 1000
+
+
+def item9_flag_rows() -> tuple[panels.Table, panels.Table]:
+    """The Safety page's list of item 9 flags, each linked to its series' view, as tables to show: (the newest
+    LISTED_FLAGS, every flag). Built once per data version and handed to every run as they are (a resource: not
+    unpickled again at each view); callers must not change them (tables.show copies what it formats)."""
     return _item9_flag_rows(data.database_path(), data.data_version())
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _item9_flag_rows(path: str, version: str):
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _item9_flag_rows(path: str, version: str) -> tuple[panels.Table, panels.Table]:
     flags = data.mart("item9_flags")
     # A dated export shows the date; an export with day offsets has none, and shows the day instead.
     when = [c for c in ("assessment_date", "assessment_day") if flags[c].notna().any()] or ["assessment_day"]
     # A flag in a series links to the series' view (series_summary's id: patient, '#', series number).
     flags = with_links(flags.assign(series_id=(flags.patient_id + "#" + flags.series_number.astype("Int64")
                                                .astype(str)).where(flags.series_number.notna())))
-    return safety_panels.patient_rows(flags, ["view", "patient_id", "series_number", "week", "is_in_series", *when,
-                                              "site", "clinician_id", "score", "item9", "baseline_item9", "is_rise"])
+    every = safety_panels.patient_rows(flags, ["view", "patient_id", "series_number", "week", "is_in_series", *when,
+                                               "site", "clinician_id", "score", "item9", "baseline_item9", "is_rise"])
+    # The mart's rows are newest first.
+    newest = panels.Table(every.numbers.head(LISTED_FLAGS), every.hidden.head(LISTED_FLAGS), every.counts,
+                          every.integers)
+    return newest, every
 
 
 LINK_COLUMN = {"view": st.column_config.LinkColumn("View", display_text="open series",

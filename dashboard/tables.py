@@ -196,10 +196,13 @@ def shown(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.
 
 def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.View, key: str,
          columns: list[str] | None = None, title: str = "table", patient_level: bool = False,
-         rows_add_up: bool | str = False, withheld: pd.Series | None = None, link_columns: dict | None = None) -> None:
+         rows_add_up: bool | str = False, withheld: pd.Series | None = None, link_columns: dict | None = None,
+         download_rows: panels.Table | None = None) -> None:
     """Draw a table a director can read, with its download beneath: a panel's table (panel.rows, already
     suppressed by ketamine_outcomes/disclosure/panels.py), or rows that are not a mart's (mart None).
     `link_columns`: column -> st.column_config.LinkColumn, for a column of links (a series' view).
+    `download_rows`: every row, when the table shows only some (Safety's newest item 9 flags): the download holds
+    them all, formatted when clicked.
     `patient_level`: one row per patient or answer, downloadable only by a role that may take rows away (an
     analyst)."""
     rows = frame if isinstance(frame, panels.Table) else panels.table(frame, mart, view.disclosure, columns,
@@ -246,7 +249,8 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
                    "empty figure in their row): small-cell suppression." + (" —: nothing to count." if dashes else "")
                    + (" Sorted, a column's hidden and — cells come after its numbers ascending and before them descending:"
                       " their place says nothing of their value." if as_words else ""))
-    download(numbers, view, title, key, patient_level)
+    every = (lambda: shown(download_rows, None, view)[0]) if download_rows is not None else None
+    download(numbers, view, title, key, patient_level, every)
 
 
 def number_format(column: str, rows: panels.Table, view: filters.View) -> str:
@@ -348,14 +352,17 @@ def comment_line(text: str) -> str:
     return f"# {plain}\r\n"
 
 
-def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, patient_level: bool = False) -> None:
+def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, patient_level: bool = False,
+             every=None) -> None:
     """The one download control for a shown table; meeting mode shows nothing to take away, and
-    patient-level rows go only to a role that may download rows. Each download enters the audit trail."""
+    patient-level rows go only to a role that may download rows. Each download enters the audit trail.
+    `every`: makes the rows to download instead of `numbers` (a table showing only some of its rows)."""
     if view.meeting_mode or (patient_level and not signin.may("download_rows")):
         return
     name = file_name(title, view, patient_level)
     # Made when clicked (a callable), so no file waits at a live /media/ URL (docs/deploy.md, downloads).
-    signin.recorded_download("Download this table (CSV)", lambda: csv_with_filters(numbers, view, title, patient_level),
+    signin.recorded_download("Download this table (CSV)",
+                             lambda: csv_with_filters(every() if every else numbers, view, title, patient_level),
                              "download", ("INTERNAL view, not suppressed to the clinic's threshold: "
                                           if view.internal else "") + name,
                              file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:")

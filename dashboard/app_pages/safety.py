@@ -89,15 +89,18 @@ if view.meeting_mode:
                "followed up (counts):")
     st.table(patients.follow_up_counts_for_meeting(view.min_cell))
 else:
-    flags = data.mart("item9_flags")
+    listed, every = patients.item9_flag_rows()
+    total = len(every.numbers)
     # Patient-level, for the care team: exact, unlike the page's counts (the filters line's suppression).
-    st.caption(f"{len(flags):,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
+    st.caption(f"{total:,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
                "exact counts), newest first: "
                "**every PHQ-9 in the data, whether or not it belongs to a treatment series, and not narrowed by the "
-               "filters in the sidebar.** Any non-zero item 9 calls for clinical follow-up.")
+               "filters in the sidebar.** Any non-zero item 9 calls for clinical follow-up."
+               + (f" Listed here: the newest {len(listed.numbers):,}. The follow-up page (below) finds any of them, "
+                  f"open flags first or by patient, and the table's download holds all {total:,} (for a role that may "
+                  "download rows)." if total > len(listed.numbers) else ""))
     st.page_link("app_pages/follow_up.py", label="Record how each flag was followed up",
                  icon=":material/assignment_turned_in:")
-    rows = patients.item9_flag_rows()
-    tables.show(rows, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
-                link_columns=patients.LINK_COLUMN)
+    tables.show(listed, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
+                link_columns=patients.LINK_COLUMN, download_rows=every if total > len(listed.numbers) else None)
 ui.definitions_link("an item 9 flag")
