@@ -110,3 +110,14 @@ def test_safety_page_opens_with_the_signals_of_the_marts(tmp_path, sample_db, mo
     assert numbers_in(dissociation) == [80, 115, 145, 27, 39, 3]  # ..., the trials' phase 3
     assert any(line.startswith("- :orange[**possibly above**]: dizziness, IV: 48% (160 of 335 series)") for line in lines)
     assert app.subheader[0].value == "Any safety signal?"
+
+
+def test_item9_emerged_reads_the_exact_rate_the_chart_shows_beside_rounded_counts():
+    # The walk's clinic: 32 of 418 series with item 9 emerging = 7.66%, which the chart and its CSV show as 8%.
+    # Counts are shown rounded to 5 (30 of 420 = 7.1%): a rate of those would read 7%.
+    item9 = pd.DataFrame({"group_value": ["all"], "measure": ["item9_emergent"], "n_series": [418],
+                          "n_meeting": [32], "measure_rate": [32 / 418], "measure_rate_low": [0.055],
+                          "measure_rate_high": [0.106]})
+    shown = suppress.for_chart(item9, "item9_course", 11)
+    summary = signals.safety_signals(pd.DataFrame(columns=["reference_status"]), shown, pd.DataFrame(), {})
+    assert numbers_in(summary.finding[0]) == [8, 30, 420]

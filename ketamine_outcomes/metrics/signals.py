@@ -52,8 +52,10 @@ def safety_signals(incidence: pd.DataFrame, item9: pd.DataFrame, pressure: pd.Da
     emergent = item9[item9.measure == "item9_emergent"]
     if not emergent.empty:
         k, n = emergent.n_meeting.iloc[0], emergent.n_series.iloc[0]
+        # The mart's exact rate: the chart and its CSV show it, and k / n of rounded counts would differ.
+        rate = emergent.measure_rate.iloc[0] if "measure_rate" in emergent else None
         rows.append({"signal": "PHQ-9 item 9 emerged (thoughts of self-harm, from 0 at baseline)",
-                     "finding": _share(k, n, "series"),
+                     "finding": _share(k, n, "series", rate),
                      "reference": "none expected: each such series is a patient to follow up (no published rate "
                                   "checked)",
                      "status": "above" if pd.isna(k) or k > 0 else "not above"})
