@@ -352,9 +352,18 @@ def ensure_built(con: duckdb.DuckDBPyConnection) -> str:
     return "built for every patient" if scope is None else f"built again for {scope} patients whose data changed"
 
 
+def _sorted_asof_joins(con) -> None:
+    """DuckDB runs an as-of join whose left side it estimates at 64 rows or fewer (asof_loop_join_threshold) as a
+    nested loop over every pair of rows. A cohort filter makes that estimate small whatever the real size: at 10k
+    patients weekly_outcomes_itt for PHQ-9 baseline >= 10, evaluable series, took 8 s instead of 0.05 s (68,000
+    rows on the left). The marts' as-of joins are always sorted ones (same rows: the join's meaning is the same)."""
+    con.execute("set asof_loop_join_threshold = 0")
+
+
 def _mart(con, name: str, instrument: str | None, cohort: Cohort | None, **params) -> pd.DataFrame:
     cohort = cohort or Cohort()
     check_equity_view(cohort, params.get("by"))  # quasi-identifiers: only the combinations privacy allows
+    _sorted_asof_joins(con)
     return database.query(con, f"marts/{name}", {"instrument": instrument, "cohort": cohort.as_parameter(), **params})
 
 
@@ -408,6 +417,7 @@ def blood_pressure(con, cohort: Cohort | None = None) -> pd.DataFrame:
 def item9_flags(con, cohort: Cohort | None = None) -> pd.DataFrame:
     """Every PHQ-9 with item 9 >= 1, in a series or not. Not filtered by cohort: a flag is a patient to
     follow up whatever the filters (the argument is accepted for a uniform call)."""
+    _sorted_asof_joins(con)
     return database.query(con, "marts/item9_flags")
 
 
