@@ -217,17 +217,20 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
     for column, header in zip(rows.numbers.columns, numbers.columns):
         column_help = help_text(column, view.instrument)
         values = numbers[header]
-        if any_hidden and pd.api.types.is_numeric_dtype(values) and (values.isna() & ~protected[header]).any():
-            # A cell with nothing to count (week 0's change from baseline) beside hidden ones: Streamlit 1.67 draws
-            # every empty cell of a table with its one placeholder, so these read "hidden" only where suppression
-            # protects a count and "—" where there is none (walk: desktop_trajectories_01) by words of their own
-            # (as_shown). Drawn as text, the column sorted as text ("9" after "10", "—" among the numbers); it stays
-            # numeric, its empty cells all one stand-in (SORTS_LAST), so it sorts as numbers, with every "hidden" and
-            # "—" after the numbers (before them, high to low) in the rows' order: the page holds no hidden value, and
-            # its place in a sort says nothing of it. The download keeps the numbers and blanks.
-            as_words[header] = cell_text(values, protected[header], number_format(column, rows, view))
-            on_screen[header] = values.astype("float64").fillna(SORTS_LAST)
-            config[header] = st.column_config.NumberColumn(header, help=column_help)  # no format: as_shown's words
+        if (any_hidden and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+                and values.isna().any()):
+            # A column with a hidden cell (or one with nothing to count, "—", beside hidden ones): Streamlit 1.67 draws
+            # an empty cell with the table's one placeholder, reads it to a screen reader as "" and sorts it as 0 (a
+            # hidden count among the zeros), and a number stand-in would be read and copied as that number. So the
+            # column holds words (cell_keys): each cell's own, "1,234", "46%", "hidden", "—", with a number's rank in
+            # the column before it in characters that read and show as nothing, so a click on the header sorts the
+            # numbers as numbers and then "—" and "hidden" after them (before them, high to low), in the rows' order:
+            # the page holds no hidden value, and its place in a sort says nothing of it. What is drawn and copied is
+            # the words alone (as_shown). The download keeps the numbers and blanks.
+            words = cell_text(values, protected[header], number_format(column, rows, view))
+            on_screen[header] = cell_keys(values, words)
+            as_words[header] = words
+            config[header] = st.column_config.TextColumn(header, help=column_help, alignment="right")
         elif pd.api.types.is_bool_dtype(values):
             config[header] = st.column_config.CheckboxColumn(header, help=column_help)
         elif pd.api.types.is_datetime64_any_dtype(values):
@@ -238,17 +241,16 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
         elif column_help:
             config[header] = st.column_config.TextColumn(header, help=column_help)
     config.update({label(c, view.instrument): link for c, link in (link_columns or {}).items()})
-    # A hidden cell stays an empty number (the column stays numeric: right-aligned, sorted as numbers) and reads
-    # "hidden", whether it is small or hidden to protect a small one; a column that also has a cell with nothing to
-    # count is drawn with words of its own (above). In a table without hidden cells an empty cell reads as empty.
+    # A hidden cell reads "hidden" in words of its own (above), whether it is small or hidden to protect a small one.
+    # In a table without hidden cells an empty cell reads as empty.
     st.dataframe(as_shown(on_screen, as_words), hide_index=True, column_config=config, key=key,
                  placeholder=panels.HIDDEN if any_hidden else "", alt=f"Table: {title}")
     if any_hidden:
         dashes = any((words == "—").any() for words in as_words.values())
         st.caption(f"{figures.hidden_legend(view.min_cell, 'series or sessions')} (or a figure built on them, or an "
                    "empty figure in their row): small-cell suppression." + (" —: nothing to count." if dashes else "")
-                   + (" Sorted, a column's hidden and — cells come after its numbers ascending and before them descending:"
-                      " their place says nothing of their value." if as_words else ""))
+                   + (" Sorted, a column's — and hidden cells come after its numbers ascending and before them "
+                      "descending: their place says nothing of their value." if as_words else ""))
     every = (lambda: shown(download_rows, None, view)[0]) if download_rows is not None else None
     download(numbers, view, title, key, patient_level, every)
 
@@ -262,28 +264,45 @@ def number_format(column: str, rows: panels.Table, view: filters.View) -> str:
     return "localized" if integer else "%.1f"
 
 
-# The one value every "hidden" and "—" cell of a column drawn with words of its own holds on the page: not a count
-# (a hidden count's value never leaves the server), and larger than any number, so sorting puts them all together
-# after the numbers ascending and before them descending.
-SORTS_LAST = float("inf")
+# A number's rank in its column, written in these characters before its words: the grid sorts a text column by the
+# browser's collation (Unicode's: these control characters are whitespace, each its own weight, ordered as here,
+# before punctuation and letters), reads a cell's value to a screen reader (whitespace is not read) and shows and
+# copies the Styler's words. So numbers sort by rank, then "—" (punctuation), then "hidden" (a word).
+RANK_DIGITS = "\t\n\x0b\x0c\r"
+
+
+def cell_keys(values: pd.Series, words: pd.Series) -> pd.Series:
+    """Each cell's value on the page: a number's words after its rank among the column's numbers (equal numbers, equal
+    ranks), in RANK_DIGITS of one width; "hidden" and "—" as they read. No hidden value is in it."""
+    ranks = values.astype("float64").rank(method="dense")  # 1 for the lowest; a missing value has none
+    base, highest, width = len(RANK_DIGITS), int(ranks.max()) if ranks.notna().any() else 0, 1
+    while base ** width <= highest:
+        width += 1
+
+    def key(rank, word: str) -> str:
+        if pd.isna(rank):
+            return word
+        digits, rank = [], int(rank)
+        for _ in range(width):
+            digits.append(RANK_DIGITS[rank % base])
+            rank //= base
+        return "".join(reversed(digits)) + word
+    return pd.Series([key(r, w) for r, w in zip(ranks, words)], index=values.index, dtype="object")
+
+
+def cell_words(value) -> str:
+    """What a cell of a column drawn with words reads (its value without the rank before the words)."""
+    return str(value).lstrip(RANK_DIGITS)
 
 
 def as_shown(on_screen: pd.DataFrame, as_words: dict[str, pd.Series]) -> "pd.DataFrame | pd.io.formats.style.Styler":
-    """The table for st.dataframe: `as_words` columns keep their numbers (so a click on the header sorts them as
-    numbers) and are drawn with these words ("1,234", "46%", "hidden", "—"), through a pandas Styler's display
-    values, which Streamlit 1.67 draws in a NumberColumn without a format of its own (an empty cell would be drawn
-    with the table's one placeholder whatever the Styler says, hence SORTS_LAST)."""
+    """The table for st.dataframe: `as_words` columns hold cell_keys (so a click on the header sorts them as numbers)
+    and are drawn and copied as their words alone ("1,234", "46%", "hidden", "—"), a pandas Styler's display values."""
     if not as_words:
         return on_screen
     styler = on_screen.style
-    for header, words in as_words.items():
-        stand_in = on_screen[header] == SORTS_LAST
-        # A number's words follow from the number alone: one formatter for the column, then the stand-ins' own.
-        number_words = dict(zip(on_screen[header][~stand_in], words[~stand_in]))
-        styler = styler.format(lambda value, known=number_words: known.get(value, ""), subset=[header])
-        for text in words[stand_in].unique():
-            rows = words.index[stand_in & (words == text)]
-            styler = styler.format(lambda _, text=text: text, subset=pd.IndexSlice[rows, [header]])
+    for header in as_words:
+        styler = styler.format(cell_words, subset=[header])
     return styler
 
 

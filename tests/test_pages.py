@@ -45,8 +45,20 @@ def left_out_of_n(note: str, instrument: str) -> tuple[str, str]:
 
 
 def read(column: pd.Series) -> dict:
-    """A table column as a reader sees it: a hidden cell (empty, drawn with the placeholder) reads "hidden"."""
-    return {k: "hidden" if pd.isna(v) else v if isinstance(v, str) else f"{int(v):,}" for k, v in column.items()}
+    """A table column as a reader sees it, a rate without its % sign: a column with a hidden cell holds words
+    (tables.cell_keys: "hidden", "1,234", "46%" after a rank that reads as nothing); another its numbers."""
+    return {k: "hidden" if pd.isna(v) else tables.cell_words(v).removesuffix("%") if isinstance(v, str)
+            else f"{int(v):,}" for k, v in column.items()}
+
+
+def as_numbers(column: pd.Series) -> pd.Series:
+    """A table column's numbers as shown, a hidden or "—" cell missing (words or numbers alike)."""
+    def number(v):
+        if isinstance(v, str):
+            words = tables.cell_words(v)
+            return float("nan") if words in ("hidden", "—") else float(words.rstrip("%").replace(",", ""))
+        return v
+    return column.map(number).astype("float64")
 
 
 def expected(db: Path, function, *args, **kwargs):
@@ -144,10 +156,10 @@ def test_suppressed_cells_never_show_a_count_from_1_to_10(clinic_db, monkeypatch
             table = frame.value
             assert not any("_" in str(c) for c in table.columns), (page, list(table.columns))  # human headers
             for column in set(COUNT_COLUMNS) & set(table.columns):
-                # A hidden cell is empty (it reads "hidden"), or in a column with "—" cells too holds the one stand-in
-                # they all hold (tables.SORTS_LAST); a text column reads "1,234".
-                values = {v.replace(",", "") if isinstance(v, str) else str(int(v)) for v in table[column].dropna()
-                          if v != tables.SORTS_LAST}
+                # A column with a hidden cell holds words (tables.cell_keys): "hidden", "—", or a number's words
+                # after its rank, which read as nothing; another holds its numbers.
+                values = {tables.cell_words(v).replace(",", "") if isinstance(v, str) else str(int(v))
+                          for v in table[column].dropna()}
                 assert not small & values, (page, column)
 
 
@@ -187,8 +199,8 @@ def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_mar
     course = suppress.for_chart(expected(clinic_db, marts.item9_course, cohort=Cohort(sites=("Northside",))),
                                 "item9_course", 11)
     shown_course = next(f.value for f in app.dataframe if "Series meeting it" in f.value.columns)
-    assert shown_course["Series"].astype("Float64").fillna(-1).tolist() == course.n_series.fillna(-1).tolist()
-    assert (shown_course["Share %"].astype("float64").fillna(-1).tolist()
+    assert as_numbers(shown_course["Series"]).fillna(-1).tolist() == course.n_series.fillna(-1).tolist()
+    assert (as_numbers(shown_course["Share %"]).fillna(-1).tolist()
             == (course.measure_rate * 100).round(0).fillna(-1).tolist())  # whole percents under rounding
     # The sample rates CADSS at Lakeview only: at Northside the chart gives way to a sentence.
     assert not any("CADSS" in json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart"))

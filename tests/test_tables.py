@@ -107,13 +107,14 @@ def test_a_table_of_groups_hides_the_group_a_total_would_give_away_with_the_smal
 
 
 def as_read(element) -> pd.DataFrame:
-    """A table as the screen draws it: a column drawn with words of its own (tables.as_shown: its "hidden" and "—"
-    cells hold tables.SORTS_LAST) reads its Styler's display values ("1,234", "46%", "hidden", "—"); the others
-    their values."""
+    """A table as the screen draws it: a column drawn with words of its own (tables.as_shown: text, each cell its
+    words after its rank) reads its Styler's display values ("1,234", "46%", "hidden", "—"); the others their
+    values."""
     from streamlit import dataframe_util
 
     values = element.value.astype(object)
-    worded = [c for c in values.columns if (values[c] == tables.SORTS_LAST).any()]
+    worded = [c for c in values.columns if values[c].map(lambda v: isinstance(v, str)).all()
+              and values[c].isin(["hidden", "—"]).any()]
     if worded:
         words = dataframe_util.convert_arrow_bytes_to_pandas_df(element.proto.arrow_data.styler.display_values)
         words.columns = values.columns
@@ -132,7 +133,8 @@ def test_the_weekly_table_reads_hidden_only_where_a_count_is_protected_and_a_das
     baseline = weekly[weekly.Week == 0].iloc[0]
     for header in ("Series paired", "Mean change from baseline", "Responders", "Response %", "Remitters"):
         assert baseline[header] == "—", header
-    assert baseline["Series scored"] > 0 and baseline["Mean score"] > 0  # week 0's own figures still shown
+    # Week 0's own figures still shown (as words: these columns hold hidden cells later on).
+    assert float(baseline["Series scored"].replace(",", "")) > 0 and float(baseline["Mean score"]) > 0
     # Later weeks: a protected count still reads "hidden", a shown one its number as the screen formats it.
     later = weekly[weekly.Week > 0]
     assert (later.astype(str) == "hidden").to_numpy().any()
@@ -145,27 +147,67 @@ def test_the_weekly_table_reads_hidden_only_where_a_count_is_protected_and_a_das
     assert any("—: nothing to count." in c.value for c in app.caption)
 
 
+def collation(value: str) -> tuple:
+    """The order the browser's collation gives a cell's value (Unicode's, checked in chromium by
+    test_chart_browser): whitespace first, each control character its own weight in RANK_DIGITS' order, then
+    punctuation ("—"), then letters ("hidden")."""
+    rank = len(value) - len(value.lstrip(tables.RANK_DIGITS))
+    if rank:
+        return (0, [tables.RANK_DIGITS.index(c) for c in value[:rank]])
+    return (1, []) if value == "—" else (2, [])
+
+
 def test_a_column_with_hidden_and_dash_cells_sorts_as_numbers_with_them_after_the_numbers(clinic_db, monkeypatch):
-    """walk: drawn as text (Streamlit 1.67 has one placeholder a table), Series paired sorted "1,020" before "95"
-    and put "—" and "hidden" among the numbers. The column stays numeric (a NumberColumn sorts it as numbers); every
-    "hidden" and "—" cell holds one stand-in above any number, so a sort puts them together after the numbers and
-    their places say nothing of a hidden count, whose value is not on the page."""
+    """walk: a "hidden" cell held a +inf stand-in (read aloud and copied as "Infinity") where a column had "—"
+    cells, and was empty elsewhere (sorted as 0, among the zeros). Every cell of such a column now holds words a
+    person reads ("1,234", "46%", "hidden", "—"), a number's after its rank in characters that read as nothing, so
+    the browser sorts the numbers as numbers and puts every "—" and "hidden" after them; no cell holds a number that
+    is not shown."""
     from conftest import open_app
     app = open_app(clinic_db, monkeypatch, "trajectories")
     element = next(f for f in app.dataframe if "Series paired" in f.value.columns)
     values, words = element.value, as_read(element)
-    for header in ("Series paired", "Responders", "Response %"):
+    for header in ("Series paired", "Mean change from baseline", "Responders", "Response %"):
         column = values[header]
-        assert pd.api.types.is_float_dtype(column), header  # numbers on the page, not text
+        assert column.map(lambda v: isinstance(v, str)).all(), header  # words, not a number stand-in
+        assert column.map(tables.cell_words).tolist() == words[header].tolist(), header  # read as drawn
         stand_in = words[header].isin(["hidden", "—"])
-        assert stand_in.any() and (column[stand_in] == tables.SORTS_LAST).all(), header
-        shown = column[~stand_in]
-        assert shown.notna().all() and (shown < tables.SORTS_LAST).all(), header
-        # The words are the numbers as the page formats them: "1,020" for 1020, "46%" for 46.
-        for value, word in zip(shown, words[header][~stand_in]):
-            assert word == (f"{value:.0f}%" if header.endswith("%") else f"{value:,.0f}"), (header, value, word)
-        # Sorted low to high as the browser sorts a number column: the shown numbers, then the stand-ins.
-        ordered = words[header][column.sort_values(kind="stable").index].tolist()
-        assert ordered[-int(stand_in.sum()):] == words[header][stand_in].tolist()
-    assert any("Sorted, a column's hidden and — cells come after its numbers ascending and before them descending"
+        assert stand_in.any() and (column[stand_in] == words[header][stand_in]).all(), header  # nothing else in it
+        assert not column.str.contains("inf", case=False).any(), header
+        numbers = words[header][~stand_in].map(lambda w: float(w.rstrip("%").replace(",", "")))
+        # The words are the numbers as the page formats them: "1,020", "46%", "-3.2".
+        assert all(w.rstrip("%").replace(",", "").lstrip("-").replace(".", "", 1).isdigit()
+                   for w in words[header][~stand_in]), header
+        # Sorted low to high as the browser sorts a text column: the numbers in order, then "—", then "hidden".
+        order = sorted(column.index, key=lambda i: collation(column[i]))
+        ordered = words[header][order].tolist()
+        count = int((~stand_in).sum())
+        assert [float(w.rstrip("%").replace(",", "")) for w in ordered[:count]] == sorted(numbers), header
+        assert ordered[count:] == sorted(words[header][stand_in], key=lambda w: w != "—"), header
+    assert any("Sorted, a column's — and hidden cells come after its numbers ascending and before them descending"
                in c.value for c in app.caption)
+
+def test_every_hidden_cell_on_the_durability_and_compare_pages_reads_hidden_and_sorts_after_the_numbers(
+        clinic_db, monkeypatch):
+    """A hidden cell in a column with no "—" was empty: drawn with the placeholder, read to a screen reader as
+    nothing and sorted as 0. In every table of these pages, a column with a hidden cell now holds words: "hidden"
+    for the hidden cell (and nothing else), each number after its rank."""
+    from conftest import open_app
+    app = open_app(clinic_db, monkeypatch, "durability")
+    checked = 0
+    for page in ("durability", "compare"):
+        app.switch_page(f"app_pages/{page}.py").run()
+        if page == "compare":
+            app.selectbox(key="compare_by").set_value("clinician").run()
+        for element in app.dataframe:
+            values, words = element.value, as_read(element)
+            for header in values.columns:
+                if not (words[header].astype(str) == "hidden").any():
+                    continue
+                column = values[header]
+                hidden = words[header] == "hidden"
+                assert (column[hidden] == "hidden").all() and column.map(lambda v: isinstance(v, str)).all(), header
+                order = sorted(column.index, key=lambda i: collation(column[i]))
+                assert words[header][order].tolist()[-int(hidden.sum()):] == ["hidden"] * int(hidden.sum()), header
+                checked += 1
+    assert checked >= 2  # the sample's small site and clinicians hide cells on both pages
