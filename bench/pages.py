@@ -173,7 +173,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15 of proc(5))
 
 
-def measure(db: Path, runs: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+def measure(db: Path, runs: int, only: list[str] | None = None) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """(wall seconds per click, the server's CPU seconds per click: medians of the runs after the warm-up;
     and the warm-up's own wall seconds per page opened, the first visit after the server started, which
     computes the page's marts for this data version)."""
@@ -193,6 +193,8 @@ def measure(db: Path, runs: int) -> tuple[dict[str, float], dict[str, float], di
     with served(db) as (page, server):
         for n in range(runs + 1):
             for title, path in PAGES.items():
+                if only and title not in only:
+                    continue
                 link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
                 timed(f"open {title}", n, page, server, link.click)
                 page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
@@ -242,12 +244,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--json", type=Path, help="also write the figures here, for comparing runs")
     parser.add_argument("--print-only", action="store_true", help="print the section; leave RESULTS.md alone")
+    parser.add_argument("--only", nargs="+", choices=list(PAGES), help="these pages only (more runs where it matters)")
     args = parser.parse_args()
-    results = {"sample clinic (600 patients)": measure(args.sample_db or built_database(0), args.runs)}
+    results = {"sample clinic (600 patients)": measure(args.sample_db or built_database(0), args.runs, args.only)}
     print(results, flush=True)
     if args.db or args.size:
         name = f"{args.size:,} patients" if args.size else args.db.name
-        results[name] = measure(args.db or built_database(args.size), args.runs)
+        results[name] = measure(args.db or built_database(args.size), args.runs, args.only)
     text = section(results, args.runs)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
