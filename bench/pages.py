@@ -101,7 +101,17 @@ def _ratio(small: float, large: float) -> str:
     return f"{large / small:.1f}x" if small else ""
 
 
-def table(results: dict[str, tuple]) -> list[str]:
+def table(results: dict[str, dict[str, float]]) -> list[str]:
+    """A markdown table: one row per figure, one column per database, and the last one over the first (bench.care's)."""
+    names = list(next(iter(results.values())))
+    lines = ["| click | " + " | ".join(results) + " | large / sample |", "|---|" + "---|" * (len(results) + 1)]
+    for name in names:
+        values = [results[db][name] for db in results]
+        lines.append(f"| {name} | " + " | ".join(map(_figure, values)) + f" | {_ratio(values[0], values[-1])} |")
+    return lines
+
+
+def wall_and_cpu(results: dict[str, tuple]) -> list[str]:
     """A markdown table: one row per click; per database its wall seconds and the server's CPU seconds, and
     the large network's over the sample clinic's for each (the last database over the first)."""
     databases = list(results)
