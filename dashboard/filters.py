@@ -46,19 +46,32 @@ class View:
         to 5, exact in the analyst's internal view (below the clinic's threshold)."""
         return panels.disclosure_for(self.min_cell, self.internal)
 
-    def caption(self, patient_level: bool = False) -> str:
+    def caption(self, patient_level: bool = False, instrument: "str | None | bool" = True, filtered: bool | str = True,
+                analyst_file: bool = False) -> str:
         """The filters in force in one line. `patient_level`: a page or file of patient rows for the care team,
-        whose counts are exact whatever the threshold (never shown in meeting mode or the pack)."""
+        whose counts are exact whatever the threshold (never shown in meeting mode or the pack). What a table
+        follows (tables.download): `instrument` True for the view's, a name for one it always reads, None for
+        none; `filtered` False for a table of the whole clinic, whatever the sidebar's cohort filters (it then
+        says so instead of naming filters it does not apply), or the words for what else it covers (one series); `analyst_file`: a mart as built, never suppressed."""
         if patient_level:
             suppression = "patient-level, exact counts"
+        elif analyst_file:
+            suppression = "exact counts, small cells not suppressed"
         elif self.min_cell <= 1:
             suppression = "no suppression"
         elif self.disclosure.round_to > 1:
             suppression = f"counts under {self.min_cell} suppressed, others rounded to {self.disclosure.round_to}"
         else:
             suppression = f"counts under {self.min_cell} suppressed"
-        internal = "INTERNAL, not for circulation · " if self.internal else ""
-        return f"{internal}{self.instrument} · {self.cohort.describe()} · {suppression}"
+        internal = "INTERNAL, not for circulation · " if self.internal or analyst_file else ""
+        shown_instrument = self.instrument if instrument is True else instrument
+        cohort = self.cohort.describe() if filtered is True else NOT_FILTERED if filtered is False else filtered
+        return internal + " · ".join(p for p in (shown_instrument, cohort, suppression) if p)
+
+
+# What a table of the whole clinic says in place of the filters it does not apply (its caption, file name and
+# first line alike).
+NOT_FILTERED = "whole clinic, not filtered"
 
 
 # Sidebar lists: URL name (the CLI's flag) -> (session key, column of int_treatment_series).

@@ -51,7 +51,8 @@ def item9_flag_rows() -> tuple[panels.Table, panels.Table]:
 def _item9_flag_rows(path: str, version: str) -> tuple[panels.Table, panels.Table]:
     flags = data.mart("item9_flags")
     # A dated export shows the date; an export with day offsets has none, and shows the day instead.
-    when = [c for c in ("assessment_date", "assessment_day") if flags[c].notna().any()] or ["assessment_day"]
+    when = [c for c in ("assessment_date", "assessment_day") if c in flags and flags[c].notna().any()] \
+        or ["assessment_day"]
     # A flag in a series links to the series' view (series_summary's id: patient, '#', series number).
     flags = with_links(flags.assign(series_id=(flags.patient_id + "#" + flags.series_number.astype("Int64")
                                                .astype(str)).where(flags.series_number.notna())))

@@ -14,7 +14,7 @@ from ketamine_outcomes.charts import figures
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.metrics import declarations
 from ketamine_outcomes.definitions import INSTRUMENTS, remission_term, response_words
-from ketamine_outcomes.safe_text import csv_text
+from ketamine_outcomes.safe_text import csv_text, markdown
 
 # Column name -> (header, help). Headers are what a director reads; help says what the number is.
 LABELS: dict[str, tuple[str, str]] = {
@@ -197,14 +197,17 @@ def shown(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.
 def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.View, key: str,
          columns: list[str] | None = None, title: str = "table", patient_level: bool = False,
          rows_add_up: bool | str = False, withheld: pd.Series | None = None, link_columns: dict | None = None,
-         download_rows: panels.Table | None = None) -> None:
+         download_rows: panels.Table | None = None, instrument: "str | None | bool" = True,
+         filtered: bool | str = True) -> None:
     """Draw a table a director can read, with its download beneath: a panel's table (panel.rows, already
     suppressed by ketamine_outcomes/disclosure/panels.py), or rows that are not a mart's (mart None).
     `link_columns`: column -> st.column_config.LinkColumn, for a column of links (a series' view).
     `download_rows`: every row, when the table shows only some (Safety's newest item 9 flags): the download holds
     them all, formatted when clicked.
     `patient_level`: one row per patient or answer, downloadable only by a role that may take rows away (an
-    analyst)."""
+    analyst). `instrument`, `filtered`: which of the view's filters the rows follow, for the download's name and
+    first line: True for the view's instrument, a name for one the table always reads, None for none; filtered
+    False for rows of the whole clinic, whatever the sidebar's cohort filters."""
     rows = frame if isinstance(frame, panels.Table) else panels.table(frame, mart, view.disclosure, columns,
                                                                        rows_add_up, withheld)
     numbers, hidden = shown(rows, None, view)
@@ -252,7 +255,7 @@ def show(frame: "pd.DataFrame | panels.Table", mart: str | None, view: filters.V
                    + (" Sorted, a column's — and hidden cells come after its numbers ascending and before them "
                       "descending: their place says nothing of their value." if as_words else ""))
     every = (lambda: shown(download_rows, None, view)[0]) if download_rows is not None else None
-    download(numbers, view, title, key, patient_level, every)
+    download(numbers, view, title, key, patient_level, every, instrument, filtered)
 
 
 def number_format(column: str, rows: panels.Table, view: filters.View) -> str:
@@ -326,40 +329,58 @@ def plain(frame: pd.DataFrame, key: str, title: str) -> None:
                                 for c in frame.columns if c in LABELS})
 
 
-def file_name(title: str, view: filters.View, patient_level: bool = False) -> str:
-    """e.g. weekly-table_PHQ-9_site-Northside_route-IV.csv: the filters a reader needs to trust the file.
-    `patient_level`: patient rows with exact counts, which the name says instead of a suppression it lacks."""
+def file_name(title: str, view: filters.View, patient_level: bool = False, instrument: "str | None | bool" = True,
+              filtered: bool | str = True, analyst_file: bool = False) -> str:
+    """e.g. weekly-table_PHQ-9_site-Northside_route-IV.csv: the filters a reader needs to trust the file, and only
+    those the table follows (View.caption: `instrument`, `filtered`); a table of the whole clinic says
+    "whole-clinic-not-filtered" instead of the sidebar's filters it ignores. `patient_level`: patient rows with exact
+    counts, which the name says instead of a suppression it lacks. `analyst_file`: a mart as built (the Data page),
+    its name kept as docs/metrics.md describes it (underscores and all), never suppressed."""
     cohort = view.cohort
-    parts = [title, view.instrument]
-    for name, short in (("sites", "site"), ("routes", "route"), ("indications", "indication"),
-                        ("clinicians", "clinician"), ("age_bands", "age"), ("sexes", "sex")):
-        values = getattr(cohort, name)
-        if values:
-            parts.append(f"{short}-{'+'.join(values)}")
-    if cohort.first_series_only:
-        parts.append("first-series")
-    if cohort.start_from or cohort.start_to:
-        parts.append(f"started-{cohort.start_from or ''}-to-{cohort.start_to or ''}")
-    if cohort.min_baseline:
-        parts.append(f"baseline-{cohort.min_baseline}")
-    if view.internal:
+    parts = [view.instrument if instrument is True else instrument]
+    if filtered is not True:
+        parts.append(filters.NOT_FILTERED if filtered is False else filtered)
+    else:
+        for name, short in (("sites", "site"), ("routes", "route"), ("indications", "indication"),
+                            ("clinicians", "clinician"), ("age_bands", "age"), ("sexes", "sex"),
+                            ("ethnicities", "ethnicity"), ("deprivation_deciles", "deprivation-decile")):
+            values = getattr(cohort, name)
+            if values:
+                parts.append(f"{short}-{'+'.join(values)}")
+        if cohort.first_series_only:
+            parts.append("first-series")
+        if cohort.start_from or cohort.start_to:
+            parts.append(f"started-{cohort.start_from or ''}-to-{cohort.start_to or ''}")
+        if cohort.min_baseline:
+            parts.append(f"baseline-{cohort.min_baseline}")
+    if analyst_file:
+        parts.append("INTERNAL-unsuppressed")
+    elif view.internal:
         # Below the clinic's threshold: small counts and exact figures, so the file says so wherever it goes.
         parts.append(f"INTERNAL-not-for-circulation-under-{view.min_cell}" if view.min_cell > 1 else
                      "INTERNAL-not-for-circulation-unsuppressed")
     if patient_level:
         parts.append("patient-level-exact-counts")
-    elif view.min_cell > 1 and not view.internal:
+    elif view.min_cell > 1 and not view.internal and not analyst_file:
         parts.append(f"suppressed-under-{view.min_cell}-rounded-to-{view.disclosure.round_to}")
-    name = "_".join(re.sub(r"[^A-Za-z0-9.+-]+", "-", p).strip("-") for p in parts)
+    # The title keeps underscores (a mart's name); a filter's value (export text) loses every other character.
+    head = re.sub(r"[^A-Za-z0-9.+_-]+", "-", title).strip("-")
+    name = "_".join([head] + [re.sub(r"[^A-Za-z0-9.+-]+", "-", p).strip("-") for p in parts if p])
     return name[:180] + ".csv"
 
 
-def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str, patient_level: bool = False) -> str:
-    """The table as CSV (formulas neutralised) under one line that names the filters it was made with."""
+def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str, patient_level: bool = False,
+                     instrument: "str | None | bool" = True, filtered: bool | str = True, analyst_file: bool = False) -> str:
+    """The table as CSV (formulas neutralised) under one line that names the filters it was made with: those the
+    table follows, as its file name does (file_name)."""
+    words = view.caption(patient_level=patient_level, instrument=instrument, filtered=filtered,
+                         analyst_file=analyst_file)
     if patient_level:
-        line = f"{title}. Filters: {view.caption(patient_level=True)}. Patient rows for the care team: nothing suppressed."
+        line = f"{title}. Filters: {words}. Patient rows for the care team: nothing suppressed."
+    elif analyst_file:
+        line = f"{title}. Filters: {words}. An analyst's file: not for circulation."
     else:
-        line = f"{title}. Filters: {view.caption()}. Suppressed cells are blank."
+        line = f"{title}. Filters: {words}. Suppressed cells are blank."
     return comment_line(line) + csv_text(numbers)
 
 
@@ -372,16 +393,20 @@ def comment_line(text: str) -> str:
 
 
 def download(numbers: pd.DataFrame, view: filters.View, title: str, key: str, patient_level: bool = False,
-             every=None) -> None:
+             every=None, instrument: "str | None | bool" = True, filtered: bool | str = True) -> None:
     """The one download control for a shown table; meeting mode shows nothing to take away, and
     patient-level rows go only to a role that may download rows. Each download enters the audit trail.
-    `every`: makes the rows to download instead of `numbers` (a table showing only some of its rows)."""
+    `every`: makes the rows to download instead of `numbers` (a table showing only some of its rows).
+    `instrument`, `filtered`: which of the view's filters the table follows (file_name)."""
     if view.meeting_mode or (patient_level and not signin.may("download_rows")):
         return
-    name = file_name(title, view, patient_level)
+    name = file_name(title, view, patient_level, instrument, filtered)
     # Made when clicked (a callable), so no file waits at a live /media/ URL (docs/deploy.md, downloads).
     signin.recorded_download("Download this table (CSV)",
-                             lambda: csv_with_filters(every() if every else numbers, view, title, patient_level),
+                             lambda: csv_with_filters(every() if every else numbers, view, title, patient_level,
+                                                      instrument, filtered),
                              "download", ("INTERNAL view, not suppressed to the clinic's threshold: "
                                           if view.internal else "") + name,
-                             file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:")
+                             file_name=name, mime="text/csv", key=f"{key}_download", icon=":material/download:",
+                             help=f"`{name}`, its first line naming what it follows: "
+                                  f"{markdown(view.caption(patient_level, instrument, filtered))}.")  # export text

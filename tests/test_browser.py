@@ -79,10 +79,13 @@ def test_a_mart_file_on_the_data_page_is_made_when_clicked(page, dashboard_url, 
     wait_for_app(page)
     download = downloaded(page, page.get_by_role("button", name=label, exact=True))
     # words on the button; the mart's name on the file, which says it is unsuppressed (an analyst's file)
-    assert download.suggested_filename == f"{mart}_INTERNAL-unsuppressed.csv"
+    assert download.suggested_filename == f"{mart}_INTERNAL-unsuppressed.csv"  # no instrument, no filter set
     lines = open(download.path(), encoding="utf-8").read().splitlines()
-    assert lines[0].split(",") == list(expected.columns)
-    assert len(lines) - 1 == len(expected)
+    # Its first line names the filters it follows (none set here) and that it is an analyst's file.
+    assert lines[0] == f"# {mart}. Filters: INTERNAL; not for circulation · all series · exact counts; small cells " \
+                       "not suppressed. An analyst's file: not for circulation."
+    assert lines[1].split(",") == list(expected.columns)
+    assert len(lines) - 2 == len(expected)
 
 
 def test_overview_tiles_match_the_marts(page, dashboard_url, sample_db):

@@ -102,7 +102,7 @@ def test_the_safety_pages_item_9_count_says_it_is_exact_under_a_suppressed_filte
         con.close()
     app = open_app(clinic_db, monkeypatch, "safety")
     assert not app.exception
-    assert any(c.startswith(f"{n:,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
+    assert any(c.replace("**", "").startswith(f"Whole clinic, not filtered: {n:,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
                             "exact counts)") for c in captions(app))
 
 

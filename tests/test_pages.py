@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SAMPLE_FILES, ingest_summary, open_app, shown
 from ketamine_outcomes.dashboard import tables
-from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.metrics import declarations, marts
 from ketamine_outcomes.store import database
 from ketamine_outcomes.disclosure import suppress
 from ketamine_outcomes.metrics.marts import Cohort
@@ -193,9 +193,22 @@ def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_mar
     table = flag_table()
     assert len(table) == len(flags) and (~table["In a series"]).sum() == (~flags.is_in_series).sum()
     assert {"Site", "Clinician", "Date"} <= set(table.columns) and "Day" not in table.columns  # a dated export
-    assert any("not narrowed by the filters" in shown(c.value) for c in app.caption)
+    assert any("whatever the filters in the sidebar" in shown(c.value) for c in app.caption)
     app.multiselect(key="filters_sites").set_value(["Northside"]).run()
     assert len(flag_table()) == len(flags)
+    # The walk: filtered to one site, the list's file carried that site in its name while holding every site's flags.
+    # Its caption, its file's name and (the button's help) its first line all say it is the whole clinic's.
+    assert any(shown(c.value).replace("**", "").startswith(f"Whole clinic, not filtered: {len(flags):,} PHQ-9 answers")
+               for c in app.caption)
+    button = next(b for b in app.get("download_button") if "item-9-flags" in b.proto.help)
+    assert shown(button.proto.help).startswith(
+        "`item-9-flags_PHQ-9_whole-clinic-not-filtered_patient-level-exact-counts.csv`, its first line naming what it "
+        "follows: PHQ-9 · whole clinic, not filtered · patient-level, exact counts.")
+    # The other tables follow the site filter, and name it; blood pressure has no instrument to name, item 9 over the
+    # induction is PHQ-9's whatever the sidebar's instrument (Northside has no CADSS table: no CADSS scores).
+    names = sorted(b.proto.help.split("`")[1] for b in app.get("download_button") if "item-9-flags" not in b.proto.help)
+    assert names == ["blood-pressure_site-Northside_suppressed-under-11-rounded-to-5.csv",
+                     "item-9-over-the-induction_PHQ-9_site-Northside_suppressed-under-11-rounded-to-5.csv"]
     course = suppress.for_chart(expected(clinic_db, marts.item9_course, cohort=Cohort(sites=("Northside",))),
                                 "item9_course", 11)
     shown_course = next(f.value for f in app.dataframe if "Series meeting it" in f.value.columns)
@@ -754,11 +767,17 @@ def test_the_data_page_offers_every_mart_but_the_drawing_sample_as_csv(clinic_db
     app = open_app(clinic_db, monkeypatch, "data")
     buttons = [b for b in app.get("download_button") if b.proto.help.startswith("`")]  # the marts' (the help names the file)
     offered = {b.proto.help.split("`")[1] for b in buttons}
-    # Analysts' files, unsuppressed: the name says so wherever the file goes.
-    assert {f"{m}_INTERNAL-unsuppressed.csv" for m in marts.MARTS} - offered == {
-        "series_trajectories_INTERNAL-unsuppressed.csv"}
+    # Analysts' files, unsuppressed: the name says so wherever the file goes, and names the filters the mart follows
+    # (the instrument for a mart that takes one; "whole-clinic-not-filtered" for one that follows no filter).
+    def file(mart):
+        declared = declarations.MARTS[mart]
+        return "_".join([mart] + (["PHQ-9"] if declared.instrument else [])
+                        + ([] if declared.filtered else ["whole-clinic-not-filtered"]) + ["INTERNAL-unsuppressed.csv"])
+    assert {file(m) for m in marts.MARTS} - offered == {file("series_trajectories")}
+    assert {"weekly_outcomes_PHQ-9_INTERNAL-unsuppressed.csv", "blood_pressure_INTERNAL-unsuppressed.csv",
+            "item9_flags_whole-clinic-not-filtered_INTERNAL-unsuppressed.csv"} <= offered
     # Labelled in words, every label different (a tablet cuts them short: file names read "weekly_out…" twice).
-    labels = {b.proto.help.split("`")[1].removesuffix("_INTERNAL-unsuppressed.csv"): b.proto.label for b in buttons}
+    labels = {next(m for m in marts.MARTS if b.proto.help.split("`")[1] == file(m)): b.proto.label for b in buttons}
     assert labels["weekly_outcomes"] == "Weekly outcomes (CSV)"
     assert labels["weekly_outcomes_itt"] == "Weekly outcomes, intention to treat (CSV)"
     assert labels["item9_course"] == "Item 9 over the induction (CSV)"

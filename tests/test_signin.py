@@ -271,12 +271,12 @@ def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp
     page.get_by_text("late_outcomes.csv: outcomes, batch 4").first.wait_for(timeout=60_000)  # after the sample's 3
     with page.expect_download() as download:
         page.get_by_role("button", name="Weekly outcomes (CSV)", exact=True).click()
-    assert download.value.suggested_filename == "weekly_outcomes_INTERNAL-unsuppressed.csv"
+    assert download.value.suggested_filename == "weekly_outcomes_PHQ-9_INTERNAL-unsuppressed.csv"
     rows = [row for row in audit_rows(db, "ana@clinic.example", lambda rows: len(rows) >= 3, after=before)
             if row[0] == "analyst"]
     assert [row[:2] for row in rows] == [("analyst", "sign-in"), ("analyst", "upload"), ("analyst", "download")]
     assert rows[1][2] == "late_outcomes.csv: batch 4"
-    assert rows[2][2].startswith("INTERNAL, unsuppressed: weekly_outcomes.csv (PHQ-9")
+    assert rows[2][2].startswith("weekly_outcomes_PHQ-9_INTERNAL-unsuppressed.csv (INTERNAL, not for circulation · PHQ-9")
     # The trail on the Data page shows the analyst's own upload.
     page.reload()
     wait_for_app(page)
@@ -285,10 +285,13 @@ def test_an_analyst_uploads_downloads_and_sees_the_audit_trail(page, served, tmp
     page.locator(".st-key-safety_item9_download").wait_for()  # patient-level rows: the analyst's to take
     with page.expect_download() as download:
         page.locator(".st-key-safety_item9_download").get_by_role("button").click()
-    # Patient rows are exact: the file says so in its name and first line, claiming no suppression.
-    assert download.value.suggested_filename == "item-9-flags_PHQ-9_patient-level-exact-counts.csv"
+    # Patient rows are exact: the file says so in its name and first line, claiming no suppression; and the list is
+    # every site's, whatever the filters, which the name and first line say instead of naming filters.
+    assert download.value.suggested_filename == \
+        "item-9-flags_PHQ-9_whole-clinic-not-filtered_patient-level-exact-counts.csv"
     first = open(download.value.path(), encoding="utf-8").readline()
     assert "patient-level; exact counts" in first and "counts under" not in first
+    assert "whole clinic; not filtered" in first
 
 
 def test_a_director_cannot_go_below_the_floor_and_an_analysts_internal_download_says_so(page, served):

@@ -211,3 +211,34 @@ def test_every_hidden_cell_on_the_durability_and_compare_pages_reads_hidden_and_
                 assert words[header][order].tolist()[-int(hidden.sum()):] == ["hidden"] * int(hidden.sum()), header
                 checked += 1
     assert checked >= 2  # the sample's small site and clinicians hide cells on both pages
+
+def test_a_table_of_the_whole_clinic_names_no_filter_it_ignores():
+    # The walk: with site Riverside and route IM the Safety page's item 9 list (every flag of every site) went out as
+    # item-9-flags_PHQ-9_site-Riverside_route-IM_... headed "site: Riverside; route: IM". The list follows no filter.
+    riverside = View("GAD-7", Cohort(sites=("Riverside",), routes=("IM",)), meeting_mode=False, min_cell=11)
+    rows = pd.DataFrame({"patient_id": ["KP1", "KP2"], "site": ["Lakeview", "Riverside"], "item9": [1, 2]})
+    name = tables.file_name("item 9 flags", riverside, patient_level=True, instrument="PHQ-9", filtered=False)
+    assert name == "item-9-flags_PHQ-9_whole-clinic-not-filtered_patient-level-exact-counts.csv"
+    first = tables.csv_with_filters(rows, riverside, "item 9 flags", patient_level=True, instrument="PHQ-9",
+                                    filtered=False).splitlines()[0]
+    assert first == ("# item 9 flags. Filters: PHQ-9 · whole clinic; not filtered · patient-level; exact counts. "
+                     "Patient rows for the care team: nothing suppressed.")
+    # A table that follows the cohort but no instrument (blood pressure) names the filters and no instrument.
+    assert tables.file_name("blood pressure", riverside, instrument=None) == \
+        "blood-pressure_site-Riverside_route-IM_suppressed-under-11-rounded-to-5.csv"
+    assert "GAD-7" not in tables.csv_with_filters(rows, riverside, "blood pressure", instrument=None)
+
+
+def test_a_mart_file_keeps_its_name_and_says_its_filters_and_that_it_is_unsuppressed():
+    # The Data page's files had no filters in their name and no first line. Now as every table's download.
+    north = View("PHQ-9", Cohort(sites=("Northside",), ethnicities=("other",)), meeting_mode=False, min_cell=11)
+    rows = pd.DataFrame({"week": [0, 1], "n_scored": [3, 40]})
+    assert tables.file_name("weekly_outcomes", north, analyst_file=True) == \
+        "weekly_outcomes_PHQ-9_site-Northside_ethnicity-other_INTERNAL-unsuppressed.csv"
+    lines = tables.csv_with_filters(rows, north, "weekly_outcomes", analyst_file=True).splitlines()
+    assert lines[0] == ("# weekly_outcomes. Filters: INTERNAL; not for circulation · PHQ-9 · site: Northside; "
+                        "ethnicity: other · exact counts; small cells not suppressed. An analyst's file: not for "
+                        "circulation.")
+    assert lines[1:] == ["week,n_scored", "0,3", "1,40"]  # exact: 3 stays 3
+    assert tables.file_name("coverage", north, analyst_file=True, instrument=None, filtered=False) == \
+        "coverage_whole-clinic-not-filtered_INTERNAL-unsuppressed.csv"

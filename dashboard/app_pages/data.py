@@ -5,7 +5,7 @@ download every mart."""
 import streamlit as st
 
 from ketamine_outcomes.dashboard import data, feedback, filters, signin, tables, ui
-from ketamine_outcomes.metrics import marts
+from ketamine_outcomes.metrics import declarations, marts
 from ketamine_outcomes.disclosure import panels
 from ketamine_outcomes.ingest.pipeline import upload_detail
 from ketamine_outcomes.privacy import safe_file_name
@@ -179,8 +179,12 @@ if view.meeting_mode:
     st.stop()
 # The files are the marts as built (make_csv below), whatever the view's threshold: the caption names the filters
 # they follow and says once that their counts are exact, not the view's suppression, which they do not follow.
-st.caption(f"For the filters in force: {view.instrument} · {view.cohort.describe()}. Downloads are analyst files: "
-           "exact counts, small cells not suppressed or rounded, whatever this view's threshold.")
+# Each file's name and first line name the filters that mart follows (tables.file_name, as every table's download).
+unfiltered = [name for name in tables.MART_FILES if not declarations.MARTS[name].filtered]
+st.caption(f"For the filters in force: {view.instrument} · {view.cohort.describe()}, each file's name and first line "
+           f"saying which it follows ({', '.join(unfiltered)}: {filters.NOT_FILTERED}; a mart without an instrument: "
+           "none). Downloads are analyst files: exact counts, small cells not suppressed or rounded, whatever this "
+           "view's threshold.")
 columns = st.columns(4)
 # Every mart, split as its page first shows it, but series_trajectories: a sample of 200 series for drawing
 # (series_summary has every series).
@@ -190,12 +194,18 @@ for i, name in enumerate(mart for mart in marts.MARTS if mart != "series_traject
     if name in SPLITS:
         options["by"] = SPLITS[name]
 
-    def make_csv(name=name, options=options) -> str:
-        return csv_text(data.mart(name, cohort=view.cohort, **options))
+    declared = declarations.MARTS[name]
+    follows = {"instrument": True if declared.instrument else None, "filtered": declared.filtered}
+
+    def make_csv(name=name, options=options, follows=follows) -> str:
+        return tables.csv_with_filters(data.mart(name, cohort=view.cohort, **options), view, name, analyst_file=True,
+                                       **follows)
     label, rows = tables.MART_FILES[name]
+    file = tables.file_name(name, view, analyst_file=True, **follows)
     # An analyst's file, never suppressed: its name and its audit row say so wherever it goes.
-    signin.recorded_download(label, make_csv, "download", f"INTERNAL, unsuppressed: {name}.csv ({view.caption()})",
-                             where=columns[i % 4], file_name=f"{name}_INTERNAL-unsuppressed.csv",
-                             help=f"`{name}_INTERNAL-unsuppressed.csv`: {rows}. Its columns are described in "
+    signin.recorded_download(label, make_csv, "download",
+                             f"{file} ({view.caption(analyst_file=True, **follows)})",
+                             where=columns[i % 4], file_name=file,
+                             help=f"`{file}`: {rows}. Its columns are described in "
                                   "docs/metrics.md under the mart's name. Not suppressed: not for circulation.",
                              mime="text/csv", key=f"data_download_{name}", width="stretch")

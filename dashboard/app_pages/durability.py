@@ -76,7 +76,7 @@ ui.definitions_link("time to first response")
 
 st.subheader("Maintenance after induction")
 maintenance = panels.maintenance(data.mart, selection, BY[by], "group" if BY[by] == "all" else by)
-tables.show(maintenance.rows, None, view, key="durability_maintenance", title="maintenance")
+tables.show(maintenance.rows, None, view, key="durability_maintenance", title="maintenance", instrument=None)
 st.caption("Series that completed their route's induction. Recent series have had less time for boosters or a "
            "re-induction: crude shares, not rates over time.")
 ui.definitions_link("a booster")
@@ -84,7 +84,8 @@ ui.definitions_link("a booster")
 st.subheader("Protocol adherence by site")
 adherence = panels.protocol_adherence(data.mart, selection)
 ui.chart(adherence.figure, "durability_adherence", view)
-tables.show(adherence.rows, None, view, key="durability_adherence_table", title="protocol adherence by site")
+tables.show(adherence.rows, None, view, key="durability_adherence_table", title="protocol adherence by site",
+            instrument=None)
 st.caption("Who is counted: series whose induction is decided, that is completed (reached the route's induction "
            "sessions) or dropped out. Series still in their induction are not in this table, so its series add up to "
            "fewer than the Overview's.")

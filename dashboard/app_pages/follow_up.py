@@ -31,7 +31,7 @@ if len(flags) == LIMIT:
     st.caption(f"The first {LIMIT} shown: type a patient id to find a flag further down.")
 when = "assessment_date" if flags.assessment_date.notna().any() else "assessment_day"
 tables.show(patients.with_links(flags), None, view, key="follow_up_list", title="item 9 follow-up",
-            patient_level=True, link_columns=patients.LINK_COLUMN,
+            patient_level=True, instrument="PHQ-9", filtered=False, link_columns=patients.LINK_COLUMN,
             columns=["view", "patient_id", "series_id", when, "score", "item9", "is_open", "outcome", "recorded_by",
                      "recorded_at"])
 ui.definitions_link("an item 9 flag")

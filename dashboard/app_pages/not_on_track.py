@@ -58,6 +58,7 @@ if calibration.empty or judged.group_value.eq("all").sum() < 2:
             f"{settings['not_on_track_min_series']:g} closed series scored at the checkpoint.")
 tables.show(calibration.assign(flag=calibration.is_flagged.map({True: "flagged", False: "not flagged"})),
             None, view, key="not_on_track_calibration", title="not on track: calibration", patient_level=True,
+            filtered=False,
             columns=["group_value", "flag", "n_closed", "n_responded", "response_rate", "response_rate_low",
                      "response_rate_high", "is_enough"])
 ui.definitions_link("not on track")

@@ -92,5 +92,6 @@ else:
     st.caption("Dashed line: " + "; ".join(f"{s['label']} ({s['source']})" for s in NATIONAL_STANDARDS) + ". The "
                "2026/27 planning targets for reliable recovery and reliable improvement are not drawn: they were "
                "found only in a secondary report, not checked against NHS England's own document.")
-    tables.show(nhs.rows, None, view, key="response_talking_therapies", title="NHS Talking Therapies measures")
+    tables.show(nhs.rows, None, view, key="response_talking_therapies", title="NHS Talking Therapies measures",
+                instrument="PHQ-9+GAD-7")
 ui.definitions_link("NHS Talking Therapies recovery")

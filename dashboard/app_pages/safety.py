@@ -55,7 +55,7 @@ st.caption(f"A **rise**: the session's peak at least {settings['bp_rise_systolic
            "label (rises of 40 systolic or 25 diastolic after dosing; caution above 140/90 before dosing); the "
            "thresholds are settings.")
 ui.suppression_note(pressure.hidden, view)
-tables.show(pressure.rows, None, view, key="safety_bp_table", title="blood pressure")
+tables.show(pressure.rows, None, view, key="safety_bp_table", title="blood pressure", instrument=None)
 ui.definitions_link("a blood-pressure rise")
 
 st.subheader("Suicidality over the induction")
@@ -70,7 +70,8 @@ st.caption("Evaluable series only (the end-of-induction window has closed, or th
            f"{INSTRUMENTS['PHQ-9'].reliable_change} points or more from baseline to the end of induction. Published figures are not shown beside these yet: they have "
            "not been checked against their sources.")
 ui.suppression_note(course.hidden, view)
-tables.show(course.rows, None, view, key="safety_item9_course_table", title="item 9 over the induction")
+tables.show(course.rows, None, view, key="safety_item9_course_table", title="item 9 over the induction",
+            instrument="PHQ-9")
 ui.definitions_link("item 9 over the induction")
 
 st.subheader("Dissociation (CADSS)")
@@ -80,7 +81,7 @@ dissociation = safety_panels.dissociation(data.mart, selection, CADSS_BY[cadss_b
 ui.chart(dissociation.figure, "safety_cadss", view)
 ui.suppression_note(dissociation.hidden, view)
 if dissociation.rows is not None:
-    tables.show(dissociation.rows, None, view, key="safety_cadss_table", title="CADSS by session")
+    tables.show(dissociation.rows, None, view, key="safety_cadss_table", title="CADSS by session", instrument=None)
 ui.definitions_link("CADSS")
 
 st.subheader("PHQ-9 item 9 flags")
@@ -92,15 +93,18 @@ else:
     listed, every = patients.item9_flag_rows()
     total = len(every.numbers)
     # Patient-level, for the care team: exact, unlike the page's counts (the filters line's suppression).
-    st.caption(f"{total:,} PHQ-9 answers with item 9 (thoughts of self-harm) of 1 or more (patient-level, "
-               "exact counts), newest first: "
-               "**every PHQ-9 in the data, whether or not it belongs to a treatment series, and not narrowed by the "
-               "filters in the sidebar.** Any non-zero item 9 calls for clinical follow-up."
+    st.caption(f"**{filters.NOT_FILTERED.capitalize()}**: {total:,} PHQ-9 answers with item 9 (thoughts of "
+               "self-harm) of 1 or more (patient-level, exact counts), newest first: **every PHQ-9 in the data, of "
+               "every site and route, whether or not it belongs to a treatment series, whatever the filters in the "
+               "sidebar** (its download says so in its name and first line). Any non-zero item 9 calls for clinical "
+               "follow-up."
                + (f" Listed here: the newest {len(listed.numbers):,}. The follow-up page (below) finds any of them, "
                   f"open flags first or by patient, and the table's download holds all {total:,} (for a role that may "
                   "download rows)." if total > len(listed.numbers) else ""))
     st.page_link("app_pages/follow_up.py", label="Record how each flag was followed up",
                  icon=":material/assignment_turned_in:")
+    # The list follows no filter: its caption, its file's name and first line all say "whole clinic, not filtered".
     tables.show(listed, None, view, key="safety_item9", title="item 9 flags", patient_level=True,
-                link_columns=patients.LINK_COLUMN, download_rows=every if total > len(listed.numbers) else None)
+                link_columns=patients.LINK_COLUMN, download_rows=every if total > len(listed.numbers) else None,
+                instrument="PHQ-9", filtered=False)
 ui.definitions_link("an item 9 flag")

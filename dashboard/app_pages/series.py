@@ -129,6 +129,7 @@ st.subheader("Sessions")
 sessions = patients.ask("sessions", series_id)
 when = "session_date" if sessions.session_date.notna().any() else "session_day"
 tables.show(sessions.assign(adverse_events=sessions.adverse_events.map(", ".join)), None, view, key="series_sessions",
-            title=f"sessions of series {series_id}", patient_level=True,
+            title=f"sessions of series {series_id}", patient_level=True, instrument=None,
+            filtered="one series, not filtered",
             columns=["session_number", when, "route", "dose_mg", "dose_mg_per_kg", "adverse_events",
                      "blood_pressure_pre", "blood_pressure_peak", "site", "clinician_id"])

@@ -19,6 +19,8 @@ DURABILITY_SPLITS = ("all", "route", "site")
 class Mart:
     name: str
     instrument: bool = True  # the mart takes an instrument (PHQ-9, GAD-7, ...)
+    filtered: bool = True  # the mart follows the cohort filters; False: the whole clinic whatever they are (its
+    # download's name and first line say so instead of naming filters it does not apply)
     splits: tuple[str, ...] = ()  # values `by` may take; () when the mart is not split
     counts: tuple[str, ...] = ()  # columns that count people, series, sessions or answers: sensitive
     rates: dict[str, tuple[str, str]] = field(default_factory=dict)  # rate -> (numerator, denominator)
@@ -89,7 +91,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
          means={"median_peak": "n_measured", "max_peak": "n_measured"},
          parts={"n_measured": "n_sessions", "n_rise_measured": "n_sessions", "n_pre_measured": "n_sessions"},
          file=("Blood pressure by route (CSV)", "one row per route"), golden=("blood_pressure.csv",)),
-    Mart("item9_flags", instrument=False, file=("Item 9 flags (CSV)", "one row per PHQ-9 with item 9 of 1 or more"),
+    Mart("item9_flags", instrument=False, filtered=False, file=("Item 9 flags (CSV)", "one row per PHQ-9 with item 9 of 1 or more"),
          golden=("item9_flags.csv",)),
     Mart("cohort_comparison", splits=COHORT_SPLITS,
          counts=("n_series", "n_evaluable", "n_scored", "responders", "remitters", "n_evaluable_no_baseline"),
@@ -108,7 +110,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     # scored at end of induction) add up to a total shown elsewhere.
     Mart("severity_transitions", counts=("n_series",), totals=("baseline_band", "end_band", None),
          file=("Severity transitions (CSV)", "one row per baseline band and end-of-induction band")),
-    Mart("coverage", instrument=False, file=("Coverage (CSV)", "one row per measure of what the database holds")),
+    Mart("coverage", instrument=False, filtered=False, file=("Coverage (CSV)", "one row per measure of what the database holds")),
     Mart("end_statuses", counts=("n_series",),
          file=("End-of-induction statuses (CSV)", "one row per end-of-induction status")),
     Mart("first_response_weeks", counts=("n_series",),

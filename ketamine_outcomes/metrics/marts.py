@@ -416,9 +416,14 @@ def blood_pressure(con, cohort: Cohort | None = None) -> pd.DataFrame:
 
 def item9_flags(con, cohort: Cohort | None = None) -> pd.DataFrame:
     """Every PHQ-9 with item 9 >= 1, in a series or not. Not filtered by cohort: a flag is a patient to
-    follow up whatever the filters (the argument is accepted for a uniform call)."""
+    follow up whatever the filters (the argument is accepted for a uniform call). Of its two "when" columns it
+    keeps those the data uses: a dated export's rows have no day (a dated row's day counts from 1970 and means
+    nothing to a reader), an export with day offsets has no date, so a column empty in every row is dropped
+    (both stay when dated and undated exports are stored together)."""
     _sorted_asof_joins(con)
-    return database.query(con, "marts/item9_flags")
+    flags = database.query(con, "marts/item9_flags")
+    return flags.drop(columns=[c for c in ("assessment_date", "assessment_day") if flags[c].isna().all()]
+                      if not flags.empty else [])
 
 
 def item9_course(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
