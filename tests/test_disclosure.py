@@ -5,6 +5,7 @@ page drawing the same panel; a role that cannot lower the clinic's floor."""
 
 import math
 import re
+from dataclasses import replace
 from datetime import date
 
 import duckdb
@@ -344,14 +345,26 @@ def test_the_pack_and_the_quality_review_panel_agree_for_the_same_quarter(sample
     assert page.tiles[0].value == f"{rates.response_rate.iloc[0]:.0%}"
 
 
-def test_the_item9_section_counts_the_answers_of_the_period_it_names(sample):
-    meeting_pack = pack.build(sample, period=pack.parse_period("2025-Q2"))
-    flags = marts.item9_flags(sample)
-    when = pd.to_datetime(flags.assessment_date).dt.date
-    in_period = flags[(when >= date(2025, 4, 1)) & (when <= date(2025, 6, 30))]
-    assert 0 < len(in_period) < len(flags)
-    assert meeting_pack["safety"]["item9_flagged"] == suppress.count_text(len(in_period), RULE)
-    assert "2025-04-01 to 2025-06-30" in meeting_pack["safety"]["item9_when"]
+def test_the_item9_section_counts_the_answers_in_the_series_of_its_period_and_filters(sample):
+    # The walk: `report --from 2024-01-01 --to 2025-06-30 --route oral` said 80 answers and 75 patients under
+    # "route: oral": the whole clinic's (78 such answers that period), with 44 oral series.
+    period = pack.parse_period(start=date(2024, 1, 1), end=date(2025, 6, 30))
+    whole = pack.build(sample, period=period)["safety"]
+    oral = pack.build(sample, period=period, cohort=Cohort(routes=("oral",)))["safety"]
+    started = Cohort(start_from=date(2024, 1, 1), start_to=date(2025, 6, 30))
+    every = marts.item9_cohort_answers(sample, started)
+    in_oral = marts.item9_cohort_answers(sample, replace(started, routes=("oral",)))
+    assert 0 < len(in_oral) < len(every)
+    # By hand: the answers of 1 or more placed in the oral series started then, and their patients.
+    (answers, patients), = sample.execute(
+        "select count(*), count(distinct s.patient_id) from int_series_assessments a join int_treatment_series s "
+        "using (series_id) where a.instrument = 'PHQ-9' and a.item9 >= 1 and s.route = 'oral' "
+        "and s.start_date between date '2024-01-01' and date '2025-06-30'").fetchall()
+    assert (len(in_oral), in_oral.patient_id.nunique()) == (answers, patients)
+    assert oral["item9_flagged"] == suppress.count_text(answers, RULE)
+    assert oral["item9_patients"] == suppress.count_text(patients, RULE)
+    assert whole["item9_flagged"] == suppress.count_text(len(every), RULE)
+    assert "route: oral" in oral["item9_when"] and "2024-01-01 to 2025-06-30" in oral["item9_when"]
 
 
 def test_a_funnel_with_nothing_to_show_says_why_and_shows_the_rolling_12_months(sample):

@@ -204,6 +204,14 @@ def test_safety_item9_list_ignores_the_filters_and_the_trend_figures_are_the_mar
     assert shown(button.proto.help).startswith(
         "`item-9-flags_PHQ-9_whole-clinic-not-filtered_patient-level-exact-counts.csv`, its first line naming what it "
         "follows: PHQ-9 · whole clinic, not filtered · patient-level, exact counts.")
+    # Above the list, the counts that do follow the filters: the pack's (the same panel), Northside's series only.
+    answers = expected(clinic_db, marts.item9_cohort_answers, Cohort(sites=("Northside",)))
+    assert 0 < len(answers) < len(flags)
+    line = next(shown(m.value) for m in app.markdown if "In the series of these filters" in m.value)
+    assert line.startswith(f"**In the series of these filters**: {suppress.count_text(len(answers), 11)} PHQ-9 answers "
+                           f"with item 9 of 1 or more ({suppress.count_text(int(answers.is_rise.sum()), 11)} higher "
+                           f"than at the series' baseline), from {suppress.count_text(answers.patient_id.nunique(), 11)} "
+                           "patients")
     # The other tables follow the site filter, and name it; blood pressure has no instrument to name, item 9 over the
     # induction is PHQ-9's whatever the sidebar's instrument (Northside has no CADSS table: no CADSS scores).
     names = sorted(b.proto.help.split("`")[1] for b in app.get("download_button") if "item-9-flags" not in b.proto.help)

@@ -14,6 +14,7 @@ from ketamine_outcomes.store import database
 from ketamine_outcomes.definitions import INSTRUMENTS, OUTCOME_INSTRUMENTS, SETTINGS
 from ketamine_outcomes.ingest.pipeline import ingest_file
 from ketamine_outcomes.metrics.marts import Cohort
+from ketamine_outcomes.disclosure import panels, safety_panels, suppress
 
 SIX = (0, 2, 4, 7, 9, 11)  # an IV induction: its 6th session (day 11) ends it; window days 11-32
 
@@ -64,6 +65,34 @@ def test_item9_flags_are_not_narrowed_by_the_cohort(con, export):
           "patient_id,assessment_day,instrument,score,item9\nP1,0,PHQ-9,20,1\nP2,0,PHQ-9,20,2\n")
     narrow = Cohort(sites=("North",), routes=("IV",), min_baseline=25)
     assert sorted(marts.item9_flags(con, narrow).patient_id) == ["P1", "P2"]
+
+
+def test_the_packs_item9_counts_follow_the_filters_and_leave_out_answers_in_no_series(con, export):
+    # The walk: `report --route oral` printed the whole clinic's item 9 counts under "route: oral".
+    build(con, export,
+          "patient_id,session_day,route,site\nP1,100,IV,North\nP1,102,IV,North\nP2,100,oral,South\nP3,100,IV,South\n",
+          "patient_id,assessment_day,instrument,score,item9\n"
+          "P1,80,PHQ-9,20,3\n"    # 20 days before P1's series: a screening, in no series
+          "P1,99,PHQ-9,20,1\n"    # P1's baseline: item 9 of 1 (not a rise: the baseline itself)
+          "P1,102,PHQ-9,18,2\n"   # a rise over the baseline's 1
+          "P2,100,PHQ-9,15,1\n"   # the oral series' one flag
+          "P3,100,PHQ-9,12,0\n")  # IV, South, no flag
+    exact = suppress.Disclosure(0, 1)
+
+    def panel(cohort, rule=exact):
+        return safety_panels.item9_flags_in_period(panels.from_connection(con), panels.Selection("PHQ-9", cohort, rule))
+
+    def counts(cohort):
+        data = panel(cohort).data
+        return data["flagged"], data["rises"], data["patients"]
+    assert counts(Cohort()) == ("3", "1", "2")  # P1's two in the series and P2's; P1's screening in no series
+    assert counts(Cohort(routes=("IV",))) == ("2", "1", "1")
+    assert counts(Cohort(routes=("oral",))) == ("1", "0", "1")
+    assert counts(Cohort(sites=("South",), routes=("IV",))) == ("0", "0", "0")
+    assert "route: oral" in panel(Cohort(routes=("oral",))).data["when"]
+    # Under the small-cell rule the same counts of 1-10 read hidden.
+    shown = panel(Cohort(routes=("IV",)), suppress.Disclosure(11)).data
+    assert (shown["flagged"], shown["patients"]) == ("hidden", "hidden")
 
 
 def test_item9_flags_show_a_date_when_the_export_has_dates_and_the_day_otherwise(con, export):

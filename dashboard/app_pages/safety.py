@@ -85,9 +85,15 @@ if dissociation.rows is not None:
 ui.definitions_link("CADSS")
 
 st.subheader("PHQ-9 item 9 flags")
+# The counts follow the filters, as the meeting pack's (the same panel); the list below is the whole clinic's.
+answered = safety_panels.item9_flags_in_period(data.mart, selection).data
+st.markdown(f"**In the series of these filters**: {answered['flagged']} PHQ-9 answers with item 9 of 1 or more "
+            f"({answered['rises']} higher than at the series' baseline), from {answered['patients']} patients "
+            "(counts as the filters line says).")
+st.caption(markdown(f"Covers: {answered['when']}."))
 if view.meeting_mode:
-    st.caption("Hidden in meeting mode: this list is patient-level, for clinical follow-up. How the flags were "
-               "followed up (counts):")
+    st.caption(f"Hidden in meeting mode: the list of flags is patient-level, for clinical follow-up. How the flags were "
+               f"followed up ({filters.NOT_FILTERED}, counts):")
     st.table(patients.follow_up_counts_for_meeting(view.min_cell))
 else:
     listed, every = patients.item9_flag_rows()

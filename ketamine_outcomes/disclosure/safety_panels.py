@@ -91,24 +91,18 @@ def dissociation(marts: Marts, selection: Selection, by: str) -> Panel:
 
 
 def item9_flags_in_period(marts: Marts, selection: Selection) -> Panel:
-    """The pack's item 9 counts: answers of 1 or more given within the selection's start dates (the mart lists
-    every answer stored, whatever the filters, for follow-up on the Safety page), rises, and patients."""
+    """The pack's item 9 counts for its filters: answers of 1 or more given in the series of the selection's cohort
+    (its site, route, ... and series started in its period), rises, and patients, each under the small-cell rule
+    (answers and patients rounded, so their difference gives no count of repeat flags). The Safety page's list and
+    the follow-up page are the whole clinic's instead, and say so."""
     rule, cohort = selection.disclosure, selection.cohort
-    flags = flags_in(marts("item9_flags", cohort=cohort), cohort)
+    answers = marts("item9_cohort_answers", cohort=cohort)
     return Panel("PHQ-9 item 9", data={
-        "flagged": suppress.count_text(len(flags), rule),
-        "rises": suppress.count_text(int(flags.is_rise.sum()) if not flags.empty else 0, rule),
-        "patients": suppress.count_text(flags.patient_id.nunique(), rule),
-        "when": (f"answers given {cohort.start_from} to {cohort.start_to}" if "assessment_date" in flags
-                 and cohort.start_from else "every answer stored (the export has no dates)")})
-
-
-def flags_in(flags: pd.DataFrame, cohort) -> pd.DataFrame:
-    """The item 9 answers given within the cohort's start dates."""
-    if flags.empty or not cohort.start_from or "assessment_date" not in flags:
-        return flags
-    when = pd.to_datetime(flags.assessment_date).dt.date
-    return flags[(when >= cohort.start_from) & (when <= cohort.start_to)]
+        "flagged": suppress.count_text(len(answers), rule),
+        "rises": suppress.count_text(int(answers.is_rise.sum()) if not answers.empty else 0, rule),
+        "patients": suppress.count_text(answers.patient_id.nunique(), rule),
+        "when": f"answers given in the treatment series of these filters ({cohort.describe()}), at any time in the "
+                "series; a PHQ-9 outside any series (a screening) is in no series' count"})
 
 
 def patient_rows(frame: pd.DataFrame, columns: list[str]):

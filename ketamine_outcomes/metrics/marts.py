@@ -426,6 +426,12 @@ def item9_flags(con, cohort: Cohort | None = None) -> pd.DataFrame:
                       if not flags.empty else [])
 
 
+def item9_cohort_answers(con, cohort: Cohort | None = None) -> pd.DataFrame:
+    """The PHQ-9 item 9 answers of 1 or more given in the cohort's series: the pack's item 9 counts, which follow
+    its filters (item9_flags is every flag of the clinic, for follow-up)."""
+    return _mart(con, "item9_cohort_answers", None, cohort)
+
+
 def item9_course(con, by: str = "all", cohort: Cohort | None = None) -> pd.DataFrame:
     """Item 9 resolved and emergent, and reliable deterioration, over the induction."""
     return _mart(con, "item9_course", None, cohort, by=_split(by, ITEM9_DIMENSIONS, "item 9 course"))

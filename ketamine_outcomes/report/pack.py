@@ -224,7 +224,8 @@ def _funnels(read_mart, selection: panels.Selection, period: Period) -> list[dic
 
 def _safety(con, read_mart, selection: panels.Selection, before: panels.Selection) -> dict:
     """Adverse events per session for series started this period against those started before, blood pressure
-    by route and the item 9 answers of the period: the Safety page's panels for the same filters."""
+    by route and the item 9 answers in the period's series: the Safety page's panels for the same filters. The
+    item 9 follow-up counts are the whole clinic's (the follow-up page's), and the section says so."""
     events = {label: safety_panels.adverse_events(read_mart, chosen, "all", "all")
               for label, chosen in (("now", selection), ("before", before))}
     tables = {label: panel.data["text"].set_index("event") for label, panel in events.items()}
