@@ -146,18 +146,24 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="patients in the large network (0: sample only)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--db", type=Path, help="a built database of the large network (instead of --size's cached "
+                        "one), with the number of patients it holds in --size")
+    parser.add_argument("--sample-db", type=Path, help="a built database of the sample clinic")
+    parser.add_argument("--print-only", action="store_true", help="print the section; leave RESULTS.md alone")
     args = parser.parse_args()
     sizes = [0] + ([args.size] if args.size else [])
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-care-") as folder:
         for size in sizes:
             label = f"{size:,} patients" if size else "sample clinic (600 patients)"
-            db = up_to_date_copy(built_database(size), Path(folder))
+            given = (args.db if size else args.sample_db) or built_database(size)
+            db = up_to_date_copy(given, Path(folder))
             results[label] = {**queries(db, args.runs), **measure(db, args.runs)}
             db.unlink()
             print(label, results[label], flush=True)
     text = section(results, args.runs)
-    write(text, args.out, SECTION)
+    if not args.print_only:
+        write(text, args.out, SECTION)
     print(text)
 
 
