@@ -180,7 +180,8 @@ def sidebar(current: User) -> None:
         return
     with st.sidebar:
         st.divider()
-        st.caption(f"Signed in as {_escaped(current.email)} ({current.role.name})")
+        st.caption(f"Signed in as {_escaped(current.email)} ({current.role.name})",
+                   help=f"A {current.role.name} sees {roles.DESCRIPTIONS[current.role.name]}.")
         if st.button("Sign out", key="signin_sign_out", icon=":material/logout:"):
             _sign_out()
 

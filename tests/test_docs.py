@@ -63,3 +63,17 @@ def test_every_definitions_link_opens_a_card_and_every_card_names_real_settings(
     topics = re.findall(r'definitions_link\(f?"([^"{]+)"\)', pages)
     assert topics and [t for t in topics if glossary.card_for(t) is None] == []
     assert {s for card in glossary.CARDS for s in card.settings} - set(definitions.SETTINGS) == set()
+
+
+def test_the_role_tables_say_what_the_code_lets_each_role_do():
+    # The walk: the README said "no downloads" for a viewer (it has the suppressed meeting pack) and "no
+    # downloads" for a director (it has every suppressed table's CSV). Both tables and the sidebar's help now
+    # read one set of words kept beside ROLES; tests/test_pages.py checks each role's download buttons.
+    from ketamine_outcomes.access import roles
+
+    readme, deploy = (ROOT / "README.md").read_text(), (ROOT / "docs" / "deploy.md").read_text()
+    assert set(roles.DESCRIPTIONS) == set(roles.ROLES)
+    for name, words in roles.DESCRIPTIONS.items():
+        assert f"| `{name}` | {words} |" in readme, name
+        assert f"| {name} | {words} |" in deploy, name
+    assert "no downloads" not in readme and "no upload, downloads or settings" not in readme

@@ -1098,3 +1098,46 @@ def test_response_by_week_counts_the_overviews_evaluable_series_not_the_windows_
     assert said.startswith("Who is counted: n = 190 evaluable series")
     app.switch_page("app_pages/overview.py").run()
     assert overview_n(app)[2:] == ["190"] * 2
+
+
+@pytest.mark.parametrize("role", ["viewer", "director", "analyst"])
+def test_each_role_gets_the_downloads_the_role_table_says(clinic_db, monkeypatch, role):
+    """The walk: the README said a viewer has no downloads (it has the suppressed meeting pack) and a director none
+    (it has every suppressed table's CSV). The README's, docs/deploy.md's and the sidebar's role table now say what
+    roles.py allows; this reads each role's download buttons on the pages where they appear. The role is given as
+    the sign-in would give it (tests/test_signin.py signs in through a real identity provider and browser)."""
+    from ketamine_outcomes.access import roles
+    from ketamine_outcomes.dashboard import signin
+
+    monkeypatch.setattr(signin, "current_user", lambda: signin._remember(
+        signin.User(f"{role}@clinic.example", roles.ROLES[role])))
+    app = open_app(clinic_db, monkeypatch, "safety")
+
+    def buttons(page):
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, [e.value for e in app.exception]
+        return {b.key: b.proto for b in app.get("download_button")}
+
+    safety, quality, trajectories = buttons("safety"), buttons("quality_review"), buttons("trajectories")
+    # Every role: the meeting pack, suppressed (at least 11, rounded), on Quality review, and nothing else there.
+    assert list(quality) == ["quality_pack_download"]
+    # The sidebar's help beside "Signed in as" says the role's line of the README's role table.
+    signed_in = next(c for c in app.caption if c.value.startswith(f"Signed in as {role}@clinic"))
+    assert signed_in.proto.help == f"A {role} sees {roles.DESCRIPTIONS[role]}."
+    if role == "viewer":  # meeting mode forced on: no table's CSV, no patient rows
+        assert (safety, trajectories) == ({}, {})
+        return
+    tables_of_counts = {"safety_bp_table_download", "safety_item9_course_table_download",
+                        "safety_cadss_table_download"}
+    # A director takes the suppressed tables away, never a patient-level list; an analyst also the item 9 list.
+    assert set(safety) == tables_of_counts | ({"safety_item9_download"} if role == "analyst" else set())
+    assert list(trajectories) == ["trajectories_table_download"]
+    for key in tables_of_counts:
+        assert "suppressed-under-11-rounded-to-5.csv" in safety[key].help, key
+    data_page = buttons("data")
+    if role == "director":  # batch history and coverage, no file
+        assert data_page == {}
+    else:
+        assert {"data_all_rejects", "data_all_warnings"} <= set(data_page)
+        assert {k.removeprefix("data_download_") for k in data_page if k.startswith("data_download_")} == \
+            set(marts.MARTS) - {"series_trajectories"}

@@ -178,7 +178,7 @@ def test_a_director_sees_every_page_and_the_item9_list_but_cannot_upload_or_down
     assert navigation(page) == EVERY_PAGE
     page.get_by_text("Signed in as Dan@Clinic.Example (director)").wait_for()
     open_page(page, url, "safety")
-    page.get_by_text("PHQ-9 answers with item 9").wait_for()
+    page.get_by_text("PHQ-9 answers with item 9 (thoughts of self-harm)").wait_for()  # the list's caption
     # The item 9 list is shown but cannot be taken away; an aggregate table can, and that is recorded.
     wait_for_app(page)
     assert page.locator(".st-key-safety_item9_download").count() == 0

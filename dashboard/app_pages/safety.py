@@ -92,7 +92,7 @@ st.markdown(f"**In the series of these filters**: {answered['flagged']} PHQ-9 an
             "(counts as the filters line says).")
 st.caption(markdown(f"Covers: {answered['when']}."))
 if view.meeting_mode:
-    st.caption(f"Hidden in meeting mode: the list of flags is patient-level, for clinical follow-up. How the flags were "
+    st.caption(f"Hidden in meeting mode: this list is patient-level, for clinical follow-up. How the flags were "
                f"followed up ({filters.NOT_FILTERED}, counts):")
     st.table(patients.follow_up_counts_for_meeting(view.min_cell))
 else:

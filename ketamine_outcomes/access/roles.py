@@ -10,11 +10,15 @@ addresses and `@domain` entries; an address is more specific than a domain and w
     director = ["@clinic.example"]
     viewer   = ["board@partner.example"]
 
-Roles, each including everything of the one before:
-- viewer: the chart pages, with meeting mode forced on (small cells suppressed, no patient-level rows);
+Roles, each including everything of the one before (DESCRIPTIONS: the words the README, docs/deploy.md
+and the sidebar show):
+- viewer: the chart pages, with meeting mode forced on (small cells suppressed, no patient-level rows; the
+  suppressed meeting pack is its one download);
 - director: also patient-level rows on the chart pages (the item 9 list), the patients' pages (one series,
-  not on track, item 9 follow-up) and the Data page's coverage and batch history;
-- analyst: also uploads, row downloads, settings changes and the audit trail.
+  not on track, item 9 follow-up), the Data page's coverage and batch history, and every table's CSV as
+  shown (suppressed: any role outside meeting mode may take those);
+- analyst: also uploads, row downloads (patient-level rows, the marts' unsuppressed files), settings
+  changes and the audit trail.
 """
 
 import math
@@ -50,6 +54,22 @@ ROLES = {
     "director": Role("director", frozenset({"charts", "definitions", "data", "patients"}), frozenset({"patient_rows"}),
                      meeting_mode=False),
     "analyst": Role("analyst", frozenset({"charts", "definitions", "data", "patients"}), ACTIONS, meeting_mode=False),
+}
+# What each role may see and do, in the words the README's and docs/deploy.md's role tables and the dashboard's
+# sidebar show (tests/test_docs.py holds the three to these): what ROLES and the pages allow, read from the code.
+# A table's CSV is the view's own, suppressed at the clinic's threshold unless an analyst opened an internal view;
+# "download_rows" is patient-level rows and the marts' unsuppressed files. No role changes settings from the
+# dashboard: `ketamine-outcomes settings set` on the server does ("change_settings" guards any page that would).
+DESCRIPTIONS = {
+    "viewer": "the chart pages and Definitions, meeting mode forced on (small cells suppressed, other counts rounded "
+              "to 5); no patient-level rows; one download: the suppressed meeting pack on Quality review",
+    "director": "every page: also the patient-level rows (the item 9 list on Safety, one series, not on track, item 9 "
+                "follow-up, where they record outcomes), notes of process changes on the charts, and the Data page's "
+                "batch history and coverage; downloads every table's CSV as shown (suppressed, never below the "
+                "clinic's threshold) and the meeting pack; no patient-level or mart downloads, no upload, no audit "
+                "trail",
+    "analyst": "everything: also uploads and undoing a batch, patient-level rows and every mart as CSV (exact "
+               "counts), rejected lines and warnings, an internal view below the clinic's threshold, the audit trail",
 }
 # Without an access file the dashboard serves this machine only, to whoever sits at it: everything.
 LOCAL = Role("local", ROLES["analyst"].pages, ACTIONS, meeting_mode=False)
