@@ -370,7 +370,8 @@ def file_name(title: str, view: filters.View, patient_level: bool = False, instr
 
 
 def csv_with_filters(numbers: pd.DataFrame, view: filters.View, title: str, patient_level: bool = False,
-                     instrument: "str | None | bool" = True, filtered: bool | str = True, analyst_file: bool = False) -> str:
+                     instrument: "str | None | bool" = True, filtered: bool | str = True,
+                     analyst_file: bool = False) -> str:
     """The table as CSV (formulas neutralised) under one line that names the filters it was made with: those the
     table follows, as its file name does (file_name)."""
     words = view.caption(patient_level=patient_level, instrument=instrument, filtered=filtered,

@@ -181,8 +181,8 @@ if view.meeting_mode:
 # they follow and says once that their counts are exact, not the view's suppression, which they do not follow.
 # Each file's name and first line name the filters that mart follows (tables.file_name, as every table's download).
 unfiltered = [name for name in tables.MART_FILES if not declarations.MARTS[name].filtered]
-st.caption(f"For the filters in force: {view.instrument} · {view.cohort.describe()}, each file's name and first line "
-           f"saying which it follows ({', '.join(unfiltered)}: {filters.NOT_FILTERED}; a mart without an instrument: "
+st.caption(f"For the filters in force: {view.instrument} · {markdown(view.cohort.describe())}, each file's name and "
+           f"first line saying which it follows ({', '.join(unfiltered)}: {filters.NOT_FILTERED}; a mart without an instrument: "
            "none). Downloads are analyst files: exact counts, small cells not suppressed or rounded, whatever this "
            "view's threshold.")
 columns = st.columns(4)
