@@ -164,7 +164,10 @@ CARDS: tuple[Card, ...] = (
     Card("item-9", "Item 9 flag",
          "PHQ-9 question 9 asks about thoughts of self-harm. Any answer above 0 calls for clinical follow-up. The "
          "list holds every PHQ-9 in the data, in a treatment series or not (a screening questionnaire before any "
-         "series too), whatever the filters; it is patient-level and never shown in meeting mode.",
+         "series too), of the whole clinic whatever the filters (its download says \"whole clinic, not filtered\"); "
+         "it is patient-level and never shown in meeting mode. The counts above it, and the meeting pack's, follow "
+         "the filters: the answers of 1 or more given in the series of those filters (a screening questionnaire in "
+         "no series is in none of them), with their patients, small counts hidden and others rounded to 5.",
          "Simon 2013 (risk rises with the answer); Kroenke 2001; clinical practice."),
     Card("item-9-course", "Item 9 over the induction",
          "Among series that could be judged at the end of induction: of those with thoughts of self-harm at "
