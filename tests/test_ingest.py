@@ -394,3 +394,17 @@ def test_a_file_changed_while_the_one_before_it_is_stored_is_read_as_it_is_then(
         assert rows(con, "select file_name, sha256 from batches order by batch_id") == [
             ("a.csv", hashlib.sha256(first.read_bytes()).hexdigest()),
             ("b.csv", hashlib.sha256(second.read_bytes()).hexdigest())]
+
+
+def test_cells_are_trimmed_and_blank_ones_are_missing(load, con):
+    # Spaces around a value (ASCII or no-break), a bidi mark, a blank cell: what an EHR's export pads with.
+    load("sessions.csv",
+         "patient_id,session_date,route,status,dose_mg,site,clinician_id,session_id\n"
+         "  P1 ,2024-03-01, IV ,completed,40,\u00a0North Side\u00a0, C1,S1\n"
+         "P2,2024-03-01,IV,   ,,\u200fLakeview,C 2 ,  \n")
+    assert rows(con, "select patient_id, route, status, dose_mg, site, clinician_id, session_id from sessions "
+                     "order by patient_id") == [
+        ("P1", "IV", "completed", 40.0, "North Side", "C1", "S1"),
+        ("P2", "IV", "completed", None, "Lakeview", "C 2", ""),
+    ]
+
