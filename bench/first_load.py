@@ -13,6 +13,8 @@ import argparse
 import collections
 import os
 import re
+import resource
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -83,8 +85,16 @@ class Pair(tuple):
 def measure(patients: int) -> dict:
     folder = network(patients)
     files = [folder / name for name in FILES]
-    work = CACHE / "first_load_bench"
+    # A folder of this run's own: two runs at once (helpers share bench/cache) removed each other's files.
+    work = CACHE / f"first_load_bench_{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        return _measure(patients, files, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(patients: int, files: list[Path], work: Path) -> dict:
     bare_cpu = []
     bare = [bare_read(work, files, bare_cpu) for _ in range(2)][-1]  # after a warm-up
     times = collections.defaultdict(lambda: Pair((0.0, 0.0)))
@@ -103,7 +113,8 @@ def measure(patients: int) -> dict:
     in_sql = Pair((sum(t[0] for t in times.values()), sum(t[1] for t in times.values())))
     times["outside SQL (Python: scans, checks of names and headers, results)"] = Pair((wall - in_sql[0], cpu - in_sql[1]))
     return {"patients": patients, "bare": bare, "bare_cpu": bare_cpu[-1], "wall": wall, "cpu": cpu,
-            "steps": dict(times), "load": os.getloadavg()}
+            "steps": dict(times), "load": os.getloadavg(),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def section(figures: list[dict]) -> str:
@@ -113,7 +124,8 @@ def section(figures: list[dict]) -> str:
                   f"load average {f['load'][0]:.1f} / {f['load'][1]:.1f} (1 / 5 min) on 2 cores. First load of "
                   f"{f['patients']:,} patients: {f['wall']:.1f} s, {f['cpu']:.1f} s CPU; DuckDB's bare read of the "
                   f"same files: {f['bare']:.1f} s, {f['bare_cpu']:.1f} s CPU ({f['wall'] / f['bare']:.1f}x wall, "
-                  f"{f['cpu'] / f['bare_cpu']:.1f}x CPU).", "",
+                  f"{f['cpu'] / f['bare_cpu']:.1f}x CPU). Peak memory of the process (the bare read's and the "
+                  f"load's): {f['peak_mb']:,.0f} MB.", "",
                   "| step | wall s | CPU s | share of CPU |", "|---|---|---|---|"]
         for name, (wall, cpu) in sorted(f["steps"].items(), key=lambda item: -item[1][1]):
             lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} | {cpu / f['cpu']:.0%} |")
