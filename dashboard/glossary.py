@@ -204,7 +204,8 @@ CARDS: tuple[Card, ...] = (
          "so subtracting one shown count from another never gives a small count exactly: series minus evaluable, "
          "this quarter minus last. Rates come from the exact counts, in whole percents (curves too); means and "
          "medians to one decimal, as a mean to more places gives its count back. A rate is hidden when fewer "
-         "than 11 are in it or left out of it (5 of 50 did not respond). Start dates count whole months. Only an "
+         "than 11 are in it or left out of it (5 of 50 did not respond), and so is any other number of its row "
+         "those few could be worked out from (the intention-to-treat rate, or the responders). Start dates count whole months. Only an "
          "analyst can lower the threshold below the clinic's setting, in a view marked internal. In a download a "
          "hidden cell is empty.",
          "CMS cell-size suppression policy; PCORnet.", ("min_cell_size",)),

@@ -64,13 +64,15 @@ def test_a_large_group_keeps_its_rates_when_a_small_difference_sits_between_its_
 
 
 def test_a_rate_is_hidden_when_its_numerator_or_complement_is_small_and_its_counts_stay_rounded():
-    frame = pd.DataFrame({"n_series": [60, 60], "n_evaluable": [60, 60], "n_scored": [50, 50],
-                          "responders": [45, 6], "remitters": [20, 20], "response_rate": [0.9, 0.12],
-                          "remission_rate": [0.4, 0.4]})
+    # 45 of 53: 53 and 45 read 55 and 45, which leave the 8 who did not respond at 6-14: responders stay. The
+    # remission rate goes with the response rate (rule 3b): 38% of 53-57 scored fits 18-22 remitters only up to 56.
+    frame = pd.DataFrame({"n_series": [60, 60], "n_evaluable": [60, 60], "n_scored": [53, 50],
+                          "responders": [45, 6], "remitters": [20, 20], "response_rate": [45 / 53, 0.12],
+                          "remission_rate": [20 / 53, 0.4]})
     table = suppress.for_table(frame, "cohort_comparison", RULE)
-    assert table.response_rate.tolist() == ["hidden", "hidden"]  # 5 did not respond; 6 responded
+    assert table.response_rate.tolist() == ["hidden", "hidden"]  # 8 did not respond; 6 responded
     assert table.responders.tolist() == ["45", "hidden"]
-    assert table.remission_rate.tolist() == ["40%", "40%"]
+    assert table.remission_rate.tolist() == ["hidden", "40%"]
 
 
 def test_a_chart_carries_rates_to_whole_percents_under_rounding_and_exact_in_an_internal_view():

@@ -75,16 +75,18 @@ def test_count_text():
 
 
 def test_a_rate_is_hidden_when_the_denominator_minus_its_numerator_is_small_and_the_counts_stay_rounded():
-    # 45 of 50 responded: 90% beside 50 would give the 5 who did not. The counts read 45 and 50, to the nearest 5:
-    # the 5 who did not may be anything from 1 to 9.
-    frame = pd.DataFrame({"group_value": ["a", "b"], "n_series": [90, 90], "n_evaluable": [70, 70],
-                          "n_scored": [50, 50], "responders": [45, 30], "remitters": [20, 50],
-                          "response_rate": [0.9, 0.6], "remission_rate": [0.4, 1.0]})
+    # 47 of 55 responded: 85% beside 55 would give the 8 who did not. The counts read 45 and 55, to the nearest 5:
+    # the 8 who did not may be anything from 6 to 14. (45 of 50 would read 45 and 50, which put the 5 at 1-9:
+    # there responders read hidden too, rule 3b.)
+    frame = pd.DataFrame({"group_value": ["a", "b", "c"], "n_series": [90, 90, 90], "n_evaluable": [70, 70, 70],
+                          "n_scored": [55, 50, 50], "responders": [47, 30, 45], "remitters": [20, 50, 20],
+                          "response_rate": [47 / 55, 0.6, 0.9], "remission_rate": [20 / 55, 1.0, 0.4]})
     shown = suppress.for_chart(frame, "cohort_comparison", 11)
     assert shown.responders[0] == 45 and pd.isna(shown.response_rate[0])
     assert shown.responders[1] == 30 and shown.response_rate[1] == 0.6
     assert shown.remission_rate[1] == 1.0  # 50 of 50: nobody is left to single out
-    assert suppress.for_table(frame, "cohort_comparison", 11).response_rate.tolist() == ["hidden", "60%"]
+    assert pd.isna(shown.responders[2]) and shown.n_scored[2] == 50 and shown.remission_rate[2] == 0.4
+    assert suppress.for_table(frame, "cohort_comparison", 11).response_rate.tolist() == ["hidden", "60%", "hidden"]
 
 
 def test_a_funnel_or_p_chart_row_is_hidden_when_its_rate_is_and_a_total_takes_a_second_only_when_exact():
@@ -120,12 +122,14 @@ def test_groups_that_add_up_to_a_shown_total_lose_only_the_small_group_under_rou
 
 def test_a_rate_whose_complement_is_small_reads_hidden_and_its_count_rounded():
     # Northside IV: 27 of 34 cases reliably improved (7 not improved: the rate goes), 15 reliably recovered,
-    # 1 reliably deteriorated (small: hidden).
+    # 1 reliably deteriorated (small: hidden). Counts alone leave the 7 at 6-14 (35 - 25, 33-37 less 23-27);
+    # 15 of 34 at 44% beside the 15 (11-17) would narrow the cases to 34-36 and the 7 to 7-13, so that rate goes
+    # too (rule 3b) and the counts stay.
     nhs = pd.DataFrame({"n_paired": [34], "n_cases": [34], "n_reliably_improved": [27], "n_reliably_recovered": [15],
                         "n_reliably_deteriorated": [1], "reliable_improvement_rate": [27 / 34],
                         "reliable_recovery_rate": [15 / 34], "reliable_deterioration_rate": [1 / 34]})
     table = suppress.for_table(nhs, "talking_therapies", 11).iloc[0]
-    assert (table.reliable_improvement_rate, table.reliable_recovery_rate) == ("hidden", "44%")
+    assert (table.reliable_improvement_rate, table.reliable_recovery_rate) == ("hidden", "hidden")
     assert (table.n_reliably_improved, table.n_reliably_recovered, table.n_reliably_deteriorated) == (
         "25", "15", "hidden")
 
@@ -263,13 +267,14 @@ def test_the_sustained_response_bound_is_drawn_at_the_shown_points_and_follow_up
 
 def test_nhs_measures_hide_a_0_of_a_hidden_few_and_a_group_of_50_keeps_every_number():
     # A: 7 finished courses (hidden), none paired: "0 paired" would say none of the 7 has both scores.
-    # B: 60 finished, 50 paired, 40 cases, 24 recovered, 6 reliably improved (hidden), 0 reliably recovered: reliable
+    # B: 60 finished, 52 paired, 40 cases, 24 recovered, 6 reliably improved (hidden), 0 reliably recovered: reliable
     #    recovery is recovered and reliably improved, so "0" would say none of the 6 recovered.
-    # C: 60 finished, 55 paired, 50 cases, 24 recovered, 20 reliably improved, 0 reliably recovered, 0 deteriorated:
-    #    no whole is hidden, so every 0 and every rate of this group of 50+ stays.
+    # C: 60 finished, 62 paired, 50 cases, 24 recovered, 20 reliably improved, 0 reliably recovered, 0 deteriorated:
+    #    no whole is hidden, so every 0 and every rate of this group of 50+ stays. (With 50 and 55 paired the
+#    caseness rates would go as 10 and 5 are not cases, and rule 3b would take a count with them: test_recoverable_complement.py.)
     nhs = pd.DataFrame({
-        "group_value": ["A", "B", "C"], "n_finished": [7, 60, 60], "n_paired": [0, 50, 55], "n_cases": [0, 40, 50],
-        "caseness_rate": [None, 0.8, 50 / 55], "n_recovered": [0, 24, 24], "recovery_rate": [None, 0.6, 0.48],
+        "group_value": ["A", "B", "C"], "n_finished": [7, 60, 60], "n_paired": [0, 52, 62], "n_cases": [0, 40, 50],
+        "caseness_rate": [None, 40 / 52, 50 / 62], "n_recovered": [0, 24, 24], "recovery_rate": [None, 0.6, 0.48],
         "n_reliably_improved": [0, 6, 20], "reliable_improvement_rate": [None, 0.15, 0.4],
         "n_reliably_recovered": [0, 0, 0], "reliable_recovery_rate": [None, 0.0, 0.0],
         "n_reliably_deteriorated": [0, 0, 0], "reliable_deterioration_rate": [None, 0.0, 0.0]})
@@ -282,8 +287,8 @@ def test_nhs_measures_hide_a_0_of_a_hidden_few_and_a_group_of_50_keeps_every_num
         assert table.reliable_recovery_rate.tolist()[1:] == ["hidden", "0%" if rule == 11 else "0.0%"]
         assert table.n_reliably_deteriorated.tolist()[1:] == ["0", "0"]  # 0 of 40 and of 50 cases: shown
         assert table.recovery_rate.tolist()[1:] == (["60%", "48%"] if rule == 11 else ["60.0%", "48.0%"])
-        assert table.iloc[2][["n_finished", "n_paired", "n_cases", "n_recovered"]].tolist() == ["60", "55", "50", "24"
-                                                                                                if rule == EXACT else "25"]
+        assert table.iloc[2][["n_finished", "n_paired", "n_cases", "n_recovered"]].tolist() == (
+            ["60", "62", "50", "24"] if rule == EXACT else ["60", "60", "50", "25"])
 
 
 def test_protocol_adherence_hides_0_within_the_window_of_a_hidden_number_completed():

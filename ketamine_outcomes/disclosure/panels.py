@@ -309,15 +309,23 @@ def funnel(marts: Marts, selection: Selection, by: str, label: str) -> Panel:
     panel.data = {"rates": rates, "hidden": hidden, "units": units, "n_groups": n_groups, "n_hidden": n_hidden,
                   **funnel_words(units, rule)}
     if units.empty:
-        panel.empty = (f"No {label} can be placed on the funnel: each of the {n_groups} with series scored has fewer "
-                       f"than {rule.min_cell} scored, responding or not responding (small-cell suppression). "
-                       "Choose a wider period (the rolling 12 months) or fewer filters.")
+        panel.empty = (f"No {label} can be placed on the funnel: {_each_group(n_groups, label, rule.min_cell)} (small-cell "
+                       "suppression). Choose a wider period (the rolling 12 months) or fewer filters.")
     elif n_hidden:
         panel.notes.append(f"{n_hidden} of {n_groups} {label}s with series scored are not placed on the funnel: fewer "
                            f"than {rule.min_cell} scored, responding or not responding.")
     if rule.on:
         panel.notes.append(rounding_note(rule))
     return panel
+
+
+def _each_group(n_groups: int, label: str, min_cell: int) -> str:
+    """Why no group is placed, in words that agree with the number of groups with series scored."""
+    if n_groups == 0:
+        return "none has series scored"
+    which = f"the one {label} with series scored has" if n_groups == 1 else \
+        f"each of the {n_groups} with series scored has"
+    return f"{which} fewer than {min_cell} scored, responding or not responding"
 
 
 def shown_n(rule: suppress.Disclosure):

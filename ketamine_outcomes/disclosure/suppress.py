@@ -27,7 +27,9 @@ Functions marked @remembered are pure: the dashboard keeps their results by a fi
 arguments (ketamine_outcomes/kept.py), so a repeated view does not suppress the same rows again."""
 
 from dataclasses import dataclass
+from itertools import combinations
 
+import numpy as np
 import pandas as pd
 
 from ketamine_outcomes.definitions import HIDDEN  # noqa: F401 (suppress.HIDDEN: the word it applies)
@@ -150,7 +152,142 @@ def _hidden(frame: pd.DataFrame, mart: str, rule: Disclosure, rows_add_up: bool 
                 complement = frame[denominator] - frame[numerator]
                 mask |= complement.map(lambda v: is_small(v, rule)).astype(bool)
         out[column] = mask
+    if rule.on and rule.round_to > 1:
+        out = _with_recoverable_complements(frame, mart, rule, out)
     return out
+
+
+def _with_recoverable_complements(frame: pd.DataFrame, mart: str, rule: Disclosure,
+                                  hidden: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """Rule 3b (docs/metrics.md, "Small cells"): a rate hidden because its complement is small (the scored who
+    did not respond) is not worked out from the rest of its row. Shown to whole percents beside rounded counts,
+    another rate on the same numerator (the intention-to-treat rate: responders of the evaluable) or on the
+    same denominator can narrow the counts until the complement is known to be from 1 to min_cell - 1. So in
+    such a row, while the figures shown pin the complement within 1 to min_cell - 1, or tell more of it than the
+    rounded counts alone, the next of these is withheld too: the other rates on its numerator, the other
+    rates on its denominator, the numerator (with every rate built on it), the denominator. The check
+    enumerates every set of whole counts the figures shown fit (_complements); a large group usually keeps
+    everything, as its rates do not narrow its rounded counts."""
+    declared = MARTS[mart]
+    rates = {r: nd for r, nd in declared.rates.items() if r in frame and nd[0] in frame and nd[1] in frame}
+    if not rates:
+        return hidden
+    out = {column: mask.copy() for column, mask in hidden.items()}
+    for i in frame.index:
+        for rate, (num, den) in rates.items():
+            # A hidden numerator or denominator already leaves the complement open (its rates go with it).
+            if (not (out[rate][i] and is_small(frame.at[i, den] - frame.at[i, num], rule))
+                    or out[num][i] or out[den][i]):
+                continue
+            candidates = ([r for r, (n, d) in rates.items() if r != rate and n == num]
+                          + [r for r, (n, d) in rates.items() if r != rate and d == den and n != num]
+                          + [num, den])
+            out = _least_withheld(frame.loc[i], declared, rule, out, i, num, den, candidates)
+    return out
+
+
+def _least_withheld(row: pd.Series, declared, rule: Disclosure, hidden: dict[str, pd.Series], i, num: str,
+                    den: str, candidates: list[str]) -> dict[str, pd.Series]:
+    """`hidden` with the fewest candidates of row i withheld that leave den - num untold (a count takes its rates
+    with it): of those, the one losing the fewest figures; on a tie, the one whose candidates come first."""
+    if not _complement_told(row, declared, rule, hidden, i, num, den):
+        return hidden
+    best = None
+    for size in range(1, len(candidates) + 1):
+        for chosen in combinations(candidates, size):
+            trial = {column: mask.copy() for column, mask in hidden.items()}
+            for cell in chosen:
+                _withhold(trial, declared, cell, i)
+            if _complement_told(row, declared, rule, trial, i, num, den):
+                continue
+            # A rate and its interval are one figure lost (a table without the interval loses the same).
+            lost = len({c.removesuffix("_low").removesuffix("_high") for c in trial
+                        if bool(trial[c][i]) and not bool(hidden[c][i])})
+            if best is None or lost < best[0]:
+                best = (lost, trial)
+        if best:  # more candidates withheld never lose fewer figures than the fewest that do
+            return best[1]
+    return hidden
+
+
+def _withhold(hidden: dict[str, pd.Series], declared, cell: str, i) -> None:
+    """Hide `cell` in row i: a rate with its interval, or a count with every rate and mean built on it."""
+    built_on = [column for column, bases in declared.derived().items() if cell in bases]
+    for column in [cell, *built_on] + [f"{cell}{end}" for end in ("_low", "_high")]:
+        if column in hidden:
+            hidden[column].loc[i] = True
+
+
+def _complement_told(row: pd.Series, declared, rule: Disclosure, hidden: dict[str, pd.Series], i,
+                     num: str, den: str) -> bool:
+    """Whether the figures shown in `row` tell the complement den - num: pin it within 1 to min_cell - 1, or
+    narrow it more than the shown counts alone do. A hidden numerator or denominator leaves it open: every rate
+    built on a hidden count is hidden with it, so nothing bounds that count but its wholes."""
+    if hidden[num][i] or hidden[den][i]:
+        return False
+    with_rates = _complements(row, declared, rule, hidden, i, num, den, rates=True)
+    counts_only = _complements(row, declared, rule, hidden, i, num, den, rates=False)
+    return _pinned(with_rates, rule) or not np.array_equal(with_rates, counts_only)
+
+
+def _pinned(complements: np.ndarray, rule: Disclosure) -> bool:
+    """Whether every value a complement may take is a small count, 1 to min_cell - 1."""
+    return bool(complements.size and complements.min() >= 1 and complements.max() < rule.min_cell)
+
+
+def count_candidates(shown, hidden: bool, rule: Disclosure, upper: int) -> np.ndarray:
+    """The whole counts a count as shown may stand for: any from 0 to `upper` when it reads hidden (small, or
+    withheld to protect another), else every count that rounds to the value shown."""
+    if hidden:
+        return np.arange(0, upper + 1)
+    exact = int(shown)
+    shown_value = rounded(exact, rule)
+    low = max(0, shown_value - rule.round_to - rule.min_cell)
+    values = np.arange(low, shown_value + rule.round_to + 1)
+    return values[[rounded(int(v), rule) == shown_value for v in values]]
+
+
+def _complements(row: pd.Series, declared, rule: Disclosure, hidden: dict[str, pd.Series], i, num: str, den: str,
+                 rates: bool) -> np.ndarray:
+    """Every value of den - num that some set of whole counts fits: each count as shown (count_candidates),
+    each part no more than its whole, and (`rates`) each rate and interval bound shown as it is drawn, to whole
+    percents."""
+    # Another count read hidden is in no rate shown (its rates are hidden with it) and tells nothing here.
+    linked = [c for c in declared.counts if c in row.index and not pd.isna(row[c])
+              and (c in (num, den) or not hidden[c][i] and any(c in pair for pair in declared.part_of()))]
+    shown = {c: count_candidates(row[c], False, rule, 0) for c in linked if not hidden[c][i]}
+    upper = int(max((v.max() for v in shown.values() if v.size), default=0))
+    values = {c: shown[c] if c in shown else count_candidates(row[c], True, rule, upper) for c in linked}
+    grids = dict(zip(linked, np.meshgrid(*values.values(), indexing="ij", sparse=True)))
+    fits = np.ones([len(v) for v in values.values()], dtype=bool)
+    for part, whole in declared.part_of():
+        if part in grids and whole in grids:
+            fits &= grids[part] <= grids[whole]
+    if rates:
+        for rate, (k, n) in declared.rates.items():
+            if k not in grids or n not in grids:
+                continue
+            for column, estimate in ((rate, _share), (f"{rate}_low", _wilson_low), (f"{rate}_high", _wilson_high)):
+                if column in hidden and not hidden[column][i] and not pd.isna(row[column]):
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        drawn = np.round(float(row[column]), RATE_DIGITS)
+                        fits &= (grids[n] > 0) & (np.abs(estimate(grids[k], grids[n]) - drawn) <= 0.5 / 10 ** RATE_DIGITS + 1e-9)
+    complement = np.broadcast_to(grids[den] - grids[num], fits.shape)
+    return np.unique(complement[fits])
+
+
+def _share(k, n):
+    return k / n
+
+
+def _wilson_low(k, n, z: float = 1.96):
+    p = k / n
+    return (p + z * z / (2 * n) - z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+
+
+def _wilson_high(k, n, z: float = 1.96):
+    p = k / n
+    return (p + z * z / (2 * n) + z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
 
 
 def _hidden_counts(frame: pd.DataFrame, mart: str, rule: Disclosure,
@@ -254,7 +391,8 @@ def for_table(frame: pd.DataFrame, mart: str, min_cell: "Disclosure | int",
     percent would give the exact count back)."""
     rule = policy(min_cell)
     shown = for_chart(frame, mart, rule, rows_add_up)
-    small = _hidden_counts(frame, mart, rule, rows_add_up) if rule.on and not frame.empty else {}
+    # Counts withheld to protect another figure of their row (rule 3b) read hidden too, not blank.
+    small = _hidden(frame, mart, rule, rows_add_up) if rule.on and not frame.empty else {}
     for column in MARTS[mart].counts:
         if column in shown:
             shown[column] = [
