@@ -70,7 +70,7 @@ def test_a_patient_level_download_is_named_and_headed_exact_and_a_mart_table_sti
     assert "counts under 11 suppressed" in tables.csv_with_filters(rows, view(), "weekly").splitlines()[0]
 
 
-def test_a_median_past_the_shown_curve_is_a_hidden_tile_with_the_words_in_its_caption(clinic_db, monkeypatch):
+def test_a_median_past_the_shown_curve_reads_beyond_its_last_day_with_the_words_in_its_caption(clinic_db, monkeypatch):
     # The sample's PHQ-9 sustained response: under suppression at 11 the curve stops before it falls to half.
     from ketamine_outcomes.disclosure import suppress
     from ketamine_outcomes.metrics import marts
@@ -85,9 +85,10 @@ def test_a_median_past_the_shown_curve_is_a_hidden_tile_with_the_words_in_its_ca
     app = open_app(clinic_db, monkeypatch, "durability")
     assert not app.exception
     tile = next(m for m in app.metric if m.label == "Median duration of response")
-    assert tile.value == "hidden"
-    assert any(c.endswith(f"median past the shown curve: after day {last}, where fewer than 11 series are at risk")
-               for c in captions(app))
+    # "hidden" is suppression's word for a group not drawn: the median is beyond the shown curve, as "not reached".
+    assert tile.value == f"> {last} days"
+    assert any(c.endswith(f"median not reached by day {last}, where the curve stops (after it fewer than 11 series "
+                          "are at risk)") for c in captions(app))
     # Every tile on the page is a number of days or "hidden", never a phrase.
     assert all(re.fullmatch(r"hidden|(> )?\d+(-\d+)? days", m.value) for m in app.metric)
 
@@ -122,3 +123,13 @@ def test_the_response_pages_caption_names_the_week_its_rates_chart_ends_at(clini
     assert last == 11
     assert ("The axis ends at the last week with an observed response rate shown (week 11): series were scored after "
             "it, up to week 36, but every line's value there is hidden (small-cell suppression).") in note
+
+
+def test_the_one_series_page_in_meeting_mode_says_its_data_as_of_as_every_page_does(clinic_db, monkeypatch):
+    app = open_app(clinic_db, monkeypatch, "overview")
+    app.toggle(key="filters_meeting_mode").set_value(True).run()
+    overview_as_of = [c.value for c in app.caption if c.value.startswith("Data as of")]
+    app = app.switch_page("app_pages/series.py").run()
+    assert not app.exception
+    assert any("Hidden in meeting mode" in i.value for i in app.info)
+    assert [c.value for c in app.caption if c.value.startswith("Data as of")] == overview_as_of != []

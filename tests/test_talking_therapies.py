@@ -128,3 +128,18 @@ def test_response_page_draws_the_recovery_standard_beside_the_clinics_recovery(t
     assert re.search(r"Of (\S+) series that were cases at baseline", captions).group(1) == "375"
     assert re.search(r"of (\S+) series that finished a course", captions).group(1) == "465"
     assert "england.nhs.uk/2016/07/psychological-therapies" in captions.replace("\\", "")
+
+
+def test_the_chart_runs_to_100_percent_and_makes_room_above_only_for_a_label_with_no_tick_past_it():
+    import pandas as pd
+
+    row = pd.Series({"recovery_rate": 0.42, "recovery_rate_low": 0.35, "recovery_rate_high": 0.49,
+                     "reliable_improvement_rate": 0.6, "reliable_recovery_rate": 0.4,
+                     "reliable_deterioration_rate": 0.05, "mcid_improvement_rate": 0.55})
+    axis = figures.talking_therapies(row, NATIONAL_STANDARDS, 11).layout.yaxis
+    assert tuple(axis.range) == (0, 1.0) and max(axis.tickvals) == 1.0
+    # 95% improved by the MCID: its label "95%" sits above the bar, so the axis leaves room, but ticks stop at 100%.
+    axis = figures.talking_therapies(pd.concat([row.drop("mcid_improvement_rate"),
+                                                pd.Series({"mcid_improvement_rate": 0.95})]),
+                                     NATIONAL_STANDARDS, 11).layout.yaxis
+    assert tuple(axis.range) == (0, 1.1) and max(axis.tickvals) == 1.0

@@ -24,11 +24,11 @@ def median_tiles(panel: panels.Panel, label: str) -> None:
     for i, tile in enumerate(panel.tiles):
         name = label if tile.label == "all" else f"{label}, {tile.label}"
         columns[i % len(columns)].metric(name, tile.value, help="The week the curve crosses half (the estimate is shown at the "
-                                                       "end of each week under small-cell suppression). 'Past the shown "
-                                                       "curve': it does, where fewer series are at risk than suppression "
-                                                       "allows (hidden, the caption says where). '> N days': not "
-                                                       "reached, the curve stays above half to its last day. 'Hidden' "
-                                                       "alone: too few series in the group to draw it.")
+                                                       "end of each week under small-cell suppression). '> N days': the "
+                                                       "curve shown does not reach half by its last day, N; the caption "
+                                                       "says whether it stops there (fewer series at risk after it than "
+                                                       "suppression allows) or stays above half. 'Hidden': too few "
+                                                       "series in the group to draw it.")
         columns[i % len(columns)].caption(f"n = {tile.n} series" + (f"; median {tile.help}" if tile.help else ""))
 
 

@@ -16,8 +16,9 @@ st.title("One series")
 st.caption("A treatment series seen whole: what happened at each session, how the scores moved, and why each "
            "definition counts it as it does.")
 view = filters.current()
+# A series' last session is only as recent as the last export uploaded; said in meeting mode too, as every page does.
+ui.data_as_of()
 patients.only_outside_meetings(view)
-ui.data_as_of()  # a series' last session is only as recent as the last export uploaded
 
 search = st.text_input("Find a series", key="series_search", placeholder="series id (KP000123#1) or patient id",
                        help="A series id as the Every series download prints it, or a patient id: exact, or the "

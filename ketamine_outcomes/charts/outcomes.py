@@ -492,5 +492,8 @@ def talking_therapies(row: pd.Series, standards, min_cell: int | None = None) ->
     fig = house_layout(fig, "PHQ-9 and GAD-7 together: NHS Talking Therapies measures, cases who finished a course",
                   "share of cases",
                   x_title="", percent=True, height=500)
-    fig.update_yaxes(range=[0, 1.1])
+    # A share runs to 100%; room above it only when a bar's label (or the recovery interval) reaches past 90%, and
+    # no tick there (an axis to 110% reads as if a share could pass 100%).
+    top = max([*shown.values(), *(s["value"] for s in standards), high if high == high and high is not None else 0])
+    fig.update_yaxes(range=[0, 1.0 if top <= 0.9 else 1.1], tickmode="array", tickvals=[i / 5 for i in range(6)])
     return fig

@@ -493,13 +493,15 @@ def curve(marts: Marts, selection: Selection, mart: str, by: str) -> Panel:
 
 def median_tile(group: str, kept: pd.DataFrame, n: str, rule: suppress.Disclosure) -> Tile:
     """A curve's median as a tile: a value is a number of days or "hidden", never a phrase (a tile's big type
-    reads as a figure). A median past the shown curve is hidden by suppression: its caption (`help`) says why."""
+    reads as a figure). "Hidden" is suppression's word, for a group not drawn. A median the shown curve does not
+    reach reads "> N days" (N its last day) whether the full curve reaches half after it or never does: both
+    say the median is beyond the curve shown, and its caption (`help`) says which."""
     if kept.empty:
         return Tile(group, HIDDEN, n)
     words, last = suppress.median_text(kept), int(kept.day.max())
     if words == "past the shown curve":
-        return Tile(group, HIDDEN, n, help=f"past the shown curve: after day {last}, where fewer than "
-                                           f"{rule.min_cell} series are at risk")
+        return Tile(group, f"> {last} days", n, help=f"not reached by day {last}, where the curve stops (after it "
+                                                      f"fewer than {rule.min_cell} series are at risk)")
     if words == "not reached":  # the curve never falls to half: the median is beyond its last day, a number
         return Tile(group, f"> {last} days", n, help=f"not reached: the curve stays above half to day {last}")
     return Tile(group, words, n)
