@@ -53,6 +53,11 @@ def test_periods_are_quarters_months_or_ranges():
     span = pack.parse_period(None, date(2025, 1, 10), date(2025, 1, 19))
     assert (span.start, span.end) == (date(2025, 1, 1), date(2025, 1, 31))
     assert (span.previous().start, span.previous().end) == (date(2024, 12, 1), date(2024, 12, 31))
+    # 18 whole months (2024-01 to 2025-06): the previous period is the 18 whole months before, not 546 days.
+    eighteen = pack.parse_period(None, date(2024, 1, 1), date(2025, 6, 30)).previous()
+    assert (eighteen.start, eighteen.end) == (date(2022, 7, 1), date(2023, 12, 31))
+    across = pack.parse_period(None, date(2025, 2, 14), date(2025, 3, 2)).previous()  # February-March: 2 months
+    assert (across.start, across.end) == (date(2024, 12, 1), date(2025, 1, 31))
     for bad in ("2025-Q5", "2025-13", "last quarter"):
         with pytest.raises(pack.ReportError, match="not a quarter"):
             pack.parse_period(bad)
@@ -408,3 +413,21 @@ def test_the_headline_filters_name_the_cases_counted_and_remission_reads_as_its_
     pcl5 = pack.html_pack(sample_con, instrument="PCL-5", period=pack.parse_period("2024-Q2"))
     assert re.search(r"Below the probable-PTSD cut-off: an end-of-induction\s+PCL-5 score under 33 \(below the "
                      r"probable-PTSD cut-off\), not remission\.", pcl5)
+
+
+def test_a_previous_period_before_the_data_starts_is_said_so_not_shown_as_zeros(sample_con):
+    # The sample's first session is of 2024-01-01: the 18 months before 2024-01 to 2025-06 hold no data at all; the
+    # 2 months before 2024-02 to 2024-03 start a month before it; 2024-Q1, before 2024-Q2, starts with it: no note.
+    meeting_pack = pack.build(sample_con, period=pack.parse_period(None, date(2024, 1, 1), date(2025, 6, 30)))
+    before = meeting_pack["headline"]["rows"][1]
+    assert before["started"] == "before the data starts" and before["response"] == before["evaluable"] == ""
+    assert meeting_pack["headline"]["previous_note"] == (
+        "The previous period (2022-07-01 to 2023-12-31) ends before the data starts (the first session stored is of "
+        "2024-01-01): there is nothing to compare this period with.")
+    html = pack.render(meeting_pack)
+    assert "before the data starts" in html and "no evaluable series" not in html
+    partly = pack.build(sample_con, period=pack.parse_period(None, date(2024, 2, 1), date(2024, 3, 31)))
+    assert partly["headline"]["previous_note"].startswith("The previous period (2023-12-01 to 2024-01-31) starts "
+                                                          "before the data does")
+    assert partly["headline"]["rows"][1]["started"] != "before the data starts"
+    assert pack.build(sample_con, period=pack.parse_period("2024-Q2"))["headline"]["previous_note"] is None

@@ -61,8 +61,10 @@ class Period:
             return quarter(self.start - timedelta(days=1))
         if self.grain == "month":
             return month(self.start - timedelta(days=1))
-        days = (self.end - self.start).days + 1
-        start, end = self.start - timedelta(days=days), self.start - timedelta(days=1)
+        # A range is whole months (parse_period): the previous one is as many whole months just before it.
+        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        back = self.start.year * 12 + self.start.month - 1 - months
+        start, end = date(back // 12, back % 12 + 1, 1), self.start - timedelta(days=1)
         return Period(f"{start} to {end}", start, end, "range")
 
 
@@ -134,11 +136,18 @@ def _figure(fig) -> markupsafe.Markup:
                        config={"displayModeBar": False, "staticPlot": True, "responsive": False}))
 
 
-def _headline(read_mart, selection: panels.Selection, period: "Period", previous: "Period") -> dict:
+def _headline(read_mart, selection: panels.Selection, period: "Period", previous: "Period",
+              data_start: date | None = None) -> dict:
     """Series started and active count every series; the end-of-induction rows are the panel the Overview and
-    the Quality review show (panels.end_of_induction: cases at baseline unless cleared)."""
+    the Quality review show (panels.end_of_induction: cases at baseline unless cleared). A previous period that
+    ends before the data's first session is said to be so, not shown as rows of 0 that read like results."""
     rows, figure, references = [], None, []
     for label, shown in (("this period", period), ("previous period", previous)):
+        if label == "previous period" and data_start and shown.end < data_start:
+            rows.append({"label": label, "started": "before the data starts", "active": "", "evaluable": "",
+                         "scored": "", "no_baseline": "", "response": "", "remission": "", "itt_response": "",
+                         "itt_remission": ""})
+            continue
         in_period = replace(selection.cohort, start_from=shown.start, start_to=shown.end)
         activity = panels.activity(read_mart, selection.with_cohort(in_period)).tiles
         row = {"label": label, "started": activity[0].value, "active": activity[1].value}
@@ -160,9 +169,27 @@ def _headline(read_mart, selection: panels.Selection, period: "Period", previous
     # dashboard's does, not the pack's wider filters ("all series").
     filters = f"{selection.instrument} · series started {period.start} to {period.end} · {cohort_words(rated)}"
     return {"rows": rows, "references": references, "cohort": selection.cohort_sentence(), "filters": filters,
+            "previous_note": _previous_note(previous, data_start),
             "cases": (f"{selection.instrument} {rated.min_baseline} or more at baseline"
                       if rated is not selection.cohort else None),
             "figure": figure}
+
+
+def _previous_note(previous: "Period", data_start: date | None) -> str | None:
+    """Why the previous period's column is empty or partial: it falls (partly) before the data's first session."""
+    if not data_start or previous.start >= data_start:
+        return None
+    if previous.end < data_start:
+        return (f"The previous period ({previous.start} to {previous.end}) ends before the data starts (the first "
+                f"session stored is of {data_start}): there is nothing to compare this period with.")
+    return (f"The previous period ({previous.start} to {previous.end}) starts before the data does (the first "
+            f"session stored is of {data_start}): it holds only the series started from then.")
+
+
+def _data_start(con) -> date | None:
+    """The day of the first session stored (None for exports with day offsets only)."""
+    (first,) = con.execute("select min(session_date) from sessions").fetchall()[0]
+    return first
 
 
 def _trajectory(con, read_mart, selection: panels.Selection) -> dict:
@@ -366,7 +393,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: mar
         "plotly_js": plotly.offline.get_plotlyjs(), "figures": [],
     }
     if not pack["empty"]:
-        pack.update(headline=_headline(read_mart, selection, period, previous),
+        pack.update(headline=_headline(read_mart, selection, period, previous, _data_start(con)),
                     trajectory=_trajectory(con, read_mart, selection.with_cohort(in_period)),
                     p_chart=_p_chart(con, read_mart, selection, period),
                     funnels=_funnels(read_mart, selection.with_cohort(in_period), period),
