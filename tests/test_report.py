@@ -431,3 +431,26 @@ def test_a_previous_period_before_the_data_starts_is_said_so_not_shown_as_zeros(
                                                           "before the data does")
     assert partly["headline"]["rows"][1]["started"] != "before the data starts"
     assert pack.build(sample_con, period=pack.parse_period("2024-Q2"))["headline"]["previous_note"] is None
+
+
+def test_the_quality_review_page_and_the_pack_open_with_the_same_two_counts_under_the_same_labels(clinic_db,
+                                                                                                   monkeypatch):
+    from conftest import open_app
+
+    app = open_app(clinic_db, monkeypatch, "quality_review")
+    assert not app.exception
+    heading = next(h.value for h in app.subheader if h.value.startswith("Series started in "))
+    latest = heading.removeprefix("Series started in ").split(" ")[0]
+    tiles = {m.label: m.value for m in app.metric}
+    con = duckdb.connect(str(clinic_db), read_only=True)
+    try:
+        meeting_pack = pack.build(con, period=pack.parse_period(latest), min_cell=11)
+    finally:
+        con.close()
+    now = meeting_pack["headline"]["rows"][0]
+    # Every series started, then those the rates count (cases at baseline): the walk's page said "Series counted
+    # 95" where the pack said "series started 110".
+    assert tiles["Series started"] == now["started"] and tiles["Series counted in the rates"] == now["counted"]
+    assert int(now["started"].replace(",", "")) > int(now["counted"].replace(",", ""))
+    html = pack.render(meeting_pack)
+    assert "<th>series started</th>" in html and "<th>series counted in the rates</th>" in html

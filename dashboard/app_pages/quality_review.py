@@ -88,12 +88,15 @@ if latest_panel.empty:
     st.info(latest_panel.empty)
 else:
     # The same panel as the pack's headline for this period: the same cohort and the same numbers.
-    counts = latest_panel.data["counts"]
-    tiles = st.columns(3 + len(latest_panel.tiles))
-    for column, (label, value) in zip(tiles, (("Series counted", counts.n_series), ("Evaluable", counts.n_evaluable),
-                                             ("Scored", counts.n_scored))):
+    counts, opening = latest_panel.data["counts"], latest_panel.data["period_counts"]
+    tiles = st.columns(4 + len(latest_panel.tiles))
+    opening_help = {"started": "Every series started in the period, as the pack's headline counts it.",
+                    "counted": "Of those, the series the rates count: " + latest_panel.cohort}
+    for column, (key, label) in zip(tiles, panels.PERIOD_COUNTS.items()):
+        column.metric(label[:1].upper() + label[1:], opening[key], help=opening_help[key])
+    for column, (label, value) in zip(tiles[2:], (("Evaluable", counts.n_evaluable), ("Scored", counts.n_scored))):
         column.metric(label, value)
-    for column, tile in zip(tiles[3:], latest_panel.tiles):
+    for column, tile in zip(tiles[4:], latest_panel.tiles):
         column.metric(f"{tile.label}, {tile.basis}", tile.value, help=tile.help)
     st.caption("Response and remission: observed (of the series scored), then intention to treat (of the evaluable). "
                + latest_panel.cohort)

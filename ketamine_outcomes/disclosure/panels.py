@@ -457,7 +457,17 @@ def period_numbers(marts: Marts, selection: Selection, start, end, label: str) -
     in_period = selection.with_cohort(replace(selection.cohort, start_from=start, start_to=end))
     panel = end_of_induction(marts, in_period)
     panel.title = f"Series started in {label}"
+    # Both open with the same two counts under the same labels (PERIOD_COUNTS): every series started, then those
+    # the rates count (with a baseline, cases at baseline unless cleared), so neither reads as the other's figure.
+    counts = panel.data.get("counts")
+    panel.data["period_counts"] = {
+        "started": activity(marts, in_period).tiles[0].value,
+        "counted": counts.n_series if counts is not None else "0"}
     return panel
+
+
+# The labels of period_numbers' two opening counts, as the Quality review's tiles and the pack's headline name them.
+PERIOD_COUNTS = {"started": "series started", "counted": "series counted in the rates"}
 
 
 def curve(marts: Marts, selection: Selection, mart: str, by: str) -> Panel:

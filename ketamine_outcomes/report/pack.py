@@ -144,14 +144,15 @@ def _headline(read_mart, selection: panels.Selection, period: "Period", previous
     rows, figure, references = [], None, []
     for label, shown in (("this period", period), ("previous period", previous)):
         if label == "previous period" and data_start and shown.end < data_start:
-            rows.append({"label": label, "started": "before the data starts", "active": "", "evaluable": "",
+            rows.append({"label": label, "started": "before the data starts", "counted": "", "active": "", "evaluable": "",
                          "scored": "", "no_baseline": "", "response": "", "remission": "", "itt_response": "",
                          "itt_remission": ""})
             continue
         in_period = replace(selection.cohort, start_from=shown.start, start_to=shown.end)
         activity = panels.activity(read_mart, selection.with_cohort(in_period)).tiles
-        row = {"label": label, "started": activity[0].value, "active": activity[1].value}
         panel = panels.period_numbers(read_mart, selection, shown.start, shown.end, shown.label)
+        # The Quality review's opening tiles: the same panel's two counts under the same labels.
+        row = {"label": label, **panel.data["period_counts"], "active": activity[1].value}
         if panel.empty:
             row.update(evaluable="0", scored="0", no_baseline="", response="no evaluable series", remission="",
                        itt_response="", itt_remission="")
@@ -382,6 +383,7 @@ def build(con: duckdb.DuckDBPyConnection, instrument: str = "PHQ-9", cohort: mar
     pack = {
         "clinic": clinic or os.environ.get("KETAMINE_OUTCOMES_CLINIC") or "Ketamine clinic",
         "period": period, "previous": previous, "instrument": instrument, "min_cell": min_cell,
+        "period_counts": panels.PERIOD_COUNTS,
         "filters": f"{instrument} · series started {period.start} to {period.end} · {cohort_words(cohort)}",
         "data_as_of": _data_as_of(con), "stale_days": _stale_days(con),
         "generated_at": datetime.now().strftime("%Y-%m-%d %H:%M"),
