@@ -673,9 +673,10 @@ def test_the_nhs_table_marks_a_count_hidden_for_a_small_difference_as_hidden(cli
     assert (nhs.n_finished, nhs.n_paired, nhs.n_cases, nhs.n_reliably_improved, nhs.n_reliably_recovered,
             nhs.n_reliably_deteriorated) == (29, 27, 27, 19, 11, 0)
     table = next(d.value for d in app.dataframe if "Reliably improved" in d.value.columns)
-    # 19 of 27 improved: 8 not improved is small, so the rate is blank and the counts read rounded (20 of 25: the 8
-    # may be anything from 1 to 9); 11 recovered reads 15; 0 deteriorated shows.
-    assert read(table["Reliably improved"]) == {0: "20"} and read(table["Reliably recovered"]) == {0: "15"}
+    # 19 of 27 improved: 8 not improved is small, so the rate is blank; 20 improved of 25 cases would put the 8 at 1
+    # to 9, so the improved read hidden too (rule 3b), and the cases stay; 11 recovered reads 15; 0 deteriorated shows.
+    assert read(table["Reliably improved"]) == {0: "hidden"} and read(table["Reliably recovered"]) == {0: "15"}
+    assert read(table["Cases at baseline"]) == {0: "25"}
     assert read(table["Reliable improvement %"]) == {0: "hidden"}
     assert read(table["Reliably deteriorated"]) == {0: "0"}
     # 29 courses finished, 27 paired: both rounded (30 and 25), so the 2 without a pair are not given.
