@@ -98,6 +98,16 @@ def test_the_walks_oral_row_hides_its_intention_to_treat_response_and_keeps_its_
     assert_not_told(shown.to_dict(), exact)
 
 
+def test_the_walks_female_row_keeps_its_intention_to_treat_rate_as_it_tells_nothing_more():
+    # Oral, female: 17 scored, 11 responders, 24 evaluable read 15, 15, 25. 46% of 23-27 puts responders at 11-12,
+    # but 15 scored stands for 11-17 (11 and 12 read 15), so 0-6 did not respond with the 46% or without it.
+    shown, exact = shown_and_exact(25, 24, 17, 11, 1)
+    assert (shown.n_scored, shown.responders, shown.response_rate, shown.itt_response_rate) == ("15", "15", "hidden",
+                                                                                                "46%")
+    assert complements(shown.to_dict(), "responders", "n_scored") == set(range(0, 7))
+    assert_not_told(shown.to_dict(), exact)
+
+
 def test_rounded_counts_that_pin_the_few_non_responders_hide_the_responders():
     # docs/metrics.md's worked example with 125 responders of 132 scored: 130 - 125 would put the 7 who did not
     # respond at 1-9, so responders read hidden, and with them the intention-to-treat response rate.
