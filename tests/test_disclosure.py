@@ -561,6 +561,7 @@ def test_a_p_charts_limits_are_drawn_at_each_periods_rounded_n():
     assert chart.upper.iloc[1] == chart.upper.iloc[2]
 
 
+@pytest.mark.slow  # a sweep: 32 funnels and 4 p-charts twice, 4 s of CPU
 def test_rounded_limits_change_no_outside_flag_or_signal_on_the_sample_clinic(sample):
     """Every funnel (each split, each instrument, cases only or not) and p-chart (months and quarters) of the
     sample clinic judged at the rounded n says what the exact n says, point by point."""

@@ -236,6 +236,7 @@ def assert_nothing_hidden_is_derivable(meeting_pack: dict) -> None:
                                                and int(word.replace(",", "")) >= min_cell), word
 
 
+@pytest.mark.slow  # a sweep: six whole packs read for what subtraction gives, 4 s of CPU
 @pytest.mark.parametrize("period, cohort", [
     ("2024-Q2", marts.Cohort()),
     ("2024-Q3", marts.Cohort()),  # 2 of 31 remitted: a small cell
